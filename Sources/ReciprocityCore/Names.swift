@@ -1,0 +1,66 @@
+/// The rule shared by program names and handles: ASCII `[a-z0-9][a-z0-9._-]{2,63}`, 3 to 64 bytes. Nothing is
+/// normalised: a name that breaks the rule is rejected, so two members can never derive from two spellings.
+enum NameRule {
+    static let lengths = 3...64
+
+    static func isValid(_ name: String) -> Bool {
+        let bytes = Array(name.utf8)
+        guard lengths.contains(bytes.count) else { return false }
+        for (index, byte) in bytes.enumerated() {
+            let alnum = (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)
+                || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+            let punct = byte == UInt8(ascii: ".") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-")
+            if !(alnum || (index > 0 && punct)) { return false }
+        }
+        return true
+    }
+
+    static let explanation = "3 to 64 characters of a-z, 0-9, '.', '_' or '-', starting with a letter or digit"
+}
+
+/// The name of a program: one community (a company, a user group) whose members can mark each other.
+public struct ProgramID: Sendable, Hashable, Codable, CustomStringConvertible {
+    public let rawValue: String
+
+    public init(_ rawValue: String) throws {
+        guard NameRule.isValid(rawValue) else {
+            throw ReciprocityError(.invalidProgram, "program name must be \(NameRule.explanation)")
+        }
+        self.rawValue = rawValue
+    }
+
+    public init(from decoder: any Decoder) throws {
+        try self.init(decoder.singleValueContainer().decode(String.self))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(rawValue)
+    }
+
+    public var description: String { rawValue }
+}
+
+/// A member's handle within a program.
+public struct Handle: Sendable, Hashable, Codable, Comparable, CustomStringConvertible {
+    public let rawValue: String
+
+    public init(_ rawValue: String) throws {
+        guard NameRule.isValid(rawValue) else {
+            throw ReciprocityError(.invalidHandle, "handle must be \(NameRule.explanation)")
+        }
+        self.rawValue = rawValue
+    }
+
+    public init(from decoder: any Decoder) throws {
+        try self.init(decoder.singleValueContainer().decode(String.self))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(rawValue)
+    }
+
+    public static func < (lhs: Handle, rhs: Handle) -> Bool { lhs.rawValue < rhs.rawValue }
+    public var description: String { rawValue }
+}

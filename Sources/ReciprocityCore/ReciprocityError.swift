@@ -1,0 +1,51 @@
+/// An error from the Reciprocity protocol core: a stable machine-readable ``code``, a human ``reason``
+/// that never contains secret material, and where it was raised.
+public struct ReciprocityError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// A stable identifier for a class of failure. Test vectors, the HTTP API and the CLI use these strings.
+    public struct Code: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+        public let rawValue: String
+        public init(rawValue: String) { self.rawValue = rawValue }
+        public var description: String { rawValue }
+
+        /// A key or value has the wrong number of bytes.
+        public static let invalidLength = Code(rawValue: "invalidLength")
+        /// A public key is not the canonical encoding of a field element (top bit set, or u >= 2^255 - 19).
+        public static let nonCanonicalPublicKey = Code(rawValue: "nonCanonicalPublicKey")
+        /// A public key is a point of small order: the shared secret would be all zero.
+        public static let lowOrderPublicKey = Code(rawValue: "lowOrderPublicKey")
+        /// A handle does not match `[a-z0-9][a-z0-9._-]{2,63}`.
+        public static let invalidHandle = Code(rawValue: "invalidHandle")
+        /// A program name does not match `[a-z0-9][a-z0-9._-]{2,63}`.
+        public static let invalidProgram = Code(rawValue: "invalidProgram")
+        /// The relation is unknown, or the role does not belong to the relation.
+        public static let invalidRole = Code(rawValue: "invalidRole")
+        /// A member tried to mark themself (same handle or same public key).
+        public static let selfMark = Code(rawValue: "selfMark")
+        /// A wire value is not canonical unpadded base64url of the expected length.
+        public static let invalidEncoding = Code(rawValue: "invalidEncoding")
+        /// A test-vector file cannot be read or does not have the expected shape.
+        public static let malformedVectors = Code(rawValue: "malformedVectors")
+        /// An OpenSSL call failed for a reason that is not the caller's input.
+        public static let cryptoFailure = Code(rawValue: "cryptoFailure")
+    }
+
+    public let code: Code
+    public let reason: String
+    public let file: String
+    public let line: UInt
+
+    public init(_ code: Code, _ reason: String, file: String = #fileID, line: UInt = #line) {
+        self.code = code
+        self.reason = reason
+        self.file = file
+        self.line = line
+    }
+
+    public var description: String { "\(code): \(reason)" }
+
+    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.code == rhs.code && lhs.reason == rhs.reason }
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(code)
+        hasher.combine(reason)
+    }
+}

@@ -1,0 +1,151 @@
+import Foundation
+
+/// A test-vector file in the Wycheproof layout: one algorithm, flag notes, groups of numbered tests.
+public struct VectorFile<Test: VectorTest>: Codable, Sendable {
+    public var algorithm: String
+    public var schema: String
+    public var generatorVersion: String
+    public var numberOfTests: Int
+    public var header: [String]
+    /// What each flag used in the tests means.
+    public var notes: [String: String]
+    public var testGroups: [VectorGroup<Test>]
+
+    public init(algorithm: String, schema: String, header: [String], notes: [String: String], groups: [VectorGroup<Test>]) {
+        self.algorithm = algorithm
+        self.schema = schema
+        self.generatorVersion = VectorGenerator.version
+        self.header = header
+        self.notes = notes
+        var id = 0
+        self.testGroups = groups.map { group in
+            var group = group
+            for index in group.tests.indices {
+                id += 1
+                group.tests[index].tcId = id
+            }
+            return group
+        }
+        self.numberOfTests = id
+    }
+}
+
+/// A group of tests that share a type.
+public struct VectorGroup<Test: VectorTest>: Codable, Sendable {
+    public var type: String
+    public var comment: String
+    public var tests: [Test]
+}
+
+/// The fields every Wycheproof-style test carries.
+public protocol VectorTest: Codable, Sendable {
+    var tcId: Int { get set }
+    var comment: String { get }
+    var flags: [String] { get }
+    /// `valid` or `invalid`.
+    var result: String { get }
+}
+
+/// One test of `reciprocity_token_v1_test.json`: inputs, every intermediate value, and the outputs.
+public struct TokenVector: VectorTest {
+    public var tcId = 0
+    public var comment: String
+    public var flags: [String]
+    public var program: String
+    public var relation: String
+    public var epoch: UInt32
+    public var selfHandle: String
+    public var selfRole: String
+    public var selfPrivateKey: String
+    public var otherHandle: String
+    public var otherPublicKey: String
+    // Outputs, present when result is "valid".
+    public var selfPublicKey: String?
+    public var selfPosition: Int?
+    public var sharedSecret: String?
+    public var prk: String?
+    public var tokenInfo: String?
+    public var tagInfo1: String?
+    public var tagInfo2: String?
+    public var token: String?
+    public var tokenBase64url: String?
+    public var tag1: String?
+    public var tag2: String?
+    public var result: String
+    /// For invalid tests: the ``ReciprocityError/Code`` an implementation must report.
+    public var error: String?
+}
+
+/// One test of the raw X25519 function (RFC 7748).
+public struct X25519Vector: VectorTest {
+    public var tcId = 0
+    public var comment: String
+    public var flags: [String]
+    public var `private`: String
+    public var `public`: String
+    public var shared: String
+    public var result: String
+}
+
+/// One test of HKDF-SHA256 (RFC 5869), with the intermediate PRK.
+public struct HKDFVector: VectorTest {
+    public var tcId = 0
+    public var comment: String
+    public var flags: [String]
+    public var ikm: String
+    public var salt: String
+    public var info: String
+    public var size: Int
+    public var prk: String
+    public var okm: String
+    public var result: String
+}
+
+/// One test of the wire encoding of a 32-byte value.
+public struct Base64URLVector: VectorTest {
+    public var tcId = 0
+    public var comment: String
+    public var flags: [String]
+    public var encoded: String
+    /// The decoded bytes in hex, for valid tests.
+    public var decoded: String?
+    public var result: String
+    public var error: String?
+}
+
+/// Encodes and decodes vector files byte-for-byte reproducibly: sorted keys, two-space indentation via
+/// `prettyPrinted`, no escaped slashes, a final newline.
+enum VectorCoding {
+    static func encode(_ value: some Encodable) throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        var data = try encoder.encode(value)
+        data.append(0x0a)
+        return data
+    }
+
+    static func decode<T: Decodable>(_ type: T.Type, from data: Data, file: String) throws -> T {
+        do {
+            return try JSONDecoder().decode(type, from: data)
+        } catch let error as DecodingError {
+            throw ReciprocityError(.malformedVectors, "\(file): \(describe(error))")
+        } catch {
+            throw ReciprocityError(.malformedVectors, "\(file): not JSON")
+        }
+    }
+
+    private static func describe(_ error: DecodingError) -> String {
+        func path(_ context: DecodingError.Context) -> String {
+            let keys = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
+            return keys.isEmpty ? "top level" : keys
+        }
+        switch error {
+        case .keyNotFound(let key, let context): return "missing field '\(key.stringValue)' at \(path(context))"
+        case .typeMismatch(_, let context): return "wrong type at \(path(context))"
+        case .valueNotFound(_, let context): return "null value at \(path(context))"
+        case .dataCorrupted(let context):
+            return context.codingPath.isEmpty ? "not valid JSON" : "bad value at \(path(context))"
+        @unknown default: return "cannot be decoded"
+        }
+    }
+}

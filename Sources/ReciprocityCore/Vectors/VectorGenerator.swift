@@ -1,0 +1,378 @@
+public import Foundation
+
+/// Produces every file in `Specs/vectors/` deterministically: private keys are SHA-256 of a fixed label, so
+/// running the generator again reproduces the files byte for byte.
+public enum VectorGenerator {
+    static let version = "1"
+
+    /// File name and contents of each vector file.
+    public static func files() throws -> [(name: String, contents: Data)] {
+        [
+            ("reciprocity_token_v1_test.json", try VectorCoding.encode(tokenFile())),
+            ("x25519_rfc7748_test.json", try VectorCoding.encode(x25519File())),
+            ("hkdf_sha256_rfc5869_test.json", try VectorCoding.encode(hkdfFile())),
+            ("base64url_test.json", try VectorCoding.encode(base64URLFile())),
+        ]
+    }
+
+    // MARK: - Token derivation
+
+    /// The deterministic private key for a name used in the vectors.
+    static func privateKey(_ name: String) throws -> [UInt8] {
+        try SecureBytes.sha256(Array("reciprocity test vector private key: \(name)".utf8))
+    }
+
+    private static let tokenNotes: [String: String] = [
+        "Mentorship": "Relation mentorship: role 1 is the mentor, role 2 the mentee.",
+        "Peer": "Relation peer: role 1 is the party whose public key is smaller as a byte string.",
+        "MentorView": "Derived by the mentor; the test after or before it derives the same token as the mentee.",
+        "MenteeView": "Derived by the mentee; the test after or before it derives the same token as the mentor.",
+        "PeerView": "Derived by one peer; the adjacent test derives the same token from the other peer's side.",
+        "KeyOrderDiffersFromHandleOrder":
+            "Peers whose public-key order is the reverse of their handle order: ordering must use the keys.",
+        "ReversedRoles": "The same two members as another test with mentor and mentee swapped: a different token.",
+        "MinLengthProgram": "Program name of the minimum length, 3 characters.",
+        "MaxLengthProgram": "Program name of the maximum length, 64 characters.",
+        "MinLengthHandle": "Handles of the minimum length, 3 characters.",
+        "MaxLengthHandle": "Handles of the maximum length, 64 characters.",
+        "Punctuation": "Names using '.', '_' and '-' after the first character.",
+        "MinEpoch": "Epoch 0.",
+        "MaxEpoch": "Epoch 4294967295, the largest 32-bit value.",
+        "LowOrderPublic":
+            "The other public key is a canonical point of small order; X25519 would output all zeros. Error lowOrderPublicKey.",
+        "NonCanonicalPublic":
+            "The other public key has bit 255 set or encodes u >= 2^255-19. Error nonCanonicalPublicKey.",
+        "InvalidKeyLength": "A key that is not 32 bytes. Error invalidLength.",
+        "InvalidHandle": "A handle that breaks [a-z0-9][a-z0-9._-]{2,63}. Error invalidHandle.",
+        "InvalidProgram": "A program name that breaks [a-z0-9][a-z0-9._-]{2,63}. Error invalidProgram.",
+        "InvalidRole": "An unknown relation, or a role that does not belong to the relation. Error invalidRole.",
+        "SelfMark": "Both parties have the same handle or the same public key. Error selfMark.",
+    ]
+
+    private struct Pair {
+        var program: String
+        var relation: Relation
+        var epoch: UInt32
+        /// For mentorship: first is the mentor.
+        var first: String
+        var second: String
+        var flags: [String]
+        var comment: String
+    }
+
+    private static let max64 = String(repeating: "m", count: 60) + "-max"
+    private static let pairs: [Pair] = {
+        let long1 = String(repeating: "a", count: 63) + "1"
+        let long2 = String(repeating: "a", count: 63) + "2"
+        var pairs: [Pair] = []
+        for relation in Relation.allCases {
+            let tag = relation == .mentorship ? "Mentorship" : "Peer"
+            pairs += [
+                Pair(program: "acme-mentoring", relation: relation, epoch: 0, first: "alice", second: "bob",
+                     flags: [tag, "MinEpoch"], comment: "a typical pair"),
+                Pair(program: "acme-mentoring", relation: relation, epoch: 1, first: "alice", second: "bob",
+                     flags: [tag], comment: "the same pair in the next epoch: a different token"),
+                Pair(program: "acme-mentoring", relation: relation, epoch: 4_294_967_295, first: "alice",
+                     second: "bob", flags: [tag, "MaxEpoch"], comment: "the largest epoch"),
+                Pair(program: "abc", relation: relation, epoch: 3, first: "carol", second: "dave",
+                     flags: [tag, "MinLengthProgram"], comment: "shortest program name"),
+                Pair(program: max64, relation: relation, epoch: 3, first: "carol", second: "dave",
+                     flags: [tag, "MaxLengthProgram"], comment: "longest program name"),
+                Pair(program: "rust-guild", relation: relation, epoch: 12, first: "e01", second: "f02",
+                     flags: [tag, "MinLengthHandle"], comment: "shortest handles"),
+                Pair(program: "rust-guild", relation: relation, epoch: 12, first: long1, second: long2,
+                     flags: [tag, "MaxLengthHandle"], comment: "longest handles"),
+                Pair(program: "pydata.berlin_2026", relation: relation, epoch: 2, first: "j.doe-1", second: "r_roe.2",
+                     flags: [tag, "Punctuation"], comment: "punctuation in names"),
+                Pair(program: "0day-club", relation: relation, epoch: 99, first: "123", second: "456",
+                     flags: [tag], comment: "names starting with digits"),
+                Pair(program: "acme-mentoring", relation: relation, epoch: 0, first: "grace", second: "heidi",
+                     flags: [tag, "MinEpoch"], comment: "another pair in the same program and epoch"),
+            ]
+        }
+        pairs += [
+            Pair(program: "acme-mentoring", relation: .mentorship, epoch: 0, first: "bob", second: "alice",
+                 flags: ["Mentorship", "ReversedRoles", "MinEpoch"], comment: "bob mentors alice, not alice bob"),
+            Pair(program: "rust-guild", relation: .mentorship, epoch: 12, first: "f02", second: "e01",
+                 flags: ["Mentorship", "ReversedRoles", "MinLengthHandle"], comment: "roles reversed, short handles"),
+        ]
+        return pairs
+    }()
+
+    private static func tokenFile() throws -> VectorFile<TokenVector> {
+        var valid: [TokenVector] = []
+        for pair in pairs {
+            for viewer in [pair.first, pair.second] {
+                let other = viewer == pair.first ? pair.second : pair.first
+                var flags = pair.flags
+                let role: Role
+                switch pair.relation {
+                case .mentorship:
+                    role = viewer == pair.first ? .mentor : .mentee
+                    flags.insert(role == .mentor ? "MentorView" : "MenteeView", at: 1)
+                case .peer:
+                    role = .peer
+                    flags.insert("PeerView", at: 1)
+                }
+                var test = TokenVector(
+                    comment: "\(pair.comment); \(viewer)'s side", flags: flags, program: pair.program,
+                    relation: pair.relation.rawValue, epoch: pair.epoch, selfHandle: viewer,
+                    selfRole: role.rawValue, selfPrivateKey: Hex.encode(try privateKey(viewer)), otherHandle: other,
+                    otherPublicKey: Hex.encode(try PrivateKey(rawRepresentation: privateKey(other)).publicKey.bytes),
+                    result: "valid")
+                test = try test.compute()
+                if pair.relation == .peer, (test.selfPosition == 1) != (viewer < other) {
+                    test.flags.append("KeyOrderDiffersFromHandleOrder")
+                }
+                valid.append(test)
+            }
+        }
+        let groups = [
+            VectorGroup(type: "ReciprocityTokenTest", comment: "valid derivations, each pair seen from both sides",
+                        tests: valid),
+            VectorGroup(type: "ReciprocityTokenTest", comment: "invalid public keys", tests: try invalidKeyTests()),
+            VectorGroup(type: "ReciprocityTokenTest", comment: "invalid names, roles and self-marks",
+                        tests: try invalidInputTests()),
+        ]
+        return VectorFile(
+            algorithm: TokenVector.algorithm, schema: "reciprocity_token_v1_test_schema.json",
+            header: [
+                "Reciprocity v1 interest tokens and confirmation tags (Specs/protocol.md).",
+                "Binary values are lowercase hex; tokenBase64url is the wire form of token.",
+                "Each invalid test has exactly one defect; 'error' names the error code to report.",
+            ],
+            notes: tokenNotes, groups: groups)
+    }
+
+    /// A valid base test (alice, mentee, marks bob as mentor) with one field changed by `change`.
+    private static func invalid(
+        _ comment: String, _ flag: String, _ error: ReciprocityError.Code, _ change: (inout TokenVector) throws -> Void
+    ) throws -> TokenVector {
+        var test = TokenVector(
+            comment: comment, flags: [flag], program: "acme-mentoring", relation: "mentorship", epoch: 0,
+            selfHandle: "alice", selfRole: "mentee", selfPrivateKey: Hex.encode(try privateKey("alice")),
+            otherHandle: "bob",
+            otherPublicKey: Hex.encode(try PrivateKey(rawRepresentation: privateKey("bob")).publicKey.bytes),
+            result: "invalid", error: error.rawValue)
+        try change(&test)
+        // The generator checks its own claim: the test must fail with exactly this error.
+        do {
+            _ = try test.compute()
+            preconditionFailure("vector '\(comment)' was expected to fail with \(error)")
+        } catch let thrown as ReciprocityError {
+            precondition(thrown.code == error, "vector '\(comment)': expected \(error), got \(thrown.code)")
+        }
+        return test
+    }
+
+    private static func invalidKeyTests() throws -> [TokenVector] {
+        let p = "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f"
+        let lowOrder: [(String, String)] = [
+            ("0000000000000000000000000000000000000000000000000000000000000000", "u = 0 (order 2)"),
+            ("0100000000000000000000000000000000000000000000000000000000000000", "u = 1 (order 4)"),
+            ("e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800", "a point of order 8"),
+            ("5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157", "the other point of order 8"),
+            ("ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f", "u = p - 1 (on the twist)"),
+        ]
+        var tests: [TokenVector] = []
+        for (hex, what) in lowOrder {
+            tests.append(try invalid("low-order public key: \(what)", "LowOrderPublic", .lowOrderPublicKey) {
+                $0.otherPublicKey = hex
+            })
+        }
+        var nonCanonical: [(String, String)] = [
+            (p, "u = p, a second encoding of 0"),
+            ("eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f", "u = p + 1, a second encoding of 1"),
+            ("ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f", "u = 2^255 - 1"),
+        ]
+        for (hex, what) in lowOrder {
+            var bytes = try Hex.decode(hex)
+            bytes[31] |= 0x80
+            nonCanonical.append((Hex.encode(bytes), "bit 255 set on \(what)"))
+        }
+        var bob = try PrivateKey(rawRepresentation: privateKey("bob")).publicKey.bytes
+        bob[31] |= 0x80
+        nonCanonical.append((Hex.encode(bob), "bit 255 set on bob's valid key"))
+        for (hex, what) in nonCanonical {
+            tests.append(try invalid("non-canonical public key: \(what)", "NonCanonicalPublic", .nonCanonicalPublicKey) {
+                $0.otherPublicKey = hex
+            })
+        }
+        for count in [0, 31, 33, 64] {
+            tests.append(try invalid("other public key of \(count) bytes", "InvalidKeyLength", .invalidLength) {
+                $0.otherPublicKey = String($0.otherPublicKey.prefix(62)).padding(toLength: count * 2, withPad: "ab", startingAt: 0)
+            })
+        }
+        for count in [0, 31, 33] {
+            tests.append(try invalid("own private key of \(count) bytes", "InvalidKeyLength", .invalidLength) {
+                $0.selfPrivateKey = String($0.selfPrivateKey.prefix(62)).padding(toLength: count * 2, withPad: "cd", startingAt: 0)
+            })
+        }
+        return tests
+    }
+
+    private static func invalidInputTests() throws -> [TokenVector] {
+        var tests: [TokenVector] = []
+        let badNames: [(String, String)] = [
+            ("", "empty"), ("ab", "2 characters, one too short"), (String(repeating: "b", count: 65), "65 characters"),
+            ("Alice", "an upper-case letter"), (".alice", "starts with '.'"), ("-alice", "starts with '-'"),
+            ("_alice", "starts with '_'"), ("al ice", "a space"), ("al\u{00E9}ce", "a non-ASCII letter"),
+            ("alice\u{0000}", "a NUL byte"), ("al+ice", "a '+' sign"), ("alice ", "trailing space"),
+        ]
+        for (name, what) in badNames {
+            tests.append(try invalid("own handle: \(what)", "InvalidHandle", .invalidHandle) { $0.selfHandle = name })
+        }
+        tests.append(try invalid("other handle: an upper-case letter", "InvalidHandle", .invalidHandle) {
+            $0.otherHandle = "Bob"
+        })
+        tests.append(try invalid("other handle: 65 characters", "InvalidHandle", .invalidHandle) {
+            $0.otherHandle = String(repeating: "b", count: 65)
+        })
+        for (name, what) in badNames.prefix(8) {
+            tests.append(try invalid("program: \(what)", "InvalidProgram", .invalidProgram) {
+                $0.program = name.isEmpty ? name : name.replacingOccurrences(of: "alice", with: "acme")
+            })
+        }
+        tests.append(try invalid("relation 'friendship' does not exist", "InvalidRole", .invalidRole) {
+            $0.relation = "friendship"
+        })
+        tests.append(try invalid("role 'peer' in a mentorship", "InvalidRole", .invalidRole) { $0.selfRole = "peer" })
+        tests.append(try invalid("role 'mentor' in a peer relation", "InvalidRole", .invalidRole) {
+            $0.relation = "peer"
+            $0.selfRole = "mentor"
+        })
+        tests.append(try invalid("role 'Mentee' is case-sensitive", "InvalidRole", .invalidRole) {
+            $0.selfRole = "Mentee"
+        })
+        tests.append(try invalid("self-mark: same handle, other key", "SelfMark", .selfMark) {
+            $0.otherHandle = "alice"
+        })
+        tests.append(try invalid("self-mark: same key, other handle", "SelfMark", .selfMark) {
+            $0.otherPublicKey = Hex.encode(try PrivateKey(rawRepresentation: privateKey("alice")).publicKey.bytes)
+        })
+        tests.append(try invalid("self-mark as peers: same key", "SelfMark", .selfMark) {
+            $0.relation = "peer"
+            $0.selfRole = "peer"
+            $0.otherPublicKey = Hex.encode(try PrivateKey(rawRepresentation: privateKey("alice")).publicKey.bytes)
+        })
+        return tests
+    }
+
+    // MARK: - RFC known answers
+
+    private static func x25519File() -> VectorFile<X25519Vector> {
+        let alice = "77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a"
+        let alicePublic = "8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a"
+        let bob = "5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb"
+        let bobPublic = "de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f"
+        let shared = "4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742"
+        let base = "0900000000000000000000000000000000000000000000000000000000000000"
+        func test(_ comment: String, _ flag: String, _ k: String, _ u: String, _ out: String) -> X25519Vector {
+            X25519Vector(comment: comment, flags: [flag], private: k, public: u, shared: out, result: "valid")
+        }
+        return VectorFile(
+            algorithm: X25519Vector.algorithm, schema: "xdh_comp_schema.json",
+            header: ["X25519 known answers from RFC 7748 sections 5.2 and 6.1; binary values are lowercase hex."],
+            notes: [
+                "Rfc7748Sec6.1": "The Diffie-Hellman example of RFC 7748 section 6.1.",
+                "Rfc7748Sec5.2": "A scalar-multiplication test of RFC 7748 section 5.2; the raw function masks bit 255 of u.",
+                "PublicKeyDerivation": "X25519(k, 9): the public key of k.",
+            ],
+            groups: [
+                VectorGroup(type: "XdhComp", comment: "RFC 7748 section 6.1", tests: [
+                    test("alice's public key", "PublicKeyDerivation", alice, base, alicePublic),
+                    test("bob's public key", "PublicKeyDerivation", bob, base, bobPublic),
+                    test("alice computes K", "Rfc7748Sec6.1", alice, bobPublic, shared),
+                    test("bob computes K", "Rfc7748Sec6.1", bob, alicePublic, shared),
+                ]),
+                VectorGroup(type: "XdhComp", comment: "RFC 7748 section 5.2", tests: [
+                    test("first scalar multiplication", "Rfc7748Sec5.2",
+                         "a546e36bf0527c9d3b16154b82465edd62144c0ac1fc5a18506a2244ba449ac4",
+                         "e6db6867583030db3594c1a424b15f7c726624ec26b3353b10a903a6d0ab1c4c",
+                         "c3da55379de9c6908e94ea4df28d084f32eccf03491c71f754b4075577a28552"),
+                    test("second scalar multiplication (bit 255 of u set)", "Rfc7748Sec5.2",
+                         "4b66e9d4d1b4673c5ad22691957d6af5c11b6421e0ea01d42ca4169e7918ba0d",
+                         "e5210f12786811d3f4b7959d0538ae2c31dbe7106fc03c3efc4cd549c715a493",
+                         "95cbde9476e8907d7aade45cb4b873f88b595a68799fa152e6f8f7647aac7957"),
+                ]),
+            ])
+    }
+
+    private static func hkdfFile() -> VectorFile<HKDFVector> {
+        func range(_ bytes: ClosedRange<UInt8>) -> String { Hex.encode(Array(bytes)) }
+        let ikm22 = String(repeating: "0b", count: 22)
+        return VectorFile(
+            algorithm: HKDFVector.algorithm, schema: "hkdf_test_schema.json",
+            header: ["HKDF-SHA256 known answers from RFC 5869 appendix A.1-A.3, with the intermediate PRK."],
+            notes: ["Rfc5869": "A test case from RFC 5869 appendix A."],
+            groups: [
+                VectorGroup(type: "HkdfTest", comment: "RFC 5869 appendix A, SHA-256 cases", tests: [
+                    HKDFVector(
+                        comment: "A.1 basic test case", flags: ["Rfc5869"], ikm: ikm22, salt: range(0x00...0x0c),
+                        info: range(0xf0...0xf9), size: 42,
+                        prk: "077709362c2e32df0ddc3f0dc47bba6390b6c73bb50f9c3122ec844ad7c2b3e5",
+                        okm: "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865",
+                        result: "valid"),
+                    HKDFVector(
+                        comment: "A.2 longer inputs and outputs", flags: ["Rfc5869"], ikm: range(0x00...0x4f),
+                        salt: range(0x60...0xaf), info: range(0xb0...0xff), size: 82,
+                        prk: "06a6b88c5853361a06104c9ceb35b45cef760014904671014a193f40c15fc244",
+                        okm: "b11e398dc80327a1c8e7f78c596a49344f012eda2d4efad8a050cc4c19afa97c59045a99cac7827271cb41c65e590e09da3275600c2f09b8367793a9aca3db71cc30c58179ec3e87c14c01d5c1f3434f1d87",
+                        result: "valid"),
+                    HKDFVector(
+                        comment: "A.3 zero-length salt and info", flags: ["Rfc5869"], ikm: ikm22, salt: "", info: "",
+                        size: 42, prk: "19ef24a32c717b167f33a91d6f648bdf96596776afdb6377ac434c1c293ccb04",
+                        okm: "8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c738d2d9d201395faa4b61a96c8",
+                        result: "valid"),
+                ]),
+            ])
+    }
+
+    // MARK: - Wire encoding
+
+    private static func base64URLFile() throws -> VectorFile<Base64URLVector> {
+        func valid(_ comment: String, _ bytes: [UInt8]) -> Base64URLVector {
+            Base64URLVector(comment: comment, flags: ["Valid"], encoded: Base64URL.encode(bytes),
+                            decoded: Hex.encode(bytes), result: "valid")
+        }
+        let sample = try SecureBytes.sha256(Array("reciprocity base64url sample".utf8))
+        let sampleText = Base64URL.encode(sample)
+        let zeros = Base64URL.encode([UInt8](repeating: 0, count: 32))
+        func invalid(_ comment: String, _ flag: String, _ encoded: String) -> Base64URLVector {
+            Base64URLVector(comment: comment, flags: [flag], encoded: encoded, result: "invalid",
+                            error: ReciprocityError.Code.invalidEncoding.rawValue)
+        }
+        let invalids = [
+            invalid("padded with '='", "Padding", sampleText + "="),
+            invalid("one character short", "WrongLength", String(sampleText.dropLast())),
+            invalid("one character long", "WrongLength", sampleText + "A"),
+            invalid("empty", "WrongLength", ""),
+            invalid("standard base64 '+'", "BadAlphabet", "+" + sampleText.dropFirst()),
+            invalid("standard base64 '/'", "BadAlphabet", "/" + sampleText.dropFirst()),
+            invalid("a space", "BadAlphabet", " " + sampleText.dropFirst()),
+            invalid("a non-ASCII character", "BadAlphabet", "\u{00E9}" + sampleText.dropFirst(2)),
+            invalid("unused low bits set: 'B' ends 32 zero bytes", "NonCanonical", String(zeros.dropLast()) + "B"),
+            invalid("unused low bits set: 'D'", "NonCanonical", String(zeros.dropLast()) + "D"),
+            invalid("33 bytes encoded (44 characters)", "WrongLength", Base64URL.encode([UInt8](repeating: 7, count: 33))),
+        ]
+        return VectorFile(
+            algorithm: Base64URLVector.algorithm, schema: "base64url_test_schema.json",
+            header: ["The wire form of 32-byte values: 43 characters of unpadded base64url (RFC 4648 section 5)."],
+            notes: [
+                "Valid": "A canonical encoding.",
+                "Padding": "Padding is not allowed.",
+                "WrongLength": "Not 43 characters.",
+                "BadAlphabet": "A character outside A-Z a-z 0-9 '-' '_'.",
+                "NonCanonical": "The 2 unused low bits of the last character are not zero.",
+            ],
+            groups: [
+                VectorGroup(type: "Base64URLTest", comment: "valid", tests: [
+                    valid("32 zero bytes", [UInt8](repeating: 0, count: 32)),
+                    valid("32 0xff bytes (uses '_')", [UInt8](repeating: 0xff, count: 32)),
+                    valid("32 0xfb bytes (uses '-')", [UInt8](repeating: 0xfb, count: 32)),
+                    valid("a hash", sample),
+                ]),
+                VectorGroup(type: "Base64URLTest", comment: "invalid", tests: invalids),
+            ])
+    }
+}

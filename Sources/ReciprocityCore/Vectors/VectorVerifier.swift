@@ -1,0 +1,175 @@
+public import Foundation
+
+/// The outcome of checking one vector file.
+public struct VectorReport: Sendable {
+    public let algorithm: String
+    public let passed: Int
+    /// `tcId` and what went wrong, for each failed test.
+    public let failures: [(tcId: Int, reason: String)]
+    public var failed: Int { failures.count }
+}
+
+/// Recomputes every test of a vector file with this implementation and compares the results.
+public enum VectorVerifier {
+    /// Checks one file. Throws ``ReciprocityError/Code/malformedVectors`` when the file is not a vector file of a
+    /// known algorithm; a test whose values disagree is a failure in the report, not an error.
+    public static func verify(_ data: Data, file: String) throws -> VectorReport {
+        struct Header: Decodable { var algorithm: String }
+        let algorithm = try VectorCoding.decode(Header.self, from: data, file: file).algorithm
+        switch algorithm {
+        case TokenVector.algorithm: return try check(TokenVector.self, data, file)
+        case X25519Vector.algorithm: return try check(X25519Vector.self, data, file)
+        case HKDFVector.algorithm: return try check(HKDFVector.self, data, file)
+        case Base64URLVector.algorithm: return try check(Base64URLVector.self, data, file)
+        default: throw ReciprocityError(.malformedVectors, "\(file): unknown algorithm '\(algorithm)'")
+        }
+    }
+
+    private static func check<Test: CheckableVector>(_ type: Test.Type, _ data: Data, _ file: String) throws
+        -> VectorReport
+    {
+        let vectors = try VectorCoding.decode(VectorFile<Test>.self, from: data, file: file)
+        let tests = vectors.testGroups.flatMap(\.tests)
+        guard tests.count == vectors.numberOfTests else {
+            throw ReciprocityError(
+                .malformedVectors, "\(file): numberOfTests is \(vectors.numberOfTests) but \(tests.count) tests follow")
+        }
+        var failures: [(Int, String)] = []
+        for test in tests {
+            if let reason = test.failure() { failures.append((test.tcId, reason)) }
+        }
+        return VectorReport(algorithm: vectors.algorithm, passed: tests.count - failures.count, failures: failures)
+    }
+}
+
+/// A test that can recompute itself.
+protocol CheckableVector: VectorTest {
+    static var algorithm: String { get }
+    /// nil when this implementation agrees with the test, otherwise why not.
+    func failure() -> String?
+}
+
+/// Compares an expected outcome (a value, or an error code) with a computed one.
+private func compare(
+    result: String, expectedError: String?, _ outcome: Result<[(String, String?)], any Error>
+) -> String? {
+    switch (result, outcome) {
+    case ("valid", .success(let fields)):
+        let wrong = fields.filter { $0.1 == nil }.map(\.0)
+        return wrong.isEmpty ? nil : "mismatch in " + wrong.joined(separator: ", ")
+    case ("valid", .failure(let error)):
+        return "expected a valid result, got error \(code(error))"
+    case ("invalid", .success):
+        return "expected error \(expectedError ?? "(any)"), but the computation succeeded"
+    case ("invalid", .failure(let error)):
+        guard let expectedError else { return nil }
+        return code(error) == expectedError ? nil : "expected error \(expectedError), got \(code(error))"
+    default:
+        return "unknown result '\(result)'"
+    }
+}
+
+private func code(_ error: any Error) -> String {
+    (error as? ReciprocityError)?.code.rawValue ?? "\(type(of: error))"
+}
+
+/// A field check: the name when `expected` differs from `actual`, kept as (name, nil) so `compare` can list it.
+private func field(_ name: String, _ expected: String?, _ actual: String) -> (String, String?) {
+    (name, expected == actual ? actual : nil)
+}
+
+extension TokenVector: CheckableVector {
+    static let algorithm = "RECIPROCITY-TOKEN-V1"
+
+    func failure() -> String? {
+        compare(
+            result: result, expectedError: error,
+            Result {
+                let out = try compute()
+                return [
+                    field("selfPublicKey", selfPublicKey, out.selfPublicKey!),
+                    field("selfPosition", selfPosition.map(String.init), String(out.selfPosition!)),
+                    field("sharedSecret", sharedSecret, out.sharedSecret!),
+                    field("prk", prk, out.prk!),
+                    field("tokenInfo", tokenInfo, out.tokenInfo!),
+                    field("tagInfo1", tagInfo1, out.tagInfo1!),
+                    field("tagInfo2", tagInfo2, out.tagInfo2!),
+                    field("token", token, out.token!),
+                    field("tokenBase64url", tokenBase64url, out.tokenBase64url!),
+                    field("tag1", tag1, out.tag1!),
+                    field("tag2", tag2, out.tag2!),
+                ]
+            })
+    }
+
+    /// Runs the key schedule on this test's inputs and returns a copy with every output filled in. Inputs are
+    /// parsed through the public types, so every validation rule applies.
+    func compute() throws -> TokenVector {
+        let program = try ProgramID(program)
+        guard let relation = Relation(rawValue: relation) else {
+            throw ReciprocityError(.invalidRole, "unknown relation")
+        }
+        guard let role = Role(rawValue: selfRole) else { throw ReciprocityError(.invalidRole, "unknown role") }
+        let handle = try Handle(selfHandle)
+        let other = try Handle(otherHandle)
+        let key = try PrivateKey(rawRepresentation: Hex.decode(selfPrivateKey))
+        let otherKey = try PublicKey(rawRepresentation: Hex.decode(otherPublicKey))
+        let transcript = try KeySchedule.Transcript(
+            context: InterestContext(program: program, relation: relation, epoch: epoch),
+            me: key, handle: handle, role: role, other: Party(handle: other, publicKey: otherKey))
+        var out = self
+        out.selfPublicKey = Hex.encode(key.publicKey.bytes)
+        out.selfPosition = transcript.ownPosition.rawValue
+        out.sharedSecret = Hex.encode(transcript.sharedSecret)
+        out.prk = Hex.encode(transcript.pseudorandomKey)
+        out.tokenInfo = Hex.encode(transcript.tokenInfo)
+        out.tagInfo1 = Hex.encode(transcript.tagInfo[.first]!)
+        out.tagInfo2 = Hex.encode(transcript.tagInfo[.second]!)
+        out.token = Hex.encode(transcript.token)
+        out.tokenBase64url = Base64URL.encode(transcript.token)
+        out.tag1 = Hex.encode(transcript.tag(.first))
+        out.tag2 = Hex.encode(transcript.tag(.second))
+        out.result = "valid"
+        out.error = nil
+        return out
+    }
+}
+
+extension X25519Vector: CheckableVector {
+    static let algorithm = "X25519"
+
+    func failure() -> String? {
+        compare(
+            result: result, expectedError: nil,
+            Result {
+                let key = try X25519.PrivateKeyHandle(rawPrivateKey: Hex.decode(`private`))
+                return [field("shared", shared, Hex.encode(try X25519.sharedSecret(key, peer: Hex.decode(`public`))))]
+            })
+    }
+}
+
+extension HKDFVector: CheckableVector {
+    static let algorithm = "HKDF-SHA-256"
+
+    func failure() -> String? {
+        compare(
+            result: result, expectedError: nil,
+            Result {
+                let computedPRK = try HKDF.extract(salt: Hex.decode(salt), inputKeyMaterial: Hex.decode(ikm))
+                let computedOKM = try HKDF.expand(pseudorandomKey: computedPRK, info: Hex.decode(info), length: size)
+                return [field("prk", prk, Hex.encode(computedPRK)), field("okm", okm, Hex.encode(computedOKM))]
+            })
+    }
+}
+
+extension Base64URLVector: CheckableVector {
+    static let algorithm = "BASE64URL-32"
+
+    func failure() -> String? {
+        compare(
+            result: result, expectedError: error,
+            Result {
+                [field("decoded", decoded, Hex.encode(try Base64URL.decode(encoded, byteCount: 32, what: "value")))]
+            })
+    }
+}

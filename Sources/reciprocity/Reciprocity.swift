@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// The member command line: every mark is blinded on this device before anything is sent.
+@main
+struct Reciprocity: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reciprocity",
+        abstract: "Privately mark who you would like to mentor, be mentored by, or meet as a peer.",
+        subcommands: [VectorsCommand.self]
+    )
+}

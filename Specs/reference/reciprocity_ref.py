@@ -1,0 +1,219 @@
+#!/usr/bin/env python3
+"""Independent reference implementation of Reciprocity v1 (Specs/protocol.md).
+
+Written from the specification only, with Python's `cryptography` package for X25519 and the standard
+library's `hmac`/`hashlib` for HKDF-SHA256 (RFC 5869). It recomputes every test in Specs/vectors/*.json,
+prints one line per file and a final "N passed, M failed", and exits non-zero on any mismatch.
+
+Usage: python3 Specs/reference/reciprocity_ref.py [VECTOR_DIR]
+"""
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import re
+import struct
+import sys
+
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+from cryptography.hazmat.primitives import serialization
+
+VERSION_LABEL = b"reciprocity/v1"
+SALT = b"reciprocity/v1 hkdf-salt"
+NAME_RE = re.compile(r"\A[a-z0-9][a-z0-9._-]{2,63}\Z")
+P = 2**255 - 19
+SMALL_ORDER = {0, 1, P - 1,
+               325606250916557431795983626356110631294008115727848805560023387167927233504,
+               39382357235489614581723060781553021112529911719440698176882885853963445705823}
+ROLE_LABELS = {"mentorship": ("mentor", "mentee"), "peer": ("peer1", "peer2")}
+
+
+class ProtocolError(Exception):
+    def __init__(self, code):
+        super().__init__(code)
+        self.code = code
+
+
+# --- primitives -------------------------------------------------------------------------------------------
+
+def hkdf_extract(salt, ikm):
+    return hmac.new(salt if salt else b"\x00" * 32, ikm, hashlib.sha256).digest()
+
+
+def hkdf_expand(prk, info, length):
+    out, block, counter = b"", b"", 1
+    while len(out) < length:
+        block = hmac.new(prk, block + info + bytes([counter]), hashlib.sha256).digest()
+        out += block
+        counter += 1
+    return out[:length]
+
+
+def x25519(private_bytes, public_bytes):
+    return X25519PrivateKey.from_private_bytes(private_bytes).exchange(X25519PublicKey.from_public_bytes(public_bytes))
+
+
+def public_key_of(private_bytes):
+    return X25519PrivateKey.from_private_bytes(private_bytes).public_key().public_bytes(
+        serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+def b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def b64url_decode_32(text):
+    # Section "Wire encoding": exactly 43 characters of A-Z a-z 0-9 - _, and the 2 unused bits zero.
+    if len(text) != 43 or not re.fullmatch(r"[A-Za-z0-9_-]{43}", text):
+        raise ProtocolError("invalidEncoding")
+    data = base64.urlsafe_b64decode(text + "=")
+    if len(data) != 32 or b64url(data) != text:
+        raise ProtocolError("invalidEncoding")
+    return data
+
+
+# --- protocol rules ---------------------------------------------------------------------------------------
+
+def check_name(name, code):
+    if not NAME_RE.match(name) or not name.isascii():
+        raise ProtocolError(code)
+
+
+def check_public_key(key):
+    if len(key) != 32:
+        raise ProtocolError("invalidLength")
+    u = int.from_bytes(key, "little")
+    if u >= P:  # covers bit 255 set as well as p <= u < 2^255
+        raise ProtocolError("nonCanonicalPublicKey")
+    if u in SMALL_ORDER:
+        raise ProtocolError("lowOrderPublicKey")
+
+
+def lp(field):
+    return struct.pack(">H", len(field)) + field
+
+
+def info(purpose, program, relation, epoch, first, second, role=None):
+    fields = [VERSION_LABEL, purpose, program.encode(), relation.encode(), struct.pack(">I", epoch),
+              first[0].encode(), first[1], second[0].encode(), second[1]]
+    if role is not None:
+        fields.append(role.encode())
+    return b"".join(lp(f) for f in fields)
+
+
+def derive(t):
+    check_name(t["program"], "invalidProgram")
+    relation, role = t["relation"], t["selfRole"]
+    if relation not in ROLE_LABELS:
+        raise ProtocolError("invalidRole")
+    check_name(t["selfHandle"], "invalidHandle")
+    check_name(t["otherHandle"], "invalidHandle")
+    private = bytes.fromhex(t["selfPrivateKey"])
+    if len(private) != 32:
+        raise ProtocolError("invalidLength")
+    other_key = bytes.fromhex(t["otherPublicKey"])
+    check_public_key(other_key)
+    allowed = ("mentor", "mentee") if relation == "mentorship" else ("peer",)
+    if role not in allowed:
+        raise ProtocolError("invalidRole")
+    own_key = public_key_of(private)
+    if t["selfHandle"] == t["otherHandle"] or own_key == other_key:
+        raise ProtocolError("selfMark")
+    own, other = (t["selfHandle"], own_key), (t["otherHandle"], other_key)
+    if role == "mentor" or (role == "peer" and own_key < other_key):
+        position, first, second = 1, own, other
+    else:
+        position, first, second = 2, other, own
+    secret = x25519(private, other_key)
+    if secret == b"\x00" * 32:
+        raise ProtocolError("lowOrderPublicKey")
+    prk = hkdf_extract(SALT, secret)
+    args = (t["program"], relation, t["epoch"], first, second)
+    token_info = info(b"token", *args)
+    tag_infos = [info(b"confirm", *args, role=label) for label in ROLE_LABELS[relation]]
+    token = hkdf_expand(prk, token_info, 32)
+    return {
+        "selfPublicKey": own_key.hex(), "selfPosition": position, "sharedSecret": secret.hex(), "prk": prk.hex(),
+        "tokenInfo": token_info.hex(), "tagInfo1": tag_infos[0].hex(), "tagInfo2": tag_infos[1].hex(),
+        "token": token.hex(), "tokenBase64url": b64url(token),
+        "tag1": hkdf_expand(prk, tag_infos[0], 32).hex(), "tag2": hkdf_expand(prk, tag_infos[1], 32).hex(),
+    }
+
+
+# --- vector checks ----------------------------------------------------------------------------------------
+
+def expect(test, compute, fields):
+    """Returns None when the test agrees, else a reason."""
+    try:
+        out = compute(test)
+    except ProtocolError as error:
+        if test["result"] == "valid":
+            return f"expected valid, got {error.code}"
+        wanted = test.get("error")
+        return None if wanted in (None, error.code) else f"expected {wanted}, got {error.code}"
+    except Exception as error:  # a primitive refused the input
+        return None if test["result"] == "invalid" and "error" not in test else f"unexpected {error!r}"
+    if test["result"] != "valid":
+        return f"expected error {test.get('error')}, computation succeeded"
+    wrong = [f for f in fields if test.get(f) != out[f]]
+    return f"mismatch in {', '.join(wrong)}" if wrong else None
+
+
+def check_token(t):
+    return expect(t, derive, ["selfPublicKey", "selfPosition", "sharedSecret", "prk", "tokenInfo", "tagInfo1",
+                              "tagInfo2", "token", "tokenBase64url", "tag1", "tag2"])
+
+
+def check_x25519(t):
+    return expect(t, lambda t: {"shared": x25519(bytes.fromhex(t["private"]), bytes.fromhex(t["public"])).hex()},
+                  ["shared"])
+
+
+def check_hkdf(t):
+    def compute(t):
+        prk = hkdf_extract(bytes.fromhex(t["salt"]), bytes.fromhex(t["ikm"]))
+        return {"prk": prk.hex(), "okm": hkdf_expand(prk, bytes.fromhex(t["info"]), t["size"]).hex()}
+    return expect(t, compute, ["prk", "okm"])
+
+
+def check_base64url(t):
+    return expect(t, lambda t: {"decoded": b64url_decode_32(t["encoded"]).hex()}, ["decoded"])
+
+
+CHECKS = {"RECIPROCITY-TOKEN-V1": check_token, "X25519": check_x25519, "HKDF-SHA-256": check_hkdf,
+          "BASE64URL-32": check_base64url}
+
+
+def main():
+    directory = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", "vectors")
+    passed = failed = 0
+    for name in sorted(f for f in os.listdir(directory) if f.endswith(".json")):
+        with open(os.path.join(directory, name), encoding="utf-8") as handle:
+            data = json.load(handle)
+        check = CHECKS.get(data.get("algorithm"))
+        if check is None:
+            print(f"FAIL {name}: unknown algorithm {data.get('algorithm')!r}")
+            failed += 1
+            continue
+        tests = [t for group in data["testGroups"] for t in group["tests"]]
+        file_failed = 0
+        if len(tests) != data["numberOfTests"]:
+            print(f"FAIL {name}: numberOfTests says {data['numberOfTests']}, found {len(tests)}")
+            file_failed += 1
+        for t in tests:
+            reason = check(t)
+            if reason:
+                file_failed += 1
+                print(f"     tcId {t['tcId']}: {reason}")
+        failed += file_failed
+        passed += len(tests) - min(file_failed, len(tests))
+        status = "ok  " if file_failed == 0 else "FAIL"
+        print(f"{status} {name} ({data['algorithm']}): {len(tests)} tests, {file_failed} failed")
+    print(f"{passed} passed, {failed} failed")
+    return 1 if failed or passed == 0 else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
