@@ -8,7 +8,7 @@ let strictSettings: [SwiftSetting] = [
 
 let package = Package(
     name: "Reciprocity",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .library(name: "ReciprocityCore", targets: ["ReciprocityCore"]),
         .executable(name: "reciprocity", targets: ["reciprocity"]),
@@ -47,7 +47,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ReciprocityCoreTests",
-            dependencies: ["ReciprocityCore"],
+            dependencies: ["ReciprocityCore", "COpenSSL"],
             swiftSettings: strictSettings
         ),
     ]

@@ -1,74 +1,54 @@
 import COpenSSL
+import Synchronization
 
-/// HKDF-SHA256 (RFC 5869) through OpenSSL's `EVP_KDF` "HKDF", in its separate extract and expand modes so
-/// that the pseudorandom key can be reused for several outputs and published in test vectors.
-enum HKDF {
-    /// The fetched algorithm, looked up once: `EVP_KDF_fetch` takes locks and walks the provider tables.
-    private final class Algorithm: @unchecked Sendable {
-        let pointer: OpaquePointer?
-        init() { pointer = EVP_KDF_fetch(nil, "HKDF", nil) }
-        deinit { EVP_KDF_free(pointer) }
-    }
+/// HMAC-SHA256 (RFC 2104) through OpenSSL's `EVP_MAC`.
+enum HMACSHA256 {
+    /// An `EVP_MAC_CTX` for HMAC with SHA-256 already set. Creating one fetches the algorithm and the digest
+    /// (locks, provider-table walks), which costs more than the HMAC itself, so configured contexts are kept
+    /// in a small pool. Every use re-keys the context with a non-empty key (`EVP_MAC_init` with a NULL key would
+    /// silently reuse the previous one), so nothing from an earlier use reaches a result.
+    private final class Context: @unchecked Sendable {
+        let pointer: OpaquePointer
 
-    private static let algorithm = Algorithm()
-
-    /// `PRK = HMAC-SHA256(salt, IKM)` (RFC 5869 section 2.2).
-    static func extract(salt: [UInt8], inputKeyMaterial: [UInt8]) throws -> [UInt8] {
-        try run(mode: EVP_KDF_HKDF_MODE_EXTRACT_ONLY, key: inputKeyMaterial, salt: salt, info: [], length: 32)
-    }
-
-    /// `OKM = T(1) | T(2) | ...` truncated to `length` bytes (RFC 5869 section 2.3).
-    static func expand(pseudorandomKey: [UInt8], info: [UInt8], length: Int) throws -> [UInt8] {
-        try run(mode: EVP_KDF_HKDF_MODE_EXPAND_ONLY, key: pseudorandomKey, salt: [], info: info, length: length)
-    }
-
-    private static func run(mode: Int32, key: [UInt8], salt: [UInt8], info: [UInt8], length: Int) throws -> [UInt8] {
-        guard let kdf = algorithm.pointer else { throw ReciprocityError.openSSL("EVP_KDF_fetch(HKDF)") }
-        guard length > 0, length <= 255 * 32 else {
-            throw ReciprocityError(.invalidLength, "HKDF-SHA256 output length must be 1...8160, got \(length)")
-        }
-        guard let ctx = EVP_KDF_CTX_new(kdf) else { throw ReciprocityError.openSSL("EVP_KDF_CTX_new") }
-        defer { EVP_KDF_CTX_free(ctx) }
-        var out = [UInt8](repeating: 0, count: length)
-        var mode = mode
-        // OSSL_PARAM stores raw pointers: every buffer it names must stay alive until EVP_KDF_derive returns,
-        // so the whole call happens inside the closures that pin them. Names come from static strings.
-        let ok = key.withUnsafeBytes { keyBytes in
-            salt.withUnsafeBytes { saltBytes in
-                info.withUnsafeBytes { infoBytes in
-                    withUnsafeMutablePointer(to: &mode) { modePointer in
-                        var params: [OSSL_PARAM] = [
-                            OSSL_PARAM_construct_utf8_string(Name.digest, Name.sha256, 0),
-                            OSSL_PARAM_construct_int(Name.mode, modePointer),
-                            octetString(Name.key, keyBytes),
-                        ]
-                        if !saltBytes.isEmpty { params.append(octetString(Name.salt, saltBytes)) }
-                        if !infoBytes.isEmpty { params.append(octetString(Name.info, infoBytes)) }
-                        params.append(OSSL_PARAM_construct_end())
-                        return EVP_KDF_derive(ctx, &out, out.count, params)
-                    }
-                }
+        init() throws {
+            let mac = EVP_MAC_fetch(nil, "HMAC", nil)
+            defer { EVP_MAC_free(mac) }
+            guard let mac, let ctx = EVP_MAC_CTX_new(mac) else { throw ReciprocityError.openSSL("EVP_MAC_fetch(HMAC)") }
+            var params = [
+                OSSL_PARAM_construct_utf8_string(digestName, UnsafeMutablePointer(mutating: sha256Name), 0),
+                OSSL_PARAM_construct_end(),
+            ]
+            guard EVP_MAC_CTX_set_params(ctx, &params) == 1 else {
+                EVP_MAC_CTX_free(ctx)
+                throw ReciprocityError.openSSL("EVP_MAC_CTX_set_params(SHA256)")
             }
+            pointer = ctx
         }
-        guard ok == 1 else { throw ReciprocityError.openSSL("EVP_KDF_derive(HKDF)") }
-        return out
+
+        deinit { EVP_MAC_CTX_free(pointer) }
     }
 
-    private static func octetString(_ name: UnsafePointer<CChar>, _ bytes: UnsafeRawBufferPointer) -> OSSL_PARAM {
-        OSSL_PARAM_construct_octet_string(name, UnsafeMutableRawPointer(mutating: bytes.baseAddress), bytes.count)
+    private static let pool = Mutex<[Context]>([])
+    private static let poolLimit = 32
+
+    // Static storage for OSSL_PARAM names, which OpenSSL keeps as raw pointers.
+    private static var digestName: UnsafePointer<CChar> { cString("digest") }
+    private static var sha256Name: UnsafePointer<CChar> { cString("SHA256") }
+    private static func cString(_ string: StaticString) -> UnsafePointer<CChar> {
+        UnsafeRawPointer(string.utf8Start).assumingMemoryBound(to: CChar.self)
     }
 
-    /// Parameter names and values as pointers into static storage, valid for the life of the process.
-    private enum Name {
-        static var digest: UnsafePointer<CChar> { cString("digest") }  // OSSL_KDF_PARAM_DIGEST
-        static var mode: UnsafePointer<CChar> { cString("mode") }  // OSSL_KDF_PARAM_MODE
-        static var key: UnsafePointer<CChar> { cString("key") }  // OSSL_KDF_PARAM_KEY
-        static var salt: UnsafePointer<CChar> { cString("salt") }  // OSSL_KDF_PARAM_SALT
-        static var info: UnsafePointer<CChar> { cString("info") }  // OSSL_KDF_PARAM_INFO
-        static var sha256: UnsafeMutablePointer<CChar> { UnsafeMutablePointer(mutating: cString("SHA256")) }
-
-        private static func cString(_ string: StaticString) -> UnsafePointer<CChar> {
-            UnsafeRawPointer(string.utf8Start).assumingMemoryBound(to: CChar.self)
-        }
+    /// `HMAC-SHA256(key, message)`. The key must not be empty.
+    static func authenticate(key: [UInt8], message: [UInt8]) throws -> [UInt8] {
+        precondition(!key.isEmpty, "HMAC key must not be empty")
+        let context = try pool.withLock { $0.popLast() } ?? Context()
+        defer { pool.withLock { if $0.count < poolLimit { $0.append(context) } } }
+        var mac = [UInt8](repeating: 0, count: 32)
+        var length = 0
+        guard EVP_MAC_init(context.pointer, key, key.count, nil) == 1,
+            EVP_MAC_update(context.pointer, message, message.count) == 1,
+            EVP_MAC_final(context.pointer, &mac, &length, mac.count) == 1, length == 32
+        else { throw ReciprocityError.openSSL("HMAC-SHA256") }
+        return mac
     }
 }

@@ -68,11 +68,13 @@ public enum KeySchedule {
         let sharedSecret: [UInt8]
         let pseudorandomKey: [UInt8]
         let tokenInfo: [UInt8]
-        let tagInfo: [RolePosition: [UInt8]]
+        /// Indexed by `RolePosition.rawValue - 1`.
+        let tagInfos: [[UInt8]]
         let token: [UInt8]
-        let tags: [RolePosition: [UInt8]]
+        let tags: [[UInt8]]
 
-        func tag(_ position: RolePosition) -> [UInt8] { tags[position]! }
+        func tagInfo(_ position: RolePosition) -> [UInt8] { tagInfos[position.rawValue - 1] }
+        func tag(_ position: RolePosition) -> [UInt8] { tags[position.rawValue - 1] }
 
         init(context: InterestContext, me: PrivateKey, handle: Handle, role: Role, other: Party) throws {
             guard context.relation.roles.contains(role) else {
@@ -92,52 +94,56 @@ public enum KeySchedule {
             let (first, second) = position == .first ? (own, other) : (other, own)
 
             let secret = try X25519.sharedSecret(me.handle, peer: other.publicKey.bytes)
-            guard !SecureBytes.constantTimeEqual(secret, [UInt8](repeating: 0, count: secret.count)) else {
+            guard !SecureBytes.constantTimeEqual(secret, KeySchedule.zeros) else {
                 throw ReciprocityError(.lowOrderPublicKey, "the shared secret is all zero")
             }
             let prk = try HKDF.extract(salt: KeySchedule.salt, inputKeyMaterial: secret)
-            let tokenInfo = KeySchedule.info(purpose: "token", context, first, second, role: nil)
-            var tagInfo: [RolePosition: [UInt8]] = [:]
-            var tags: [RolePosition: [UInt8]] = [:]
-            for tagPosition in RolePosition.allCases {
-                let info = KeySchedule.info(
-                    purpose: "confirm", context, first, second, role: tagPosition.label(in: context.relation))
-                tagInfo[tagPosition] = info
-                tags[tagPosition] = try HKDF.expand(pseudorandomKey: prk, info: info, length: 32)
+            let binding = KeySchedule.binding(context, first, second)
+            tokenInfo = KeySchedule.info(purpose: "token", binding: binding, role: nil)
+            tagInfos = RolePosition.allCases.map {
+                KeySchedule.info(purpose: "confirm", binding: binding, role: $0.label(in: context.relation))
             }
-            self.token = try HKDF.expand(pseudorandomKey: prk, info: tokenInfo, length: 32)
-            self.ownPosition = position
-            self.sharedSecret = secret
-            self.pseudorandomKey = prk
-            self.tokenInfo = tokenInfo
-            self.tagInfo = tagInfo
-            self.tags = tags
+            token = try HKDF.expand(pseudorandomKey: prk, info: tokenInfo, length: 32)
+            tags = try tagInfos.map { try HKDF.expand(pseudorandomKey: prk, info: $0, length: 32) }
+            ownPosition = position
+            sharedSecret = secret
+            pseudorandomKey = prk
         }
     }
 
-    /// `info = LP(version) || LP(purpose) || LP(program) || LP(relation) || LP(epoch) || LP(handle1) || LP(key1)
-    /// || LP(handle2) || LP(key2) [|| LP(role)]`, where `LP(x)` is x's length as 2 bytes big-endian, then x.
-    static func info(purpose: String, _ context: InterestContext, _ first: Party, _ second: Party, role: String?)
-        -> [UInt8]
-    {
+    private static let zeros = [UInt8](repeating: 0, count: 32)
+
+    /// `info = LP(version) || LP(purpose) || binding [|| LP(role)]`, where `LP(x)` is x's length as 2 bytes
+    /// big-endian, then x.
+    static func info(purpose: String, binding: [UInt8], role: String?) -> [UInt8] {
+        var out = [UInt8]()
+        out.reserveCapacity(binding.count + 40)
+        appendField(versionLabel.utf8, to: &out)
+        appendField(purpose.utf8, to: &out)
+        out += binding
+        if let role { appendField(role.utf8, to: &out) }
+        return out
+    }
+
+    /// `binding = LP(program) || LP(relation) || LP(epoch) || LP(handle1) || LP(key1) || LP(handle2) || LP(key2)`:
+    /// the fields shared by every `info` of one pair.
+    static func binding(_ context: InterestContext, _ first: Party, _ second: Party) -> [UInt8] {
         var out = [UInt8]()
         out.reserveCapacity(256)
-        func field(_ bytes: some Collection<UInt8>) {
-            precondition(bytes.count <= Int(UInt16.max))
-            out.append(UInt8(bytes.count >> 8))
-            out.append(UInt8(bytes.count & 0xff))
-            out.append(contentsOf: bytes)
-        }
-        field(versionLabel.utf8)
-        field(purpose.utf8)
-        field(context.program.rawValue.utf8)
-        field(context.relation.rawValue.utf8)
-        field(withUnsafeBytes(of: context.epoch.bigEndian) { Array($0) })
-        field(first.handle.rawValue.utf8)
-        field(first.publicKey.bytes)
-        field(second.handle.rawValue.utf8)
-        field(second.publicKey.bytes)
-        if let role { field(role.utf8) }
+        appendField(context.program.rawValue.utf8, to: &out)
+        appendField(context.relation.rawValue.utf8, to: &out)
+        appendField(withUnsafeBytes(of: context.epoch.bigEndian) { Array($0) }, to: &out)
+        appendField(first.handle.rawValue.utf8, to: &out)
+        appendField(first.publicKey.bytes, to: &out)
+        appendField(second.handle.rawValue.utf8, to: &out)
+        appendField(second.publicKey.bytes, to: &out)
         return out
+    }
+
+    private static func appendField(_ bytes: some Collection<UInt8>, to out: inout [UInt8]) {
+        precondition(bytes.count <= Int(UInt16.max))
+        out.append(UInt8(bytes.count >> 8))
+        out.append(UInt8(bytes.count & 0xff))
+        out.append(contentsOf: bytes)
     }
 }
