@@ -33,7 +33,8 @@ struct VectorsCommand: ParsableCommand {
                     for failure in report.failures { print("     tcId \(failure.tcId): \(failure.reason)") }
                 } catch {
                     failed += 1
-                    print("FAIL \(file): \(error)")
+                    // Decoding errors already name the file.
+                    print(error is ReciprocityError ? "FAIL \(error)" : "FAIL \(file): \(error)")
                 }
             }
             print("\(passed) passed, \(failed) failed")
@@ -63,10 +64,10 @@ struct VectorsCommand: ParsableCommand {
         do {
             names = try FileManager.default.contentsOfDirectory(atPath: directory)
         } catch {
-            throw ValidationError("cannot read vector folder '\(directory)'")
+            throw CLIFailure("cannot read vector folder '\(directory)'")
         }
         let files = names.filter { $0.hasSuffix(".json") }.sorted()
-        guard !files.isEmpty else { throw ValidationError("no *.json vector files in '\(directory)'") }
+        guard !files.isEmpty else { throw CLIFailure("no *.json vector files in '\(directory)'") }
         return files
     }
 }
