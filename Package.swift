@@ -11,11 +11,18 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "ReciprocityCore", targets: ["ReciprocityCore"]),
+        .library(name: "ReciprocityAPI", targets: ["ReciprocityAPI"]),
+        .library(name: "ReciprocityStore", targets: ["ReciprocityStore"]),
+        .library(name: "ReciprocityServer", targets: ["ReciprocityServer"]),
+        .executable(name: "reciprocityd", targets: ["reciprocityd"]),
         .executable(name: "reciprocity", targets: ["reciprocity"]),
         .executable(name: "reciprocity-bench", targets: ["reciprocity-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         .systemLibrary(
@@ -26,6 +33,34 @@ let package = Package(
         .target(
             name: "ReciprocityCore",
             dependencies: ["COpenSSL"],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "ReciprocityAPI",
+            dependencies: ["ReciprocityCore"],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "ReciprocityStore",
+            dependencies: ["ReciprocityCore", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "ReciprocityServer",
+            dependencies: [
+                "ReciprocityCore", "ReciprocityAPI", "ReciprocityStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            resources: [.copy("Resources/openapi.yaml")],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "reciprocityd",
+            dependencies: [
+                "ReciprocityServer", "ReciprocityStore", "ReciprocityCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             swiftSettings: strictSettings
         ),
         .executableTarget(
@@ -48,6 +83,15 @@ let package = Package(
         .testTarget(
             name: "ReciprocityCoreTests",
             dependencies: ["ReciprocityCore", "COpenSSL"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "ReciprocityServerTests",
+            dependencies: [
+                "ReciprocityServer", "ReciprocityStore", "ReciprocityAPI", "ReciprocityCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
             swiftSettings: strictSettings
         ),
     ]

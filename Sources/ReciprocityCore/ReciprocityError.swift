@@ -23,6 +23,8 @@ public struct ReciprocityError: Error, Hashable, Sendable, CustomStringConvertib
         public static let selfMark = Code(rawValue: "selfMark")
         /// A wire value is not canonical unpadded base64url of the expected length.
         public static let invalidEncoding = Code(rawValue: "invalidEncoding")
+        /// A profile field breaks its rule.
+        public static let invalidProfile = Code(rawValue: "invalidProfile")
         /// A test-vector file cannot be read or does not have the expected shape.
         public static let malformedVectors = Code(rawValue: "malformedVectors")
         /// An OpenSSL call failed for a reason that is not the caller's input.

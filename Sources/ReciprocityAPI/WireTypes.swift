@@ -1,0 +1,256 @@
+public import Foundation
+public import ReciprocityCore
+
+// The JSON bodies of the /v1 HTTP API, shared by the server and the client library so that both sides
+// encode exactly what Specs/openapi.yaml describes. Tokens, tags and keys are unpadded base64url strings;
+// times are RFC 3339 strings in UTC.
+
+/// A program as members see it.
+public struct ProgramInfo: Codable, Sendable, Equatable {
+    public var name: String
+    public var epoch: UInt32
+    public var maxMarks: Int
+    public init(name: String, epoch: UInt32, maxMarks: Int) {
+        self.name = name
+        self.epoch = epoch
+        self.maxMarks = maxMarks
+    }
+}
+
+/// A directory entry: a member's handle, public key and profile.
+public struct MemberInfo: Codable, Sendable, Equatable {
+    public var handle: String
+    public var publicKey: String
+    public var profile: Profile
+    public var joinedAt: Date
+    public init(handle: String, publicKey: String, profile: Profile, joinedAt: Date) {
+        self.handle = handle
+        self.publicKey = publicKey
+        self.profile = profile
+        self.joinedAt = joinedAt
+    }
+}
+
+/// `POST /v1/programs/{program}/members`: join with an invite code.
+public struct JoinRequest: Codable, Sendable {
+    public var invite: String
+    public var handle: String
+    public var publicKey: String
+    public var profile: Profile
+    public init(invite: String, handle: String, publicKey: String, profile: Profile) {
+        self.invite = invite
+        self.handle = handle
+        self.publicKey = publicKey
+        self.profile = profile
+    }
+}
+
+/// The answer to a join: the member credential appears here and nowhere else, ever.
+public struct JoinResponse: Codable, Sendable {
+    public var member: MemberInfo
+    public var program: ProgramInfo
+    public var credential: String
+    public init(member: MemberInfo, program: ProgramInfo, credential: String) {
+        self.member = member
+        self.program = program
+        self.credential = credential
+    }
+}
+
+/// `GET /v1/me`.
+public struct SelfInfo: Codable, Sendable {
+    public var member: MemberInfo
+    public var program: ProgramInfo
+    public init(member: MemberInfo, program: ProgramInfo) {
+        self.member = member
+        self.program = program
+    }
+}
+
+/// `POST /v1/me/credential`: the new credential; the old one stops working at once.
+public struct CredentialResponse: Codable, Sendable {
+    public var credential: String
+    public init(credential: String) { self.credential = credential }
+}
+
+/// `GET /v1/directory`: one page of members, ordered by handle.
+public struct DirectoryPage: Codable, Sendable {
+    public var members: [MemberInfo]
+    /// Pass as `after` to get the next page; absent on the last page.
+    public var nextCursor: String?
+    public init(members: [MemberInfo], nextCursor: String?) {
+        self.members = members
+        self.nextCursor = nextCursor
+    }
+}
+
+/// One mark on the wire.
+public struct MarkItem: Codable, Sendable, Hashable {
+    public var token: String
+    public var tag: String
+    public init(token: String, tag: String) {
+        self.token = token
+        self.tag = tag
+    }
+    public init(_ mark: Mark) { self.init(token: mark.token.base64URL, tag: mark.tag.base64URL) }
+}
+
+/// `POST /v1/marks`: a batch for the program's current epoch, stored all or nothing.
+public struct SubmitMarksRequest: Codable, Sendable {
+    public var epoch: UInt32
+    public var marks: [MarkItem]
+    public init(epoch: UInt32, marks: [MarkItem]) {
+        self.epoch = epoch
+        self.marks = marks
+    }
+}
+
+/// Whether a submitted token is waiting for its counterpart or has matched.
+public enum MarkState: String, Codable, Sendable {
+    case pending
+    case matched
+}
+
+public struct MarkResult: Codable, Sendable, Equatable {
+    public var token: String
+    public var status: MarkState
+    public init(token: String, status: MarkState) {
+        self.token = token
+        self.status = status
+    }
+}
+
+public struct SubmitMarksResponse: Codable, Sendable {
+    public var results: [MarkResult]
+    public init(results: [MarkResult]) { self.results = results }
+}
+
+/// `GET /v1/marks`: the caller's own pending marks.
+public struct PendingMarkInfo: Codable, Sendable, Equatable {
+    public var token: String
+    public var epoch: UInt32
+    public var createdAt: Date
+    public init(token: String, epoch: UInt32, createdAt: Date) {
+        self.token = token
+        self.epoch = epoch
+        self.createdAt = createdAt
+    }
+}
+
+public struct PendingMarksResponse: Codable, Sendable {
+    public var marks: [PendingMarkInfo]
+    public init(marks: [PendingMarkInfo]) { self.marks = marks }
+}
+
+/// A reciprocated mark as one side sees it: the counterpart and the counterpart's confirmation tag.
+public struct MatchInfo: Codable, Sendable, Equatable {
+    public var token: String
+    public var epoch: UInt32
+    public var handle: String
+    public var publicKey: String
+    public var tag: String
+    public var matchedAt: Date
+    public init(token: String, epoch: UInt32, handle: String, publicKey: String, tag: String, matchedAt: Date) {
+        self.token = token
+        self.epoch = epoch
+        self.handle = handle
+        self.publicKey = publicKey
+        self.tag = tag
+        self.matchedAt = matchedAt
+    }
+}
+
+public struct MatchesResponse: Codable, Sendable {
+    public var matches: [MatchInfo]
+    public init(matches: [MatchInfo]) { self.matches = matches }
+}
+
+// MARK: - Admin
+
+/// `POST /v1/admin/programs`.
+public struct CreateProgramRequest: Codable, Sendable {
+    public var name: String
+    public var maxMarks: Int?
+    public var epoch: UInt32?
+    public init(name: String, maxMarks: Int? = nil, epoch: UInt32? = nil) {
+        self.name = name
+        self.maxMarks = maxMarks
+        self.epoch = epoch
+    }
+}
+
+/// `POST /v1/admin/programs/{program}/invites`.
+public struct CreateInviteRequest: Codable, Sendable {
+    public var uses: Int?
+    public var expiresInSeconds: Int?
+    public init(uses: Int? = nil, expiresInSeconds: Int? = nil) {
+        self.uses = uses
+        self.expiresInSeconds = expiresInSeconds
+    }
+}
+
+/// The invite code is shown once; the server keeps only its SHA-256.
+public struct InviteInfo: Codable, Sendable {
+    public var code: String
+    public var program: String
+    public var uses: Int
+    public var expiresAt: Date?
+    public init(code: String, program: String, uses: Int, expiresAt: Date?) {
+        self.code = code
+        self.program = program
+        self.uses = uses
+        self.expiresAt = expiresAt
+    }
+}
+
+/// A member as the operator sees it.
+public struct MemberAdminInfo: Codable, Sendable, Equatable {
+    public var handle: String
+    public var status: String
+    public var joinedAt: Date
+    public init(handle: String, status: String, joinedAt: Date) {
+        self.handle = handle
+        self.status = status
+        self.joinedAt = joinedAt
+    }
+}
+
+public struct MemberListResponse: Codable, Sendable {
+    public var members: [MemberAdminInfo]
+    public init(members: [MemberAdminInfo]) { self.members = members }
+}
+
+/// An RFC 9457 problem details body (`application/problem+json`).
+public struct ProblemDetails: Codable, Sendable, Equatable {
+    /// A stable URI naming the kind of problem: `urn:reciprocity:problem:<code>`.
+    public var type: String
+    public var title: String
+    public var status: Int
+    public var detail: String?
+    public init(type: String, title: String, status: Int, detail: String?) {
+        self.type = type
+        self.title = title
+        self.status = status
+        self.detail = detail
+    }
+
+    public static let typePrefix = "urn:reciprocity:problem:"
+    /// The code part of ``type``, e.g. `quota-exceeded`.
+    public var code: String { type.hasPrefix(Self.typePrefix) ? String(type.dropFirst(Self.typePrefix.count)) : type }
+}
+
+/// The JSON coders both sides use: RFC 3339 dates, sorted keys for stable output.
+public enum APICoding {
+    public static func encoder() -> JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }
+
+    public static func decoder() -> JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return decoder
+    }
+}

@@ -1,0 +1,78 @@
+/// What a member shows in the program directory. Profiles are public within a program; they say nothing
+/// about marks.
+public struct Profile: Sendable, Hashable, Codable {
+    public var displayName: String
+    public var headline: String
+    /// Skills or topics, e.g. `swift`, `c++`, `vdi`. Lowercase, 1 to 32 characters of `a-z 0-9 + # . _ -`.
+    public var tags: [String]
+    public var offersMentoring: Bool
+    public var seeksMentoring: Bool
+
+    public static let maxDisplayName = 100
+    public static let maxHeadline = 280
+    public static let maxTags = 20
+
+    public init(
+        displayName: String, headline: String = "", tags: [String] = [], offersMentoring: Bool = false,
+        seeksMentoring: Bool = false
+    ) {
+        self.displayName = displayName
+        self.headline = headline
+        self.tags = tags
+        self.offersMentoring = offersMentoring
+        self.seeksMentoring = seeksMentoring
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case displayName, headline, tags, offersMentoring, seeksMentoring
+    }
+
+    /// Only `displayName` is required; the other fields default to empty or false.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        displayName = try container.decode(String.self, forKey: .displayName)
+        headline = try container.decodeIfPresent(String.self, forKey: .headline) ?? ""
+        tags = try container.decodeIfPresent([String].self, forKey: .tags) ?? []
+        offersMentoring = try container.decodeIfPresent(Bool.self, forKey: .offersMentoring) ?? false
+        seeksMentoring = try container.decodeIfPresent(Bool.self, forKey: .seeksMentoring) ?? false
+    }
+
+    /// Checks every field; the error names the field and the rule, never echoing the value.
+    public func validated() throws -> Profile {
+        let name = displayName.trimmingWhitespace
+        guard (1...Self.maxDisplayName).contains(name.count) else {
+            throw ReciprocityError(.invalidProfile, "displayName must be 1 to \(Self.maxDisplayName) characters")
+        }
+        guard headline.count <= Self.maxHeadline else {
+            throw ReciprocityError(.invalidProfile, "headline must be at most \(Self.maxHeadline) characters")
+        }
+        guard !(name + headline).unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+            throw ReciprocityError(.invalidProfile, "displayName and headline must not contain control characters")
+        }
+        guard tags.count <= Self.maxTags else {
+            throw ReciprocityError(.invalidProfile, "at most \(Self.maxTags) tags")
+        }
+        guard tags.allSatisfy(Self.isValidTag) else {
+            throw ReciprocityError(.invalidProfile, "tags must be 1 to 32 characters of a-z, 0-9, '+', '#', '.', '_', '-'")
+        }
+        guard Set(tags).count == tags.count else { throw ReciprocityError(.invalidProfile, "tags must not repeat") }
+        var copy = self
+        copy.displayName = name
+        return copy
+    }
+
+    public static func isValidTag(_ tag: String) -> Bool {
+        let bytes = Array(tag.utf8)
+        guard (1...32).contains(bytes.count) else { return false }
+        return bytes.allSatisfy { byte in
+            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+                || Array("+#._-".utf8).contains(byte)
+        }
+    }
+}
+
+extension String {
+    var trimmingWhitespace: String {
+        String(self.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
+    }
+}

@@ -1,0 +1,59 @@
+public import Foundation
+public import ReciprocityAPI
+import ReciprocityCore
+public import ReciprocityStore
+
+/// What an operator can do, shared by the admin HTTP API and `reciprocityd admin`, so both behave the same.
+public struct AdminOperations: Sendable {
+    public static let defaultMaxMarks = 16
+    public static let defaultInviteUses = 1
+
+    let store: any ReciprocityStore
+
+    public init(store: any ReciprocityStore) { self.store = store }
+
+    public func createProgram(name: String, maxMarks: Int?, epoch: UInt32?) async throws -> ProgramInfo {
+        try await store.createProgram(
+            name: ProgramID(name), maxMarks: maxMarks ?? Self.defaultMaxMarks, epoch: epoch ?? 0
+        ).info
+    }
+
+    public func programs() async throws -> [ProgramInfo] {
+        try await store.programs().map(\.info)
+    }
+
+    public func setEpoch(program: String, epoch: UInt32) async throws -> ProgramInfo {
+        try await store.setEpoch(program: ProgramID(program), epoch: epoch).info
+    }
+
+    /// Creates an invite and returns its code: shown this once, stored only as SHA-256.
+    public func createInvite(program: String, uses: Int?, expiresIn: TimeInterval?, now: Date = Date()) async throws
+        -> InviteInfo
+    {
+        if let expiresIn, expiresIn <= 0 { throw StoreError(.invalidArgument, "expiry must be in the future") }
+        let code = try BearerSecret.generate(.invite)
+        let expiresAt = expiresIn.map { now.addingTimeInterval($0) }
+        let invite = try await store.createInvite(
+            program: ProgramID(program), codeDigest: code.digest, uses: uses ?? Self.defaultInviteUses,
+            expiresAt: expiresAt)
+        return InviteInfo(code: code.text, program: program, uses: invite.usesLeft, expiresAt: expiresAt)
+    }
+
+    public func members(program: String) async throws -> [MemberAdminInfo] {
+        let name = try ProgramID(program)
+        guard let record = try await store.program(named: name) else {
+            throw StoreError(.programNotFound, "no program named '\(name)'")
+        }
+        return try await store.members(programID: record.id).map(\.adminInfo)
+    }
+
+    public func setStatus(program: String, handle: String, status: MemberStatus) async throws -> MemberAdminInfo {
+        try await store.setStatus(program: ProgramID(program), handle: Handle(handle), status: status).adminInfo
+    }
+}
+
+extension MemberRecord {
+    var adminInfo: MemberAdminInfo {
+        MemberAdminInfo(handle: handle.rawValue, status: status.rawValue, joinedAt: joinedAt)
+    }
+}

@@ -1,0 +1,23 @@
+public import Hummingbird
+import Logging
+import ReciprocityStore
+
+/// The per-request context: Hummingbird's core storage plus the authenticated member, if any.
+public struct AppRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    /// Set by ``MemberAuthenticator`` for member routes.
+    var member: MemberRecord?
+    var program: ProgramRecord?
+
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+    }
+
+    /// Bodies are small JSON documents; a batch of 256 marks is about 25 KB.
+    public var maxUploadSize: Int { 64 * 1024 }
+
+    func requireMember() throws -> (MemberRecord, ProgramRecord) {
+        guard let member, let program else { throw Problem.unauthorized }
+        return (member, program)
+    }
+}

@@ -1,0 +1,61 @@
+import Foundation
+public import Hummingbird
+public import Logging
+import ReciprocityCore
+public import ReciprocityStore
+
+/// Everything `reciprocityd serve` needs to know; see the README's configuration table.
+public struct ServerConfiguration: Sendable {
+    public var host = "127.0.0.1"
+    public var port = 8080
+    public var databasePath = "reciprocity.sqlite"
+    public var durability = SQLiteStore.Durability.normal
+    /// The operator's bearer credential; nil turns the admin API off.
+    public var adminCredential: String?
+
+    public init() {}
+}
+
+/// Builds the routes. Shared by the executable and the tests.
+public func buildRouter(store: any ReciprocityStore, adminCredential: String?) -> Router<AppRequestContext> {
+    let router = Router(context: AppRequestContext.self)
+    router.add(middleware: RequestLogMiddleware())
+    router.add(middleware: ProblemMiddleware())
+
+    router.get("/openapi.yaml") { _, _ in
+        Response(
+            status: .ok, headers: [.contentType: "application/yaml"],
+            body: .init(byteBuffer: ByteBuffer(bytes: OpenAPIDocument.contents)))
+    }
+
+    let members = MemberController(store: store)
+    members.addPublicRoutes(to: router)
+    let authenticated = router.group("/v1").add(middleware: MemberAuthenticator(store: store))
+    members.addMemberRoutes(to: authenticated)
+    MarkController(store: store).addRoutes(to: authenticated)
+
+    let admin = router.group("/v1/admin").add(
+        middleware: AdminAuthenticator(adminCredentialDigest: adminCredential.map(BearerSecret.digest(of:))))
+    AdminController(operations: AdminOperations(store: store)).addRoutes(to: admin)
+    return router
+}
+
+/// The application `reciprocityd serve` runs: the router on the configured address.
+public func buildApplication(
+    configuration: ServerConfiguration, store: any ReciprocityStore, logger: Logger
+) -> some ApplicationProtocol {
+    Application(
+        router: buildRouter(store: store, adminCredential: configuration.adminCredential),
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "reciprocityd"),
+        logger: logger)
+}
+
+/// The served copy of Specs/openapi.yaml, from the module's resources.
+enum OpenAPIDocument {
+    static let contents: Data = {
+        guard let url = Bundle.module.url(forResource: "openapi", withExtension: "yaml"),
+            let data = try? Data(contentsOf: url)
+        else { return Data("openapi document missing from the build\n".utf8) }
+        return data
+    }()
+}

@@ -1,0 +1,51 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import ReciprocityCore
+import ReciprocityStore
+
+/// Reads `Authorization: Bearer <credential>` and loads the member whose credential hashes to the same
+/// SHA-256. Every failure gives the same 401, whatever the reason.
+struct MemberAuthenticator: RouterMiddleware {
+    typealias Context = AppRequestContext
+    let store: any ReciprocityStore
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
+        guard let credential = bearerCredential(request),
+            let (member, program) = try await store.authenticate(credentialDigest: BearerSecret.digest(of: credential))
+        else { throw Problem.unauthorized }
+        guard member.status == .active else { throw Problem.suspended }
+        var context = context
+        context.member = member
+        context.program = program
+        return try await next(request, context)
+    }
+}
+
+/// Guards the admin routes with the operator's credential, compared in constant time. With no admin
+/// credential configured the admin API answers 404 `admin-disabled`.
+struct AdminAuthenticator: RouterMiddleware {
+    typealias Context = AppRequestContext
+    let adminCredentialDigest: Data?
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
+        guard let expected = adminCredentialDigest else { throw Problem.adminDisabled }
+        guard let credential = bearerCredential(request),
+            constantTimeEquals(BearerSecret.digest(of: credential), expected)
+        else { throw Problem.unauthorized }
+        return try await next(request, context)
+    }
+}
+
+/// The credential of an `Authorization: Bearer` header, or nil.
+func bearerCredential(_ request: Request) -> String? {
+    guard let header = request.headers[.authorization] else { return nil }
+    let parts = header.split(separator: " ", maxSplits: 1)
+    guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
+    let credential = parts[1].trimmingCharacters(in: .whitespaces)
+    return credential.isEmpty || credential.count > 200 ? nil : credential
+}

@@ -1,0 +1,66 @@
+import Foundation
+import Hummingbird
+import ReciprocityAPI
+import ReciprocityCore
+import ReciprocityStore
+
+/// Submitting, listing and withdrawing marks, and reading matches. Every route acts only on the caller's
+/// own marks; no response depends on another member's marks except through a match.
+struct MarkController {
+    let store: any ReciprocityStore
+    static let maxBatch = 256
+
+    func addRoutes(to group: RouterGroup<AppRequestContext>) {
+        group.post("/marks", use: submit)
+        group.get("/marks", use: pending)
+        group.delete("/marks/:token", use: withdraw)
+        group.get("/matches", use: matches)
+    }
+
+    @Sendable func submit(request: Request, context: AppRequestContext) async throws -> Response {
+        var request = request
+        let (member, program) = try context.requireMember()
+        let body = try await request.decodeJSON(SubmitMarksRequest.self, context: context)
+        guard (1...Self.maxBatch).contains(body.marks.count) else {
+            throw Problem(
+                .badRequest, "invalid-batch", "A batch holds 1 to \(Self.maxBatch) marks",
+                detail: "got \(body.marks.count)")
+        }
+        let marks = try body.marks.map { item in
+            Mark(token: try InterestToken(base64URL: item.token), tag: try ConfirmationTag(base64URL: item.tag))
+        }
+        let outcomes = try await store.submitMarks(
+            memberID: member.id, programID: program.id, epoch: body.epoch, marks: marks, now: Date())
+        let results = zip(body.marks, outcomes).map { item, outcome in
+            MarkResult(token: item.token, status: outcome == .matched ? .matched : .pending)
+        }
+        return try jsonResponse(SubmitMarksResponse(results: results))
+    }
+
+    @Sendable func pending(request: Request, context: AppRequestContext) async throws -> Response {
+        let (member, _) = try context.requireMember()
+        let marks = try await store.pendingMarks(memberID: member.id).map {
+            PendingMarkInfo(token: $0.token.base64URL, epoch: $0.epoch, createdAt: $0.createdAt)
+        }
+        return try jsonResponse(PendingMarksResponse(marks: marks))
+    }
+
+    @Sendable func withdraw(request: Request, context: AppRequestContext) async throws -> Response {
+        let (member, _) = try context.requireMember()
+        let token = try InterestToken(base64URL: context.parameters.require("token"))
+        guard try await store.withdraw(memberID: member.id, token: token) else {
+            throw Problem(.notFound, "mark-not-found", "You have no pending mark with this token")
+        }
+        return Response(status: .noContent)
+    }
+
+    @Sendable func matches(request: Request, context: AppRequestContext) async throws -> Response {
+        let (member, _) = try context.requireMember()
+        let matches = try await store.matches(memberID: member.id).map {
+            MatchInfo(
+                token: $0.token.base64URL, epoch: $0.epoch, handle: $0.counterpartHandle.rawValue,
+                publicKey: $0.counterpartKey.base64URL, tag: $0.counterpartTag.base64URL, matchedAt: $0.matchedAt)
+        }
+        return try jsonResponse(MatchesResponse(matches: matches))
+    }
+}

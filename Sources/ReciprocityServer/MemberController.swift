@@ -1,0 +1,118 @@
+import Foundation
+import Hummingbird
+import ReciprocityAPI
+import ReciprocityCore
+import ReciprocityStore
+
+/// Joining, the member's own record, and the directory.
+struct MemberController {
+    let store: any ReciprocityStore
+
+    /// `POST /v1/programs/{program}/members`: needs no credential, only an invite code.
+    func addPublicRoutes(to router: Router<AppRequestContext>) {
+        router.post("/v1/programs/:program/members", use: join)
+    }
+
+    func addMemberRoutes(to group: RouterGroup<AppRequestContext>) {
+        group.get("/me", use: me)
+        group.put("/me/profile", use: updateProfile)
+        group.post("/me/credential", use: rotateCredential)
+        group.get("/directory", use: directory)
+        group.get("/directory/:handle", use: directoryEntry)
+    }
+
+    @Sendable func join(request: Request, context: AppRequestContext) async throws -> Response {
+        var request = request
+        let program = try ProgramID(context.parameters.require("program"))
+        let body = try await request.decodeJSON(JoinRequest.self, context: context)
+        let handle = try Handle(body.handle)
+        let publicKey = try PublicKey(base64URL: body.publicKey)
+        let profile = try body.profile.validated()
+        let credential = try BearerSecret.generate(.memberCredential)
+        let (member, programRecord) = try await store.join(
+            program: program, inviteDigest: BearerSecret.digest(of: body.invite), handle: handle,
+            publicKey: publicKey, profile: profile, credentialDigest: credential.digest, now: Date())
+        context.logger.info("member joined", metadata: ["program": "\(program)"])
+        return try jsonResponse(
+            JoinResponse(member: member.info, program: programRecord.info, credential: credential.text), status: .created)
+    }
+
+    @Sendable func me(request: Request, context: AppRequestContext) async throws -> Response {
+        let (member, program) = try context.requireMember()
+        return try jsonResponse(SelfInfo(member: member.info, program: program.info))
+    }
+
+    @Sendable func updateProfile(request: Request, context: AppRequestContext) async throws -> Response {
+        var request = request
+        let (member, _) = try context.requireMember()
+        let profile = try await request.decodeJSON(Profile.self, context: context).validated()
+        return try jsonResponse(try await store.updateProfile(memberID: member.id, profile: profile).info)
+    }
+
+    @Sendable func rotateCredential(request: Request, context: AppRequestContext) async throws -> Response {
+        let (member, _) = try context.requireMember()
+        let credential = try BearerSecret.generate(.memberCredential)
+        try await store.replaceCredential(memberID: member.id, credentialDigest: credential.digest)
+        return try jsonResponse(CredentialResponse(credential: credential.text))
+    }
+
+    @Sendable func directory(request: Request, context: AppRequestContext) async throws -> Response {
+        let (_, program) = try context.requireMember()
+        let query = try Self.directoryQuery(request.uri.queryParameters)
+        // One extra row tells whether another page follows.
+        var page = query
+        page.limit += 1
+        let members = try await store.directory(programID: program.id, query: page)
+        let shown = Array(members.prefix(query.limit))
+        let next = members.count > query.limit ? shown.last?.handle.rawValue : nil
+        return try jsonResponse(DirectoryPage(members: shown.map(\.info), nextCursor: next))
+    }
+
+    @Sendable func directoryEntry(request: Request, context: AppRequestContext) async throws -> Response {
+        let (_, program) = try context.requireMember()
+        let handle = try Handle(context.parameters.require("handle"))
+        guard let member = try await store.member(programID: program.id, handle: handle), member.status == .active
+        else { throw Problem(.notFound, "member-not-found", "No such member in this program") }
+        return try jsonResponse(member.info)
+    }
+
+    static func directoryQuery(_ parameters: Parameters) throws -> DirectoryQuery {
+        func flag(_ name: String) throws -> Bool? {
+            guard let value = parameters[Substring(name)] else { return nil }
+            switch value {
+            case "true": return true
+            case "false": return false
+            default: throw Problem.invalidParameter("'\(name)' must be true or false")
+            }
+        }
+        var query = DirectoryQuery()
+        query.offersMentoring = try flag("offersMentoring")
+        query.seeksMentoring = try flag("seeksMentoring")
+        if let tag = parameters["tag"].map(String.init) {
+            guard Profile.isValidTag(tag) else { throw Problem.invalidParameter("'tag' is not a valid tag") }
+            query.tag = tag
+        }
+        if let text = parameters["q"] {
+            guard text.count <= 100 else { throw Problem.invalidParameter("'q' must be at most 100 characters") }
+            query.text = String(text)
+        }
+        if let after = parameters["after"] { query.after = try Handle(String(after)).rawValue }
+        if let limit = parameters["limit"] {
+            guard let value = Int(limit), (1...200).contains(value) else {
+                throw Problem.invalidParameter("'limit' must be an integer from 1 to 200")
+            }
+            query.limit = value
+        }
+        return query
+    }
+}
+
+extension MemberRecord {
+    var info: MemberInfo {
+        MemberInfo(handle: handle.rawValue, publicKey: publicKey.base64URL, profile: profile, joinedAt: joinedAt)
+    }
+}
+
+extension ProgramRecord {
+    var info: ProgramInfo { ProgramInfo(name: name.rawValue, epoch: epoch, maxMarks: maxMarks) }
+}

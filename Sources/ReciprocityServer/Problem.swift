@@ -1,0 +1,137 @@
+import Foundation
+public import HTTPTypes
+public import Hummingbird
+import ReciprocityAPI
+import ReciprocityCore
+import ReciprocityStore
+
+/// An error answered as RFC 9457 `application/problem+json` with a stable `type`. Details never contain a
+/// token, tag, credential or request body.
+public struct Problem: HTTPResponseError, Equatable {
+    public let status: HTTPResponse.Status
+    /// The stable code; the `type` URI is `urn:reciprocity:problem:<code>`.
+    public let code: String
+    public let title: String
+    public let detail: String?
+    var headers: HTTPFields = [:]
+
+    public init(_ status: HTTPResponse.Status, _ code: String, _ title: String, detail: String? = nil) {
+        self.status = status
+        self.code = code
+        self.title = title
+        self.detail = detail
+    }
+
+    public static func == (lhs: Problem, rhs: Problem) -> Bool {
+        lhs.status == rhs.status && lhs.code == rhs.code && lhs.detail == rhs.detail
+    }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        let body = ProblemDetails(
+            type: ProblemDetails.typePrefix + code, title: title, status: status.code, detail: detail)
+        var headers = self.headers
+        headers[.contentType] = "application/problem+json"
+        let data = try APICoding.encoder().encode(body)
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    // MARK: The catalogue (documented in Specs/openapi.yaml and README)
+
+    static func invalidBody(_ detail: String) -> Problem {
+        Problem(.badRequest, "invalid-body", "The request body is not valid JSON of the expected shape", detail: detail)
+    }
+    static func invalidParameter(_ detail: String) -> Problem {
+        Problem(.badRequest, "invalid-parameter", "A path or query parameter is not valid", detail: detail)
+    }
+    static var unauthorized: Problem {
+        var problem = Problem(
+            .unauthorized, "unauthorized", "A valid bearer credential is required",
+            detail: "send 'Authorization: Bearer <credential>'")
+        problem.headers[.wwwAuthenticate] = "Bearer"
+        return problem
+    }
+    static let suspended = Problem(.forbidden, "member-suspended", "This member is suspended")
+    static let adminDisabled = Problem(
+        .notFound, "admin-disabled", "The admin API is off", detail: "the operator has not configured an admin credential")
+    static let notFound = Problem(.notFound, "not-found", "No such resource")
+    static let internalError = Problem(.internalServerError, "internal", "Internal server error")
+
+    /// Maps a validation error from the protocol core: a 400 with a code per kind of input.
+    static func from(_ error: ReciprocityError) -> Problem {
+        let code: String =
+            switch error.code {
+            case .invalidHandle: "invalid-handle"
+            case .invalidProgram: "invalid-program"
+            case .invalidProfile: "invalid-profile"
+            case .invalidLength, .invalidEncoding: "invalid-encoding"
+            case .nonCanonicalPublicKey, .lowOrderPublicKey: "invalid-public-key"
+            default: "invalid-input"
+            }
+        return Problem(.badRequest, code, "A value in the request is not valid", detail: error.reason)
+    }
+
+    /// Maps a storage outcome the client can act on.
+    static func from(_ error: StoreError) -> Problem {
+        let status: HTTPResponse.Status =
+            switch error.code {
+            case .programNotFound, .memberNotFound, .markNotFound: .notFound
+            case .inviteInvalid: .forbidden
+            case .duplicateToken, .invalidArgument: .badRequest
+            case .programExists, .handleTaken, .keyTaken, .quotaExceeded, .wrongEpoch, .tokenUnavailable: .conflict
+            }
+        let code = error.code.rawValue.replacing(/[A-Z]/) { "-" + $0.output.lowercased() }
+        return Problem(status, code, title(for: error.code), detail: error.message)
+    }
+
+    private static func title(for code: StoreError.Code) -> String {
+        switch code {
+        case .programExists: "The program already exists"
+        case .programNotFound: "No such program"
+        case .inviteInvalid: "The invite code is not valid"
+        case .handleTaken: "The handle is taken"
+        case .keyTaken: "The public key is already registered"
+        case .memberNotFound: "No such member"
+        case .quotaExceeded: "Too many pending marks"
+        case .wrongEpoch: "Marks must be for the program's current epoch"
+        case .tokenUnavailable: "A token cannot be accepted"
+        case .duplicateToken: "The batch repeats a token"
+        case .markNotFound: "No such pending mark"
+        case .invalidArgument: "An argument is out of range"
+        }
+    }
+}
+
+/// Turns every error into a problem+json response: known errors keep their meaning, anything else is a 500
+/// whose details go to the log (with the request id), not to the client.
+struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
+        do {
+            return try await next(request, context)
+        } catch let problem as Problem {
+            return try problem.response(from: request, context: context)
+        } catch let error as StoreError {
+            return try Problem.from(error).response(from: request, context: context)
+        } catch let error as ReciprocityError {
+            return try Problem.from(error).response(from: request, context: context)
+        } catch let error as HTTPError {
+            let problem: Problem =
+                switch error.status {
+                case .notFound: .notFound
+                case .contentTooLarge:
+                    Problem(.contentTooLarge, "body-too-large", "The request body is too large")
+                case .methodNotAllowed: Problem(.methodNotAllowed, "method-not-allowed", "Method not allowed")
+                default: Problem(error.status, "http-\(error.status.code)", error.status.reasonPhrase)
+                }
+            return try problem.response(from: request, context: context)
+        } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
+            return try Problem(.contentTooLarge, "body-too-large", "The request body is too large")
+                .response(from: request, context: context)
+        } catch {
+            // The type name only: an error's description could in principle carry request data.
+            context.logger.error("unhandled error", metadata: ["error.type": "\(type(of: error))"])
+            return try Problem.internalError.response(from: request, context: context)
+        }
+    }
+}

@@ -1,0 +1,54 @@
+public import Foundation
+public import ReciprocityCore
+
+/// Everything the server keeps. Implementations must make each method atomic, serialise writes so that two
+/// members submitting the same token at once produce exactly one match, and never store anything that names
+/// or points to the target of a mark.
+public protocol ReciprocityStore: Sendable {
+    // Programs
+    func createProgram(name: ProgramID, maxMarks: Int, epoch: UInt32) async throws -> ProgramRecord
+    func program(named name: ProgramID) async throws -> ProgramRecord?
+    func program(id: Int64) async throws -> ProgramRecord?
+    func programs() async throws -> [ProgramRecord]
+    /// Moves a program to a new epoch and deletes every pending mark of earlier epochs.
+    func setEpoch(program: ProgramID, epoch: UInt32) async throws -> ProgramRecord
+
+    // Invites
+    func createInvite(program: ProgramID, codeDigest: Data, uses: Int, expiresAt: Date?) async throws
+        -> InviteRecord
+
+    // Members
+    /// Consumes one use of a valid, unexpired invite of `program` and adds the member, atomically.
+    func join(
+        program: ProgramID, inviteDigest: Data, handle: Handle, publicKey: PublicKey, profile: Profile,
+        credentialDigest: Data, now: Date
+    ) async throws -> (MemberRecord, ProgramRecord)
+    /// The member whose credential has this SHA-256, with their program.
+    func authenticate(credentialDigest: Data) async throws -> (MemberRecord, ProgramRecord)?
+    func replaceCredential(memberID: Int64, credentialDigest: Data) async throws
+    func updateProfile(memberID: Int64, profile: Profile) async throws -> MemberRecord
+    func member(programID: Int64, handle: Handle) async throws -> MemberRecord?
+    /// Active members matching `query`, ordered by handle, at most `query.limit`.
+    func directory(programID: Int64, query: DirectoryQuery) async throws -> [MemberRecord]
+    /// Every member of a program, any status, ordered by handle (for the operator).
+    func members(programID: Int64) async throws -> [MemberRecord]
+    func setStatus(program: ProgramID, handle: Handle, status: MemberStatus) async throws -> MemberRecord
+
+    // Marks
+    /// Stores a batch for `epoch`, all or nothing, and returns each item's state in order.
+    func submitMarks(memberID: Int64, programID: Int64, epoch: UInt32, marks: [Mark], now: Date) async throws
+        -> [MarkOutcome]
+    func pendingMarks(memberID: Int64) async throws -> [PendingMarkRecord]
+    /// Deletes one of the member's own pending marks; false when there was none.
+    func withdraw(memberID: Int64, token: InterestToken) async throws -> Bool
+    func matches(memberID: Int64) async throws -> [MatchRecord]
+
+    // Operations
+    func statistics() async throws -> StoreStatistics
+}
+
+/// The state of one submitted mark.
+public enum MarkOutcome: String, Sendable, Equatable {
+    case pending
+    case matched
+}

@@ -1,0 +1,104 @@
+public import Foundation
+public import ReciprocityCore
+
+/// A program: one community whose members can mark each other.
+public struct ProgramRecord: Sendable, Equatable {
+    public let id: Int64
+    public let name: ProgramID
+    /// The most marks a member may hold pending at once.
+    public let maxMarks: Int
+    public let epoch: UInt32
+    public let createdAt: Date
+}
+
+/// Whether a member may use the API.
+public enum MemberStatus: String, Sendable, Codable, CaseIterable {
+    case active
+    case suspended
+}
+
+/// A member of one program.
+public struct MemberRecord: Sendable, Equatable {
+    public let id: Int64
+    public let programID: Int64
+    public let handle: Handle
+    public let publicKey: PublicKey
+    public let profile: Profile
+    public let status: MemberStatus
+    public let joinedAt: Date
+}
+
+/// An invite, as stored: only the SHA-256 of its code.
+public struct InviteRecord: Sendable, Equatable {
+    public let programID: Int64
+    public let usesLeft: Int
+    public let expiresAt: Date?
+}
+
+/// One of a member's own pending marks.
+public struct PendingMarkRecord: Sendable, Equatable {
+    public let token: InterestToken
+    public let epoch: UInt32
+    public let createdAt: Date
+}
+
+/// A match as one of its two members sees it.
+public struct MatchRecord: Sendable, Equatable {
+    public let token: InterestToken
+    public let epoch: UInt32
+    public let counterpartHandle: Handle
+    public let counterpartKey: PublicKey
+    /// The counterpart's confirmation tag, for the member's client to verify.
+    public let counterpartTag: ConfirmationTag
+    public let matchedAt: Date
+}
+
+/// What a directory search asks for.
+public struct DirectoryQuery: Sendable, Equatable {
+    public var tag: String?
+    public var offersMentoring: Bool?
+    public var seeksMentoring: Bool?
+    /// Case-insensitive substring of handle, display name or headline.
+    public var text: String?
+    /// Handles after this one (the cursor of the previous page).
+    public var after: String?
+    public var limit: Int
+
+    public init(
+        tag: String? = nil, offersMentoring: Bool? = nil, seeksMentoring: Bool? = nil, text: String? = nil,
+        after: String? = nil, limit: Int = 50
+    ) {
+        self.tag = tag
+        self.offersMentoring = offersMentoring
+        self.seeksMentoring = seeksMentoring
+        self.text = text
+        self.after = after
+        self.limit = limit
+    }
+}
+
+/// Counts for metrics and the operator; aggregate only.
+public struct StoreStatistics: Sendable, Equatable {
+    public let programs: Int
+    public let members: Int
+    public let pendingMarks: Int
+    public let matches: Int
+}
+
+/// A storage failure the caller can act on. The message never contains a token, tag or credential.
+public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
+    public enum Code: String, Sendable {
+        case programExists, programNotFound, inviteInvalid, handleTaken, keyTaken, memberNotFound
+        case quotaExceeded, wrongEpoch, tokenUnavailable, duplicateToken, markNotFound, invalidArgument
+    }
+
+    public let code: Code
+    public let message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { "\(code.rawValue): \(message)" }
+}

@@ -1,0 +1,515 @@
+public import Foundation
+import GRDB
+public import ReciprocityCore
+
+/// The SQLite backend: one file in WAL mode, opened through GRDB (which links the system libsqlite3).
+/// GRDB serialises writes through one writer connection, so every `submitMarks` sees the effect of the one
+/// before it: two members racing with the same token produce exactly one match.
+public final class SQLiteStore: ReciprocityStore {
+    /// How hard SQLite works to make a commit durable.
+    public enum Durability: String, Sendable, CaseIterable {
+        /// `synchronous=NORMAL` in WAL mode: a commit survives a crash or kill of the process; the last
+        /// commits before a power loss or kernel crash may be lost. The default.
+        case normal
+        /// `synchronous=FULL`: every commit is on disk before it is acknowledged. Slower.
+        case full
+    }
+
+    public let path: String
+    let pool: DatabasePool
+
+    /// Opens (creating if needed) and migrates the database at `path`.
+    public init(path: String, durability: Durability = .normal) throws {
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(10)
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = \(durability == .full ? "FULL" : "NORMAL")")
+        }
+        self.path = path
+        pool = try DatabasePool(path: path, configuration: configuration)
+        try Self.migrator.migrate(pool)
+    }
+
+    /// The schema, one migration per change; never edit a shipped migration.
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE program (
+                        id INTEGER PRIMARY KEY,
+                        name TEXT NOT NULL UNIQUE,
+                        max_marks INTEGER NOT NULL,
+                        epoch INTEGER NOT NULL,
+                        created_at INTEGER NOT NULL
+                    );
+                    CREATE TABLE invite (
+                        id INTEGER PRIMARY KEY,
+                        program_id INTEGER NOT NULL REFERENCES program(id) ON DELETE CASCADE,
+                        code_digest BLOB NOT NULL UNIQUE,
+                        uses_left INTEGER NOT NULL,
+                        expires_at INTEGER,
+                        created_at INTEGER NOT NULL
+                    );
+                    CREATE TABLE member (
+                        id INTEGER PRIMARY KEY,
+                        program_id INTEGER NOT NULL REFERENCES program(id) ON DELETE CASCADE,
+                        handle TEXT NOT NULL,
+                        public_key BLOB NOT NULL,
+                        credential_digest BLOB NOT NULL UNIQUE,
+                        display_name TEXT NOT NULL,
+                        headline TEXT NOT NULL,
+                        offers_mentoring INTEGER NOT NULL,
+                        seeks_mentoring INTEGER NOT NULL,
+                        status TEXT NOT NULL,
+                        joined_at INTEGER NOT NULL,
+                        UNIQUE (program_id, handle),
+                        UNIQUE (program_id, public_key)
+                    );
+                    CREATE TABLE member_tag (
+                        member_id INTEGER NOT NULL REFERENCES member(id) ON DELETE CASCADE,
+                        position INTEGER NOT NULL,
+                        tag TEXT NOT NULL,
+                        PRIMARY KEY (member_id, position)
+                    ) WITHOUT ROWID;
+                    CREATE INDEX member_tag_by_tag ON member_tag(tag);
+                    -- A pending mark. Nothing here names or points to the target: only the submitter.
+                    -- Tokens bind program and epoch, so the token alone is the key.
+                    CREATE TABLE mark (
+                        token BLOB NOT NULL PRIMARY KEY,
+                        program_id INTEGER NOT NULL REFERENCES program(id) ON DELETE CASCADE,
+                        epoch INTEGER NOT NULL,
+                        member_id INTEGER NOT NULL REFERENCES member(id) ON DELETE CASCADE,
+                        tag BLOB NOT NULL,
+                        created_at INTEGER NOT NULL
+                    ) WITHOUT ROWID;
+                    CREATE INDEX mark_by_member ON mark(member_id, epoch);
+                    -- A reciprocated mark: both members and both tags. Created in the transaction that
+                    -- deletes the first member's pending mark.
+                    CREATE TABLE "match" (
+                        id INTEGER PRIMARY KEY,
+                        token BLOB NOT NULL UNIQUE,
+                        program_id INTEGER NOT NULL REFERENCES program(id) ON DELETE CASCADE,
+                        epoch INTEGER NOT NULL,
+                        first_member_id INTEGER NOT NULL REFERENCES member(id) ON DELETE CASCADE,
+                        first_tag BLOB NOT NULL,
+                        second_member_id INTEGER NOT NULL REFERENCES member(id) ON DELETE CASCADE,
+                        second_tag BLOB NOT NULL,
+                        matched_at INTEGER NOT NULL
+                    );
+                    CREATE INDEX match_by_first ON "match"(first_member_id);
+                    CREATE INDEX match_by_second ON "match"(second_member_id);
+                    """)
+        }
+        return migrator
+    }
+
+    // MARK: Programs
+
+    public func createProgram(name: ProgramID, maxMarks: Int, epoch: UInt32) async throws -> ProgramRecord {
+        guard maxMarks >= 1, maxMarks <= 10_000 else {
+            throw StoreError(.invalidArgument, "max marks must be 1 to 10000")
+        }
+        return try await write { db in
+            if try Self.fetchProgram(db, name: name) != nil {
+                throw StoreError(.programExists, "program '\(name)' already exists")
+            }
+            try db.execute(
+                sql: "INSERT INTO program (name, max_marks, epoch, created_at) VALUES (?, ?, ?, ?)",
+                arguments: [name.rawValue, maxMarks, Int64(epoch), Self.millis(Date())])
+            return try Self.fetchProgram(db, name: name)!
+        }
+    }
+
+    public func program(named name: ProgramID) async throws -> ProgramRecord? {
+        try await pool.read { db in try Self.fetchProgram(db, name: name) }
+    }
+
+    public func program(id: Int64) async throws -> ProgramRecord? {
+        try await pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM program WHERE id = ?", arguments: [id]).map(Self.programRecord)
+        }
+    }
+
+    public func programs() async throws -> [ProgramRecord] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM program ORDER BY name").map(Self.programRecord)
+        }
+    }
+
+    public func setEpoch(program: ProgramID, epoch: UInt32) async throws -> ProgramRecord {
+        try await write { db in
+            let record = try Self.requireProgram(db, name: program)
+            try db.execute(sql: "UPDATE program SET epoch = ? WHERE id = ?", arguments: [Int64(epoch), record.id])
+            try db.execute(
+                sql: "DELETE FROM mark WHERE program_id = ? AND epoch != ?", arguments: [record.id, Int64(epoch)])
+            return try Self.requireProgram(db, name: program)
+        }
+    }
+
+    // MARK: Invites
+
+    public func createInvite(program: ProgramID, codeDigest: Data, uses: Int, expiresAt: Date?) async throws
+        -> InviteRecord
+    {
+        guard uses >= 1, uses <= 1_000_000 else { throw StoreError(.invalidArgument, "uses must be 1 to 1000000") }
+        return try await write { db in
+            let record = try Self.requireProgram(db, name: program)
+            try db.execute(
+                sql: "INSERT INTO invite (program_id, code_digest, uses_left, expires_at, created_at) VALUES (?, ?, ?, ?, ?)",
+                arguments: [record.id, codeDigest, uses, expiresAt.map(Self.millis), Self.millis(Date())])
+            return InviteRecord(programID: record.id, usesLeft: uses, expiresAt: expiresAt)
+        }
+    }
+
+    // MARK: Members
+
+    public func join(
+        program: ProgramID, inviteDigest: Data, handle: Handle, publicKey: PublicKey, profile: Profile,
+        credentialDigest: Data, now: Date
+    ) async throws -> (MemberRecord, ProgramRecord) {
+        try await write { db in
+            // One answer for every invite problem (unknown, other program, used up, expired), so the response
+            // does not help anyone probe for codes.
+            let invalid = StoreError(.inviteInvalid, "the invite code is not valid for this program")
+            guard let programRecord = try Self.fetchProgram(db, name: program) else { throw invalid }
+            guard
+                let invite = try Row.fetchOne(
+                    db, sql: "SELECT id, uses_left, expires_at FROM invite WHERE code_digest = ? AND program_id = ?",
+                    arguments: [inviteDigest, programRecord.id])
+            else { throw invalid }
+            let usesLeft: Int = invite["uses_left"]
+            let expiresAt: Int64? = invite["expires_at"]
+            guard usesLeft > 0, expiresAt.map({ $0 > Self.millis(now) }) ?? true else { throw invalid }
+            if try Bool.fetchOne(
+                db, sql: "SELECT 1 FROM member WHERE program_id = ? AND handle = ?",
+                arguments: [programRecord.id, handle.rawValue]) != nil
+            {
+                throw StoreError(.handleTaken, "handle '\(handle)' is taken in this program")
+            }
+            if try Bool.fetchOne(
+                db, sql: "SELECT 1 FROM member WHERE program_id = ? AND public_key = ?",
+                arguments: [programRecord.id, publicKey.rawRepresentation]) != nil
+            {
+                throw StoreError(.keyTaken, "this public key is already registered in this program")
+            }
+            try db.execute(sql: "UPDATE invite SET uses_left = uses_left - 1 WHERE id = ?", arguments: [invite["id"]])
+            try db.execute(
+                sql: """
+                    INSERT INTO member (program_id, handle, public_key, credential_digest, display_name, headline,
+                                        offers_mentoring, seeks_mentoring, status, joined_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'active', ?)
+                    """,
+                arguments: [
+                    programRecord.id, handle.rawValue, publicKey.rawRepresentation, credentialDigest,
+                    profile.displayName, profile.headline, profile.offersMentoring, profile.seeksMentoring,
+                    Self.millis(now),
+                ])
+            let memberID = db.lastInsertedRowID
+            try Self.writeTags(db, memberID: memberID, tags: profile.tags)
+            return (try Self.fetchMember(db, id: memberID)!, programRecord)
+        }
+    }
+
+    public func authenticate(credentialDigest: Data) async throws -> (MemberRecord, ProgramRecord)? {
+        try await pool.read { db in
+            guard
+                let row = try Row.fetchOne(
+                    db, sql: "SELECT id, credential_digest FROM member WHERE credential_digest = ?",
+                    arguments: [credentialDigest])
+            else { return nil }
+            // The index lookup finds the row; the final comparison is constant time.
+            let stored: Data = row["credential_digest"]
+            guard constantTimeEquals(stored, credentialDigest) else { return nil }
+            let member = try Self.fetchMember(db, id: row["id"])!
+            let program = try Row.fetchOne(db, sql: "SELECT * FROM program WHERE id = ?", arguments: [member.programID])
+                .map(Self.programRecord)!
+            return (member, program)
+        }
+    }
+
+    public func replaceCredential(memberID: Int64, credentialDigest: Data) async throws {
+        try await write { db in
+            try db.execute(
+                sql: "UPDATE member SET credential_digest = ? WHERE id = ?", arguments: [credentialDigest, memberID])
+            guard db.changesCount == 1 else { throw StoreError(.memberNotFound, "no such member") }
+        }
+    }
+
+    public func updateProfile(memberID: Int64, profile: Profile) async throws -> MemberRecord {
+        try await write { db in
+            try db.execute(
+                sql: """
+                    UPDATE member SET display_name = ?, headline = ?, offers_mentoring = ?, seeks_mentoring = ?
+                    WHERE id = ?
+                    """,
+                arguments: [
+                    profile.displayName, profile.headline, profile.offersMentoring, profile.seeksMentoring, memberID,
+                ])
+            guard db.changesCount == 1 else { throw StoreError(.memberNotFound, "no such member") }
+            try Self.writeTags(db, memberID: memberID, tags: profile.tags)
+            return try Self.fetchMember(db, id: memberID)!
+        }
+    }
+
+    public func member(programID: Int64, handle: Handle) async throws -> MemberRecord? {
+        try await pool.read { db in
+            guard
+                let id = try Int64.fetchOne(
+                    db, sql: "SELECT id FROM member WHERE program_id = ? AND handle = ?",
+                    arguments: [programID, handle.rawValue])
+            else { return nil }
+            return try Self.fetchMember(db, id: id)
+        }
+    }
+
+    public func directory(programID: Int64, query: DirectoryQuery) async throws -> [MemberRecord] {
+        var conditions = ["program_id = ?", "status = 'active'"]
+        var arguments: StatementArguments = [programID]
+        if let after = query.after {
+            conditions.append("handle > ?")
+            _ = arguments.append(contentsOf: [after])
+        }
+        if let offers = query.offersMentoring {
+            conditions.append("offers_mentoring = ?")
+            _ = arguments.append(contentsOf: [offers])
+        }
+        if let seeks = query.seeksMentoring {
+            conditions.append("seeks_mentoring = ?")
+            _ = arguments.append(contentsOf: [seeks])
+        }
+        if let tag = query.tag {
+            conditions.append("EXISTS (SELECT 1 FROM member_tag t WHERE t.member_id = member.id AND t.tag = ?)")
+            _ = arguments.append(contentsOf: [tag])
+        }
+        if let text = query.text, !text.isEmpty {
+            let escaped = text.replacingOccurrences(of: "\\", with: "\\\\")
+                .replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_")
+            let pattern = "%\(escaped)%"
+            conditions.append(
+                "(handle LIKE ? ESCAPE '\\' OR display_name LIKE ? ESCAPE '\\' OR headline LIKE ? ESCAPE '\\')")
+            _ = arguments.append(contentsOf: [pattern, pattern, pattern])
+        }
+        _ = arguments.append(contentsOf: [max(1, min(query.limit, 200))])
+        let sql = "SELECT id FROM member WHERE \(conditions.joined(separator: " AND ")) ORDER BY handle LIMIT ?"
+        let finalArguments = arguments
+        return try await pool.read { db in
+            try Int64.fetchAll(db, sql: sql, arguments: finalArguments).map { try Self.fetchMember(db, id: $0)! }
+        }
+    }
+
+    public func members(programID: Int64) async throws -> [MemberRecord] {
+        try await pool.read { db in
+            try Int64.fetchAll(db, sql: "SELECT id FROM member WHERE program_id = ? ORDER BY handle", arguments: [programID])
+                .map { try Self.fetchMember(db, id: $0)! }
+        }
+    }
+
+    public func setStatus(program: ProgramID, handle: Handle, status: MemberStatus) async throws -> MemberRecord {
+        try await write { db in
+            let programRecord = try Self.requireProgram(db, name: program)
+            try db.execute(
+                sql: "UPDATE member SET status = ? WHERE program_id = ? AND handle = ?",
+                arguments: [status.rawValue, programRecord.id, handle.rawValue])
+            guard db.changesCount == 1,
+                let id = try Int64.fetchOne(
+                    db, sql: "SELECT id FROM member WHERE program_id = ? AND handle = ?",
+                    arguments: [programRecord.id, handle.rawValue])
+            else { throw StoreError(.memberNotFound, "no member '\(handle)' in program '\(program)'") }
+            return try Self.fetchMember(db, id: id)!
+        }
+    }
+
+    // MARK: Marks
+
+    public func submitMarks(memberID: Int64, programID: Int64, epoch: UInt32, marks: [Mark], now: Date) async throws
+        -> [MarkOutcome]
+    {
+        guard Set(marks.map(\.token)).count == marks.count else {
+            throw StoreError(.duplicateToken, "the batch contains the same token twice")
+        }
+        return try await write { db in
+            guard
+                let program = try Row.fetchOne(db, sql: "SELECT * FROM program WHERE id = ?", arguments: [programID])
+                    .map(Self.programRecord)
+            else { throw StoreError(.programNotFound, "no such program") }
+            guard program.epoch == epoch else {
+                throw StoreError(.wrongEpoch, "the program is in epoch \(program.epoch), not \(epoch)")
+            }
+            let nowMillis = Self.millis(now)
+            var outcomes: [MarkOutcome] = []
+            var fresh: [Mark] = []
+            for mark in marks {
+                let token = mark.token.rawRepresentation
+                if let match = try Row.fetchOne(
+                    db, sql: "SELECT first_member_id, second_member_id FROM \"match\" WHERE token = ?",
+                    arguments: [token])
+                {
+                    // Resubmitting one's own matched token is idempotent; nobody else can use it.
+                    guard match["first_member_id"] == memberID || match["second_member_id"] == memberID else {
+                        throw StoreError(.tokenUnavailable, "a submitted token cannot be accepted")
+                    }
+                    outcomes.append(.matched)
+                } else if let pending = try Row.fetchOne(
+                    db, sql: "SELECT program_id, epoch, member_id, tag FROM mark WHERE token = ?", arguments: [token])
+                {
+                    if pending["member_id"] == memberID {
+                        outcomes.append(.pending)
+                        continue
+                    }
+                    guard pending["program_id"] == programID, pending["epoch"] == Int64(epoch) else {
+                        throw StoreError(.tokenUnavailable, "a submitted token cannot be accepted")
+                    }
+                    try db.execute(
+                        sql: """
+                            INSERT INTO "match" (token, program_id, epoch, first_member_id, first_tag,
+                                                 second_member_id, second_tag, matched_at)
+                            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                            """,
+                        arguments: [
+                            token, programID, Int64(epoch), pending["member_id"], pending["tag"] as Data, memberID,
+                            mark.tag.rawRepresentation, nowMillis,
+                        ])
+                    try db.execute(sql: "DELETE FROM mark WHERE token = ?", arguments: [token])
+                    outcomes.append(.matched)
+                } else {
+                    fresh.append(mark)
+                    outcomes.append(.pending)
+                }
+            }
+            if !fresh.isEmpty {
+                let held = try Int.fetchOne(
+                    db, sql: "SELECT COUNT(*) FROM mark WHERE member_id = ? AND epoch = ?",
+                    arguments: [memberID, Int64(epoch)])!
+                guard held + fresh.count <= program.maxMarks else {
+                    throw StoreError(
+                        .quotaExceeded,
+                        "this batch would hold \(held + fresh.count) pending marks; the program allows \(program.maxMarks)")
+                }
+                let insert = try db.cachedStatement(
+                    sql: "INSERT INTO mark (token, program_id, epoch, member_id, tag, created_at) VALUES (?, ?, ?, ?, ?, ?)")
+                for mark in fresh {
+                    try insert.execute(arguments: [
+                        mark.token.rawRepresentation, programID, Int64(epoch), memberID, mark.tag.rawRepresentation,
+                        nowMillis,
+                    ])
+                }
+            }
+            return outcomes
+        }
+    }
+
+    public func pendingMarks(memberID: Int64) async throws -> [PendingMarkRecord] {
+        try await pool.read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT token, epoch, created_at FROM mark WHERE member_id = ? ORDER BY created_at, token",
+                arguments: [memberID]
+            ).map { row in
+                PendingMarkRecord(
+                    token: try InterestToken(rawRepresentation: row["token"] as Data),
+                    epoch: UInt32(row["epoch"] as Int64), createdAt: Self.date(row["created_at"]))
+            }
+        }
+    }
+
+    public func withdraw(memberID: Int64, token: InterestToken) async throws -> Bool {
+        try await write { db in
+            try db.execute(
+                sql: "DELETE FROM mark WHERE token = ? AND member_id = ?",
+                arguments: [token.rawRepresentation, memberID])
+            return db.changesCount == 1
+        }
+    }
+
+    public func matches(memberID: Int64) async throws -> [MatchRecord] {
+        try await pool.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT m.token, m.epoch, m.matched_at,
+                           CASE WHEN m.first_member_id = ?1 THEN m.second_tag ELSE m.first_tag END AS tag,
+                           c.handle, c.public_key
+                    FROM "match" m
+                    JOIN member c ON c.id = CASE WHEN m.first_member_id = ?1 THEN m.second_member_id
+                                                 ELSE m.first_member_id END
+                    WHERE m.first_member_id = ?1 OR m.second_member_id = ?1
+                    ORDER BY m.matched_at, m.id
+                    """,
+                arguments: [memberID]
+            ).map { row in
+                MatchRecord(
+                    token: try InterestToken(rawRepresentation: row["token"] as Data),
+                    epoch: UInt32(row["epoch"] as Int64),
+                    counterpartHandle: try Handle(row["handle"]),
+                    counterpartKey: try PublicKey(rawRepresentation: row["public_key"] as Data),
+                    counterpartTag: try ConfirmationTag(rawRepresentation: row["tag"] as Data),
+                    matchedAt: Self.date(row["matched_at"]))
+            }
+        }
+    }
+
+    // MARK: Operations
+
+    public func statistics() async throws -> StoreStatistics {
+        try await pool.read { db in
+            let row = try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT (SELECT COUNT(*) FROM program) AS programs, (SELECT COUNT(*) FROM member) AS members,
+                           (SELECT COUNT(*) FROM mark) AS marks, (SELECT COUNT(*) FROM "match") AS matches
+                    """)!
+            return StoreStatistics(
+                programs: row["programs"], members: row["members"], pendingMarks: row["marks"], matches: row["matches"])
+        }
+    }
+
+    // MARK: Helpers
+
+    private func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await pool.write(body)
+    }
+
+    static func millis(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1000).rounded(.down)) }
+    static func date(_ millis: Int64) -> Date { Date(timeIntervalSince1970: Double(millis) / 1000) }
+
+    static func programRecord(_ row: Row) throws -> ProgramRecord {
+        ProgramRecord(
+            id: row["id"], name: try ProgramID(row["name"]), maxMarks: row["max_marks"],
+            epoch: UInt32(row["epoch"] as Int64), createdAt: date(row["created_at"]))
+    }
+
+    static func fetchProgram(_ db: Database, name: ProgramID) throws -> ProgramRecord? {
+        try Row.fetchOne(db, sql: "SELECT * FROM program WHERE name = ?", arguments: [name.rawValue]).map(programRecord)
+    }
+
+    static func requireProgram(_ db: Database, name: ProgramID) throws -> ProgramRecord {
+        guard let record = try fetchProgram(db, name: name) else {
+            throw StoreError(.programNotFound, "no program named '\(name)'")
+        }
+        return record
+    }
+
+    static func fetchMember(_ db: Database, id: Int64) throws -> MemberRecord? {
+        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM member WHERE id = ?", arguments: [id]) else {
+            return nil
+        }
+        let tags = try String.fetchAll(
+            db, sql: "SELECT tag FROM member_tag WHERE member_id = ? ORDER BY position", arguments: [id])
+        return MemberRecord(
+            id: row["id"], programID: row["program_id"], handle: try Handle(row["handle"]),
+            publicKey: try PublicKey(rawRepresentation: row["public_key"] as Data),
+            profile: Profile(
+                displayName: row["display_name"], headline: row["headline"], tags: tags,
+                offersMentoring: row["offers_mentoring"], seeksMentoring: row["seeks_mentoring"]),
+            status: MemberStatus(rawValue: row["status"]) ?? .suspended, joinedAt: date(row["joined_at"]))
+    }
+
+    static func writeTags(_ db: Database, memberID: Int64, tags: [String]) throws {
+        try db.execute(sql: "DELETE FROM member_tag WHERE member_id = ?", arguments: [memberID])
+        for (position, tag) in tags.enumerated() {
+            try db.execute(
+                sql: "INSERT INTO member_tag (member_id, position, tag) VALUES (?, ?, ?)",
+                arguments: [memberID, position, tag])
+        }
+    }
+}

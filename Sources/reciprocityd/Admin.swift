@@ -1,0 +1,151 @@
+import ArgumentParser
+import Foundation
+import ReciprocityAPI
+import ReciprocityCore
+import ReciprocityServer
+import ReciprocityStore
+
+/// `reciprocityd admin ...`: acts on the database file directly (SQLite's locking makes this safe while the
+/// server runs).
+struct Admin: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Manage programs, invites and members in the database.",
+        subcommands: [ProgramCommand.self, InviteCommand.self, MemberCommand.self, CredentialCommand.self]
+    )
+}
+
+extension DatabaseOptions {
+    func operations() throws -> AdminOperations {
+        do {
+            return AdminOperations(store: try SQLiteStore(path: path))
+        } catch {
+            throw CLIFailure("cannot open database '\(path)': \(error)")
+        }
+    }
+}
+
+struct ProgramCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "program", abstract: "Create, list and re-key programs.",
+        subcommands: [Create.self, List.self, SetEpoch.self])
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create a program.")
+        @OptionGroup var database: DatabaseOptions
+        @Argument(help: "Program name: 3-64 characters of a-z 0-9 . _ -") var name: String
+        @Option(help: "Most pending marks per member (default 16).") var maxMarks: Int?
+        @Option(help: "Initial epoch (default 0).") var epoch: UInt32?
+
+        func run() async throws {
+            let program = try await database.operations().createProgram(name: name, maxMarks: maxMarks, epoch: epoch)
+            print("created program \(program.name) (epoch \(program.epoch), max marks \(program.maxMarks))")
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List programs.")
+        @OptionGroup var database: DatabaseOptions
+
+        func run() async throws {
+            for program in try await database.operations().programs() {
+                print("\(program.name)\tepoch \(program.epoch)\tmax marks \(program.maxMarks)")
+            }
+        }
+    }
+
+    struct SetEpoch: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "set-epoch",
+            abstract: "Move a program to a new epoch; pending marks of other epochs are deleted.")
+        @OptionGroup var database: DatabaseOptions
+        @Argument var name: String
+        @Argument var epoch: UInt32
+
+        func run() async throws {
+            let program = try await database.operations().setEpoch(program: name, epoch: epoch)
+            print("program \(program.name) is now in epoch \(program.epoch)")
+        }
+    }
+}
+
+struct InviteCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "invite", abstract: "Create invite codes.", subcommands: [Create.self])
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create an invite and print its code (shown once; only its hash is stored).")
+        @OptionGroup var database: DatabaseOptions
+        @Option(help: "Program the invite admits to.") var program: String
+        @Option(help: "How many members may use it (default 1).") var uses: Int?
+        @Option(help: "Lifetime, e.g. 30m, 12h, 7d (default: no expiry).") var expires: String?
+
+        func run() async throws {
+            let lifetime = try expires.map(parseDuration)
+            let invite = try await database.operations().createInvite(program: program, uses: uses, expiresIn: lifetime)
+            print(invite.code)
+        }
+    }
+}
+
+/// Parses `90s`, `30m`, `12h`, `7d`.
+func parseDuration(_ text: String) throws -> TimeInterval {
+    let units: [Character: TimeInterval] = ["s": 1, "m": 60, "h": 3600, "d": 86400]
+    guard let unit = text.last.flatMap({ units[$0] }), let count = Int(text.dropLast()), count > 0 else {
+        throw CLIFailure("duration must be a positive number followed by s, m, h or d (e.g. 7d), got '\(text)'")
+    }
+    return TimeInterval(count) * unit
+}
+
+struct MemberCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "member", abstract: "List, suspend and reinstate members.",
+        subcommands: [List.self, Suspend.self, Reinstate.self])
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List a program's members.")
+        @OptionGroup var database: DatabaseOptions
+        @Option var program: String
+
+        func run() async throws {
+            let formatter = ISO8601DateFormatter()
+            for member in try await database.operations().members(program: program) {
+                print("\(member.handle)\t\(member.status)\tjoined \(formatter.string(from: member.joinedAt))")
+            }
+        }
+    }
+
+    struct Suspend: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Suspend a member: their credential stops working.")
+        @OptionGroup var database: DatabaseOptions
+        @Option var program: String
+        @Argument var handle: String
+
+        func run() async throws {
+            let member = try await database.operations().setStatus(program: program, handle: handle, status: .suspended)
+            print("\(member.handle) is \(member.status)")
+        }
+    }
+
+    struct Reinstate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Reinstate a suspended member.")
+        @OptionGroup var database: DatabaseOptions
+        @Option var program: String
+        @Argument var handle: String
+
+        func run() async throws {
+            let member = try await database.operations().setStatus(program: program, handle: handle, status: .active)
+            print("\(member.handle) is \(member.status)")
+        }
+    }
+}
+
+struct CredentialCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "credential",
+        abstract: "Print a new random admin credential, to put in RECIPROCITY_ADMIN_CREDENTIAL_FILE.")
+
+    func run() throws {
+        print(try BearerSecret.generate(.adminCredential).text)
+    }
+}

@@ -1,0 +1,99 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
+import ReciprocityServer
+import ReciprocityStore
+
+/// `reciprocityd serve`: flags override `RECIPROCITY_*` variables, which override the defaults.
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the HTTP API.")
+
+    @OptionGroup var database: DatabaseOptions
+
+    @Option(help: "Address to listen on (env RECIPROCITY_HOST; default 127.0.0.1).")
+    var host: String?
+
+    @Option(help: "Port to listen on (env RECIPROCITY_PORT; default 8080).")
+    var port: Int?
+
+    @Option(help: "SQLite durability, normal or full (env RECIPROCITY_DURABILITY; default normal).")
+    var durability: String?
+
+    @Option(help: "File holding the admin credential (env RECIPROCITY_ADMIN_CREDENTIAL_FILE). Without one, and without RECIPROCITY_ADMIN_CREDENTIAL, the admin API is off.")
+    var adminCredentialFile: String?
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error (env RECIPROCITY_LOG_LEVEL; default info).")
+    var logLevel: String?
+
+    func resolve() throws -> ServerConfiguration {
+        var configuration = ServerConfiguration()
+        configuration.databasePath = database.path
+        configuration.host = host ?? environment["RECIPROCITY_HOST"] ?? configuration.host
+        if let text = port.map(String.init) ?? environment["RECIPROCITY_PORT"] {
+            guard let value = Int(text), (0...65535).contains(value) else {
+                throw CLIFailure("port must be 0 to 65535, got '\(text)'")
+            }
+            configuration.port = value
+        }
+        if let text = durability ?? environment["RECIPROCITY_DURABILITY"] {
+            guard let value = SQLiteStore.Durability(rawValue: text) else {
+                throw CLIFailure("durability must be normal or full, got '\(text)'")
+            }
+            configuration.durability = value
+        }
+        configuration.adminCredential = try adminCredential()
+        return configuration
+    }
+
+    /// The admin credential from a file (a Docker secret, say) or the environment; at least 32 characters.
+    func adminCredential() throws -> String? {
+        var credential: String?
+        if let file = adminCredentialFile ?? environment["RECIPROCITY_ADMIN_CREDENTIAL_FILE"] {
+            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+                throw CLIFailure("cannot read admin credential file '\(file)'")
+            }
+            credential = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        } else if let text = environment["RECIPROCITY_ADMIN_CREDENTIAL"] {
+            credential = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        if let credential, credential.count < 32 {
+            throw CLIFailure(
+                "the admin credential must be at least 32 characters; 'reciprocityd admin credential' makes one")
+        }
+        return credential
+    }
+
+    func run() async throws {
+        let configuration = try resolve()
+        let level = try Self.logLevel(logLevel ?? environment["RECIPROCITY_LOG_LEVEL"])
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "reciprocityd")
+        let store: SQLiteStore
+        do {
+            store = try SQLiteStore(path: configuration.databasePath, durability: configuration.durability)
+        } catch {
+            throw CLIFailure("cannot open database '\(configuration.databasePath)': \(error)")
+        }
+        logger.notice(
+            "starting",
+            metadata: [
+                "database": "\(configuration.databasePath)", "address": "\(configuration.host):\(configuration.port)",
+                "admin_api": "\(configuration.adminCredential == nil ? "off" : "on")",
+            ])
+        let app = buildApplication(configuration: configuration, store: store, logger: logger)
+        try await app.runService()
+    }
+
+    static func logLevel(_ text: String?) throws -> Logger.Level {
+        guard let text else { return .info }
+        guard let level = Logger.Level(rawValue: text) else {
+            throw CLIFailure("log level must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        return level
+    }
+}
