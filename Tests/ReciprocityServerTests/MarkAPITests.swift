@@ -1,0 +1,187 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import ReciprocityAPI
+import ReciprocityCore
+import ReciprocityServer
+import ReciprocityStore
+import Testing
+
+@Suite struct MarkAPITests {
+    @Test func reciprocatedMentorshipMatchesForBothWithVerifiableTags() async throws {
+        let harness = try Harness()
+        let (program, invite) = try await harness.program()
+        try await harness.application().test(.live) { client in
+            let alice = try await client.join("alice", program: program, invite: invite)
+            let bob = try await client.join("bob", program: program, invite: invite)
+            let aliceMark = try alice.mark(.mentee, on: bob)
+            let bobMark = try bob.mark(.mentor, on: alice)
+
+            let first = try await client.submit(alice, [aliceMark.mark])
+            #expect(first.status == .ok)
+            #expect(try first.decode(SubmitMarksResponse.self).results == [
+                MarkResult(token: aliceMark.token.base64URL, status: .pending)
+            ])
+            #expect(try await client.matches(alice).isEmpty)
+            #expect(try await client.matches(bob).isEmpty)
+
+            let second = try await client.submit(bob, [bobMark.mark])
+            #expect(try second.decode(SubmitMarksResponse.self).results.map(\.status) == [.matched])
+
+            let aliceSees = try await client.matches(alice)
+            let bobSees = try await client.matches(bob)
+            #expect(aliceSees.count == 1 && bobSees.count == 1)
+            #expect(aliceSees.first?.handle == "bob" && bobSees.first?.handle == "alice")
+            #expect(aliceSees.first?.publicKey == bob.key.publicKey.base64URL)
+            // Each side receives the other's tag and can verify it.
+            let tagForAlice = try ConfirmationTag(base64URL: try #require(aliceSees.first).tag)
+            let tagForBob = try ConfirmationTag(base64URL: try #require(bobSees.first).tag)
+            #expect(aliceMark.verifies(counterpartTag: tagForAlice))
+            #expect(bobMark.verifies(counterpartTag: tagForBob))
+            // Matched marks no longer count as pending.
+            let pending = try await client.send(.get, "/v1/marks", headers: alice.auth).decode(PendingMarksResponse.self)
+            #expect(pending.marks.isEmpty)
+            // Resubmitting is idempotent.
+            let again = try await client.submit(bob, [bobMark.mark])
+            #expect(try again.decode(SubmitMarksResponse.self).results.map(\.status) == [.matched])
+            #expect(try await client.matches(bob).count == 1)
+        }
+    }
+
+    @Test func unreciprocatedMarkIsInvisibleUntilReciprocated() async throws {
+        let harness = try Harness()
+        let (program, invite) = try await harness.program()
+        try await harness.application().test(.live) { client in
+            let carol = try await client.join("carol", program: program, invite: invite)
+            let bob = try await client.join("bob", program: program, invite: invite)
+            let carolMark = try carol.mark(.mentee, on: bob)
+            #expect(try await client.submit(carol, [carolMark.mark]).status == .ok)
+
+            // Nothing bob can see changes, byte for byte.
+            let bobBefore = try await [
+                client.send(.get, "/v1/matches", headers: bob.auth).body,
+                client.send(.get, "/v1/marks", headers: bob.auth).body,
+                client.send(.get, "/v1/me", headers: bob.auth).body,
+            ]
+            #expect(try await client.matches(bob).isEmpty)
+            #expect(try await client.matches(carol).isEmpty)
+            let pending = try await client.send(.get, "/v1/marks", headers: carol.auth).decode(PendingMarksResponse.self)
+            #expect(pending.marks.map(\.token) == [carolMark.token.base64URL])
+            let bobAfter = try await [
+                client.send(.get, "/v1/matches", headers: bob.auth).body,
+                client.send(.get, "/v1/marks", headers: bob.auth).body,
+                client.send(.get, "/v1/me", headers: bob.auth).body,
+            ]
+            #expect(bobBefore == bobAfter)
+
+            let bobMark = try bob.mark(.mentor, on: carol)
+            #expect(try await client.submit(bob, [bobMark.mark]).decode(SubmitMarksResponse.self).results[0].status == .matched)
+            #expect(try await client.matches(bob).map(\.handle) == ["carol"])
+            #expect(try await client.matches(carol).map(\.handle) == ["bob"])
+        }
+    }
+
+    @Test func peersMatchAndAThirdMemberCannotReuseTheToken() async throws {
+        let harness = try Harness()
+        let (program, invite) = try await harness.program()
+        try await harness.application().test(.live) { client in
+            let dave = try await client.join("dave", program: program, invite: invite)
+            let erin = try await client.join("erin", program: program, invite: invite)
+            let mallory = try await client.join("mallory", program: program, invite: invite)
+            let daveMark = try dave.mark(.peer, on: erin)
+            _ = try await client.submit(dave, [daveMark.mark])
+            _ = try await client.submit(erin, [try erin.mark(.peer, on: dave).mark])
+            #expect(try await client.matches(dave).map(\.handle) == ["erin"])
+
+            // A leaked token submitted by a third member is refused and changes nothing.
+            let stolen = try await client.submit(mallory, [Mark(token: daveMark.token, tag: try .random())])
+            #expect(stolen.status == .conflict)
+            #expect(try stolen.problem().code == "token-unavailable")
+            #expect(try await client.matches(mallory).isEmpty)
+            #expect(try await client.matches(dave).map(\.handle) == ["erin"])
+        }
+    }
+
+    @Test func batchesAreAllOrNothingWithinTheQuota() async throws {
+        let harness = try Harness()
+        let (program, invite) = try await harness.program(maxMarks: 4)
+        try await harness.application().test(.live) { client in
+            let alice = try await client.join("alice", program: program, invite: invite)
+            let three = try (0..<3).map { _ in try Mark.dummy() }
+            #expect(try await client.submit(alice, three).status == .ok)
+            // 3 held + 2 new > 4: refused, and neither new mark is stored.
+            let over = try await client.submit(alice, [try Mark.dummy(), try Mark.dummy()])
+            #expect(over.status == .conflict)
+            #expect(try over.problem().code == "quota-exceeded")
+            let held = try await client.send(.get, "/v1/marks", headers: alice.auth).decode(PendingMarksResponse.self)
+            #expect(Set(held.marks.map(\.token)) == Set(three.map(\.token.base64URL)))
+            // Resubmitting held marks does not use quota; withdrawing frees it.
+            #expect(try await client.submit(alice, three).status == .ok)
+            let withdrawn = try await client.send(.delete, "/v1/marks/\(three[0].token.base64URL)", headers: alice.auth)
+            #expect(withdrawn.status == .noContent)
+            let gone = try await client.send(.delete, "/v1/marks/\(three[0].token.base64URL)", headers: alice.auth)
+            #expect(try gone.problem().code == "mark-not-found")
+            #expect(try await client.submit(alice, [try Mark.dummy(), try Mark.dummy()]).status == .ok)
+        }
+    }
+
+    @Test func badMarksAreRejectedWithStableProblemTypesAndNothingIsStored() async throws {
+        let harness = try Harness()
+        let (program, invite) = try await harness.program()
+        try await harness.application().test(.live) { client in
+            let alice = try await client.join("alice", program: program, invite: invite)
+            let good = MarkItem(try Mark.dummy())
+            let cases: [(String, HTTPResponse.Status, String)] = [
+                (#"{"epoch":0,"marks":[{"token":"short","tag":"\#(good.tag)"}]}"#, .badRequest, "invalid-encoding"),
+                (#"{"epoch":0,"marks":[{"token":"\#(good.token)=","tag":"\#(good.tag)"}]}"#, .badRequest, "invalid-encoding"),
+                (#"{"epoch":0,"marks":[]}"#, .badRequest, "invalid-batch"),
+                (#"{"epoch":0,"marks":[\#(String(repeating: #"{"token":"\#(good.token)","tag":"\#(good.tag)"},"#, count: 257).dropLast())]}"#,
+                 .badRequest, "invalid-batch"),
+                (#"{"epoch":0,"marks":[{"token":"\#(good.token)","tag":"\#(good.tag)"},{"token":"\#(good.token)","tag":"\#(good.tag)"}]}"#,
+                 .badRequest, "duplicate-token"),
+                (#"{"epoch":1,"marks":[{"token":"\#(good.token)","tag":"\#(good.tag)"}]}"#, .conflict, "wrong-epoch"),
+                (#"{"epoch":-1,"marks":[]}"#, .badRequest, "invalid-body"),
+                (#"{"marks":[]}"#, .badRequest, "invalid-body"),
+                (#"{"epoch":"0","marks":[]}"#, .badRequest, "invalid-body"),
+                ("[", .badRequest, "invalid-body"),
+                ("", .badRequest, "invalid-body"),
+            ]
+            for (body, status, code) in cases {
+                let response = try await client.send(.post, "/v1/marks", headers: alice.auth, raw: body)
+                #expect(response.status == status, "\(code)")
+                #expect(try response.problem().code == code)
+            }
+            let huge = String(repeating: " ", count: 70 * 1024)
+            let tooLarge = try await client.send(.post, "/v1/marks", headers: alice.auth, raw: huge)
+            #expect(tooLarge.status == .contentTooLarge)
+            #expect(try tooLarge.problem().code == "body-too-large")
+            let held = try await client.send(.get, "/v1/marks", headers: alice.auth).decode(PendingMarksResponse.self)
+            #expect(held.marks.isEmpty)
+        }
+    }
+
+    @Test func logsNeverContainTokensTagsOrCredentials() async throws {
+        let harness = try Harness()
+        let (program, invite) = try await harness.program()
+        let secrets = try await harness.application().test(.live) { client in
+            let alice = try await client.join("alice", program: program, invite: invite)
+            let bob = try await client.join("bob", program: program, invite: invite)
+            let marks = [try alice.mark(.mentee, on: bob).mark, try Mark.dummy()]
+            _ = try await client.submit(alice, marks)
+            _ = try await client.submit(bob, [try bob.mark(.mentor, on: alice).mark])
+            _ = try await client.matches(alice)
+            _ = try await client.send(.delete, "/v1/marks/\(marks[1].token.base64URL)", headers: alice.auth)
+            _ = try await client.send(.delete, "/v1/marks/\(marks[1].token.base64URL)", headers: alice.auth)
+            _ = try await client.send(.get, "/v1/me", headers: [.authorization: "Bearer \(alice.credential)x"])
+            return [invite, alice.credential, bob.credential] + marks.flatMap { [$0.token.base64URL, $0.tag.base64URL] }
+        }
+        let logs = harness.logs.all
+        #expect(logs.count >= 8)
+        #expect(logs.contains { $0.contains("http.route=/v1/marks/{token}") })
+        for secret in secrets {
+            #expect(!logs.contains { $0.contains(secret) }, "a log line contains a secret")
+        }
+    }
+}
