@@ -127,20 +127,20 @@ public final class SQLiteStore: ReciprocityStore {
 
     public func program(id: Int64) async throws -> ProgramRecord? {
         try await pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM program WHERE id = ?", arguments: [id]).map(Self.programRecord)
+            try db.cachedRow(sql: "SELECT * FROM program WHERE id = ?", arguments: [id]).map(Self.programRecord)
         }
     }
 
     public func programs() async throws -> [ProgramRecord] {
         try await pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM program ORDER BY name").map(Self.programRecord)
+            try db.cachedRows(sql: "SELECT * FROM program ORDER BY name").map(Self.programRecord)
         }
     }
 
     public func setEpoch(program: ProgramID, epoch: UInt32) async throws -> ProgramRecord {
         try await write { db in
             let record = try Self.requireProgram(db, name: program)
-            try db.execute(sql: "UPDATE program SET epoch = ? WHERE id = ?", arguments: [Int64(epoch), record.id])
+            try db.cachedExecute(sql: "UPDATE program SET epoch = ? WHERE id = ?", arguments: [Int64(epoch), record.id])
             try db.execute(
                 sql: "DELETE FROM mark WHERE program_id = ? AND epoch != ?", arguments: [record.id, Int64(epoch)])
             return try Self.requireProgram(db, name: program)
@@ -174,26 +174,23 @@ public final class SQLiteStore: ReciprocityStore {
             let invalid = StoreError(.inviteInvalid, "the invite code is not valid for this program")
             guard let programRecord = try Self.fetchProgram(db, name: program) else { throw invalid }
             guard
-                let invite = try Row.fetchOne(
-                    db, sql: "SELECT id, uses_left, expires_at FROM invite WHERE code_digest = ? AND program_id = ?",
+                let invite = try db.cachedRow(sql: "SELECT id, uses_left, expires_at FROM invite WHERE code_digest = ? AND program_id = ?",
                     arguments: [inviteDigest, programRecord.id])
             else { throw invalid }
             let usesLeft: Int = invite["uses_left"]
             let expiresAt: Int64? = invite["expires_at"]
             guard usesLeft > 0, expiresAt.map({ $0 > Self.millis(now) }) ?? true else { throw invalid }
-            if try Bool.fetchOne(
-                db, sql: "SELECT 1 FROM member WHERE program_id = ? AND handle = ?",
+            if try db.cachedValue(Bool.self, sql: "SELECT 1 FROM member WHERE program_id = ? AND handle = ?",
                 arguments: [programRecord.id, handle.rawValue]) != nil
             {
                 throw StoreError(.handleTaken, "handle '\(handle)' is taken in this program")
             }
-            if try Bool.fetchOne(
-                db, sql: "SELECT 1 FROM member WHERE program_id = ? AND public_key = ?",
+            if try db.cachedValue(Bool.self, sql: "SELECT 1 FROM member WHERE program_id = ? AND public_key = ?",
                 arguments: [programRecord.id, publicKey.rawRepresentation]) != nil
             {
                 throw StoreError(.keyTaken, "this public key is already registered in this program")
             }
-            try db.execute(sql: "UPDATE invite SET uses_left = uses_left - 1 WHERE id = ?", arguments: [invite["id"]])
+            try db.cachedExecute(sql: "UPDATE invite SET uses_left = uses_left - 1 WHERE id = ?", arguments: [invite["id"]])
             try db.execute(
                 sql: """
                     INSERT INTO member (program_id, handle, public_key, credential_digest, display_name, headline,
@@ -214,15 +211,14 @@ public final class SQLiteStore: ReciprocityStore {
     public func authenticate(credentialDigest: Data) async throws -> (MemberRecord, ProgramRecord)? {
         try await pool.read { db in
             guard
-                let row = try Row.fetchOne(
-                    db, sql: "SELECT id, credential_digest FROM member WHERE credential_digest = ?",
+                let row = try db.cachedRow(sql: "SELECT id, credential_digest FROM member WHERE credential_digest = ?",
                     arguments: [credentialDigest])
             else { return nil }
             // The index lookup finds the row; the final comparison is constant time.
             let stored: Data = row["credential_digest"]
             guard constantTimeEquals(stored, credentialDigest) else { return nil }
             let member = try Self.fetchMember(db, id: row["id"])!
-            let program = try Row.fetchOne(db, sql: "SELECT * FROM program WHERE id = ?", arguments: [member.programID])
+            let program = try db.cachedRow(sql: "SELECT * FROM program WHERE id = ?", arguments: [member.programID])
                 .map(Self.programRecord)!
             return (member, program)
         }
@@ -255,8 +251,7 @@ public final class SQLiteStore: ReciprocityStore {
     public func member(programID: Int64, handle: Handle) async throws -> MemberRecord? {
         try await pool.read { db in
             guard
-                let id = try Int64.fetchOne(
-                    db, sql: "SELECT id FROM member WHERE program_id = ? AND handle = ?",
+                let id = try db.cachedValue(Int64.self, sql: "SELECT id FROM member WHERE program_id = ? AND handle = ?",
                     arguments: [programID, handle.rawValue])
             else { return nil }
             return try Self.fetchMember(db, id: id)
@@ -294,13 +289,13 @@ public final class SQLiteStore: ReciprocityStore {
         let sql = "SELECT id FROM member WHERE \(conditions.joined(separator: " AND ")) ORDER BY handle LIMIT ?"
         let finalArguments = arguments
         return try await pool.read { db in
-            try Int64.fetchAll(db, sql: sql, arguments: finalArguments).map { try Self.fetchMember(db, id: $0)! }
+            try db.cachedValues(Int64.self, sql: sql, arguments: finalArguments).map { try Self.fetchMember(db, id: $0)! }
         }
     }
 
     public func members(programID: Int64) async throws -> [MemberRecord] {
         try await pool.read { db in
-            try Int64.fetchAll(db, sql: "SELECT id FROM member WHERE program_id = ? ORDER BY handle", arguments: [programID])
+            try db.cachedValues(Int64.self, sql: "SELECT id FROM member WHERE program_id = ? ORDER BY handle", arguments: [programID])
                 .map { try Self.fetchMember(db, id: $0)! }
         }
     }
@@ -312,8 +307,7 @@ public final class SQLiteStore: ReciprocityStore {
                 sql: "UPDATE member SET status = ? WHERE program_id = ? AND handle = ?",
                 arguments: [status.rawValue, programRecord.id, handle.rawValue])
             guard db.changesCount == 1,
-                let id = try Int64.fetchOne(
-                    db, sql: "SELECT id FROM member WHERE program_id = ? AND handle = ?",
+                let id = try db.cachedValue(Int64.self, sql: "SELECT id FROM member WHERE program_id = ? AND handle = ?",
                     arguments: [programRecord.id, handle.rawValue])
             else { throw StoreError(.memberNotFound, "no member '\(handle)' in program '\(program)'") }
             return try Self.fetchMember(db, id: id)!
@@ -330,29 +324,34 @@ public final class SQLiteStore: ReciprocityStore {
         }
         return try await write { db in
             guard
-                let program = try Row.fetchOne(db, sql: "SELECT * FROM program WHERE id = ?", arguments: [programID])
+                let program = try db.cachedRow(sql: "SELECT * FROM program WHERE id = ?", arguments: [programID])
                     .map(Self.programRecord)
             else { throw StoreError(.programNotFound, "no such program") }
             guard program.epoch == epoch else {
                 throw StoreError(.wrongEpoch, "the program is in epoch \(program.epoch), not \(epoch)")
             }
             let nowMillis = Self.millis(now)
+            // Two indexed look-ups for the whole batch, then one pass in order.
+            let tokens = marks.map(\.token.rawRepresentation)
+            let placeholders = databaseQuestionMarks(count: tokens.count)
+            let matched = try Dictionary(
+                db.cachedRows(sql: "SELECT token, first_member_id, second_member_id FROM \"match\" WHERE token IN (\(placeholders))",
+                    arguments: StatementArguments(tokens)
+                ).map { ($0["token"] as Data, $0) }, uniquingKeysWith: { first, _ in first })
+            let pending = try Dictionary(
+                db.cachedRows(sql: "SELECT token, program_id, epoch, member_id, tag FROM mark WHERE token IN (\(placeholders))",
+                    arguments: StatementArguments(tokens)
+                ).map { ($0["token"] as Data, $0) }, uniquingKeysWith: { first, _ in first })
             var outcomes: [MarkOutcome] = []
             var fresh: [Mark] = []
-            for mark in marks {
-                let token = mark.token.rawRepresentation
-                if let match = try Row.fetchOne(
-                    db, sql: "SELECT first_member_id, second_member_id FROM \"match\" WHERE token = ?",
-                    arguments: [token])
-                {
+            for (mark, token) in zip(marks, tokens) {
+                if let match = matched[token] {
                     // Resubmitting one's own matched token is idempotent; nobody else can use it.
                     guard match["first_member_id"] == memberID || match["second_member_id"] == memberID else {
                         throw StoreError(.tokenUnavailable, "a submitted token cannot be accepted")
                     }
                     outcomes.append(.matched)
-                } else if let pending = try Row.fetchOne(
-                    db, sql: "SELECT program_id, epoch, member_id, tag FROM mark WHERE token = ?", arguments: [token])
-                {
+                } else if let pending = pending[token] {
                     if pending["member_id"] == memberID {
                         outcomes.append(.pending)
                         continue
@@ -370,7 +369,7 @@ public final class SQLiteStore: ReciprocityStore {
                             token, programID, Int64(epoch), pending["member_id"], pending["tag"] as Data, memberID,
                             mark.tag.rawRepresentation, nowMillis,
                         ])
-                    try db.execute(sql: "DELETE FROM mark WHERE token = ?", arguments: [token])
+                    try db.cachedExecute(sql: "DELETE FROM mark WHERE token = ?", arguments: [token])
                     outcomes.append(.matched)
                 } else {
                     fresh.append(mark)
@@ -378,8 +377,7 @@ public final class SQLiteStore: ReciprocityStore {
                 }
             }
             if !fresh.isEmpty {
-                let held = try Int.fetchOne(
-                    db, sql: "SELECT COUNT(*) FROM mark WHERE member_id = ? AND epoch = ?",
+                let held = try db.cachedValue(Int.self, sql: "SELECT COUNT(*) FROM mark WHERE member_id = ? AND epoch = ?",
                     arguments: [memberID, Int64(epoch)])!
                 guard held + fresh.count <= program.maxMarks else {
                     throw StoreError(
@@ -401,8 +399,7 @@ public final class SQLiteStore: ReciprocityStore {
 
     public func pendingMarks(memberID: Int64) async throws -> [PendingMarkRecord] {
         try await pool.read { db in
-            try Row.fetchAll(
-                db, sql: "SELECT token, epoch, created_at FROM mark WHERE member_id = ? ORDER BY created_at, token",
+            try db.cachedRows(sql: "SELECT token, epoch, created_at FROM mark WHERE member_id = ? ORDER BY created_at, token",
                 arguments: [memberID]
             ).map { row in
                 PendingMarkRecord(
@@ -423,9 +420,7 @@ public final class SQLiteStore: ReciprocityStore {
 
     public func matches(memberID: Int64) async throws -> [MatchRecord] {
         try await pool.read { db in
-            try Row.fetchAll(
-                db,
-                sql: """
+            try db.cachedRows(sql: """
                     SELECT m.token, m.epoch, m.matched_at,
                            CASE WHEN m.first_member_id = ?1 THEN m.second_tag ELSE m.first_tag END AS tag,
                            c.handle, c.public_key
@@ -452,9 +447,7 @@ public final class SQLiteStore: ReciprocityStore {
 
     public func statistics() async throws -> StoreStatistics {
         try await pool.read { db in
-            let row = try Row.fetchOne(
-                db,
-                sql: """
+            let row = try db.cachedRow(sql: """
                     SELECT (SELECT COUNT(*) FROM program) AS programs, (SELECT COUNT(*) FROM member) AS members,
                            (SELECT COUNT(*) FROM mark) AS marks, (SELECT COUNT(*) FROM "match") AS matches
                     """)!
@@ -479,7 +472,7 @@ public final class SQLiteStore: ReciprocityStore {
     }
 
     static func fetchProgram(_ db: Database, name: ProgramID) throws -> ProgramRecord? {
-        try Row.fetchOne(db, sql: "SELECT * FROM program WHERE name = ?", arguments: [name.rawValue]).map(programRecord)
+        try db.cachedRow(sql: "SELECT * FROM program WHERE name = ?", arguments: [name.rawValue]).map(programRecord)
     }
 
     static func requireProgram(_ db: Database, name: ProgramID) throws -> ProgramRecord {
@@ -490,11 +483,10 @@ public final class SQLiteStore: ReciprocityStore {
     }
 
     static func fetchMember(_ db: Database, id: Int64) throws -> MemberRecord? {
-        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM member WHERE id = ?", arguments: [id]) else {
+        guard let row = try db.cachedRow(sql: "SELECT * FROM member WHERE id = ?", arguments: [id]) else {
             return nil
         }
-        let tags = try String.fetchAll(
-            db, sql: "SELECT tag FROM member_tag WHERE member_id = ? ORDER BY position", arguments: [id])
+        let tags = try db.cachedValues(String.self, sql: "SELECT tag FROM member_tag WHERE member_id = ? ORDER BY position", arguments: [id])
         return MemberRecord(
             id: row["id"], programID: row["program_id"], handle: try Handle(row["handle"]),
             publicKey: try PublicKey(rawRepresentation: row["public_key"] as Data),
@@ -505,11 +497,39 @@ public final class SQLiteStore: ReciprocityStore {
     }
 
     static func writeTags(_ db: Database, memberID: Int64, tags: [String]) throws {
-        try db.execute(sql: "DELETE FROM member_tag WHERE member_id = ?", arguments: [memberID])
+        try db.cachedExecute(sql: "DELETE FROM member_tag WHERE member_id = ?", arguments: [memberID])
         for (position, tag) in tags.enumerated() {
             try db.execute(
                 sql: "INSERT INTO member_tag (member_id, position, tag) VALUES (?, ?, ?)",
                 arguments: [memberID, position, tag])
         }
+    }
+}
+
+extension Database {
+    // Hot paths go through GRDB's statement cache: compiling SQL costs more than running these queries.
+
+    func cachedRow(sql: String, arguments: StatementArguments = []) throws -> Row? {
+        try Row.fetchOne(cachedStatement(sql: sql), arguments: arguments)
+    }
+
+    func cachedRows(sql: String, arguments: StatementArguments = []) throws -> [Row] {
+        try Row.fetchAll(cachedStatement(sql: sql), arguments: arguments)
+    }
+
+    func cachedValue<T: DatabaseValueConvertible & StatementColumnConvertible>(
+        _ type: T.Type, sql: String, arguments: StatementArguments = []
+    ) throws -> T? {
+        try T.fetchOne(cachedStatement(sql: sql), arguments: arguments)
+    }
+
+    func cachedValues<T: DatabaseValueConvertible & StatementColumnConvertible>(
+        _ type: T.Type, sql: String, arguments: StatementArguments = []
+    ) throws -> [T] {
+        try T.fetchAll(cachedStatement(sql: sql), arguments: arguments)
+    }
+
+    func cachedExecute(sql: String, arguments: StatementArguments = []) throws {
+        try cachedStatement(sql: sql).execute(arguments: arguments)
     }
 }

@@ -7,7 +7,7 @@ struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "reciprocity-bench",
         abstract: "Reciprocity benchmarks; each prints 'name: value' lines.",
-        subcommands: [DeriveBench.self]
+        subcommands: [DeriveBench.self, IngestBench.self, RequestsBench.self, ScaleBench.self]
     )
 }
 
@@ -19,8 +19,7 @@ func measureRate(seconds: Double, batch: Int, _ body: () throws -> Void) rethrow
     while true {
         for _ in 0..<batch { try body() }
         operations += batch
-        let elapsed = start.duration(to: clock.now)
-        let secondsElapsed = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let secondsElapsed = elapsedSeconds(start.duration(to: clock.now))
         if secondsElapsed >= seconds { return Double(operations) / secondsElapsed }
     }
 }

@@ -1,0 +1,182 @@
+import ArgumentParser
+import AsyncHTTPClient
+import Foundation
+import GRDB
+import ReciprocityCore
+import ReciprocityStore
+
+/// Options every server benchmark shares.
+struct ServerBenchOptions: ParsableArguments {
+    @Option(help: "Path of the reciprocityd binary (default: next to this one).")
+    var serverBinary: String?
+
+    @Option(help: "Loopback port for the server.")
+    var port = 18080
+}
+
+func makeClient(connections: Int) -> HTTPClient {
+    var configuration = HTTPClient.Configuration()
+    configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: connections)
+    return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+}
+
+func elapsedSeconds(_ duration: Duration) -> Double {
+    Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+}
+
+/// Submits `tokens` dummy marks in batches of `batchSize` over `workers` connections; returns tokens/s.
+/// Request bodies are encoded before the clock starts, as the raw loop's tokens are.
+func ingest(_ fixture: ServerFixture, client: HTTPClient, tokens: Int, batchSize: Int, workers: Int) async throws -> Double {
+    let perMember = 10_000 / batchSize
+    let batches = tokens / batchSize
+    guard (batches + perMember - 1) / perMember <= fixture.credentials.count else {
+        throw BenchFailure("not enough members for \(tokens) tokens")
+    }
+    let requests = try (0..<batches).map { index in
+        try fixture.submitRequest(member: index / perMember, marks: (0..<batchSize).map { _ in try Mark.dummy() })
+    }
+    let start = ContinuousClock.now
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        for worker in 0..<workers {
+            group.addTask {
+                for index in stride(from: worker, to: requests.count, by: workers) {
+                    try await send(client, requests[index])
+                }
+            }
+        }
+        try await group.waitForAll()
+    }
+    return Double(batches * batchSize) / elapsedSeconds(ContinuousClock.now - start)
+}
+
+/// The same rows, schema and batch size as the server, inserted in a plain prepared-statement loop.
+func rawInsertRate(tokens: Int, batchSize: Int) async throws -> Double {
+    let fixture = try await ServerFixture(members: 1, port: 0)
+    let marks = try (0..<tokens).map { _ in try Mark.dummy() }
+    return try rawInsertLoop(path: fixture.databasePath, marks: marks, batchSize: batchSize)
+}
+
+private func rawInsertLoop(path: String, marks: [Mark], batchSize: Int) throws -> Double {
+    var configuration = Configuration()
+    configuration.prepareDatabase { try $0.execute(sql: "PRAGMA synchronous = NORMAL") }
+    let queue = try DatabaseQueue(path: path, configuration: configuration)
+    let ids = try queue.read { db in
+        (try Int64.fetchOne(db, sql: "SELECT id FROM program")!, try Int64.fetchOne(db, sql: "SELECT id FROM member")!)
+    }
+    let start = ContinuousClock.now
+    for batchStart in stride(from: 0, to: marks.count, by: batchSize) {
+        try queue.write { db in
+            let insert = try db.cachedStatement(
+                sql: "INSERT INTO mark (token, program_id, epoch, member_id, tag, created_at) VALUES (?, ?, ?, ?, ?, ?)")
+            for mark in marks[batchStart..<min(batchStart + batchSize, marks.count)] {
+                try insert.execute(arguments: [
+                    mark.token.rawRepresentation, ids.0, 0, ids.1, mark.tag.rawRepresentation, 1,
+                ])
+            }
+        }
+    }
+    return Double(marks.count) / elapsedSeconds(ContinuousClock.now - start)
+}
+
+struct IngestBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ingest",
+        abstract: "Batch ingestion through the real server against a raw SQLite insert loop (same schema, batch size).")
+
+    @OptionGroup var options: ServerBenchOptions
+    @Option(help: "Tokens to submit.") var tokens = 200_000
+    @Option(help: "Marks per request.") var batchSize = 256
+    @Option(help: "Concurrent connections.") var workers = 4
+
+    func run() async throws {
+        let members = tokens / (10_000 / batchSize * batchSize) + 1
+        let fixture = try await ServerFixture(members: members, port: options.port)
+        let client = makeClient(connections: workers)
+        try await fixture.start(binary: options.serverBinary, client: client)
+        let served = try await ingest(fixture, client: client, tokens: tokens, batchSize: batchSize, workers: workers)
+        let rss = fixture.serverPeakRSSMiB()
+        fixture.stop()
+        try await client.shutdown()
+        let raw = try await rawInsertRate(tokens: tokens, batchSize: batchSize)
+        report("ingest_tokens_per_s", served)
+        report("raw_sqlite_tokens_per_s", raw)
+        report("bytes_per_token", try fixture.bytesPerToken(), decimals: 1)
+        if let rss { report("server_peak_rss_mib", rss, decimals: 1) }
+        report("ratio", served / raw, decimals: 3)
+    }
+}
+
+struct ScaleBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "scale",
+        abstract: "Ingestion rate with N tokens already stored against the rate on an empty store.")
+
+    @OptionGroup var options: ServerBenchOptions
+    @Option(help: "Tokens stored before measuring.") var tokens = 1_000_000
+    @Option(help: "Tokens submitted in each measurement.") var measure = 100_000
+    @Option(help: "Marks per request.") var batchSize = 256
+    @Option(help: "Concurrent connections.") var workers = 4
+
+    func run() async throws {
+        let members = measure / (10_000 / batchSize * batchSize) + 1
+        var rates: [Double] = []
+        var bytesPerToken = 0.0
+        var rss: Double?
+        for preload in [0, tokens] {
+            let fixture = try await ServerFixture(members: members, port: options.port)
+            if preload > 0 {
+                let start = ContinuousClock.now
+                try fixture.preload(tokens: preload)
+                report("preload_seconds", elapsedSeconds(ContinuousClock.now - start), decimals: 1)
+            }
+            let client = makeClient(connections: workers)
+            try await fixture.start(binary: options.serverBinary, client: client)
+            rates.append(try await ingest(fixture, client: client, tokens: measure, batchSize: batchSize, workers: workers))
+            rss = fixture.serverPeakRSSMiB()
+            fixture.stop()
+            try await client.shutdown()
+            bytesPerToken = try fixture.bytesPerToken()
+        }
+        report("empty_store_tokens_per_s", rates[0])
+        report("stored_tokens", Double(tokens))
+        report("large_store_tokens_per_s", rates[1])
+        report("bytes_per_token", bytesPerToken, decimals: 1)
+        if let rss { report("server_peak_rss_mib", rss, decimals: 1) }
+        report("ratio", rates[1] / rates[0], decimals: 3)
+    }
+}
+
+struct RequestsBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "requests",
+        abstract: "Single-mark requests/s at full load, then p50/p99 latency at half that rate (needs wrk).")
+
+    @OptionGroup var options: ServerBenchOptions
+    @Option(help: "Seconds per phase.") var seconds = 10
+    @Option(help: "Concurrent connections for the throughput phase.") var connections = 32
+
+    func run() async throws {
+        let fixture = try await ServerFixture(members: 64, port: options.port)
+        let client = makeClient(connections: 1)
+        try await fixture.start(binary: options.serverBinary, client: client)
+        try await client.shutdown()
+        let wrk = Wrk(fixture: fixture)
+        // Throughput: every connection sends its next request as soon as the last is answered.
+        let full = try wrk.run(threads: 2, connections: connections, seconds: seconds)
+        // Latency: 16 connections paced so that together they offer half the measured rate. wrk measures from
+        // each send, so at this load (no queue builds up) its percentiles are the server's response times.
+        let target = full.requestsPerSecond / 2
+        let paced = try wrk.run(threads: 1, connections: 16, seconds: seconds, delayMs: 16_000 / target)
+        let rss = fixture.serverPeakRSSMiB()
+        fixture.stop()
+        guard full.failed == 0, paced.failed == 0 else {
+            throw BenchFailure("\(full.failed + paced.failed) requests failed")
+        }
+        report("requests_per_s", full.requestsPerSecond)
+        report("latency_phase_requests_per_s", paced.requestsPerSecond)
+        report("p50_ms", paced.latencyMs[50] ?? .nan, decimals: 2)
+        report("p99_ms", paced.latencyMs[99] ?? .nan, decimals: 2)
+        report("full_load_p99_ms", full.latencyMs[99] ?? .nan, decimals: 2)
+        if let rss { report("server_peak_rss_mib", rss, decimals: 1) }
+    }
+}

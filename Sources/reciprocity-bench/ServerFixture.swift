@@ -1,0 +1,138 @@
+import AsyncHTTPClient
+import Foundation
+import GRDB
+import NIOCore
+import NIOHTTP1
+import ReciprocityAPI
+import ReciprocityCore
+import ReciprocityStore
+
+/// A database prepared for a benchmark (one program, members with known credentials) and, once started, a
+/// real `reciprocityd serve` process on a loopback port. Set up and torn down by one task; the load tasks only
+/// read the credentials and the port, hence `@unchecked Sendable`.
+final class ServerFixture: @unchecked Sendable {
+    let directory: URL
+    let databasePath: String
+    let port: Int
+    private(set) var credentials: [String] = []
+    private var process: Process?
+    let program = try! ProgramID("bench")
+
+    init(members: Int, port: Int) async throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("reciprocity-bench-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        databasePath = directory.appendingPathComponent("bench.sqlite").path
+        self.port = port
+        let store = try SQLiteStore(path: databasePath)
+        _ = try await store.createProgram(name: program, maxMarks: 10_000, epoch: 0)
+        let invite = try BearerSecret.generate(.invite)
+        _ = try await store.createInvite(program: program, codeDigest: invite.digest, uses: members, expiresAt: nil)
+        for index in 0..<members {
+            let credential = try BearerSecret.generate(.memberCredential)
+            _ = try await store.join(
+                program: program, inviteDigest: invite.digest, handle: Handle("member\(index)"),
+                publicKey: try PrivateKey().publicKey, profile: Profile(displayName: "Member \(index)"),
+                credentialDigest: credential.digest, now: Date())
+            credentials.append(credential.text)
+        }
+    }
+
+    deinit {
+        stop()
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    /// Inserts `count` random pending marks straight into the file, spread over extra members (the quota does
+    /// not apply here: this only makes the store large).
+    func preload(tokens count: Int) throws {
+        let queue = try DatabaseQueue(path: databasePath)
+        let programID = try queue.read { try Int64.fetchOne($0, sql: "SELECT id FROM program")! }
+        let memberID = try queue.read { try Int64.fetchOne($0, sql: "SELECT MIN(id) FROM member")! }
+        var remaining = count
+        while remaining > 0 {
+            let chunk = min(remaining, 20_000)
+            try queue.write { db in
+                let insert = try db.makeStatement(
+                    sql: "INSERT INTO mark (token, program_id, epoch, member_id, tag, created_at) VALUES (?, ?, 0, ?, ?, 0)")
+                for _ in 0..<chunk {
+                    let mark = try Mark.dummy()
+                    try insert.execute(arguments: [mark.token.rawRepresentation, programID, memberID, mark.tag.rawRepresentation])
+                }
+            }
+            remaining -= chunk
+        }
+    }
+
+    /// Starts `reciprocityd serve` (found next to this executable unless given) and waits until it answers.
+    func start(binary: String?, client: HTTPClient) async throws {
+        let executable = binary
+            ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+                .appendingPathComponent("reciprocityd").path
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = ["serve", "--database", databasePath, "--port", "\(port)", "--log-level", "warning"]
+        try process.run()
+        self.process = process
+        for _ in 0..<200 {
+            if let response = try? await client.execute(HTTPClientRequest(url: url("/openapi.yaml")), timeout: .seconds(1)),
+                response.status == .ok
+            {
+                return
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw BenchFailure("reciprocityd did not start on port \(port)")
+    }
+
+    func stop() {
+        guard let process, process.isRunning else { return }
+        process.terminate()
+        process.waitUntilExit()
+    }
+
+    func url(_ path: String) -> String { "http://127.0.0.1:\(port)\(path)" }
+
+    /// The server's peak resident set size in MiB (VmHWM from /proc).
+    func serverPeakRSSMiB() -> Double? {
+        guard let pid = process?.processIdentifier,
+            let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+            let kib = Double(line.split(separator: " ").dropFirst().first ?? "")
+        else { return nil }
+        return kib / 1024
+    }
+
+    /// File size of the database (after a checkpoint) per pending mark stored.
+    func bytesPerToken() throws -> Double {
+        let queue = try DatabaseQueue(path: databasePath)
+        try queue.writeWithoutTransaction { try $0.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+        let count = try queue.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM mark")! }
+        let size = try FileManager.default.attributesOfItem(atPath: databasePath)[.size] as! Int
+        return Double(size) / Double(max(count, 1))
+    }
+
+    /// A POST /v1/marks request for `marks` from member `member`.
+    func submitRequest(member: Int, marks: [Mark]) throws -> HTTPClientRequest {
+        var request = HTTPClientRequest(url: url("/v1/marks"))
+        request.method = .POST
+        request.headers.add(name: "Authorization", value: "Bearer \(credentials[member])")
+        request.headers.add(name: "Content-Type", value: "application/json")
+        let body = try APICoding.encoder().encode(SubmitMarksRequest(epoch: 0, marks: marks.map(MarkItem.init)))
+        request.body = .bytes(ByteBuffer(bytes: body))
+        return request
+    }
+}
+
+struct BenchFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Sends a request and checks for 200, draining the body.
+func send(_ client: HTTPClient, _ request: HTTPClientRequest) async throws {
+    let response = try await client.execute(request, timeout: .seconds(30))
+    let body = try await response.body.collect(upTo: 1 << 20)
+    guard response.status == .ok else {
+        throw BenchFailure("HTTP \(response.status.code): \(String(buffer: body))")
+    }
+}
