@@ -42,12 +42,12 @@ final class ServerFixture: @unchecked Sendable {
         try? FileManager.default.removeItem(at: directory)
     }
 
-    /// Inserts `count` random pending marks straight into the file, spread over extra members (the quota does
-    /// not apply here: this only makes the store large).
+    /// Inserts `count` random pending marks straight into the file, all held by the last member (the quota does
+    /// not apply here: this only makes the store large; the last member must not be used for measuring).
     func preload(tokens count: Int) throws {
         let queue = try DatabaseQueue(path: databasePath)
         let programID = try queue.read { try Int64.fetchOne($0, sql: "SELECT id FROM program")! }
-        let memberID = try queue.read { try Int64.fetchOne($0, sql: "SELECT MIN(id) FROM member")! }
+        let memberID = try queue.read { try Int64.fetchOne($0, sql: "SELECT MAX(id) FROM member")! }
         var remaining = count
         while remaining > 0 {
             let chunk = min(remaining, 20_000)
