@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "ReciprocityAPI", targets: ["ReciprocityAPI"]),
         .library(name: "ReciprocityStore", targets: ["ReciprocityStore"]),
         .library(name: "ReciprocityServer", targets: ["ReciprocityServer"]),
+        .library(name: "ReciprocityClient", targets: ["ReciprocityClient"]),
         .executable(name: "reciprocityd", targets: ["reciprocityd"]),
         .executable(name: "reciprocity", targets: ["reciprocity"]),
         .executable(name: "reciprocity-bench", targets: ["reciprocity-bench"]),
@@ -24,6 +25,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         .systemLibrary(
@@ -64,10 +66,19 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        .target(
+            name: "ReciprocityClient",
+            dependencies: [
+                "ReciprocityCore", "ReciprocityAPI",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .executableTarget(
             name: "reciprocity",
             dependencies: [
-                "ReciprocityCore",
+                "ReciprocityCore", "ReciprocityAPI", "ReciprocityClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings

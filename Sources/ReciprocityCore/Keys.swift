@@ -93,3 +93,16 @@ public struct PublicKey: Sendable, Hashable, Comparable, CustomStringConvertible
         try! Hex.decode(string)
     }
 }
+
+extension PublicKey {
+    /// A short, human-comparable fingerprint for out-of-band checks: the first 16 bytes of
+    /// SHA-256("reciprocity/v1 fingerprint" || key) as eight groups of four hex digits.
+    public var fingerprint: String {
+        let digest = try! SecureBytes.sha256(Array("reciprocity/v1 fingerprint".utf8) + bytes)
+        let hex = Hex.encode(digest.prefix(16))
+        return stride(from: 0, to: hex.count, by: 4).map { offset in
+            let start = hex.index(hex.startIndex, offsetBy: offset)
+            return String(hex[start..<hex.index(start, offsetBy: 4)])
+        }.joined(separator: " ")
+    }
+}

@@ -6,6 +6,8 @@ struct Reciprocity: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "reciprocity",
         abstract: "Privately mark who you would like to mentor, be mentored by, or meet as a peer.",
-        subcommands: [VectorsCommand.self]
+        subcommands: [
+            Join.self, ProfileCommand.self, Directory.self, Interest.self, Matches.self, Key.self, VectorsCommand.self,
+        ]
     )
 }

@@ -1,0 +1,147 @@
+public import Foundation
+public import ReciprocityCore
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// One mark as this device remembers it. The server never learns `handle` or `relation`; only this file maps
+/// a token back to a person.
+public struct LocalMark: Codable, Sendable, Equatable {
+    /// The counterpart's handle; nil for a dummy mark.
+    public var handle: String?
+    /// What the member wants the counterpart as: `mentor`, `mentee` or `peer` (the counterpart's role).
+    public var wants: Role?
+    public var epoch: UInt32
+    public var token: String
+    public var ownTag: String
+    /// The tag the counterpart must present after a match; nil for a dummy.
+    public var counterpartTag: String?
+    public var createdAt: Date
+    public var matchedAt: Date?
+
+    public var isDummy: Bool { handle == nil }
+}
+
+/// Everything this device keeps for one membership (one server, one program), except the private key.
+public struct MemberState: Codable, Sendable {
+    public var server: String
+    public var program: String
+    public var handle: String
+    public var credential: String
+    /// Public keys seen for each handle, first use wins (trust on first use).
+    public var pinnedKeys: [String: String]
+    public var marks: [LocalMark]
+    /// Keep this many marks pending on the server, topping up with dummies; nil for no padding.
+    public var padTo: Int?
+}
+
+/// The folder of one membership: `state.json` and `private.key`, both mode 0600, written atomically.
+public struct MembershipFolder: Sendable {
+    public let url: URL
+
+    var stateURL: URL { url.appendingPathComponent("state.json") }
+    var keyURL: URL { url.appendingPathComponent("private.key") }
+
+    /// `$RECIPROCITY_HOME`, else `$XDG_CONFIG_HOME/reciprocity`, else `~/.config/reciprocity`.
+    public static func home(environment: [String: String] = ProcessInfo.processInfo.environment) -> URL {
+        if let home = environment["RECIPROCITY_HOME"], !home.isEmpty { return URL(fileURLWithPath: home) }
+        let config = environment["XDG_CONFIG_HOME"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? ((environment["HOME"] ?? NSHomeDirectory()) + "/.config")
+        return URL(fileURLWithPath: config).appendingPathComponent("reciprocity")
+    }
+
+    /// `<home>/<host_port>/<program>`.
+    public init(home: URL, server: String, program: String) {
+        let slug = server.replacingOccurrences(of: "https://", with: "").replacingOccurrences(of: "http://", with: "")
+            .map { $0.isLetter || $0.isNumber || $0 == "." || $0 == "-" ? String($0) : "_" }.joined()
+        url = home.appendingPathComponent(slug).appendingPathComponent(program)
+    }
+
+    public init(url: URL) { self.url = url }
+
+    public var exists: Bool { FileManager.default.fileExists(atPath: stateURL.path) }
+
+    public func create(state: MemberState, key: PrivateKey) throws {
+        guard !exists else {
+            throw ClientError("already-joined", "this device already holds a membership in \(url.path)")
+        }
+        try FileManager.default.createDirectory(
+            at: url, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try Self.writeAtomically(Data(Base64URL.encode(key.rawRepresentation).utf8), to: keyURL)
+        try save(state)
+    }
+
+    public func loadState() throws -> MemberState {
+        let data = try Self.readPrivate(stateURL, what: "state file")
+        do {
+            return try JSONDecoder.iso8601.decode(MemberState.self, from: data)
+        } catch {
+            throw ClientError("corrupt-state", "\(stateURL.path) is not a valid state file")
+        }
+    }
+
+    public func loadKey() throws -> PrivateKey {
+        let text = String(decoding: try Self.readPrivate(keyURL, what: "private key"), as: UTF8.self)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        guard let bytes = try? Base64URL.decode(text, byteCount: 32, what: "private key"),
+            let key = try? PrivateKey(rawRepresentation: bytes)
+        else { throw ClientError("corrupt-key", "\(keyURL.path) does not hold a valid private key") }
+        return key
+    }
+
+    public func save(_ state: MemberState) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.dateEncodingStrategy = .iso8601
+        try Self.writeAtomically(try encoder.encode(state), to: stateURL)
+    }
+
+    /// Reads a file that must be private to its owner: refuses one that group or others can read.
+    static func readPrivate(_ url: URL, what: String) throws -> Data {
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: url.path),
+            let mode = attributes[.posixPermissions] as? Int
+        else { throw ClientError("no-state", "no \(what) at \(url.path); run 'reciprocity join' first") }
+        guard mode & 0o077 == 0 else {
+            throw ClientError(
+                "insecure-permissions",
+                "refusing to use \(url.path): it is readable by others (mode \(String(mode, radix: 8))); run 'chmod 600 \(url.path)'")
+        }
+        guard let data = FileManager.default.contents(atPath: url.path) else {
+            throw ClientError("unreadable", "cannot read \(url.path)")
+        }
+        return data
+    }
+
+    /// Writes to a temporary file (mode 0600) in the same folder, flushes it to disk, then renames it over the
+    /// target: a crash leaves either the old file or the new one, never a torn one.
+    static func writeAtomically(_ data: Data, to url: URL) throws {
+        let temporary = url.deletingLastPathComponent()
+            .appendingPathComponent(".\(url.lastPathComponent).\(getpid()).tmp").path
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        guard fd >= 0 else { throw ClientError("write-failed", "cannot write \(temporary)") }
+        let written = data.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        let synced = fsync(fd)
+        close(fd)
+        guard written == data.count, synced == 0, rename(temporary, url.path) == 0 else {
+            unlink(temporary)
+            throw ClientError("write-failed", "cannot write \(url.path)")
+        }
+        // Make the rename itself durable.
+        let directory = open(url.deletingLastPathComponent().path, O_RDONLY)
+        if directory >= 0 {
+            fsync(directory)
+            close(directory)
+        }
+    }
+}
+
+extension JSONDecoder {
+    static var iso8601: JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return decoder
+    }
+}

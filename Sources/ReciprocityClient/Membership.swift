@@ -1,0 +1,283 @@
+public import Foundation
+public import ReciprocityAPI
+public import ReciprocityCore
+
+/// A member's view of one match after local verification.
+public struct MatchReport: Sendable, Equatable {
+    public let handle: String
+    /// What this member wanted the counterpart as, from local state; nil if the token is unknown here.
+    public let wants: Role?
+    public let matchedAt: Date
+    /// True only when the token is one of ours, the counterpart is who we marked, and their confirmation tag
+    /// is the one only they could have computed.
+    public let verified: Bool
+    /// Why a match is not verified.
+    public let problem: String?
+}
+
+/// The outcome of adding one interest.
+public struct InterestResult: Sendable, Equatable {
+    public let handle: String
+    public let state: MarkState
+}
+
+/// One membership on this device: local state, the private key, and the server. Every mark is derived here;
+/// the server only ever sees tokens and tags.
+public struct Membership: Sendable {
+    public let folder: MembershipFolder
+    public private(set) var state: MemberState
+    let key: PrivateKey
+
+    var api: ServerAPI { ServerAPI(baseURL: state.server, credential: state.credential) }
+    public var publicKey: PublicKey { key.publicKey }
+
+    // MARK: Opening
+
+    /// Generates a key pair on this device, joins, and stores key and credential (mode 0600).
+    public static func join(
+        home: URL, server: String, program: String, invite: String, handle: String, profile: Profile
+    ) async throws -> Membership {
+        let programID = try ProgramID(program)
+        _ = try Handle(handle)
+        let folder = MembershipFolder(home: home, server: server, program: program)
+        guard !folder.exists else {
+            throw ClientError("already-joined", "this device already joined \(program) on \(server) (\(folder.url.path))")
+        }
+        let key = try PrivateKey()
+        let response = try await ServerAPI(baseURL: server).join(
+            program: programID,
+            request: JoinRequest(invite: invite, handle: handle, publicKey: key.publicKey.base64URL, profile: profile))
+        let state = MemberState(
+            server: server, program: program, handle: response.member.handle, credential: response.credential,
+            pinnedKeys: [:], marks: [], padTo: nil)
+        try folder.create(state: state, key: key)
+        try MembershipFolder.writeAtomically(Data(folder.url.path.utf8), to: home.appendingPathComponent("current"))
+        return Membership(folder: folder, state: state, key: key)
+    }
+
+    /// Opens the membership for `server` and `program`, or the one last joined when both are nil.
+    public static func open(home: URL, server: String?, program: String?) throws -> Membership {
+        let folder: MembershipFolder
+        if let server, let program {
+            folder = MembershipFolder(home: home, server: server, program: program)
+        } else {
+            let pointer = home.appendingPathComponent("current")
+            guard let path = try? String(contentsOf: pointer, encoding: .utf8) else {
+                throw ClientError("no-state", "no membership on this device yet; run 'reciprocity join' first")
+            }
+            folder = MembershipFolder(url: URL(fileURLWithPath: path))
+        }
+        return Membership(folder: folder, state: try folder.loadState(), key: try folder.loadKey())
+    }
+
+    // MARK: Profile and directory
+
+    public func me() async throws -> SelfInfo { try await api.me() }
+
+    public func updateProfile(_ profile: Profile) async throws -> MemberInfo { try await api.updateProfile(profile) }
+
+    public func directory(_ query: [String: String]) async throws -> DirectoryPage { try await api.directory(query) }
+
+    // MARK: Keys
+
+    /// Looks up members and checks each served key against the key pinned at first contact.
+    mutating func parties(_ handles: [String]) async throws -> [Party] {
+        var served: [String: MemberInfo] = [:]
+        if handles.count > 8 {
+            for member in try await api.wholeDirectory() { served[member.handle] = member }
+        } else {
+            for handle in handles {
+                do {
+                    served[handle] = try await api.member(try Handle(handle))
+                } catch let error as ClientError where error.code == "member-not-found" {
+                    continue
+                }
+            }
+        }
+        return try handles.map { handle in
+            guard let member = served[handle] else {
+                throw ClientError("unknown-handle", "no active member '\(handle)' in program \(state.program)")
+            }
+            let key = try PublicKey(base64URL: member.publicKey)
+            if let pinned = state.pinnedKeys[handle], pinned != member.publicKey {
+                let old = (try? PublicKey(base64URL: pinned))?.fingerprint ?? "?"
+                throw ClientError(
+                    "key-changed",
+                    "the server now gives a different key for \(handle) (pinned \(old), served \(key.fingerprint)); "
+                        + "compare fingerprints with \(handle) out of band, then run 'reciprocity key trust \(handle)'")
+            }
+            state.pinnedKeys[handle] = member.publicKey
+            return Party(handle: try Handle(handle), publicKey: key)
+        }
+    }
+
+    /// Re-pins `handle` to the key the server serves now, after an out-of-band check.
+    public mutating func trust(_ handle: String) async throws -> String {
+        let member = try await api.member(try Handle(handle))
+        state.pinnedKeys[handle] = member.publicKey
+        try folder.save(state)
+        return try PublicKey(base64URL: member.publicKey).fingerprint
+    }
+
+    /// The fingerprint of `handle`'s key as the directory serves it (pinning it on first use), or our own.
+    public mutating func fingerprint(of handle: String?) async throws -> String {
+        guard let handle else { return key.publicKey.fingerprint }
+        let party = try await parties([handle])[0]
+        try folder.save(state)
+        return party.publicKey.fingerprint
+    }
+
+    // MARK: Interests
+
+    static func ownRole(wanting wants: Role) -> Role { wants.counterpart }
+
+    func derive(_ party: Party, wants: Role, epoch: UInt32) throws -> PairwiseMark {
+        try KeySchedule.derive(
+            context: InterestContext(
+                program: try ProgramID(state.program), relation: wants == .peer ? .peer : .mentorship, epoch: epoch),
+            me: key, handle: try Handle(state.handle), role: Self.ownRole(wanting: wants), other: party)
+    }
+
+    /// Marks each of `handles` ("I would like them as my `wants`") in one request, topping up dummies to
+    /// `padTo` if set. Already-marked handles are resubmitted idempotently.
+    public mutating func addInterest(_ handles: [String], wants: Role, padTo: Int? = nil) async throws -> [InterestResult] {
+        guard !handles.isEmpty else { return [] }
+        if let padTo { state.padTo = padTo }
+        let program = try await api.me().program
+        try await moveToEpoch(program.epoch)
+        if handles.contains(state.handle) {
+            throw ClientError("selfMark", "you cannot mark yourself")
+        }
+        let parties = try await parties(handles)
+        var fresh: [LocalMark] = []
+        var marks: [Mark] = []
+        for party in parties {
+            let derived = try derive(party, wants: wants, epoch: program.epoch)
+            marks.append(derived.mark)
+            if !state.marks.contains(where: { $0.token == derived.token.base64URL }) {
+                fresh.append(LocalMark(
+                    handle: party.handle.rawValue, wants: wants, epoch: program.epoch, token: derived.token.base64URL,
+                    ownTag: derived.ownTag.base64URL, counterpartTag: derived.counterpartTag.base64URL,
+                    createdAt: Date(), matchedAt: nil))
+            }
+        }
+        let dummies = try await rebalanceDummies(epoch: program.epoch, addingReal: fresh.count)
+        let results: [MarkResult]
+        do {
+            results = try await api.submit(epoch: program.epoch, marks: marks + dummies.map(\.mark))
+        } catch {
+            // The batch is all or nothing on the server: forget the dummies recorded for it.
+            state.marks.removeAll { mark in dummies.contains { $0.local.token == mark.token } }
+            try folder.save(state)
+            throw error
+        }
+        // A `matched` answer is the server's word only; `matches()` verifies it before anything is shown as one.
+        state.marks += fresh
+        try folder.save(state)
+        return zip(parties, results).map { InterestResult(handle: $0.handle.rawValue, state: $1.status) }
+    }
+
+    /// Withdraws the mark on `handle` and tops the padding up again.
+    public mutating func removeInterest(_ handle: String, wants: Role) async throws {
+        let program = try await api.me().program
+        guard let index = state.marks.firstIndex(where: { $0.handle == handle && $0.wants == wants && $0.matchedAt == nil })
+        else { throw ClientError("no-such-interest", "you have no pending interest in \(handle) as \(wants.rawValue)") }
+        _ = try await api.withdraw(try InterestToken(base64URL: state.marks[index].token))
+        state.marks.remove(at: index)
+        try folder.save(state)
+        let dummies = try await rebalanceDummies(epoch: program.epoch, addingReal: 0)
+        if !dummies.isEmpty { _ = try await api.submit(epoch: program.epoch, marks: dummies.map(\.mark)) }
+        try folder.save(state)
+    }
+
+    /// Real interests on this device, oldest first.
+    public var interests: [LocalMark] { state.marks.filter { !$0.isDummy } }
+
+    /// Withdraws surplus dummies now and returns new ones (already recorded in local state, so a crash after
+    /// the server stores them cannot leave marks this device does not know about).
+    mutating func rebalanceDummies(epoch: UInt32, addingReal: Int) async throws -> [(mark: Mark, local: LocalMark)] {
+        guard let padTo = state.padTo else { return [] }
+        let real = state.marks.filter { !$0.isDummy && $0.matchedAt == nil && $0.epoch == epoch }.count + addingReal
+        let held = state.marks.filter { $0.isDummy && $0.epoch == epoch }
+        let needed = max(0, padTo - real)
+        for surplus in held.dropFirst(needed) {
+            _ = try await api.withdraw(try InterestToken(base64URL: surplus.token))
+            state.marks.removeAll { $0.token == surplus.token }
+        }
+        var added: [(Mark, LocalMark)] = []
+        for _ in held.count..<max(held.count, needed) {
+            let mark = try Mark.dummy()
+            let local = LocalMark(
+                handle: nil, wants: nil, epoch: epoch, token: mark.token.base64URL, ownTag: mark.tag.base64URL,
+                counterpartTag: nil, createdAt: Date(), matchedAt: nil)
+            state.marks.append(local)
+            added.append((mark, local))
+        }
+        try folder.save(state)
+        return added
+    }
+
+    /// After the operator moves the program to a new epoch, re-derives and resubmits pending interests (the
+    /// server has deleted the old epoch's marks) and forgets the old dummies.
+    mutating func moveToEpoch(_ epoch: UInt32) async throws {
+        let stale = state.marks.filter { $0.epoch != epoch && $0.matchedAt == nil }
+        guard !stale.isEmpty else { return }
+        state.marks.removeAll { $0.epoch != epoch && $0.matchedAt == nil }
+        var renewed: [LocalMark] = []
+        for old in stale where !old.isDummy {
+            guard let handle = old.handle, let wants = old.wants, let pinned = state.pinnedKeys[handle] else { continue }
+            let party = Party(handle: try Handle(handle), publicKey: try PublicKey(base64URL: pinned))
+            let derived = try derive(party, wants: wants, epoch: epoch)
+            renewed.append(LocalMark(
+                handle: handle, wants: wants, epoch: epoch, token: derived.token.base64URL,
+                ownTag: derived.ownTag.base64URL, counterpartTag: derived.counterpartTag.base64URL,
+                createdAt: old.createdAt, matchedAt: nil))
+        }
+        if !renewed.isEmpty {
+            let marks = try renewed.map {
+                Mark(token: try InterestToken(base64URL: $0.token), tag: try ConfirmationTag(base64URL: $0.ownTag))
+            }
+            _ = try await api.submit(epoch: epoch, marks: marks)
+        }
+        state.marks += renewed
+        try folder.save(state)
+    }
+
+    // MARK: Matches
+
+    /// Fetches matches and verifies each one locally. Only a verified report is a match.
+    public mutating func matches() async throws -> [MatchReport] {
+        let program = try await api.me().program
+        try await moveToEpoch(program.epoch)
+        var reports: [MatchReport] = []
+        for match in try await api.matches() {
+            guard let index = state.marks.firstIndex(where: { $0.token == match.token }), !state.marks[index].isDummy,
+                let expected = state.marks[index].counterpartTag
+            else {
+                reports.append(MatchReport(
+                    handle: match.handle, wants: nil, matchedAt: match.matchedAt, verified: false,
+                    problem: "the server reports a match for a token this device never submitted"))
+                continue
+            }
+            let local = state.marks[index]
+            var problem: String?
+            if match.handle != local.handle {
+                problem = "the server names \(match.handle) as the counterpart of your mark on \(local.handle ?? "?")"
+            } else if let pinned = state.pinnedKeys[match.handle], pinned != match.publicKey {
+                problem = "the server reports a different key for \(match.handle) than the one you marked"
+            } else if let tag = try? ConfirmationTag(base64URL: match.tag),
+                tag == (try ConfirmationTag(base64URL: expected))
+            {
+                problem = nil
+            } else {
+                problem = "the confirmation tag does not verify: the server may have fabricated this match"
+            }
+            if problem == nil, state.marks[index].matchedAt == nil { state.marks[index].matchedAt = match.matchedAt }
+            reports.append(MatchReport(
+                handle: match.handle, wants: local.wants, matchedAt: match.matchedAt, verified: problem == nil,
+                problem: problem))
+        }
+        try folder.save(state)
+        return reports
+    }
+}

@@ -1,0 +1,157 @@
+public import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOFoundationCompat
+import NIOHTTP1
+public import ReciprocityAPI
+public import ReciprocityCore
+
+/// A failure talking to the server, phrased for a member: one sentence, no secrets.
+public struct ClientError: Error, Sendable, CustomStringConvertible {
+    /// The problem `code` from the server (`quota-exceeded`, ...), or a local code (`unreachable`, ...).
+    public let code: String
+    public let message: String
+
+    public init(_ code: String, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { message }
+}
+
+/// The member side of the /v1 HTTP API (Specs/openapi.yaml), over AsyncHTTPClient.
+public struct ServerAPI: Sendable {
+    public let baseURL: String
+    let credential: String?
+    let client: HTTPClient
+
+    public init(baseURL: String, credential: String? = nil, client: HTTPClient = .shared) {
+        self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+        self.credential = credential
+        self.client = client
+    }
+
+    public func join(program: ProgramID, request: JoinRequest) async throws -> JoinResponse {
+        try await call(.POST, "/v1/programs/\(program)/members", body: request)
+    }
+
+    public func me() async throws -> SelfInfo { try await call(.GET, "/v1/me") }
+
+    public func updateProfile(_ profile: Profile) async throws -> MemberInfo {
+        try await call(.PUT, "/v1/me/profile", body: profile)
+    }
+
+    public func rotateCredential() async throws -> CredentialResponse { try await call(.POST, "/v1/me/credential") }
+
+    public func directory(_ query: [String: String]) async throws -> DirectoryPage {
+        var components = URLComponents()
+        components.queryItems = query.sorted { $0.key < $1.key }.map { URLQueryItem(name: $0.key, value: $0.value) }
+        let suffix = components.percentEncodedQuery.map { "?" + $0 } ?? ""
+        return try await call(.GET, "/v1/directory" + suffix)
+    }
+
+    /// Every active member, following the pages.
+    public func wholeDirectory() async throws -> [MemberInfo] {
+        var members: [MemberInfo] = []
+        var cursor: String?
+        repeat {
+            var query = ["limit": "200"]
+            query["after"] = cursor
+            let page = try await directory(query)
+            members += page.members
+            cursor = page.nextCursor
+        } while cursor != nil
+        return members
+    }
+
+    public func member(_ handle: Handle) async throws -> MemberInfo {
+        try await call(.GET, "/v1/directory/\(handle)")
+    }
+
+    public func submit(epoch: UInt32, marks: [Mark]) async throws -> [MarkResult] {
+        let response: SubmitMarksResponse = try await call(
+            .POST, "/v1/marks", body: SubmitMarksRequest(epoch: epoch, marks: marks.map(MarkItem.init)))
+        return response.results
+    }
+
+    public func pendingMarks() async throws -> [PendingMarkInfo] {
+        let response: PendingMarksResponse = try await call(.GET, "/v1/marks")
+        return response.marks
+    }
+
+    /// Withdraws a pending mark; true if it was there.
+    public func withdraw(_ token: InterestToken) async throws -> Bool {
+        do {
+            let _: Empty = try await call(.DELETE, "/v1/marks/\(token.base64URL)")
+            return true
+        } catch let error as ClientError where error.code == "mark-not-found" {
+            return false
+        }
+    }
+
+    public func matches() async throws -> [MatchInfo] {
+        let response: MatchesResponse = try await call(.GET, "/v1/matches")
+        return response.matches
+    }
+
+    // MARK: Transport
+
+    struct Empty: Decodable {}
+    struct NoBody: Encodable {}
+
+    func call<Response: Decodable>(_ method: HTTPMethod, _ path: String) async throws -> Response {
+        try await call(method, path, body: Optional<NoBody>.none)
+    }
+
+    func call<Response: Decodable>(_ method: HTTPMethod, _ path: String, body: (some Encodable)?) async throws
+        -> Response
+    {
+        var request = HTTPClientRequest(url: baseURL + path)
+        request.method = method
+        if let credential { request.headers.add(name: "Authorization", value: "Bearer \(credential)") }
+        if let body {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(bytes: try APICoding.encoder().encode(body)))
+        }
+        let response: HTTPClientResponse
+        let data: Data
+        do {
+            response = try await client.execute(request, timeout: .seconds(30))
+            data = Data(buffer: try await response.body.collect(upTo: 8 << 20))
+        } catch {
+            throw ClientError("unreachable", "cannot reach the server at \(baseURL): \(Self.describe(error))")
+        }
+        guard (200..<300).contains(response.status.code) else {
+            if let problem = try? APICoding.decoder().decode(ProblemDetails.self, from: data) {
+                throw ClientError(problem.code, Self.message(for: problem))
+            }
+            throw ClientError("http-\(response.status.code)", "the server answered HTTP \(response.status.code)")
+        }
+        if Response.self == Empty.self { return Empty() as! Response }
+        do {
+            return try APICoding.decoder().decode(Response.self, from: data)
+        } catch {
+            throw ClientError("bad-response", "the server's answer to \(method) \(path) is not what the API describes")
+        }
+    }
+
+    static func message(for problem: ProblemDetails) -> String {
+        switch problem.code {
+        case "unauthorized":
+            return "the server rejected this device's credential (rotated, revoked or from another server?)"
+        case "member-suspended":
+            return "your membership is suspended; ask the program's operator"
+        default:
+            return problem.detail.map { "\(problem.title): \($0)" } ?? problem.title
+        }
+    }
+
+    static func describe(_ error: any Error) -> String {
+        let text = "\(error)"
+        if text.contains("connectTimeout") || text.contains("connect") || text.contains("refused") {
+            return "connection refused or timed out"
+        }
+        return text.count > 120 ? String(text.prefix(120)) + "…" : text
+    }
+}

@@ -1,0 +1,255 @@
+import ArgumentParser
+import Foundation
+import ReciprocityAPI
+import ReciprocityClient
+import ReciprocityCore
+
+/// Which membership a command acts on: `--server` and `--program`, or the one last joined.
+struct MembershipOptions: ParsableArguments {
+    @Option(help: "Server URL (default: the membership last joined on this device).")
+    var server: String?
+
+    @Option(help: "Program name (default: the membership last joined on this device).")
+    var program: String?
+
+    var home: URL { MembershipFolder.home() }
+
+    func open() throws -> Membership {
+        guard (server == nil) == (program == nil) else { throw CLIFailure("give both --server and --program, or neither") }
+        return try Membership.open(home: home, server: server, program: program)
+    }
+}
+
+/// Profile fields shared by `join` and `profile set`.
+struct ProfileOptions: ParsableArguments {
+    @Option(help: "Name shown in the directory.") var displayName: String?
+    @Option(help: "One line about you.") var headline: String?
+    @Option(name: .customLong("tag"), help: "A skill or topic (repeat for several).") var tags: [String] = []
+    @Flag(inversion: .prefixedNo, help: "Whether you offer mentoring.") var offersMentoring: Bool?
+    @Flag(inversion: .prefixedNo, help: "Whether you seek mentoring.") var seeksMentoring: Bool?
+
+    func apply(to profile: Profile) -> Profile {
+        var profile = profile
+        if let displayName { profile.displayName = displayName }
+        if let headline { profile.headline = headline }
+        if !tags.isEmpty { profile.tags = tags }
+        if let offersMentoring { profile.offersMentoring = offersMentoring }
+        if let seeksMentoring { profile.seeksMentoring = seeksMentoring }
+        return profile
+    }
+}
+
+func printJSON(_ value: some Encodable) throws {
+    let encoder = APICoding.encoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    print(String(decoding: try encoder.encode(value), as: UTF8.self))
+}
+
+struct Join: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Generate a key pair on this device and join a program with an invite code.")
+
+    @Option(help: "Server URL, e.g. http://127.0.0.1:8080.") var server: String
+    @Option(help: "Program name.") var program: String
+    @Option(help: "Invite code from the operator.") var invite: String
+    @Option(help: "Your handle: 3-64 characters of a-z 0-9 . _ -") var handle: String
+    @OptionGroup var profile: ProfileOptions
+
+    func run() async throws {
+        let membership = try await Membership.join(
+            home: MembershipFolder.home(), server: server, program: program, invite: invite, handle: handle,
+            profile: try profile.apply(to: Profile(displayName: profile.displayName ?? handle)).validated())
+        print("joined \(program) as \(handle); key fingerprint \(membership.publicKey.fingerprint)")
+        print("state in \(membership.folder.url.path)")
+    }
+}
+
+struct ProfileCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "profile", abstract: "Show or change your directory profile.", subcommands: [Show.self, Set.self])
+
+    struct Show: AsyncParsableCommand {
+        @OptionGroup var membership: MembershipOptions
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() async throws {
+            let me = try await membership.open().me()
+            if json { return try printJSON(me) }
+            let profile = me.member.profile
+            print("\(me.member.handle) in \(me.program.name) (epoch \(me.program.epoch), up to \(me.program.maxMarks) marks)")
+            print("name: \(profile.displayName)")
+            print("headline: \(profile.headline)")
+            print("tags: \(profile.tags.joined(separator: ", "))")
+            print("offers mentoring: \(profile.offersMentoring ? "yes" : "no"); seeks mentoring: \(profile.seeksMentoring ? "yes" : "no")")
+        }
+    }
+
+    struct Set: AsyncParsableCommand {
+        @OptionGroup var membership: MembershipOptions
+        @OptionGroup var profile: ProfileOptions
+
+        func run() async throws {
+            let session = try membership.open()
+            let current = try await session.me().member.profile
+            let updated = try await session.updateProfile(try profile.apply(to: current).validated())
+            print("profile updated for \(updated.handle)")
+        }
+    }
+}
+
+struct Directory: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Search your program's members.")
+
+    @OptionGroup var membership: MembershipOptions
+    @Option(help: "Only members with this tag.") var tag: String?
+    @Flag(help: "Only members who offer mentoring.") var offersMentoring = false
+    @Flag(help: "Only members who seek mentoring.") var seeksMentoring = false
+    @Option(help: "Text in handle, name or headline.") var search: String?
+    @Option(help: "Start after this handle (the cursor printed at the end of a page).") var after: String?
+    @Option(help: "Members per page (1-200).") var limit = 50
+    @Flag(help: "Print JSON.") var json = false
+
+    func run() async throws {
+        var query = ["limit": "\(limit)"]
+        query["tag"] = tag
+        query["q"] = search
+        query["after"] = after
+        if offersMentoring { query["offersMentoring"] = "true" }
+        if seeksMentoring { query["seeksMentoring"] = "true" }
+        let page = try await membership.open().directory(query)
+        if json { return try printJSON(page) }
+        for member in page.members {
+            let roles = [member.profile.offersMentoring ? "mentor" : nil, member.profile.seeksMentoring ? "mentee" : nil]
+                .compactMap { $0 }.joined(separator: "/")
+            print([member.handle, member.profile.displayName, roles, member.profile.tags.joined(separator: ","),
+                   member.profile.headline].joined(separator: "\t"))
+        }
+        if let next = page.nextCursor { print("more: --after \(next)") }
+    }
+}
+
+/// `--as mentor|mentee|peer`: what the member wants the other person as.
+enum Wanted: String, ExpressibleByArgument, CaseIterable {
+    case mentor, mentee, peer
+    var role: Role { Role(rawValue: rawValue)! }
+}
+
+struct Interest: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Privately mark, unmark and list the people you would like to connect with.",
+        subcommands: [Add.self, Remove.self, List.self])
+
+    struct Add: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "\"I would like HANDLE as my mentor / mentee / peer\": derived here, sent as tokens only.")
+        @OptionGroup var membership: MembershipOptions
+        @Argument(help: "Handles to mark.") var handles: [String]
+        @Option(name: .customLong("as"), help: "mentor, mentee or peer: what you want them as.") var wants: Wanted
+        @Option(help: "Keep this many marks pending on the server, topping up with dummies (remembered).")
+        var padTo: Int?
+
+        func run() async throws {
+            var session = try membership.open()
+            for result in try await session.addInterest(handles, wants: wants.role, padTo: padTo) {
+                let note = result.state == .matched ? "matched (run 'reciprocity matches' to verify)" : "pending"
+                print("\(result.handle) as \(wants.rawValue): \(note)")
+            }
+        }
+    }
+
+    struct Remove: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Withdraw a pending interest.")
+        @OptionGroup var membership: MembershipOptions
+        @Argument var handle: String
+        @Option(name: .customLong("as"), help: "mentor, mentee or peer.") var wants: Wanted
+
+        func run() async throws {
+            var session = try membership.open()
+            try await session.removeInterest(handle, wants: wants.role)
+            print("withdrew your interest in \(handle) as \(wants.rawValue)")
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Who you marked, from this device's records.")
+        @OptionGroup var membership: MembershipOptions
+        @Flag(help: "Print JSON.") var json = false
+
+        struct Entry: Encodable {
+            var handle: String
+            var wants: String
+            var epoch: UInt32
+            var state: String
+        }
+
+        func run() async throws {
+            let entries = try membership.open().interests.map {
+                Entry(handle: $0.handle ?? "", wants: $0.wants?.rawValue ?? "", epoch: $0.epoch,
+                      state: $0.matchedAt == nil ? "pending" : "matched")
+            }
+            if json { return try printJSON(entries) }
+            for entry in entries { print("\(entry.handle)\tas \(entry.wants)\t\(entry.state)") }
+        }
+    }
+}
+
+struct Matches: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Fetch your matches and verify each one's confirmation tag locally.")
+    @OptionGroup var membership: MembershipOptions
+    @Flag(help: "Print JSON.") var json = false
+
+    struct Entry: Encodable {
+        var handle: String
+        var wants: String?
+        var matchedAt: Date
+        var verified: Bool
+        var problem: String?
+    }
+
+    func run() async throws {
+        var session = try membership.open()
+        let reports = try await session.matches()
+        if json {
+            return try printJSON(reports.map {
+                Entry(handle: $0.handle, wants: $0.wants?.rawValue, matchedAt: $0.matchedAt, verified: $0.verified,
+                      problem: $0.problem)
+            })
+        }
+        for report in reports where report.verified {
+            print("match: \(report.handle) (you wanted them as \(report.wants?.rawValue ?? "?"))")
+        }
+        for report in reports where !report.verified {
+            FileHandle.standardError.write(Data("warning: unverified match reported for \(report.handle): \(report.problem ?? "")\n".utf8))
+        }
+        if reports.filter(\.verified).isEmpty { print("no matches yet") }
+    }
+}
+
+struct Key: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Key fingerprints for out-of-band checks.", subcommands: [Fingerprint.self, Trust.self])
+
+    struct Fingerprint: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Your fingerprint, or a member's (pinned on first use).")
+        @OptionGroup var membership: MembershipOptions
+        @Argument var handle: String?
+
+        func run() async throws {
+            var session = try membership.open()
+            print(try await session.fingerprint(of: handle))
+        }
+    }
+
+    struct Trust: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Accept the key the server now serves for HANDLE, after checking its fingerprint with them.")
+        @OptionGroup var membership: MembershipOptions
+        @Argument var handle: String
+
+        func run() async throws {
+            var session = try membership.open()
+            print("now trusting \(handle): \(try await session.trust(handle))")
+        }
+    }
+}
