@@ -99,6 +99,14 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(
+            name: "ReciprocityClientTests",
+            dependencies: [
+                "ReciprocityClient", "ReciprocityCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
             name: "ReciprocityServerTests",
             dependencies: [
                 "ReciprocityServer", "ReciprocityStore", "ReciprocityAPI", "ReciprocityCore",

@@ -26,7 +26,15 @@ public struct ServerAPI: Sendable {
     let credential: String?
     let client: HTTPClient
 
-    public init(baseURL: String, credential: String? = nil, client: HTTPClient = .shared) {
+    /// The client members' commands use: a short connect timeout, so that a server that is down is reported in
+    /// seconds rather than after the whole request deadline of retries. Lives as long as the process.
+    public static let defaultClient: HTTPClient = {
+        var configuration = HTTPClient.Configuration()
+        configuration.timeout = .init(connect: .seconds(3), read: .seconds(30))
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }()
+
+    public init(baseURL: String, credential: String? = nil, client: HTTPClient = ServerAPI.defaultClient) {
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
         self.credential = credential
         self.client = client

@@ -128,10 +128,13 @@ struct Directory: AsyncParsableCommand {
     }
 }
 
-/// `--as mentor|mentee|peer`: what the member wants the other person as.
-enum Wanted: String, ExpressibleByArgument, CaseIterable {
-    case mentor, mentee, peer
-    var role: Role { Role(rawValue: rawValue)! }
+/// `--as mentor|mentee|peer`: what the member wants the other person as. Parsed in `run()` rather than by
+/// ArgumentParser so that a bad value is one line, like every other error.
+func wantedRole(_ text: String) throws -> Role {
+    guard let role = Role(rawValue: text) else {
+        throw CLIFailure("--as must be mentor, mentee or peer, got '\(text)'")
+    }
+    return role
 }
 
 struct Interest: AsyncParsableCommand {
@@ -144,15 +147,16 @@ struct Interest: AsyncParsableCommand {
             abstract: "\"I would like HANDLE as my mentor / mentee / peer\": derived here, sent as tokens only.")
         @OptionGroup var membership: MembershipOptions
         @Argument(help: "Handles to mark.") var handles: [String]
-        @Option(name: .customLong("as"), help: "mentor, mentee or peer: what you want them as.") var wants: Wanted
+        @Option(name: .customLong("as"), help: "mentor, mentee or peer: what you want them as.") var wants: String
         @Option(help: "Keep this many marks pending on the server, topping up with dummies (remembered).")
         var padTo: Int?
 
         func run() async throws {
+            let role = try wantedRole(wants)
             var session = try membership.open()
-            for result in try await session.addInterest(handles, wants: wants.role, padTo: padTo) {
+            for result in try await session.addInterest(handles, wants: role, padTo: padTo) {
                 let note = result.state == .matched ? "matched (run 'reciprocity matches' to verify)" : "pending"
-                print("\(result.handle) as \(wants.rawValue): \(note)")
+                print("\(result.handle) as \(role.rawValue): \(note)")
             }
         }
     }
@@ -161,12 +165,13 @@ struct Interest: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Withdraw a pending interest.")
         @OptionGroup var membership: MembershipOptions
         @Argument var handle: String
-        @Option(name: .customLong("as"), help: "mentor, mentee or peer.") var wants: Wanted
+        @Option(name: .customLong("as"), help: "mentor, mentee or peer.") var wants: String
 
         func run() async throws {
+            let role = try wantedRole(wants)
             var session = try membership.open()
-            try await session.removeInterest(handle, wants: wants.role)
-            print("withdrew your interest in \(handle) as \(wants.rawValue)")
+            try await session.removeInterest(handle, wants: role)
+            print("withdrew your interest in \(handle) as \(role.rawValue)")
         }
     }
 

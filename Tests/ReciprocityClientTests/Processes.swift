@@ -1,0 +1,173 @@
+import Foundation
+import GRDB
+
+/// The built executables: `$RECIPROCITY_BIN_DIR`, else the package's `.build/debug`.
+let binDirectory: URL = {
+    if let dir = ProcessInfo.processInfo.environment["RECIPROCITY_BIN_DIR"] { return URL(fileURLWithPath: dir) }
+    return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent(".build/debug")
+}()
+
+struct CommandResult {
+    let status: Int32
+    let stdout: String
+    let stderr: String
+}
+
+/// Runs one of the executables to completion.
+@discardableResult
+func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws -> CommandResult {
+    let process = Process()
+    process.executableURL = binDirectory.appendingPathComponent(executable)
+    process.arguments = arguments
+    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    let out = Pipe(), err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    let stdout = out.fileHandleForReading.readDataToEndOfFile()
+    let stderr = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return CommandResult(
+        status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+        stderr: String(decoding: stderr, as: UTF8.self))
+}
+
+/// A real `reciprocityd serve` process over a real SQLite file in a temporary folder, on a loopback port.
+final class ServerProcess: @unchecked Sendable {
+    let directory: URL
+    let database: String
+    let port: Int
+    private var process: Process?
+
+    init() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("reciprocity-e2e-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        database = directory.appendingPathComponent("server.sqlite").path
+        port = Int.random(in: 20_000..<60_000)
+    }
+
+    deinit {
+        stop()
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    var url: String { "http://127.0.0.1:\(port)" }
+
+    func start() throws {
+        let process = Process()
+        process.executableURL = binDirectory.appendingPathComponent("reciprocityd")
+        process.arguments = ["serve", "--database", database, "--port", "\(port)", "--log-level", "error"]
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        self.process = process
+        // Ready when the port accepts a connection.
+        for _ in 0..<200 {
+            if Self.canConnect(port: port) { return }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        throw E2EFailure("reciprocityd did not start on port \(port)")
+    }
+
+    func stop() {
+        guard let process, process.isRunning else { return }
+        process.terminate()
+        process.waitUntilExit()
+        self.process = nil
+    }
+
+    func restart() throws {
+        stop()
+        try start()
+    }
+
+    /// `reciprocityd admin ...` on this server's database.
+    func admin(_ arguments: [String]) throws -> String {
+        let result = try run("reciprocityd", ["admin"] + arguments + ["--database", database])
+        guard result.status == 0 else { throw E2EFailure("admin \(arguments): \(result.stderr)") }
+        return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Direct SQL on the server's file: what a malicious operator could do.
+    func tamper(_ sql: String, _ arguments: StatementArguments = []) throws {
+        let queue = try DatabaseQueue(path: database)
+        try queue.write { try $0.execute(sql: sql, arguments: arguments) }
+    }
+
+    static func canConnect(port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+            }
+        }
+    }
+}
+
+/// A member driven through the `reciprocity` CLI with its own home folder.
+struct CLIMember {
+    let handle: String
+    let home: URL
+    let server: ServerProcess
+
+    init(_ handle: String, server: ServerProcess) {
+        self.handle = handle
+        self.server = server
+        home = server.directory.appendingPathComponent("home-\(handle)")
+    }
+
+    @discardableResult
+    func cli(_ arguments: [String]) throws -> CommandResult {
+        try run("reciprocity", arguments, environment: ["RECIPROCITY_HOME": home.path])
+    }
+
+    /// Runs a command that must succeed; returns its standard output.
+    @discardableResult
+    func ok(_ arguments: [String]) throws -> String {
+        let result = try cli(arguments)
+        guard result.status == 0 else {
+            throw E2EFailure("\(handle): reciprocity \(arguments.joined(separator: " ")) failed: \(result.stderr)")
+        }
+        return result.stdout
+    }
+
+    func join(invite: String, program: String = "acme", extra: [String] = []) throws {
+        try ok(["join", "--server", server.url, "--program", program, "--invite", invite, "--handle", handle] + extra)
+    }
+
+    /// Every file under the home folder and its bytes, to prove a failed command changed nothing.
+    func snapshot() throws -> [String: Data] {
+        var files: [String: Data] = [:]
+        let enumerator = FileManager.default.enumerator(atPath: home.path)
+        while let path = enumerator?.nextObject() as? String {
+            var isDirectory: ObjCBool = false
+            let full = home.appendingPathComponent(path).path
+            if FileManager.default.fileExists(atPath: full, isDirectory: &isDirectory), !isDirectory.boolValue {
+                files[path] = FileManager.default.contents(atPath: full)
+            }
+        }
+        return files
+    }
+
+    struct MatchEntry: Decodable {
+        var handle: String
+        var wants: String?
+        var verified: Bool
+        var problem: String?
+    }
+
+    func matches() throws -> [MatchEntry] {
+        try JSONDecoder().decode([MatchEntry].self, from: Data(try ok(["matches", "--json"]).utf8))
+    }
+}
+
+struct E2EFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
