@@ -86,7 +86,7 @@ let package = Package(
         .executableTarget(
             name: "reciprocity-bench",
             dependencies: [
-                "ReciprocityCore", "ReciprocityAPI", "ReciprocityStore", "COpenSSL",
+                "ReciprocityCore", "ReciprocityAPI", "ReciprocityStore", "ReciprocityClient", "COpenSSL",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

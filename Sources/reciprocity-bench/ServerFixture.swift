@@ -136,3 +136,13 @@ func send(_ client: HTTPClient, _ request: HTTPClientRequest) async throws {
         throw BenchFailure("HTTP \(response.status.code): \(String(buffer: body))")
     }
 }
+
+extension ServerFixture {
+    /// A fresh single-use invite code for the fixture's program.
+    func invite() async throws -> String {
+        let code = try BearerSecret.generate(.invite)
+        _ = try await SQLiteStore(path: databasePath).createInvite(
+            program: program, codeDigest: code.digest, uses: 1, expiresAt: nil)
+        return code.text
+    }
+}
