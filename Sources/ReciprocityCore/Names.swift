@@ -18,17 +18,13 @@ enum NameRule {
     static let explanation = "3 to 64 characters of a-z, 0-9, '.', '_' or '-', starting with a letter or digit"
 }
 
-/// The name of a program: one community (a company, a user group) whose members can mark each other.
-public struct ProgramID: Sendable, Hashable, Codable, CustomStringConvertible {
-    public let rawValue: String
+/// A name checked against ``NameRule`` on creation and on decoding; encodes as a plain JSON string.
+public protocol ValidatedName: Sendable, Hashable, Codable, CustomStringConvertible {
+    var rawValue: String { get }
+    init(_ rawValue: String) throws
+}
 
-    public init(_ rawValue: String) throws {
-        guard NameRule.isValid(rawValue) else {
-            throw ReciprocityError(.invalidProgram, "program name must be \(NameRule.explanation)")
-        }
-        self.rawValue = rawValue
-    }
-
+extension ValidatedName {
     public init(from decoder: any Decoder) throws {
         try self.init(decoder.singleValueContainer().decode(String.self))
     }
@@ -41,8 +37,20 @@ public struct ProgramID: Sendable, Hashable, Codable, CustomStringConvertible {
     public var description: String { rawValue }
 }
 
+/// The name of a program: one community (a company, a user group) whose members can mark each other.
+public struct ProgramID: ValidatedName {
+    public let rawValue: String
+
+    public init(_ rawValue: String) throws {
+        guard NameRule.isValid(rawValue) else {
+            throw ReciprocityError(.invalidProgram, "program name must be \(NameRule.explanation)")
+        }
+        self.rawValue = rawValue
+    }
+}
+
 /// A member's handle within a program.
-public struct Handle: Sendable, Hashable, Codable, Comparable, CustomStringConvertible {
+public struct Handle: ValidatedName, Comparable {
     public let rawValue: String
 
     public init(_ rawValue: String) throws {
@@ -52,15 +60,5 @@ public struct Handle: Sendable, Hashable, Codable, Comparable, CustomStringConve
         self.rawValue = rawValue
     }
 
-    public init(from decoder: any Decoder) throws {
-        try self.init(decoder.singleValueContainer().decode(String.self))
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        try container.encode(rawValue)
-    }
-
     public static func < (lhs: Handle, rhs: Handle) -> Bool { lhs.rawValue < rhs.rawValue }
-    public var description: String { rawValue }
 }
