@@ -17,10 +17,29 @@ public struct ServerConfiguration: Sendable {
 }
 
 /// Builds the routes. Shared by the executable and the tests.
-public func buildRouter(store: any ReciprocityStore, adminCredential: String?) -> Router<AppRequestContext> {
+public func buildRouter(
+    store: any ReciprocityStore, adminCredential: String?, metrics: ServerMetrics = ServerMetrics()
+) -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
     router.add(middleware: RequestLogMiddleware())
+    router.add(middleware: MetricsRecordingMiddleware(metrics: metrics))
     router.add(middleware: ProblemMiddleware())
+
+    // Liveness: the process answers. Readiness: the database is open and takes writes.
+    router.get("/healthz") { _, _ in try jsonResponse(["status": "ok"]) }
+    router.get("/readyz") { _, _ in
+        do {
+            try await store.checkWritable()
+        } catch {
+            throw Problem(.serviceUnavailable, "not-ready", "The database is not writable")
+        }
+        return try jsonResponse(["status": "ready"])
+    }
+    router.get("/metrics") { _, _ in
+        Response(
+            status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+            body: .init(byteBuffer: ByteBuffer(bytes: try await metrics.exposition(store: store))))
+    }
 
     router.get("/openapi.yaml") { _, _ in
         Response(
@@ -32,7 +51,7 @@ public func buildRouter(store: any ReciprocityStore, adminCredential: String?) -
     members.addPublicRoutes(to: router)
     let authenticated = router.group("/v1").add(middleware: MemberAuthenticator(store: store))
     members.addMemberRoutes(to: authenticated)
-    MarkController(store: store).addRoutes(to: authenticated)
+    MarkController(store: store, metrics: metrics).addRoutes(to: authenticated)
 
     let admin = router.group("/v1/admin").add(
         middleware: AdminAuthenticator(adminCredentialDigest: adminCredential.map(BearerSecret.digest(of:))))
@@ -42,10 +61,11 @@ public func buildRouter(store: any ReciprocityStore, adminCredential: String?) -
 
 /// The application `reciprocityd serve` runs: the router on the configured address.
 public func buildApplication(
-    configuration: ServerConfiguration, store: any ReciprocityStore, logger: Logger
+    configuration: ServerConfiguration, store: any ReciprocityStore, logger: Logger,
+    metrics: ServerMetrics = ServerMetrics()
 ) -> some ApplicationProtocol {
     Application(
-        router: buildRouter(store: store, adminCredential: configuration.adminCredential),
+        router: buildRouter(store: store, adminCredential: configuration.adminCredential, metrics: metrics),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "reciprocityd"),
         logger: logger)
 }

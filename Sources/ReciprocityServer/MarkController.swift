@@ -8,6 +8,7 @@ import ReciprocityStore
 /// own marks; no response depends on another member's marks except through a match.
 struct MarkController {
     let store: any ReciprocityStore
+    let metrics: ServerMetrics
     static let maxBatch = 256
 
     func addRoutes(to group: RouterGroup<AppRequestContext>) {
@@ -31,6 +32,8 @@ struct MarkController {
         }
         let outcomes = try await store.submitMarks(
             memberID: member.id, programID: program.id, epoch: body.epoch, marks: marks, now: Date())
+        metrics.marksSubmitted.increment(by: marks.count)
+        metrics.matchesMade.increment(by: outcomes.filter { $0 == .matched }.count)
         let results = zip(body.marks, outcomes).map { item, outcome in
             MarkResult(token: item.token, status: outcome == .matched ? .matched : .pending)
         }

@@ -45,6 +45,21 @@ public protocol ReciprocityStore: Sendable {
 
     // Operations
     func statistics() async throws -> StoreStatistics
+    /// Throws unless the store can take a write right now (readiness).
+    func checkWritable() async throws
+    /// Deletes expired or used-up invites and pending marks of epochs other than their program's current one.
+    func purge(now: Date) async throws -> PurgeResult
+}
+
+/// What one housekeeping pass deleted.
+public struct PurgeResult: Sendable, Equatable {
+    public let invites: Int
+    public let marks: Int
+
+    public init(invites: Int, marks: Int) {
+        self.invites = invites
+        self.marks = marks
+    }
 }
 
 /// The state of one submitted mark.

@@ -10,7 +10,10 @@ import ReciprocityStore
 struct Admin: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Manage programs, invites and members in the database.",
-        subcommands: [ProgramCommand.self, InviteCommand.self, MemberCommand.self, CredentialCommand.self]
+        subcommands: [
+            ProgramCommand.self, InviteCommand.self, MemberCommand.self, CredentialCommand.self, Backup.self,
+            Restore.self, Purge.self,
+        ]
     )
 }
 
@@ -147,5 +150,40 @@ struct CredentialCommand: AsyncParsableCommand {
 
     func run() throws {
         print(try BearerSecret.generate(.adminCredential).text)
+    }
+}
+
+struct Backup: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Copy the database to FILE while the server keeps running (SQLite online backup), then check the copy.")
+    @OptionGroup var database: DatabaseOptions
+    @Option(help: "The new backup file (must not exist).") var to: String
+
+    func run() async throws {
+        try SQLiteStore(path: database.path).backup(to: to)
+        print("backed up \(database.path) to \(to); integrity check ok")
+    }
+}
+
+struct Restore: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Replace the database with a checked backup. Stop the server first.")
+    @OptionGroup var database: DatabaseOptions
+    @Option(help: "The backup file to restore.") var from: String
+
+    func run() async throws {
+        try SQLiteStore.restore(from: from, to: database.path)
+        print("restored \(from) into \(database.path); integrity check ok")
+    }
+}
+
+struct Purge: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Delete expired or used-up invites and pending marks of past epochs now (the server also does this hourly).")
+    @OptionGroup var database: DatabaseOptions
+
+    func run() async throws {
+        let purged = try await SQLiteStore(path: database.path).purge(now: Date())
+        print("purged \(purged.invites) invites and \(purged.marks) marks")
     }
 }

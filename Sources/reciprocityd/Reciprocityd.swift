@@ -8,7 +8,7 @@ struct Reciprocityd: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "reciprocityd",
         abstract: "The Reciprocity matching server.",
-        subcommands: [Serve.self, Admin.self]
+        subcommands: [Serve.self, Admin.self, Healthcheck.self]
     )
 }
 

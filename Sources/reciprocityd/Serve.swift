@@ -4,6 +4,7 @@ import Hummingbird
 import Logging
 import ReciprocityServer
 import ReciprocityStore
+import ServiceLifecycle
 
 /// `reciprocityd serve`: flags override `RECIPROCITY_*` variables, which override the defaults.
 struct Serve: AsyncParsableCommand {
@@ -25,6 +26,15 @@ struct Serve: AsyncParsableCommand {
 
     @Option(help: "Log level: trace, debug, info, notice, warning, error (env RECIPROCITY_LOG_LEVEL; default info).")
     var logLevel: String?
+
+    @Option(help: "Log format: text or json (env RECIPROCITY_LOG_FORMAT; default text).")
+    var logFormat: String?
+
+    @Option(help: "Seconds between housekeeping passes (env RECIPROCITY_HOUSEKEEPING_INTERVAL; default 3600).")
+    var housekeepingInterval: Int?
+
+    @Option(help: "Seconds in-flight requests get to finish after SIGTERM (env RECIPROCITY_SHUTDOWN_TIMEOUT; default 10).")
+    var shutdownTimeout: Int?
 
     func resolve() throws -> ServerConfiguration {
         var configuration = ServerConfiguration()
@@ -67,7 +77,14 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         let configuration = try resolve()
         let level = try Self.logLevel(logLevel ?? environment["RECIPROCITY_LOG_LEVEL"])
+        let format = logFormat ?? environment["RECIPROCITY_LOG_FORMAT"] ?? "text"
+        guard ["text", "json"].contains(format) else { throw CLIFailure("log format must be text or json, got '\(format)'") }
+        let housekeeping = try Self.seconds(
+            housekeepingInterval, environment["RECIPROCITY_HOUSEKEEPING_INTERVAL"], default: 3600, name: "housekeeping interval")
+        let shutdown = try Self.seconds(
+            shutdownTimeout, environment["RECIPROCITY_SHUTDOWN_TIMEOUT"], default: 10, name: "shutdown timeout")
         LoggingSystem.bootstrap { label in
+            if format == "json" { return JSONLogHandler(label: label, level: level) }
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
             return handler
@@ -86,7 +103,31 @@ struct Serve: AsyncParsableCommand {
                 "admin_api": "\(configuration.adminCredential == nil ? "off" : "on")",
             ])
         let app = buildApplication(configuration: configuration, store: store, logger: logger)
-        try await app.runService()
+        // The order is the dependency order; on SIGTERM or SIGINT the group stops accepting connections, lets
+        // in-flight requests finish within the shutdown timeout, and stops the services in reverse.
+        var groupConfiguration = ServiceGroupConfiguration(
+            services: [
+                .init(service: Housekeeping(store: store, interval: .seconds(housekeeping), logger: logger)),
+                .init(service: app),
+            ],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger)
+        groupConfiguration.maximumGracefulShutdownDuration = .seconds(shutdown)
+        try await ServiceGroup(configuration: groupConfiguration).run()
+        try store.close()
+        logger.notice("stopped; database closed")
+    }
+
+    static func seconds(_ flag: Int?, _ variable: String?, default value: Int, name: String) throws -> Int {
+        if let flag { return try positive(flag, name) }
+        guard let variable else { return value }
+        guard let parsed = Int(variable) else { throw CLIFailure("\(name) must be a whole number of seconds, got '\(variable)'") }
+        return try positive(parsed, name)
+    }
+
+    static func positive(_ value: Int, _ name: String) throws -> Int {
+        guard value > 0 else { throw CLIFailure("\(name) must be positive") }
+        return value
     }
 
     static func logLevel(_ text: String?) throws -> Logger.Level {
