@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# The whole test suite: Swift tests, then both independent checks of the protocol vectors.
+# The whole test suite: the Dockerfile lint and the container smoke test, the Swift tests, then both
+# independent checks of the protocol vectors.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+hadolint Dockerfile
+scripts/container-smoke.sh
 
 swift build --build-tests
 swift test --skip-build
