@@ -108,7 +108,7 @@ let package = Package(
         .testTarget(
             name: "ReciprocityClientTests",
             dependencies: [
-                "ReciprocityClient", "ReciprocityCore",
+                "ReciprocityClient", "ReciprocityCore", "ReciprocityAPI",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: strictSettings

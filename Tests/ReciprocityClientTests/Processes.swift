@@ -1,6 +1,10 @@
 import Foundation
 import GRDB
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// The built executables: `$RECIPROCITY_BIN_DIR`, else the package's `.build/debug`.
 let binDirectory: URL = {
     if let dir = ProcessInfo.processInfo.environment["RECIPROCITY_BIN_DIR"] { return URL(fileURLWithPath: dir) }
@@ -54,11 +58,24 @@ final class ServerProcess: @unchecked Sendable {
 
     var url: String { "http://127.0.0.1:\(port)" }
 
-    func start() throws {
+    /// Where the server's log goes when started with `logLevel` other than `error`.
+    var logURL: URL { directory.appendingPathComponent("server.log") }
+    private(set) var lastExitStatus: Int32?
+
+    func start(logLevel: String = "error") throws {
         let process = Process()
         process.executableURL = binDirectory.appendingPathComponent("reciprocityd")
-        process.arguments = ["serve", "--database", database, "--port", "\(port)", "--log-level", "error"]
-        process.standardError = FileHandle.nullDevice
+        process.arguments = ["serve", "--database", database, "--port", "\(port)", "--log-level", logLevel]
+        if logLevel == "error" {
+            process.standardError = FileHandle.nullDevice
+        } else {
+            if !FileManager.default.fileExists(atPath: logURL.path) {
+                FileManager.default.createFile(atPath: logURL.path, contents: nil)
+            }
+            let handle = try FileHandle(forWritingTo: logURL)
+            handle.seekToEndOfFile()
+            process.standardError = handle
+        }
         try process.run()
         self.process = process
         // Ready when the port accepts a connection.
@@ -69,9 +86,19 @@ final class ServerProcess: @unchecked Sendable {
         throw E2EFailure("reciprocityd did not start on port \(port)")
     }
 
+    /// SIGTERM, then wait: a graceful shutdown.
     func stop() {
         guard let process, process.isRunning else { return }
         process.terminate()
+        process.waitUntilExit()
+        lastExitStatus = process.terminationStatus
+        self.process = nil
+    }
+
+    /// SIGKILL: the process gets no chance to finish anything.
+    func kill() {
+        guard let process, process.isRunning else { return }
+        Glibc.kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
         self.process = nil
     }

@@ -1,0 +1,139 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import ReciprocityAPI
+import ReciprocityCore
+import ReciprocityServer
+import ReciprocityStore
+import Testing
+
+/// Every route, every kind of caller, one table. A cell is the expected status; every non-2xx must be a
+/// problem+json body.
+@Suite struct AuthorizationMatrixTests {
+    enum Caller: String, CaseIterable {
+        case anonymous, wrongCredential, admin, suspended, otherMember, otherProgram, owner
+    }
+
+    struct Row {
+        let method: HTTPRequest.Method
+        /// The router's pattern, to check that the table covers every route.
+        let route: String
+        let uri: String
+        let body: String?
+        let expected: [Caller: HTTPResponse.Status]
+
+        /// A member route: 401 for anonymous, wrong and admin credentials, 403 for suspended members.
+        static func member(
+            _ method: HTTPRequest.Method, _ route: String, _ uri: String, body: String? = nil,
+            other: HTTPResponse.Status = .ok, otherProgram: HTTPResponse.Status = .ok, owner: HTTPResponse.Status = .ok
+        ) -> Row {
+            Row(method: method, route: route, uri: uri, body: body, expected: [
+                .anonymous: .unauthorized, .wrongCredential: .unauthorized, .admin: .unauthorized,
+                .suspended: .forbidden, .otherMember: other, .otherProgram: otherProgram, .owner: owner,
+            ])
+        }
+
+        /// An admin route: only the admin credential gets in.
+        static func admin(_ method: HTTPRequest.Method, _ route: String, _ uri: String, body: String? = nil,
+                          status: HTTPResponse.Status = .ok) -> Row {
+            var expected = Dictionary(uniqueKeysWithValues: Caller.allCases.map { ($0, HTTPResponse.Status.unauthorized) })
+            expected[.admin] = status
+            return Row(method: method, route: route, uri: uri, body: body, expected: expected)
+        }
+
+        /// A public route: the same answer for everyone.
+        static func open(_ method: HTTPRequest.Method, _ route: String, _ uri: String, body: String? = nil,
+                         status: HTTPResponse.Status = .ok) -> Row {
+            Row(method: method, route: route, uri: uri, body: body,
+                expected: Dictionary(uniqueKeysWithValues: Caller.allCases.map { ($0, status) }))
+        }
+    }
+
+    @Test func everyRouteAnswersEveryCallerAsSpecified() async throws {
+        let harness = try Harness()
+        let (program, invite) = try await harness.program()
+        let operations = AdminOperations(store: harness.store)
+        _ = try await operations.createProgram(name: "other-program", maxMarks: nil, epoch: nil)
+        let otherInvite = try await operations.createInvite(program: "other-program", uses: 1, expiresIn: nil)
+        try await harness.application().test(.live) { client in
+            let owner = try await client.join("owner", program: program, invite: invite)
+            let other = try await client.join("other", program: program, invite: invite)
+            let suspended = try await client.join("suspended", program: program, invite: invite)
+            _ = try await client.join("spare", program: program, invite: invite)
+            let outsider = try await client.join("outsider", program: try ProgramID("other-program"), invite: otherInvite.code)
+            _ = try await operations.setStatus(program: "acme", handle: "suspended", status: .suspended)
+            let ownerMark = try Mark.dummy()
+            _ = try await client.submit(owner, [ownerMark])
+            // $TOKEN and $TAG become fresh random values in every request.
+            let mark = #"{"epoch":0,"marks":[{"token":"$TOKEN","tag":"$TAG"}]}"#
+            let profile = #"{"displayName":"Renamed"}"#
+            let badJoin = #"{"invite":"rcpi_invalid","handle":"newcomer","publicKey":"\#(try PrivateKey().publicKey.base64URL)","profile":{"displayName":"N"}}"#
+
+            let rows: [Row] = [
+                .open(.get, "/openapi.yaml", "/openapi.yaml"),
+                .open(.get, "/healthz", "/healthz"),
+                .open(.get, "/readyz", "/readyz"),
+                .open(.get, "/metrics", "/metrics"),
+                .open(.post, "/v1/programs/{program}/members", "/v1/programs/acme/members", body: badJoin,
+                      status: .forbidden),
+                .member(.get, "/v1/me", "/v1/me"),
+                .member(.put, "/v1/me/profile", "/v1/me/profile", body: profile),
+                .member(.get, "/v1/directory", "/v1/directory"),
+                // Another program's member cannot see this program's members.
+                .member(.get, "/v1/directory/{handle}", "/v1/directory/owner", otherProgram: .notFound),
+                .member(.post, "/v1/marks", "/v1/marks", body: mark),
+                .member(.get, "/v1/marks", "/v1/marks"),
+                // Only the owner can withdraw the owner's mark; to anyone else it does not exist.
+                .member(.delete, "/v1/marks/{token}", "/v1/marks/\(ownerMark.token.base64URL)", other: .notFound,
+                        otherProgram: .notFound, owner: .noContent),
+                .member(.get, "/v1/matches", "/v1/matches"),
+                .admin(.get, "/v1/admin/programs", "/v1/admin/programs"),
+                .admin(.post, "/v1/admin/programs", "/v1/admin/programs", body: #"{"name":"created-by-admin"}"#,
+                       status: .created),
+                .admin(.put, "/v1/admin/programs/{program}/epoch", "/v1/admin/programs/acme/epoch", body: #"{"epoch":0}"#),
+                .admin(.post, "/v1/admin/programs/{program}/invites", "/v1/admin/programs/acme/invites", body: "{}",
+                       status: .created),
+                .admin(.get, "/v1/admin/programs/{program}/members", "/v1/admin/programs/acme/members"),
+                .admin(.post, "/v1/admin/programs/{program}/members/{handle}/suspend",
+                       "/v1/admin/programs/acme/members/spare/suspend"),
+                .admin(.post, "/v1/admin/programs/{program}/members/{handle}/reinstate",
+                       "/v1/admin/programs/acme/members/spare/reinstate"),
+                // Last: rotating changes each caller's credential.
+                .member(.post, "/v1/me/credential", "/v1/me/credential"),
+            ]
+
+            let credentials: [Caller: String?] = [
+                .anonymous: nil, .wrongCredential: "rcpm_" + Base64URL.encode(try InterestToken.random().bytes),
+                .admin: harness.adminCredential, .suspended: suspended.credential, .otherMember: other.credential,
+                .otherProgram: outsider.credential, .owner: owner.credential,
+            ]
+            var cells = 0
+            for row in rows {
+                for caller in Caller.allCases {
+                    var headers: HTTPFields = [:]
+                    if let credential = credentials[caller] ?? nil { headers[.authorization] = "Bearer \(credential)" }
+                    let body = try row.body.map {
+                        $0.replacingOccurrences(of: "$TOKEN", with: try InterestToken.random().base64URL)
+                            .replacingOccurrences(of: "$TAG", with: try ConfirmationTag.random().base64URL)
+                    }
+                    let response = try await client.send(row.method, row.uri, headers: headers, raw: body)
+                    let expected = try #require(row.expected[caller])
+                    #expect(response.status == expected, "\(row.method) \(row.uri) as \(caller.rawValue)")
+                    if response.status.code >= 400 {
+                        #expect(response.headers[.contentType] == "application/problem+json")
+                    }
+                    cells += 1
+                }
+            }
+            #expect(cells == rows.count * Caller.allCases.count)
+
+            // The table covers every route the server has.
+            let routed = Set(buildRouter(store: harness.store, adminCredential: nil).routes.map { route in
+                "\(route.method) " + route.path.description.replacing(/:(\w+)/) { "{\($0.output.1)}" }
+            })
+            #expect(Set(rows.map { "\($0.method) \($0.route)" }) == routed)
+        }
+    }
+}
