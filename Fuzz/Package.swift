@@ -1,0 +1,21 @@
+// swift-tools-version: 6.1
+// libFuzzer targets for every parser that takes outside input. Build only with the sanitizer flags
+// (see scripts/fuzz.sh); a plain `swift build` cannot link them.
+import PackageDescription
+
+let fuzzTargets = ["FuzzBase64URL", "FuzzNames", "FuzzVectorFile", "FuzzAPIBodies"]
+
+let package = Package(
+    name: "ReciprocityFuzz",
+    platforms: [.macOS(.v15)],
+    dependencies: [.package(name: "Reciprocity", path: "..")],
+    targets: fuzzTargets.map { name in
+        .executableTarget(
+            name: name,
+            dependencies: [
+                .product(name: "ReciprocityCore", package: "Reciprocity"),
+                .product(name: "ReciprocityAPI", package: "Reciprocity"),
+            ]
+        )
+    }
+)
