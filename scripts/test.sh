@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: the Dockerfile lint and the container smoke test, the Swift tests, the CLI's check
-# of the protocol vectors, bounded fuzzing of every input parser, and the independent reference check.
+# of the protocol vectors, API conformance against Specs/openapi.yaml (schemathesis), bounded fuzzing of
+# every input parser, and the independent reference check.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,5 +11,6 @@ scripts/container-smoke.sh
 swift build --build-tests
 swift test --skip-build
 swift run --skip-build reciprocity vectors verify Specs/vectors
+scripts/conformance.sh 25
 scripts/fuzz.sh 15
 python3 Specs/reference/reciprocity_ref.py Specs/vectors

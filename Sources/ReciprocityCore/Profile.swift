@@ -27,14 +27,18 @@ public struct Profile: Sendable, Hashable, Codable {
         case displayName, headline, tags, offersMentoring, seeksMentoring
     }
 
-    /// Only `displayName` is required; the other fields default to empty or false.
+    /// Only `displayName` is required; absent fields default to empty or false. A field that is present must
+    /// have its type: `null` is refused, not read as "absent".
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
+        func optional<T: Decodable>(_ key: CodingKeys, _ fallback: T) throws -> T {
+            container.contains(key) ? try container.decode(T.self, forKey: key) : fallback
+        }
         displayName = try container.decode(String.self, forKey: .displayName)
-        headline = try container.decodeIfPresent(String.self, forKey: .headline) ?? ""
-        tags = try container.decodeIfPresent([String].self, forKey: .tags) ?? []
-        offersMentoring = try container.decodeIfPresent(Bool.self, forKey: .offersMentoring) ?? false
-        seeksMentoring = try container.decodeIfPresent(Bool.self, forKey: .seeksMentoring) ?? false
+        headline = try optional(.headline, "")
+        tags = try optional(.tags, [])
+        offersMentoring = try optional(.offersMentoring, false)
+        seeksMentoring = try optional(.seeksMentoring, false)
     }
 
     /// Checks every field; the error names the field and the rule, never echoing the value.

@@ -23,7 +23,8 @@ public func buildRouter(
     let router = Router(context: AppRequestContext.self)
     router.add(middleware: RequestLogMiddleware())
     router.add(middleware: MetricsRecordingMiddleware(metrics: metrics))
-    router.add(middleware: ProblemMiddleware())
+    let routeTable = RouteTable()
+    router.add(middleware: ProblemMiddleware(routes: routeTable))
 
     // Liveness: the process answers. Readiness: the database is open and takes writes.
     router.get("/healthz") { _, _ in try jsonResponse(["status": "ok"]) }
@@ -56,6 +57,7 @@ public func buildRouter(
     let admin = router.group("/v1/admin").add(
         middleware: AdminAuthenticator(adminCredentialDigest: adminCredential.map(BearerSecret.digest(of:))))
     AdminController(operations: AdminOperations(store: store)).addRoutes(to: admin)
+    routeTable.record(router.routes.map { (path: $0.path.description, method: $0.method.rawValue) })
     return router
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 public import HTTPTypes
 public import Hummingbird
 import ReciprocityAPI
@@ -76,7 +77,7 @@ public struct Problem: HTTPResponseError, Equatable {
             switch error.code {
             case .programNotFound, .memberNotFound, .markNotFound: .notFound
             case .inviteInvalid: .forbidden
-            case .duplicateToken, .invalidArgument: .badRequest
+            case .invalidArgument: .badRequest
             case .programExists, .handleTaken, .keyTaken, .quotaExceeded, .wrongEpoch, .tokenUnavailable: .conflict
             }
         let code = error.code.rawValue.replacing(/[A-Z]/) { "-" + $0.output.lowercased() }
@@ -94,7 +95,6 @@ public struct Problem: HTTPResponseError, Equatable {
         case .quotaExceeded: "Too many pending marks"
         case .wrongEpoch: "Marks must be for the program's current epoch"
         case .tokenUnavailable: "A token cannot be accepted"
-        case .duplicateToken: "The batch repeats a token"
         case .markNotFound: "No such pending mark"
         case .invalidArgument: "An argument is out of range"
         }
@@ -104,6 +104,8 @@ public struct Problem: HTTPResponseError, Equatable {
 /// Turns every error into a problem+json response: known errors keep their meaning, anything else is a 500
 /// whose details go to the log (with the request id), not to the client.
 struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
+    let routes: RouteTable
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
         -> Response
     {
@@ -118,7 +120,17 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch let error as HTTPError {
             let problem: Problem =
                 switch error.status {
-                case .notFound: .notFound
+                case .notFound:
+                    // The router says 404 for a known path with an unknown method too; tell them apart.
+                    if let allowed = routes.methods(forPath: request.uri.path), !allowed.isEmpty {
+                        {
+                            var problem = Problem(.methodNotAllowed, "method-not-allowed", "Method not allowed")
+                            problem.headers[.allow] = allowed.joined(separator: ", ")
+                            return problem
+                        }()
+                    } else {
+                        .notFound
+                    }
                 case .contentTooLarge:
                     Problem(.contentTooLarge, "body-too-large", "The request body is too large")
                 case .methodNotAllowed: Problem(.methodNotAllowed, "method-not-allowed", "Method not allowed")
@@ -133,5 +145,31 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             context.logger.error("unhandled error", metadata: ["error.type": "\(type(of: error))"])
             return try Problem.internalError.response(from: request, context: context)
         }
+    }
+}
+
+/// The routes' path patterns and methods, filled in once the router is built, so that a known path with an
+/// unknown method can be answered 405 with an `Allow` header.
+final class RouteTable: Sendable {
+    private let entries = Mutex<[(segments: [Substring], method: String)]>([])
+
+    func record(_ routes: [(path: String, method: String)]) {
+        entries.withLock { entries in
+            entries = routes.map { (segments: $0.path.split(separator: "/"), method: $0.method) }
+        }
+    }
+
+    /// Methods routed for `path`, or nil when no pattern matches it.
+    func methods(forPath path: String) -> [String]? {
+        let segments = path.split(separator: "/")
+        let methods = entries.withLock { entries in
+            entries.filter { entry in
+                entry.segments.count == segments.count
+                    && zip(entry.segments, segments).allSatisfy { pattern, segment in
+                        pattern.hasPrefix(":") || pattern.hasPrefix("{") || pattern == segment
+                    }
+            }.map(\.method)
+        }
+        return methods.isEmpty ? nil : Array(Set(methods)).sorted()
     }
 }

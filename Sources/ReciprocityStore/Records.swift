@@ -89,7 +89,7 @@ public struct StoreStatistics: Sendable, Equatable {
 public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     public enum Code: String, Sendable {
         case programExists, programNotFound, inviteInvalid, handleTaken, keyTaken, memberNotFound
-        case quotaExceeded, wrongEpoch, tokenUnavailable, duplicateToken, markNotFound, invalidArgument
+        case quotaExceeded, wrongEpoch, tokenUnavailable, markNotFound, invalidArgument
     }
 
     public let code: Code

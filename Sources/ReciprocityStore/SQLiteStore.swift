@@ -322,10 +322,10 @@ public final class SQLiteStore: ReciprocityStore {
     public func submitMarks(memberID: Int64, programID: Int64, epoch: UInt32, marks: [Mark], now: Date) async throws
         -> [MarkOutcome]
     {
-        guard Set(marks.map(\.token)).count == marks.count else {
-            throw StoreError(.duplicateToken, "the batch contains the same token twice")
-        }
-        return try await write { db in
+        // A token repeated within the batch is the same mark submitted twice: idempotent, first tag wins.
+        var seen: Set<InterestToken> = []
+        let unique = marks.filter { seen.insert($0.token).inserted }
+        let outcomes = try await write { db in
             guard
                 let program = try db.cachedRow(sql: "SELECT * FROM program WHERE id = ?", arguments: [programID])
                     .map(Self.programRecord)
@@ -335,7 +335,7 @@ public final class SQLiteStore: ReciprocityStore {
             }
             let nowMillis = Self.millis(now)
             // Two indexed look-ups for the whole batch, then one pass in order.
-            let tokens = marks.map(\.token.rawRepresentation)
+            let tokens = unique.map(\.token.rawRepresentation)
             let placeholders = databaseQuestionMarks(count: tokens.count)
             let matched = try Dictionary(
                 db.cachedRows(sql: "SELECT token, first_member_id, second_member_id FROM \"match\" WHERE token IN (\(placeholders))",
@@ -347,7 +347,7 @@ public final class SQLiteStore: ReciprocityStore {
                 ).map { ($0["token"] as Data, $0) }, uniquingKeysWith: { first, _ in first })
             var outcomes: [MarkOutcome] = []
             var fresh: [Mark] = []
-            for (mark, token) in zip(marks, tokens) {
+            for (mark, token) in zip(unique, tokens) {
                 if let match = matched[token] {
                     // Resubmitting one's own matched token is idempotent; nobody else can use it.
                     guard match["first_member_id"] == memberID || match["second_member_id"] == memberID else {
@@ -396,8 +396,9 @@ public final class SQLiteStore: ReciprocityStore {
                     ])
                 }
             }
-            return outcomes
+            return Dictionary(uniqueKeysWithValues: zip(unique.map(\.token), outcomes))
         }
+        return marks.map { outcomes[$0.token]! }
     }
 
     public func pendingMarks(memberID: Int64) async throws -> [PendingMarkRecord] {

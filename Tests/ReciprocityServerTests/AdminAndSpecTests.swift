@@ -85,10 +85,20 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
     @Test func unknownRoutesAndMethodsAreProblems() async throws {
         let harness = try Harness()
         try await harness.application().test(.live) { client in
-            for (method, uri) in [(HTTPRequest.Method.get, "/v2/marks"), (.patch, "/v1/marks"), (.get, "/")] {
+            for (method, uri) in [(HTTPRequest.Method.get, "/v2/marks"), (.get, "/"), (.get, "/v1/marks/a/b")] {
                 let response = try await client.send(method, uri)
                 #expect(response.status == .notFound)
                 #expect(try response.problem().code == "not-found")
+            }
+            // A known path with a method it does not have: 405 and the methods it does have.
+            for (method, uri, allowed) in [
+                (HTTPRequest.Method.patch, "/v1/marks", "GET, POST"), (.trace, "/healthz", "GET"),
+                (.get, "/v1/marks/\(try InterestToken.random().base64URL)", "DELETE"),
+            ] {
+                let response = try await client.send(method, uri)
+                #expect(response.status == .methodNotAllowed)
+                #expect(response.headers[.allow] == allowed)
+                #expect(try response.problem().code == "method-not-allowed")
             }
         }
     }
