@@ -33,12 +33,34 @@ public struct PairwiseMark: Sendable {
     public let counterpartTag: ConfirmationTag
     /// Where this member sits in the role order.
     public let ownPosition: RolePosition
+    /// Kept so that note keys are derived only when a note is sealed or opened (two HMACs this derivation
+    /// would otherwise pay for every mark).
+    let pseudorandomKey: [UInt8]
+    let binding: [UInt8]
+    let relation: Relation
 
     /// The token and own tag, ready to submit.
     public var mark: Mark { Mark(token: token, tag: ownTag) }
 
     /// True when `tag`, received from the server for a match, is the counterpart's genuine tag.
     public func verifies(counterpartTag tag: ConfirmationTag) -> Bool { tag == counterpartTag }
+
+    /// Seals `note` for the counterpart under this member's role's note key, with a fresh random nonce (so a
+    /// mark withdrawn and re-added in the same epoch never reuses a nonce under its key).
+    public func sealNote(_ note: String) throws -> SealedNote {
+        try SealedNote.seal(
+            note, key: noteKey(ownPosition), nonce: SecureBytes.random(count: ChaChaPoly.nonceLength),
+            token: token.bytes)
+    }
+
+    /// Opens the counterpart's sealed note. Throws when it does not authenticate or is malformed.
+    public func openCounterpartNote(_ sealed: SealedNote) throws -> String {
+        try sealed.open(key: noteKey(ownPosition.other), token: token.bytes)
+    }
+
+    func noteKey(_ writer: RolePosition) throws -> [UInt8] {
+        try KeySchedule.noteKey(prk: pseudorandomKey, binding: binding, writer: writer, relation: relation)
+    }
 }
 
 /// The Reciprocity v1 key schedule (Specs/protocol.md): X25519, then HKDF-SHA256 (RFC 5869) with a fixed salt
@@ -58,7 +80,18 @@ public enum KeySchedule {
             token: InterestToken(uncheckedBytes: transcript.token),
             ownTag: ConfirmationTag(uncheckedBytes: transcript.tag(transcript.ownPosition)),
             counterpartTag: ConfirmationTag(uncheckedBytes: transcript.tag(transcript.ownPosition.other)),
-            ownPosition: transcript.ownPosition)
+            ownPosition: transcript.ownPosition, pseudorandomKey: transcript.pseudorandomKey,
+            binding: transcript.binding, relation: context.relation)
+    }
+
+    /// `note_key(i) = HKDF-Expand(PRK, LP(version) || LP("note") || binding || LP(label(i)), 32)`: the key
+    /// the member in role `i` seals its note with.
+    static func noteKey(prk: [UInt8], binding: [UInt8], writer: RolePosition, relation: Relation) throws -> [UInt8] {
+        try HKDF.expand(pseudorandomKey: prk, info: noteInfo(binding: binding, writer: writer, relation: relation), length: 32)
+    }
+
+    static func noteInfo(binding: [UInt8], writer: RolePosition, relation: Relation) -> [UInt8] {
+        info(purpose: "note", binding: binding, role: writer.label(in: relation))
     }
 
     /// Every intermediate value of one derivation. Internal: the test-vector generator and verifier publish these,
@@ -68,6 +101,7 @@ public enum KeySchedule {
         let sharedSecret: [UInt8]
         let pseudorandomKey: [UInt8]
         let tokenInfo: [UInt8]
+        let binding: [UInt8]
         /// Indexed by `RolePosition.rawValue - 1`.
         let tagInfos: [[UInt8]]
         let token: [UInt8]
@@ -99,6 +133,7 @@ public enum KeySchedule {
             }
             let prk = try HKDF.extract(salt: KeySchedule.salt, inputKeyMaterial: secret)
             let binding = KeySchedule.binding(context, first, second)
+            self.binding = binding
             tokenInfo = KeySchedule.info(purpose: "token", binding: binding, role: nil)
             tagInfos = RolePosition.allCases.map {
                 KeySchedule.info(purpose: "confirm", binding: binding, role: $0.label(in: context.relation))

@@ -23,6 +23,12 @@ public struct ReciprocityError: Error, Hashable, Sendable, CustomStringConvertib
         public static let selfMark = Code(rawValue: "selfMark")
         /// A wire value is not canonical unpadded base64url of the expected length.
         public static let invalidEncoding = Code(rawValue: "invalidEncoding")
+        /// A sealed note does not authenticate: wrong key, wrong token, or tampered.
+        public static let noteAuthenticationFailed = Code(rawValue: "noteAuthenticationFailed")
+        /// A sealed note opened, but its padded plaintext is malformed.
+        public static let invalidNotePadding = Code(rawValue: "invalidNotePadding")
+        /// A note is longer than the padded size allows.
+        public static let noteTooLong = Code(rawValue: "noteTooLong")
         /// A profile field breaks its rule.
         public static let invalidProfile = Code(rawValue: "invalidProfile")
         /// A test-vector file cannot be read or does not have the expected shape.

@@ -2,7 +2,7 @@
 """Independent reference implementation of Reciprocity v1 (Specs/protocol.md).
 
 Written from the specification only, with Python's `cryptography` package for X25519 and the standard
-library's `hmac`/`hashlib` for HKDF-SHA256 (RFC 5869). It recomputes every test in Specs/vectors/*.json,
+library's `hmac`/`hashlib` for HKDF-SHA256 (RFC 5869). It recomputes every test in Specs/vectors/*.json (ChaCha20-Poly1305 for sealed notes, also from `cryptography`),
 prints one line per file and a final "N passed, M failed", and exits non-zero on any mismatch.
 
 Usage: python3 Specs/reference/reciprocity_ref.py [VECTOR_DIR]
@@ -17,7 +17,9 @@ import re
 import struct
 import sys
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from cryptography.hazmat.primitives import serialization
 
 VERSION_LABEL = b"reciprocity/v1"
@@ -103,7 +105,7 @@ def info(purpose, program, relation, epoch, first, second, role=None):
     return b"".join(lp(f) for f in fields)
 
 
-def derive(t):
+def derive(t, with_secrets=False):
     check_name(t["program"], "invalidProgram")
     relation, role = t["relation"], t["selfRole"]
     if relation not in ROLE_LABELS:
@@ -134,12 +136,43 @@ def derive(t):
     token_info = info(b"token", *args)
     tag_infos = [info(b"confirm", *args, role=label) for label in ROLE_LABELS[relation]]
     token = hkdf_expand(prk, token_info, 32)
+    if with_secrets:
+        return {"prk": prk, "position": position, "token": token, "args": args, "relation": relation}
     return {
         "selfPublicKey": own_key.hex(), "selfPosition": position, "sharedSecret": secret.hex(), "prk": prk.hex(),
         "tokenInfo": token_info.hex(), "tagInfo1": tag_infos[0].hex(), "tagInfo2": tag_infos[1].hex(),
         "token": token.hex(), "tokenBase64url": b64url(token),
         "tag1": hkdf_expand(prk, tag_infos[0], 32).hex(), "tag2": hkdf_expand(prk, tag_infos[1], 32).hex(),
     }
+
+
+NOTE_PADDED = 512
+NOTE_SEALED = 12 + NOTE_PADDED + 16
+
+
+def open_note(t):
+    """Section 'Sealed notes': the reader opens the writer's note with the writer's role key."""
+    sealed = bytes.fromhex(t["sealed"])
+    if len(sealed) != NOTE_SEALED:
+        raise ProtocolError("invalidLength")
+    d = derive(t, with_secrets=True)
+    writer = 2 if d["position"] == 1 else 1
+    label = ROLE_LABELS[d["relation"]][writer - 1]
+    note_info = info(b"note", *d["args"], role=label)
+    key = hkdf_expand(d["prk"], note_info, 32)
+    try:
+        padded = ChaCha20Poly1305(key).decrypt(sealed[:12], sealed[12:], d["token"])
+    except InvalidTag:
+        raise ProtocolError("noteAuthenticationFailed")
+    length = struct.unpack(">H", padded[:2])[0]
+    if length > NOTE_PADDED - 2 or any(padded[2 + length:]):
+        raise ProtocolError("invalidNotePadding")
+    try:
+        note = padded[2:2 + length].decode("utf-8")
+    except UnicodeDecodeError:
+        raise ProtocolError("invalidNotePadding")
+    return {"token": d["token"].hex(), "writerNoteInfo": note_info.hex(), "writerNoteKey": key.hex(),
+            "paddedPlaintext": padded.hex(), "note": note}
 
 
 # --- vector checks ----------------------------------------------------------------------------------------
@@ -166,6 +199,10 @@ def check_token(t):
                               "tagInfo2", "token", "tokenBase64url", "tag1", "tag2"])
 
 
+def check_note(t):
+    return expect(t, open_note, ["token", "writerNoteInfo", "writerNoteKey", "paddedPlaintext", "note"])
+
+
 def check_x25519(t):
     return expect(t, lambda t: {"shared": x25519(bytes.fromhex(t["private"]), bytes.fromhex(t["public"])).hex()},
                   ["shared"])
@@ -182,7 +219,7 @@ def check_base64url(t):
     return expect(t, lambda t: {"decoded": b64url_decode_32(t["encoded"]).hex()}, ["decoded"])
 
 
-CHECKS = {"RECIPROCITY-TOKEN-V1": check_token, "X25519": check_x25519, "HKDF-SHA-256": check_hkdf,
+CHECKS = {"RECIPROCITY-TOKEN-V1": check_token, "RECIPROCITY-NOTE-V1": check_note, "X25519": check_x25519, "HKDF-SHA-256": check_hkdf,
           "BASE64URL-32": check_base64url}
 
 

@@ -76,6 +76,31 @@ public struct TokenVector: VectorTest {
     public var error: String?
 }
 
+/// One test of `reciprocity_note_v1_test.json`: the reader (`self`) opens the note the other party sealed.
+public struct NoteVector: VectorTest {
+    public var tcId = 0
+    public var comment: String
+    public var flags: [String]
+    public var program: String
+    public var relation: String
+    public var epoch: UInt32
+    public var selfHandle: String
+    public var selfRole: String
+    public var selfPrivateKey: String
+    public var otherHandle: String
+    public var otherPublicKey: String
+    /// nonce || ciphertext || tag, as sent by the other party.
+    public var sealed: String
+    // Outputs, present when result is "valid".
+    public var token: String?
+    public var writerNoteInfo: String?
+    public var writerNoteKey: String?
+    public var paddedPlaintext: String?
+    public var note: String?
+    public var result: String
+    public var error: String?
+}
+
 /// One test of the raw X25519 function (RFC 7748).
 public struct X25519Vector: VectorTest {
     public var tcId = 0

@@ -9,6 +9,7 @@ public enum VectorGenerator {
     public static func files() throws -> [(name: String, contents: Data)] {
         [
             ("reciprocity_token_v1_test.json", try VectorCoding.encode(tokenFile())),
+            ("reciprocity_note_v1_test.json", try VectorCoding.encode(noteFile())),
             ("x25519_rfc7748_test.json", try VectorCoding.encode(x25519File())),
             ("hkdf_sha256_rfc5869_test.json", try VectorCoding.encode(hkdfFile())),
             ("base64url_test.json", try VectorCoding.encode(base64URLFile())),
@@ -256,6 +257,161 @@ public enum VectorGenerator {
             $0.otherPublicKey = Hex.encode(try PrivateKey(rawRepresentation: privateKey("alice")).publicKey.bytes)
         })
         return tests
+    }
+
+    // MARK: - Sealed notes
+
+    /// The reader's side of a pair: `reader` opens what `writer` sealed.
+    private struct NotePair {
+        var program: String
+        var relation: Relation
+        var epoch: UInt32
+        var reader: String
+        var readerRole: Role
+        var writer: String
+    }
+
+    private static func noteBase(_ pair: NotePair, comment: String, flags: [String], sealed: [UInt8], result: String,
+                                 error: ReciprocityError.Code? = nil) throws -> NoteVector {
+        NoteVector(
+            comment: comment, flags: flags, program: pair.program, relation: pair.relation.rawValue, epoch: pair.epoch,
+            selfHandle: pair.reader, selfRole: pair.readerRole.rawValue,
+            selfPrivateKey: Hex.encode(try privateKey(pair.reader)), otherHandle: pair.writer,
+            otherPublicKey: Hex.encode(try PrivateKey(rawRepresentation: privateKey(pair.writer)).publicKey.bytes),
+            sealed: Hex.encode(sealed), result: result, error: error?.rawValue)
+    }
+
+    /// The writer's mark on the reader, for sealing.
+    private static func writerMark(_ pair: NotePair) throws -> PairwiseMark {
+        try KeySchedule.derive(
+            context: InterestContext(program: ProgramID(pair.program), relation: pair.relation, epoch: pair.epoch),
+            me: PrivateKey(rawRepresentation: privateKey(pair.writer)), handle: Handle(pair.writer),
+            role: pair.readerRole.counterpart,
+            other: Party(
+                handle: Handle(pair.reader), publicKey: PrivateKey(rawRepresentation: privateKey(pair.reader)).publicKey))
+    }
+
+    private static func nonce(_ label: String) throws -> [UInt8] {
+        Array(try SecureBytes.sha256(Array("reciprocity test vector nonce: \(label)".utf8)).prefix(ChaChaPoly.nonceLength))
+    }
+
+    private static func noteFile() throws -> VectorFile<NoteVector> {
+        let pairs = [
+            NotePair(program: "acme-mentoring", relation: .mentorship, epoch: 0, reader: "bob", readerRole: .mentor,
+                     writer: "alice"),
+            NotePair(program: "acme-mentoring", relation: .mentorship, epoch: 0, reader: "alice", readerRole: .mentee,
+                     writer: "bob"),
+            NotePair(program: "acme-mentoring", relation: .peer, epoch: 4_294_967_295, reader: "carol",
+                     readerRole: .peer, writer: "dave"),
+            NotePair(program: "pydata.berlin_2026", relation: .peer, epoch: 2, reader: "r_roe.2", readerRole: .peer,
+                     writer: "j.doe-1"),
+        ]
+        let notes: [(String, String)] = [
+            ("", "an empty note (a mark without a note looks the same)"),
+            ("I admire how your team rolled out VDI; could I buy you a coffee and ask how you learned it?",
+             "a typical note"),
+            ("Grüße 👋 — 你好\nline two", "non-ASCII text and a newline"),
+            (String(repeating: "x", count: SealedNote.maxNoteBytes), "the longest note, 510 bytes"),
+        ]
+        var valid: [NoteVector] = []
+        for (pairIndex, pair) in pairs.enumerated() {
+            for (noteIndex, (text, what)) in notes.enumerated() where (pairIndex + noteIndex) % 2 == 0 || pairIndex == 0 {
+                let mark = try writerMark(pair)
+                let sealed = try SealedNote.seal(
+                    text, key: mark.noteKey(mark.ownPosition), nonce: nonce("\(pairIndex)-\(noteIndex)"),
+                    token: mark.token.bytes)
+                var test = try noteBase(
+                    pair, comment: "\(what); \(pair.writer) to \(pair.reader)",
+                    flags: [pair.relation == .peer ? "Peer" : "Mentorship"], sealed: sealed.bytes, result: "valid")
+                test = try test.compute()
+                if text.utf8.count == SealedNote.maxNoteBytes { test.flags.append("MaxLengthNote") }
+                valid.append(test)
+            }
+        }
+
+        let pair = pairs[0]
+        let mark = try writerMark(pair)
+        let key = try mark.noteKey(mark.ownPosition)
+        let good = try SealedNote.seal("Coffee?", key: key, nonce: nonce("invalid"), token: mark.token.bytes).bytes
+        func flipped(_ index: Int) -> [UInt8] {
+            var bytes = good
+            bytes[index] ^= 0x01
+            return bytes
+        }
+        func sealRaw(_ plaintext: [UInt8], key: [UInt8], token: [UInt8]) throws -> [UInt8] {
+            let n = try nonce("raw")
+            return n + (try ChaChaPoly.seal(key: key, nonce: n, plaintext: plaintext, associatedData: token))
+        }
+        var badPadding = try SealedNote.pad("Coffee?")
+        badPadding[400] = 1
+        var longLength = try SealedNote.pad("")
+        longLength[0] = 0x01
+        longLength[1] = 0xff
+        var badUTF8 = try SealedNote.pad("ab")
+        badUTF8[3] = 0xff
+        let auth = ReciprocityError.Code.noteAuthenticationFailed
+        let invalid: [NoteVector] = [
+            try noteBase(pair, comment: "a ciphertext byte flipped", flags: ["TamperedCiphertext"], sealed: flipped(100),
+                         result: "invalid", error: auth),
+            try noteBase(pair, comment: "a tag byte flipped", flags: ["TamperedTag"], sealed: flipped(good.count - 1),
+                         result: "invalid", error: auth),
+            try noteBase(pair, comment: "a nonce byte flipped", flags: ["TamperedNonce"], sealed: flipped(0),
+                         result: "invalid", error: auth),
+            try noteBase(pair, comment: "sealed with another token as associated data", flags: ["WrongAssociatedData"],
+                         sealed: try SealedNote.seal("Coffee?", key: key, nonce: nonce("aad"),
+                                                     token: try SecureBytes.sha256(mark.token.bytes)).bytes,
+                         result: "invalid", error: auth),
+            try noteBase(pair, comment: "sealed with the reader's own role key", flags: ["WrongRoleKey"],
+                         sealed: try SealedNote.seal("Coffee?", key: mark.noteKey(mark.ownPosition.other),
+                                                     nonce: nonce("role"), token: mark.token.bytes).bytes,
+                         result: "invalid", error: auth),
+            try noteBase(pair, comment: "authentic, but a padding byte is not zero", flags: ["BadPadding"],
+                         sealed: try sealRaw(badPadding, key: key, token: mark.token.bytes), result: "invalid",
+                         error: .invalidNotePadding),
+            try noteBase(pair, comment: "authentic, but the length field says 511", flags: ["BadPadding"],
+                         sealed: try sealRaw(longLength, key: key, token: mark.token.bytes), result: "invalid",
+                         error: .invalidNotePadding),
+            try noteBase(pair, comment: "authentic, but the note is not UTF-8", flags: ["BadPadding"],
+                         sealed: try sealRaw(badUTF8, key: key, token: mark.token.bytes), result: "invalid",
+                         error: .invalidNotePadding),
+            try noteBase(pair, comment: "539 bytes", flags: ["WrongLength"], sealed: Array(good.dropLast()),
+                         result: "invalid", error: .invalidLength),
+            try noteBase(pair, comment: "541 bytes", flags: ["WrongLength"], sealed: good + [0], result: "invalid",
+                         error: .invalidLength),
+            try noteBase(pair, comment: "empty", flags: ["WrongLength"], sealed: [], result: "invalid",
+                         error: .invalidLength),
+        ]
+        for test in invalid {
+            do {
+                _ = try test.compute()
+                preconditionFailure("note vector '\(test.comment)' was expected to fail")
+            } catch let thrown as ReciprocityError {
+                precondition(thrown.code.rawValue == test.error, "note vector '\(test.comment)': got \(thrown.code)")
+            }
+        }
+        return VectorFile(
+            algorithm: NoteVector.algorithm, schema: "reciprocity_note_v1_test_schema.json",
+            header: [
+                "Reciprocity v1 sealed notes (Specs/protocol.md, section 'Sealed notes'): self opens what other sealed.",
+                "sealed = nonce (12) || ChaCha20-Poly1305 ciphertext (512) || tag (16), associated data = token.",
+                "Binary values are lowercase hex; each invalid test has one defect and names its error.",
+            ],
+            notes: [
+                "Mentorship": "Relation mentorship.",
+                "Peer": "Relation peer.",
+                "MaxLengthNote": "A note of 510 bytes, the most the padding holds.",
+                "TamperedCiphertext": "One ciphertext bit changed. Error noteAuthenticationFailed.",
+                "TamperedTag": "One bit of the Poly1305 tag changed. Error noteAuthenticationFailed.",
+                "TamperedNonce": "One bit of the nonce changed. Error noteAuthenticationFailed.",
+                "WrongAssociatedData": "Sealed for another token. Error noteAuthenticationFailed.",
+                "WrongRoleKey": "Sealed with the note key of the reader's role, not the writer's. Error noteAuthenticationFailed.",
+                "BadPadding": "Authentic, but the padded plaintext is malformed. Error invalidNotePadding.",
+                "WrongLength": "Not 540 bytes. Error invalidLength.",
+            ],
+            groups: [
+                VectorGroup(type: "ReciprocityNoteTest", comment: "valid notes", tests: valid),
+                VectorGroup(type: "ReciprocityNoteTest", comment: "invalid notes", tests: invalid),
+            ])
     }
 
     // MARK: - RFC known answers

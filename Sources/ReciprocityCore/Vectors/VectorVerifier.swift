@@ -18,6 +18,7 @@ public enum VectorVerifier {
         let algorithm = try VectorCoding.decode(Header.self, from: data, file: file).algorithm
         switch algorithm {
         case TokenVector.algorithm: return try check(TokenVector.self, data, file)
+        case NoteVector.algorithm: return try check(NoteVector.self, data, file)
         case X25519Vector.algorithm: return try check(X25519Vector.self, data, file)
         case HKDFVector.algorithm: return try check(HKDFVector.self, data, file)
         case Base64URLVector.algorithm: return try check(Base64URLVector.self, data, file)
@@ -102,9 +103,9 @@ extension TokenVector: CheckableVector {
             })
     }
 
-    /// Runs the key schedule on this test's inputs and returns a copy with every output filled in. Inputs are
-    /// parsed through the public types, so every validation rule applies.
-    func compute() throws -> TokenVector {
+    /// Parses this test's inputs through the public types (so every validation rule applies) and runs the key
+    /// schedule.
+    func transcript() throws -> KeySchedule.Transcript {
         let program = try ProgramID(program)
         guard let relation = Relation(rawValue: relation) else {
             throw ReciprocityError(.invalidRole, "unknown relation")
@@ -114,11 +115,16 @@ extension TokenVector: CheckableVector {
         let other = try Handle(otherHandle)
         let key = try PrivateKey(rawRepresentation: Hex.decode(selfPrivateKey))
         let otherKey = try PublicKey(rawRepresentation: Hex.decode(otherPublicKey))
-        let transcript = try KeySchedule.Transcript(
+        return try KeySchedule.Transcript(
             context: InterestContext(program: program, relation: relation, epoch: epoch),
             me: key, handle: handle, role: role, other: Party(handle: other, publicKey: otherKey))
+    }
+
+    /// Runs the key schedule on this test's inputs and returns a copy with every output filled in.
+    func compute() throws -> TokenVector {
+        let transcript = try transcript()
         var out = self
-        out.selfPublicKey = Hex.encode(key.publicKey.bytes)
+        out.selfPublicKey = Hex.encode(try PrivateKey(rawRepresentation: Hex.decode(selfPrivateKey)).publicKey.bytes)
         out.selfPosition = transcript.ownPosition.rawValue
         out.sharedSecret = Hex.encode(transcript.sharedSecret)
         out.prk = Hex.encode(transcript.pseudorandomKey)
@@ -129,6 +135,50 @@ extension TokenVector: CheckableVector {
         out.tokenBase64url = Base64URL.encode(transcript.token)
         out.tag1 = Hex.encode(transcript.tag(.first))
         out.tag2 = Hex.encode(transcript.tag(.second))
+        out.result = "valid"
+        out.error = nil
+        return out
+    }
+}
+
+extension NoteVector: CheckableVector {
+    static let algorithm = "RECIPROCITY-NOTE-V1"
+
+    func failure() -> String? {
+        compare(
+            result: result, expectedError: error,
+            Result {
+                let out = try compute()
+                return [
+                    field("token", token, out.token!), field("writerNoteInfo", writerNoteInfo, out.writerNoteInfo!),
+                    field("writerNoteKey", writerNoteKey, out.writerNoteKey!),
+                    field("paddedPlaintext", paddedPlaintext, out.paddedPlaintext!), field("note", note, out.note!),
+                ]
+            })
+    }
+
+    /// Derives the reader's view of the pair, then opens `sealed` with the writer's (the other role's) note key.
+    func compute() throws -> NoteVector {
+        let tokenTest = TokenVector(
+            comment: comment, flags: flags, program: program, relation: relation, epoch: epoch, selfHandle: selfHandle,
+            selfRole: selfRole, selfPrivateKey: selfPrivateKey, otherHandle: otherHandle, otherPublicKey: otherPublicKey,
+            result: "valid")
+        let transcript = try tokenTest.transcript()
+        let writer = transcript.ownPosition.other
+        let relation = Relation(rawValue: relation)!
+        let key = try KeySchedule.noteKey(
+            prk: transcript.pseudorandomKey, binding: transcript.binding, writer: writer, relation: relation)
+        let sealed = try SealedNote(rawRepresentation: Hex.decode(sealed))
+        let nonce = Array(sealed.bytes.prefix(ChaChaPoly.nonceLength))
+        let padded = try ChaChaPoly.open(
+            key: key, nonce: nonce, sealed: Array(sealed.bytes.dropFirst(ChaChaPoly.nonceLength)),
+            associatedData: transcript.token)
+        var out = self
+        out.token = Hex.encode(transcript.token)
+        out.writerNoteInfo = Hex.encode(KeySchedule.noteInfo(binding: transcript.binding, writer: writer, relation: relation))
+        out.writerNoteKey = Hex.encode(key)
+        out.paddedPlaintext = Hex.encode(padded)
+        out.note = try SealedNote.unpad(padded)
         out.result = "valid"
         out.error = nil
         return out
