@@ -88,11 +88,23 @@ public struct DirectoryPage: Codable, Sendable {
 public struct MarkItem: Codable, Sendable, Hashable {
     public var token: String
     public var tag: String
-    public init(token: String, tag: String) {
+    /// The sealed note for the counterpart: 720 characters of base64url (540 bytes).
+    public var note: String?
+    public init(token: String, tag: String, note: String? = nil) {
         self.token = token
         self.tag = tag
+        self.note = note
     }
-    public init(_ mark: Mark) { self.init(token: mark.token.base64URL, tag: mark.tag.base64URL) }
+    public init(_ mark: Mark) {
+        self.init(token: mark.token.base64URL, tag: mark.tag.base64URL, note: mark.note?.base64URL)
+    }
+
+    /// Decodes and validates every field.
+    public func mark() throws -> Mark {
+        Mark(
+            token: try InterestToken(base64URL: token), tag: try ConfirmationTag(base64URL: tag),
+            note: try note.map(SealedNote.init(base64URL:)))
+    }
 }
 
 /// `POST /v1/marks`: a batch for the program's current epoch, stored all or nothing.
@@ -149,13 +161,18 @@ public struct MatchInfo: Codable, Sendable, Equatable {
     public var handle: String
     public var publicKey: String
     public var tag: String
+    /// The counterpart's sealed note, if they sent one.
+    public var note: String?
     public var matchedAt: Date
-    public init(token: String, epoch: UInt32, handle: String, publicKey: String, tag: String, matchedAt: Date) {
+    public init(
+        token: String, epoch: UInt32, handle: String, publicKey: String, tag: String, note: String?, matchedAt: Date
+    ) {
         self.token = token
         self.epoch = epoch
         self.handle = handle
         self.publicKey = publicKey
         self.tag = tag
+        self.note = note
         self.matchedAt = matchedAt
     }
 }

@@ -21,6 +21,8 @@ public struct LocalMark: Codable, Sendable, Equatable {
     public var counterpartTag: String?
     public var createdAt: Date
     public var matchedAt: Date?
+    /// The note this member wrote to the counterpart (kept to reseal it when the epoch changes).
+    public var note: String?
 
     public var isDummy: Bool { handle == nil }
 }

@@ -13,6 +13,10 @@ public struct MatchReport: Sendable, Equatable {
     public let verified: Bool
     /// Why a match is not verified.
     public let problem: String?
+    /// The counterpart's note, opened here; only for a verified match.
+    public let note: String?
+    /// Why the counterpart's note could not be opened (it is then never shown as text).
+    public let noteProblem: String?
 }
 
 /// The outcome of adding one interest.
@@ -139,8 +143,11 @@ public struct Membership: Sendable {
     }
 
     /// Marks each of `handles` ("I would like them as my `wants`") in one request, topping up dummies to
-    /// `padTo` if set. Already-marked handles are resubmitted idempotently.
-    public mutating func addInterest(_ handles: [String], wants: Role, padTo: Int? = nil) async throws -> [InterestResult] {
+    /// `padTo` if set. Already-marked handles are resubmitted idempotently. Every mark carries a sealed note
+    /// (an empty one when `note` is nil), so the server cannot tell which marks have one.
+    public mutating func addInterest(
+        _ handles: [String], wants: Role, padTo: Int? = nil, note: String? = nil
+    ) async throws -> [InterestResult] {
         guard !handles.isEmpty else { return [] }
         if let padTo { state.padTo = padTo }
         let program = try await api.me().program
@@ -153,12 +160,12 @@ public struct Membership: Sendable {
         var marks: [Mark] = []
         for party in parties {
             let derived = try derive(party, wants: wants, epoch: program.epoch)
-            marks.append(derived.mark)
+            marks.append(Mark(token: derived.token, tag: derived.ownTag, note: try derived.sealNote(note ?? "")))
             if !state.marks.contains(where: { $0.token == derived.token.base64URL }) {
                 fresh.append(LocalMark(
                     handle: party.handle.rawValue, wants: wants, epoch: program.epoch, token: derived.token.base64URL,
                     ownTag: derived.ownTag.base64URL, counterpartTag: derived.counterpartTag.base64URL,
-                    createdAt: Date(), matchedAt: nil))
+                    createdAt: Date(), matchedAt: nil, note: note))
             }
         }
         let dummies = try await rebalanceDummies(epoch: program.epoch, addingReal: fresh.count)
@@ -209,7 +216,7 @@ public struct Membership: Sendable {
             let mark = try Mark.dummy()
             let local = LocalMark(
                 handle: nil, wants: nil, epoch: epoch, token: mark.token.base64URL, ownTag: mark.tag.base64URL,
-                counterpartTag: nil, createdAt: Date(), matchedAt: nil)
+                counterpartTag: nil, createdAt: Date(), matchedAt: nil, note: nil)
             state.marks.append(local)
             added.append((mark, local))
         }
@@ -224,6 +231,7 @@ public struct Membership: Sendable {
         guard !stale.isEmpty else { return }
         state.marks.removeAll { $0.epoch != epoch && $0.matchedAt == nil }
         var renewed: [LocalMark] = []
+        var marks: [Mark] = []
         for old in stale where !old.isDummy {
             guard let handle = old.handle, let wants = old.wants, let pinned = state.pinnedKeys[handle] else { continue }
             let party = Party(handle: try Handle(handle), publicKey: try PublicKey(base64URL: pinned))
@@ -231,14 +239,10 @@ public struct Membership: Sendable {
             renewed.append(LocalMark(
                 handle: handle, wants: wants, epoch: epoch, token: derived.token.base64URL,
                 ownTag: derived.ownTag.base64URL, counterpartTag: derived.counterpartTag.base64URL,
-                createdAt: old.createdAt, matchedAt: nil))
+                createdAt: old.createdAt, matchedAt: nil, note: old.note))
+            marks.append(Mark(token: derived.token, tag: derived.ownTag, note: try derived.sealNote(old.note ?? "")))
         }
-        if !renewed.isEmpty {
-            let marks = try renewed.map {
-                Mark(token: try InterestToken(base64URL: $0.token), tag: try ConfirmationTag(base64URL: $0.ownTag))
-            }
-            _ = try await api.submit(epoch: epoch, marks: marks)
-        }
+        if !marks.isEmpty { _ = try await api.submit(epoch: epoch, marks: marks) }
         state.marks += renewed
         try folder.save(state)
     }
@@ -256,7 +260,8 @@ public struct Membership: Sendable {
             else {
                 reports.append(MatchReport(
                     handle: match.handle, wants: nil, matchedAt: match.matchedAt, verified: false,
-                    problem: "the server reports a match for a token this device never submitted"))
+                    problem: "the server reports a match for a token this device never submitted", note: nil,
+                    noteProblem: nil))
                 continue
             }
             let local = state.marks[index]
@@ -273,9 +278,23 @@ public struct Membership: Sendable {
                 problem = "the confirmation tag does not verify: the server may have fabricated this match"
             }
             if problem == nil, state.marks[index].matchedAt == nil { state.marks[index].matchedAt = match.matchedAt }
+            // The counterpart's note is opened only for a verified match, and shown only if it opens.
+            var note: String?
+            var noteProblem: String?
+            if problem == nil, let sealed = match.note, let wants = local.wants, let handle = local.handle,
+                let pinned = state.pinnedKeys[handle]
+            {
+                do {
+                    let party = Party(handle: try Handle(handle), publicKey: try PublicKey(base64URL: pinned))
+                    let derived = try derive(party, wants: wants, epoch: local.epoch)
+                    note = try derived.openCounterpartNote(try SealedNote(base64URL: sealed))
+                } catch {
+                    noteProblem = "the note from \(handle) could not be opened (tampered or malformed)"
+                }
+            }
             reports.append(MatchReport(
                 handle: match.handle, wants: local.wants, matchedAt: match.matchedAt, verified: problem == nil,
-                problem: problem))
+                problem: problem, note: note?.isEmpty == true ? nil : note, noteProblem: noteProblem))
         }
         try folder.save(state)
         return reports

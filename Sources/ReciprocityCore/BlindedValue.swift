@@ -54,18 +54,21 @@ public struct ConfirmationTag: BlindedValue {
     public init(uncheckedBytes: [UInt8]) { bytes = uncheckedBytes }
 }
 
-/// What a member submits for one mark: a token and its own role's confirmation tag.
+/// What a member submits for one mark: a token, its own role's confirmation tag, and a sealed note for the
+/// counterpart.
 public struct Mark: Sendable, Hashable {
     public let token: InterestToken
     public let tag: ConfirmationTag
+    public let note: SealedNote?
 
-    public init(token: InterestToken, tag: ConfirmationTag) {
+    public init(token: InterestToken, tag: ConfirmationTag, note: SealedNote? = nil) {
         self.token = token
         self.tag = tag
+        self.note = note
     }
 
-    /// A dummy mark: random token and tag, indistinguishable on the wire from a real one.
+    /// A dummy mark: random token, tag and note, indistinguishable on the wire from a real one.
     public static func dummy() throws -> Mark {
-        try Mark(token: .random(), tag: .random())
+        try Mark(token: .random(), tag: .random(), note: .dummy())
     }
 }

@@ -13,8 +13,8 @@ public struct AppRequestContext: RequestContext {
         coreContext = .init(source: source)
     }
 
-    /// Bodies are small JSON documents; a batch of 256 marks is about 25 KB.
-    public var maxUploadSize: Int { 64 * 1024 }
+    /// A batch of 256 marks with sealed notes is about 220 KB of JSON.
+    public var maxUploadSize: Int { 320 * 1024 }
 
     func requireMember() throws -> (MemberRecord, ProgramRecord) {
         guard let member, let program else { throw Problem.unauthorized }

@@ -27,9 +27,7 @@ struct MarkController {
                 .badRequest, "invalid-batch", "A batch holds 1 to \(Self.maxBatch) marks",
                 detail: "got \(body.marks.count)")
         }
-        let marks = try body.marks.map { item in
-            Mark(token: try InterestToken(base64URL: item.token), tag: try ConfirmationTag(base64URL: item.tag))
-        }
+        let marks = try body.marks.map { try $0.mark() }
         let outcomes = try await store.submitMarks(
             memberID: member.id, programID: program.id, epoch: body.epoch, marks: marks, now: Date())
         metrics.marksSubmitted.increment(by: marks.count)
@@ -62,7 +60,8 @@ struct MarkController {
         let matches = try await store.matches(memberID: member.id).map {
             MatchInfo(
                 token: $0.token.base64URL, epoch: $0.epoch, handle: $0.counterpartHandle.rawValue,
-                publicKey: $0.counterpartKey.base64URL, tag: $0.counterpartTag.base64URL, matchedAt: $0.matchedAt)
+                publicKey: $0.counterpartKey.base64URL, tag: $0.counterpartTag.base64URL,
+                note: $0.counterpartNote?.base64URL, matchedAt: $0.matchedAt)
         }
         return try jsonResponse(MatchesResponse(matches: matches))
     }

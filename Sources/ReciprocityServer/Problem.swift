@@ -78,6 +78,7 @@ public struct Problem: HTTPResponseError, Equatable {
             case .programNotFound, .memberNotFound, .markNotFound: .notFound
             case .inviteInvalid: .forbidden
             case .invalidArgument: .badRequest
+            case .corruptData: .internalServerError
             case .programExists, .handleTaken, .keyTaken, .quotaExceeded, .wrongEpoch, .tokenUnavailable: .conflict
             }
         let code = error.code.rawValue.replacing(/[A-Z]/) { "-" + $0.output.lowercased() }
@@ -97,6 +98,7 @@ public struct Problem: HTTPResponseError, Equatable {
         case .tokenUnavailable: "A token cannot be accepted"
         case .markNotFound: "No such pending mark"
         case .invalidArgument: "An argument is out of range"
+        case .corruptData: "Internal server error"
         }
     }
 }
@@ -113,6 +115,9 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             return try await next(request, context)
         } catch let problem as Problem {
             return try problem.response(from: request, context: context)
+        } catch let error as StoreError where error.code == .corruptData {
+            context.logger.error("corrupt stored data", metadata: ["error": "\(error.message)"])
+            return try Problem.internalError.response(from: request, context: context)
         } catch let error as StoreError {
             return try Problem.from(error).response(from: request, context: context)
         } catch let error as ReciprocityError {

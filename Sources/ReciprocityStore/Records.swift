@@ -50,6 +50,8 @@ public struct MatchRecord: Sendable, Equatable {
     public let counterpartKey: PublicKey
     /// The counterpart's confirmation tag, for the member's client to verify.
     public let counterpartTag: ConfirmationTag
+    /// The counterpart's sealed note, stored as received.
+    public let counterpartNote: SealedNote?
     public let matchedAt: Date
 }
 
@@ -89,7 +91,7 @@ public struct StoreStatistics: Sendable, Equatable {
 public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     public enum Code: String, Sendable {
         case programExists, programNotFound, inviteInvalid, handleTaken, keyTaken, memberNotFound
-        case quotaExceeded, wrongEpoch, tokenUnavailable, markNotFound, invalidArgument
+        case quotaExceeded, wrongEpoch, tokenUnavailable, markNotFound, invalidArgument, corruptData
     }
 
     public let code: Code

@@ -104,6 +104,15 @@ public final class SQLiteStore: ReciprocityStore {
                     CREATE INDEX match_by_second ON "match"(second_member_id);
                     """)
         }
+        migrator.registerMigration("v2-sealed-notes") { db in
+            // A note is opaque ciphertext of a fixed size; the server never looks inside.
+            try db.execute(
+                sql: """
+                    ALTER TABLE mark ADD COLUMN note BLOB;
+                    ALTER TABLE "match" ADD COLUMN first_note BLOB;
+                    ALTER TABLE "match" ADD COLUMN second_note BLOB;
+                    """)
+        }
         return migrator
     }
 
@@ -125,17 +134,17 @@ public final class SQLiteStore: ReciprocityStore {
     }
 
     public func program(named name: ProgramID) async throws -> ProgramRecord? {
-        try await pool.read { db in try Self.fetchProgram(db, name: name) }
+        try await read { db in try Self.fetchProgram(db, name: name) }
     }
 
     public func program(id: Int64) async throws -> ProgramRecord? {
-        try await pool.read { db in
+        try await read { db in
             try db.cachedRow(sql: "SELECT * FROM program WHERE id = ?", arguments: [id]).map(Self.programRecord)
         }
     }
 
     public func programs() async throws -> [ProgramRecord] {
-        try await pool.read { db in
+        try await read { db in
             try db.cachedRows(sql: "SELECT * FROM program ORDER BY name").map(Self.programRecord)
         }
     }
@@ -212,7 +221,7 @@ public final class SQLiteStore: ReciprocityStore {
     }
 
     public func authenticate(credentialDigest: Data) async throws -> (MemberRecord, ProgramRecord)? {
-        try await pool.read { db in
+        try await read { db in
             guard
                 let row = try db.cachedRow(sql: "SELECT id, credential_digest FROM member WHERE credential_digest = ?",
                     arguments: [credentialDigest])
@@ -252,7 +261,7 @@ public final class SQLiteStore: ReciprocityStore {
     }
 
     public func member(programID: Int64, handle: Handle) async throws -> MemberRecord? {
-        try await pool.read { db in
+        try await read { db in
             guard
                 let id = try db.cachedValue(Int64.self, sql: "SELECT id FROM member WHERE program_id = ? AND handle = ?",
                     arguments: [programID, handle.rawValue])
@@ -291,13 +300,13 @@ public final class SQLiteStore: ReciprocityStore {
         _ = arguments.append(contentsOf: [max(1, min(query.limit, 200))])
         let sql = "SELECT id FROM member WHERE \(conditions.joined(separator: " AND ")) ORDER BY handle LIMIT ?"
         let finalArguments = arguments
-        return try await pool.read { db in
+        return try await read { db in
             try db.cachedValues(Int64.self, sql: sql, arguments: finalArguments).map { try Self.fetchMember(db, id: $0)! }
         }
     }
 
     public func members(programID: Int64) async throws -> [MemberRecord] {
-        try await pool.read { db in
+        try await read { db in
             try db.cachedValues(Int64.self, sql: "SELECT id FROM member WHERE program_id = ? ORDER BY handle", arguments: [programID])
                 .map { try Self.fetchMember(db, id: $0)! }
         }
@@ -342,7 +351,7 @@ public final class SQLiteStore: ReciprocityStore {
                     arguments: StatementArguments(tokens)
                 ).map { ($0["token"] as Data, $0) }, uniquingKeysWith: { first, _ in first })
             let pending = try Dictionary(
-                db.cachedRows(sql: "SELECT token, program_id, epoch, member_id, tag FROM mark WHERE token IN (\(placeholders))",
+                db.cachedRows(sql: "SELECT token, program_id, epoch, member_id, tag, note FROM mark WHERE token IN (\(placeholders))",
                     arguments: StatementArguments(tokens)
                 ).map { ($0["token"] as Data, $0) }, uniquingKeysWith: { first, _ in first })
             var outcomes: [MarkOutcome] = []
@@ -364,13 +373,14 @@ public final class SQLiteStore: ReciprocityStore {
                     }
                     try db.execute(
                         sql: """
-                            INSERT INTO "match" (token, program_id, epoch, first_member_id, first_tag,
-                                                 second_member_id, second_tag, matched_at)
-                            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                            INSERT INTO "match" (token, program_id, epoch, first_member_id, first_tag, first_note,
+                                                 second_member_id, second_tag, second_note, matched_at)
+                            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                             """,
                         arguments: [
-                            token, programID, Int64(epoch), pending["member_id"], pending["tag"] as Data, memberID,
-                            mark.tag.rawRepresentation, nowMillis,
+                            token, programID, Int64(epoch), pending["member_id"], pending["tag"] as Data,
+                            pending["note"] as Data?, memberID, mark.tag.rawRepresentation, mark.note?.rawRepresentation,
+                            nowMillis,
                         ])
                     try db.cachedExecute(sql: "DELETE FROM mark WHERE token = ?", arguments: [token])
                     outcomes.append(.matched)
@@ -388,11 +398,11 @@ public final class SQLiteStore: ReciprocityStore {
                         "this batch would hold \(held + fresh.count) pending marks; the program allows \(program.maxMarks)")
                 }
                 let insert = try db.cachedStatement(
-                    sql: "INSERT INTO mark (token, program_id, epoch, member_id, tag, created_at) VALUES (?, ?, ?, ?, ?, ?)")
+                    sql: "INSERT INTO mark (token, program_id, epoch, member_id, tag, note, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
                 for mark in fresh {
                     try insert.execute(arguments: [
                         mark.token.rawRepresentation, programID, Int64(epoch), memberID, mark.tag.rawRepresentation,
-                        nowMillis,
+                        mark.note?.rawRepresentation, nowMillis,
                     ])
                 }
             }
@@ -402,7 +412,7 @@ public final class SQLiteStore: ReciprocityStore {
     }
 
     public func pendingMarks(memberID: Int64) async throws -> [PendingMarkRecord] {
-        try await pool.read { db in
+        try await read { db in
             try db.cachedRows(sql: "SELECT token, epoch, created_at FROM mark WHERE member_id = ? ORDER BY created_at, token",
                 arguments: [memberID]
             ).map { row in
@@ -423,10 +433,11 @@ public final class SQLiteStore: ReciprocityStore {
     }
 
     public func matches(memberID: Int64) async throws -> [MatchRecord] {
-        try await pool.read { db in
+        try await read { db in
             try db.cachedRows(sql: """
                     SELECT m.token, m.epoch, m.matched_at,
                            CASE WHEN m.first_member_id = ?1 THEN m.second_tag ELSE m.first_tag END AS tag,
+                           CASE WHEN m.first_member_id = ?1 THEN m.second_note ELSE m.first_note END AS note,
                            c.handle, c.public_key
                     FROM "match" m
                     JOIN member c ON c.id = CASE WHEN m.first_member_id = ?1 THEN m.second_member_id
@@ -442,6 +453,7 @@ public final class SQLiteStore: ReciprocityStore {
                     counterpartHandle: try Handle(row["handle"]),
                     counterpartKey: try PublicKey(rawRepresentation: row["public_key"] as Data),
                     counterpartTag: try ConfirmationTag(rawRepresentation: row["tag"] as Data),
+                    counterpartNote: try (row["note"] as Data?).map { try SealedNote(rawRepresentation: $0) },
                     matchedAt: Self.date(row["matched_at"]))
             }
         }
@@ -450,7 +462,7 @@ public final class SQLiteStore: ReciprocityStore {
     // MARK: Operations
 
     public func statistics() async throws -> StoreStatistics {
-        try await pool.read { db in
+        try await read { db in
             let row = try db.cachedRow(sql: """
                     SELECT (SELECT COUNT(*) FROM program) AS programs, (SELECT COUNT(*) FROM member) AS members,
                            (SELECT COUNT(*) FROM mark) AS marks, (SELECT COUNT(*) FROM "match") AS matches
@@ -536,7 +548,21 @@ public final class SQLiteStore: ReciprocityStore {
     // MARK: Helpers
 
     private func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        try await pool.write(body)
+        try await pool.write { db in try Self.storedData { try body(db) } }
+    }
+
+    private func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await pool.read { db in try Self.storedData { try body(db) } }
+    }
+
+    /// A row that does not decode (a stored key, token or note of the wrong size) is the server's fault, not
+    /// the caller's: report it as corrupt data, never as invalid input.
+    static func storedData<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as ReciprocityError {
+            throw StoreError(.corruptData, "a stored record is malformed (\(error.code))")
+        }
     }
 
     static func millis(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1000).rounded(.down)) }

@@ -150,11 +150,26 @@ struct Interest: AsyncParsableCommand {
         @Option(name: .customLong("as"), help: "mentor, mentee or peer: what you want them as.") var wants: String
         @Option(help: "Keep this many marks pending on the server, topping up with dummies (remembered).")
         var padTo: Int?
+        @Option(help: "A note (at most 510 bytes) that only they can read, and only if they reciprocate.")
+        var note: String?
+        @Option(help: "Read the note from this file instead.")
+        var noteFile: String?
 
         func run() async throws {
             let role = try wantedRole(wants)
+            var text = note
+            if let noteFile {
+                guard note == nil else { throw CLIFailure("give --note or --note-file, not both") }
+                guard let contents = try? String(contentsOfFile: noteFile, encoding: .utf8) else {
+                    throw CLIFailure("cannot read note file '\(noteFile)' as UTF-8 text")
+                }
+                text = contents
+            }
+            if let text, text.utf8.count > SealedNote.maxNoteBytes {
+                throw CLIFailure("a note is at most \(SealedNote.maxNoteBytes) bytes of UTF-8, this one is \(text.utf8.count)")
+            }
             var session = try membership.open()
-            for result in try await session.addInterest(handles, wants: role, padTo: padTo) {
+            for result in try await session.addInterest(handles, wants: role, padTo: padTo, note: text) {
                 let note = result.state == .matched ? "matched (run 'reciprocity matches' to verify)" : "pending"
                 print("\(result.handle) as \(role.rawValue): \(note)")
             }
@@ -210,6 +225,8 @@ struct Matches: AsyncParsableCommand {
         var matchedAt: Date
         var verified: Bool
         var problem: String?
+        var note: String?
+        var noteProblem: String?
     }
 
     func run() async throws {
@@ -218,11 +235,15 @@ struct Matches: AsyncParsableCommand {
         if json {
             return try printJSON(reports.map {
                 Entry(handle: $0.handle, wants: $0.wants?.rawValue, matchedAt: $0.matchedAt, verified: $0.verified,
-                      problem: $0.problem)
+                      problem: $0.problem, note: $0.note, noteProblem: $0.noteProblem)
             })
         }
         for report in reports where report.verified {
             print("match: \(report.handle) (you wanted them as \(report.wants?.rawValue ?? "?"))")
+            if let note = report.note { print("  note from \(report.handle): \(note)") }
+            if let problem = report.noteProblem {
+                FileHandle.standardError.write(Data("warning: \(problem)\n".utf8))
+            }
         }
         for report in reports where !report.verified {
             FileHandle.standardError.write(Data("warning: unverified match reported for \(report.handle): \(report.problem ?? "")\n".utf8))

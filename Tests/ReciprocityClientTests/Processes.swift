@@ -187,6 +187,8 @@ struct CLIMember {
         var wants: String?
         var verified: Bool
         var problem: String?
+        var note: String?
+        var noteProblem: String?
     }
 
     func matches() throws -> [MatchEntry] {

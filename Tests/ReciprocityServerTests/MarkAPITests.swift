@@ -154,7 +154,7 @@ import Testing
                 #expect(response.status == status, "\(code)")
                 #expect(try response.problem().code == code)
             }
-            let huge = String(repeating: " ", count: 70 * 1024)
+            let huge = String(repeating: " ", count: 330 * 1024)
             let tooLarge = try await client.send(.post, "/v1/marks", headers: alice.auth, raw: huge)
             #expect(tooLarge.status == .contentTooLarge)
             #expect(try tooLarge.problem().code == "body-too-large")

@@ -90,7 +90,9 @@ import Testing
                 round += 1
             }
         }
-        try await Task.sleep(for: .milliseconds(200))
+        // Let the writers get going (on a loaded machine this takes longer than on an idle one).
+        let deadline = ContinuousClock.now + .seconds(30)
+        while acknowledged.all.count < 200, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
         let before = acknowledged.all
         let backup = harness.directory.appendingPathComponent("backup.sqlite").path
         try store.backup(to: backup)
@@ -113,6 +115,21 @@ import Testing
         let garbage = harness.directory.appendingPathComponent("garbage.sqlite").path
         try Data(repeating: 7, count: 8192).write(to: URL(fileURLWithPath: garbage))
         #expect(throws: (any Error).self) { try SQLiteStore.restore(from: garbage, to: restored) }
+    }
+
+    @Test func corruptStoredDataIsAServerErrorNotTheCallersFault() async throws {
+        let harness = try Harness()
+        let (program, invite) = try await harness.program()
+        try await harness.application().test(.live) { client in
+            let alice = try await client.join("alice", program: program, invite: invite)
+            try await DatabaseQueue(path: harness.databasePath).write {
+                try $0.execute(sql: "UPDATE member SET public_key = x'0102'")
+            }
+            let response = try await client.send(.get, "/v1/directory", headers: alice.auth)
+            #expect(response.status == .internalServerError)
+            #expect(try response.problem().code == "internal")
+            #expect(harness.logs.all.contains { $0.contains("corrupt stored data") })
+        }
     }
 
     @Test func housekeepingPurgesExpiredInvitesAndPastEpochMarks() async throws {

@@ -132,7 +132,7 @@ import Testing
         #expect(!row.contains(Hex.encode(bob.publicKey.rawRepresentation)))
         #expect(!row.contains("=\(bob.id) ") && !row.hasSuffix("=\(bob.id)"))
         let columns = row.dropFirst("mark: ".count).split(separator: " ").map { $0.split(separator: "=")[0] }
-        #expect(columns == ["token", "program_id", "epoch", "member_id", "tag", "created_at"])
+        #expect(columns == ["token", "program_id", "epoch", "member_id", "tag", "created_at", "note"])
         // Withdrawing deletes the row: the dump is what it was before.
         #expect(try await harness.store.withdraw(memberID: alice.id, token: mark.token))
         #expect(try dump(harness.databasePath) == before)

@@ -1,0 +1,75 @@
+import Foundation
+import GRDB
+import Testing
+
+/// Sealed introductions through the CLI, against a real server process and SQLite file.
+@Suite(.serialized) struct SealedNoteEndToEndTests {
+    func setUp() throws -> (ServerProcess, String) {
+        let server = try ServerProcess()
+        _ = try server.admin(["program", "create", "acme"])
+        let invite = try server.admin(["invite", "create", "--program", "acme", "--uses", "10"])
+        try server.start()
+        return (server, invite)
+    }
+
+    @Test func aNoteReachesItsReaderOnlyAfterTheMatch() throws {
+        let (server, invite) = try setUp()
+        let alice = CLIMember("alice", server: server), bob = CLIMember("bob", server: server)
+        try alice.join(invite: invite)
+        try bob.join(invite: invite)
+        let aliceNote = "I admire how your team rolled out VDI; could I buy you a coffee? alice@example.org"
+        try alice.ok(["interest", "add", "bob", "--as", "mentor", "--note", aliceNote])
+        #expect(try bob.matches().isEmpty)
+        let noteFile = bob.home.deletingLastPathComponent().appendingPathComponent("bob-note.txt")
+        try "Gladly — Thursdays work for me.".write(to: noteFile, atomically: true, encoding: .utf8)
+        try bob.ok(["interest", "add", "alice", "--as", "mentee", "--note-file", noteFile.path])
+        let bobSees = try bob.matches(), aliceSees = try alice.matches()
+        #expect(bobSees.first?.verified == true && bobSees.first?.note == aliceNote)
+        #expect(aliceSees.first?.verified == true && aliceSees.first?.note == "Gladly — Thursdays work for me.")
+        #expect(try bob.ok(["matches"]).contains("note from alice: \(aliceNote)"))
+    }
+
+    @Test func anUnreciprocatedNoteStaysFixedSizeCiphertextOnTheServer() async throws {
+        let (server, invite) = try setUp()
+        let carol = CLIMember("carol", server: server), bob = CLIMember("bob", server: server)
+        try carol.join(invite: invite)
+        try bob.join(invite: invite)
+        let secret = "carol-secret-plaintext-7f3a"
+        try carol.ok(["interest", "add", "bob", "--as", "mentor", "--note", secret, "--pad-to", "4"])
+        try carol.ok(["interest", "add", "bob", "--as", "peer"])
+        #expect(try bob.matches().isEmpty)
+        // Every stored note, real, empty or dummy, is 540 bytes; the plaintext is nowhere in the files.
+        let sizes = try await DatabaseQueue(path: server.database).read {
+            try Int.fetchAll($0, sql: "SELECT length(note) FROM mark")
+        }
+        #expect(sizes.count == 4 && sizes.allSatisfy { $0 == 540 })
+        server.stop()
+        for suffix in ["", "-wal"] {
+            let bytes = FileManager.default.contents(atPath: server.database + suffix) ?? Data()
+            #expect(bytes.range(of: Data(secret.utf8)) == nil)
+        }
+    }
+
+    @Test func aTamperedNoteIsReportedNeverShown() throws {
+        let (server, invite) = try setUp()
+        let alice = CLIMember("alice", server: server), bob = CLIMember("bob", server: server)
+        try alice.join(invite: invite)
+        try bob.join(invite: invite)
+        try alice.ok(["interest", "add", "bob", "--as", "mentor", "--note", "hello bob"])
+        try bob.ok(["interest", "add", "alice", "--as", "mentee"])
+        // The operator flips one byte of alice's sealed note (same length, so only the AEAD can notice).
+        let queue = try DatabaseQueue(path: server.database)
+        var note = try queue.read { try Data.fetchOne($0, sql: #"SELECT first_note FROM "match""#)! }
+        note[100] ^= 0x01
+        try server.tamper(#"UPDATE "match" SET first_note = ?"#, [note])
+        let bobSees = try bob.matches()
+        #expect(bobSees.first?.verified == true)
+        #expect(bobSees.first?.note == nil)
+        #expect(bobSees.first?.noteProblem?.contains("could not be opened") == true)
+        let human = try bob.cli(["matches"])
+        #expect(!human.stdout.contains("hello bob") && human.stderr.contains("could not be opened"))
+        // A note that is too long is refused before anything is sent.
+        let long = try alice.cli(["interest", "add", "bob", "--as", "peer", "--note", String(repeating: "x", count: 511)])
+        #expect(long.status != 0 && long.stderr.contains("at most 510 bytes"))
+    }
+}
