@@ -27,3 +27,8 @@ credential="$(python3 -c 'import json, glob, sys; print(json.load(open(glob.glob
 schemathesis run Specs/openapi.yaml --url "http://127.0.0.1:$port" \
     -H "Authorization: Bearer $credential" --max-examples "$examples" --seed 1 --no-color \
     --exclude-operation-id rotateCredential
+
+# The admin operations, as the operator.
+schemathesis run Specs/openapi.yaml --url "http://127.0.0.1:$port" \
+    -H "Authorization: Bearer $(cat "$work/admin")" --max-examples "$examples" --seed 1 --no-color \
+    --include-path-regex '^/v1/admin/'

@@ -99,6 +99,15 @@ public struct MarkItem: Codable, Sendable, Hashable {
         self.init(token: mark.token.base64URL, tag: mark.tag.base64URL, note: mark.note?.base64URL)
     }
 
+    private enum CodingKeys: String, CodingKey { case token, tag, note }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        token = try container.decode(String.self, forKey: .token)
+        tag = try container.decode(String.self, forKey: .tag)
+        note = try container.decodePresent(String.self, forKey: .note)
+    }
+
     /// Decodes and validates every field.
     public func mark() throws -> Mark {
         Mark(
@@ -194,6 +203,15 @@ public struct CreateProgramRequest: Codable, Sendable {
         self.maxMarks = maxMarks
         self.epoch = epoch
     }
+
+    private enum CodingKeys: String, CodingKey { case name, maxMarks, epoch }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        name = try container.decode(String.self, forKey: .name)
+        maxMarks = try container.decodePresent(Int.self, forKey: .maxMarks)
+        epoch = try container.decodePresent(UInt32.self, forKey: .epoch)
+    }
 }
 
 /// `POST /v1/admin/programs/{program}/invites`.
@@ -203,6 +221,22 @@ public struct CreateInviteRequest: Codable, Sendable {
     public init(uses: Int? = nil, expiresInSeconds: Int? = nil) {
         self.uses = uses
         self.expiresInSeconds = expiresInSeconds
+    }
+
+    private enum CodingKeys: String, CodingKey { case uses, expiresInSeconds }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        uses = try container.decodePresent(Int.self, forKey: .uses)
+        expiresInSeconds = try container.decodePresent(Int.self, forKey: .expiresInSeconds)
+    }
+}
+
+extension KeyedDecodingContainer {
+    /// nil when the key is absent; the value when present. Unlike `decodeIfPresent`, an explicit `null` is an
+    /// error: the schema allows a field to be left out, not to be null.
+    func decodePresent<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T? {
+        contains(key) ? try decode(T.self, forKey: key) : nil
     }
 }
 

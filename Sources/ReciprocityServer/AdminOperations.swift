@@ -7,6 +7,8 @@ public import ReciprocityStore
 public struct AdminOperations: Sendable {
     public static let defaultMaxMarks = 16
     public static let defaultInviteUses = 1
+    /// Ten years, in seconds.
+    public static let maxInviteLifetime: TimeInterval = 315_360_000
 
     let store: any ReciprocityStore
 
@@ -30,7 +32,9 @@ public struct AdminOperations: Sendable {
     public func createInvite(program: String, uses: Int?, expiresIn: TimeInterval?, now: Date = Date()) async throws
         -> InviteInfo
     {
-        if let expiresIn, expiresIn <= 0 { throw StoreError(.invalidArgument, "expiry must be in the future") }
+        if let expiresIn, !(1...Self.maxInviteLifetime).contains(expiresIn) {
+            throw StoreError(.invalidArgument, "an invite expires 1 second to 10 years from now")
+        }
         let code = try BearerSecret.generate(.invite)
         let expiresAt = expiresIn.map { now.addingTimeInterval($0) }
         let invite = try await store.createInvite(
