@@ -9,13 +9,15 @@ let package = Package(
     name: "ReciprocityFuzz",
     platforms: [.macOS(.v15)],
     dependencies: [.package(name: "Reciprocity", path: "..")],
-    targets: fuzzTargets.map { name in
-        .executableTarget(
-            name: name,
-            dependencies: [
-                .product(name: "ReciprocityCore", package: "Reciprocity"),
-                .product(name: "ReciprocityAPI", package: "Reciprocity"),
-            ]
-        )
-    }
+    targets: [.target(name: "FuzzDriver")]
+        + fuzzTargets.map { name in
+            .executableTarget(
+                name: name,
+                dependencies: [
+                    "FuzzDriver",
+                    .product(name: "ReciprocityCore", package: "Reciprocity"),
+                    .product(name: "ReciprocityAPI", package: "Reciprocity"),
+                ]
+            )
+        }
 )

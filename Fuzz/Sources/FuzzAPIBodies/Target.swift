@@ -14,8 +14,9 @@ func fuzzOne(_ bytes: [UInt8]) {
     }
     if let batch = try? decoder.decode(SubmitMarksRequest.self, from: data) {
         for item in batch.marks {
-            if let token = try? InterestToken(base64URL: item.token) { precondition(token.base64URL == item.token) }
-            _ = try? ConfirmationTag(base64URL: item.tag)
+            if let mark = try? item.mark() {
+                precondition(mark.token.base64URL == item.token && mark.note?.base64URL == item.note)
+            }
         }
     }
     if let profile = try? decoder.decode(Profile.self, from: data), let valid = try? profile.validated() {

@@ -14,4 +14,7 @@ func fuzzOne(_ bytes: [UInt8]) {
     if let key = try? PublicKey(base64URL: text) {
         precondition(key.base64URL == text)
     }
+    if let note = try? SealedNote(base64URL: text) {
+        precondition(note.bytes.count == SealedNote.byteCount && note.base64URL == text)
+    }
 }
