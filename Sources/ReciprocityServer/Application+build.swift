@@ -12,13 +12,18 @@ public struct ServerConfiguration: Sendable {
     public var durability = SQLiteStore.Durability.normal
     /// The operator's bearer credential; nil turns the admin API off.
     public var adminCredential: String?
+    /// Requests a minute per member (burst and sustained); 0 turns the limit off.
+    public var rateLimitPerMinute = 1200
+    /// Seconds before a connection that sends or receives nothing is closed (slow or stalled clients).
+    public var idleTimeout = 30
 
     public init() {}
 }
 
 /// Builds the routes. Shared by the executable and the tests.
 public func buildRouter(
-    store: any ReciprocityStore, adminCredential: String?, metrics: ServerMetrics = ServerMetrics()
+    store: any ReciprocityStore, adminCredential: String?, metrics: ServerMetrics = ServerMetrics(),
+    rateLimitPerMinute: Int = 0
 ) -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
     router.add(middleware: RequestLogMiddleware())
@@ -50,7 +55,8 @@ public func buildRouter(
 
     let members = MemberController(store: store)
     members.addPublicRoutes(to: router)
-    let authenticated = router.group("/v1").add(middleware: MemberAuthenticator(store: store))
+    let limiter = rateLimitPerMinute > 0 ? RateLimiter(perMinute: rateLimitPerMinute) : nil
+    let authenticated = router.group("/v1").add(middleware: MemberAuthenticator(store: store, rateLimiter: limiter))
     members.addMemberRoutes(to: authenticated)
     MarkController(store: store, metrics: metrics).addRoutes(to: authenticated)
 
@@ -67,7 +73,10 @@ public func buildApplication(
     metrics: ServerMetrics = ServerMetrics()
 ) -> some ApplicationProtocol {
     Application(
-        router: buildRouter(store: store, adminCredential: configuration.adminCredential, metrics: metrics),
+        router: buildRouter(
+            store: store, adminCredential: configuration.adminCredential, metrics: metrics,
+            rateLimitPerMinute: configuration.rateLimitPerMinute),
+        server: .http1(configuration: .init(idleTimeout: .seconds(Int64(configuration.idleTimeout)))),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "reciprocityd"),
         logger: logger)
 }

@@ -9,6 +9,8 @@ import ReciprocityStore
 struct MemberAuthenticator: RouterMiddleware {
     typealias Context = AppRequestContext
     let store: any ReciprocityStore
+    /// nil: no limit.
+    let rateLimiter: RateLimiter?
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
         -> Response
@@ -17,6 +19,13 @@ struct MemberAuthenticator: RouterMiddleware {
             let (member, program) = try await store.authenticate(credentialDigest: BearerSecret.digest(of: credential))
         else { throw Problem.unauthorized }
         guard member.status == .active else { throw Problem.suspended }
+        if let wait = rateLimiter?.delay(for: member.id) {
+            var problem = Problem(
+                .tooManyRequests, "rate-limited", "Too many requests",
+                detail: "at most \(rateLimiter!.perMinute) requests a minute per member; retry in \(wait) s")
+            problem.headers[.retryAfter] = String(wait)
+            throw problem
+        }
         var context = context
         context.member = member
         context.program = program

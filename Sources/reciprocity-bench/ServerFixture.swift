@@ -70,7 +70,10 @@ final class ServerFixture: @unchecked Sendable {
                 .appendingPathComponent("reciprocityd").path
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = ["serve", "--database", databasePath, "--port", "\(port)", "--log-level", "warning"]
+        // No rate limit: the benchmarks drive few members much harder than people would.
+        process.arguments = [
+            "serve", "--database", databasePath, "--port", "\(port)", "--log-level", "warning", "--rate-limit", "0",
+        ]
         try process.run()
         self.process = process
         for _ in 0..<200 {

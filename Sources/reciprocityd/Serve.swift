@@ -36,6 +36,12 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Seconds in-flight requests get to finish after SIGTERM (env RECIPROCITY_SHUTDOWN_TIMEOUT; default 10).")
     var shutdownTimeout: Int?
 
+    @Option(help: "Requests a minute per member, 0 for no limit (env RECIPROCITY_RATE_LIMIT; default 1200).")
+    var rateLimit: Int?
+
+    @Option(help: "Seconds before an idle connection is closed (env RECIPROCITY_IDLE_TIMEOUT; default 30).")
+    var idleTimeout: Int?
+
     func resolve() throws -> ServerConfiguration {
         var configuration = ServerConfiguration()
         configuration.databasePath = database.path
@@ -53,6 +59,12 @@ struct Serve: AsyncParsableCommand {
             configuration.durability = value
         }
         configuration.adminCredential = try adminCredential()
+        if let text = rateLimit.map(String.init) ?? environment["RECIPROCITY_RATE_LIMIT"] {
+            guard let value = Int(text), value >= 0 else { throw CLIFailure("rate limit must be 0 or more, got '\(text)'") }
+            configuration.rateLimitPerMinute = value
+        }
+        configuration.idleTimeout = try Self.seconds(
+            idleTimeout, environment["RECIPROCITY_IDLE_TIMEOUT"], default: configuration.idleTimeout, name: "idle timeout")
         return configuration
     }
 

@@ -27,9 +27,11 @@ final class Harness: Sendable {
 
     deinit { try? FileManager.default.removeItem(at: directory) }
 
-    func application(admin: Bool = true) -> some ApplicationProtocol {
+    func application(admin: Bool = true, rateLimit: Int = 0, idleTimeout: Int = 30) -> some ApplicationProtocol {
         var configuration = ServerConfiguration()
         configuration.port = 0
+        configuration.rateLimitPerMinute = rateLimit
+        configuration.idleTimeout = idleTimeout
         configuration.databasePath = databasePath
         configuration.adminCredential = admin ? adminCredential : nil
         let logs = self.logs
