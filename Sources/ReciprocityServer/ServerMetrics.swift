@@ -2,6 +2,7 @@ import CoreMetrics
 import Foundation
 import Hummingbird
 import Prometheus
+import Synchronization
 import ReciprocityStore
 
 /// The server's metrics, exposed at `/metrics` in Prometheus text format. Built on swift-metrics with a
@@ -26,11 +27,30 @@ public final class ServerMetrics: Sendable {
         matchesMade = CoreMetrics.Counter(label: "reciprocity_matches_total", factory: factory)
     }
 
+    /// One counter and one timer per (method, route, status), made once: creating them looks them up in the
+    /// registry under a lock and builds label strings, which cost more than recording.
+    private struct Series: Hashable {
+        let method: String
+        let route: String
+        let status: Int
+    }
+
+    private let series = Mutex<[Series: (CoreMetrics.Counter, CoreMetrics.Timer)]>([:])
+
     func recordRequest(method: String, route: String, status: Int, duration: Duration) {
-        let dimensions = [("method", method), ("route", route), ("status", String(status))]
-        CoreMetrics.Counter(label: "http_requests_total", dimensions: dimensions, factory: factory).increment()
-        CoreMetrics.Timer(label: "http_request_duration_seconds", dimensions: dimensions, factory: factory)
-            .recordNanoseconds(duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
+        let key = Series(method: method, route: route, status: status)
+        let (counter, timer) = series.withLock { series in
+            if let existing = series[key] { return existing }
+            let dimensions = [("method", method), ("route", route), ("status", String(status))]
+            let made = (
+                CoreMetrics.Counter(label: "http_requests_total", dimensions: dimensions, factory: factory),
+                CoreMetrics.Timer(label: "http_request_duration_seconds", dimensions: dimensions, factory: factory)
+            )
+            series[key] = made
+            return made
+        }
+        counter.increment()
+        timer.recordNanoseconds(duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
     }
 
     /// The text exposition, with the store's aggregate gauges refreshed first.

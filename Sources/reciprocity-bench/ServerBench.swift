@@ -67,10 +67,11 @@ private func rawInsertLoop(path: String, marks: [Mark], batchSize: Int) throws -
     for batchStart in stride(from: 0, to: marks.count, by: batchSize) {
         try queue.write { db in
             let insert = try db.cachedStatement(
-                sql: "INSERT INTO mark (token, program_id, epoch, member_id, tag, created_at) VALUES (?, ?, ?, ?, ?, ?)")
+                sql: "INSERT INTO mark (token, program_id, epoch, member_id, tag, note, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
             for mark in marks[batchStart..<min(batchStart + batchSize, marks.count)] {
                 try insert.execute(arguments: [
-                    mark.token.rawRepresentation, ids.0, 0, ids.1, mark.tag.rawRepresentation, 1,
+                    mark.token.rawRepresentation, ids.0, 0, ids.1, mark.tag.rawRepresentation,
+                    mark.note?.rawRepresentation, 1,
                 ])
             }
         }
