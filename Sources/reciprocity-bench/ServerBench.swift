@@ -5,6 +5,12 @@ import GRDB
 import ReciprocityCore
 import ReciprocityStore
 
+/// How ingestion benchmarks submit: batch size and concurrent connections.
+struct IngestOptions: ParsableArguments {
+    @Option(help: "Marks per request.") var batchSize = 256
+    @Option(help: "Concurrent connections.") var workers = 4
+}
+
 /// Options every server benchmark shares.
 struct ServerBenchOptions: ParsableArguments {
     @Option(help: "Path of the reciprocityd binary (default: next to this one).")
@@ -85,18 +91,17 @@ struct IngestBench: AsyncParsableCommand {
         abstract: "Batch ingestion through the real server against a raw SQLite insert loop (same schema, batch size).")
 
     @OptionGroup var options: ServerBenchOptions
+    @OptionGroup var load: IngestOptions
     @Option(help: "Tokens to submit.") var tokens = 200_000
-    @Option(help: "Marks per request.") var batchSize = 256
-    @Option(help: "Concurrent connections.") var workers = 4
 
     func run() async throws {
-        let members = tokens / (10_000 / batchSize * batchSize) + 1
+        let members = tokens / (10_000 / load.batchSize * load.batchSize) + 1
         // The raw loop runs first, so that neither side inherits the other's dirty page cache.
-        let raw = try await rawInsertRate(tokens: tokens, batchSize: batchSize)
+        let raw = try await rawInsertRate(tokens: tokens, batchSize: load.batchSize)
         let fixture = try await ServerFixture(members: members, port: options.port)
-        let client = makeClient(connections: workers)
+        let client = makeClient(connections: load.workers)
         try await fixture.start(binary: options.serverBinary, client: client)
-        let served = try await ingest(fixture, client: client, tokens: tokens, batchSize: batchSize, workers: workers)
+        let served = try await ingest(fixture, client: client, tokens: tokens, batchSize: load.batchSize, workers: load.workers)
         let rss = fixture.serverPeakRSSMiB()
         fixture.stop()
         try await client.shutdown()
@@ -114,14 +119,13 @@ struct ScaleBench: AsyncParsableCommand {
         abstract: "Ingestion rate with N tokens already stored against the rate on an empty store.")
 
     @OptionGroup var options: ServerBenchOptions
+    @OptionGroup var load: IngestOptions
     @Option(help: "Tokens stored before measuring.") var tokens = 1_000_000
     @Option(help: "Tokens submitted in each measurement.") var measure = 100_000
-    @Option(help: "Marks per request.") var batchSize = 256
-    @Option(help: "Concurrent connections.") var workers = 4
 
     func run() async throws {
         // One member more than the measurement needs: the last one holds the preloaded tokens.
-        let members = measure / (10_000 / batchSize * batchSize) + 2
+        let members = measure / (10_000 / load.batchSize * load.batchSize) + 2
         var rates: [Double] = []
         var bytesPerToken = 0.0
         var rss: Double?
@@ -132,9 +136,9 @@ struct ScaleBench: AsyncParsableCommand {
                 try fixture.preload(tokens: preload)
                 report("preload_seconds", elapsedSeconds(ContinuousClock.now - start), decimals: 1)
             }
-            let client = makeClient(connections: workers)
+            let client = makeClient(connections: load.workers)
             try await fixture.start(binary: options.serverBinary, client: client)
-            rates.append(try await ingest(fixture, client: client, tokens: measure, batchSize: batchSize, workers: workers))
+            rates.append(try await ingest(fixture, client: client, tokens: measure, batchSize: load.batchSize, workers: load.workers))
             rss = fixture.serverPeakRSSMiB()
             fixture.stop()
             try await client.shutdown()
