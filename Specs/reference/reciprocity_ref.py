@@ -175,6 +175,86 @@ def open_note(t):
             "paddedPlaintext": padded.hex(), "note": note}
 
 
+# --- RFC 9162 Merkle trees (Specs/transparency.md) ---------------------------------------------------
+
+def sha256(data):
+    return hashlib.sha256(data).digest()
+
+
+def mth(leaf_hashes):
+    n = len(leaf_hashes)
+    if n == 0:
+        return sha256(b"")
+    if n == 1:
+        return leaf_hashes[0]
+    k = 1
+    while k * 2 < n:
+        k *= 2
+    return sha256(b"\x01" + mth(leaf_hashes[:k]) + mth(leaf_hashes[k:]))
+
+
+def verify_inclusion(index, size, leaf_hash, proof, root):
+    if index < 0 or index >= size:
+        return False
+    fn, sn, r = index, size - 1, leaf_hash
+    for p in proof:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            r = sha256(b"\x01" + p + r)
+            while not fn & 1 and fn != 0:
+                fn >>= 1
+                sn >>= 1
+        else:
+            r = sha256(b"\x01" + r + p)
+        fn >>= 1
+        sn >>= 1
+    return sn == 0 and r == root
+
+
+def verify_consistency(m, n, old_root, new_root, proof):
+    if m < 1 or m > n:
+        return False
+    if m == n:
+        return not proof and old_root == new_root
+    path = ([old_root] if m & (m - 1) == 0 else []) + proof
+    if not path:
+        return False
+    fn, sn = m - 1, n - 1
+    while fn & 1:
+        fn >>= 1
+        sn >>= 1
+    fr = sr = path[0]
+    for c in path[1:]:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            fr = sha256(b"\x01" + c + fr)
+            sr = sha256(b"\x01" + c + sr)
+            while not fn & 1 and fn != 0:
+                fn >>= 1
+                sn >>= 1
+        else:
+            sr = sha256(b"\x01" + sr + c)
+        fn >>= 1
+        sn >>= 1
+    return sn == 0 and fr == old_root and sr == new_root
+
+
+def check_merkle(t):
+    hashes = [sha256(b"\x00" + bytes.fromhex(leaf)) for leaf in t["leaves"]]
+    root = bytes.fromhex(t["root"])
+    proof = [bytes.fromhex(p) for p in t.get("proof") or []]
+    if t["kind"] == "root":
+        ok = mth(hashes) == root
+    elif t["kind"] == "inclusion":
+        i = t["index"]
+        ok = 0 <= i < len(hashes) and verify_inclusion(i, len(hashes), hashes[i], proof, root)
+    else:
+        ok = verify_consistency(t["index"], len(hashes), bytes.fromhex(t["oldRoot"]), root, proof)
+    return None if ok == (t["result"] == "valid") else f"{t['kind']}: expected {t['result']}"
+
+
 # --- vector checks ----------------------------------------------------------------------------------------
 
 def expect(test, compute, fields):
@@ -219,7 +299,7 @@ def check_base64url(t):
     return expect(t, lambda t: {"decoded": b64url_decode_32(t["encoded"]).hex()}, ["decoded"])
 
 
-CHECKS = {"RECIPROCITY-TOKEN-V1": check_token, "RECIPROCITY-NOTE-V1": check_note, "X25519": check_x25519, "HKDF-SHA-256": check_hkdf,
+CHECKS = {"RECIPROCITY-TOKEN-V1": check_token, "RECIPROCITY-NOTE-V1": check_note, "MERKLE-RFC9162-SHA256": check_merkle, "X25519": check_x25519, "HKDF-SHA-256": check_hkdf,
           "BASE64URL-32": check_base64url}
 
 

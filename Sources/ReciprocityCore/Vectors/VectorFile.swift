@@ -101,6 +101,24 @@ public struct NoteVector: VectorTest {
     public var error: String?
 }
 
+/// One test of `merkle_rfc9162_test.json`: a tree root, an inclusion proof or a consistency proof.
+public struct MerkleVector: VectorTest {
+    public var tcId = 0
+    public var comment: String
+    public var flags: [String]
+    /// `root`, `inclusion` or `consistency`.
+    public var kind: String
+    /// Leaf inputs (hex), before leaf hashing, of the whole tree.
+    public var leaves: [String]
+    /// For `inclusion`: the leaf's index; for `consistency`: the old tree size.
+    public var index: Int?
+    public var proof: [String]?
+    /// The root of the tree (for `consistency`, of the new tree); `oldRoot` for consistency.
+    public var root: String
+    public var oldRoot: String?
+    public var result: String
+}
+
 /// One test of the raw X25519 function (RFC 7748).
 public struct X25519Vector: VectorTest {
     public var tcId = 0

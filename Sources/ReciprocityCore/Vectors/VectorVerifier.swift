@@ -19,6 +19,7 @@ public enum VectorVerifier {
         switch algorithm {
         case TokenVector.algorithm: return try check(TokenVector.self, data, file)
         case NoteVector.algorithm: return try check(NoteVector.self, data, file)
+        case MerkleVector.algorithm: return try check(MerkleVector.self, data, file)
         case X25519Vector.algorithm: return try check(X25519Vector.self, data, file)
         case HKDFVector.algorithm: return try check(HKDFVector.self, data, file)
         case Base64URLVector.algorithm: return try check(Base64URLVector.self, data, file)
@@ -182,6 +183,39 @@ extension NoteVector: CheckableVector {
         out.result = "valid"
         out.error = nil
         return out
+    }
+}
+
+extension MerkleVector: CheckableVector {
+    static let algorithm = "MERKLE-RFC9162-SHA256"
+
+    func failure() -> String? {
+        let outcome: Bool
+        do {
+            let hashes = try leaves.map { MerkleTree.leafHash(try Hex.decode($0)) }
+            let root = try Hex.decode(root)
+            let proof = try (proof ?? []).map { try Hex.decode($0) }
+            switch kind {
+            case "root": outcome = MerkleTree.root(leafHashes: hashes[...]) == root
+            case "inclusion":
+                let index = index ?? -1
+                outcome = hashes.indices.contains(index)
+                    && MerkleTree.verifyInclusion(
+                        index: index, treeSize: hashes.count, leafHash: hashes[index], proof: proof, root: root)
+            case "consistency":
+                outcome = MerkleTree.verifyConsistency(
+                    oldSize: index ?? 0, newSize: hashes.count, oldRoot: try Hex.decode(oldRoot ?? ""), newRoot: root,
+                    proof: proof)
+            default: return "unknown kind '\(kind)'"
+            }
+        } catch {
+            outcome = false
+        }
+        switch (result, outcome) {
+        case ("valid", true), ("invalid", false): return nil
+        case ("valid", false): return "expected the \(kind) to verify"
+        default: return "expected the \(kind) to be refused"
+        }
     }
 }
 
