@@ -223,13 +223,13 @@ public final class SQLiteStore: ReciprocityStore {
     public func authenticate(credentialDigest: Data) async throws -> (MemberRecord, ProgramRecord)? {
         try await read { db in
             guard
-                let row = try db.cachedRow(sql: "SELECT id, credential_digest FROM member WHERE credential_digest = ?",
+                let row = try db.cachedRow(sql: "SELECT * FROM member WHERE credential_digest = ?",
                     arguments: [credentialDigest])
             else { return nil }
             // The index lookup finds the row; the final comparison is constant time.
             let stored: Data = row["credential_digest"]
             guard constantTimeEquals(stored, credentialDigest) else { return nil }
-            let member = try Self.fetchMember(db, id: row["id"])!
+            let member = try Self.memberRecord(db, row)
             let program = try db.cachedRow(sql: "SELECT * FROM program WHERE id = ?", arguments: [member.programID])
                 .map(Self.programRecord)!
             return (member, program)
@@ -262,11 +262,9 @@ public final class SQLiteStore: ReciprocityStore {
 
     public func member(programID: Int64, handle: Handle) async throws -> MemberRecord? {
         try await read { db in
-            guard
-                let id = try db.cachedValue(Int64.self, sql: "SELECT id FROM member WHERE program_id = ? AND handle = ?",
-                    arguments: [programID, handle.rawValue])
-            else { return nil }
-            return try Self.fetchMember(db, id: id)
+            try db.cachedRow(
+                sql: "SELECT * FROM member WHERE program_id = ? AND handle = ?", arguments: [programID, handle.rawValue]
+            ).map { try Self.memberRecord(db, $0) }
         }
     }
 
@@ -298,17 +296,17 @@ public final class SQLiteStore: ReciprocityStore {
             _ = arguments.append(contentsOf: [pattern, pattern, pattern])
         }
         _ = arguments.append(contentsOf: [max(1, min(query.limit, 200))])
-        let sql = "SELECT id FROM member WHERE \(conditions.joined(separator: " AND ")) ORDER BY handle LIMIT ?"
+        let sql = "SELECT * FROM member WHERE \(conditions.joined(separator: " AND ")) ORDER BY handle LIMIT ?"
         let finalArguments = arguments
         return try await read { db in
-            try db.cachedValues(Int64.self, sql: sql, arguments: finalArguments).map { try Self.fetchMember(db, id: $0)! }
+            try db.cachedRows(sql: sql, arguments: finalArguments).map { try Self.memberRecord(db, $0) }
         }
     }
 
     public func members(programID: Int64) async throws -> [MemberRecord] {
         try await read { db in
-            try db.cachedValues(Int64.self, sql: "SELECT id FROM member WHERE program_id = ? ORDER BY handle", arguments: [programID])
-                .map { try Self.fetchMember(db, id: $0)! }
+            try db.cachedRows(sql: "SELECT * FROM member WHERE program_id = ? ORDER BY handle", arguments: [programID])
+                .map { try Self.memberRecord(db, $0) }
         }
     }
 
@@ -586,12 +584,16 @@ public final class SQLiteStore: ReciprocityStore {
     }
 
     static func fetchMember(_ db: Database, id: Int64) throws -> MemberRecord? {
-        guard let row = try db.cachedRow(sql: "SELECT * FROM member WHERE id = ?", arguments: [id]) else {
-            return nil
-        }
-        let tags = try db.cachedValues(String.self, sql: "SELECT tag FROM member_tag WHERE member_id = ? ORDER BY position", arguments: [id])
+        try db.cachedRow(sql: "SELECT * FROM member WHERE id = ?", arguments: [id]).map { try memberRecord(db, $0) }
+    }
+
+    /// A member from its `member` row, with its tags.
+    static func memberRecord(_ db: Database, _ row: Row) throws -> MemberRecord {
+        let id: Int64 = row["id"]
+        let tags = try db.cachedValues(
+            String.self, sql: "SELECT tag FROM member_tag WHERE member_id = ? ORDER BY position", arguments: [id])
         return MemberRecord(
-            id: row["id"], programID: row["program_id"], handle: try Handle(row["handle"]),
+            id: id, programID: row["program_id"], handle: try Handle(row["handle"]),
             publicKey: try PublicKey(rawRepresentation: row["public_key"] as Data),
             profile: Profile(
                 displayName: row["display_name"], headline: row["headline"], tags: tags,
