@@ -65,9 +65,13 @@ public struct SealedNote: Sendable, Hashable, CustomStringConvertible {
     }
 
     func open(key: [UInt8], token: [UInt8]) throws -> String {
-        let nonce = Array(bytes.prefix(ChaChaPoly.nonceLength))
-        let padded = try ChaChaPoly.open(
-            key: key, nonce: nonce, sealed: Array(bytes.dropFirst(ChaChaPoly.nonceLength)), associatedData: token)
-        return try Self.unpad(padded)
+        try Self.unpad(openPadded(key: key, token: token))
+    }
+
+    /// The padded plaintext, before `unpad` (the test vectors publish it).
+    func openPadded(key: [UInt8], token: [UInt8]) throws -> [UInt8] {
+        try ChaChaPoly.open(
+            key: key, nonce: Array(bytes.prefix(ChaChaPoly.nonceLength)),
+            sealed: Array(bytes.dropFirst(ChaChaPoly.nonceLength)), associatedData: token)
     }
 }

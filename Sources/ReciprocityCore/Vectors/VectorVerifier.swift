@@ -167,16 +167,14 @@ extension NoteVector: CheckableVector {
         let transcript = try tokenTest.transcript()
         let writer = transcript.ownPosition.other
         let relation = Relation(rawValue: relation)!
+        // The same key derivation the client uses; its `info` is published alongside.
         let key = try KeySchedule.noteKey(
             prk: transcript.pseudorandomKey, binding: transcript.binding, writer: writer, relation: relation)
-        let sealed = try SealedNote(rawRepresentation: Hex.decode(sealed))
-        let nonce = Array(sealed.bytes.prefix(ChaChaPoly.nonceLength))
-        let padded = try ChaChaPoly.open(
-            key: key, nonce: nonce, sealed: Array(sealed.bytes.dropFirst(ChaChaPoly.nonceLength)),
-            associatedData: transcript.token)
+        let info = KeySchedule.noteInfo(binding: transcript.binding, writer: writer, relation: relation)
+        let padded = try SealedNote(rawRepresentation: Hex.decode(sealed)).openPadded(key: key, token: transcript.token)
         var out = self
         out.token = Hex.encode(transcript.token)
-        out.writerNoteInfo = Hex.encode(KeySchedule.noteInfo(binding: transcript.binding, writer: writer, relation: relation))
+        out.writerNoteInfo = Hex.encode(info)
         out.writerNoteKey = Hex.encode(key)
         out.paddedPlaintext = Hex.encode(padded)
         out.note = try SealedNote.unpad(padded)
