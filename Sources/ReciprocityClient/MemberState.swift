@@ -27,6 +27,16 @@ public struct LocalMark: Codable, Sendable, Equatable {
     public var isDummy: Bool { handle == nil }
 }
 
+extension LocalMark {
+    /// The record of a real mark, from its derivation.
+    init(_ derived: PairwiseMark, handle: String, wants: Role, epoch: UInt32, createdAt: Date, note: String?) {
+        self.init(
+            handle: handle, wants: wants, epoch: epoch, token: derived.token.base64URL,
+            ownTag: derived.ownTag.base64URL, counterpartTag: derived.counterpartTag.base64URL, createdAt: createdAt,
+            matchedAt: nil, note: note)
+    }
+}
+
 /// Everything this device keeps for one membership (one server, one program), except the private key.
 public struct MemberState: Codable, Sendable {
     public var server: String

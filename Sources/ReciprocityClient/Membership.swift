@@ -133,6 +133,19 @@ public struct Membership: Sendable {
 
     // MARK: Interests
 
+    /// The mark on `handle` derived again from its pinned key (after an epoch change, or to open a note);
+    /// nil when no key is pinned for it.
+    func rederive(handle: String, wants: Role, epoch: UInt32) throws -> PairwiseMark? {
+        guard let pinned = state.pinnedKeys[handle] else { return nil }
+        return try derive(Party(handle: Handle(handle), publicKey: PublicKey(base64URL: pinned)), wants: wants, epoch: epoch)
+    }
+
+    /// What is sent for a derived mark: token, own tag, and the note sealed for the counterpart (an empty
+    /// note when there is none, so that every mark looks alike).
+    static func submission(_ derived: PairwiseMark, note: String?) throws -> Mark {
+        Mark(token: derived.token, tag: derived.ownTag, note: try derived.sealNote(note ?? ""))
+    }
+
     static func ownRole(wanting wants: Role) -> Role { wants.counterpart }
 
     func derive(_ party: Party, wants: Role, epoch: UInt32) throws -> PairwiseMark {
@@ -160,12 +173,11 @@ public struct Membership: Sendable {
         var marks: [Mark] = []
         for party in parties {
             let derived = try derive(party, wants: wants, epoch: program.epoch)
-            marks.append(Mark(token: derived.token, tag: derived.ownTag, note: try derived.sealNote(note ?? "")))
+            marks.append(try Self.submission(derived, note: note))
             if !state.marks.contains(where: { $0.token == derived.token.base64URL }) {
                 fresh.append(LocalMark(
-                    handle: party.handle.rawValue, wants: wants, epoch: program.epoch, token: derived.token.base64URL,
-                    ownTag: derived.ownTag.base64URL, counterpartTag: derived.counterpartTag.base64URL,
-                    createdAt: Date(), matchedAt: nil, note: note))
+                    derived, handle: party.handle.rawValue, wants: wants, epoch: program.epoch, createdAt: Date(),
+                    note: note))
             }
         }
         let dummies = try await rebalanceDummies(epoch: program.epoch, addingReal: fresh.count)
@@ -233,14 +245,12 @@ public struct Membership: Sendable {
         var renewed: [LocalMark] = []
         var marks: [Mark] = []
         for old in stale where !old.isDummy {
-            guard let handle = old.handle, let wants = old.wants, let pinned = state.pinnedKeys[handle] else { continue }
-            let party = Party(handle: try Handle(handle), publicKey: try PublicKey(base64URL: pinned))
-            let derived = try derive(party, wants: wants, epoch: epoch)
+            guard let handle = old.handle, let wants = old.wants,
+                let derived = try rederive(handle: handle, wants: wants, epoch: epoch)
+            else { continue }
             renewed.append(LocalMark(
-                handle: handle, wants: wants, epoch: epoch, token: derived.token.base64URL,
-                ownTag: derived.ownTag.base64URL, counterpartTag: derived.counterpartTag.base64URL,
-                createdAt: old.createdAt, matchedAt: nil, note: old.note))
-            marks.append(Mark(token: derived.token, tag: derived.ownTag, note: try derived.sealNote(old.note ?? "")))
+                derived, handle: handle, wants: wants, epoch: epoch, createdAt: old.createdAt, note: old.note))
+            marks.append(try Self.submission(derived, note: old.note))
         }
         if !marks.isEmpty { _ = try await api.submit(epoch: epoch, marks: marks) }
         state.marks += renewed
@@ -281,12 +291,11 @@ public struct Membership: Sendable {
             // The counterpart's note is opened only for a verified match, and shown only if it opens.
             var note: String?
             var noteProblem: String?
-            if problem == nil, let sealed = match.note, let wants = local.wants, let handle = local.handle,
-                let pinned = state.pinnedKeys[handle]
-            {
+            if problem == nil, let sealed = match.note, let wants = local.wants, let handle = local.handle {
                 do {
-                    let party = Party(handle: try Handle(handle), publicKey: try PublicKey(base64URL: pinned))
-                    let derived = try derive(party, wants: wants, epoch: local.epoch)
+                    guard let derived = try rederive(handle: handle, wants: wants, epoch: local.epoch) else {
+                        throw ClientError("no-pinned-key", "no pinned key for \(handle)")
+                    }
                     note = try derived.openCounterpartNote(try SealedNote(base64URL: sealed))
                 } catch {
                     noteProblem = "the note from \(handle) could not be opened (tampered or malformed)"
