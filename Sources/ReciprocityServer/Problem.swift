@@ -55,6 +55,11 @@ public struct Problem: HTTPResponseError, Equatable {
     static let adminDisabled = Problem(
         .notFound, "admin-disabled", "The admin API is off", detail: "the operator has not configured an admin credential")
     static let notFound = Problem(.notFound, "not-found", "No such resource")
+    static func methodNotAllowed(allowed: [String]) -> Problem {
+        var problem = Problem(.methodNotAllowed, "method-not-allowed", "Method not allowed")
+        if !allowed.isEmpty { problem.headers[.allow] = allowed.joined(separator: ", ") }
+        return problem
+    }
     static let internalError = Problem(.internalServerError, "internal", "Internal server error")
 
     /// Maps a validation error from the protocol core: a 400 with a code per kind of input.
@@ -127,18 +132,14 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
                 switch error.status {
                 case .notFound:
                     // The router says 404 for a known path with an unknown method too; tell them apart.
-                    if let allowed = routes.methods(forPath: request.uri.path), !allowed.isEmpty {
-                        {
-                            var problem = Problem(.methodNotAllowed, "method-not-allowed", "Method not allowed")
-                            problem.headers[.allow] = allowed.joined(separator: ", ")
-                            return problem
-                        }()
+                    if let allowed = routes.methods(forPath: request.uri.path) {
+                        .methodNotAllowed(allowed: allowed)
                     } else {
                         .notFound
                     }
                 case .contentTooLarge:
                     Problem(.contentTooLarge, "body-too-large", "The request body is too large")
-                case .methodNotAllowed: Problem(.methodNotAllowed, "method-not-allowed", "Method not allowed")
+                case .methodNotAllowed: .methodNotAllowed(allowed: routes.methods(forPath: request.uri.path) ?? [])
                 default: Problem(error.status, "http-\(error.status.code)", error.status.reasonPhrase)
                 }
             return try problem.response(from: request, context: context)
