@@ -23,11 +23,109 @@ public struct MemberInfo: Codable, Sendable, Equatable {
     public var publicKey: String
     public var profile: Profile
     public var joinedAt: Date
-    public init(handle: String, publicKey: String, profile: Profile, joinedAt: Date) {
+    /// Proof that the key log holds this handle with this key; present in directory answers and at join.
+    public var keyProof: KeyInclusion?
+    public init(handle: String, publicKey: String, profile: Profile, joinedAt: Date, keyProof: KeyInclusion? = nil) {
         self.handle = handle
         self.publicKey = publicKey
         self.profile = profile
         self.joinedAt = joinedAt
+        self.keyProof = keyProof
+    }
+}
+
+// MARK: - Key transparency (Specs/transparency.md)
+
+/// A signed tree head of a program's key log.
+public struct TreeHeadInfo: Codable, Sendable, Equatable {
+    public var program: String
+    public var treeSize: UInt64
+    /// The Merkle root, base64url (32 bytes).
+    public var rootHash: String
+    /// Milliseconds since 1970-01-01 UTC.
+    public var timestamp: UInt64
+    /// Ed25519 signature by the log key, base64url (64 bytes).
+    public var signature: String
+    public init(program: String, treeSize: UInt64, rootHash: String, timestamp: UInt64, signature: String) {
+        self.program = program
+        self.treeSize = treeSize
+        self.rootHash = rootHash
+        self.timestamp = timestamp
+        self.signature = signature
+    }
+
+    public init(_ head: SignedTreeHead) {
+        self.init(
+            program: head.program.rawValue, treeSize: head.size, rootHash: Base64URL.encode(head.root),
+            timestamp: head.timestamp, signature: Base64URL.encode(head.signature))
+    }
+
+    /// Decodes every field (the signature is checked by the caller, against its pinned log key).
+    public func signedTreeHead() throws -> SignedTreeHead {
+        SignedTreeHead(
+            program: try ProgramID(program), size: treeSize,
+            root: try Base64URL.decode(rootHash, byteCount: MerkleTree.hashLength, what: "root hash"),
+            timestamp: timestamp,
+            signature: try Base64URL.decode(signature, byteCount: 64, what: "tree head signature"))
+    }
+}
+
+/// The entry that made a member's key live, and its inclusion proof in a signed tree head.
+public struct KeyInclusion: Codable, Sendable, Equatable {
+    public var leafIndex: Int
+    /// `join` or `rotate`: the event of that entry.
+    public var event: KeyLogEvent
+    /// RFC 9162 inclusion path, base64url hashes.
+    public var inclusionProof: [String]
+    public var treeHead: TreeHeadInfo
+    public init(leafIndex: Int, event: KeyLogEvent, inclusionProof: [String], treeHead: TreeHeadInfo) {
+        self.leafIndex = leafIndex
+        self.event = event
+        self.inclusionProof = inclusionProof
+        self.treeHead = treeHead
+    }
+}
+
+/// `GET /v1/log/head`: the latest signed tree head and the key that signs heads.
+public struct LogHeadResponse: Codable, Sendable {
+    public var treeHead: TreeHeadInfo
+    /// The log's Ed25519 public key, base64url (32 bytes). Clients pin it at join.
+    public var logPublicKey: String
+    public init(treeHead: TreeHeadInfo, logPublicKey: String) {
+        self.treeHead = treeHead
+        self.logPublicKey = logPublicKey
+    }
+}
+
+/// One key-log entry on the wire.
+public struct LogEntryInfo: Codable, Sendable, Equatable {
+    public var index: Int
+    public var event: KeyLogEvent
+    public var handle: String
+    public var publicKey: String
+    public init(index: Int, event: KeyLogEvent, handle: String, publicKey: String) {
+        self.index = index
+        self.event = event
+        self.handle = handle
+        self.publicKey = publicKey
+    }
+}
+
+/// `GET /v1/log/entries`: consecutive entries from `start`.
+public struct LogEntriesResponse: Codable, Sendable {
+    public var entries: [LogEntryInfo]
+    public init(entries: [LogEntryInfo]) { self.entries = entries }
+}
+
+/// `GET /v1/log/consistency`: RFC 9162 consistency proof between two tree sizes.
+public struct ConsistencyProofResponse: Codable, Sendable {
+    public var from: UInt64
+    public var to: UInt64
+    public var proof: [String]
+    public init(from: UInt64, to: UInt64, proof: [String]) {
+        self.from = from
+        self.to = to
+        self.proof = proof
     }
 }
 
@@ -50,10 +148,13 @@ public struct JoinResponse: Codable, Sendable {
     public var member: MemberInfo
     public var program: ProgramInfo
     public var credential: String
-    public init(member: MemberInfo, program: ProgramInfo, credential: String) {
+    /// The key-log signing key, base64url; the client pins it here.
+    public var logPublicKey: String
+    public init(member: MemberInfo, program: ProgramInfo, credential: String, logPublicKey: String) {
         self.member = member
         self.program = program
         self.credential = credential
+        self.logPublicKey = logPublicKey
     }
 }
 

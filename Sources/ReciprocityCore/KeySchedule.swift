@@ -175,7 +175,7 @@ public enum KeySchedule {
         return out
     }
 
-    private static func appendField(_ bytes: some Collection<UInt8>, to out: inout [UInt8]) {
+    static func appendField(_ bytes: some Collection<UInt8>, to out: inout [UInt8]) {
         precondition(bytes.count <= Int(UInt16.max))
         out.append(UInt8(bytes.count >> 8))
         out.append(UInt8(bytes.count & 0xff))

@@ -24,42 +24,18 @@ public enum MerkleTree {
 
     /// `MTH(D[n])` over leaf hashes (section 2.1.1).
     public static func root(leafHashes: ArraySlice<[UInt8]>) -> [UInt8] {
-        switch leafHashes.count {
-        case 0: return emptyRoot
-        case 1: return leafHashes.first!
-        default:
-            let k = split(leafHashes.count), start = leafHashes.startIndex
-            return nodeHash(root(leafHashes: leafHashes[start..<start + k]), root(leafHashes: leafHashes[(start + k)...]))
-        }
+        MerkleLog(leafHashes: leafHashes).root(size: leafHashes.count)
     }
 
     /// `PATH(m, D[n])`, the inclusion proof of leaf `m` (section 2.1.3.1).
     public static func inclusionProof(index m: Int, leafHashes: ArraySlice<[UInt8]>) -> [[UInt8]] {
-        let n = leafHashes.count
-        precondition(m >= 0 && m < n)
-        guard n > 1 else { return [] }
-        let k = split(n), start = leafHashes.startIndex
-        let left = leafHashes[start..<start + k], right = leafHashes[(start + k)...]
-        return m < k
-            ? inclusionProof(index: m, leafHashes: left) + [root(leafHashes: right)]
-            : inclusionProof(index: m - k, leafHashes: right) + [root(leafHashes: left)]
+        MerkleLog(leafHashes: leafHashes).inclusionProof(index: m, size: leafHashes.count)
     }
 
     /// `PROOF(m, D[n])`, the consistency proof between the trees of the first `m` and all `n` leaves
     /// (section 2.1.4.1).
     public static func consistencyProof(oldSize m: Int, leafHashes: ArraySlice<[UInt8]>) -> [[UInt8]] {
-        precondition(m >= 1 && m <= leafHashes.count)
-        return subproof(m, leafHashes, true)
-    }
-
-    private static func subproof(_ m: Int, _ leaves: ArraySlice<[UInt8]>, _ complete: Bool) -> [[UInt8]] {
-        let n = leaves.count
-        if m == n { return complete ? [] : [root(leafHashes: leaves)] }
-        let k = split(n), start = leaves.startIndex
-        let left = leaves[start..<start + k], right = leaves[(start + k)...]
-        return m <= k
-            ? subproof(m, left, complete) + [root(leafHashes: right)]
-            : subproof(m - k, right, false) + [root(leafHashes: left)]
+        MerkleLog(leafHashes: leafHashes).consistencyProof(oldSize: m, newSize: leafHashes.count)
     }
 
     /// Verifies an inclusion proof (section 2.1.3.2).
@@ -123,5 +99,130 @@ public enum MerkleTree {
             sn >>= 1
         }
         return sn == 0 && SecureBytes.constantTimeEqual(fr, oldRoot) && SecureBytes.constantTimeEqual(sr, newRoot)
+    }
+}
+
+/// An append-only Merkle tree that keeps the hash of every complete, aligned power-of-two subtree, so that
+/// the root of any prefix and every inclusion or consistency proof cost O(log² n) hashes instead of O(n).
+/// This is what the server keeps in memory per program; 100,000 leaves take about 6 MB.
+public struct MerkleLog: Sendable {
+    /// `levels[k]` holds the hashes of the `count >> k` complete subtrees of `2^k` leaves, back to back.
+    private var levels: [[UInt8]] = [[]]
+    public private(set) var count = 0
+
+    public init() {}
+
+    public init(leafHashes: some Sequence<[UInt8]>) {
+        for hash in leafHashes { append(leafHash: hash) }
+    }
+
+    public mutating func append(leafHash: [UInt8]) {
+        precondition(leafHash.count == MerkleTree.hashLength)
+        levels[0] += leafHash
+        count += 1
+        // Every trailing one bit of the new count closes a complete subtree one level up.
+        var level = 0
+        while (count >> level) & 1 == 0 {
+            let pair = hash(level: level, index: (count >> level) - 2)
+            let parent = MerkleTree.nodeHash(pair, hash(level: level, index: (count >> level) - 1))
+            if levels.count == level + 1 { levels.append([]) }
+            levels[level + 1] += parent
+            level += 1
+        }
+    }
+
+    private func hash(level: Int, index: Int) -> [UInt8] {
+        let start = index * MerkleTree.hashLength
+        return Array(levels[level][start..<start + MerkleTree.hashLength])
+    }
+
+    /// `MTH(D[start:start+size])` for a node of the tree (its start is aligned as RFC 9162's split makes it).
+    private func subtreeHash(start: Int, size: Int) -> [UInt8] {
+        if size & (size - 1) == 0 {
+            let level = size.trailingZeroBitCount
+            return hash(level: level, index: start >> level)
+        }
+        let k = MerkleTree.split(size)
+        return MerkleTree.nodeHash(subtreeHash(start: start, size: k), subtreeHash(start: start + k, size: size - k))
+    }
+
+    /// `MTH(D[size])`, the root of the first `size` leaves.
+    public func root(size: Int) -> [UInt8] {
+        precondition(size >= 0 && size <= count)
+        return size == 0 ? MerkleTree.emptyRoot : subtreeHash(start: 0, size: size)
+    }
+
+    /// `PATH(index, D[size])`.
+    public func inclusionProof(index: Int, size: Int) -> [[UInt8]] {
+        precondition(index >= 0 && index < size && size <= count)
+        func path(_ m: Int, _ start: Int, _ n: Int) -> [[UInt8]] {
+            guard n > 1 else { return [] }
+            let k = MerkleTree.split(n)
+            return m < k
+                ? path(m, start, k) + [subtreeHash(start: start + k, size: n - k)]
+                : path(m - k, start + k, n - k) + [subtreeHash(start: start, size: k)]
+        }
+        return path(index, 0, size)
+    }
+
+    /// `PROOF(oldSize, D[newSize])`.
+    public func consistencyProof(oldSize: Int, newSize: Int) -> [[UInt8]] {
+        precondition(oldSize >= 1 && oldSize <= newSize && newSize <= count)
+        func subproof(_ m: Int, _ start: Int, _ n: Int, _ complete: Bool) -> [[UInt8]] {
+            if m == n { return complete ? [] : [subtreeHash(start: start, size: n)] }
+            let k = MerkleTree.split(n)
+            return m <= k
+                ? subproof(m, start, k, complete) + [subtreeHash(start: start + k, size: n - k)]
+                : subproof(m - k, start + k, n - k, false) + [subtreeHash(start: start, size: k)]
+        }
+        return subproof(oldSize, 0, newSize, true)
+    }
+}
+
+/// The right edge of a Merkle tree: the hashes of its complete subtrees, largest first (one per one bit of
+/// `size`). Enough to append leaves and compute the new root, so an auditor can resume a replay from the
+/// last head it verified without keeping the whole log.
+public struct MerkleFrontier: Sendable, Codable, Equatable {
+    public private(set) var size: Int = 0
+    public private(set) var hashes: [[UInt8]] = []
+
+    public init() {}
+
+    public mutating func append(leafHash: [UInt8]) {
+        var hash = leafHash
+        var n = size
+        while n & 1 == 1 {
+            hash = MerkleTree.nodeHash(hashes.removeLast(), hash)
+            n >>= 1
+        }
+        hashes.append(hash)
+        size += 1
+    }
+
+    /// `MTH(D[size])`: the complete subtrees folded from the right.
+    public var root: [UInt8] {
+        guard var root = hashes.last else { return MerkleTree.emptyRoot }
+        for hash in hashes.dropLast().reversed() { root = MerkleTree.nodeHash(hash, root) }
+        return root
+    }
+
+    private enum CodingKeys: String, CodingKey { case size, hashes }
+
+    /// Hashes as base64url strings; decoding checks that there is one 32-byte hash per one bit of `size`.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        size = try container.decode(Int.self, forKey: .size)
+        hashes = try container.decode([String].self, forKey: .hashes).map {
+            try Base64URL.decode($0, byteCount: MerkleTree.hashLength, what: "frontier hash")
+        }
+        guard size >= 0, hashes.count == size.nonzeroBitCount else {
+            throw ReciprocityError(.invalidEncoding, "a frontier of \(size) leaves has \(size.nonzeroBitCount) hashes")
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(size, forKey: .size)
+        try container.encode(hashes.map { Base64URL.encode($0) }, forKey: .hashes)
     }
 }

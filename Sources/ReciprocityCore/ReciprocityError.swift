@@ -31,6 +31,9 @@ public struct ReciprocityError: Error, Hashable, Sendable, CustomStringConvertib
         public static let noteTooLong = Code(rawValue: "noteTooLong")
         /// A profile field breaks its rule.
         public static let invalidProfile = Code(rawValue: "invalidProfile")
+        /// A key-log entry breaks the directory's rules (a second live key for a handle, a key live under two
+        /// handles, a leave or rotation of a handle that is not live), or has an unknown event.
+        public static let invalidLogEntry = Code(rawValue: "invalidLogEntry")
         /// A test-vector file cannot be read or does not have the expected shape.
         public static let malformedVectors = Code(rawValue: "malformedVectors")
         /// An OpenSSL call failed for a reason that is not the caller's input.

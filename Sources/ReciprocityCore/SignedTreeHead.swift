@@ -58,9 +58,8 @@ public struct SignedTreeHead: Sendable, Hashable {
     /// `LP("reciprocity-sth/v1") || LP(program) || BE64(size) || root (32) || BE64(timestamp)`.
     var signedMessage: [UInt8] {
         var out: [UInt8] = []
-        for field in [Array(Self.label.utf8), Array(program.rawValue.utf8)] {
-            out += [UInt8(field.count >> 8), UInt8(field.count & 0xff)] + field
-        }
+        KeySchedule.appendField(Self.label.utf8, to: &out)
+        KeySchedule.appendField(program.rawValue.utf8, to: &out)
         out += withUnsafeBytes(of: size.bigEndian) { Array($0) }
         out += root
         out += withUnsafeBytes(of: timestamp.bigEndian) { Array($0) }

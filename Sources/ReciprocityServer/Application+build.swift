@@ -1,7 +1,7 @@
 import Foundation
 public import Hummingbird
 public import Logging
-import ReciprocityCore
+public import ReciprocityCore
 public import ReciprocityStore
 
 /// Everything `reciprocityd serve` needs to know; see the README's configuration table.
@@ -16,14 +16,17 @@ public struct ServerConfiguration: Sendable {
     public var rateLimitPerMinute = 1200
     /// Seconds before a connection that sends or receives nothing is closed (slow or stalled clients).
     public var idleTimeout = 30
+    /// The key that signs key-log heads. `reciprocityd serve` loads it from its key file; the default is a
+    /// fresh key, which clients that pinned another one will refuse.
+    public var logSigningKey: LogSigningKey = try! LogSigningKey()
 
     public init() {}
 }
 
 /// Builds the routes. Shared by the executable and the tests.
 public func buildRouter(
-    store: any ReciprocityStore, adminCredential: String?, metrics: ServerMetrics = ServerMetrics(),
-    rateLimitPerMinute: Int = 0
+    store: any ReciprocityStore, adminCredential: String?, logSigningKey: LogSigningKey = try! LogSigningKey(),
+    metrics: ServerMetrics = ServerMetrics(), rateLimitPerMinute: Int = 0
 ) -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
     router.add(middleware: RequestLogMiddleware())
@@ -53,12 +56,14 @@ public func buildRouter(
             body: .init(byteBuffer: ByteBuffer(bytes: OpenAPIDocument.contents)))
     }
 
-    let members = MemberController(store: store)
+    let transparency = KeyTransparency(store: store, signingKey: logSigningKey)
+    let members = MemberController(store: store, transparency: transparency)
     members.addPublicRoutes(to: router)
     let limiter = rateLimitPerMinute > 0 ? RateLimiter(perMinute: rateLimitPerMinute) : nil
     let authenticated = router.group("/v1").add(middleware: MemberAuthenticator(store: store, rateLimiter: limiter))
     members.addMemberRoutes(to: authenticated)
     MarkController(store: store, metrics: metrics).addRoutes(to: authenticated)
+    LogController(store: store, transparency: transparency).addRoutes(to: authenticated)
 
     let admin = router.group("/v1/admin").add(
         middleware: AdminAuthenticator(adminCredentialDigest: adminCredential.map(BearerSecret.digest(of:))))
@@ -74,7 +79,8 @@ public func buildApplication(
 ) -> some ApplicationProtocol {
     Application(
         router: buildRouter(
-            store: store, adminCredential: configuration.adminCredential, metrics: metrics,
+            store: store, adminCredential: configuration.adminCredential,
+            logSigningKey: configuration.logSigningKey, metrics: metrics,
             rateLimitPerMinute: configuration.rateLimitPerMinute),
         server: .http1(configuration: .init(idleTimeout: .seconds(Int64(configuration.idleTimeout)))),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "reciprocityd"),

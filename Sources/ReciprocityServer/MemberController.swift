@@ -7,6 +7,7 @@ import ReciprocityStore
 /// Joining, the member's own record, and the directory.
 struct MemberController {
     let store: any ReciprocityStore
+    let transparency: KeyTransparency
 
     /// `POST /v1/programs/{program}/members`: needs no credential, only an invite code.
     func addPublicRoutes(to router: Router<AppRequestContext>) {
@@ -33,8 +34,12 @@ struct MemberController {
             program: program, inviteDigest: BearerSecret.digest(of: body.invite), handle: handle,
             publicKey: publicKey, profile: profile, credentialDigest: credential.digest, now: Date())
         context.logger.info("member joined", metadata: ["program": "\(program)"])
+        let info = try await transparency.withKeyProofs([member], program: programRecord)[0]
         return try jsonResponse(
-            JoinResponse(member: member.info, program: programRecord.info, credential: credential.text), status: .created)
+            JoinResponse(
+                member: info, program: programRecord.info, credential: credential.text,
+                logPublicKey: transparency.signingKey.publicKey.base64URL),
+            status: .created)
     }
 
     @Sendable func me(request: Request, context: AppRequestContext) async throws -> Response {
@@ -65,7 +70,8 @@ struct MemberController {
         let members = try await store.directory(programID: program.id, query: page)
         let shown = Array(members.prefix(query.limit))
         let next = members.count > query.limit ? shown.last?.handle.rawValue : nil
-        return try jsonResponse(DirectoryPage(members: shown.map(\.info), nextCursor: next))
+        return try jsonResponse(
+            DirectoryPage(members: try await transparency.withKeyProofs(shown, program: program), nextCursor: next))
     }
 
     @Sendable func directoryEntry(request: Request, context: AppRequestContext) async throws -> Response {
@@ -73,7 +79,7 @@ struct MemberController {
         let handle = try Handle(context.parameters.require("handle"))
         guard let member = try await store.member(programID: program.id, handle: handle), member.status == .active
         else { throw Problem(.notFound, "member-not-found", "No such member in this program") }
-        return try jsonResponse(member.info)
+        return try jsonResponse(try await transparency.withKeyProofs([member], program: program)[0])
     }
 
     static func directoryQuery(_ parameters: Parameters) throws -> DirectoryQuery {
@@ -97,12 +103,7 @@ struct MemberController {
             query.text = String(text)
         }
         if let after = parameters["after"] { query.after = try Handle(String(after)).rawValue }
-        if let limit = parameters["limit"] {
-            guard let value = Int(limit), (1...200).contains(value) else {
-                throw Problem.invalidParameter("'limit' must be an integer from 1 to 200")
-            }
-            query.limit = value
-        }
+        query.limit = try LogController.integer(parameters, "limit", range: 1...200, default: query.limit)
         return query
     }
 }

@@ -34,6 +34,11 @@ public protocol ReciprocityStore: Sendable {
     func members(programID: Int64) async throws -> [MemberRecord]
     func setStatus(program: ProgramID, handle: Handle, status: MemberStatus) async throws -> MemberRecord
 
+    // Key log
+    /// Up to `limit` entries of the program's key log from index `from`, in order. Joins, reinstatements and
+    /// suspensions append entries in the same transaction as the change itself.
+    func keyLog(programID: Int64, from: Int, limit: Int) async throws -> [KeyLogRecord]
+
     // Marks
     /// Stores a batch for `epoch`, all or nothing, and returns each item's state in order.
     func submitMarks(memberID: Int64, programID: Int64, epoch: UInt32, marks: [Mark], now: Date) async throws

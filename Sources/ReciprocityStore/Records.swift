@@ -55,6 +55,13 @@ public struct MatchRecord: Sendable, Equatable {
     public let matchedAt: Date
 }
 
+/// One entry of a program's key log.
+public struct KeyLogRecord: Sendable, Equatable {
+    public let index: Int
+    public let entry: KeyLogEntry
+    public let createdAt: Date
+}
+
 /// What a directory search asks for.
 public struct DirectoryQuery: Sendable, Equatable {
     public var tag: String?

@@ -113,7 +113,46 @@ public final class SQLiteStore: ReciprocityStore {
                     ALTER TABLE "match" ADD COLUMN second_note BLOB;
                     """)
         }
+        migrator.registerMigration("v3-key-log") { db in
+            // The key-transparency log (Specs/transparency.md): one row per directory change, never updated
+            // or deleted. Members that joined before the log existed get their entries now, in join order.
+            try db.execute(
+                sql: """
+                    CREATE TABLE key_log (
+                        program_id INTEGER NOT NULL REFERENCES program(id) ON DELETE CASCADE,
+                        idx INTEGER NOT NULL,
+                        event TEXT NOT NULL,
+                        handle TEXT NOT NULL,
+                        public_key BLOB NOT NULL,
+                        created_at INTEGER NOT NULL,
+                        PRIMARY KEY (program_id, idx)
+                    ) WITHOUT ROWID;
+                    """)
+            let members = try Row.fetchAll(
+                db, sql: "SELECT program_id, handle, public_key, status, joined_at FROM member ORDER BY joined_at, id")
+            for member in members {
+                let at = Self.date(member["joined_at"])
+                try appendKeyLog(db, programID: member["program_id"], event: .join, handle: member["handle"],
+                    publicKey: member["public_key"], now: at)
+                if member["status"] as String != MemberStatus.active.rawValue {
+                    try appendKeyLog(db, programID: member["program_id"], event: .leave, handle: member["handle"],
+                        publicKey: member["public_key"], now: at)
+                }
+            }
+        }
         return migrator
+    }
+
+    /// Appends one directory change to the program's key log, in the caller's write transaction.
+    static func appendKeyLog(
+        _ db: Database, programID: Int64, event: KeyLogEvent, handle: String, publicKey: Data, now: Date
+    ) throws {
+        try db.cachedExecute(
+            sql: """
+                INSERT INTO key_log (program_id, idx, event, handle, public_key, created_at)
+                VALUES (?1, (SELECT COALESCE(MAX(idx) + 1, 0) FROM key_log WHERE program_id = ?1), ?2, ?3, ?4, ?5)
+                """,
+            arguments: [programID, event.rawValue, handle, publicKey, millis(now)])
     }
 
     // MARK: Programs
@@ -216,6 +255,8 @@ public final class SQLiteStore: ReciprocityStore {
                 ])
             let memberID = db.lastInsertedRowID
             try Self.writeTags(db, memberID: memberID, tags: profile.tags)
+            try Self.appendKeyLog(db, programID: programRecord.id, event: .join, handle: handle.rawValue,
+                publicKey: publicKey.rawRepresentation, now: now)
             return (try Self.fetchMember(db, id: memberID)!, programRecord)
         }
     }
@@ -313,14 +354,42 @@ public final class SQLiteStore: ReciprocityStore {
     public func setStatus(program: ProgramID, handle: Handle, status: MemberStatus) async throws -> MemberRecord {
         try await write { db in
             let programRecord = try Self.requireProgram(db, name: program)
-            try db.execute(
-                sql: "UPDATE member SET status = ? WHERE program_id = ? AND handle = ?",
-                arguments: [status.rawValue, programRecord.id, handle.rawValue])
-            guard db.changesCount == 1,
-                let id = try db.cachedValue(Int64.self, sql: "SELECT id FROM member WHERE program_id = ? AND handle = ?",
+            guard
+                let row = try db.cachedRow(sql: "SELECT id, status, public_key FROM member WHERE program_id = ? AND handle = ?",
                     arguments: [programRecord.id, handle.rawValue])
             else { throw StoreError(.memberNotFound, "no member '\(handle)' in program '\(program)'") }
+            let id: Int64 = row["id"]
+            // Only a change of status is a directory change, and only a directory change is logged.
+            if row["status"] as String != status.rawValue {
+                try db.cachedExecute(sql: "UPDATE member SET status = ? WHERE id = ?", arguments: [status.rawValue, id])
+                try Self.appendKeyLog(db, programID: programRecord.id, event: status == .active ? .join : .leave,
+                    handle: handle.rawValue, publicKey: row["public_key"], now: Date())
+            }
             return try Self.fetchMember(db, id: id)!
+        }
+    }
+
+    // MARK: Key log
+
+    public func keyLog(programID: Int64, from start: Int, limit: Int) async throws -> [KeyLogRecord] {
+        try await read { db in
+            let program = try db.cachedValue(String.self, sql: "SELECT name FROM program WHERE id = ?", arguments: [programID])
+            guard let program else { throw StoreError(.programNotFound, "no such program") }
+            let name = try ProgramID(program)
+            return try db.cachedRows(
+                sql: "SELECT * FROM key_log WHERE program_id = ? AND idx >= ? ORDER BY idx LIMIT ?",
+                arguments: [programID, start, limit]
+            ).map { row in
+                guard let event = KeyLogEvent(rawValue: row["event"]) else {
+                    throw StoreError(.corruptData, "a stored key-log entry has an unknown event")
+                }
+                return KeyLogRecord(
+                    index: row["idx"],
+                    entry: KeyLogEntry(
+                        program: name, event: event, handle: try Handle(row["handle"]),
+                        publicKey: try PublicKey(rawRepresentation: row["public_key"] as Data)),
+                    createdAt: Self.date(row["created_at"]))
+            }
         }
     }
 

@@ -12,7 +12,7 @@ struct Admin: AsyncParsableCommand {
         abstract: "Manage programs, invites and members in the database.",
         subcommands: [
             ProgramCommand.self, InviteCommand.self, MemberCommand.self, CredentialCommand.self, Backup.self,
-            Restore.self, Purge.self,
+            Restore.self, Purge.self, LogKey.self,
         ]
     )
 }
@@ -185,5 +185,17 @@ struct Purge: AsyncParsableCommand {
     func run() async throws {
         let purged = try await SQLiteStore(path: database.path).purge(now: Date())
         print("purged \(purged.invites) invites and \(purged.marks) marks")
+    }
+}
+
+/// `reciprocityd admin log-key`: the public key members pin, to publish out of band.
+struct LogKey: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "log-key", abstract: "Print the key log's public key (creating the key file if needed).")
+    @OptionGroup var database: DatabaseOptions
+    @OptionGroup var logKey: LogKeyOptions
+
+    func run() async throws {
+        print(try logKey.load(database: database).key.publicKey.base64URL)
     }
 }

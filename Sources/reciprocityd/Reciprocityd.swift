@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import ReciprocityCore
+import ReciprocityServer
 
 /// The server executable: `serve` runs the HTTP API, `admin` manages programs, invites and members directly
 /// in the same database file, whether or not the server is running.
@@ -27,4 +29,22 @@ struct DatabaseOptions: ParsableArguments {
     var database: String?
 
     var path: String { database ?? environment["RECIPROCITY_DATABASE"] ?? "reciprocity.sqlite" }
+}
+
+/// `--log-key-file PATH`, else `RECIPROCITY_LOG_KEY_FILE`, else the database path with `.log-key` appended.
+struct LogKeyOptions: ParsableArguments {
+    @Option(help: "Key-log signing key file, created on first start (env RECIPROCITY_LOG_KEY_FILE; default <database>.log-key).")
+    var logKeyFile: String?
+
+    func path(database: DatabaseOptions) -> String {
+        logKeyFile ?? environment["RECIPROCITY_LOG_KEY_FILE"] ?? database.path + ".log-key"
+    }
+
+    func load(database: DatabaseOptions) throws -> (key: LogSigningKey, created: Bool) {
+        do {
+            return try LogKeyFile.loadOrCreate(path: path(database: database))
+        } catch {
+            throw CLIFailure("\(error)")
+        }
+    }
 }

@@ -11,6 +11,7 @@ struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run the HTTP API.")
 
     @OptionGroup var database: DatabaseOptions
+    @OptionGroup var logKey: LogKeyOptions
 
     @Option(help: "Address to listen on (env RECIPROCITY_HOST; default 127.0.0.1).")
     var host: String?
@@ -87,7 +88,7 @@ struct Serve: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let configuration = try resolve()
+        var configuration = try resolve()
         let level = try Self.logLevel(logLevel ?? environment["RECIPROCITY_LOG_LEVEL"])
         let format = logFormat ?? environment["RECIPROCITY_LOG_FORMAT"] ?? "text"
         guard ["text", "json"].contains(format) else { throw CLIFailure("log format must be text or json, got '\(format)'") }
@@ -102,6 +103,9 @@ struct Serve: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "reciprocityd")
+        let (signingKey, created) = try logKey.load(database: database)
+        configuration.logSigningKey = signingKey
+        if created { logger.notice("created key-log signing key", metadata: ["file": "\(logKey.path(database: database))"]) }
         let store: SQLiteStore
         do {
             store = try SQLiteStore(path: configuration.databasePath, durability: configuration.durability)
@@ -113,6 +117,7 @@ struct Serve: AsyncParsableCommand {
             metadata: [
                 "database": "\(configuration.databasePath)", "address": "\(configuration.host):\(configuration.port)",
                 "admin_api": "\(configuration.adminCredential == nil ? "off" : "on")",
+                "log_public_key": "\(signingKey.publicKey.base64URL)",
             ])
         let app = buildApplication(configuration: configuration, store: store, logger: logger)
         // The order is the dependency order; on SIGTERM or SIGINT the group stops accepting connections, lets
