@@ -48,6 +48,11 @@ public struct MemberState: Codable, Sendable {
     public var marks: [LocalMark]
     /// Keep this many marks pending on the server, topping up with dummies; nil for no padding.
     public var padTo: Int?
+    /// The key-log signing key pinned at join (base64url); nil in state written before the key log existed,
+    /// until first use.
+    public var logKey: String?
+    /// The latest tree head this device verified, in its one-line gossip form.
+    public var treeHead: String?
 }
 
 /// The folder of one membership: `state.json` and `private.key`, both mode 0600, written atomically.
@@ -129,7 +134,7 @@ public struct MembershipFolder: Sendable {
 
     /// Writes to a temporary file (mode 0600) in the same folder, flushes it to disk, then renames it over the
     /// target: a crash leaves either the old file or the new one, never a torn one.
-    static func writeAtomically(_ data: Data, to url: URL) throws {
+    public static func writeAtomically(_ data: Data, to url: URL) throws {
         let temporary = url.deletingLastPathComponent()
             .appendingPathComponent(".\(url.lastPathComponent).\(getpid()).tmp").path
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o600)

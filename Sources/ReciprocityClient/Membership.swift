@@ -29,7 +29,7 @@ public struct InterestResult: Sendable, Equatable {
 /// the server only ever sees tokens and tags.
 public struct Membership: Sendable {
     public let folder: MembershipFolder
-    public private(set) var state: MemberState
+    public internal(set) var state: MemberState
     let key: PrivateKey
 
     var api: ServerAPI { ServerAPI(baseURL: state.server, credential: state.credential) }
@@ -53,10 +53,16 @@ public struct Membership: Sendable {
             request: JoinRequest(invite: invite, handle: handle, publicKey: key.publicKey.base64URL, profile: profile))
         let state = MemberState(
             server: server, program: program, handle: response.member.handle, credential: response.credential,
-            pinnedKeys: [:], marks: [], padTo: nil)
+            pinnedKeys: [:], marks: [], padTo: nil, logKey: response.logPublicKey, treeHead: nil)
         try folder.create(state: state, key: key)
         try MembershipFolder.writeAtomically(Data(folder.url.path.utf8), to: home.appendingPathComponent("current"))
-        return Membership(folder: folder, state: state, key: key)
+        // The credential is saved first: a failed check below must not lose the membership.
+        var membership = Membership(folder: folder, state: state, key: key)
+        guard try await membership.verifiedKey(of: response.member) == key.publicKey else {
+            throw ClientError("log-inclusion", "the server logged a key for you that is not yours")
+        }
+        try folder.save(membership.state)
+        return membership
     }
 
     /// Opens the membership for `server` and `program`, or the one last joined when both are nil.
@@ -98,11 +104,13 @@ public struct Membership: Sendable {
                 }
             }
         }
-        return try handles.map { handle in
+        var parties: [Party] = []
+        for handle in handles {
             guard let member = served[handle] else {
                 throw ClientError("unknown-handle", "no active member '\(handle)' in program \(state.program)")
             }
-            let key = try PublicKey(base64URL: member.publicKey)
+            // The key must be in the log the server has committed to before anything is derived from it.
+            let key = try await verifiedKey(of: member)
             if let pinned = state.pinnedKeys[handle], pinned != member.publicKey {
                 let old = (try? PublicKey(base64URL: pinned))?.fingerprint ?? "?"
                 throw ClientError(
@@ -111,16 +119,18 @@ public struct Membership: Sendable {
                         + "compare fingerprints with \(handle) out of band, then run 'reciprocity key trust \(handle)'")
             }
             state.pinnedKeys[handle] = member.publicKey
-            return Party(handle: try Handle(handle), publicKey: key)
+            parties.append(Party(handle: try Handle(handle), publicKey: key))
         }
+        return parties
     }
 
     /// Re-pins `handle` to the key the server serves now, after an out-of-band check.
     public mutating func trust(_ handle: String) async throws -> String {
         let member = try await api.member(try Handle(handle))
+        let key = try await verifiedKey(of: member)
         state.pinnedKeys[handle] = member.publicKey
         try folder.save(state)
-        return try PublicKey(base64URL: member.publicKey).fingerprint
+        return key.fingerprint
     }
 
     /// The fingerprint of `handle`'s key as the directory serves it (pinning it on first use), or our own.

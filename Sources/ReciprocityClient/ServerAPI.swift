@@ -103,6 +103,24 @@ public struct ServerAPI: Sendable {
         return response.matches
     }
 
+    // MARK: Key log
+
+    public func logHead() async throws -> LogHeadResponse { try await call(.GET, "/v1/log/head") }
+
+    public func logEntries(start: Int, limit: Int) async throws -> [LogEntryInfo] {
+        let response: LogEntriesResponse = try await call(.GET, "/v1/log/entries?start=\(start)&limit=\(limit)")
+        return response.entries
+    }
+
+    public func consistencyProof(from: UInt64, to: UInt64) async throws -> [[UInt8]] {
+        let response: ConsistencyProofResponse = try await call(.GET, "/v1/log/consistency?from=\(from)&to=\(to)")
+        do {
+            return try response.proof.map { try Base64URL.decode($0, byteCount: MerkleTree.hashLength, what: "proof hash") }
+        } catch {
+            throw ClientError("log-fork", "the server's consistency proof from \(from) to \(to) entries is malformed")
+        }
+    }
+
     // MARK: Transport
 
     struct Empty: Decodable {}

@@ -71,9 +71,9 @@ public actor KeyTransparency {
     /// Reads the entries appended since the last call. Entries already applied by a concurrent call are
     /// skipped, so the tree is only ever extended in order.
     private func catchUp(_ program: ProgramRecord) async throws {
+        if logs[program.id] == nil { logs[program.id] = ProgramLog() }
         while true {
-            let records = try await store.keyLog(
-                programID: program.id, from: logs[program.id, default: ProgramLog()].tree.count, limit: Self.batch)
+            let records = try await store.keyLog(programID: program.id, from: logs[program.id]!.tree.count, limit: Self.batch)
             for record in records where record.index == logs[program.id]!.tree.count {
                 logs[program.id]!.tree.append(leafHash: record.entry.leafHash)
                 logs[program.id]!.latest[record.entry.handle.rawValue] = (record.index, record.entry.event)

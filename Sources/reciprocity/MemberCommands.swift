@@ -254,7 +254,8 @@ struct Matches: AsyncParsableCommand {
 
 struct Key: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Key fingerprints for out-of-band checks.", subcommands: [Fingerprint.self, Trust.self])
+        abstract: "Key fingerprints, and checks of the server's key log.",
+        subcommands: [Fingerprint.self, Trust.self, Monitor.self, Head.self])
 
     struct Fingerprint: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Your fingerprint, or a member's (pinned on first use).")
@@ -277,5 +278,76 @@ struct Key: AsyncParsableCommand {
             var session = try membership.open()
             print("now trusting \(handle): \(try await session.trust(handle))")
         }
+    }
+
+    struct Monitor: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Replay the key log and check it holds exactly your key under your handle.")
+        @OptionGroup var membership: MembershipOptions
+
+        func run() async throws {
+            var session = try membership.open()
+            let report = try await session.monitor()
+            print("verified \(report.entriesChecked) log entries; \(report.ownEntries) for your handle, all with your key")
+            print(report.treeHead)
+        }
+    }
+
+    struct Head: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print the latest verified tree head as one line, to compare with others (gossip).")
+        @OptionGroup var membership: MembershipOptions
+
+        func run() async throws {
+            var session = try membership.open()
+            print(try await session.currentTreeHead())
+        }
+    }
+}
+
+struct Audit: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Audit a program's key log: signatures, consistency, and one live key per handle.",
+        discussion: """
+            Replays the log from the last head verified (kept in --state), checks every signed head, the \
+            consistency proof from the previous head, that the entries hash to the signed root and that no \
+            handle ever has two live keys. Heads gossiped by others (--gossip, one line each) must be \
+            consistent with it. Exits non-zero on any inconsistency. Uses this device's membership of the \
+            program to read the log.
+            """)
+    @Option(help: "Server URL.") var server: String
+    @Option(help: "Program name.") var program: String
+    @Option(help: "JSON file with the last verified head; created or advanced on success.") var state: String?
+    @Option(help: "File of tree head lines (reciprocity-sth/v1 ...) seen by others.") var gossip: String?
+    @Option(help: "Expected log public key (base64url), as the operator published it.") var logKey: String?
+
+    func run() async throws {
+        let session = try Membership.open(home: MembershipFolder.home(), server: server, program: program)
+        let previous: AuditState?
+        if let state, FileManager.default.fileExists(atPath: state) {
+            guard let data = FileManager.default.contents(atPath: state),
+                let decoded = try? JSONDecoder().decode(AuditState.self, from: data)
+            else { throw CLIFailure("cannot read audit state '\(state)'") }
+            previous = decoded
+        } else {
+            previous = nil
+        }
+        var heads: [String] = []
+        if let gossip {
+            guard let text = try? String(contentsOfFile: gossip, encoding: .utf8) else {
+                throw CLIFailure("cannot read gossip file '\(gossip)'")
+            }
+            heads = text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        }
+        let report = try await session.audit(logKey: logKey, state: previous, gossip: heads)
+        if let state {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            try MembershipFolder.writeAtomically(try encoder.encode(report.state), to: URL(fileURLWithPath: state))
+        }
+        print("log key: \(report.state.logKey)")
+        print("verified head: \(report.treeHead)")
+        print("entries replayed: \(report.replayed) (from \(report.previousSize)); live handles: \(report.liveHandles)")
+        print("gossiped heads consistent: \(report.gossipChecked)")
     }
 }

@@ -7,7 +7,8 @@ struct Reciprocity: AsyncParsableCommand {
         commandName: "reciprocity",
         abstract: "Privately mark who you would like to mentor, be mentored by, or meet as a peer.",
         subcommands: [
-            Join.self, ProfileCommand.self, Directory.self, Interest.self, Matches.self, Key.self, VectorsCommand.self,
+            Join.self, ProfileCommand.self, Directory.self, Interest.self, Matches.self, Key.self, Audit.self,
+            VectorsCommand.self,
         ]
     )
 }

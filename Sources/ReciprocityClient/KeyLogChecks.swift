@@ -1,0 +1,309 @@
+public import Foundation
+public import ReciprocityAPI
+public import ReciprocityCore
+
+/// The client's side of key transparency (Specs/transparency.md). Every failure here is a `ClientError` with a
+/// `log-` code and is never retried: a server that serves inconsistent log views is either broken or lying.
+enum KeyLogChecks {
+    /// A head older than this is refused: the server signs again at least hourly, so an old head means the
+    /// client is being shown a frozen view.
+    static let maxHeadAge: TimeInterval = 24 * 3600
+
+    static func decode(_ info: TreeHeadInfo) throws -> SignedTreeHead {
+        do {
+            return try info.signedTreeHead()
+        } catch {
+            throw ClientError("log-invalid-head", "the server sent a malformed tree head")
+        }
+    }
+
+    /// Checks `head` against the pinned log key and the last verified head, fetching a consistency proof when
+    /// the log grew. Returns the head to remember next (the newer of the two).
+    static func check(
+        _ head: SignedTreeHead, program: String, logKey: LogPublicKey, previous: SignedTreeHead?, api: ServerAPI,
+        now: Date = Date()
+    ) async throws -> SignedTreeHead {
+        guard head.program.rawValue == program else {
+            throw ClientError("log-invalid-head", "the server sent a tree head for program \(head.program), not \(program)")
+        }
+        guard head.verify(with: logKey) else {
+            throw ClientError(
+                "log-signature",
+                "the tree head is not signed by the pinned log key \(logKey.base64URL); refusing it: \(head.text)")
+        }
+        let age = now.timeIntervalSince1970 - Double(head.timestamp) / 1000
+        guard age <= maxHeadAge else {
+            throw ClientError(
+                "log-stale-head",
+                "the server's tree head is \(Int(age / 3600)) hours old (at most \(Int(maxHeadAge / 3600)) allowed): \(head.text)")
+        }
+        guard let previous else { return head }
+        if head.size < previous.size {
+            throw ClientError(
+                "log-rollback",
+                "the server's log has \(head.size) entries but this device already verified \(previous.size) "
+                    + "(a rolled-back log); evidence: seen [\(previous.text)] served [\(head.text)]")
+        }
+        if head.size == previous.size {
+            guard head.root == previous.root else { throw forked(previous, head) }
+            return head.timestamp >= previous.timestamp ? head : previous
+        }
+        if previous.size > 0 {
+            let proof = try await api.consistencyProof(from: previous.size, to: head.size)
+            guard
+                MerkleTree.verifyConsistency(
+                    oldSize: Int(previous.size), newSize: Int(head.size), oldRoot: previous.root, newRoot: head.root,
+                    proof: proof)
+            else { throw forked(previous, head) }
+        }
+        return head
+    }
+
+    static func forked(_ seen: SignedTreeHead, _ served: SignedTreeHead) -> ClientError {
+        ClientError(
+            "log-fork",
+            "the server's log is not an extension of the one verified before (a forked or rewritten log); "
+                + "evidence: seen [\(seen.text)] served [\(served.text)]")
+    }
+
+    /// Proves that `member`'s key is the one the entry at `proof.leafIndex` made live, in `head`.
+    static func checkInclusion(_ member: MemberInfo, program: ProgramID, head: SignedTreeHead) throws -> PublicKey {
+        guard let proof = member.keyProof else {
+            throw ClientError("log-missing-proof", "the server gave no key-log proof for \(member.handle)'s key")
+        }
+        let key = try PublicKey(base64URL: member.publicKey)
+        let hashes = try? proof.inclusionProof.map {
+            try Base64URL.decode($0, byteCount: MerkleTree.hashLength, what: "proof hash")
+        }
+        let entry = KeyLogEntry(program: program, event: proof.event, handle: try Handle(member.handle), publicKey: key)
+        guard proof.event != .leave, let hashes,
+            MerkleTree.verifyInclusion(
+                index: proof.leafIndex, treeSize: Int(head.size), leafHash: entry.leafHash, proof: hashes, root: head.root)
+        else {
+            throw ClientError(
+                "log-inclusion",
+                "the key the server gives for \(member.handle) (\(key.fingerprint)) is not in its key log; "
+                    + "refusing to use it. Tree head: \(head.text)")
+        }
+        return key
+    }
+
+    /// Replays the log from `directory` (the state after its first `directory.size` entries) up to `head`,
+    /// checking every entry against the directory rules, and that the entries hash to the signed root.
+    /// `inspect` sees each entry before it is applied.
+    static func replay(
+        from directory: KeyDirectory, to head: SignedTreeHead, api: ServerAPI,
+        inspect: (Int, KeyLogEntry) throws -> Void = { _, _ in }
+    ) async throws -> KeyDirectory {
+        var directory = directory
+        let target = Int(head.size)
+        while directory.size < target {
+            let page = try await api.logEntries(start: directory.size, limit: min(1000, target - directory.size))
+            guard !page.isEmpty else {
+                throw ClientError(
+                    "log-missing-entries",
+                    "the server stops serving entries at \(directory.size) but its head has \(target)")
+            }
+            for info in page where directory.size < target {
+                guard info.index == directory.size else {
+                    throw ClientError("log-missing-entries", "the server sent entry \(info.index) where \(directory.size) belongs")
+                }
+                let entry: KeyLogEntry
+                do {
+                    entry = KeyLogEntry(
+                        program: directory.program, event: info.event, handle: try Handle(info.handle),
+                        publicKey: try PublicKey(base64URL: info.publicKey))
+                } catch {
+                    throw ClientError("log-invalid-entry", "entry \(info.index) of the log is malformed: \(error)")
+                }
+                try inspect(info.index, entry)
+                do {
+                    try directory.apply(entry)
+                } catch let error as ReciprocityError {
+                    throw ClientError("log-invalid-entry", error.reason)
+                }
+            }
+        }
+        guard directory.root == head.root else {
+            throw ClientError(
+                "log-fork",
+                "the \(target) entries the server serves do not hash to its signed root: \(head.text)")
+        }
+        return directory
+    }
+}
+
+/// What `reciprocity key monitor` verified.
+public struct MonitorReport: Sendable, Equatable {
+    public let treeHead: String
+    public let entriesChecked: Int
+    /// Entries for this member's handle, all with its own key.
+    public let ownEntries: Int
+}
+
+extension Membership {
+    var programID: ProgramID { get throws { try ProgramID(state.program) } }
+
+    /// The pinned log key; a membership from before the key log pins the server's key on first use.
+    mutating func pinnedLogKey() async throws -> LogPublicKey {
+        if state.logKey == nil { state.logKey = try await api.logHead().logPublicKey }
+        do {
+            return try LogPublicKey(rawRepresentation: try Base64URL.decode(state.logKey!, byteCount: 32, what: "log key"))
+        } catch {
+            throw ClientError("log-invalid-key", "the pinned log key is malformed")
+        }
+    }
+
+    /// Verifies a served head and remembers it as the latest.
+    mutating func accept(_ info: TreeHeadInfo) async throws -> SignedTreeHead {
+        let head = try KeyLogChecks.decode(info)
+        if head.text == state.treeHead { return head }
+        let previous = try state.treeHead.map { try SignedTreeHead(text: $0) }
+        let latest = try await KeyLogChecks.check(
+            head, program: state.program, logKey: try await pinnedLogKey(), previous: previous, api: api)
+        state.treeHead = latest.text
+        return head
+    }
+
+    /// The key of a directory entry, after proving it is in the log the server has committed to.
+    mutating func verifiedKey(of member: MemberInfo) async throws -> PublicKey {
+        guard let proof = member.keyProof else {
+            throw ClientError("log-missing-proof", "the server gave no key-log proof for \(member.handle)'s key")
+        }
+        let head = try await accept(proof.treeHead)
+        return try KeyLogChecks.checkInclusion(member, program: try programID, head: head)
+    }
+
+    /// The latest tree head this device verified, after fetching and checking the server's current one.
+    public mutating func currentTreeHead() async throws -> String {
+        let served = try await api.logHead()
+        try checkServedLogKey(served.logPublicKey)
+        _ = try await accept(served.treeHead)
+        try folder.save(state)
+        return state.treeHead!
+    }
+
+    func checkServedLogKey(_ served: String) throws {
+        if let pinned = state.logKey, pinned != served {
+            throw ClientError(
+                "log-key-changed",
+                "the server now signs its log with \(served), not the key pinned at join (\(pinned))")
+        }
+    }
+
+    /// Replays the whole log and checks that it holds exactly this member's key under its handle: every
+    /// entry for the handle carries our key, and the handle is live with it now.
+    public mutating func monitor() async throws -> MonitorReport {
+        let served = try await api.logHead()
+        try checkServedLogKey(served.logPublicKey)
+        let head = try await accept(served.treeHead)
+        let me = key.publicKey
+        var own = 0
+        let directory = try await KeyLogChecks.replay(from: KeyDirectory(program: try programID), to: head, api: api) {
+            index, entry in
+            guard entry.handle.rawValue == state.handle else { return }
+            own += 1
+            guard entry.publicKey == me else {
+                throw ClientError(
+                    "log-foreign-key",
+                    "entry \(index) of the log gives your handle \(state.handle) a key that is not yours "
+                        + "(\(entry.publicKey.fingerprint); yours is \(me.fingerprint))")
+            }
+        }
+        guard directory.live[state.handle] == me.base64URL else {
+            throw ClientError("log-missing-key", "the log does not hold your key as live under \(state.handle)")
+        }
+        try folder.save(state)
+        return MonitorReport(treeHead: head.text, entriesChecked: Int(head.size), ownEntries: own)
+    }
+}
+
+/// What an auditor remembers between runs (`reciprocity audit --state FILE`).
+public struct AuditState: Codable, Sendable {
+    public var logKey: String
+    public var treeHead: String
+    public var directory: KeyDirectory
+}
+
+/// What `reciprocity audit` verified.
+public struct AuditReport: Sendable {
+    public let treeHead: String
+    public let previousSize: Int
+    public let replayed: Int
+    public let liveHandles: Int
+    public let gossipChecked: Int
+    public let state: AuditState
+}
+
+/// An auditor of one program's key log: replays it from the last verified head, checking signatures,
+/// consistency and the directory rules, and checks heads other parties have seen against it.
+enum KeyLogAuditor {
+    /// - Parameters:
+    ///   - logKey: the expected log key (base64url); taken from `state` when nil, else from the server with
+    ///     a warning (trust on first use).
+    ///   - gossip: heads in their one-line form, from other members or auditors.
+    static func audit(
+        api: ServerAPI, program: String, logKey: String?, state: AuditState?, gossip: [String]
+    ) async throws -> AuditReport {
+        let programID = try ProgramID(program)
+        let served = try await api.logHead()
+        let pinnedText = logKey ?? state?.logKey ?? served.logPublicKey
+        guard pinnedText == served.logPublicKey else {
+            throw ClientError(
+                "log-key-changed", "the server signs with \(served.logPublicKey), not the expected key \(pinnedText)")
+        }
+        let pinned = try LogPublicKey(rawRepresentation: try Base64URL.decode(pinnedText, byteCount: 32, what: "log key"))
+        let previous = try state.map { try SignedTreeHead(text: $0.treeHead) }
+        let head = try KeyLogChecks.decode(served.treeHead)
+        let latest = try await KeyLogChecks.check(head, program: program, logKey: pinned, previous: previous, api: api)
+        let start = state?.directory ?? KeyDirectory(program: programID)
+        let directory = try await KeyLogChecks.replay(from: start, to: head, api: api)
+        for line in gossip {
+            let other: SignedTreeHead
+            do {
+                other = try SignedTreeHead(text: line)
+            } catch {
+                throw ClientError("log-invalid-head", "not a tree head line: \(line.prefix(80))")
+            }
+            guard other.program == programID, other.verify(with: pinned) else {
+                throw ClientError("log-signature", "a gossiped head is not signed by the log key for \(program): \(line)")
+            }
+            try await checkAgainst(head, other, api: api)
+        }
+        return AuditReport(
+            treeHead: head.text, previousSize: start.size, replayed: directory.size - start.size,
+            liveHandles: directory.live.count, gossipChecked: gossip.count,
+            state: AuditState(logKey: pinnedText, treeHead: latest.text, directory: directory))
+    }
+
+    /// Two signed heads of one log must be consistent: equal roots at equal sizes, a valid consistency proof
+    /// from the smaller to the larger.
+    static func checkAgainst(_ mine: SignedTreeHead, _ other: SignedTreeHead, api: ServerAPI) async throws {
+        let (small, large) = other.size <= mine.size ? (other, mine) : (mine, other)
+        if small.size == large.size {
+            guard small.root == large.root else { throw KeyLogChecks.forked(mine, other) }
+            return
+        }
+        guard small.size > 0 else { return }
+        let proof: [[UInt8]]
+        do {
+            proof = try await api.consistencyProof(from: small.size, to: large.size)
+        } catch let error as ClientError where error.code == "invalid-tree-size" {
+            throw KeyLogChecks.forked(mine, other)
+        }
+        guard
+            MerkleTree.verifyConsistency(
+                oldSize: Int(small.size), newSize: Int(large.size), oldRoot: small.root, newRoot: large.root, proof: proof)
+        else { throw KeyLogChecks.forked(mine, other) }
+    }
+}
+
+extension Membership {
+    /// Audits this membership's program log with its credential; the expected log key defaults to the one
+    /// pinned at join.
+    public func audit(logKey: String?, state: AuditState?, gossip: [String]) async throws -> AuditReport {
+        try await KeyLogAuditor.audit(
+            api: api, program: self.state.program, logKey: logKey ?? state?.logKey ?? self.state.logKey, state: state,
+            gossip: gossip)
+    }
+}
