@@ -5,11 +5,7 @@ import Testing
 /// The member CLI against a real server process and a real SQLite file, as the scenarios describe.
 @Suite(.serialized) struct EndToEndTests {
     func setUp(uses: Int = 20, maxMarks: Int = 16) throws -> (ServerProcess, String) {
-        let server = try ServerProcess()
-        _ = try server.admin(["program", "create", "acme", "--max-marks", "\(maxMarks)"])
-        let invite = try server.admin(["invite", "create", "--program", "acme", "--uses", "\(uses)"])
-        try server.start()
-        return (server, invite)
+        try ServerProcess.withProgram(uses: uses, maxMarks: maxMarks)
     }
 
     @Test func mentorAndMenteeBothSeeOneVerifiedMatch() throws {
@@ -93,9 +89,11 @@ import Testing
         try bob.join(invite: invite)
         let pinned = try alice.ok(["key", "fingerprint", "bob"]).trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(pinned == (try bob.ok(["key", "fingerprint"]).trimmingCharacters(in: .whitespacesAndNewlines)))
-        // The server starts serving a key it controls for bob.
-        try server.tamper(
-            "UPDATE member SET public_key = ? WHERE handle = 'bob'", [try PrivateKey().publicKey.rawRepresentation])
+        // The server starts serving a key it controls for bob, and even logs it as a rotation, so the log
+        // checks pass: the key pinned at first contact still catches it.
+        let substitute = try PrivateKey().publicKey.rawRepresentation
+        try server.tamper("UPDATE member SET public_key = ? WHERE handle = 'bob'", [substitute])
+        try server.appendLogEntry(.rotate, handle: "bob", key: substitute)
         let before = try alice.snapshot()
         let refused = try alice.cli(["interest", "add", "bob", "--as", "mentor"])
         #expect(refused.status != 0)

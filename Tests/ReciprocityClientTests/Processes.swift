@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import ReciprocityCore
 
 #if canImport(Glibc)
     import Glibc
@@ -57,6 +58,17 @@ final class ServerProcess: @unchecked Sendable {
     }
 
     var url: String { "http://127.0.0.1:\(port)" }
+    /// The key-log signing key file `reciprocityd serve` creates next to the database.
+    var logKeyFile: String { database + ".log-key" }
+
+    /// A running server with program acme and an invite for it.
+    static func withProgram(uses: Int = 20, maxMarks: Int = 16) throws -> (ServerProcess, String) {
+        let server = try ServerProcess()
+        _ = try server.admin(["program", "create", "acme", "--max-marks", "\(maxMarks)"])
+        let invite = try server.admin(["invite", "create", "--program", "acme", "--uses", "\(uses)"])
+        try server.start()
+        return (server, invite)
+    }
 
     /// Where the server's log goes when started with `logLevel` other than `error`.
     var logURL: URL { directory.appendingPathComponent("server.log") }
@@ -119,6 +131,25 @@ final class ServerProcess: @unchecked Sendable {
     func tamper(_ sql: String, _ arguments: StatementArguments = []) throws {
         let queue = try DatabaseQueue(path: database)
         try queue.write { try $0.execute(sql: sql, arguments: arguments) }
+    }
+
+    /// One integer from the server's file (a count, say).
+    func count(_ sql: String) throws -> Int {
+        try DatabaseQueue(path: database).read { try Int.fetchOne($0, sql: sql) ?? 0 }
+    }
+
+    func rows(_ sql: String) throws -> [Row] {
+        try DatabaseQueue(path: database).read { try Row.fetchAll($0, sql: sql) }
+    }
+
+    /// Appends an entry to program acme's key log, as a malicious operator with the database could.
+    func appendLogEntry(_ event: KeyLogEvent, handle: String, key: Data) throws {
+        try tamper(
+            """
+            INSERT INTO key_log (program_id, idx, event, handle, public_key, created_at)
+            SELECT id, (SELECT COALESCE(MAX(idx) + 1, 0) FROM key_log WHERE program_id = program.id), ?, ?, ?, 0
+            FROM program WHERE name = 'acme'
+            """, [event.rawValue, handle, key])
     }
 
     static func canConnect(port: Int) -> Bool {

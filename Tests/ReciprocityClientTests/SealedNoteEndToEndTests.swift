@@ -4,13 +4,7 @@ import Testing
 
 /// Sealed introductions through the CLI, against a real server process and SQLite file.
 @Suite(.serialized) struct SealedNoteEndToEndTests {
-    func setUp() throws -> (ServerProcess, String) {
-        let server = try ServerProcess()
-        _ = try server.admin(["program", "create", "acme"])
-        let invite = try server.admin(["invite", "create", "--program", "acme", "--uses", "10"])
-        try server.start()
-        return (server, invite)
-    }
+    func setUp() throws -> (ServerProcess, String) { try ServerProcess.withProgram() }
 
     @Test func aNoteReachesItsReaderOnlyAfterTheMatch() throws {
         let (server, invite) = try setUp()

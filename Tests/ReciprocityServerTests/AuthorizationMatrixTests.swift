@@ -89,6 +89,10 @@ import Testing
                 .member(.delete, "/v1/marks/{token}", "/v1/marks/\(ownerMark.token.base64URL)", other: .notFound,
                         otherProgram: .notFound, owner: .noContent),
                 .member(.get, "/v1/matches", "/v1/matches"),
+                // Each member reads its own program's key log.
+                .member(.get, "/v1/log/head", "/v1/log/head"),
+                .member(.get, "/v1/log/entries", "/v1/log/entries?start=0&limit=10"),
+                .member(.get, "/v1/log/consistency", "/v1/log/consistency?from=1&to=1"),
                 .admin(.get, "/v1/admin/programs", "/v1/admin/programs"),
                 .admin(.post, "/v1/admin/programs", "/v1/admin/programs", body: #"{"name":"created-by-admin"}"#,
                        status: .created),
