@@ -3,7 +3,7 @@ import GRDB
 import ReciprocityAPI
 import ReciprocityCore
 import ReciprocityServer
-import ReciprocityStore
+@testable import ReciprocityStore
 import Testing
 
 /// Storage guarantees, checked on a real SQLite file.
@@ -136,5 +136,34 @@ import Testing
         // Withdrawing deletes the row: the dump is what it was before.
         #expect(try await harness.store.withdraw(memberID: alice.id, token: mark.token))
         #expect(try dump(harness.databasePath) == before)
+    }
+
+    @Test func membersFromBeforeTheKeyLogGetEntriesInJoinOrder() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("v2-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("old.sqlite").path
+        let (early, late) = (try PrivateKey().publicKey, try PrivateKey().publicKey)
+        let queue = try DatabaseQueue(path: path)
+        try SQLiteStore.migrator.migrate(queue, upTo: "v2-sealed-notes")
+        try await queue.write { db in
+            try db.execute(sql: "INSERT INTO program (id, name, max_marks, epoch, created_at) VALUES (1, 'acme', 16, 0, 0)")
+            for (id, handle, key, status, joined) in [
+                (7, "zed", late, "suspended", 2000), (8, "amy", early, "active", 1000),
+            ] as [(Int, String, PublicKey, String, Int)] {
+                try db.execute(
+                    sql: """
+                        INSERT INTO member (id, program_id, handle, public_key, credential_digest, display_name, headline,
+                                            offers_mentoring, seeks_mentoring, status, joined_at)
+                        VALUES (?, 1, ?, ?, randomblob(32), 'X', '', 0, 0, ?, ?)
+                        """, arguments: [id, handle, key.rawRepresentation, status, joined])
+            }
+        }
+        try queue.close()
+        let store = try SQLiteStore(path: path)
+        let entries = try await store.keyLog(programID: 1, from: 0, limit: 10)
+        #expect(entries.map { "\($0.index) \($0.entry.event.rawValue) \($0.entry.handle)" }
+            == ["0 join amy", "1 join zed", "2 leave zed"])
+        #expect(entries.map(\.entry.publicKey) == [early, late, late])
     }
 }
