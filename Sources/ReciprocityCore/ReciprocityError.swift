@@ -34,6 +34,8 @@ public struct ReciprocityError: Error, Hashable, Sendable, CustomStringConvertib
         /// A key-log entry breaks the directory's rules (a second live key for a handle, a key live under two
         /// handles, a leave or rotation of a handle that is not live), or has an unknown event.
         public static let invalidLogEntry = Code(rawValue: "invalidLogEntry")
+        /// A signed tree head's signature does not verify with the log key.
+        public static let invalidSignature = Code(rawValue: "invalidSignature")
         /// A test-vector file cannot be read or does not have the expected shape.
         public static let malformedVectors = Code(rawValue: "malformedVectors")
         /// An OpenSSL call failed for a reason that is not the caller's input.

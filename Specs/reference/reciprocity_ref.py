@@ -2,7 +2,8 @@
 """Independent reference implementation of Reciprocity v1 (Specs/protocol.md).
 
 Written from the specification only, with Python's `cryptography` package for X25519 and the standard
-library's `hmac`/`hashlib` for HKDF-SHA256 (RFC 5869). It recomputes every test in Specs/vectors/*.json (ChaCha20-Poly1305 for sealed notes, also from `cryptography`),
+library's `hmac`/`hashlib` for HKDF-SHA256 (RFC 5869). It recomputes every test in Specs/vectors/*.json (ChaCha20-Poly1305 for sealed notes and Ed25519 for signed
+tree heads, also from `cryptography`),
 prints one line per file and a final "N passed, M failed", and exits non-zero on any mismatch.
 
 Usage: python3 Specs/reference/reciprocity_ref.py [VECTOR_DIR]
@@ -17,7 +18,8 @@ import re
 import struct
 import sys
 
-from cryptography.exceptions import InvalidTag
+from cryptography.exceptions import InvalidSignature, InvalidTag
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from cryptography.hazmat.primitives import serialization
@@ -66,12 +68,12 @@ def b64url(data):
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
-def b64url_decode_32(text):
-    # Section "Wire encoding": exactly 43 characters of A-Z a-z 0-9 - _, and the 2 unused bits zero.
-    if len(text) != 43 or not re.fullmatch(r"[A-Za-z0-9_-]{43}", text):
+def b64url_decode(text, length):
+    # Section "Wire encoding": exactly the characters A-Z a-z 0-9 - _ that `length` bytes need, unused bits zero.
+    if len(text) != (length * 8 + 5) // 6 or not re.fullmatch(r"[A-Za-z0-9_-]*", text):
         raise ProtocolError("invalidEncoding")
-    data = base64.urlsafe_b64decode(text + "=")
-    if len(data) != 32 or b64url(data) != text:
+    data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    if b64url(data) != text:
         raise ProtocolError("invalidEncoding")
     return data
 
@@ -255,6 +257,67 @@ def check_merkle(t):
     return None if ok == (t["result"] == "valid") else f"{t['kind']}: expected {t['result']}"
 
 
+# --- key log and signed tree heads (Specs/transparency.md) ----------------------------------------------
+
+KEY_LOG_EVENTS = {"join": 1, "rotate": 2, "leave": 3}
+
+
+def key_log_leaf(program, event, handle, key):
+    return lp(b"reciprocity-key-log/v1") + lp(program.encode()) + bytes([KEY_LOG_EVENTS[event]]) + lp(handle.encode()) + key
+
+
+def replay_key_log(t):
+    check_name(t["program"], "invalidProgram")
+    live, owners, leaves = {}, {}, []
+    for e in t["entries"]:
+        if e["event"] not in KEY_LOG_EVENTS:
+            raise ProtocolError("invalidLogEntry")
+        check_name(e["handle"], "invalidHandle")
+        key = bytes.fromhex(e["publicKey"])
+        check_public_key(key)
+        handle, event, current = e["handle"], e["event"], live.get(e["handle"])
+        if event != "leave" and owners.get(key, handle) != handle:
+            raise ProtocolError("invalidLogEntry")
+        if event == "join" and current is not None:
+            raise ProtocolError("invalidLogEntry")
+        if event == "rotate" and (current is None or current == key):
+            raise ProtocolError("invalidLogEntry")
+        if event == "leave" and current != key:
+            raise ProtocolError("invalidLogEntry")
+        if current is not None:
+            owners.pop(current, None)
+        if event == "leave":
+            del live[handle]
+        else:
+            live[handle], owners[key] = key, handle
+        leaves.append(key_log_leaf(t["program"], event, handle, key))
+    hashes = [sha256(b"\x00" + leaf) for leaf in leaves]
+    return {"leaves": [leaf.hex() for leaf in leaves], "leafHashes": [h.hex() for h in hashes], "root": mth(hashes).hex()}
+
+
+def check_tree_head(t):
+    fields = t["treeHead"].split(" ")
+    if len(fields) != 6 or fields[0] != "reciprocity-sth/v1" or not fields[2].isdigit() or not fields[4].isdigit():
+        raise ProtocolError("invalidEncoding")
+    check_name(fields[1], "invalidProgram")
+    root, signature = b64url_decode(fields[3], 32), b64url_decode(fields[5], 64)
+    message = (lp(b"reciprocity-sth/v1") + lp(fields[1].encode()) + struct.pack(">Q", int(fields[2])) + root
+               + struct.pack(">Q", int(fields[4])))
+    try:
+        Ed25519PublicKey.from_public_bytes(bytes.fromhex(t["logPublicKey"])).verify(signature, message)
+    except InvalidSignature:
+        raise ProtocolError("invalidSignature")
+    if fields[1] != t["program"]:
+        raise ProtocolError("invalidSignature")
+    return {"root": root.hex()}
+
+
+def check_key_log(t):
+    if t["kind"] == "log":
+        return expect(t, replay_key_log, ["leaves", "leafHashes", "root"])
+    return expect(t, check_tree_head, ["root"])
+
+
 # --- vector checks ----------------------------------------------------------------------------------------
 
 def expect(test, compute, fields):
@@ -296,10 +359,11 @@ def check_hkdf(t):
 
 
 def check_base64url(t):
-    return expect(t, lambda t: {"decoded": b64url_decode_32(t["encoded"]).hex()}, ["decoded"])
+    return expect(t, lambda t: {"decoded": b64url_decode(t["encoded"], 32).hex()}, ["decoded"])
 
 
-CHECKS = {"RECIPROCITY-TOKEN-V1": check_token, "RECIPROCITY-NOTE-V1": check_note, "MERKLE-RFC9162-SHA256": check_merkle, "X25519": check_x25519, "HKDF-SHA-256": check_hkdf,
+CHECKS = {"RECIPROCITY-TOKEN-V1": check_token, "RECIPROCITY-NOTE-V1": check_note, "MERKLE-RFC9162-SHA256": check_merkle,
+          "RECIPROCITY-KEY-LOG-V1": check_key_log, "X25519": check_x25519, "HKDF-SHA-256": check_hkdf,
           "BASE64URL-32": check_base64url}
 
 

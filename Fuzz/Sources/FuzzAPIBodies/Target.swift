@@ -2,7 +2,8 @@ import Foundation
 import ReciprocityAPI
 import ReciprocityCore
 
-/// Request bodies as the server reads them: decode, then validate every field the way the handlers do.
+/// Request bodies as the server reads them, and key-log answers as the client reads them: decode, then
+/// validate every field the way the handlers and the client's checks do.
 func fuzzOne(_ bytes: [UInt8]) {
     let data = Data(bytes)
     let decoder = APICoding.decoder()
@@ -21,6 +22,18 @@ func fuzzOne(_ bytes: [UInt8]) {
     }
     if let profile = try? decoder.decode(Profile.self, from: data), let valid = try? profile.validated() {
         precondition((1...Profile.maxDisplayName).contains(valid.displayName.count))
+    }
+    if let member = try? decoder.decode(MemberInfo.self, from: data), let proof = member.keyProof,
+        let head = try? proof.treeHead.signedTreeHead()
+    {
+        // A head the client parsed prints back as a line that parses to the same head.
+        precondition((try? SignedTreeHead(text: head.text)) == head)
+        if let key = try? PublicKey(base64URL: member.publicKey), let handle = try? Handle(member.handle) {
+            let leaf = KeyLogEntry(program: head.program, event: proof.event, handle: handle, publicKey: key).leafHash
+            let hashes = proof.inclusionProof.compactMap { try? Base64URL.decode($0, byteCount: 32, what: "hash") }
+            _ = MerkleTree.verifyInclusion(
+                index: proof.leafIndex, treeSize: Int(clamping: head.size), leafHash: leaf, proof: hashes, root: head.root)
+        }
     }
     _ = try? decoder.decode(CreateProgramRequest.self, from: data)
     _ = try? decoder.decode(CreateInviteRequest.self, from: data)

@@ -119,6 +119,35 @@ public struct MerkleVector: VectorTest {
     public var result: String
 }
 
+/// One test of `reciprocity_key_log_v1_test.json`: a key log replayed into leaves, leaf hashes and a root,
+/// or a signed tree head in its one-line form checked against the log key.
+public struct KeyLogVector: VectorTest {
+    public struct Entry: Codable, Sendable {
+        public var event: String
+        public var handle: String
+        /// The X25519 public key, hex.
+        public var publicKey: String
+    }
+
+    public var tcId = 0
+    public var comment: String
+    public var flags: [String]
+    /// `log` or `treeHead`.
+    public var kind: String
+    public var program: String
+    public var entries: [Entry]?
+    /// Expected leaf encodings and leaf hashes (hex), in order.
+    public var leaves: [String]?
+    public var leafHashes: [String]?
+    /// The root of the log (hex); for `treeHead`, the root the head carries.
+    public var root: String?
+    /// The Ed25519 log public key (hex).
+    public var logPublicKey: String?
+    public var treeHead: String?
+    public var result: String
+    public var error: String?
+}
+
 /// One test of the raw X25519 function (RFC 7748).
 public struct X25519Vector: VectorTest {
     public var tcId = 0

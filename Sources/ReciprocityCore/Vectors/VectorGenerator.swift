@@ -11,6 +11,7 @@ public enum VectorGenerator {
             ("reciprocity_token_v1_test.json", try VectorCoding.encode(tokenFile())),
             ("reciprocity_note_v1_test.json", try VectorCoding.encode(noteFile())),
             ("merkle_rfc9162_test.json", try VectorCoding.encode(merkleFile())),
+            ("reciprocity_key_log_v1_test.json", try VectorCoding.encode(keyLogFile())),
             ("x25519_rfc7748_test.json", try VectorCoding.encode(x25519File())),
             ("hkdf_sha256_rfc5869_test.json", try VectorCoding.encode(hkdfFile())),
             ("base64url_test.json", try VectorCoding.encode(base64URLFile())),
@@ -412,6 +413,135 @@ public enum VectorGenerator {
             groups: [
                 VectorGroup(type: "ReciprocityNoteTest", comment: "valid notes", tests: valid),
                 VectorGroup(type: "ReciprocityNoteTest", comment: "invalid notes", tests: invalid),
+            ])
+    }
+
+    // MARK: - Key log (key transparency)
+
+    private static func keyLogFile() throws -> VectorFile<KeyLogVector> {
+        func key(_ name: String) throws -> PublicKey { try PrivateKey(rawRepresentation: privateKey(name)).publicKey }
+        let (alice, bob, bob2) = (try key("alice"), try key("bob"), try key("bob-rotated"))
+        typealias Entry = KeyLogVector.Entry
+        func entry(_ event: String, _ handle: String, _ key: PublicKey) -> Entry {
+            Entry(event: event, handle: handle, publicKey: Hex.encode(key.bytes))
+        }
+        func valid(_ comment: String, _ flags: [String], program: String = "acme", _ entries: [Entry]) throws
+            -> KeyLogVector
+        {
+            let programID = try ProgramID(program)
+            var directory = KeyDirectory(program: programID)
+            var leaves: [String] = [], hashes: [String] = []
+            for item in entries {
+                let logEntry = KeyLogEntry(
+                    program: programID, event: KeyLogEvent(rawValue: item.event)!, handle: try Handle(item.handle),
+                    publicKey: try PublicKey(rawRepresentation: Hex.decode(item.publicKey)))
+                try directory.apply(logEntry)
+                leaves.append(Hex.encode(logEntry.leaf))
+                hashes.append(Hex.encode(logEntry.leafHash))
+            }
+            return KeyLogVector(
+                comment: comment, flags: flags, kind: "log", program: program, entries: entries, leaves: leaves,
+                leafHashes: hashes, root: Hex.encode(directory.root), result: "valid")
+        }
+        func invalid(_ comment: String, _ flags: [String], _ entries: [Entry], error: String) -> KeyLogVector {
+            KeyLogVector(
+                comment: comment, flags: flags, kind: "log", program: "acme", entries: entries, result: "invalid",
+                error: error)
+        }
+        let history = [
+            entry("join", "alice", alice), entry("join", "bob", bob), entry("rotate", "bob", bob2),
+            entry("leave", "alice", alice), entry("join", "alice", alice),
+        ]
+        let logs = [
+            try valid("an empty log", ["Empty"], []),
+            try valid("one member joins", ["Join"], [entry("join", "alice", alice)]),
+            try valid("joins, a rotation, a leave and a rejoin", ["Join", "Rotate", "Leave"], history),
+            try valid(
+                "names of the maximum length", ["MaxLengthNames"], program: String(repeating: "p", count: 64),
+                [entry("join", String(repeating: "h", count: 64), alice)]),
+        ]
+        let broken = [
+            invalid("a second join while the handle is live", ["TwoLiveKeys"],
+                    [entry("join", "bob", bob), entry("join", "bob", bob2)], error: "invalidLogEntry"),
+            invalid("one key live under two handles", ["SharedKey"],
+                    [entry("join", "alice", alice), entry("join", "bob", alice)], error: "invalidLogEntry"),
+            invalid("a leave with a key that is not the live one", ["WrongLeave"],
+                    [entry("join", "bob", bob), entry("leave", "bob", bob2)], error: "invalidLogEntry"),
+            invalid("a rotation of a handle that is not live", ["RotateNotLive"],
+                    [entry("rotate", "bob", bob2)], error: "invalidLogEntry"),
+            invalid("a rotation to the same key", ["RotateSameKey"],
+                    [entry("join", "bob", bob), entry("rotate", "bob", bob)], error: "invalidLogEntry"),
+            invalid("an unknown event", ["UnknownEvent"], [entry("suspend", "bob", bob)], error: "invalidLogEntry"),
+            invalid("an invalid handle", ["InvalidHandle"], [entry("join", "Bob", bob)], error: "invalidHandle"),
+            invalid("a public key of small order", ["LowOrderKey"],
+                    [Entry(event: "join", handle: "bob", publicKey: String(repeating: "00", count: 32))],
+                    error: "lowOrderPublicKey"),
+        ]
+        let logKey = try LogSigningKey(rawRepresentation: privateKey("log signing key"))
+        let otherKey = try LogSigningKey(rawRepresentation: privateKey("another log signing key"))
+        let logPublic = Hex.encode(logKey.publicKey.bytes)
+        let program = try ProgramID("acme")
+        let root = try Hex.decode(logs[2].root!)
+        let head = try logKey.sign(program: program, size: 5, root: root, timestamp: 1_795_000_000_000)
+        let empty = try logKey.sign(program: program, size: 0, root: MerkleTree.emptyRoot, timestamp: 1_795_000_000_000)
+        func fields(_ line: String) -> [String] { line.split(separator: " ").map(String.init) }
+        func replacing(_ index: Int, with value: String) -> String {
+            var parts = fields(head.text)
+            parts[index] = value
+            return parts.joined(separator: " ")
+        }
+        func headTest(_ comment: String, _ flags: [String], _ line: String, key: String = logPublic,
+                      error: String? = nil) -> KeyLogVector {
+            KeyLogVector(
+                comment: comment, flags: flags, kind: "treeHead", program: "acme",
+                root: error == nil ? Hex.encode(SignedTreeHead(textUnchecked: line).root) : nil, logPublicKey: key,
+                treeHead: line, result: error == nil ? "valid" : "invalid", error: error)
+        }
+        let heads = [
+            headTest("the head of the five-entry log above", ["TreeHead"], head.text),
+            headTest("the head of the empty log", ["TreeHead", "Empty"], empty.text),
+            headTest("the size changed", ["TreeHead", "Tampered"], replacing(2, with: "6"), error: "invalidSignature"),
+            headTest("the root of another log", ["TreeHead", "Tampered"],
+                     replacing(3, with: Base64URL.encode(MerkleTree.emptyRoot)), error: "invalidSignature"),
+            headTest("the timestamp changed", ["TreeHead", "Tampered"], replacing(4, with: "1795000000001"),
+                     error: "invalidSignature"),
+            headTest("the program changed", ["TreeHead", "Tampered"], replacing(1, with: "acme2"),
+                     error: "invalidSignature"),
+            headTest("signed by another key", ["TreeHead", "WrongKey"],
+                     try otherKey.sign(program: program, size: 5, root: root, timestamp: 1_795_000_000_000).text,
+                     error: "invalidSignature"),
+            headTest("a field missing", ["TreeHead", "Malformed"],
+                     fields(head.text).dropLast().joined(separator: " "), error: "invalidEncoding"),
+            headTest("a truncated signature", ["TreeHead", "Malformed"],
+                     replacing(5, with: String(fields(head.text)[5].dropLast(2))), error: "invalidEncoding"),
+        ]
+        return VectorFile(
+            algorithm: KeyLogVector.algorithm, schema: "reciprocity_key_log_v1_test_schema.json",
+            header: [
+                "Reciprocity key-log leaves, replay rules and signed tree heads (Specs/transparency.md).",
+                "Keys are X25519 public keys of the vector private keys; the log key is Ed25519 (RFC 8032).",
+            ],
+            notes: [
+                "Empty": "No entries: the root is SHA-256 of the empty string.", "Join": "A join entry (event 1).",
+                "Rotate": "A rotation entry (event 2).", "Leave": "A leave entry (event 3).",
+                "MaxLengthNames": "Program and handle of 64 characters.",
+                "TwoLiveKeys": "A handle joins while live. Error invalidLogEntry.",
+                "SharedKey": "A key already live for another handle. Error invalidLogEntry.",
+                "WrongLeave": "A leave that names a key other than the live one. Error invalidLogEntry.",
+                "RotateNotLive": "A rotation of a handle that is not live. Error invalidLogEntry.",
+                "RotateSameKey": "A rotation to the key already live. Error invalidLogEntry.",
+                "UnknownEvent": "An event other than join, rotate, leave. Error invalidLogEntry.",
+                "InvalidHandle": "A handle outside [a-z0-9][a-z0-9._-]{2,63}. Error invalidHandle.",
+                "LowOrderKey": "A public key of small order. Error lowOrderPublicKey.",
+                "TreeHead": "A signed tree head in its one-line form, checked with the log key.",
+                "Tampered": "One signed field changed. Error invalidSignature.",
+                "WrongKey": "Signed by a key other than the log key. Error invalidSignature.",
+                "Malformed": "Not a tree-head line. Error invalidEncoding.",
+            ],
+            groups: [
+                VectorGroup(type: "KeyLogTest", comment: "valid logs", tests: logs),
+                VectorGroup(type: "KeyLogTest", comment: "logs that break the directory rules", tests: broken),
+                VectorGroup(type: "TreeHeadTest", comment: "signed tree heads", tests: heads),
             ])
     }
 

@@ -20,6 +20,7 @@ public enum VectorVerifier {
         case TokenVector.algorithm: return try check(TokenVector.self, data, file)
         case NoteVector.algorithm: return try check(NoteVector.self, data, file)
         case MerkleVector.algorithm: return try check(MerkleVector.self, data, file)
+        case KeyLogVector.algorithm: return try check(KeyLogVector.self, data, file)
         case X25519Vector.algorithm: return try check(X25519Vector.self, data, file)
         case HKDFVector.algorithm: return try check(HKDFVector.self, data, file)
         case Base64URLVector.algorithm: return try check(Base64URLVector.self, data, file)
@@ -214,6 +215,48 @@ extension MerkleVector: CheckableVector {
         case ("valid", false): return "expected the \(kind) to verify"
         default: return "expected the \(kind) to be refused"
         }
+    }
+}
+
+extension KeyLogVector: CheckableVector {
+    static let algorithm = "RECIPROCITY-KEY-LOG-V1"
+
+    func failure() -> String? {
+        compare(
+            result: result, expectedError: error,
+            Result {
+                let program = try ProgramID(program)
+                switch kind {
+                case "log":
+                    var directory = KeyDirectory(program: program)
+                    var computedLeaves: [String] = [], computedHashes: [String] = []
+                    for entry in entries ?? [] {
+                        guard let event = KeyLogEvent(rawValue: entry.event) else {
+                            throw ReciprocityError(.invalidLogEntry, "unknown event '\(entry.event)'")
+                        }
+                        let logEntry = KeyLogEntry(
+                            program: program, event: event, handle: try Handle(entry.handle),
+                            publicKey: try PublicKey(rawRepresentation: Hex.decode(entry.publicKey)))
+                        try directory.apply(logEntry)
+                        computedLeaves.append(Hex.encode(logEntry.leaf))
+                        computedHashes.append(Hex.encode(logEntry.leafHash))
+                    }
+                    return [
+                        field("leaves", leaves?.joined(separator: ","), computedLeaves.joined(separator: ",")),
+                        field("leafHashes", leafHashes?.joined(separator: ","), computedHashes.joined(separator: ",")),
+                        field("root", root, Hex.encode(directory.root)),
+                    ]
+                case "treeHead":
+                    let head = try SignedTreeHead(text: treeHead ?? "")
+                    let key = try LogPublicKey(rawRepresentation: Hex.decode(logPublicKey ?? ""))
+                    guard head.program == program, head.verify(with: key) else {
+                        throw ReciprocityError(.invalidSignature, "the head does not verify with the log key")
+                    }
+                    return [field("root", root, Hex.encode(head.root))]
+                default:
+                    throw ReciprocityError(.malformedVectors, "unknown kind '\(kind)'")
+                }
+            })
     }
 }
 
