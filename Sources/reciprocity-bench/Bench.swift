@@ -7,7 +7,10 @@ struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "reciprocity-bench",
         abstract: "Reciprocity benchmarks; each prints 'name: value' lines.",
-        subcommands: [DeriveBench.self, IngestBench.self, RequestsBench.self, ScaleBench.self, InterestBench.self]
+        subcommands: [
+            DeriveBench.self, IngestBench.self, RequestsBench.self, ScaleBench.self, InterestBench.self,
+            TransparencyBench.self,
+        ]
     )
 }
 
