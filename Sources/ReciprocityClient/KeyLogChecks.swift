@@ -1,5 +1,5 @@
 public import Foundation
-public import ReciprocityAPI
+import ReciprocityAPI
 public import ReciprocityCore
 
 /// The client's side of key transparency (Specs/transparency.md). Every failure here is a `ClientError` with a
