@@ -26,7 +26,9 @@ final class ServerFixture: @unchecked Sendable {
         let store = try SQLiteStore(path: databasePath)
         _ = try await store.createProgram(name: program, maxMarks: 10_000, epoch: 0)
         let invite = try BearerSecret.generate(.invite)
-        _ = try await store.createInvite(program: program, codeDigest: invite.digest, uses: members, expiresAt: nil)
+        if members > 0 {
+            _ = try await store.createInvite(program: program, codeDigest: invite.digest, uses: members, expiresAt: nil)
+        }
         for index in 0..<members {
             let credential = try BearerSecret.generate(.memberCredential)
             _ = try await store.join(
