@@ -19,14 +19,18 @@ import Testing
         try await harness.application(rateLimit: 60).test(.live) { client in
             let greedy = try await client.join("greedy", program: program, invite: invite)
             let calm = try await client.join("calm", program: program, invite: invite)
-            // 60 a minute allows a burst of 60: fire 90 at once.
+            // 60 a minute allows a burst of 60, then one a second: fire 90 at once. On a loaded machine the
+            // burst can take a few seconds, and each second refills one request.
+            let start = ContinuousClock.now
             let statuses = try await withThrowingTaskGroup(of: TestResponse.self) { group in
                 for _ in 0..<90 { group.addTask { try await client.send(.get, "/v1/me", headers: greedy.auth) } }
                 return try await group.reduce(into: [TestResponse]()) { $0.append($1) }
             }
-            #expect(statuses.filter { $0.status == .ok }.count == 60)
+            let refilled = Int((ContinuousClock.now - start).components.seconds) + 1
+            let passed = statuses.filter { $0.status == .ok }.count
+            #expect(passed >= 60 && passed <= 60 + refilled, "\(passed) passed in \(refilled) s")
             let limited = statuses.filter { $0.status == .tooManyRequests }
-            #expect(limited.count == 30)
+            #expect(limited.count == 90 - passed)
             #expect(try limited.allSatisfy { try $0.problem().code == "rate-limited" && $0.headers[.retryAfter] != nil })
             // Another member is not affected.
             #expect(try await client.send(.get, "/v1/me", headers: calm.auth).status == .ok)
