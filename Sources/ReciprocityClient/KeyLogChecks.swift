@@ -288,7 +288,7 @@ enum KeyLogAuditor {
         let proof: [[UInt8]]
         do {
             proof = try await api.consistencyProof(from: small.size, to: large.size)
-        } catch let error as ClientError where error.code == "invalid-tree-size" {
+        } catch let error as ClientError where error.code == "proof-not-found" {
             throw KeyLogChecks.forked(mine, other)
         }
         guard

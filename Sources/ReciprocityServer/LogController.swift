@@ -44,8 +44,9 @@ struct LogController {
         let from = try Self.integer(parameters, "from", range: 1...Int(Int64.max), default: nil)
         let to = try Self.integer(parameters, "to", range: 1...Int(Int64.max), default: nil)
         guard let proof = try await transparency.consistency(program, from: from, to: to) else {
+            // Well-formed sizes the log cannot prove anything about: no such proof exists.
             throw Problem(
-                .badRequest, "invalid-tree-size", "No consistency proof between these sizes",
+                .notFound, "proof-not-found", "No consistency proof between these sizes",
                 detail: "need 1 <= from <= to <= the current tree size")
         }
         return try jsonResponse(
