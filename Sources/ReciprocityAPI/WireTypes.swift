@@ -174,6 +174,12 @@ public struct CredentialResponse: Codable, Sendable {
     public init(credential: String) { self.credential = credential }
 }
 
+/// `PUT /v1/me/key`: the member's new X25519 public key.
+public struct KeyRotationRequest: Codable, Sendable {
+    public var publicKey: String
+    public init(publicKey: String) { self.publicKey = publicKey }
+}
+
 /// `GET /v1/directory`: one page of members, ordered by handle.
 public struct DirectoryPage: Codable, Sendable {
     public var members: [MemberInfo]

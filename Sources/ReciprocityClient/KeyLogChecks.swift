@@ -191,19 +191,21 @@ extension Membership {
         }
     }
 
-    /// Replays the whole log and checks that it holds exactly this member's key under its handle: every
-    /// entry for the handle carries our key, and the handle is live with it now.
+    /// Replays the whole log and checks that it holds exactly this member's keys under its handle: every
+    /// entry for the handle carries our key or one we rotated away from, and the handle is live with our
+    /// current key now.
     public mutating func monitor() async throws -> MonitorReport {
         let served = try await api.logHead()
         try checkServedLogKey(served.logPublicKey)
         let head = try await accept(served.treeHead)
         let me = key.publicKey
+        let mine = Set([me.base64URL] + (state.retiredKeys ?? []))
         var own = 0
         let directory = try await KeyLogChecks.replay(from: KeyDirectory(program: try programID), to: head, api: api) {
             index, entry in
             guard entry.handle.rawValue == state.handle else { return }
             own += 1
-            guard entry.publicKey == me else {
+            guard mine.contains(entry.publicKey.base64URL) else {
                 throw ClientError(
                     "log-foreign-key",
                     "entry \(index) of the log gives your handle \(state.handle) a key that is not yours "
@@ -211,7 +213,8 @@ extension Membership {
             }
         }
         guard directory.live[state.handle] == me.base64URL else {
-            throw ClientError("log-missing-key", "the log does not hold your key as live under \(state.handle)")
+            let hint = (try? folder.loadNextKey()) != nil ? " (a key rotation is unfinished: run 'reciprocity key rotate')" : ""
+            throw ClientError("log-missing-key", "the log does not hold your key as live under \(state.handle)\(hint)")
         }
         try folder.save(state)
         return MonitorReport(treeHead: head.text, entriesChecked: Int(head.size), ownEntries: own)

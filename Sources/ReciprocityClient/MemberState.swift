@@ -53,6 +53,10 @@ public struct MemberState: Codable, Sendable {
     public var logKey: String?
     /// The latest tree head this device verified, in its one-line gossip form.
     public var treeHead: String?
+    /// Public keys this member rotated away from: the key log holds them under its handle too.
+    public var retiredKeys: [String]?
+    /// Set by a key rotation until every pending interest has been derived again with the new key.
+    public var resubmitPending: Bool?
 }
 
 /// The folder of one membership: `state.json` and `private.key`, both mode 0600, written atomically.
@@ -61,6 +65,8 @@ public struct MembershipFolder: Sendable {
 
     var stateURL: URL { url.appendingPathComponent("state.json") }
     var keyURL: URL { url.appendingPathComponent("private.key") }
+    /// The key a rotation is moving to, kept until the server has it and it replaces `private.key`.
+    var nextKeyURL: URL { url.appendingPathComponent("private.key.next") }
 
     /// `$RECIPROCITY_HOME`, else `$XDG_CONFIG_HOME/reciprocity`, else `~/.config/reciprocity`.
     public static func home(environment: [String: String] = ProcessInfo.processInfo.environment) -> URL {
@@ -100,12 +106,30 @@ public struct MembershipFolder: Sendable {
         }
     }
 
-    public func loadKey() throws -> PrivateKey {
-        let text = String(decoding: try Self.readPrivate(keyURL, what: "private key"), as: UTF8.self)
+    public func loadKey() throws -> PrivateKey { try Self.loadKey(at: keyURL) }
+
+    /// The key of an unfinished rotation, if any.
+    func loadNextKey() throws -> PrivateKey? {
+        FileManager.default.fileExists(atPath: nextKeyURL.path) ? try Self.loadKey(at: nextKeyURL) : nil
+    }
+
+    func saveNextKey(_ key: PrivateKey) throws {
+        try Self.writeAtomically(Data(Base64URL.encode(key.rawRepresentation).utf8), to: nextKeyURL)
+    }
+
+    /// Makes the rotation's key the member's key (a rename: the old key is gone once it returns).
+    func promoteNextKey() throws {
+        guard rename(nextKeyURL.path, keyURL.path) == 0 else {
+            throw ClientError("write-failed", "cannot replace \(keyURL.path) with \(nextKeyURL.path)")
+        }
+    }
+
+    static func loadKey(at url: URL) throws -> PrivateKey {
+        let text = String(decoding: try readPrivate(url, what: "private key"), as: UTF8.self)
             .trimmingCharacters(in: .whitespacesAndNewlines)
         guard let bytes = try? Base64URL.decode(text, byteCount: 32, what: "private key"),
             let key = try? PrivateKey(rawRepresentation: bytes)
-        else { throw ClientError("corrupt-key", "\(keyURL.path) does not hold a valid private key") }
+        else { throw ClientError("corrupt-key", "\(url.path) does not hold a valid private key") }
         return key
     }
 

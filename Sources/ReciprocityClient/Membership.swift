@@ -30,7 +30,7 @@ public struct InterestResult: Sendable, Equatable {
 public struct Membership: Sendable {
     public let folder: MembershipFolder
     public internal(set) var state: MemberState
-    let key: PrivateKey
+    var key: PrivateKey
 
     var api: ServerAPI { ServerAPI(baseURL: state.server, credential: state.credential) }
     public var publicKey: PublicKey { key.publicKey }
@@ -124,13 +124,62 @@ public struct Membership: Sendable {
         return parties
     }
 
-    /// Re-pins `handle` to the key the server serves now, after an out-of-band check.
+    /// Re-pins `handle` to the key the server serves now, after an out-of-band check, and derives pending
+    /// interests in them again from it (the old tokens can no longer match).
     public mutating func trust(_ handle: String) async throws -> String {
         let member = try await api.member(try Handle(handle))
         let key = try await verifiedKey(of: member)
         state.pinnedKeys[handle] = member.publicKey
         try folder.save(state)
+        let stale = state.marks.filter { $0.handle == handle && $0.matchedAt == nil }
+        if !stale.isEmpty {
+            let epoch = try await api.me().program.epoch
+            for old in stale { _ = try await api.withdraw(try InterestToken(base64URL: old.token)) }
+            state.marks.removeAll { $0.handle == handle && $0.matchedAt == nil }
+            try folder.save(state)
+            let (renewed, marks) = try rederived(stale, epoch: epoch)
+            if !marks.isEmpty { _ = try await api.submit(epoch: epoch, marks: marks) }
+            state.marks += renewed
+            try folder.save(state)
+        }
         return key.fingerprint
+    }
+
+    /// Replaces this member's key pair: a new key is generated here and kept in `private.key.next` until the
+    /// server has logged it, then replaces `private.key`; pending interests are derived again with it. Run it
+    /// again after an interruption: it finishes the same rotation.
+    public mutating func rotateKey() async throws -> String {
+        let next: PrivateKey
+        if let pending = try folder.loadNextKey() {
+            next = pending
+        } else {
+            next = try PrivateKey()
+            try folder.saveNextKey(next)
+        }
+        if try await api.me().member.publicKey != next.publicKey.base64URL {
+            _ = try await api.rotateKey(next.publicKey)
+        }
+        // The state learns of the rotation before the key file changes, so that no crash leaves a key file
+        // whose predecessor is unknown to the monitor.
+        let old = key.publicKey.base64URL
+        if old != next.publicKey.base64URL, !(state.retiredKeys ?? []).contains(old) {
+            state.retiredKeys = (state.retiredKeys ?? []) + [old]
+        }
+        state.resubmitPending = true
+        try folder.save(state)
+        try folder.promoteNextKey()
+        key = next
+        let program = try await api.me().program
+        try await moveToEpoch(program.epoch)
+        let dummies = try await rebalanceDummies(epoch: program.epoch, addingReal: 0)
+        if !dummies.isEmpty { _ = try await api.submit(epoch: program.epoch, marks: dummies.map(\.mark)) }
+        try folder.save(state)
+        let mine = try await api.member(try Handle(state.handle))
+        guard try await verifiedKey(of: mine) == next.publicKey else {
+            throw ClientError("log-inclusion", "the server's key log does not hold your new key")
+        }
+        try folder.save(state)
+        return next.publicKey.fingerprint
     }
 
     /// The fingerprint of `handle`'s key as the directory serves it (pinning it on first use), or our own.
@@ -246,12 +295,24 @@ public struct Membership: Sendable {
         return added
     }
 
-    /// After the operator moves the program to a new epoch, re-derives and resubmits pending interests (the
-    /// server has deleted the old epoch's marks) and forgets the old dummies.
+    /// After the operator moves the program to a new epoch, or after this member rotated its key, re-derives
+    /// and resubmits pending interests (the server has deleted the old marks) and forgets the old dummies.
     mutating func moveToEpoch(_ epoch: UInt32) async throws {
-        let stale = state.marks.filter { $0.epoch != epoch && $0.matchedAt == nil }
-        guard !stale.isEmpty else { return }
-        state.marks.removeAll { $0.epoch != epoch && $0.matchedAt == nil }
+        let all = state.resubmitPending == true
+        func isStale(_ mark: LocalMark) -> Bool { mark.matchedAt == nil && (all || mark.epoch != epoch) }
+        let stale = state.marks.filter(isStale)
+        guard !stale.isEmpty || all else { return }
+        state.marks.removeAll(where: isStale)
+        let (renewed, marks) = try rederived(stale, epoch: epoch)
+        if !marks.isEmpty { _ = try await api.submit(epoch: epoch, marks: marks) }
+        state.marks += renewed
+        state.resubmitPending = nil
+        try folder.save(state)
+    }
+
+    /// The real marks among `stale` derived again for `epoch` from the pinned keys and this member's current
+    /// key: the new local records and what to submit. Dummies are dropped.
+    func rederived(_ stale: [LocalMark], epoch: UInt32) throws -> (local: [LocalMark], marks: [Mark]) {
         var renewed: [LocalMark] = []
         var marks: [Mark] = []
         for old in stale where !old.isDummy {
@@ -262,9 +323,7 @@ public struct Membership: Sendable {
                 derived, handle: handle, wants: wants, epoch: epoch, createdAt: old.createdAt, note: old.note))
             marks.append(try Self.submission(derived, note: old.note))
         }
-        if !marks.isEmpty { _ = try await api.submit(epoch: epoch, marks: marks) }
-        state.marks += renewed
-        try folder.save(state)
+        return (renewed, marks)
     }
 
     // MARK: Matches

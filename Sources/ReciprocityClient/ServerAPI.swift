@@ -52,6 +52,10 @@ public struct ServerAPI: Sendable {
 
     public func rotateCredential() async throws -> CredentialResponse { try await call(.POST, "/v1/me/credential") }
 
+    public func rotateKey(_ key: PublicKey) async throws -> MemberInfo {
+        try await call(.PUT, "/v1/me/key", body: KeyRotationRequest(publicKey: key.base64URL))
+    }
+
     public func directory(_ query: [String: String]) async throws -> DirectoryPage {
         var components = URLComponents()
         components.queryItems = query.sorted { $0.key < $1.key }.map { URLQueryItem(name: $0.key, value: $0.value) }

@@ -18,6 +18,7 @@ struct MemberController {
         group.get("/me", use: me)
         group.put("/me/profile", use: updateProfile)
         group.post("/me/credential", use: rotateCredential)
+        group.put("/me/key", use: rotateKey)
         group.get("/directory", use: directory)
         group.get("/directory/:handle", use: directoryEntry)
     }
@@ -59,6 +60,17 @@ struct MemberController {
         let credential = try BearerSecret.generate(.memberCredential)
         try await store.replaceCredential(memberID: member.id, credentialDigest: credential.digest)
         return try jsonResponse(CredentialResponse(credential: credential.text))
+    }
+
+    /// Replaces the caller's public key (the old one is logged as replaced, pending marks are deleted).
+    @Sendable func rotateKey(request: Request, context: AppRequestContext) async throws -> Response {
+        var request = request
+        let (member, program) = try context.requireMember()
+        let body = try await request.decodeJSON(KeyRotationRequest.self, context: context)
+        let updated = try await store.rotateKey(
+            memberID: member.id, publicKey: try PublicKey(base64URL: body.publicKey), now: Date())
+        context.logger.info("member rotated key", metadata: ["program": "\(program.name)"])
+        return try jsonResponse(try await transparency.withKeyProofs([updated], program: program)[0])
     }
 
     @Sendable func directory(request: Request, context: AppRequestContext) async throws -> Response {

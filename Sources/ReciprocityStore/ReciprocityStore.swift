@@ -26,6 +26,9 @@ public protocol ReciprocityStore: Sendable {
     /// The member whose credential has this SHA-256, with their program.
     func authenticate(credentialDigest: Data) async throws -> (MemberRecord, ProgramRecord)?
     func replaceCredential(memberID: Int64, credentialDigest: Data) async throws
+    /// Replaces the member's public key, logs the rotation and deletes the member's pending marks (derived
+    /// from the old key, they can no longer match), atomically.
+    func rotateKey(memberID: Int64, publicKey: PublicKey, now: Date) async throws -> MemberRecord
     func updateProfile(memberID: Int64, profile: Profile) async throws -> MemberRecord
     func member(programID: Int64, handle: Handle) async throws -> MemberRecord?
     /// Active members matching `query`, ordered by handle, at most `query.limit`.

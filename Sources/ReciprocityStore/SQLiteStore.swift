@@ -285,6 +285,25 @@ public final class SQLiteStore: ReciprocityStore {
         }
     }
 
+    public func rotateKey(memberID: Int64, publicKey: PublicKey, now: Date) async throws -> MemberRecord {
+        try await write { db in
+            guard let member = try Self.fetchMember(db, id: memberID) else {
+                throw StoreError(.memberNotFound, "no such member")
+            }
+            if try db.cachedValue(Bool.self, sql: "SELECT 1 FROM member WHERE program_id = ? AND public_key = ?",
+                arguments: [member.programID, publicKey.rawRepresentation]) != nil
+            {
+                throw StoreError(.keyTaken, "this public key is already registered in this program")
+            }
+            try db.cachedExecute(
+                sql: "UPDATE member SET public_key = ? WHERE id = ?", arguments: [publicKey.rawRepresentation, memberID])
+            try db.cachedExecute(sql: "DELETE FROM mark WHERE member_id = ?", arguments: [memberID])
+            try Self.appendKeyLog(db, programID: member.programID, event: .rotate, handle: member.handle.rawValue,
+                publicKey: publicKey.rawRepresentation, now: now)
+            return try Self.fetchMember(db, id: memberID)!
+        }
+    }
+
     public func updateProfile(memberID: Int64, profile: Profile) async throws -> MemberRecord {
         try await write { db in
             try db.execute(

@@ -255,7 +255,7 @@ struct Matches: AsyncParsableCommand {
 struct Key: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Key fingerprints, and checks of the server's key log.",
-        subcommands: [Fingerprint.self, Trust.self, Monitor.self, Head.self])
+        subcommands: [Fingerprint.self, Trust.self, Rotate.self, Monitor.self, Head.self])
 
     struct Fingerprint: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Your fingerprint, or a member's (pinned on first use).")
@@ -277,6 +277,18 @@ struct Key: AsyncParsableCommand {
         func run() async throws {
             var session = try membership.open()
             print("now trusting \(handle): \(try await session.trust(handle))")
+        }
+    }
+
+    struct Rotate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Replace your key pair; pending interests are derived again with the new key.",
+            discussion: "Members who pinned your old key will be asked to check your new fingerprint.")
+        @OptionGroup var membership: MembershipOptions
+
+        func run() async throws {
+            var session = try membership.open()
+            print("your new key fingerprint: \(try await session.rotateKey())")
         }
     }
 

@@ -58,6 +58,31 @@ import Testing
         #expect(try alice.ok(["interest", "add", "bob", "--as", "peer"]).contains("pending"))
     }
 
+    @Test func aRotatedKeyIsLoggedAndPendingInterestsFollowItToAMatch() throws {
+        let (server, invite) = try ServerProcess.withProgram()
+        let members = try join(["alice", "bob", "carol"], server, invite)
+        let (alice, bob, carol) = (members[0], members[1], members[2])
+        try alice.ok(["interest", "add", "bob", "--as", "mentor", "--pad-to", "3"])
+        try bob.ok(["interest", "add", "alice", "--as", "peer"])
+        let oldFingerprint = try alice.ok(["key", "fingerprint"])
+        let newFingerprint = try alice.ok(["key", "rotate"])
+        #expect(!newFingerprint.contains(oldFingerprint.trimmingCharacters(in: .whitespacesAndNewlines)))
+        #expect(!FileManager.default.fileExists(atPath: alice.home.path + "/127.0.0.1_\(server.port)/acme/private.key.next"))
+        // The log holds both of alice's keys, in order; her monitor accepts both, the auditor the history.
+        #expect(try alice.ok(["key", "monitor"]).contains("2 for your handle, all with your key"))
+        #expect(try audit(carol).stdout.contains("entries replayed: 4 (from 0); live handles: 3"))
+        // Alice's old pending mark was replaced by one derived from the new key, with the padding; bob's
+        // mark on alice is still the one derived from her old key.
+        #expect(try server.count("SELECT COUNT(*) FROM mark") == 4)
+        // Bob pinned alice's old key: he is asked to check, then his interests follow the new key.
+        try expectRefusal(bob, ["interest", "add", "alice", "--as", "mentee"], "different key for alice")
+        try bob.ok(["key", "trust", "alice"])
+        #expect(try alice.ok(["interest", "add", "bob", "--as", "peer"]).contains("matched"))
+        #expect(try bob.ok(["interest", "add", "alice", "--as", "mentee"]).contains("matched"))
+        #expect(try alice.matches().map { "\($0.handle) \($0.verified)" } == ["bob true", "bob true"])
+        #expect(try bob.matches().map { "\($0.handle) \($0.verified)" } == ["alice true", "alice true"])
+    }
+
     /// The hole the log closes: alice has never contacted bob, so no pinned key protects her.
     @Test func aKeyMissingFromTheLogIsRefusedBeforeAnythingIsDerived() throws {
         let (server, invite) = try ServerProcess.withProgram()

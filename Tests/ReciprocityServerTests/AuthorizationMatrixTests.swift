@@ -104,6 +104,8 @@ import Testing
                        "/v1/admin/programs/acme/members/spare/suspend"),
                 .admin(.post, "/v1/admin/programs/{program}/members/{handle}/reinstate",
                        "/v1/admin/programs/acme/members/spare/reinstate"),
+                // Each caller rotates to a fresh key of its own (the owner's pending mark goes with it).
+                .member(.put, "/v1/me/key", "/v1/me/key", body: #"{"publicKey":"$KEY"}"#),
                 // Last: rotating changes each caller's credential.
                 .member(.post, "/v1/me/credential", "/v1/me/credential"),
             ]
@@ -121,6 +123,7 @@ import Testing
                     let body = try row.body.map {
                         $0.replacingOccurrences(of: "$TOKEN", with: try InterestToken.random().base64URL)
                             .replacingOccurrences(of: "$TAG", with: try ConfirmationTag.random().base64URL)
+                            .replacingOccurrences(of: "$KEY", with: try PrivateKey().publicKey.base64URL)
                     }
                     let response = try await client.send(row.method, row.uri, headers: headers, raw: body)
                     let expected = try #require(row.expected[caller])
