@@ -83,6 +83,22 @@ import Testing
         #expect(try bob.matches().map { "\($0.handle) \($0.verified)" } == ["alice true", "alice true"])
     }
 
+    @Test func anInterruptedRotationIsFinishedWithTheSameKey() throws {
+        let (server, invite) = try ServerProcess.withProgram()
+        let alice = try join(["alice", "bob"], server, invite)[0]
+        let folder = alice.home.appendingPathComponent("127.0.0.1_\(server.port)/acme")
+        server.stop()
+        #expect(try alice.cli(["key", "rotate"]).status != 0)
+        // The new key was kept, and the old one is still the member's key.
+        let text = try String(contentsOf: folder.appendingPathComponent("private.key.next"), encoding: .utf8)
+        let next = try PrivateKey(rawRepresentation: Base64URL.decode(
+            text.trimmingCharacters(in: .whitespacesAndNewlines), byteCount: 32, what: "key"))
+        try server.start()
+        #expect(try alice.ok(["key", "rotate"]).contains(next.publicKey.fingerprint))
+        #expect(try alice.ok(["key", "fingerprint"]).contains(next.publicKey.fingerprint))
+        #expect(try alice.ok(["key", "monitor"]).contains("2 for your handle"))
+    }
+
     /// The hole the log closes: alice has never contacted bob, so no pinned key protects her.
     @Test func aKeyMissingFromTheLogIsRefusedBeforeAnythingIsDerived() throws {
         let (server, invite) = try ServerProcess.withProgram()

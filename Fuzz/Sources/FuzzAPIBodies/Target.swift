@@ -35,6 +35,11 @@ func fuzzOne(_ bytes: [UInt8]) {
                 index: proof.leafIndex, treeSize: Int(clamping: head.size), leafHash: leaf, proof: hashes, root: head.root)
         }
     }
+    if let rotation = try? decoder.decode(KeyRotationRequest.self, from: data),
+        let key = try? PublicKey(base64URL: rotation.publicKey)
+    {
+        precondition(key.base64URL == rotation.publicKey)
+    }
     _ = try? decoder.decode(CreateProgramRequest.self, from: data)
     _ = try? decoder.decode(CreateInviteRequest.self, from: data)
 }
