@@ -46,7 +46,8 @@ final class ServerFixture: @unchecked Sendable {
 
     /// Inserts `count` random pending marks straight into the file, all held by the last member (the quota does
     /// not apply here: this only makes the store large; the last member must not be used for measuring).
-    func preload(tokens count: Int) throws {
+    /// With `notes`, each carries a random 540-byte sealed note, as real marks do.
+    func preload(tokens count: Int, notes: Bool = false) throws {
         let queue = try DatabaseQueue(path: databasePath)
         let programID = try queue.read { try Int64.fetchOne($0, sql: "SELECT id FROM program")! }
         let memberID = try queue.read { try Int64.fetchOne($0, sql: "SELECT MAX(id) FROM member")! }
@@ -55,10 +56,13 @@ final class ServerFixture: @unchecked Sendable {
             let chunk = min(remaining, 20_000)
             try queue.write { db in
                 let insert = try db.makeStatement(
-                    sql: "INSERT INTO mark (token, program_id, epoch, member_id, tag, created_at) VALUES (?, ?, 0, ?, ?, 0)")
+                    sql: "INSERT INTO mark (token, program_id, epoch, member_id, tag, note, created_at) VALUES (?, ?, 0, ?, ?, ?, 0)")
                 for _ in 0..<chunk {
                     let mark = try Mark.dummy()
-                    try insert.execute(arguments: [mark.token.rawRepresentation, programID, memberID, mark.tag.rawRepresentation])
+                    try insert.execute(arguments: [
+                        mark.token.rawRepresentation, programID, memberID, mark.tag.rawRepresentation,
+                        notes ? mark.note?.rawRepresentation : nil,
+                    ])
                 }
             }
             remaining -= chunk
