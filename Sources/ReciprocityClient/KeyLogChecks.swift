@@ -66,11 +66,16 @@ enum KeyLogChecks {
                 + "evidence: seen [\(seen.text)] served [\(served.text)]")
     }
 
-    /// Proves that `member`'s key is the one the entry at `proof.leafIndex` made live, in `head`.
-    static func checkInclusion(_ member: MemberInfo, program: ProgramID, head: SignedTreeHead) throws -> PublicKey {
+    static func proof(of member: MemberInfo) throws -> KeyInclusion {
         guard let proof = member.keyProof else {
             throw ClientError("log-missing-proof", "the server gave no key-log proof for \(member.handle)'s key")
         }
+        return proof
+    }
+
+    /// Proves that `member`'s key is the one the entry at `proof.leafIndex` made live, in `head`.
+    static func checkInclusion(_ member: MemberInfo, program: ProgramID, head: SignedTreeHead) throws -> PublicKey {
+        let proof = try proof(of: member)
         let key = try PublicKey(base64URL: member.publicKey)
         let hashes = try? proof.inclusionProof.map {
             try Base64URL.decode($0, byteCount: MerkleTree.hashLength, what: "proof hash")
@@ -167,10 +172,7 @@ extension Membership {
 
     /// The key of a directory entry, after proving it is in the log the server has committed to.
     mutating func verifiedKey(of member: MemberInfo) async throws -> PublicKey {
-        guard let proof = member.keyProof else {
-            throw ClientError("log-missing-proof", "the server gave no key-log proof for \(member.handle)'s key")
-        }
-        let head = try await accept(proof.treeHead)
+        let head = try await accept(try KeyLogChecks.proof(of: member).treeHead)
         return try KeyLogChecks.checkInclusion(member, program: try programID, head: head)
     }
 
