@@ -40,24 +40,32 @@ import Testing
     @Test func readinessFailsWhenTheDatabaseCannotBeWritten() async throws {
         let harness = try Harness()
         try await harness.application().test(.live) { client in
-            // Another process holds SQLite's write lock for 3 seconds: the server cannot take a write now.
+            // Another connection holds SQLite's write lock until told to let go: the server cannot write now.
             let path = harness.databasePath
+            let locked = DispatchSemaphore(value: 0), release = DispatchSemaphore(value: 0)
             let holder = Thread {
                 let blocker = try! DatabaseQueue(path: path)
                 try! blocker.writeWithoutTransaction { db in
                     try db.inTransaction(.immediate) {
-                        Thread.sleep(forTimeInterval: 3)
+                        locked.signal()
+                        release.wait()
                         return .rollback
                     }
                 }
             }
             holder.start()
-            try await Task.sleep(for: .milliseconds(300))
+            await withCheckedContinuation { done in DispatchQueue.global().async { locked.wait(); done.resume() } }
             let response = try await client.send(.get, "/readyz")
+            release.signal()
             #expect(response.status == .serviceUnavailable)
             #expect(try response.problem().code == "not-ready")
-            try await Task.sleep(for: .seconds(3))
-            #expect(try await client.send(.get, "/readyz").status == .ok)
+            // Once the lock is gone the server is ready again.
+            var ready = false
+            for _ in 0..<50 where !ready {
+                ready = try await client.send(.get, "/readyz").status == .ok
+                if !ready { try await Task.sleep(for: .milliseconds(100)) }
+            }
+            #expect(ready)
         }
     }
 
