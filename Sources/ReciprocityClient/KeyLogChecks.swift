@@ -178,28 +178,28 @@ extension Membership {
 
     /// The latest tree head this device verified, after fetching and checking the server's current one.
     public mutating func currentTreeHead() async throws -> String {
-        let served = try await api.logHead()
-        try checkServedLogKey(served.logPublicKey)
-        _ = try await accept(served.treeHead)
+        _ = try await servedTreeHead()
         try folder.save(state)
         return state.treeHead!
     }
 
-    func checkServedLogKey(_ served: String) throws {
-        if let pinned = state.logKey, pinned != served {
+    /// The server's current head, after checking the key it names against the pinned one and the head itself
+    /// against the latest one verified.
+    mutating func servedTreeHead() async throws -> SignedTreeHead {
+        let served = try await api.logHead()
+        if let pinned = state.logKey, pinned != served.logPublicKey {
             throw ClientError(
                 "log-key-changed",
-                "the server now signs its log with \(served), not the key pinned at join (\(pinned))")
+                "the server now signs its log with \(served.logPublicKey), not the key pinned at join (\(pinned))")
         }
+        return try await accept(served.treeHead)
     }
 
     /// Replays the whole log and checks that it holds exactly this member's keys under its handle: every
     /// entry for the handle carries our key or one we rotated away from, and the handle is live with our
     /// current key now.
     public mutating func monitor() async throws -> MonitorReport {
-        let served = try await api.logHead()
-        try checkServedLogKey(served.logPublicKey)
-        let head = try await accept(served.treeHead)
+        let head = try await servedTreeHead()
         let me = key.publicKey
         let mine = Set([me.base64URL] + (state.retiredKeys ?? []))
         var own = 0

@@ -62,11 +62,31 @@ public struct KeyDirectory: Sendable, Codable, Equatable {
     public let program: ProgramID
     /// Live handles and their keys (base64url).
     public private(set) var live: [String: String] = [:]
-    /// The same map the other way round: live keys and their handles.
+    /// The same map the other way round: live keys and their handles. Derived from `live`, never stored.
     private var owners: [String: String] = [:]
     public private(set) var frontier = MerkleFrontier()
 
     public init(program: ProgramID) { self.program = program }
+
+    private enum CodingKeys: String, CodingKey { case program, live, frontier }
+
+    /// Rebuilds the key-to-handle map from `live`, refusing a state in which one key is live for two handles.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        program = try container.decode(ProgramID.self, forKey: .program)
+        live = try container.decode([String: String].self, forKey: .live)
+        frontier = try container.decode(MerkleFrontier.self, forKey: .frontier)
+        owners = try Dictionary(live.map { ($0.value, $0.key) }) { _, _ in
+            throw ReciprocityError(.invalidLogEntry, "a saved directory has one key live for two handles")
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(program, forKey: .program)
+        try container.encode(live, forKey: .live)
+        try container.encode(frontier, forKey: .frontier)
+    }
 
     public var size: Int { frontier.size }
     public var root: [UInt8] { frontier.root }

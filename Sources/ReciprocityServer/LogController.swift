@@ -28,8 +28,8 @@ struct LogController {
     @Sendable func entries(request: Request, context: AppRequestContext) async throws -> Response {
         let (_, program) = try context.requireMember()
         let parameters = request.uri.queryParameters
-        let start = try Self.integer(parameters, "start", range: 0...Int(Int64.max), default: 0)
-        let limit = try Self.integer(parameters, "limit", range: 1...Self.maxEntries, default: Self.maxEntries)
+        let start = try parameters.integer("start", in: 0...Int(Int64.max), default: 0)
+        let limit = try parameters.integer("limit", in: 1...Self.maxEntries, default: Self.maxEntries)
         let records = try await store.keyLog(programID: program.id, from: start, limit: limit)
         return try jsonResponse(LogEntriesResponse(entries: records.map {
             LogEntryInfo(
@@ -41,8 +41,8 @@ struct LogController {
     @Sendable func consistency(request: Request, context: AppRequestContext) async throws -> Response {
         let (_, program) = try context.requireMember()
         let parameters = request.uri.queryParameters
-        let from = try Self.integer(parameters, "from", range: 1...Int(Int64.max), default: nil)
-        let to = try Self.integer(parameters, "to", range: 1...Int(Int64.max), default: nil)
+        let from = try parameters.integer("from", in: 1...Int(Int64.max))
+        let to = try parameters.integer("to", in: 1...Int(Int64.max))
         guard let proof = try await transparency.consistency(program, from: from, to: to) else {
             // Well-formed sizes the log cannot prove anything about: no such proof exists.
             throw Problem(
@@ -51,19 +51,6 @@ struct LogController {
         }
         return try jsonResponse(
             ConsistencyProofResponse(from: UInt64(from), to: UInt64(to), proof: proof.map { Base64URL.encode($0) }))
-    }
-
-    static func integer(_ parameters: Parameters, _ name: String, range: ClosedRange<Int>, default value: Int?) throws
-        -> Int
-    {
-        guard let text = parameters[Substring(name)] else {
-            guard let value else { throw Problem.invalidParameter("'\(name)' is required") }
-            return value
-        }
-        guard let parsed = Int(text), range.contains(parsed) else {
-            throw Problem.invalidParameter("'\(name)' must be an integer from \(range.lowerBound) to \(range.upperBound)")
-        }
-        return parsed
     }
 }
 

@@ -115,7 +115,7 @@ struct MemberController {
             query.text = String(text)
         }
         if let after = parameters["after"] { query.after = try Handle(String(after)).rawValue }
-        query.limit = try LogController.integer(parameters, "limit", range: 1...200, default: query.limit)
+        query.limit = try parameters.integer("limit", in: 1...200, default: query.limit)
         return query
     }
 }

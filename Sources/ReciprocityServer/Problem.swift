@@ -179,3 +179,17 @@ final class RouteTable: Sendable {
         return methods.isEmpty ? nil : Array(Set(methods)).sorted()
     }
 }
+
+extension Parameters {
+    /// The query parameter `name` as an integer in `range`; `value` when absent (required when nil).
+    func integer(_ name: String, in range: ClosedRange<Int>, default value: Int? = nil) throws -> Int {
+        guard let text = self[Substring(name)] else {
+            guard let value else { throw Problem.invalidParameter("'\(name)' is required") }
+            return value
+        }
+        guard let parsed = Int(text), range.contains(parsed) else {
+            throw Problem.invalidParameter("'\(name)' must be an integer from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return parsed
+    }
+}

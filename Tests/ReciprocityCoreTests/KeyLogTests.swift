@@ -96,6 +96,14 @@ import Testing
             })
             #expect(copy == directory, "a refused entry changed the directory")
         }
+        // The saved form round-trips, and a saved directory with one key live for two handles is refused.
+        let saved = try JSONEncoder().encode(directory)
+        #expect(try JSONDecoder().decode(KeyDirectory.self, from: saved) == directory)
+        var json = try #require(try JSONSerialization.jsonObject(with: saved) as? [String: Any])
+        json["live"] = ["alice": a.base64URL, "bob": a.base64URL]
+        #expect(throws: ReciprocityError.self) {
+            try JSONDecoder().decode(KeyDirectory.self, from: JSONSerialization.data(withJSONObject: json))
+        }
         // A key freed by a rotation can be taken by another handle.
         try directory.apply(entry(.join, "carol", b))
         #expect(directory.live["carol"] == b.base64URL)
