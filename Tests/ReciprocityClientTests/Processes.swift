@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import ReciprocityCore
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -42,14 +43,20 @@ func run(_ executable: String, _ arguments: [String], environment: [String: Stri
 final class ServerProcess: @unchecked Sendable {
     let directory: URL
     let database: String
-    let port: Int
+    private(set) var port: Int
     private var process: Process?
+    private var hasStarted = false
+
+    /// Ports handed out in order from a random base below Linux's ephemeral range (32768-60999), so two
+    /// servers of one test run never pick the same port, and no outgoing connection holds ours.
+    private static let nextPort = Atomic<Int>(Int.random(in: 20_000..<28_000))
+    private static func allocatePort() -> Int { nextPort.add(1, ordering: .relaxed).oldValue }
 
     init() throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("reciprocity-e2e-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         database = directory.appendingPathComponent("server.sqlite").path
-        port = Int.random(in: 20_000..<60_000)
+        port = Self.allocatePort()
     }
 
     deinit {
@@ -70,32 +77,44 @@ final class ServerProcess: @unchecked Sendable {
         return (server, invite)
     }
 
-    /// Where the server's log goes when started with `logLevel` other than `error`.
+    /// Where the server's log goes (at `error` level unless `start` is given another).
     var logURL: URL { directory.appendingPathComponent("server.log") }
     private(set) var lastExitStatus: Int32?
 
     func start(logLevel: String = "error") throws {
         let process = Process()
         process.executableURL = binDirectory.appendingPathComponent("reciprocityd")
-        process.arguments = ["serve", "--database", database, "--port", "\(port)", "--log-level", logLevel]
-        if logLevel == "error" {
-            process.standardError = FileHandle.nullDevice
-        } else {
-            if !FileManager.default.fileExists(atPath: logURL.path) {
-                FileManager.default.createFile(atPath: logURL.path, contents: nil)
-            }
-            let handle = try FileHandle(forWritingTo: logURL)
-            handle.seekToEndOfFile()
-            process.standardError = handle
+        if !FileManager.default.fileExists(atPath: logURL.path) {
+            FileManager.default.createFile(atPath: logURL.path, contents: nil)
         }
+        let handle = try FileHandle(forWritingTo: logURL)
+        handle.seekToEndOfFile()
+        process.standardError = handle
+        // A port another program holds: before the first start the server has no clients yet, so take the
+        // next one; after it, the clients' folders are named after the port, so the test fails.
+        while Self.canConnect(port: port) {
+            guard !hasStarted else { throw E2EFailure("port \(port) was taken while reciprocityd was stopped") }
+            port = Self.allocatePort()
+        }
+        process.arguments = ["serve", "--database", database, "--port", "\(port)", "--log-level", logLevel]
         try process.run()
         self.process = process
-        // Ready when the port accepts a connection.
-        for _ in 0..<200 {
-            if Self.canConnect(port: port) { return }
+        // Ready when the port accepts a connection; a process that exited is reported with its status.
+        for _ in 0..<600 {
+            if Self.canConnect(port: port) {
+                hasStarted = true
+                return
+            }
+            if !process.isRunning {
+                self.process = nil
+                let log = (try? String(contentsOf: logURL, encoding: .utf8)) ?? ""
+                throw E2EFailure(
+                    "reciprocityd exited with status \(process.terminationStatus) on port \(port): "
+                        + (log.split(separator: "\n").last.map(String.init) ?? "no log"))
+            }
             Thread.sleep(forTimeInterval: 0.05)
         }
-        throw E2EFailure("reciprocityd did not start on port \(port)")
+        throw E2EFailure("reciprocityd did not start on port \(port) in 30 s")
     }
 
     /// SIGTERM, then wait: a graceful shutdown.
