@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// What a key-log entry records about a handle (Specs/transparency.md).
 public enum KeyLogEvent: String, Sendable, Codable, CaseIterable {

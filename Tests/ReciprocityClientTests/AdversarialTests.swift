@@ -27,7 +27,7 @@ func joinMembers(_ count: Int, server: ServerProcess, prefix: String) async thro
 /// Tokens acknowledged with a 2xx, per member index.
 final class Acknowledged: Sendable {
     private let tokens = Mutex<[Int: Set<String>]>([:])
-    func add(_ member: Int, _ token: String) { tokens.withLock { $0[member, default: []].insert(token) } }
+    func add(_ member: Int, _ token: String) { _ = tokens.withLock { $0[member, default: []].insert(token) } }
     var all: [Int: Set<String>] { tokens.withLock { $0 } }
 }
 

@@ -85,7 +85,7 @@ final class ServerProcess: @unchecked Sendable {
         let process = Process()
         process.executableURL = binDirectory.appendingPathComponent("reciprocityd")
         if !FileManager.default.fileExists(atPath: logURL.path) {
-            FileManager.default.createFile(atPath: logURL.path, contents: nil)
+            _ = FileManager.default.createFile(atPath: logURL.path, contents: nil)
         }
         let handle = try FileHandle(forWritingTo: logURL)
         handle.seekToEndOfFile()
