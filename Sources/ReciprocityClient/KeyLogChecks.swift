@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 import ReciprocityAPI
 public import ReciprocityCore
 
@@ -44,19 +44,29 @@ enum KeyLogChecks {
                 "the server's log has \(head.size) entries but this device already verified \(previous.size) "
                     + "(a rolled-back log); evidence: seen [\(previous.text)] served [\(head.text)]")
         }
-        if head.size == previous.size {
-            guard head.root == previous.root else { throw forked(previous, head) }
-            return head.timestamp >= previous.timestamp ? head : previous
+        try await checkConsistent(previous, head, api: api)
+        return head.size == previous.size && head.timestamp < previous.timestamp ? previous : head
+    }
+
+    /// Two signed heads of one log must agree: equal roots at equal sizes, else a valid consistency proof from
+    /// the smaller to the larger. A proof the server says it cannot give is a fork too.
+    static func checkConsistent(_ seen: SignedTreeHead, _ served: SignedTreeHead, api: ServerAPI) async throws {
+        let (small, large) = served.size <= seen.size ? (served, seen) : (seen, served)
+        if small.size == large.size {
+            guard small.root == large.root else { throw forked(seen, served) }
+            return
         }
-        if previous.size > 0 {
-            let proof = try await api.consistencyProof(from: previous.size, to: head.size)
-            guard
-                MerkleTree.verifyConsistency(
-                    oldSize: Int(previous.size), newSize: Int(head.size), oldRoot: previous.root, newRoot: head.root,
-                    proof: proof)
-            else { throw forked(previous, head) }
+        guard small.size > 0 else { return }
+        let proof: [[UInt8]]
+        do {
+            proof = try await api.consistencyProof(from: small.size, to: large.size)
+        } catch let error as ClientError where error.code == "proof-not-found" {
+            throw forked(seen, served)
         }
-        return head
+        guard
+            MerkleTree.verifyConsistency(
+                oldSize: Int(small.size), newSize: Int(large.size), oldRoot: small.root, newRoot: large.root, proof: proof)
+        else { throw forked(seen, served) }
     }
 
     static func forked(_ seen: SignedTreeHead, _ served: SignedTreeHead) -> ClientError {
@@ -153,7 +163,7 @@ extension Membership {
     mutating func pinnedLogKey() async throws -> LogPublicKey {
         if state.logKey == nil { state.logKey = try await api.logHead().logPublicKey }
         do {
-            return try LogPublicKey(rawRepresentation: try Base64URL.decode(state.logKey!, byteCount: 32, what: "log key"))
+            return try LogPublicKey(base64URL: state.logKey!)
         } catch {
             throw ClientError("log-invalid-key", "the pinned log key is malformed")
         }
@@ -257,7 +267,7 @@ enum KeyLogAuditor {
             throw ClientError(
                 "log-key-changed", "the server signs with \(served.logPublicKey), not the expected key \(pinnedText)")
         }
-        let pinned = try LogPublicKey(rawRepresentation: try Base64URL.decode(pinnedText, byteCount: 32, what: "log key"))
+        let pinned = try LogPublicKey(base64URL: pinnedText)
         let previous = try state.map { try SignedTreeHead(text: $0.treeHead) }
         let head = try KeyLogChecks.decode(served.treeHead)
         let latest = try await KeyLogChecks.check(head, program: program, logKey: pinned, previous: previous, api: api)
@@ -273,33 +283,12 @@ enum KeyLogAuditor {
             guard other.program == programID, other.verify(with: pinned) else {
                 throw ClientError("log-signature", "a gossiped head is not signed by the log key for \(program): \(line)")
             }
-            try await checkAgainst(head, other, api: api)
+            try await KeyLogChecks.checkConsistent(head, other, api: api)
         }
         return AuditReport(
             treeHead: head.text, previousSize: start.size, replayed: directory.size - start.size,
             liveHandles: directory.live.count, gossipChecked: gossip.count,
             state: AuditState(logKey: pinnedText, treeHead: latest.text, directory: directory))
-    }
-
-    /// Two signed heads of one log must be consistent: equal roots at equal sizes, a valid consistency proof
-    /// from the smaller to the larger.
-    static func checkAgainst(_ mine: SignedTreeHead, _ other: SignedTreeHead, api: ServerAPI) async throws {
-        let (small, large) = other.size <= mine.size ? (other, mine) : (mine, other)
-        if small.size == large.size {
-            guard small.root == large.root else { throw KeyLogChecks.forked(mine, other) }
-            return
-        }
-        guard small.size > 0 else { return }
-        let proof: [[UInt8]]
-        do {
-            proof = try await api.consistencyProof(from: small.size, to: large.size)
-        } catch let error as ClientError where error.code == "proof-not-found" {
-            throw KeyLogChecks.forked(mine, other)
-        }
-        guard
-            MerkleTree.verifyConsistency(
-                oldSize: Int(small.size), newSize: Int(large.size), oldRoot: small.root, newRoot: large.root, proof: proof)
-        else { throw KeyLogChecks.forked(mine, other) }
     }
 }
 

@@ -137,9 +137,7 @@ public struct Membership: Sendable {
             for old in stale { _ = try await api.withdraw(try InterestToken(base64URL: old.token)) }
             state.marks.removeAll { $0.handle == handle && $0.matchedAt == nil }
             try folder.save(state)
-            let (renewed, marks) = try rederived(stale, epoch: epoch)
-            if !marks.isEmpty { _ = try await api.submit(epoch: epoch, marks: marks) }
-            state.marks += renewed
+            try await resubmit(stale, epoch: epoch)
             try folder.save(state)
         }
         return key.fingerprint
@@ -156,7 +154,8 @@ public struct Membership: Sendable {
             next = try PrivateKey()
             try folder.saveNextKey(next)
         }
-        if try await api.me().member.publicKey != next.publicKey.base64URL {
+        let me = try await api.me()
+        if me.member.publicKey != next.publicKey.base64URL {
             _ = try await api.rotateKey(next.publicKey)
         }
         // The state learns of the rotation before the key file changes, so that no crash leaves a key file
@@ -169,11 +168,8 @@ public struct Membership: Sendable {
         try folder.save(state)
         try folder.promoteNextKey()
         key = next
-        let program = try await api.me().program
-        try await moveToEpoch(program.epoch)
-        let dummies = try await rebalanceDummies(epoch: program.epoch, addingReal: 0)
-        if !dummies.isEmpty { _ = try await api.submit(epoch: program.epoch, marks: dummies.map(\.mark)) }
-        try folder.save(state)
+        try await moveToEpoch(me.program.epoch)
+        try await topUpDummies(epoch: me.program.epoch)
         let mine = try await api.member(try Handle(state.handle))
         guard try await verifiedKey(of: mine) == next.publicKey else {
             throw ClientError("log-inclusion", "the server's key log does not hold your new key")
@@ -263,13 +259,18 @@ public struct Membership: Sendable {
         _ = try await api.withdraw(try InterestToken(base64URL: state.marks[index].token))
         state.marks.remove(at: index)
         try folder.save(state)
-        let dummies = try await rebalanceDummies(epoch: program.epoch, addingReal: 0)
-        if !dummies.isEmpty { _ = try await api.submit(epoch: program.epoch, marks: dummies.map(\.mark)) }
-        try folder.save(state)
+        try await topUpDummies(epoch: program.epoch)
     }
 
     /// Real interests on this device, oldest first.
     public var interests: [LocalMark] { state.marks.filter { !$0.isDummy } }
+
+    /// Brings the pending dummies back to the padding, submitting the new ones.
+    mutating func topUpDummies(epoch: UInt32) async throws {
+        let dummies = try await rebalanceDummies(epoch: epoch, addingReal: 0)
+        if !dummies.isEmpty { _ = try await api.submit(epoch: epoch, marks: dummies.map(\.mark)) }
+        try folder.save(state)
+    }
 
     /// Withdraws surplus dummies now and returns new ones (already recorded in local state, so a crash after
     /// the server stores them cannot leave marks this device does not know about).
@@ -303,16 +304,14 @@ public struct Membership: Sendable {
         let stale = state.marks.filter(isStale)
         guard !stale.isEmpty || all else { return }
         state.marks.removeAll(where: isStale)
-        let (renewed, marks) = try rederived(stale, epoch: epoch)
-        if !marks.isEmpty { _ = try await api.submit(epoch: epoch, marks: marks) }
-        state.marks += renewed
+        try await resubmit(stale, epoch: epoch)
         state.resubmitPending = nil
         try folder.save(state)
     }
 
-    /// The real marks among `stale` derived again for `epoch` from the pinned keys and this member's current
-    /// key: the new local records and what to submit. Dummies are dropped.
-    func rederived(_ stale: [LocalMark], epoch: UInt32) throws -> (local: [LocalMark], marks: [Mark]) {
+    /// Derives the real marks among `stale` again for `epoch` from the pinned keys and this member's current
+    /// key, submits them and records them. Dummies are dropped.
+    mutating func resubmit(_ stale: [LocalMark], epoch: UInt32) async throws {
         var renewed: [LocalMark] = []
         var marks: [Mark] = []
         for old in stale where !old.isDummy {
@@ -323,7 +322,8 @@ public struct Membership: Sendable {
                 derived, handle: handle, wants: wants, epoch: epoch, createdAt: old.createdAt, note: old.note))
             marks.append(try Self.submission(derived, note: old.note))
         }
-        return (renewed, marks)
+        if !marks.isEmpty { _ = try await api.submit(epoch: epoch, marks: marks) }
+        state.marks += renewed
     }
 
     // MARK: Matches

@@ -36,6 +36,11 @@ public struct LogPublicKey: Sendable, Hashable {
         key = try Ed25519.Key(publicKey: bytes)
     }
 
+    /// Decodes the key from its wire form, unpadded base64url.
+    public init(base64URL: String) throws {
+        try self.init(rawRepresentation: Base64URL.decode(base64URL, byteCount: Ed25519.keyLength, what: "log key"))
+    }
+
     public var rawRepresentation: Data { Data(bytes) }
     public var base64URL: String { Base64URL.encode(bytes) }
 

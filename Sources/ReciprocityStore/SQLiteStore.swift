@@ -236,11 +236,7 @@ public final class SQLiteStore: ReciprocityStore {
             {
                 throw StoreError(.handleTaken, "handle '\(handle)' is taken in this program")
             }
-            if try db.cachedValue(Bool.self, sql: "SELECT 1 FROM member WHERE program_id = ? AND public_key = ?",
-                arguments: [programRecord.id, publicKey.rawRepresentation]) != nil
-            {
-                throw StoreError(.keyTaken, "this public key is already registered in this program")
-            }
+            try Self.requireUnusedKey(db, programID: programRecord.id, publicKey: publicKey)
             try db.cachedExecute(sql: "UPDATE invite SET uses_left = uses_left - 1 WHERE id = ?", arguments: [invite["id"]])
             try db.execute(
                 sql: """
@@ -290,17 +286,22 @@ public final class SQLiteStore: ReciprocityStore {
             guard let member = try Self.fetchMember(db, id: memberID) else {
                 throw StoreError(.memberNotFound, "no such member")
             }
-            if try db.cachedValue(Bool.self, sql: "SELECT 1 FROM member WHERE program_id = ? AND public_key = ?",
-                arguments: [member.programID, publicKey.rawRepresentation]) != nil
-            {
-                throw StoreError(.keyTaken, "this public key is already registered in this program")
-            }
+            try Self.requireUnusedKey(db, programID: member.programID, publicKey: publicKey)
             try db.cachedExecute(
                 sql: "UPDATE member SET public_key = ? WHERE id = ?", arguments: [publicKey.rawRepresentation, memberID])
             try db.cachedExecute(sql: "DELETE FROM mark WHERE member_id = ?", arguments: [memberID])
             try Self.appendKeyLog(db, programID: member.programID, event: .rotate, handle: member.handle.rawValue,
                 publicKey: publicKey.rawRepresentation, now: now)
             return try Self.fetchMember(db, id: memberID)!
+        }
+    }
+
+    /// Refuses a key some member of the program already has (one key, one member: the key log's rule too).
+    static func requireUnusedKey(_ db: Database, programID: Int64, publicKey: PublicKey) throws {
+        if try db.cachedValue(Bool.self, sql: "SELECT 1 FROM member WHERE program_id = ? AND public_key = ?",
+            arguments: [programID, publicKey.rawRepresentation]) != nil
+        {
+            throw StoreError(.keyTaken, "this public key is already registered in this program")
         }
     }
 

@@ -20,7 +20,7 @@ import Testing
             _ = try await operations.setStatus(program: "acme", handle: "bob", status: .suspended)  // no change, no entry
             _ = try await operations.setStatus(program: "acme", handle: "bob", status: .active)
             let served = try await client.send(.get, "/v1/log/head", headers: alice.auth).decode(LogHeadResponse.self)
-            let logKey = try LogPublicKey(rawRepresentation: Base64URL.decode(served.logPublicKey, byteCount: 32, what: "key"))
+            let logKey = try LogPublicKey(base64URL: served.logPublicKey)
             let head = try served.treeHead.signedTreeHead()
             #expect(head.size == 4 && head.verify(with: logKey))
 

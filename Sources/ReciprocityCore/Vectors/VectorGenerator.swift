@@ -25,6 +25,11 @@ public enum VectorGenerator {
         try SecureBytes.sha256(Array("reciprocity test vector private key: \(name)".utf8))
     }
 
+    /// The public key of `privateKey(name)`.
+    static func publicKey(_ name: String) throws -> PublicKey {
+        try PrivateKey(rawRepresentation: privateKey(name)).publicKey
+    }
+
     private static let tokenNotes: [String: String] = [
         "Mentorship": "Relation mentorship: role 1 is the mentor, role 2 the mentee.",
         "Peer": "Relation peer: role 1 is the party whose public key is smaller as a byte string.",
@@ -121,7 +126,7 @@ public enum VectorGenerator {
                     comment: "\(pair.comment); \(viewer)'s side", flags: flags, program: pair.program,
                     relation: pair.relation.rawValue, epoch: pair.epoch, selfHandle: viewer,
                     selfRole: role.rawValue, selfPrivateKey: Hex.encode(try privateKey(viewer)), otherHandle: other,
-                    otherPublicKey: Hex.encode(try PrivateKey(rawRepresentation: privateKey(other)).publicKey.bytes),
+                    otherPublicKey: Hex.encode(try publicKey(other).bytes),
                     result: "valid")
                 test = try test.compute()
                 if pair.relation == .peer, (test.selfPosition == 1) != (viewer < other) {
@@ -155,7 +160,7 @@ public enum VectorGenerator {
             comment: comment, flags: [flag], program: "acme-mentoring", relation: "mentorship", epoch: 0,
             selfHandle: "alice", selfRole: "mentee", selfPrivateKey: Hex.encode(try privateKey("alice")),
             otherHandle: "bob",
-            otherPublicKey: Hex.encode(try PrivateKey(rawRepresentation: privateKey("bob")).publicKey.bytes),
+            otherPublicKey: Hex.encode(try publicKey("bob").bytes),
             result: "invalid", error: error.rawValue)
         try change(&test)
         // The generator checks its own claim: the test must fail with exactly this error.
@@ -193,7 +198,7 @@ public enum VectorGenerator {
             bytes[31] |= 0x80
             nonCanonical.append((Hex.encode(bytes), "bit 255 set on \(what)"))
         }
-        var bob = try PrivateKey(rawRepresentation: privateKey("bob")).publicKey.bytes
+        var bob = try publicKey("bob").bytes
         bob[31] |= 0x80
         nonCanonical.append((Hex.encode(bob), "bit 255 set on bob's valid key"))
         for (hex, what) in nonCanonical {
@@ -251,12 +256,12 @@ public enum VectorGenerator {
             $0.otherHandle = "alice"
         })
         tests.append(try invalid("self-mark: same key, other handle", "SelfMark", .selfMark) {
-            $0.otherPublicKey = Hex.encode(try PrivateKey(rawRepresentation: privateKey("alice")).publicKey.bytes)
+            $0.otherPublicKey = Hex.encode(try publicKey("alice").bytes)
         })
         tests.append(try invalid("self-mark as peers: same key", "SelfMark", .selfMark) {
             $0.relation = "peer"
             $0.selfRole = "peer"
-            $0.otherPublicKey = Hex.encode(try PrivateKey(rawRepresentation: privateKey("alice")).publicKey.bytes)
+            $0.otherPublicKey = Hex.encode(try publicKey("alice").bytes)
         })
         return tests
     }
@@ -279,7 +284,7 @@ public enum VectorGenerator {
             comment: comment, flags: flags, program: pair.program, relation: pair.relation.rawValue, epoch: pair.epoch,
             selfHandle: pair.reader, selfRole: pair.readerRole.rawValue,
             selfPrivateKey: Hex.encode(try privateKey(pair.reader)), otherHandle: pair.writer,
-            otherPublicKey: Hex.encode(try PrivateKey(rawRepresentation: privateKey(pair.writer)).publicKey.bytes),
+            otherPublicKey: Hex.encode(try publicKey(pair.writer).bytes),
             sealed: Hex.encode(sealed), result: result, error: error?.rawValue)
     }
 
@@ -289,8 +294,7 @@ public enum VectorGenerator {
             context: InterestContext(program: ProgramID(pair.program), relation: pair.relation, epoch: pair.epoch),
             me: PrivateKey(rawRepresentation: privateKey(pair.writer)), handle: Handle(pair.writer),
             role: pair.readerRole.counterpart,
-            other: Party(
-                handle: Handle(pair.reader), publicKey: PrivateKey(rawRepresentation: privateKey(pair.reader)).publicKey))
+            other: Party(handle: Handle(pair.reader), publicKey: publicKey(pair.reader)))
     }
 
     private static func nonce(_ label: String) throws -> [UInt8] {
@@ -419,8 +423,7 @@ public enum VectorGenerator {
     // MARK: - Key log (key transparency)
 
     private static func keyLogFile() throws -> VectorFile<KeyLogVector> {
-        func key(_ name: String) throws -> PublicKey { try PrivateKey(rawRepresentation: privateKey(name)).publicKey }
-        let (alice, bob, bob2) = (try key("alice"), try key("bob"), try key("bob-rotated"))
+        let (alice, bob, bob2) = (try publicKey("alice"), try publicKey("bob"), try publicKey("bob-rotated"))
         typealias Entry = KeyLogVector.Entry
         func entry(_ event: String, _ handle: String, _ key: PublicKey) -> Entry {
             Entry(event: event, handle: handle, publicKey: Hex.encode(key.bytes))
