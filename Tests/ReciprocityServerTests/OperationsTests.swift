@@ -104,7 +104,11 @@ import Testing
         let before = acknowledged.all
         let backup = harness.directory.appendingPathComponent("backup.sqlite").path
         try store.backup(to: backup)
-        try await Task.sleep(for: .milliseconds(100))
+        // Writes go on after the backup (waited for, not guessed with a sleep).
+        let after = ContinuousClock.now + .seconds(30)
+        while acknowledged.all.count <= before.count, ContinuousClock.now < after {
+            try await Task.sleep(for: .milliseconds(20))
+        }
         stop.add([try InterestToken.random()])
         try await load.value
         #expect(before.count > 100)
