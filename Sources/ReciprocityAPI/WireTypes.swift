@@ -70,6 +70,15 @@ public struct TreeHeadInfo: Codable, Sendable, Equatable {
     }
 }
 
+/// An inclusion or consistency proof on the wire: one base64url hash (32 bytes) per step.
+public enum ProofHashes {
+    public static func encode(_ proof: [[UInt8]]) -> [String] { proof.map { Base64URL.encode($0) } }
+
+    public static func decode(_ steps: [String]) throws -> [[UInt8]] {
+        try steps.map { try Base64URL.decode($0, byteCount: MerkleTree.hashLength, what: "proof hash") }
+    }
+}
+
 /// The entry that made a member's key live, and its inclusion proof in a signed tree head.
 public struct KeyInclusion: Codable, Sendable, Equatable {
     public var leafIndex: Int

@@ -87,9 +87,7 @@ enum KeyLogChecks {
     static func checkInclusion(_ member: MemberInfo, program: ProgramID, head: SignedTreeHead) throws -> PublicKey {
         let proof = try proof(of: member)
         let key = try PublicKey(base64URL: member.publicKey)
-        let hashes = try? proof.inclusionProof.map {
-            try Base64URL.decode($0, byteCount: MerkleTree.hashLength, what: "proof hash")
-        }
+        let hashes = try? ProofHashes.decode(proof.inclusionProof)
         let entry = KeyLogEntry(program: program, event: proof.event, handle: try Handle(member.handle), publicKey: key)
         guard proof.event != .leave, let hashes,
             MerkleTree.verifyInclusion(

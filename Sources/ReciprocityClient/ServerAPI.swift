@@ -119,7 +119,7 @@ public struct ServerAPI: Sendable {
     public func consistencyProof(from: UInt64, to: UInt64) async throws -> [[UInt8]] {
         let response: ConsistencyProofResponse = try await call(.GET, "/v1/log/consistency?from=\(from)&to=\(to)")
         do {
-            return try response.proof.map { try Base64URL.decode($0, byteCount: MerkleTree.hashLength, what: "proof hash") }
+            return try ProofHashes.decode(response.proof)
         } catch {
             throw ClientError("log-fork", "the server's consistency proof from \(from) to \(to) entries is malformed")
         }

@@ -89,9 +89,6 @@ public struct SignedTreeHead: Sendable, Hashable {
         self.signature = signature
     }
 
-    /// The fields of a line known to parse (for the vector generator).
-    init(textUnchecked text: String) { try! self.init(text: text) }
-
     /// Parses the one-line form (the signature is not checked here; call `verify`).
     public init(text: String) throws {
         let fields = text.split(separator: " ", omittingEmptySubsequences: false).map(String.init)

@@ -50,7 +50,7 @@ struct LogController {
                 detail: "need 1 <= from <= to <= the current tree size")
         }
         return try jsonResponse(
-            ConsistencyProofResponse(from: UInt64(from), to: UInt64(to), proof: proof.map { Base64URL.encode($0) }))
+            ConsistencyProofResponse(from: UInt64(from), to: UInt64(to), proof: ProofHashes.encode(proof)))
     }
 }
 
@@ -63,7 +63,7 @@ extension KeyTransparency {
             var info = member.info
             if let proof = proofs[member.handle] {
                 info.keyProof = KeyInclusion(
-                    leafIndex: proof.index, event: proof.event, inclusionProof: proof.proof.map { Base64URL.encode($0) },
+                    leafIndex: proof.index, event: proof.event, inclusionProof: ProofHashes.encode(proof.proof),
                     treeHead: treeHead)
             }
             return info

@@ -46,7 +46,7 @@ import Testing
             let leaf = KeyLogEntry(program: program, event: .join, handle: bob.handle, publicKey: bob.key.publicKey)
             #expect(MerkleTree.verifyInclusion(
                 index: 3, treeSize: 4, leafHash: leaf.leafHash,
-                proof: try proof.inclusionProof.map { try Base64URL.decode($0, byteCount: 32, what: "hash") }, root: head.root))
+                proof: try ProofHashes.decode(proof.inclusionProof), root: head.root))
             let page = try await client.send(.get, "/v1/directory", headers: alice.auth).decode(DirectoryPage.self)
             #expect(page.members.allSatisfy { $0.keyProof?.treeHead == served.treeHead })
 
@@ -59,7 +59,7 @@ import Testing
                 .decode(ConsistencyProofResponse.self)
             #expect(MerkleTree.verifyConsistency(
                 oldSize: 4, newSize: 5, oldRoot: head.root, newRoot: newHead.root,
-                proof: try consistency.proof.map { try Base64URL.decode($0, byteCount: 32, what: "hash") }))
+                proof: try ProofHashes.decode(consistency.proof)))
             // The same key signs every head; a member of another program sees another log.
             #expect(newer.logPublicKey == served.logPublicKey)
         }

@@ -494,13 +494,13 @@ public enum VectorGenerator {
             return parts.joined(separator: " ")
         }
         func headTest(_ comment: String, _ flags: [String], _ line: String, key: String = logPublic,
-                      error: String? = nil) -> KeyLogVector {
+                      error: String? = nil) throws -> KeyLogVector {
             KeyLogVector(
                 comment: comment, flags: flags, kind: "treeHead", program: "acme",
-                root: error == nil ? Hex.encode(SignedTreeHead(textUnchecked: line).root) : nil, logPublicKey: key,
+                root: error == nil ? Hex.encode(try SignedTreeHead(text: line).root) : nil, logPublicKey: key,
                 treeHead: line, result: error == nil ? "valid" : "invalid", error: error)
         }
-        let heads = [
+        let heads = try [
             headTest("the head of the five-entry log above", ["TreeHead"], head.text),
             headTest("the head of the empty log", ["TreeHead", "Empty"], empty.text),
             headTest("the size changed", ["TreeHead", "Tampered"], replacing(2, with: "6"), error: "invalidSignature"),
