@@ -4,12 +4,8 @@ import Testing
 
 /// The member CLI against a real server process and a real SQLite file, as the scenarios describe.
 @Suite(.serialized) struct EndToEndTests {
-    func setUp(uses: Int = 20, maxMarks: Int = 16) throws -> (ServerProcess, String) {
-        try ServerProcess.withProgram(uses: uses, maxMarks: maxMarks)
-    }
-
     @Test func mentorAndMenteeBothSeeOneVerifiedMatch() throws {
-        let (server, invite) = try setUp()
+        let (server, invite) = try ServerProcess.withProgram()
         let alice = CLIMember("alice", server: server), bob = CLIMember("bob", server: server)
         try alice.join(invite: invite, extra: ["--seeks-mentoring"])
         try bob.join(invite: invite, extra: ["--offers-mentoring"])
@@ -23,7 +19,7 @@ import Testing
     }
 
     @Test func anUnreciprocatedMarkShowsNothingUntilReciprocated() throws {
-        let (server, invite) = try setUp()
+        let (server, invite) = try ServerProcess.withProgram()
         let carol = CLIMember("carol", server: server), bob = CLIMember("bob", server: server)
         try carol.join(invite: invite)
         try bob.join(invite: invite)
@@ -38,7 +34,7 @@ import Testing
     }
 
     @Test func peersMatch() throws {
-        let (server, invite) = try setUp()
+        let (server, invite) = try ServerProcess.withProgram()
         let dave = CLIMember("dave", server: server), erin = CLIMember("erin", server: server)
         try dave.join(invite: invite)
         try erin.join(invite: invite)
@@ -49,7 +45,7 @@ import Testing
     }
 
     @Test func aForgedConfirmationTagIsReportedAsUnverified() throws {
-        let (server, invite) = try setUp()
+        let (server, invite) = try ServerProcess.withProgram()
         let alice = CLIMember("alice", server: server), bob = CLIMember("bob", server: server)
         try alice.join(invite: invite)
         try bob.join(invite: invite)
@@ -69,7 +65,7 @@ import Testing
     }
 
     @Test func aServerRestartBetweenStepsLosesNothing() throws {
-        let (server, invite) = try setUp()
+        let (server, invite) = try ServerProcess.withProgram()
         let alice = CLIMember("alice", server: server), bob = CLIMember("bob", server: server)
         try alice.join(invite: invite)
         try bob.join(invite: invite)
@@ -83,7 +79,7 @@ import Testing
     }
 
     @Test func aSubstitutedKeyIsRefusedAfterFirstContact() throws {
-        let (server, invite) = try setUp()
+        let (server, invite) = try ServerProcess.withProgram()
         let alice = CLIMember("alice", server: server), bob = CLIMember("bob", server: server)
         try alice.join(invite: invite)
         try bob.join(invite: invite)
@@ -102,7 +98,7 @@ import Testing
     }
 
     @Test func badInputIsOneLineAndANonZeroExitWithLocalStateIntact() throws {
-        let (server, invite) = try setUp()
+        let (server, invite) = try ServerProcess.withProgram()
         let alice = CLIMember("alice", server: server), bob = CLIMember("bob", server: server)
         try alice.join(invite: invite)
         try bob.join(invite: invite)

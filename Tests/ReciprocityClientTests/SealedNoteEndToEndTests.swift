@@ -4,10 +4,8 @@ import Testing
 
 /// Sealed introductions through the CLI, against a real server process and SQLite file.
 @Suite(.serialized) struct SealedNoteEndToEndTests {
-    func setUp() throws -> (ServerProcess, String) { try ServerProcess.withProgram() }
-
     @Test func aNoteReachesItsReaderOnlyAfterTheMatch() throws {
-        let (server, invite) = try setUp()
+        let (server, invite) = try ServerProcess.withProgram()
         let alice = CLIMember("alice", server: server), bob = CLIMember("bob", server: server)
         try alice.join(invite: invite)
         try bob.join(invite: invite)
@@ -24,7 +22,7 @@ import Testing
     }
 
     @Test func anUnreciprocatedNoteStaysFixedSizeCiphertextOnTheServer() async throws {
-        let (server, invite) = try setUp()
+        let (server, invite) = try ServerProcess.withProgram()
         let carol = CLIMember("carol", server: server), bob = CLIMember("bob", server: server)
         try carol.join(invite: invite)
         try bob.join(invite: invite)
@@ -45,7 +43,7 @@ import Testing
     }
 
     @Test func aTamperedNoteIsReportedNeverShown() throws {
-        let (server, invite) = try setUp()
+        let (server, invite) = try ServerProcess.withProgram()
         let alice = CLIMember("alice", server: server), bob = CLIMember("bob", server: server)
         try alice.join(invite: invite)
         try bob.join(invite: invite)
