@@ -304,7 +304,12 @@ public struct MatchInfo: Codable, Sendable, Equatable {
 
 public struct MatchesResponse: Codable, Sendable {
     public var matches: [MatchInfo]
-    public init(matches: [MatchInfo]) { self.matches = matches }
+    /// Pass as `after` to get the next page; absent on the last page.
+    public var nextCursor: String?
+    public init(matches: [MatchInfo], nextCursor: String? = nil) {
+        self.matches = matches
+        self.nextCursor = nextCursor
+    }
 }
 
 // MARK: - Admin

@@ -276,7 +276,9 @@ public struct Membership: Sendable {
     /// the server stores them cannot leave marks this device does not know about).
     mutating func rebalanceDummies(epoch: UInt32, addingReal: Int) async throws -> [(mark: Mark, local: LocalMark)] {
         guard let padTo = state.padTo else { return [] }
-        let real = state.marks.filter { !$0.isDummy && $0.matchedAt == nil && $0.epoch == epoch }.count + addingReal
+        // The server's quota counts a member's pending marks plus the matches they made in the epoch, so the
+        // padding does too: the total the server sees stays at `padTo` when a real mark matches.
+        let real = state.marks.filter { !$0.isDummy && $0.epoch == epoch }.count + addingReal
         let held = state.marks.filter { $0.isDummy && $0.epoch == epoch }
         let needed = max(0, padTo - real)
         for surplus in held.dropFirst(needed) {

@@ -65,16 +65,27 @@ public struct ServerAPI: Sendable {
 
     /// Every active member, following the pages.
     public func wholeDirectory() async throws -> [MemberInfo] {
-        var members: [MemberInfo] = []
-        var cursor: String?
-        repeat {
+        try await allPages { cursor in
             var query = ["limit": "200"]
             query["after"] = cursor
             let page = try await directory(query)
-            members += page.members
-            cursor = page.nextCursor
-        } while cursor != nil
-        return members
+            return (page.members, page.nextCursor)
+        }
+    }
+
+    /// Follows a paginated list to its end. A server that serves more than `maxPages` pages, or a cursor that
+    /// does not move forward, is refused instead of being followed forever.
+    func allPages<Item>(maxPages: Int = 1000, _ page: (String?) async throws -> ([Item], String?)) async throws -> [Item] {
+        var items: [Item] = []
+        var cursor: String?
+        for _ in 0..<maxPages {
+            let (batch, next) = try await page(cursor)
+            items += batch
+            guard let next else { return items }
+            guard next != cursor, !batch.isEmpty else { break }
+            cursor = next
+        }
+        throw ClientError("server-pages", "the server's list does not end (more than \(maxPages) pages or a cursor that does not advance)")
     }
 
     public func member(_ handle: Handle) async throws -> MemberInfo {
@@ -102,9 +113,13 @@ public struct ServerAPI: Sendable {
         }
     }
 
+    /// Every match, following the pages.
     public func matches() async throws -> [MatchInfo] {
-        let response: MatchesResponse = try await call(.GET, "/v1/matches")
-        return response.matches
+        try await allPages { cursor in
+            let suffix = cursor.map { "?after=" + $0 } ?? ""
+            let response: MatchesResponse = try await call(.GET, "/v1/matches" + suffix)
+            return (response.matches, response.nextCursor)
+        }
     }
 
     // MARK: Key log

@@ -11,6 +11,11 @@ public struct Profile: Sendable, Hashable, Codable {
     public static let maxDisplayName = 100
     public static let maxHeadline = 280
     public static let maxTags = 20
+    /// UTF-8 bytes a field may take: four per character on average, so any script fits, but a character
+    /// cannot carry hundreds of combining marks.
+    public static let bytesPerCharacter = 4
+    /// Combining marks one character (grapheme cluster) may carry; real scripts need at most a few.
+    public static let maxCombiningMarks = 4
 
     public init(
         displayName: String, headline: String = "", tags: [String] = [], offersMentoring: Bool = false,
@@ -44,11 +49,20 @@ public struct Profile: Sendable, Hashable, Codable {
     /// Checks every field; the error names the field and the rule, never echoing the value.
     public func validated() throws -> Profile {
         let name = displayName.trimmingWhitespace
-        guard (1...Self.maxDisplayName).contains(name.count) else {
-            throw ReciprocityError(.invalidProfile, "displayName must be 1 to \(Self.maxDisplayName) characters")
+        guard (1...Self.maxDisplayName).contains(name.count), name.utf8.count <= Self.maxDisplayName * Self.bytesPerCharacter
+        else {
+            throw ReciprocityError(
+                .invalidProfile,
+                "displayName must be 1 to \(Self.maxDisplayName) characters and at most \(Self.maxDisplayName * Self.bytesPerCharacter) bytes")
         }
-        guard headline.count <= Self.maxHeadline else {
-            throw ReciprocityError(.invalidProfile, "headline must be at most \(Self.maxHeadline) characters")
+        guard headline.count <= Self.maxHeadline, headline.utf8.count <= Self.maxHeadline * Self.bytesPerCharacter else {
+            throw ReciprocityError(
+                .invalidProfile,
+                "headline must be at most \(Self.maxHeadline) characters and \(Self.maxHeadline * Self.bytesPerCharacter) bytes")
+        }
+        guard Self.hasFewCombiningMarks(name + headline) else {
+            throw ReciprocityError(
+                .invalidProfile, "a character may carry at most \(Self.maxCombiningMarks) combining marks")
         }
         guard !(name + headline).unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
             throw ReciprocityError(.invalidProfile, "displayName and headline must not contain control characters")
@@ -63,6 +77,21 @@ public struct Profile: Sendable, Hashable, Codable {
         var copy = self
         copy.displayName = name
         return copy
+    }
+
+    /// True when no character of `text` carries more than `maxCombiningMarks` combining marks.
+    public static func hasFewCombiningMarks(_ text: some StringProtocol) -> Bool {
+        text.allSatisfy { character in
+            character.unicodeScalars.lazy.filter(isCombiningMark).count <= maxCombiningMarks
+        }
+    }
+
+    /// Unicode general categories Mn, Mc and Me.
+    public static func isCombiningMark(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.properties.generalCategory {
+        case .nonspacingMark, .spacingMark, .enclosingMark: true
+        default: false
+        }
     }
 
     public static func isValidTag(_ tag: String) -> Bool {

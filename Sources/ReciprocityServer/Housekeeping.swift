@@ -1,25 +1,36 @@
-import Foundation
+public import Foundation
 public import Logging
 public import ReciprocityStore
 public import ServiceLifecycle
 
-/// Purges expired invites and past-epoch marks every `interval`, until graceful shutdown.
+/// Purges expired invites, past-epoch marks and past-epoch matches older than `matchRetention` every
+/// `interval`, until graceful shutdown.
 public struct Housekeeping: Service {
     let store: any ReciprocityStore
     let interval: Duration
+    let matchRetention: TimeInterval
     let logger: Logger
 
-    public init(store: any ReciprocityStore, interval: Duration, logger: Logger) {
+    public init(
+        store: any ReciprocityStore, interval: Duration,
+        matchRetention: TimeInterval = StoreLimits.defaultMatchRetention, logger: Logger
+    ) {
         self.store = store
         self.interval = interval
+        self.matchRetention = matchRetention
         self.logger = logger
     }
 
     public func run() async throws {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
-                let purged = try await store.purge(now: Date())
-                logger.info("housekeeping", metadata: ["invites_purged": "\(purged.invites)", "marks_purged": "\(purged.marks)"])
+                let purged = try await store.purge(now: Date(), matchRetention: matchRetention)
+                logger.info(
+                    "housekeeping",
+                    metadata: [
+                        "invites_purged": "\(purged.invites)", "marks_purged": "\(purged.marks)",
+                        "matches_purged": "\(purged.matches)",
+                    ])
             } catch {
                 logger.error("housekeeping failed", metadata: ["error.type": "\(type(of: error))"])
             }

@@ -55,14 +55,25 @@ struct MarkController {
         return Response(status: .noContent)
     }
 
+    /// The caller's matches, oldest first, a page at a time: `after` is the last token of the previous page.
     @Sendable func matches(request: Request, context: AppRequestContext) async throws -> Response {
         let (member, _) = try context.requireMember()
-        let matches = try await store.matches(memberID: member.id).map {
+        let parameters = request.uri.queryParameters
+        let after = try parameters["after"].map { text in
+            do { return try InterestToken(base64URL: String(text)) } catch {
+                throw Problem.invalidParameter("'after' must be the token of one of your matches")
+            }
+        }
+        let limit = try parameters.integer("limit", in: 1...StoreLimits.matchesPerPage, default: StoreLimits.matchesPerPage)
+        // One extra row tells whether another page follows.
+        let records = try await store.matches(memberID: member.id, after: after, limit: limit + 1)
+        let matches = records.prefix(limit).map {
             MatchInfo(
                 token: $0.token.base64URL, epoch: $0.epoch, handle: $0.counterpartHandle.rawValue,
                 publicKey: $0.counterpartKey.base64URL, tag: $0.counterpartTag.base64URL,
                 note: $0.counterpartNote?.base64URL, matchedAt: $0.matchedAt)
         }
-        return try jsonResponse(MatchesResponse(matches: matches))
+        return try jsonResponse(
+            MatchesResponse(matches: Array(matches), nextCursor: records.count > limit ? matches.last?.token : nil))
     }
 }

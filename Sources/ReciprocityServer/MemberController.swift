@@ -8,6 +8,8 @@ import ReciprocityStore
 struct MemberController {
     let store: any ReciprocityStore
     let transparency: KeyTransparency
+    /// Profile bytes (plus a generous allowance per member for key, proof and tags) one directory page holds.
+    static let maxPageBytes = 1 << 20
 
     /// `POST /v1/programs/{program}/members`: needs no credential, only an invite code.
     func addPublicRoutes(to router: Router<AppRequestContext>) {
@@ -80,8 +82,16 @@ struct MemberController {
         var page = query
         page.limit += 1
         let members = try await store.directory(programID: program.id, query: page)
-        let shown = Array(members.prefix(query.limit))
-        let next = members.count > query.limit ? shown.last?.handle.rawValue : nil
+        var shown = Array(members.prefix(query.limit))
+        // A page stays well under clients' response limits even if old profiles predate the byte limits.
+        var bytes = 0
+        if let cut = shown.firstIndex(where: { member in
+            bytes += member.profile.displayName.utf8.count + member.profile.headline.utf8.count + 1024
+            return bytes > Self.maxPageBytes
+        }), cut > 0 {
+            shown.removeSubrange(cut...)
+        }
+        let next = members.count > shown.count ? shown.last?.handle.rawValue : nil
         return try jsonResponse(
             DirectoryPage(members: try await transparency.withKeyProofs(shown, program: program), nextCursor: next))
     }
@@ -111,7 +121,10 @@ struct MemberController {
             query.tag = tag
         }
         if let text = parameters["q"] {
-            guard text.count <= 100 else { throw Problem.invalidParameter("'q' must be at most 100 characters") }
+            guard text.count <= 100, text.utf8.count <= 200, Profile.hasFewCombiningMarks(text) else {
+                throw Problem.invalidParameter(
+                    "'q' must be at most 100 characters and 200 bytes, with at most \(Profile.maxCombiningMarks) combining marks a character")
+            }
             query.text = String(text)
         }
         if let after = parameters["after"] { query.after = try Handle(String(after)).rawValue }

@@ -85,9 +85,13 @@ public struct Problem: HTTPResponseError, Equatable {
             case .invalidArgument: .badRequest
             case .corruptData: .internalServerError
             case .programExists, .handleTaken, .keyTaken, .quotaExceeded, .wrongEpoch, .tokenUnavailable: .conflict
+            case .rotationLimited: .tooManyRequests
+            case .queryTooSlow: .serviceUnavailable
             }
         let code = error.code.rawValue.replacing(/[A-Z]/) { "-" + $0.output.lowercased() }
-        return Problem(status, code, title(for: error.code), detail: error.message)
+        var problem = Problem(status, code, title(for: error.code), detail: error.message)
+        if let seconds = error.retryAfter { problem.headers[.retryAfter] = String(seconds) }
+        return problem
     }
 
     private static func title(for code: StoreError.Code) -> String {
@@ -98,12 +102,14 @@ public struct Problem: HTTPResponseError, Equatable {
         case .handleTaken: "The handle is taken"
         case .keyTaken: "The public key is already registered"
         case .memberNotFound: "No such member"
-        case .quotaExceeded: "Too many pending marks"
+        case .quotaExceeded: "Too many marks this epoch"
         case .wrongEpoch: "Marks must be for the program's current epoch"
         case .tokenUnavailable: "A token cannot be accepted"
         case .markNotFound: "No such pending mark"
         case .invalidArgument: "An argument is out of range"
         case .corruptData: "Internal server error"
+        case .rotationLimited: "Too many key rotations"
+        case .queryTooSlow: "The search took too long"
         }
     }
 }

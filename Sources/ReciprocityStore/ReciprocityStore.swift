@@ -43,30 +43,45 @@ public protocol ReciprocityStore: Sendable {
     func keyLog(programID: Int64, from: Int, limit: Int) async throws -> [KeyLogRecord]
 
     // Marks
-    /// Stores a batch for `epoch`, all or nothing, and returns each item's state in order.
+    /// Stores a batch for `epoch`, all or nothing, and returns each item's state in order. Every refusal
+    /// (wrong epoch, quota, a token matched between two others) is decided before any other member's pending
+    /// mark is read, and does not depend on one: every new token counts against the quota, which limits a
+    /// member's pending marks plus the matches they made in the epoch. Marks are scoped by program and epoch.
     func submitMarks(memberID: Int64, programID: Int64, epoch: UInt32, marks: [Mark], now: Date) async throws
         -> [MarkOutcome]
     func pendingMarks(memberID: Int64) async throws -> [PendingMarkRecord]
-    /// Deletes one of the member's own pending marks; false when there was none.
+    /// Deletes one of the member's own pending marks; false when there was none. Touches only the member's
+    /// own rows, and leaves no copy of the token in the store's files.
     func withdraw(memberID: Int64, token: InterestToken) async throws -> Bool
-    func matches(memberID: Int64) async throws -> [MatchRecord]
+    /// The member's matches, oldest first, after the match with token `after` (one of theirs), at most `limit`.
+    func matches(memberID: Int64, after: InterestToken?, limit: Int) async throws -> [MatchRecord]
 
     // Operations
     func statistics() async throws -> StoreStatistics
     /// Throws unless the store can take a write right now (readiness).
     func checkWritable() async throws
-    /// Deletes expired or used-up invites and pending marks of epochs other than their program's current one.
-    func purge(now: Date) async throws -> PurgeResult
+    /// Deletes expired or used-up invites, pending marks of epochs other than their program's current one, and
+    /// matches of such epochs made more than `matchRetention` seconds ago.
+    func purge(now: Date, matchRetention: TimeInterval) async throws -> PurgeResult
+}
+
+extension ReciprocityStore {
+    /// `purge` with the default match retention.
+    public func purge(now: Date) async throws -> PurgeResult {
+        try await purge(now: now, matchRetention: StoreLimits.defaultMatchRetention)
+    }
 }
 
 /// What one housekeeping pass deleted.
 public struct PurgeResult: Sendable, Equatable {
     public let invites: Int
     public let marks: Int
+    public let matches: Int
 
-    public init(invites: Int, marks: Int) {
+    public init(invites: Int, marks: Int, matches: Int) {
         self.invites = invites
         self.marks = marks
+        self.matches = matches
     }
 }
 

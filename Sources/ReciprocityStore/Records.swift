@@ -99,10 +99,13 @@ public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     public enum Code: String, Sendable {
         case programExists, programNotFound, inviteInvalid, handleTaken, keyTaken, memberNotFound
         case quotaExceeded, wrongEpoch, tokenUnavailable, markNotFound, invalidArgument, corruptData
+        case rotationLimited, queryTooSlow
     }
 
     public let code: Code
     public let message: String
+    /// Seconds after which the same request can succeed, for limits that lift with time.
+    public var retryAfter: Int?
 
     public init(_ code: Code, _ message: String) {
         self.code = code
@@ -110,4 +113,17 @@ public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 
     public var description: String { "\(code.rawValue): \(message)" }
+}
+
+/// Bounds every backend enforces, so that one member's cost to the server and to the key log stays bounded.
+public enum StoreLimits {
+    /// Key rotations a member may make in `rotationWindow` seconds: each is a key-log entry forever.
+    public static let rotationsPerWindow = 3
+    public static let rotationWindow: TimeInterval = 24 * 3600
+    /// A directory query is aborted after this long.
+    public static let directoryQuerySeconds = 2.0
+    /// How long matches of past epochs are kept (their members have had time to read them).
+    public static let defaultMatchRetention: TimeInterval = 90 * 24 * 3600
+    /// Matches per page of `GET /v1/matches`.
+    public static let matchesPerPage = 100
 }

@@ -3,6 +3,7 @@ public import Foundation
     import Glibc
 #endif
 import GRDB
+import GRDBSQLite
 public import ReciprocityCore
 
 /// The SQLite backend: one file in WAL mode, opened through GRDB (which links the system libsqlite3).
@@ -27,8 +28,12 @@ public final class SQLiteStore: ReciprocityStore {
         configuration.busyMode = .timeout(10)
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = \(durability == .full ? "FULL" : "NORMAL")")
+            // Deleted rows (withdrawn marks, purged matches) are overwritten with zeros, whatever the build's
+            // default; `scrubWAL` then removes the older WAL frames that still hold them.
+            try db.execute(sql: "PRAGMA secure_delete = ON")
         }
         self.path = path
+        try Self.restrictFileModes(path: path)
         pool = try DatabasePool(path: path, configuration: configuration)
         try Self.migrator.migrate(pool)
     }
@@ -140,7 +145,78 @@ public final class SQLiteStore: ReciprocityStore {
                 }
             }
         }
+        migrator.registerMigration("v4-scoped-marks") { db in
+            // Marks and matches keyed by (program, epoch, token): a token held in another program or epoch is
+            // unknown here, so a second membership cannot probe this program's marks. Match rows name their
+            // two members in id order, not in the order they marked. Members get a bounded, normalised
+            // search column; the key log gets the indexes the rotation rules need.
+            try db.execute(
+                sql: """
+                    CREATE TABLE mark_v4 (
+                        program_id INTEGER NOT NULL REFERENCES program(id) ON DELETE CASCADE,
+                        epoch INTEGER NOT NULL,
+                        token BLOB NOT NULL,
+                        member_id INTEGER NOT NULL REFERENCES member(id) ON DELETE CASCADE,
+                        tag BLOB NOT NULL,
+                        note BLOB,
+                        created_at INTEGER NOT NULL,
+                        PRIMARY KEY (program_id, epoch, token)
+                    ) WITHOUT ROWID;
+                    INSERT INTO mark_v4 SELECT program_id, epoch, token, member_id, tag, note, created_at FROM mark;
+                    DROP TABLE mark;
+                    ALTER TABLE mark_v4 RENAME TO mark;
+                    CREATE INDEX mark_by_member ON mark(member_id, epoch, token);
+                    CREATE TABLE match_v4 (
+                        program_id INTEGER NOT NULL REFERENCES program(id) ON DELETE CASCADE,
+                        epoch INTEGER NOT NULL,
+                        token BLOB NOT NULL,
+                        a_member_id INTEGER NOT NULL REFERENCES member(id) ON DELETE CASCADE,
+                        a_tag BLOB NOT NULL,
+                        a_note BLOB,
+                        b_member_id INTEGER NOT NULL REFERENCES member(id) ON DELETE CASCADE,
+                        b_tag BLOB NOT NULL,
+                        b_note BLOB,
+                        matched_at INTEGER NOT NULL,
+                        PRIMARY KEY (program_id, epoch, token)
+                    ) WITHOUT ROWID;
+                    INSERT INTO match_v4
+                        SELECT program_id, epoch, token,
+                               MIN(first_member_id, second_member_id),
+                               CASE WHEN first_member_id < second_member_id THEN first_tag ELSE second_tag END,
+                               CASE WHEN first_member_id < second_member_id THEN first_note ELSE second_note END,
+                               MAX(first_member_id, second_member_id),
+                               CASE WHEN first_member_id < second_member_id THEN second_tag ELSE first_tag END,
+                               CASE WHEN first_member_id < second_member_id THEN second_note ELSE first_note END,
+                               matched_at
+                        FROM "match";
+                    DROP TABLE "match";
+                    ALTER TABLE match_v4 RENAME TO "match";
+                    CREATE INDEX match_by_a ON "match"(a_member_id, epoch);
+                    CREATE INDEX match_by_b ON "match"(b_member_id, epoch);
+                    CREATE INDEX key_log_by_key ON key_log(program_id, public_key);
+                    CREATE INDEX key_log_by_handle ON key_log(program_id, handle, event, created_at);
+                    ALTER TABLE member ADD COLUMN search_text TEXT NOT NULL DEFAULT '';
+                    """)
+            for row in try Row.fetchAll(db, sql: "SELECT id, display_name, headline FROM member") {
+                try db.execute(
+                    sql: "UPDATE member SET search_text = ? WHERE id = ?",
+                    arguments: [Self.searchText(row["display_name"], row["headline"]), row["id"]])
+            }
+        }
         return migrator
+    }
+
+    /// Creates the database file owner-only (0600) before SQLite opens it, and makes an existing one and its
+    /// WAL and shared-memory files owner-only, whatever the umask: they hold member data. SQLite gives the
+    /// `-wal` and `-shm` files it creates the mode of the database file.
+    static func restrictFileModes(path: String) throws {
+        let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else {
+            throw StoreError(.invalidArgument, "cannot open or create the database file '\(path)'")
+        }
+        fchmod(descriptor, 0o600)
+        _ = Glibc.close(descriptor)
+        for suffix in ["-wal", "-shm"] { chmod(path + suffix, 0o600) }
     }
 
     /// Appends one directory change to the program's key log, in the caller's write transaction.
@@ -189,13 +265,15 @@ public final class SQLiteStore: ReciprocityStore {
     }
 
     public func setEpoch(program: ProgramID, epoch: UInt32) async throws -> ProgramRecord {
-        try await write { db in
+        let updated = try await write { db in
             let record = try Self.requireProgram(db, name: program)
             try db.cachedExecute(sql: "UPDATE program SET epoch = ? WHERE id = ?", arguments: [Int64(epoch), record.id])
             try db.execute(
                 sql: "DELETE FROM mark WHERE program_id = ? AND epoch != ?", arguments: [record.id, Int64(epoch)])
             return try Self.requireProgram(db, name: program)
         }
+        await scrubWAL()
+        return updated
     }
 
     // MARK: Invites
@@ -222,12 +300,19 @@ public final class SQLiteStore: ReciprocityStore {
         try await write { db in
             // One answer for every invite problem (unknown, other program, used up, expired), so the response
             // does not help anyone probe for codes.
+            // Program and invite come from one query that starts at the invite, so an unknown program costs
+            // the same as a known program with a wrong code.
             let invalid = StoreError(.inviteInvalid, "the invite code is not valid for this program")
-            guard let programRecord = try Self.fetchProgram(db, name: program) else { throw invalid }
             guard
-                let invite = try db.cachedRow(sql: "SELECT id, uses_left, expires_at FROM invite WHERE code_digest = ? AND program_id = ?",
-                    arguments: [inviteDigest, programRecord.id])
+                let invite = try db.cachedRow(
+                    sql: """
+                        SELECT i.id AS invite_id, i.uses_left, i.expires_at, p.*
+                        FROM invite i JOIN program p ON p.id = i.program_id
+                        WHERE i.code_digest = ? AND p.name = ?
+                        """,
+                    arguments: [inviteDigest, program.rawValue])
             else { throw invalid }
+            let programRecord = try Self.programRecord(invite)
             let usesLeft: Int = invite["uses_left"]
             let expiresAt: Int64? = invite["expires_at"]
             guard usesLeft > 0, expiresAt.map({ $0 > Self.millis(now) }) ?? true else { throw invalid }
@@ -237,17 +322,17 @@ public final class SQLiteStore: ReciprocityStore {
                 throw StoreError(.handleTaken, "handle '\(handle)' is taken in this program")
             }
             try Self.requireUnusedKey(db, programID: programRecord.id, publicKey: publicKey)
-            try db.cachedExecute(sql: "UPDATE invite SET uses_left = uses_left - 1 WHERE id = ?", arguments: [invite["id"]])
+            try db.cachedExecute(sql: "UPDATE invite SET uses_left = uses_left - 1 WHERE id = ?", arguments: [invite["invite_id"]])
             try db.execute(
                 sql: """
                     INSERT INTO member (program_id, handle, public_key, credential_digest, display_name, headline,
-                                        offers_mentoring, seeks_mentoring, status, joined_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'active', ?)
+                                        offers_mentoring, seeks_mentoring, status, joined_at, search_text)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?)
                     """,
                 arguments: [
                     programRecord.id, handle.rawValue, publicKey.rawRepresentation, credentialDigest,
                     profile.displayName, profile.headline, profile.offersMentoring, profile.seeksMentoring,
-                    Self.millis(now),
+                    Self.millis(now), Self.searchText(profile.displayName, profile.headline),
                 ])
             let memberID = db.lastInsertedRowID
             try Self.writeTags(db, memberID: memberID, tags: profile.tags)
@@ -282,26 +367,45 @@ public final class SQLiteStore: ReciprocityStore {
     }
 
     public func rotateKey(memberID: Int64, publicKey: PublicKey, now: Date) async throws -> MemberRecord {
-        try await write { db in
+        let rotated = try await write { db in
             guard let member = try Self.fetchMember(db, id: memberID) else {
                 throw StoreError(.memberNotFound, "no such member")
             }
             try Self.requireUnusedKey(db, programID: member.programID, publicKey: publicKey)
+            // Each rotation is a log entry forever: bound them, oldest first out of the window.
+            let window = Self.millis(now) - Int64(StoreLimits.rotationWindow * 1000)
+            let recent = try db.cachedValues(
+                Int64.self,
+                sql: """
+                    SELECT created_at FROM key_log WHERE program_id = ? AND handle = ? AND event = ? AND created_at > ?
+                    ORDER BY created_at
+                    """,
+                arguments: [member.programID, member.handle.rawValue, KeyLogEvent.rotate.rawValue, window])
+            if recent.count >= StoreLimits.rotationsPerWindow {
+                var error = StoreError(
+                    .rotationLimited,
+                    "at most \(StoreLimits.rotationsPerWindow) key rotations per member in \(Int(StoreLimits.rotationWindow / 3600)) hours")
+                error.retryAfter = Int((recent[0] - window) / 1000) + 1
+                throw error
+            }
             try db.cachedExecute(
                 sql: "UPDATE member SET public_key = ? WHERE id = ?", arguments: [publicKey.rawRepresentation, memberID])
-            try db.cachedExecute(sql: "DELETE FROM mark WHERE member_id = ?", arguments: [memberID])
+            try db.cachedExecute(sql: "DELETE FROM mark INDEXED BY mark_by_member WHERE member_id = ?", arguments: [memberID])
             try Self.appendKeyLog(db, programID: member.programID, event: .rotate, handle: member.handle.rawValue,
                 publicKey: publicKey.rawRepresentation, now: now)
             return try Self.fetchMember(db, id: memberID)!
         }
+        await scrubWAL()
+        return rotated
     }
 
-    /// Refuses a key some member of the program already has (one key, one member: the key log's rule too).
+    /// Refuses a key the program's key log has ever held, live or retired: one key, one member, and a
+    /// retired key can never be put back (a thief of an old device could otherwise revive it).
     static func requireUnusedKey(_ db: Database, programID: Int64, publicKey: PublicKey) throws {
-        if try db.cachedValue(Bool.self, sql: "SELECT 1 FROM member WHERE program_id = ? AND public_key = ?",
+        if try db.cachedValue(Bool.self, sql: "SELECT 1 FROM key_log WHERE program_id = ? AND public_key = ?",
             arguments: [programID, publicKey.rawRepresentation]) != nil
         {
-            throw StoreError(.keyTaken, "this public key is already registered in this program")
+            throw StoreError(.keyTaken, "this public key is or was registered in this program; generate a new one")
         }
     }
 
@@ -309,11 +413,13 @@ public final class SQLiteStore: ReciprocityStore {
         try await write { db in
             try db.execute(
                 sql: """
-                    UPDATE member SET display_name = ?, headline = ?, offers_mentoring = ?, seeks_mentoring = ?
+                    UPDATE member SET display_name = ?, headline = ?, offers_mentoring = ?, seeks_mentoring = ?,
+                                      search_text = ?
                     WHERE id = ?
                     """,
                 arguments: [
-                    profile.displayName, profile.headline, profile.offersMentoring, profile.seeksMentoring, memberID,
+                    profile.displayName, profile.headline, profile.offersMentoring, profile.seeksMentoring,
+                    Self.searchText(profile.displayName, profile.headline), memberID,
                 ])
             guard db.changesCount == 1 else { throw StoreError(.memberNotFound, "no such member") }
             try Self.writeTags(db, memberID: memberID, tags: profile.tags)
@@ -348,19 +454,52 @@ public final class SQLiteStore: ReciprocityStore {
             conditions.append("EXISTS (SELECT 1 FROM member_tag t WHERE t.member_id = member.id AND t.tag = ?)")
             _ = arguments.append(contentsOf: [tag])
         }
-        if let text = query.text, !text.isEmpty {
-            let escaped = text.replacingOccurrences(of: "\\", with: "\\\\")
-                .replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_")
-            let pattern = "%\(escaped)%"
-            conditions.append(
-                "(handle LIKE ? ESCAPE '\\' OR display_name LIKE ? ESCAPE '\\' OR headline LIKE ? ESCAPE '\\')")
-            _ = arguments.append(contentsOf: [pattern, pattern, pattern])
+        if let text = query.text.map({ Self.searchText($0) }), !text.isEmpty {
+            // Substring search over the bounded, normalised column (no pattern language, no backtracking).
+            conditions.append("(instr(handle, ?) > 0 OR instr(search_text, ?) > 0)")
+            _ = arguments.append(contentsOf: [text, text])
         }
-        _ = arguments.append(contentsOf: [max(1, min(query.limit, 200))])
+        _ = arguments.append(contentsOf: [max(1, min(query.limit, 201))])
         let sql = "SELECT * FROM member WHERE \(conditions.joined(separator: " AND ")) ORDER BY handle LIMIT ?"
         let finalArguments = arguments
         return try await read { db in
-            try db.cachedRows(sql: sql, arguments: finalArguments).map { try Self.memberRecord(db, $0) }
+            try Self.withTimeLimit(db, seconds: StoreLimits.directoryQuerySeconds) {
+                try db.cachedRows(sql: sql, arguments: finalArguments).map { try Self.memberRecord(db, $0) }
+            }
+        }
+    }
+
+    /// What directory search compares: case, width and diacritics folded, combining marks dropped, at most
+    /// 1,024 bytes. Queries are folded the same way.
+    static func searchText(_ parts: String...) -> String {
+        let folded = parts.joined(separator: "\n")
+            .folding(options: [.caseInsensitive, .diacriticInsensitive, .widthInsensitive], locale: nil)
+        var scalars = String.UnicodeScalarView()
+        var bytes = 0
+        for scalar in folded.unicodeScalars where !Profile.isCombiningMark(scalar) {
+            bytes += String(scalar).utf8.count
+            guard bytes <= 1024 else { break }
+            scalars.append(scalar)
+        }
+        return String(scalars)
+    }
+
+    /// Runs `body` and aborts its SQLite statements once `seconds` have passed (SQLite's progress handler),
+    /// so one expensive query cannot hold a reader, and every request that waits for one, for long.
+    static func withTimeLimit<T>(_ db: Database, seconds: Double, _ body: () throws -> T) throws -> T {
+        let deadline = UnsafeMutablePointer<UInt64>.allocate(capacity: 1)
+        deadline.pointee = monotonicNanoseconds() + UInt64(seconds * 1e9)
+        sqlite3_progress_handler(db.sqliteConnection, 1000, { context in
+            monotonicNanoseconds() > context!.assumingMemoryBound(to: UInt64.self).pointee ? 1 : 0
+        }, deadline)
+        defer {
+            sqlite3_progress_handler(db.sqliteConnection, 0, nil, nil)
+            deadline.deallocate()
+        }
+        do {
+            return try body()
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_INTERRUPT {
+            throw StoreError(.queryTooSlow, "the search took too long; narrow it with a tag or a longer text")
         }
     }
 
@@ -372,7 +511,7 @@ public final class SQLiteStore: ReciprocityStore {
     }
 
     public func setStatus(program: ProgramID, handle: Handle, status: MemberStatus) async throws -> MemberRecord {
-        try await write { db in
+        let member = try await write { db in
             let programRecord = try Self.requireProgram(db, name: program)
             guard
                 let row = try db.cachedRow(sql: "SELECT id, status, public_key FROM member WHERE program_id = ? AND handle = ?",
@@ -382,11 +521,16 @@ public final class SQLiteStore: ReciprocityStore {
             // Only a change of status is a directory change, and only a directory change is logged.
             if row["status"] as String != status.rawValue {
                 try db.cachedExecute(sql: "UPDATE member SET status = ? WHERE id = ?", arguments: [status.rawValue, id])
+                // A suspended member's pending marks are deleted, so they cannot complete matches while the
+                // member cannot see them; on reinstatement the member's client submits its interests again.
+                try db.cachedExecute(sql: "DELETE FROM mark INDEXED BY mark_by_member WHERE member_id = ?", arguments: [id])
                 try Self.appendKeyLog(db, programID: programRecord.id, event: status == .active ? .join : .leave,
                     handle: handle.rawValue, publicKey: row["public_key"], now: Date())
             }
             return try Self.fetchMember(db, id: id)!
         }
+        await scrubWAL()
+        return member
     }
 
     // MARK: Key log
@@ -409,139 +553,6 @@ public final class SQLiteStore: ReciprocityStore {
                         program: name, event: event, handle: try Handle(row["handle"]),
                         publicKey: try PublicKey(rawRepresentation: row["public_key"] as Data)),
                     createdAt: Self.date(row["created_at"]))
-            }
-        }
-    }
-
-    // MARK: Marks
-
-    public func submitMarks(memberID: Int64, programID: Int64, epoch: UInt32, marks: [Mark], now: Date) async throws
-        -> [MarkOutcome]
-    {
-        // A token repeated within the batch is the same mark submitted twice: idempotent, first tag wins.
-        var seen: Set<InterestToken> = []
-        let unique = marks.filter { seen.insert($0.token).inserted }
-        let outcomes = try await write { db in
-            guard
-                let program = try db.cachedRow(sql: "SELECT * FROM program WHERE id = ?", arguments: [programID])
-                    .map(Self.programRecord)
-            else { throw StoreError(.programNotFound, "no such program") }
-            guard program.epoch == epoch else {
-                throw StoreError(.wrongEpoch, "the program is in epoch \(program.epoch), not \(epoch)")
-            }
-            let nowMillis = Self.millis(now)
-            // Two indexed look-ups for the whole batch, then one pass in order.
-            let tokens = unique.map(\.token.rawRepresentation)
-            let placeholders = databaseQuestionMarks(count: tokens.count)
-            let matched = try Dictionary(
-                db.cachedRows(sql: "SELECT token, first_member_id, second_member_id FROM \"match\" WHERE token IN (\(placeholders))",
-                    arguments: StatementArguments(tokens)
-                ).map { ($0["token"] as Data, $0) }, uniquingKeysWith: { first, _ in first })
-            let pending = try Dictionary(
-                db.cachedRows(sql: "SELECT token, program_id, epoch, member_id, tag, note FROM mark WHERE token IN (\(placeholders))",
-                    arguments: StatementArguments(tokens)
-                ).map { ($0["token"] as Data, $0) }, uniquingKeysWith: { first, _ in first })
-            var outcomes: [MarkOutcome] = []
-            var fresh: [Mark] = []
-            for (mark, token) in zip(unique, tokens) {
-                if let match = matched[token] {
-                    // Resubmitting one's own matched token is idempotent; nobody else can use it.
-                    guard match["first_member_id"] == memberID || match["second_member_id"] == memberID else {
-                        throw StoreError(.tokenUnavailable, "a submitted token cannot be accepted")
-                    }
-                    outcomes.append(.matched)
-                } else if let pending = pending[token] {
-                    if pending["member_id"] == memberID {
-                        outcomes.append(.pending)
-                        continue
-                    }
-                    guard pending["program_id"] == programID, pending["epoch"] == Int64(epoch) else {
-                        throw StoreError(.tokenUnavailable, "a submitted token cannot be accepted")
-                    }
-                    try db.execute(
-                        sql: """
-                            INSERT INTO "match" (token, program_id, epoch, first_member_id, first_tag, first_note,
-                                                 second_member_id, second_tag, second_note, matched_at)
-                            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                            """,
-                        arguments: [
-                            token, programID, Int64(epoch), pending["member_id"], pending["tag"] as Data,
-                            pending["note"] as Data?, memberID, mark.tag.rawRepresentation, mark.note?.rawRepresentation,
-                            nowMillis,
-                        ])
-                    try db.cachedExecute(sql: "DELETE FROM mark WHERE token = ?", arguments: [token])
-                    outcomes.append(.matched)
-                } else {
-                    fresh.append(mark)
-                    outcomes.append(.pending)
-                }
-            }
-            if !fresh.isEmpty {
-                let held = try db.cachedValue(Int.self, sql: "SELECT COUNT(*) FROM mark WHERE member_id = ? AND epoch = ?",
-                    arguments: [memberID, Int64(epoch)])!
-                guard held + fresh.count <= program.maxMarks else {
-                    throw StoreError(
-                        .quotaExceeded,
-                        "this batch would hold \(held + fresh.count) pending marks; the program allows \(program.maxMarks)")
-                }
-                let insert = try db.cachedStatement(
-                    sql: "INSERT INTO mark (token, program_id, epoch, member_id, tag, note, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
-                for mark in fresh {
-                    try insert.execute(arguments: [
-                        mark.token.rawRepresentation, programID, Int64(epoch), memberID, mark.tag.rawRepresentation,
-                        mark.note?.rawRepresentation, nowMillis,
-                    ])
-                }
-            }
-            return Dictionary(uniqueKeysWithValues: zip(unique.map(\.token), outcomes))
-        }
-        return marks.map { outcomes[$0.token]! }
-    }
-
-    public func pendingMarks(memberID: Int64) async throws -> [PendingMarkRecord] {
-        try await read { db in
-            try db.cachedRows(sql: "SELECT token, epoch, created_at FROM mark WHERE member_id = ? ORDER BY created_at, token",
-                arguments: [memberID]
-            ).map { row in
-                PendingMarkRecord(
-                    token: try InterestToken(rawRepresentation: row["token"] as Data),
-                    epoch: UInt32(row["epoch"] as Int64), createdAt: Self.date(row["created_at"]))
-            }
-        }
-    }
-
-    public func withdraw(memberID: Int64, token: InterestToken) async throws -> Bool {
-        try await write { db in
-            try db.execute(
-                sql: "DELETE FROM mark WHERE token = ? AND member_id = ?",
-                arguments: [token.rawRepresentation, memberID])
-            return db.changesCount == 1
-        }
-    }
-
-    public func matches(memberID: Int64) async throws -> [MatchRecord] {
-        try await read { db in
-            try db.cachedRows(sql: """
-                    SELECT m.token, m.epoch, m.matched_at,
-                           CASE WHEN m.first_member_id = ?1 THEN m.second_tag ELSE m.first_tag END AS tag,
-                           CASE WHEN m.first_member_id = ?1 THEN m.second_note ELSE m.first_note END AS note,
-                           c.handle, c.public_key
-                    FROM "match" m
-                    JOIN member c ON c.id = CASE WHEN m.first_member_id = ?1 THEN m.second_member_id
-                                                 ELSE m.first_member_id END
-                    WHERE m.first_member_id = ?1 OR m.second_member_id = ?1
-                    ORDER BY m.matched_at, m.id
-                    """,
-                arguments: [memberID]
-            ).map { row in
-                MatchRecord(
-                    token: try InterestToken(rawRepresentation: row["token"] as Data),
-                    epoch: UInt32(row["epoch"] as Int64),
-                    counterpartHandle: try Handle(row["handle"]),
-                    counterpartKey: try PublicKey(rawRepresentation: row["public_key"] as Data),
-                    counterpartTag: try ConfirmationTag(rawRepresentation: row["tag"] as Data),
-                    counterpartNote: try (row["note"] as Data?).map { try SealedNote(rawRepresentation: $0) },
-                    matchedAt: Self.date(row["matched_at"]))
             }
         }
     }
@@ -569,16 +580,25 @@ public final class SQLiteStore: ReciprocityStore {
         }
     }
 
-    public func purge(now: Date) async throws -> PurgeResult {
-        try await write { db in
+    public func purge(now: Date, matchRetention: TimeInterval) async throws -> PurgeResult {
+        let result = try await write { db in
             try db.cachedExecute(
                 sql: "DELETE FROM invite WHERE uses_left <= 0 OR (expires_at IS NOT NULL AND expires_at <= ?)",
                 arguments: [Self.millis(now)])
             let invites = db.changesCount
             try db.cachedExecute(
                 sql: "DELETE FROM mark WHERE epoch != (SELECT epoch FROM program WHERE program.id = mark.program_id)")
-            return PurgeResult(invites: invites, marks: db.changesCount)
+            let marks = db.changesCount
+            try db.cachedExecute(
+                sql: """
+                    DELETE FROM "match" WHERE matched_at <= ?
+                      AND epoch != (SELECT epoch FROM program WHERE program.id = "match".program_id)
+                    """,
+                arguments: [Self.millis(now.addingTimeInterval(-matchRetention))])
+            return PurgeResult(invites: invites, marks: marks, matches: db.changesCount)
         }
+        if result.marks + result.matches > 0 { await scrubWAL() }
+        return result
     }
 
     /// Copies the live database into `path` with SQLite's online backup API: a consistent snapshot, taken
@@ -587,6 +607,7 @@ public final class SQLiteStore: ReciprocityStore {
         guard !FileManager.default.fileExists(atPath: path) else {
             throw StoreError(.invalidArgument, "'\(path)' exists; backups never overwrite a file")
         }
+        try Self.restrictFileModes(path: path)
         let destination = try DatabaseQueue(path: path)
         try pool.backup(to: destination)
         try destination.close()
@@ -615,6 +636,7 @@ public final class SQLiteStore: ReciprocityStore {
         let staging = path + ".restoring"
         try? FileManager.default.removeItem(atPath: staging)
         try FileManager.default.copyItem(atPath: backup, toPath: staging)
+        chmod(staging, 0o600)
         for suffix in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
         guard rename(staging, path) == 0 else {
             throw StoreError(.invalidArgument, "cannot move the restored copy into place at '\(path)'")
@@ -634,11 +656,11 @@ public final class SQLiteStore: ReciprocityStore {
 
     // MARK: Helpers
 
-    private func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+    func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         try await pool.write { db in try Self.storedData { try body(db) } }
     }
 
-    private func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+    func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         try await pool.read { db in try Self.storedData { try body(db) } }
     }
 
@@ -726,4 +748,11 @@ extension Database {
     func cachedExecute(sql: String, arguments: StatementArguments = []) throws {
         try cachedStatement(sql: sql).execute(arguments: arguments)
     }
+}
+
+/// Nanoseconds of the monotonic clock (a plain C function, so SQLite's progress handler can call it).
+private func monotonicNanoseconds() -> UInt64 {
+    var now = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &now)
+    return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
 }

@@ -51,8 +51,8 @@ import Testing
         try bob.join(invite: invite)
         try alice.ok(["interest", "add", "bob", "--as", "mentor"])
         try bob.ok(["interest", "add", "alice", "--as", "mentee"])
-        // The operator rewrites alice's tag in the match row: bob's client must not believe the match.
-        try server.tamper(#"UPDATE "match" SET first_tag = randomblob(32)"#)
+        // The operator rewrites alice's tag in the match row (she joined first: the lower id, side a): bob's client must not believe the match.
+        try server.tamper(#"UPDATE "match" SET a_tag = randomblob(32)"#)
         let bobSees = try bob.matches()
         #expect(bobSees.count == 1 && bobSees[0].verified == false)
         #expect(bobSees[0].problem?.contains("confirmation tag") == true)

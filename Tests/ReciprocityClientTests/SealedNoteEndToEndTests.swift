@@ -51,9 +51,9 @@ import Testing
         try bob.ok(["interest", "add", "alice", "--as", "mentee"])
         // The operator flips one byte of alice's sealed note (same length, so only the AEAD can notice).
         let queue = try DatabaseQueue(path: server.database)
-        var note = try queue.read { try Data.fetchOne($0, sql: #"SELECT first_note FROM "match""#)! }
+        var note = try queue.read { try Data.fetchOne($0, sql: #"SELECT a_note FROM "match""#)! }
         note[100] ^= 0x01
-        try server.tamper(#"UPDATE "match" SET first_note = ?"#, [note])
+        try server.tamper(#"UPDATE "match" SET a_note = ?"#, [note])
         let bobSees = try bob.matches()
         #expect(bobSees.first?.verified == true)
         #expect(bobSees.first?.note == nil)

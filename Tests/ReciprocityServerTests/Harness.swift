@@ -27,8 +27,11 @@ final class Harness: Sendable {
 
     deinit { try? FileManager.default.removeItem(at: directory) }
 
-    func application(admin: Bool = true, rateLimit: Int = 0, idleTimeout: Int = 30) -> some ApplicationProtocol {
+    func application(
+        admin: Bool = true, rateLimit: Int = 0, idleTimeout: Int = 30, logSigningKey: LogSigningKey? = nil
+    ) -> some ApplicationProtocol {
         var configuration = ServerConfiguration()
+        if let logSigningKey { configuration.logSigningKey = logSigningKey }
         configuration.port = 0
         configuration.rateLimitPerMinute = rateLimit
         configuration.idleTimeout = idleTimeout

@@ -46,8 +46,8 @@ import Testing
         }
         for pair in 0..<pairs {
             #expect(outcomes[pair]?.sorted { $0.rawValue < $1.rawValue } == [.matched, .pending], "pair \(pair)")
-            #expect(try await harness.store.matches(memberID: members[pair * 2].id).count == 1)
-            #expect(try await harness.store.matches(memberID: members[pair * 2 + 1].id).count == 1)
+            #expect(try await harness.store.matches(memberID: members[pair * 2].id, after: nil, limit: 100).count == 1)
+            #expect(try await harness.store.matches(memberID: members[pair * 2 + 1].id, after: nil, limit: 100).count == 1)
         }
         let statistics = try await harness.store.statistics()
         #expect(statistics.matches == pairs && statistics.pendingMarks == 0)
@@ -87,7 +87,7 @@ import Testing
         // A second, independent connection pool on the same file, as after a restart.
         let reopened = try SQLiteStore(path: harness.databasePath)
         #expect(Set(try await reopened.pendingMarks(memberID: members[0].id).map(\.token)) == Set(marks.dropFirst().map(\.token)))
-        #expect(try await reopened.matches(memberID: members[1].id).map(\.counterpartHandle) == [members[0].handle])
+        #expect(try await reopened.matches(memberID: members[1].id, after: nil, limit: 100).map(\.counterpartHandle) == [members[0].handle])
     }
 
     /// Every row of every table, as "table: column=value" lines.
@@ -132,10 +132,56 @@ import Testing
         #expect(!row.contains(Hex.encode(bob.publicKey.rawRepresentation)))
         #expect(!row.contains("=\(bob.id) ") && !row.hasSuffix("=\(bob.id)"))
         let columns = row.dropFirst("mark: ".count).split(separator: " ").map { $0.split(separator: "=")[0] }
-        #expect(columns == ["token", "program_id", "epoch", "member_id", "tag", "created_at", "note"])
-        // Withdrawing deletes the row: the dump is what it was before.
+        #expect(columns == ["program_id", "epoch", "token", "member_id", "tag", "note", "created_at"])
+        #expect(try filesHolding(mark.token.bytes, in: harness.directory) == ["test.sqlite-wal"])
+        // Withdrawing deletes the row: the dump is what it was before, and no file of the database, WAL and
+        // shared memory included, still holds the token's bytes.
         #expect(try await harness.store.withdraw(memberID: alice.id, token: mark.token))
         #expect(try dump(harness.databasePath) == before)
+        #expect(try filesHolding(mark.token.bytes, in: harness.directory).isEmpty)
+    }
+
+    @Test func aWithdrawnTokenLeavesEveryFileEvenAfterACheckpoint() async throws {
+        let harness = try Harness()
+        let (program, members) = try await members(harness, count: 2)
+        let marks = try (0..<8).map { _ in try Mark.dummy() }
+        _ = try await harness.store.submitMarks(memberID: members[0].id, programID: program.id, epoch: 0, marks: marks, now: Date())
+        // Move the marks into the main file first, as SQLite's automatic checkpoint eventually does.
+        await harness.store.scrubWAL()
+        #expect(try filesHolding(marks[0].token.bytes, in: harness.directory) == ["test.sqlite"])
+        #expect(try await harness.store.withdraw(memberID: members[0].id, token: marks[0].token))
+        #expect(try filesHolding(marks[0].token.bytes, in: harness.directory).isEmpty)
+        #expect(try filesHolding(marks[1].token.bytes, in: harness.directory) == ["test.sqlite"])
+        // The same after a key rotation, which deletes every pending mark of the member.
+        _ = try await harness.store.rotateKey(memberID: members[0].id, publicKey: PrivateKey().publicKey, now: Date())
+        for mark in marks { #expect(try filesHolding(mark.token.bytes, in: harness.directory).isEmpty) }
+    }
+
+    @Test func databaseFilesAndBackupsAreOwnerOnlyWhateverTheUmask() async throws {
+        let previous = umask(0o022)
+        defer { umask(previous) }
+        let harness = try Harness()
+        let (program, members) = try await members(harness, count: 1)
+        _ = try await harness.store.submitMarks(memberID: members[0].id, programID: program.id, epoch: 0, marks: [try Mark.dummy()], now: Date())
+        let backup = harness.directory.appendingPathComponent("backup.sqlite").path
+        try harness.store.backup(to: backup)
+        for name in ["test.sqlite", "test.sqlite-wal", "test.sqlite-shm", "backup.sqlite"] {
+            let attributes = try FileManager.default.attributesOfItem(atPath: harness.directory.appendingPathComponent(name).path)
+            #expect((attributes[.posixPermissions] as? Int) == 0o600, "\(name)")
+        }
+        // An existing database made before this rule is tightened when it is opened.
+        let old = harness.directory.appendingPathComponent("old.sqlite").path
+        FileManager.default.createFile(atPath: old, contents: nil, attributes: [.posixPermissions: 0o644])
+        _ = try SQLiteStore(path: old)
+        #expect((try FileManager.default.attributesOfItem(atPath: old)[.posixPermissions] as? Int) == 0o600)
+    }
+
+    /// The names of the files in `directory` whose bytes contain `needle`.
+    func filesHolding(_ needle: [UInt8], in directory: URL) throws -> [String] {
+        try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted().filter { name in
+            let bytes = try Data(contentsOf: directory.appendingPathComponent(name))
+            return bytes.range(of: Data(needle)) != nil
+        }
     }
 
     @Test func membersFromBeforeTheKeyLogGetEntriesInJoinOrder() async throws {
@@ -165,5 +211,45 @@ import Testing
         #expect(entries.map { "\($0.index) \($0.entry.event.rawValue) \($0.entry.handle)" }
             == ["0 join amy", "1 join zed", "2 leave zed"])
         #expect(entries.map(\.entry.publicKey) == [early, late, late])
+    }
+
+    @Test func marksAndMatchesFromBeforeScopingKeepTheirMeaning() async throws {
+        let harness = try Harness()
+        let path = harness.directory.appendingPathComponent("v3.sqlite").path
+        let (zed, amy) = (try PrivateKey().publicKey, try PrivateKey().publicKey)
+        let (token, pending, zedTag, amyTag) = (try Mark.dummy(), try Mark.dummy(), try ConfirmationTag.random(), try ConfirmationTag.random())
+        let queue = try DatabaseQueue(path: path)
+        try SQLiteStore.migrator.migrate(queue, upTo: "v3-key-log")
+        try await queue.write { db in
+            try db.execute(sql: "INSERT INTO program (id, name, max_marks, epoch, created_at) VALUES (1, 'acme', 16, 0, 0)")
+            for (id, handle, key) in [(7, "zed", zed), (8, "amy", amy)] as [(Int, String, PublicKey)] {
+                try db.execute(
+                    sql: """
+                        INSERT INTO member (id, program_id, handle, public_key, credential_digest, display_name, headline,
+                                            offers_mentoring, seeks_mentoring, status, joined_at)
+                        VALUES (?, 1, ?, ?, randomblob(32), 'Name', 'Headline', 0, 0, 'active', 0)
+                        """, arguments: [id, handle, key.rawRepresentation])
+            }
+            // amy (id 8) marked first, so the old row has her as first_member_id.
+            try db.execute(
+                sql: """
+                    INSERT INTO "match" (token, program_id, epoch, first_member_id, first_tag, first_note,
+                                         second_member_id, second_tag, second_note, matched_at)
+                    VALUES (?, 1, 0, 8, ?, NULL, 7, ?, NULL, 5)
+                    """, arguments: [token.token.rawRepresentation, amyTag.rawRepresentation, zedTag.rawRepresentation])
+            try db.execute(
+                sql: "INSERT INTO mark (token, program_id, epoch, member_id, tag, created_at) VALUES (?, 1, 0, 7, ?, 6)",
+                arguments: [pending.token.rawRepresentation, pending.tag.rawRepresentation])
+        }
+        try queue.close()
+        let store = try SQLiteStore(path: path)
+        let zedSees = try await store.matches(memberID: 7, after: nil, limit: 10)
+        let amySees = try await store.matches(memberID: 8, after: nil, limit: 10)
+        #expect(zedSees.map(\.counterpartHandle.rawValue) == ["amy"] && zedSees.map(\.counterpartTag) == [amyTag])
+        #expect(amySees.map(\.counterpartHandle.rawValue) == ["zed"] && amySees.map(\.counterpartTag) == [zedTag])
+        #expect(try await store.pendingMarks(memberID: 7).map(\.token) == [pending.token])
+        // The search column was filled for members from before it existed.
+        let found = try await store.directory(programID: 1, query: DirectoryQuery(text: "HEADLINE"))
+        #expect(found.map(\.handle.rawValue) == ["amy", "zed"])
     }
 }

@@ -1,0 +1,185 @@
+public import Foundation
+import GRDB
+public import ReciprocityCore
+
+// Marks and matches. Privacy rule (SECURITY.md): every check that can refuse a request is decided from the
+// caller's own rows, the program row and the match table before anything touches another member's pending
+// mark, so neither the answer nor its timing says whether anyone else holds a token of the batch. Marks and
+// matches are keyed by (program, epoch, token): a token held in another program or epoch is unknown here.
+extension SQLiteStore {
+    public func submitMarks(memberID: Int64, programID: Int64, epoch: UInt32, marks: [Mark], now: Date) async throws
+        -> [MarkOutcome]
+    {
+        // A token repeated within the batch is the same mark submitted twice: idempotent, first tag wins.
+        var seen: Set<InterestToken> = []
+        let unique = marks.filter { seen.insert($0.token).inserted }
+        let outcomes = try await write { db in
+            guard
+                let program = try db.cachedRow(sql: "SELECT * FROM program WHERE id = ?", arguments: [programID])
+                    .map(Self.programRecord)
+            else { throw StoreError(.programNotFound, "no such program") }
+            guard program.epoch == epoch else {
+                throw StoreError(.wrongEpoch, "the program is in epoch \(program.epoch), not \(epoch)")
+            }
+            let tokens = unique.map(\.token.rawRepresentation)
+            let placeholders = databaseQuestionMarks(count: tokens.count)
+            let scope: StatementArguments = [programID, Int64(epoch)]
+
+            // 1. Decide every refusal. Own pending marks are read through the member's index only, so another
+            //    member's row with the same token is never visited.
+            let ownPending = try Set(db.cachedValues(
+                Data.self,
+                sql: "SELECT token FROM mark INDEXED BY mark_by_member WHERE member_id = ? AND epoch = ? AND token IN (\(placeholders))",
+                arguments: [memberID, Int64(epoch)] + StatementArguments(tokens)))
+            let matched = try Dictionary(
+                db.cachedRows(
+                    sql: """
+                        SELECT token, a_member_id, b_member_id FROM "match"
+                        WHERE program_id = ? AND epoch = ? AND token IN (\(placeholders))
+                        """,
+                    arguments: scope + StatementArguments(tokens)
+                ).map { ($0["token"] as Data, $0) }, uniquingKeysWith: { first, _ in first })
+            for row in matched.values where row["a_member_id"] != memberID && row["b_member_id"] != memberID {
+                // Only someone holding one of the pair's keys can know a matched token.
+                throw StoreError(.tokenUnavailable, "a submitted token cannot be accepted")
+            }
+            let fresh = zip(unique, tokens).filter { ownPending.contains($1) == false && matched[$1] == nil }
+            if !fresh.isEmpty {
+                // Every new token counts, whether or not someone else holds it; matches made this epoch count
+                // too (a pending mark that matches stays counted), so the total never moves with others' marks.
+                let used = try Self.marksUsed(db, memberID: memberID, programID: programID, epoch: epoch)
+                guard used + fresh.count <= program.maxMarks else {
+                    throw StoreError(
+                        .quotaExceeded,
+                        "the program allows \(program.maxMarks) marks per member per epoch, pending or matched; withdraw a pending mark first")
+                }
+            }
+
+            // 2. Apply. Only now are other members' pending marks looked at: each fresh token either completes
+            //    the pending mark of the same program and epoch, or is stored as the caller's own.
+            let nowMillis = Self.millis(now)
+            let waiting =
+                fresh.isEmpty
+                ? [:]
+                : try Dictionary(
+                    db.cachedRows(
+                        sql: "SELECT token, member_id, tag, note FROM mark WHERE program_id = ? AND epoch = ? AND token IN (\(databaseQuestionMarks(count: fresh.count)))",
+                        arguments: scope + StatementArguments(fresh.map(\.1))
+                    ).map { ($0["token"] as Data, $0) }, uniquingKeysWith: { first, _ in first })
+            let insert = try db.cachedStatement(
+                sql: "INSERT INTO mark (program_id, epoch, token, member_id, tag, note, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
+            var outcomes: [Data: MarkOutcome] = [:]
+            for (mark, token) in fresh {
+                if let other = waiting[token] {
+                    // The row names its members in id order, so it does not record who marked first.
+                    let theirs: StatementArguments = [other["member_id"] as Int64, other["tag"] as Data, other["note"] as Data?]
+                    let mine: StatementArguments = [memberID, mark.tag.rawRepresentation, mark.note?.rawRepresentation]
+                    let theirsFirst = (other["member_id"] as Int64) < memberID
+                    try db.cachedExecute(
+                        sql: """
+                            INSERT INTO "match" (program_id, epoch, token, a_member_id, a_tag, a_note,
+                                                 b_member_id, b_tag, b_note, matched_at)
+                            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                            """,
+                        arguments: scope + [token] + (theirsFirst ? theirs + mine : mine + theirs) + [nowMillis])
+                    try db.cachedExecute(
+                        sql: "DELETE FROM mark WHERE program_id = ? AND epoch = ? AND token = ?", arguments: scope + [token])
+                    outcomes[token] = .matched
+                } else {
+                    try insert.execute(arguments: scope + [
+                        token, memberID, mark.tag.rawRepresentation, mark.note?.rawRepresentation, nowMillis,
+                    ])
+                    outcomes[token] = .pending
+                }
+            }
+            for token in tokens where outcomes[token] == nil {
+                outcomes[token] = matched[token] != nil ? .matched : .pending
+            }
+            return outcomes
+        }
+        return marks.map { outcomes[$0.token.rawRepresentation]! }
+    }
+
+    /// The member's pending marks plus the matches they made in `epoch`: what the quota limits.
+    static func marksUsed(_ db: Database, memberID: Int64, programID: Int64, epoch: UInt32) throws -> Int {
+        try db.cachedValue(
+            Int.self,
+            sql: """
+                SELECT (SELECT COUNT(*) FROM mark INDEXED BY mark_by_member WHERE member_id = ?1 AND epoch = ?3)
+                     + (SELECT COUNT(*) FROM "match" WHERE a_member_id = ?1 AND epoch = ?3 AND program_id = ?2)
+                     + (SELECT COUNT(*) FROM "match" WHERE b_member_id = ?1 AND epoch = ?3 AND program_id = ?2)
+                """,
+            arguments: [memberID, programID, Int64(epoch)])!
+    }
+
+    public func pendingMarks(memberID: Int64) async throws -> [PendingMarkRecord] {
+        try await read { db in
+            try db.cachedRows(
+                sql: "SELECT token, epoch, created_at FROM mark INDEXED BY mark_by_member WHERE member_id = ? ORDER BY created_at, token",
+                arguments: [memberID]
+            ).map { row in
+                PendingMarkRecord(
+                    token: try InterestToken(rawRepresentation: row["token"] as Data),
+                    epoch: UInt32(row["epoch"] as Int64), createdAt: Self.date(row["created_at"]))
+            }
+        }
+    }
+
+    public func withdraw(memberID: Int64, token: InterestToken) async throws -> Bool {
+        // Through the member's index: a token someone else holds costs the same as one nobody holds.
+        let withdrawn = try await write { db in
+            try db.cachedExecute(
+                sql: "DELETE FROM mark INDEXED BY mark_by_member WHERE member_id = ? AND token = ?",
+                arguments: [memberID, token.rawRepresentation])
+            return db.changesCount == 1
+        }
+        if withdrawn { await scrubWAL() }
+        return withdrawn
+    }
+
+    public func matches(memberID: Int64, after: InterestToken?, limit: Int) async throws -> [MatchRecord] {
+        try await read { db in
+            var arguments: StatementArguments = [memberID, max(1, limit)]
+            var cursor = ""
+            if let after {
+                guard
+                    let row = try db.cachedRow(
+                        sql: "SELECT matched_at, token FROM \"match\" WHERE token = ? AND (a_member_id = ? OR b_member_id = ?)",
+                        arguments: [after.rawRepresentation, memberID, memberID])
+                else { throw StoreError(.invalidArgument, "'after' is not one of your matches") }
+                cursor = "AND (m.matched_at, m.token) > (?3, ?4)"
+                arguments += [row["matched_at"] as Int64, row["token"] as Data]
+            }
+            return try db.cachedRows(
+                sql: """
+                    SELECT m.token, m.epoch, m.matched_at,
+                           CASE WHEN m.a_member_id = ?1 THEN m.b_tag ELSE m.a_tag END AS tag,
+                           CASE WHEN m.a_member_id = ?1 THEN m.b_note ELSE m.a_note END AS note,
+                           c.handle, c.public_key
+                    FROM "match" m
+                    JOIN member c ON c.id = CASE WHEN m.a_member_id = ?1 THEN m.b_member_id ELSE m.a_member_id END
+                    WHERE (m.a_member_id = ?1 OR m.b_member_id = ?1) \(cursor)
+                    ORDER BY m.matched_at, m.token
+                    LIMIT ?2
+                    """,
+                arguments: arguments
+            ).map { row in
+                MatchRecord(
+                    token: try InterestToken(rawRepresentation: row["token"] as Data),
+                    epoch: UInt32(row["epoch"] as Int64),
+                    counterpartHandle: try Handle(row["handle"]),
+                    counterpartKey: try PublicKey(rawRepresentation: row["public_key"] as Data),
+                    counterpartTag: try ConfirmationTag(rawRepresentation: row["tag"] as Data),
+                    counterpartNote: try (row["note"] as Data?).map { try SealedNote(rawRepresentation: $0) },
+                    matchedAt: Self.date(row["matched_at"]))
+            }
+        }
+    }
+
+    /// Moves every committed page into the database file and truncates the WAL, so that tokens a delete just
+    /// overwrote (`secure_delete`) do not stay readable in older WAL frames. Best effort: if readers keep the
+    /// WAL busy past the timeout, the next scrub or SQLite's own checkpoint does it.
+    func scrubWAL() async {
+        _ = try? await pool.writeWithoutTransaction { db in try db.checkpoint(.truncate) }
+    }
+}
