@@ -99,39 +99,74 @@ import Testing
         let withWaiting = waiting + padding
         let withoutWaiting = try (0..<4).map { _ in try Mark.dummy() } + padding
 
-        func refusalTime(_ batch: [Mark]) async throws -> Double {
-            let start = ContinuousClock.now
+        func refuse(_ batch: [Mark]) async throws {
             do {
                 _ = try await harness.store.submitMarks(memberID: caller.id, programID: caller.programID, epoch: 0, marks: batch, now: Date())
                 Issue.record("an over-quota batch was accepted")
             } catch let error as StoreError {
                 #expect(error.code == .quotaExceeded)
             }
+        }
+        try await Self.expectSameTiming("over-quota refusal, with others' waiting tokens vs without") {
+            try await refuse(withWaiting)
+        } versus: {
+            try await refuse(withoutWaiting)
+        }
+    }
+
+    /// A wrong invite costs the same whether or not the program exists (the join route has no credential, so
+    /// a difference would tell anyone which program names exist).
+    @Test func joinRefusalsTakeTheSameTimeWhetherOrNotTheProgramExists() async throws {
+        let harness = try Harness()
+        let (program, _) = try await harness.program()
+        func refuse(_ name: ProgramID) async throws {
+            await #expect(throws: StoreError.self) {
+                try await harness.store.join(
+                    program: name, inviteDigest: BearerSecret.digest(of: "rcpi_wrong"), handle: Handle("zed"),
+                    publicKey: PrivateKey().publicKey, profile: Profile(displayName: "Zed"),
+                    credentialDigest: Data(count: 32), now: Date())
+            }
+        }
+        let missing = try ProgramID("no-such-program")
+        try await Self.expectSameTiming("join with a wrong invite, existing vs missing program") {
+            try await refuse(program)
+        } versus: {
+            try await refuse(missing)
+        }
+    }
+
+    /// Times `a` and `b` 3,000 times each, interleaved in random order after a warm-up, and requires the two
+    /// distributions to be indistinguishable: the two-sample Kolmogorov-Smirnov statistic D below 0.1 and the
+    /// medians within 10 % (or 10 µs). For equal distributions, D above 0.05 has a probability under 1e-3 at
+    /// this sample size, so 0.1 leaves room for a noisy machine, while a shift of the size the old quota path
+    /// had (about 100 µs on a refusal of a few hundred) gives D well above 0.2.
+    static func expectSameTiming(
+        _ label: String, _ a: () async throws -> Void, versus b: () async throws -> Void
+    ) async throws {
+        func time(_ body: () async throws -> Void) async throws -> Double {
+            let start = ContinuousClock.now
+            try await body()
             let elapsed = ContinuousClock.now - start
             return Double(elapsed.components.attoseconds) / 1e12 + Double(elapsed.components.seconds) * 1e6
         }
-        for _ in 0..<200 { _ = try await (refusalTime(withWaiting), refusalTime(withoutWaiting)) }  // warm-up
-        var samplesWith: [Double] = []
-        var samplesWithout: [Double] = []
-        var random = SplitMix64(seed: Self.seed)
+        for _ in 0..<200 { _ = try await (time(a), time(b)) }
+        var samplesA: [Double] = []
+        var samplesB: [Double] = []
+        var random = SplitMix64(seed: seed)
         for _ in 0..<3000 {
             if random.next() & 1 == 0 {
-                samplesWith.append(try await refusalTime(withWaiting))
-                samplesWithout.append(try await refusalTime(withoutWaiting))
+                samplesA.append(try await time(a))
+                samplesB.append(try await time(b))
             } else {
-                samplesWithout.append(try await refusalTime(withoutWaiting))
-                samplesWith.append(try await refusalTime(withWaiting))
+                samplesB.append(try await time(b))
+                samplesA.append(try await time(a))
             }
         }
-        let statistic = kolmogorovSmirnov(samplesWith, samplesWithout)
-        let medianWith = median(samplesWith)
-        let medianWithout = median(samplesWithout)
-        print("refusal timing: median \(medianWith) µs with others' tokens, \(medianWithout) µs without; KS D = \(statistic)")
-        // With 3,000 samples a side, D above 0.05 has a probability under 1e-3 for equal distributions; 0.1
-        // leaves room for a noisy machine while a 100 µs shift on a refusal of this cost gives D near 1. The
-        // medians may differ by scheduling noise only: 10 % of the median or 10 µs, whichever is more.
-        #expect(statistic < 0.1)
-        #expect(abs(medianWith - medianWithout) < max(10, 0.1 * medianWithout))
+        let statistic = kolmogorovSmirnov(samplesA, samplesB)
+        let (medianA, medianB) = (median(samplesA), median(samplesB))
+        print("timing, \(label): medians \(medianA) µs and \(medianB) µs, KS D = \(statistic)")
+        #expect(statistic < 0.1, "\(label)")
+        #expect(abs(medianA - medianB) < max(10, 0.1 * medianB), "\(label)")
     }
 
     // MARK: Replaying one script in two worlds
