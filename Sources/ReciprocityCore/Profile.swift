@@ -67,6 +67,11 @@ public struct Profile: Sendable, Hashable, Codable {
         guard !(name + headline).unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
             throw ReciprocityError(.invalidProfile, "displayName and headline must not contain control characters")
         }
+        guard Self.isVisible(name + headline) else {
+            throw ReciprocityError(
+                .invalidProfile,
+                "displayName and headline must not contain invisible or text-direction characters (zero-width spaces, bidi controls)")
+        }
         guard tags.count <= Self.maxTags else {
             throw ReciprocityError(.invalidProfile, "at most \(Self.maxTags) tags")
         }
@@ -83,6 +88,17 @@ public struct Profile: Sendable, Hashable, Codable {
     public static func hasFewCombiningMarks(_ text: some StringProtocol) -> Bool {
         text.allSatisfy { character in
             character.unicodeScalars.lazy.filter(isCombiningMark).count <= maxCombiningMarks
+        }
+    }
+
+    /// False when `text` holds a bidi control (which can make a name read as another) or a character made only
+    /// of default-ignorable code points (zero-width space, word joiner, BOM, soft hyphen...), which would make
+    /// two different names look the same. Joiners and variation selectors inside a visible character (emoji
+    /// sequences, scripts that need ZWJ or ZWNJ) are fine.
+    public static func isVisible(_ text: some StringProtocol) -> Bool {
+        text.allSatisfy { character in
+            !character.unicodeScalars.contains(where: \.properties.isBidiControl)
+                && !character.unicodeScalars.allSatisfy(\.properties.isDefaultIgnorableCodePoint)
         }
     }
 

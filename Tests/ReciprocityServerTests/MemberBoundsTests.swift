@@ -156,6 +156,9 @@ import Testing
                 Profile(displayName: "A" + String(repeating: "\u{301}", count: 5)),
                 Profile(displayName: "Alice", headline: "x" + String(repeating: "\u{300}\u{301}\u{302}", count: 50_000)),
                 Profile(displayName: String(repeating: "\u{1F600}", count: 101)),
+                Profile(displayName: "Jane\u{200B}Doe"),
+                Profile(displayName: "Alice", headline: "evil\u{202E}gnp.exe"),
+                Profile(displayName: "\u{2066}Bob\u{2069}"),
             ]
             for profile in refused {
                 let response = try await client.send(.put, "/v1/me/profile", headers: alice.auth, json: profile)
