@@ -61,4 +61,14 @@ public struct Handle: ValidatedName, Comparable {
     }
 
     public static func < (lhs: Handle, rhs: Handle) -> Bool { lhs.rawValue < rhs.rawValue }
+
+    /// What the handle looks like, for telling look-alikes apart (Unicode TS 39's skeleton idea, on the ASCII
+    /// set handles allow): separators `.` `_` `-` dropped, then `0` read as `o`, `1` as `l`, `rn` as `m` and
+    /// `vv` as `w`. A program refuses a handle whose skeleton another member's handle already has, so
+    /// `jane.doe`, `jane-doe` and `janedoe` cannot coexist.
+    public var skeleton: String {
+        rawValue.filter { !".-_".contains($0) }
+            .replacingOccurrences(of: "0", with: "o").replacingOccurrences(of: "1", with: "l")
+            .replacingOccurrences(of: "rn", with: "m").replacingOccurrences(of: "vv", with: "w")
+    }
 }

@@ -196,11 +196,15 @@ public final class SQLiteStore: ReciprocityStore {
                     CREATE INDEX key_log_by_key ON key_log(program_id, public_key);
                     CREATE INDEX key_log_by_handle ON key_log(program_id, handle, event, created_at);
                     ALTER TABLE member ADD COLUMN search_text TEXT NOT NULL DEFAULT '';
+                    ALTER TABLE member ADD COLUMN handle_skeleton TEXT NOT NULL DEFAULT '';
+                    CREATE INDEX member_by_skeleton ON member(program_id, handle_skeleton);
                     """)
-            for row in try Row.fetchAll(db, sql: "SELECT id, display_name, headline FROM member") {
+            for row in try Row.fetchAll(db, sql: "SELECT id, handle, display_name, headline FROM member") {
                 try db.execute(
-                    sql: "UPDATE member SET search_text = ? WHERE id = ?",
-                    arguments: [Self.searchText(row["display_name"], row["headline"]), row["id"]])
+                    sql: "UPDATE member SET search_text = ?, handle_skeleton = ? WHERE id = ?",
+                    arguments: [
+                        Self.searchText(row["display_name"], row["headline"]), try Handle(row["handle"]).skeleton, row["id"],
+                    ])
             }
         }
         return migrator
@@ -321,18 +325,25 @@ public final class SQLiteStore: ReciprocityStore {
             {
                 throw StoreError(.handleTaken, "handle '\(handle)' is taken in this program")
             }
+            if try db.cachedValue(Bool.self, sql: "SELECT 1 FROM member WHERE program_id = ? AND handle_skeleton = ?",
+                arguments: [programRecord.id, handle.skeleton]) != nil
+            {
+                throw StoreError(
+                    .handleTaken,
+                    "handle '\(handle)' looks like a handle already in this program (separators, 0/o, 1/l, rn/m and vv/w count as the same); choose another")
+            }
             try Self.requireUnusedKey(db, programID: programRecord.id, publicKey: publicKey)
             try db.cachedExecute(sql: "UPDATE invite SET uses_left = uses_left - 1 WHERE id = ?", arguments: [invite["invite_id"]])
             try db.execute(
                 sql: """
                     INSERT INTO member (program_id, handle, public_key, credential_digest, display_name, headline,
-                                        offers_mentoring, seeks_mentoring, status, joined_at, search_text)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?)
+                                        offers_mentoring, seeks_mentoring, status, joined_at, search_text, handle_skeleton)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?, ?)
                     """,
                 arguments: [
                     programRecord.id, handle.rawValue, publicKey.rawRepresentation, credentialDigest,
                     profile.displayName, profile.headline, profile.offersMentoring, profile.seeksMentoring,
-                    Self.millis(now), Self.searchText(profile.displayName, profile.headline),
+                    Self.millis(now), Self.searchText(profile.displayName, profile.headline), handle.skeleton,
                 ])
             let memberID = db.lastInsertedRowID
             try Self.writeTags(db, memberID: memberID, tags: profile.tags)

@@ -176,6 +176,27 @@ import Testing
         }
     }
 
+    @Test func lookAlikeHandlesCannotJoinTheSameProgram() async throws {
+        let harness = try Harness()
+        let (program, invite) = try await harness.program()
+        let (other, otherInvite) = try await harness.program("other")
+        try await harness.application().test(.live) { client in
+            _ = try await client.join("jane.doe", program: program, invite: invite)
+            _ = try await client.join("bob", program: program, invite: invite)
+            for lookAlike in ["jane-doe", "jane_doe", "janedoe", "jane.d0e", "b0b"] {
+                let response = try await client.send(
+                    .post, "/v1/programs/acme/members",
+                    json: JoinRequest(invite: invite, handle: lookAlike, publicKey: try PrivateKey().publicKey.base64URL,
+                        profile: Profile(displayName: "Imposter")))
+                #expect(response.status == .conflict, "\(lookAlike)")
+                #expect(try response.problem().code == "handle-taken")
+            }
+            // Other programs are separate, and different-looking handles are fine.
+            _ = try await client.join("jane-doe", program: other, invite: otherInvite)
+            _ = try await client.join("jane.dee", program: program, invite: invite)
+        }
+    }
+
     @Test func aQueryPastItsTimeLimitIsStopped() async throws {
         let harness = try Harness()
         let start = ContinuousClock.now
