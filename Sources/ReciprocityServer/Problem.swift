@@ -87,6 +87,7 @@ public struct Problem: HTTPResponseError, Equatable {
             case .programExists, .handleTaken, .keyTaken, .quotaExceeded, .wrongEpoch, .tokenUnavailable: .conflict
             case .rotationLimited: .tooManyRequests
             case .queryTooSlow: .serviceUnavailable
+            case .memberSuspended: .forbidden
             }
         let code = error.code.rawValue.replacing(/[A-Z]/) { "-" + $0.output.lowercased() }
         var problem = Problem(status, code, title(for: error.code), detail: error.message)
@@ -110,6 +111,7 @@ public struct Problem: HTTPResponseError, Equatable {
         case .corruptData: "Internal server error"
         case .rotationLimited: "Too many key rotations"
         case .queryTooSlow: "The search took too long"
+        case .memberSuspended: "This member is suspended"
         }
     }
 }

@@ -99,7 +99,7 @@ public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     public enum Code: String, Sendable {
         case programExists, programNotFound, inviteInvalid, handleTaken, keyTaken, memberNotFound
         case quotaExceeded, wrongEpoch, tokenUnavailable, markNotFound, invalidArgument, corruptData
-        case rotationLimited, queryTooSlow
+        case rotationLimited, queryTooSlow, memberSuspended
     }
 
     public let code: Code

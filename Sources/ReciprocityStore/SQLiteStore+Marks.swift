@@ -18,6 +18,11 @@ extension SQLiteStore {
                 let program = try db.cachedRow(sql: "SELECT * FROM program WHERE id = ?", arguments: [programID])
                     .map(Self.programRecord)
             else { throw StoreError(.programNotFound, "no such program") }
+            // The credential was checked before this transaction; a suspension may have come in between.
+            guard
+                try db.cachedValue(String.self, sql: "SELECT status FROM member WHERE id = ?", arguments: [memberID])
+                    == MemberStatus.active.rawValue
+            else { throw StoreError(.memberSuspended, "this member is suspended") }
             guard program.epoch == epoch else {
                 throw StoreError(.wrongEpoch, "the program is in epoch \(program.epoch), not \(epoch)")
             }
@@ -97,6 +102,8 @@ extension SQLiteStore {
             }
             return outcomes
         }
+        // A match deleted the counterpart's pending row (its member and time: who marked first); scrub it.
+        if outcomes.values.contains(.matched) { await scrubWAL() }
         return marks.map { outcomes[$0.token.rawRepresentation]! }
     }
 
@@ -177,9 +184,14 @@ extension SQLiteStore {
     }
 
     /// Moves every committed page into the database file and truncates the WAL, so that tokens a delete just
-    /// overwrote (`secure_delete`) do not stay readable in older WAL frames. Best effort: if readers keep the
-    /// WAL busy past the timeout, the next scrub or SQLite's own checkpoint does it.
+    /// overwrote (`secure_delete`) do not stay readable in older WAL frames. It waits at most 200 ms for
+    /// readers (it holds the writer meanwhile); if they keep the WAL busy longer, housekeeping's scrub, which
+    /// runs every interval, finishes the job.
     func scrubWAL() async {
-        _ = try? await pool.writeWithoutTransaction { db in try db.checkpoint(.truncate) }
+        _ = try? await pool.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA busy_timeout = 200")
+            defer { try? db.execute(sql: "PRAGMA busy_timeout = 10000") }
+            return try db.checkpoint(.truncate)
+        }
     }
 }

@@ -198,6 +198,8 @@ public final class SQLiteStore: ReciprocityStore {
                     ALTER TABLE member ADD COLUMN search_text TEXT NOT NULL DEFAULT '';
                     ALTER TABLE member ADD COLUMN handle_skeleton TEXT NOT NULL DEFAULT '';
                     CREATE INDEX member_by_skeleton ON member(program_id, handle_skeleton);
+                    -- Suspended members hold no pending marks from now on; neither do those suspended before.
+                    DELETE FROM mark WHERE member_id IN (SELECT id FROM member WHERE status != 'active');
                     """)
             for row in try Row.fetchAll(db, sql: "SELECT id, handle, display_name, headline FROM member") {
                 try db.execute(
@@ -608,7 +610,7 @@ public final class SQLiteStore: ReciprocityStore {
                 arguments: [Self.millis(now.addingTimeInterval(-matchRetention))])
             return PurgeResult(invites: invites, marks: marks, matches: db.changesCount)
         }
-        if result.marks + result.matches > 0 { await scrubWAL() }
+        await scrubWAL()
         return result
     }
 

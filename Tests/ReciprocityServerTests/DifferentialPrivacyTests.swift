@@ -31,13 +31,21 @@ import Testing
         var compared = 0
         var legitimateMatches = 0
         var statuses: [Int: Int] = [:]
+        var codes: Set<String> = []
         for script in 0..<Self.scripts {
             var random = SplitMix64(seed: Self.seed &+ UInt64(script))
             let outcome = try await Self.replay(script: script, random: &random)
             compared += outcome.compared
             if outcome.endedByMatch { legitimateMatches += 1 }
             statuses.merge(outcome.statuses, uniquingKeysWith: +)
+            codes.formUnion(outcome.codes)
         }
+        let expected = [
+            "quota-exceeded", "wrong-epoch", "token-unavailable", "invalid-batch", "invalid-encoding", "invalid-body",
+            "mark-not-found", "key-taken", "rotation-limited", "invalid-profile", "invalid-parameter", "unauthorized",
+            "method-not-allowed",
+        ]
+        for code in expected { #expect(codes.contains(ProblemDetails.typePrefix + code), "no script produced \(code)") }
         // The scripts must reach every kind of answer, or the comparison proves little.
         for status in [200, 204, 400, 401, 404, 405, 409, 429] {
             #expect(statuses[status, default: 0] > 0, "no script produced status \(status): \(statuses)")
@@ -175,6 +183,7 @@ import Testing
         var compared = 0
         var endedByMatch = false
         var statuses: [Int: Int] = [:]
+        var codes: Set<String> = []
     }
 
     static func replay(script: Int, random: inout SplitMix64) async throws -> Outcome {
@@ -190,9 +199,11 @@ import Testing
                 var credentialA = fixture.callerCredential
                 var credentialB = fixture.callerCredential
                 for (index, step) in steps.enumerated() {
+                    if case .othersAct(let seed) = step { await worldB.othersAct(seed) }
                     let left = try await step.send(a, credential: credentialA)
                     let right = try await step.send(b, credential: credentialB)
                     outcome.statuses[Int(left.status.code), default: 0] += 1
+                    if let problem = try? left.decode(ProblemDetails.self) { outcome.codes.insert(problem.type) }
                     if let fresh = step.newCredential(left) { credentialA = fresh }
                     if let fresh = step.newCredential(right) { credentialB = fresh }
                     if step.completesLegitimateMatch(left, right, fixture: fixture) {
@@ -221,6 +232,8 @@ import Testing
         let reciprocated: Set<InterestToken>
         /// A pending token between two other members (in world B), which the caller cannot derive.
         let othersToken: InterestToken
+        /// The token of a match between two other members (in both worlds).
+        let matchedToken: InterestToken
         let rotationKeys: [PrivateKey]
         let logKey: LogSigningKey
 
@@ -245,6 +258,7 @@ import Testing
             callerMarks = marks
             self.reciprocated = reciprocated
             othersToken = try Self.derive(keys, "mallory", .mentee, "dana").token
+            matchedToken = try Self.derive(keys, "dana", .mentor, "erin").token
         }
 
         static func derive(_ keys: [String: PrivateKey], _ me: String, _ role: Role, _ other: String) throws -> Mark {
@@ -260,6 +274,9 @@ import Testing
     struct World: Sendable {
         let harness: Harness
         let logKey: LogSigningKey
+        let withOthersMarks: Bool
+        let programID: Int64
+        let others: [(member: Int64, program: Int64)]
 
         func app() -> some ApplicationProtocol { harness.application(logSigningKey: logKey) }
 
@@ -289,28 +306,54 @@ import Testing
                 publicKey: fixture.keys["olga"]!.publicKey, profile: Profile(displayName: "Olga"),
                 credentialDigest: BearerSecret.digest(of: "rcpm_olga-credential"), now: now
             ).0
+            let program = members["carol"]!.programID
+            // In both worlds dana and erin have matched: a token the caller may send but nobody may reuse.
+            _ = try await store.submitMarks(
+                memberID: members["dana"]!.id, programID: program, epoch: 0,
+                marks: [try Fixture.derive(fixture.keys, "dana", .mentor, "erin")], now: now)
+            _ = try await store.submitMarks(
+                memberID: members["erin"]!.id, programID: program, epoch: 0,
+                marks: [try Fixture.derive(fixture.keys, "erin", .mentee, "dana")], now: now)
             if withOthersMarks {
-                let program = members["carol"]!.programID
                 // Mallory marks the caller in every role (the caller can compute these tokens) and dana.
                 let aimedAtCaller = try [Role.mentor, .mentee, .peer].map { try Fixture.derive(fixture.keys, "mallory", $0, "carol") }
                 let toDana = try Fixture.derive(fixture.keys, "mallory", .mentee, "dana")
                 _ = try await store.submitMarks(
                     memberID: members["mallory"]!.id, programID: program, epoch: 0, marks: aimedAtCaller + [toDana], now: now)
-                // Dana marks erin.
+                // Dana marks femi, who does not answer.
                 _ = try await store.submitMarks(
                     memberID: members["dana"]!.id, programID: program, epoch: 0,
-                    marks: [try Fixture.derive(fixture.keys, "dana", .mentor, "erin")], now: now)
+                    marks: [try Fixture.derive(fixture.keys, "dana", .peer, "femi")], now: now)
                 // Olga squats, in her own program, every token the caller could submit towards the targets.
                 let squatted = fixture.callerMarks.filter { !fixture.reciprocated.contains($0.token) }
                 _ = try await store.submitMarks(
                     memberID: olga.id, programID: olga.programID, epoch: 0, marks: Array(squatted.prefix(16)), now: now)
             }
             logKey = fixture.logKey
+            self.withOthersMarks = withOthersMarks
+            programID = program
+            others = [(members["mallory"]!.id, program), (members["dana"]!.id, program), (olga.id, olga.programID)]
+        }
+
+        /// In world B only, another member acts between the caller's requests: marks someone (a token the
+        /// caller cannot know) or withdraws a pending mark. Refusals (their quota) are ignored.
+        func othersAct(_ seed: UInt64) async {
+            guard withOthersMarks else { return }
+            var random = SplitMix64(seed: seed)
+            let (member, program) = others[Int(random.next() % UInt64(others.count))]
+            if random.next() % 3 == 0, let held = try? await harness.store.pendingMarks(memberID: member).first {
+                _ = try? await harness.store.withdraw(memberID: member, token: held.token)
+            } else {
+                let mark = Mark(token: InterestToken(uncheckedBytes: random.bytes(32)), tag: ConfirmationTag(uncheckedBytes: random.bytes(32)))
+                _ = try? await harness.store.submitMarks(memberID: member, programID: program, epoch: 0, marks: [mark], now: Date())
+            }
         }
     }
 
     /// One request of a script.
     enum Step: Sendable, CustomStringConvertible {
+        /// Not a request of the caller's: someone else acts, in world B only.
+        case othersAct(UInt64)
         case submit(epoch: UInt32, marks: [MarkItem])
         case submitRaw(String)
         case withdraw(String)
@@ -323,6 +366,7 @@ import Testing
 
         var description: String {
             switch self {
+            case .othersAct: "(someone else acts in world B)"
             case .submit(let epoch, let marks): "POST /v1/marks epoch \(epoch), \(marks.count) marks"
             case .submitRaw(let body): "POST /v1/marks raw \(body.prefix(60))"
             case .withdraw(let token): "DELETE /v1/marks/\(token.prefix(12))…"
@@ -344,6 +388,7 @@ import Testing
             func token(waiting: UInt64) -> InterestToken {
                 let roll = random.next() % 100
                 if roll < waiting { return roll % 4 == 0 ? fixture.othersToken : pick(towardsMallory).token }
+                if roll >= 95 { return fixture.matchedToken }
                 return roll < 60 ? pick(towardsTargets).token : InterestToken(uncheckedBytes: random.bytes(32))
             }
             func item(waiting: UInt64) -> MarkItem {
@@ -360,6 +405,7 @@ import Testing
                 }
             }
             func fresh() -> MarkItem { MarkItem(token: Base64URL.encode(random.bytes(32)), tag: Base64URL.encode(random.bytes(32))) }
+            if random.next() % 8 == 0 { return .othersAct(random.next()) }
             switch random.next() % 24 {
             case 0..<6:
                 // Batches of 1-8 that may succeed: mostly the caller's own tokens, sometimes a bad item, a repeat.
@@ -415,6 +461,7 @@ import Testing
         func send(_ client: any TestClientProtocol, credential: String) async throws -> TestResponse {
             let auth: HTTPFields = [.authorization: "Bearer \(credential)"]
             switch self {
+            case .othersAct: return try await client.send(.get, "/v1/marks", headers: auth)
             case .submit(let epoch, let marks):
                 return try await client.send(.post, "/v1/marks", headers: auth, json: SubmitMarksRequest(epoch: epoch, marks: marks))
             case .submitRaw(let body): return try await client.send(.post, "/v1/marks", headers: auth, raw: body)

@@ -176,6 +176,84 @@ import Testing
         #expect((try FileManager.default.attributesOfItem(atPath: old)[.posixPermissions] as? Int) == 0o600)
     }
 
+    @Test func aMatchLeavesNoCopyOfTheFirstMarkersPendingRow() async throws {
+        let harness = try Harness()
+        let (program, members) = try await members(harness, count: 2)
+        // The second member (higher id) marks first; SQLite's own checkpoint moves the row into the main file.
+        let first = try Mark.dummy()
+        _ = try await harness.store.submitMarks(memberID: members[1].id, programID: program.id, epoch: 0, marks: [first], now: Date())
+        await harness.store.scrubWAL()
+        let answer = Mark(token: first.token, tag: try .random())
+        #expect(try await harness.store.submitMarks(memberID: members[0].id, programID: program.id, epoch: 0, marks: [answer], now: Date()) == [.matched])
+        // Only the match row holds the first marker's tag now: the deleted pending row (who marked first, and
+        // when) is in no file.
+        #expect(try filesHolding(first.tag.bytes, in: harness.directory) == ["test.sqlite"])
+        let dump = try dump(harness.databasePath)
+        #expect(dump.filter { $0.contains(Hex.encode(first.tag.bytes)) }.count == 1)
+        #expect(try await harness.store.read { db in try Int.fetchOne(db, sql: "PRAGMA secure_delete") } == 1)
+    }
+
+    @Test func aSuspendedMemberHoldsNoPendingMarksAndCannotAddAny() async throws {
+        let harness = try Harness()
+        let path = harness.directory.appendingPathComponent("v3.sqlite").path
+        let queue = try DatabaseQueue(path: path)
+        try SQLiteStore.migrator.migrate(queue, upTo: "v3-key-log")
+        let waiting = try Mark.dummy()
+        try await queue.write { db in
+            try db.execute(sql: "INSERT INTO program (id, name, max_marks, epoch, created_at) VALUES (1, 'acme', 16, 0, 0)")
+            for (id, handle, status) in [(7, "zed", "suspended"), (8, "amy", "active")] {
+                try db.execute(
+                    sql: """
+                        INSERT INTO member (id, program_id, handle, public_key, credential_digest, display_name, headline,
+                                            offers_mentoring, seeks_mentoring, status, joined_at)
+                        VALUES (?, 1, ?, randomblob(32), randomblob(32), 'N', '', 0, 0, ?, 0)
+                        """, arguments: [id, handle, status])
+            }
+            try db.execute(
+                sql: "INSERT INTO mark (token, program_id, epoch, member_id, tag, created_at) VALUES (?, 1, 0, 7, ?, 6)",
+                arguments: [waiting.token.rawRepresentation, waiting.tag.rawRepresentation])
+        }
+        try queue.close()
+        // A member suspended before the upgrade loses the pending mark they held, so it cannot match...
+        let store = try SQLiteStore(path: path)
+        let outcome = try await store.submitMarks(
+            memberID: 8, programID: 1, epoch: 0, marks: [Mark(token: waiting.token, tag: try .random())], now: Date())
+        #expect(outcome == [.pending])
+        // ...and a submission that passed authentication just before a suspension is refused in its transaction.
+        await #expect(throws: StoreError(.memberSuspended, "this member is suspended")) {
+            _ = try await store.submitMarks(memberID: 7, programID: 1, epoch: 0, marks: [try Mark.dummy()], now: Date())
+        }
+    }
+
+    @Test func duplicatesOwnPendingAndOwnMatchesInOneBatch() async throws {
+        let harness = try Harness()
+        let (program, m) = try await members(harness, count: 3, maxMarks: 3)
+        let shared = try Mark.dummy()
+        let own = try Mark.dummy()
+        #expect(try await harness.store.submitMarks(memberID: m[1].id, programID: program.id, epoch: 0, marks: [shared], now: Date()) == [.pending])
+        // The shared token twice (different tags), an own new one twice.
+        let first = try await harness.store.submitMarks(
+            memberID: m[0].id, programID: program.id, epoch: 0,
+            marks: [shared, Mark(token: shared.token, tag: try .random()), own, own], now: Date())
+        #expect(first == [.matched, .matched, .pending, .pending])
+        // Resubmitting a matched and a pending token costs nothing: 2 of 3 used, one fresh fits, then no more.
+        let again = try await harness.store.submitMarks(
+            memberID: m[0].id, programID: program.id, epoch: 0, marks: [shared, own, try Mark.dummy()], now: Date())
+        #expect(again == [.matched, .pending, .pending])
+        await #expect(throws: StoreError.self) {
+            _ = try await harness.store.submitMarks(memberID: m[0].id, programID: program.id, epoch: 0, marks: [try Mark.dummy()], now: Date())
+        }
+        // A third member cannot use the matched token; a matched token cannot be withdrawn; own pending can.
+        await #expect(throws: StoreError.self) {
+            _ = try await harness.store.submitMarks(memberID: m[2].id, programID: program.id, epoch: 0, marks: [shared], now: Date())
+        }
+        #expect(try await harness.store.withdraw(memberID: m[0].id, token: shared.token) == false)
+        #expect(try await harness.store.withdraw(memberID: m[0].id, token: own.token))
+        let page = try await harness.store.matches(memberID: m[0].id, after: nil, limit: 1)
+        #expect(page.count == 1)
+        #expect(try await harness.store.matches(memberID: m[0].id, after: page[0].token, limit: 5).isEmpty)
+    }
+
     /// The names of the files in `directory` whose bytes contain `needle`.
     func filesHolding(_ needle: [UInt8], in directory: URL) throws -> [String] {
         try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted().filter { name in
