@@ -87,6 +87,22 @@ public struct MembershipFolder: Sendable {
 
     public var exists: Bool { FileManager.default.fileExists(atPath: stateURL.path) }
 
+    /// The memberships under `home` (server and program of each state file), sorted.
+    static func all(home: URL) -> [(server: String, program: String)] {
+        struct Names: Decodable {
+            var server: String
+            var program: String
+        }
+        let files = FileManager.default
+        let found = ((try? files.contentsOfDirectory(atPath: home.path)) ?? []).flatMap { server in
+            ((try? files.contentsOfDirectory(atPath: home.appendingPathComponent(server).path)) ?? []).compactMap {
+                let state = MembershipFolder(url: home.appendingPathComponent(server).appendingPathComponent($0)).stateURL
+                return files.contents(atPath: state.path).flatMap { try? JSONDecoder().decode(Names.self, from: $0) }
+            }
+        }
+        return found.map { ($0.server, $0.program) }.sorted { ($0.server, $0.program) < ($1.server, $1.program) }
+    }
+
     public func create(state: MemberState, key: PrivateKey) throws {
         guard !exists else {
             throw ClientError("already-joined", "this device already holds a membership in \(url.path)")

@@ -41,6 +41,7 @@ public struct Membership: Sendable {
     public static func join(
         home: URL, server: String, program: String, invite: String, handle: String, profile: Profile
     ) async throws -> Membership {
+        let server = try ServerURL.normalize(server)
         let programID = try ProgramID(program)
         _ = try Handle(handle)
         let folder = MembershipFolder(home: home, server: server, program: program)
@@ -65,19 +66,32 @@ public struct Membership: Sendable {
         return membership
     }
 
-    /// Opens the membership for `server` and `program`, or the one last joined when both are nil.
+    /// Opens the membership for `server` and `program`, or the one last joined when both are nil. When there is
+    /// none, the `no-membership` error names the memberships this device has.
     public static func open(home: URL, server: String?, program: String?) throws -> Membership {
         let folder: MembershipFolder
         if let server, let program {
+            let server = try ServerURL.normalize(server)
             folder = MembershipFolder(home: home, server: server, program: program)
+            guard folder.exists else {
+                throw noMembership(home: home, "this device has no membership of program '\(program)' on \(server)")
+            }
         } else {
             let pointer = home.appendingPathComponent("current")
             guard let path = try? String(contentsOf: pointer, encoding: .utf8) else {
-                throw ClientError("no-state", "no membership on this device yet; run 'reciprocity join' first")
+                throw noMembership(home: home, "this device has no membership yet")
             }
             folder = MembershipFolder(url: URL(fileURLWithPath: path))
         }
         return Membership(folder: folder, state: try folder.loadState(), key: try folder.loadKey())
+    }
+
+    static func noMembership(home: URL, _ problem: String) -> ClientError {
+        let known = MembershipFolder.all(home: home).map { "--server \($0.server) --program \($0.program)" }
+        guard !known.isEmpty else {
+            return ClientError("no-membership", "\(problem) (in \(home.path)); run 'reciprocity join' first")
+        }
+        return ClientError("no-membership", "\(problem); it has: \(known.prefix(5).joined(separator: "; "))")
     }
 
     // MARK: Profile and directory
@@ -181,6 +195,8 @@ public struct Membership: Sendable {
     /// The fingerprint of `handle`'s key as the directory serves it (pinning it on first use), or our own.
     public mutating func fingerprint(of handle: String?) async throws -> String {
         guard let handle else { return key.publicKey.fingerprint }
+        // A pinned key was checked against the key log when it was pinned: no need to ask the server.
+        if let pinned = state.pinnedKeys[handle], let key = try? PublicKey(base64URL: pinned) { return key.fingerprint }
         let party = try await parties([handle])[0]
         try folder.save(state)
         return party.publicKey.fingerprint
