@@ -57,6 +57,8 @@ public struct MemberState: Codable, Sendable {
     public var retiredKeys: [String]?
     /// Set by a key rotation until every pending interest has been derived again with the new key.
     public var resubmitPending: Bool?
+    /// Set when dummy marks were sent and no answer came: the next command keeps only those the server holds.
+    public var unconfirmedDummies: Bool?
 }
 
 /// The folder of one membership: `state.json` and `private.key`, both mode 0600, written atomically.
