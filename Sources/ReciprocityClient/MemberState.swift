@@ -89,8 +89,8 @@ public struct MembershipFolder: Sendable {
 
     public var exists: Bool { FileManager.default.fileExists(atPath: stateURL.path) }
 
-    /// The memberships under `home` (server and program of each state file), sorted.
-    static func all(home: URL) -> [(server: String, program: String)] {
+    /// The memberships under `home`: each folder with the server and program its state file names, sorted.
+    static func all(home: URL) -> [(folder: MembershipFolder, server: String, program: String)] {
         struct Names: Decodable {
             var server: String
             var program: String
@@ -98,11 +98,13 @@ public struct MembershipFolder: Sendable {
         let files = FileManager.default
         let found = ((try? files.contentsOfDirectory(atPath: home.path)) ?? []).flatMap { server in
             ((try? files.contentsOfDirectory(atPath: home.appendingPathComponent(server).path)) ?? []).compactMap {
-                let state = MembershipFolder(url: home.appendingPathComponent(server).appendingPathComponent($0)).stateURL
-                return files.contents(atPath: state.path).flatMap { try? JSONDecoder().decode(Names.self, from: $0) }
+                let folder = MembershipFolder(url: home.appendingPathComponent(server).appendingPathComponent($0))
+                return files.contents(atPath: folder.stateURL.path)
+                    .flatMap { try? JSONDecoder().decode(Names.self, from: $0) }
+                    .map { (folder: folder, server: $0.server, program: $0.program) }
             }
         }
-        return found.map { ($0.server, $0.program) }.sorted { ($0.server, $0.program) < ($1.server, $1.program) }
+        return found.sorted { ($0.server, $0.program) < ($1.server, $1.program) }
     }
 
     public func create(state: MemberState, key: PrivateKey) throws {

@@ -72,10 +72,18 @@ public struct Membership: Sendable {
         let folder: MembershipFolder
         if let server, let program {
             let server = try ServerURL.normalize(server)
-            folder = MembershipFolder(home: home, server: server, program: program)
-            guard folder.exists else {
+            let named = MembershipFolder(home: home, server: server, program: program)
+            // A membership joined before server URLs were normalised has its folder under the URL as typed.
+            guard
+                let found = named.exists
+                    ? named
+                    : MembershipFolder.all(home: home).first(where: {
+                        $0.program == program && (try? ServerURL.normalize($0.server)) == server
+                    })?.folder
+            else {
                 throw noMembership(home: home, "this device has no membership of program '\(program)' on \(server)")
             }
+            folder = found
         } else {
             let pointer = home.appendingPathComponent("current")
             guard let path = try? String(contentsOf: pointer, encoding: .utf8) else {
@@ -87,7 +95,9 @@ public struct Membership: Sendable {
     }
 
     static func noMembership(home: URL, _ problem: String) -> ClientError {
-        let known = MembershipFolder.all(home: home).map { "--server \($0.server) --program \($0.program)" }
+        let known = MembershipFolder.all(home: home).map {
+            "--server \((try? ServerURL.normalize($0.server)) ?? $0.server) --program \($0.program)"
+        }
         guard !known.isEmpty else {
             return ClientError("no-membership", "\(problem) (in \(home.path)); run 'reciprocity join' first")
         }

@@ -37,6 +37,18 @@ import Testing
         refused(
             try alice.cli(["audit", "--server", "http://127.0.0.1:1", "--program", "acme"]), "only to members",
             "--server \(server.url) --program acme")
+
+        // A membership joined before URLs were normalised lives in a folder named after the URL as typed.
+        let files = FileManager.default
+        let normalised = alice.home.appendingPathComponent("127.0.0.1_\(server.port)")
+        let typed = alice.home.appendingPathComponent("127.0.0.1_\(server.port)_")
+        try files.moveItem(at: normalised, to: typed)
+        let state = typed.appendingPathComponent("acme/state.json")
+        let text = try String(contentsOf: state, encoding: .utf8)
+            .replacingOccurrences(of: "\"\(server.url)\"", with: "\"\(server.url)/\"")
+        try Data(text.utf8).write(to: state)
+        try files.setAttributes([.posixPermissions: 0o600], ofItemAtPath: state.path)
+        #expect(try alice.ok(["interest", "list", "--server", server.url, "--program", "acme"]).contains("no interests yet"))
     }
 
     @Test func joinAndProfileMistakesAreSentences() throws {
