@@ -64,10 +64,15 @@ let package = Package(
             resources: [.copy("Resources/openapi.yaml")],
             swiftSettings: strictSettings
         ),
+        .target(
+            name: "CommandLineEdge",
+            dependencies: ["ReciprocityCore", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: strictSettings
+        ),
         .executableTarget(
             name: "reciprocityd",
             dependencies: [
-                "ReciprocityServer", "ReciprocityStore", "ReciprocityCore",
+                "ReciprocityServer", "ReciprocityStore", "ReciprocityCore", "CommandLineEdge",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -85,7 +90,7 @@ let package = Package(
         .executableTarget(
             name: "reciprocity",
             dependencies: [
-                "ReciprocityCore", "ReciprocityAPI", "ReciprocityClient",
+                "ReciprocityCore", "ReciprocityAPI", "ReciprocityClient", "CommandLineEdge",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings

@@ -15,13 +15,14 @@ cp -R "$bin"/*.resources "$root/app/"
 "$root/app/reciprocityd" admin credential > "$root/secrets/reciprocity_admin"
 chmod 755 "$root"
 
-# The image runs as uid 10001; as root, do the same with a throwaway user.
+# The image runs as uid 10001; as root, do the same by number: no user is created, so none is left behind.
 as_user=()
-if [ "$(id -u)" = 0 ]; then
-    id reciprocity-smoke >/dev/null 2>&1 || useradd --system --no-create-home reciprocity-smoke
-    chown -R reciprocity-smoke "$root/data" "$root/secrets"
+owner="$(id -u)"
+if [ "$owner" = 0 ]; then
+    owner=10001
+    chown -R "$owner:$owner" "$root/data" "$root/secrets"
     chmod 700 "$root/secrets"
-    as_user=(setpriv --reuid=reciprocity-smoke --regid="$(id -g reciprocity-smoke)" --clear-groups)
+    as_user=(setpriv --reuid="$owner" --regid="$owner" --clear-groups)
 fi
 
 port=$((20000 + RANDOM % 20000))
@@ -45,7 +46,7 @@ check healthy
 admin="$(cat "$root/secrets/reciprocity_admin")"
 check test "$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Bearer $admin" \
     -d '{"name":"smoke"}' "http://127.0.0.1:$port/v1/admin/programs")" = 201
-check test "$(stat -c %U "$root/data/reciprocity.sqlite")" = "$( [ "$(id -u)" = 0 ] && echo reciprocity-smoke || id -un)"
+check test "$(stat -c %u "$root/data/reciprocity.sqlite")" = "$owner"
 check test "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/metrics")" = 200
 
 kill -TERM "$server"

@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # The whole test suite: the Dockerfile lint and the container smoke test, the Swift tests, the CLI's check
 # of the protocol vectors, API conformance against Specs/openapi.yaml (schemathesis), bounded fuzzing of
-# every input parser, and the independent reference check.
+# every input parser, and the independent reference check. Checks every external tool first and sets up
+# its own Python tools (hadolint, schemathesis, cryptography) in .venv-test/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/tools.sh
+check_tools
+setup_python_tools
 
 hadolint Dockerfile
 scripts/container-smoke.sh

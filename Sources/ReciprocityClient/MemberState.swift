@@ -57,6 +57,8 @@ public struct MemberState: Codable, Sendable {
     public var retiredKeys: [String]?
     /// Set by a key rotation until every pending interest has been derived again with the new key.
     public var resubmitPending: Bool?
+    /// Set when dummy marks were sent and no answer came: the next command keeps only those the server holds.
+    public var unconfirmedDummies: Bool?
 }
 
 /// The folder of one membership: `state.json` and `private.key`, both mode 0600, written atomically.
@@ -86,6 +88,24 @@ public struct MembershipFolder: Sendable {
     public init(url: URL) { self.url = url }
 
     public var exists: Bool { FileManager.default.fileExists(atPath: stateURL.path) }
+
+    /// The memberships under `home`: each folder with the server and program its state file names, sorted.
+    static func all(home: URL) -> [(folder: MembershipFolder, server: String, program: String)] {
+        struct Names: Decodable {
+            var server: String
+            var program: String
+        }
+        let files = FileManager.default
+        let found = ((try? files.contentsOfDirectory(atPath: home.path)) ?? []).flatMap { server in
+            ((try? files.contentsOfDirectory(atPath: home.appendingPathComponent(server).path)) ?? []).compactMap {
+                let folder = MembershipFolder(url: home.appendingPathComponent(server).appendingPathComponent($0))
+                return files.contents(atPath: folder.stateURL.path)
+                    .flatMap { try? JSONDecoder().decode(Names.self, from: $0) }
+                    .map { (folder: folder, server: $0.server, program: $0.program) }
+            }
+        }
+        return found.sorted { ($0.server, $0.program) < ($1.server, $1.program) }
+    }
 
     public func create(state: MemberState, key: PrivateKey) throws {
         guard !exists else {

@@ -41,6 +41,7 @@ public struct Membership: Sendable {
     public static func join(
         home: URL, server: String, program: String, invite: String, handle: String, profile: Profile
     ) async throws -> Membership {
+        let server = try ServerURL.normalize(server)
         let programID = try ProgramID(program)
         _ = try Handle(handle)
         let folder = MembershipFolder(home: home, server: server, program: program)
@@ -65,19 +66,42 @@ public struct Membership: Sendable {
         return membership
     }
 
-    /// Opens the membership for `server` and `program`, or the one last joined when both are nil.
+    /// Opens the membership for `server` and `program`, or the one last joined when both are nil. When there is
+    /// none, the `no-membership` error names the memberships this device has.
     public static func open(home: URL, server: String?, program: String?) throws -> Membership {
         let folder: MembershipFolder
         if let server, let program {
-            folder = MembershipFolder(home: home, server: server, program: program)
+            let server = try ServerURL.normalize(server)
+            let named = MembershipFolder(home: home, server: server, program: program)
+            // A membership joined before server URLs were normalised has its folder under the URL as typed.
+            guard
+                let found = named.exists
+                    ? named
+                    : MembershipFolder.all(home: home).first(where: {
+                        $0.program == program && (try? ServerURL.normalize($0.server)) == server
+                    })?.folder
+            else {
+                throw noMembership(home: home, "this device has no membership of program '\(program)' on \(server)")
+            }
+            folder = found
         } else {
             let pointer = home.appendingPathComponent("current")
             guard let path = try? String(contentsOf: pointer, encoding: .utf8) else {
-                throw ClientError("no-state", "no membership on this device yet; run 'reciprocity join' first")
+                throw noMembership(home: home, "this device has no membership yet")
             }
             folder = MembershipFolder(url: URL(fileURLWithPath: path))
         }
         return Membership(folder: folder, state: try folder.loadState(), key: try folder.loadKey())
+    }
+
+    static func noMembership(home: URL, _ problem: String) -> ClientError {
+        let known = MembershipFolder.all(home: home).map {
+            "--server \((try? ServerURL.normalize($0.server)) ?? $0.server) --program \($0.program)"
+        }
+        guard !known.isEmpty else {
+            return ClientError("no-membership", "\(problem) (in \(home.path)); run 'reciprocity join' first")
+        }
+        return ClientError("no-membership", "\(problem); it has: \(known.prefix(5).joined(separator: "; "))")
     }
 
     // MARK: Profile and directory
@@ -127,6 +151,10 @@ public struct Membership: Sendable {
     /// Re-pins `handle` to the key the server serves now, after an out-of-band check, and derives pending
     /// interests in them again from it (the old tokens can no longer match).
     public mutating func trust(_ handle: String) async throws -> String {
+        try await rollingBack { try await $0.repin(handle) }
+    }
+
+    mutating func repin(_ handle: String) async throws -> String {
         let member = try await api.member(try Handle(handle))
         let key = try await verifiedKey(of: member)
         state.pinnedKeys[handle] = member.publicKey
@@ -181,6 +209,8 @@ public struct Membership: Sendable {
     /// The fingerprint of `handle`'s key as the directory serves it (pinning it on first use), or our own.
     public mutating func fingerprint(of handle: String?) async throws -> String {
         guard let handle else { return key.publicKey.fingerprint }
+        // A pinned key was checked against the key log when it was pinned: no need to ask the server.
+        if let pinned = state.pinnedKeys[handle], let key = try? PublicKey(base64URL: pinned) { return key.fingerprint }
         let party = try await parties([handle])[0]
         try folder.save(state)
         return party.publicKey.fingerprint
@@ -217,12 +247,22 @@ public struct Membership: Sendable {
         _ handles: [String], wants: Role, padTo: Int? = nil, note: String? = nil
     ) async throws -> [InterestResult] {
         guard !handles.isEmpty else { return [] }
-        if let padTo { state.padTo = padTo }
+        if let padTo, padTo < 0 { throw ClientError("invalid-argument", "--pad-to must be 0 or more, got \(padTo)") }
+        if handles.contains(state.handle) { throw ClientError("self-mark", "you cannot mark yourself") }
+        return try await rollingBack { try await $0.submitInterest(handles, wants: wants, padTo: padTo, note: note) }
+    }
+
+    mutating func submitInterest(_ handles: [String], wants: Role, padTo: Int?, note: String?) async throws
+        -> [InterestResult]
+    {
         let program = try await api.me().program
-        try await moveToEpoch(program.epoch)
-        if handles.contains(state.handle) {
-            throw ClientError("selfMark", "you cannot mark yourself")
+        if let padTo, padTo > program.maxMarks {
+            throw ClientError(
+                "invalid-argument",
+                "--pad-to must be at most \(program.maxMarks), the most pending marks program \(program.name) allows; got \(padTo)")
         }
+        if let padTo { state.padTo = padTo }
+        try await moveToEpoch(program.epoch)
         let parties = try await parties(handles)
         var fresh: [LocalMark] = []
         var marks: [Mark] = []
@@ -235,15 +275,19 @@ public struct Membership: Sendable {
                     note: note))
             }
         }
+        let pending = state.marks.filter { !$0.isDummy && $0.matchedAt == nil && $0.epoch == program.epoch }.count
+        if pending + fresh.count > program.maxMarks {
+            throw Self.quotaExceeded(
+                program, "you have \(pending) pending interests, and this would add \(fresh.count)")
+        }
         let dummies = try await rebalanceDummies(epoch: program.epoch, addingReal: fresh.count)
         let results: [MarkResult]
         do {
             results = try await api.submit(epoch: program.epoch, marks: marks + dummies.map(\.mark))
-        } catch {
-            // The batch is all or nothing on the server: forget the dummies recorded for it.
-            state.marks.removeAll { mark in dummies.contains { $0.local.token == mark.token } }
-            try folder.save(state)
-            throw error
+        } catch let error as ClientError where error.code == "quota-exceeded" {
+            throw Self.quotaExceeded(program, "the server holds more pending marks of yours than this device knows of")
+        } catch let error as ClientError where error.code == "unreachable" && !dummies.isEmpty {
+            throw unconfirmed(error)
         }
         // A `matched` answer is the server's word only; `matches()` verifies it before anything is shown as one.
         state.marks += fresh
@@ -251,15 +295,68 @@ public struct Membership: Sendable {
         return zip(parties, results).map { InterestResult(handle: $0.handle.rawValue, state: $1.status) }
     }
 
+    static func quotaExceeded(_ program: ProgramInfo, _ situation: String) -> ClientError {
+        ClientError(
+            "quota-exceeded",
+            "program \(program.name) allows \(program.maxMarks) pending interests; \(situation). "
+                + "Withdraw one first with 'reciprocity interest remove HANDLE --as ROLE' (see 'reciprocity interest list')")
+    }
+
+    /// A failure after dummy marks were sent without an answer: the server may hold them, so the state that
+    /// records them (written before sending) is kept, as a crash at that point would keep it, and the next
+    /// command first forgets those the server does not hold.
+    struct OutcomeUnknown: Error, CustomStringConvertible {
+        let error: ClientError
+        var description: String { error.message }
+    }
+
+    mutating func unconfirmed(_ error: ClientError) -> OutcomeUnknown {
+        state.unconfirmedDummies = true
+        try? folder.save(state)
+        return OutcomeUnknown(error: error)
+    }
+
+    /// Runs one command on this membership. If it fails, the state goes back to what it was, in memory and on
+    /// disk, except for marks the server no longer holds (`gone`: dummies it withdrew or the server dropped with
+    /// an epoch or key change), which are not brought back. Real marks dropped for an epoch or key change are
+    /// brought back: the next command derives and submits them again. After `OutcomeUnknown` the state is kept.
+    mutating func rollingBack<T>(
+        gone: (LocalMark) -> Bool = { $0.isDummy }, _ body: (inout Membership) async throws -> T
+    ) async throws -> T {
+        let original = state
+        do {
+            return try await body(&self)
+        } catch let uncertain as OutcomeUnknown {
+            throw uncertain.error
+        } catch {
+            let held = Set(state.marks.map(\.token))
+            state = original
+            state.marks.removeAll { !held.contains($0.token) && gone($0) }
+            try? folder.save(state)
+            throw error
+        }
+    }
+
     /// Withdraws the mark on `handle` and tops the padding up again.
     public mutating func removeInterest(_ handle: String, wants: Role) async throws {
-        let program = try await api.me().program
-        guard let index = state.marks.firstIndex(where: { $0.handle == handle && $0.wants == wants && $0.matchedAt == nil })
+        guard let mark = state.marks.first(where: { $0.handle == handle && $0.wants == wants && $0.matchedAt == nil })
         else { throw ClientError("no-such-interest", "you have no pending interest in \(handle) as \(wants.rawValue)") }
-        _ = try await api.withdraw(try InterestToken(base64URL: state.marks[index].token))
-        state.marks.remove(at: index)
-        try folder.save(state)
-        try await topUpDummies(epoch: program.epoch)
+        try await rollingBack(gone: { $0.isDummy || $0.token == mark.token }) { session in
+            let program = try await session.api.me().program
+            _ = try await session.api.withdraw(try InterestToken(base64URL: mark.token))
+            session.state.marks.removeAll { $0.token == mark.token }
+            try session.folder.save(session.state)
+            do {
+                try await session.topUpDummies(epoch: program.epoch)
+            } catch {
+                let failure = ClientError(
+                    "padding-not-restored",
+                    "withdrew your interest in \(handle), but could not top up the padding (the next 'interest add' or "
+                        + "'interest remove' does): \(error)")
+                if error is OutcomeUnknown { throw OutcomeUnknown(error: failure) }
+                throw failure
+            }
+        }
     }
 
     /// Real interests on this device, oldest first.
@@ -268,13 +365,27 @@ public struct Membership: Sendable {
     /// Brings the pending dummies back to the padding, submitting the new ones.
     mutating func topUpDummies(epoch: UInt32) async throws {
         let dummies = try await rebalanceDummies(epoch: epoch, addingReal: 0)
-        if !dummies.isEmpty { _ = try await api.submit(epoch: epoch, marks: dummies.map(\.mark)) }
+        do {
+            if !dummies.isEmpty { _ = try await api.submit(epoch: epoch, marks: dummies.map(\.mark)) }
+        } catch let error as ClientError where error.code == "unreachable" {
+            throw unconfirmed(error)
+        } catch {
+            // Refused: forget them, so that the state holds only what the server holds.
+            state.marks.removeAll { mark in dummies.contains { $0.local.token == mark.token } }
+            try folder.save(state)
+            throw error
+        }
         try folder.save(state)
     }
 
     /// Withdraws surplus dummies now and returns new ones (already recorded in local state, so a crash after
     /// the server stores them cannot leave marks this device does not know about).
     mutating func rebalanceDummies(epoch: UInt32, addingReal: Int) async throws -> [(mark: Mark, local: LocalMark)] {
+        if state.unconfirmedDummies == true {
+            let held = Set(try await api.pendingMarks().map(\.token))
+            state.marks.removeAll { $0.isDummy && !held.contains($0.token) }
+            state.unconfirmedDummies = nil
+        }
         guard let padTo = state.padTo else { return [] }
         // The server's quota counts a member's pending marks plus the matches they made in the epoch, so the
         // padding does too: the total the server sees stays at `padTo` when a real mark matches.
@@ -332,6 +443,10 @@ public struct Membership: Sendable {
 
     /// Fetches matches and verifies each one locally. Only a verified report is a match.
     public mutating func matches() async throws -> [MatchReport] {
+        try await rollingBack { try await $0.verifiedMatches() }
+    }
+
+    mutating func verifiedMatches() async throws -> [MatchReport] {
         let program = try await api.me().program
         try await moveToEpoch(program.epoch)
         var reports: [MatchReport] = []

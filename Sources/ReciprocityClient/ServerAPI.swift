@@ -187,6 +187,10 @@ public struct ServerAPI: Sendable {
             return "the server rejected this device's credential (rotated, revoked or from another server?)"
         case "member-suspended":
             return "your membership is suspended; ask the program's operator"
+        case "invite-invalid":
+            // The server does not say which, so that nobody can probe for programs or codes.
+            return "the server refused the invite: either no program has that name, or the invite code is not "
+                + "one of its open invites (unknown, used up or expired); check both with the operator"
         default:
             return problem.detail.map { "\(problem.title): \($0)" } ?? problem.title
         }
@@ -196,6 +200,9 @@ public struct ServerAPI: Sendable {
         let text = "\(error)"
         if text.contains("connectTimeout") || text.contains("connect") || text.contains("refused") {
             return "connection refused or timed out"
+        }
+        if text.contains("SSL") || text.contains("TLS") || text.contains("handshake") {
+            return "the TLS handshake failed (does the server speak plain http://, or is its certificate not trusted?)"
         }
         return text.count > 120 ? String(text.prefix(120)) + "…" : text
     }

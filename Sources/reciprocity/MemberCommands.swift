@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandLineEdge
 import Foundation
 import ReciprocityAPI
 import ReciprocityClient
@@ -6,7 +7,7 @@ import ReciprocityCore
 
 /// Which membership a command acts on: `--server` and `--program`, or the one last joined.
 struct MembershipOptions: ParsableArguments {
-    @Option(help: "Server URL (default: the membership last joined on this device).")
+    @Option(help: "Server URL, e.g. http://127.0.0.1:8080 (default: the membership last joined on this device).")
     var server: String?
 
     @Option(help: "Program name (default: the membership last joined on this device).")
@@ -69,6 +70,7 @@ struct ProfileCommand: AsyncParsableCommand {
         commandName: "profile", abstract: "Show or change your directory profile.", subcommands: [Show.self, Set.self])
 
     struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show your profile as the directory shows it.")
         @OptionGroup var membership: MembershipOptions
         @Flag(help: "Print JSON.") var json = false
 
@@ -85,6 +87,8 @@ struct ProfileCommand: AsyncParsableCommand {
     }
 
     struct Set: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Change the profile fields you give; the others keep their values.")
         @OptionGroup var membership: MembershipOptions
         @OptionGroup var profile: ProfileOptions
 
@@ -106,10 +110,11 @@ struct Directory: AsyncParsableCommand {
     @Flag(help: "Only members who seek mentoring.") var seeksMentoring = false
     @Option(help: "Text in handle, name or headline.") var search: String?
     @Option(help: "Start after this handle (the cursor printed at the end of a page).") var after: String?
-    @Option(help: "Members per page (1-200).") var limit = 50
+    @Option(parsing: .unconditional, help: "Members per page (1-200).") var limit = 50
     @Flag(help: "Print JSON.") var json = false
 
     func run() async throws {
+        guard (1...200).contains(limit) else { throw CLIFailure("--limit must be 1 to 200, got \(limit)") }
         var query = ["limit": "\(limit)"]
         query["tag"] = tag
         query["q"] = search
@@ -148,7 +153,9 @@ struct Interest: AsyncParsableCommand {
         @OptionGroup var membership: MembershipOptions
         @Argument(help: "Handles to mark.") var handles: [String]
         @Option(name: .customLong("as"), help: "mentor, mentee or peer: what you want them as.") var wants: String
-        @Option(help: "Keep this many marks pending on the server, topping up with dummies (remembered).")
+        @Option(
+            parsing: .unconditional,
+            help: "Keep this many marks pending on the server, 0 up to the program's limit, topping up with dummies (remembered).")
         var padTo: Int?
         @Option(help: "A note (at most 510 bytes) that only they can read, and only if they reciprocate.")
         var note: String?
@@ -179,8 +186,8 @@ struct Interest: AsyncParsableCommand {
     struct Remove: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Withdraw a pending interest.")
         @OptionGroup var membership: MembershipOptions
-        @Argument var handle: String
-        @Option(name: .customLong("as"), help: "mentor, mentee or peer.") var wants: String
+        @Argument(help: "The handle whose pending mark to withdraw.") var handle: String
+        @Option(name: .customLong("as"), help: "mentor, mentee or peer, as you marked them.") var wants: String
 
         func run() async throws {
             let role = try wantedRole(wants)
@@ -208,6 +215,7 @@ struct Interest: AsyncParsableCommand {
                       state: $0.matchedAt == nil ? "pending" : "matched")
             }
             if json { return try printJSON(entries) }
+            if entries.isEmpty { print("no interests yet; add one with 'reciprocity interest add HANDLE --as mentor|mentee|peer'") }
             for entry in entries { print("\(entry.handle)\tas \(entry.wants)\t\(entry.state)") }
         }
     }
@@ -260,7 +268,7 @@ struct Key: AsyncParsableCommand {
     struct Fingerprint: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Your fingerprint, or a member's (pinned on first use).")
         @OptionGroup var membership: MembershipOptions
-        @Argument var handle: String?
+        @Argument(help: "A member's handle (default: your own key).") var handle: String?
 
         func run() async throws {
             var session = try membership.open()
@@ -272,7 +280,7 @@ struct Key: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Accept the key the server now serves for HANDLE, after checking its fingerprint with them.")
         @OptionGroup var membership: MembershipOptions
-        @Argument var handle: String
+        @Argument(help: "The member whose new key you checked with them.") var handle: String
 
         func run() async throws {
             var session = try membership.open()
@@ -324,17 +332,24 @@ struct Audit: AsyncParsableCommand {
             Replays the log from the last head verified (kept in --state), checks every signed head, the \
             consistency proof from the previous head, that the entries hash to the signed root and that no \
             handle ever has two live keys. Heads gossiped by others (--gossip, one line each) must be \
-            consistent with it. Exits non-zero on any inconsistency. Uses this device's membership of the \
-            program to read the log.
+            consistent with it. Exits non-zero on any inconsistency. The server shows its log only to \
+            members, so this uses this device's membership of the program to read it.
             """)
-    @Option(help: "Server URL.") var server: String
+    @Option(help: "Server URL, e.g. http://127.0.0.1:8080.") var server: String
     @Option(help: "Program name.") var program: String
     @Option(help: "JSON file with the last verified head; created or advanced on success.") var state: String?
     @Option(help: "File of tree head lines (reciprocity-sth/v1 ...) seen by others.") var gossip: String?
     @Option(help: "Expected log public key (base64url), as the operator published it.") var logKey: String?
 
     func run() async throws {
-        let session = try Membership.open(home: MembershipFolder.home(), server: server, program: program)
+        let session: Membership
+        do {
+            session = try Membership.open(home: MembershipFolder.home(), server: server, program: program)
+        } catch let error as ClientError where error.code == "no-membership" {
+            throw CLIFailure(
+                "the server shows its key log only to members, so audit needs this device to have joined \(program) "
+                    + "there (--log-key then checks the key the operator published); \(error.message)")
+        }
         let previous: AuditState?
         if let state, FileManager.default.fileExists(atPath: state) {
             guard let data = FileManager.default.contents(atPath: state),

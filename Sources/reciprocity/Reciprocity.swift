@@ -1,8 +1,9 @@
 import ArgumentParser
+import CommandLineEdge
 
 /// The member command line: every mark is blinded on this device before anything is sent.
 @main
-struct Reciprocity: AsyncParsableCommand {
+struct Reciprocity: OneLineErrors {
     static let configuration = CommandConfiguration(
         commandName: "reciprocity",
         abstract: "Privately mark who you would like to mentor, be mentored by, or meet as a peer.",
@@ -11,4 +12,6 @@ struct Reciprocity: AsyncParsableCommand {
             VectorsCommand.self,
         ]
     )
+
+    static func sentence(for error: any Error) -> String? { nil }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandLineEdge
 import Foundation
 import ReciprocityCore
 

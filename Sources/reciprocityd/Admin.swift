@@ -18,12 +18,22 @@ struct Admin: AsyncParsableCommand {
 }
 
 extension DatabaseOptions {
-    func operations() throws -> AdminOperations {
+    /// The database, which must exist unless `creating` (only `program create` makes a new one): a mistyped
+    /// `--database` is refused instead of silently creating an empty file.
+    func store(creating: Bool = false) throws -> SQLiteStore {
+        guard creating || FileManager.default.fileExists(atPath: path) else {
+            throw CLIFailure(
+                "there is no database at '\(path)'; check --database (or RECIPROCITY_DATABASE), or create one with 'reciprocityd admin program create'")
+        }
         do {
-            return AdminOperations(store: try SQLiteStore(path: path))
+            return try SQLiteStore(path: path)
         } catch {
             throw CLIFailure("cannot open database '\(path)': \(error)")
         }
+    }
+
+    func operations(creating: Bool = false) throws -> AdminOperations {
+        AdminOperations(store: try store(creating: creating))
     }
 }
 
@@ -36,11 +46,11 @@ struct ProgramCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a program.")
         @OptionGroup var database: DatabaseOptions
         @Argument(help: "Program name: 3-64 characters of a-z 0-9 . _ -") var name: String
-        @Option(help: "Most pending marks per member (default 16).") var maxMarks: Int?
-        @Option(help: "Initial epoch (default 0).") var epoch: UInt32?
+        @Option(parsing: .unconditional, help: "Most pending marks per member, 1 to 10000 (default 16).") var maxMarks: Int?
+        @Option(parsing: .unconditional, help: "Initial epoch, 0 to 4294967295 (default 0).") var epoch: UInt32?
 
         func run() async throws {
-            let program = try await database.operations().createProgram(name: name, maxMarks: maxMarks, epoch: epoch)
+            let program = try await database.operations(creating: true).createProgram(name: name, maxMarks: maxMarks, epoch: epoch)
             print("created program \(program.name) (epoch \(program.epoch), max marks \(program.maxMarks))")
         }
     }
@@ -61,11 +71,15 @@ struct ProgramCommand: AsyncParsableCommand {
             commandName: "set-epoch",
             abstract: "Move a program to a new epoch; pending marks of other epochs are deleted.")
         @OptionGroup var database: DatabaseOptions
-        @Argument var name: String
-        @Argument var epoch: UInt32
+        @Argument(help: "Program name.") var name: String
+        // Collected as text, so that a negative number reaches the check below instead of reading as an option.
+        @Argument(parsing: .allUnrecognized, help: "The new epoch, 0 to 4294967295.") var epoch: [String] = []
 
         func run() async throws {
-            let program = try await database.operations().setEpoch(program: name, epoch: epoch)
+            guard epoch.count == 1, let value = UInt32(epoch[0]) else {
+                throw CLIFailure("give one epoch, a whole number from 0 to 4294967295; got '\(epoch.joined(separator: " "))'")
+            }
+            let program = try await database.operations().setEpoch(program: name, epoch: value)
             print("program \(program.name) is now in epoch \(program.epoch)")
         }
     }
@@ -80,7 +94,7 @@ struct InviteCommand: AsyncParsableCommand {
             abstract: "Create an invite and print its code (shown once; only its hash is stored).")
         @OptionGroup var database: DatabaseOptions
         @Option(help: "Program the invite admits to.") var program: String
-        @Option(help: "How many members may use it (default 1).") var uses: Int?
+        @Option(parsing: .unconditional, help: "How many members may use it, 1 to 1000000 (default 1).") var uses: Int?
         @Option(help: "Lifetime, e.g. 30m, 12h, 7d (default: no expiry).") var expires: String?
 
         func run() async throws {
@@ -108,7 +122,7 @@ struct MemberCommand: AsyncParsableCommand {
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List a program's members.")
         @OptionGroup var database: DatabaseOptions
-        @Option var program: String
+        @Option(help: "Program name.") var program: String
 
         func run() async throws {
             let formatter = ISO8601DateFormatter()
@@ -121,8 +135,8 @@ struct MemberCommand: AsyncParsableCommand {
     struct Suspend: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Suspend a member: their credential stops working.")
         @OptionGroup var database: DatabaseOptions
-        @Option var program: String
-        @Argument var handle: String
+        @Option(help: "Program name.") var program: String
+        @Argument(help: "The member's handle.") var handle: String
 
         func run() async throws {
             let member = try await database.operations().setStatus(program: program, handle: handle, status: .suspended)
@@ -133,8 +147,8 @@ struct MemberCommand: AsyncParsableCommand {
     struct Reinstate: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Reinstate a suspended member.")
         @OptionGroup var database: DatabaseOptions
-        @Option var program: String
-        @Argument var handle: String
+        @Option(help: "Program name.") var program: String
+        @Argument(help: "The member's handle.") var handle: String
 
         func run() async throws {
             let member = try await database.operations().setStatus(program: program, handle: handle, status: .active)
@@ -160,7 +174,14 @@ struct Backup: AsyncParsableCommand {
     @Option(help: "The new backup file (must not exist).") var to: String
 
     func run() async throws {
-        try SQLiteStore(path: database.path).backup(to: to)
+        let store = try database.store()
+        do {
+            try store.backup(to: to)
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw CLIFailure("cannot write the backup '\(to)': \(error) (does its folder exist, and may this user write there?)")
+        }
         print("backed up \(database.path) to \(to); integrity check ok")
     }
 }
@@ -172,7 +193,15 @@ struct Restore: AsyncParsableCommand {
     @Option(help: "The backup file to restore.") var from: String
 
     func run() async throws {
-        try SQLiteStore.restore(from: from, to: database.path)
+        guard FileManager.default.fileExists(atPath: from) else { throw CLIFailure("there is no backup file at '\(from)'") }
+        _ = try database.store()
+        do {
+            try SQLiteStore.restore(from: from, to: database.path)
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw CLIFailure("cannot restore '\(from)' into '\(database.path)': \(error)")
+        }
         print("restored \(from) into \(database.path); integrity check ok")
     }
 }
@@ -183,7 +212,7 @@ struct Purge: AsyncParsableCommand {
     @OptionGroup var database: DatabaseOptions
 
     func run() async throws {
-        let purged = try await SQLiteStore(path: database.path).purge(now: Date())
+        let purged = try await database.store().purge(now: Date())
         print("purged \(purged.invites) invites and \(purged.marks) marks")
     }
 }

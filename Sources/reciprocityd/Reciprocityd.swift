@@ -1,24 +1,26 @@
 import ArgumentParser
+import CommandLineEdge
 import Foundation
 import ReciprocityCore
 import ReciprocityServer
+import ReciprocityStore
 
 /// The server executable: `serve` runs the HTTP API, `admin` manages programs, invites and members directly
 /// in the same database file, whether or not the server is running.
 @main
-struct Reciprocityd: AsyncParsableCommand {
+struct Reciprocityd: OneLineErrors {
     static let configuration = CommandConfiguration(
         commandName: "reciprocityd",
         abstract: "The Reciprocity matching server.",
         subcommands: [Serve.self, Admin.self, Healthcheck.self]
     )
+
+    /// The store's sentence without its code name (`programNotFound: ...`).
+    static func sentence(for error: any Error) -> String? { (error as? StoreError)?.message }
 }
 
-/// A one-line failure for the operator (`Error: ...`, exit 1), without usage text.
-struct CLIFailure: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
-}
+/// One-line failures, visible to every file of this executable.
+typealias CLIFailure = CommandLineEdge.CLIFailure
 
 /// The process environment, read once.
 let environment = ProcessInfo.processInfo.environment

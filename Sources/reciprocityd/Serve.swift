@@ -25,7 +25,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "File holding the admin credential (env RECIPROCITY_ADMIN_CREDENTIAL_FILE). Without one, and without RECIPROCITY_ADMIN_CREDENTIAL, the admin API is off.")
     var adminCredentialFile: String?
 
-    @Option(help: "Log level: trace, debug, info, notice, warning, error (env RECIPROCITY_LOG_LEVEL; default info).")
+    @Option(help: "Log level: trace, debug, info, notice, warning, error or critical (env RECIPROCITY_LOG_LEVEL; default info).")
     var logLevel: String?
 
     @Option(help: "Log format: text or json (env RECIPROCITY_LOG_FORMAT; default text).")
@@ -89,6 +89,7 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         var configuration = try resolve()
+        try ensureAddressFree(host: configuration.host, port: configuration.port)
         let level = try Self.logLevel(logLevel ?? environment["RECIPROCITY_LOG_LEVEL"])
         let format = logFormat ?? environment["RECIPROCITY_LOG_FORMAT"] ?? "text"
         guard ["text", "json"].contains(format) else { throw CLIFailure("log format must be text or json, got '\(format)'") }
@@ -130,7 +131,11 @@ struct Serve: AsyncParsableCommand {
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger)
         groupConfiguration.maximumGracefulShutdownDuration = .seconds(shutdown)
-        try await ServiceGroup(configuration: groupConfiguration).run()
+        do {
+            try await ServiceGroup(configuration: groupConfiguration).run()
+        } catch where "\(error)".contains("Address already in use") {
+            throw addressInUse(host: configuration.host, port: configuration.port)
+        }
         try store.close()
         logger.notice("stopped; database closed")
     }

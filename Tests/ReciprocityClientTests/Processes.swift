@@ -18,13 +18,18 @@ struct CommandResult {
     let status: Int32
     let stdout: String
     let stderr: String
+    /// Ended by a signal (a crash, a trap) rather than an exit.
+    var crashed = false
 }
 
 /// Runs one of the executables to completion.
 @discardableResult
-func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws -> CommandResult {
+func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:], in directory: URL? = nil)
+    throws -> CommandResult
+{
     let process = Process()
     process.executableURL = binDirectory.appendingPathComponent(executable)
+    process.currentDirectoryURL = directory
     process.arguments = arguments
     process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
     let out = Pipe(), err = Pipe()
@@ -36,7 +41,7 @@ func run(_ executable: String, _ arguments: [String], environment: [String: Stri
     process.waitUntilExit()
     return CommandResult(
         status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-        stderr: String(decoding: stderr, as: UTF8.self))
+        stderr: String(decoding: stderr, as: UTF8.self), crashed: process.terminationReason == .uncaughtSignal)
 }
 
 /// A real `reciprocityd serve` process over a real SQLite file in a temporary folder, on a loopback port.
