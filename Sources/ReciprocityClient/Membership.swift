@@ -259,7 +259,7 @@ public struct Membership: Sendable {
         if let padTo, padTo > program.maxMarks {
             throw ClientError(
                 "invalid-argument",
-                "--pad-to must be at most \(program.maxMarks), the most pending marks program \(program.name) allows; got \(padTo)")
+                "--pad-to must be at most \(program.maxMarks), the most marks program \(program.name) allows a member per epoch; got \(padTo)")
         }
         if let padTo { state.padTo = padTo }
         try await moveToEpoch(program.epoch)
@@ -275,17 +275,18 @@ public struct Membership: Sendable {
                     note: note))
             }
         }
-        let pending = state.marks.filter { !$0.isDummy && $0.matchedAt == nil && $0.epoch == program.epoch }.count
-        if pending + fresh.count > program.maxMarks {
+        // The server counts pending marks and the matches made this epoch alike.
+        let made = state.marks.filter { !$0.isDummy && $0.epoch == program.epoch }.count
+        if made + fresh.count > program.maxMarks {
             throw Self.quotaExceeded(
-                program, "you have \(pending) pending interests, and this would add \(fresh.count)")
+                program, "you have made \(made) interests this epoch, and this would add \(fresh.count)")
         }
         let dummies = try await rebalanceDummies(epoch: program.epoch, addingReal: fresh.count)
         let results: [MarkResult]
         do {
             results = try await api.submit(epoch: program.epoch, marks: marks + dummies.map(\.mark))
         } catch let error as ClientError where error.code == "quota-exceeded" {
-            throw Self.quotaExceeded(program, "the server holds more pending marks of yours than this device knows of")
+            throw Self.quotaExceeded(program, "the server holds more marks of yours than this device knows of")
         } catch let error as ClientError where error.code == "unreachable" && !dummies.isEmpty {
             throw unconfirmed(error)
         }
@@ -298,7 +299,7 @@ public struct Membership: Sendable {
     static func quotaExceeded(_ program: ProgramInfo, _ situation: String) -> ClientError {
         ClientError(
             "quota-exceeded",
-            "program \(program.name) allows \(program.maxMarks) pending interests; \(situation). "
+            "program \(program.name) allows \(program.maxMarks) interests per epoch, pending or matched; \(situation). "
                 + "Withdraw one first with 'reciprocity interest remove HANDLE --as ROLE' (see 'reciprocity interest list')")
     }
 

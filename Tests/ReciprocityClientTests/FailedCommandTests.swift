@@ -138,7 +138,7 @@ import Testing
             #expect(try alice.snapshot() == before, "\(arguments) changed the local state")
         }
         try refused(
-            ["interest", "add", "zoe", "--as", "peer"], "allows 2 pending interests", "you have 2 pending interests",
+            ["interest", "add", "zoe", "--as", "peer"], "allows 2 interests per epoch", "you have made 2 interests this epoch",
             "would add 1", "reciprocity interest remove")
         try refused(["interest", "add", "zoe", "--as", "peer", "--pad-to", "5"], "--pad-to must be at most 2")
         try refused(["interest", "add", "zoe", "--as", "peer", "--pad-to", "-1"], "--pad-to must be 0 or more")
