@@ -1,5 +1,6 @@
 import Foundation
 public import Hummingbird
+import HummingbirdCore
 public import Logging
 public import ReciprocityCore
 public import ReciprocityStore
@@ -16,6 +17,12 @@ public struct ServerConfiguration: Sendable {
     public var rateLimitPerMinute = 1200
     /// Seconds before a connection that sends or receives nothing is closed (slow or stalled clients).
     public var idleTimeout = 30
+    /// Seconds from a request's first byte until its whole body must have arrived.
+    public var requestTimeout = 30
+    /// Bytes a second a request body must average after its first 5 seconds; 0 turns the check off.
+    public var minimumBodyRate = 1024
+    /// Connections open at once; beyond it new connections are answered 503 and closed.
+    public var maxConnections = 512
     /// The key that signs key-log heads. `reciprocityd serve` loads it from its key file; the default is a
     /// fresh key, which clients that pinned another one will refuse.
     public var logSigningKey: LogSigningKey = try! LogSigningKey()
@@ -82,7 +89,15 @@ public func buildApplication(
             store: store, adminCredential: configuration.adminCredential,
             logSigningKey: configuration.logSigningKey, metrics: metrics,
             rateLimitPerMinute: configuration.rateLimitPerMinute),
-        server: .http1(configuration: .init(idleTimeout: .seconds(Int64(configuration.idleTimeout)))),
+        server: HTTPServerBuilder { responder in
+            LimitedHTTP1Channel(
+                base: HTTP1Channel(
+                    responder: responder,
+                    configuration: .init(idleTimeout: .seconds(Int64(configuration.idleTimeout)))),
+                limits: ConnectionLimits(
+                    requestTimeout: configuration.requestTimeout, minimumBodyRate: configuration.minimumBodyRate,
+                    maxConnections: configuration.maxConnections))
+        },
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "reciprocityd"),
         logger: logger)
 }

@@ -43,6 +43,15 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Seconds before an idle connection is closed (env RECIPROCITY_IDLE_TIMEOUT; default 30).")
     var idleTimeout: Int?
 
+    @Option(help: "Seconds from a request's first byte until its whole body has arrived (env RECIPROCITY_REQUEST_TIMEOUT; default 30).")
+    var requestTimeout: Int?
+
+    @Option(help: "Bytes a second a request body must average after its first 5 s, 0 for no minimum (env RECIPROCITY_MINIMUM_BODY_RATE; default 1024).")
+    var minimumBodyRate: Int?
+
+    @Option(help: "Connections open at once; more are answered 503 and closed (env RECIPROCITY_MAX_CONNECTIONS; default 512).")
+    var maxConnections: Int?
+
     func resolve() throws -> ServerConfiguration {
         var configuration = ServerConfiguration()
         configuration.databasePath = database.path
@@ -59,32 +68,51 @@ struct Serve: AsyncParsableCommand {
             }
             configuration.durability = value
         }
-        configuration.adminCredential = try adminCredential()
-        if let text = rateLimit.map(String.init) ?? environment["RECIPROCITY_RATE_LIMIT"] {
-            guard let value = Int(text), value >= 0 else { throw CLIFailure("rate limit must be 0 or more, got '\(text)'") }
+        configuration.adminCredential = try Self.credential(
+            file: adminCredentialFile, variable: "RECIPROCITY_ADMIN_CREDENTIAL", name: "admin")
+        if let value = try Self.count(rateLimit, environment["RECIPROCITY_RATE_LIMIT"], name: "rate limit") {
             configuration.rateLimitPerMinute = value
+        }
+        if let value = try Self.count(
+            minimumBodyRate, environment["RECIPROCITY_MINIMUM_BODY_RATE"], name: "minimum body rate")
+        {
+            configuration.minimumBodyRate = value
+        }
+        if let value = try Self.count(maxConnections, environment["RECIPROCITY_MAX_CONNECTIONS"], name: "max connections") {
+            configuration.maxConnections = try Self.positive(value, "max connections")
         }
         configuration.idleTimeout = try Self.seconds(
             idleTimeout, environment["RECIPROCITY_IDLE_TIMEOUT"], default: configuration.idleTimeout, name: "idle timeout")
+        configuration.requestTimeout = try Self.seconds(
+            requestTimeout, environment["RECIPROCITY_REQUEST_TIMEOUT"], default: configuration.requestTimeout,
+            name: "request timeout")
         return configuration
     }
 
-    /// The admin credential from a file (a Docker secret, say) or the environment; at least 32 characters.
-    func adminCredential() throws -> String? {
+    /// An operator credential from a file (a Docker secret, say), else from `variable_FILE`'s file, else from
+    /// `variable` itself; at least 32 characters.
+    static func credential(file flag: String?, variable: String, name: String) throws -> String? {
         var credential: String?
-        if let file = adminCredentialFile ?? environment["RECIPROCITY_ADMIN_CREDENTIAL_FILE"] {
+        if let file = flag ?? environment[variable + "_FILE"] {
             guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
-                throw CLIFailure("cannot read admin credential file '\(file)'")
+                throw CLIFailure("cannot read \(name) credential file '\(file)'")
             }
             credential = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        } else if let text = environment["RECIPROCITY_ADMIN_CREDENTIAL"] {
+        } else if let text = environment[variable] {
             credential = text.trimmingCharacters(in: .whitespacesAndNewlines)
         }
         if let credential, credential.count < 32 {
             throw CLIFailure(
-                "the admin credential must be at least 32 characters; 'reciprocityd admin credential' makes one")
+                "the \(name) credential must be at least 32 characters; 'reciprocityd admin credential' makes one")
         }
         return credential
+    }
+
+    /// A whole number, 0 or more, from the flag or the variable; nil when neither is given.
+    static func count(_ flag: Int?, _ variable: String?, name: String) throws -> Int? {
+        guard let text = flag.map(String.init) ?? variable else { return nil }
+        guard let value = Int(text), value >= 0 else { throw CLIFailure("\(name) must be 0 or more, got '\(text)'") }
+        return value
     }
 
     func run() async throws {

@@ -27,8 +27,11 @@ final class Harness: Sendable {
 
     deinit { try? FileManager.default.removeItem(at: directory) }
 
+    /// The server with the admin credential above and no rate limit unless asked; `configure` changes
+    /// anything else.
     func application(
-        admin: Bool = true, rateLimit: Int = 0, idleTimeout: Int = 30, logSigningKey: LogSigningKey? = nil
+        admin: Bool = true, rateLimit: Int = 0, idleTimeout: Int = 30, logSigningKey: LogSigningKey? = nil,
+        configure: (inout ServerConfiguration) -> Void = { _ in }
     ) -> some ApplicationProtocol {
         var configuration = ServerConfiguration()
         if let logSigningKey { configuration.logSigningKey = logSigningKey }
@@ -37,6 +40,7 @@ final class Harness: Sendable {
         configuration.idleTimeout = idleTimeout
         configuration.databasePath = databasePath
         configuration.adminCredential = admin ? adminCredential : nil
+        configure(&configuration)
         let logs = self.logs
         var logger = Logger(label: "reciprocityd-test") { _ in CapturingLogHandler(capture: logs) }
         logger.logLevel = .trace
