@@ -23,6 +23,10 @@ public struct ServerConfiguration: Sendable {
     public var minimumBodyRate = 1024
     /// Connections open at once; beyond it new connections are answered 503 and closed.
     public var maxConnections = 512
+    /// The bearer credential for `/metrics`; nil turns the endpoint off (404 `metrics-disabled`).
+    public var metricsCredential: String?
+    /// Seconds the store gauges of `/metrics` are kept before they are counted again.
+    public var metricsRefreshInterval = 60
     /// The key that signs key-log heads. `reciprocityd serve` loads it from its key file; the default is a
     /// fresh key, which clients that pinned another one will refuse.
     public var logSigningKey: LogSigningKey = try! LogSigningKey()
@@ -33,7 +37,8 @@ public struct ServerConfiguration: Sendable {
 /// Builds the routes. Shared by the executable and the tests.
 public func buildRouter(
     store: any ReciprocityStore, adminCredential: String?, logSigningKey: LogSigningKey = try! LogSigningKey(),
-    metrics: ServerMetrics = ServerMetrics(), rateLimitPerMinute: Int = 0
+    metrics: ServerMetrics = ServerMetrics(), rateLimitPerMinute: Int = 0,
+    metricsCredential: String? = nil, metricsRefreshInterval: Int = 60
 ) -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
     router.add(middleware: RequestLogMiddleware())
@@ -51,11 +56,14 @@ public func buildRouter(
         }
         return try jsonResponse(["status": "ready"])
     }
-    router.get("/metrics") { _, _ in
-        Response(
-            status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-            body: .init(byteBuffer: ByteBuffer(bytes: try await metrics.exposition(store: store))))
-    }
+    router.group("/metrics")
+        .add(middleware: OperatorAuthenticator(credential: metricsCredential, disabled: .metricsDisabled))
+        .get { _, _ in
+            let text = try await metrics.exposition(store: store, refreshInterval: .seconds(metricsRefreshInterval))
+            return Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                body: .init(byteBuffer: ByteBuffer(bytes: text)))
+        }
 
     router.get("/openapi.yaml") { _, _ in
         Response(
@@ -73,7 +81,7 @@ public func buildRouter(
     LogController(store: store, transparency: transparency).addRoutes(to: authenticated)
 
     let admin = router.group("/v1/admin").add(
-        middleware: AdminAuthenticator(adminCredentialDigest: adminCredential.map(BearerSecret.digest(of:))))
+        middleware: OperatorAuthenticator(credential: adminCredential, disabled: .adminDisabled))
     AdminController(operations: AdminOperations(store: store)).addRoutes(to: admin)
     routeTable.record(router.routes.map { (path: $0.path.description, method: $0.method.rawValue) })
     return router
@@ -88,7 +96,9 @@ public func buildApplication(
         router: buildRouter(
             store: store, adminCredential: configuration.adminCredential,
             logSigningKey: configuration.logSigningKey, metrics: metrics,
-            rateLimitPerMinute: configuration.rateLimitPerMinute),
+            rateLimitPerMinute: configuration.rateLimitPerMinute,
+            metricsCredential: configuration.metricsCredential,
+            metricsRefreshInterval: configuration.metricsRefreshInterval),
         server: HTTPServerBuilder { responder in
             LimitedHTTP1Channel(
                 base: HTTP1Channel(

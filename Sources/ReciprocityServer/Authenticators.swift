@@ -33,16 +33,22 @@ struct MemberAuthenticator: RouterMiddleware {
     }
 }
 
-/// Guards the admin routes with the operator's credential, compared in constant time. With no admin
-/// credential configured the admin API answers 404 `admin-disabled`.
-struct AdminAuthenticator: RouterMiddleware {
+/// Guards routes with an operator's bearer credential (the admin API's, the metrics endpoint's), compared in
+/// constant time. With no credential configured the routes answer `disabled` (a 404).
+struct OperatorAuthenticator: RouterMiddleware {
     typealias Context = AppRequestContext
-    let adminCredentialDigest: Data?
+    let credentialDigest: Data?
+    let disabled: Problem
+
+    init(credential: String?, disabled: Problem) {
+        credentialDigest = credential.map(BearerSecret.digest(of:))
+        self.disabled = disabled
+    }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
         -> Response
     {
-        guard let expected = adminCredentialDigest else { throw Problem.adminDisabled }
+        guard let expected = credentialDigest else { throw disabled }
         guard let credential = bearerCredential(request),
             constantTimeEquals(BearerSecret.digest(of: credential), expected)
         else { throw Problem.unauthorized }

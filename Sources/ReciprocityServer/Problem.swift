@@ -73,6 +73,9 @@ public struct Problem: HTTPResponseError, Equatable {
         return problem
     }
     static let internalError = Problem(.internalServerError, "internal", "Internal server error")
+    static let metricsDisabled = Problem(
+        .notFound, "metrics-disabled", "The metrics endpoint is off",
+        detail: "the operator has not configured a metrics credential")
     static let tooManyConnections = Problem(
         .serviceUnavailable, "too-many-connections", "The server has too many open connections",
         detail: "try again later")

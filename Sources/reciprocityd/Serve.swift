@@ -52,6 +52,12 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Connections open at once; more are answered 503 and closed (env RECIPROCITY_MAX_CONNECTIONS; default 512).")
     var maxConnections: Int?
 
+    @Option(help: "File holding the bearer credential for /metrics (env RECIPROCITY_METRICS_CREDENTIAL_FILE). Without one, and without RECIPROCITY_METRICS_CREDENTIAL, /metrics is off.")
+    var metricsCredentialFile: String?
+
+    @Option(help: "Seconds the store gauges of /metrics are kept before they are counted again (env RECIPROCITY_METRICS_REFRESH_INTERVAL; default 60).")
+    var metricsRefreshInterval: Int?
+
     func resolve() throws -> ServerConfiguration {
         var configuration = ServerConfiguration()
         configuration.databasePath = database.path
@@ -70,6 +76,8 @@ struct Serve: AsyncParsableCommand {
         }
         configuration.adminCredential = try Self.credential(
             file: adminCredentialFile, variable: "RECIPROCITY_ADMIN_CREDENTIAL", name: "admin")
+        configuration.metricsCredential = try Self.credential(
+            file: metricsCredentialFile, variable: "RECIPROCITY_METRICS_CREDENTIAL", name: "metrics")
         if let value = try Self.count(rateLimit, environment["RECIPROCITY_RATE_LIMIT"], name: "rate limit") {
             configuration.rateLimitPerMinute = value
         }
@@ -86,6 +94,9 @@ struct Serve: AsyncParsableCommand {
         configuration.requestTimeout = try Self.seconds(
             requestTimeout, environment["RECIPROCITY_REQUEST_TIMEOUT"], default: configuration.requestTimeout,
             name: "request timeout")
+        configuration.metricsRefreshInterval = try Self.seconds(
+            metricsRefreshInterval, environment["RECIPROCITY_METRICS_REFRESH_INTERVAL"],
+            default: configuration.metricsRefreshInterval, name: "metrics refresh interval")
         return configuration
     }
 
@@ -145,6 +156,7 @@ struct Serve: AsyncParsableCommand {
             metadata: [
                 "database": "\(configuration.databasePath)", "address": "\(configuration.host):\(configuration.port)",
                 "admin_api": "\(configuration.adminCredential == nil ? "off" : "on")",
+                "metrics": "\(configuration.metricsCredential == nil ? "off" : "on")",
                 "log_public_key": "\(signingKey.publicKey.base64URL)",
             ])
         let app = buildApplication(configuration: configuration, store: store, logger: logger)

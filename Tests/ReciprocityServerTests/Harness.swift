@@ -17,6 +17,7 @@ final class Harness: Sendable {
     let store: SQLiteStore
     let logs = LogCapture()
     let adminCredential = "rcpa_" + String(repeating: "k", count: 40)
+    let metricsCredential = "metrics_" + String(repeating: "m", count: 40)
 
     init() throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("reciprocity-\(UUID().uuidString)")
@@ -27,8 +28,8 @@ final class Harness: Sendable {
 
     deinit { try? FileManager.default.removeItem(at: directory) }
 
-    /// The server with the admin credential above and no rate limit unless asked; `configure` changes
-    /// anything else.
+    /// The server with the admin and metrics credentials above and no rate limits unless asked; `configure`
+    /// changes anything else.
     func application(
         admin: Bool = true, rateLimit: Int = 0, idleTimeout: Int = 30, logSigningKey: LogSigningKey? = nil,
         configure: (inout ServerConfiguration) -> Void = { _ in }
@@ -40,6 +41,7 @@ final class Harness: Sendable {
         configuration.idleTimeout = idleTimeout
         configuration.databasePath = databasePath
         configuration.adminCredential = admin ? adminCredential : nil
+        configuration.metricsCredential = metricsCredential
         configure(&configuration)
         let logs = self.logs
         var logger = Logger(label: "reciprocityd-test") { _ in CapturingLogHandler(capture: logs) }
