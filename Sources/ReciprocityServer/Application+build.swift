@@ -23,6 +23,8 @@ public struct ServerConfiguration: Sendable {
     public var minimumBodyRate = 1024
     /// Connections open at once; beyond it new connections are answered 503 and closed.
     public var maxConnections = 512
+    /// Joins a minute per client address (burst and sustained); 0 turns the limit off.
+    public var joinRateLimitPerMinute = 120
     /// The bearer credential for `/metrics`; nil turns the endpoint off (404 `metrics-disabled`).
     public var metricsCredential: String?
     /// Seconds the store gauges of `/metrics` are kept before they are counted again.
@@ -37,7 +39,7 @@ public struct ServerConfiguration: Sendable {
 /// Builds the routes. Shared by the executable and the tests.
 public func buildRouter(
     store: any ReciprocityStore, adminCredential: String?, logSigningKey: LogSigningKey = try! LogSigningKey(),
-    metrics: ServerMetrics = ServerMetrics(), rateLimitPerMinute: Int = 0,
+    metrics: ServerMetrics = ServerMetrics(), rateLimitPerMinute: Int = 0, joinRateLimitPerMinute: Int = 0,
     metricsCredential: String? = nil, metricsRefreshInterval: Int = 60
 ) -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
@@ -73,8 +75,12 @@ public func buildRouter(
 
     let transparency = KeyTransparency(store: store, signingKey: logSigningKey)
     let members = MemberController(store: store, transparency: transparency)
-    members.addPublicRoutes(to: router)
-    let limiter = rateLimitPerMinute > 0 ? RateLimiter(perMinute: rateLimitPerMinute) : nil
+    let joins = router.group()
+    if joinRateLimitPerMinute > 0 {
+        joins.add(middleware: AddressRateLimiter(limiter: RateLimiter(perMinute: joinRateLimitPerMinute)))
+    }
+    members.addPublicRoutes(to: joins)
+    let limiter = rateLimitPerMinute > 0 ? RateLimiter<Int64>(perMinute: rateLimitPerMinute) : nil
     let authenticated = router.group("/v1").add(middleware: MemberAuthenticator(store: store, rateLimiter: limiter))
     members.addMemberRoutes(to: authenticated)
     MarkController(store: store, metrics: metrics).addRoutes(to: authenticated)
@@ -97,6 +103,7 @@ public func buildApplication(
             store: store, adminCredential: configuration.adminCredential,
             logSigningKey: configuration.logSigningKey, metrics: metrics,
             rateLimitPerMinute: configuration.rateLimitPerMinute,
+            joinRateLimitPerMinute: configuration.joinRateLimitPerMinute,
             metricsCredential: configuration.metricsCredential,
             metricsRefreshInterval: configuration.metricsRefreshInterval),
         server: HTTPServerBuilder { responder in

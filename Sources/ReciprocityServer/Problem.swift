@@ -82,6 +82,13 @@ public struct Problem: HTTPResponseError, Equatable {
     static func requestTimeout(_ detail: String) -> Problem {
         Problem(.requestTimeout, "request-timeout", "The request did not arrive in time", detail: detail)
     }
+    /// 429 with `Retry-After`: `limit` describes the limit, e.g. "60 requests a minute per member".
+    static func rateLimited(_ limit: String, retryAfter seconds: Int) -> Problem {
+        var problem = Problem(
+            .tooManyRequests, "rate-limited", "Too many requests", detail: "at most \(limit); retry in \(seconds) s")
+        problem.headers[.retryAfter] = String(seconds)
+        return problem
+    }
     /// The request is not valid HTTP, or its body stream broke off (the connection failed mid-body).
     static let malformedRequest = Problem.invalidBody("the request is not valid HTTP/1.1")
 

@@ -52,6 +52,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Connections open at once; more are answered 503 and closed (env RECIPROCITY_MAX_CONNECTIONS; default 512).")
     var maxConnections: Int?
 
+    @Option(help: "Joins a minute per client address, 0 for no limit (env RECIPROCITY_JOIN_RATE_LIMIT; default 120).")
+    var joinRateLimit: Int?
+
     @Option(help: "File holding the bearer credential for /metrics (env RECIPROCITY_METRICS_CREDENTIAL_FILE). Without one, and without RECIPROCITY_METRICS_CREDENTIAL, /metrics is off.")
     var metricsCredentialFile: String?
 
@@ -80,6 +83,9 @@ struct Serve: AsyncParsableCommand {
             file: metricsCredentialFile, variable: "RECIPROCITY_METRICS_CREDENTIAL", name: "metrics")
         if let value = try Self.count(rateLimit, environment["RECIPROCITY_RATE_LIMIT"], name: "rate limit") {
             configuration.rateLimitPerMinute = value
+        }
+        if let value = try Self.count(joinRateLimit, environment["RECIPROCITY_JOIN_RATE_LIMIT"], name: "join rate limit") {
+            configuration.joinRateLimitPerMinute = value
         }
         if let value = try Self.count(
             minimumBodyRate, environment["RECIPROCITY_MINIMUM_BODY_RATE"], name: "minimum body rate")

@@ -38,6 +38,7 @@ final class Harness: Sendable {
         if let logSigningKey { configuration.logSigningKey = logSigningKey }
         configuration.port = 0
         configuration.rateLimitPerMinute = rateLimit
+        configuration.joinRateLimitPerMinute = 0
         configuration.idleTimeout = idleTimeout
         configuration.databasePath = databasePath
         configuration.adminCredential = admin ? adminCredential : nil
