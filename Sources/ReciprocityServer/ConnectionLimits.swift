@@ -52,7 +52,7 @@ struct LimitedHTTP1Channel: ServerChildChannel {
         guard value.admitted else {
             logger.debug("connection refused: too many open connections")
             try? await value.base.executeThenClose { _, outbound in
-                var head = HTTPResponse(status: .serviceUnavailable)
+                var head = HTTPResponse(status: .serviceUnavailable, headerFields: [.connection: "close"])
                 let body = Problem.tooManyConnections.encoded(into: &head.headerFields)
                 try await outbound.write(.head(head))
                 try await outbound.write(.body(body))
@@ -73,7 +73,9 @@ final class OpenConnections: Sendable {
 /// with a body slower than `minimumBodyRate` after the grace period, the client gets 408 `request-timeout`
 /// (if no response has started) and the connection is closed. A malformed request that never became a
 /// request (the parser failed on its head) gets 400 `invalid-body` and the connection is closed, with
-/// nothing logged above info.
+/// nothing logged above info. The clock counts what has reached the parser: if the server itself stops
+/// reading a body for longer than the limits allow (its handler stalled on a locked database, say), that
+/// request times out too.
 final class RequestDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
