@@ -32,8 +32,9 @@ ENV RECIPROCITY_HOST=0.0.0.0 \
     RECIPROCITY_PORT=8080 \
     RECIPROCITY_DATABASE=/data/reciprocity.sqlite \
     RECIPROCITY_LOG_FORMAT=json
-# The admin API stays off unless a credential is given, preferably as a secret file:
+# The admin API and /metrics stay off unless a credential is given, preferably as a secret file:
 #   docker run ... --secret reciprocity_admin -e RECIPROCITY_ADMIN_CREDENTIAL_FILE=/run/secrets/reciprocity_admin
+#   docker run ... --secret reciprocity_metrics -e RECIPROCITY_METRICS_CREDENTIAL_FILE=/run/secrets/reciprocity_metrics
 VOLUME ["/data"]
 EXPOSE 8080
 USER 10001:10001

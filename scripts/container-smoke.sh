@@ -13,6 +13,7 @@ mkdir -p "$root/app" "$root/data" "$root/secrets"
 cp "$bin/reciprocityd" "$root/app/"
 cp -R "$bin"/*.resources "$root/app/"
 "$root/app/reciprocityd" admin credential > "$root/secrets/reciprocity_admin"
+"$root/app/reciprocityd" admin credential > "$root/secrets/reciprocity_metrics"
 chmod 755 "$root"
 
 # The image runs as uid 10001; as root, do the same by number: no user is created, so none is left behind.
@@ -29,6 +30,7 @@ port=$((20000 + RANDOM % 20000))
 image_env=(
     RECIPROCITY_HOST=0.0.0.0 RECIPROCITY_PORT="$port" RECIPROCITY_DATABASE="$root/data/reciprocity.sqlite"
     RECIPROCITY_LOG_FORMAT=json RECIPROCITY_ADMIN_CREDENTIAL_FILE="$root/secrets/reciprocity_admin"
+    RECIPROCITY_METRICS_CREDENTIAL_FILE="$root/secrets/reciprocity_metrics"
 )
 (cd "$root/data" && exec env -i PATH=/usr/bin:/bin "${image_env[@]}" "${as_user[@]}" "$root/app/reciprocityd" serve) \
     2> "$root/server.log" &
@@ -47,7 +49,9 @@ admin="$(cat "$root/secrets/reciprocity_admin")"
 check test "$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Bearer $admin" \
     -d '{"name":"smoke"}' "http://127.0.0.1:$port/v1/admin/programs")" = 201
 check test "$(stat -c %u "$root/data/reciprocity.sqlite")" = "$owner"
-check test "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/metrics")" = 200
+check test "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/metrics")" = 401
+check test "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $(cat "$root/secrets/reciprocity_metrics")" \
+    "http://127.0.0.1:$port/metrics")" = 200
 
 kill -TERM "$server"
 status=0

@@ -3,7 +3,7 @@ import Hummingbird
 import ReciprocityAPI
 import ReciprocityStore
 
-/// `/v1/admin/...`: the operator's API, behind ``AdminAuthenticator``.
+/// `/v1/admin/...`: the operator's API, behind ``OperatorAuthenticator``.
 struct AdminController {
     let operations: AdminOperations
 

@@ -1,5 +1,6 @@
 import Foundation
 public import Hummingbird
+import HummingbirdCore
 public import Logging
 public import ReciprocityCore
 public import ReciprocityStore
@@ -16,6 +17,18 @@ public struct ServerConfiguration: Sendable {
     public var rateLimitPerMinute = 1200
     /// Seconds before a connection that sends or receives nothing is closed (slow or stalled clients).
     public var idleTimeout = 30
+    /// Seconds from a request's first byte until its whole body must have arrived.
+    public var requestTimeout = 30
+    /// Bytes a second a request body must average after its first 5 seconds; 0 turns the check off.
+    public var minimumBodyRate = 1024
+    /// Connections open at once; beyond it new connections are answered 503 and closed.
+    public var maxConnections = 512
+    /// Joins a minute per client address (burst and sustained); 0 turns the limit off.
+    public var joinRateLimitPerMinute = 120
+    /// The bearer credential for `/metrics`; nil turns the endpoint off (404 `metrics-disabled`).
+    public var metricsCredential: String?
+    /// Seconds the store gauges of `/metrics` are kept before they are counted again.
+    public var metricsRefreshInterval = 60
     /// The key that signs key-log heads. `reciprocityd serve` loads it from its key file; the default is a
     /// fresh key, which clients that pinned another one will refuse.
     public var logSigningKey: LogSigningKey = try! LogSigningKey()
@@ -26,7 +39,8 @@ public struct ServerConfiguration: Sendable {
 /// Builds the routes. Shared by the executable and the tests.
 public func buildRouter(
     store: any ReciprocityStore, adminCredential: String?, logSigningKey: LogSigningKey = try! LogSigningKey(),
-    metrics: ServerMetrics = ServerMetrics(), rateLimitPerMinute: Int = 0
+    metrics: ServerMetrics = ServerMetrics(), rateLimitPerMinute: Int = 0, joinRateLimitPerMinute: Int = 0,
+    metricsCredential: String? = nil, metricsRefreshInterval: Int = 60
 ) -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
     router.add(middleware: RequestLogMiddleware())
@@ -44,11 +58,14 @@ public func buildRouter(
         }
         return try jsonResponse(["status": "ready"])
     }
-    router.get("/metrics") { _, _ in
-        Response(
-            status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-            body: .init(byteBuffer: ByteBuffer(bytes: try await metrics.exposition(store: store))))
-    }
+    router.group("/metrics")
+        .add(middleware: OperatorAuthenticator(credential: metricsCredential, disabled: .metricsDisabled))
+        .get { _, _ in
+            let text = try await metrics.exposition(store: store, refreshInterval: .seconds(metricsRefreshInterval))
+            return Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                body: .init(byteBuffer: ByteBuffer(bytes: text)))
+        }
 
     router.get("/openapi.yaml") { _, _ in
         Response(
@@ -58,15 +75,19 @@ public func buildRouter(
 
     let transparency = KeyTransparency(store: store, signingKey: logSigningKey)
     let members = MemberController(store: store, transparency: transparency)
-    members.addPublicRoutes(to: router)
-    let limiter = rateLimitPerMinute > 0 ? RateLimiter(perMinute: rateLimitPerMinute) : nil
+    let joins = router.group()
+    if joinRateLimitPerMinute > 0 {
+        joins.add(middleware: AddressRateLimiter(limiter: RateLimiter(perMinute: joinRateLimitPerMinute)))
+    }
+    members.addPublicRoutes(to: joins)
+    let limiter = rateLimitPerMinute > 0 ? RateLimiter<Int64>(perMinute: rateLimitPerMinute) : nil
     let authenticated = router.group("/v1").add(middleware: MemberAuthenticator(store: store, rateLimiter: limiter))
     members.addMemberRoutes(to: authenticated)
     MarkController(store: store, metrics: metrics).addRoutes(to: authenticated)
     LogController(store: store, transparency: transparency).addRoutes(to: authenticated)
 
     let admin = router.group("/v1/admin").add(
-        middleware: AdminAuthenticator(adminCredentialDigest: adminCredential.map(BearerSecret.digest(of:))))
+        middleware: OperatorAuthenticator(credential: adminCredential, disabled: .adminDisabled))
     AdminController(operations: AdminOperations(store: store)).addRoutes(to: admin)
     routeTable.record(router.routes.map { (path: $0.path.description, method: $0.method.rawValue) })
     return router
@@ -81,8 +102,19 @@ public func buildApplication(
         router: buildRouter(
             store: store, adminCredential: configuration.adminCredential,
             logSigningKey: configuration.logSigningKey, metrics: metrics,
-            rateLimitPerMinute: configuration.rateLimitPerMinute),
-        server: .http1(configuration: .init(idleTimeout: .seconds(Int64(configuration.idleTimeout)))),
+            rateLimitPerMinute: configuration.rateLimitPerMinute,
+            joinRateLimitPerMinute: configuration.joinRateLimitPerMinute,
+            metricsCredential: configuration.metricsCredential,
+            metricsRefreshInterval: configuration.metricsRefreshInterval),
+        server: HTTPServerBuilder { responder in
+            LimitedHTTP1Channel(
+                base: HTTP1Channel(
+                    responder: responder,
+                    configuration: .init(idleTimeout: .seconds(Int64(configuration.idleTimeout)))),
+                limits: ConnectionLimits(
+                    requestTimeout: configuration.requestTimeout, minimumBodyRate: configuration.minimumBodyRate,
+                    maxConnections: configuration.maxConnections))
+        },
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "reciprocityd"),
         logger: logger)
 }

@@ -10,7 +10,7 @@ struct MemberAuthenticator: RouterMiddleware {
     typealias Context = AppRequestContext
     let store: any ReciprocityStore
     /// nil: no limit.
-    let rateLimiter: RateLimiter?
+    let rateLimiter: RateLimiter<Int64>?
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
         -> Response
@@ -19,12 +19,8 @@ struct MemberAuthenticator: RouterMiddleware {
             let (member, program) = try await store.authenticate(credentialDigest: BearerSecret.digest(of: credential))
         else { throw Problem.unauthorized }
         guard member.status == .active else { throw Problem.suspended }
-        if let wait = rateLimiter?.delay(for: member.id) {
-            var problem = Problem(
-                .tooManyRequests, "rate-limited", "Too many requests",
-                detail: "at most \(rateLimiter!.perMinute) requests a minute per member; retry in \(wait) s")
-            problem.headers[.retryAfter] = String(wait)
-            throw problem
+        if let rateLimiter, let wait = rateLimiter.delay(for: member.id) {
+            throw Problem.rateLimited("\(rateLimiter.perMinute) requests a minute per member", retryAfter: wait)
         }
         var context = context
         context.member = member
@@ -33,19 +29,42 @@ struct MemberAuthenticator: RouterMiddleware {
     }
 }
 
-/// Guards the admin routes with the operator's credential, compared in constant time. With no admin
-/// credential configured the admin API answers 404 `admin-disabled`.
-struct AdminAuthenticator: RouterMiddleware {
+/// Guards routes with an operator's bearer credential (the admin API's, the metrics endpoint's), compared in
+/// constant time. With no credential configured the routes answer `disabled` (a 404).
+struct OperatorAuthenticator: RouterMiddleware {
     typealias Context = AppRequestContext
-    let adminCredentialDigest: Data?
+    let credentialDigest: Data?
+    let disabled: Problem
+
+    init(credential: String?, disabled: Problem) {
+        credentialDigest = credential.map(BearerSecret.digest(of:))
+        self.disabled = disabled
+    }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
         -> Response
     {
-        guard let expected = adminCredentialDigest else { throw Problem.adminDisabled }
+        guard let expected = credentialDigest else { throw disabled }
         guard let credential = bearerCredential(request),
             constantTimeEquals(BearerSecret.digest(of: credential), expected)
         else { throw Problem.unauthorized }
+        return try await next(request, context)
+    }
+}
+
+/// Limits requests per client address (the TCP peer: behind a reverse proxy, the proxy's address, which all
+/// its clients share).
+struct AddressRateLimiter: RouterMiddleware {
+    typealias Context = AppRequestContext
+    let limiter: RateLimiter<String>
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
+        let address = context.remoteAddress?.ipAddress ?? "unknown"
+        if let wait = limiter.delay(for: address) {
+            throw Problem.rateLimited("\(limiter.perMinute) requests a minute per client address", retryAfter: wait)
+        }
         return try await next(request, context)
     }
 }

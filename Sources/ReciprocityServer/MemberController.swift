@@ -12,7 +12,7 @@ struct MemberController {
     static let maxPageBytes = 1 << 20
 
     /// `POST /v1/programs/{program}/members`: needs no credential, only an invite code.
-    func addPublicRoutes(to router: Router<AppRequestContext>) {
+    func addPublicRoutes(to router: RouterGroup<AppRequestContext>) {
         router.post("/v1/programs/:program/members", use: join)
     }
 

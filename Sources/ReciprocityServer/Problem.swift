@@ -2,6 +2,8 @@ import Foundation
 import Synchronization
 public import HTTPTypes
 public import Hummingbird
+import NIOCore
+import NIOHTTP1
 import ReciprocityAPI
 import ReciprocityCore
 import ReciprocityStore
@@ -28,12 +30,22 @@ public struct Problem: HTTPResponseError, Equatable {
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        let body = ProblemDetails(
+        var headers: HTTPFields = [:]
+        let body = encoded(into: &headers)
+        headers[.contentLength] = nil  // Hummingbird sets it from the body
+        return Response(status: status, headers: headers, body: .init(byteBuffer: body))
+    }
+
+    /// The problem+json body; its headers (with media type and length) are added to `headers`.
+    func encoded(into headers: inout HTTPFields) -> ByteBuffer {
+        let details = ProblemDetails(
             type: ProblemDetails.typePrefix + code, title: title, status: status.code, detail: detail)
-        var headers = self.headers
+        // Encoding four strings and an integer cannot fail.
+        let data = (try? APICoding.encoder().encode(details)) ?? Data()
+        headers.append(contentsOf: self.headers)
         headers[.contentType] = "application/problem+json"
-        let data = try APICoding.encoder().encode(body)
-        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        headers[.contentLength] = String(data.count)
+        return ByteBuffer(bytes: data)
     }
 
     // MARK: The catalogue (documented in Specs/openapi.yaml and README)
@@ -61,6 +73,24 @@ public struct Problem: HTTPResponseError, Equatable {
         return problem
     }
     static let internalError = Problem(.internalServerError, "internal", "Internal server error")
+    static let metricsDisabled = Problem(
+        .notFound, "metrics-disabled", "The metrics endpoint is off",
+        detail: "the operator has not configured a metrics credential")
+    static let tooManyConnections = Problem(
+        .serviceUnavailable, "too-many-connections", "The server has too many open connections",
+        detail: "try again later")
+    static func requestTimeout(_ detail: String) -> Problem {
+        Problem(.requestTimeout, "request-timeout", "The request did not arrive in time", detail: detail)
+    }
+    /// 429 with `Retry-After`: `limit` describes the limit, e.g. "60 requests a minute per member".
+    static func rateLimited(_ limit: String, retryAfter seconds: Int) -> Problem {
+        var problem = Problem(
+            .tooManyRequests, "rate-limited", "Too many requests", detail: "at most \(limit); retry in \(seconds) s")
+        problem.headers[.retryAfter] = String(seconds)
+        return problem
+    }
+    /// The request is not valid HTTP, or its body stream broke off (the connection failed mid-body).
+    static let malformedRequest = Problem.invalidBody("the request is not valid HTTP/1.1")
 
     /// Maps a validation error from the protocol core: a 400 with a code per kind of input.
     static func from(_ error: ReciprocityError) -> Problem {
@@ -151,6 +181,14 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
                 default: Problem(error.status, "http-\(error.status.code)", error.status.reasonPhrase)
                 }
             return try problem.response(from: request, context: context)
+        } catch let error as HTTPParserError {
+            // The client's bytes, not our fault: no error-level line.
+            context.logger.info("malformed request", metadata: ["error": "\(error)"])
+            return try Problem.malformedRequest.response(from: request, context: context)
+        } catch let error where error is IOError || error is ChannelError {
+            // The connection failed while the body was read: reset by the client, or closed at its deadline.
+            context.logger.info("request body broke off", metadata: ["error.type": "\(type(of: error))"])
+            return try Problem.invalidBody("the request body broke off").response(from: request, context: context)
         } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
             return try Problem(.contentTooLarge, "body-too-large", "The request body is too large")
                 .response(from: request, context: context)

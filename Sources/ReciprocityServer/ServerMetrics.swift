@@ -15,6 +15,8 @@ public final class ServerMetrics: Sendable {
     let factory: PrometheusMetricsFactory
     let marksSubmitted: CoreMetrics.Counter
     let matchesMade: CoreMetrics.Counter
+    /// Store statistics queries made for the gauges.
+    let statisticsRefreshes: CoreMetrics.Counter
 
     public init() {
         var factory = PrometheusMetricsFactory(registry: registry)
@@ -25,6 +27,7 @@ public final class ServerMetrics: Sendable {
         self.factory = factory
         marksSubmitted = CoreMetrics.Counter(label: "reciprocity_marks_submitted_total", factory: factory)
         matchesMade = CoreMetrics.Counter(label: "reciprocity_matches_total", factory: factory)
+        statisticsRefreshes = CoreMetrics.Counter(label: "reciprocity_statistics_refreshes_total", factory: factory)
     }
 
     /// One counter and one timer per (method, route, status), made once: creating them looks them up in the
@@ -53,15 +56,53 @@ public final class ServerMetrics: Sendable {
         timer.recordNanoseconds(duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
     }
 
-    /// The text exposition, with the store's aggregate gauges refreshed first.
-    func exposition(store: any ReciprocityStore) async throws -> [UInt8] {
-        let statistics = try await store.statistics()
-        CoreMetrics.Gauge(label: "reciprocity_programs", factory: factory).record(statistics.programs)
-        CoreMetrics.Gauge(label: "reciprocity_members", factory: factory).record(statistics.members)
-        CoreMetrics.Gauge(label: "reciprocity_pending_marks", factory: factory).record(statistics.pendingMarks)
-        CoreMetrics.Gauge(label: "reciprocity_matches", factory: factory).record(statistics.matches)
-        if let sqlite = store as? SQLiteStore {
-            CoreMetrics.Gauge(label: "reciprocity_database_bytes", factory: factory).record(sqlite.fileSize())
+    /// The store's aggregate gauges, refreshed at most every `refreshInterval`: they cost `COUNT(*)` over the
+    /// mark and match tables, and a fresh value with every scrape would let whoever scrapes watch members mark.
+    /// Scrapes that arrive while a refresh runs wait for it (one query, however many scrapes).
+    private struct Gauges: Sendable {
+        let statistics: StoreStatistics
+        let databaseBytes: Int?
+    }
+
+    private struct GaugeCache {
+        var refresh: Task<Gauges, any Error>?
+        var startedAt: ContinuousClock.Instant?
+    }
+
+    private let gaugeCache = Mutex(GaugeCache())
+
+    private func gauges(store: any ReciprocityStore, refreshInterval: Duration) async throws -> Gauges {
+        let now = ContinuousClock.now
+        let refresh = gaugeCache.withLock { cache in
+            if let refresh = cache.refresh, let startedAt = cache.startedAt, now - startedAt < refreshInterval {
+                return refresh
+            }
+            let refresh = Task {
+                let statistics = try await store.statistics()
+                statisticsRefreshes.increment()
+                return Gauges(statistics: statistics, databaseBytes: (store as? SQLiteStore)?.fileSize())
+            }
+            cache = GaugeCache(refresh: refresh, startedAt: now)
+            return refresh
+        }
+        do {
+            return try await refresh.value
+        } catch {
+            // A failed refresh is not kept: the next scrape tries again.
+            gaugeCache.withLock { cache in if cache.refresh == refresh { cache = GaugeCache() } }
+            throw error
+        }
+    }
+
+    /// The text exposition, with the store's aggregate gauges at most `refreshInterval` old.
+    func exposition(store: any ReciprocityStore, refreshInterval: Duration) async throws -> [UInt8] {
+        let gauges = try await gauges(store: store, refreshInterval: refreshInterval)
+        CoreMetrics.Gauge(label: "reciprocity_programs", factory: factory).record(gauges.statistics.programs)
+        CoreMetrics.Gauge(label: "reciprocity_members", factory: factory).record(gauges.statistics.members)
+        CoreMetrics.Gauge(label: "reciprocity_pending_marks", factory: factory).record(gauges.statistics.pendingMarks)
+        CoreMetrics.Gauge(label: "reciprocity_matches", factory: factory).record(gauges.statistics.matches)
+        if let bytes = gauges.databaseBytes {
+            CoreMetrics.Gauge(label: "reciprocity_database_bytes", factory: factory).record(bytes)
         }
         return registry.emitToBuffer()
     }

@@ -34,6 +34,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Seconds between housekeeping passes (env RECIPROCITY_HOUSEKEEPING_INTERVAL; default 3600).")
     var housekeepingInterval: Int?
 
+    @Option(help: "Days a match of a past epoch is kept before housekeeping deletes it (env RECIPROCITY_MATCH_RETENTION_DAYS; default 90).")
+    var matchRetentionDays: Int?
+
     @Option(help: "Seconds in-flight requests get to finish after SIGTERM (env RECIPROCITY_SHUTDOWN_TIMEOUT; default 10).")
     var shutdownTimeout: Int?
 
@@ -42,6 +45,24 @@ struct Serve: AsyncParsableCommand {
 
     @Option(help: "Seconds before an idle connection is closed (env RECIPROCITY_IDLE_TIMEOUT; default 30).")
     var idleTimeout: Int?
+
+    @Option(help: "Seconds from a request's first byte until its whole body has arrived (env RECIPROCITY_REQUEST_TIMEOUT; default 30).")
+    var requestTimeout: Int?
+
+    @Option(help: "Bytes a second a request body must average after its first 5 s, 0 for no minimum (env RECIPROCITY_MINIMUM_BODY_RATE; default 1024).")
+    var minimumBodyRate: Int?
+
+    @Option(help: "Connections open at once; more are answered 503 and closed (env RECIPROCITY_MAX_CONNECTIONS; default 512).")
+    var maxConnections: Int?
+
+    @Option(help: "Joins a minute per client address, 0 for no limit (env RECIPROCITY_JOIN_RATE_LIMIT; default 120).")
+    var joinRateLimit: Int?
+
+    @Option(help: "File holding the bearer credential for /metrics (env RECIPROCITY_METRICS_CREDENTIAL_FILE). Without one, and without RECIPROCITY_METRICS_CREDENTIAL, /metrics is off.")
+    var metricsCredentialFile: String?
+
+    @Option(help: "Seconds the store gauges of /metrics are kept before they are counted again (env RECIPROCITY_METRICS_REFRESH_INTERVAL; default 60).")
+    var metricsRefreshInterval: Int?
 
     func resolve() throws -> ServerConfiguration {
         var configuration = ServerConfiguration()
@@ -59,32 +80,59 @@ struct Serve: AsyncParsableCommand {
             }
             configuration.durability = value
         }
-        configuration.adminCredential = try adminCredential()
-        if let text = rateLimit.map(String.init) ?? environment["RECIPROCITY_RATE_LIMIT"] {
-            guard let value = Int(text), value >= 0 else { throw CLIFailure("rate limit must be 0 or more, got '\(text)'") }
+        configuration.adminCredential = try Self.credential(
+            file: adminCredentialFile, variable: "RECIPROCITY_ADMIN_CREDENTIAL", name: "admin")
+        configuration.metricsCredential = try Self.credential(
+            file: metricsCredentialFile, variable: "RECIPROCITY_METRICS_CREDENTIAL", name: "metrics")
+        if let value = try Self.count(rateLimit, environment["RECIPROCITY_RATE_LIMIT"], name: "rate limit") {
             configuration.rateLimitPerMinute = value
+        }
+        if let value = try Self.count(joinRateLimit, environment["RECIPROCITY_JOIN_RATE_LIMIT"], name: "join rate limit") {
+            configuration.joinRateLimitPerMinute = value
+        }
+        if let value = try Self.count(
+            minimumBodyRate, environment["RECIPROCITY_MINIMUM_BODY_RATE"], name: "minimum body rate")
+        {
+            configuration.minimumBodyRate = value
+        }
+        if let value = try Self.count(maxConnections, environment["RECIPROCITY_MAX_CONNECTIONS"], name: "max connections") {
+            configuration.maxConnections = try Self.positive(value, "max connections")
         }
         configuration.idleTimeout = try Self.seconds(
             idleTimeout, environment["RECIPROCITY_IDLE_TIMEOUT"], default: configuration.idleTimeout, name: "idle timeout")
+        configuration.requestTimeout = try Self.seconds(
+            requestTimeout, environment["RECIPROCITY_REQUEST_TIMEOUT"], default: configuration.requestTimeout,
+            name: "request timeout")
+        configuration.metricsRefreshInterval = try Self.seconds(
+            metricsRefreshInterval, environment["RECIPROCITY_METRICS_REFRESH_INTERVAL"],
+            default: configuration.metricsRefreshInterval, name: "metrics refresh interval")
         return configuration
     }
 
-    /// The admin credential from a file (a Docker secret, say) or the environment; at least 32 characters.
-    func adminCredential() throws -> String? {
+    /// An operator credential from a file (a Docker secret, say), else from `variable_FILE`'s file, else from
+    /// `variable` itself; at least 32 characters.
+    static func credential(file flag: String?, variable: String, name: String) throws -> String? {
         var credential: String?
-        if let file = adminCredentialFile ?? environment["RECIPROCITY_ADMIN_CREDENTIAL_FILE"] {
+        if let file = flag ?? environment[variable + "_FILE"] {
             guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
-                throw CLIFailure("cannot read admin credential file '\(file)'")
+                throw CLIFailure("cannot read \(name) credential file '\(file)'")
             }
             credential = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        } else if let text = environment["RECIPROCITY_ADMIN_CREDENTIAL"] {
+        } else if let text = environment[variable] {
             credential = text.trimmingCharacters(in: .whitespacesAndNewlines)
         }
         if let credential, credential.count < 32 {
             throw CLIFailure(
-                "the admin credential must be at least 32 characters; 'reciprocityd admin credential' makes one")
+                "the \(name) credential must be at least 32 characters; 'reciprocityd admin credential' makes one")
         }
         return credential
+    }
+
+    /// A whole number, 0 or more, from the flag or the variable; nil when neither is given.
+    static func count(_ flag: Int?, _ variable: String?, name: String) throws -> Int? {
+        guard let text = flag.map(String.init) ?? variable else { return nil }
+        guard let value = Int(text), value >= 0 else { throw CLIFailure("\(name) must be 0 or more, got '\(text)'") }
+        return value
     }
 
     func run() async throws {
@@ -95,6 +143,9 @@ struct Serve: AsyncParsableCommand {
         guard ["text", "json"].contains(format) else { throw CLIFailure("log format must be text or json, got '\(format)'") }
         let housekeeping = try Self.seconds(
             housekeepingInterval, environment["RECIPROCITY_HOUSEKEEPING_INTERVAL"], default: 3600, name: "housekeeping interval")
+        let retentionDays = try Self.seconds(
+            matchRetentionDays, environment["RECIPROCITY_MATCH_RETENTION_DAYS"], default: 90, name: "match retention",
+            unit: "days")
         let shutdown = try Self.seconds(
             shutdownTimeout, environment["RECIPROCITY_SHUTDOWN_TIMEOUT"], default: 10, name: "shutdown timeout")
         LoggingSystem.bootstrap { label in
@@ -118,6 +169,7 @@ struct Serve: AsyncParsableCommand {
             metadata: [
                 "database": "\(configuration.databasePath)", "address": "\(configuration.host):\(configuration.port)",
                 "admin_api": "\(configuration.adminCredential == nil ? "off" : "on")",
+                "metrics": "\(configuration.metricsCredential == nil ? "off" : "on")",
                 "log_public_key": "\(signingKey.publicKey.base64URL)",
             ])
         let app = buildApplication(configuration: configuration, store: store, logger: logger)
@@ -125,7 +177,10 @@ struct Serve: AsyncParsableCommand {
         // in-flight requests finish within the shutdown timeout, and stops the services in reverse.
         var groupConfiguration = ServiceGroupConfiguration(
             services: [
-                .init(service: Housekeeping(store: store, interval: .seconds(housekeeping), logger: logger)),
+                .init(
+                    service: Housekeeping(
+                        store: store, interval: .seconds(housekeeping), matchRetention: Double(retentionDays) * 86_400,
+                        logger: logger)),
                 .init(service: app),
             ],
             gracefulShutdownSignals: [.sigterm, .sigint],
@@ -140,10 +195,12 @@ struct Serve: AsyncParsableCommand {
         logger.notice("stopped; database closed")
     }
 
-    static func seconds(_ flag: Int?, _ variable: String?, default value: Int, name: String) throws -> Int {
+    static func seconds(
+        _ flag: Int?, _ variable: String?, default value: Int, name: String, unit: String = "seconds"
+    ) throws -> Int {
         if let flag { return try positive(flag, name) }
         guard let variable else { return value }
-        guard let parsed = Int(variable) else { throw CLIFailure("\(name) must be a whole number of seconds, got '\(variable)'") }
+        guard let parsed = Int(variable) else { throw CLIFailure("\(name) must be a whole number of \(unit), got '\(variable)'") }
         return try positive(parsed, name)
     }
 

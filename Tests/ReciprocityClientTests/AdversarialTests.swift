@@ -177,7 +177,10 @@ final class Acknowledged: Sendable {
     }
 
     func metricsText(_ server: ServerProcess) async throws -> String {
-        let (data, _) = try await URLSession.shared.data(from: URL(string: server.url + "/metrics")!)
+        var request = URLRequest(url: URL(string: server.url + "/metrics")!)
+        request.setValue("Bearer \(ServerProcess.metricsCredential)", forHTTPHeaderField: "Authorization")
+        let (data, response) = try await URLSession.shared.data(for: request)
+        #expect((response as? HTTPURLResponse)?.statusCode == 200)
         return String(decoding: data, as: UTF8.self)
     }
 }

@@ -70,6 +70,8 @@ final class ServerProcess: @unchecked Sendable {
     }
 
     var url: String { "http://127.0.0.1:\(port)" }
+    /// The bearer credential the server is started with for `/metrics`.
+    static let metricsCredential = "metrics_" + String(repeating: "m", count: 40)
     /// The key-log signing key file `reciprocityd serve` creates next to the database.
     var logKeyFile: String { database + ".log-key" }
 
@@ -102,6 +104,8 @@ final class ServerProcess: @unchecked Sendable {
             port = Self.allocatePort()
         }
         process.arguments = ["serve", "--database", database, "--port", "\(port)", "--log-level", logLevel]
+        process.environment = ProcessInfo.processInfo.environment.merging(
+            ["RECIPROCITY_METRICS_CREDENTIAL": Self.metricsCredential]) { $1 }
         try process.run()
         self.process = process
         // Ready when the port accepts a connection; a process that exited is reported with its status.

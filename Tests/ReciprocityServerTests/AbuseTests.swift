@@ -8,10 +8,6 @@ import ReciprocityCore
 import ReciprocityServer
 import Testing
 
-#if canImport(Glibc)
-    import Glibc
-#endif
-
 @Suite struct AbuseTests {
     @Test func theRateLimitHoldsUnderConcurrencyPerMember() async throws {
         let harness = try Harness()
@@ -40,29 +36,13 @@ import Testing
     @Test func aStalledClientIsDisconnected() async throws {
         let harness = try Harness()
         try await harness.application(idleTimeout: 1).test(.live) { client in
-            let port = try #require(client.port)
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            defer { close(fd) }
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_port = in_port_t(UInt16(port).bigEndian)
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            let connected = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-                }
-            }
-            #expect(connected == 0)
+            let connection = try RawConnection(port: try #require(client.port))
             // Half a request, then silence.
-            _ = "POST /v1/marks HTTP/1.1\r\nHost: localhost\r\n".withCString { send(fd, $0, strlen($0), 0) }
-            var timeout = timeval(tv_sec: 10, tv_usec: 0)
-            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            connection.send("POST /v1/marks HTTP/1.1\r\nHost: localhost\r\n")
             let start = ContinuousClock.now
-            var buffer = [UInt8](repeating: 0, count: 512)
-            var received = 0
-            repeat { received = recv(fd, &buffer, buffer.count, 0) } while received > 0
-            // The server closed the connection (recv returns 0) well before our 10-second guard.
-            #expect(received == 0)
+            let (_, closed) = await offThePool { connection.readUntilClosed() }
+            // The server closed the connection well before our guard.
+            #expect(closed)
             #expect(ContinuousClock.now - start < .seconds(8))
         }
     }

@@ -75,7 +75,8 @@ import Testing
                 .open(.get, "/openapi.yaml", "/openapi.yaml"),
                 .open(.get, "/healthz", "/healthz"),
                 .open(.get, "/readyz", "/readyz"),
-                .open(.get, "/metrics", "/metrics"),
+                // Only the metrics credential (MetricsAccessTests), not even the admin's.
+                .open(.get, "/metrics", "/metrics", status: .unauthorized),
                 .open(.post, "/v1/programs/{program}/members", "/v1/programs/acme/members", body: badJoin,
                       status: .forbidden),
                 .member(.get, "/v1/me", "/v1/me"),

@@ -17,6 +17,7 @@ final class Harness: Sendable {
     let store: SQLiteStore
     let logs = LogCapture()
     let adminCredential = "rcpa_" + String(repeating: "k", count: 40)
+    let metricsCredential = "metrics_" + String(repeating: "m", count: 40)
 
     init() throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("reciprocity-\(UUID().uuidString)")
@@ -27,16 +28,22 @@ final class Harness: Sendable {
 
     deinit { try? FileManager.default.removeItem(at: directory) }
 
+    /// The server with the admin and metrics credentials above and no rate limits unless asked; `configure`
+    /// changes anything else.
     func application(
-        admin: Bool = true, rateLimit: Int = 0, idleTimeout: Int = 30, logSigningKey: LogSigningKey? = nil
+        admin: Bool = true, rateLimit: Int = 0, idleTimeout: Int = 30, logSigningKey: LogSigningKey? = nil,
+        configure: (inout ServerConfiguration) -> Void = { _ in }
     ) -> some ApplicationProtocol {
         var configuration = ServerConfiguration()
         if let logSigningKey { configuration.logSigningKey = logSigningKey }
         configuration.port = 0
         configuration.rateLimitPerMinute = rateLimit
+        configuration.joinRateLimitPerMinute = 0
         configuration.idleTimeout = idleTimeout
         configuration.databasePath = databasePath
         configuration.adminCredential = admin ? adminCredential : nil
+        configuration.metricsCredential = metricsCredential
+        configure(&configuration)
         let logs = self.logs
         var logger = Logger(label: "reciprocityd-test") { _ in CapturingLogHandler(capture: logs) }
         logger.logLevel = .trace

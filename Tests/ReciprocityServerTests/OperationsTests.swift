@@ -23,7 +23,10 @@ import Testing
             let aliceMark = try alice.mark(.mentee, on: bob)
             _ = try await client.submit(alice, [aliceMark.mark, try Mark.dummy()])
             _ = try await client.send(.delete, "/v1/marks/\(aliceMark.token.base64URL)", headers: alice.auth)
-            let metrics = String(buffer: try await client.send(.get, "/metrics").body)
+            let metrics = String(
+                buffer: try await client.send(
+                    .get, "/metrics", headers: [.authorization: "Bearer \(harness.metricsCredential)"]
+                ).body)
             #expect(metrics.contains(#"http_requests_total{method="POST",route="/v1/marks",status="200"} 1"#))
             #expect(metrics.contains(#"route="/v1/marks/{token}""#))
             #expect(metrics.contains("reciprocity_marks_submitted_total 2"))
