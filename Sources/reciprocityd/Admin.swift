@@ -208,12 +208,16 @@ struct Restore: AsyncParsableCommand {
 
 struct Purge: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Delete expired or used-up invites and pending marks of past epochs now (the server also does this hourly).")
+        abstract: "Delete expired or used-up invites, pending marks of past epochs and their old matches now (the server also does this hourly).")
     @OptionGroup var database: DatabaseOptions
 
+    @Option(help: "Days a match of a past epoch is kept (default 90, as the server's RECIPROCITY_MATCH_RETENTION_DAYS).")
+    var matchRetentionDays: Int = 90
+
     func run() async throws {
-        let purged = try await database.store().purge(now: Date())
-        print("purged \(purged.invites) invites and \(purged.marks) marks")
+        guard matchRetentionDays > 0 else { throw CLIFailure("--match-retention-days must be 1 or more, got \(matchRetentionDays)") }
+        let purged = try await database.store().purge(now: Date(), matchRetention: Double(matchRetentionDays) * 86_400)
+        print("purged \(purged.invites) invites, \(purged.marks) marks and \(purged.matches) matches")
     }
 }
 
