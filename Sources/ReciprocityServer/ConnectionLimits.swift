@@ -104,26 +104,34 @@ final class RequestDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandle
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        stopClock()
+        stopChecking()
         self.context = nil
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        stopClock()
+        stopChecking()
         context.fireChannelInactive()
     }
 
-    /// Bytes arrived from the client: if no request is being received, one starts now.
+    /// Bytes arrived from the client: if no request is being received, one starts now. One check a second
+    /// runs for the connection's life from its first request (not one per request: scheduling and
+    /// cancelling a timer on every request of a keep-alive connection costs more than the check).
     func bytesArrived() {
         guard started == nil, let context else { return }
         started = .now()
+        guard check == nil else { return }
         let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
         check = context.eventLoop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in
             handler.value.checkProgress()
         }
     }
 
+    /// The request has fully arrived: its clock stops until the next one starts.
     private func stopClock() {
+        started = nil
+    }
+
+    private func stopChecking() {
         check?.cancel()
         check = nil
         started = nil
@@ -184,7 +192,7 @@ final class RequestDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandle
     private func refuse(_ problem: Problem) {
         guard let context, !closing else { return }
         closing = true
-        stopClock()
+        stopChecking()
         if problem.code == "request-timeout" {
             logger.info("request timed out", metadata: ["reason": "\(problem.detail ?? "")"])
         }
