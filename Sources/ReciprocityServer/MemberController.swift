@@ -121,9 +121,9 @@ struct MemberController {
             query.tag = tag
         }
         if let text = parameters["q"] {
-            guard text.count <= 100, text.utf8.count <= 200, Profile.hasFewCombiningMarks(text) else {
+            guard text.count <= 100, text.utf8.count <= 400, Profile.hasFewCombiningMarks(text) else {
                 throw Problem.invalidParameter(
-                    "'q' must be at most 100 characters and 200 bytes, with at most \(Profile.maxCombiningMarks) combining marks a character")
+                    "'q' must be at most 100 characters and 400 bytes, with at most \(Profile.maxCombiningMarks) combining marks a character")
             }
             query.text = String(text)
         }
