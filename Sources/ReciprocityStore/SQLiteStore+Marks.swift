@@ -153,7 +153,7 @@ extension SQLiteStore {
                     let row = try db.cachedRow(
                         sql: "SELECT matched_at, token FROM \"match\" WHERE token = ? AND (a_member_id = ? OR b_member_id = ?)",
                         arguments: [after.rawRepresentation, memberID, memberID])
-                else { throw StoreError(.invalidArgument, "'after' is not one of your matches") }
+                else { throw StoreError(.markNotFound, "'after' is not the token of one of your matches") }
                 cursor = "AND (m.matched_at, m.token) > (?3, ?4)"
                 arguments += [row["matched_at"] as Int64, row["token"] as Data]
             }
