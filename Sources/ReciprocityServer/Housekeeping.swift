@@ -13,7 +13,7 @@ public struct Housekeeping: Service {
 
     public init(
         store: any ReciprocityStore, interval: Duration,
-        matchRetention: TimeInterval = StoreLimits.defaultMatchRetention, logger: Logger
+        matchRetention: TimeInterval, logger: Logger
     ) {
         self.store = store
         self.interval = interval

@@ -65,13 +65,6 @@ public protocol ReciprocityStore: Sendable {
     func purge(now: Date, matchRetention: TimeInterval) async throws -> PurgeResult
 }
 
-extension ReciprocityStore {
-    /// `purge` with the default match retention.
-    public func purge(now: Date) async throws -> PurgeResult {
-        try await purge(now: now, matchRetention: StoreLimits.defaultMatchRetention)
-    }
-}
-
 /// What one housekeeping pass deleted.
 public struct PurgeResult: Sendable, Equatable {
     public let invites: Int

@@ -123,7 +123,7 @@ public enum StoreLimits {
     /// A directory query is aborted after this long.
     public static let directoryQuerySeconds = 2.0
     /// How long matches of past epochs are kept (their members have had time to read them).
-    public static let defaultMatchRetention: TimeInterval = 90 * 24 * 3600
+    public static let defaultMatchRetentionDays = 90
     /// Matches per page of `GET /v1/matches`.
     public static let matchesPerPage = 100
 }

@@ -212,7 +212,7 @@ struct Purge: AsyncParsableCommand {
     @OptionGroup var database: DatabaseOptions
 
     @Option(help: "Days a match of a past epoch is kept (default 90, as the server's RECIPROCITY_MATCH_RETENTION_DAYS).")
-    var matchRetentionDays: Int = 90
+    var matchRetentionDays: Int = StoreLimits.defaultMatchRetentionDays
 
     func run() async throws {
         guard matchRetentionDays > 0 else { throw CLIFailure("--match-retention-days must be 1 or more, got \(matchRetentionDays)") }

@@ -144,7 +144,7 @@ struct Serve: AsyncParsableCommand {
         let housekeeping = try Self.seconds(
             housekeepingInterval, environment["RECIPROCITY_HOUSEKEEPING_INTERVAL"], default: 3600, name: "housekeeping interval")
         let retentionDays = try Self.seconds(
-            matchRetentionDays, environment["RECIPROCITY_MATCH_RETENTION_DAYS"], default: 90, name: "match retention",
+            matchRetentionDays, environment["RECIPROCITY_MATCH_RETENTION_DAYS"], default: StoreLimits.defaultMatchRetentionDays, name: "match retention",
             unit: "days")
         let shutdown = try Self.seconds(
             shutdownTimeout, environment["RECIPROCITY_SHUTDOWN_TIMEOUT"], default: 10, name: "shutdown timeout")

@@ -161,9 +161,10 @@ import Testing
             memberID: member.id, programID: programRecord.id, epoch: 0, marks: [try Mark.dummy()], now: Date())
         // An epoch change made behind the store's back (an older server, a manual edit) leaves stale marks.
         try await DatabaseQueue(path: harness.databasePath).write { try $0.execute(sql: "UPDATE program SET epoch = 1") }
-        let purged = try await harness.store.purge(now: Date())
+        let retention = Double(StoreLimits.defaultMatchRetentionDays) * 86_400
+        let purged = try await harness.store.purge(now: Date(), matchRetention: retention)
         #expect(purged == PurgeResult(invites: 1, marks: 1, matches: 0))
-        #expect(try await harness.store.purge(now: Date()) == PurgeResult(invites: 0, marks: 0, matches: 0))
+        #expect(try await harness.store.purge(now: Date(), matchRetention: retention) == PurgeResult(invites: 0, marks: 0, matches: 0))
     }
 }
 
