@@ -31,7 +31,8 @@ extension OneLineErrors {
             let text = sentence(for: error) ?? (error as? ReciprocityError)?.reason ?? message(for: error)
             var line = text.split(separator: "\n").first.map(String.init) ?? "failed"
             if status == .validationFailure { line += " (see --help)" }
-            FileHandle.standardError.write(Data("Error: \(line)\n".utf8))
+            // Messages may quote the server or another member: print them safely.
+            FileHandle.standardError.write(Data("Error: \(terminalSafe(line))\n".utf8))
             exit(withError: status)
         }
     }

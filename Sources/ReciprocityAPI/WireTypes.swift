@@ -232,13 +232,16 @@ public struct MarkItem: Codable, Sendable, Hashable {
     }
 }
 
-/// `POST /v1/marks`: a batch for the program's current epoch, stored all or nothing.
+/// `POST /v1/marks`: a batch for the program's current epoch, stored all or nothing, after withdrawing the
+/// caller's own pending marks named in `withdraw` in the same transaction.
 public struct SubmitMarksRequest: Codable, Sendable {
     public var epoch: UInt32
     public var marks: [MarkItem]
-    public init(epoch: UInt32, marks: [MarkItem]) {
+    public var withdraw: [String]?
+    public init(epoch: UInt32, marks: [MarkItem], withdraw: [String]? = nil) {
         self.epoch = epoch
         self.marks = marks
+        self.withdraw = withdraw
     }
 }
 

@@ -8,6 +8,9 @@ enum KeyLogChecks {
     /// A head older than this is refused: the server signs again at least hourly, so an old head means the
     /// client is being shown a frozen view.
     static let maxHeadAge: TimeInterval = 24 * 3600
+    /// A head dated further ahead than this is refused: a server holding the log key could otherwise sign a
+    /// head dated a year ahead and keep a frozen view "fresh" all year.
+    static let maxClockSkew: TimeInterval = 300
 
     static func decode(_ info: TreeHeadInfo) throws -> SignedTreeHead {
         do {
@@ -36,6 +39,15 @@ enum KeyLogChecks {
             throw ClientError(
                 "log-stale-head",
                 "the server's tree head is \(Int(age / 3600)) hours old (at most \(Int(maxHeadAge / 3600)) allowed): \(head.text)")
+        }
+        guard -age <= maxClockSkew else {
+            throw ClientError(
+                "log-future-head",
+                "the server's tree head is dated \(Int(-age)) seconds in the future (at most \(Int(maxClockSkew)) allowed; "
+                    + "is this computer's clock right?): \(head.text)")
+        }
+        guard head.size <= UInt64(Int.max) else {
+            throw ClientError("log-invalid-head", "the server's tree head claims \(head.size) entries: \(head.text)")
         }
         guard let previous else { return head }
         if head.size < previous.size {
@@ -74,31 +86,6 @@ enum KeyLogChecks {
             "log-fork",
             "the server's log is not an extension of the one verified before (a forked or rewritten log); "
                 + "evidence: seen [\(seen.text)] served [\(served.text)]")
-    }
-
-    static func proof(of member: MemberInfo) throws -> KeyInclusion {
-        guard let proof = member.keyProof else {
-            throw ClientError("log-missing-proof", "the server gave no key-log proof for \(member.handle)'s key")
-        }
-        return proof
-    }
-
-    /// Proves that `member`'s key is the one the entry at `proof.leafIndex` made live, in `head`.
-    static func checkInclusion(_ member: MemberInfo, program: ProgramID, head: SignedTreeHead) throws -> PublicKey {
-        let proof = try proof(of: member)
-        let key = try PublicKey(base64URL: member.publicKey)
-        let hashes = try? ProofHashes.decode(proof.inclusionProof)
-        let entry = KeyLogEntry(program: program, event: proof.event, handle: try Handle(member.handle), publicKey: key)
-        guard proof.event != .leave, let hashes,
-            MerkleTree.verifyInclusion(
-                index: proof.leafIndex, treeSize: Int(head.size), leafHash: entry.leafHash, proof: hashes, root: head.root)
-        else {
-            throw ClientError(
-                "log-inclusion",
-                "the key the server gives for \(member.handle) (\(key.fingerprint)) is not in its key log; "
-                    + "refusing to use it. Tree head: \(head.text)")
-        }
-        return key
     }
 
     /// Replays the log from `directory` (the state after its first `directory.size` entries) up to `head`,
@@ -167,10 +154,10 @@ extension Membership {
         }
     }
 
-    /// Verifies a served head and remembers it as the latest.
+    /// Verifies a served head (every time, even one this device already holds: a frozen head goes stale) and
+    /// remembers it as the latest.
     mutating func accept(_ info: TreeHeadInfo) async throws -> SignedTreeHead {
         let head = try KeyLogChecks.decode(info)
-        if head.text == state.treeHead { return head }
         let previous = try state.treeHead.map { try SignedTreeHead(text: $0) }
         let latest = try await KeyLogChecks.check(
             head, program: state.program, logKey: try await pinnedLogKey(), previous: previous, api: api)
@@ -178,15 +165,9 @@ extension Membership {
         return head
     }
 
-    /// The key of a directory entry, after proving it is in the log the server has committed to.
-    mutating func verifiedKey(of member: MemberInfo) async throws -> PublicKey {
-        let head = try await accept(try KeyLogChecks.proof(of: member).treeHead)
-        return try KeyLogChecks.checkInclusion(member, program: try programID, head: head)
-    }
-
     /// The latest tree head this device verified, after fetching and checking the server's current one.
     public mutating func currentTreeHead() async throws -> String {
-        _ = try await servedTreeHead()
+        _ = try await syncedDirectory()
         try folder.save(state)
         return state.treeHead!
     }
@@ -203,31 +184,112 @@ extension Membership {
         return try await accept(served.treeHead)
     }
 
-    /// Replays the whole log and checks that it holds exactly this member's keys under its handle: every
-    /// entry for the handle carries our key or one we rotated away from, and the handle is live with our
-    /// current key now.
-    public mutating func monitor() async throws -> MonitorReport {
+    /// Brings this device's replica of the program's key log up to the server's current head: the head is
+    /// checked (signature, freshness, no rollback, consistency with the last one), the new entries are
+    /// replayed under the directory rules and must hash to its root, and every entry for this member's own
+    /// handle must be one this device made. The requests depend only on the log, never on whom the member is
+    /// about to mark; marks are then derived from the replica's live keys alone.
+    mutating func syncedDirectory() async throws -> KeyDirectory {
         let head = try await servedTreeHead()
-        let me = key.publicKey
-        let mine = Set([me.base64URL] + (state.retiredKeys ?? []))
+        var replica = try state.replica ?? KeyDirectory(program: programID)
+        guard replica.size <= Int(head.size) else {
+            throw ClientError(
+                "log-rollback",
+                "the server's log has \(head.size) entries but this device already replayed \(replica.size): \(head.text)")
+        }
+        var own = state.ownLogKey
+        let history = try ownKeyHistory()
+        replica = try await KeyLogChecks.replay(from: replica, to: head, api: api) { index, entry in
+            try Self.checkOwnEntry(index, entry, handle: state.handle, history: history, last: &own)
+        }
+        state.replica = replica
+        state.ownLogKey = own
+        return replica
+    }
+
+    /// The keys this device gave its handle, oldest first: retired ones in the order it rotated away from
+    /// them, the current one, and the key of an unfinished rotation.
+    func ownKeyHistory() throws -> [String] {
+        (state.retiredKeys ?? []) + [key.publicKey.base64URL] + [try folder.loadNextKey()?.publicKey.base64URL].compactMap { $0 }
+    }
+
+    /// An entry for this member's handle must follow the device's own history: the first key joins, each later
+    /// key only by rotating from its predecessor, never a retired key again; a leave and a reinstatement
+    /// carry the key last logged. Anything else is a key change this device did not make.
+    static func checkOwnEntry(
+        _ index: Int, _ entry: KeyLogEntry, handle: String, history: [String], last: inout String?
+    ) throws {
+        guard entry.handle.rawValue == handle else { return }
+        let key = entry.publicKey.base64URL
+        let position = history.firstIndex(of: key)
+        let fits: Bool
+        switch entry.event {
+        case .join: fits = last == nil ? position == 0 : key == last
+        case .rotate: fits = position != nil && last.flatMap(history.firstIndex(of:)).map { $0 + 1 } == position
+        case .leave: fits = key == last
+        }
+        guard fits else {
+            throw ClientError(
+                "log-foreign-key",
+                "entry \(index) of the key log (\(entry.event.rawValue), key \(entry.publicKey.fingerprint)) is a change "
+                    + "to your handle \(handle) that this device did not make; it also dropped your pending marks. Someone "
+                    + "with your credential may be replacing your key: run 'reciprocity credential rotate' and "
+                    + "'reciprocity key rotate' now, and tell the operator (SECURITY.md, device loss)")
+        }
+        last = key
+    }
+
+    /// Replays the whole log from its start and checks that it holds exactly this member's keys under its
+    /// handle, in the order this device made them, with the current key live now; then checks heads gossiped
+    /// by others against the served one.
+    public mutating func monitor(gossip: [String] = []) async throws -> MonitorReport {
+        let head = try await servedTreeHead()
+        let history = try ownKeyHistory()
         var own = 0
+        var last: String?
         let directory = try await KeyLogChecks.replay(from: KeyDirectory(program: try programID), to: head, api: api) {
             index, entry in
-            guard entry.handle.rawValue == state.handle else { return }
-            own += 1
-            guard mine.contains(entry.publicKey.base64URL) else {
-                throw ClientError(
-                    "log-foreign-key",
-                    "entry \(index) of the log gives your handle \(state.handle) a key that is not yours "
-                        + "(\(entry.publicKey.fingerprint); yours is \(me.fingerprint))")
-            }
+            if entry.handle.rawValue == state.handle { own += 1 }
+            try Self.checkOwnEntry(index, entry, handle: state.handle, history: history, last: &last)
         }
-        guard directory.live[state.handle] == me.base64URL else {
+        guard directory.live[state.handle] == key.publicKey.base64URL else {
             let hint = (try? folder.loadNextKey()) != nil ? " (a key rotation is unfinished: run 'reciprocity key rotate')" : ""
             throw ClientError("log-missing-key", "the log does not hold your key as live under \(state.handle)\(hint)")
         }
+        try await KeyLogChecks.checkGossip(gossip, against: head, program: try programID, logKey: try await pinnedLogKey(), api: api)
+        state.replica = directory
+        state.ownLogKey = last
         try folder.save(state)
         return MonitorReport(treeHead: head.text, entriesChecked: Int(head.size), ownEntries: own)
+    }
+}
+
+extension KeyLogChecks {
+    /// Checks heads others saw (one line each) against `head`, the one the server serves this device now. A
+    /// gossiped head larger than it is evidence on its own: the server showed someone a log it does not show
+    /// here (a fork that only extends the honest log, or a rollback), so it is refused, never "proved"
+    /// consistent by the same server.
+    static func checkGossip(
+        _ lines: [String], against head: SignedTreeHead, program: ProgramID, logKey: LogPublicKey, api: ServerAPI
+    ) async throws {
+        for line in lines {
+            let other: SignedTreeHead
+            do {
+                other = try SignedTreeHead(text: line)
+            } catch {
+                throw ClientError("log-invalid-head", "not a tree head line: \(line.prefix(80))")
+            }
+            guard other.program == program, other.verify(with: logKey) else {
+                throw ClientError("log-signature", "a gossiped head is not signed by the log key for \(program): \(line)")
+            }
+            guard other.size <= head.size else {
+                throw ClientError(
+                    "log-fork",
+                    "someone saw a log of \(other.size) entries but the server shows this device \(head.size) "
+                        + "(a fork or a rollback); evidence: seen [\(other.text)] served [\(head.text)]")
+            }
+            try await checkConsistent(head, other, api: api)
+        }
     }
 }
 
@@ -271,18 +333,7 @@ enum KeyLogAuditor {
         let latest = try await KeyLogChecks.check(head, program: program, logKey: pinned, previous: previous, api: api)
         let start = state?.directory ?? KeyDirectory(program: programID)
         let directory = try await KeyLogChecks.replay(from: start, to: head, api: api)
-        for line in gossip {
-            let other: SignedTreeHead
-            do {
-                other = try SignedTreeHead(text: line)
-            } catch {
-                throw ClientError("log-invalid-head", "not a tree head line: \(line.prefix(80))")
-            }
-            guard other.program == programID, other.verify(with: pinned) else {
-                throw ClientError("log-signature", "a gossiped head is not signed by the log key for \(program): \(line)")
-            }
-            try await KeyLogChecks.checkConsistent(head, other, api: api)
-        }
+        try await KeyLogChecks.checkGossip(gossip, against: head, program: programID, logKey: pinned, api: api)
         return AuditReport(
             treeHead: head.text, previousSize: start.size, replayed: directory.size - start.size,
             liveHandles: directory.live.count, gossipChecked: gossip.count,

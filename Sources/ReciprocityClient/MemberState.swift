@@ -23,8 +23,13 @@ public struct LocalMark: Codable, Sendable, Equatable {
     public var matchedAt: Date?
     /// The note this member wrote to the counterpart (kept to reseal it when the epoch changes).
     public var note: String?
+    /// The server answered `matched` for this token (its word only: `matches` verifies it). Such a mark is no
+    /// longer pending there.
+    public var reportedMatched: Bool?
 
     public var isDummy: Bool { handle == nil }
+    /// Still waiting on the server, as far as this device knows.
+    var isPending: Bool { matchedAt == nil && reportedMatched != true }
 }
 
 extension LocalMark {
@@ -34,6 +39,15 @@ extension LocalMark {
             handle: handle, wants: wants, epoch: epoch, token: derived.token.base64URL,
             ownTag: derived.ownTag.base64URL, counterpartTag: derived.counterpartTag.base64URL, createdAt: createdAt,
             matchedAt: nil, note: note)
+    }
+
+    /// A new dummy mark for `epoch`, and what is sent for it.
+    static func dummy(epoch: UInt32) throws -> (LocalMark, Mark) {
+        let mark = try Mark.dummy()
+        let local = LocalMark(
+            handle: nil, wants: nil, epoch: epoch, token: mark.token.base64URL, ownTag: mark.tag.base64URL,
+            counterpartTag: nil, createdAt: Date(), matchedAt: nil, note: nil)
+        return (local, mark)
     }
 }
 
@@ -57,8 +71,11 @@ public struct MemberState: Codable, Sendable {
     public var retiredKeys: [String]?
     /// Set by a key rotation until every pending interest has been derived again with the new key.
     public var resubmitPending: Bool?
-    /// Set when dummy marks were sent and no answer came: the next command keeps only those the server holds.
-    public var unconfirmedDummies: Bool?
+    /// This device's replica of the program's key log, verified up to `treeHead`: every handle's live key.
+    /// Marks are derived only from it, so no request names the person being marked.
+    public var replica: KeyDirectory?
+    /// The key the last key-log entry for this member's own handle carried, as the replica saw it.
+    public var ownLogKey: String?
 }
 
 /// The folder of one membership: `state.json` and `private.key`, both mode 0600, written atomically.
@@ -178,10 +195,14 @@ public struct MembershipFolder: Sendable {
 
     /// Writes to a temporary file (mode 0600) in the same folder, flushes it to disk, then renames it over the
     /// target: a crash leaves either the old file or the new one, never a torn one.
+    /// The temporary file gets a random name and is created exclusively without following a symbolic link, so
+    /// another local user cannot plant a link there that makes this write land in one of the member's files.
     public static func writeAtomically(_ data: Data, to url: URL) throws {
+        // SystemRandomNumberGenerator reads the kernel's CSPRNG.
+        let random = String(UInt64.random(in: .min ... .max), radix: 36)
         let temporary = url.deletingLastPathComponent()
-            .appendingPathComponent(".\(url.lastPathComponent).\(getpid()).tmp").path
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+            .appendingPathComponent(".\(url.lastPathComponent).\(random).tmp").path
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw ClientError("write-failed", "cannot write \(temporary)") }
         let written = data.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
         let synced = fsync(fd)

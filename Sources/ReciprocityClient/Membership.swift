@@ -59,8 +59,9 @@ public struct Membership: Sendable {
         try MembershipFolder.writeAtomically(Data(folder.url.path.utf8), to: home.appendingPathComponent("current"))
         // The credential is saved first: a failed check below must not lose the membership.
         var membership = Membership(folder: folder, state: state, key: key)
-        guard try await membership.verifiedKey(of: response.member) == key.publicKey else {
-            throw ClientError("log-inclusion", "the server logged a key for you that is not yours")
+        let directory = try await membership.syncedDirectory()
+        guard directory.live[membership.state.handle] == key.publicKey.base64URL else {
+            throw ClientError("log-missing-key", "the server's key log does not hold your key as live under \(handle)")
         }
         try folder.save(membership.state)
         return membership
@@ -114,66 +115,57 @@ public struct Membership: Sendable {
 
     // MARK: Keys
 
-    /// Looks up members and checks each served key against the key pinned at first contact.
-    mutating func parties(_ handles: [String]) async throws -> [Party] {
-        var served: [String: MemberInfo] = [:]
-        if handles.count > 8 {
-            for member in try await api.wholeDirectory() { served[member.handle] = member }
-        } else {
-            for handle in handles {
-                do {
-                    served[handle] = try await api.member(try Handle(handle))
-                } catch let error as ClientError where error.code == "member-not-found" {
-                    continue
-                }
-            }
+    /// The party behind `handle`, with the key the verified replica holds live for it now (never a key the
+    /// server serves on request, and never a retired one). A key other than the one pinned at first use is
+    /// refused until the member checks it and runs `key trust`.
+    mutating func party(_ handle: String, in directory: KeyDirectory) throws -> Party {
+        let name = try Handle(handle)
+        guard let live = directory.live[handle] else {
+            throw ClientError(
+                "unknown-handle",
+                "no member '\(handle)' is live in program \(state.program)'s key log (checked locally, up to entry \(directory.size))")
         }
-        var parties: [Party] = []
-        for handle in handles {
-            guard let member = served[handle] else {
-                throw ClientError("unknown-handle", "no active member '\(handle)' in program \(state.program)")
-            }
-            // The key must be in the log the server has committed to before anything is derived from it.
-            let key = try await verifiedKey(of: member)
-            if let pinned = state.pinnedKeys[handle], pinned != member.publicKey {
-                let old = (try? PublicKey(base64URL: pinned))?.fingerprint ?? "?"
-                throw ClientError(
-                    "key-changed",
-                    "the server now gives a different key for \(handle) (pinned \(old), served \(key.fingerprint)); "
-                        + "compare fingerprints with \(handle) out of band, then run 'reciprocity key trust \(handle)'")
-            }
-            state.pinnedKeys[handle] = member.publicKey
-            parties.append(Party(handle: try Handle(handle), publicKey: key))
+        let key = try PublicKey(base64URL: live)
+        if let pinned = state.pinnedKeys[handle], pinned != live {
+            let old = (try? PublicKey(base64URL: pinned))?.fingerprint ?? "?"
+            throw ClientError(
+                "key-changed",
+                "\(handle)'s key changed in the key log (pinned \(old), now \(key.fingerprint)); "
+                    + "compare fingerprints with \(handle) out of band, then run 'reciprocity key trust \(handle)'")
         }
-        return parties
+        state.pinnedKeys[handle] = live
+        return Party(handle: name, publicKey: key)
     }
 
-    /// Re-pins `handle` to the key the server serves now, after an out-of-band check, and derives pending
-    /// interests in them again from it (the old tokens can no longer match).
+    /// Re-pins `handle` to its live key in the key log, after an out-of-band check, and derives pending
+    /// interests in them again from it, replacing the old marks in one request.
     public mutating func trust(_ handle: String) async throws -> String {
-        try await rollingBack { try await $0.repin(handle) }
-    }
-
-    mutating func repin(_ handle: String) async throws -> String {
-        let member = try await api.member(try Handle(handle))
-        let key = try await verifiedKey(of: member)
-        state.pinnedKeys[handle] = member.publicKey
-        try folder.save(state)
-        let stale = state.marks.filter { $0.handle == handle && $0.matchedAt == nil }
-        if !stale.isEmpty {
-            let epoch = try await api.me().program.epoch
-            for old in stale { _ = try await api.withdraw(try InterestToken(base64URL: old.token)) }
-            state.marks.removeAll { $0.handle == handle && $0.matchedAt == nil }
-            try folder.save(state)
-            try await resubmit(stale, epoch: epoch)
-            try folder.save(state)
+        try await rollingBack { session in
+            let program = try await session.api.me().program
+            let directory = try await session.syncedDirectory()
+            guard let live = directory.live[handle] else {
+                throw ClientError("unknown-handle", "no member '\(handle)' is live in program \(session.state.program)'s key log")
+            }
+            session.state.pinnedKeys[handle] = live
+            try session.moveToEpoch(program.epoch, directory: directory)
+            // The old marks can no longer match: derive them again with the live key.
+            for index in session.state.marks.indices where session.state.marks[index].handle == handle && session.state.marks[index].isPending {
+                let old = session.state.marks[index]
+                guard let wants = old.wants, let derived = try session.rederive(handle: handle, wants: wants, epoch: old.epoch)
+                else { continue }
+                session.state.marks[index] = LocalMark(
+                    derived, handle: handle, wants: wants, epoch: old.epoch, createdAt: old.createdAt, note: old.note)
+            }
+            try session.pad(program)
+            _ = try await session.converge(program, minimumChange: 1)
+            return try PublicKey(base64URL: live).fingerprint
         }
-        return key.fingerprint
     }
 
-    /// Replaces this member's key pair: a new key is generated here and kept in `private.key.next` until the
-    /// server has logged it, then replaces `private.key`; pending interests are derived again with it. Run it
-    /// again after an interruption: it finishes the same rotation.
+    /// Replaces this member's key pair and then its credential: a new key is generated here and kept in
+    /// `private.key.next` until the server has logged it, then replaces `private.key`; pending interests are
+    /// derived again with it and sent with fresh dummies in one shuffled batch. Run it again after an
+    /// interruption: it finishes the same rotation.
     public mutating func rotateKey() async throws -> String {
         let next: PrivateKey
         if let pending = try folder.loadNextKey() {
@@ -196,22 +188,38 @@ public struct Membership: Sendable {
         try folder.save(state)
         try folder.promoteNextKey()
         key = next
-        try await moveToEpoch(me.program.epoch)
-        try await topUpDummies(epoch: me.program.epoch)
-        let mine = try await api.member(try Handle(state.handle))
-        guard try await verifiedKey(of: mine) == next.publicKey else {
-            throw ClientError("log-inclusion", "the server's key log does not hold your new key")
+        let directory = try await syncedDirectory()
+        guard directory.live[state.handle] == next.publicKey.base64URL else {
+            throw ClientError("log-missing-key", "the server's key log does not hold your new key as live")
         }
-        try folder.save(state)
+        try moveToEpoch(me.program.epoch, directory: directory)
+        try pad(me.program)
+        _ = try await converge(me.program)
+        try await rotateCredential()
         return next.publicKey.fingerprint
     }
 
-    /// The fingerprint of `handle`'s key as the directory serves it (pinning it on first use), or our own.
+    /// Replaces this device's credential with a new one from the server. The old one stops working at once: a
+    /// thief of an old device (or of its backup) is locked out.
+    public mutating func rotateCredential() async throws {
+        let response: CredentialResponse
+        do {
+            response = try await api.rotateCredential()
+        } catch let error as ClientError where error.code == "unreachable" {
+            throw ClientError(
+                "unreachable",
+                "\(error.message); the server may have replaced your credential without this device hearing the new "
+                    + "one: if the next command is refused as unauthorized, ask the operator to reinstate you")
+        }
+        state.credential = response.credential
+        try folder.save(state)
+    }
+
+    /// The fingerprint of `handle`'s live key in the verified replica (pinning it on first use), or our own.
     public mutating func fingerprint(of handle: String?) async throws -> String {
         guard let handle else { return key.publicKey.fingerprint }
-        // A pinned key was checked against the key log when it was pinned: no need to ask the server.
-        if let pinned = state.pinnedKeys[handle], let key = try? PublicKey(base64URL: pinned) { return key.fingerprint }
-        let party = try await parties([handle])[0]
+        let directory = try await syncedDirectory()
+        let party = try party(handle, in: directory)
         try folder.save(state)
         return party.publicKey.fingerprint
     }
@@ -240,9 +248,10 @@ public struct Membership: Sendable {
             me: key, handle: try Handle(state.handle), role: Self.ownRole(wanting: wants), other: party)
     }
 
-    /// Marks each of `handles` ("I would like them as my `wants`") in one request, topping up dummies to
-    /// `padTo` if set. Already-marked handles are resubmitted idempotently. Every mark carries a sealed note
-    /// (an empty one when `note` is nil), so the server cannot tell which marks have one.
+    /// Marks each of `handles` ("I would like them as my `wants`") in one request that replaces as many dummy
+    /// marks, so that the server sees the same request whomever is marked (and whether a mark is added or
+    /// withdrawn). Keys come from the verified replica of the key log only. A handle already marked keeps its
+    /// mark; a new `note` on it replaces the old one (SECURITY.md: the server then sees that token again).
     public mutating func addInterest(
         _ handles: [String], wants: Role, padTo: Int? = nil, note: String? = nil
     ) async throws -> [InterestResult] {
@@ -262,38 +271,42 @@ public struct Membership: Sendable {
                 "--pad-to must be at most \(program.maxMarks), the most marks program \(program.name) allows a member per epoch; got \(padTo)")
         }
         if let padTo { state.padTo = padTo }
-        try await moveToEpoch(program.epoch)
-        let parties = try await parties(handles)
-        var fresh: [LocalMark] = []
-        var marks: [Mark] = []
-        for party in parties {
-            let derived = try derive(party, wants: wants, epoch: program.epoch)
-            marks.append(try Self.submission(derived, note: note))
-            if !state.marks.contains(where: { $0.token == derived.token.base64URL }) {
-                fresh.append(LocalMark(
-                    derived, handle: party.handle.rawValue, wants: wants, epoch: program.epoch, createdAt: Date(),
-                    note: note))
+        let directory = try await syncedDirectory()
+        try moveToEpoch(program.epoch, directory: directory)
+        var tokens: [String] = []
+        var fresh = 0
+        var renoted: Set<String> = []
+        for handle in handles {
+            let derived = try derive(try party(handle, in: directory), wants: wants, epoch: program.epoch)
+            let token = derived.token.base64URL
+            tokens.append(token)
+            if let index = state.marks.firstIndex(where: { $0.token == token }) {
+                if state.marks[index].isPending, state.marks[index].note != note {
+                    state.marks[index].note = note
+                    renoted.insert(token)
+                }
+            } else if !tokens.dropLast().contains(token) {
+                fresh += 1
+                state.marks.append(LocalMark(
+                    derived, handle: handle, wants: wants, epoch: program.epoch, createdAt: Date(), note: note))
             }
         }
         // The server counts pending marks and the matches made this epoch alike.
-        let made = state.marks.filter { !$0.isDummy && $0.epoch == program.epoch }.count
-        if made + fresh.count > program.maxMarks {
-            throw Self.quotaExceeded(
-                program, "you have made \(made) interests this epoch, and this would add \(fresh.count)")
+        let made = realMarks(epoch: program.epoch).count
+        if made > program.maxMarks {
+            throw Self.quotaExceeded(program, "you have made \(made - fresh) interests this epoch, and this would add \(fresh)")
         }
-        let dummies = try await rebalanceDummies(epoch: program.epoch, addingReal: fresh.count)
-        let results: [MarkResult]
+        try pad(program)
+        let outcome: [String: MarkState]
         do {
-            results = try await api.submit(epoch: program.epoch, marks: marks + dummies.map(\.mark))
+            outcome = try await converge(program, renoted: renoted, minimumChange: handles.count)
         } catch let error as ClientError where error.code == "quota-exceeded" {
             throw Self.quotaExceeded(program, "the server holds more marks of yours than this device knows of")
-        } catch let error as ClientError where error.code == "unreachable" && !dummies.isEmpty {
-            throw unconfirmed(error)
         }
-        // A `matched` answer is the server's word only; `matches()` verifies it before anything is shown as one.
-        state.marks += fresh
-        try folder.save(state)
-        return zip(parties, results).map { InterestResult(handle: $0.handle.rawValue, state: $1.status) }
+        return zip(handles, tokens).map { handle, token in
+            let pending = state.marks.first { $0.token == token }?.isPending ?? true
+            return InterestResult(handle: handle, state: outcome[token] ?? (pending ? .pending : .matched))
+        }
     }
 
     static func quotaExceeded(_ program: ProgramInfo, _ situation: String) -> ClientError {
@@ -303,141 +316,146 @@ public struct Membership: Sendable {
                 + "Withdraw one first with 'reciprocity interest remove HANDLE --as ROLE' (see 'reciprocity interest list')")
     }
 
-    /// A failure after dummy marks were sent without an answer: the server may hold them, so the state that
-    /// records them (written before sending) is kept, as a crash at that point would keep it, and the next
-    /// command first forgets those the server does not hold.
+    /// A failure after marks were sent without an answer: the server may or may not have applied them, so the
+    /// state that records them (written before sending) is kept, as a crash at that point would keep it, and
+    /// the next command brings the server to it.
     struct OutcomeUnknown: Error, CustomStringConvertible {
         let error: ClientError
         var description: String { error.message }
     }
 
-    mutating func unconfirmed(_ error: ClientError) -> OutcomeUnknown {
-        state.unconfirmedDummies = true
-        try? folder.save(state)
-        return OutcomeUnknown(error: error)
-    }
-
     /// Runs one command on this membership. If it fails, the state goes back to what it was, in memory and on
-    /// disk, except for marks the server no longer holds (`gone`: dummies it withdrew or the server dropped with
-    /// an epoch or key change), which are not brought back. Real marks dropped for an epoch or key change are
-    /// brought back: the next command derives and submits them again. After `OutcomeUnknown` the state is kept.
-    mutating func rollingBack<T>(
-        gone: (LocalMark) -> Bool = { $0.isDummy }, _ body: (inout Membership) async throws -> T
-    ) async throws -> T {
+    /// disk; the next command brings the server back to that state. After `OutcomeUnknown` the state is kept.
+    mutating func rollingBack<T>(_ body: (inout Membership) async throws -> T) async throws -> T {
         let original = state
         do {
             return try await body(&self)
         } catch let uncertain as OutcomeUnknown {
             throw uncertain.error
         } catch {
-            let held = Set(state.marks.map(\.token))
             state = original
-            state.marks.removeAll { !held.contains($0.token) && gone($0) }
             try? folder.save(state)
             throw error
         }
     }
 
-    /// Withdraws the mark on `handle` and tops the padding up again.
+    /// Withdraws the mark on `handle`, replacing it by a dummy in the same request when padding is on, so that
+    /// the server sees the same request as for adding one.
     public mutating func removeInterest(_ handle: String, wants: Role) async throws {
-        guard let mark = state.marks.first(where: { $0.handle == handle && $0.wants == wants && $0.matchedAt == nil })
+        guard state.marks.contains(where: { $0.handle == handle && $0.wants == wants && $0.isPending })
         else { throw ClientError("no-such-interest", "you have no pending interest in \(handle) as \(wants.rawValue)") }
-        try await rollingBack(gone: { $0.isDummy || $0.token == mark.token }) { session in
+        try await rollingBack { session in
             let program = try await session.api.me().program
-            _ = try await session.api.withdraw(try InterestToken(base64URL: mark.token))
-            session.state.marks.removeAll { $0.token == mark.token }
-            try session.folder.save(session.state)
-            do {
-                try await session.topUpDummies(epoch: program.epoch)
-            } catch {
-                let failure = ClientError(
-                    "padding-not-restored",
-                    "withdrew your interest in \(handle), but could not top up the padding (the next 'interest add' or "
-                        + "'interest remove' does): \(error)")
-                if error is OutcomeUnknown { throw OutcomeUnknown(error: failure) }
-                throw failure
-            }
+            let directory = try await session.syncedDirectory()
+            try session.moveToEpoch(program.epoch, directory: directory)
+            session.state.marks.removeAll { $0.handle == handle && $0.wants == wants && $0.isPending }
+            try session.pad(program)
+            _ = try await session.converge(program, minimumChange: 1)
         }
     }
 
     /// Real interests on this device, oldest first.
     public var interests: [LocalMark] { state.marks.filter { !$0.isDummy } }
 
-    /// Brings the pending dummies back to the padding, submitting the new ones.
-    mutating func topUpDummies(epoch: UInt32) async throws {
-        let dummies = try await rebalanceDummies(epoch: epoch, addingReal: 0)
-        do {
-            if !dummies.isEmpty { _ = try await api.submit(epoch: epoch, marks: dummies.map(\.mark)) }
-        } catch let error as ClientError where error.code == "unreachable" {
-            throw unconfirmed(error)
-        } catch {
-            // Refused: forget them, so that the state holds only what the server holds.
-            state.marks.removeAll { mark in dummies.contains { $0.local.token == mark.token } }
-            try folder.save(state)
-            throw error
-        }
-        try folder.save(state)
+    /// Real marks of `epoch`, pending or matched: what the server's quota counts besides dummies.
+    func realMarks(epoch: UInt32) -> [LocalMark] { state.marks.filter { !$0.isDummy && $0.epoch == epoch } }
+
+    /// The padding in force: the member's `--pad-to`, else the program's whole quota, so that every member
+    /// holds the same number of marks whatever they marked (never more than the program allows).
+    func padding(_ program: ProgramInfo) -> Int { min(state.padTo ?? program.maxMarks, program.maxMarks) }
+
+    /// Brings the dummies of the current epoch to the padding: surplus ones chosen at random leave the local
+    /// set, new ones join it. `converge` then sends the difference.
+    mutating func pad(_ program: ProgramInfo) throws {
+        let needed = max(0, padding(program) - realMarks(epoch: program.epoch).count)
+        let dummies = state.marks.filter { $0.isDummy && $0.epoch == program.epoch && $0.isPending }.shuffled()
+        let surplus = Set(dummies.dropFirst(needed).map(\.token))
+        state.marks.removeAll { surplus.contains($0.token) }
+        for _ in dummies.count..<max(dummies.count, needed) { state.marks.append(try LocalMark.dummy(epoch: program.epoch).0) }
     }
 
-    /// Withdraws surplus dummies now and returns new ones (already recorded in local state, so a crash after
-    /// the server stores them cannot leave marks this device does not know about).
-    mutating func rebalanceDummies(epoch: UInt32, addingReal: Int) async throws -> [(mark: Mark, local: LocalMark)] {
-        if state.unconfirmedDummies == true {
-            let held = Set(try await api.pendingMarks().map(\.token))
-            state.marks.removeAll { $0.isDummy && !held.contains($0.token) }
-            state.unconfirmedDummies = nil
-        }
-        guard let padTo = state.padTo else { return [] }
-        // The server's quota counts a member's pending marks plus the matches they made in the epoch, so the
-        // padding does too: the total the server sees stays at `padTo` when a real mark matches.
-        let real = state.marks.filter { !$0.isDummy && $0.epoch == epoch }.count + addingReal
-        let held = state.marks.filter { $0.isDummy && $0.epoch == epoch }
-        let needed = max(0, padTo - real)
-        for surplus in held.dropFirst(needed) {
-            _ = try await api.withdraw(try InterestToken(base64URL: surplus.token))
-            state.marks.removeAll { $0.token == surplus.token }
-        }
-        var added: [(Mark, LocalMark)] = []
-        for _ in held.count..<max(held.count, needed) {
-            let mark = try Mark.dummy()
-            let local = LocalMark(
-                handle: nil, wants: nil, epoch: epoch, token: mark.token.base64URL, ownTag: mark.tag.base64URL,
-                counterpartTag: nil, createdAt: Date(), matchedAt: nil, note: nil)
-            state.marks.append(local)
-            added.append((mark, local))
-        }
-        try folder.save(state)
-        return added
-    }
-
-    /// After the operator moves the program to a new epoch, or after this member rotated its key, re-derives
-    /// and resubmits pending interests (the server has deleted the old marks) and forgets the old dummies.
-    mutating func moveToEpoch(_ epoch: UInt32) async throws {
+    /// After the operator moves the program to a new epoch, or after this member rotated its key, derives the
+    /// pending interests again (the server has deleted the old marks) and replaces every dummy by a new one, so
+    /// that the batch `converge` sends holds real and dummy marks alike, all new. A mark on a handle whose live
+    /// key is no longer the pinned one is not derived again (never with a retired key): it waits for `key trust`.
+    mutating func moveToEpoch(_ epoch: UInt32, directory: KeyDirectory) throws {
         let all = state.resubmitPending == true
-        func isStale(_ mark: LocalMark) -> Bool { mark.matchedAt == nil && (all || mark.epoch != epoch) }
+        func isStale(_ mark: LocalMark) -> Bool { mark.isPending && (all || mark.epoch != epoch) }
         let stale = state.marks.filter(isStale)
         guard !stale.isEmpty || all else { return }
         state.marks.removeAll(where: isStale)
-        try await resubmit(stale, epoch: epoch)
+        for old in stale where !old.isDummy {
+            guard let handle = old.handle, let wants = old.wants, let pinned = state.pinnedKeys[handle],
+                directory.live[handle] == pinned, let derived = try rederive(handle: handle, wants: wants, epoch: epoch)
+            else { continue }
+            state.marks.append(LocalMark(
+                derived, handle: handle, wants: wants, epoch: epoch, createdAt: old.createdAt, note: old.note))
+        }
         state.resubmitPending = nil
-        try folder.save(state)
     }
 
-    /// Derives the real marks among `stale` again for `epoch` from the pinned keys and this member's current
-    /// key, submits them and records them. Dummies are dropped.
-    mutating func resubmit(_ stale: [LocalMark], epoch: UInt32) async throws {
-        var renewed: [LocalMark] = []
-        var marks: [Mark] = []
-        for old in stale where !old.isDummy {
-            guard let handle = old.handle, let wants = old.wants,
-                let derived = try rederive(handle: handle, wants: wants, epoch: epoch)
-            else { continue }
-            renewed.append(LocalMark(
-                derived, handle: handle, wants: wants, epoch: epoch, createdAt: old.createdAt, note: old.note))
-            marks.append(try Self.submission(derived, note: old.note))
+    /// Makes the server's pending marks of the current epoch equal to this device's set in one request: the
+    /// marks the server lacks are submitted in random order, those it holds that the device no longer wants
+    /// are withdrawn in the same transaction. When fewer than `minimumChange` marks would be replaced, random
+    /// dummies are replaced by new ones to make up the number, so that a command that changes nothing sends
+    /// the same request as one that changes one mark. Returns the server's answer per submitted token.
+    mutating func converge(
+        _ program: ProgramInfo, renoted: Set<String> = [], minimumChange: Int = 0
+    ) async throws -> [String: MarkState] {
+        let held = Set(try await api.pendingMarks().filter { $0.epoch == program.epoch }.map(\.token))
+        let wanted = state.marks.filter { $0.epoch == program.epoch && $0.isPending }
+        let wantedTokens = Set(wanted.map(\.token))
+        var withdraw = held.subtracting(wantedTokens).union(renoted)
+        var submit = wanted.filter { !held.contains($0.token) || renoted.contains($0.token) }
+        var spare = wanted.filter { $0.isDummy && held.contains($0.token) }.shuffled()
+        while submit.count < minimumChange, let old = spare.popLast() {
+            let (dummy, _) = try LocalMark.dummy(epoch: program.epoch)
+            state.marks.removeAll { $0.token == old.token }
+            state.marks.append(dummy)
+            withdraw.insert(old.token)
+            submit.append(dummy)
         }
-        if !marks.isEmpty { _ = try await api.submit(epoch: epoch, marks: marks) }
-        state.marks += renewed
+        // Recorded before sending: a crash after the server stores the marks cannot leave marks this device
+        // does not know about.
+        try folder.save(state)
+        guard !submit.isEmpty || !withdraw.isEmpty else { return [:] }
+        let marks = try submit.shuffled().map { try mark(for: $0) }
+        let results: [MarkResult]
+        do {
+            if marks.isEmpty {
+                // Only without padding: nothing to submit in the same request.
+                for token in withdraw.shuffled() { _ = try await api.withdraw(try InterestToken(base64URL: token)) }
+                results = []
+            } else {
+                results = try await api.submit(epoch: program.epoch, marks: marks, withdraw: Array(withdraw).shuffled())
+            }
+        } catch let error as ClientError where error.code == "unreachable" {
+            throw OutcomeUnknown(error: ClientError(
+                "unreachable", "\(error.message); the server may or may not have your change: the next command completes it"))
+        }
+        var outcome: [String: MarkState] = [:]
+        for result in results {
+            outcome[result.token] = result.status
+            if result.status == .matched, let index = state.marks.firstIndex(where: { $0.token == result.token }) {
+                state.marks[index].reportedMatched = true
+            }
+        }
+        try folder.save(state)
+        return outcome
+    }
+
+    /// What is sent for a local mark: a real one is derived again from its pinned key (to seal its note), a
+    /// dummy gets a new random tag and empty-looking note.
+    func mark(for local: LocalMark) throws -> Mark {
+        guard let handle = local.handle, let wants = local.wants else {
+            return Mark(
+                token: try InterestToken(base64URL: local.token), tag: try ConfirmationTag(base64URL: local.ownTag),
+                note: try SealedNote.dummy())
+        }
+        guard let derived = try rederive(handle: handle, wants: wants, epoch: local.epoch),
+            derived.token.base64URL == local.token
+        else { throw ClientError("corrupt-state", "the local record of your mark on \(handle) does not derive again") }
+        return try Self.submission(derived, note: local.note)
     }
 
     // MARK: Matches
@@ -449,7 +467,10 @@ public struct Membership: Sendable {
 
     mutating func verifiedMatches() async throws -> [MatchReport] {
         let program = try await api.me().program
-        try await moveToEpoch(program.epoch)
+        let directory = try await syncedDirectory()
+        try moveToEpoch(program.epoch, directory: directory)
+        try pad(program)
+        _ = try await converge(program)
         var reports: [MatchReport] = []
         for match in try await api.matches() {
             guard let index = state.marks.firstIndex(where: { $0.token == match.token }), !state.marks[index].isDummy,

@@ -63,16 +63,6 @@ public struct ServerAPI: Sendable {
         return try await call(.GET, "/v1/directory" + suffix)
     }
 
-    /// Every active member, following the pages.
-    public func wholeDirectory() async throws -> [MemberInfo] {
-        try await allPages { cursor in
-            var query = ["limit": "200"]
-            query["after"] = cursor
-            let page = try await directory(query)
-            return (page.members, page.nextCursor)
-        }
-    }
-
     /// Follows a paginated list to its end. A server that serves more than `maxPages` pages, or a cursor that
     /// does not move forward, is refused instead of being followed forever.
     func allPages<Item>(maxPages: Int = 1000, _ page: (String?) async throws -> ([Item], String?)) async throws -> [Item] {
@@ -88,13 +78,11 @@ public struct ServerAPI: Sendable {
         throw ClientError("server-pages", "the server's list does not end (more than \(maxPages) pages or a cursor that does not advance)")
     }
 
-    public func member(_ handle: Handle) async throws -> MemberInfo {
-        try await call(.GET, "/v1/directory/\(handle)")
-    }
-
-    public func submit(epoch: UInt32, marks: [Mark]) async throws -> [MarkResult] {
+    /// Submits `marks` after withdrawing the caller's own pending marks `withdraw`, in one transaction.
+    public func submit(epoch: UInt32, marks: [Mark], withdraw: [String] = []) async throws -> [MarkResult] {
         let response: SubmitMarksResponse = try await call(
-            .POST, "/v1/marks", body: SubmitMarksRequest(epoch: epoch, marks: marks.map(MarkItem.init)))
+            .POST, "/v1/marks",
+            body: SubmitMarksRequest(epoch: epoch, marks: marks.map(MarkItem.init), withdraw: withdraw.isEmpty ? nil : withdraw))
         return response.results
     }
 

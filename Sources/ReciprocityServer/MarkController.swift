@@ -27,9 +27,17 @@ struct MarkController {
                 .badRequest, "invalid-batch", "A batch holds 1 to \(Self.maxBatch) marks",
                 detail: "got \(body.marks.count)")
         }
+        let withdraw = body.withdraw ?? []
+        guard withdraw.count <= Self.maxBatch else {
+            throw Problem(
+                .badRequest, "invalid-batch", "A batch withdraws at most \(Self.maxBatch) marks",
+                detail: "got \(withdraw.count)")
+        }
         let marks = try body.marks.map { try $0.mark() }
+        let withdrawing = try withdraw.map(InterestToken.init(base64URL:))
         let outcomes = try await store.submitMarks(
-            memberID: member.id, programID: program.id, epoch: body.epoch, marks: marks, now: Date())
+            memberID: member.id, programID: program.id, epoch: body.epoch, marks: marks, withdrawing: withdrawing,
+            now: Date())
         metrics.marksSubmitted.increment(by: marks.count)
         metrics.matchesMade.increment(by: outcomes.filter { $0 == .matched }.count)
         let results = zip(body.marks, outcomes).map { item, outcome in

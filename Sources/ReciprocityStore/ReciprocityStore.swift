@@ -47,8 +47,11 @@ public protocol ReciprocityStore: Sendable {
     /// (wrong epoch, quota, a token matched between two others) is decided before any other member's pending
     /// mark is read, and does not depend on one: every new token counts against the quota, which limits a
     /// member's pending marks plus the matches they made in the epoch. Marks are scoped by program and epoch.
-    func submitMarks(memberID: Int64, programID: Int64, epoch: UInt32, marks: [Mark], now: Date) async throws
-        -> [MarkOutcome]
+    /// `withdrawing` names the member's own pending marks of the epoch to delete first, in the same transaction
+    /// (tokens they do not hold are ignored), so that one request replaces marks without the count moving.
+    func submitMarks(
+        memberID: Int64, programID: Int64, epoch: UInt32, marks: [Mark], withdrawing: [InterestToken], now: Date
+    ) async throws -> [MarkOutcome]
     func pendingMarks(memberID: Int64) async throws -> [PendingMarkRecord]
     /// Deletes one of the member's own pending marks; false when there was none. Touches only the member's
     /// own rows, and leaves no copy of the token in the store's files.
@@ -63,6 +66,15 @@ public protocol ReciprocityStore: Sendable {
     /// Deletes expired or used-up invites, pending marks of epochs other than their program's current one, and
     /// matches of such epochs made more than `matchRetention` seconds ago.
     func purge(now: Date, matchRetention: TimeInterval) async throws -> PurgeResult
+}
+
+extension ReciprocityStore {
+    /// Stores a batch with no withdrawal.
+    public func submitMarks(memberID: Int64, programID: Int64, epoch: UInt32, marks: [Mark], now: Date) async throws
+        -> [MarkOutcome]
+    {
+        try await submitMarks(memberID: memberID, programID: programID, epoch: epoch, marks: marks, withdrawing: [], now: now)
+    }
 }
 
 /// What one housekeeping pass deleted.

@@ -7,9 +7,9 @@ public import ReciprocityCore
 // mark, so neither the answer nor its timing says whether anyone else holds a token of the batch. Marks and
 // matches are keyed by (program, epoch, token): a token held in another program or epoch is unknown here.
 extension SQLiteStore {
-    public func submitMarks(memberID: Int64, programID: Int64, epoch: UInt32, marks: [Mark], now: Date) async throws
-        -> [MarkOutcome]
-    {
+    public func submitMarks(
+        memberID: Int64, programID: Int64, epoch: UInt32, marks: [Mark], withdrawing: [InterestToken], now: Date
+    ) async throws -> [MarkOutcome] {
         // A token repeated within the batch is the same mark submitted twice: idempotent, first tag wins.
         var seen: Set<InterestToken> = []
         let unique = marks.filter { seen.insert($0.token).inserted }
@@ -26,9 +26,19 @@ extension SQLiteStore {
             guard program.epoch == epoch else {
                 throw StoreError(.wrongEpoch, "the program is in epoch \(program.epoch), not \(epoch)")
             }
+            let scope: StatementArguments = [programID, Int64(epoch)]
+            // 0. Withdrawals come first, so that one request can replace marks (a dummy by a real one, or the
+            //    other way round) without the pending count ever moving. Own rows only, through the member index.
+            var withdrew = 0
+            if !withdrawing.isEmpty {
+                try db.cachedExecute(
+                    sql: "DELETE FROM mark INDEXED BY mark_by_member WHERE member_id = ? AND epoch = ? AND token IN (\(databaseQuestionMarks(count: withdrawing.count)))",
+                    arguments: [memberID, Int64(epoch)] + StatementArguments(withdrawing.map(\.rawRepresentation)))
+                withdrew = db.changesCount
+            }
+            guard !unique.isEmpty else { return (outcomes: [:], withdrew: withdrew) }
             let tokens = unique.map(\.token.rawRepresentation)
             let placeholders = databaseQuestionMarks(count: tokens.count)
-            let scope: StatementArguments = [programID, Int64(epoch)]
 
             // 1. Decide every refusal. Own pending marks are read through the member's index only, so another
             //    member's row with the same token is never visited.
@@ -100,11 +110,12 @@ extension SQLiteStore {
             for token in tokens where outcomes[token] == nil {
                 outcomes[token] = matched[token] != nil ? .matched : .pending
             }
-            return outcomes
+            return (outcomes: outcomes, withdrew: withdrew)
         }
-        // A match deleted the counterpart's pending row (its member and time: who marked first); scrub it.
-        if outcomes.values.contains(.matched) { await scrubWAL() }
-        return marks.map { outcomes[$0.token.rawRepresentation]! }
+        // A match deleted the counterpart's pending row (its member and time: who marked first), a withdrawal
+        // the caller's own: scrub them.
+        if outcomes.withdrew > 0 || outcomes.outcomes.values.contains(.matched) { await scrubWAL() }
+        return marks.map { outcomes.outcomes[$0.token.rawRepresentation]! }
     }
 
     /// The member's pending marks plus the matches they made in `epoch`: what the quota limits.

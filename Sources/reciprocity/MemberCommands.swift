@@ -78,10 +78,10 @@ struct ProfileCommand: AsyncParsableCommand {
             let me = try await membership.open().me()
             if json { return try printJSON(me) }
             let profile = me.member.profile
-            print("\(me.member.handle) in \(me.program.name) (epoch \(me.program.epoch), up to \(me.program.maxMarks) marks)")
-            print("name: \(profile.displayName)")
-            print("headline: \(profile.headline)")
-            print("tags: \(profile.tags.joined(separator: ", "))")
+            print(terminalSafe("\(me.member.handle) in \(me.program.name) (epoch \(me.program.epoch), up to \(me.program.maxMarks) marks)"))
+            print("name: \(terminalSafe(profile.displayName))")
+            print("headline: \(terminalSafe(profile.headline))")
+            print("tags: \(terminalSafe(profile.tags.joined(separator: ", ")))")
             print("offers mentoring: \(profile.offersMentoring ? "yes" : "no"); seeks mentoring: \(profile.seeksMentoring ? "yes" : "no")")
         }
     }
@@ -127,13 +127,14 @@ struct Directory: AsyncParsableCommand {
             let roles = [member.profile.offersMentoring ? "mentor" : nil, member.profile.seeksMentoring ? "mentee" : nil]
                 .compactMap { $0 }.joined(separator: "/")
             print([member.handle, member.profile.displayName, roles, member.profile.tags.joined(separator: ","),
-                   member.profile.headline].joined(separator: "\t"))
+                   member.profile.headline].map(terminalSafe).joined(separator: "\t"))
         }
-        if let next = page.nextCursor { print("more: --after \(next)") }
+        if let next = page.nextCursor { print("more: --after \(terminalSafe(next))") }
     }
 }
 
-/// `--as mentor|mentee|peer`: what the member wants the other person as. Parsed in `run()` rather than by
+/// `--as mentor|mentee|peer`: what the member wants the other person as (`--as mentor`: "I want them as my
+/// mentor"; `--as mentee`: "I want to mentor them"; `--as peer`: "let's be peers"). Parsed in `run()` rather than by
 /// ArgumentParser so that a bad value is one line, like every other error.
 func wantedRole(_ text: String) throws -> Role {
     guard let role = Role(rawValue: text) else {
@@ -152,10 +153,13 @@ struct Interest: AsyncParsableCommand {
             abstract: "\"I would like HANDLE as my mentor / mentee / peer\": derived here, sent as tokens only.")
         @OptionGroup var membership: MembershipOptions
         @Argument(help: "Handles to mark.") var handles: [String]
-        @Option(name: .customLong("as"), help: "mentor, mentee or peer: what you want them as.") var wants: String
+        @Option(
+            name: .customLong("as"),
+            help: "What you want them as: mentor (\"I want them as my mentor\"), mentee (\"I want to mentor them\") or peer.")
+        var wants: String
         @Option(
             parsing: .unconditional,
-            help: "Keep this many marks pending on the server, 0 up to the program's limit, topping up with dummies (remembered).")
+            help: "Keep this many marks pending on the server, 0 up to the program's limit, topping up with dummies (remembered; default: the program's limit, so the server cannot count your interests).")
         var padTo: Int?
         @Option(help: "A note (at most 510 bytes) that only they can read, and only if they reciprocate.")
         var note: String?
@@ -187,7 +191,7 @@ struct Interest: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Withdraw a pending interest.")
         @OptionGroup var membership: MembershipOptions
         @Argument(help: "The handle whose pending mark to withdraw.") var handle: String
-        @Option(name: .customLong("as"), help: "mentor, mentee or peer, as you marked them.") var wants: String
+        @Option(name: .customLong("as"), help: "mentor, mentee or peer, as you marked them (mentor: you wanted them as your mentor).") var wants: String
 
         func run() async throws {
             let role = try wantedRole(wants)
@@ -216,7 +220,7 @@ struct Interest: AsyncParsableCommand {
             }
             if json { return try printJSON(entries) }
             if entries.isEmpty { print("no interests yet; add one with 'reciprocity interest add HANDLE --as mentor|mentee|peer'") }
-            for entry in entries { print("\(entry.handle)\tas \(entry.wants)\t\(entry.state)") }
+            for entry in entries { print("\(terminalSafe(entry.handle))\tas \(entry.wants)\t\(entry.state)") }
         }
     }
 }
@@ -246,15 +250,18 @@ struct Matches: AsyncParsableCommand {
                       problem: $0.problem, note: $0.note, noteProblem: $0.noteProblem)
             })
         }
+        // Handles, notes and problems quote the server or the counterpart: printed with terminalSafe, so no
+        // escape sequence or bidi override reaches the terminal and a note cannot fake a line of its own.
         for report in reports where report.verified {
-            print("match: \(report.handle) (you wanted them as \(report.wants?.rawValue ?? "?"))")
-            if let note = report.note { print("  note from \(report.handle): \(note)") }
+            print("match: \(terminalSafe(report.handle)) (you wanted them as \(report.wants?.rawValue ?? "?"))")
+            if let note = report.note { print("  note from \(terminalSafe(report.handle)): \(terminalSafe(note))") }
             if let problem = report.noteProblem {
-                FileHandle.standardError.write(Data("warning: \(problem)\n".utf8))
+                FileHandle.standardError.write(Data("warning: \(terminalSafe(problem))\n".utf8))
             }
         }
         for report in reports where !report.verified {
-            FileHandle.standardError.write(Data("warning: unverified match reported for \(report.handle): \(report.problem ?? "")\n".utf8))
+            FileHandle.standardError.write(Data(
+                "warning: unverified match reported for \(terminalSafe(report.handle)): \(terminalSafe(report.problem ?? ""))\n".utf8))
         }
         if reports.filter(\.verified).isEmpty { print("no matches yet") }
     }
@@ -264,6 +271,16 @@ struct Key: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Key fingerprints, and checks of the server's key log.",
         subcommands: [Fingerprint.self, Trust.self, Rotate.self, Monitor.self, Head.self])
+
+    /// Reads a file of tree head lines (`reciprocity-sth/v1 ...`), one per line; blank lines are skipped, every
+    /// other line must be a head exactly (the strict grammar of Specs/transparency.md).
+    static func gossipLines(_ path: String?) throws -> [String] {
+        guard let path else { return [] }
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw CLIFailure("cannot read gossip file '\(path)'")
+        }
+        return text.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
+    }
 
     struct Fingerprint: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Your fingerprint, or a member's (pinned on first use).")
@@ -290,8 +307,8 @@ struct Key: AsyncParsableCommand {
 
     struct Rotate: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Replace your key pair; pending interests are derived again with the new key.",
-            discussion: "Members who pinned your old key will be asked to check your new fingerprint.")
+            abstract: "Replace your key pair and then your credential; pending interests are derived again with the new key.",
+            discussion: "Members who pinned your old key will be asked to check your new fingerprint. The old credential stops working.")
         @OptionGroup var membership: MembershipOptions
 
         func run() async throws {
@@ -302,13 +319,17 @@ struct Key: AsyncParsableCommand {
 
     struct Monitor: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Replay the key log and check it holds exactly your key under your handle.")
+            abstract: "Replay the key log and check it holds exactly your keys under your handle, in the order you made them.",
+            discussion: "Heads others saw (--gossip) must be consistent with the one served to you, and no larger.")
         @OptionGroup var membership: MembershipOptions
+        @Option(help: "File of tree head lines (reciprocity-sth/v1 ...) seen by others.") var gossip: String?
 
         func run() async throws {
+            let heads = try Key.gossipLines(gossip)
             var session = try membership.open()
-            let report = try await session.monitor()
-            print("verified \(report.entriesChecked) log entries; \(report.ownEntries) for your handle, all with your key")
+            let report = try await session.monitor(gossip: heads)
+            print("verified \(report.entriesChecked) log entries; \(report.ownEntries) for your handle, all yours in order")
+            if !heads.isEmpty { print("gossiped heads consistent: \(heads.count)") }
             print(report.treeHead)
         }
     }
@@ -321,6 +342,24 @@ struct Key: AsyncParsableCommand {
         func run() async throws {
             var session = try membership.open()
             print(try await session.currentTreeHead())
+        }
+    }
+}
+
+struct Credential: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Replace this device's credential.", subcommands: [Rotate.self])
+
+    struct Rotate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Get a new credential from the server; the old one stops working at once.",
+            discussion: "Run it (and 'key rotate') when a device or a backup holding your membership may be in someone else's hands.")
+        @OptionGroup var membership: MembershipOptions
+
+        func run() async throws {
+            var session = try membership.open()
+            try await session.rotateCredential()
+            print("credential replaced; the old one no longer works")
         }
     }
 }
@@ -359,13 +398,7 @@ struct Audit: AsyncParsableCommand {
         } else {
             previous = nil
         }
-        var heads: [String] = []
-        if let gossip {
-            guard let text = try? String(contentsOfFile: gossip, encoding: .utf8) else {
-                throw CLIFailure("cannot read gossip file '\(gossip)'")
-            }
-            heads = text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-        }
+        let heads = try Key.gossipLines(gossip)
         let report = try await session.audit(logKey: logKey, state: previous, gossip: heads)
         if let state {
             let encoder = JSONEncoder()
