@@ -195,7 +195,14 @@ public struct Membership: Sendable {
         try moveToEpoch(me.program.epoch, directory: directory)
         try pad(me.program)
         _ = try await converge(me.program)
-        try await rotateCredential()
+        do {
+            try await rotateCredential()
+        } catch let error as ClientError {
+            throw ClientError(
+                "credential-not-rotated",
+                "your key was replaced (new fingerprint \(next.publicKey.fingerprint)) but not your credential: "
+                    + "run 'reciprocity credential rotate' (\(error.message))")
+        }
         return next.publicKey.fingerprint
     }
 
@@ -216,9 +223,16 @@ public struct Membership: Sendable {
     }
 
     /// The fingerprint of `handle`'s live key in the verified replica (pinning it on first use), or our own.
+    /// A pinned key is shown without the server when it cannot be reached (it was checked when pinned).
     public mutating func fingerprint(of handle: String?) async throws -> String {
         guard let handle else { return key.publicKey.fingerprint }
-        let directory = try await syncedDirectory()
+        let directory: KeyDirectory
+        do {
+            directory = try await syncedDirectory()
+        } catch let error as ClientError where error.code == "unreachable" {
+            guard let pinned = state.pinnedKeys[handle], let key = try? PublicKey(base64URL: pinned) else { throw error }
+            return key.fingerprint
+        }
         let party = try party(handle, in: directory)
         try folder.save(state)
         return party.publicKey.fingerprint
@@ -316,22 +330,14 @@ public struct Membership: Sendable {
                 + "Withdraw one first with 'reciprocity interest remove HANDLE --as ROLE' (see 'reciprocity interest list')")
     }
 
-    /// A failure after marks were sent without an answer: the server may or may not have applied them, so the
-    /// state that records them (written before sending) is kept, as a crash at that point would keep it, and
-    /// the next command brings the server to it.
-    struct OutcomeUnknown: Error, CustomStringConvertible {
-        let error: ClientError
-        var description: String { error.message }
-    }
-
     /// Runs one command on this membership. If it fails, the state goes back to what it was, in memory and on
-    /// disk; the next command brings the server back to that state. After `OutcomeUnknown` the state is kept.
+    /// disk, even when the server may have acted (an answer lost on the way): the next command brings the
+    /// server back to that state, withdrawing what it holds that this device does not want and submitting
+    /// what it lacks.
     mutating func rollingBack<T>(_ body: (inout Membership) async throws -> T) async throws -> T {
         let original = state
         do {
             return try await body(&self)
-        } catch let uncertain as OutcomeUnknown {
-            throw uncertain.error
         } catch {
             state = original
             try? folder.save(state)
@@ -416,7 +422,7 @@ public struct Membership: Sendable {
             submit.append(dummy)
         }
         // Recorded before sending: a crash after the server stores the marks cannot leave marks this device
-        // does not know about.
+        // does not know about (a failed command restores the state before, and the next one withdraws them).
         try folder.save(state)
         guard !submit.isEmpty || !withdraw.isEmpty else { return [:] }
         let marks = try submit.shuffled().map { try mark(for: $0) }
@@ -430,8 +436,9 @@ public struct Membership: Sendable {
                 results = try await api.submit(epoch: program.epoch, marks: marks, withdraw: Array(withdraw).shuffled())
             }
         } catch let error as ClientError where error.code == "unreachable" {
-            throw OutcomeUnknown(error: ClientError(
-                "unreachable", "\(error.message); the server may or may not have your change: the next command completes it"))
+            throw ClientError(
+                "unreachable",
+                "\(error.message); nothing was changed here (if the server acted, the next command undoes it): run it again")
         }
         var outcome: [String: MarkState] = [:]
         for result in results {

@@ -13,7 +13,7 @@ extension SQLiteStore {
         // A token repeated within the batch is the same mark submitted twice: idempotent, first tag wins.
         var seen: Set<InterestToken> = []
         let unique = marks.filter { seen.insert($0.token).inserted }
-        let outcomes = try await write { db in
+        let outcomes: (outcomes: [Data: MarkOutcome], withdrew: Int) = try await write { db in
             guard
                 let program = try db.cachedRow(sql: "SELECT * FROM program WHERE id = ?", arguments: [programID])
                     .map(Self.programRecord)

@@ -118,7 +118,7 @@ import Testing
             #expect(result.stderr.contains(fragment), "\(arguments): \(result.stderr)")
             #expect(try alice.snapshot() == before, "\(arguments) changed local state")
         }
-        try expectFailure(["interest", "add", "nobody", "--as", "mentor"], "no active member 'nobody'")
+        try expectFailure(["interest", "add", "nobody", "--as", "mentor"], "no member 'nobody' is live")
         try expectFailure(["interest", "add", "alice", "--as", "peer"], "cannot mark yourself")
         try expectFailure(["interest", "add", "bob", "--as", "boss"], "boss")
         try expectFailure(["interest", "remove", "bob", "--as", "peer"], "no pending interest")

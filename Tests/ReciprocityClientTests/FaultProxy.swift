@@ -20,6 +20,10 @@ final class FaultProxy: @unchecked Sendable {
     private let cutsBeforeResponse = Atomic<Bool>(false)
     private let seen = Atomic<Int>(0)
     private let cutDone = Atomic<Bool>(false)
+    /// Every byte clients sent, in arrival order, by connection: what a reverse proxy in front of the server
+    /// (or the operator) sees of the requests.
+    private let chunks = Mutex<[(link: Int, bytes: [UInt8])]>([])
+    private let links = Atomic<Int>(0)
 
     init(to target: Int) throws {
         self.target = target
@@ -62,11 +66,13 @@ final class FaultProxy: @unchecked Sendable {
         let server: Int32
         /// Set at a `.beforeResponse` cut: the server's answer is not passed on.
         let hold = Atomic<Bool>(false)
+        let id: Int
         private let finished = Atomic<Int>(0)
 
-        init(client: Int32, server: Int32) {
+        init(client: Int32, server: Int32, id: Int) {
             self.client = client
             self.server = server
+            self.id = id
         }
 
         func done() {
@@ -93,7 +99,7 @@ final class FaultProxy: @unchecked Sendable {
                 close(server)
                 continue
             }
-            let link = Link(client: client, server: server)
+            let link = Link(client: client, server: server, id: links.add(1, ordering: .relaxed).newValue)
             Thread.detachNewThread { [self] in relayRequests(link) }
             Thread.detachNewThread { Self.relayResponses(link) }
         }
@@ -107,6 +113,7 @@ final class FaultProxy: @unchecked Sendable {
         while true {
             let count = recv(link.client, &buffer, buffer.count, 0)
             guard count > 0 else { return }
+            chunks.withLock { $0.append((link.id, Array(buffer[..<count]))) }
             let text = String(decoding: buffer[..<count], as: UTF8.self)
             let lines = text.components(separatedBy: "\r\n").filter { $0.hasSuffix(" HTTP/1.1") }.count
             let before = seen.add(lines, ordering: .relaxed).oldValue
@@ -130,6 +137,61 @@ final class FaultProxy: @unchecked Sendable {
             guard count > 0, !link.hold.load(ordering: .relaxed) else { return }
             guard send(link.client, buffer, count, Int32(MSG_NOSIGNAL)) == count else { return }
         }
+    }
+
+    /// One HTTP request as it crossed the proxy.
+    struct Recorded: Equatable, CustomStringConvertible {
+        var method: String
+        var target: String
+        /// Header names in lower case, with their values.
+        var headers: [String: String]
+        var body: [UInt8]
+        var description: String { "\(method) \(target) \(String(decoding: body, as: UTF8.self))" }
+    }
+
+    /// The requests recorded since the last call, in the order their first bytes arrived, and forgets them.
+    func takeRequests() -> [Recorded] {
+        let taken = chunks.withLock { chunks in defer { chunks.removeAll() }; return chunks }
+        var streams: [Int: [UInt8]] = [:]
+        var started: [(order: Int, link: Int)] = []
+        var requests: [Int: [Recorded]] = [:]
+        for (order, chunk) in taken.enumerated() {
+            streams[chunk.link, default: []] += chunk.bytes
+            // A chunk that begins a request (HTTP/1.1 clients send one at a time per connection).
+            if let text = String(bytes: chunk.bytes.prefix(16), encoding: .utf8),
+                ["GET ", "POST ", "PUT ", "DELETE "].contains(where: text.hasPrefix)
+            {
+                started.append((order, chunk.link))
+            }
+        }
+        for (link, stream) in streams { requests[link] = Self.parse(stream) }
+        var next: [Int: Int] = [:]
+        return started.compactMap { start in
+            let index = next[start.link, default: 0]
+            next[start.link] = index + 1
+            return requests[start.link].flatMap { index < $0.count ? $0[index] : nil }
+        }
+    }
+
+    static func parse(_ stream: [UInt8]) -> [Recorded] {
+        var out: [Recorded] = []
+        var rest = stream[...]
+        let separator: [UInt8] = Array("\r\n\r\n".utf8)
+        while let end = rest.firstRange(of: separator) {
+            let head = String(decoding: rest[..<end.lowerBound], as: UTF8.self).components(separatedBy: "\r\n")
+            let line = head[0].split(separator: " ").map(String.init)
+            var headers: [String: String] = [:]
+            for field in head.dropFirst() {
+                guard let colon = field.firstIndex(of: ":") else { continue }
+                headers[field[..<colon].lowercased()] = field[field.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            }
+            let length = Int(headers["content-length"] ?? "0") ?? 0
+            let bodyStart = end.upperBound
+            let body = Array(rest[bodyStart..<min(rest.endIndex, bodyStart + length)])
+            out.append(Recorded(method: line.first ?? "", target: line.count > 1 ? line[1] : "", headers: headers, body: body))
+            rest = rest[min(rest.endIndex, bodyStart + length)...]
+        }
+        return out
     }
 
     private static func loopback(port: Int) -> sockaddr_in {
