@@ -386,7 +386,7 @@ import Testing
         case othersAct(UInt64)
 
         var isOthersAct: Bool { if case .othersAct = self { true } else { false } }
-        case submit(epoch: UInt32, marks: [MarkItem])
+        case submit(epoch: UInt32, marks: [MarkItem], withdraw: [String]? = nil)
         case submitRaw(String)
         case withdraw(String)
         case get(String)
@@ -399,7 +399,7 @@ import Testing
         var description: String {
             switch self {
             case .othersAct: "(someone else acts in world B)"
-            case .submit(let epoch, let marks): "POST /v1/marks epoch \(epoch), \(marks.count) marks"
+            case .submit(let epoch, let marks, let withdraw): "POST /v1/marks epoch \(epoch), \(marks.count) marks, \(withdraw?.count ?? 0) withdrawals"
             case .submitRaw(let body): "POST /v1/marks raw \(body.prefix(60))"
             case .withdraw(let token): "DELETE /v1/marks/\(token.prefix(12))…"
             case .get(let path): "GET \(path)"
@@ -446,7 +446,11 @@ import Testing
                     items.append(random.next() % 3 == 0 ? item(waiting: 12) : MarkItem(pick(towardsTargets)))
                 }
                 if random.next() % 3 == 0 { items.append(items[0]) }
-                return .submit(epoch: 0, marks: items)
+                // Sometimes replacing marks in the same request: withdrawing tokens the caller holds, tokens
+                // waiting in world B for someone else, and unknown ones.
+                let withdraw = random.next() % 3 == 0
+                    ? (0..<(1 + Int(random.next() % 3))).map { _ in token(waiting: 40).base64URL } : nil
+                return .submit(epoch: 0, marks: items, withdraw: withdraw)
             case 6, 7, 8:
                 // Batches that are refused whatever the state (over the quota of 6 with fresh tokens alone, the
                 // wrong epoch, or an invalid item), full of tokens waiting in world B: the old quota oracle.
@@ -494,8 +498,9 @@ import Testing
             let auth: HTTPFields = [.authorization: "Bearer \(credential)"]
             switch self {
             case .othersAct: return try await client.send(.get, "/v1/marks", headers: auth)
-            case .submit(let epoch, let marks):
-                return try await client.send(.post, "/v1/marks", headers: auth, json: SubmitMarksRequest(epoch: epoch, marks: marks))
+            case .submit(let epoch, let marks, let withdraw):
+                return try await client.send(
+                    .post, "/v1/marks", headers: auth, json: SubmitMarksRequest(epoch: epoch, marks: marks, withdraw: withdraw))
             case .submitRaw(let body): return try await client.send(.post, "/v1/marks", headers: auth, raw: body)
             case .withdraw(let token): return try await client.send(.delete, "/v1/marks/\(token)", headers: auth)
             case .get(let path): return try await client.send(.get, path, headers: auth)

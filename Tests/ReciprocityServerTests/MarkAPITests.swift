@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
@@ -6,7 +7,7 @@ import NIOCore
 import ReciprocityAPI
 import ReciprocityCore
 import ReciprocityServer
-import ReciprocityStore
+@testable import ReciprocityStore
 import Testing
 
 @Suite struct MarkAPITests {
@@ -47,6 +48,49 @@ import Testing
             let again = try await client.submit(bob, [bobMark.mark])
             #expect(try again.decode(SubmitMarksResponse.self).results.map(\.status) == [.matched])
             #expect(try await client.matches(bob).count == 1)
+        }
+    }
+
+    /// One request withdraws and submits in one transaction: a member at the quota replaces a mark, the count
+    /// never moves, a token both withdrawn and submitted gets its new note, and a token the caller does not
+    /// hold (another member's, or nobody's) is ignored without touching anyone else's mark.
+    @Test func oneRequestReplacesMarksWithoutTheCountMoving() async throws {
+        let harness = try Harness()
+        let (program, invite) = try await harness.program(maxMarks: 2)
+        try await harness.application().test(.live) { client in
+            let alice = try await client.join("alice", program: program, invite: invite)
+            let bob = try await client.join("bob", program: program, invite: invite)
+            let carol = try await client.join("carol", program: program, invite: invite)
+            let dummies = [try Mark.dummy(), try Mark.dummy()]
+            #expect(try await client.submit(alice, dummies).status == .ok)
+            let real = try alice.mark(.mentee, on: bob)
+            // At the quota, a plain submission is refused; replacing a dummy is not.
+            #expect(try await client.submit(alice, [real.mark]).status == .conflict)
+            let carolsMark = try carol.mark(.peer, on: bob)
+            #expect(try await client.submit(carol, [carolsMark.mark]).status == .ok)
+            func replace(_ marks: [Mark], withdrawing: [InterestToken]) async throws -> TestResponse {
+                try await client.send(
+                    .post, "/v1/marks", headers: alice.auth,
+                    json: SubmitMarksRequest(
+                        epoch: 0, marks: marks.map(MarkItem.init), withdraw: withdrawing.map(\.base64URL)))
+            }
+            let replaced = try await replace([real.mark], withdrawing: [dummies[0].token, carolsMark.token, try InterestToken.random()])
+            #expect(replaced.status == .ok)
+            var pending = try await client.send(.get, "/v1/marks", headers: alice.auth).decode(PendingMarksResponse.self)
+            #expect(Set(pending.marks.map(\.token)) == [real.token.base64URL, dummies[1].token.base64URL])
+            #expect(try await client.send(.get, "/v1/marks", headers: carol.auth).decode(PendingMarksResponse.self).marks.count == 1)
+            // A new note for the same token: withdrawn and submitted again in one request.
+            let renoted = Mark(token: real.mark.token, tag: real.mark.tag, note: try SealedNote.dummy())
+            #expect(try await replace([renoted], withdrawing: [real.token]).status == .ok)
+            pending = try await client.send(.get, "/v1/marks", headers: alice.auth).decode(PendingMarksResponse.self)
+            #expect(pending.marks.count == 2)
+            let stored = try await harness.store.read { db in
+                try Data.fetchOne(db, sql: "SELECT note FROM mark WHERE token = ?", arguments: [real.token.rawRepresentation])
+            }
+            #expect(stored == renoted.note?.rawRepresentation)
+            // Too many withdrawals in one request is a clear error.
+            let tooMany = try await replace([renoted], withdrawing: (0..<257).map { _ in try InterestToken.random() })
+            #expect(tooMany.status == .badRequest)
         }
     }
 
