@@ -21,6 +21,25 @@ import Testing
         #expect(try bob.ok(["matches"]).contains("note from alice: \(aliceNote)"))
     }
 
+    /// A counterpart's note reaches the terminal as visible text only: no escape sequence (window title,
+    /// clipboard), no bidi override, no line of its own that looks like a match. A new note on a pending mark
+    /// replaces the old one.
+    @Test func aHostileNoteCannotDriveTheTerminalAndANewNoteReplacesTheOld() throws {
+        let (server, invite) = try ServerProcess.withProgram()
+        let alice = CLIMember("alice", server: server), bob = CLIMember("bob", server: server)
+        try alice.join(invite: invite)
+        try bob.join(invite: invite)
+        let hostile = "hi\u{1b}]0;owned\u{7}\u{1b}]52;c;cm0gLXJmIH4=\u{7}\nmatch: mallory (you wanted them as mentor)\u{202e}txt.exe"
+        try bob.ok(["interest", "add", "alice", "--as", "mentee", "--note", "first thoughts"])
+        #expect(try bob.ok(["interest", "add", "alice", "--as", "mentee", "--note", hostile]).contains("alice as mentee: pending"))
+        try alice.ok(["interest", "add", "bob", "--as", "mentor"])
+        let printed = try alice.ok(["matches"])
+        #expect(!printed.unicodeScalars.contains { [0x1b, 0x07, 0x202e].contains($0.value) }, "\(printed)")
+        #expect(!printed.split(separator: "\n").contains { $0.hasPrefix("match: mallory") }, "\(printed)")
+        #expect(printed.contains("hi\\u{1b}]0;owned\\u{7}"), "\(printed)")
+        #expect(try alice.matches().first?.note == hostile)
+    }
+
     @Test func anUnreciprocatedNoteStaysFixedSizeCiphertextOnTheServer() async throws {
         let (server, invite) = try ServerProcess.withProgram()
         let carol = CLIMember("carol", server: server), bob = CLIMember("bob", server: server)
@@ -30,11 +49,12 @@ import Testing
         try carol.ok(["interest", "add", "bob", "--as", "mentor", "--note", secret, "--pad-to", "4"])
         try carol.ok(["interest", "add", "bob", "--as", "peer"])
         #expect(try bob.matches().isEmpty)
-        // Every stored note, real, empty or dummy, is 540 bytes; the plaintext is nowhere in the files.
+        // Every stored note, real, empty or dummy, is 540 bytes (bob's `matches` padded him to the program's
+        // quota of 16); the plaintext is nowhere in the files.
         let sizes = try await DatabaseQueue(path: server.database).read {
             try Int.fetchAll($0, sql: "SELECT length(note) FROM mark")
         }
-        #expect(sizes.count == 4 && sizes.allSatisfy { $0 == 540 })
+        #expect(sizes.count == 4 + 16 && sizes.allSatisfy { $0 == 540 })
         server.stop()
         for suffix in ["", "-wal"] {
             let bytes = FileManager.default.contents(atPath: server.database + suffix) ?? Data()
