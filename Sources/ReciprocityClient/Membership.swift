@@ -363,6 +363,13 @@ public struct Membership: Sendable {
     /// Real interests on this device, oldest first.
     public var interests: [LocalMark] { state.marks.filter { !$0.isDummy } }
 
+    /// Whether the key log, as this device last replayed it, holds a key for the mark's person other than the
+    /// one the mark was derived from (it cannot match until the member trusts the new key).
+    public func keyChanged(_ mark: LocalMark) -> Bool {
+        guard let handle = mark.handle, let replica = state.replica else { return false }
+        return replica.live[handle] != state.pinnedKeys[handle]
+    }
+
     /// Real marks of `epoch`, pending or matched: what the server's quota counts besides dummies.
     func realMarks(epoch: UInt32) -> [LocalMark] { state.marks.filter { !$0.isDummy && $0.epoch == epoch } }
 

@@ -214,9 +214,10 @@ struct Interest: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let entries = try membership.open().interests.map {
+            let session = try membership.open()
+            let entries = session.interests.map {
                 Entry(handle: $0.handle ?? "", wants: $0.wants?.rawValue ?? "", epoch: $0.epoch,
-                      state: $0.matchedAt == nil ? "pending" : "matched")
+                      state: $0.matchedAt != nil ? "matched" : session.keyChanged($0) ? "pending, key changed: check it and run 'reciprocity key trust \($0.handle ?? "")'" : "pending")
             }
             if json { return try printJSON(entries) }
             if entries.isEmpty { print("no interests yet; add one with 'reciprocity interest add HANDLE --as mentor|mentee|peer'") }
