@@ -26,10 +26,15 @@ public struct LocalMark: Codable, Sendable, Equatable {
     /// The server answered `matched` for this token (its word only: `matches` verifies it). Such a mark is no
     /// longer pending there.
     public var reportedMatched: Bool?
+    /// A real mark that could not be derived again for a new epoch or key because its person's key changed in
+    /// the log: kept (not sent) until the member trusts the new key.
+    public var waitingForTrust: Bool?
 
     public var isDummy: Bool { handle == nil }
-    /// Still waiting on the server, as far as this device knows.
+    /// Not matched, as far as this device knows.
     var isPending: Bool { matchedAt == nil && reportedMatched != true }
+    /// A mark the server should hold pending now.
+    func isWanted(epoch: UInt32) -> Bool { self.epoch == epoch && isPending && waitingForTrust != true }
 }
 
 extension LocalMark {

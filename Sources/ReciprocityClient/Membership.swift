@@ -148,13 +148,14 @@ public struct Membership: Sendable {
             }
             session.state.pinnedKeys[handle] = live
             try session.moveToEpoch(program.epoch, directory: directory)
-            // The old marks can no longer match: derive them again with the live key.
+            // The old marks can no longer match: derive them again with the live key, for the current epoch
+            // (marks that waited for this trust across an epoch change or a key rotation included).
             for index in session.state.marks.indices where session.state.marks[index].handle == handle && session.state.marks[index].isPending {
                 let old = session.state.marks[index]
-                guard let wants = old.wants, let derived = try session.rederive(handle: handle, wants: wants, epoch: old.epoch)
+                guard let wants = old.wants, let derived = try session.rederive(handle: handle, wants: wants, epoch: program.epoch)
                 else { continue }
                 session.state.marks[index] = LocalMark(
-                    derived, handle: handle, wants: wants, epoch: old.epoch, createdAt: old.createdAt, note: old.note)
+                    derived, handle: handle, wants: wants, epoch: program.epoch, createdAt: old.createdAt, note: old.note)
             }
             try session.pad(program)
             _ = try await session.converge(program, minimumChange: 1)
@@ -370,8 +371,12 @@ public struct Membership: Sendable {
         return replica.live[handle] != state.pinnedKeys[handle]
     }
 
-    /// Real marks of `epoch`, pending or matched: what the server's quota counts besides dummies.
-    func realMarks(epoch: UInt32) -> [LocalMark] { state.marks.filter { !$0.isDummy && $0.epoch == epoch } }
+    /// Real marks of `epoch`, pending or matched, and any mark the server said matched: what the server's
+    /// quota counts besides pending dummies. A dummy the server claims matched counts like a real match, so
+    /// that such a claim changes the next request the same way whichever it was.
+    func realMarks(epoch: UInt32) -> [LocalMark] {
+        state.marks.filter { $0.epoch == epoch && (($0.isDummy == false && $0.waitingForTrust != true) || !$0.isPending) }
+    }
 
     /// The padding in force: the member's `--pad-to`, else the program's whole quota, so that every member
     /// holds the same number of marks whatever they marked (never more than the program allows).
@@ -381,7 +386,7 @@ public struct Membership: Sendable {
     /// set, new ones join it. `converge` then sends the difference.
     mutating func pad(_ program: ProgramInfo) throws {
         let needed = max(0, padding(program) - realMarks(epoch: program.epoch).count)
-        let dummies = state.marks.filter { $0.isDummy && $0.epoch == program.epoch && $0.isPending }.shuffled()
+        let dummies = state.marks.filter { $0.isDummy && $0.isWanted(epoch: program.epoch) }.shuffled()
         let surplus = Set(dummies.dropFirst(needed).map(\.token))
         state.marks.removeAll { surplus.contains($0.token) }
         for _ in dummies.count..<max(dummies.count, needed) { state.marks.append(try LocalMark.dummy(epoch: program.epoch).0) }
@@ -390,7 +395,8 @@ public struct Membership: Sendable {
     /// After the operator moves the program to a new epoch, or after this member rotated its key, derives the
     /// pending interests again (the server has deleted the old marks) and replaces every dummy by a new one, so
     /// that the batch `converge` sends holds real and dummy marks alike, all new. A mark on a handle whose live
-    /// key is no longer the pinned one is not derived again (never with a retired key): it waits for `key trust`.
+    /// key is no longer the pinned one is not derived again (never with a retired key): it is kept, unsent,
+    /// until `key trust`.
     mutating func moveToEpoch(_ epoch: UInt32, directory: KeyDirectory) throws {
         let all = state.resubmitPending == true
         func isStale(_ mark: LocalMark) -> Bool { mark.isPending && (all || mark.epoch != epoch) }
@@ -398,9 +404,15 @@ public struct Membership: Sendable {
         guard !stale.isEmpty || all else { return }
         state.marks.removeAll(where: isStale)
         for old in stale where !old.isDummy {
-            guard let handle = old.handle, let wants = old.wants, let pinned = state.pinnedKeys[handle],
-                directory.live[handle] == pinned, let derived = try rederive(handle: handle, wants: wants, epoch: epoch)
-            else { continue }
+            guard let handle = old.handle, let wants = old.wants else { continue }
+            guard let pinned = state.pinnedKeys[handle], directory.live[handle] == pinned,
+                let derived = try rederive(handle: handle, wants: wants, epoch: epoch)
+            else {
+                var waiting = old
+                waiting.waitingForTrust = true
+                state.marks.append(waiting)
+                continue
+            }
             state.marks.append(LocalMark(
                 derived, handle: handle, wants: wants, epoch: epoch, createdAt: old.createdAt, note: old.note))
         }
@@ -416,7 +428,7 @@ public struct Membership: Sendable {
         _ program: ProgramInfo, renoted: Set<String> = [], minimumChange: Int = 0
     ) async throws -> [String: MarkState] {
         let held = Set(try await api.pendingMarks().filter { $0.epoch == program.epoch }.map(\.token))
-        let wanted = state.marks.filter { $0.epoch == program.epoch && $0.isPending }
+        let wanted = state.marks.filter { $0.isWanted(epoch: program.epoch) }
         let wantedTokens = Set(wanted.map(\.token))
         var withdraw = held.subtracting(wantedTokens).union(renoted)
         var submit = wanted.filter { !held.contains($0.token) || renoted.contains($0.token) }

@@ -93,7 +93,7 @@ import Testing
         let before = try alice.snapshot()
         let refused = try alice.cli(["interest", "add", "bob", "--as", "mentor"])
         #expect(refused.status != 0)
-        #expect(refused.stderr.contains("different key for bob"))
+        #expect(refused.stderr.contains("bob's key changed in the key log"))
         #expect(try alice.snapshot() == before)
     }
 
