@@ -118,7 +118,15 @@ import Testing
         // which derives her pending mark again with it.
         let refused = try carol.cli(["interest", "add", "bob", "--as", "peer"])
         #expect(refused.status == 1 && refused.stderr.contains("key changed") && refused.stderr.contains("key trust bob"))
+        // A new epoch: carol's mark on bob cannot be derived again with a key she has not trusted, and never
+        // with the retired one. It waits, unsent, and the padding fills its place.
+        _ = try world.server.admin(["program", "set-epoch", "acme", "1"])
+        try carol.ok(["matches"])
+        #expect(try carol.ok(["interest", "list"]).contains("bob\tas mentor\tpending, key changed"))
+        #expect(try world.server.count(
+            "SELECT COUNT(*) FROM mark WHERE epoch = 1 AND member_id = (SELECT id FROM member WHERE handle = 'carol')") == 8)
         try carol.ok(["key", "trust", "bob"])
+        #expect(try carol.ok(["interest", "list"]) == "bob\tas mentor\tpending\n")
         try bob.ok(["interest", "add", "carol", "--as", "mentee"])
         #expect(try carol.matches().contains { $0.handle == "bob" && $0.verified })
     }
