@@ -23,16 +23,13 @@ public struct LocalMark: Codable, Sendable, Equatable {
     public var matchedAt: Date?
     /// The note this member wrote to the counterpart (kept to reseal it when the epoch changes).
     public var note: String?
-    /// The server answered `matched` for this token (its word only: `matches` verifies it). Such a mark is no
-    /// longer pending there.
-    public var reportedMatched: Bool?
     /// A real mark that could not be derived again for a new epoch or key because its person's key changed in
     /// the log: kept (not sent) until the member trusts the new key.
     public var waitingForTrust: Bool?
 
     public var isDummy: Bool { handle == nil }
-    /// Not matched, as far as this device knows.
-    var isPending: Bool { matchedAt == nil && reportedMatched != true }
+    /// Not matched, as far as this device verified.
+    var isPending: Bool { matchedAt == nil }
     /// A mark the server should hold pending now.
     func isWanted(epoch: UInt32) -> Bool { self.epoch == epoch && isPending && waitingForTrust != true }
 }
@@ -81,6 +78,8 @@ public struct MemberState: Codable, Sendable {
     public var replica: KeyDirectory?
     /// The key the last key-log entry for this member's own handle carried, as the replica saw it.
     public var ownLogKey: String?
+    /// The highest epoch of the program this device has seen: a server going back is refused.
+    public var epoch: UInt32?
 }
 
 /// The folder of one membership: `state.json` and `private.key`, both mode 0600, written atomically.

@@ -31,6 +31,8 @@ public struct Membership: Sendable {
     public let folder: MembershipFolder
     public internal(set) var state: MemberState
     var key: PrivateKey
+    /// The server's answer to the last replacement request, per submitted token (its word only).
+    var lastAnswer: [String: MarkState] = [:]
 
     var api: ServerAPI { ServerAPI(baseURL: state.server, credential: state.credential) }
     public var publicKey: PublicKey { key.publicKey }
@@ -140,14 +142,11 @@ public struct Membership: Sendable {
     /// Re-pins `handle` to its live key in the key log, after an out-of-band check, and derives pending
     /// interests in them again from it, replacing the old marks in one request.
     public mutating func trust(_ handle: String) async throws -> String {
-        try await rollingBack { session in
-            let program = try await session.api.me().program
-            let directory = try await session.syncedDirectory()
+        try await changingMarks(minimumChange: 1) { session, program, directory, _ in
             guard let live = directory.live[handle] else {
                 throw ClientError("unknown-handle", "no member '\(handle)' is live in program \(session.state.program)'s key log")
             }
             session.state.pinnedKeys[handle] = live
-            try session.moveToEpoch(program.epoch, directory: directory)
             // The old marks can no longer match: derive them again with the live key, for the current epoch
             // (marks that waited for this trust across an epoch change or a key rotation included).
             for index in session.state.marks.indices where session.state.marks[index].handle == handle && session.state.marks[index].isPending {
@@ -157,8 +156,6 @@ public struct Membership: Sendable {
                 session.state.marks[index] = LocalMark(
                     derived, handle: handle, wants: wants, epoch: program.epoch, createdAt: old.createdAt, note: old.note)
             }
-            try session.pad(program)
-            _ = try await session.converge(program, minimumChange: 1)
             return try PublicKey(base64URL: live).fingerprint
         }
     }
@@ -176,6 +173,7 @@ public struct Membership: Sendable {
             try folder.saveNextKey(next)
         }
         let me = try await api.me()
+        let program = try checkedProgram(me.program)
         if me.member.publicKey != next.publicKey.base64URL {
             _ = try await api.rotateKey(next.publicKey)
         }
@@ -193,9 +191,9 @@ public struct Membership: Sendable {
         guard directory.live[state.handle] == next.publicKey.base64URL else {
             throw ClientError("log-missing-key", "the server's key log does not hold your new key as live")
         }
-        try moveToEpoch(me.program.epoch, directory: directory)
-        try pad(me.program)
-        _ = try await converge(me.program)
+        try moveToEpoch(program.epoch, directory: directory)
+        try pad(program)
+        _ = try await converge(program)
         do {
             try await rotateCredential()
         } catch let error as ClientError {
@@ -232,7 +230,7 @@ public struct Membership: Sendable {
             directory = try await syncedDirectory()
         } catch let error as ClientError where error.code == "unreachable" {
             guard let pinned = state.pinnedKeys[handle], let key = try? PublicKey(base64URL: pinned) else { throw error }
-            return key.fingerprint
+            return "\(key.fingerprint) (pinned when you first marked or looked up \(handle); not checked now: the server is unreachable)"
         }
         let party = try party(handle, in: directory)
         try folder.save(state)
@@ -273,54 +271,43 @@ public struct Membership: Sendable {
         guard !handles.isEmpty else { return [] }
         if let padTo, padTo < 0 { throw ClientError("invalid-argument", "--pad-to must be 0 or more, got \(padTo)") }
         if handles.contains(state.handle) { throw ClientError("self-mark", "you cannot mark yourself") }
-        return try await rollingBack { try await $0.submitInterest(handles, wants: wants, padTo: padTo, note: note) }
+        return try await submitInterest(handles, wants: wants, padTo: padTo, note: note)
     }
 
     mutating func submitInterest(_ handles: [String], wants: Role, padTo: Int?, note: String?) async throws
         -> [InterestResult]
     {
-        let program = try await api.me().program
-        if let padTo, padTo > program.maxMarks {
-            throw ClientError(
-                "invalid-argument",
-                "--pad-to must be at most \(program.maxMarks), the most marks program \(program.name) allows a member per epoch; got \(padTo)")
-        }
-        if let padTo { state.padTo = padTo }
-        let directory = try await syncedDirectory()
-        try moveToEpoch(program.epoch, directory: directory)
-        var tokens: [String] = []
-        var fresh = 0
-        var renoted: Set<String> = []
-        for handle in handles {
-            let derived = try derive(try party(handle, in: directory), wants: wants, epoch: program.epoch)
-            let token = derived.token.base64URL
-            tokens.append(token)
-            if let index = state.marks.firstIndex(where: { $0.token == token }) {
-                if state.marks[index].isPending, state.marks[index].note != note {
-                    state.marks[index].note = note
-                    renoted.insert(token)
+        let tokens = try await changingMarks(minimumChange: handles.count, padTo: padTo) { session, program, directory, renoted in
+            var tokens: [String] = []
+            var fresh = 0
+            for handle in handles {
+                let derived = try session.derive(try session.party(handle, in: directory), wants: wants, epoch: program.epoch)
+                let token = derived.token.base64URL
+                tokens.append(token)
+                // A mark that waited for a trust is replaced by this one.
+                session.state.marks.removeAll { $0.handle == handle && $0.wants == wants && $0.waitingForTrust == true }
+                if let index = session.state.marks.firstIndex(where: { $0.token == token }) {
+                    if session.state.marks[index].isPending, session.state.marks[index].note != note {
+                        session.state.marks[index].note = note
+                        renoted.insert(token)
+                    }
+                } else if !tokens.dropLast().contains(token) {
+                    fresh += 1
+                    session.state.marks.append(LocalMark(
+                        derived, handle: handle, wants: wants, epoch: program.epoch, createdAt: Date(), note: note))
                 }
-            } else if !tokens.dropLast().contains(token) {
-                fresh += 1
-                state.marks.append(LocalMark(
-                    derived, handle: handle, wants: wants, epoch: program.epoch, createdAt: Date(), note: note))
             }
-        }
-        // The server counts pending marks and the matches made this epoch alike.
-        let made = realMarks(epoch: program.epoch).count
-        if made > program.maxMarks {
-            throw Self.quotaExceeded(program, "you have made \(made - fresh) interests this epoch, and this would add \(fresh)")
-        }
-        try pad(program)
-        let outcome: [String: MarkState]
-        do {
-            outcome = try await converge(program, renoted: renoted, minimumChange: handles.count)
-        } catch let error as ClientError where error.code == "quota-exceeded" {
-            throw Self.quotaExceeded(program, "the server holds more marks of yours than this device knows of")
+            // The server counts pending marks and the matches made this epoch alike.
+            let made = session.realMarks(epoch: program.epoch).count
+            if made > program.maxMarks {
+                throw Self.quotaExceeded(program, "you have made \(made - fresh) interests this epoch, and this would add \(fresh)")
+            }
+            return tokens
         }
         return zip(handles, tokens).map { handle, token in
-            let pending = state.marks.first { $0.token == token }?.isPending ?? true
-            return InterestResult(handle: handle, state: outcome[token] ?? (pending ? .pending : .matched))
+            // What the server answered (its word, shown as such), else what this device verified.
+            let matched = state.marks.first { $0.token == token }?.matchedAt != nil
+            return InterestResult(handle: handle, state: lastAnswer[token] ?? (matched ? .matched : .pending))
         }
     }
 
@@ -331,18 +318,96 @@ public struct Membership: Sendable {
                 + "Withdraw one first with 'reciprocity interest remove HANDLE --as ROLE' (see 'reciprocity interest list')")
     }
 
-    /// Runs one command on this membership. If it fails, the state goes back to what it was, in memory and on
-    /// disk, even when the server may have acted (an answer lost on the way): the next command brings the
-    /// server back to that state, withdrawing what it holds that this device does not want and submitting
-    /// what it lacks.
+    /// Runs one command on this membership. If it fails before anything was submitted, the state goes back to
+    /// what it was, in memory and on disk. Once a replacement request has gone out (`AfterSending`), the state
+    /// it recorded is kept whatever happens, so that the next command sends exactly the same marks again or
+    /// finds them held: a client that drew new dummies for a retry would show the server, by which tokens
+    /// came back, which of its marks are real.
     mutating func rollingBack<T>(_ body: (inout Membership) async throws -> T) async throws -> T {
         let original = state
         do {
             return try await body(&self)
+        } catch let sent as AfterSending {
+            throw sent.error
         } catch {
             state = original
             try? folder.save(state)
             throw error
+        }
+    }
+
+    /// A failure after the replacement request was sent: the state is kept.
+    struct AfterSending: Error {
+        let error: any Error
+    }
+
+    /// The program as the server describes it, refused when it goes back to an earlier epoch (the client would
+    /// derive its real marks again for an epoch it already left, and draw new dummies: the tokens that came
+    /// back would be the real ones) or when its quota fell below this device's padding (shedding dummies
+    /// because the server says so would show which marks they are). The padding is fixed at first use.
+    mutating func checkedProgram(_ program: ProgramInfo, padTo: Int? = nil) throws -> ProgramInfo {
+        if let seen = state.epoch, program.epoch < seen {
+            throw ClientError(
+                "epoch-rollback",
+                "the server says program \(program.name) is in epoch \(program.epoch), but this device already saw epoch \(seen); refusing to go back")
+        }
+        state.epoch = program.epoch
+        if let padTo { state.padTo = padTo }
+        if state.padTo == nil { state.padTo = program.maxMarks }
+        if let padding = state.padTo, padding > program.maxMarks {
+            throw ClientError(
+                "quota-lowered",
+                "program \(program.name) now allows \(program.maxMarks) marks per epoch, fewer than the \(padding) this device keeps pending; "
+                    + "lower the padding with 'reciprocity interest add HANDLE --as ROLE --pad-to \(program.maxMarks)' "
+                    + "(the server then sees that the marks withdrawn are dummies)")
+        }
+        return program
+    }
+
+    /// The frame of every command that changes marks: the program (never an earlier epoch), the replica of the
+    /// key log brought up to date, the move to a new epoch; then `body` changes the local set (and names marks
+    /// to send again with a new note); then the padding and one replacement request (`converge`). When `body`
+    /// refuses (an unknown handle, a changed key, the quota), the same replacement request is still sent, a
+    /// dummy for a new one, before the refusal is reported: the server sees the same requests whether a command
+    /// goes through or stops.
+    mutating func changingMarks<T>(
+        minimumChange: Int, padTo: Int? = nil,
+        _ body: (inout Membership, ProgramInfo, KeyDirectory, inout Set<String>) throws -> T
+    ) async throws -> T {
+        try await rollingBack { session in
+            if let padTo, padTo < 0 { throw ClientError("invalid-argument", "--pad-to must be 0 or more, got \(padTo)") }
+            let served = try await session.api.me().program
+            if let padTo, padTo > served.maxMarks {
+                throw ClientError(
+                    "invalid-argument",
+                    "--pad-to must be at most \(served.maxMarks), the most marks program \(served.name) allows a member per epoch; got \(padTo)")
+            }
+            let program = try session.checkedProgram(served, padTo: padTo)
+            let directory = try await session.syncedDirectory()
+            try session.moveToEpoch(program.epoch, directory: directory)
+            let before = session.state
+            var renoted: Set<String> = []
+            let result: T
+            do {
+                result = try body(&session, program, directory, &renoted)
+            } catch let refusal as ClientError {
+                session.state = before
+                try session.pad(program)
+                do {
+                    _ = try await session.converge(program, minimumChange: minimumChange)
+                } catch is AfterSending {
+                    throw AfterSending(error: refusal)
+                }
+                throw AfterSending(error: refusal)
+            }
+            try session.pad(program)
+            do {
+                _ = try await session.converge(program, renoted: renoted, minimumChange: minimumChange)
+            } catch let sent as AfterSending {
+                guard let error = sent.error as? ClientError, error.code == "quota-exceeded" else { throw sent }
+                throw AfterSending(error: Self.quotaExceeded(program, "the server holds more marks of yours than this device knows of"))
+            }
+            return result
         }
     }
 
@@ -351,13 +416,8 @@ public struct Membership: Sendable {
     public mutating func removeInterest(_ handle: String, wants: Role) async throws {
         guard state.marks.contains(where: { $0.handle == handle && $0.wants == wants && $0.isPending })
         else { throw ClientError("no-such-interest", "you have no pending interest in \(handle) as \(wants.rawValue)") }
-        try await rollingBack { session in
-            let program = try await session.api.me().program
-            let directory = try await session.syncedDirectory()
-            try session.moveToEpoch(program.epoch, directory: directory)
+        try await changingMarks(minimumChange: 1) { session, _, _, _ in
             session.state.marks.removeAll { $0.handle == handle && $0.wants == wants && $0.isPending }
-            try session.pad(program)
-            _ = try await session.converge(program, minimumChange: 1)
         }
     }
 
@@ -371,15 +431,14 @@ public struct Membership: Sendable {
         return replica.live[handle] != state.pinnedKeys[handle]
     }
 
-    /// Real marks of `epoch`, pending or matched, and any mark the server said matched: what the server's
-    /// quota counts besides pending dummies. A dummy the server claims matched counts like a real match, so
-    /// that such a claim changes the next request the same way whichever it was.
+    /// Real marks of `epoch`, pending or matched: what the server's quota counts besides dummies. (A match is
+    /// only what `matches` verified: the server's word in a submission's answer changes nothing here.)
     func realMarks(epoch: UInt32) -> [LocalMark] {
-        state.marks.filter { $0.epoch == epoch && (($0.isDummy == false && $0.waitingForTrust != true) || !$0.isPending) }
+        state.marks.filter { $0.epoch == epoch && !$0.isDummy && ($0.waitingForTrust != true || $0.matchedAt != nil) }
     }
 
-    /// The padding in force: the member's `--pad-to`, else the program's whole quota, so that every member
-    /// holds the same number of marks whatever they marked (never more than the program allows).
+    /// The padding in force: the member's `--pad-to`, else the program's whole quota as it was at first use,
+    /// so that every member holds the same number of marks whatever they marked.
     func padding(_ program: ProgramInfo) -> Int { min(state.padTo ?? program.maxMarks, program.maxMarks) }
 
     /// Brings the dummies of the current epoch to the padding: surplus ones chosen at random leave the local
@@ -399,7 +458,11 @@ public struct Membership: Sendable {
     /// until `key trust`.
     mutating func moveToEpoch(_ epoch: UInt32, directory: KeyDirectory) throws {
         let all = state.resubmitPending == true
-        func isStale(_ mark: LocalMark) -> Bool { mark.isPending && (all || mark.epoch != epoch) }
+        // A mark waiting for a trust stays as it is: deriving it again when its person's key comes back (a
+        // reinstatement) would send a request because of whom it is about.
+        func isStale(_ mark: LocalMark) -> Bool {
+            mark.isPending && mark.waitingForTrust != true && (all || mark.epoch != epoch)
+        }
         let stale = state.marks.filter(isStale)
         guard !stale.isEmpty || all else { return }
         state.marks.removeAll(where: isStale)
@@ -455,19 +518,16 @@ public struct Membership: Sendable {
                 results = try await api.submit(epoch: program.epoch, marks: marks, withdraw: Array(withdraw).shuffled())
             }
         } catch let error as ClientError where error.code == "unreachable" {
-            throw ClientError(
+            throw AfterSending(error: ClientError(
                 "unreachable",
-                "\(error.message); nothing was changed here (if the server acted, the next command undoes it): run it again")
+                "\(error.message); the change is recorded on this device and the next command completes it"))
+        } catch {
+            throw AfterSending(error: error)
         }
-        var outcome: [String: MarkState] = [:]
-        for result in results {
-            outcome[result.token] = result.status
-            if result.status == .matched, let index = state.marks.firstIndex(where: { $0.token == result.token }) {
-                state.marks[index].reportedMatched = true
-            }
-        }
-        try folder.save(state)
-        return outcome
+        // Only the tokens just submitted; and `matched` is the server's word: `matches` verifies it.
+        let sent = Set(marks.map(\.token.base64URL))
+        lastAnswer = Dictionary(results.filter { sent.contains($0.token) }.map { ($0.token, $0.status) }) { first, _ in first }
+        return lastAnswer
     }
 
     /// What is sent for a local mark: a real one is derived again from its pinned key (to seal its note), a
@@ -492,11 +552,8 @@ public struct Membership: Sendable {
     }
 
     mutating func verifiedMatches() async throws -> [MatchReport] {
-        let program = try await api.me().program
+        let program = try checkedProgram(try await api.me().program)
         let directory = try await syncedDirectory()
-        try moveToEpoch(program.epoch, directory: directory)
-        try pad(program)
-        _ = try await converge(program)
         var reports: [MatchReport] = []
         for match in try await api.matches() {
             guard let index = state.marks.firstIndex(where: { $0.token == match.token }), !state.marks[index].isDummy,
@@ -539,6 +596,11 @@ public struct Membership: Sendable {
                 handle: match.handle, wants: local.wants, matchedAt: match.matchedAt, verified: problem == nil,
                 problem: problem, note: note?.isEmpty == true ? nil : note, noteProblem: noteProblem))
         }
+        // Verified matches are no longer pending; then the epoch move or the completion of an interrupted
+        // command, if any.
+        try moveToEpoch(program.epoch, directory: directory)
+        try pad(program)
+        _ = try await converge(program)
         try folder.save(state)
         return reports
     }

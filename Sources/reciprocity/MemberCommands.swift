@@ -96,7 +96,7 @@ struct ProfileCommand: AsyncParsableCommand {
             let session = try membership.open()
             let current = try await session.me().member.profile
             let updated = try await session.updateProfile(try profile.apply(to: current).validated())
-            print("profile updated for \(updated.handle)")
+            print("profile updated for \(terminalSafe(updated.handle))")
         }
     }
 }

@@ -90,11 +90,11 @@ import Testing
         let substitute = try PrivateKey().publicKey.rawRepresentation
         try server.tamper("UPDATE member SET public_key = ? WHERE handle = 'bob'", [substitute])
         try server.appendLogEntry(.rotate, handle: "bob", key: substitute)
-        let before = try alice.snapshot()
+        let before = try alice.memberFacts()
         let refused = try alice.cli(["interest", "add", "bob", "--as", "mentor"])
         #expect(refused.status != 0)
         #expect(refused.stderr.contains("bob's key changed in the key log"))
-        #expect(try alice.snapshot() == before)
+        #expect(try alice.memberFacts() == before)
     }
 
     @Test func badInputIsOneLineAndANonZeroExitWithLocalStateIntact() throws {
@@ -110,13 +110,13 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: stranger.home.path + "/current"))
 
         func expectFailure(_ arguments: [String], _ fragment: String) throws {
-            let before = try alice.snapshot()
+            let before = try alice.memberFacts()
             let result = try alice.cli(arguments)
             #expect(result.status != 0, "\(arguments)")
             let lines = result.stderr.split(separator: "\n")
             #expect(lines.count == 1, "\(arguments): \(result.stderr)")
             #expect(result.stderr.contains(fragment), "\(arguments): \(result.stderr)")
-            #expect(try alice.snapshot() == before, "\(arguments) changed local state")
+            #expect(try alice.memberFacts() == before, "\(arguments) changed local state")
         }
         try expectFailure(["interest", "add", "nobody", "--as", "mentor"], "no member 'nobody' is live")
         try expectFailure(["interest", "add", "alice", "--as", "peer"], "cannot mark yourself")

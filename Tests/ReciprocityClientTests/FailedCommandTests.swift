@@ -7,9 +7,11 @@ import Testing
 /// acted but before its answer arrives, and the member's files are compared byte for byte before and after.
 @Suite(.serialized) struct FailedCommandTests {
     /// Runs `arguments` for `member`, failing it at request 1, 2, ... in each way until it goes through (at most
-    /// 40). Every failed run must be one line on standard error and leave the files byte for byte as they were,
-    /// even when the server acted and only its answer was lost. Returns the successful run's output and how many
-    /// runs failed.
+    /// 40). Every failed run must be one line on standard error. A run cut before its replacement request went
+    /// out must leave the files byte for byte as they were; once that request went out (whether or not it
+    /// arrived), the device keeps the change it sent, says so, and the next command (`matches` here) completes
+    /// it: drawing new dummies for a retry would show the server which tokens are real. Returns the last
+    /// successful run's output and how many runs failed.
     @discardableResult
     func failAtEveryStep(
         _ member: CLIMember, _ proxy: FaultProxy, _ arguments: [String], cuts: [FaultProxy.Cut] = FaultProxy.Cut.allCases
@@ -29,7 +31,11 @@ import Testing
                 failures += 1
                 #expect(proxy.didCut, "\(arguments) failed without a cut: \(result.stderr)")
                 #expect(result.stderr.split(separator: "\n").count == 1, "\(arguments): \(result.stderr)")
-                #expect(try member.snapshot() == before, "\(arguments) cut \(cut) after \(passing) requests changed the local state")
+                guard try member.snapshot() != before else { continue }
+                #expect(result.stderr.contains("recorded on this device"), "\(arguments) cut \(cut) after \(passing) requests changed the local state: \(result.stderr)")
+                proxy.arm(passing: nil)
+                try member.ok(["matches"])
+                break
             }
         }
         proxy.arm(passing: nil)
@@ -60,7 +66,7 @@ import Testing
         // the server is the padding after every successful run.
         let added = try failAtEveryStep(
             alice, proxy, ["interest", "add", "bob", "--as", "mentor", "--pad-to", "4", "--note", "hi"])
-        #expect(added.output.contains("bob as mentor: pending") && added.failures > 6)
+        #expect(try added.failures >= 6 && alice.ok(["interest", "list"]) == "bob\tas mentor\tpending\n")
         #expect(try marks() == 4, "one real mark and three dummies")
         // Further real marks each replace a dummy in the same request.
         try failAtEveryStep(alice, proxy, ["interest", "add", "carol", "--as", "peer"])
@@ -69,7 +75,7 @@ import Testing
         // A withdrawal succeeds once: each way of cutting gets a run of its own.
         for cut in FaultProxy.Cut.allCases {
             let removed = try failAtEveryStep(alice, proxy, ["interest", "remove", "dave", "--as", "peer"], cuts: [cut])
-            #expect(try removed.failures >= 3 && !alice.ok(["interest", "list"]).contains("dave"))
+            #expect(try removed.failures >= 2 && !alice.ok(["interest", "list"]).contains("dave"))
             #expect(try marks() == 4, "two real marks and two dummies")
             try failAtEveryStep(alice, proxy, ["interest", "add", "dave", "--as", "peer"], cuts: [cut])
         }
@@ -97,11 +103,11 @@ import Testing
         try alice.ok(["interest", "add", "bob", "tom", "--as", "peer"])
 
         func refused(_ arguments: [String], _ fragments: String...) throws {
-            let before = try alice.snapshot()
+            let before = try alice.memberFacts()
             let result = try alice.cli(arguments)
             #expect(result.status == 1 && result.stderr.split(separator: "\n").count == 1, "\(arguments): \(result.stderr)")
             for fragment in fragments { #expect(result.stderr.contains(fragment), "\(arguments): \(result.stderr)") }
-            #expect(try alice.snapshot() == before, "\(arguments) changed the local state")
+            #expect(try alice.memberFacts() == before, "\(arguments) changed the local state")
         }
         try refused(
             ["interest", "add", "zoe", "--as", "peer"], "allows 2 interests per epoch", "you have made 2 interests this epoch",

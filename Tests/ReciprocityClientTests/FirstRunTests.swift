@@ -68,7 +68,8 @@ import Testing
         try bob.join(invite: invite)
         let online = try alice.ok(["key", "fingerprint", "bob"])
         server.stop()
-        #expect(try alice.ok(["key", "fingerprint", "bob"]) == online)
+        let offline = try alice.ok(["key", "fingerprint", "bob"])
+        #expect(offline.hasPrefix(online.trimmingCharacters(in: .newlines)) && offline.contains("not checked now"))
         refused(try alice.cli(["key", "fingerprint", "carol"]), "cannot reach the server")
     }
 

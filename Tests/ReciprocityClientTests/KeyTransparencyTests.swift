@@ -26,12 +26,12 @@ import Testing
     /// A failing command: non-zero, one line naming `fragment`, and local state untouched.
     func expectRefusal(_ member: CLIMember, _ arguments: [String], _ fragment: String,
                        sourceLocation: SourceLocation = #_sourceLocation) throws {
-        let before = try member.snapshot()
+        let before = try member.memberFacts()
         let result = try member.cli(arguments)
         #expect(result.status != 0, "\(arguments) succeeded", sourceLocation: sourceLocation)
         #expect(result.stderr.split(separator: "\n").count == 1, "\(result.stderr)", sourceLocation: sourceLocation)
         #expect(result.stderr.contains(fragment), "\(result.stderr)", sourceLocation: sourceLocation)
-        #expect(try member.snapshot() == before, "\(arguments) changed local state", sourceLocation: sourceLocation)
+        #expect(try member.memberFacts() == before, "\(arguments) changed local state", sourceLocation: sourceLocation)
     }
 
     @Test func anHonestLogPassesMonitorAndAuditAndRecordsEveryDirectoryChange() throws {

@@ -241,6 +241,22 @@ struct CLIMember {
         return files
     }
 
+    /// What the member owns on this device, byte for byte: the key, the credential, pinned keys, the padding
+    /// and every real mark; without what a command may refresh whether or not it succeeds (the verified
+    /// head and replica of the key log, the epoch seen, and the dummy marks a refused command still replaces
+    /// so that the server sees the same requests as for one that goes through).
+    func memberFacts() throws -> [String: Data] {
+        var facts = try snapshot()
+        for (path, data) in facts where path.hasSuffix("state.json") {
+            guard var state = try JSONSerialization.jsonObject(with: data) as? [String: Any] else { continue }
+            // (and the padding's default, recorded at first use)
+            for key in ["treeHead", "replica", "ownLogKey", "epoch", "padTo"] { state[key] = nil }
+            state["marks"] = (state["marks"] as? [[String: Any]] ?? []).filter { $0["handle"] != nil }
+            facts[path] = try JSONSerialization.data(withJSONObject: state, options: [.sortedKeys])
+        }
+        return facts
+    }
+
     struct MatchEntry: Decodable {
         var handle: String
         var wants: String?
