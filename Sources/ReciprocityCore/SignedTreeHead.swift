@@ -28,7 +28,7 @@ public struct LogSigningKey: Sendable, CustomStringConvertible {
 
 /// The log's Ed25519 public key, pinned by clients when they join.
 public struct LogPublicKey: Sendable, Hashable {
-    let bytes: [UInt8]
+    package let bytes: [UInt8]
     let key: Ed25519.Key
 
     public init(rawRepresentation: some ContiguousBytesView) throws {

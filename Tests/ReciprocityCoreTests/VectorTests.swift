@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import ReciprocityCore
+import ReciprocityVectors
 
 /// The repository's Specs/vectors folder, found from this file's location.
 let vectorDirectory = URL(fileURLWithPath: #filePath)

@@ -1,4 +1,5 @@
 import Foundation
+import ReciprocityCore
 
 /// A test-vector file in the Wycheproof layout: one algorithm, flag notes, groups of numbered tests.
 public struct VectorFile<Test: VectorTest>: Codable, Sendable {

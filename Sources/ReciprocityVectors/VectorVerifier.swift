@@ -1,4 +1,5 @@
 public import Foundation
+import ReciprocityCore
 
 /// The outcome of checking one vector file.
 public struct VectorReport: Sendable {

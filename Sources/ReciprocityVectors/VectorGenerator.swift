@@ -1,4 +1,5 @@
 public import Foundation
+import ReciprocityCore
 
 /// Produces every file in `Specs/vectors/` deterministically: private keys are SHA-256 of a fixed label, so
 /// running the generator again reproduces the files byte for byte.
