@@ -10,6 +10,15 @@ public struct InterestContext: Sendable, Hashable {
         self.relation = relation
         self.epoch = epoch
     }
+
+    /// An epoch that arrived as a wider integer (a JSON number, a command-line value): 0 to 2^32 - 1, else
+    /// `invalidEpoch`.
+    public static func epoch(_ value: some BinaryInteger) throws -> UInt32 {
+        guard let epoch = UInt32(exactly: value) else {
+            throw ReciprocityError(.invalidEpoch, "an epoch is an integer from 0 to 4294967295")
+        }
+        return epoch
+    }
 }
 
 /// A member as the key schedule sees them: a handle and a validated public key.
