@@ -627,7 +627,8 @@ public enum VectorGenerator {
                 "InvalidProgram": "A program name outside [a-z0-9][a-z0-9._-]{2,63}. Error invalidProgram.",
                 "InvalidKeyLength": "A public key that is not 32 bytes. Error invalidLength.",
                 "NonCanonicalKey": "A public key with bit 255 set or u >= 2^255 - 19. Error nonCanonicalPublicKey.",
-                "Grammar": "A correctly signed head whose line breaks the strict grammar (one spelling per head). Error invalidEncoding, or invalidProgram for the program field.",
+                "Grammar": "A correctly signed head whose line breaks the strict grammar (one spelling per head). "
+                    + "Error invalidEncoding, or invalidProgram for the program field.",
                 "MaxSize": "The largest size a head may state, 2^63 - 1.",
                 "MaxTimestamp": "The largest timestamp, 2^64 - 1.",
                 "Fresh": "Checked at 'now': at most 24 hours old and at most 5 minutes ahead.",
