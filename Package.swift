@@ -11,6 +11,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "ReciprocityCore", targets: ["ReciprocityCore"]),
+        .library(name: "ReciprocityVectors", targets: ["ReciprocityVectors"]),
         .library(name: "ReciprocityAPI", targets: ["ReciprocityAPI"]),
         .library(name: "ReciprocityStore", targets: ["ReciprocityStore"]),
         .library(name: "ReciprocityServer", targets: ["ReciprocityServer"]),
@@ -40,6 +41,13 @@ let package = Package(
         .target(
             name: "ReciprocityCore",
             dependencies: ["COpenSSL"],
+            swiftSettings: strictSettings
+        ),
+        // Generating and checking the protocol's test vectors: only the CLI's `vectors` command and the tests
+        // need it, so no client that links ReciprocityCore carries it.
+        .target(
+            name: "ReciprocityVectors",
+            dependencies: ["ReciprocityCore"],
             swiftSettings: strictSettings
         ),
         .target(
@@ -95,7 +103,7 @@ let package = Package(
         .executableTarget(
             name: "reciprocity",
             dependencies: [
-                "ReciprocityCore", "ReciprocityAPI", "ReciprocityClient", "CommandLineEdge",
+                "ReciprocityCore", "ReciprocityAPI", "ReciprocityClient", "ReciprocityVectors", "CommandLineEdge",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings
@@ -112,7 +120,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ReciprocityCoreTests",
-            dependencies: ["ReciprocityCore", "COpenSSL"],
+            dependencies: ["ReciprocityCore", "ReciprocityVectors", "COpenSSL"],
             swiftSettings: strictSettings
         ),
         .testTarget(

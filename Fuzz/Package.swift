@@ -17,6 +17,7 @@ let package = Package(
                     "FuzzDriver",
                     .product(name: "ReciprocityCore", package: "Reciprocity"),
                     .product(name: "ReciprocityAPI", package: "Reciprocity"),
+                    .product(name: "ReciprocityVectors", package: "Reciprocity"),
                 ]
             )
         }

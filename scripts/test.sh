@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite: the Dockerfile lint and the container smoke test, the Swift tests, the CLI's check
 # of the protocol vectors, API conformance against Specs/openapi.yaml (schemathesis), bounded fuzzing of
-# every input parser, and the independent reference check. Checks every external tool first and sets up
-# its own Python tools (hadolint, schemathesis, cryptography) in .venv-test/.
+# every input parser, the independent reference check, and the vector files against their JSON Schemas.
+# Checks every external tool first and sets up its own Python tools (hadolint, schemathesis, cryptography,
+# jsonschema) in .venv-test/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/tools.sh
@@ -20,3 +21,4 @@ swift run --skip-build reciprocity vectors verify Specs/vectors
 scripts/conformance.sh 25
 scripts/fuzz.sh 15
 python3 Specs/reference/reciprocity_ref.py Specs/vectors
+python3 Specs/reference/check_vector_schemas.py Specs/vectors

@@ -62,7 +62,7 @@ public struct TreeHeadInfo: Codable, Sendable, Equatable {
 
     /// Decodes every field (the signature is checked by the caller, against its pinned log key).
     public func signedTreeHead() throws -> SignedTreeHead {
-        SignedTreeHead(
+        try SignedTreeHead(
             program: try ProgramID(program), size: treeSize,
             root: try Base64URL.decode(rootHash, byteCount: MerkleTree.hashLength, what: "root hash"),
             timestamp: timestamp,

@@ -2,13 +2,13 @@ import COpenSSL
 
 /// ChaCha20-Poly1305 (RFC 8439) through OpenSSL's `EVP_chacha20_poly1305`: 32-byte key, 12-byte nonce,
 /// 16-byte tag.
-enum ChaChaPoly {
+package enum ChaChaPoly {
     static let keyLength = 32
-    static let nonceLength = 12
+    package static let nonceLength = 12
     static let tagLength = 16
 
     /// Returns `ciphertext || tag`.
-    static func seal(key: [UInt8], nonce: [UInt8], plaintext: [UInt8], associatedData: [UInt8]) throws -> [UInt8] {
+    package static func seal(key: [UInt8], nonce: [UInt8], plaintext: [UInt8], associatedData: [UInt8]) throws -> [UInt8] {
         precondition(key.count == keyLength && nonce.count == nonceLength)
         guard let ctx = EVP_CIPHER_CTX_new() else { throw ReciprocityError.openSSL("EVP_CIPHER_CTX_new") }
         defer { EVP_CIPHER_CTX_free(ctx) }

@@ -6,17 +6,17 @@
 /// and costs 2.7 µs per extract and 1.5 µs per expand here, against 0.6 µs per HMAC with a reused context,
 /// which would push the key schedule past its 10% budget over X25519. The test suite checks this HKDF against
 /// OpenSSL's `EVP_KDF` on random inputs as well as against RFC 5869 appendix A.
-enum HKDF {
+package enum HKDF {
     static let hashLength = 32
 
     /// `PRK = HMAC-SHA256(salt, IKM)` (RFC 5869 section 2.2); an empty salt means HashLen zero bytes.
-    static func extract(salt: [UInt8], inputKeyMaterial: [UInt8]) throws -> [UInt8] {
+    package static func extract(salt: [UInt8], inputKeyMaterial: [UInt8]) throws -> [UInt8] {
         try HMACSHA256.authenticate(
             key: salt.isEmpty ? [UInt8](repeating: 0, count: hashLength) : salt, message: inputKeyMaterial)
     }
 
     /// `OKM = first L bytes of T(1) | T(2) | ...`, `T(i) = HMAC-SHA256(PRK, T(i-1) | info | i)` (section 2.3).
-    static func expand(pseudorandomKey: [UInt8], info: [UInt8], length: Int) throws -> [UInt8] {
+    package static func expand(pseudorandomKey: [UInt8], info: [UInt8], length: Int) throws -> [UInt8] {
         guard (1...255 * hashLength).contains(length) else {
             throw ReciprocityError(.invalidLength, "HKDF-SHA256 output length must be 1...8160, got \(length)")
         }

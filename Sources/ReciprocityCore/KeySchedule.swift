@@ -10,6 +10,15 @@ public struct InterestContext: Sendable, Hashable {
         self.relation = relation
         self.epoch = epoch
     }
+
+    /// An epoch that arrived as a wider integer (a JSON number, a command-line value): 0 to 2^32 - 1, else
+    /// `invalidEpoch`.
+    public static func epoch(_ value: some BinaryInteger) throws -> UInt32 {
+        guard let epoch = UInt32(exactly: value) else {
+            throw ReciprocityError(.invalidEpoch, "an epoch is an integer from 0 to 4294967295")
+        }
+        return epoch
+    }
 }
 
 /// A member as the key schedule sees them: a handle and a validated public key.
@@ -58,7 +67,7 @@ public struct PairwiseMark: Sendable {
         try sealed.open(key: noteKey(ownPosition.other), token: token.bytes)
     }
 
-    func noteKey(_ writer: RolePosition) throws -> [UInt8] {
+    package func noteKey(_ writer: RolePosition) throws -> [UInt8] {
         try KeySchedule.noteKey(prk: pseudorandomKey, binding: binding, writer: writer, relation: relation)
     }
 }
@@ -86,31 +95,31 @@ public enum KeySchedule {
 
     /// `note_key(i) = HKDF-Expand(PRK, LP(version) || LP("note") || binding || LP(label(i)), 32)`: the key
     /// the member in role `i` seals its note with.
-    static func noteKey(prk: [UInt8], binding: [UInt8], writer: RolePosition, relation: Relation) throws -> [UInt8] {
+    package static func noteKey(prk: [UInt8], binding: [UInt8], writer: RolePosition, relation: Relation) throws -> [UInt8] {
         try HKDF.expand(pseudorandomKey: prk, info: noteInfo(binding: binding, writer: writer, relation: relation), length: 32)
     }
 
-    static func noteInfo(binding: [UInt8], writer: RolePosition, relation: Relation) -> [UInt8] {
+    package static func noteInfo(binding: [UInt8], writer: RolePosition, relation: Relation) -> [UInt8] {
         info(purpose: "note", binding: binding, role: writer.label(in: relation))
     }
 
-    /// Every intermediate value of one derivation. Internal: the test-vector generator and verifier publish these,
+    /// Every intermediate value of one derivation. Package-only: the test-vector generator and verifier publish these;
     /// the public API never hands out the shared secret or PRK.
-    struct Transcript {
-        let ownPosition: RolePosition
-        let sharedSecret: [UInt8]
-        let pseudorandomKey: [UInt8]
-        let tokenInfo: [UInt8]
-        let binding: [UInt8]
+    package struct Transcript {
+        package let ownPosition: RolePosition
+        package let sharedSecret: [UInt8]
+        package let pseudorandomKey: [UInt8]
+        package let tokenInfo: [UInt8]
+        package let binding: [UInt8]
         /// Indexed by `RolePosition.rawValue - 1`.
-        let tagInfos: [[UInt8]]
-        let token: [UInt8]
-        let tags: [[UInt8]]
+        package let tagInfos: [[UInt8]]
+        package let token: [UInt8]
+        package let tags: [[UInt8]]
 
-        func tagInfo(_ position: RolePosition) -> [UInt8] { tagInfos[position.rawValue - 1] }
-        func tag(_ position: RolePosition) -> [UInt8] { tags[position.rawValue - 1] }
+        package func tagInfo(_ position: RolePosition) -> [UInt8] { tagInfos[position.rawValue - 1] }
+        package func tag(_ position: RolePosition) -> [UInt8] { tags[position.rawValue - 1] }
 
-        init(context: InterestContext, me: PrivateKey, handle: Handle, role: Role, other: Party) throws {
+        package init(context: InterestContext, me: PrivateKey, handle: Handle, role: Role, other: Party) throws {
             guard context.relation.roles.contains(role) else {
                 throw ReciprocityError(
                     .invalidRole, "role \(role.rawValue) does not belong to relation \(context.relation.rawValue)")

@@ -38,7 +38,7 @@ public struct PrivateKey: Sendable, CustomStringConvertible {
 /// An X25519 public key that has passed validation: 32 bytes, the canonical encoding of a field element, and
 /// not one of the points of small order that would force an all-zero shared secret.
 public struct PublicKey: Sendable, Hashable, Comparable, CustomStringConvertible {
-    let bytes: [UInt8]
+    package let bytes: [UInt8]
 
     /// Validates and wraps 32 raw bytes (RFC 7748 section 5 encoding).
     public init(rawRepresentation: some ContiguousBytesView) throws {

@@ -36,6 +36,13 @@ public struct ReciprocityError: Error, Hashable, Sendable, CustomStringConvertib
         public static let invalidLogEntry = Code(rawValue: "invalidLogEntry")
         /// A signed tree head's signature does not verify with the log key.
         public static let invalidSignature = Code(rawValue: "invalidSignature")
+        /// A signed tree head is older than a client accepts (24 hours by default): a frozen view of the log.
+        public static let staleHead = Code(rawValue: "staleHead")
+        /// A signed tree head is dated further ahead of the client's clock than the allowed skew (5 minutes by
+        /// default): a head signed for the future would otherwise stay fresh until then.
+        public static let futureHead = Code(rawValue: "futureHead")
+        /// An epoch outside 0...2^32 - 1.
+        public static let invalidEpoch = Code(rawValue: "invalidEpoch")
         /// A test-vector file cannot be read or does not have the expected shape.
         public static let malformedVectors = Code(rawValue: "malformedVectors")
         /// An OpenSSL call failed for a reason that is not the caller's input.

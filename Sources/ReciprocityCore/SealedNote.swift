@@ -36,7 +36,7 @@ public struct SealedNote: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// `BE16(len) || utf8 || zeros` to 512 bytes.
-    static func pad(_ note: String) throws -> [UInt8] {
+    package static func pad(_ note: String) throws -> [UInt8] {
         let text = Array(note.utf8)
         guard text.count <= maxNoteBytes else {
             throw ReciprocityError(.noteTooLong, "a note is at most \(maxNoteBytes) bytes of UTF-8, got \(text.count)")
@@ -46,7 +46,7 @@ public struct SealedNote: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// The inverse of `pad`, refusing a length over the maximum, a non-zero padding byte or invalid UTF-8.
-    static func unpad(_ padded: [UInt8]) throws -> String {
+    package static func unpad(_ padded: [UInt8]) throws -> String {
         guard padded.count == paddedLength else { throw ReciprocityError(.invalidNotePadding, "wrong padded size") }
         let length = Int(padded[0]) << 8 | Int(padded[1])
         guard length <= maxNoteBytes else { throw ReciprocityError(.invalidNotePadding, "note length out of range") }
@@ -59,7 +59,7 @@ public struct SealedNote: Sendable, Hashable, CustomStringConvertible {
         return text
     }
 
-    static func seal(_ note: String, key: [UInt8], nonce: [UInt8], token: [UInt8]) throws -> SealedNote {
+    package static func seal(_ note: String, key: [UInt8], nonce: [UInt8], token: [UInt8]) throws -> SealedNote {
         let sealed = try ChaChaPoly.seal(key: key, nonce: nonce, plaintext: pad(note), associatedData: token)
         return try SealedNote(rawRepresentation: nonce + sealed)
     }
@@ -69,7 +69,7 @@ public struct SealedNote: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// The padded plaintext, before `unpad` (the test vectors publish it).
-    func openPadded(key: [UInt8], token: [UInt8]) throws -> [UInt8] {
+    package func openPadded(key: [UInt8], token: [UInt8]) throws -> [UInt8] {
         try ChaChaPoly.open(
             key: key, nonce: Array(bytes.prefix(ChaChaPoly.nonceLength)),
             sealed: Array(bytes.dropFirst(ChaChaPoly.nonceLength)), associatedData: token)

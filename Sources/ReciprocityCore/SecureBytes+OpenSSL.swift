@@ -1,7 +1,7 @@
 import COpenSSL
 
 /// Small OpenSSL-backed byte utilities: randomness, constant-time comparison and SHA-256.
-enum SecureBytes {
+package enum SecureBytes {
     /// `count` bytes from OpenSSL's CSPRNG.
     static func random(count: Int) throws -> [UInt8] {
         var bytes = [UInt8](repeating: 0, count: count)
@@ -21,7 +21,7 @@ enum SecureBytes {
     }
 
     /// SHA-256 of `bytes` (FIPS 180-4), through `EVP_Digest`.
-    static func sha256(_ bytes: some ContiguousBytesView) throws -> [UInt8] {
+    package static func sha256(_ bytes: some ContiguousBytesView) throws -> [UInt8] {
         var digest = [UInt8](repeating: 0, count: 32)
         var length: UInt32 = 0
         let ok = bytes.withBytes { input in

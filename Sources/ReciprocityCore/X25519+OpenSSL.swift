@@ -1,15 +1,15 @@
 import COpenSSL
 
 /// X25519 (RFC 7748) through OpenSSL's `EVP_PKEY` interface.
-enum X25519 {
+package enum X25519 {
     static let keyLength = 32
 
     /// An OpenSSL `EVP_PKEY` holding an X25519 private key; freed when the last reference goes.
     /// OpenSSL allows concurrent read-only use of one `EVP_PKEY` for derivation, hence `@unchecked Sendable`.
-    final class PrivateKeyHandle: @unchecked Sendable {
+    package final class PrivateKeyHandle: @unchecked Sendable {
         let pointer: OpaquePointer
 
-        init(rawPrivateKey: [UInt8]) throws {
+        package init(rawPrivateKey: [UInt8]) throws {
             guard let key = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, nil, rawPrivateKey, rawPrivateKey.count)
             else { throw ReciprocityError.openSSL("EVP_PKEY_new_raw_private_key") }
             pointer = key
@@ -48,7 +48,7 @@ enum X25519 {
 
     /// The raw X25519 function: `X25519(k, u)` for any 32-byte `u` (RFC 7748 section 5; the top bit of `u` is
     /// ignored as the RFC requires). Throws when OpenSSL rejects the result, which it does for an all-zero output.
-    static func sharedSecret(_ privateKey: PrivateKeyHandle, peer: [UInt8]) throws -> [UInt8] {
+    package static func sharedSecret(_ privateKey: PrivateKeyHandle, peer: [UInt8]) throws -> [UInt8] {
         guard peer.count == keyLength else {
             throw ReciprocityError(.invalidLength, "an X25519 public key is 32 bytes, got \(peer.count)")
         }

@@ -2,6 +2,7 @@ import ArgumentParser
 import CommandLineEdge
 import Foundation
 import ReciprocityCore
+import ReciprocityVectors
 
 /// `reciprocity vectors`: check or regenerate the protocol's test vectors.
 struct VectorsCommand: ParsableCommand {

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import ReciprocityCore
+import ReciprocityVectors
 
 /// The repository's Specs/vectors folder, found from this file's location.
 let vectorDirectory = URL(fileURLWithPath: #filePath)
@@ -59,8 +60,32 @@ private func vectorFileNames() throws -> [String] {
         #expect(valid.contains { $0.flags.contains("KeyOrderDiffersFromHandleOrder") })
         #expect(Set(invalid.compactMap(\.error)) == [
             "lowOrderPublicKey", "nonCanonicalPublicKey", "invalidLength", "invalidHandle", "invalidProgram",
-            "invalidRole", "selfMark",
+            "invalidRole", "selfMark", "invalidEpoch",
         ])
+    }
+
+    /// The first release of the files had 249 tests; later tests are appended, so those keep their numbers and
+    /// content (a file's first tests are compared with the committed ones by the byte-for-byte test above).
+    @Test func testsAreOnlyEverAppended() throws {
+        let data = try Data(contentsOf: vectorDirectory.appendingPathComponent("reciprocity_key_log_v1_test.json"))
+        let file = try JSONDecoder().decode(VectorFile<KeyLogVector>.self, from: data)
+        let tests = file.testGroups.flatMap(\.tests)
+        #expect(tests.map(\.tcId) == Array(1...tests.count))
+        #expect(tests[0].comment == "an empty log" && tests[20].comment == "a truncated signature")
+        #expect(Set(tests.compactMap(\.error)).isSuperset(of: ["staleHead", "futureHead", "invalidEncoding"]))
+    }
+
+    /// Every file names a JSON Schema that ships in Specs/vectors/schemas/ (scripts/test.sh validates the files
+    /// against them with the Python `jsonschema` package).
+    @Test func everyFileNamesASchemaThatShips() throws {
+        struct Header: Decodable { var schema: String }
+        for name in try vectorFileNames() {
+            let header = try JSONDecoder().decode(
+                Header.self, from: Data(contentsOf: vectorDirectory.appendingPathComponent(name)))
+            let schemaURL = vectorDirectory.appendingPathComponent("schemas").appendingPathComponent(header.schema)
+            let schema = try JSONSerialization.jsonObject(with: Data(contentsOf: schemaURL)) as? [String: Any]
+            #expect(schema?["$schema"] as? String == "https://json-schema.org/draft/2020-12/schema", "\(name)")
+        }
     }
 
     @Test func verifierReportsATamperedValueByTestID() throws {

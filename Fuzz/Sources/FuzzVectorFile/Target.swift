@@ -1,5 +1,5 @@
 import Foundation
-import ReciprocityCore
+import ReciprocityVectors
 
 /// Vector files come from anyone: a bad one must be an error or a failed test, never a crash.
 func fuzzOne(_ bytes: [UInt8]) {

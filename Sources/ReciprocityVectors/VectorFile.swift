@@ -1,4 +1,5 @@
 import Foundation
+import ReciprocityCore
 
 /// A test-vector file in the Wycheproof layout: one algorithm, flag notes, groups of numbered tests.
 public struct VectorFile<Test: VectorTest>: Codable, Sendable {
@@ -53,7 +54,8 @@ public struct TokenVector: VectorTest {
     public var flags: [String]
     public var program: String
     public var relation: String
-    public var epoch: UInt32
+    /// An unsigned 32-bit value in a valid test; wider here so that the invalid-epoch tests decode.
+    public var epoch: Int64
     public var selfHandle: String
     public var selfRole: String
     public var selfPrivateKey: String
@@ -76,22 +78,27 @@ public struct TokenVector: VectorTest {
     public var error: String?
 }
 
-/// One test of `reciprocity_note_v1_test.json`: the reader (`self`) opens the note the other party sealed.
+/// One test of `reciprocity_note_v1_test.json`. In a `ReciprocityNoteTest` group the reader (`self`) opens the
+/// note the other party sealed; in a `ReciprocityNoteSealTest` group the writer (`self`) seals `note` with `nonce`
+/// for the other party.
 public struct NoteVector: VectorTest {
     public var tcId = 0
     public var comment: String
     public var flags: [String]
     public var program: String
     public var relation: String
-    public var epoch: UInt32
+    /// An unsigned 32-bit value in a valid test; wider here so that the invalid-epoch tests decode.
+    public var epoch: Int64
     public var selfHandle: String
     public var selfRole: String
     public var selfPrivateKey: String
     public var otherHandle: String
     public var otherPublicKey: String
-    /// nonce || ciphertext || tag, as sent by the other party.
-    public var sealed: String
-    // Outputs, present when result is "valid".
+    /// nonce || ciphertext || tag: the input of an opening test, the output of a sealing test.
+    public var sealed: String?
+    /// The 12-byte nonce of a sealing test (hex).
+    public var nonce: String?
+    // Outputs, present when result is "valid" (for a sealing test, `note` is an input).
     public var token: String?
     public var writerNoteInfo: String?
     public var writerNoteKey: String?
@@ -144,6 +151,8 @@ public struct KeyLogVector: VectorTest {
     /// The Ed25519 log public key (hex).
     public var logPublicKey: String?
     public var treeHead: String?
+    /// For `treeHead`: when present, the verifier's clock (milliseconds since 1970) for the freshness check.
+    public var now: Int64?
     public var result: String
     public var error: String?
 }
@@ -173,11 +182,13 @@ public struct HKDFVector: VectorTest {
     public var result: String
 }
 
-/// One test of the wire encoding of a 32-byte value.
+/// One test of the wire encoding of a binary value.
 public struct Base64URLVector: VectorTest {
     public var tcId = 0
     public var comment: String
     public var flags: [String]
+    /// The number of bytes the value must decode to; absent in the first tests of the file, which are 32.
+    public var byteCount: Int?
     public var encoded: String
     /// The decoded bytes in hex, for valid tests.
     public var decoded: String?

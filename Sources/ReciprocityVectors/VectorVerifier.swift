@@ -1,4 +1,5 @@
 public import Foundation
+import ReciprocityCore
 
 /// The outcome of checking one vector file.
 public struct VectorReport: Sendable {
@@ -38,8 +39,10 @@ public enum VectorVerifier {
                 .malformedVectors, "\(file): numberOfTests is \(vectors.numberOfTests) but \(tests.count) tests follow")
         }
         var failures: [(Int, String)] = []
-        for test in tests {
-            if let reason = test.failure() { failures.append((test.tcId, reason)) }
+        for group in vectors.testGroups {
+            for test in group.tests {
+                if let reason = test.failure(groupType: group.type) { failures.append((test.tcId, reason)) }
+            }
         }
         return VectorReport(algorithm: vectors.algorithm, passed: tests.count - failures.count, failures: failures)
     }
@@ -50,6 +53,12 @@ protocol CheckableVector: VectorTest {
     static var algorithm: String { get }
     /// nil when this implementation agrees with the test, otherwise why not.
     func failure() -> String?
+    /// The same, for a test of a group of type `groupType` (Wycheproof groups say what their tests exercise).
+    func failure(groupType: String) -> String?
+}
+
+extension CheckableVector {
+    func failure(groupType: String) -> String? { failure() }
 }
 
 /// Compares an expected outcome (a value, or an error code) with a computed one.
@@ -117,6 +126,7 @@ extension TokenVector: CheckableVector {
         let other = try Handle(otherHandle)
         let key = try PrivateKey(rawRepresentation: Hex.decode(selfPrivateKey))
         let otherKey = try PublicKey(rawRepresentation: Hex.decode(otherPublicKey))
+        let epoch = try InterestContext.epoch(epoch)
         return try KeySchedule.Transcript(
             context: InterestContext(program: program, relation: relation, epoch: epoch),
             me: key, handle: handle, role: role, other: Party(handle: other, publicKey: otherKey))
@@ -145,34 +155,69 @@ extension TokenVector: CheckableVector {
 
 extension NoteVector: CheckableVector {
     static let algorithm = "RECIPROCITY-NOTE-V1"
+    /// The group type of sealing tests; every other group opens.
+    static let sealGroupType = "ReciprocityNoteSealTest"
 
-    func failure() -> String? {
-        compare(
+    func failure() -> String? { failure(groupType: "ReciprocityNoteTest") }
+
+    func failure(groupType: String) -> String? {
+        let sealing = groupType == Self.sealGroupType
+        return compare(
             result: result, expectedError: error,
             Result {
-                let out = try compute()
+                let out = try sealing ? computeSealed() : compute()
                 return [
                     field("token", token, out.token!), field("writerNoteInfo", writerNoteInfo, out.writerNoteInfo!),
                     field("writerNoteKey", writerNoteKey, out.writerNoteKey!),
-                    field("paddedPlaintext", paddedPlaintext, out.paddedPlaintext!), field("note", note, out.note!),
+                    field("paddedPlaintext", paddedPlaintext, out.paddedPlaintext!),
+                    sealing ? field("sealed", sealed, out.sealed!) : field("note", note, out.note!),
                 ]
             })
     }
 
-    /// Derives the reader's view of the pair, then opens `sealed` with the writer's (the other role's) note key.
-    func compute() throws -> NoteVector {
+    /// This test's pair as the key schedule sees it from `self`, with the note key and its `info` for `writer`.
+    private func noteKey(writer: (RolePosition) -> RolePosition) throws
+        -> (transcript: KeySchedule.Transcript, key: [UInt8], info: [UInt8])
+    {
         let tokenTest = TokenVector(
             comment: comment, flags: flags, program: program, relation: relation, epoch: epoch, selfHandle: selfHandle,
             selfRole: selfRole, selfPrivateKey: selfPrivateKey, otherHandle: otherHandle, otherPublicKey: otherPublicKey,
             result: "valid")
         let transcript = try tokenTest.transcript()
-        let writer = transcript.ownPosition.other
+        let writer = writer(transcript.ownPosition)
         let relation = Relation(rawValue: relation)!
         // The same key derivation the client uses; its `info` is published alongside.
         let key = try KeySchedule.noteKey(
             prk: transcript.pseudorandomKey, binding: transcript.binding, writer: writer, relation: relation)
         let info = KeySchedule.noteInfo(binding: transcript.binding, writer: writer, relation: relation)
-        let padded = try SealedNote(rawRepresentation: Hex.decode(sealed)).openPadded(key: key, token: transcript.token)
+        return (transcript, key, info)
+    }
+
+    /// Seals `note` as `self` (the writer) with its own role's note key and `nonce`.
+    func computeSealed() throws -> NoteVector {
+        let (transcript, key, info) = try noteKey(writer: { $0 })
+        let nonce = try Hex.decode(nonce ?? "")
+        guard nonce.count == ChaChaPoly.nonceLength else {
+            throw ReciprocityError(.invalidLength, "a nonce is \(ChaChaPoly.nonceLength) bytes")
+        }
+        let padded = try SealedNote.pad(note ?? "")
+        let sealed = try SealedNote.seal(note ?? "", key: key, nonce: nonce, token: transcript.token)
+        var out = self
+        out.token = Hex.encode(transcript.token)
+        out.writerNoteInfo = Hex.encode(info)
+        out.writerNoteKey = Hex.encode(key)
+        out.paddedPlaintext = Hex.encode(padded)
+        out.sealed = Hex.encode(sealed.bytes)
+        out.result = "valid"
+        out.error = nil
+        return out
+    }
+
+    /// Derives the reader's view of the pair, then opens `sealed` with the writer's (the other role's) note key.
+    func compute() throws -> NoteVector {
+        let (transcript, key, info) = try noteKey(writer: { $0.other })
+        let padded = try SealedNote(rawRepresentation: Hex.decode(sealed ?? "")).openPadded(
+            key: key, token: transcript.token)
         var out = self
         out.token = Hex.encode(transcript.token)
         out.writerNoteInfo = Hex.encode(info)
@@ -247,11 +292,16 @@ extension KeyLogVector: CheckableVector {
                         field("root", root, Hex.encode(directory.root)),
                     ]
                 case "treeHead":
+                    // The order of checks of Specs/transparency.md section 3: parse, program, signature, time.
                     let head = try SignedTreeHead(text: treeHead ?? "")
                     let key = try LogPublicKey(rawRepresentation: Hex.decode(logPublicKey ?? ""))
-                    guard head.program == program, head.verify(with: key) else {
+                    guard head.program == program else {
+                        throw ReciprocityError(.invalidSignature, "the head is for another program's log")
+                    }
+                    guard head.verify(with: key) else {
                         throw ReciprocityError(.invalidSignature, "the head does not verify with the log key")
                     }
+                    if let now { try head.checkTime(now: Date(timeIntervalSince1970: Double(now) / 1000)) }
                     return [field("root", root, Hex.encode(head.root))]
                 default:
                     throw ReciprocityError(.malformedVectors, "unknown kind '\(kind)'")
@@ -294,7 +344,16 @@ extension Base64URLVector: CheckableVector {
         compare(
             result: result, expectedError: error,
             Result {
-                [field("decoded", decoded, Hex.encode(try Base64URL.decode(encoded, byteCount: 32, what: "value")))]
+                let byteCount = byteCount ?? 32
+                // Bounded so that a hostile vector file cannot make the expected length overflow.
+                guard (0...1 << 20).contains(byteCount) else {
+                    throw ReciprocityError(.malformedVectors, "byteCount out of range")
+                }
+                return [
+                    field(
+                        "decoded", decoded,
+                        Hex.encode(try Base64URL.decode(encoded, byteCount: byteCount, what: "value"))),
+                ]
             })
     }
 }

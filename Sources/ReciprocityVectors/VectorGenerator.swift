@@ -1,4 +1,5 @@
 public import Foundation
+import ReciprocityCore
 
 /// Produces every file in `Specs/vectors/` deterministically: private keys are SHA-256 of a fixed label, so
 /// running the generator again reproduces the files byte for byte.
@@ -55,6 +56,7 @@ public enum VectorGenerator {
         "InvalidProgram": "A program name that breaks [a-z0-9][a-z0-9._-]{2,63}. Error invalidProgram.",
         "InvalidRole": "An unknown relation, or a role that does not belong to the relation. Error invalidRole.",
         "SelfMark": "Both parties have the same handle or the same public key. Error selfMark.",
+        "InvalidEpoch": "An epoch outside 0 to 4294967295 (2^32 - 1). Error invalidEpoch.",
     ]
 
     private struct Pair {
@@ -124,7 +126,7 @@ public enum VectorGenerator {
                 }
                 var test = TokenVector(
                     comment: "\(pair.comment); \(viewer)'s side", flags: flags, program: pair.program,
-                    relation: pair.relation.rawValue, epoch: pair.epoch, selfHandle: viewer,
+                    relation: pair.relation.rawValue, epoch: Int64(pair.epoch), selfHandle: viewer,
                     selfRole: role.rawValue, selfPrivateKey: Hex.encode(try privateKey(viewer)), otherHandle: other,
                     otherPublicKey: Hex.encode(try publicKey(other).bytes),
                     result: "valid")
@@ -141,6 +143,8 @@ public enum VectorGenerator {
             VectorGroup(type: "ReciprocityTokenTest", comment: "invalid public keys", tests: try invalidKeyTests()),
             VectorGroup(type: "ReciprocityTokenTest", comment: "invalid names, roles and self-marks",
                         tests: try invalidInputTests()),
+            VectorGroup(type: "ReciprocityTokenTest", comment: "invalid epochs, and handles ending in a line break",
+                        tests: try invalidEpochAndLineEndTests()),
         ]
         return VectorFile(
             algorithm: TokenVector.algorithm, schema: "reciprocity_token_v1_test_schema.json",
@@ -266,6 +270,26 @@ public enum VectorGenerator {
         return tests
     }
 
+    /// Appended after the first release of the file, so the earlier tests keep their `tcId`s.
+    private static func invalidEpochAndLineEndTests() throws -> [TokenVector] {
+        var tests: [TokenVector] = []
+        for (epoch, what) in [(Int64(-1), "-1"), (4_294_967_296, "4294967296 (2^32)"), (Int64.max, "2^63 - 1")] {
+            tests.append(try invalid("epoch \(what)", "InvalidEpoch", .invalidEpoch) { $0.epoch = epoch })
+        }
+        for (ending, what) in [("\n", "a line feed"), ("\r", "a carriage return"), ("\r\n", "CR LF")] {
+            tests.append(try invalid("own handle: a trailing \(what)", "InvalidHandle", .invalidHandle) {
+                $0.selfHandle = "alice" + ending
+            })
+            tests.append(try invalid("other handle: a trailing \(what)", "InvalidHandle", .invalidHandle) {
+                $0.otherHandle = "bob" + ending
+            })
+        }
+        tests.append(try invalid("program: a trailing line feed", "InvalidProgram", .invalidProgram) {
+            $0.program = "acme-mentoring\n"
+        })
+        return tests
+    }
+
     // MARK: - Sealed notes
 
     /// The reader's side of a pair: `reader` opens what `writer` sealed.
@@ -281,7 +305,8 @@ public enum VectorGenerator {
     private static func noteBase(_ pair: NotePair, comment: String, flags: [String], sealed: [UInt8], result: String,
                                  error: ReciprocityError.Code? = nil) throws -> NoteVector {
         NoteVector(
-            comment: comment, flags: flags, program: pair.program, relation: pair.relation.rawValue, epoch: pair.epoch,
+            comment: comment, flags: flags, program: pair.program, relation: pair.relation.rawValue,
+            epoch: Int64(pair.epoch),
             selfHandle: pair.reader, selfRole: pair.readerRole.rawValue,
             selfPrivateKey: Hex.encode(try privateKey(pair.reader)), otherHandle: pair.writer,
             otherPublicKey: Hex.encode(try publicKey(pair.writer).bytes),
@@ -413,11 +438,66 @@ public enum VectorGenerator {
                 "WrongRoleKey": "Sealed with the note key of the reader's role, not the writer's. Error noteAuthenticationFailed.",
                 "BadPadding": "Authentic, but the padded plaintext is malformed. Error invalidNotePadding.",
                 "WrongLength": "Not 540 bytes. Error invalidLength.",
+                "Seal": "The writer (self) seals 'note' with 'nonce' for the other party; 'sealed' is the output.",
+                "MultiByteNote": "A note of non-ASCII characters: its limit is 510 bytes of UTF-8, not 510 characters.",
+                "NoteTooLong": "A note over 510 bytes of UTF-8 cannot be sealed. Error noteTooLong.",
             ],
             groups: [
                 VectorGroup(type: "ReciprocityNoteTest", comment: "valid notes", tests: valid),
                 VectorGroup(type: "ReciprocityNoteTest", comment: "invalid notes", tests: invalid),
+                VectorGroup(
+                    type: NoteVector.sealGroupType, comment: "sealing by the writer, and notes too long to seal",
+                    tests: try sealTests(pairs)),
             ])
+    }
+
+    /// The writer's side: `self` seals for the other party. Appended after the opening tests.
+    private static func sealTests(_ pairs: [NotePair]) throws -> [NoteVector] {
+        func test(_ pair: NotePair, _ note: String, _ comment: String, _ flags: [String],
+                  error: ReciprocityError.Code? = nil) throws -> NoteVector {
+            var test = NoteVector(
+                comment: comment, flags: ["Seal"] + flags, program: pair.program, relation: pair.relation.rawValue,
+                epoch: Int64(pair.epoch), selfHandle: pair.writer, selfRole: pair.readerRole.counterpart.rawValue,
+                selfPrivateKey: Hex.encode(try privateKey(pair.writer)), otherHandle: pair.reader,
+                otherPublicKey: Hex.encode(try publicKey(pair.reader).bytes),
+                nonce: Hex.encode(try nonce("seal \(comment)")), note: note, result: error == nil ? "valid" : "invalid",
+                error: error?.rawValue)
+            do {
+                let sealed = try test.computeSealed()
+                precondition(error == nil, "seal vector '\(comment)' was expected to fail")
+                // What the writer seals, the reader opens (the first group's operation) to the same note.
+                var reader = NoteVector(
+                    comment: comment, flags: flags, program: pair.program, relation: pair.relation.rawValue,
+                    epoch: Int64(pair.epoch), selfHandle: pair.reader, selfRole: pair.readerRole.rawValue,
+                    selfPrivateKey: Hex.encode(try privateKey(pair.reader)), otherHandle: pair.writer,
+                    otherPublicKey: Hex.encode(try publicKey(pair.writer).bytes), sealed: sealed.sealed,
+                    result: "valid")
+                reader = try reader.compute()
+                precondition(reader.note == note && reader.writerNoteKey == sealed.writerNoteKey)
+                test = sealed
+            } catch let thrown as ReciprocityError {
+                precondition(thrown.code == error, "seal vector '\(comment)': got \(thrown.code)")
+            }
+            return test
+        }
+        let (mentorship, peer) = (pairs[0], pairs[2])
+        let max = SealedNote.maxNoteBytes
+        return [
+            try test(mentorship, "", "an empty note", ["Mentorship"]),
+            try test(mentorship, "Could we talk about your VDI rollout over coffee?", "a typical note", ["Mentorship"]),
+            try test(peer, "Grüße 👋 — 你好\nline two", "non-ASCII text and a newline", ["Peer", "MultiByteNote"]),
+            try test(mentorship, String(repeating: "x", count: max), "the longest note, 510 bytes",
+                     ["Mentorship", "MaxLengthNote"]),
+            try test(peer, String(repeating: "\u{00E9}", count: max / 2), "255 two-byte characters, 510 bytes",
+                     ["Peer", "MaxLengthNote", "MultiByteNote"]),
+            try test(mentorship, String(repeating: "x", count: max + 1), "511 bytes", ["Mentorship", "NoteTooLong"],
+                     error: .noteTooLong),
+            try test(peer, String(repeating: "x", count: max - 1) + "\u{00E9}",
+                     "510 characters but 511 bytes: the limit counts bytes", ["Peer", "MultiByteNote", "NoteTooLong"],
+                     error: .noteTooLong),
+            try test(mentorship, String(repeating: "\u{20AC}", count: 171), "171 three-byte characters, 513 bytes",
+                     ["Mentorship", "MultiByteNote", "NoteTooLong"], error: .noteTooLong),
+        ]
     }
 
     // MARK: - Key log (key transparency)
@@ -494,11 +574,11 @@ public enum VectorGenerator {
             return parts.joined(separator: " ")
         }
         func headTest(_ comment: String, _ flags: [String], _ line: String, key: String = logPublic,
-                      error: String? = nil) throws -> KeyLogVector {
+                      now: Int64? = nil, error: String? = nil) throws -> KeyLogVector {
             KeyLogVector(
                 comment: comment, flags: flags, kind: "treeHead", program: "acme",
                 root: error == nil ? Hex.encode(try SignedTreeHead(text: line).root) : nil, logPublicKey: key,
-                treeHead: line, result: error == nil ? "valid" : "invalid", error: error)
+                treeHead: line, now: now, result: error == nil ? "valid" : "invalid", error: error)
         }
         let heads = try [
             headTest("the head of the five-entry log above", ["TreeHead"], head.text),
@@ -518,6 +598,9 @@ public enum VectorGenerator {
             headTest("a truncated signature", ["TreeHead", "Malformed"],
                      replacing(5, with: String(fields(head.text)[5].dropLast(2))), error: "invalidEncoding"),
         ]
+        let moreBroken = try moreBrokenLogs(alice: alice, bob: bob, bob2: bob2)
+        let (grammar, times) = try strictHeadTests(
+            logKey: logKey, otherKey: otherKey, head: head, empty: empty, headTest: headTest)
         return VectorFile(
             algorithm: KeyLogVector.algorithm, schema: "reciprocity_key_log_v1_test_schema.json",
             header: [
@@ -540,12 +623,184 @@ public enum VectorGenerator {
                 "Tampered": "One signed field changed. Error invalidSignature.",
                 "WrongKey": "Signed by a key other than the log key. Error invalidSignature.",
                 "Malformed": "Not a tree-head line. Error invalidEncoding.",
+                "LeaveNotLive": "A leave of a handle that is not live. Error invalidLogEntry.",
+                "InvalidProgram": "A program name outside [a-z0-9][a-z0-9._-]{2,63}. Error invalidProgram.",
+                "InvalidKeyLength": "A public key that is not 32 bytes. Error invalidLength.",
+                "NonCanonicalKey": "A public key with bit 255 set or u >= 2^255 - 19. Error nonCanonicalPublicKey.",
+                "Grammar": "A correctly signed head whose line breaks the strict grammar (one spelling per head). "
+                    + "Error invalidEncoding, or invalidProgram for the program field.",
+                "MaxSize": "The largest size a head may state, 2^63 - 1.",
+                "MaxTimestamp": "The largest timestamp, 2^64 - 1.",
+                "Fresh": "Checked at 'now': at most 24 hours old and at most 5 minutes ahead.",
+                "StaleHead": "Checked at 'now': more than 24 hours (86400000 ms) old. Error staleHead.",
+                "FutureHead": "Checked at 'now': dated more than 5 minutes (300000 ms) ahead. Error futureHead.",
+                "CheckOrder": "Several defects: the error is the first check's (Specs/transparency.md, order of checks).",
             ],
             groups: [
                 VectorGroup(type: "KeyLogTest", comment: "valid logs", tests: logs),
                 VectorGroup(type: "KeyLogTest", comment: "logs that break the directory rules", tests: broken),
                 VectorGroup(type: "TreeHeadTest", comment: "signed tree heads", tests: heads),
+                VectorGroup(type: "KeyLogTest", comment: "more logs that break the rules: leaves, shared keys, names and keys",
+                            tests: moreBroken),
+                VectorGroup(type: "TreeHeadTest", comment: "correctly signed lines that break the strict grammar",
+                            tests: grammar),
+                VectorGroup(type: "TreeHeadTest", comment: "freshness: heads checked against a clock ('now', milliseconds)",
+                            tests: times),
             ])
+    }
+
+    /// Logs appended after the first release of the file: every rule's remaining case and every code replay
+    /// can report.
+    private static func moreBrokenLogs(alice: PublicKey, bob: PublicKey, bob2: PublicKey) throws -> [KeyLogVector] {
+        typealias Entry = KeyLogVector.Entry
+        func entry(_ event: String, _ handle: String, _ key: PublicKey) -> Entry {
+            Entry(event: event, handle: handle, publicKey: Hex.encode(key.bytes))
+        }
+        func invalid(_ comment: String, _ flags: [String], program: String = "acme", _ entries: [Entry],
+                     error: ReciprocityError.Code) -> KeyLogVector {
+            let test = KeyLogVector(
+                comment: comment, flags: flags, kind: "log", program: program, entries: entries, result: "invalid",
+                error: error.rawValue)
+            precondition(test.failure() == nil, "key-log vector '\(comment)': \(test.failure() ?? "")")
+            return test
+        }
+        var highBit = bob.bytes
+        highBit[31] |= 0x80
+        return [
+            invalid("a leave of a handle that never joined", ["LeaveNotLive"], [entry("leave", "bob", bob)],
+                    error: .invalidLogEntry),
+            invalid("a second leave of a handle that has left", ["LeaveNotLive"],
+                    [entry("join", "bob", bob), entry("leave", "bob", bob), entry("leave", "bob", bob)],
+                    error: .invalidLogEntry),
+            invalid("a rotation to a key another handle holds live", ["SharedKey"],
+                    [entry("join", "alice", alice), entry("join", "bob", bob), entry("rotate", "bob", alice)],
+                    error: .invalidLogEntry),
+            invalid("a rejoin with a key another handle took meanwhile", ["SharedKey"],
+                    [entry("join", "bob", bob), entry("leave", "bob", bob), entry("join", "alice", bob),
+                     entry("join", "bob", bob)], error: .invalidLogEntry),
+            invalid("a handle with a trailing line feed", ["InvalidHandle"], [entry("join", "bob\n", bob)],
+                    error: .invalidHandle),
+            invalid("a handle with a trailing carriage return", ["InvalidHandle"], [entry("join", "bob\r", bob)],
+                    error: .invalidHandle),
+            invalid("a handle with a trailing CR LF, after a valid entry", ["InvalidHandle"],
+                    [entry("join", "alice", alice), entry("rotate", "alice\r\n", bob)], error: .invalidHandle),
+            invalid("an invalid program name", ["InvalidProgram"], program: "Acme", [entry("join", "bob", bob)],
+                    error: .invalidProgram),
+            invalid("a public key of 31 bytes", ["InvalidKeyLength"],
+                    [Entry(event: "join", handle: "bob", publicKey: String(Hex.encode(bob.bytes).dropLast(2)))],
+                    error: .invalidLength),
+            invalid("a public key with bit 255 set", ["NonCanonicalKey"],
+                    [Entry(event: "join", handle: "bob", publicKey: Hex.encode(highBit))], error: .nonCanonicalPublicKey),
+            invalid("a rotation after the handle left", ["RotateNotLive"],
+                    [entry("join", "bob", bob), entry("leave", "bob", bob), entry("rotate", "bob", bob2)],
+                    error: .invalidLogEntry),
+        ]
+    }
+
+    /// Tree heads appended after the first release of the file: lines that break the strict grammar though their
+    /// signature is right (a lenient parser would accept them), and freshness against a clock.
+    private static func strictHeadTests(
+        logKey: LogSigningKey, otherKey: LogSigningKey, head: SignedTreeHead, empty: SignedTreeHead,
+        headTest: (String, [String], String, String, Int64?, String?) throws -> KeyLogVector
+    ) throws -> (grammar: [KeyLogVector], times: [KeyLogVector]) {
+        let logPublic = Hex.encode(logKey.publicKey.bytes)
+        func test(_ comment: String, _ flags: [String], _ line: String, now: Int64? = nil,
+                  error: ReciprocityError.Code? = nil) throws -> KeyLogVector {
+            let test = try headTest(comment, flags, line, logPublic, now, error?.rawValue)
+            precondition(test.failure() == nil, "tree-head vector '\(comment)': \(test.failure() ?? "")")
+            return test
+        }
+        func fields(_ line: String) -> [String] { line.split(separator: " ", omittingEmptySubsequences: false).map(String.init) }
+        func replacing(_ index: Int, with value: String, in line: String = head.text) -> String {
+            var parts = fields(line)
+            parts[index] = value
+            return parts.joined(separator: " ")
+        }
+        /// The same bytes with an unused low bit of the last character set: a second spelling.
+        func nonCanonical(_ text: String) -> String {
+            let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+            let last = alphabet.firstIndex(of: text.last!)!
+            return String(text.dropLast()) + String(alphabet[last + 1])
+        }
+        /// A line with these fields, signed as they are.
+        func signedLine(size: UInt64, sizeText: String? = nil, timestamp: UInt64 = head.timestamp) throws -> String {
+            let signature = try logKey.signature(program: head.program, size: size, root: head.root, timestamp: timestamp)
+            return ["reciprocity-sth/v1", "acme", sizeText ?? String(size), Base64URL.encode(head.root),
+                    String(timestamp), Base64URL.encode(signature)].joined(separator: " ")
+        }
+        let line = head.text, parts = fields(head.text)
+        let grammar: [KeyLogVector] = try [
+            test("size '+5'", ["Grammar"], replacing(2, with: "+5"), error: .invalidEncoding),
+            test("size '05'", ["Grammar"], replacing(2, with: "05"), error: .invalidEncoding),
+            test("size '00' for an empty log", ["Grammar", "Empty"], replacing(2, with: "00", in: empty.text),
+                 error: .invalidEncoding),
+            test("size '-0' for an empty log", ["Grammar", "Empty"], replacing(2, with: "-0", in: empty.text),
+                 error: .invalidEncoding),
+            test("timestamp with a leading zero", ["Grammar"], replacing(4, with: "0" + parts[4]), error: .invalidEncoding),
+            test("timestamp '+1795000000000'", ["Grammar"], replacing(4, with: "+" + parts[4]), error: .invalidEncoding),
+            test("a trailing space", ["Grammar"], line + " ", error: .invalidEncoding),
+            test("a trailing line feed", ["Grammar"], line + "\n", error: .invalidEncoding),
+            test("a trailing CR LF", ["Grammar"], line + "\r\n", error: .invalidEncoding),
+            test("a leading space", ["Grammar"], " " + line, error: .invalidEncoding),
+            test("two spaces between fields", ["Grammar"], line.replacingOccurrences(of: " acme ", with: "  acme "),
+                 error: .invalidEncoding),
+            test("a tab between fields", ["Grammar"], line.replacingOccurrences(of: " acme ", with: "\tacme "),
+                 error: .invalidEncoding),
+            test("the label in upper case", ["Grammar"], replacing(0, with: "RECIPROCITY-STH/V1"),
+                 error: .invalidEncoding),
+            test("another version label", ["Grammar"], replacing(0, with: "reciprocity-sth/v2"), error: .invalidEncoding),
+            test("an empty line", ["Grammar"], "", error: .invalidEncoding),
+            test("the largest size, 2^63 - 1", ["TreeHead", "MaxSize"],
+                 try logKey.sign(program: head.program, size: SignedTreeHead.maxSize, root: head.root,
+                                 timestamp: head.timestamp).text),
+            test("size 2^63, signed", ["Grammar"], try signedLine(size: SignedTreeHead.maxSize + 1),
+                 error: .invalidEncoding),
+            test("size 2^64 - 1, signed", ["Grammar"], try signedLine(size: UInt64.max), error: .invalidEncoding),
+            test("size 2^64", ["Grammar"], replacing(2, with: "18446744073709551616"), error: .invalidEncoding),
+            test("the largest timestamp, 2^64 - 1", ["TreeHead", "MaxTimestamp"],
+                 try logKey.sign(program: head.program, size: head.size, root: head.root, timestamp: UInt64.max).text),
+            test("timestamp 2^64", ["Grammar"], replacing(4, with: "18446744073709551616"), error: .invalidEncoding),
+            test("root with an unused low bit set", ["Grammar"], replacing(3, with: nonCanonical(parts[3])),
+                 error: .invalidEncoding),
+            test("signature with an unused low bit set", ["Grammar"], replacing(5, with: nonCanonical(parts[5])),
+                 error: .invalidEncoding),
+            test("root padded with '='", ["Grammar"], replacing(3, with: parts[3] + "="), error: .invalidEncoding),
+            test("signature in standard base64 ('+' and '/')", ["Grammar"],
+                 replacing(5, with: parts[5].replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")),
+                 error: .invalidEncoding),
+            test("a program name in upper case", ["Grammar", "InvalidProgram"], replacing(1, with: "Acme"),
+                 error: .invalidProgram),
+            test("an invalid program and size '+5': fields are checked left to right", ["Grammar", "CheckOrder"],
+                 replacing(2, with: "+5", in: replacing(1, with: "Acme")), error: .invalidProgram),
+        ]
+        let t = Int64(head.timestamp)
+        let (hour, day, skew): (Int64, Int64, Int64) = (3_600_000, 86_400_000, 300_000)
+        let other = try otherKey.sign(program: head.program, size: head.size, root: head.root, timestamp: head.timestamp)
+        let times: [KeyLogVector] = try [
+            test("checked at its own timestamp", ["Fresh"], line, now: t),
+            test("an hour old", ["Fresh"], line, now: t + hour),
+            test("exactly 24 hours old", ["Fresh"], line, now: t + day),
+            test("24 hours and 1 ms old", ["StaleHead"], line, now: t + day + 1, error: .staleHead),
+            test("30 days old", ["StaleHead"], line, now: t + 30 * day, error: .staleHead),
+            test("a minute ahead of the clock", ["Fresh"], line, now: t - 60_000),
+            test("exactly 5 minutes ahead", ["Fresh"], line, now: t - skew),
+            test("5 minutes and 1 ms ahead", ["FutureHead"], line, now: t - skew - 1, error: .futureHead),
+            test("a year ahead", ["FutureHead"], line, now: t - 365 * day, error: .futureHead),
+            test("timestamp 2^64 - 1", ["FutureHead", "MaxTimestamp"],
+                 try logKey.sign(program: head.program, size: head.size, root: head.root, timestamp: UInt64.max).text,
+                 now: t, error: .futureHead),
+            test("timestamp 0", ["StaleHead"],
+                 try logKey.sign(program: head.program, size: head.size, root: head.root, timestamp: 0).text, now: t,
+                 error: .staleHead),
+            test("the empty log's head, fresh", ["Fresh", "Empty"], empty.text, now: t + hour),
+            test("signed by another key and stale: the signature is checked first", ["WrongKey", "CheckOrder"],
+                 other.text, now: t + 30 * day, error: .invalidSignature),
+            test("another program and a year ahead: the program is checked first", ["Tampered", "CheckOrder"],
+                 replacing(1, with: "acme2"), now: t - 365 * day, error: .invalidSignature),
+            test("size '05' and stale: the line is parsed first", ["Grammar", "CheckOrder"], replacing(2, with: "05"),
+                 now: t + 30 * day, error: .invalidEncoding),
+        ]
+        return (grammar, times)
     }
 
     // MARK: - Merkle trees (key transparency)
@@ -705,6 +960,50 @@ public enum VectorGenerator {
 
     // MARK: - Wire encoding
 
+    /// Valid and invalid spellings of `byteCount`-byte values, appended after the 32-byte tests.
+    private static func otherLengthTests(byteCount: Int, flag: String) throws -> [Base64URLVector] {
+        var sample: [UInt8] = []
+        while sample.count < byteCount {
+            sample += try SecureBytes.sha256(Array("reciprocity base64url sample \(byteCount) \(sample.count)".utf8))
+        }
+        sample = Array(sample.prefix(byteCount))
+        let sampleText = Base64URL.encode(sample)
+        func valid(_ comment: String, _ bytes: [UInt8]) -> Base64URLVector {
+            Base64URLVector(comment: comment, flags: [flag, "Valid"], byteCount: byteCount,
+                            encoded: Base64URL.encode(bytes), decoded: Hex.encode(bytes), result: "valid")
+        }
+        func invalid(_ comment: String, _ flags: [String], _ encoded: String) -> Base64URLVector {
+            Base64URLVector(comment: comment, flags: [flag] + flags, byteCount: byteCount, encoded: encoded,
+                            result: "invalid", error: ReciprocityError.Code.invalidEncoding.rawValue)
+        }
+        let zeros = Base64URL.encode([UInt8](repeating: 0, count: byteCount))
+        let padding = String(repeating: "=", count: (3 - byteCount % 3) % 3)
+        var tests = [
+            valid("\(byteCount) zero bytes", [UInt8](repeating: 0, count: byteCount)),
+            valid("\(byteCount) 0xff bytes (uses '_')", [UInt8](repeating: 0xff, count: byteCount)),
+            valid("\(byteCount) 0xfb bytes (uses '-')", [UInt8](repeating: 0xfb, count: byteCount)),
+            valid("a sample of \(byteCount) bytes", sample),
+            invalid("one character short", ["WrongLength"], String(sampleText.dropLast())),
+            invalid("one character long", ["WrongLength"], sampleText + "A"),
+            invalid("\(byteCount - 1) bytes encoded", ["WrongLength"], Base64URL.encode(sample.dropLast())),
+            invalid("\(byteCount + 1) bytes encoded", ["WrongLength"], Base64URL.encode(sample + [7])),
+            invalid("a 32-byte value", ["WrongLength"], Base64URL.encode(sample.prefix(32))),
+            invalid("standard base64 '+'", ["BadAlphabet"], "+" + sampleText.dropFirst()),
+            invalid("standard base64 '/'", ["BadAlphabet"], "/" + sampleText.dropFirst()),
+            invalid("'=' in place of the last character", ["BadAlphabet"], String(sampleText.dropLast()) + "="),
+        ]
+        if padding.isEmpty {
+            tests.append(invalid("'=' appended (no padding is ever needed for 540 bytes)", ["Padding"], sampleText + "="))
+        } else {
+            tests.append(invalid("padded with '\(padding)'", ["Padding"], sampleText + padding))
+            tests.append(invalid("unused low bits set: 'B' ends \(byteCount) zero bytes", ["NonCanonical"],
+                                 String(zeros.dropLast()) + "B"))
+            tests.append(invalid("unused low bits set: 'P' ends \(byteCount) zero bytes", ["NonCanonical"],
+                                 String(zeros.dropLast()) + "P"))
+        }
+        return tests
+    }
+
     private static func base64URLFile() throws -> VectorFile<Base64URLVector> {
         func valid(_ comment: String, _ bytes: [UInt8]) -> Base64URLVector {
             Base64URLVector(comment: comment, flags: ["Valid"], encoded: Base64URL.encode(bytes),
@@ -732,13 +1031,19 @@ public enum VectorGenerator {
         ]
         return VectorFile(
             algorithm: Base64URLVector.algorithm, schema: "base64url_test_schema.json",
-            header: ["The wire form of 32-byte values: 43 characters of unpadded base64url (RFC 4648 section 5)."],
+            header: [
+                "The wire form of binary values: unpadded base64url (RFC 4648 section 5), one spelling per value.",
+                "byteCount is the length the value must decode to; tests without it are 32-byte values (43 characters).",
+                "The lengths the protocol uses: 32 (keys, tokens, tags, roots), 64 (signatures), 540 (sealed notes).",
+            ],
             notes: [
                 "Valid": "A canonical encoding.",
                 "Padding": "Padding is not allowed.",
                 "WrongLength": "Not 43 characters.",
                 "BadAlphabet": "A character outside A-Z a-z 0-9 '-' '_'.",
-                "NonCanonical": "The 2 unused low bits of the last character are not zero.",
+                "NonCanonical": "The unused low bits of the last character are not zero (2 for 32 bytes, 4 for 64).",
+                "Signature": "A 64-byte value: 86 characters.",
+                "SealedNote": "A 540-byte value: 720 characters, with no unused bits.",
             ],
             groups: [
                 VectorGroup(type: "Base64URLTest", comment: "valid", tests: [
@@ -748,6 +1053,10 @@ public enum VectorGenerator {
                     valid("a hash", sample),
                 ]),
                 VectorGroup(type: "Base64URLTest", comment: "invalid", tests: invalids),
+                VectorGroup(type: "Base64URLTest", comment: "64-byte values (tree head signatures)",
+                            tests: try otherLengthTests(byteCount: 64, flag: "Signature")),
+                VectorGroup(type: "Base64URLTest", comment: "540-byte values (sealed notes)",
+                            tests: try otherLengthTests(byteCount: 540, flag: "SealedNote")),
             ])
     }
 }
