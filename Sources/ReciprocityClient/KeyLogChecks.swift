@@ -34,21 +34,7 @@ enum KeyLogChecks {
                 "log-signature",
                 "the tree head is not signed by the pinned log key \(logKey.base64URL); refusing it: \(head.text)")
         }
-        let age = now.timeIntervalSince1970 - Double(head.timestamp) / 1000
-        guard age <= maxHeadAge else {
-            throw ClientError(
-                "log-stale-head",
-                "the server's tree head is \(Int(age / 3600)) hours old (at most \(Int(maxHeadAge / 3600)) allowed): \(head.text)")
-        }
-        guard -age <= maxClockSkew else {
-            throw ClientError(
-                "log-future-head",
-                "the server's tree head is dated \(Int(-age)) seconds in the future (at most \(Int(maxClockSkew)) allowed; "
-                    + "is this computer's clock right?): \(head.text)")
-        }
-        guard head.size <= UInt64(Int.max) else {
-            throw ClientError("log-invalid-head", "the server's tree head claims \(head.size) entries: \(head.text)")
-        }
+        try checkTime(head, now: now)
         guard let previous else { return head }
         if head.size < previous.size {
             throw ClientError(
@@ -79,6 +65,19 @@ enum KeyLogChecks {
             MerkleTree.verifyConsistency(
                 oldSize: Int(small.size), newSize: Int(large.size), oldRoot: small.root, newRoot: large.root, proof: proof)
         else { throw forked(seen, served) }
+    }
+
+    /// Specs/transparency.md: a head served as the log's current state must be at most a day old and at most
+    /// five minutes ahead of this clock; a gossiped head (`maxAge` infinite) only the latter.
+    static func checkTime(_ head: SignedTreeHead, now: Date = Date(), maxAge: TimeInterval = maxHeadAge) throws {
+        do {
+            try head.checkTime(now: now, maxAge: maxAge, maxFutureSkew: maxClockSkew)
+        } catch let error as ReciprocityError {
+            let future = error.code == .futureHead
+            throw ClientError(
+                future ? "log-future-head" : "log-stale-head",
+                "\(error.reason)\(future ? " (is this computer's clock right?)" : "; the server may be showing a frozen view"): \(head.text)")
+        }
     }
 
     static func forked(_ seen: SignedTreeHead, _ served: SignedTreeHead) -> ClientError {
@@ -282,6 +281,7 @@ extension KeyLogChecks {
             guard other.program == program, other.verify(with: logKey) else {
                 throw ClientError("log-signature", "a gossiped head is not signed by the log key for \(program): \(line)")
             }
+            try checkTime(other, maxAge: .infinity)
             guard other.size <= head.size else {
                 throw ClientError(
                     "log-fork",
