@@ -20,4 +20,4 @@ swift run --skip-build reciprocity vectors verify Specs/vectors
 scripts/conformance.sh 25
 scripts/fuzz.sh 15
 python3 Specs/reference/reciprocity_ref.py Specs/vectors
-python3 Tests/web/run_vectors.py
+python3 Tests/web/run_vectors.py --swift-cli .build/debug/reciprocity

@@ -8,7 +8,12 @@ OpenSSL, so a typing error in them cannot pass), then the module's behaviour bey
 (protocol_checks.js). Prints one line per file, then `N passed, M failed`; exits 1 on any failure, on a
 vector file or group that is not listed in KNOWN below, or on a listed one that is missing.
 
-Usage: Tests/web/run_vectors.py [--chromium PATH]   (Debian's chromium; Playwright downloads no browser)
+With --swift-cli, the module also computes vector files from random inputs (cross_checks.js) and the built
+Swift CLI recomputes them (`reciprocity vectors verify`): the two implementations must agree beyond the fixed
+vectors.
+
+Usage: Tests/web/run_vectors.py [--chromium PATH] [--swift-cli .build/debug/reciprocity]
+(Debian's chromium; Playwright downloads no browser)
 """
 
 import argparse
@@ -16,6 +21,9 @@ import functools
 import http.server
 import json
 import pathlib
+import re
+import subprocess
+import tempfile
 import sys
 import threading
 import time
@@ -117,13 +125,42 @@ def report(label, results):
     return len(results) - len(failed), len(failed)
 
 
+def swift_cross_check(page, cli):
+    """Vector files computed in the browser from random inputs, recomputed by the Swift CLI."""
+    files = page.evaluate("async () => (await import('/test/cross_checks.js')).generate({pairs: 100, logs: 10})")
+    expected = sum(data["numberOfTests"] for data in files.values())
+    with tempfile.TemporaryDirectory(prefix="reciprocity-web-") as folder:
+        for name, data in files.items():
+            pathlib.Path(folder, name).write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
+        run = subprocess.run([cli, "vectors", "verify", folder], cwd=ROOT, capture_output=True, text=True)
+    lines = run.stdout.splitlines()
+    shown = [line for line in lines[:-1] if not line.startswith("     tcId")]
+    details = [line for line in lines[:-1] if line.startswith("     tcId")]
+    for line in shown + details[:10] + ([f"     ... and {len(details) - 10} more"] if len(details) > 10 else []):
+        print(f"     swift: {line}")
+    summary = re.fullmatch(r"(\d+) passed, (\d+) failed", lines[-1] if lines else "")
+    passed, failed = (int(summary[1]), int(summary[2])) if summary else (0, 0)
+    label = f"swift cross-check ({len(files)} files of random cases computed here, recomputed by {pathlib.Path(cli).name})"
+    print(f"{'ok  ' if run.returncode == 0 and failed == 0 and passed == expected else 'FAIL'} {label}: "
+          f"{expected} tests, {failed} failed")
+    if run.returncode != 0 or passed + failed != expected:
+        print(f"     the CLI exited {run.returncode} after {passed + failed} of {expected} cases: {run.stderr.strip()[:500]}")
+        failed = max(failed, 1)
+    return passed, failed
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--chromium", default="/usr/bin/chromium", help="the Chromium binary (default: Debian's)")
+    parser.add_argument("--swift-cli", metavar="PATH",
+                        help="the built Swift CLI `reciprocity`: it recomputes random cases computed here")
     args = parser.parse_args()
     started = time.monotonic()
     if not pathlib.Path(args.chromium).is_file():
         print(f"missing: {args.chromium}: Debian's Chromium (apt-get install chromium)", file=sys.stderr)
+        return 1
+    if args.swift_cli and not pathlib.Path(args.swift_cli).is_file():
+        print(f"missing: {args.swift_cli}: build the Swift CLI first (swift build)", file=sys.stderr)
         return 1
 
     files, problems = vector_files()
@@ -158,6 +195,9 @@ def main():
             results = page.evaluate("async () => (await import('/test/protocol_checks.js')).run()")
             p, f = report("protocol_checks.js (behaviour beyond the vectors)", results)
             passed, failed = passed + p, failed + f
+            if args.swift_cli:
+                p, f = swift_cross_check(page, str(pathlib.Path(args.swift_cli).resolve()))
+                passed, failed = passed + p, failed + f
             browser.close()
             problems += [f"FAIL page error: {e}" for e in page_errors]
     finally:
