@@ -13,6 +13,7 @@
 
 import { AuthenticationError, constantTimeEqual, open, seal } from "./chacha20poly1305.js";
 
+/** Byte comparison in time that depends only on the lengths: for tokens, tags and hashes (section 9). */
 export { constantTimeEqual };
 
 const subtle = globalThis.crypto.subtle;
@@ -109,6 +110,7 @@ export function checkName(name, code) {
     return name;
 }
 
+/** Section 5: each relation's roles a member may take, and the labels of role 1 and role 2. */
 export const RELATIONS = Object.freeze({
     mentorship: Object.freeze({ roles: ["mentor", "mentee"], labels: ["mentor", "mentee"] }),
     peer: Object.freeze({ roles: ["peer"], labels: ["peer1", "peer2"] }),
@@ -317,8 +319,10 @@ export function verifyMatchTag(mark, receivedTag) {
 
 // --- sealed notes (section 7a) and dummy marks (section 8) -----------------------------------------------
 
+/** The longest note, in bytes of UTF-8. */
 export const NOTE_MAX_BYTES = 510;
 const NOTE_PADDED_BYTES = 512;
+/** nonce (12) || ciphertext (512) || tag (16): 720 characters of base64url on the wire. */
 export const SEALED_NOTE_BYTES = 12 + NOTE_PADDED_BYTES + 16;
 
 /** The note key of role `position` (1 or 2) of a derived mark, with its HKDF info. */
@@ -387,6 +391,7 @@ export function dummyMark() {
 
 // --- RFC 9162 Merkle trees (Specs/transparency.md section 2) ---------------------------------------------
 
+/** A SHA-256 hash: leaf and node hashes, roots and proof steps. */
 export const HASH_BYTES = 32;
 
 /** RFC 9162 section 2.1.1: SHA-256(0x00 || leaf). */
@@ -479,6 +484,7 @@ export async function verifyConsistency(oldSize, newSize, oldRoot, newRoot, proo
 
 // --- the key log (Specs/transparency.md section 1) -------------------------------------------------------
 
+/** Section 1: the event of a key-log entry and its code in the leaf. */
 export const KEY_LOG_EVENTS = Object.freeze({ join: 1, rotate: 2, leave: 3 });
 
 /** LP("reciprocity-key-log/v1") || LP(program) || code || LP(handle) || public key. */
