@@ -22,3 +22,4 @@ scripts/conformance.sh 25
 scripts/fuzz.sh 15
 python3 Specs/reference/reciprocity_ref.py Specs/vectors
 python3 Specs/reference/check_vector_schemas.py Specs/vectors
+python3 Tests/web/run_vectors.py --swift-cli .build/debug/reciprocity

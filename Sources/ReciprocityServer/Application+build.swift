@@ -73,6 +73,8 @@ public func buildRouter(
             body: .init(byteBuffer: ByteBuffer(bytes: OpenAPIDocument.contents)))
     }
 
+    WebAssets.bundled.addRoutes(to: router)
+
     let transparency = KeyTransparency(store: store, signingKey: logSigningKey)
     let members = MemberController(store: store, transparency: transparency)
     let joins = router.group()

@@ -73,6 +73,8 @@ import Testing
 
             let rows: [Row] = [
                 .open(.get, "/openapi.yaml", "/openapi.yaml"),
+                .open(.get, "/web/{asset}", "/web/reciprocity.js"),
+                .open(.get, "/web-manifest.json", "/web-manifest.json"),
                 .open(.get, "/healthz", "/healthz"),
                 .open(.get, "/readyz", "/readyz"),
                 // Only the metrics credential (MetricsAccessTests), not even the admin's.

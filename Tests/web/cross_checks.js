@@ -1,0 +1,149 @@
+// Browser side of Tests/web/run_vectors.py --swift-cross-check: the JavaScript module computes vector files
+// in the Specs/vectors/ format from fresh random inputs, and the Swift CLI (`reciprocity vectors verify`)
+// recomputes every case. The two implementations must agree beyond the fixed vectors: on random names,
+// keys, roles and epochs, on notes sealed in the browser with random nonces and opened in Swift, on key logs,
+// Merkle roots, tree heads signed in the browser, HKDF, X25519 and base64url.
+
+import * as r from "/web/reciprocity.js";
+
+const { toHex } = r;
+const random = (n) => crypto.getRandomValues(new Uint8Array(n));
+const below = (n) => crypto.getRandomValues(new Uint32Array(1))[0] % n;
+const pick = (items) => items[below(items.length)];
+
+function randomName() {
+    const first = "abcdefghijklmnopqrstuvwxyz0123456789";
+    const rest = first + "._-";
+    let name = pick(first);
+    for (let i = 0, n = 2 + below(62); i < n; i++) name += pick(rest); // 3 to 64 characters
+    return name;
+}
+
+function randomNote() {
+    // Mixed scripts and emoji, cut to at most 510 bytes of UTF-8 on a character boundary.
+    const alphabet = ["a", "Z", " ", "é", "ß", "ж", "中", "👋", "\n", "\u0000", "\ufeff"];
+    let note = "";
+    for (let i = 0, n = below(200); i < n; i++) {
+        const next = note + pick(alphabet);
+        if (new TextEncoder().encode(next).length > r.NOTE_MAX_BYTES) break;
+        note = next;
+    }
+    return note;
+}
+
+function file(algorithm, schema, tests) {
+    tests.forEach((t, i) => Object.assign(t, { tcId: i + 1, comment: t.comment ?? "random, from reciprocity.js", flags: [] }));
+    return {
+        algorithm, schema, generatorVersion: "web-cross-check", numberOfTests: tests.length,
+        header: ["Computed in the browser by Sources/ReciprocityServer/Resources/web/reciprocity.js from random inputs."],
+        notes: {}, testGroups: [{ type: "random", comment: "random inputs", tests }],
+    };
+}
+
+async function side(pair, self, other, role) {
+    const input = {
+        program: pair.program, relation: pair.relation, epoch: pair.epoch, selfHandle: self.handle, selfRole: role,
+        privateKey: self.privateKey, otherHandle: other.handle, otherPublicKey: other.publicKey,
+    };
+    return { input, mark: await r.deriveMark(input, { intermediates: true }) };
+}
+
+function tokenTest({ input, mark }) {
+    return {
+        program: input.program, relation: input.relation, epoch: input.epoch, selfHandle: input.selfHandle,
+        selfRole: input.selfRole, selfPrivateKey: toHex(input.privateKey), otherHandle: input.otherHandle,
+        otherPublicKey: toHex(input.otherPublicKey), selfPublicKey: toHex(mark.selfPublicKey), selfPosition: mark.selfPosition,
+        sharedSecret: toHex(mark.sharedSecret), prk: toHex(mark.prk), tokenInfo: toHex(mark.tokenInfo),
+        tagInfo1: toHex(mark.tagInfo1), tagInfo2: toHex(mark.tagInfo2), token: toHex(mark.token),
+        tokenBase64url: r.base64urlEncode(mark.token), tag1: toHex(mark.tag1), tag2: toHex(mark.tag2), result: "valid",
+    };
+}
+
+async function randomPair() {
+    const member = async () => {
+        const privateKey = random(32);
+        return { handle: randomName(), privateKey, publicKey: await r.publicKeyOf(await r.importPrivateKey(privateKey)) };
+    };
+    const [a, b] = [await member(), await member()];
+    while (a.handle === b.handle) b.handle = randomName();
+    const relation = pick(["mentorship", "peer"]);
+    const pair = { program: randomName(), relation, epoch: below(2 ** 32) };
+    const [roleA, roleB] = relation === "peer" ? ["peer", "peer"] : pick([["mentor", "mentee"], ["mentee", "mentor"]]);
+    return [await side(pair, a, b, roleA), await side(pair, b, a, roleB)];
+}
+
+/** Vector files (one per algorithm) computed by the module from random inputs. */
+export async function generate({ pairs = 100, logs = 10 } = {}) {
+    const tokens = [];
+    const notes = [];
+    for (let i = 0; i < pairs; i++) {
+        const [writer, reader] = await randomPair();
+        if (toHex(writer.mark.token) !== toHex(reader.mark.token)) throw new Error("the two sides disagree in the browser");
+        tokens.push(tokenTest(writer), tokenTest(reader));
+        const note = randomNote();
+        const sealed = await r.sealNote(writer.mark, note);
+        const key = await r.deriveNoteKey(writer.mark, writer.mark.selfPosition);
+        const t = tokenTest(reader);
+        notes.push({
+            program: t.program, relation: t.relation, epoch: t.epoch, selfHandle: t.selfHandle, selfRole: t.selfRole,
+            selfPrivateKey: t.selfPrivateKey, otherHandle: t.otherHandle, otherPublicKey: t.otherPublicKey,
+            sealed: toHex(sealed), token: t.token, writerNoteInfo: toHex(key.info), writerNoteKey: toHex(key.key),
+            paddedPlaintext: toHex(r.padNote(note)), note, result: "valid",
+        });
+    }
+
+    // Key logs: random joins, rotations and leaves that keep the directory rules; their roots; signed heads.
+    const keyLogs = [];
+    const merkle = [];
+    const heads = [];
+    const logKeys = await crypto.subtle.generateKey({ name: "Ed25519" }, true, ["sign", "verify"]);
+    const logPublicKey = toHex(new Uint8Array(await crypto.subtle.exportKey("raw", logKeys.publicKey)));
+    for (let i = 0; i < logs; i++) {
+        const program = randomName();
+        const directory = new r.KeyDirectory(program);
+        const entries = [];
+        for (let j = 0, n = below(40); j < n; j++) {
+            const live = [...directory.live.entries()];
+            const fresh = (await r.generateKeyPair()).publicKey;
+            const [handle, key] = live.length ? pick(live) : [null, null];
+            const entry = !live.length || below(3) === 0
+                ? { event: "join", handle: randomName(), publicKey: fresh }
+                : below(2) ? { event: "rotate", handle, publicKey: fresh } : { event: "leave", handle, publicKey: r.fromHex(key) };
+            if (entry.event === "join" && directory.live.has(entry.handle)) continue;
+            await directory.apply(entry);
+            entries.push({ event: entry.event, handle: entry.handle, publicKey: toHex(entry.publicKey) });
+        }
+        const root = await directory.root();
+        keyLogs.push({
+            kind: "log", program, entries, leaves: directory.leaves.map(toHex), leafHashes: directory.leafHashes.map(toHex),
+            root: toHex(root), result: "valid",
+        });
+        merkle.push({ kind: "root", leaves: directory.leaves.map(toHex), root: toHex(root), result: "valid" });
+        const head = { program, treeSize: directory.size, rootHash: root, timestamp: Date.now() - below(10 ** 9), signature: null };
+        head.signature = new Uint8Array(await crypto.subtle.sign("Ed25519", logKeys.privateKey, r.treeHeadMessage(head)));
+        heads.push({ kind: "treeHead", program, root: toHex(root), logPublicKey, treeHead: r.treeHeadText(head), result: "valid" });
+    }
+
+    const hkdfTests = [];
+    const x25519Tests = [];
+    const base64Tests = [];
+    for (let i = 0; i < 20; i++) {
+        const [ikm, salt, info, size] = [random(1 + below(80)), random(below(80)), random(below(80)), 1 + below(255)];
+        hkdfTests.push({ ikm: toHex(ikm), salt: toHex(salt), info: toHex(info), size, prk: toHex(await r.hkdfExtract(salt, ikm)), okm: toHex(await r.hkdf(ikm, salt, info, size)), result: "valid" });
+        const [k, u] = [random(32), random(32)];
+        u[31] &= 0x7f;
+        x25519Tests.push({ private: toHex(k), public: toHex(u), shared: toHex(await r.x25519(await r.importPrivateKey(k), u)), result: "valid" });
+        const bytes = random(32);
+        base64Tests.push({ encoded: r.base64urlEncode(bytes), decoded: toHex(bytes), result: "valid" });
+    }
+
+    return {
+        "web_token_test.json": file("RECIPROCITY-TOKEN-V1", "reciprocity_token_v1_test_schema.json", tokens),
+        "web_note_test.json": file("RECIPROCITY-NOTE-V1", "reciprocity_note_v1_test_schema.json", notes),
+        "web_key_log_test.json": file("RECIPROCITY-KEY-LOG-V1", "reciprocity_key_log_v1_test_schema.json", [...keyLogs, ...heads]),
+        "web_merkle_test.json": file("MERKLE-RFC9162-SHA256", "merkle_rfc9162_test_schema.json", merkle),
+        "web_hkdf_test.json": file("HKDF-SHA-256", "hkdf_test_schema.json", hkdfTests),
+        "web_x25519_test.json": file("X25519", "xdh_comp_schema.json", x25519Tests),
+        "web_base64url_test.json": file("BASE64URL-32", "base64url_test_schema.json", base64Tests),
+    };
+}
