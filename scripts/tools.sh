@@ -3,7 +3,7 @@
 # the Python tools in .venv-test/ from scripts/requirements-test.txt and puts them first on PATH.
 
 # The system packages the suite needs on Debian: the same list as the README's Quick start and .ci/run.
-system_packages="libssl-dev libsqlite3-dev pkg-config curl util-linux python3 python3-venv"
+system_packages="libssl-dev libsqlite3-dev pkg-config curl util-linux python3 python3-venv chromium"
 
 check_tools() {
     local missing=0 apt="apt-get install $system_packages"
@@ -18,6 +18,7 @@ check_tools() {
     need pkg-config --exists sqlite3 "SQLite headers: $apt"
     need command -v setpriv "setpriv (util-linux): $apt"
     need python3 -c 'import venv, ensurepip' "python3 with venv: $apt"
+    need command -v chromium "chromium (the web tests drive it headless): $apt"
     [ "$missing" = 0 ] || { echo "install what is missing above, then run $0 again" >&2; exit 1; }
 }
 
