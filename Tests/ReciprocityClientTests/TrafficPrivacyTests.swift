@@ -132,6 +132,55 @@ import Testing
     }
 }
 
+extension TrafficPrivacyTests {
+    /// The tokens of the replacement requests among `requests`: submitted and withdrawn.
+    static func replacements(_ requests: [FaultProxy.Recorded]) throws -> [(marks: Set<String>, withdraw: Set<String>)] {
+        try requests.filter { $0.method == "POST" && $0.target == "/v1/marks" }.map {
+            let body = try APICoding.decoder().decode(SubmitMarksRequest.self, from: Data($0.body))
+            return (Set(body.marks.map(\.token)), Set(body.withdraw ?? []))
+        }
+    }
+
+    /// The attacker review's findings: a lost answer at an epoch change, an epoch that goes back, a quota
+    /// that goes down. In each, the next request must not separate real marks from dummies.
+    @Test func aServerCannotMakeTheClientSortItsOwnMarks() throws {
+        let world = try world()
+        let alice = world["alice"]
+        try alice.ok(["interest", "add", "bob", "carol", "--as", "mentor"])
+        _ = try world.server.admin(["program", "set-epoch", "acme", "1"])
+        _ = world.proxy.takeRequests()
+        // The epoch batch goes out and its answer is lost: the device keeps it, and the next command finds
+        // it held (nothing to send) or sends the very same tokens; it never draws new dummies.
+        world.proxy.arm(passing: 4, cut: .beforeResponse) // me, log head, matches, marks; then the POST
+        let cut = try alice.cli(["matches"])
+        world.proxy.arm(passing: nil)
+        #expect(cut.status == 1 && cut.stderr.contains("recorded on this device"), "\(cut.stderr)")
+        let first = try Self.replacements(world.proxy.takeRequests())
+        try alice.ok(["matches"])
+        let second = try Self.replacements(world.proxy.takeRequests())
+        #expect(first.count == 1 && first[0].marks.count == 8)
+        #expect(second.allSatisfy { $0.withdraw.isEmpty && $0.marks.isSubset(of: first[0].marks) }, "\(second)")
+        #expect(try world.server.count("SELECT COUNT(*) FROM mark WHERE epoch = 1 AND member_id = (SELECT id FROM member WHERE handle = 'alice')") == 8)
+
+        // The program goes back to epoch 0: refused, and nothing is sent.
+        _ = try world.server.admin(["program", "set-epoch", "acme", "0"])
+        let back = try alice.cli(["interest", "add", "dave", "--as", "peer"])
+        #expect(back.status == 1 && back.stderr.contains("already saw epoch 1"), "\(back.stderr)")
+        let refusedRequests = world.proxy.takeRequests()
+        let refusedReplacements = try Self.replacements(refusedRequests)
+        #expect(refusedReplacements.isEmpty && !refusedRequests.contains { $0.method == "DELETE" })
+        _ = try world.server.admin(["program", "set-epoch", "acme", "1"])
+
+        // The quota goes down: refused with what to do, no dummy withdrawn.
+        try world.server.tamper("UPDATE program SET max_marks = 4")
+        let lowered = try alice.cli(["matches"])
+        #expect(lowered.status == 1 && lowered.stderr.contains("--pad-to 4"), "\(lowered.stderr)")
+        let requests = world.proxy.takeRequests()
+        let replaced = try Self.replacements(requests)
+        #expect(!requests.contains { $0.method == "DELETE" } && replaced.isEmpty)
+    }
+}
+
 /// A classifier that sees only what the server sees (its database and every request) must not tell real
 /// marks from dummies better than chance, over many members doing random things: adding, withdrawing,
 /// replacing a note, trusting, rotating their key, being cut off mid-command, and an epoch change.
