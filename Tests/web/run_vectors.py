@@ -2,11 +2,12 @@
 """Checks the web protocol module (Sources/ReciprocityServer/Resources/web/) in headless Chromium.
 
 Serves the web assets, Specs/vectors/ and this folder from a tiny static server on http://127.0.0.1 (a
-secure context, so `crypto.subtle` exists), loads every top-level *.json vector file into the page and checks every case
-with reciprocity.js; then RFC 8439's own ChaCha20, Poly1305 and AEAD vectors (first checked against
-OpenSSL, so a typing error in them cannot pass), then the module's behaviour beyond the vectors
-(protocol_checks.js). Prints one line per file, then `N passed, M failed`; exits 1 on any failure, on a
-vector file or group that is not listed in KNOWN below, or on a listed one that is missing.
+secure context, so `crypto.subtle` exists), loads every top-level *.json vector file into the page and
+checks every case with reciprocity.js; then RFC 8439's own ChaCha20, Poly1305 and AEAD vectors (first
+checked against OpenSSL, so a typing error in them cannot pass), then the module's behaviour beyond the
+vectors (protocol_checks.js). Prints one line per file, then `N passed, M failed`; exits 1 on any failure,
+on a vector file or group that is not listed in KNOWN below, on a listed one that is missing, and on any
+other entry of Specs/vectors/ (only the folder `schemas/` of JSON Schemas is expected there).
 
 With --swift-cli, the module also computes vector files from random inputs (cross_checks.js) and the built
 Swift CLI recomputes them (`reciprocity vectors verify`): the two implementations must agree beyond the fixed
