@@ -1,8 +1,10 @@
 // Browser side of Tests/web/run_vectors.py --swift-cross-check: the JavaScript module computes vector files
 // in the Specs/vectors/ format from fresh random inputs, and the Swift CLI (`reciprocity vectors verify`)
 // recomputes every case. The two implementations must agree beyond the fixed vectors: on random names,
-// keys, roles and epochs, on notes sealed in the browser with random nonces and opened in Swift, on key logs,
-// Merkle roots, tree heads signed in the browser, HKDF, X25519 and base64url.
+// keys, roles and epochs, on notes sealed in the browser with random nonces and opened in Swift, on notes the
+// writer seals with a given nonce (and notes too long to seal), on key logs, Merkle roots, tree heads signed in
+// the browser (with sizes and timestamps beyond 2^53, and checked against random clocks), HKDF, X25519 and
+// base64url of 32, 64 and 540 bytes.
 
 import * as r from "/web/reciprocity.js";
 
@@ -31,12 +33,15 @@ function randomNote() {
     return note;
 }
 
-function file(algorithm, schema, tests) {
-    tests.forEach((t, i) => Object.assign(t, { tcId: i + 1, comment: t.comment ?? "random, from reciprocity.js", flags: [] }));
+// `groups` is a list of tests (one group of type "random") or of `{type, tests}`; tcIds run 1..n across groups.
+function file(algorithm, schema, groups) {
+    const list = groups.every((g) => Array.isArray(g?.tests)) ? groups : [{ type: "random", tests: groups }];
+    const tests = list.flatMap((g) => g.tests);
+    tests.forEach((t, i) => Object.assign(t, { tcId: i + 1, comment: t.comment ?? "random, from reciprocity.js", flags: t.flags ?? [] }));
     return {
         algorithm, schema, generatorVersion: "web-cross-check", numberOfTests: tests.length,
         header: ["Computed in the browser by Sources/ReciprocityServer/Resources/web/reciprocity.js from random inputs."],
-        notes: {}, testGroups: [{ type: "random", comment: "random inputs", tests }],
+        notes: {}, testGroups: list.map((g) => ({ type: g.type, comment: "random inputs", tests: g.tests })),
     };
 }
 
@@ -76,6 +81,7 @@ async function randomPair() {
 export async function generate({ pairs = 100, logs = 10 } = {}) {
     const tokens = [];
     const notes = [];
+    const seals = [];
     for (let i = 0; i < pairs; i++) {
         const [writer, reader] = await randomPair();
         if (toHex(writer.mark.token) !== toHex(reader.mark.token)) throw new Error("the two sides disagree in the browser");
@@ -90,6 +96,33 @@ export async function generate({ pairs = 100, logs = 10 } = {}) {
             sealed: toHex(sealed), token: t.token, writerNoteInfo: toHex(key.info), writerNoteKey: toHex(key.key),
             paddedPlaintext: toHex(r.padNote(note)), note, result: "valid",
         });
+        // The writer's side (ReciprocityNoteSealTest): sealed here with a given nonce, resealed in Swift; every
+        // fourth note is over 510 bytes of UTF-8 and must be noteTooLong in both.
+        const w = tokenTest(writer);
+        const sealTest = {
+            program: w.program, relation: w.relation, epoch: w.epoch, selfHandle: w.selfHandle, selfRole: w.selfRole,
+            selfPrivateKey: w.selfPrivateKey, otherHandle: w.otherHandle, otherPublicKey: w.otherPublicKey,
+            nonce: toHex(random(12)),
+        };
+        if (i % 4 === 3) {
+            const long = randomNote() + "€".repeat(171); // at least 513 bytes
+            let code = "no error";
+            try {
+                await r.sealNote(writer.mark, long, { nonce: r.fromHex(sealTest.nonce) });
+            } catch (error) {
+                code = error?.code;
+            }
+            if (code !== "noteTooLong") throw new Error(`a note of ${new TextEncoder().encode(long).length} bytes sealed: ${code}`);
+            seals.push({ ...sealTest, note: long, result: "invalid", error: "noteTooLong" });
+        } else {
+            const text = randomNote();
+            const writerKey = await r.deriveNoteKey(writer.mark, writer.mark.selfPosition);
+            seals.push({
+                ...sealTest, note: text, token: w.token, writerNoteInfo: toHex(writerKey.info), writerNoteKey: toHex(writerKey.key),
+                paddedPlaintext: toHex(r.padNote(text)), sealed: toHex(await r.sealNote(writer.mark, text, { nonce: r.fromHex(sealTest.nonce) })),
+                result: "valid",
+            });
+        }
     }
 
     // Key logs: random joins, rotations and leaves that keep the directory rules; their roots; signed heads.
@@ -122,6 +155,21 @@ export async function generate({ pairs = 100, logs = 10 } = {}) {
         const head = { program, treeSize: directory.size, rootHash: root, timestamp: Date.now() - below(10 ** 9), signature: null };
         head.signature = new Uint8Array(await crypto.subtle.sign("Ed25519", logKeys.privateKey, r.treeHeadMessage(head)));
         heads.push({ kind: "treeHead", program, root: toHex(root), logPublicKey, treeHead: r.treeHeadText(head), result: "valid" });
+        // The same head checked against clocks: within the bounds (exact bounds included), then just past them.
+        const at = (offset) => Number(head.timestamp) + offset;
+        const clocks = [[at(below(86400001)), "valid"], [at(-below(300001)), "valid"], [at(86400000), "valid"], [at(-300000), "valid"],
+            [at(86400001 + below(10 ** 9)), "staleHead"], [at(-300001 - below(10 ** 9)), "futureHead"]];
+        const [now, expected] = pick(clocks);
+        const checked = await r.verifyTreeHeadLine(r.treeHeadText(head), { program, logPublicKey: r.fromHex(logPublicKey), now }).then(() => "valid", (e) => e.code);
+        if (checked !== expected) throw new Error(`a head at now = timestamp ${now - Number(head.timestamp)} ms: ${checked}, expected ${expected}`);
+        heads.push(expected === "valid"
+            ? { kind: "treeHead", program, root: toHex(root), logPublicKey, treeHead: r.treeHeadText(head), now, result: "valid" }
+            : { kind: "treeHead", program, logPublicKey, treeHead: r.treeHeadText(head), now, result: "invalid", error: expected });
+        // Sizes and timestamps beyond 2^53 (exact only as BigInts), up to 2^63 - 1 and 2^64 - 1.
+        const randomBig = (bits) => BigInt("0x" + toHex(random(8))) >> BigInt(64 - bits);
+        const big = { ...head, treeSize: pick([r.MAX_TREE_SIZE, randomBig(63)]), timestamp: pick([r.MAX_TIMESTAMP, randomBig(64)]) };
+        big.signature = new Uint8Array(await crypto.subtle.sign("Ed25519", logKeys.privateKey, r.treeHeadMessage(big)));
+        heads.push({ kind: "treeHead", program, root: toHex(root), logPublicKey, treeHead: r.treeHeadText(big), result: "valid" });
     }
 
     const hkdfTests = [];
@@ -135,11 +183,17 @@ export async function generate({ pairs = 100, logs = 10 } = {}) {
         x25519Tests.push({ private: toHex(k), public: toHex(u), shared: toHex(await r.x25519(await r.importPrivateKey(k), u)), result: "valid" });
         const bytes = random(32);
         base64Tests.push({ encoded: r.base64urlEncode(bytes), decoded: toHex(bytes), result: "valid" });
+        // Signatures and sealed notes (byteCount 64 and 540), and a value of one length read as the other.
+        const byteCount = pick([64, 540]);
+        const other = random(byteCount);
+        base64Tests.push({ byteCount, encoded: r.base64urlEncode(other), decoded: toHex(other), result: "valid" });
+        base64Tests.push({ byteCount: byteCount === 64 ? 540 : 64, encoded: r.base64urlEncode(other), result: "invalid", error: "invalidEncoding" });
     }
 
     return {
         "web_token_test.json": file("RECIPROCITY-TOKEN-V1", "reciprocity_token_v1_test_schema.json", tokens),
-        "web_note_test.json": file("RECIPROCITY-NOTE-V1", "reciprocity_note_v1_test_schema.json", notes),
+        "web_note_test.json": file("RECIPROCITY-NOTE-V1", "reciprocity_note_v1_test_schema.json",
+            [{ type: "ReciprocityNoteTest", tests: notes }, { type: "ReciprocityNoteSealTest", tests: seals }]),
         "web_key_log_test.json": file("RECIPROCITY-KEY-LOG-V1", "reciprocity_key_log_v1_test_schema.json", [...keyLogs, ...heads]),
         "web_merkle_test.json": file("MERKLE-RFC9162-SHA256", "merkle_rfc9162_test_schema.json", merkle),
         "web_hkdf_test.json": file("HKDF-SHA-256", "hkdf_test_schema.json", hkdfTests),

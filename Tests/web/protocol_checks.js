@@ -1,7 +1,8 @@
 // Browser side of Tests/web/run_vectors.py: what reciprocity.js must do beyond the fixed vectors, with fresh
 // WebCrypto keys: non-extractable private keys, both sides of a mark agreeing, notes sealed by one member
 // and opened by the other, dummy marks, and every error code of the client's key-log checks
-// (Specs/transparency.md section 5) against a log signed here with a fresh Ed25519 key.
+// (Specs/transparency.md section 5, with the head rules of section 3: strict sizes, freshness both ways)
+// against a log signed here with a fresh Ed25519 key.
 
 import * as r from "/web/reciprocity.js";
 
@@ -162,6 +163,15 @@ export async function run() {
         if ((await r.openNote(bobMenteeOfAlice, b)) !== longest) return "the 510-byte note does not round-trip";
         return (await codeOf(r.sealNote(aliceMentorsBob, longest + "x"))) === "noteTooLong" || "511 bytes accepted";
     });
+    await check("sealNote with a given nonce: that nonce, deterministic, opens for the reader; not 12 bytes is invalidLength", async () => {
+        const nonce = crypto.getRandomValues(new Uint8Array(12));
+        const a = await r.sealNote(aliceMentorsBob, "fixed", { nonce });
+        const b = await r.sealNote(aliceMentorsBob, "fixed", { nonce });
+        if (!same(a.subarray(0, 12), nonce) || !same(a, b)) return "the given nonce is not used";
+        if ((await r.openNote(bobMenteeOfAlice, a)) !== "fixed") return "does not open";
+        const codes = [await codeOf(r.sealNote(aliceMentorsBob, "x", { nonce: new Uint8Array(11) })), await codeOf(r.sealNote(aliceMentorsBob, "x", { nonce: new Uint8Array(13) }))];
+        return codes.every((c) => c === "invalidLength") || codes.join(", ");
+    });
     await check("dummy marks are fresh random values of the real sizes", async () => {
         const [a, b] = [r.dummyMark(), r.dummyMark()];
         return (a.token.length === 32 && a.tag.length === 32 && a.note.length === 540 && !same(a.token, b.token) && !same(a.note, b.note)) || "sizes";
@@ -233,6 +243,51 @@ export async function run() {
         const stale = await codeOf(r.checkTreeHead(await sign(4, head4.rootHash, now - 24 * hour - 1000), options));
         const fine = await codeOf(r.checkTreeHead(await sign(4, head4.rootHash, now - 23 * hour), options));
         return (stale === "log-stale-head" && fine === "no error") || `${stale}, ${fine}`;
+    });
+    await check("log-future-head: a head over 5 minutes ahead of the clock; 4 minutes ahead is fine", async () => {
+        const minute = 60 * 1000;
+        const ahead = await codeOf(r.checkTreeHead(await sign(4, head4.rootHash, now + 5 * minute + 1), options));
+        const yearAhead = await codeOf(r.checkTreeHead(await sign(4, head4.rootHash, now + 365 * 24 * 60 * minute), options));
+        const fine = await codeOf(r.checkTreeHead(await sign(4, head4.rootHash, now + 4 * minute), options));
+        return (ahead === "log-future-head" && yearAhead === "log-future-head" && fine === "no error") || `${ahead}, ${yearAhead}, ${fine}`;
+    });
+    await check("freshness applies to every served head, also the one already held", async () => {
+        const later = now + 25 * 3600 * 1000;
+        const held = await r.checkTreeHead(head4, { ...options, previous: head3 });
+        const again = await codeOf(r.checkTreeHead(held, { ...options, previous: held, now: later }));
+        return again === "log-stale-head" || again;
+    });
+    await check("sizes and timestamps are exact BigInts; a size above 2^63 - 1 is refused (line, JSON, client check)", async () => {
+        const max = await sign(9223372036854775807n, head4.rootHash, 18446744073709551615n);
+        const line = r.treeHeadText(max);
+        const parsed = await r.verifyTreeHeadLine(line, { program, logPublicKey });
+        if (parsed.treeSize !== 2n ** 63n - 1n || parsed.timestamp !== 2n ** 64n - 1n || r.treeHeadText(parsed) !== line) return "2^63 - 1 / 2^64 - 1 not exact";
+        const json = { program, treeSize: 2n ** 63n - 1n, rootHash: r.base64urlEncode(head4.rootHash), timestamp: head4.timestamp, signature: r.base64urlEncode(head4.signature) };
+        const tooLarge = await sign(2n ** 63n, head4.rootHash, now);
+        const codes = [
+            await codeOf(() => r.parseTreeHead(line.replace(" 9223372036854775807 ", " 9223372036854775808 "))),
+            await codeOf(() => r.treeHeadFromJSON({ ...json, treeSize: 2n ** 63n })),
+            await codeOf(() => r.treeHeadFromJSON({ ...json, treeSize: 2 ** 53 })), // not exact as a Number
+            await codeOf(() => r.treeHeadFromJSON({ ...json, treeSize: -1 })),
+            await codeOf(() => r.treeHeadFromJSON({ ...json, timestamp: 2n ** 64n })),
+            await codeOf(r.checkTreeHead(tooLarge, options)),
+            await codeOf(r.checkTreeHead({ ...head4, treeSize: 2n ** 63n }, options)),
+        ];
+        const expected = ["invalidEncoding", "invalidEncoding", "invalidEncoding", "invalidEncoding", "invalidEncoding", "log-invalid-head", "log-invalid-head"];
+        if (r.treeHeadFromJSON(json).treeSize !== 2n ** 63n - 1n) return "JSON BigInt size";
+        return JSON.stringify(codes) === JSON.stringify(expected) || codes.join(", ");
+    });
+    await check("gossiped heads: age is not checked (maxAgeMs: Infinity), the future is", async () => {
+        const old = r.treeHeadText(await sign(4, head4.rootHash, now - 365 * 24 * 3600 * 1000));
+        const future = r.treeHeadText(await sign(4, head4.rootHash, now + 3600 * 1000));
+        const gossip = { program, logPublicKey, now, maxAgeMs: Infinity };
+        const codes = [
+            await codeOf(r.verifyTreeHeadLine(old, gossip)),
+            await codeOf(r.verifyTreeHeadLine(future, gossip)),
+            await codeOf(r.verifyTreeHeadLine(old, { program, logPublicKey, now })),
+            await codeOf(r.verifyTreeHeadLine(old + "\n", gossip)),
+        ];
+        return JSON.stringify(codes) === JSON.stringify(["no error", "futureHead", "staleHead", "invalidEncoding"]) || codes.join(", ");
     });
     await check("log-rollback: a smaller tree than the one verified", async () =>
         (await codeOf(r.checkTreeHead(head3, { ...options, previous: head4 }))) === "log-rollback" || "accepted");

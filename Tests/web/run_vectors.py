@@ -2,11 +2,12 @@
 """Checks the web protocol module (Sources/ReciprocityServer/Resources/web/) in headless Chromium.
 
 Serves the web assets, Specs/vectors/ and this folder from a tiny static server on http://127.0.0.1 (a
-secure context, so `crypto.subtle` exists), loads every vector file into the page and checks every case
-with reciprocity.js; then RFC 8439's own ChaCha20, Poly1305 and AEAD vectors (first checked against
-OpenSSL, so a typing error in them cannot pass), then the module's behaviour beyond the vectors
-(protocol_checks.js). Prints one line per file, then `N passed, M failed`; exits 1 on any failure, on a
-vector file or group that is not listed in KNOWN below, or on a listed one that is missing.
+secure context, so `crypto.subtle` exists), loads every top-level *.json vector file into the page and
+checks every case with reciprocity.js; then RFC 8439's own ChaCha20, Poly1305 and AEAD vectors (first
+checked against OpenSSL, so a typing error in them cannot pass), then the module's behaviour beyond the
+vectors (protocol_checks.js). Prints one line per file, then `N passed, M failed`; exits 1 on any failure,
+on a vector file or group that is not listed in KNOWN below, on a listed one that is missing, and on any
+other entry of Specs/vectors/ (only the folder `schemas/` of JSON Schemas is expected there).
 
 With --swift-cli, the module also computes vector files from random inputs (cross_checks.js) and the built
 Swift CLI recomputes them (`reciprocity vectors verify`): the two implementations must agree beyond the fixed
@@ -41,22 +42,32 @@ MOUNTS = {"/web/": ROOT / "Sources" / "ReciprocityServer" / "Resources" / "web",
 # Every vector file the browser knows how to check, with its algorithm and its groups as (type, comment).
 # A new file or group must be added here on purpose, with its check in vector_checks.js.
 KNOWN = {
-    "base64url_test.json": ("BASE64URL-32", {("Base64URLTest", "valid"), ("Base64URLTest", "invalid")}),
+    "base64url_test.json": ("BASE64URL-32", {
+        ("Base64URLTest", "valid"), ("Base64URLTest", "invalid"),
+        ("Base64URLTest", "64-byte values (tree head signatures)"), ("Base64URLTest", "540-byte values (sealed notes)")}),
     "hkdf_sha256_rfc5869_test.json": ("HKDF-SHA-256", {("HkdfTest", "RFC 5869 appendix A, SHA-256 cases")}),
     "merkle_rfc9162_test.json": ("MERKLE-RFC9162-SHA256", {
         ("MerkleRootTest", "roots"), ("MerkleInclusionTest", "inclusion proofs"),
         ("MerkleConsistencyTest", "consistency proofs")}),
     "reciprocity_key_log_v1_test.json": ("RECIPROCITY-KEY-LOG-V1", {
         ("KeyLogTest", "valid logs"), ("KeyLogTest", "logs that break the directory rules"),
-        ("TreeHeadTest", "signed tree heads")}),
+        ("TreeHeadTest", "signed tree heads"),
+        ("KeyLogTest", "more logs that break the rules: leaves, shared keys, names and keys"),
+        ("TreeHeadTest", "correctly signed lines that break the strict grammar"),
+        ("TreeHeadTest", "freshness: heads checked against a clock ('now', milliseconds)")}),
     "reciprocity_note_v1_test.json": ("RECIPROCITY-NOTE-V1", {
-        ("ReciprocityNoteTest", "valid notes"), ("ReciprocityNoteTest", "invalid notes")}),
+        ("ReciprocityNoteTest", "valid notes"), ("ReciprocityNoteTest", "invalid notes"),
+        ("ReciprocityNoteSealTest", "sealing by the writer, and notes too long to seal")}),
     "reciprocity_token_v1_test.json": ("RECIPROCITY-TOKEN-V1", {
         ("ReciprocityTokenTest", "valid derivations, each pair seen from both sides"),
         ("ReciprocityTokenTest", "invalid public keys"),
-        ("ReciprocityTokenTest", "invalid names, roles and self-marks")}),
+        ("ReciprocityTokenTest", "invalid names, roles and self-marks"),
+        ("ReciprocityTokenTest", "invalid epochs, and handles ending in a line break")}),
     "x25519_rfc7748_test.json": ("X25519", {("XdhComp", "RFC 7748 section 6.1"), ("XdhComp", "RFC 7748 section 5.2")}),
 }
+# Folders of Specs/vectors/ that hold no vectors (the JSON Schemas the files name); any other entry that is
+# not a listed *.json file fails the run.
+EXPECTED_FOLDERS = {"schemas"}
 
 # No favicon request: every resource the page asks for must exist, and a 404 fails the run.
 BLANK_PAGE = b"<!doctype html><html lang=en><title>Reciprocity web tests</title><link rel=icon href=\"data:,\"></html>"
@@ -93,12 +104,19 @@ class StaticHandler(http.server.SimpleHTTPRequestHandler):
 def vector_files():
     """Loads every *.json of Specs/vectors/ and the failures of the file/group gate."""
     problems, files = [], {}
-    present = sorted(p.name for p in VECTORS.iterdir() if p.is_file())
+    entries = sorted(VECTORS.iterdir())
+    problems += [f"FAIL {p.name}/: unexpected folder in Specs/vectors/ (expected only {sorted(EXPECTED_FOLDERS)})"
+                 for p in entries if p.is_dir() and p.name not in EXPECTED_FOLDERS]
+    problems += [f"FAIL {p.name}: not a *.json vector file" for p in entries if not p.is_dir() and p.suffix != ".json"]
+    present = [p.name for p in entries if p.is_file() and p.suffix == ".json"]
+    missing_folders = [name for name in sorted(EXPECTED_FOLDERS) if not (VECTORS / name).is_dir()]
+    problems += [f"FAIL {name}/: missing from Specs/vectors/" for name in missing_folders]
     for name in present:
         if name not in KNOWN:
             problems.append(f"FAIL {name}: unknown vector file (add it to KNOWN in {pathlib.Path(__file__).name})")
             continue
-        data = json.loads((VECTORS / name).read_text(encoding="utf-8"))
+        text = (VECTORS / name).read_text(encoding="utf-8")
+        data = json.loads(text)
         algorithm, groups = KNOWN[name]
         if data.get("algorithm") != algorithm:
             problems.append(f"FAIL {name}: algorithm {data.get('algorithm')!r}, expected {algorithm!r}")
@@ -112,7 +130,7 @@ def vector_files():
         if count != data["numberOfTests"]:
             problems.append(f"FAIL {name}: numberOfTests says {data['numberOfTests']}, found {count}")
             continue
-        files[name] = data
+        files[name] = text
     problems += [f"FAIL {name}: listed in KNOWN but missing from Specs/vectors/" for name in KNOWN if name not in present]
     return files, problems
 
@@ -181,9 +199,12 @@ def main():
             page.goto(origin + "/")
             if not page.evaluate("isSecureContext && !!crypto.subtle"):
                 raise SystemExit("the test page is not a secure context: crypto.subtle is missing")
-            for name, data in files.items():
+            for name, text in files.items():
+                # The file's text, parsed by the page's JSON.parse as a web client would (an epoch of 2^63 - 1
+                # becomes an inexact Number there, and must still be refused).
+                data = json.loads(text)
                 results = page.evaluate(
-                    "async (data) => (await import('/test/vector_checks.js')).checkVectorFile(data)", data)
+                    "async (text) => (await import('/test/vector_checks.js')).checkVectorFile(JSON.parse(text))", text)
                 if len(results) != data["numberOfTests"]:
                     problems.append(f"FAIL {name}: {len(results)} results for {data['numberOfTests']} tests")
                 p, f = report(f"{name} ({data['algorithm']})", results)

@@ -344,11 +344,16 @@ export function padNote(note) {
     return padded;
 }
 
-/** Seals `note` (possibly empty) to the counterpart: nonce || ciphertext || tag, 540 bytes. */
-export async function sealNote(mark, note) {
+/**
+ * Seals `note` (possibly empty) to the counterpart with the writer's (own role's) note key:
+ * nonce || ciphertext || tag, 540 bytes; a note over 510 bytes of UTF-8 is `noteTooLong`. The nonce is random;
+ * `options.nonce` (12 bytes) fixes it, for test vectors only: a nonce used twice under one key leaks both notes.
+ */
+export async function sealNote(mark, note, { nonce } = {}) {
+    if (nonce !== undefined && bytesOf(nonce, "nonce").length !== 12) fail("invalidLength", `a nonce is 12 bytes, got ${nonce.length}`);
     const padded = padNote(note);
     const { key } = await deriveNoteKey(mark, mark.selfPosition);
-    const nonce = crypto.getRandomValues(new Uint8Array(12));
+    nonce = nonce === undefined ? crypto.getRandomValues(new Uint8Array(12)) : nonce.slice();
     const sealed = concat(nonce, seal(key, nonce, padded, mark.token));
     key.fill(0);
     return sealed;
@@ -555,39 +560,69 @@ export async function replayKeyLog(program, entries) {
 
 const STH_LABEL = "reciprocity-sth/v1";
 
+/** The largest tree size a head may state, 2^63 - 1 (it always fits a signed 64-bit integer). */
+export const MAX_TREE_SIZE = 2n ** 63n - 1n;
+/** The largest timestamp a head may state, 2^64 - 1 (it must fit BE64). */
+export const MAX_TIMESTAMP = 2n ** 64n - 1n;
+
 function be64(n) {
     const out = new Uint8Array(8);
     new DataView(out.buffer).setBigUint64(0, BigInt(n));
     return out;
 }
 
-function parseCount(text) {
-    // Sizes and timestamps are BE64 when signed; here they must also be exact JavaScript numbers.
-    if (!/^[0-9]{1,16}$/.test(text) || !Number.isSafeInteger(Number(text))) fail("invalidEncoding", `not a count: ${text}`);
-    return Number(text);
+// A tree size or timestamp as a BigInt, from a BigInt or an exact (safe) integer Number; else null.
+function exactCount(n, max) {
+    if (typeof n === "number" && !Number.isSafeInteger(n)) return null;
+    if (typeof n !== "number" && typeof n !== "bigint") return null;
+    const value = BigInt(n);
+    return value >= 0n && value <= max ? value : null;
 }
 
-/** Parses the gossip line `reciprocity-sth/v1 <program> <size> <root> <timestamp> <signature>` (not verified). */
+// A count as a Number when it is exact, else -1 (which every proof check refuses).
+function safeNumber(n) {
+    const value = BigInt(n);
+    return value >= 0n && value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : -1;
+}
+
+function parseCount(text, max, what) {
+    // transparency.md section 3: "0" or a non-zero digit then digits; no sign, no leading zero, no spaces.
+    if (!/^(?:0|[1-9][0-9]*)$/.test(text) || BigInt(text) > max) fail("invalidEncoding", `not a ${what}: ${JSON.stringify(text)}`);
+    return BigInt(text);
+}
+
+/**
+ * Parses the gossip line `reciprocity-sth/v1 <program> <size> <root> <timestamp> <signature>` under the strict
+ * grammar of Specs/transparency.md section 3 (not verified): exactly six fields separated by single spaces,
+ * nothing before or after (the line is never trimmed: a trailing `\n` is refused), fields checked left to right
+ * (`invalidEncoding`, or `invalidProgram` for the program). `treeSize` (at most 2^63 - 1) and `timestamp` (at most
+ * 2^64 - 1) are BigInts.
+ */
 export function parseTreeHead(line) {
     const fields = typeof line === "string" ? line.split(" ") : [];
     if (fields.length !== 6 || fields[0] !== STH_LABEL) fail("invalidEncoding", "not a reciprocity-sth/v1 line");
     return {
         program: checkName(fields[1], "invalidProgram"),
-        treeSize: parseCount(fields[2]),
+        treeSize: parseCount(fields[2], MAX_TREE_SIZE, "tree size"),
         rootHash: base64urlDecode(fields[3], HASH_BYTES),
-        timestamp: parseCount(fields[4]),
+        timestamp: parseCount(fields[4], MAX_TIMESTAMP, "timestamp"),
         signature: base64urlDecode(fields[5], 64),
     };
 }
 
-/** A tree head as the API sends it (`{program, treeSize, rootHash, timestamp, signature}`, base64url). */
+/**
+ * A tree head as the API sends it (`{program, treeSize, rootHash, timestamp, signature}`, base64url), under the
+ * line's field rules: `treeSize` and `timestamp` must be exact non-negative integers (a Number beyond 2^53 - 1 is
+ * not exact and is refused; a BigInt from a BigInt-aware parser is fine), a size at most 2^63 - 1 and a timestamp
+ * at most 2^64 - 1, else `invalidEncoding`. Both come back as BigInts.
+ */
 export function treeHeadFromJSON(json) {
-    const count = (n) => (isSize(n) ? n : fail("invalidEncoding", "a tree size or timestamp is a non-negative integer"));
+    const count = (n, max) => exactCount(n, max) ?? fail("invalidEncoding", `a tree size or timestamp is an exact integer from 0 to ${max}`);
     return {
         program: checkName(json?.program, "invalidProgram"),
-        treeSize: count(json.treeSize),
+        treeSize: count(json.treeSize, MAX_TREE_SIZE),
         rootHash: base64urlDecode(json.rootHash, HASH_BYTES),
-        timestamp: count(json.timestamp),
+        timestamp: count(json.timestamp, MAX_TIMESTAMP),
         signature: base64urlDecode(json.signature, 64),
     };
 }
@@ -605,6 +640,7 @@ export function treeHeadMessage(head) {
 /** True when `head` is signed by the Ed25519 log key (32 raw bytes), RFC 8032 through WebCrypto. */
 export async function verifyTreeHead(head, logPublicKey) {
     if (!isHash(head.rootHash) || !(head.signature instanceof Uint8Array) || head.signature.length !== 64) return false;
+    if (exactCount(head.treeSize, MAX_TREE_SIZE) === null || exactCount(head.timestamp, MAX_TIMESTAMP) === null) return false;
     let key;
     try {
         key = await subtle.importKey("raw", bytesOf(logPublicKey, "log key"), { name: "Ed25519" }, false, ["verify"]);
@@ -614,10 +650,42 @@ export async function verifyTreeHead(head, logPublicKey) {
     return subtle.verify({ name: "Ed25519" }, key, head.signature, treeHeadMessage(head));
 }
 
-// --- the client's checks before it derives anything (Specs/transparency.md section 5) --------------------
-
 /** A head older than this is refused (the server signs at least hourly). */
 export const MAX_HEAD_AGE_MS = 24 * 3600 * 1000;
+/** A head dated further ahead of the clock than this is refused: no honest log signs one. */
+export const MAX_HEAD_SKEW_MS = 5 * 60 * 1000;
+
+/**
+ * The time check of Specs/transparency.md section 3 with the clock `now` (ms since 1970): `futureHead` when the
+ * head is dated more than 5 minutes ahead, `staleHead` when it is more than `maxAgeMs` (24 hours) old; the exact
+ * bounds pass. A gossiped head is checked with `maxAgeMs: Infinity` (its age is not checked, only the future).
+ */
+export function checkHeadTime(head, now, { maxAgeMs = MAX_HEAD_AGE_MS } = {}) {
+    const timestamp = exactCount(head.timestamp, MAX_TIMESTAMP) ?? fail("invalidEncoding", "the head's timestamp is not a BE64 integer");
+    const clock = exactCount(now, MAX_TIMESTAMP) ?? fail("invalidEncoding", "the clock is not an exact non-negative integer of ms");
+    if (timestamp - clock > BigInt(MAX_HEAD_SKEW_MS)) {
+        fail("futureHead", `the tree head is dated ${(timestamp - clock) / 1000n} s ahead of the clock (at most ${MAX_HEAD_SKEW_MS / 1000} allowed)`);
+    }
+    if (maxAgeMs !== Infinity && clock - timestamp > BigInt(maxAgeMs)) {
+        fail("staleHead", `the tree head is ${(clock - timestamp) / 3600000n} hours old (at most ${maxAgeMs / 3600000} allowed)`);
+    }
+}
+
+/**
+ * Checks a head line in the order of Specs/transparency.md section 3, reporting the first failure: parse
+ * (`invalidEncoding`, `invalidProgram`), the expected `program` (`invalidSignature`: the signature binds it), the
+ * signature with `logPublicKey` (`invalidSignature`), then, when `now` is given, the time (`futureHead`,
+ * `staleHead`; `maxAgeMs: Infinity` for a gossiped head). Resolves to the parsed head.
+ */
+export async function verifyTreeHeadLine(line, { program, logPublicKey, now, maxAgeMs = MAX_HEAD_AGE_MS }) {
+    const head = parseTreeHead(line);
+    if (head.program !== program) fail("invalidSignature", `the head is signed for program ${head.program}, not ${program}`);
+    if (!(await verifyTreeHead(head, logPublicKey))) fail("invalidSignature", "the head is not signed by the log key");
+    if (now !== undefined) checkHeadTime(head, now, { maxAgeMs });
+    return head;
+}
+
+// --- the client's checks before it derives anything (Specs/transparency.md section 5) --------------------
 
 function forked(seen, served) {
     return new ReciprocityError(
@@ -628,40 +696,56 @@ function forked(seen, served) {
 /**
  * Two signed heads of one log must agree: equal roots at equal sizes, else a valid consistency proof
  * from the smaller to the larger. `consistencyProof(from, to)` fetches `/v1/log/consistency` and resolves to
- * the proof's hashes, or null when the server says it cannot give one (which is a fork too).
+ * the proof's hashes, or null when the server says it cannot give one (which is a fork too). `from` and `to`
+ * are Numbers when exact, else BigInts (no proof of a tree beyond 2^53 - 1 leaves verifies here).
  */
 export async function checkConsistent(seen, served, consistencyProof) {
-    const [small, large] = served.treeSize <= seen.treeSize ? [served, seen] : [seen, served];
-    if (small.treeSize === large.treeSize) {
+    const [small, large] = BigInt(served.treeSize) <= BigInt(seen.treeSize) ? [served, seen] : [seen, served];
+    const [smallSize, largeSize] = [BigInt(small.treeSize), BigInt(large.treeSize)];
+    if (smallSize === largeSize) {
         if (!constantTimeEqual(small.rootHash, large.rootHash)) throw forked(seen, served);
         return;
     }
-    if (small.treeSize === 0) return;
-    const proof = await consistencyProof(small.treeSize, large.treeSize);
-    if (!proof || !(await verifyConsistency(small.treeSize, large.treeSize, small.rootHash, large.rootHash, proof))) {
+    if (smallSize === 0n) return;
+    const [from, to] = [safeNumber(smallSize), safeNumber(largeSize)];
+    if (from < 0 || to < 0) throw forked(seen, served);
+    const proof = await consistencyProof(from, to);
+    if (!proof || !(await verifyConsistency(from, to, small.rootHash, large.rootHash, proof))) {
         throw forked(seen, served);
     }
 }
 
 /**
- * Checks a served head (section 5 steps 1 and 2): for `program`, signed by the pinned log key
- * (`log-signature`), at most 24 hours old (`log-stale-head`), and extending the latest verified head
- * `previous` (`log-rollback`, `log-fork`). Resolves to the head to remember as the latest verified.
+ * Checks a head the server serves as the log's current state (section 5 steps 1 and 2), every time, also when it
+ * is the very head held already (a frozen head goes stale): a well-formed head, size at most 2^63 - 1
+ * (`log-invalid-head`), for `program` (`log-invalid-head`), signed by the pinned log key (`log-signature`), at
+ * most 24 hours old (`log-stale-head`) and at most 5 minutes ahead of the clock `now` (`log-future-head`), and
+ * extending the latest verified head `previous` (`log-rollback`, `log-fork`). Resolves to the head to remember as
+ * the latest verified.
  */
 export async function checkTreeHead(head, { program, logPublicKey, previous = null, consistencyProof, now = Date.now() }) {
+    if (exactCount(head?.treeSize, MAX_TREE_SIZE) === null || exactCount(head.timestamp, MAX_TIMESTAMP) === null ||
+        !isHash(head.rootHash) || !(head.signature instanceof Uint8Array) || head.signature.length !== 64) {
+        fail("log-invalid-head", `the server sent a malformed tree head (a size is at most ${MAX_TREE_SIZE}, a timestamp at most ${MAX_TIMESTAMP})`);
+    }
     if (head.program !== program) fail("log-invalid-head", `the tree head is for program ${head.program}, not ${program}`);
     if (!(await verifyTreeHead(head, logPublicKey))) {
         fail("log-signature", `the tree head is not signed by the pinned log key ${base64urlEncode(logPublicKey)}: ${treeHeadText(head)}`);
     }
-    if (now - head.timestamp > MAX_HEAD_AGE_MS) {
-        fail("log-stale-head", `the tree head is ${Math.floor((now - head.timestamp) / 3600000)} hours old (at most 24 allowed): ${treeHeadText(head)}`);
+    try {
+        checkHeadTime(head, now);
+    } catch (error) {
+        if (!(error instanceof ReciprocityError) || (error.code !== "staleHead" && error.code !== "futureHead")) throw error;
+        const future = error.code === "futureHead";
+        fail(future ? "log-future-head" : "log-stale-head",
+            `${error.message.replace(/^\w+: /, "")}${future ? " (is this computer's clock right?)" : "; the server may be showing a frozen view"}: ${treeHeadText(head)}`);
     }
     if (!previous) return head;
-    if (head.treeSize < previous.treeSize) {
+    if (BigInt(head.treeSize) < BigInt(previous.treeSize)) {
         fail("log-rollback", `the log has ${head.treeSize} entries but ${previous.treeSize} were verified before; evidence: seen [${treeHeadText(previous)}] served [${treeHeadText(head)}]`);
     }
     await checkConsistent(previous, head, consistencyProof);
-    return head.treeSize === previous.treeSize && head.timestamp < previous.timestamp ? previous : head;
+    return BigInt(head.treeSize) === BigInt(previous.treeSize) && BigInt(head.timestamp) < BigInt(previous.timestamp) ? previous : head;
 }
 
 /**
@@ -677,7 +761,7 @@ export async function checkKeyInclusion({ program, handle, publicKey, keyProof, 
         try {
             const proof = keyProof.inclusionProof.map((step) => base64urlDecode(step, HASH_BYTES));
             const hash = await leafHash(keyLogLeaf(program, keyProof.event, handle, key));
-            ok = await verifyInclusion(keyProof.leafIndex, head.treeSize, hash, proof, head.rootHash);
+            ok = await verifyInclusion(keyProof.leafIndex, safeNumber(head.treeSize), hash, proof, head.rootHash);
         } catch (error) {
             if (!(error instanceof ReciprocityError)) throw error;
         }
