@@ -65,23 +65,24 @@ struct CommandInfo: Decodable {
     }
 }
 
+/// A small seeded generator (SplitMix64), so that a failing run can be replayed with its seed.
+struct SplitMix: RandomNumberGenerator {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
 /// Property test of both command lines: every URL and number option of every command with each value of its
 /// kind that broke commands before (ports out of range, negative and huge numbers, URLs without a scheme), the
 /// other required options valid; then random argument lists for every command, drawn from its own options. No
 /// input may crash a command; a failure is one line and a non-zero exit. The seed is printed;
 /// `RECIPROCITY_FUZZ_SEED` replays it and `RECIPROCITY_FUZZ_RUNS` sets the number of random runs (default 160).
 @Suite(.serialized) struct CommandLineFuzzTests {
-    struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     @Test func randomArgumentsNeverCrashACommand() throws {
         let environment = ProcessInfo.processInfo.environment
         let seed = environment["RECIPROCITY_FUZZ_SEED"].flatMap(UInt64.init) ?? UInt64.random(in: 0...UInt64.max)

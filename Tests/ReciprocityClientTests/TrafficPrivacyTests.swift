@@ -197,7 +197,7 @@ extension TrafficPrivacyTests {
     static let members = Int(ProcessInfo.processInfo.environment["RECIPROCITY_CLASSIFIER_MEMBERS"] ?? "") ?? 24
 
     @Test func aClassifierOfTheServersViewDoesNoBetterThanChance() async throws {
-        var random = SplitMix64(seed: UInt64(ProcessInfo.processInfo.environment["RECIPROCITY_CLASSIFIER_SEED"] ?? "") ?? 20261127)
+        var random = SplitMix(state: UInt64(ProcessInfo.processInfo.environment["RECIPROCITY_CLASSIFIER_SEED"] ?? "") ?? 20261127)
         let maxMarks = 8
         let (server, invite) = try ServerProcess.withProgram(uses: Self.members + 20, maxMarks: maxMarks)
         let proxy = try FaultProxy(to: server.port)
@@ -327,15 +327,3 @@ extension TrafficPrivacyTests {
     }
 }
 
-/// A small seeded generator, so that a failing run can be replayed with its seed.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
