@@ -1,0 +1,202 @@
+public import Foundation
+import NIOCore
+import PostgresNIO
+public import ReciprocityCore
+public import ReciprocityStore
+
+// Marks and matches. Privacy rule (SECURITY.md), as on SQLite: every check that can refuse a request is
+// decided from the caller's own rows, the program row and the match table before anything touches another
+// member's pending mark. Concurrency, across any number of server processes:
+// - the member's own row is locked (FOR UPDATE) first, so one member's submissions run one at a time and the
+//   quota counted from their rows cannot be overtaken by a racing batch of theirs;
+// - the program row is held in share mode, so an epoch change waits for submissions in flight;
+// - a token is claimed through the primary key of `mark`: of two members racing with one token, one inserts
+//   the pending row, the other's insert waits for that commit, finds the conflict and takes the row over as
+//   a match. Tokens are applied in byte order, so two batches that share tokens cannot deadlock.
+extension PostgresStore {
+    public func submitMarks(memberID: Int64, programID: Int64, epoch: UInt32, marks: [Mark], now: Date) async throws
+        -> [MarkOutcome]
+    {
+        // A token repeated within the batch is the same mark submitted twice: idempotent, first tag wins.
+        var seen: Set<InterestToken> = []
+        let unique = marks.filter { seen.insert($0.token).inserted }
+        let tokens = unique.map { ByteBuffer(bytes: $0.token.rawRepresentation) }
+        let epochValue = Int64(epoch)
+        let outcomes = try await transaction { connection in
+            guard
+                let program = try await self.row(
+                    "SELECT * FROM program WHERE id = \(programID) FOR SHARE", on: connection
+                ).map(Self.programRecord)
+            else { throw StoreError(.programNotFound, "no such program") }
+            // The credential was checked before this transaction; a suspension may have come in between.
+            let status = try await self.row("SELECT status FROM member WHERE id = \(memberID) FOR UPDATE", on: connection)
+            guard try status?["status"].decode(String.self) == MemberStatus.active.rawValue else {
+                throw StoreError(.memberSuspended, "this member is suspended")
+            }
+            guard program.epoch == epoch else {
+                throw StoreError(.wrongEpoch, "the program is in epoch \(program.epoch), not \(epoch)")
+            }
+
+            // 1. Decide every refusal from the member's own rows and the match table.
+            let ownPending = Set(
+                try await self.rows(
+                    """
+                    SELECT token FROM mark
+                    WHERE member_id = \(memberID) AND epoch = \(epochValue) AND program_id = \(programID)
+                      AND token = ANY(\(tokens))
+                    """, on: connection
+                ).map { try $0["token"].decode(Data.self) })
+            var matched: [Data: Bool] = [:]  // token: is it the caller's own match
+            for row in try await self.rows(
+                """
+                SELECT token, a_member_id, b_member_id FROM "match"
+                WHERE program_id = \(programID) AND epoch = \(epochValue) AND token = ANY(\(tokens))
+                """, on: connection)
+            {
+                let own = try row["a_member_id"].decode(Int64.self) == memberID
+                    || row["b_member_id"].decode(Int64.self) == memberID
+                // Only someone holding one of the pair's keys can know a matched token.
+                guard own else { throw StoreError(.tokenUnavailable, "a submitted token cannot be accepted") }
+                matched[try row["token"].decode(Data.self)] = true
+            }
+            let fresh = unique.filter {
+                !ownPending.contains($0.token.rawRepresentation) && matched[$0.token.rawRepresentation] == nil
+            }
+            if !fresh.isEmpty {
+                let used = try await self.row(
+                    """
+                    SELECT (SELECT COUNT(*) FROM mark WHERE member_id = \(memberID) AND epoch = \(epochValue)
+                                                           AND program_id = \(programID))
+                         + (SELECT COUNT(*) FROM "match" WHERE a_member_id = \(memberID) AND epoch = \(epochValue)
+                                                              AND program_id = \(programID))
+                         + (SELECT COUNT(*) FROM "match" WHERE b_member_id = \(memberID) AND epoch = \(epochValue)
+                                                              AND program_id = \(programID)) AS used
+                    """, on: connection)!["used"].decode(Int64.self)
+                guard Int(used) + fresh.count <= program.maxMarks else {
+                    throw StoreError.quotaExceeded(maxMarks: program.maxMarks)
+                }
+            }
+
+            // 2. Apply. Only now are other members' pending marks looked at.
+            var outcomes: [Data: MarkOutcome] = [:]
+            for mark in fresh.sorted(by: { $0.token.rawRepresentation.lexicographicallyPrecedes($1.token.rawRepresentation) }) {
+                outcomes[mark.token.rawRepresentation] = try await self.apply(
+                    mark, memberID: memberID, programID: programID, epoch: epochValue, now: now, on: connection)
+            }
+            for mark in unique where outcomes[mark.token.rawRepresentation] == nil {
+                outcomes[mark.token.rawRepresentation] = matched[mark.token.rawRepresentation] != nil ? .matched : .pending
+            }
+            return outcomes
+        }
+        return marks.map { outcomes[$0.token.rawRepresentation]! }
+    }
+
+    /// Completes the pending mark of another member with the same token, or stores the caller's own; repeats
+    /// when another transaction claims or gives up the token in between.
+    private func apply(
+        _ mark: Mark, memberID: Int64, programID: Int64, epoch: Int64, now: Date, on connection: PostgresConnection
+    ) async throws -> MarkOutcome {
+        let token = mark.token.rawRepresentation
+        let tag = mark.tag.rawRepresentation
+        let note = mark.note?.rawRepresentation
+        while true {
+            if let other = try await row(
+                """
+                DELETE FROM mark WHERE program_id = \(programID) AND epoch = \(epoch) AND token = \(token)
+                RETURNING member_id, tag, note
+                """, on: connection)
+            {
+                // The row names its members in id order, so it does not record who marked first.
+                let otherID = try other["member_id"].decode(Int64.self)
+                let otherTag = try other["tag"].decode(Data.self)
+                let otherNote = try other["note"].decode(Data?.self)
+                let (a, aTag, aNote, b, bTag, bNote) =
+                    otherID < memberID
+                    ? (otherID, otherTag, otherNote, memberID, tag, note) : (memberID, tag, note, otherID, otherTag, otherNote)
+                do {
+                    try await execute(
+                        """
+                        INSERT INTO "match" (program_id, epoch, token, a_member_id, a_tag, a_note,
+                                             b_member_id, b_tag, b_note, matched_at)
+                        VALUES (\(programID), \(epoch), \(token), \(a), \(aTag), \(aNote), \(b), \(bTag), \(bNote),
+                                \(Self.millis(now)))
+                        """, on: connection)
+                } catch where Self.isUniqueViolation(error) {
+                    // Matched between two others after this batch's checks: as if it had been before.
+                    throw StoreError(.tokenUnavailable, "a submitted token cannot be accepted")
+                }
+                return .matched
+            }
+            let inserted = try await execute(
+                """
+                INSERT INTO mark (program_id, epoch, token, member_id, tag, note, created_at)
+                VALUES (\(programID), \(epoch), \(token), \(memberID), \(tag), \(note), \(Self.millis(now)))
+                ON CONFLICT DO NOTHING RETURNING 1
+                """, on: connection)
+            if inserted == 1 { return .pending }
+            // Another member's pending row for the token was committed while this insert waited: take it over.
+        }
+    }
+
+    public func pendingMarks(memberID: Int64) async throws -> [PendingMarkRecord] {
+        try await read { connection in
+            try await self.rows(
+                "SELECT token, epoch, created_at FROM mark WHERE member_id = \(memberID) ORDER BY created_at, token",
+                on: connection
+            ).map { row in
+                PendingMarkRecord(
+                    token: try InterestToken(rawRepresentation: try row["token"].decode(Data.self)),
+                    epoch: UInt32(try row["epoch"].decode(Int64.self)),
+                    createdAt: Self.date(try row["created_at"].decode(Int64.self)))
+            }
+        }
+    }
+
+    public func withdraw(memberID: Int64, token: InterestToken) async throws -> Bool {
+        // Through the member's index: a token someone else holds costs the same as one nobody holds.
+        try await transaction { connection in
+            try await self.execute(
+                "DELETE FROM mark WHERE member_id = \(memberID) AND token = \(token.rawRepresentation) RETURNING 1",
+                on: connection) == 1
+        }
+    }
+
+    public func matches(memberID: Int64, after: InterestToken?, limit: Int) async throws -> [MatchRecord] {
+        try await read { connection in
+            var cursor: (Int64, Data)?
+            if let after {
+                guard
+                    let row = try await self.row(
+                        """
+                        SELECT matched_at, token FROM "match"
+                        WHERE token = \(after.rawRepresentation) AND (a_member_id = \(memberID) OR b_member_id = \(memberID))
+                        """, on: connection)
+                else { throw StoreError(.markNotFound, "'after' is not the token of one of your matches") }
+                cursor = (try row["matched_at"].decode(Int64.self), try row["token"].decode(Data.self))
+            }
+            return try await self.rows(
+                """
+                SELECT m.token, m.epoch, m.matched_at,
+                       CASE WHEN m.a_member_id = \(memberID) THEN m.b_tag ELSE m.a_tag END AS tag,
+                       CASE WHEN m.a_member_id = \(memberID) THEN m.b_note ELSE m.a_note END AS note,
+                       c.handle, c.public_key
+                FROM "match" m
+                JOIN member c ON c.id = CASE WHEN m.a_member_id = \(memberID) THEN m.b_member_id ELSE m.a_member_id END
+                WHERE (m.a_member_id = \(memberID) OR m.b_member_id = \(memberID))
+                  AND (m.matched_at, m.token) > (\(cursor?.0 ?? Int64.min), \(cursor?.1 ?? Data()))
+                ORDER BY m.matched_at, m.token
+                LIMIT \(Int64(max(1, limit)))
+                """, on: connection
+            ).map { row in
+                MatchRecord(
+                    token: try InterestToken(rawRepresentation: try row["token"].decode(Data.self)),
+                    epoch: UInt32(try row["epoch"].decode(Int64.self)),
+                    counterpartHandle: try Handle(try row["handle"].decode(String.self)),
+                    counterpartKey: try PublicKey(rawRepresentation: try row["public_key"].decode(Data.self)),
+                    counterpartTag: try ConfirmationTag(rawRepresentation: try row["tag"].decode(Data.self)),
+                    counterpartNote: try row["note"].decode(Data?.self).map { try SealedNote(rawRepresentation: $0) },
+                    matchedAt: Self.date(try row["matched_at"].decode(Int64.self)))
+            }
+        }
+    }
+}
