@@ -10,8 +10,8 @@ import ReciprocityStore
 import Testing
 
 @Suite struct MarkAPITests {
-    @Test func reciprocatedMentorshipMatchesForBothWithVerifiableTags() async throws {
-        let harness = try Harness()
+    @Test(arguments: Backend.enabled) func reciprocatedMentorshipMatchesForBothWithVerifiableTags(_ backend: Backend) async throws {
+        let harness = try await Harness.make(backend)
         let (program, invite) = try await harness.program()
         try await harness.application().test(.live) { client in
             let alice = try await client.join("alice", program: program, invite: invite)
@@ -50,8 +50,8 @@ import Testing
         }
     }
 
-    @Test func unreciprocatedMarkIsInvisibleUntilReciprocated() async throws {
-        let harness = try Harness()
+    @Test(arguments: Backend.enabled) func unreciprocatedMarkIsInvisibleUntilReciprocated(_ backend: Backend) async throws {
+        let harness = try await Harness.make(backend)
         let (program, invite) = try await harness.program()
         try await harness.application().test(.live) { client in
             let carol = try await client.join("carol", program: program, invite: invite)
@@ -83,8 +83,8 @@ import Testing
         }
     }
 
-    @Test func peersMatchAndAThirdMemberCannotReuseTheToken() async throws {
-        let harness = try Harness()
+    @Test(arguments: Backend.enabled) func peersMatchAndAThirdMemberCannotReuseTheToken(_ backend: Backend) async throws {
+        let harness = try await Harness.make(backend)
         let (program, invite) = try await harness.program()
         try await harness.application().test(.live) { client in
             let dave = try await client.join("dave", program: program, invite: invite)
@@ -104,8 +104,8 @@ import Testing
         }
     }
 
-    @Test func batchesAreAllOrNothingWithinTheQuota() async throws {
-        let harness = try Harness()
+    @Test(arguments: Backend.enabled) func batchesAreAllOrNothingWithinTheQuota(_ backend: Backend) async throws {
+        let harness = try await Harness.make(backend)
         let (program, invite) = try await harness.program(maxMarks: 4)
         try await harness.application().test(.live) { client in
             let alice = try await client.join("alice", program: program, invite: invite)
@@ -130,8 +130,8 @@ import Testing
         }
     }
 
-    @Test func badMarksAreRejectedWithStableProblemTypesAndNothingIsStored() async throws {
-        let harness = try Harness()
+    @Test(arguments: Backend.enabled) func badMarksAreRejectedWithStableProblemTypesAndNothingIsStored(_ backend: Backend) async throws {
+        let harness = try await Harness.make(backend)
         let (program, invite) = try await harness.program()
         try await harness.application().test(.live) { client in
             let alice = try await client.join("alice", program: program, invite: invite)
@@ -163,8 +163,8 @@ import Testing
         }
     }
 
-    @Test func logsNeverContainTokensTagsOrCredentials() async throws {
-        let harness = try Harness()
+    @Test(arguments: Backend.enabled) func logsNeverContainTokensTagsOrCredentials(_ backend: Backend) async throws {
+        let harness = try await Harness.make(backend)
         let (program, invite) = try await harness.program()
         let secrets = try await harness.application().test(.live) { client in
             let alice = try await client.join("alice", program: program, invite: invite)
