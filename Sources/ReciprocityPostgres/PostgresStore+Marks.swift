@@ -12,7 +12,8 @@ public import ReciprocityStore
 // - the program row is held in share mode, so an epoch change waits for submissions in flight;
 // - a token is claimed through the primary key of `mark`: of two members racing with one token, one inserts
 //   the pending row, the other's insert waits for that commit, finds the conflict and takes the row over as
-//   a match. Tokens are applied in byte order, so two batches that share tokens cannot deadlock.
+//   a match. Batches lock tokens in primary-key order, so two that share tokens do not deadlock (and if
+//   PostgreSQL ever breaks a deadlock, the transaction is retried whole).
 extension PostgresStore {
     public func submitMarks(memberID: Int64, programID: Int64, epoch: UInt32, marks: [Mark], now: Date) async throws
         -> [MarkOutcome]
@@ -78,11 +79,9 @@ extension PostgresStore {
             }
 
             // 2. Apply. Only now are other members' pending marks looked at.
-            var outcomes: [Data: MarkOutcome] = [:]
-            for mark in fresh.sorted(by: { $0.token.rawRepresentation.lexicographicallyPrecedes($1.token.rawRepresentation) }) {
-                outcomes[mark.token.rawRepresentation] = try await self.apply(
-                    mark, memberID: memberID, programID: programID, epoch: epochValue, now: now, on: connection)
-            }
+            let sorted = fresh.sorted { $0.token.rawRepresentation.lexicographicallyPrecedes($1.token.rawRepresentation) }
+            var outcomes = try await self.applyAll(
+                sorted, memberID: memberID, programID: programID, epoch: epochValue, now: now, on: connection)
             for mark in unique where outcomes[mark.token.rawRepresentation] == nil {
                 outcomes[mark.token.rawRepresentation] = matched[mark.token.rawRepresentation] != nil ? .matched : .pending
             }
@@ -91,14 +90,83 @@ extension PostgresStore {
         return marks.map { outcomes[$0.token.rawRepresentation]! }
     }
 
+    /// `apply` for a whole batch in three statements: one delete that takes over every other member's pending
+    /// mark of the batch's tokens (in primary-key order, as every batch locks them), a match per token taken
+    /// over, and one insert of the rest. A token another transaction claimed meanwhile goes through `apply`.
+    private func applyAll(
+        _ marks: [Mark], memberID: Int64, programID: Int64, epoch: Int64, now: Date, on connection: PostgresConnection
+    ) async throws -> [Data: MarkOutcome] {
+        guard !marks.isEmpty else { return [:] }
+        var outcomes: [Data: MarkOutcome] = [:]
+        let tokens = marks.map { ByteBuffer(bytes: $0.token.rawRepresentation) }
+        let waiting = try await rows(
+            """
+            DELETE FROM mark WHERE program_id = \(programID) AND epoch = \(epoch) AND token = ANY(\(tokens))
+            RETURNING token, member_id, tag, note
+            """, on: connection)
+        for other in waiting {
+            let token = try other["token"].decode(Data.self)
+            let mark = marks.first { $0.token.rawRepresentation == token }!
+            try await insertMatch(
+                mark, memberID: memberID, other: other, programID: programID, epoch: epoch, now: now, on: connection)
+            outcomes[token] = .matched
+        }
+        let rest = marks.filter { outcomes[$0.token.rawRepresentation] == nil }
+        guard !rest.isEmpty else { return outcomes }
+        // A missing note travels as an empty value (a note is never empty) and is stored as NULL.
+        let inserted = try await rows(
+            """
+            INSERT INTO mark (program_id, epoch, token, member_id, tag, note, created_at)
+            SELECT \(programID), \(epoch), t.token, \(memberID), t.tag, NULLIF(t.note, ''::bytea), \(Self.millis(now))
+            FROM unnest(\(rest.map { ByteBuffer(bytes: $0.token.rawRepresentation) })::bytea[],
+                        \(rest.map { ByteBuffer(bytes: $0.tag.rawRepresentation) })::bytea[],
+                        \(rest.map { ByteBuffer(bytes: $0.note?.rawRepresentation ?? Data()) })::bytea[]) AS t(token, tag, note)
+            ORDER BY t.token
+            ON CONFLICT DO NOTHING RETURNING token
+            """, on: connection)
+        for row in inserted { outcomes[try row["token"].decode(Data.self)] = .pending }
+        for mark in rest where outcomes[mark.token.rawRepresentation] == nil {
+            outcomes[mark.token.rawRepresentation] = try await apply(
+                mark, memberID: memberID, programID: programID, epoch: epoch, now: now, on: connection)
+        }
+        return outcomes
+    }
+
+    /// The match row for `mark` and another member's pending mark `other` (deleted by the caller), naming
+    /// its members in id order, so it does not record who marked first.
+    private func insertMatch(
+        _ mark: Mark, memberID: Int64, other: PostgresRandomAccessRow, programID: Int64, epoch: Int64, now: Date,
+        on connection: PostgresConnection
+    ) async throws {
+        let token = mark.token.rawRepresentation
+        let tag = mark.tag.rawRepresentation
+        let note = mark.note?.rawRepresentation
+        let otherID = try other["member_id"].decode(Int64.self)
+        let otherTag = try other["tag"].decode(Data.self)
+        let otherNote = try other["note"].decode(Data?.self)
+        let (a, aTag, aNote, b, bTag, bNote) =
+            otherID < memberID
+            ? (otherID, otherTag, otherNote, memberID, tag, note) : (memberID, tag, note, otherID, otherTag, otherNote)
+        do {
+            try await execute(
+                """
+                INSERT INTO "match" (program_id, epoch, token, a_member_id, a_tag, a_note,
+                                     b_member_id, b_tag, b_note, matched_at)
+                VALUES (\(programID), \(epoch), \(token), \(a), \(aTag), \(aNote), \(b), \(bTag), \(bNote),
+                        \(Self.millis(now)))
+                """, on: connection)
+        } catch where Self.isUniqueViolation(error) {
+            // Matched between two others after this batch's checks: as if it had been before.
+            throw StoreError(.tokenUnavailable, "a submitted token cannot be accepted")
+        }
+    }
+
     /// Completes the pending mark of another member with the same token, or stores the caller's own; repeats
     /// when another transaction claims or gives up the token in between.
     private func apply(
         _ mark: Mark, memberID: Int64, programID: Int64, epoch: Int64, now: Date, on connection: PostgresConnection
     ) async throws -> MarkOutcome {
         let token = mark.token.rawRepresentation
-        let tag = mark.tag.rawRepresentation
-        let note = mark.note?.rawRepresentation
         while true {
             if let other = try await row(
                 """
@@ -106,31 +174,15 @@ extension PostgresStore {
                 RETURNING member_id, tag, note
                 """, on: connection)
             {
-                // The row names its members in id order, so it does not record who marked first.
-                let otherID = try other["member_id"].decode(Int64.self)
-                let otherTag = try other["tag"].decode(Data.self)
-                let otherNote = try other["note"].decode(Data?.self)
-                let (a, aTag, aNote, b, bTag, bNote) =
-                    otherID < memberID
-                    ? (otherID, otherTag, otherNote, memberID, tag, note) : (memberID, tag, note, otherID, otherTag, otherNote)
-                do {
-                    try await execute(
-                        """
-                        INSERT INTO "match" (program_id, epoch, token, a_member_id, a_tag, a_note,
-                                             b_member_id, b_tag, b_note, matched_at)
-                        VALUES (\(programID), \(epoch), \(token), \(a), \(aTag), \(aNote), \(b), \(bTag), \(bNote),
-                                \(Self.millis(now)))
-                        """, on: connection)
-                } catch where Self.isUniqueViolation(error) {
-                    // Matched between two others after this batch's checks: as if it had been before.
-                    throw StoreError(.tokenUnavailable, "a submitted token cannot be accepted")
-                }
+                try await insertMatch(
+                    mark, memberID: memberID, other: other, programID: programID, epoch: epoch, now: now, on: connection)
                 return .matched
             }
             let inserted = try await execute(
                 """
                 INSERT INTO mark (program_id, epoch, token, member_id, tag, note, created_at)
-                VALUES (\(programID), \(epoch), \(token), \(memberID), \(tag), \(note), \(Self.millis(now)))
+                VALUES (\(programID), \(epoch), \(token), \(memberID), \(mark.tag.rawRepresentation),
+                        \(mark.note?.rawRepresentation), \(Self.millis(now)))
                 ON CONFLICT DO NOTHING RETURNING 1
                 """, on: connection)
             if inserted == 1 { return .pending }
