@@ -14,6 +14,8 @@ let package = Package(
         .library(name: "ReciprocityVectors", targets: ["ReciprocityVectors"]),
         .library(name: "ReciprocityAPI", targets: ["ReciprocityAPI"]),
         .library(name: "ReciprocityStore", targets: ["ReciprocityStore"]),
+        .library(name: "ReciprocitySQLite", targets: ["ReciprocitySQLite"]),
+        .library(name: "ReciprocityPostgres", targets: ["ReciprocityPostgres"]),
         .library(name: "ReciprocityServer", targets: ["ReciprocityServer"]),
         .library(name: "ReciprocityClient", targets: ["ReciprocityClient"]),
         .executable(name: "reciprocityd", targets: ["reciprocityd"]),
@@ -31,6 +33,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         .systemLibrary(
@@ -57,7 +60,21 @@ let package = Package(
         ),
         .target(
             name: "ReciprocityStore",
-            dependencies: ["ReciprocityCore", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["ReciprocityCore"],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "ReciprocitySQLite",
+            dependencies: ["ReciprocityCore", "ReciprocityStore", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "ReciprocityPostgres",
+            dependencies: [
+                "ReciprocityCore", "ReciprocityStore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strictSettings
         ),
         .target(
@@ -85,7 +102,8 @@ let package = Package(
         .executableTarget(
             name: "reciprocityd",
             dependencies: [
-                "ReciprocityServer", "ReciprocityStore", "ReciprocityCore", "CommandLineEdge",
+                "ReciprocityServer", "ReciprocityStore", "ReciprocitySQLite", "ReciprocityPostgres", "ReciprocityCore",
+                "CommandLineEdge",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -111,8 +129,10 @@ let package = Package(
         .executableTarget(
             name: "reciprocity-bench",
             dependencies: [
-                "ReciprocityCore", "ReciprocityAPI", "ReciprocityStore", "ReciprocityClient", "COpenSSL",
+                "ReciprocityCore", "ReciprocityAPI", "ReciprocityStore", "ReciprocitySQLite", "ReciprocityPostgres",
+                "ReciprocityClient", "COpenSSL",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -134,8 +154,13 @@ let package = Package(
         .testTarget(
             name: "ReciprocityServerTests",
             dependencies: [
-                "ReciprocityServer", "ReciprocityStore", "ReciprocityAPI", "ReciprocityCore",
+                "ReciprocityServer", "ReciprocityStore", "ReciprocitySQLite", "ReciprocityPostgres", "ReciprocityAPI",
+                "ReciprocityCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: strictSettings

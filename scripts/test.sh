@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# The whole test suite: the Dockerfile lint and the container smoke test, the Swift tests, the CLI's check
-# of the protocol vectors, API conformance against Specs/openapi.yaml (schemathesis), bounded fuzzing of
-# every input parser, the independent reference check, and the vector files against their JSON Schemas.
-# Checks every external tool first and sets up its own Python tools (hadolint, schemathesis, cryptography,
-# jsonschema) in .venv-test/.
+# The whole test suite: the Dockerfile lint and the container smoke test, the Swift tests (on SQLite and on a
+# throw-away PostgreSQL cluster, scripts/postgres.sh), the CLI's check of the protocol vectors, API
+# conformance against Specs/openapi.yaml (schemathesis), bounded fuzzing of every input parser, the
+# independent reference check, the vector files against their JSON Schemas, and the web protocol module
+# against every vector in headless Chromium. Checks every external tool first and sets up its own Python
+# tools (hadolint, schemathesis, cryptography, jsonschema, playwright) in .venv-test/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/tools.sh
@@ -12,6 +13,15 @@ setup_python_tools
 
 hadolint Dockerfile
 scripts/container-smoke.sh
+
+# The store and server suites run against PostgreSQL too: a throw-away cluster unless the developer names a
+# server of their own in RECIPROCITY_TEST_POSTGRES_URL.
+if [[ -z "${RECIPROCITY_TEST_POSTGRES_URL:-}" ]]; then
+    postgres_dir=$(mktemp -d -u "${TMPDIR:-/tmp}/reciprocity-postgres.XXXXXX")
+    trap 'scripts/postgres.sh stop "$postgres_dir"' EXIT
+    RECIPROCITY_TEST_POSTGRES_URL=$(scripts/postgres.sh start "$postgres_dir")
+    export RECIPROCITY_TEST_POSTGRES_URL
+fi
 
 swift build --build-tests
 swift test --skip-build --skip TakeTheSameTime

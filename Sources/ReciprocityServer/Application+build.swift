@@ -9,8 +9,8 @@ public import ReciprocityStore
 public struct ServerConfiguration: Sendable {
     public var host = "127.0.0.1"
     public var port = 8080
+    /// A SQLite file or a `postgres://` URL (shown in logs without its password).
     public var databasePath = "reciprocity.sqlite"
-    public var durability = SQLiteStore.Durability.normal
     /// The operator's bearer credential; nil turns the admin API off.
     public var adminCredential: String?
     /// Requests a minute per member (burst and sustained); 0 turns the limit off.

@@ -80,7 +80,7 @@ public final class ServerMetrics: Sendable {
             let refresh = Task {
                 let statistics = try await store.statistics()
                 statisticsRefreshes.increment()
-                return Gauges(statistics: statistics, databaseBytes: (store as? SQLiteStore)?.fileSize())
+                return Gauges(statistics: statistics, databaseBytes: statistics.databaseBytes)
             }
             cache = GaugeCache(refresh: refresh, startedAt: now)
             return refresh

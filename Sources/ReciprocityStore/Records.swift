@@ -9,6 +9,14 @@ public struct ProgramRecord: Sendable, Equatable {
     public let maxMarks: Int
     public let epoch: UInt32
     public let createdAt: Date
+
+    public init(id: Int64, name: ProgramID, maxMarks: Int, epoch: UInt32, createdAt: Date) {
+        self.id = id
+        self.name = name
+        self.maxMarks = maxMarks
+        self.epoch = epoch
+        self.createdAt = createdAt
+    }
 }
 
 /// Whether a member may use the API.
@@ -26,6 +34,16 @@ public struct MemberRecord: Sendable, Equatable {
     public let profile: Profile
     public let status: MemberStatus
     public let joinedAt: Date
+
+    public init(id: Int64, programID: Int64, handle: Handle, publicKey: PublicKey, profile: Profile, status: MemberStatus, joinedAt: Date) {
+        self.id = id
+        self.programID = programID
+        self.handle = handle
+        self.publicKey = publicKey
+        self.profile = profile
+        self.status = status
+        self.joinedAt = joinedAt
+    }
 }
 
 /// An invite, as stored: only the SHA-256 of its code.
@@ -33,6 +51,12 @@ public struct InviteRecord: Sendable, Equatable {
     public let programID: Int64
     public let usesLeft: Int
     public let expiresAt: Date?
+
+    public init(programID: Int64, usesLeft: Int, expiresAt: Date?) {
+        self.programID = programID
+        self.usesLeft = usesLeft
+        self.expiresAt = expiresAt
+    }
 }
 
 /// One of a member's own pending marks.
@@ -40,6 +64,12 @@ public struct PendingMarkRecord: Sendable, Equatable {
     public let token: InterestToken
     public let epoch: UInt32
     public let createdAt: Date
+
+    public init(token: InterestToken, epoch: UInt32, createdAt: Date) {
+        self.token = token
+        self.epoch = epoch
+        self.createdAt = createdAt
+    }
 }
 
 /// A match as one of its two members sees it.
@@ -53,6 +83,16 @@ public struct MatchRecord: Sendable, Equatable {
     /// The counterpart's sealed note, stored as received.
     public let counterpartNote: SealedNote?
     public let matchedAt: Date
+
+    public init(token: InterestToken, epoch: UInt32, counterpartHandle: Handle, counterpartKey: PublicKey, counterpartTag: ConfirmationTag, counterpartNote: SealedNote?, matchedAt: Date) {
+        self.token = token
+        self.epoch = epoch
+        self.counterpartHandle = counterpartHandle
+        self.counterpartKey = counterpartKey
+        self.counterpartTag = counterpartTag
+        self.counterpartNote = counterpartNote
+        self.matchedAt = matchedAt
+    }
 }
 
 /// One entry of a program's key log.
@@ -60,6 +100,12 @@ public struct KeyLogRecord: Sendable, Equatable {
     public let index: Int
     public let entry: KeyLogEntry
     public let createdAt: Date
+
+    public init(index: Int, entry: KeyLogEntry, createdAt: Date) {
+        self.index = index
+        self.entry = entry
+        self.createdAt = createdAt
+    }
 }
 
 /// What a directory search asks for.
@@ -92,6 +138,16 @@ public struct StoreStatistics: Sendable, Equatable {
     public let members: Int
     public let pendingMarks: Int
     public let matches: Int
+    /// Bytes the database takes on disk, where the backend can tell.
+    public let databaseBytes: Int?
+
+    public init(programs: Int, members: Int, pendingMarks: Int, matches: Int, databaseBytes: Int? = nil) {
+        self.programs = programs
+        self.members = members
+        self.pendingMarks = pendingMarks
+        self.matches = matches
+        self.databaseBytes = databaseBytes
+    }
 }
 
 /// A storage failure the caller can act on. The message never contains a token, tag or credential.

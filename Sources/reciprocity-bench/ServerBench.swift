@@ -5,7 +5,10 @@ import Foundation
     import Glibc
 #endif
 import GRDB
+import PostgresNIO
 import ReciprocityCore
+import ReciprocityPostgres
+import ReciprocitySQLite
 import ReciprocityStore
 
 /// How ingestion benchmarks submit: batch size and concurrent connections.
@@ -92,17 +95,74 @@ private func rawInsertLoop(path: String, marks: [Mark], batchSize: Int) throws -
     return Double(marks.count) / elapsedSeconds(ContinuousClock.now - start)
 }
 
+/// The same rows, schema and batch size as the server, inserted into a fresh PostgreSQL database of
+/// `server` by one connection: one transaction per batch, one prepared INSERT per row.
+func rawPostgresInsertRate(server: String, tokens: Int, batchSize: Int) async throws -> Double {
+    let fixture = try await ServerFixture(members: 1, port: 0, postgresServer: server)
+    let location = fixture.postgres!
+    let marks = try (0..<tokens).map { _ in try Mark.dummy() }
+    let client = PostgresClient(configuration: location.clientConfiguration(poolSize: 1))
+    let rate = try await withThrowingTaskGroup(of: Double?.self) { group in
+        group.addTask {
+            await client.run()
+            return nil
+        }
+        defer { group.cancelAll() }
+        return try await client.withConnection { connection in
+            var ids: (Int64, Int64) = (0, 0)
+            for try await row in try await connection.query(
+                "SELECT (SELECT id FROM program) AS p, (SELECT id FROM member) AS m", logger: Logger(label: "bench")
+            ).decode((Int64, Int64).self) { ids = row }
+            let (programID, memberID) = ids
+            let logger = Logger(label: "bench")
+            let start = ContinuousClock.now
+            for batchStart in stride(from: 0, to: marks.count, by: batchSize) {
+                try await connection.query("BEGIN", logger: logger)
+                for mark in marks[batchStart..<min(batchStart + batchSize, marks.count)] {
+                    try await connection.query(
+                        """
+                        INSERT INTO mark (program_id, epoch, token, member_id, tag, note, created_at)
+                        VALUES (\(programID), 0, \(mark.token.rawRepresentation), \(memberID), \(mark.tag.rawRepresentation),
+                                \(mark.note?.rawRepresentation), 1)
+                        """, logger: logger)
+                }
+                try await connection.query("COMMIT", logger: logger)
+            }
+            return Double(marks.count) / elapsedSeconds(ContinuousClock.now - start)
+        }
+    }
+    await fixture.dropDatabase()
+    return rate
+}
+
 struct IngestBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ingest",
-        abstract: "Batch ingestion through the real server against a raw SQLite insert loop (same schema, batch size).")
+        abstract: "Batch ingestion through the real server against a raw insert loop (same schema, batch size), on SQLite or PostgreSQL.")
 
     @OptionGroup var options: ServerBenchOptions
     @OptionGroup var load: IngestOptions
     @Option(help: "Tokens to submit.") var tokens = 200_000
+    @Option(help: "A postgres:// URL of a server to benchmark on (a database of its own is created and dropped); default: SQLite.")
+    var database: String?
 
     func run() async throws {
         let members = tokens / (10_000 / load.batchSize * load.batchSize) + 1
+        if let database {
+            guard PostgresLocation.isPostgres(database) else { throw BenchFailure("--database must be a postgres:// URL") }
+            let raw = try await rawPostgresInsertRate(server: database, tokens: tokens, batchSize: load.batchSize)
+            let fixture = try await ServerFixture(members: members, port: options.port, postgresServer: database)
+            let client = makeClient(connections: load.workers)
+            try await fixture.start(binary: options.serverBinary, client: client)
+            let served = try await ingest(fixture, client: client, tokens: tokens, batchSize: load.batchSize, workers: load.workers)
+            fixture.stop()
+            try await client.shutdown()
+            await fixture.dropDatabase()
+            report("ingest_tokens_per_s", served)
+            report("raw_postgres_tokens_per_s", raw)
+            report("ratio", served / raw, decimals: 3)
+            return
+        }
         // The raw loop runs first, so that neither side inherits the other's dirty page cache.
         let raw = try await rawInsertRate(tokens: tokens, batchSize: load.batchSize)
         let fixture = try await ServerFixture(members: members, port: options.port)

@@ -5,6 +5,8 @@ import NIOCore
 import NIOHTTP1
 import ReciprocityAPI
 import ReciprocityCore
+import ReciprocityPostgres
+import ReciprocitySQLite
 import ReciprocityStore
 
 /// A database prepared for a benchmark (one program, members with known credentials) and, once started, a
@@ -13,17 +15,31 @@ import ReciprocityStore
 final class ServerFixture: @unchecked Sendable {
     let directory: URL
     let databasePath: String
+    /// The fixture's own PostgreSQL database, when the benchmark runs on PostgreSQL.
+    private(set) var postgres: PostgresLocation?
     let port: Int
     private(set) var credentials: [String] = []
     private var process: Process?
     let program = try! ProgramID("bench")
 
-    init(members: Int, port: Int) async throws {
+    /// `postgresServer`: a `postgres://` URL of a server where the fixture creates a database of its own
+    /// (dropped by `dropDatabase()`); without it the fixture is a SQLite file.
+    init(members: Int, port: Int, postgresServer: String? = nil) async throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("reciprocity-bench-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         databasePath = directory.appendingPathComponent("bench.sqlite").path
         self.port = port
-        let store = try SQLiteStore(path: databasePath)
+        let store: any ReciprocityStore
+        if let postgresServer {
+            let server = try PostgresLocation(url: postgresServer)
+            var location = server
+            location.database = "reciprocity_bench_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+            try await PostgresStore.administer(server, ["CREATE DATABASE \(location.database)"])
+            postgres = location
+            store = try await PostgresStore(location: location, poolSize: 4)
+        } else {
+            store = try SQLiteStore(path: databasePath)
+        }
         _ = try await store.createProgram(name: program, maxMarks: 10_000, epoch: 0)
         let invite = try BearerSecret.generate(.invite)
         if members > 0 {
@@ -37,6 +53,22 @@ final class ServerFixture: @unchecked Sendable {
                 credentialDigest: credential.digest, now: Date())
             credentials.append(credential.text)
         }
+        if let store = store as? PostgresStore { await store.close() }
+    }
+
+    /// The `--database` the server is started with: the SQLite file or the PostgreSQL URL.
+    var databaseArgument: String {
+        guard let postgres else { return databasePath }
+        let password = postgres.password.map { ":\($0)" } ?? ""
+        return "postgres://\(postgres.username)\(password)@\(postgres.host):\(postgres.port)/\(postgres.database)?sslmode=\(postgres.tls.rawValue)"
+    }
+
+    /// Drops the fixture's PostgreSQL database.
+    func dropDatabase() async {
+        guard var server = postgres else { return }
+        let name = server.database
+        server.database = "postgres"
+        try? await PostgresStore.administer(server, ["DROP DATABASE IF EXISTS \(name) WITH (FORCE)"])
     }
 
     deinit {
@@ -78,7 +110,8 @@ final class ServerFixture: @unchecked Sendable {
         process.executableURL = URL(fileURLWithPath: executable)
         // No rate limit: the benchmarks drive few members much harder than people would.
         process.arguments = [
-            "serve", "--database", databasePath, "--port", "\(port)", "--log-level", "warning", "--rate-limit", "0",
+            "serve", "--database", databaseArgument, "--port", "\(port)", "--log-level", "warning", "--rate-limit", "0",
+            "--log-key-file", directory.appendingPathComponent("log.key").path,
         ]
         try process.run()
         self.process = process

@@ -2,38 +2,37 @@ import ArgumentParser
 import Foundation
 import ReciprocityAPI
 import ReciprocityCore
+import ReciprocityPostgres
+import ReciprocitySQLite
 import ReciprocityServer
 import ReciprocityStore
 
-/// `reciprocityd admin ...`: acts on the database file directly (SQLite's locking makes this safe while the
-/// server runs).
+/// `reciprocityd admin ...`: acts on the database directly (SQLite's locking, or PostgreSQL's transactions, make
+/// this safe while servers run).
 struct Admin: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Manage programs, invites and members in the database.",
         subcommands: [
             ProgramCommand.self, InviteCommand.self, MemberCommand.self, CredentialCommand.self, Backup.self,
-            Restore.self, Purge.self, LogKey.self,
+            Restore.self, Purge.self, LogKey.self, Copy.self,
         ]
     )
 }
 
 extension DatabaseOptions {
-    /// The database, which must exist unless `creating` (only `program create` makes a new one): a mistyped
-    /// `--database` is refused instead of silently creating an empty file.
-    func store(creating: Bool = false) throws -> SQLiteStore {
-        guard creating || FileManager.default.fileExists(atPath: path) else {
-            throw CLIFailure(
-                "there is no database at '\(path)'; check --database (or RECIPROCITY_DATABASE), or create one with 'reciprocityd admin program create'")
-        }
-        do {
-            return try SQLiteStore(path: path)
-        } catch {
-            throw CLIFailure("cannot open database '\(path)': \(error)")
-        }
+    /// The operator's operations on the database, which must exist unless `creating` (only `program create`
+    /// makes a new SQLite file): a mistyped `--database` is refused instead of silently creating an empty one.
+    func operations(creating: Bool = false) async throws -> AdminOperations {
+        AdminOperations(store: try await open(creating: creating).store)
     }
 
-    func operations(creating: Bool = false) throws -> AdminOperations {
-        AdminOperations(store: try store(creating: creating))
+    /// The SQLite store, for the commands that work on the file itself.
+    func sqliteStore(for command: String) async throws -> SQLiteStore {
+        guard case .sqlite(let store) = try await open() else {
+            throw CLIFailure(
+                "admin \(command) works on a SQLite file; with PostgreSQL use pg_dump, pg_basebackup and pg_restore (see the README)")
+        }
+        return store
     }
 }
 
@@ -174,7 +173,7 @@ struct Backup: AsyncParsableCommand {
     @Option(help: "The new backup file (must not exist).") var to: String
 
     func run() async throws {
-        let store = try database.store()
+        let store = try await database.sqliteStore(for: "backup")
         do {
             try store.backup(to: to)
         } catch let error as StoreError {
@@ -194,7 +193,7 @@ struct Restore: AsyncParsableCommand {
 
     func run() async throws {
         guard FileManager.default.fileExists(atPath: from) else { throw CLIFailure("there is no backup file at '\(from)'") }
-        _ = try database.store()
+        _ = try await database.sqliteStore(for: "restore")
         do {
             try SQLiteStore.restore(from: from, to: database.path)
         } catch let error as StoreError {
@@ -216,7 +215,7 @@ struct Purge: AsyncParsableCommand {
 
     func run() async throws {
         guard matchRetentionDays > 0 else { throw CLIFailure("--match-retention-days must be 1 or more, got \(matchRetentionDays)") }
-        let purged = try await database.store().purge(now: Date(), matchRetention: Double(matchRetentionDays) * 86_400)
+        let purged = try await database.open().store.purge(now: Date(), matchRetention: Double(matchRetentionDays) * 86_400)
         print("purged \(purged.invites) invites, \(purged.marks) marks and \(purged.matches) matches")
     }
 }
@@ -230,5 +229,66 @@ struct LogKey: AsyncParsableCommand {
 
     func run() async throws {
         print(try logKey.load(database: database).key.publicKey.base64URL)
+    }
+}
+
+/// `reciprocityd admin copy`: the path off SQLite. Copies every table into an empty PostgreSQL database, ids
+/// kept, then checks the copy: the same number of rows in every table and the same key-log root for every
+/// program, so members' clients, which pinned those roots, go on without a warning.
+struct Copy: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Copy a SQLite database into an empty PostgreSQL database and check the copy. Stop the server first.")
+
+    @Option(help: "The SQLite database file to copy.") var from: String
+    @Option(help: "The PostgreSQL database to copy into: postgres://USER@HOST:PORT/DATABASE (must hold no data).")
+    var to: String
+    @Option(help: "File whose first line is the PostgreSQL password (env RECIPROCITY_DATABASE_PASSWORD_FILE).")
+    var databasePasswordFile: String?
+
+    func run() async throws {
+        guard FileManager.default.fileExists(atPath: from) else { throw CLIFailure("there is no SQLite database at '\(from)'") }
+        guard PostgresLocation.isPostgres(to) else { throw CLIFailure("--to must be a postgres:// URL") }
+        let targetOptions = try DatabaseOptions.parse(
+            ["--database", to] + (databasePasswordFile.map { ["--database-password-file", $0] } ?? []))
+        let source = try await DatabaseOptions.parse(["--database", from]).open()
+        let target = try await targetOptions.open()
+        guard case .sqlite(let sqlite) = source, case .postgres(let postgres) = target else {
+            throw CLIFailure("copy goes from a SQLite file to PostgreSQL")
+        }
+        do {
+            try await copy(from: sqlite, to: postgres, target: targetOptions.displayName)
+            await postgres.close()
+        } catch {
+            await postgres.close()
+            throw error
+        }
+    }
+
+    func copy(from sqlite: SQLiteStore, to postgres: PostgresStore, target: String) async throws {
+        let snapshot = try await sqlite.snapshot()
+        try await postgres.load(snapshot)
+        let copied = try await postgres.counts()
+        guard copied == snapshot.counts else {
+            throw CLIFailure("the copy's row counts differ from the source's: \(copied) against \(snapshot.counts)")
+        }
+        for program in try await sqlite.programs() {
+            let (before, after) = (try await Self.root(sqlite, program), try await Self.root(postgres, program))
+            guard before == after else {
+                throw CLIFailure("the copy's key log of program \(program.name) has another root than the source's")
+            }
+        }
+        let summary = StoreSnapshot.tableNames.map { "\(snapshot.counts[$0] ?? 0) \($0)" }.joined(separator: ", ")
+        print("copied \(from) to \(target): \(summary); every program's key-log root verified")
+    }
+
+    /// The Merkle root and size of a program's whole key log in `store`.
+    static func root(_ store: any ReciprocityStore, _ program: ProgramRecord) async throws -> String {
+        var log = MerkleLog()
+        while true {
+            let records = try await store.keyLog(programID: program.id, from: log.count, limit: 10_000)
+            for record in records { log.append(leafHash: record.entry.leafHash) }
+            if records.count < 10_000 { break }
+        }
+        return "\(log.count) \(Hex.encode(log.root(size: log.count)))"
     }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Hummingbird
 import Logging
+import ReciprocitySQLite
 import ReciprocityServer
 import ReciprocityStore
 import ServiceLifecycle
@@ -66,7 +67,11 @@ struct Serve: AsyncParsableCommand {
 
     func resolve() throws -> ServerConfiguration {
         var configuration = ServerConfiguration()
-        configuration.databasePath = database.path
+        configuration.databasePath = database.displayName
+        if database.isPostgres {
+            _ = try database.postgresLocation()
+            _ = try database.poolSize()
+        }
         configuration.host = host ?? environment["RECIPROCITY_HOST"] ?? configuration.host
         if let text = port.map(String.init) ?? environment["RECIPROCITY_PORT"] {
             guard let value = Int(text), (0...65535).contains(value) else {
@@ -74,12 +79,7 @@ struct Serve: AsyncParsableCommand {
             }
             configuration.port = value
         }
-        if let text = durability ?? environment["RECIPROCITY_DURABILITY"] {
-            guard let value = SQLiteStore.Durability(rawValue: text) else {
-                throw CLIFailure("durability must be normal or full, got '\(text)'")
-            }
-            configuration.durability = value
-        }
+        _ = try sqliteDurability()
         configuration.adminCredential = try Self.credential(
             file: adminCredentialFile, variable: "RECIPROCITY_ADMIN_CREDENTIAL", name: "admin")
         configuration.metricsCredential = try Self.credential(
@@ -107,6 +107,15 @@ struct Serve: AsyncParsableCommand {
             metricsRefreshInterval, environment["RECIPROCITY_METRICS_REFRESH_INTERVAL"],
             default: configuration.metricsRefreshInterval, name: "metrics refresh interval")
         return configuration
+    }
+
+    /// SQLite's durability setting (PostgreSQL's is the server's own `synchronous_commit`).
+    func sqliteDurability() throws -> SQLiteStore.Durability {
+        guard let text = durability ?? environment["RECIPROCITY_DURABILITY"] else { return .normal }
+        guard let value = SQLiteStore.Durability(rawValue: text) else {
+            throw CLIFailure("durability must be normal or full, got '\(text)'")
+        }
+        return value
     }
 
     /// An operator credential from a file (a Docker secret, say), else from `variable_FILE`'s file, else from
@@ -157,13 +166,12 @@ struct Serve: AsyncParsableCommand {
         let logger = Logger(label: "reciprocityd")
         let (signingKey, created) = try logKey.load(database: database)
         configuration.logSigningKey = signingKey
-        if created { logger.notice("created key-log signing key", metadata: ["file": "\(logKey.path(database: database))"]) }
-        let store: SQLiteStore
-        do {
-            store = try SQLiteStore(path: configuration.databasePath, durability: configuration.durability)
-        } catch {
-            throw CLIFailure("cannot open database '\(configuration.databasePath)': \(error)")
+        if created {
+            let path = try logKey.path(database: database)
+            logger.notice("created key-log signing key", metadata: ["file": "\(path)"])
         }
+        let opened = try await database.open(creating: true, durability: try sqliteDurability())
+        let store = opened.store
         logger.notice(
             "starting",
             metadata: [
@@ -191,7 +199,7 @@ struct Serve: AsyncParsableCommand {
         } catch where "\(error)".contains("Address already in use") {
             throw addressInUse(host: configuration.host, port: configuration.port)
         }
-        try store.close()
+        try await opened.close()
         logger.notice("stopped; database closed")
     }
 

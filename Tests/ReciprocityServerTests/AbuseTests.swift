@@ -9,8 +9,8 @@ import ReciprocityServer
 import Testing
 
 @Suite struct AbuseTests {
-    @Test func theRateLimitHoldsUnderConcurrencyPerMember() async throws {
-        let harness = try Harness()
+    @Test(arguments: Backend.enabled) func theRateLimitHoldsUnderConcurrencyPerMember(_ backend: Backend) async throws {
+        let harness = try await Harness.make(backend)
         let (program, invite) = try await harness.program()
         try await harness.application(rateLimit: 60).test(.live) { client in
             let greedy = try await client.join("greedy", program: program, invite: invite)
@@ -33,8 +33,8 @@ import Testing
         }
     }
 
-    @Test func aStalledClientIsDisconnected() async throws {
-        let harness = try Harness()
+    @Test(arguments: Backend.enabled) func aStalledClientIsDisconnected(_ backend: Backend) async throws {
+        let harness = try await Harness.make(backend)
         try await harness.application(idleTimeout: 1).test(.live) { client in
             let connection = try RawConnection(port: try #require(client.port))
             // Half a request, then silence.

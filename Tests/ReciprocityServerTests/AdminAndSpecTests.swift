@@ -13,8 +13,8 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
     .deletingLastPathComponent()
 
 @Suite struct AdminAndSpecTests {
-    @Test func adminAPIIsOffWithoutACredential() async throws {
-        let harness = try Harness()
+    @Test(arguments: Backend.enabled) func adminAPIIsOffWithoutACredential(_ backend: Backend) async throws {
+        let harness = try await Harness.make(backend)
         try await harness.application(admin: false).test(.live) { client in
             let response = try await client.send(
                 .get, "/v1/admin/programs", headers: [.authorization: "Bearer \(harness.adminCredential)"])
@@ -23,8 +23,8 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         }
     }
 
-    @Test func adminAPIManagesProgramsAndInvites() async throws {
-        let harness = try Harness()
+    @Test(arguments: Backend.enabled) func adminAPIManagesProgramsAndInvites(_ backend: Backend) async throws {
+        let harness = try await Harness.make(backend)
         try await harness.application().test(.live) { client in
             let admin: HTTPFields = [.authorization: "Bearer \(harness.adminCredential)"]
             let wrong: HTTPFields = [.authorization: "Bearer \(harness.adminCredential)x"]
@@ -82,8 +82,8 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         #expect(routed.count >= 15)
     }
 
-    @Test func unknownRoutesAndMethodsAreProblems() async throws {
-        let harness = try Harness()
+    @Test(arguments: Backend.enabled) func unknownRoutesAndMethodsAreProblems(_ backend: Backend) async throws {
+        let harness = try await Harness.make(backend)
         try await harness.application().test(.live) { client in
             for (method, uri) in [(HTTPRequest.Method.get, "/v2/marks"), (.get, "/"), (.get, "/v1/marks/a/b")] {
                 let response = try await client.send(method, uri)

@@ -51,8 +51,8 @@ import Testing
         }
     }
 
-    @Test func everyRouteAnswersEveryCallerAsSpecified() async throws {
-        let harness = try Harness()
+    @Test(arguments: Backend.enabled) func everyRouteAnswersEveryCallerAsSpecified(_ backend: Backend) async throws {
+        let harness = try await Harness.make(backend)
         let (program, invite) = try await harness.program()
         let operations = AdminOperations(store: harness.store)
         _ = try await operations.createProgram(name: "other-program", maxMarks: nil, epoch: nil)

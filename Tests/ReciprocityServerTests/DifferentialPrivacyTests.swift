@@ -27,14 +27,15 @@ import Testing
     static let scripts = environment["RECIPROCITY_DIFFERENTIAL_SCRIPTS"].flatMap(Int.init) ?? 40
     static let seed = environment["RECIPROCITY_DIFFERENTIAL_SEED"].flatMap(UInt64.init) ?? 0x5EC0_2026
 
-    @Test func noMemberResponseDependsOnAnotherMembersUnreciprocatedMarks() async throws {
+    @Test(arguments: Backend.enabled)
+    func noMemberResponseDependsOnAnotherMembersUnreciprocatedMarks(_ backend: Backend) async throws {
         var compared = 0
         var legitimateMatches = 0
         var statuses: [Int: Int] = [:]
         var codes: Set<String> = []
         for script in 0..<Self.scripts {
             var random = SplitMix64(seed: Self.seed &+ UInt64(script))
-            let outcome = try await Self.replay(script: script, random: &random)
+            let outcome = try await Self.replay(script: script, random: &random, backend: backend)
             compared += outcome.compared
             if outcome.endedByMatch { legitimateMatches += 1 }
             statuses.merge(outcome.statuses, uniquingKeysWith: +)
@@ -51,14 +52,15 @@ import Testing
             #expect(statuses[status, default: 0] > 0, "no script produced status \(status): \(statuses)")
         }
         #expect(compared > Self.scripts * 10)
-        print("differential: \(Self.scripts) scripts, \(compared) request pairs identical, \(legitimateMatches) ended by a legitimate match, statuses \(statuses.sorted { $0.key < $1.key })")
+        print("differential (\(backend.rawValue)): \(Self.scripts) scripts, \(compared) request pairs identical, \(legitimateMatches) ended by a legitimate match, statuses \(statuses.sorted { $0.key < $1.key })")
     }
 
-    @Test func anonymousResponsesDoNotDependOnMarks() async throws {
+    @Test(arguments: Backend.enabled)
+    func anonymousResponsesDoNotDependOnMarks(_ backend: Backend) async throws {
         var random = SplitMix64(seed: Self.seed)
         let fixture = try Fixture(random: &random)
-        let worldA = try await World(fixture: fixture, withOthersMarks: false)
-        let worldB = try await World(fixture: fixture, withOthersMarks: true)
+        let worldA = try await World(fixture: fixture, withOthersMarks: false, backend: backend)
+        let worldB = try await World(fixture: fixture, withOthersMarks: true, backend: backend)
         let requests: [(HTTPRequest.Method, String, String?)] = [
             (.get, "/healthz", nil), (.get, "/readyz", nil), (.get, "/openapi.yaml", nil), (.get, "/metrics", nil),
             (.get, "/v1/me", nil), (.get, "/v1/marks", nil), (.get, "/v1/matches", nil),
@@ -82,11 +84,12 @@ import Testing
     /// The operator's `/metrics` shows others' marks only as the documented aggregate gauges (pending marks and
     /// database size, counted at most once a refresh interval); every other line, request and mark counters
     /// included, is the same in both worlds after the same requests.
-    @Test func operatorMetricsDifferOnlyInTheAggregateGauges() async throws {
+    @Test(arguments: Backend.enabled)
+    func operatorMetricsDifferOnlyInTheAggregateGauges(_ backend: Backend) async throws {
         var random = SplitMix64(seed: Self.seed &+ 1)
         let fixture = try Fixture(random: &random)
-        let worldA = try await World(fixture: fixture, withOthersMarks: false)
-        let worldB = try await World(fixture: fixture, withOthersMarks: true)
+        let worldA = try await World(fixture: fixture, withOthersMarks: false, backend: backend)
+        let worldB = try await World(fixture: fixture, withOthersMarks: true, backend: backend)
         var generated: [Step] = []
         for _ in 0..<30 { generated.append(Step.random(fixture: fixture, random: &random)) }
         let steps = generated
@@ -216,10 +219,10 @@ import Testing
         var codes: Set<String> = []
     }
 
-    static func replay(script: Int, random: inout SplitMix64) async throws -> Outcome {
+    static func replay(script: Int, random: inout SplitMix64, backend: Backend) async throws -> Outcome {
         let fixture = try Fixture(random: &random)
-        let worldA = try await World(fixture: fixture, withOthersMarks: false)
-        let worldB = try await World(fixture: fixture, withOthersMarks: true)
+        let worldA = try await World(fixture: fixture, withOthersMarks: false, backend: backend)
+        let worldB = try await World(fixture: fixture, withOthersMarks: true, backend: backend)
         var generated: [Step] = []
         for _ in 0..<(15 + Int(random.next() % 25)) { generated.append(Step.random(fixture: fixture, random: &random)) }
         let steps = generated
@@ -300,7 +303,7 @@ import Testing
         }
     }
 
-    /// One server over one SQLite file. World B adds the other members' unreciprocated marks.
+    /// One server over one database (SQLite or PostgreSQL). World B adds the other members' unreciprocated marks.
     struct World: Sendable {
         let harness: Harness
         let logKey: LogSigningKey
@@ -310,8 +313,8 @@ import Testing
 
         func app() -> some ApplicationProtocol { harness.application(logSigningKey: logKey) }
 
-        init(fixture: Fixture, withOthersMarks: Bool) async throws {
-            harness = try Harness()
+        init(fixture: Fixture, withOthersMarks: Bool, backend: Backend) async throws {
+            harness = try await Harness.make(backend)
             let store = harness.store
             let now = Date(timeIntervalSince1970: 1_800_000_000)
             let invite = BearerSecret(text: "rcpi_differential")

@@ -9,8 +9,8 @@ import Testing
 
 /// The key log as the API serves it, against a real server on a loopback port and a real SQLite file.
 @Suite struct KeyLogAPITests {
-    @Test func directoryChangesAreLoggedInOrderAndEveryServedKeyIsProvenInASignedHead() async throws {
-        let harness = try Harness()
+    @Test(arguments: Backend.enabled) func directoryChangesAreLoggedInOrderAndEveryServedKeyIsProvenInASignedHead(_ backend: Backend) async throws {
+        let harness = try await Harness.make(backend)
         let (program, invite) = try await harness.program()
         let operations = AdminOperations(store: harness.store)
         try await harness.application().test(.live) { client in
@@ -65,8 +65,8 @@ import Testing
         }
     }
 
-    @Test func badRangesAreProblemsNeverServerErrors() async throws {
-        let harness = try Harness()
+    @Test(arguments: Backend.enabled) func badRangesAreProblemsNeverServerErrors(_ backend: Backend) async throws {
+        let harness = try await Harness.make(backend)
         let (program, invite) = try await harness.program()
         try await harness.application().test(.live) { client in
             let alice = try await client.join("alice", program: program, invite: invite)

@@ -11,8 +11,8 @@ import ReciprocityServer
 import Testing
 
 @Suite struct MarkAPITests {
-    @Test func reciprocatedMentorshipMatchesForBothWithVerifiableTags() async throws {
-        let harness = try Harness()
+    @Test(arguments: Backend.enabled) func reciprocatedMentorshipMatchesForBothWithVerifiableTags(_ backend: Backend) async throws {
+        let harness = try await Harness.make(backend)
         let (program, invite) = try await harness.program()
         try await harness.application().test(.live) { client in
             let alice = try await client.join("alice", program: program, invite: invite)
@@ -54,8 +54,8 @@ import Testing
     /// One request withdraws and submits in one transaction: a member at the quota replaces a mark, the count
     /// never moves, a token both withdrawn and submitted gets its new note, and a token the caller does not
     /// hold (another member's, or nobody's) is ignored without touching anyone else's mark.
-    @Test func oneRequestReplacesMarksWithoutTheCountMoving() async throws {
-        let harness = try Harness()
+    @Test(arguments: Backend.enabled) func oneRequestReplacesMarksWithoutTheCountMoving(_ backend: Backend) async throws {
+        let harness = try await Harness.make(backend)
         let (program, invite) = try await harness.program(maxMarks: 2)
         try await harness.application().test(.live) { client in
             let alice = try await client.join("alice", program: program, invite: invite)
@@ -84,18 +84,17 @@ import Testing
             #expect(try await replace([renoted], withdrawing: [real.token]).status == .ok)
             pending = try await client.send(.get, "/v1/marks", headers: alice.auth).decode(PendingMarksResponse.self)
             #expect(pending.marks.count == 2)
-            let stored = try await harness.store.read { db in
-                try Data.fetchOne(db, sql: "SELECT note FROM mark WHERE token = ?", arguments: [real.token.rawRepresentation])
-            }
-            #expect(stored == renoted.note?.rawRepresentation)
+            // Bob reciprocates and receives the new note.
+            #expect(try await client.submit(bob, [try bob.mark(.mentor, on: alice).mark]).status == .ok)
+            #expect(try await client.matches(bob).first?.note == renoted.note?.base64URL)
             // Too many withdrawals in one request is a clear error.
             let tooMany = try await replace([renoted], withdrawing: (0..<257).map { _ in try InterestToken.random() })
             #expect(tooMany.status == .badRequest)
         }
     }
 
-    @Test func unreciprocatedMarkIsInvisibleUntilReciprocated() async throws {
-        let harness = try Harness()
+    @Test(arguments: Backend.enabled) func unreciprocatedMarkIsInvisibleUntilReciprocated(_ backend: Backend) async throws {
+        let harness = try await Harness.make(backend)
         let (program, invite) = try await harness.program()
         try await harness.application().test(.live) { client in
             let carol = try await client.join("carol", program: program, invite: invite)
@@ -127,8 +126,8 @@ import Testing
         }
     }
 
-    @Test func peersMatchAndAThirdMemberCannotReuseTheToken() async throws {
-        let harness = try Harness()
+    @Test(arguments: Backend.enabled) func peersMatchAndAThirdMemberCannotReuseTheToken(_ backend: Backend) async throws {
+        let harness = try await Harness.make(backend)
         let (program, invite) = try await harness.program()
         try await harness.application().test(.live) { client in
             let dave = try await client.join("dave", program: program, invite: invite)
@@ -148,8 +147,8 @@ import Testing
         }
     }
 
-    @Test func batchesAreAllOrNothingWithinTheQuota() async throws {
-        let harness = try Harness()
+    @Test(arguments: Backend.enabled) func batchesAreAllOrNothingWithinTheQuota(_ backend: Backend) async throws {
+        let harness = try await Harness.make(backend)
         let (program, invite) = try await harness.program(maxMarks: 4)
         try await harness.application().test(.live) { client in
             let alice = try await client.join("alice", program: program, invite: invite)
@@ -174,8 +173,8 @@ import Testing
         }
     }
 
-    @Test func badMarksAreRejectedWithStableProblemTypesAndNothingIsStored() async throws {
-        let harness = try Harness()
+    @Test(arguments: Backend.enabled) func badMarksAreRejectedWithStableProblemTypesAndNothingIsStored(_ backend: Backend) async throws {
+        let harness = try await Harness.make(backend)
         let (program, invite) = try await harness.program()
         try await harness.application().test(.live) { client in
             let alice = try await client.join("alice", program: program, invite: invite)
@@ -207,8 +206,8 @@ import Testing
         }
     }
 
-    @Test func logsNeverContainTokensTagsOrCredentials() async throws {
-        let harness = try Harness()
+    @Test(arguments: Backend.enabled) func logsNeverContainTokensTagsOrCredentials(_ backend: Backend) async throws {
+        let harness = try await Harness.make(backend)
         let (program, invite) = try await harness.program()
         let secrets = try await harness.application().test(.live) { client in
             let alice = try await client.join("alice", program: program, invite: invite)

@@ -10,8 +10,8 @@ import ReciprocityStore
 import Testing
 
 @Suite struct MemberAPITests {
-    @Test func joinValidatesEveryFieldAndShowsTheCredentialOnce() async throws {
-        let harness = try Harness()
+    @Test(arguments: Backend.enabled) func joinValidatesEveryFieldAndShowsTheCredentialOnce(_ backend: Backend) async throws {
+        let harness = try await Harness.make(backend)
         let (_, invite) = try await harness.program(uses: 2)
         try await harness.application().test(.live) { client in
             let key = try PrivateKey()
@@ -54,8 +54,8 @@ import Testing
         }
     }
 
-    @Test func expiredInviteIsRefused() async throws {
-        let harness = try Harness()
+    @Test(arguments: Backend.enabled) func expiredInviteIsRefused(_ backend: Backend) async throws {
+        let harness = try await Harness.make(backend)
         _ = try await harness.program()
         let operations = AdminOperations(store: harness.store)
         let invite = try await operations.createInvite(
@@ -68,8 +68,8 @@ import Testing
         }
     }
 
-    @Test func authenticationFailuresAllLookTheSame() async throws {
-        let harness = try Harness()
+    @Test(arguments: Backend.enabled) func authenticationFailuresAllLookTheSame(_ backend: Backend) async throws {
+        let harness = try await Harness.make(backend)
         let (program, invite) = try await harness.program()
         try await harness.application().test(.live) { client in
             let alice = try await client.join("alice", program: program, invite: invite)
@@ -86,8 +86,8 @@ import Testing
         }
     }
 
-    @Test func credentialRotationRetiresTheOldCredential() async throws {
-        let harness = try Harness()
+    @Test(arguments: Backend.enabled) func credentialRotationRetiresTheOldCredential(_ backend: Backend) async throws {
+        let harness = try await Harness.make(backend)
         let (program, invite) = try await harness.program()
         try await harness.application().test(.live) { client in
             var alice = try await client.join("alice", program: program, invite: invite)
@@ -100,8 +100,8 @@ import Testing
         }
     }
 
-    @Test func directorySearchFiltersAndPages() async throws {
-        let harness = try Harness()
+    @Test(arguments: Backend.enabled) func directorySearchFiltersAndPages(_ backend: Backend) async throws {
+        let harness = try await Harness.make(backend)
         let (program, invite) = try await harness.program()
         try await harness.application().test(.live) { client in
             let viewer = try await client.join("viewer", program: program, invite: invite)
@@ -139,8 +139,8 @@ import Testing
         }
     }
 
-    @Test func suspendedMembersAreLockedOutAndHiddenUntilReinstated() async throws {
-        let harness = try Harness()
+    @Test(arguments: Backend.enabled) func suspendedMembersAreLockedOutAndHiddenUntilReinstated(_ backend: Backend) async throws {
+        let harness = try await Harness.make(backend)
         let (program, invite) = try await harness.program()
         try await harness.application().test(.live) { client in
             let alice = try await client.join("alice", program: program, invite: invite)

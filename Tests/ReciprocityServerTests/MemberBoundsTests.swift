@@ -7,14 +7,15 @@ import NIOCore
 import ReciprocityAPI
 import ReciprocityCore
 import ReciprocityServer
-@testable import ReciprocityStore
+@testable import ReciprocitySQLite
+import ReciprocityStore
 import Testing
 
 /// What one member can cost the server, and the rules that keep it bounded, against a live server over a
 /// real SQLite file.
 @Suite struct MemberBoundsTests {
-    @Test func twoColludingMembersMakeAtMostTheQuotaOfMatchesPerEpoch() async throws {
-        let harness = try Harness()
+    @Test(arguments: Backend.enabled) func twoColludingMembersMakeAtMostTheQuotaOfMatchesPerEpoch(_ backend: Backend) async throws {
+        let harness = try await Harness.make(backend)
         let (program, invite) = try await harness.program(maxMarks: 5)
         try await harness.application().test(.live) { client in
             let alice = try await client.join("alice", program: program, invite: invite)
@@ -45,8 +46,8 @@ import Testing
         }
     }
 
-    @Test func matchesComeInPagesThatOnlyFollowTheCallersOwnMatches() async throws {
-        let harness = try Harness()
+    @Test(arguments: Backend.enabled) func matchesComeInPagesThatOnlyFollowTheCallersOwnMatches(_ backend: Backend) async throws {
+        let harness = try await Harness.make(backend)
         let (program, invite) = try await harness.program(maxMarks: 300)
         try await harness.application().test(.live) { client in
             let alice = try await client.join("alice", program: program, invite: invite)
@@ -78,8 +79,8 @@ import Testing
         }
     }
 
-    @Test func keyRotationsAreLimitedAndARetiredKeyIsNeverAcceptedAgain() async throws {
-        let harness = try Harness()
+    @Test(arguments: Backend.enabled) func keyRotationsAreLimitedAndARetiredKeyIsNeverAcceptedAgain(_ backend: Backend) async throws {
+        let harness = try await Harness.make(backend)
         let (program, invite) = try await harness.program()
         try await harness.application().test(.live) { client in
             let alice = try await client.join("alice", program: program, invite: invite)
@@ -109,8 +110,8 @@ import Testing
         }
     }
 
-    @Test func aSuspendedMembersPendingMarksCannotCompleteAMatch() async throws {
-        let harness = try Harness()
+    @Test(arguments: Backend.enabled) func aSuspendedMembersPendingMarksCannotCompleteAMatch(_ backend: Backend) async throws {
+        let harness = try await Harness.make(backend)
         let (program, invite) = try await harness.program()
         try await harness.application().test(.live) { client in
             let alice = try await client.join("alice", program: program, invite: invite)
@@ -128,8 +129,8 @@ import Testing
         }
     }
 
-    @Test func aTokenHeldInAnotherProgramIsUnknownHere() async throws {
-        let harness = try Harness()
+    @Test(arguments: Backend.enabled) func aTokenHeldInAnotherProgramIsUnknownHere(_ backend: Backend) async throws {
+        let harness = try await Harness.make(backend)
         let (acme, acmeInvite) = try await harness.program("acme")
         let (other, otherInvite) = try await harness.program("other")
         try await harness.application().test(.live) { client in
@@ -147,8 +148,8 @@ import Testing
         }
     }
 
-    @Test func profilesAreLimitedInBytesAndCombiningMarks() async throws {
-        let harness = try Harness()
+    @Test(arguments: Backend.enabled) func profilesAreLimitedInBytesAndCombiningMarks(_ backend: Backend) async throws {
+        let harness = try await Harness.make(backend)
         let (program, invite) = try await harness.program()
         try await harness.application().test(.live) { client in
             let alice = try await client.join("alice", program: program, invite: invite)
@@ -176,8 +177,8 @@ import Testing
         }
     }
 
-    @Test func lookAlikeHandlesCannotJoinTheSameProgram() async throws {
-        let harness = try Harness()
+    @Test(arguments: Backend.enabled) func lookAlikeHandlesCannotJoinTheSameProgram(_ backend: Backend) async throws {
+        let harness = try await Harness.make(backend)
         let (program, invite) = try await harness.program()
         let (other, otherInvite) = try await harness.program("other")
         try await harness.application().test(.live) { client in
@@ -201,7 +202,7 @@ import Testing
         let harness = try Harness()
         let start = ContinuousClock.now
         await #expect(throws: StoreError(.queryTooSlow, "the search took too long; narrow it with a tag or a longer text")) {
-            try await harness.store.read { db in
+            try await harness.sqlite.read { db in
                 try SQLiteStore.withTimeLimit(db, seconds: 0.2) {
                     try Int.fetchOne(db, sql: "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c")
                 }
@@ -209,6 +210,6 @@ import Testing
         }
         #expect(ContinuousClock.now - start < .seconds(20))
         // The connection is usable again afterwards, with no handler left behind.
-        #expect(try await harness.store.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM program") } == 0)
+        #expect(try await harness.sqlite.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM program") } == 0)
     }
 }

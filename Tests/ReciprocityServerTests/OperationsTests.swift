@@ -7,6 +7,7 @@ import NIOCore
 import ReciprocityAPI
 import ReciprocityCore
 import ReciprocityServer
+import ReciprocitySQLite
 import ReciprocityStore
 import Synchronization
 import Testing
@@ -75,7 +76,7 @@ import Testing
     @Test func onlineBackupUnderWriteLoadKeepsEveryAcknowledgedMark() async throws {
         let harness = try Harness()
         let (program, invite) = try await harness.program(maxMarks: 10_000)
-        let store = harness.store
+        let store = harness.sqlite
         let programRecord = try #require(try await store.program(named: program))
         // Members join through the store (the writer below needs their ids).
         var members: [MemberRecord] = []

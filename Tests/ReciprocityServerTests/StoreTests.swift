@@ -3,10 +3,12 @@ import GRDB
 import ReciprocityAPI
 import ReciprocityCore
 import ReciprocityServer
-@testable import ReciprocityStore
+@testable import ReciprocitySQLite
+import ReciprocityStore
 import Testing
 
-/// Storage guarantees, checked on a real SQLite file.
+/// What only the SQLite backend has: its files, WAL scrubbing, file modes and its migrations from older
+/// schemas. The guarantees every backend gives are in StoreConformanceTests.
 @Suite struct StoreTests {
     /// Joins `count` members to a fresh program directly through the store.
     func members(_ harness: Harness, count: Int, maxMarks: Int = 16) async throws -> (ProgramRecord, [MemberRecord]) {
@@ -22,72 +24,6 @@ import Testing
             members.append(member)
         }
         return (program, members)
-    }
-
-    @Test func concurrentReciprocalSubmissionsGiveExactlyOneMatchPerPair() async throws {
-        let harness = try Harness()
-        let pairs = 100
-        let (program, members) = try await members(harness, count: pairs * 2)
-        let marks = try (0..<pairs).map { _ in try Mark.dummy() }
-        // Both members of each pair submit the same token at the same moment, 200 writers racing.
-        let outcomes = try await withThrowingTaskGroup(of: (Int, MarkOutcome).self) { group in
-            for pair in 0..<pairs {
-                for side in 0..<2 {
-                    let member = members[pair * 2 + side]
-                    let mark = Mark(token: marks[pair].token, tag: try .random())
-                    group.addTask {
-                        let result = try await harness.store.submitMarks(
-                            memberID: member.id, programID: program.id, epoch: 0, marks: [mark], now: Date())
-                        return (pair, result[0])
-                    }
-                }
-            }
-            return try await group.reduce(into: [Int: [MarkOutcome]]()) { $0[$1.0, default: []].append($1.1) }
-        }
-        for pair in 0..<pairs {
-            #expect(outcomes[pair]?.sorted { $0.rawValue < $1.rawValue } == [.matched, .pending], "pair \(pair)")
-            #expect(try await harness.store.matches(memberID: members[pair * 2].id, after: nil, limit: 100).count == 1)
-            #expect(try await harness.store.matches(memberID: members[pair * 2 + 1].id, after: nil, limit: 100).count == 1)
-        }
-        let statistics = try await harness.store.statistics()
-        #expect(statistics.matches == pairs && statistics.pendingMarks == 0)
-    }
-
-    @Test func racingBatchesCannotExceedTheQuota() async throws {
-        let harness = try Harness()
-        let (program, members) = try await members(harness, count: 1, maxMarks: 10)
-        let member = members[0]
-        let accepted = try await withThrowingTaskGroup(of: Bool.self) { group in
-            for _ in 0..<40 {
-                let batch = [try Mark.dummy(), try Mark.dummy(), try Mark.dummy()]
-                group.addTask {
-                    do {
-                        _ = try await harness.store.submitMarks(
-                            memberID: member.id, programID: program.id, epoch: 0, marks: batch, now: Date())
-                        return true
-                    } catch let error as StoreError where error.code == .quotaExceeded {
-                        return false
-                    }
-                }
-            }
-            return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
-        }
-        #expect(accepted == 3)
-        #expect(try await harness.store.pendingMarks(memberID: member.id).count == 9)
-    }
-
-    @Test func acknowledgedMarksSurviveReopeningTheFile() async throws {
-        let harness = try Harness()
-        let (program, members) = try await members(harness, count: 3)
-        let marks = try (0..<5).map { _ in try Mark.dummy() }
-        _ = try await harness.store.submitMarks(
-            memberID: members[0].id, programID: program.id, epoch: 0, marks: marks, now: Date())
-        _ = try await harness.store.submitMarks(
-            memberID: members[1].id, programID: program.id, epoch: 0, marks: [marks[0]], now: Date())
-        // A second, independent connection pool on the same file, as after a restart.
-        let reopened = try SQLiteStore(path: harness.databasePath)
-        #expect(Set(try await reopened.pendingMarks(memberID: members[0].id).map(\.token)) == Set(marks.dropFirst().map(\.token)))
-        #expect(try await reopened.matches(memberID: members[1].id, after: nil, limit: 100).map(\.counterpartHandle) == [members[0].handle])
     }
 
     /// Every row of every table, as "table: column=value" lines.
@@ -147,7 +83,7 @@ import Testing
         let marks = try (0..<8).map { _ in try Mark.dummy() }
         _ = try await harness.store.submitMarks(memberID: members[0].id, programID: program.id, epoch: 0, marks: marks, now: Date())
         // Move the marks into the main file first, as SQLite's automatic checkpoint eventually does.
-        await harness.store.scrubWAL()
+        await harness.sqlite.scrubWAL()
         #expect(try filesHolding(marks[0].token.bytes, in: harness.directory) == ["test.sqlite"])
         #expect(try await harness.store.withdraw(memberID: members[0].id, token: marks[0].token))
         #expect(try filesHolding(marks[0].token.bytes, in: harness.directory).isEmpty)
@@ -164,7 +100,7 @@ import Testing
         let (program, members) = try await members(harness, count: 1)
         _ = try await harness.store.submitMarks(memberID: members[0].id, programID: program.id, epoch: 0, marks: [try Mark.dummy()], now: Date())
         let backup = harness.directory.appendingPathComponent("backup.sqlite").path
-        try harness.store.backup(to: backup)
+        try harness.sqlite.backup(to: backup)
         for name in ["test.sqlite", "test.sqlite-wal", "test.sqlite-shm", "backup.sqlite"] {
             let attributes = try FileManager.default.attributesOfItem(atPath: harness.directory.appendingPathComponent(name).path)
             #expect((attributes[.posixPermissions] as? Int) == 0o600, "\(name)")
@@ -182,7 +118,7 @@ import Testing
         // The second member (higher id) marks first; SQLite's own checkpoint moves the row into the main file.
         let first = try Mark.dummy()
         _ = try await harness.store.submitMarks(memberID: members[1].id, programID: program.id, epoch: 0, marks: [first], now: Date())
-        await harness.store.scrubWAL()
+        await harness.sqlite.scrubWAL()
         let answer = Mark(token: first.token, tag: try .random())
         #expect(try await harness.store.submitMarks(memberID: members[0].id, programID: program.id, epoch: 0, marks: [answer], now: Date()) == [.matched])
         // Only the match row holds the first marker's tag now: the deleted pending row (who marked first, and
@@ -190,7 +126,7 @@ import Testing
         #expect(try filesHolding(first.tag.bytes, in: harness.directory) == ["test.sqlite"])
         let dump = try dump(harness.databasePath)
         #expect(dump.filter { $0.contains(Hex.encode(first.tag.bytes)) }.count == 1)
-        #expect(try await harness.store.read { db in try Int.fetchOne(db, sql: "PRAGMA secure_delete") } == 1)
+        #expect(try await harness.sqlite.read { db in try Int.fetchOne(db, sql: "PRAGMA secure_delete") } == 1)
     }
 
     @Test func aSuspendedMemberHoldsNoPendingMarksAndCannotAddAny() async throws {
@@ -223,35 +159,6 @@ import Testing
         await #expect(throws: StoreError(.memberSuspended, "this member is suspended")) {
             _ = try await store.submitMarks(memberID: 7, programID: 1, epoch: 0, marks: [try Mark.dummy()], now: Date())
         }
-    }
-
-    @Test func duplicatesOwnPendingAndOwnMatchesInOneBatch() async throws {
-        let harness = try Harness()
-        let (program, m) = try await members(harness, count: 3, maxMarks: 3)
-        let shared = try Mark.dummy()
-        let own = try Mark.dummy()
-        #expect(try await harness.store.submitMarks(memberID: m[1].id, programID: program.id, epoch: 0, marks: [shared], now: Date()) == [.pending])
-        // The shared token twice (different tags), an own new one twice.
-        let first = try await harness.store.submitMarks(
-            memberID: m[0].id, programID: program.id, epoch: 0,
-            marks: [shared, Mark(token: shared.token, tag: try .random()), own, own], now: Date())
-        #expect(first == [.matched, .matched, .pending, .pending])
-        // Resubmitting a matched and a pending token costs nothing: 2 of 3 used, one fresh fits, then no more.
-        let again = try await harness.store.submitMarks(
-            memberID: m[0].id, programID: program.id, epoch: 0, marks: [shared, own, try Mark.dummy()], now: Date())
-        #expect(again == [.matched, .pending, .pending])
-        await #expect(throws: StoreError.self) {
-            _ = try await harness.store.submitMarks(memberID: m[0].id, programID: program.id, epoch: 0, marks: [try Mark.dummy()], now: Date())
-        }
-        // A third member cannot use the matched token; a matched token cannot be withdrawn; own pending can.
-        await #expect(throws: StoreError.self) {
-            _ = try await harness.store.submitMarks(memberID: m[2].id, programID: program.id, epoch: 0, marks: [shared], now: Date())
-        }
-        #expect(try await harness.store.withdraw(memberID: m[0].id, token: shared.token) == false)
-        #expect(try await harness.store.withdraw(memberID: m[0].id, token: own.token))
-        let page = try await harness.store.matches(memberID: m[0].id, after: nil, limit: 1)
-        #expect(page.count == 1)
-        #expect(try await harness.store.matches(memberID: m[0].id, after: page[0].token, limit: 5).isEmpty)
     }
 
     /// The names of the files in `directory` whose bytes contain `needle`.

@@ -1,6 +1,7 @@
 public import Foundation
 import GRDB
 public import ReciprocityCore
+public import ReciprocityStore
 
 // Marks and matches. Privacy rule (SECURITY.md): every check that can refuse a request is decided from the
 // caller's own rows, the program row and the match table before anything touches another member's pending
@@ -64,9 +65,7 @@ extension SQLiteStore {
                 // too (a pending mark that matches stays counted), so the total never moves with others' marks.
                 let used = try Self.marksUsed(db, memberID: memberID, programID: programID, epoch: epoch)
                 guard used + fresh.count <= program.maxMarks else {
-                    throw StoreError(
-                        .quotaExceeded,
-                        "the program allows \(program.maxMarks) marks per member per epoch, pending or matched; withdraw a pending mark first")
+                    throw StoreError.quotaExceeded(maxMarks: program.maxMarks)
                 }
             }
 

@@ -1,0 +1,60 @@
+public import Foundation
+import PostgresNIO
+public import ReciprocityStore
+
+extension PostgresStore {
+    public func statistics() async throws -> StoreStatistics {
+        try await read { connection in
+            let row = try await self.row(
+                """
+                SELECT (SELECT COUNT(*) FROM program) AS programs, (SELECT COUNT(*) FROM member) AS members,
+                       (SELECT COUNT(*) FROM mark) AS marks, (SELECT COUNT(*) FROM "match") AS matches,
+                       pg_database_size(current_database()) AS bytes
+                """, on: connection)!
+            return StoreStatistics(
+                programs: Int(try row["programs"].decode(Int64.self)), members: Int(try row["members"].decode(Int64.self)),
+                pendingMarks: Int(try row["marks"].decode(Int64.self)), matches: Int(try row["matches"].decode(Int64.self)),
+                databaseBytes: Int(try row["bytes"].decode(Int64.self)))
+        }
+    }
+
+    public func checkWritable() async throws {
+        // A replica in recovery (or a primary demoted after a failover) answers reads but takes no writes.
+        try await read { connection in
+            let row = try await self.row(
+                "SELECT pg_is_in_recovery() AS recovery, current_setting('transaction_read_only') AS read_only",
+                on: connection)!
+            guard try row["recovery"].decode(Bool.self) == false, try row["read_only"].decode(String.self) == "off" else {
+                throw StoreError(.invalidArgument, "the database is read-only")
+            }
+        }
+    }
+
+    /// Deletes what housekeeping deletes, in one transaction. Only one process at a time does it: one that
+    /// finds another's pass under way (the advisory lock is taken) deletes nothing and reports zeros.
+    public func purge(now: Date, matchRetention: TimeInterval) async throws -> PurgeResult {
+        try await transaction { connection in
+            let locked = try await self.row(
+                "SELECT pg_try_advisory_xact_lock(\(Self.lockSpace), \(Self.housekeepingLock)) AS locked", on: connection)!
+            guard try locked["locked"].decode(Bool.self) else { return PurgeResult(invites: 0, marks: 0, matches: 0) }
+            let invites = try await self.execute(
+                """
+                DELETE FROM invite WHERE uses_left <= 0 OR (expires_at IS NOT NULL AND expires_at <= \(Self.millis(now)))
+                RETURNING 1
+                """, on: connection)
+            let marks = try await self.execute(
+                """
+                DELETE FROM mark USING program WHERE program.id = mark.program_id AND mark.epoch <> program.epoch
+                RETURNING 1
+                """, on: connection)
+            let matches = try await self.execute(
+                """
+                DELETE FROM "match" USING program
+                WHERE program.id = "match".program_id AND "match".epoch <> program.epoch
+                  AND "match".matched_at <= \(Self.millis(now.addingTimeInterval(-matchRetention)))
+                RETURNING 1
+                """, on: connection)
+            return PurgeResult(invites: invites, marks: marks, matches: matches)
+        }
+    }
+}

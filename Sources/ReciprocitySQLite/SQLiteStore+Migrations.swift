@@ -1,0 +1,180 @@
+import Foundation
+import GRDB
+public import ReciprocityCore
+public import ReciprocityStore
+
+extension SQLiteStore {
+    /// The schema, one migration per change; never edit a shipped migration.
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE program (
+                        id INTEGER PRIMARY KEY,
+                        name TEXT NOT NULL UNIQUE,
+                        max_marks INTEGER NOT NULL,
+                        epoch INTEGER NOT NULL,
+                        created_at INTEGER NOT NULL
+                    );
+                    CREATE TABLE invite (
+                        id INTEGER PRIMARY KEY,
+                        program_id INTEGER NOT NULL REFERENCES program(id) ON DELETE CASCADE,
+                        code_digest BLOB NOT NULL UNIQUE,
+                        uses_left INTEGER NOT NULL,
+                        expires_at INTEGER,
+                        created_at INTEGER NOT NULL
+                    );
+                    CREATE TABLE member (
+                        id INTEGER PRIMARY KEY,
+                        program_id INTEGER NOT NULL REFERENCES program(id) ON DELETE CASCADE,
+                        handle TEXT NOT NULL,
+                        public_key BLOB NOT NULL,
+                        credential_digest BLOB NOT NULL UNIQUE,
+                        display_name TEXT NOT NULL,
+                        headline TEXT NOT NULL,
+                        offers_mentoring INTEGER NOT NULL,
+                        seeks_mentoring INTEGER NOT NULL,
+                        status TEXT NOT NULL,
+                        joined_at INTEGER NOT NULL,
+                        UNIQUE (program_id, handle),
+                        UNIQUE (program_id, public_key)
+                    );
+                    CREATE TABLE member_tag (
+                        member_id INTEGER NOT NULL REFERENCES member(id) ON DELETE CASCADE,
+                        position INTEGER NOT NULL,
+                        tag TEXT NOT NULL,
+                        PRIMARY KEY (member_id, position)
+                    ) WITHOUT ROWID;
+                    CREATE INDEX member_tag_by_tag ON member_tag(tag);
+                    -- A pending mark. Nothing here names or points to the target: only the submitter.
+                    -- Tokens bind program and epoch, so the token alone is the key.
+                    CREATE TABLE mark (
+                        token BLOB NOT NULL PRIMARY KEY,
+                        program_id INTEGER NOT NULL REFERENCES program(id) ON DELETE CASCADE,
+                        epoch INTEGER NOT NULL,
+                        member_id INTEGER NOT NULL REFERENCES member(id) ON DELETE CASCADE,
+                        tag BLOB NOT NULL,
+                        created_at INTEGER NOT NULL
+                    ) WITHOUT ROWID;
+                    CREATE INDEX mark_by_member ON mark(member_id, epoch);
+                    -- A reciprocated mark: both members and both tags. Created in the transaction that
+                    -- deletes the first member's pending mark.
+                    CREATE TABLE "match" (
+                        id INTEGER PRIMARY KEY,
+                        token BLOB NOT NULL UNIQUE,
+                        program_id INTEGER NOT NULL REFERENCES program(id) ON DELETE CASCADE,
+                        epoch INTEGER NOT NULL,
+                        first_member_id INTEGER NOT NULL REFERENCES member(id) ON DELETE CASCADE,
+                        first_tag BLOB NOT NULL,
+                        second_member_id INTEGER NOT NULL REFERENCES member(id) ON DELETE CASCADE,
+                        second_tag BLOB NOT NULL,
+                        matched_at INTEGER NOT NULL
+                    );
+                    CREATE INDEX match_by_first ON "match"(first_member_id);
+                    CREATE INDEX match_by_second ON "match"(second_member_id);
+                    """)
+        }
+        migrator.registerMigration("v2-sealed-notes") { db in
+            // A note is opaque ciphertext of a fixed size; the server never looks inside.
+            try db.execute(
+                sql: """
+                    ALTER TABLE mark ADD COLUMN note BLOB;
+                    ALTER TABLE "match" ADD COLUMN first_note BLOB;
+                    ALTER TABLE "match" ADD COLUMN second_note BLOB;
+                    """)
+        }
+        migrator.registerMigration("v3-key-log") { db in
+            // The key-transparency log (Specs/transparency.md): one row per directory change, never updated
+            // or deleted. Members that joined before the log existed get their entries now, in join order.
+            try db.execute(
+                sql: """
+                    CREATE TABLE key_log (
+                        program_id INTEGER NOT NULL REFERENCES program(id) ON DELETE CASCADE,
+                        idx INTEGER NOT NULL,
+                        event TEXT NOT NULL,
+                        handle TEXT NOT NULL,
+                        public_key BLOB NOT NULL,
+                        created_at INTEGER NOT NULL,
+                        PRIMARY KEY (program_id, idx)
+                    ) WITHOUT ROWID;
+                    """)
+            let members = try Row.fetchAll(
+                db, sql: "SELECT program_id, handle, public_key, status, joined_at FROM member ORDER BY joined_at, id")
+            for member in members {
+                let at = Self.date(member["joined_at"])
+                try appendKeyLog(db, programID: member["program_id"], event: .join, handle: member["handle"],
+                    publicKey: member["public_key"], now: at)
+                if member["status"] as String != MemberStatus.active.rawValue {
+                    try appendKeyLog(db, programID: member["program_id"], event: .leave, handle: member["handle"],
+                        publicKey: member["public_key"], now: at)
+                }
+            }
+        }
+        migrator.registerMigration("v4-scoped-marks") { db in
+            // Marks and matches keyed by (program, epoch, token): a token held in another program or epoch is
+            // unknown here, so a second membership cannot probe this program's marks. Match rows name their
+            // two members in id order, not in the order they marked. Members get a bounded, normalised
+            // search column; the key log gets the indexes the rotation rules need.
+            try db.execute(
+                sql: """
+                    CREATE TABLE mark_v4 (
+                        program_id INTEGER NOT NULL REFERENCES program(id) ON DELETE CASCADE,
+                        epoch INTEGER NOT NULL,
+                        token BLOB NOT NULL,
+                        member_id INTEGER NOT NULL REFERENCES member(id) ON DELETE CASCADE,
+                        tag BLOB NOT NULL,
+                        note BLOB,
+                        created_at INTEGER NOT NULL,
+                        PRIMARY KEY (program_id, epoch, token)
+                    ) WITHOUT ROWID;
+                    INSERT INTO mark_v4 SELECT program_id, epoch, token, member_id, tag, note, created_at FROM mark;
+                    DROP TABLE mark;
+                    ALTER TABLE mark_v4 RENAME TO mark;
+                    CREATE INDEX mark_by_member ON mark(member_id, epoch, token);
+                    CREATE TABLE match_v4 (
+                        program_id INTEGER NOT NULL REFERENCES program(id) ON DELETE CASCADE,
+                        epoch INTEGER NOT NULL,
+                        token BLOB NOT NULL,
+                        a_member_id INTEGER NOT NULL REFERENCES member(id) ON DELETE CASCADE,
+                        a_tag BLOB NOT NULL,
+                        a_note BLOB,
+                        b_member_id INTEGER NOT NULL REFERENCES member(id) ON DELETE CASCADE,
+                        b_tag BLOB NOT NULL,
+                        b_note BLOB,
+                        matched_at INTEGER NOT NULL,
+                        PRIMARY KEY (program_id, epoch, token)
+                    ) WITHOUT ROWID;
+                    INSERT INTO match_v4
+                        SELECT program_id, epoch, token,
+                               MIN(first_member_id, second_member_id),
+                               CASE WHEN first_member_id < second_member_id THEN first_tag ELSE second_tag END,
+                               CASE WHEN first_member_id < second_member_id THEN first_note ELSE second_note END,
+                               MAX(first_member_id, second_member_id),
+                               CASE WHEN first_member_id < second_member_id THEN second_tag ELSE first_tag END,
+                               CASE WHEN first_member_id < second_member_id THEN second_note ELSE first_note END,
+                               matched_at
+                        FROM "match";
+                    DROP TABLE "match";
+                    ALTER TABLE match_v4 RENAME TO "match";
+                    CREATE INDEX match_by_a ON "match"(a_member_id, epoch);
+                    CREATE INDEX match_by_b ON "match"(b_member_id, epoch);
+                    CREATE INDEX key_log_by_key ON key_log(program_id, public_key);
+                    CREATE INDEX key_log_by_handle ON key_log(program_id, handle, event, created_at);
+                    ALTER TABLE member ADD COLUMN search_text TEXT NOT NULL DEFAULT '';
+                    ALTER TABLE member ADD COLUMN handle_skeleton TEXT NOT NULL DEFAULT '';
+                    CREATE INDEX member_by_skeleton ON member(program_id, handle_skeleton);
+                    -- Suspended members hold no pending marks from now on; neither do those suspended before.
+                    DELETE FROM mark WHERE member_id IN (SELECT id FROM member WHERE status != 'active');
+                    """)
+            for row in try Row.fetchAll(db, sql: "SELECT id, handle, display_name, headline FROM member") {
+                try db.execute(
+                    sql: "UPDATE member SET search_text = ?, handle_skeleton = ? WHERE id = ?",
+                    arguments: [
+                        DirectorySearch.text(row["display_name"], row["headline"]), try Handle(row["handle"]).skeleton, row["id"],
+                    ])
+            }
+        }
+        return migrator
+    }
+}

@@ -1,0 +1,66 @@
+public import Foundation
+import GRDB
+public import ReciprocityCore
+public import ReciprocityStore
+
+extension SQLiteStore {
+    // MARK: Programs
+
+    public func createProgram(name: ProgramID, maxMarks: Int, epoch: UInt32) async throws -> ProgramRecord {
+        guard maxMarks >= 1, maxMarks <= 10_000 else {
+            throw StoreError(.invalidArgument, "max marks must be 1 to 10000")
+        }
+        return try await write { db in
+            if try Self.fetchProgram(db, name: name) != nil {
+                throw StoreError(.programExists, "program '\(name)' already exists")
+            }
+            try db.execute(
+                sql: "INSERT INTO program (name, max_marks, epoch, created_at) VALUES (?, ?, ?, ?)",
+                arguments: [name.rawValue, maxMarks, Int64(epoch), Self.millis(Date())])
+            return try Self.fetchProgram(db, name: name)!
+        }
+    }
+
+    public func program(named name: ProgramID) async throws -> ProgramRecord? {
+        try await read { db in try Self.fetchProgram(db, name: name) }
+    }
+
+    public func program(id: Int64) async throws -> ProgramRecord? {
+        try await read { db in
+            try db.cachedRow(sql: "SELECT * FROM program WHERE id = ?", arguments: [id]).map(Self.programRecord)
+        }
+    }
+
+    public func programs() async throws -> [ProgramRecord] {
+        try await read { db in
+            try db.cachedRows(sql: "SELECT * FROM program ORDER BY name").map(Self.programRecord)
+        }
+    }
+
+    public func setEpoch(program: ProgramID, epoch: UInt32) async throws -> ProgramRecord {
+        let updated = try await write { db in
+            let record = try Self.requireProgram(db, name: program)
+            try db.cachedExecute(sql: "UPDATE program SET epoch = ? WHERE id = ?", arguments: [Int64(epoch), record.id])
+            try db.execute(
+                sql: "DELETE FROM mark WHERE program_id = ? AND epoch != ?", arguments: [record.id, Int64(epoch)])
+            return try Self.requireProgram(db, name: program)
+        }
+        await scrubWAL()
+        return updated
+    }
+
+    // MARK: Invites
+
+    public func createInvite(program: ProgramID, codeDigest: Data, uses: Int, expiresAt: Date?) async throws
+        -> InviteRecord
+    {
+        guard uses >= 1, uses <= 1_000_000 else { throw StoreError(.invalidArgument, "uses must be 1 to 1000000") }
+        return try await write { db in
+            let record = try Self.requireProgram(db, name: program)
+            try db.execute(
+                sql: "INSERT INTO invite (program_id, code_digest, uses_left, expires_at, created_at) VALUES (?, ?, ?, ?, ?)",
+                arguments: [record.id, codeDigest, uses, expiresAt.map(Self.millis), Self.millis(Date())])
+            return InviteRecord(programID: record.id, usesLeft: uses, expiresAt: expiresAt)
+        }
+    }
+}

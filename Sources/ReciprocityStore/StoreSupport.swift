@@ -1,0 +1,56 @@
+public import Foundation
+import ReciprocityCore
+
+/// How every backend stores a time: whole milliseconds since 1970, so that times compare the same everywhere
+/// and a copy from one backend to another is exact.
+public enum StoredTime {
+    public static func millis(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1000).rounded(.down)) }
+    public static func date(_ millis: Int64) -> Date { Date(timeIntervalSince1970: Double(millis) / 1000) }
+}
+
+/// The normalised text that directory search compares, the same on every backend.
+public enum DirectorySearch {
+    /// Case, width and diacritics folded, combining marks dropped, at most 1,024 bytes. Queries are folded
+    /// the same way.
+    public static func text(_ parts: String...) -> String {
+        let folded = parts.joined(separator: "\n")
+            .folding(options: [.caseInsensitive, .diacriticInsensitive, .widthInsensitive], locale: nil)
+        var scalars = String.UnicodeScalarView()
+        var bytes = 0
+        for scalar in folded.unicodeScalars where !Profile.isCombiningMark(scalar) {
+            bytes += String(scalar).utf8.count
+            guard bytes <= 1024 else { break }
+            scalars.append(scalar)
+        }
+        return String(scalars)
+    }
+}
+
+extension StoreError {
+    /// A row that does not decode (a stored key, token or note of the wrong size) is the server's fault, not
+    /// the caller's: runs `body` and reports such a failure as corrupt data, never as invalid input.
+    public static func mappingStoredData<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as ReciprocityError {
+            throw StoreError(.corruptData, "a stored record is malformed (\(error.code))")
+        }
+    }
+
+    /// The quota refusal, worded the same by every backend.
+    public static func quotaExceeded(maxMarks: Int) -> StoreError {
+        StoreError(
+            .quotaExceeded,
+            "the program allows \(maxMarks) marks per member per epoch, pending or matched; withdraw a pending mark first")
+    }
+
+    /// The refusal of a rotation beyond `StoreLimits.rotationsPerWindow`, retryable once the oldest rotation
+    /// in the window (at `oldest` milliseconds) leaves it.
+    public static func rotationLimited(oldest: Int64, windowStart: Int64) -> StoreError {
+        var error = StoreError(
+            .rotationLimited,
+            "at most \(StoreLimits.rotationsPerWindow) key rotations per member in \(Int(StoreLimits.rotationWindow / 3600)) hours")
+        error.retryAfter = Int((oldest - windowStart) / 1000) + 1
+        return error
+    }
+}

@@ -1,0 +1,55 @@
+import Foundation
+import ReciprocityPostgres
+import ReciprocitySQLite
+import ReciprocityStore
+import Testing
+
+/// A storage backend the suites run against.
+enum Backend: String, Sendable, CaseIterable, CustomTestStringConvertible {
+    case sqlite
+    case postgres
+
+    var testDescription: String { rawValue }
+
+    /// The PostgreSQL server to test against (`scripts/test.sh` starts a throw-away one and sets it); without
+    /// it only SQLite is tested.
+    static let postgresURL = ProcessInfo.processInfo.environment["RECIPROCITY_TEST_POSTGRES_URL"]
+
+    /// SQLite always; PostgreSQL when `RECIPROCITY_TEST_POSTGRES_URL` is set.
+    static let enabled: [Backend] = postgresURL == nil ? [.sqlite] : [.sqlite, .postgres]
+
+    /// PostgreSQL alone, or nothing when it is not configured.
+    static let postgresOnly: [Backend] = postgresURL == nil ? [] : [.postgres]
+}
+
+/// A database of its own on the test server, created empty and dropped when the test's harness goes.
+struct PostgresTestDatabase: Sendable {
+    let name: String
+    let server: PostgresLocation
+    let location: PostgresLocation
+
+    static func create() async throws -> PostgresTestDatabase {
+        let server = try PostgresLocation(url: try #require(Backend.postgresURL))
+        let name = "reciprocity_test_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+        try await PostgresStore.administer(server, ["CREATE DATABASE \(name)"])
+        var location = server
+        location.database = name
+        return PostgresTestDatabase(name: name, server: server, location: location)
+    }
+
+    /// `postgres://` URL of this database, password included, for server processes started by a test.
+    var url: String {
+        let password = location.password.map { ":\($0)" } ?? ""
+        let socket = location.socketFolder.map { "&host=\($0)" } ?? ""
+        return "postgres://\(location.username)\(password)@\(location.host):\(location.port)/\(name)?sslmode=\(location.tls.rawValue)\(socket)"
+    }
+
+    /// A store on this database whose idle connections close soon: tests leave stores behind (see Harness).
+    func store(poolSize: Int = 6) async throws -> PostgresStore {
+        try await PostgresStore(location: location, poolSize: poolSize, idleTimeout: .seconds(3))
+    }
+
+    func drop() async {
+        try? await PostgresStore.administer(server, ["DROP DATABASE IF EXISTS \(name) WITH (FORCE)"])
+    }
+}

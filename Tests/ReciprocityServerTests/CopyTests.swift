@@ -1,0 +1,88 @@
+import Foundation
+import ReciprocityAPI
+import ReciprocityCore
+import ReciprocityPostgres
+import ReciprocitySQLite
+import ReciprocityStore
+import Testing
+
+/// `reciprocityd admin copy`: the path off SQLite, run as an operator runs it, on real files and a real
+/// PostgreSQL server.
+@Suite struct CopyTests {
+    @Test(arguments: Backend.postgresOnly)
+    func aCopyCarriesEverythingAndMembersSeeTheSameLog(_ backend: Backend) async throws {
+        let harness = try Harness()
+        let sqlite = harness.sqlite
+        let (program, members) = try await StoreConformanceTests.members(sqlite, count: 6)
+        _ = try await sqlite.createInvite(program: program.name, codeDigest: try BearerSecret.generate(.invite).digest, uses: 3, expiresAt: nil)
+        let shared = try Mark.dummy()
+        _ = try await sqlite.submitMarks(memberID: members[0].id, programID: program.id, epoch: 0, marks: [shared, try .dummy()], now: Date())
+        _ = try await sqlite.submitMarks(memberID: members[1].id, programID: program.id, epoch: 0, marks: [Mark(token: shared.token, tag: try .random())], now: Date())
+        _ = try await sqlite.rotateKey(memberID: members[2].id, publicKey: try PrivateKey().publicKey, now: Date())
+        _ = try await sqlite.setStatus(program: program.name, handle: members[3].handle, status: .suspended)
+        _ = try await sqlite.updateProfile(memberID: members[4].id, profile: Profile(displayName: "Ünïcode", headline: "h", tags: ["a", "b"], offersMentoring: true))
+        try sqlite.close()
+
+        let target = try await PostgresTestDatabase.create()
+        let output = try Reciprocityd.run(["admin", "copy", "--from", harness.databasePath, "--to", target.url])
+        #expect(output.status == 0, "\(output.stderr)")
+        #expect(
+            output.stdout.contains(": 1 program, 2 invite, 6 member, 2 member_tag, 8 key_log, 1 mark, 1 match; every program's key-log root verified"),
+            "\(output.stdout)")
+        #expect(!output.stdout.contains(target.location.password ?? "-"))
+
+        let source = try SQLiteStore(path: harness.databasePath)
+        let copy = try await target.store()
+        let statistics = try await copy.statistics()
+        #expect(statistics.matches == 1 && statistics.pendingMarks == 1 && statistics.members == 6)
+        #expect(try await copy.programs() == source.programs())
+        #expect(try await copy.members(programID: program.id) == source.members(programID: program.id))
+        for member in members {
+            #expect(try await copy.pendingMarks(memberID: member.id) == source.pendingMarks(memberID: member.id))
+            #expect(try await copy.matches(memberID: member.id, after: nil, limit: 100) == source.matches(memberID: member.id, after: nil, limit: 100))
+        }
+        #expect(try await copy.keyLog(programID: program.id, from: 0, limit: 100) == source.keyLog(programID: program.id, from: 0, limit: 100))
+        // New rows continue after the copied ids, and the copy takes joins.
+        let invite = try BearerSecret.generate(.invite)
+        _ = try await copy.createInvite(program: program.name, codeDigest: invite.digest, uses: 1, expiresAt: nil)
+        let (late, _) = try await copy.join(
+            program: program.name, inviteDigest: invite.digest, handle: Handle("late"), publicKey: try PrivateKey().publicKey,
+            profile: Profile(displayName: "L"), credentialDigest: try BearerSecret.generate(.memberCredential).digest, now: Date())
+        #expect(late.id > members.map(\.id).max()!)
+        #expect(try await copy.keyLog(programID: program.id, from: 0, limit: 100).count == 9)
+
+        // A second copy into the now non-empty database is refused, in one line, and changes nothing.
+        let again = try Reciprocityd.run(["admin", "copy", "--from", harness.databasePath, "--to", target.url])
+        #expect(again.status == 1 && again.stderr.contains("not empty") && again.stderr.split(separator: "\n").count == 1, "\(again.stderr)")
+        #expect(try await copy.statistics().members == 7)
+        await copy.close()
+        await target.drop()
+    }
+
+    @Test func badCopyArgumentsAreOneLine() throws {
+        for arguments in [
+            ["admin", "copy", "--from", "/nonexistent.sqlite", "--to", "postgres://u@127.0.0.1:1/x"],
+            ["admin", "copy", "--from", "/dev/null", "--to", "/tmp/not-a-url"],
+        ] {
+            let result = try Reciprocityd.run(arguments)
+            #expect(result.status == 1 && result.stderr.split(separator: "\n").count == 1, "\(arguments): \(result.stderr)")
+        }
+    }
+}
+
+extension Reciprocityd {
+    /// Runs the executable to completion.
+    static func run(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+        let process = Process()
+        process.executableURL = binDirectory.appendingPathComponent("reciprocityd")
+        process.arguments = arguments
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, stdout, stderr)
+    }
+}

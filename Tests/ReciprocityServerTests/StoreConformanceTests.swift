@@ -1,0 +1,308 @@
+import Foundation
+import ReciprocityAPI
+import ReciprocityCore
+import ReciprocityPostgres
+import ReciprocityServer
+import ReciprocityStore
+import Testing
+
+/// The storage guarantees every backend gives, each run against SQLite and, when configured, PostgreSQL.
+@Suite struct StoreConformanceTests {
+    /// Joins `count` members to a fresh program directly through the store.
+    static func members(_ store: any ReciprocityStore, count: Int, maxMarks: Int = 16, program name: String = "acme")
+        async throws -> (ProgramRecord, [MemberRecord])
+    {
+        let program = try await store.createProgram(name: ProgramID(name), maxMarks: maxMarks, epoch: 0)
+        let invite = try BearerSecret.generate(.invite)
+        _ = try await store.createInvite(program: program.name, codeDigest: invite.digest, uses: count, expiresAt: nil)
+        var members: [MemberRecord] = []
+        for index in 0..<count {
+            let (member, _) = try await store.join(
+                program: program.name, inviteDigest: invite.digest, handle: Handle("member\(index)"),
+                publicKey: try PrivateKey().publicKey, profile: Profile(displayName: "M\(index)"),
+                credentialDigest: try BearerSecret.generate(.memberCredential).digest, now: Date())
+            members.append(member)
+        }
+        return (program, members)
+    }
+
+    /// Both members of each pair submit the same token at once, each through one of `stores` (on PostgreSQL,
+    /// separate connection pools, as separate server processes have), and every pair gets exactly one match.
+    static func race(pairs: Int, stores: [any ReciprocityStore]) async throws {
+        let (program, members) = try await members(stores[0], count: pairs * 2, maxMarks: 4)
+        let marks = try (0..<pairs).map { _ in try Mark.dummy() }
+        let outcomes = try await withThrowingTaskGroup(of: (Int, MarkOutcome).self) { group in
+            for pair in 0..<pairs {
+                for side in 0..<2 {
+                    let member = members[pair * 2 + side]
+                    let store = stores[(pair + side) % stores.count]
+                    let mark = Mark(token: marks[pair].token, tag: try .random())
+                    group.addTask {
+                        let result = try await store.submitMarks(
+                            memberID: member.id, programID: program.id, epoch: 0, marks: [mark], now: Date())
+                        return (pair, result[0])
+                    }
+                }
+            }
+            return try await group.reduce(into: [Int: [MarkOutcome]]()) { $0[$1.0, default: []].append($1.1) }
+        }
+        for pair in 0..<pairs {
+            #expect(outcomes[pair]?.sorted { $0.rawValue < $1.rawValue } == [.matched, .pending], "pair \(pair)")
+        }
+        for member in members.prefix(20) {
+            #expect(try await stores[0].matches(memberID: member.id, after: nil, limit: 100).count == 1)
+        }
+        let statistics = try await stores[0].statistics()
+        #expect(statistics.matches == pairs && statistics.pendingMarks == 0)
+    }
+
+    @Test(arguments: Backend.enabled)
+    func concurrentReciprocalSubmissionsGiveExactlyOneMatchPerPair(_ backend: Backend) async throws {
+        let harness = try await Harness.make(backend)
+        try await Self.race(pairs: 100, stores: [harness.store])
+    }
+
+    @Test(arguments: Backend.enabled)
+    func racingBatchesCannotExceedTheQuota(_ backend: Backend) async throws {
+        let harness = try await Harness.make(backend)
+        let second = try await harness.reopen()
+        let (program, members) = try await Self.members(harness.store, count: 1, maxMarks: 10)
+        let member = members[0]
+        let stores = [harness.store, second]
+        let accepted = try await withThrowingTaskGroup(of: Bool.self) { group in
+            for attempt in 0..<40 {
+                let batch = [try Mark.dummy(), try Mark.dummy(), try Mark.dummy()]
+                let store = stores[attempt % 2]
+                group.addTask {
+                    do {
+                        _ = try await store.submitMarks(
+                            memberID: member.id, programID: program.id, epoch: 0, marks: batch, now: Date())
+                        return true
+                    } catch let error as StoreError where error.code == .quotaExceeded {
+                        return false
+                    }
+                }
+            }
+            return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+        }
+        #expect(accepted == 3)
+        #expect(try await harness.store.pendingMarks(memberID: member.id).count == 9)
+        try await Harness.close(second)
+    }
+
+    @Test(arguments: Backend.enabled)
+    func acknowledgedMarksSurviveReopening(_ backend: Backend) async throws {
+        let harness = try await Harness.make(backend)
+        let (program, members) = try await Self.members(harness.store, count: 3)
+        let marks = try (0..<5).map { _ in try Mark.dummy() }
+        _ = try await harness.store.submitMarks(
+            memberID: members[0].id, programID: program.id, epoch: 0, marks: marks, now: Date())
+        _ = try await harness.store.submitMarks(
+            memberID: members[1].id, programID: program.id, epoch: 0, marks: [marks[0]], now: Date())
+        let reopened = try await harness.reopen()
+        #expect(Set(try await reopened.pendingMarks(memberID: members[0].id).map(\.token)) == Set(marks.dropFirst().map(\.token)))
+        #expect(try await reopened.matches(memberID: members[1].id, after: nil, limit: 100).map(\.counterpartHandle) == [members[0].handle])
+        try await Harness.close(reopened)
+    }
+
+    @Test(arguments: Backend.enabled)
+    func duplicatesOwnPendingAndOwnMatchesInOneBatch(_ backend: Backend) async throws {
+        let harness = try await Harness.make(backend)
+        let store = harness.store
+        let (program, m) = try await Self.members(store, count: 3, maxMarks: 3)
+        let shared = try Mark.dummy()
+        let own = try Mark.dummy()
+        #expect(try await store.submitMarks(memberID: m[1].id, programID: program.id, epoch: 0, marks: [shared], now: Date()) == [.pending])
+        let first = try await store.submitMarks(
+            memberID: m[0].id, programID: program.id, epoch: 0,
+            marks: [shared, Mark(token: shared.token, tag: try .random()), own, own], now: Date())
+        #expect(first == [.matched, .matched, .pending, .pending])
+        // Resubmitting a matched and a pending token costs nothing: 2 of 3 used, one fresh fits, then no more.
+        let again = try await store.submitMarks(
+            memberID: m[0].id, programID: program.id, epoch: 0, marks: [shared, own, try Mark.dummy()], now: Date())
+        #expect(again == [.matched, .pending, .pending])
+        await #expect(throws: StoreError.quotaExceeded(maxMarks: 3)) {
+            _ = try await store.submitMarks(memberID: m[0].id, programID: program.id, epoch: 0, marks: [try Mark.dummy()], now: Date())
+        }
+        // A third member cannot use the matched token; a matched token cannot be withdrawn; own pending can.
+        await #expect(throws: StoreError(.tokenUnavailable, "a submitted token cannot be accepted")) {
+            _ = try await store.submitMarks(memberID: m[2].id, programID: program.id, epoch: 0, marks: [shared], now: Date())
+        }
+        #expect(try await store.withdraw(memberID: m[0].id, token: shared.token) == false)
+        #expect(try await store.withdraw(memberID: m[0].id, token: own.token))
+        #expect(try await store.withdraw(memberID: m[0].id, token: own.token) == false)
+        let page = try await store.matches(memberID: m[0].id, after: nil, limit: 1)
+        #expect(page.count == 1)
+        #expect(try await store.matches(memberID: m[0].id, after: page[0].token, limit: 5).isEmpty)
+        await #expect(throws: StoreError.self) {
+            _ = try await store.matches(memberID: m[2].id, after: page[0].token, limit: 5)
+        }
+    }
+
+    @Test(arguments: Backend.enabled)
+    func epochsSuspensionsAndRotationsDropPendingMarks(_ backend: Backend) async throws {
+        let harness = try await Harness.make(backend)
+        let store = harness.store
+        let (program, m) = try await Self.members(store, count: 3)
+        let marks = try (0..<3).map { _ in try Mark.dummy() }
+        _ = try await store.submitMarks(memberID: m[0].id, programID: program.id, epoch: 0, marks: marks, now: Date())
+        _ = try await store.submitMarks(memberID: m[1].id, programID: program.id, epoch: 0, marks: [try .dummy()], now: Date())
+        _ = try await store.submitMarks(memberID: m[2].id, programID: program.id, epoch: 0, marks: [try .dummy()], now: Date())
+        // A rotation drops the member's pending marks, and rotations are bounded.
+        _ = try await store.rotateKey(memberID: m[0].id, publicKey: try PrivateKey().publicKey, now: Date())
+        #expect(try await store.pendingMarks(memberID: m[0].id).isEmpty)
+        await #expect(throws: StoreError.self) {
+            _ = try await store.rotateKey(memberID: m[0].id, publicKey: m[1].publicKey, now: Date())
+        }
+        // A suspension drops them too, and the member cannot add any.
+        _ = try await store.setStatus(program: program.name, handle: m[1].handle, status: .suspended)
+        #expect(try await store.pendingMarks(memberID: m[1].id).isEmpty)
+        await #expect(throws: StoreError(.memberSuspended, "this member is suspended")) {
+            _ = try await store.submitMarks(memberID: m[1].id, programID: program.id, epoch: 0, marks: [try .dummy()], now: Date())
+        }
+        // A new epoch drops every pending mark of the old one and refuses submissions for it.
+        let moved = try await store.setEpoch(program: program.name, epoch: 1)
+        #expect(moved.epoch == 1)
+        #expect(try await store.pendingMarks(memberID: m[2].id).isEmpty)
+        await #expect(throws: StoreError(.wrongEpoch, "the program is in epoch 1, not 0")) {
+            _ = try await store.submitMarks(memberID: m[2].id, programID: program.id, epoch: 0, marks: [try .dummy()], now: Date())
+        }
+        #expect(try await store.submitMarks(memberID: m[2].id, programID: program.id, epoch: 1, marks: [try .dummy()], now: Date()) == [.pending])
+        let log = try await store.keyLog(programID: program.id, from: 0, limit: 100)
+        #expect(log.map(\.entry.event) == [.join, .join, .join, .rotate, .leave])
+        #expect(log.map(\.index) == Array(0..<5))
+    }
+
+    @Test(arguments: Backend.enabled)
+    func joinsAndInvitesAndDirectory(_ backend: Backend) async throws {
+        let harness = try await Harness.make(backend)
+        let store = harness.store
+        let program = try await store.createProgram(name: ProgramID("acme"), maxMarks: 16, epoch: 0)
+        await #expect(throws: StoreError(.programExists, "program 'acme' already exists")) {
+            _ = try await store.createProgram(name: ProgramID("acme"), maxMarks: 16, epoch: 0)
+        }
+        let invite = try BearerSecret.generate(.invite)
+        _ = try await store.createInvite(program: program.name, codeDigest: invite.digest, uses: 2, expiresAt: nil)
+        func join(_ handle: String, _ invite: BearerSecret, key: PublicKey? = nil) async throws -> MemberRecord {
+            try await store.join(
+                program: program.name, inviteDigest: invite.digest, handle: Handle(handle),
+                publicKey: try key ?? PrivateKey().publicKey,
+                profile: Profile(displayName: "Zoë \(handle)", headline: "Builds Things", tags: ["swift", "rust"]),
+                credentialDigest: try BearerSecret.generate(.memberCredential).digest, now: Date()
+            ).0
+        }
+        let ada = try await join("ada", invite)
+        await #expect(throws: StoreError.self) { _ = try await join("ada", invite) }
+        await #expect(throws: StoreError(.keyTaken, "this public key is or was registered in this program; generate a new one")) {
+            _ = try await join("bob", invite, key: ada.publicKey)
+        }
+        _ = try await join("bob", invite)
+        await #expect(throws: StoreError(.inviteInvalid, "the invite code is not valid for this program")) {
+            _ = try await join("cyd", invite)
+        }
+        let found = try await store.directory(programID: program.id, query: DirectoryQuery(tag: "rust", text: "ZOE"))
+        #expect(found.map(\.handle.rawValue) == ["ada", "bob"])
+        #expect(found[0].profile.tags == ["swift", "rust"])
+        #expect(try await store.directory(programID: program.id, query: DirectoryQuery(after: "ada")).map(\.handle.rawValue) == ["bob"])
+        let purged = try await store.purge(now: Date(), matchRetention: 3600)
+        #expect(purged == PurgeResult(invites: 1, marks: 0, matches: 0))
+        let statistics = try await store.statistics()
+        #expect(statistics.programs == 1 && statistics.members == 2)
+        #expect((statistics.databaseBytes ?? 0) > 0)
+        try await store.checkWritable()
+    }
+
+    /// Joins, rotations and suspensions arriving at once, through two stores, leave a key log with every index
+    /// once, in order, and every change in it.
+    @Test(arguments: Backend.enabled)
+    func theKeyLogStaysGapFreeUnderConcurrentChanges(_ backend: Backend) async throws {
+        let harness = try await Harness.make(backend)
+        let second = try await harness.reopen()
+        let stores = [harness.store, second]
+        let (program, early) = try await Self.members(harness.store, count: 10)
+        let invite = try BearerSecret.generate(.invite)
+        _ = try await harness.store.createInvite(program: program.name, codeDigest: invite.digest, uses: 30, expiresAt: nil)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for index in 0..<30 {
+                let store = stores[index % 2]
+                group.addTask {
+                    _ = try await store.join(
+                        program: program.name, inviteDigest: invite.digest, handle: Handle("late\(index)"),
+                        publicKey: try PrivateKey().publicKey, profile: Profile(displayName: "L"),
+                        credentialDigest: try BearerSecret.generate(.memberCredential).digest, now: Date())
+                }
+            }
+            for (index, member) in early.enumerated() {
+                let store = stores[(index + 1) % 2]
+                group.addTask {
+                    if index % 2 == 0 {
+                        _ = try await store.rotateKey(memberID: member.id, publicKey: try PrivateKey().publicKey, now: Date())
+                    } else {
+                        _ = try await store.setStatus(program: program.name, handle: member.handle, status: .suspended)
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let log = try await second.keyLog(programID: program.id, from: 0, limit: 1000)
+        #expect(log.map(\.index) == Array(0..<50))
+        #expect(log.filter { $0.entry.event == .rotate }.count == 5)
+        #expect(log.filter { $0.entry.event == .leave }.count == 5)
+        #expect(Set(log.filter { $0.entry.event == .join }.map(\.entry.handle)).count == 40)
+        try await Harness.close(second)
+    }
+}
+
+/// What only PostgreSQL has: several processes' pools on one database.
+@Suite struct PostgresStoreTests {
+    @Test(arguments: Backend.postgresOnly)
+    func instancesStartingTogetherMigrateOnce(_ backend: Backend) async throws {
+        let database = try await PostgresTestDatabase.create()
+        let stores = try await withThrowingTaskGroup(of: PostgresStore.self) { group in
+            for _ in 0..<4 { group.addTask { try await database.store(poolSize: 2) } }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        _ = try await stores[0].createProgram(name: ProgramID("acme"), maxMarks: 4, epoch: 0)
+        #expect(try await stores[3].programs().map(\.name.rawValue) == ["acme"])
+        for store in stores { await store.close() }
+        await database.drop()
+    }
+
+    @Test(arguments: Backend.postgresOnly)
+    func reciprocalRacesThroughSeparatePoolsGiveExactlyOneMatch(_ backend: Backend) async throws {
+        let harness = try await Harness.make(backend)
+        let others = try await [harness.reopen(), harness.reopen()]
+        try await StoreConformanceTests.race(pairs: 500, stores: [harness.store] + others)
+        for store in others { try await Harness.close(store) }
+    }
+
+    @Test(arguments: Backend.postgresOnly)
+    func theKeyLogCannotBeRewritten(_ backend: Backend) async throws {
+        let harness = try await Harness.make(backend)
+        _ = try await StoreConformanceTests.members(harness.store, count: 1)
+        let location = try #require(harness.postgres?.location)
+        await #expect(throws: (any Error).self) {
+            try await PostgresStore.administer(location, ["UPDATE key_log SET handle = 'mallory'"])
+        }
+        await #expect(throws: (any Error).self) {
+            try await PostgresStore.administer(location, ["DELETE FROM key_log"])
+        }
+        #expect(try await harness.store.keyLog(programID: 1, from: 0, limit: 10).map(\.entry.handle.rawValue) == ["member0"])
+    }
+
+    @Test func badDatabaseURLsAreOneSentenceWithoutThePassword() async throws {
+        for url in ["postgres://", "postgres://host/db", "postgres://u@host", "postgres://u:pw@h/db?sslmode=maybe", "postgres://u:s3cret@h/db?x=1"] {
+            #expect(throws: PostgresLocationError.self) { _ = try PostgresLocation(url: url) }
+            do { _ = try PostgresLocation(url: url) } catch { #expect(!"\(error)".contains("s3cret"), "\(error)") }
+        }
+        let location = try PostgresLocation(url: "postgres://u:s3cret@127.0.0.1:1/db?sslmode=disable")
+        #expect(location.redacted == "postgres://u@127.0.0.1:1/db")
+        do {
+            _ = try await PostgresStore(location: location)
+            Issue.record("a closed port connected")
+        } catch {
+            #expect("\(error)".contains("cannot connect to postgres://u@127.0.0.1:1/db"), "\(error)")
+            #expect(!"\(error)".contains("s3cret"))
+        }
+    }
+}
