@@ -24,7 +24,7 @@ extension PostgresStore {
         let tokens = unique.map { ByteBuffer(bytes: $0.token.rawRepresentation) }
         let withdrawn = withdrawing.map { ByteBuffer(bytes: $0.rawRepresentation) }
         let epochValue = Int64(epoch)
-        let outcomes = try await transaction { connection in
+        let outcomes: [Data: MarkOutcome] = try await transaction { connection in
             guard
                 let program = try await self.row(
                     "SELECT * FROM program WHERE id = \(programID) FOR SHARE", on: connection
