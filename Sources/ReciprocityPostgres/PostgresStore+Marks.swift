@@ -49,14 +49,13 @@ extension PostgresStore {
             }
             guard !unique.isEmpty else { return [:] }
 
-            // 1. Decide every refusal from the member's own rows and the match table.
+            // 1. Decide every refusal from the member's own rows and the match table. The member's pending
+            //    tokens are read whole (at most the quota) and matched here, so that no plan can reach another
+            //    member's row with the same token through the primary key.
             let ownPending = Set(
                 try await self.rows(
-                    """
-                    SELECT token FROM mark
-                    WHERE member_id = \(memberID) AND epoch = \(epochValue) AND program_id = \(programID)
-                      AND token = ANY(\(tokens))
-                    """, on: connection
+                    "SELECT token FROM mark WHERE member_id = \(memberID) AND epoch = \(epochValue) AND program_id = \(programID)",
+                    on: connection
                 ).map { try $0["token"].decode(Data.self) })
             var matched: [Data: Bool] = [:]  // token: is it the caller's own match
             for row in try await self.rows(

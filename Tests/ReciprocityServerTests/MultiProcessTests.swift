@@ -197,9 +197,9 @@ final class Reciprocityd: @unchecked Sendable {
         return Int(UInt16(bigEndian: address.sin_port))
     }
 
-    func request(_ method: HTTPMethod, _ path: String, credential: String? = nil, body: (any Encodable)? = nil)
-        async throws -> (Int, Data)
-    {
+    func request(
+        _ method: HTTPMethod, _ path: String, credential: String? = nil, body: (any Encodable)? = nil, timeout: Int64 = 60
+    ) async throws -> (Int, Data) {
         var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
         request.method = method
         if let credential { request.headers.add(name: "Authorization", value: "Bearer \(credential)") }
@@ -207,7 +207,7 @@ final class Reciprocityd: @unchecked Sendable {
             request.headers.add(name: "Content-Type", value: "application/json")
             request.body = .bytes(ByteBuffer(data: try APICoding.encoder().encode(body)))
         }
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(timeout))
         let bytes = try await response.body.collect(upTo: 1 << 20)
         return (Int(response.status.code), Data(buffer: bytes))
     }
@@ -223,9 +223,10 @@ final class Reciprocityd: @unchecked Sendable {
     }
 
     /// Submits marks; the first result's status ("pending", "matched") or the problem, and the HTTP status.
-    func submit(_ marks: [Mark], credential: String) async throws -> (String, Int) {
+    func submit(_ marks: [Mark], credential: String, timeout: Int64 = 60) async throws -> (String, Int) {
         let (status, body) = try await request(
-            .POST, "/v1/marks", credential: credential, body: SubmitMarksRequest(epoch: 0, marks: marks.map(MarkItem.init)))
+            .POST, "/v1/marks", credential: credential, body: SubmitMarksRequest(epoch: 0, marks: marks.map(MarkItem.init)),
+            timeout: timeout)
         guard status == 200 else { return ("\(status)", status) }
         return (try APICoding.decoder().decode(SubmitMarksResponse.self, from: body).results[0].status.rawValue, status)
     }

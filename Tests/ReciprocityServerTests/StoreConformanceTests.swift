@@ -1,7 +1,9 @@
 import Foundation
 import ReciprocityAPI
 import ReciprocityCore
-import ReciprocityPostgres
+import Logging
+import PostgresNIO
+@testable import ReciprocityPostgres
 import ReciprocityServer
 import ReciprocityStore
 import Testing
@@ -288,6 +290,30 @@ import Testing
             try await PostgresStore.administer(location, ["DELETE FROM key_log"])
         }
         #expect(try await harness.store.keyLog(programID: 1, from: 0, limit: 10).map(\.entry.handle.rawValue) == ["member0"])
+    }
+
+    /// Housekeeping in one process at a time: while another session holds the housekeeping lock, a purge
+    /// deletes nothing; once it is released, the same purge does its work.
+    @Test(arguments: Backend.postgresOnly)
+    func housekeepingRunsInOneProcessAtATime(_ backend: Backend) async throws {
+        let harness = try await Harness.make(backend)
+        let (program, _) = try await StoreConformanceTests.members(harness.store, count: 1)
+        _ = try await harness.store.createInvite(
+            program: program.name, codeDigest: try BearerSecret.generate(.invite).digest, uses: 1,
+            expiresAt: Date(timeIntervalSinceNow: -60))
+        let location = try #require(harness.postgres?.location)
+        let client = PostgresClient(configuration: location.clientConfiguration(poolSize: 1))
+        let runner = Task { await client.run() }
+        let logger = Logger(label: "test")
+        try await client.withConnection { connection in
+            try await connection.query("BEGIN", logger: logger)
+            try await connection.query(
+                "SELECT pg_advisory_xact_lock(\(PostgresStore.lockSpace), \(PostgresStore.housekeepingLock))", logger: logger)
+            #expect(try await harness.store.purge(now: Date(), matchRetention: 60) == PurgeResult(invites: 0, marks: 0, matches: 0))
+            try await connection.query("COMMIT", logger: logger)
+        }
+        runner.cancel()
+        #expect(try await harness.store.purge(now: Date(), matchRetention: 60) == PurgeResult(invites: 2, marks: 0, matches: 0))
     }
 
     @Test func badDatabaseURLsAreOneSentenceWithoutThePassword() async throws {
