@@ -539,8 +539,8 @@ import Testing
     }
 }
 
-/// A response with what legitimately differs between two runs replaced: times, signatures (they sign a
-/// time), fresh credentials and request ids. Everything else, every header and every byte, is kept.
+/// A response with what legitimately differs between two runs replaced: times (and Retry-After's seconds from
+/// now), signatures (they sign a time), fresh credentials and request ids. Everything else, every header and every byte, is kept.
 struct Normalised: Equatable, CustomStringConvertible {
     let status: Int
     let headers: [String]
@@ -549,7 +549,8 @@ struct Normalised: Equatable, CustomStringConvertible {
     init(_ response: TestResponse) {
         status = Int(response.status.code)
         headers = response.headers.filter { !["date", "x-request-id"].contains($0.name.canonicalName) }
-            .map { "\($0.name.canonicalName): \($0.name == .contentLength ? "-" : $0.value)" }.sorted()
+            // Retry-After counts seconds from now: a time, like `date` (a slow run crosses a second between worlds).
+            .map { "\($0.name.canonicalName): \([.contentLength, .retryAfter].contains($0.name) ? "-" : $0.value)" }.sorted()
         var text = String(buffer: response.body)
         let patterns = [
             #""(createdAt|matchedAt|joinedAt|signedAt)":"[^"]*""#, #""(timestamp)":[0-9]+"#,
