@@ -24,7 +24,10 @@ if [[ -z "${RECIPROCITY_TEST_POSTGRES_URL:-}" ]]; then
 fi
 
 swift build --build-tests
-swift test --skip-build --skip TakeTheSameTime
+swift test --skip-build --skip TakeTheSameTime --skip MultiProcessTests --skip FailoverTests
+# Several server processes on one PostgreSQL: on their own, so that their load does not slow the suite's
+# time-bounded tests.
+swift test --skip-build --filter MultiProcessTests --filter FailoverTests
 # Timing comparisons on their own, so no other test competes for the CPU while they sample.
 swift test --skip-build --filter TakeTheSameTime
 swift run --skip-build reciprocity vectors verify Specs/vectors

@@ -208,7 +208,9 @@ import Testing
                 }
             }
         }
-        #expect(ContinuousClock.now - start < .seconds(20))
+        // Without the limit the query never ends; any bound proves it was stopped (generous: the suite runs
+        // many servers and PostgreSQL at once on a small machine).
+        #expect(ContinuousClock.now - start < .seconds(180))
         // The connection is usable again afterwards, with no handler left behind.
         #expect(try await harness.sqlite.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM program") } == 0)
     }
