@@ -193,7 +193,7 @@ public struct Membership: Sendable {
         }
         try moveToEpoch(program.epoch, directory: directory)
         try pad(program)
-        _ = try await converge(program)
+        try await converge(program)
         do {
             try await rotateCredential()
         } catch let error as ClientError {
@@ -375,7 +375,6 @@ public struct Membership: Sendable {
         _ body: (inout Membership, ProgramInfo, KeyDirectory, inout Set<String>) throws -> T
     ) async throws -> T {
         try await rollingBack { session in
-            if let padTo, padTo < 0 { throw ClientError("invalid-argument", "--pad-to must be 0 or more, got \(padTo)") }
             let served = try await session.api.me().program
             if let padTo, padTo > served.maxMarks {
                 throw ClientError(
@@ -394,15 +393,13 @@ public struct Membership: Sendable {
                 session.state = before
                 try session.pad(program)
                 do {
-                    _ = try await session.converge(program, minimumChange: minimumChange)
-                } catch is AfterSending {
-                    throw AfterSending(error: refusal)
-                }
+                    try await session.converge(program, minimumChange: minimumChange)
+                } catch is AfterSending {}
                 throw AfterSending(error: refusal)
             }
             try session.pad(program)
             do {
-                _ = try await session.converge(program, renoted: renoted, minimumChange: minimumChange)
+                try await session.converge(program, renoted: renoted, minimumChange: minimumChange)
             } catch let sent as AfterSending {
                 guard let error = sent.error as? ClientError, error.code == "quota-exceeded" else { throw sent }
                 throw AfterSending(error: Self.quotaExceeded(program, "the server holds more marks of yours than this device knows of"))
@@ -486,10 +483,10 @@ public struct Membership: Sendable {
     /// marks the server lacks are submitted in random order, those it holds that the device no longer wants
     /// are withdrawn in the same transaction. When fewer than `minimumChange` marks would be replaced, random
     /// dummies are replaced by new ones to make up the number, so that a command that changes nothing sends
-    /// the same request as one that changes one mark. Returns the server's answer per submitted token.
-    mutating func converge(
-        _ program: ProgramInfo, renoted: Set<String> = [], minimumChange: Int = 0
-    ) async throws -> [String: MarkState] {
+    /// the same request as one that changes one mark. The server's answer per submitted token is left in
+    /// `lastAnswer` (empty when nothing was sent).
+    mutating func converge(_ program: ProgramInfo, renoted: Set<String> = [], minimumChange: Int = 0) async throws {
+        lastAnswer = [:]
         let held = Set(try await api.pendingMarks().filter { $0.epoch == program.epoch }.map(\.token))
         let wanted = state.marks.filter { $0.isWanted(epoch: program.epoch) }
         let wantedTokens = Set(wanted.map(\.token))
@@ -506,7 +503,7 @@ public struct Membership: Sendable {
         // Recorded before sending: a crash after the server stores the marks cannot leave marks this device
         // does not know about (a failed command restores the state before, and the next one withdraws them).
         try folder.save(state)
-        guard !submit.isEmpty || !withdraw.isEmpty else { return [:] }
+        guard !submit.isEmpty || !withdraw.isEmpty else { return }
         let marks = try submit.shuffled().map { try mark(for: $0) }
         let results: [MarkResult]
         do {
@@ -527,7 +524,6 @@ public struct Membership: Sendable {
         // Only the tokens just submitted; and `matched` is the server's word: `matches` verifies it.
         let sent = Set(marks.map(\.token.base64URL))
         lastAnswer = Dictionary(results.filter { sent.contains($0.token) }.map { ($0.token, $0.status) }) { first, _ in first }
-        return lastAnswer
     }
 
     /// What is sent for a local mark: a real one is derived again from its pinned key (to seal its note), a
@@ -600,7 +596,7 @@ public struct Membership: Sendable {
         // command, if any.
         try moveToEpoch(program.epoch, directory: directory)
         try pad(program)
-        _ = try await converge(program)
+        try await converge(program)
         try folder.save(state)
         return reports
     }
