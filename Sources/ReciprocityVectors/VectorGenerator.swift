@@ -16,6 +16,7 @@ public enum VectorGenerator {
             ("x25519_rfc7748_test.json", try VectorCoding.encode(x25519File())),
             ("hkdf_sha256_rfc5869_test.json", try VectorCoding.encode(hkdfFile())),
             ("base64url_test.json", try VectorCoding.encode(base64URLFile())),
+            ("reciprocity_backup_v1_test.json", try VectorCoding.encode(backupFile())),
         ]
     }
 

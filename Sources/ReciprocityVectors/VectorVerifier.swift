@@ -25,6 +25,7 @@ public enum VectorVerifier {
         case X25519Vector.algorithm: return try check(X25519Vector.self, data, file)
         case HKDFVector.algorithm: return try check(HKDFVector.self, data, file)
         case Base64URLVector.algorithm: return try check(Base64URLVector.self, data, file)
+        case BackupVector.algorithm: return try check(BackupVector.self, data, file)
         default: throw ReciprocityError(.malformedVectors, "\(file): unknown algorithm '\(algorithm)'")
         }
     }
@@ -62,7 +63,7 @@ extension CheckableVector {
 }
 
 /// Compares an expected outcome (a value, or an error code) with a computed one.
-private func compare(
+func compare(
     result: String, expectedError: String?, _ outcome: Result<[(String, String?)], any Error>
 ) -> String? {
     switch (result, outcome) {
@@ -86,7 +87,7 @@ private func code(_ error: any Error) -> String {
 }
 
 /// A field check: the name when `expected` differs from `actual`, kept as (name, nil) so `compare` can list it.
-private func field(_ name: String, _ expected: String?, _ actual: String) -> (String, String?) {
+func field(_ name: String, _ expected: String?, _ actual: String) -> (String, String?) {
     (name, expected == actual ? actual : nil)
 }
 

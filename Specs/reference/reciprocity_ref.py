@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Independent reference implementation of Reciprocity v1 (Specs/protocol.md).
 
-Written from the specification only, with Python's `cryptography` package for X25519 and the standard
+Written from the specifications only (Specs/protocol.md, Specs/transparency.md, Specs/backup.md), with Python's `cryptography` package for X25519 and the standard
 library's `hmac`/`hashlib` for HKDF-SHA256 (RFC 5869). It recomputes every test in Specs/vectors/*.json (ChaCha20-Poly1305 for sealed notes and Ed25519 for signed
 tree heads, also from `cryptography`),
 prints one line per file and a final "N passed, M failed", and exits non-zero on any mismatch.
@@ -17,11 +17,12 @@ import os
 import re
 import struct
 import sys
+import unicodedata
 
 from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
-from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
 from cryptography.hazmat.primitives import serialization
 
 VERSION_LABEL = b"reciprocity/v1"
@@ -365,6 +366,133 @@ def check_key_log(t):
     return expect(t, check_tree_head, ["root"])
 
 
+# --- key backups (Specs/backup.md) ------------------------------------------------------------------------
+
+BACKUP_FIELDS = ["format", "version", "kdf", "iterations", "salt", "cipher", "nonce", "ciphertext", "checksum"]
+BACKUP_READER_ITERATIONS = range(1000, 10_000_000 + 1)
+
+
+def b64url_decode_any(text):
+    """Canonical unpadded base64url of any length (section 2)."""
+    if not isinstance(text, str) or len(text) % 4 == 1 or not re.fullmatch(r"[A-Za-z0-9_-]*", text):
+        raise ProtocolError("backupMalformed")
+    data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    if b64url(data) != text:
+        raise ProtocolError("backupMalformed")
+    return data
+
+
+def backup_passphrase(passphrase):
+    """Section 4: NFC, then UTF-8."""
+    return unicodedata.normalize("NFC", passphrase).encode("utf-8")
+
+
+def backup_associated_data(iterations, salt, nonce):
+    """Section 3: one ASCII line, fields separated by single spaces."""
+    return f"reciprocity-key-backup 1 PBKDF2-HMAC-SHA256 {iterations} {b64url(salt)} AES-256-GCM {b64url(nonce)}".encode()
+
+
+def backup_key(passphrase, salt, iterations):
+    return hashlib.pbkdf2_hmac("sha256", backup_passphrase(passphrase), salt, iterations, 32)
+
+
+def backup_checksum(associated_data, ciphertext):
+    return hashlib.sha256(associated_data + b"\n" + ciphertext).digest()
+
+
+def backup_payload_key(payload):
+    """Section 6: a JSON object of exactly privateKey (32 bytes, base64url) and state (an object)."""
+    try:
+        data = json.loads(payload.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise ProtocolError("backupInvalidPayload")
+    if not isinstance(data, dict) or set(data) != {"privateKey", "state"} or not isinstance(data["state"], dict):
+        raise ProtocolError("backupInvalidPayload")
+    try:
+        return b64url_decode(data["privateKey"], 32) if isinstance(data["privateKey"], str) else None
+    except ProtocolError:
+        raise ProtocolError("backupInvalidPayload")
+
+
+def backup_text(iterations, salt, nonce, ciphertext, checksum):
+    """Section 2: the writer's exact text."""
+    fields = {"format": "reciprocity-key-backup", "version": 1, "kdf": "PBKDF2-HMAC-SHA256", "iterations": iterations,
+              "salt": b64url(salt), "cipher": "AES-256-GCM", "nonce": b64url(nonce), "ciphertext": b64url(ciphertext),
+              "checksum": b64url(checksum)}
+    return json.dumps(fields, indent=2) + "\n"
+
+
+def open_backup(t):
+    """Section 5, in its order: parse, version, fields, iterations, checksum, key, AES-GCM, payload."""
+    text = t["backup"]
+    if len(text.encode("utf-8")) > 64 << 20:
+        raise ProtocolError("backupMalformed")
+    try:
+        data = json.loads(text)
+    except ValueError:
+        raise ProtocolError("backupMalformed")
+    if not isinstance(data, dict) or data.get("format") != "reciprocity-key-backup":
+        raise ProtocolError("backupMalformed")
+    version = data.get("version")
+    if type(version) is not int:
+        raise ProtocolError("backupMalformed")
+    if version != 1:
+        raise ProtocolError("backupUnsupportedVersion")
+    if set(data) - set(BACKUP_FIELDS) or data.get("kdf") != "PBKDF2-HMAC-SHA256" or data.get("cipher") != "AES-256-GCM":
+        raise ProtocolError("backupMalformed")
+    iterations = data.get("iterations")
+    if type(iterations) is not int:
+        raise ProtocolError("backupMalformed")
+    fields = {}
+    for name, size in (("salt", 16), ("nonce", 12), ("ciphertext", None), ("checksum", 32)):
+        if name not in data:
+            raise ProtocolError("backupMalformed")
+        fields[name] = b64url_decode_any(data[name])
+        if size is not None and len(fields[name]) != size:
+            raise ProtocolError("backupMalformed")
+    if len(fields["ciphertext"]) <= 16:
+        raise ProtocolError("backupMalformed")
+    if iterations not in BACKUP_READER_ITERATIONS:
+        raise ProtocolError("backupIterationsOutOfRange")
+    ad = backup_associated_data(iterations, fields["salt"], fields["nonce"])
+    if not hmac.compare_digest(backup_checksum(ad, fields["ciphertext"]), fields["checksum"]):
+        raise ProtocolError("backupDamaged")
+    key = backup_key(t["passphrase"], fields["salt"], iterations)
+    try:
+        payload = AESGCM(key).decrypt(fields["nonce"], fields["ciphertext"], ad)
+    except InvalidTag:
+        raise ProtocolError("backupWrongPassphrase")
+    private = backup_payload_key(payload)
+    return {"associatedData": ad.decode(), "derivedKey": key.hex(), "payload": payload.decode("utf-8"),
+            "privateKey": private.hex(), "publicKey": public_key_of(private).hex()}
+
+
+def seal_backup(t):
+    """Sections 4 and 7: a writer's checks, then PBKDF2, AES-256-GCM and the checksum."""
+    normalized = unicodedata.normalize("NFC", t["passphrase"])
+    if len(normalized) < 15:
+        raise ProtocolError("backupPassphraseTooShort")
+    if len(normalized.encode("utf-8")) > 1024:
+        raise ProtocolError("backupPassphraseTooLong")
+    iterations = t["iterations"]
+    if iterations not in BACKUP_READER_ITERATIONS:
+        raise ProtocolError("backupIterationsOutOfRange")
+    payload = t["payload"].encode("utf-8")
+    backup_payload_key(payload)
+    salt, nonce = bytes.fromhex(t["salt"]), bytes.fromhex(t["nonce"])
+    key = backup_key(t["passphrase"], salt, iterations)
+    ad = backup_associated_data(iterations, salt, nonce)
+    ciphertext = AESGCM(key).encrypt(nonce, payload, ad)
+    return {"associatedData": ad.decode(), "derivedKey": key.hex(),
+            "backup": backup_text(iterations, salt, nonce, ciphertext, backup_checksum(ad, ciphertext))}
+
+
+def check_backup(t, group_type):
+    if group_type == "ReciprocityBackupExportTest":
+        return expect(t, seal_backup, ["associatedData", "derivedKey", "backup"])
+    return expect(t, open_backup, ["associatedData", "derivedKey", "payload", "privateKey", "publicKey"])
+
+
 # --- vector checks ----------------------------------------------------------------------------------------
 
 def expect(test, compute, fields):
@@ -414,7 +542,7 @@ def check_base64url(t):
 
 CHECKS = {"RECIPROCITY-TOKEN-V1": check_token, "RECIPROCITY-NOTE-V1": check_note, "MERKLE-RFC9162-SHA256": check_merkle,
           "RECIPROCITY-KEY-LOG-V1": check_key_log, "X25519": check_x25519, "HKDF-SHA-256": check_hkdf,
-          "BASE64URL-32": check_base64url}
+          "BASE64URL-32": check_base64url, "RECIPROCITY-BACKUP-V1": check_backup}
 
 
 def main():
@@ -435,8 +563,8 @@ def main():
             print(f"FAIL {name}: numberOfTests says {data['numberOfTests']}, found {len(tests)}")
             file_failed += 1
         for group_type, t in grouped:
-            # A group's type says what its tests exercise; only the note file has two kinds of group.
-            reason = check(t, group_type) if check is check_note else check(t)
+            # A group's type says what its tests exercise; the note and backup files have two kinds of group.
+            reason = check(t, group_type) if check in (check_note, check_backup) else check(t)
             if reason:
                 file_failed += 1
                 print(f"     tcId {t['tcId']}: {reason}")

@@ -64,6 +64,9 @@ KNOWN = {
         ("ReciprocityTokenTest", "invalid names, roles and self-marks"),
         ("ReciprocityTokenTest", "invalid epochs, and handles ending in a line break")}),
     "x25519_rfc7748_test.json": ("X25519", {("XdhComp", "RFC 7748 section 6.1"), ("XdhComp", "RFC 7748 section 5.2")}),
+    "reciprocity_backup_v1_test.json": ("RECIPROCITY-BACKUP-V1", {
+        ("ReciprocityBackupImportTest", "backups that open"), ("ReciprocityBackupImportTest", "backups that are refused"),
+        ("ReciprocityBackupExportTest", "writing backups")}),
 }
 # Folders of Specs/vectors/ that hold no vectors (the JSON Schemas the files name); any other entry that is
 # not a listed *.json file fails the run.

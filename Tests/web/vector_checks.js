@@ -2,6 +2,7 @@
 // test vectors, with the web modules exactly as the server ships them. Each check returns a list of
 // `{id, ok, reason}`; the Python runner counts them and decides which files and groups are known.
 
+import * as backup from "/web/backup.js";
 import * as chacha from "/web/chacha20poly1305.js";
 import * as r from "/web/reciprocity.js";
 
@@ -122,12 +123,46 @@ async function checkBase64url(t) {
     }, ["decoded"]);
 }
 
+// ReciprocityBackupImportTest: open `backup` with `passphrase` (backup.js openBackup), and the intermediates.
+async function checkBackupImport(t) {
+    return expect(t, async () => {
+        const opened = await backup.openBackup(t.backup, t.passphrase);
+        const parsed = backup.parseBackup(t.backup);
+        const derivedKey = await backup.deriveKeyBytes(t.passphrase, parsed.salt, parsed.iterations);
+        const publicKey = await r.publicKeyOf(await r.importPrivateKey(opened.privateKey));
+        return {
+            associatedData: new TextDecoder().decode(opened.associatedData), derivedKey,
+            payload: new TextDecoder().decode(opened.payload), privateKey: opened.privateKey, publicKey,
+        };
+    }, ["associatedData", "derivedKey", "payload", "privateKey", "publicKey"]);
+}
+
+// ReciprocityBackupExportTest: seal `payload` with the vector's salt, nonce and iterations (backup.js
+// sealBackup); the text must be the vector's byte for byte, and open again with importBackup.
+async function checkBackupExport(t) {
+    return expect(t, async () => {
+        const salt = fromHex(t.salt);
+        const nonce = fromHex(t.nonce);
+        const text = await backup.sealBackup(new TextEncoder().encode(t.payload), t.passphrase, { iterations: t.iterations, salt, nonce });
+        const reopened = await backup.importBackup(text, t.passphrase);
+        if (JSON.stringify(reopened.state) !== JSON.stringify(JSON.parse(t.payload).state)) throw new Error("the state does not round-trip");
+        return {
+            backup: text, associatedData: new TextDecoder().decode(backup.associatedData(t.iterations, salt, nonce)),
+            derivedKey: await backup.deriveKeyBytes(t.passphrase, salt, t.iterations),
+        };
+    }, ["backup", "associatedData", "derivedKey"]);
+}
+
 const CHECKS = {
     "RECIPROCITY-TOKEN-V1": checkToken, "RECIPROCITY-NOTE-V1": checkNote, "MERKLE-RFC9162-SHA256": checkMerkle,
     "RECIPROCITY-KEY-LOG-V1": checkKeyLog, X25519: checkX25519, "HKDF-SHA-256": checkHkdf, "BASE64URL-32": checkBase64url,
+    "RECIPROCITY-BACKUP-V1": checkBackupImport,
 };
 
-const GROUP_CHECKS = { "RECIPROCITY-NOTE-V1 ReciprocityNoteSealTest": checkNoteSeal };
+const GROUP_CHECKS = {
+    "RECIPROCITY-NOTE-V1 ReciprocityNoteSealTest": checkNoteSeal,
+    "RECIPROCITY-BACKUP-V1 ReciprocityBackupExportTest": checkBackupExport,
+};
 
 /** Checks every test of one vector file: `[{id, ok, reason}]`. */
 export async function checkVectorFile(data) {

@@ -1,0 +1,359 @@
+import Foundation
+import ReciprocityCore
+
+/// One test of `reciprocity_backup_v1_test.json` (Specs/backup.md). In a `ReciprocityBackupImportTest` group the
+/// reader opens `backup` with `passphrase`; in a `ReciprocityBackupExportTest` group the writer seals `payload`
+/// with `passphrase`, `iterations`, `salt` and `nonce`, and must produce `backup` exactly.
+public struct BackupVector: VectorTest {
+    public var tcId = 0
+    public var comment: String
+    public var flags: [String]
+    public var passphrase: String
+    /// The backup file's text: input when importing, output when exporting.
+    public var backup: String?
+    // Inputs of an export test.
+    public var iterations: Int?
+    public var salt: String?
+    public var nonce: String?
+    /// The decrypted payload (JSON text): output when importing, input when exporting.
+    public var payload: String?
+    // Outputs, present when result is "valid".
+    /// The AES-GCM associated data, an ASCII line.
+    public var associatedData: String?
+    /// The PBKDF2 output, the AES-256 key (hex).
+    public var derivedKey: String?
+    /// The private key the payload holds, and its X25519 public key (hex); import tests only.
+    public var privateKey: String?
+    public var publicKey: String?
+    public var result: String
+    public var error: String?
+}
+
+extension BackupVector: CheckableVector {
+    static let algorithm = "RECIPROCITY-BACKUP-V1"
+    static let importGroupType = "ReciprocityBackupImportTest"
+    static let exportGroupType = "ReciprocityBackupExportTest"
+
+    func failure() -> String? { failure(groupType: Self.importGroupType) }
+
+    func failure(groupType: String) -> String? {
+        let exporting = groupType == Self.exportGroupType
+        return compare(
+            result: result, expectedError: error,
+            Result {
+                let out = try exporting ? computeExport() : computeImport()
+                var fields = [
+                    field("associatedData", associatedData, out.associatedData!),
+                    field("derivedKey", derivedKey, out.derivedKey!),
+                    field("backup", backup, out.backup!),
+                ]
+                if !exporting {
+                    fields += [
+                        field("payload", payload, out.payload!), field("privateKey", privateKey, out.privateKey!),
+                        field("publicKey", publicKey, out.publicKey!),
+                    ]
+                }
+                return fields
+            })
+    }
+
+    func computeImport() throws -> BackupVector {
+        let data = Data((backup ?? "").utf8)
+        let opened = try KeyBackup.open(data, passphrase: passphrase)
+        let envelope = try KeyBackup.parse(data)
+        var out = self
+        out.associatedData = String(decoding: envelope.associatedData, as: UTF8.self)
+        out.derivedKey = Hex.encode(
+            try KeyBackup.deriveKey(passphrase: passphrase, salt: envelope.salt, iterations: envelope.iterations))
+        out.payload = String(decoding: opened.payload, as: UTF8.self)
+        out.privateKey = Hex.encode(opened.privateKey)
+        out.publicKey = Hex.encode(try PrivateKey(rawRepresentation: opened.privateKey).publicKey.bytes)
+        return out
+    }
+
+    func computeExport() throws -> BackupVector {
+        let salt = try Hex.decode(salt ?? "")
+        let nonce = try Hex.decode(nonce ?? "")
+        guard salt.count == KeyBackup.saltLength, nonce.count == KeyBackup.nonceLength else {
+            throw ReciprocityError(.invalidLength, "a salt is 16 bytes and a nonce 12")
+        }
+        let envelope = try KeyBackup.seal(
+            payload: Array((payload ?? "").utf8), passphrase: passphrase, iterations: iterations ?? 0, salt: salt,
+            nonce: nonce)
+        var out = self
+        out.backup = envelope.text
+        out.associatedData = String(decoding: envelope.associatedData, as: UTF8.self)
+        out.derivedKey = Hex.encode(
+            try KeyBackup.deriveKey(passphrase: passphrase, salt: salt, iterations: envelope.iterations))
+        return out
+    }
+}
+
+extension VectorGenerator {
+    /// Deterministic bytes for a label (salts and nonces of the vectors).
+    static func backupBytes(_ label: String, count: Int) throws -> [UInt8] {
+        Array(try SecureBytes.sha256(Array("reciprocity test vector backup: \(label)".utf8)).prefix(count))
+    }
+
+    /// A payload as the command line and the web page write it: the private key and a member's state, with a
+    /// pending interest, a dummy and a match.
+    static func backupPayload(privateKeyName: String) throws -> String {
+        let key = Base64URL.encode(try privateKey(privateKeyName))
+        let bob = try publicKey("bob").base64URL
+        let carol = try publicKey("carol").base64URL
+        func b64(_ label: String) throws -> String { Base64URL.encode(try backupBytes(label, count: 32)) }
+        let marks = [
+            "{\"counterpartTag\":\"\(try b64("tag-bob-2"))\",\"createdAt\":\"2026-11-20T09:00:00Z\",\"epoch\":3,\"handle\":\"bob\",\"note\":\"Coffee next week?\",\"ownTag\":\"\(try b64("tag-bob-1"))\",\"token\":\"\(try b64("token-bob"))\",\"wants\":\"mentor\"}",
+            "{\"createdAt\":\"2026-11-20T09:00:00Z\",\"epoch\":3,\"ownTag\":\"\(try b64("tag-dummy"))\",\"token\":\"\(try b64("token-dummy"))\"}",
+            "{\"counterpartTag\":\"\(try b64("tag-carol-2"))\",\"createdAt\":\"2026-11-21T10:30:00Z\",\"epoch\":3,\"handle\":\"carol\",\"matchedAt\":\"2026-11-22T08:15:00Z\",\"ownTag\":\"\(try b64("tag-carol-1"))\",\"token\":\"\(try b64("token-carol"))\",\"wants\":\"peer\"}",
+        ]
+        let state =
+            "{\"credential\":\"rcpc_\(try b64("credential"))\",\"epoch\":3,\"handle\":\"alice\",\"logKey\":\"\(try b64("log-key"))\",\"marks\":[\(marks.joined(separator: ","))],\"padTo\":3,\"pinnedKeys\":{\"bob\":\"\(bob)\",\"carol\":\"\(carol)\"},\"program\":\"acme-mentoring\",\"server\":\"https://reciprocity.example\"}"
+        return "{\"privateKey\":\"\(key)\",\"state\":\(state)}"
+    }
+
+    static func backupFile() throws -> VectorFile<BackupVector> {
+        let passphrase = "correct horse battery staple"
+        let payload = try backupPayload(privateKeyName: "alice")
+        let backupPayloadDefault = payload
+        func envelope(_ label: String, passphrase: String = passphrase, iterations: Int = 1_000, payload: String? = nil)
+            throws -> KeyBackup.Envelope
+        {
+            try KeyBackup.seal(
+                payload: Array((payload ?? backupPayloadDefault).utf8), passphrase: passphrase, iterations: iterations,
+                salt: backupBytes("salt \(label)", count: KeyBackup.saltLength),
+                nonce: backupBytes("nonce \(label)", count: KeyBackup.nonceLength))
+        }
+        func valid(_ comment: String, _ flags: [String], _ sealed: KeyBackup.Envelope, passphrase opening: String = passphrase,
+                   payload: String? = nil) throws -> BackupVector
+        {
+            let payload = payload ?? backupPayloadDefault
+            let key = try KeyBackup.checkPayload(Array(payload.utf8))
+            return BackupVector(
+                comment: comment, flags: flags, passphrase: opening, backup: sealed.text, payload: payload,
+                associatedData: String(decoding: sealed.associatedData, as: UTF8.self),
+                derivedKey: Hex.encode(try KeyBackup.deriveKey(passphrase: opening, salt: sealed.salt, iterations: sealed.iterations)),
+                privateKey: Hex.encode(key),
+                publicKey: Hex.encode(try PrivateKey(rawRepresentation: key).publicKey.bytes), result: "valid")
+        }
+        func invalid(_ comment: String, _ flags: [String], _ text: String, _ error: ReciprocityError.Code,
+                     passphrase opening: String = passphrase) -> BackupVector
+        {
+            BackupVector(comment: comment, flags: flags, passphrase: opening, backup: text, result: "invalid",
+                         error: error.rawValue)
+        }
+        /// The envelope with its checksum recomputed after a change (an alteration that fixed the checksum).
+        func rechecked(_ envelope: KeyBackup.Envelope) throws -> KeyBackup.Envelope {
+            var out = envelope
+            out.checksum = try KeyBackup.checksum(out)
+            return out
+        }
+        func replacing(_ text: String, _ field: String, with value: String) -> String {
+            text.split(separator: "\n", omittingEmptySubsequences: false).map { line in
+                line.hasPrefix("  \"\(field)\": ") ? "  \"\(field)\": \(value)" + (line.hasSuffix(",") ? "," : "") : String(line)
+            }.joined(separator: "\n")
+        }
+
+        let good = try envelope("good")
+        // Decomposed (NFD) and composed (NFC) spellings of the same passphrase.
+        let composed = "cr\u{e8}me br\u{fb}l\u{e9}e pour le petit d\u{e9}jeuner"
+        let decomposed = "cre\u{300}me bru\u{302}le\u{301}e pour le petit de\u{301}jeuner"
+        let accented = try envelope("nfc", passphrase: decomposed)
+        let ligature = try envelope("ligature", passphrase: "\u{fb01}ve \u{fb01}sh \u{fb01}nd \u{fb01}ve \u{fb01}gs")
+        let emoji = try envelope("emoji", passphrase: "🔑 mentoring is a two-way street 🌱", iterations: 2_000)
+        // A second member's backup with a payload key that is not alice's, and a smaller state.
+        let minimal = "{\"state\":{\"credential\":\"rcpc_x\",\"handle\":\"dan\",\"marks\":[],\"pinnedKeys\":{},\"program\":\"acme-mentoring\",\"server\":\"http://127.0.0.1:8080\"},\"privateKey\":\"\(Base64URL.encode(try privateKey("dan")))\"}"
+        let small = try envelope("minimal", payload: minimal)
+
+        var flippedCiphertext = good
+        flippedCiphertext.ciphertext[5] ^= 0x01
+        var flippedTag = good
+        flippedTag.ciphertext[flippedTag.ciphertext.count - 1] ^= 0x80
+        var moreIterations = good
+        moreIterations.iterations = 1_001
+        var otherSalt = good
+        otherSalt.salt[0] ^= 0x01
+        var otherNonce = good
+        otherNonce.nonce[11] ^= 0x01
+        var tooMany = good
+        tooMany.iterations = 10_000_001
+        var tooFew = good
+        tooFew.iterations = 999
+        var huge = good
+        huge.iterations = 1_000_000_000_000
+
+        func sealedRaw(_ label: String, _ plaintext: String) throws -> String {
+            // An authentic file whose payload is not what a backup holds (written below the payload check).
+            let salt = try backupBytes("salt \(label)", count: KeyBackup.saltLength)
+            let nonce = try backupBytes("nonce \(label)", count: KeyBackup.nonceLength)
+            var out = KeyBackup.Envelope(iterations: 1_000, salt: salt, nonce: nonce, ciphertext: [], checksum: [])
+            let key = try KeyBackup.deriveKey(passphrase: passphrase, salt: salt, iterations: 1_000)
+            out.ciphertext = try AESGCM.seal(key: key, nonce: nonce, plaintext: Array(plaintext.utf8),
+                                                           associatedData: out.associatedData)
+            return try rechecked(out).text
+        }
+        let shortKey = payload.replacingOccurrences(
+            of: Base64URL.encode(try privateKey("alice")), with: Base64URL.encode(Array(try privateKey("alice").prefix(31))))
+
+        let imports: [BackupVector] = [
+            try valid("a backup with a pending interest, a dummy and a match", ["Typical"], good),
+            try valid("the passphrase typed decomposed (NFD) opens a backup written with it composed", ["Normalization"],
+                      accented, passphrase: composed),
+            try valid("the passphrase typed composed opens a backup written with it decomposed", ["Normalization"],
+                      accented, passphrase: decomposed),
+            try valid("a passphrase of emoji and spaces, 2000 iterations", ["Typical"], emoji,
+                      passphrase: "🔑 mentoring is a two-way street 🌱"),
+            try valid("a ligature passphrase is not folded (NFC, not NFKC)", ["Normalization"], ligature,
+                      passphrase: "\u{fb01}ve \u{fb01}sh \u{fb01}nd \u{fb01}ve \u{fb01}gs"),
+            try valid("another member's backup, fields of the payload in another order", ["Typical"], small, payload: minimal),
+        ]
+        let refusals: [BackupVector] = [
+            invalid("wrong passphrase", ["WrongPassphrase"], good.text, .backupWrongPassphrase,
+                    passphrase: "correct horse battery stapler"),
+            invalid("the passphrase differs only in case", ["WrongPassphrase"], good.text, .backupWrongPassphrase,
+                    passphrase: "Correct horse battery staple"),
+            invalid("the ligature passphrase folded to ASCII (NFKC) does not open it", ["WrongPassphrase", "Normalization"],
+                    ligature.text, .backupWrongPassphrase, passphrase: "five fish find five figs"),
+            invalid("a ciphertext bit flipped", ["Damaged"], flippedCiphertext.text, .backupDamaged),
+            invalid("a tag bit flipped", ["Damaged"], flippedTag.text, .backupDamaged),
+            invalid("the iteration count changed", ["Damaged", "TamperedParameters"], moreIterations.text, .backupDamaged),
+            invalid("the salt changed", ["Damaged", "TamperedParameters"], otherSalt.text, .backupDamaged),
+            invalid("the nonce changed", ["Damaged", "TamperedParameters"], otherNonce.text, .backupDamaged),
+            invalid("the checksum changed", ["Damaged"],
+                    replacing(good.text, "checksum", with: "\"\(Base64URL.encode(try backupBytes("other checksum", count: 32)))\""),
+                    .backupDamaged),
+            invalid("a ciphertext bit flipped and the checksum recomputed", ["Altered"], try rechecked(flippedCiphertext).text,
+                    .backupWrongPassphrase),
+            invalid("the iteration count changed and the checksum recomputed", ["Altered", "TamperedParameters"],
+                    try rechecked(moreIterations).text, .backupWrongPassphrase),
+            invalid("the salt changed and the checksum recomputed", ["Altered", "TamperedParameters"],
+                    try rechecked(otherSalt).text, .backupWrongPassphrase),
+            invalid("the nonce changed and the checksum recomputed", ["Altered", "TamperedParameters"],
+                    try rechecked(otherNonce).text, .backupWrongPassphrase),
+            invalid("10,000,001 iterations: refused before any work", ["IterationsOutOfRange"], try rechecked(tooMany).text,
+                    .backupIterationsOutOfRange),
+            invalid("10^12 iterations", ["IterationsOutOfRange"], try rechecked(huge).text, .backupIterationsOutOfRange),
+            invalid("999 iterations", ["IterationsOutOfRange"], try rechecked(tooFew).text, .backupIterationsOutOfRange),
+            invalid("0 iterations", ["IterationsOutOfRange"], replacing(good.text, "iterations", with: "0"),
+                    .backupIterationsOutOfRange),
+            invalid("negative iterations", ["IterationsOutOfRange"], replacing(good.text, "iterations", with: "-1000"),
+                    .backupIterationsOutOfRange),
+            invalid("iterations as a string", ["Malformed"], replacing(good.text, "iterations", with: "\"1000\""),
+                    .backupMalformed),
+            invalid("version 2", ["UnknownVersion"], replacing(good.text, "version", with: "2"), .backupUnsupportedVersion),
+            invalid("version 0", ["UnknownVersion"], replacing(good.text, "version", with: "0"), .backupUnsupportedVersion),
+            invalid("version 2 with fields this version does not know", ["UnknownVersion"],
+                    "{\"format\": \"reciprocity-key-backup\", \"version\": 2, \"kdf\": \"argon2id\", \"memory\": 65536}\n",
+                    .backupUnsupportedVersion),
+            invalid("version as a string", ["Malformed"], replacing(good.text, "version", with: "\"1\""), .backupMalformed),
+            invalid("another format", ["Malformed"], replacing(good.text, "format", with: "\"reciprocity-state\""),
+                    .backupMalformed),
+            invalid("not JSON", ["Malformed"], "reciprocity key backup\n", .backupMalformed),
+            invalid("a JSON array", ["Malformed"], "[\"reciprocity-key-backup\", 1]\n", .backupMalformed),
+            invalid("empty", ["Malformed"], "", .backupMalformed),
+            invalid("truncated", ["Malformed"], String(good.text.prefix(good.text.count / 2)), .backupMalformed),
+            invalid("no salt", ["Malformed"],
+                    good.text.split(separator: "\n").filter { !$0.hasPrefix("  \"salt\"") }.joined(separator: "\n") + "\n",
+                    .backupMalformed),
+            invalid("an unknown field", ["Malformed"],
+                    good.text.replacingOccurrences(of: "  \"cipher\":", with: "  \"comment\": \"mine\",\n  \"cipher\":"),
+                    .backupMalformed),
+            invalid("another KDF", ["Malformed", "TamperedParameters"], replacing(good.text, "kdf", with: "\"PBKDF2-HMAC-SHA1\""),
+                    .backupMalformed),
+            invalid("another cipher", ["Malformed", "TamperedParameters"],
+                    replacing(good.text, "cipher", with: "\"AES-128-GCM\""), .backupMalformed),
+            invalid("a salt of 15 bytes", ["Malformed"],
+                    replacing(good.text, "salt", with: "\"\(Base64URL.encode(Array(good.salt.prefix(15))))\""), .backupMalformed),
+            invalid("a nonce in padded base64", ["Malformed"],
+                    replacing(good.text, "nonce", with: "\"\(Base64URL.encode(good.nonce))==\""), .backupMalformed),
+            invalid("a ciphertext no longer than a tag", ["Malformed"],
+                    replacing(good.text, "ciphertext", with: "\"\(Base64URL.encode(Array(good.ciphertext.prefix(16))))\""),
+                    .backupMalformed),
+            invalid("authentic, but the payload is not JSON", ["InvalidPayload"], try sealedRaw("not json", "alice's key"),
+                    .backupInvalidPayload),
+            invalid("authentic, but the private key is 31 bytes", ["InvalidPayload"], try sealedRaw("short key", shortKey),
+                    .backupInvalidPayload),
+            invalid("authentic, but there is no state", ["InvalidPayload"],
+                    try sealedRaw("no state", "{\"privateKey\":\"\(Base64URL.encode(try privateKey("alice")))\"}"),
+                    .backupInvalidPayload),
+            invalid("authentic, but the state is a string", ["InvalidPayload"],
+                    try sealedRaw("string state", "{\"privateKey\":\"\(Base64URL.encode(try privateKey("alice")))\",\"state\":\"{}\"}"),
+                    .backupInvalidPayload),
+        ]
+
+        func export(_ comment: String, _ flags: [String], label: String, passphrase writing: String = passphrase,
+                    iterations: Int = 1_000, payload: String? = nil, error: ReciprocityError.Code? = nil) throws -> BackupVector
+        {
+            let salt = try backupBytes("salt \(label)", count: KeyBackup.saltLength)
+            let nonce = try backupBytes("nonce \(label)", count: KeyBackup.nonceLength)
+            var test = BackupVector(
+                comment: comment, flags: flags, passphrase: writing, iterations: iterations, salt: Hex.encode(salt),
+                nonce: Hex.encode(nonce), payload: payload ?? backupPayloadDefault, result: error == nil ? "valid" : "invalid",
+                error: error?.rawValue)
+            if error == nil {
+                let sealed = try envelope(label, passphrase: writing, iterations: iterations, payload: payload)
+                test.backup = sealed.text
+                test.associatedData = String(decoding: sealed.associatedData, as: UTF8.self)
+                test.derivedKey = Hex.encode(try KeyBackup.deriveKey(passphrase: writing, salt: salt, iterations: iterations))
+            }
+            return test
+        }
+        let exports: [BackupVector] = [
+            try export("the typical backup above, written", ["Typical"], label: "good"),
+            try export("a decomposed passphrase is normalised before the KDF", ["Normalization"], label: "nfc",
+                       passphrase: decomposed),
+            try export("the least passphrase: 15 characters", ["Typical"], label: "short", passphrase: "fifteen chars!!"),
+            try export("15 characters after NFC, 16 before", ["Normalization"], label: "short-nfc",
+                       passphrase: "fifteen chars!e\u{301}"),
+            try export("14 characters", ["PassphraseTooShort"], label: "too-short", passphrase: "fourteen chars",
+                       error: .backupPassphraseTooShort),
+            try export("15 characters before NFC, 14 after", ["PassphraseTooShort", "Normalization"], label: "too-short-nfc",
+                       passphrase: "fourteen chare\u{301}", error: .backupPassphraseTooShort),
+            try export("1025 bytes", ["PassphraseTooLong"], label: "too-long", passphrase: String(repeating: "a", count: 1025),
+                       error: .backupPassphraseTooLong),
+            try export("1024 bytes", ["Typical"], label: "longest", passphrase: String(repeating: "\u{e9}", count: 512)),
+            try export("999 iterations", ["IterationsOutOfRange"], label: "few", iterations: 999,
+                       error: .backupIterationsOutOfRange),
+            try export("10,000,001 iterations", ["IterationsOutOfRange"], label: "many", iterations: 10_000_001,
+                       error: .backupIterationsOutOfRange),
+            try export("a payload without a state", ["InvalidPayload"], label: "no-state",
+                       payload: "{\"privateKey\":\"\(Base64URL.encode(try privateKey("alice")))\"}", error: .backupInvalidPayload),
+        ]
+        let file = VectorFile(
+            algorithm: BackupVector.algorithm, schema: "reciprocity_backup_v1_test_schema.json",
+            header: [
+                "Reciprocity key backups v1 (Specs/backup.md): PBKDF2-HMAC-SHA256, AES-256-GCM, a SHA-256 checksum.",
+                "Iteration counts here are 1000 and 2000 so that the vectors check fast; a real backup has at least 600000.",
+                "Keys, salts and nonces are lowercase hex; backup and payload are the texts themselves.",
+                "Import tests open 'backup' with 'passphrase'; export tests seal 'payload' and must write 'backup' exactly.",
+            ],
+            notes: [
+                "Typical": "A backup as the command line or the web page writes it.",
+                "Normalization": "The passphrase is NFC-normalised before UTF-8 encoding (not NFKC).",
+                "WrongPassphrase": "The file is intact but the passphrase is not the one it was written with. Error backupWrongPassphrase.",
+                "Damaged": "A byte changed and the checksum no longer matches. Error backupDamaged.",
+                "Altered": "A change whose checksum was recomputed: only AES-GCM catches it, as a wrong key would. Error backupWrongPassphrase.",
+                "TamperedParameters": "The KDF or cipher parameters changed; they are in the associated data and the checksum.",
+                "IterationsOutOfRange": "An iteration count outside 1000 to 10,000,000, refused before any key derivation. Error backupIterationsOutOfRange.",
+                "UnknownVersion": "A format version other than 1. Error backupUnsupportedVersion.",
+                "Malformed": "Not a well-formed version 1 backup. Error backupMalformed.",
+                "InvalidPayload": "The payload is not a JSON object of exactly privateKey (32 bytes) and state (an object). Error backupInvalidPayload.",
+                "PassphraseTooShort": "A writer refuses fewer than 15 Unicode scalars after NFC. Error backupPassphraseTooShort.",
+                "PassphraseTooLong": "A writer refuses more than 1024 UTF-8 bytes after NFC. Error backupPassphraseTooLong.",
+            ],
+            groups: [
+                VectorGroup(type: BackupVector.importGroupType, comment: "backups that open", tests: imports),
+                VectorGroup(type: BackupVector.importGroupType, comment: "backups that are refused", tests: refusals),
+                VectorGroup(type: BackupVector.exportGroupType, comment: "writing backups", tests: exports),
+            ])
+        // The generator checks its own output, as the other files' generators do.
+        for group in file.testGroups {
+            for test in group.tests {
+                if let problem = test.failure(groupType: group.type) {
+                    preconditionFailure("backup vector '\(test.comment)': \(problem)")
+                }
+            }
+        }
+        return file
+    }
+}
