@@ -70,6 +70,14 @@ struct WebAssets: Sendable {
         group.get("/web-manifest.json") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: manifest))
         }
+        // The app itself: one HTML page for the start and for invite links (`/join#program=P&invite=CODE`, the
+        // code in the fragment, which the browser never sends).
+        for path in ["/", "/join"] {
+            group.get(RouterPath(path)) { _, _ in
+                guard let page = assets["index.html"] else { throw Problem.notFound }
+                return Response(status: .ok, headers: [.contentType: page.contentType], body: .init(byteBuffer: page.body))
+            }
+        }
         group.get("/web/:asset") { _, context in
             guard let name = context.parameters.get("asset"), let asset = assets[name] else { throw Problem.notFound }
             return Response(

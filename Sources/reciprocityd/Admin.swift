@@ -95,11 +95,25 @@ struct InviteCommand: AsyncParsableCommand {
         @Option(help: "Program the invite admits to.") var program: String
         @Option(parsing: .unconditional, help: "How many members may use it, 1 to 1000000 (default 1).") var uses: Int?
         @Option(help: "Lifetime, e.g. 30m, 12h, 7d (default: no expiry).") var expires: String?
+        @Option(
+            name: .customLong("public-url"),
+            help: "The server's public base URL, e.g. https://mentoring.example.org, for the join link (env RECIPROCITY_PUBLIC_URL).")
+        var publicURL: String?
 
         func run() async throws {
+            let base = publicURL ?? ProcessInfo.processInfo.environment["RECIPROCITY_PUBLIC_URL"].flatMap { $0.isEmpty ? nil : $0 }
+            if let base, !(base.hasPrefix("https://") || base.hasPrefix("http://")) || base.contains("#") || base.contains("?") {
+                throw ValidationError("--public-url must be an http:// or https:// URL without query or fragment, got '\(base)'")
+            }
             let lifetime = try expires.map(parseDuration)
             let invite = try await database.operations().createInvite(program: program, uses: uses, expiresIn: lifetime)
+            // stdout stays the code alone (scripts read it); the link for members goes to stderr. The code is in
+            // the fragment, which browsers never send: it reaches no server log and no Referer.
             print(invite.code)
+            let root = base.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 } ?? ""
+            let link = "\(root)/join#program=\(program)&invite=\(invite.code)"
+            FileHandle.standardError.write(Data(
+                "join link: \(link)\(base == nil ? " (prefix the server's public URL, or pass --public-url)" : "")\n".utf8))
         }
     }
 }

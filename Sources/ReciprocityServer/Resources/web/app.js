@@ -1,0 +1,557 @@
+// The members' web app: screens over membership.js. No inline script or style (the CSP forbids them); every
+// text from the server or another member is set as text, never as HTML.
+
+import { ClientError, fingerprintOf, forgetDevice, Membership, NOTE_MAX_BYTES } from "./membership.js";
+
+const POLL_MS = 10_000;
+const $ = (id) => document.getElementById(id);
+
+/** An element with attributes and children (strings become text nodes). */
+function el(tag, attributes = {}, ...children) {
+    const node = document.createElement(tag);
+    for (const [name, value] of Object.entries(attributes)) {
+        if (value === false || value === undefined || value === null) continue;
+        if (name === "class") node.className = value;
+        else node.setAttribute(name, value === true ? "" : value);
+    }
+    for (const child of children.flat()) if (child !== null && child !== undefined && child !== false) node.append(child);
+    return node;
+}
+
+// --- errors as sentences ---------------------------------------------------------------------------------
+
+const SENTENCES = {
+    "invite-invalid": "This invite does not work: the program or the invite code is wrong, or the invite is used up or has expired. Ask your program's organiser for a new link.",
+    "handle-taken": "That handle is taken, or looks too much like one that is. Choose another one.",
+    "key-taken": "The server already knows this key. Reload the page and try again.",
+    "invalid-handle": "A handle is 3 to 64 characters of a–z, 0–9, “.”, “_” and “-”, starting with a letter or digit.",
+    "invalid-program": "The program name in the link is not valid. Check the link with your organiser.",
+    "program-not-found": "The server has no such program.",
+    "unauthorized": "The server no longer accepts this device's credential (it was replaced or revoked). Ask your organiser to let you back in, or restore a backup.",
+    "member-suspended": "Your membership is suspended. Ask your program's organiser.",
+    "rate-limited": "Too many requests for now. Wait a minute and try again.",
+    "rotation-limited": "You replaced your key too often (at most 3 times in 24 hours). Try again later.",
+    "wrong-epoch": "The program has just moved to a new period. Try again.",
+    "body-too-large": "The request was too large for the server.",
+    "internal": "The server failed. Try again later; nothing was changed on this device.",
+    "query-too-slow": "The search took too long. Try a narrower search.",
+    "too-many-connections": "The server is busy. Try again in a moment.",
+    "not-ready": "The server is not ready. Try again in a moment.",
+    "http-404": "The server does not know this request (is this the right server?).",
+};
+
+/** One clear sentence for any failure. */
+export function describe(error) {
+    const code = error?.code;
+    if (code === "invalid-profile" || code === "invalid-parameter" || code === "invalid-argument" || code === "invalid-body") {
+        return { text: `That was refused: ${error.message}`, code };
+    }
+    if (code === "unreachable") {
+        return { text: error.message.includes("recorded") ? capitalise(error.message) + "." : "The server cannot be reached. Check your connection and try again; nothing was changed.", code };
+    }
+    if (typeof code === "string" && code.startsWith("log-")) {
+        return { text: `Stopped: the server's key log failed a check, so nothing was sent. ${capitalise(error.message)}. Tell your program's organiser.`, code };
+    }
+    if (SENTENCES[code]) return { text: SENTENCES[code], code };
+    if (error instanceof ClientError) return { text: capitalise(error.message) + (/[.!?]$/.test(error.message) ? "" : "."), code };
+    return { text: `Something went wrong in this page: ${error?.message ?? error}. Nothing was sent.`, code: code ?? "page" };
+}
+
+const capitalise = (text) => text.charAt(0).toUpperCase() + text.slice(1);
+
+function showError(error) {
+    const box = $("error");
+    const { text, code } = describe(error);
+    box.replaceChildren(el("p", {}, text), el("p", { class: "help" }, `Error code: ${code}`));
+    box.hidden = false;
+    box.focus?.();
+}
+
+function clearMessages() {
+    $("error").hidden = true;
+    $("error").replaceChildren();
+    $("status").textContent = "";
+}
+
+function say(text) {
+    $("status").textContent = text;
+}
+
+/** Runs `body` with `button` disabled; a failure becomes the page's error message. */
+async function act(button, body) {
+    clearMessages();
+    if (button) button.disabled = true;
+    document.body.setAttribute("aria-busy", "true");
+    try {
+        return await body();
+    } catch (error) {
+        showError(error);
+        return undefined;
+    } finally {
+        document.body.removeAttribute("aria-busy");
+        if (button) button.disabled = false;
+    }
+}
+
+// --- screens ---------------------------------------------------------------------------------------------
+
+let membership = null;
+let current = null;
+const loaders = {};
+
+function showScreen(name, { focus = true } = {}) {
+    for (const section of document.querySelectorAll("main > section")) section.hidden = section.id !== `screen-${name}`;
+    for (const button of document.querySelectorAll("#nav button")) {
+        if (button.dataset.screen === name) button.setAttribute("aria-current", "page");
+        else button.removeAttribute("aria-current");
+    }
+    current = name;
+    document.title = `${$(`screen-${name}`).querySelector("h1").textContent} · Reciprocity`;
+    if (focus) $("main").focus();
+    return loaders[name]?.();
+}
+
+for (const button of document.querySelectorAll("#nav button")) {
+    button.addEventListener("click", () => {
+        clearMessages();
+        showScreen(button.dataset.screen);
+    });
+}
+
+function enterApp() {
+    $("nav").hidden = false;
+    startPolling();
+}
+
+// --- join ------------------------------------------------------------------------------------------------
+
+function profileFrom(form) {
+    const data = new FormData(form);
+    return {
+        displayName: String(data.get("displayName") ?? "").trim(),
+        headline: String(data.get("headline") ?? "").trim(),
+        tags: String(data.get("tags") ?? "").split(",").map((t) => t.trim().toLowerCase()).filter(Boolean),
+        offersMentoring: data.get("offersMentoring") === "on",
+        seeksMentoring: data.get("seeksMentoring") === "on",
+    };
+}
+
+function fillProfileForm(prefix, profile) {
+    $(`${prefix}-name`).value = profile.displayName;
+    $(`${prefix}-headline`).value = profile.headline ?? "";
+    $(`${prefix}-tags`).value = (profile.tags ?? []).join(", ");
+    $(`${prefix}-offers`).checked = !!profile.offersMentoring;
+    $(`${prefix}-seeks`).checked = !!profile.seeksMentoring;
+}
+
+$("join-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const form = event.target;
+    act(form.querySelector("button[type=submit]"), async () => {
+        const data = new FormData(form);
+        const program = String(data.get("program")).trim();
+        const invite = String(data.get("invite")).trim();
+        const handle = String(data.get("handle")).trim();
+        const profile = profileFrom(form);
+        if (!program || !invite) throw new ClientError("missing", "Give the program and the invite code from your invite link");
+        if (!handle) throw new ClientError("missing", "Choose a handle");
+        if (!profile.displayName) throw new ClientError("missing", "Give a display name");
+        try {
+            membership = await Membership.join({ program, invite, handle, profile });
+        } catch (error) {
+            // A failure after the server accepted the join keeps the membership (its credential is stored).
+            membership = await Membership.open();
+            if (!membership) throw error;
+            enterApp();
+            await showScreen("profile");
+            throw error;
+        }
+        history.replaceState(null, "", "/"); // the invite code leaves the address bar
+        enterApp();
+        await showScreen("profile");
+        say(`Welcome! You joined ${program} as ${membership.state.handle}.`);
+    });
+});
+
+// --- profile ---------------------------------------------------------------------------------------------
+
+let myProfile = null;
+
+loaders.profile = () => act(null, async () => {
+    const me = await membership.me();
+    myProfile = me.member.profile;
+    const p = myProfile;
+    $("profile-view").replaceChildren(
+        el("dt", {}, "Handle"), el("dd", {}, me.member.handle),
+        el("dt", {}, "Program"), el("dd", {}, me.program.name),
+        el("dt", {}, "Display name"), el("dd", {}, p.displayName),
+        el("dt", {}, "Headline"), el("dd", {}, p.headline || "—"),
+        el("dt", {}, "Tags"), el("dd", {}, p.tags.length ? p.tags.join(", ") : "—"),
+        el("dt", {}, "Open to mentoring"), el("dd", {}, p.offersMentoring ? "Yes" : "No"),
+        el("dt", {}, "Looking for a mentor"), el("dd", {}, p.seeksMentoring ? "Yes" : "No"));
+    fillProfileForm("profile", p);
+});
+
+$("profile-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    act(event.target.querySelector("button[type=submit]"), async () => {
+        const profile = profileFrom(event.target);
+        if (!profile.displayName) throw new ClientError("missing", "Give a display name");
+        await membership.updateProfile(profile);
+        suggestions = null;
+        await loaders.profile();
+        say("Profile saved.");
+    });
+});
+
+// --- directory -------------------------------------------------------------------------------------------
+
+const selected = new Set();
+let query = {};
+let cursors = [null];
+let page = 0;
+let suggestions = null;
+
+function card(member, prefix, shared = []) {
+    const p = member.profile;
+    const id = `${prefix}-${member.handle}`;
+    const box = el("input", { type: "checkbox", id, "data-handle": member.handle, checked: selected.has(member.handle) });
+    box.addEventListener("change", () => {
+        if (box.checked) selected.add(member.handle);
+        else selected.delete(member.handle);
+        syncSelection();
+    });
+    const self = membership && member.handle === membership.state.handle;
+    return el("li", { class: "card" },
+        el("h3", {}, p.displayName),
+        el("p", { class: "handle" }, `@${member.handle}`),
+        p.headline ? el("p", {}, p.headline) : null,
+        el("p", {},
+            p.offersMentoring ? el("span", { class: "flag" }, "Open to mentoring") : null,
+            p.seeksMentoring ? el("span", { class: "flag" }, "Looking for a mentor") : null),
+        p.tags.length ? el("ul", { class: "tags", "aria-label": "Tags" }, p.tags.map((t) => el("li", { class: shared.includes(t) ? "shared" : null }, t))) : null,
+        shared.length ? el("p", { class: "help" }, `${shared.length} shared tag${shared.length > 1 ? "s" : ""}`) : null,
+        self ? el("p", { class: "help" }, "This is you") : el("div", { class: "check" }, box, el("label", { for: id }, `Select ${p.displayName}`)));
+}
+
+function syncSelection() {
+    for (const box of document.querySelectorAll("input[data-handle]")) box.checked = selected.has(box.dataset.handle);
+    const n = selected.size;
+    $("mark-selected").textContent = n ? `Selected (${n}): ${[...selected].join(", ")}` : "Nobody selected yet.";
+    $("mark-submit").disabled = n === 0;
+    $("mark-submit").textContent = n > 1 ? `Mark ${n} people privately` : "Mark privately";
+}
+
+async function loadDirectoryPage() {
+    const response = await membership.directory({ ...query, after: cursors[page] ?? undefined, limit: 20 });
+    const list = $("directory-list");
+    list.replaceChildren(...response.members.map((m) => card(m, "dir")));
+    if (!response.members.length) list.append(el("li", {}, "Nobody matches this search."));
+    cursors[page + 1] = response.nextCursor ?? null;
+    $("page-next").disabled = !response.nextCursor;
+    $("page-prev").disabled = page === 0;
+}
+
+/** Ranks members by the tags they share with mine, from directory pages only (public profile data). */
+async function loadSuggestions() {
+    if (!myProfile) myProfile = (await membership.me()).member.profile;
+    const mine = new Set(myProfile.tags);
+    const groups = [];
+    const fetchAll = async (filter) => {
+        const members = [];
+        let after;
+        for (let i = 0; i < 4; i++) {
+            const response = await membership.directory({ ...filter, after, limit: 50 });
+            members.push(...response.members);
+            if (!response.nextCursor) break;
+            after = response.nextCursor;
+        }
+        return members
+            .filter((m) => m.handle !== membership.state.handle)
+            .map((m) => ({ member: m, shared: m.profile.tags.filter((t) => mine.has(t)) }))
+            .filter((s) => s.shared.length > 0)
+            .sort((a, b) => b.shared.length - a.shared.length || (a.member.handle < b.member.handle ? -1 : 1))
+            .slice(0, 6);
+    };
+    if (myProfile.seeksMentoring || !myProfile.offersMentoring) groups.push(["People who could mentor you", "sug-mentor", await fetchAll({ offersMentoring: "true" })]);
+    if (myProfile.offersMentoring) groups.push(["People you could mentor", "sug-mentee", await fetchAll({ seeksMentoring: "true" })]);
+    return groups;
+}
+
+function renderSuggestions() {
+    const box = $("suggestions");
+    box.replaceChildren();
+    for (const [title, prefix, items] of suggestions) {
+        const id = `${prefix}-title`;
+        box.append(el("h3", { id }, title));
+        box.append(items.length
+            ? el("ul", { class: "cards", "aria-labelledby": id }, items.map((s) => card(s.member, prefix, s.shared)))
+            : el("p", { class: "help" }, "Nobody shares a tag with you yet. Add tags to your profile to get suggestions."));
+    }
+}
+
+loaders.directory = () => act(null, async () => {
+    await loadDirectoryPage();
+    if (!suggestions) suggestions = await loadSuggestions();
+    renderSuggestions();
+    syncSelection();
+});
+
+$("search-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const data = new FormData(event.target);
+    query = {
+        q: String(data.get("q") ?? "").trim(), tag: String(data.get("tag") ?? "").trim().toLowerCase(),
+        offersMentoring: data.get("offersMentoring") === "on" ? "true" : undefined,
+        seeksMentoring: data.get("seeksMentoring") === "on" ? "true" : undefined,
+    };
+    cursors = [null];
+    page = 0;
+    act(event.target.querySelector("button"), loadDirectoryPage);
+});
+
+$("page-next").addEventListener("click", (event) => {
+    page += 1;
+    act(event.target, loadDirectoryPage).then(() => $("page-prev").disabled || $("directory-list").querySelector("input")?.focus());
+});
+$("page-prev").addEventListener("click", (event) => {
+    page = Math.max(0, page - 1);
+    act(event.target, loadDirectoryPage);
+});
+
+const encoder = new TextEncoder();
+function updateNoteCount() {
+    const bytes = encoder.encode($("mark-note").value).length;
+    const count = $("note-count");
+    count.textContent = bytes > NOTE_MAX_BYTES
+        ? `${bytes} of ${NOTE_MAX_BYTES} bytes: ${bytes - NOTE_MAX_BYTES} too many`
+        : `${bytes} of ${NOTE_MAX_BYTES} bytes`;
+    count.classList.toggle("over", bytes > NOTE_MAX_BYTES);
+    $("mark-note").setAttribute("aria-invalid", String(bytes > NOTE_MAX_BYTES));
+}
+$("mark-note").addEventListener("input", updateNoteCount);
+
+const WANTS = { mentor: "as your mentor", mentee: "as your mentee", peer: "as a peer" };
+
+$("mark-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    act($("mark-submit"), async () => {
+        const handles = [...selected];
+        const wants = new FormData(event.target).get("wants");
+        const note = $("mark-note").value;
+        if (!handles.length) throw new ClientError("missing", "Select at least one person first");
+        const results = await membership.addInterest(handles, wants, { note });
+        selected.clear();
+        $("mark-note").value = "";
+        updateNoteCount();
+        syncSelection();
+        const matched = results.filter((r) => r.state === "matched").map((r) => r.handle);
+        say(`Marked privately: ${handles.join(", ")} ${WANTS[wants]}.` + (matched.length ? ` The server reports a match with ${matched.join(", ")}: see Matches once it is verified.` : ""));
+        if (matched.length) pollMatches();
+    }).finally(() => syncSelection());
+});
+
+// --- interests -------------------------------------------------------------------------------------------
+
+loaders.interests = () => act(null, async () => {
+    const marks = membership.interests;
+    const box = $("interests-list");
+    if (!marks.length) {
+        box.replaceChildren(el("p", {}, "You have not marked anyone yet. Find people in the Directory."));
+        return;
+    }
+    const rows = marks.map((mark) => {
+        let state = mark.matchedAt ? "Matched" : "Pending";
+        if (!mark.matchedAt && (mark.waitingForTrust || membership.keyChanged(mark))) state = "Waiting: their key changed; check and trust it on the Keys screen";
+        const withdraw = mark.matchedAt ? "—" : el("button", { type: "button" }, `Withdraw ${mark.handle}`);
+        if (withdraw instanceof HTMLElement) {
+            withdraw.addEventListener("click", () => act(withdraw, async () => {
+                await membership.removeInterest(mark.handle, mark.wants);
+                await loaders.interests();
+                say(`Withdrew your interest in ${mark.handle}.`);
+            }));
+        }
+        return el("tr", {}, el("td", {}, mark.handle), el("td", {}, WANTS[mark.wants] ?? mark.wants),
+            el("td", {}, state), el("td", {}, mark.note ? el("span", { class: "note" }, mark.note) : "—"), el("td", {}, withdraw));
+    });
+    box.replaceChildren(el("table", {},
+        el("caption", { class: "help" }, `${marks.length} interest${marks.length > 1 ? "s" : ""}, padded on the server to ${membership.state.padTo ?? "the program's quota"} marks with dummies`),
+        el("thead", {}, el("tr", {}, ["Person", "You want them", "State", "Your note", "Action"].map((h) => el("th", { scope: "col" }, h)))),
+        el("tbody", {}, rows)));
+});
+
+// --- matches ---------------------------------------------------------------------------------------------
+
+let knownMatches = null;
+let lastPollError = null;
+
+function renderMatches(reports) {
+    const verified = reports.filter((r) => r.verified);
+    const list = $("matches-list");
+    list.replaceChildren(...verified.map((r) => el("li", { class: "card" },
+        el("h3", {}, r.handle),
+        el("p", {}, `You wanted them ${WANTS[r.wants] ?? ""}. Matched ${new Date(r.matchedAt).toLocaleString()}.`),
+        r.note ? el("div", {}, el("p", { class: "help" }, `Their note:`), el("p", { class: "note" }, r.note)) : el("p", { class: "help" }, "No note."),
+        r.noteProblem ? el("p", { class: "warning" }, `Warning: ${r.noteProblem}.`) : null,
+        el("p", {}, "Their key fingerprint: ", el("code", { class: "fp" }, r.fingerprint ?? "")))));
+    if (!verified.length) list.append(el("li", {}, "No matches yet."));
+    $("match-warnings").replaceChildren(...reports.filter((r) => !r.verified).map((r) =>
+        el("p", { class: "warning" }, `Warning: the server reports a match with ${r.handle} that does not verify here (${r.problem}). It is not shown as a match.`)));
+    const badge = $("match-count");
+    badge.textContent = String(verified.length);
+    badge.hidden = verified.length === 0;
+    badge.setAttribute("aria-label", `${verified.length} matches`);
+}
+
+async function pollMatches({ quiet = false } = {}) {
+    if (!membership) return;
+    try {
+        const reports = await membership.matches();
+        renderMatches(reports);
+        const handles = reports.filter((r) => r.verified).map((r) => `${r.handle}/${r.wants}`);
+        if (knownMatches) {
+            const fresh = handles.filter((h) => !knownMatches.has(h));
+            if (fresh.length) say(`New match: ${fresh.map((h) => h.split("/")[0]).join(", ")}! See Matches.`);
+        }
+        knownMatches = new Set(handles);
+        if (lastPollError) {
+            lastPollError = null;
+            if (quiet) clearMessages();
+        }
+    } catch (error) {
+        if (!quiet || lastPollError !== error.code) showError(error);
+        lastPollError = error.code;
+        if (!quiet) throw error;
+    }
+}
+
+loaders.matches = () => act(null, () => pollMatches());
+$("matches-refresh").addEventListener("click", (event) => act(event.target, () => pollMatches()));
+
+let pollTimer = null;
+function startPolling() {
+    if (pollTimer) return;
+    pollMatches({ quiet: true });
+    pollTimer = setInterval(() => {
+        if (document.visibilityState === "visible") pollMatches({ quiet: true });
+    }, POLL_MS);
+}
+
+// --- keys ------------------------------------------------------------------------------------------------
+
+loaders.keys = () => act(null, async () => {
+    $("my-fingerprint").textContent = await membership.fingerprint(null);
+    const changed = await membership.changedKeys();
+    const box = $("changed-keys");
+    if (!changed.length) {
+        box.replaceChildren(el("p", {}, "No key you pinned has changed."));
+        return;
+    }
+    box.replaceChildren(...changed.map((c) => {
+        const trust = el("button", { type: "button" }, `I checked it with ${c.handle}: trust the new key`);
+        trust.addEventListener("click", () => act(trust, async () => {
+            const fp = await membership.trust(c.handle);
+            await loaders.keys();
+            say(`You now trust ${c.handle}'s new key (${fp}); your pending interest in them was derived again.`);
+        }));
+        return el("div", { class: "warning" },
+            el("p", {}, `${c.handle}'s key changed. Until you trust the new key you cannot mark them, and your marks on them wait.`),
+            el("p", {}, "Pinned: ", el("code", { class: "fp" }, c.pinned)),
+            el("p", {}, "Now: ", el("code", { class: "fp" }, c.live)),
+            el("p", {}, `Ask ${c.handle} for their fingerprint another way (in person, by phone). Trust it only if it is the same.`),
+            trust);
+    }));
+});
+
+$("fingerprint-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const handle = String(new FormData(event.target).get("handle")).trim();
+    act(event.target.querySelector("button"), async () => {
+        $("fingerprint-result").textContent = "";
+        const fp = await membership.fingerprint(handle);
+        $("fingerprint-result").replaceChildren(`${handle}: `, el("code", { class: "fp" }, fp));
+    });
+});
+
+$("rotate-start").addEventListener("click", () => {
+    $("rotate-confirm").hidden = false;
+    $("rotate-go").focus();
+});
+$("rotate-cancel").addEventListener("click", () => {
+    $("rotate-confirm").hidden = true;
+    $("rotate-start").focus();
+});
+$("rotate-go").addEventListener("click", (event) => act(event.target, async () => {
+    const fp = await membership.rotateKey();
+    $("rotate-confirm").hidden = true;
+    await loaders.keys();
+    say(`Your key was replaced. New fingerprint: ${fp}.`);
+}));
+
+// --- this device -----------------------------------------------------------------------------------------
+
+loaders.device = () => act(null, async () => {
+    const s = membership.state;
+    $("device-facts").replaceChildren(
+        el("dt", {}, "Server"), el("dd", {}, s.server),
+        el("dt", {}, "Program"), el("dd", {}, s.program),
+        el("dt", {}, "Handle"), el("dd", {}, s.handle),
+        el("dt", {}, "Your fingerprint"), el("dd", {}, el("code", { class: "fp" }, await fingerprintOf(membership.publicKey))),
+        el("dt", {}, "Marks kept on the server"), el("dd", {}, `${s.padTo ?? "the program's quota"} (your interests plus dummies, so the server cannot count them)`),
+        el("dt", {}, "Private key"), el("dd", {}, "In this browser only, as a key the page can use but not read out"));
+});
+
+$("forget-start").addEventListener("click", () => {
+    $("forget-confirm").hidden = false;
+    $("forget-go").focus();
+});
+$("forget-cancel").addEventListener("click", () => {
+    $("forget-confirm").hidden = true;
+    $("forget-start").focus();
+});
+$("forget-go").addEventListener("click", (event) => act(event.target, async () => {
+    clearInterval(pollTimer);
+    pollTimer = null;
+    await forgetDevice();
+    membership = null;
+    knownMatches = null;
+    $("forget-confirm").hidden = true;
+    $("nav").hidden = true;
+    $("match-count").hidden = true;
+    await showScreen("welcome");
+    say("This browser has forgotten your membership.");
+}));
+
+// --- start -----------------------------------------------------------------------------------------------
+
+async function start() {
+    const fragment = new URLSearchParams(location.hash.slice(1));
+    try {
+        membership = await Membership.open();
+    } catch (error) {
+        showError(error);
+    }
+    if (membership) {
+        if (location.pathname === "/join") {
+            history.replaceState(null, "", "/");
+            await showScreen("profile", { focus: false });
+            showError(new ClientError("already-joined",
+                `This browser already holds a membership (${membership.state.handle} in ${membership.state.program}). To use this invite, forget this device first (This device screen)`));
+        } else {
+            await showScreen("profile", { focus: false });
+        }
+        enterApp();
+        return;
+    }
+    if (location.pathname === "/join" || fragment.has("invite")) {
+        $("join-program").value = fragment.get("program") ?? "";
+        $("join-invite").value = fragment.get("invite") ?? "";
+        $("join-program-name").textContent = fragment.get("program") ?? "";
+        await showScreen("join", { focus: false });
+        return;
+    }
+    await showScreen("welcome", { focus: false });
+}
+
+updateNoteCount();
+start();

@@ -1,0 +1,957 @@
+// One membership in the browser: a port of the Swift client's `Membership` (Sources/ReciprocityClient), under
+// the same rules (Specs/client.md is normative). Keys come only from this page's verified replica of the key
+// log, every change of marks is GET /v1/me, the log sync, GET /v1/marks and ONE shuffled POST /v1/marks with
+// `withdraw`, padded with dummies to P, and a match is shown only when its confirmation tag verifies here.
+//
+// State lives in IndexedDB in the JSON shape of the CLI's `MemberState` (MemberState.swift), so a backup moves
+// between the CLI and the browser. The private X25519 key is a non-extractable CryptoKey; a copy of its 32 raw
+// bytes is kept encrypted under a separate non-extractable AES-GCM "device key", only for a key backup the
+// member asks for (SECURITY.md, "The web app").
+
+import {
+    base64urlDecode, base64urlEncode, checkName, checkTreeHead, deriveMark, dummyMark, fingerprint, importPrivateKey,
+    KeyDirectory, NOTE_MAX_BYTES, openNote, parseTreeHead, publicKeyOf, ReciprocityError, sealNote, sha256,
+    toHex, fromHex, treeHeadFromJSON, treeHeadText, verifyMatchTag,
+} from "./reciprocity.js";
+
+/** A failure phrased for the member, with a stable code: the server's problem code or a client code. */
+export class ClientError extends Error {
+    constructor(code, message) {
+        super(message);
+        this.name = "ClientError";
+        this.code = code;
+    }
+}
+
+// A failure after the replacement request went out: the state it recorded is kept (client.md section 6).
+class AfterSending extends Error {
+    constructor(error) {
+        super(error.message);
+        this.error = error;
+    }
+}
+
+const subtle = crypto.subtle;
+
+// --- IndexedDB -------------------------------------------------------------------------------------------
+
+const DB_NAME = "reciprocity";
+const STORE = "kv";
+
+function request(req) {
+    return new Promise((resolve, reject) => {
+        req.onsuccess = () => resolve(req.result);
+        req.onerror = () => reject(req.error);
+    });
+}
+
+function openDB() {
+    const req = indexedDB.open(DB_NAME, 1);
+    req.onupgradeneeded = () => req.result.createObjectStore(STORE);
+    return request(req);
+}
+
+/** Reads `keys` in one transaction. */
+async function idbGet(keys) {
+    const db = await openDB();
+    try {
+        const store = db.transaction(STORE, "readonly").objectStore(STORE);
+        return await Promise.all(keys.map((key) => request(store.get(key))));
+    } finally {
+        db.close();
+    }
+}
+
+/** Writes every entry of `values` (undefined deletes) in one transaction: all or nothing. */
+async function idbPut(values) {
+    const db = await openDB();
+    try {
+        const tx = db.transaction(STORE, "readwrite");
+        const store = tx.objectStore(STORE);
+        for (const [key, value] of Object.entries(values)) {
+            if (value === undefined) store.delete(key);
+            else store.put(value, key);
+        }
+        await new Promise((resolve, reject) => {
+            tx.oncomplete = resolve;
+            tx.onerror = () => reject(tx.error);
+            tx.onabort = () => reject(tx.error ?? new Error("aborted"));
+        });
+    } finally {
+        db.close();
+    }
+}
+
+/** "Forget this device": deletes the whole database (key, copy, device key, state). */
+export async function forgetDevice() {
+    await new Promise((resolve, reject) => {
+        const req = indexedDB.deleteDatabase(DB_NAME);
+        req.onsuccess = resolve;
+        req.onerror = () => reject(req.error);
+        req.onblocked = resolve; // deleted once other tabs close it
+    });
+}
+
+// --- keys ------------------------------------------------------------------------------------------------
+
+const PKCS8_PREFIX = "302e020100300506032b656e04220420";
+
+/**
+ * A key as this page keeps it: the non-extractable X25519 CryptoKey used for every derivation, and its raw bytes
+ * sealed under the device key (AES-GCM, itself non-extractable) for a backup.
+ */
+async function keepKey(raw, deviceKey) {
+    const privateKey = await importPrivateKey(raw); // non-extractable
+    const iv = crypto.getRandomValues(new Uint8Array(12));
+    const sealed = new Uint8Array(await subtle.encrypt({ name: "AES-GCM", iv }, deviceKey, raw));
+    return { privateKey, sealed: { iv, data: sealed } };
+}
+
+/** A new key pair: generated extractable only to take the one sealed copy, then used non-extractable. */
+async function newKey(deviceKey) {
+    const pair = await subtle.generateKey({ name: "X25519" }, true, ["deriveBits"]);
+    const pkcs8 = new Uint8Array(await subtle.exportKey("pkcs8", pair.privateKey));
+    if (toHex(pkcs8.subarray(0, 16)) !== PKCS8_PREFIX) throw new ClientError("key-format", "the browser exported an unexpected key format");
+    const raw = pkcs8.slice(16);
+    pkcs8.fill(0);
+    try {
+        return await keepKey(raw, deviceKey);
+    } finally {
+        raw.fill(0);
+    }
+}
+
+function newDeviceKey() {
+    return subtle.generateKey({ name: "AES-GCM", length: 256 }, false, ["encrypt", "decrypt"]);
+}
+
+// --- small helpers ---------------------------------------------------------------------------------------
+
+const b64 = base64urlEncode;
+const hexToB64 = (hex) => b64(fromHex(hex));
+const b64ToHex = (text) => toHex(base64urlDecode(text, 32));
+const clone = (value) => structuredClone(value);
+
+/** A date as Swift's JSONEncoder `.iso8601` writes it (no fractional seconds): the CLI reads the same state. */
+export function isoNow() {
+    return new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+function randomIndex(n) {
+    // Rejection sampling on 32-bit values: uniform.
+    const limit = Math.floor(0x100000000 / n) * n;
+    const word = new Uint32Array(1);
+    do crypto.getRandomValues(word); while (word[0] >= limit);
+    return word[0] % n;
+}
+
+/** A uniformly random permutation (Fisher-Yates with crypto randomness). */
+export function shuffled(items) {
+    const out = items.slice();
+    for (let i = out.length - 1; i > 0; i--) {
+        const j = randomIndex(i + 1);
+        [out[i], out[j]] = [out[j], out[i]];
+    }
+    return out;
+}
+
+const COUNTERPART = { mentor: "mentee", mentee: "mentor", peer: "peer" };
+
+const isDummy = (mark) => mark.handle === undefined || mark.handle === null;
+const isPending = (mark) => !mark.matchedAt;
+const isWanted = (mark, epoch) => mark.epoch === epoch && isPending(mark) && mark.waitingForTrust !== true;
+
+function newDummy(epoch) {
+    const random = (n) => b64(crypto.getRandomValues(new Uint8Array(n)));
+    return { epoch, token: random(32), ownTag: random(32), createdAt: isoNow() };
+}
+
+/** Drops keys whose value is undefined or null, as Swift's encoder leaves nil optionals out. */
+function compact(object) {
+    return Object.fromEntries(Object.entries(object).filter(([, value]) => value !== undefined && value !== null));
+}
+
+// --- the replica of the key log: a KeyDirectory for the rules, and a Merkle frontier (MemberState.replica) --
+
+async function nodeHash(left, right) {
+    const both = new Uint8Array(65);
+    both[0] = 1;
+    both.set(left, 1);
+    both.set(right, 33);
+    return sha256(both);
+}
+
+/** `{program, live: {handle: key}, frontier: {size, hashes}}` as the CLI stores it; keys and hashes base64url. */
+class Replica {
+    constructor(json) {
+        this.directory = new KeyDirectory(json.program);
+        this.owners = this.directory.owners;
+        for (const [handle, key] of Object.entries(json.live ?? {})) {
+            const hex = b64ToHex(key);
+            if (this.owners.has(hex)) throw new ClientError("corrupt-state", "the saved key log replica has one key live for two handles");
+            this.directory.live.set(handle, hex);
+            this.owners.set(hex, handle);
+        }
+        const frontier = json.frontier ?? { size: 0, hashes: [] };
+        this.size = frontier.size;
+        this.hashes = frontier.hashes.map((hash) => base64urlDecode(hash, 32));
+        let bits = 0;
+        for (let n = this.size; n > 0; n = Math.floor(n / 2)) bits += n & 1;
+        if (!Number.isSafeInteger(this.size) || this.size < 0 || bits !== this.hashes.length) {
+            throw new ClientError("corrupt-state", "the saved key log replica's frontier is malformed");
+        }
+    }
+
+    live(handle) {
+        const hex = this.directory.live.get(handle);
+        return hex === undefined ? undefined : hexToB64(hex);
+    }
+
+    async apply(entry) {
+        await this.directory.apply(entry); // the directory rules; throws without changing anything
+        let hash = this.directory.leafHashes.pop();
+        this.directory.leaves.length = 0;
+        let n = this.size;
+        while (n & 1) {
+            hash = await nodeHash(this.hashes.pop(), hash);
+            n = Math.floor(n / 2);
+        }
+        this.hashes.push(hash);
+        this.size += 1;
+    }
+
+    async root() {
+        if (this.hashes.length === 0) return sha256(new Uint8Array(0));
+        let root = this.hashes[this.hashes.length - 1];
+        for (let i = this.hashes.length - 2; i >= 0; i--) root = await nodeHash(this.hashes[i], root);
+        return root;
+    }
+
+    toJSON() {
+        const live = {};
+        for (const [handle, hex] of [...this.directory.live].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) live[handle] = hexToB64(hex);
+        return { program: this.directory.program, live, frontier: { size: this.size, hashes: this.hashes.map(b64) } };
+    }
+}
+
+// --- the server's API ------------------------------------------------------------------------------------
+
+const PROBLEM_PREFIX = "urn:reciprocity:problem:";
+
+/** The member side of /v1 (Specs/openapi.yaml), same-origin only. */
+export class ServerAPI {
+    constructor(credential = null) {
+        this.credential = credential;
+    }
+
+    async call(method, path, body) {
+        const headers = { Accept: "application/json" };
+        if (this.credential) headers.Authorization = `Bearer ${this.credential}`;
+        if (body !== undefined) headers["Content-Type"] = "application/json";
+        let response, text;
+        try {
+            response = await fetch(path, {
+                method, headers, body: body === undefined ? undefined : JSON.stringify(body),
+                cache: "no-store", credentials: "omit", redirect: "error", referrerPolicy: "no-referrer",
+            });
+            text = await response.text();
+        } catch {
+            throw new ClientError("unreachable", "cannot reach the server (connection refused, timed out or offline)");
+        }
+        if (!response.ok) {
+            let problem = null;
+            try {
+                problem = JSON.parse(text);
+            } catch { /* not a problem document */ }
+            if (problem && typeof problem.type === "string") {
+                const code = problem.type.startsWith(PROBLEM_PREFIX) ? problem.type.slice(PROBLEM_PREFIX.length) : problem.type;
+                throw new ClientError(code, problem.detail ? `${problem.title}: ${problem.detail}` : String(problem.title ?? code));
+            }
+            throw new ClientError(`http-${response.status}`, `the server answered HTTP ${response.status}`);
+        }
+        if (response.status === 204 || text === "") return null;
+        try {
+            return JSON.parse(text);
+        } catch {
+            throw new ClientError("bad-response", `the server's answer to ${method} ${path.split("?")[0]} is not what the API describes`);
+        }
+    }
+
+    join(program, body) { return this.call("POST", `/v1/programs/${encodeURIComponent(program)}/members`, body); }
+    me() { return this.call("GET", "/v1/me"); }
+    updateProfile(profile) { return this.call("PUT", "/v1/me/profile", profile); }
+    rotateCredential() { return this.call("POST", "/v1/me/credential"); }
+    rotateKey(publicKey) { return this.call("PUT", "/v1/me/key", { publicKey }); }
+    directory(query) {
+        const params = new URLSearchParams(Object.entries(query).filter(([, v]) => v !== undefined && v !== null && v !== ""));
+        const suffix = params.toString();
+        return this.call("GET", "/v1/directory" + (suffix ? "?" + suffix : ""));
+    }
+    async pendingMarks() { return (await this.call("GET", "/v1/marks")).marks; }
+    async submit(epoch, marks, withdraw) {
+        const body = { epoch, marks };
+        if (withdraw.length) body.withdraw = withdraw;
+        return (await this.call("POST", "/v1/marks", body)).results;
+    }
+    async withdraw(token) {
+        try {
+            await this.call("DELETE", `/v1/marks/${token}`);
+        } catch (error) {
+            if (error.code !== "mark-not-found") throw error;
+        }
+    }
+    async matches() {
+        const all = [];
+        let cursor = null;
+        for (let page = 0; page < 1000; page++) {
+            const response = await this.call("GET", "/v1/matches" + (cursor ? `?after=${encodeURIComponent(cursor)}` : ""));
+            all.push(...response.matches);
+            if (!response.nextCursor) return all;
+            if (response.nextCursor === cursor || response.matches.length === 0) break;
+            cursor = response.nextCursor;
+        }
+        throw new ClientError("server-pages", "the server's list of matches does not end");
+    }
+    logHead() { return this.call("GET", "/v1/log/head"); }
+    async logEntries(start, limit) { return (await this.call("GET", `/v1/log/entries?start=${start}&limit=${limit}`)).entries; }
+    async consistencyProof(from, to) {
+        let response;
+        try {
+            response = await this.call("GET", `/v1/log/consistency?from=${from}&to=${to}`);
+        } catch (error) {
+            if (error.code === "proof-not-found") return null; // a fork, to checkConsistent
+            throw error;
+        }
+        try {
+            return response.proof.map((step) => base64urlDecode(step, 32));
+        } catch {
+            throw new ClientError("log-fork", `the server's consistency proof from ${from} to ${to} entries is malformed`);
+        }
+    }
+}
+
+// --- the membership --------------------------------------------------------------------------------------
+
+/** Rules of the own handle's key-log entries (Membership.checkOwnEntry). */
+function checkOwnEntry(index, entry, handle, history, own) {
+    if (entry.handle !== handle) return;
+    const key = b64(entry.publicKey);
+    const position = history.indexOf(key);
+    let fits;
+    if (entry.event === "join") fits = own.last === undefined ? position === 0 : key === own.last;
+    else if (entry.event === "rotate") fits = position >= 0 && own.last !== undefined && history.indexOf(own.last) >= 0 && history.indexOf(own.last) + 1 === position;
+    else fits = key === own.last;
+    if (!fits) {
+        throw new ClientError("log-foreign-key",
+            `entry ${index} of the key log (${entry.event}) is a change to your handle ${handle} that this device did not make; ` +
+            "it also dropped your pending marks. Someone with your credential may be replacing your key: rotate your key " +
+            "on the Keys screen now, and tell the program's operator.");
+    }
+    own.last = key;
+}
+
+function quotaExceeded(program, situation) {
+    return new ClientError("quota-exceeded",
+        `program ${program.name} allows ${program.maxMarks} interests per epoch, pending or matched; ${situation}. ` +
+        "Withdraw one first on the My interests screen.");
+}
+
+export class Membership {
+    constructor(state, privateKey, deviceKey) {
+        this.state = state;
+        this.key = privateKey;
+        this.deviceKey = deviceKey;
+        this.lastAnswer = {};
+        this.queue = Promise.resolve();
+        this.publicKey = null;
+    }
+
+    get api() { return new ServerAPI(this.state.credential); }
+
+    /** Runs `body` after every earlier operation of this membership: one change at a time (polling included). */
+    serial(body) {
+        const run = this.queue.then(body, body);
+        this.queue = run.catch(() => {});
+        return run;
+    }
+
+    /** The membership this browser holds, or null. */
+    static async open() {
+        const [state, privateKey, deviceKey] = await idbGet(["state", "key", "deviceKey"]);
+        if (!state || !privateKey || !deviceKey) return null;
+        const membership = new Membership(JSON.parse(state), privateKey, deviceKey);
+        membership.publicKey = b64(await publicKeyOf(privateKey));
+        return membership;
+    }
+
+    /** Generates the key pair here, joins, stores key and credential, then checks the log holds the key. */
+    static async join({ program, invite, handle, profile }) {
+        checkName(program, "invalid-program");
+        try {
+            checkName(handle, "invalid-handle");
+        } catch {
+            throw new ClientError("invalid-handle", "a handle is 3 to 64 characters of a-z, 0-9, '.', '_' and '-', starting with a letter or digit");
+        }
+        if (await Membership.open()) throw new ClientError("already-joined", "this browser already holds a membership; forget this device first");
+        const deviceKey = await newDeviceKey();
+        const { privateKey, sealed } = await newKey(deviceKey);
+        const publicKey = b64(await publicKeyOf(privateKey));
+        const response = await new ServerAPI().join(program, { invite, handle, publicKey, profile });
+        const state = {
+            server: location.origin, program, handle: response.member.handle, credential: response.credential,
+            pinnedKeys: {}, marks: [], logKey: response.logPublicKey,
+        };
+        const membership = new Membership(state, privateKey, deviceKey);
+        membership.publicKey = publicKey;
+        // The credential is saved first: a failed check below must not lose the membership.
+        await idbPut({ state: membership.stateJSON(), key: privateKey, deviceKey, sealedKey: sealed });
+        await membership.serial(async () => {
+            const replica = await membership.syncedDirectory();
+            if (replica.live(membership.state.handle) !== publicKey) {
+                throw new ClientError("log-missing-key", `the server's key log does not hold your key as live under ${handle}`);
+            }
+            await membership.save();
+        });
+        return membership;
+    }
+
+    /** The state as the CLI's state.json holds it (MemberState), as JSON text. */
+    stateJSON() {
+        const s = this.state;
+        return JSON.stringify(compact({
+            server: s.server, program: s.program, handle: s.handle, credential: s.credential,
+            pinnedKeys: s.pinnedKeys, marks: s.marks.map(compact), padTo: s.padTo, logKey: s.logKey, treeHead: s.treeHead,
+            retiredKeys: s.retiredKeys, resubmitPending: s.resubmitPending, replica: s.replica, ownLogKey: s.ownLogKey,
+            epoch: s.epoch,
+        }), null, 2);
+    }
+
+    save() { return idbPut({ state: this.stateJSON() }); }
+
+    // --- backup (the other helper's backup.js uses these) ------------------------------------------------
+
+    /** The 32 raw bytes of the private key, decrypted from the device-key copy. Only for a backup the member asks for. */
+    async rawPrivateKeyForBackup() {
+        const [sealed] = await idbGet(["sealedKey"]);
+        if (!sealed) throw new ClientError("no-key-copy", "this browser keeps no copy of the key to back up");
+        return new Uint8Array(await subtle.decrypt({ name: "AES-GCM", iv: sealed.iv }, this.deviceKey, sealed.data));
+    }
+
+    /**
+     * Replaces whatever this browser holds by the key `raw` (32 bytes) and the MemberState `state` (object or JSON
+     * text), as a backup import does. The state must be for this server's origin.
+     */
+    static async restore(raw, state) {
+        const parsed = typeof state === "string" ? JSON.parse(state) : clone(state);
+        for (const field of ["program", "handle", "credential"]) {
+            if (typeof parsed[field] !== "string") throw new ClientError("corrupt-state", `the backup's state has no ${field}`);
+        }
+        if (!Array.isArray(parsed.marks) || typeof parsed.pinnedKeys !== "object") throw new ClientError("corrupt-state", "the backup's state is malformed");
+        if (parsed.replica) new Replica(parsed.replica); // validates
+        const deviceKey = await newDeviceKey();
+        const { privateKey, sealed } = await keepKey(raw, deviceKey);
+        const membership = new Membership(parsed, privateKey, deviceKey);
+        membership.publicKey = b64(await publicKeyOf(privateKey));
+        await forgetDevice();
+        await idbPut({ state: membership.stateJSON(), key: privateKey, deviceKey, sealedKey: sealed });
+        return membership;
+    }
+
+    // --- the key log -------------------------------------------------------------------------------------
+
+    /** The server's current head, checked against the pinned key and the latest verified head. */
+    async servedTreeHead() {
+        const served = await this.api.logHead();
+        if (this.state.logKey && this.state.logKey !== served.logPublicKey) {
+            throw new ClientError("log-key-changed", `the server now signs its log with ${served.logPublicKey}, not the key pinned at join (${this.state.logKey})`);
+        }
+        if (!this.state.logKey) this.state.logKey = served.logPublicKey;
+        let logKey, head, previous = null;
+        try {
+            logKey = base64urlDecode(this.state.logKey, 32);
+        } catch {
+            throw new ClientError("log-invalid-key", "the pinned log key is malformed");
+        }
+        try {
+            head = treeHeadFromJSON(served.treeHead);
+        } catch {
+            throw new ClientError("log-invalid-head", "the server sent a malformed tree head");
+        }
+        if (this.state.treeHead) previous = parseTreeHead(this.state.treeHead);
+        let latest;
+        try {
+            latest = await checkTreeHead(head, {
+                program: this.state.program, logPublicKey: logKey, previous,
+                consistencyProof: (from, to) => this.api.consistencyProof(from, to),
+            });
+        } catch (error) {
+            if (error instanceof ReciprocityError) throw new ClientError(error.code, error.message.replace(/^[\w-]+: /, ""));
+            throw error;
+        }
+        this.state.treeHead = treeHeadText(latest);
+        return head;
+    }
+
+    ownKeyHistory(nextPublicKey) {
+        return [...(this.state.retiredKeys ?? []), this.publicKey, ...(nextPublicKey ? [nextPublicKey] : [])];
+    }
+
+    /**
+     * Brings the replica up to the server's current head with every check of Specs/transparency.md (signature,
+     * freshness, no rollback, consistency, the directory rules, the entries hash to the signed root) and checks
+     * every entry for this member's own handle. The requests depend only on the log.
+     */
+    async syncedDirectory() {
+        const head = await this.servedTreeHead();
+        const replica = new Replica(this.state.replica ?? { program: this.state.program });
+        const target = Number(head.treeSize);
+        if (replica.size > target) {
+            throw new ClientError("log-rollback", `the server's log has ${target} entries but this device already replayed ${replica.size}: ${treeHeadText(head)}`);
+        }
+        const [next] = await idbGet(["nextKey"]);
+        const history = this.ownKeyHistory(next ? b64(await publicKeyOf(next)) : null);
+        const own = { last: this.state.ownLogKey };
+        while (replica.size < target) {
+            const page = await this.api.logEntries(replica.size, Math.min(1000, target - replica.size));
+            if (!page.length) throw new ClientError("log-missing-entries", `the server stops serving entries at ${replica.size} but its head has ${target}`);
+            for (const info of page) {
+                if (replica.size >= target) break;
+                if (info.index !== replica.size) throw new ClientError("log-missing-entries", `the server sent entry ${info.index} where ${replica.size} belongs`);
+                let entry;
+                try {
+                    if (!["join", "rotate", "leave"].includes(info.event)) throw new Error("event");
+                    entry = { event: info.event, handle: checkName(info.handle, "invalidHandle"), publicKey: base64urlDecode(info.publicKey, 32) };
+                } catch {
+                    throw new ClientError("log-invalid-entry", `entry ${info.index} of the log is malformed`);
+                }
+                checkOwnEntry(info.index, entry, this.state.handle, history, own);
+                try {
+                    await replica.apply(entry);
+                } catch (error) {
+                    if (error instanceof ReciprocityError) throw new ClientError("log-invalid-entry", `entry ${info.index}: ${error.message}`);
+                    throw error;
+                }
+            }
+        }
+        const root = await replica.root();
+        if (b64(root) !== b64(head.rootHash)) {
+            throw new ClientError("log-fork", `the server's log is not the one it signed: its ${target} entries do not hash to its signed root (a forked or rewritten log): ${treeHeadText(head)}`);
+        }
+        this.state.replica = replica.toJSON();
+        this.state.ownLogKey = own.last;
+        return replica;
+    }
+
+    // --- keys --------------------------------------------------------------------------------------------
+
+    /** The live key of `handle` in the replica, pinned on first use; a changed key is refused until trusted. */
+    async party(handle, replica) {
+        const live = replica.live(handle);
+        if (live === undefined) {
+            throw new ClientError("unknown-handle", `no member '${handle}' is live in program ${this.state.program}'s key log (checked here, up to entry ${replica.size})`);
+        }
+        const pinned = this.state.pinnedKeys[handle];
+        if (pinned !== undefined && pinned !== live) {
+            throw new ClientError("key-changed",
+                `${handle}'s key changed in the key log (pinned ${await fingerprintOf(pinned)}, now ${await fingerprintOf(live)}); ` +
+                `compare fingerprints with ${handle} another way, then trust the new key on the Keys screen`);
+        }
+        this.state.pinnedKeys[handle] = live;
+        return { handle, publicKey: base64urlDecode(live, 32) };
+    }
+
+    /** Own fingerprint, or `handle`'s from the verified replica (pinning it on first use). */
+    fingerprint(handle) {
+        if (!handle) return fingerprintOf(this.publicKey);
+        return this.serial(() => this.rollingBack(async () => {
+            const replica = await this.syncedDirectory();
+            const party = await this.party(handle, replica);
+            await this.save();
+            return fingerprint(party.publicKey);
+        }));
+    }
+
+    /** Handles whose live key in the replica differs from the one pinned here: each blocks marking them. */
+    async changedKeys() {
+        const live = this.state.replica?.live ?? {};
+        const out = [];
+        for (const [handle, pinned] of Object.entries(this.state.pinnedKeys)) {
+            if (live[handle] !== undefined && live[handle] !== pinned) {
+                out.push({ handle, pinned: await fingerprintOf(pinned), live: await fingerprintOf(live[handle]) });
+            }
+        }
+        return out;
+    }
+
+    keyChanged(mark) {
+        const live = this.state.replica?.live ?? {};
+        return !isDummy(mark) && live[mark.handle] !== this.state.pinnedKeys[mark.handle];
+    }
+
+    /** Re-pins `handle` to its live key (after an out-of-band check) and derives its pending marks again. */
+    trust(handle) {
+        return this.serial(() => this.changingMarks(1, undefined, async (program, replica) => {
+            const live = replica.live(handle);
+            if (live === undefined) throw new ClientError("unknown-handle", `no member '${handle}' is live in program ${this.state.program}'s key log`);
+            this.state.pinnedKeys[handle] = live;
+            for (const [index, old] of this.state.marks.entries()) {
+                if (old.handle !== handle || !isPending(old)) continue;
+                const derived = await this.rederive(handle, old.wants, program.epoch);
+                if (!derived) continue;
+                this.state.marks[index] = this.localMark(derived, handle, old.wants, program.epoch, old.createdAt, old.note);
+            }
+            return fingerprintOf(live);
+        }));
+    }
+
+    /**
+     * Replaces the key pair, then the credential: the new key is kept as `nextKey` until the server logs it,
+     * pending interests are derived again with it and sent with fresh dummies in one batch. Run again after an
+     * interruption: it finishes the same rotation.
+     */
+    rotateKey() {
+        return this.serial(async () => {
+            let [nextKey] = await idbGet(["nextKey"]);
+            if (!nextKey) {
+                const { privateKey, sealed } = await newKey(this.deviceKey);
+                await idbPut({ nextKey: privateKey, nextSealedKey: sealed });
+                nextKey = privateKey;
+            }
+            const nextPublic = b64(await publicKeyOf(nextKey));
+            const me = await this.api.me();
+            const program = this.checkedProgram(me.program);
+            if (me.member.publicKey !== nextPublic) await this.api.rotateKey(nextPublic);
+            const old = this.publicKey;
+            if (old !== nextPublic && !(this.state.retiredKeys ?? []).includes(old)) this.state.retiredKeys = [...(this.state.retiredKeys ?? []), old];
+            this.state.resubmitPending = true;
+            const [nextSealed] = await idbGet(["nextSealedKey"]);
+            // State, key and its copy change in one transaction: never a key whose predecessor is unknown.
+            await idbPut({ state: this.stateJSON(), key: nextKey, sealedKey: nextSealed, nextKey: undefined, nextSealedKey: undefined });
+            this.key = nextKey;
+            this.publicKey = nextPublic;
+            const replica = await this.syncedDirectory();
+            if (replica.live(this.state.handle) !== nextPublic) throw new ClientError("log-missing-key", "the server's key log does not hold your new key as live");
+            await this.moveToEpoch(program.epoch, replica);
+            this.pad(program);
+            try {
+                await this.converge(program);
+            } catch (error) {
+                throw error instanceof AfterSending ? error.error : error;
+            }
+            try {
+                const response = await this.api.rotateCredential();
+                this.state.credential = response.credential;
+                await this.save();
+            } catch (error) {
+                throw new ClientError("credential-not-rotated",
+                    `your key was replaced (new fingerprint ${await fingerprintOf(nextPublic)}) but not your credential: ${error.message}`);
+            }
+            return fingerprintOf(nextPublic);
+        });
+    }
+
+    // --- profile and directory ---------------------------------------------------------------------------
+
+    me() { return this.api.me(); }
+    updateProfile(profile) { return this.api.updateProfile(profile); }
+    directory(query) { return this.api.directory(query); }
+
+    // --- interests ---------------------------------------------------------------------------------------
+
+    localMark(derived, handle, wants, epoch, createdAt, note) {
+        return compact({
+            handle, wants, epoch, token: b64(derived.token), ownTag: b64(derived.ownTag),
+            counterpartTag: b64(derived.counterpartTag), createdAt, note,
+        });
+    }
+
+    derive(party, wants, epoch) {
+        return deriveMark({
+            program: this.state.program, relation: wants === "peer" ? "peer" : "mentorship", epoch,
+            selfHandle: this.state.handle, selfRole: COUNTERPART[wants], privateKey: this.key,
+            otherHandle: party.handle, otherPublicKey: party.publicKey,
+        });
+    }
+
+    /** The mark on `handle` derived again from its pinned key; null when none is pinned. */
+    async rederive(handle, wants, epoch) {
+        const pinned = this.state.pinnedKeys[handle];
+        if (pinned === undefined) return null;
+        return this.derive({ handle, publicKey: base64urlDecode(pinned, 32) }, wants, epoch);
+    }
+
+    /** Real interests on this device, oldest first. */
+    get interests() { return this.state.marks.filter((mark) => !isDummy(mark)); }
+
+    /**
+     * Marks each of `handles` ("I would like them as my `wants`") in one request that replaces as many dummies.
+     * Keys from the verified replica only. A handle already marked keeps its mark; a new note replaces the old.
+     */
+    addInterest(handles, wants, { padTo, note } = {}) {
+        if (!handles.length) return Promise.resolve([]);
+        if (!Object.hasOwn(COUNTERPART, wants)) return Promise.reject(new ClientError("invalid-argument", "choose mentor, mentee or peer"));
+        if (padTo !== undefined && !(Number.isInteger(padTo) && padTo >= 0)) return Promise.reject(new ClientError("invalid-argument", `the padding must be 0 or more, got ${padTo}`));
+        if (handles.includes(this.state.handle)) return Promise.reject(new ClientError("self-mark", "you cannot mark yourself"));
+        const bytes = new TextEncoder().encode(note ?? "").length;
+        if (bytes > NOTE_MAX_BYTES) return Promise.reject(new ClientError("note-too-long", `a note is at most ${NOTE_MAX_BYTES} bytes of UTF-8, this one is ${bytes}`));
+        if (note === "") note = undefined;
+        return this.serial(async () => {
+            const tokens = await this.changingMarks(handles.length, padTo, async (program, replica, renoted) => {
+                const tokens = [];
+                let fresh = 0;
+                for (const handle of handles) {
+                    const derived = await this.derive(await this.party(handle, replica), wants, program.epoch);
+                    const token = b64(derived.token);
+                    tokens.push(token);
+                    this.state.marks = this.state.marks.filter((m) => !(m.handle === handle && m.wants === wants && m.waitingForTrust === true));
+                    const existing = this.state.marks.find((m) => m.token === token);
+                    if (existing) {
+                        if (isPending(existing) && (existing.note ?? undefined) !== note) {
+                            existing.note = note;
+                            renoted.add(token);
+                        }
+                    } else if (!tokens.slice(0, -1).includes(token)) {
+                        fresh += 1;
+                        this.state.marks.push(this.localMark(derived, handle, wants, program.epoch, isoNow(), note));
+                    }
+                }
+                const made = this.realMarks(program.epoch).length;
+                if (made > program.maxMarks) throw quotaExceeded(program, `you have made ${made - fresh} interests this epoch, and this would add ${fresh}`);
+                return tokens;
+            });
+            return handles.map((handle, i) => {
+                const matched = this.state.marks.find((m) => m.token === tokens[i])?.matchedAt;
+                return { handle, state: this.lastAnswer[tokens[i]] ?? (matched ? "matched" : "pending") };
+            });
+        });
+    }
+
+    /** Withdraws the pending mark on `handle`, replacing it by a dummy in the same request. */
+    removeInterest(handle, wants) {
+        return this.serial(() => {
+            if (!this.state.marks.some((m) => m.handle === handle && m.wants === wants && isPending(m))) {
+                throw new ClientError("no-such-interest", `you have no pending interest in ${handle} as ${wants}`);
+            }
+            return this.changingMarks(1, undefined, async () => {
+                this.state.marks = this.state.marks.filter((m) => !(m.handle === handle && m.wants === wants && isPending(m)));
+            });
+        });
+    }
+
+    realMarks(epoch) {
+        return this.state.marks.filter((m) => m.epoch === epoch && !isDummy(m) && (m.waitingForTrust !== true || m.matchedAt));
+    }
+
+    padding(program) { return Math.min(this.state.padTo ?? program.maxMarks, program.maxMarks); }
+
+    /** Brings the dummies of the current epoch to the padding: surplus ones leave at random, new ones join. */
+    pad(program) {
+        const needed = Math.max(0, this.padding(program) - this.realMarks(program.epoch).length);
+        const dummies = shuffled(this.state.marks.filter((m) => isDummy(m) && isWanted(m, program.epoch)));
+        const surplus = new Set(dummies.slice(needed).map((m) => m.token));
+        this.state.marks = this.state.marks.filter((m) => !surplus.has(m.token));
+        for (let i = dummies.length; i < needed; i++) this.state.marks.push(newDummy(program.epoch));
+    }
+
+    /** After a new epoch or a key rotation: derive pending interests again and replace every dummy. */
+    async moveToEpoch(epoch, replica) {
+        const all = this.state.resubmitPending === true;
+        const isStale = (m) => isPending(m) && m.waitingForTrust !== true && (all || m.epoch !== epoch);
+        const stale = this.state.marks.filter(isStale);
+        if (!stale.length && !all) return;
+        this.state.marks = this.state.marks.filter((m) => !isStale(m));
+        for (const old of stale) {
+            if (isDummy(old)) continue;
+            const pinned = this.state.pinnedKeys[old.handle];
+            const derived = pinned !== undefined && replica.live(old.handle) === pinned ? await this.rederive(old.handle, old.wants, epoch) : null;
+            if (!derived) {
+                this.state.marks.push({ ...old, waitingForTrust: true });
+                continue;
+            }
+            this.state.marks.push(this.localMark(derived, old.handle, old.wants, epoch, old.createdAt, old.note));
+        }
+        delete this.state.resubmitPending;
+    }
+
+    /** The program as served, refused when its epoch goes back or its quota fell below the padding. */
+    checkedProgram(program, padTo) {
+        if (this.state.epoch !== undefined && program.epoch < this.state.epoch) {
+            throw new ClientError("epoch-rollback", `the server says program ${program.name} is in epoch ${program.epoch}, but this device already saw epoch ${this.state.epoch}; refusing to go back`);
+        }
+        this.state.epoch = program.epoch;
+        if (padTo !== undefined) this.state.padTo = padTo;
+        if (this.state.padTo === undefined || this.state.padTo === null) this.state.padTo = program.maxMarks;
+        if (this.state.padTo > program.maxMarks) {
+            throw new ClientError("quota-lowered",
+                `program ${program.name} now allows ${program.maxMarks} marks per epoch, fewer than the ${this.state.padTo} this device keeps pending; ` +
+                "lowering the padding would show the server which withdrawn marks are dummies: ask the operator why the quota fell");
+        }
+        return program;
+    }
+
+    /** Runs `body` on the state; if it fails before anything was sent, the state goes back, in memory and stored. */
+    async rollingBack(body) {
+        const original = clone(this.state);
+        try {
+            return await body();
+        } catch (error) {
+            if (error instanceof AfterSending) throw error.error;
+            this.state = original;
+            await this.save().catch(() => {});
+            throw error;
+        }
+    }
+
+    /**
+     * The frame of every command that changes marks: program, replica, epoch move; `body(program, replica,
+     * renoted)` changes the local set; then padding and one replacement request. A refusal in `body` still sends
+     * the same replacement request (a dummy for a new one) before it is reported.
+     */
+    changingMarks(minimumChange, padTo, body) {
+        return this.rollingBack(async () => {
+            const served = (await this.api.me()).program;
+            if (padTo !== undefined && padTo > served.maxMarks) {
+                throw new ClientError("invalid-argument", `the padding must be at most ${served.maxMarks}, the most marks program ${served.name} allows; got ${padTo}`);
+            }
+            const program = this.checkedProgram(served, padTo);
+            const replica = await this.syncedDirectory();
+            await this.moveToEpoch(program.epoch, replica);
+            const before = clone(this.state);
+            const renoted = new Set();
+            let result;
+            try {
+                result = await body(program, replica, renoted);
+            } catch (refusal) {
+                if (!(refusal instanceof ClientError)) throw refusal;
+                this.state = before;
+                this.pad(program);
+                try {
+                    await this.converge(program, new Set(), minimumChange);
+                } catch (error) {
+                    if (!(error instanceof AfterSending)) throw error;
+                }
+                throw new AfterSending(refusal);
+            }
+            this.pad(program);
+            try {
+                await this.converge(program, renoted, minimumChange);
+            } catch (error) {
+                if (error instanceof AfterSending && error.error.code === "quota-exceeded") {
+                    throw new AfterSending(quotaExceeded(program, "the server holds more marks of yours than this device knows of"));
+                }
+                throw error;
+            }
+            return result;
+        });
+    }
+
+    /**
+     * Makes the server's pending marks of the epoch equal to this device's in one request (withdrawals and
+     * submissions in random order); replaces random held dummies to change at least `minimumChange` marks.
+     */
+    async converge(program, renoted = new Set(), minimumChange = 0) {
+        this.lastAnswer = {};
+        const held = new Set((await this.api.pendingMarks()).filter((m) => m.epoch === program.epoch).map((m) => m.token));
+        const wanted = this.state.marks.filter((m) => isWanted(m, program.epoch));
+        const wantedTokens = new Set(wanted.map((m) => m.token));
+        const withdraw = new Set([...held].filter((t) => !wantedTokens.has(t)));
+        for (const token of renoted) withdraw.add(token);
+        const submit = wanted.filter((m) => !held.has(m.token) || renoted.has(m.token));
+        const spare = shuffled(wanted.filter((m) => isDummy(m) && held.has(m.token)));
+        while (submit.length < minimumChange && spare.length) {
+            const old = spare.pop();
+            const dummy = newDummy(program.epoch);
+            this.state.marks = this.state.marks.filter((m) => m.token !== old.token);
+            this.state.marks.push(dummy);
+            withdraw.add(old.token);
+            submit.push(dummy);
+        }
+        // Recorded before sending: a crash after the server stored the marks cannot leave marks unknown here.
+        await this.save();
+        if (!submit.length && !withdraw.size) return;
+        const marks = [];
+        for (const local of shuffled(submit)) marks.push(await this.markFor(local));
+        let results = [];
+        try {
+            if (!marks.length) {
+                for (const token of shuffled([...withdraw])) await this.api.withdraw(token);
+            } else {
+                results = await this.api.submit(program.epoch, marks, shuffled([...withdraw]));
+            }
+        } catch (error) {
+            if (error.code === "unreachable") {
+                throw new AfterSending(new ClientError("unreachable", `${error.message}; the change is recorded on this device and the next change completes it`));
+            }
+            throw new AfterSending(error);
+        }
+        const sent = new Set(marks.map((m) => m.token));
+        for (const result of results) if (sent.has(result.token) && !(result.token in this.lastAnswer)) this.lastAnswer[result.token] = result.status;
+    }
+
+    /** What is sent for a local mark: a real one derived again (to seal its note), a dummy with random bytes. */
+    async markFor(local) {
+        if (isDummy(local)) return { token: local.token, tag: local.ownTag, note: b64(dummyMark().note) };
+        const derived = await this.rederive(local.handle, local.wants, local.epoch);
+        if (!derived || b64(derived.token) !== local.token) throw new ClientError("corrupt-state", `the local record of your mark on ${local.handle} does not derive again`);
+        return { token: local.token, tag: b64(derived.ownTag), note: b64(await sealNote(derived, local.note ?? "")) };
+    }
+
+    // --- matches -----------------------------------------------------------------------------------------
+
+    /** Fetches matches and verifies each here. Only a report with `verified` is a match. */
+    matches() {
+        return this.serial(() => this.rollingBack(async () => {
+            const program = this.checkedProgram((await this.api.me()).program);
+            const replica = await this.syncedDirectory();
+            const reports = [];
+            for (const match of await this.api.matches()) {
+                const index = this.state.marks.findIndex((m) => m.token === match.token);
+                const local = index >= 0 ? this.state.marks[index] : null;
+                if (!local || isDummy(local) || !local.counterpartTag) {
+                    reports.push({ handle: match.handle, matchedAt: match.matchedAt, verified: false, problem: "the server reports a match for a token this device never submitted" });
+                    continue;
+                }
+                let problem = null;
+                if (match.handle !== local.handle) {
+                    problem = `the server names ${match.handle} as the counterpart of your mark on ${local.handle}`;
+                } else if (this.state.pinnedKeys[match.handle] !== undefined && this.state.pinnedKeys[match.handle] !== match.publicKey) {
+                    problem = `the server reports a different key for ${match.handle} than the one you marked`;
+                } else {
+                    let ok = false;
+                    try {
+                        ok = verifyMatchTag({ counterpartTag: base64urlDecode(local.counterpartTag, 32) }, base64urlDecode(match.tag, 32));
+                    } catch { /* malformed tag */ }
+                    if (!ok) problem = "the confirmation tag does not verify: the server may have fabricated this match";
+                }
+                if (!problem && !local.matchedAt) local.matchedAt = match.matchedAt;
+                let note = null, noteProblem = null;
+                if (!problem && match.note) {
+                    try {
+                        const derived = await this.rederive(local.handle, local.wants, local.epoch);
+                        if (!derived) throw new Error("no pinned key");
+                        note = await openNote(derived, base64urlDecode(match.note, 540));
+                    } catch {
+                        noteProblem = `the note from ${local.handle} could not be opened (tampered or malformed)`;
+                    }
+                }
+                reports.push({
+                    handle: match.handle, wants: local.wants, matchedAt: match.matchedAt, verified: !problem, problem,
+                    note: note || null, noteProblem, fingerprint: problem ? null : await fingerprintOf(this.state.pinnedKeys[match.handle]),
+                });
+            }
+            // Verified matches are no longer pending; then the epoch move or an interrupted change, if any.
+            await this.moveToEpoch(program.epoch, replica);
+            this.pad(program);
+            await this.converge(program);
+            await this.save();
+            return reports;
+        }));
+    }
+}
+
+/** The fingerprint of a base64url public key. */
+export function fingerprintOf(key) {
+    return fingerprint(base64urlDecode(key, 32));
+}
+
+export { NOTE_MAX_BYTES };
