@@ -19,7 +19,8 @@ final class ServerFixture: @unchecked Sendable {
     private(set) var postgres: PostgresLocation?
     let port: Int
     private(set) var credentials: [String] = []
-    private var process: Process?
+    /// The running `reciprocityd` processes: the first on `port`, each further one on the next port.
+    private var processes: [Process] = []
     let program = try! ProgramID("bench")
 
     /// `postgresServer`: a `postgres://` URL of a server where the fixture creates a database of its own
@@ -79,7 +80,15 @@ final class ServerFixture: @unchecked Sendable {
     /// Inserts `count` random pending marks straight into the file, all held by the last member (the quota does
     /// not apply here: this only makes the store large; the last member must not be used for measuring).
     /// With `notes`, each carries a random 540-byte sealed note, as real marks do.
-    func preload(tokens count: Int, notes: Bool = false) throws {
+    func preload(tokens count: Int, notes: Bool = false) async throws {
+        if let postgres {
+            guard !notes else { throw BenchFailure("--with-notes is for SQLite only") }
+            return try await Self.preloadPostgres(postgres, tokens: count)
+        }
+        try preloadSQLite(tokens: count, notes: notes)
+    }
+
+    private func preloadSQLite(tokens count: Int, notes: Bool) throws {
         let queue = try DatabaseQueue(path: databasePath)
         let programID = try queue.read { try Int64.fetchOne($0, sql: "SELECT id FROM program")! }
         let memberID = try queue.read { try Int64.fetchOne($0, sql: "SELECT MAX(id) FROM member")! }
@@ -101,47 +110,68 @@ final class ServerFixture: @unchecked Sendable {
         }
     }
 
-    /// Starts `reciprocityd serve` (found next to this executable unless given) and waits until it answers.
-    func start(binary: String?, client: HTTPClient) async throws {
+    /// PostgreSQL's preload: the server makes the rows itself (two MD5s of random numbers give 32 uniformly
+    /// random bytes, as a token is), 100,000 to a statement, so that 10 million take minutes, not hours.
+    private static func preloadPostgres(_ location: PostgresLocation, tokens count: Int) async throws {
+        let random = "decode(md5(random()::text || random()::text) || md5(random()::text || random()::text), 'hex')"
+        let statements = stride(from: 0, to: count, by: 100_000).map { chunkStart in
+            """
+            INSERT INTO mark (program_id, epoch, token, member_id, tag, note, created_at)
+            SELECT (SELECT id FROM program), 0, \(random), (SELECT MAX(id) FROM member), \(random), NULL, 0
+            FROM generate_series(1, \(min(100_000, count - chunkStart))) ON CONFLICT DO NOTHING
+            """
+        }
+        try await PostgresStore.administer(location, statements + ["VACUUM ANALYZE mark"])
+    }
+
+    /// Starts `instances` `reciprocityd serve` processes (found next to this executable unless given) on one
+    /// database and one log key, on `port`, `port + 1`, ..., one after the other, each answering before the next.
+    func start(binary: String?, client: HTTPClient, instances: Int = 1) async throws {
         let executable = binary
             ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
                 .appendingPathComponent("reciprocityd").path
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        // No rate limit: the benchmarks drive few members much harder than people would.
-        process.arguments = [
-            "serve", "--database", databaseArgument, "--port", "\(port)", "--log-level", "warning", "--rate-limit", "0",
-            "--log-key-file", directory.appendingPathComponent("log.key").path,
-        ]
-        try process.run()
-        self.process = process
+        for instance in 0..<instances {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: executable)
+            // No rate limit: the benchmarks drive few members much harder than people would.
+            process.arguments = [
+                "serve", "--database", databaseArgument, "--port", "\(port + instance)", "--log-level", "warning",
+                "--rate-limit", "0", "--log-key-file", directory.appendingPathComponent("log.key").path,
+            ]
+            try process.run()
+            processes.append(process)
+            try await waitUntilAnswering(port: port + instance, client: client)
+        }
+    }
+
+    private func waitUntilAnswering(port: Int, client: HTTPClient) async throws {
         for _ in 0..<200 {
-            if let response = try? await client.execute(HTTPClientRequest(url: url("/openapi.yaml")), timeout: .seconds(1)),
-                response.status == .ok
-            {
-                return
-            }
+            let probe = HTTPClientRequest(url: "http://127.0.0.1:\(port)/openapi.yaml")
+            if let response = try? await client.execute(probe, timeout: .seconds(1)), response.status == .ok { return }
             try await Task.sleep(for: .milliseconds(50))
         }
         throw BenchFailure("reciprocityd did not start on port \(port)")
     }
 
     func stop() {
-        guard let process, process.isRunning else { return }
-        process.terminate()
-        process.waitUntilExit()
+        for process in processes where process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+        }
+        processes = []
     }
 
     func url(_ path: String) -> String { "http://127.0.0.1:\(port)\(path)" }
 
-    /// The server's peak resident set size in MiB (VmHWM from /proc).
+    /// The largest peak resident set size of the server processes, in MiB (VmHWM from /proc).
     func serverPeakRSSMiB() -> Double? {
-        guard let pid = process?.processIdentifier,
-            let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
-            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
-            let kib = Double(line.split(separator: " ").dropFirst().first ?? "")
-        else { return nil }
-        return kib / 1024
+        processes.compactMap { process -> Double? in
+            guard let status = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8),
+                let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+                let kib = Double(line.split(separator: " ").dropFirst().first ?? "")
+            else { return nil }
+            return kib / 1024
+        }.max()
     }
 
     /// File size of the database (after a checkpoint) per pending mark stored.

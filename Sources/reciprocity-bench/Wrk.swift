@@ -12,34 +12,48 @@ struct Wrk {
 
     let fixture: ServerFixture
 
-    func run(threads: Int, connections: Int, seconds: Int, delayMs: Double = 0) throws -> Result {
+    /// Runs one wrk per server instance at once (instance k on `fixture.port + k`, with every `instances`-th
+    /// credential from the k-th, so no member is used through two instances), `connections` split among them.
+    /// The rates and failures are summed; each percentile is the worst instance's.
+    func run(instances: Int = 1, threads: Int, connections: Int, seconds: Int, delayMs: Double = 0) throws -> Result {
         let directory = fixture.directory
         let script = directory.appendingPathComponent("single-mark.lua")
         try Self.script.write(to: script, atomically: true, encoding: .utf8)
-        let credentials = directory.appendingPathComponent("credentials.txt")
-        try fixture.credentials.joined(separator: "\n").write(to: credentials, atomically: true, encoding: .utf8)
-
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [
-            "wrk", "-t\(threads)", "-c\(connections)", "-d\(seconds)s", "--latency", "-s", script.path,
-            fixture.url("/"),
-        ]
-        var environment = ProcessInfo.processInfo.environment
-        environment["RECIPROCITY_BENCH_CREDENTIALS"] = credentials.path
-        environment["RECIPROCITY_BENCH_DELAY_MS"] = String(format: "%.3f", delayMs)
-        process.environment = environment
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        do {
-            try process.run()
-        } catch {
-            throw BenchFailure("cannot run wrk (apt-get install wrk): \(error)")
+        var running: [(Process, Pipe)] = []
+        for instance in 0..<instances {
+            let credentials = directory.appendingPathComponent("credentials-\(instance).txt")
+            try stride(from: instance, to: fixture.credentials.count, by: instances).map { fixture.credentials[$0] }
+                .joined(separator: "\n").write(to: credentials, atomically: true, encoding: .utf8)
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = [
+                "wrk", "-t\(max(1, threads / instances))", "-c\(max(1, connections / instances))", "-d\(seconds)s",
+                "--latency", "-s", script.path, "http://127.0.0.1:\(fixture.port + instance)/",
+            ]
+            var environment = ProcessInfo.processInfo.environment
+            environment["RECIPROCITY_BENCH_CREDENTIALS"] = credentials.path
+            environment["RECIPROCITY_BENCH_DELAY_MS"] = String(format: "%.3f", delayMs)
+            process.environment = environment
+            let pipe = Pipe()
+            process.standardOutput = pipe
+            do {
+                try process.run()
+            } catch {
+                throw BenchFailure("cannot run wrk (apt-get install wrk): \(error)")
+            }
+            running.append((process, pipe))
         }
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw BenchFailure("wrk failed (apt-get install wrk?):\n\(output)") }
-        return try Self.parse(output)
+        var total = Result(requestsPerSecond: 0, failed: 0, latencyMs: [:])
+        for (process, pipe) in running {
+            let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            guard process.terminationStatus == 0 else { throw BenchFailure("wrk failed (apt-get install wrk?):\n\(output)") }
+            let result = try Self.parse(output)
+            total.requestsPerSecond += result.requestsPerSecond
+            total.failed += result.failed
+            total.latencyMs.merge(result.latencyMs, uniquingKeysWith: max)
+        }
+        return total
     }
 
     static func parse(_ output: String) throws -> Result {
@@ -69,7 +83,8 @@ struct Wrk {
     }
 
     static let script = """
--- wrk script for `reciprocity-bench requests`: each request submits one fresh random mark, rotating over
+-- wrk script for `reciprocity-bench requests`: each request submits one fresh random mark (token, tag and a
+-- 540-byte sealed note, as every mark a client sends has), rotating over
 -- the member credentials in the file named by RECIPROCITY_BENCH_CREDENTIALS. With RECIPROCITY_BENCH_DELAY_MS
 -- set, each connection waits that long between requests (a paced load for the latency phase).
 local alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
@@ -102,10 +117,20 @@ local function blinded()
   return table.concat(chars)
 end
 
+-- 540 bytes are exactly 720 base64url characters: any 720 characters of the alphabet decode.
+local function note()
+  local chars = {}
+  for i = 1, 720 do
+    local r = math.random(1, 64)
+    chars[i] = alphabet:sub(r, r)
+  end
+  return table.concat(chars)
+end
+
 function request()
   counter = counter + 1
   local credential = credentials[(counter % #credentials) + 1]
-  local body = '{"epoch":0,"marks":[{"token":"' .. blinded() .. '","tag":"' .. blinded() .. '"}]}'
+  local body = '{"epoch":0,"marks":[{"token":"' .. blinded() .. '","tag":"' .. blinded() .. '","note":"' .. note() .. '"}]}'
   return wrk.format("POST", "/v1/marks",
     { ["Authorization"] = "Bearer " .. credential, ["Content-Type"] = "application/json" }, body)
 end
