@@ -79,7 +79,7 @@ extension KeyBackup {
     }
 
     /// Overwrites secret bytes (`OPENSSL_cleanse`, which the compiler may not elide).
-    static func cleanse(_ bytes: inout [UInt8]) {
+    package static func cleanse(_ bytes: inout [UInt8]) {
         bytes.withUnsafeMutableBytes { buffer in
             if let base = buffer.baseAddress { OPENSSL_cleanse(base, buffer.count) }
         }

@@ -270,8 +270,8 @@ struct Matches: AsyncParsableCommand {
 
 struct Key: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Key fingerprints, and checks of the server's key log.",
-        subcommands: [Fingerprint.self, Trust.self, Rotate.self, Monitor.self, Head.self])
+        abstract: "Key fingerprints, checks of the server's key log, and key backups for another device.",
+        subcommands: [Fingerprint.self, Trust.self, Rotate.self, Monitor.self, Head.self, Export.self, Import.self])
 
     /// Reads a file of tree head lines (`reciprocity-sth/v1 ...`), one per line; blank lines are skipped, every
     /// other line must be a head exactly (the strict grammar of Specs/transparency.md).

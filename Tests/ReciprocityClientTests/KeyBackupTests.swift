@@ -1,0 +1,144 @@
+import Foundation
+import ReciprocityCore
+import Testing
+
+/// `reciprocity key export` and `key import` with the real CLI against a real server: a membership moves to a
+/// fresh device (a new RECIPROCITY_HOME) with its pending interests and matches, and every failure leaves the
+/// device as it was.
+@Suite(.serialized) struct KeyBackupTests {
+    /// A passphrase file (0600) in the server's folder.
+    static func passphraseFile(_ server: ServerProcess, _ name: String, _ text: String) throws -> String {
+        let path = server.directory.appendingPathComponent(name).path
+        #expect(FileManager.default.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]))
+        return path
+    }
+
+    struct Interest: Decodable, Equatable {
+        var handle: String
+        var wants: String
+        var epoch: UInt32
+        var state: String
+    }
+
+    static func interests(_ member: CLIMember) throws -> [Interest] {
+        try JSONDecoder().decode([Interest].self, from: Data(try member.ok(["interest", "list", "--json"]).utf8))
+    }
+
+    @Test func aMembershipMovesToAnotherDeviceWithItsInterestsAndMatches() throws {
+        let (server, invite) = try ServerProcess.withProgram()
+        let alice = CLIMember("alice", server: server), bob = CLIMember("bob", server: server)
+        let carol = CLIMember("carol", server: server)
+        try alice.join(invite: invite)
+        try bob.join(invite: invite)
+        try carol.join(invite: invite)
+        try alice.ok(["interest", "add", "bob", "--as", "mentor", "--note", "Coffee?"])
+        try alice.ok(["interest", "add", "carol", "--as", "peer"])
+        try bob.ok(["interest", "add", "alice", "--as", "mentee", "--note", "Gladly"])
+        let matchesBefore = try alice.matches()
+        #expect(matchesBefore.map(\.handle) == ["bob"] && matchesBefore.allSatisfy(\.verified))
+        let interestsBefore = try Self.interests(alice)
+        #expect(interestsBefore.count == 2)
+        let fingerprint = try alice.ok(["key", "fingerprint"])
+
+        let secret = try Self.passphraseFile(server, "alice.pass", "four random words: otter lantern cobalt vinyl\n")
+        let backup = server.directory.appendingPathComponent("alice.backup").path
+        let exported = try alice.cli(["key", "export", "--out", backup, "--passphrase-file", secret])
+        #expect(exported.status == 0, "\(exported.stderr)")
+        let attributes = try FileManager.default.attributesOfItem(atPath: backup)
+        #expect((attributes[.posixPermissions] as? Int) == 0o600)
+        let text = try String(contentsOfFile: backup, encoding: .utf8)
+        #expect(text.contains("\"iterations\": 1000000") && !text.contains("rcpc_") && !text.contains("bob"))
+        // Exporting again onto the same file is refused and leaves it alone.
+        let again = try alice.cli(["key", "export", "--out", backup, "--passphrase-file", secret])
+        #expect(again.status != 0 && again.stderr.contains("already exists"))
+        #expect(try String(contentsOfFile: backup, encoding: .utf8) == text)
+
+        // A fresh device.
+        let laptop = CLIMember("alice-laptop", server: server)
+        let imported = try laptop.cli(["key", "import", backup, "--passphrase-file", secret])
+        #expect(imported.status == 0, "\(imported.stderr)")
+        #expect(imported.stderr.isEmpty)
+        #expect(imported.stdout.contains("imported alice in acme"))
+        #expect(imported.stdout.contains("1 pending interests and 1 matches restored"))
+        // The next commands work with no warning, and see what the first device saw.
+        #expect(try laptop.ok(["key", "fingerprint"]) == fingerprint)
+        #expect(try Self.interests(laptop) == interestsBefore)
+        let listed = try laptop.cli(["matches", "--json"])
+        #expect(listed.status == 0 && listed.stderr.isEmpty, "\(listed.stderr)")
+        let matchesAfter = try laptop.matches()
+        #expect(matchesAfter.map(\.handle) == ["bob"] && matchesAfter.allSatisfy(\.verified))
+        #expect(matchesAfter.first?.note == "Gladly")
+        // The restored device keeps working: carol reciprocates, and the laptop sees the match.
+        try carol.ok(["interest", "add", "alice", "--as", "peer"])
+        #expect(try laptop.matches().map(\.handle).sorted() == ["bob", "carol"])
+
+        // Importing over an existing membership is refused unless --replace, and --replace works.
+        let over = try laptop.cli(["key", "import", backup, "--passphrase-file", secret])
+        #expect(over.status != 0 && over.stderr.contains("--replace"))
+        let replaced = try laptop.cli(["key", "import", backup, "--passphrase-file", secret, "--replace"])
+        #expect(replaced.status == 0 && replaced.stdout.contains("replaced alice"), "\(replaced.stderr)")
+        #expect(try laptop.ok(["key", "fingerprint"]) == fingerprint)
+        let leftovers = try FileManager.default.contentsOfDirectory(
+            atPath: laptop.home.appendingPathComponent("127.0.0.1_\(server.port)").path)
+        #expect(leftovers == ["acme"], "\(leftovers)")
+    }
+
+    @Test func aWrongPassphraseOrADamagedFileWritesNothing() throws {
+        let (server, invite) = try ServerProcess.withProgram()
+        let alice = CLIMember("alice", server: server)
+        try alice.join(invite: invite)
+        let secret = try Self.passphraseFile(server, "right.pass", "correct horse battery staple")
+        let backup = server.directory.appendingPathComponent("alice.backup").path
+        try alice.ok(["key", "export", "--out", backup, "--passphrase-file", secret])
+
+        let laptop = CLIMember("laptop", server: server)
+        func expectRefused(_ arguments: [String], _ fragment: String) throws {
+            let before = try laptop.snapshot()
+            let result = try laptop.cli(arguments)
+            #expect(result.status != 0, "\(arguments)")
+            let lines = result.stderr.split(separator: "\n")
+            #expect(lines.count == 1 && result.stderr.contains(fragment), "\(arguments): \(result.stderr)")
+            #expect(result.stdout.isEmpty)
+            #expect(try laptop.snapshot() == before, "\(arguments) wrote something")
+        }
+        let wrong = try Self.passphraseFile(server, "wrong.pass", "correct horse battery stapler")
+        try expectRefused(["key", "import", backup, "--passphrase-file", wrong], "does not open with this passphrase")
+        #expect(!FileManager.default.fileExists(atPath: laptop.home.path))
+
+        // One character in the middle of the ciphertext changed: still canonical base64url, the checksum fails.
+        var lines = try String(contentsOfFile: backup, encoding: .utf8).components(separatedBy: "\n")
+        let index = lines.firstIndex { $0.hasPrefix("  \"ciphertext\"") }!
+        var characters = Array(lines[index])
+        characters[40] = characters[40] == "A" ? "B" : "A"
+        lines[index] = String(characters)
+        let damaged = lines.joined(separator: "\n")
+        let damagedPath = server.directory.appendingPathComponent("damaged.backup").path
+        try damaged.write(toFile: damagedPath, atomically: true, encoding: .utf8)
+        try expectRefused(["key", "import", damagedPath, "--passphrase-file", secret], "damaged")
+
+        let notABackup = server.directory.appendingPathComponent("notes.txt").path
+        try "hello\n".write(toFile: notABackup, atomically: true, encoding: .utf8)
+        try expectRefused(["key", "import", notABackup, "--passphrase-file", secret], "not a Reciprocity key backup")
+        try expectRefused(["key", "import", server.directory.appendingPathComponent("missing").path,
+                           "--passphrase-file", secret], "cannot read backup file")
+
+        // A short passphrase is refused on export, and nothing is written.
+        let short = try Self.passphraseFile(server, "short.pass", "too short")
+        let refusedOut = server.directory.appendingPathComponent("short.backup").path
+        let result = try alice.cli(["key", "export", "--out", refusedOut, "--passphrase-file", short])
+        #expect(result.status != 0 && result.stderr.contains("at least 15 characters"), "\(result.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: refusedOut))
+        // A passphrase file others can read is refused.
+        let open = server.directory.appendingPathComponent("open.pass").path
+        #expect(FileManager.default.createFile(atPath: open, contents: Data("correct horse battery staple".utf8),
+                                               attributes: [.posixPermissions: 0o644]))
+        let exposed = try alice.cli(["key", "export", "--out", refusedOut, "--passphrase-file", open])
+        #expect(exposed.status != 0 && exposed.stderr.contains("chmod 600"))
+        #expect(!FileManager.default.fileExists(atPath: refusedOut))
+
+        // With a membership already there, a failed import leaves it byte for byte.
+        try laptop.ok(["key", "import", backup, "--passphrase-file", secret])
+        try expectRefused(["key", "import", backup, "--passphrase-file", wrong, "--replace"], "does not open with this passphrase")
+        try expectRefused(["key", "import", damagedPath, "--passphrase-file", secret, "--replace"], "damaged")
+    }
+}
