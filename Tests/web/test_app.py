@@ -149,6 +149,7 @@ class Member:
 
     def join(self, invite, display, headline="", tags=(), offers=False, seeks=False, program="acme", expect_ok=True):
         page = self.page
+        page.goto("about:blank")  # a new document: a fragment-only change would not load the page again
         page.goto(f"{self.server.base}/join#program={program}&invite={invite}")
         expect(page.locator("#join-form")).to_be_visible()
         page.fill("#join-handle", self.handle)
@@ -168,7 +169,7 @@ class Member:
         expect(self.page.locator(f"#screen-{name}")).to_be_visible()
         idle(self.page)
 
-    def mark(self, handles, wants, note=""):
+    def select(self, handles):
         page = self.page
         self.screen("directory")
         for handle in handles:
@@ -176,10 +177,20 @@ class Member:
             page.click("#search-form button")
             idle(page)
             page.check(f"[id='dir-{handle}']")
+
+    def submit_mark(self, wants, note=""):
+        """Clicks Mark; returns the requests the page made from the click until it was done."""
+        page = self.page
         page.check(f"#wants-{wants}")
         page.fill("#mark-note", note)
+        start = len(self.requests)
         page.click("#mark-submit")
         idle(page)
+        return self.requests[start:]
+
+    def mark(self, handles, wants, note=""):
+        self.select(handles)
+        return self.submit_mark(wants, note)
 
     def error_text(self):
         box = self.page.locator("#error")
@@ -274,6 +285,335 @@ def run_all(checks, browser, server, invite, members, args):
         expect(alice.page.locator("#matches-list")).to_contain_text(bob_fp)
         assert not alice.console and not bob.console, alice.console + bob.console
     checks.run("both mark each other (mentor/mentee, notes); both see the verified match and the other's note", mark_and_match)
+
+    def one_sided():
+        alice = members["alice"]
+        carol = members["carol"] = Member(browser, server, "carol")
+        carol.join(invite, "Carol Danvers", "Product manager", ["leadership"], seeks=True)
+        alice_key = server.rows("SELECT public_key FROM member WHERE handle = 'alice'")[0][0]
+        carol.select(["alice"])
+        requests = carol.submit_mark("mentor", note="Alice, would you mentor me?")
+        expect(carol.page.locator("#status")).to_contain_text("Marked privately: alice")
+        # The network of the mark: same-origin only, one POST /v1/marks, nothing that names the target.
+        secrets = ["alice", "Alice Liddell", "Learning Swift", b64url(alice_key), alice_key.hex()]
+        assert requests, "the mark made no request"
+        for request in requests:
+            assert request.url.startswith(server.base + "/"), f"not same-origin: {request.url}"
+            text = request.url + (request.post_data or "")
+            for secret in secrets:
+                assert secret.lower() not in text.lower(), f"{request.method} {request.url} carries {secret!r}"
+        posts = [r for r in requests if r.method == "POST"]
+        assert [r.url for r in posts] == [server.base + "/v1/marks"], [r.url for r in posts]
+        body = json.loads(posts[0].post_data)
+        assert len(body["marks"]) == 1 and len(body["withdraw"]) == 1, "one dummy out, one mark in"
+        # Nobody sees anything.
+        carol.screen("matches")
+        alice.screen("matches")
+        alice.page.click("#matches-refresh")
+        idle(alice.page)
+        assert carol.verified_matches() == [] and alice.verified_matches() == ["bob"]
+        expect(alice.page.locator("#match-warnings")).to_be_empty()
+        # Every member holds P marks whatever they marked: carol's one real mark looks like her 7 dummies.
+        carol_id = server.rows("SELECT id FROM member WHERE handle = 'carol'")[0][0]
+        alice_id = server.rows("SELECT id FROM member WHERE handle = 'alice'")[0][0]
+        assert server.rows("SELECT COUNT(*) FROM mark WHERE member_id = ?", carol_id)[0][0] == MAX_MARKS
+        # The database dump names no target: outside the member, tag and key-log rows neither alice's handle nor
+        # her key appears, and no mark row carries her id.
+        with sqlite3.connect(server.database) as db:
+            dump = list(db.iterdump())
+        allowed = ('INSERT INTO "member"', 'INSERT INTO "member_tag"', 'INSERT INTO "key_log"', "CREATE ", 'INSERT INTO "sqlite_sequence"')
+        for line in dump:
+            if line.startswith(allowed):
+                continue
+            assert "alice" not in line.lower() and alice_key.hex() not in line.lower(), line[:200]
+        assert server.rows("SELECT COUNT(*) FROM mark WHERE member_id = ?", alice_id)[0][0] == MAX_MARKS - 1
+    checks.run("a third marks one of them one-sidedly: one POST, same-origin, nothing about the target; nobody sees anything; the dump names no target", one_sided)
+
+    def key_not_extractable():
+        outcome = stored_secrets_check(members["carol"].page)
+        assert outcome["key"]["type"] == "private" and outcome["key"]["algorithm"] == "X25519", outcome
+        assert outcome["key"]["extractable"] is False and all(not e.endswith("exported") for e in outcome["key"]["exports"]), outcome
+        assert outcome["deviceKey"]["extractable"] is False and all(not e.endswith("exported") for e in outcome["deviceKey"]["exports"]), outcome
+        assert outcome["sealedBytes"] == 32 + 16, outcome
+    checks.run("crypto.subtle.exportKey on the stored private key (and on the device key) fails", key_not_extractable)
+
+    def cli_both_ways():
+        dave = CLI(args.bin, server.folder, server)
+        dave.run("join", "--server", server.base, "--program", "acme", "--invite", invite, "--handle", "dave",
+                 "--display-name", "Dave CLI", "--tag", "rust", "--offers-mentoring")
+        erin = members["erin"] = Member(browser, server, "erin")
+        erin.join(invite, "Erin Browser", "Wants to learn Rust", ["rust"], seeks=True)
+        # The CLI marks first, the browser reciprocates.
+        dave.run("interest", "add", "erin", "--as", "mentee", "--note", "Erin, I can mentor you in Rust.")
+        erin.mark(["dave"], "mentor", note="Thank you Dave!")
+        erin.screen("matches")
+        expect(erin.page.locator("#matches-list")).to_contain_text("Erin, I can mentor you in Rust.")
+        # The browser marks first, the CLI reciprocates.
+        erin.mark(["dave"], "peer")
+        expect(erin.page.locator("#status")).to_contain_text("Marked privately: dave")
+        dave.run("interest", "add", "erin", "--as", "peer")
+        reports = json.loads(dave.run("matches", "--json"))
+        got = sorted((r["handle"], r["wants"], r["verified"], r.get("note")) for r in reports)
+        assert got == [("erin", "mentee", True, "Thank you Dave!"), ("erin", "peer", True, None)], got
+        erin.screen("matches")
+        expect(erin.page.locator("#matches-list > li.card")).to_have_count(2, timeout=30_000)
+        assert erin.verified_matches() == ["dave", "dave"]
+    checks.run("a browser member and a CLI member match both ways (mentorship with notes, then peers)", cli_both_ways)
+
+    def bad_invites():
+        frank = members["frank"] = Member(browser, server, "frank")
+        frank.join("rcpi_" + "A" * 43, "Frank", expect_ok=False)
+        expect(frank.page.locator("#error")).to_contain_text("This invite does not work")
+        assert frank.state() is None, "a refused join stores nothing"
+        frank.shot("error-invite")
+        used = server.invite(1)
+        gina = members["gina"] = Member(browser, server, "gina")
+        gina.join(used, "Gina")
+        hank = Member(browser, server, "hank")
+        hank.join(used, "Hank", expect_ok=False)
+        expect(hank.page.locator("#error")).to_contain_text("This invite does not work")
+        assert hank.state() is None
+        hank.close()
+    checks.run("a wrong invite and a used-up invite: a clear message, nothing stored", bad_invites)
+
+    def handle_taken():
+        frank = members["frank"]
+        frank.handle = "alice"
+        frank.join(invite, "Frank", expect_ok=False)
+        expect(frank.page.locator("#error")).to_contain_text("That handle is taken")
+        assert frank.state() is None
+        frank.handle = "a1ice"  # looks like alice: taken too
+        frank.page.fill("#join-handle", "a1ice")
+        frank.page.click("#join-form button[type=submit]")
+        expect(frank.page.locator("#error")).to_contain_text("That handle is taken")
+        # The same form, another handle: it goes through (the invite was not spent by the refusals).
+        frank.handle = "frank"
+        frank.page.fill("#join-handle", "frank")
+        frank.page.click("#join-form button[type=submit]")
+        expect(frank.page.locator("#status")).to_contain_text("Welcome")
+        assert json.loads(frank.state())["handle"] == "frank"
+    checks.run("a taken handle (and a look-alike): a clear message, nothing stored, the next try works", handle_taken)
+
+    def note_too_long():
+        frank = members["frank"]
+        frank.select(["alice"])
+        frank.page.fill("#mark-note", "é" * 255)
+        expect(frank.page.locator("#note-count")).to_have_text("510 of 510 bytes")
+        before = frank.state()
+        requests = frank.submit_mark("mentor", note="é" * 255 + "x")
+        expect(frank.page.locator("#note-count")).to_contain_text("1 too many")
+        expect(frank.page.locator("#error")).to_contain_text("at most 510 bytes")
+        assert not [r for r in requests if r.method != "GET"] and not requests, [r.url for r in requests]
+        assert frank.state() == before
+    checks.run("a note over 510 bytes: the live counter says so, the mark is refused before any request", note_too_long)
+
+    def server_stopped():
+        frank = members["frank"]
+        frank.page.fill("#mark-note", "")
+        before = frank.state()
+        server.stop()
+        frank.submit_mark("mentor", note="Still there?")
+        expect(frank.page.locator("#error")).to_contain_text("The server cannot be reached")
+        assert frank.state() == before, "a failed change leaves the state as it was"
+        frank.shot("error-unreachable")
+        server.start()
+        frank.select(["alice"])
+        frank.submit_mark("mentor", note="Still there?")
+        expect(frank.page.locator("#status")).to_contain_text("Marked privately: alice")
+        assert not frank.error_text()
+        state, real = state_marks(frank)
+        assert [(m["handle"], m["wants"], m["note"]) for m in real] == [("alice", "mentor", "Still there?")]
+        frank_id = server.rows("SELECT id FROM member WHERE handle = 'frank'")[0][0]
+        assert server.rows("SELECT COUNT(*) FROM mark WHERE member_id = ?", frank_id)[0][0] == MAX_MARKS
+    checks.run("the server stopped mid-session: a clear message, nothing changed; after a restart the mark goes through", server_stopped)
+
+    def interests_and_withdraw():
+        frank = members["frank"]
+        frank.screen("interests")
+        expect(frank.page.locator("#interests-list")).to_contain_text("alice")
+        frank.page.click("#interests-list button")
+        expect(frank.page.locator("#status")).to_contain_text("Withdrew your interest in alice")
+        expect(frank.page.locator("#interests-list")).to_contain_text("You have not marked anyone yet")
+        frank_id = server.rows("SELECT id FROM member WHERE handle = 'frank'")[0][0]
+        assert server.rows("SELECT COUNT(*) FROM mark WHERE member_id = ?", frank_id)[0][0] == MAX_MARKS
+    checks.run("my interests: withdraw one (replaced by a dummy: the server still holds P marks)", interests_and_withdraw)
+
+    def sri_enforced():
+        context = browser.new_context()
+        page = context.new_page()
+        errors = []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        def tampered(route):
+            response = route.fetch()
+            route.fulfill(response=response, body=response.body() + b"\n// changed")
+        page.route("**/web/reciprocity.js", tampered)
+        page.goto(f"{server.base}/join#program=acme&invite={invite}")
+        page.wait_for_timeout(1500)
+        assert page.locator("#screen-join").is_hidden(), "a module that fails its integrity check must not run"
+        assert any("integrity" in e for e in errors), errors
+        context.close()
+    checks.run("a module imported by a module is held to SRI too (modulepreload integrity): a changed one stops the app", sri_enforced)
+
+    def screens_accessible():
+        alice = members["alice"]
+        for name in ["profile", "directory", "interests", "matches", "keys", "device"]:
+            alice.screen(name)
+            assert not alice.error_text(), f"{name}: {alice.error_text()}"
+            axe_check(alice, name)
+            alice.shot(name)
+        fresh = Member(browser, server, "visitor")
+        fresh.page.goto(server.base + "/")
+        expect(fresh.page.locator("#screen-welcome")).to_be_visible()
+        axe_check(fresh, "welcome")
+        fresh.shot("welcome")
+        fresh.page.goto(f"{server.base}/join#program=acme&invite={invite}")
+        expect(fresh.page.locator("#screen-join")).to_be_visible()
+        axe_check(fresh, "join")
+        fresh.shot("join")
+        fresh.close()
+        frank = members["frank"]
+        frank.screen("device")
+        axe_check(frank, "device with an error")
+    checks.run("axe-core: no serious or critical violation on any screen (screenshots saved)", screens_accessible)
+
+    def keyboard():
+        alice = members["alice"]
+        page = alice.page
+        page.goto(server.base + "/")
+        expect(page.locator("#screen-profile")).to_be_visible()
+        seen = []
+        for _ in range(40):
+            page.keyboard.press("Tab")
+            seen.append(page.evaluate("() => { const e = document.activeElement; return e.dataset.screen || e.id || e.textContent.trim(); }"))
+        for screen in ["profile", "directory", "interests", "matches", "keys", "device"]:
+            assert screen in seen, (screen, seen)
+        for control in ["profile-name", "profile-offers"]:
+            assert control in seen, (control, seen)
+        # Open the directory by keyboard, select someone and reach the mark button.
+        page.focus("#nav button[data-screen=directory]")
+        page.keyboard.press("Enter")
+        expect(page.locator("#screen-directory")).to_be_visible()
+        idle(page)
+        seen = []
+        for _ in range(80):
+            page.keyboard.press("Tab")
+            focused = page.evaluate("() => document.activeElement.id")
+            seen.append(focused)
+            if focused == "dir-carol" and seen.count(focused) == 1:
+                page.keyboard.press("Space")
+        assert "dir-carol" in seen and "mark-note" in seen and "mark-submit" in seen, seen
+        expect(page.locator("#mark-selected")).to_contain_text("carol")
+        page.uncheck("[id='dir-carol']")
+    checks.run("keyboard: every screen and control reachable with Tab, selection with Space", keyboard)
+
+    def narrow():
+        ivy = members["ivy"] = Member(browser, server, "ivy", viewport={"width": 375, "height": 812})
+        ivy.join(invite, "Ivy Narrow", "On a phone", ["swift", "design"], seeks=True, offers=True)
+        ivy.shot("mobile-profile")
+        for name in ["profile", "directory", "interests", "matches", "keys", "device"]:
+            ivy.screen(name)
+            width = ivy.page.evaluate("() => document.documentElement.scrollWidth")
+            assert width <= 375, f"{name}: the page is {width} px wide at a 375 px viewport"
+            axe_check(ivy, f"{name} at 375 px")
+            ivy.shot(f"mobile-{name}")
+        ivy.select(["bob"])
+        ivy.submit_mark("mentor", note="From my phone")
+        expect(ivy.page.locator("#status")).to_contain_text("Marked privately: bob")
+    checks.run("usable at a 375-pixel viewport: no sideways scrolling, axe-clean, a mark goes through", narrow)
+
+    def keys_screen_and_rotation():
+        bob = members["bob"]
+        bob.screen("keys")
+        before = bob.page.locator("#my-fingerprint").inner_text()
+        bob.page.fill("#fingerprint-handle", "alice")
+        bob.page.click("#fingerprint-form button")
+        idle(bob.page)
+        alice = members["alice"]
+        alice.screen("keys")
+        expect(bob.page.locator("#fingerprint-result")).to_contain_text(alice.page.locator("#my-fingerprint").inner_text())
+        bob.page.click("#rotate-start")
+        bob.page.click("#rotate-go")
+        expect(bob.page.locator("#status")).to_contain_text("Your key was replaced")
+        after = bob.page.locator("#my-fingerprint").inner_text()
+        assert after != before
+        # Ivy marked bob before: her mark waits for her to trust bob's new key, and marking him is refused.
+        ivy = members["ivy"]
+        ivy.screen("interests")
+        expect(ivy.page.locator("#interests-list")).to_contain_text("their key changed")
+        ivy.select(["bob"])
+        ivy.submit_mark("peer")
+        expect(ivy.page.locator("#error")).to_contain_text(re.compile("bob's key changed", re.I))
+        ivy.screen("keys")
+        expect(ivy.page.locator("#changed-keys")).to_contain_text(after)
+        ivy.shot("keys-changed")
+        ivy.page.click("#changed-keys button")
+        expect(ivy.page.locator("#status")).to_contain_text("You now trust bob's new key")
+        _, real = state_marks(ivy)
+        assert [(m["handle"], m.get("waitingForTrust")) for m in real] == [("bob", None)], real
+        bob.screen("matches")
+    checks.run("keys: fingerprints agree across members; rotation; a changed key blocks marking until checked and trusted", keys_screen_and_rotation)
+
+    def log_rewritten():
+        alice = members["alice"]
+        alice.screen("keys")  # syncs: alice has verified the current head
+        substitute = os.urandom(32)
+        substitute = bytes([substitute[0]]) + substitute[1:31] + bytes([substitute[31] & 0x3F])
+        server.stop()
+        server.tamper("UPDATE member SET public_key = ? WHERE handle = 'carol'", substitute)
+        server.tamper("UPDATE key_log SET public_key = ? WHERE handle = 'carol'", substitute)
+        server.start()
+        before = alice.state()
+        alice.select(["carol"]) if False else None
+        alice.screen("directory")
+        alice.page.fill("#search-q", "carol")
+        alice.page.click("#search-form button")
+        idle(alice.page)
+        alice.page.check("[id='dir-carol']")
+        requests = alice.submit_mark("peer")
+        expect(alice.page.locator("#error")).to_contain_text("log-fork")
+        expect(alice.page.locator("#error")).to_contain_text("key log failed a check")
+        assert not [r for r in requests if r.method == "POST"], "nothing is sent on a log failure"
+        assert alice.state() == before
+        alice.shot("error-log")
+    checks.run("a key swapped in the database behind the log's back: the page refuses to mark, with the log error", log_rewritten)
+
+    if args.docs:
+        DOCS_SHOTS.mkdir(parents=True, exist_ok=True)
+        for name in ["join", "directory", "matches", "interests", "keys-changed", "mobile-matches", "error-log"]:
+            if (SHOTS / f"{name}.png").exists():
+                shutil.copy(SHOTS / f"{name}.png", DOCS_SHOTS / f"{name}.png")
+
+
+AXE = None
+
+
+def axe_check(member, name):
+    """axe-core on the page as it is now: no serious or critical violation."""
+    global AXE
+    from axe_playwright_python.sync_playwright import Axe
+    AXE = AXE or Axe()
+    violations = [v for v in AXE.run(member.page).response["violations"] if v["impact"] in ("serious", "critical")]
+    assert not violations, f"{name}: " + "; ".join(f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']][:3]}" for v in violations)
+
+
+def stored_secrets_check(page):
+    """What the stored keys allow: use, never export."""
+    return page.evaluate("""async () => {
+        const db = await new Promise((ok, no) => { const r = indexedDB.open("reciprocity", 1); r.onsuccess = () => ok(r.result); r.onerror = () => no(r.error); });
+        const get = (k) => new Promise((ok) => { const r = db.transaction("kv").objectStore("kv").get(k); r.onsuccess = () => ok(r.result); });
+        const key = await get("key"), device = await get("deviceKey"), sealed = await get("sealedKey");
+        db.close();
+        const outcome = {};
+        for (const [name, k] of [["key", key], ["deviceKey", device]]) {
+            outcome[name] = { type: k.type, algorithm: k.algorithm.name, extractable: k.extractable, exports: [] };
+            for (const format of name === "key" ? ["pkcs8", "jwk", "raw"] : ["raw", "jwk"]) {
+                try { await crypto.subtle.exportKey(format, k); outcome[name].exports.push(format + ": exported"); }
+                catch (e) { outcome[name].exports.push(format + ": " + e.name); }
+            }
+        }
+        outcome.sealedBytes = sealed.data.byteLength;
+        return outcome;
+    }""")
 
 
 if __name__ == "__main__":

@@ -354,6 +354,7 @@ $("mark-form").addEventListener("submit", (event) => {
 // --- interests -------------------------------------------------------------------------------------------
 
 loaders.interests = () => act(null, async () => {
+    await pollMatches({ quiet: true }); // the log and the matches as they are now: matched, or a key changed
     const marks = membership.interests;
     const box = $("interests-list");
     if (!marks.length) {
