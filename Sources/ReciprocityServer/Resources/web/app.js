@@ -1,6 +1,7 @@
 // The members' web app: screens over membership.js. No inline script or style (the CSP forbids them); every
 // text from the server or another member is set as text, never as HTML.
 
+import { exportBackup, importBackup } from "./backup.js";
 import { ClientError, fingerprintOf, forgetDevice, Membership, NOTE_MAX_BYTES } from "./membership.js";
 
 const POLL_MS = 10_000;
@@ -38,6 +39,12 @@ const SENTENCES = {
     "too-many-connections": "The server is busy. Try again in a moment.",
     "not-ready": "The server is not ready. Try again in a moment.",
     "http-404": "The server does not know this request (is this the right server?).",
+    backupWrongPassphrase: "That passphrase does not open this backup. Check it and try again; nothing was changed.",
+    backupDamaged: "This backup file is damaged (its checksum does not match). Nothing was changed.",
+    backupMalformed: "This is not a Reciprocity key backup file. Nothing was changed.",
+    backupUnsupportedVersion: "This backup was made by a newer version of Reciprocity; this page cannot read it.",
+    backupInvalidPayload: "This backup opened but does not hold a key and a membership. Nothing was changed.",
+    backupIterationsOutOfRange: "This backup's settings are out of range; it was not opened.",
 };
 
 /** One clear sentence for any failure. */
@@ -53,6 +60,7 @@ export function describe(error) {
         return { text: `Stopped: the server's key log failed a check, so nothing was sent. ${capitalise(error.message)}. Tell your program's organiser.`, code };
     }
     if (SENTENCES[code]) return { text: SENTENCES[code], code };
+    if (typeof code === "string" && code.startsWith("backup")) return { text: capitalise(error.message.replace(/^\w+: /, "")) + ".", code };
     if (error instanceof ClientError) return { text: capitalise(error.message) + (/[.!?]$/.test(error.message) ? "" : "."), code };
     return { text: `Something went wrong in this page: ${error?.message ?? error}. Nothing was sent.`, code: code ?? "page" };
 }
@@ -522,6 +530,64 @@ $("forget-go").addEventListener("click", (event) => act(event.target, async () =
     await showScreen("welcome");
     say("This browser has forgotten your membership.");
 }));
+
+// --- key backup (backup.js, Specs/backup.md) --------------------------------------------------------------
+
+$("export-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const form = event.target;
+    act(form.querySelector("button"), async () => {
+        const passphrase = $("export-pass").value;
+        if (passphrase !== $("export-pass2").value) throw new ClientError("passphrase-mismatch", "The two passphrases differ");
+        const payload = await membership.backupPayload();
+        let text;
+        try {
+            text = await exportBackup(payload, passphrase);
+        } finally {
+            payload.privateKey.fill(0);
+        }
+        const url = URL.createObjectURL(new Blob([text], { type: "application/octet-stream" }));
+        const link = el("a", { href: url, download: `${membership.state.program}-${membership.state.handle}.reciprocity-backup` });
+        document.body.append(link);
+        link.click();
+        link.remove();
+        setTimeout(() => URL.revokeObjectURL(url), 60_000);
+        form.reset();
+        say("Your key backup was downloaded. Keep the file and its passphrase apart.");
+    });
+});
+
+for (const form of document.querySelectorAll(".restore-form")) {
+    form.addEventListener("submit", (event) => {
+        event.preventDefault();
+        act(form.querySelector("button"), async () => {
+            const file = form.querySelector("input[type=file]").files[0];
+            if (!file) throw new ClientError("missing", "Choose the backup file first");
+            const { privateKey, state } = await importBackup(await file.text(), form.querySelector("input[type=password]").value);
+            try {
+                let origin;
+                try {
+                    origin = new URL(state.server).origin;
+                } catch {
+                    throw new ClientError("corrupt-state", "The backup does not say which server it belongs to");
+                }
+                if (origin !== location.origin) {
+                    throw new ClientError("other-server", `This backup is for the server ${state.server}; open that server's page to restore it`);
+                }
+                membership = await Membership.restore(privateKey, state);
+            } finally {
+                privateKey.fill(0);
+            }
+            form.reset();
+            knownMatches = null;
+            myProfile = null;
+            suggestions = null;
+            enterApp();
+            await showScreen("matches");
+            say(`Restored: you are ${membership.state.handle} in ${membership.state.program} on this browser.`);
+        });
+    });
+}
 
 // --- start -----------------------------------------------------------------------------------------------
 

@@ -437,6 +437,11 @@ export class Membership {
         return new Uint8Array(await subtle.decrypt({ name: "AES-GCM", iv: sealed.iv }, this.deviceKey, sealed.data));
     }
 
+    /** What a backup holds, taken between two changes: `{privateKey (32 raw bytes), state (MemberState object)}`. */
+    backupPayload() {
+        return this.serial(async () => ({ privateKey: await this.rawPrivateKeyForBackup(), state: JSON.parse(this.stateJSON()) }));
+    }
+
     /**
      * Replaces whatever this browser holds by the key `raw` (32 bytes) and the MemberState `state` (object or JSON
      * text), as a backup import does. The state must be for this server's origin.
