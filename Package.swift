@@ -124,7 +124,22 @@ let package = Package(
                 "ReciprocityCore", "ReciprocityAPI", "ReciprocityClient", "ReciprocityVectors", "CommandLineEdge",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
+            swiftSettings: strictSettings,
+            plugins: ["WebAssetHashes"]
+        ),
+        // The SHA-256 of every file of the server's web app, computed at build time into a Swift file of the CLI,
+        // for `reciprocity audit --web` (the CLI carries them without importing the server module).
+        .executableTarget(
+            name: "WebAssetHasher",
+            dependencies: ["ReciprocityCore"],
+            path: "Plugins/WebAssetHasher",
             swiftSettings: strictSettings
+        ),
+        .plugin(
+            name: "WebAssetHashes",
+            capability: .buildTool(),
+            dependencies: ["WebAssetHasher"],
+            path: "Plugins/WebAssetHashes"
         ),
         .executableTarget(
             name: "reciprocity-bench",

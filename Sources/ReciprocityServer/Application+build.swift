@@ -32,6 +32,9 @@ public struct ServerConfiguration: Sendable {
     /// The key that signs key-log heads. `reciprocityd serve` loads it from its key file; the default is a
     /// fresh key, which clients that pinned another one will refuse.
     public var logSigningKey: LogSigningKey = try! LogSigningKey()
+    /// A folder to serve the web app from instead of the files built into the server (development, and the
+    /// tests of `reciprocity audit --web`); nil serves the built-in files.
+    public var webFolder: String?
 
     public init() {}
 }
@@ -40,7 +43,7 @@ public struct ServerConfiguration: Sendable {
 public func buildRouter(
     store: any ReciprocityStore, adminCredential: String?, logSigningKey: LogSigningKey = try! LogSigningKey(),
     metrics: ServerMetrics = ServerMetrics(), rateLimitPerMinute: Int = 0, joinRateLimitPerMinute: Int = 0,
-    metricsCredential: String? = nil, metricsRefreshInterval: Int = 60
+    metricsCredential: String? = nil, metricsRefreshInterval: Int = 60, webFolder: String? = nil
 ) -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
     router.add(middleware: RequestLogMiddleware())
@@ -73,7 +76,7 @@ public func buildRouter(
             body: .init(byteBuffer: ByteBuffer(bytes: OpenAPIDocument.contents)))
     }
 
-    WebAssets.bundled.addRoutes(to: router)
+    (webFolder.map { WebAssets(folder: URL(fileURLWithPath: $0)) } ?? WebAssets.bundled).addRoutes(to: router)
 
     let transparency = KeyTransparency(store: store, signingKey: logSigningKey)
     let members = MemberController(store: store, transparency: transparency)
@@ -107,7 +110,7 @@ public func buildApplication(
             rateLimitPerMinute: configuration.rateLimitPerMinute,
             joinRateLimitPerMinute: configuration.joinRateLimitPerMinute,
             metricsCredential: configuration.metricsCredential,
-            metricsRefreshInterval: configuration.metricsRefreshInterval),
+            metricsRefreshInterval: configuration.metricsRefreshInterval, webFolder: configuration.webFolder),
         server: HTTPServerBuilder { responder in
             LimitedHTTP1Channel(
                 base: HTTP1Channel(

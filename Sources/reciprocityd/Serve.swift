@@ -65,6 +65,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Seconds the store gauges of /metrics are kept before they are counted again (env RECIPROCITY_METRICS_REFRESH_INTERVAL; default 60).")
     var metricsRefreshInterval: Int?
 
+    @Option(help: "Serve the web app from this folder instead of the files built in, read once at start (env RECIPROCITY_WEB_FOLDER; for development: 'reciprocity audit --web' then reports the difference).")
+    var webFolder: String?
+
     func resolve() throws -> ServerConfiguration {
         var configuration = ServerConfiguration()
         configuration.databasePath = database.displayName
@@ -106,6 +109,13 @@ struct Serve: AsyncParsableCommand {
         configuration.metricsRefreshInterval = try Self.seconds(
             metricsRefreshInterval, environment["RECIPROCITY_METRICS_REFRESH_INTERVAL"],
             default: configuration.metricsRefreshInterval, name: "metrics refresh interval")
+        if let folder = webFolder ?? environment["RECIPROCITY_WEB_FOLDER"] {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else {
+                throw CLIFailure("web folder '\(folder)' is not a folder")
+            }
+            configuration.webFolder = folder
+        }
         return configuration
     }
 
@@ -179,6 +189,7 @@ struct Serve: AsyncParsableCommand {
                 "admin_api": "\(configuration.adminCredential == nil ? "off" : "on")",
                 "metrics": "\(configuration.metricsCredential == nil ? "off" : "on")",
                 "log_public_key": "\(signingKey.publicKey.base64URL)",
+                "web_app": "\(configuration.webFolder.map { "from \($0), not the built-in files" } ?? "built in")",
             ])
         let app = buildApplication(configuration: configuration, store: store, logger: logger)
         // The order is the dependency order; on SIGTERM or SIGINT the group stops accepting connections, lets
