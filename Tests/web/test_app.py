@@ -642,7 +642,7 @@ def run_all(checks, browser, server, invite, members, args):
 
     if args.docs:
         DOCS_SHOTS.mkdir(parents=True, exist_ok=True)
-        for name in ["join", "directory", "matches", "interests", "keys-changed", "mobile-matches", "error-log"]:
+        for name in ["join", "directory", "matches", "interests", "keys-changed", "mobile-directory", "error-log"]:
             if (SHOTS / f"{name}.png").exists():
                 shutil.copy(SHOTS / f"{name}.png", DOCS_SHOTS / f"{name}.png")
 
