@@ -95,4 +95,53 @@ import Testing
             }
         }
     }
+
+    @Test func theAppIsServedAtTheRootAndForInviteLinks() async throws {
+        let page = try #require(try Self.filesOnDisk()["index.html"])
+        let harness = try Harness()
+        try await harness.application().test(.live) { client in
+            for path in ["/", "/join"] {
+                let response = try await client.send(.get, path)
+                #expect(response.status == .ok, "\(path)")
+                #expect(Data(buffer: response.body) == page, "\(path)")
+                #expect(response.headers[.contentType] == "text/html; charset=utf-8", "\(path)")
+                Self.expectSecurityHeaders(response.headers, path)
+            }
+        }
+    }
+
+    /// Every `<script src>` and `<link href>` of the HTML names a file of the web folder with the Subresource
+    /// Integrity of its bytes (scripts/web_sri.py rewrites them), and every module that a module imports is listed
+    /// as `<link rel="modulepreload" integrity>`: an import inside a module gets no integrity from any tag, and a
+    /// preloaded module that fails its check is never run.
+    @Test func everyIntegrityAttributeMatchesItsFile() throws {
+        let files = try Self.filesOnDisk()
+        let pages = files.filter { $0.key.hasSuffix(".html") }
+        #expect(!pages.isEmpty)
+        let imported = Set(files.filter { $0.key.hasSuffix(".js") }.flatMap { _, data in
+            String(decoding: data, as: UTF8.self).matches(of: /(?m)^\s*(?:import|export)\b[^;]*?\bfrom\s*"\.\/([^"]+)"/)
+                .map { String($0.output.1) }
+        })
+        #expect(imported.isSuperset(of: ["reciprocity.js", "chacha20poly1305.js"]))
+        for (name, data) in pages {
+            let html = String(decoding: data, as: UTF8.self)
+            let tags = html.matches(of: /<(?:script|link)\b[^>]*>/).map { String($0.output) }
+            var preloaded: Set<String> = []
+            var checked = 0
+            for tag in tags {
+                guard let url = tag.firstMatch(of: /(?:src|href)="([^"]+)"/)?.output.1 else { continue }
+                #expect(url.hasPrefix("/web/"), "\(name): \(tag) loads something outside /web/")
+                let file = String(url.dropFirst("/web/".count))
+                let bytes = try #require(files[file], "\(name): \(file) is not in the web folder")
+                let expected = "sha256-" + Data(ContentDigest.sha256(bytes)).base64EncodedString()
+                let integrity = tag.firstMatch(of: /integrity="([^"]*)"/).map { String($0.output.1) }
+                #expect(integrity == expected, "\(name): \(file) has integrity \(integrity ?? "none"), its bytes \(expected); run scripts/web_sri.py")
+                if tag.contains(#"rel="modulepreload""#) { preloaded.insert(file) }
+                checked += 1
+            }
+            #expect(checked >= 4, "\(name)")
+            #expect(imported.isSubset(of: preloaded), "\(name): imported modules without modulepreload: \(imported.subtracting(preloaded).sorted())")
+            #expect(!html.contains("<script>") && !html.contains("<style") && !html.contains(" style="), "\(name): no inline script or style")
+        }
+    }
 }
