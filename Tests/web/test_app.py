@@ -286,6 +286,23 @@ def run_all(checks, browser, server, invite, members, args):
         assert not alice.console and not bob.console, alice.console + bob.console
     checks.run("both mark each other (mentor/mentee, notes); both see the verified match and the other's note", mark_and_match)
 
+    def invite_link():
+        made = server.admin("invite", "create", "--program", "acme", "--uses", "3", "--public-url", server.base + "/")
+        code = made.stdout.strip()
+        assert re.fullmatch(r"rcpi_[A-Za-z0-9_-]+", code), made.stdout
+        link = f"{server.base}/join#program=acme&invite={code}"
+        assert made.stderr.strip() == f"join link: {link}", made.stderr
+        bare = server.admin("invite", "create", "--program", "acme")
+        assert bare.stderr.startswith(f"join link: /join#program=acme&invite={bare.stdout.strip()} "), bare.stderr
+        # The printed link opens the join form with both filled in, and the address bar drops the code after joining.
+        gina = members["gina"] = Member(browser, server, "gina")
+        gina.page.goto(link)
+        expect(gina.page.locator("#join-invite")).to_have_value(code)
+        expect(gina.page.locator("#join-program")).to_have_value("acme")
+        gina.join(code, "Gina Link", "Joined from the printed link", ["swift"], offers=True)
+        assert code not in gina.page.url
+    checks.run("invite create prints the join link (--public-url; the path alone without it); the link opens the join form", invite_link)
+
     def one_sided():
         alice = members["alice"]
         carol = members["carol"] = Member(browser, server, "carol")
@@ -367,8 +384,8 @@ def run_all(checks, browser, server, invite, members, args):
         assert frank.state() is None, "a refused join stores nothing"
         frank.shot("error-invite")
         used = server.invite(1)
-        gina = members["gina"] = Member(browser, server, "gina")
-        gina.join(used, "Gina")
+        june = members["june"] = Member(browser, server, "june")
+        june.join(used, "June")
         hank = Member(browser, server, "hank")
         hank.join(used, "Hank", expect_ok=False)
         expect(hank.page.locator("#error")).to_contain_text("This invite does not work")
@@ -437,6 +454,29 @@ def run_all(checks, browser, server, invite, members, args):
         frank_id = server.rows("SELECT id FROM member WHERE handle = 'frank'")[0][0]
         assert server.rows("SELECT COUNT(*) FROM mark WHERE member_id = ?", frank_id)[0][0] == MAX_MARKS
     checks.run("my interests: withdraw one (replaced by a dummy: the server still holds P marks)", interests_and_withdraw)
+
+    def several_and_forget():
+        gina = members["gina"]
+        gina.select(["bob", "carol"])
+        expect(gina.page.locator("#mark-submit")).to_have_text("Mark 2 people privately")
+        requests = gina.submit_mark("peer")
+        expect(gina.page.locator("#status")).to_contain_text("Marked privately: bob, carol as a peer")
+        posts = [r for r in requests if r.method == "POST"]
+        assert len(posts) == 1, [r.url for r in posts]
+        body = json.loads(posts[0].post_data)
+        assert len(body["marks"]) == 2 and len(body["withdraw"]) == 2, body
+        _, real = state_marks(gina)
+        assert sorted(m["handle"] for m in real) == ["bob", "carol"]
+        gina.screen("device")
+        gina.page.click("#forget-start")
+        gina.page.click("#forget-go")
+        expect(gina.page.locator("#screen-welcome")).to_be_visible()
+        expect(gina.page.locator("#status")).to_contain_text("forgotten")
+        assert gina.page.evaluate("async () => (await indexedDB.databases()).map((d) => d.name)") == []
+        gina.page.reload()
+        expect(gina.page.locator("#screen-welcome")).to_be_visible()
+        assert gina.page.locator("#nav").is_hidden()
+    checks.run("mark several at once (one POST: two in, two dummies out); 'Forget this device' wipes IndexedDB", several_and_forget)
 
     def sri_enforced():
         context = browser.new_context()
@@ -615,6 +655,37 @@ def run_all(checks, browser, server, invite, members, args):
     # After the backups: a rotation makes the counterpart's earlier matches unverifiable (the server reports the
     # new key), in the CLI as here.
     checks.run("keys: fingerprints agree across members; rotation; a changed key blocks marking until checked and trusted", keys_screen_and_rotation)
+
+    def epochs_and_quota():
+        ivy, bob = members["ivy"], members["bob"]
+        ivy_id = server.rows("SELECT id FROM member WHERE handle = 'ivy'")[0][0]
+        server.admin("program", "set-epoch", "acme", "1")
+        ivy.screen("interests")  # syncs: the pending interest is derived again for epoch 1, every dummy replaced
+        assert not ivy.error_text(), ivy.error_text()
+        assert server.rows("SELECT COUNT(*) FROM mark WHERE member_id = ? AND epoch = 1", ivy_id)[0][0] == MAX_MARKS
+        state, real = state_marks(ivy)
+        assert [(m["handle"], m["epoch"]) for m in real] == [("bob", 1)] and state["epoch"] == 1, real
+        bob.mark(["ivy"], "mentee", note="Welcome to epoch 1")
+        ivy.screen("matches")
+        expect(ivy.page.locator("#matches-list")).to_contain_text("Welcome to epoch 1")
+        # The server going back to an earlier epoch, or lowering the quota below the padding: refused, nothing sent.
+        server.admin("program", "set-epoch", "acme", "0")
+        before = ivy.state()
+        start = len(ivy.requests)
+        ivy.page.click("#matches-refresh")
+        expect(ivy.page.locator("#error")).to_contain_text("refusing to go back")
+        assert not [r for r in ivy.requests[start:] if r.method == "POST"] and ivy.state() == before
+        server.admin("program", "set-epoch", "acme", "2")
+        server.tamper("UPDATE program SET max_marks = 4 WHERE name = 'acme'")
+        ivy.page.click("#matches-refresh")
+        expect(ivy.page.locator("#error")).to_contain_text("fewer than the 8 this device keeps pending")
+        assert not [r for r in ivy.requests[start:] if r.method == "POST"] and ivy.state() == before
+        server.tamper("UPDATE program SET max_marks = ? WHERE name = 'acme'", MAX_MARKS)
+        ivy.page.click("#matches-refresh")
+        idle(ivy.page)
+        assert not ivy.error_text(), ivy.error_text()
+        assert server.rows("SELECT COUNT(*) FROM mark WHERE member_id = ? AND epoch = 2", ivy_id)[0][0] == MAX_MARKS
+    checks.run("a new epoch derives pending interests again (and matches in it); an epoch going back or a lowered quota is refused", epochs_and_quota)
 
     def log_rewritten():
         alice = members["alice"]
