@@ -34,6 +34,10 @@ swift test --skip-build "${main_suite[@]}" || {
 # Several server processes on one PostgreSQL: on their own, so that their load does not slow the suite's
 # time-bounded tests.
 swift test --skip-build --filter MultiProcessTests --filter FailoverTests
+# The store, mark API and multi-process suites again on PostgreSQL, with marks and matches split into hash
+# partitions by token by scripts/partition-by-token.sql (Specs/scaling.md, "One PostgreSQL, partitioned").
+RECIPROCITY_TEST_POSTGRES_PARTITIONS=8 swift test --skip-build \
+    --filter StoreConformanceTests --filter MarkAPITests --filter MultiProcessTests
 # Timing comparisons on their own, so no other test competes for the CPU while they sample.
 swift test --skip-build --filter TakeTheSameTime
 swift run --skip-build reciprocity vectors verify Specs/vectors

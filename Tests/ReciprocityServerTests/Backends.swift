@@ -15,8 +15,10 @@ enum Backend: String, Sendable, CaseIterable, CustomTestStringConvertible {
     /// it only SQLite is tested.
     static let postgresURL = ProcessInfo.processInfo.environment["RECIPROCITY_TEST_POSTGRES_URL"]
 
-    /// SQLite always; PostgreSQL when `RECIPROCITY_TEST_POSTGRES_URL` is set.
-    static let enabled: [Backend] = postgresURL == nil ? [.sqlite] : [.sqlite, .postgres]
+    /// SQLite always; PostgreSQL when `RECIPROCITY_TEST_POSTGRES_URL` is set; PostgreSQL alone for the run on
+    /// partitioned tables (`RECIPROCITY_TEST_POSTGRES_PARTITIONS`), which has nothing to check on SQLite.
+    static let enabled: [Backend] =
+        postgresURL == nil ? [.sqlite] : PostgresTestDatabase.partitions == nil ? [.sqlite, .postgres] : [.postgres]
 
     /// PostgreSQL alone, or nothing when it is not configured.
     static let postgresOnly: [Backend] = postgresURL == nil ? [] : [.postgres]
@@ -34,7 +36,42 @@ struct PostgresTestDatabase: Sendable {
         try await PostgresStore.administer(server, ["CREATE DATABASE \(name)"])
         var location = server
         location.database = name
-        return PostgresTestDatabase(name: name, server: server, location: location)
+        let database = PostgresTestDatabase(name: name, server: server, location: location)
+        if let partitions = partitions { try await database.partitionByToken(partitions) }
+        return database
+    }
+
+    /// With `RECIPROCITY_TEST_POSTGRES_PARTITIONS=N`, every test database is migrated and then converted by
+    /// `scripts/partition-by-token.sql` into N hash partitions of marks and matches by token, so that the suites
+    /// check the partitioned layout of Specs/scaling.md.
+    static let partitions = ProcessInfo.processInfo.environment["RECIPROCITY_TEST_POSTGRES_PARTITIONS"].flatMap { Int($0) }
+
+    private func partitionByToken(_ partitions: Int) async throws {
+        // Opening a store applies the migrations; the script converts their tables.
+        await (try await store()).close()
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+            "../../scripts/partition-by-token.sql")
+        _ = try psql(["-v", "ON_ERROR_STOP=1", "-v", "partitions=\(partitions)", "-f", script.path])
+        // The suites then run on partitioned tables, not on whatever the script might have left.
+        let counts = try psql([
+            "-Atc",
+            "SELECT string_agg(c, ',' ORDER BY c) FROM (SELECT inhparent::regclass::text || '=' || COUNT(*) AS c FROM pg_inherits WHERE inhparent IN ('mark'::regclass, '\"match\"'::regclass) GROUP BY inhparent) t",
+        ])
+        try #require(counts == "mark=\(partitions),match=\(partitions)\n", "partitions after the script: \(counts)")
+    }
+
+    /// Runs psql on this database and returns what it printed; throws when it fails.
+    private func psql(_ arguments: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["psql", url, "--quiet"] + arguments
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        try #require(process.terminationStatus == 0, "psql \(arguments.joined(separator: " ")) failed on \(name)")
+        return text
     }
 
     /// `postgres://` URL of this database, password included, for server processes started by a test.
