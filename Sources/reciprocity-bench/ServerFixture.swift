@@ -1,5 +1,8 @@
 import AsyncHTTPClient
 import Foundation
+#if canImport(Glibc)
+    import Glibc
+#endif
 import GRDB
 import NIOCore
 import NIOHTTP1
@@ -25,7 +28,8 @@ final class ServerFixture: @unchecked Sendable {
 
     /// `postgresServer`: a `postgres://` URL of a server where the fixture creates a database of its own
     /// (dropped by `dropDatabase()`); without it the fixture is a SQLite file.
-    init(members: Int, port: Int, postgresServer: String? = nil) async throws {
+    /// `publicKeys`: the members' keys, for benchmarks that derive as the members (random ones otherwise).
+    init(members: Int, port: Int, postgresServer: String? = nil, publicKeys: [PublicKey]? = nil) async throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("reciprocity-bench-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         databasePath = directory.appendingPathComponent("bench.sqlite").path
@@ -50,7 +54,7 @@ final class ServerFixture: @unchecked Sendable {
             let credential = try BearerSecret.generate(.memberCredential)
             _ = try await store.join(
                 program: program, inviteDigest: invite.digest, handle: Handle("member\(index)"),
-                publicKey: try PrivateKey().publicKey, profile: Profile(displayName: "Member \(index)"),
+                publicKey: try publicKeys?[index] ?? PrivateKey().publicKey, profile: Profile(displayName: "Member \(index)"),
                 credentialDigest: credential.digest, now: Date())
             credentials.append(credential.text)
         }
@@ -181,6 +185,18 @@ final class ServerFixture: @unchecked Sendable {
         let count = try queue.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM mark")! }
         let size = try FileManager.default.attributesOfItem(atPath: databasePath)[.size] as! Int
         return Double(size) / Double(max(count, 1))
+    }
+
+    /// CPU seconds (user and system) the first server process has used so far, from /proc.
+    func serverCPUSeconds() -> Double? {
+        guard let pid = processes.first?.processIdentifier,
+            let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let end = stat.lastIndex(of: ")")
+        else { return nil }
+        // Fields after the command's closing parenthesis start at field 3; utime and stime are fields 14 and 15.
+        let fields = stat[stat.index(after: end)...].split(separator: " ")
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 
     /// A POST /v1/marks request for `marks` from member `member`.
