@@ -209,9 +209,9 @@ class Member:
     def verified_matches(self):
         return self.page.locator("#matches-list > li.card h3").all_inner_texts()
 
-    def shot(self, name):
+    def shot(self, name, full_page=True):
         SHOTS.mkdir(exist_ok=True)
-        self.page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+        self.page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=full_page)
 
     def close(self):
         self.context.close()
@@ -559,6 +559,9 @@ def run_all(checks, browser, server, invite, members, args):
         ivy.select(["bob"])
         ivy.submit_mark("mentor", note="From my phone")
         expect(ivy.page.locator("#status")).to_contain_text("Marked privately: bob")
+        ivy.screen("interests")
+        expect(ivy.page.locator("#interests-list")).to_contain_text("bob")
+        ivy.shot("mobile-interests-screen", full_page=False)
     checks.run("usable at a 375-pixel viewport: no sideways scrolling, axe-clean, a mark goes through", narrow)
 
     def keys_screen_and_rotation():
@@ -687,6 +690,29 @@ def run_all(checks, browser, server, invite, members, args):
         assert server.rows("SELECT COUNT(*) FROM mark WHERE member_id = ? AND epoch = 2", ivy_id)[0][0] == MAX_MARKS
     checks.run("a new epoch derives pending interests again (and matches in it); an epoch going back or a lowered quota is refused", epochs_and_quota)
 
+    def tampered_matches():
+        erin = members["erin"]
+        dave_id = server.rows("SELECT id FROM member WHERE handle = 'dave'")[0][0]
+        erin_id = server.rows("SELECT id FROM member WHERE handle = 'erin'")[0][0]
+        pair = "((a_member_id = ? AND b_member_id = ?) OR (a_member_id = ? AND b_member_id = ?))"
+        ids = (dave_id, erin_id, erin_id, dave_id)
+        assert server.rows(f'SELECT COUNT(*) FROM "match" WHERE {pair}', *ids)[0][0] == 2
+        # Dave's side as erin receives it: both notes replaced, and one tag.
+        server.tamper(f'UPDATE "match" SET a_note = CASE WHEN a_member_id = ? THEN randomblob(540) ELSE a_note END, '
+                      f'b_note = CASE WHEN b_member_id = ? THEN randomblob(540) ELSE b_note END WHERE {pair}', dave_id, dave_id, *ids)
+        token = server.rows(f'SELECT token FROM "match" WHERE {pair} ORDER BY token LIMIT 1', *ids)[0][0]
+        server.tamper('UPDATE "match" SET a_tag = CASE WHEN a_member_id = ? THEN randomblob(32) ELSE a_tag END, '
+                      'b_tag = CASE WHEN b_member_id = ? THEN randomblob(32) ELSE b_tag END WHERE token = ?', dave_id, dave_id, token)
+        erin.screen("matches")
+        expect(erin.page.locator("#match-warnings")).to_contain_text("does not verify here")
+        expect(erin.page.locator("#matches-list > li.card")).to_have_count(1)
+        expect(erin.page.locator("#matches-list")).to_contain_text("could not be opened")
+        expect(erin.page.locator("#matches-list")).not_to_contain_text("I can mentor you")
+        expect(erin.page.locator("#matches-list")).not_to_contain_text("No note.")
+        axe_check(erin, "matches with warnings")
+        erin.shot("matches-warnings")
+    checks.run("a match whose tag does not verify is a warning, never a match; a note that does not open is a warning", tampered_matches)
+
     def log_rewritten():
         alice = members["alice"]
         alice.screen("keys")  # syncs: alice has verified the current head
@@ -713,7 +739,7 @@ def run_all(checks, browser, server, invite, members, args):
 
     if args.docs:
         DOCS_SHOTS.mkdir(parents=True, exist_ok=True)
-        for name in ["join", "directory", "matches", "interests", "keys-changed", "mobile-directory", "error-log"]:
+        for name in ["join", "directory", "matches", "interests", "keys-changed", "mobile-interests-screen", "error-log", "matches-warnings"]:
             if (SHOTS / f"{name}.png").exists():
                 shutil.copy(SHOTS / f"{name}.png", DOCS_SHOTS / f"{name}.png")
 

@@ -400,8 +400,9 @@ function renderMatches(reports) {
     list.replaceChildren(...verified.map((r) => el("li", { class: "card" },
         el("h3", {}, r.handle),
         el("p", {}, `You wanted them ${WANTS[r.wants] ?? ""}. Matched ${new Date(r.matchedAt).toLocaleString()}.`),
-        r.note ? el("div", {}, el("p", { class: "help" }, `Their note:`), el("p", { class: "note" }, r.note)) : el("p", { class: "help" }, "No note."),
-        r.noteProblem ? el("p", { class: "warning" }, `Warning: ${r.noteProblem}.`) : null,
+        r.noteProblem ? el("p", { class: "warning" }, `Warning: ${r.noteProblem}.`)
+            : r.note ? el("div", {}, el("p", { class: "help" }, "Their note:"), el("p", { class: "note" }, r.note))
+            : el("p", { class: "help" }, "No note."),
         el("p", {}, "Their key fingerprint: ", el("code", { class: "fp" }, r.fingerprint ?? "")))));
     if (!verified.length) list.append(el("li", {}, "No matches yet."));
     $("match-warnings").replaceChildren(...reports.filter((r) => !r.verified).map((r) =>
