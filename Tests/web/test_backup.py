@@ -17,6 +17,7 @@ import base64
 import json
 import os
 import pathlib
+import pty
 import shutil
 import socket
 import subprocess
@@ -65,6 +66,29 @@ def private_file(path, text):
     return path
 
 
+def import_at_prompt(cli, backup, home, passphrase):
+    """`reciprocity key import` typing the passphrase at its terminal prompt (a pseudo-terminal): returns
+    (exit status, everything the terminal showed)."""
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.environ["RECIPROCITY_HOME"] = str(home)
+        os.execv(str(cli), ["reciprocity", "key", "import", str(backup)])
+    shown = b""
+    try:
+        while b"passphrase: " not in shown:
+            shown += os.read(fd, 1024)
+        os.write(fd, passphrase.encode() + b"\n")
+        while True:
+            chunk = os.read(fd, 1024)
+            if not chunk:
+                break
+            shown += chunk
+    except OSError:
+        pass
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status), shown.decode(errors="replace")
+
+
 def membership_folder(home):
     """The one membership folder under a RECIPROCITY_HOME (<home>/<server>/<program>)."""
     folders = [p for p in home.glob("*/*") if (p / "state.json").exists()]
@@ -105,7 +129,7 @@ def main():
                 break
             except OSError:
                 time.sleep(0.05)
-        homes = {name: work / f"home-{name}" for name in ("alice", "bob", "carol", "laptop", "tablet", "wrong")}
+        homes = {name: work / f"home-{name}" for name in ("alice", "bob", "carol", "laptop", "tablet", "wrong", "phone")}
         for name in ("alice", "bob", "carol"):
             run(cli, "join", "--server", url, "--program", "acme", "--invite", invite, "--handle", name, home=homes[name])
         run(cli, "interest", "add", "bob", "--as", "mentor", "--note", "Coffee next week?", home=homes["alice"])
@@ -125,6 +149,10 @@ def main():
         cli_backup = work / "alice-cli.backup"
         run(cli, "key", "export", "--out", str(cli_backup), "--passphrase-file", str(secret), home=homes["alice"])
         cli_text = cli_backup.read_text(encoding="utf-8")
+        status, shown = import_at_prompt(cli, cli_backup, homes["phone"], PASSPHRASE)
+        checks.check("reciprocity key import asks for the passphrase on the terminal without echoing it",
+                     status == 0 and "Backup passphrase:" in shown and PASSPHRASE not in shown and "imported alice" in shown
+                     and json.loads((membership_folder(homes["phone"]) / "state.json").read_text()) == alice_state, shown)
 
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=args.chromium, args=["--no-sandbox"])
