@@ -52,8 +52,9 @@ struct PassphraseOptions: ParsableArguments {
         }
         var quiet = saved
         quiet.c_lflag &= ~tcflag_t(ECHO)
-        _ = text.withCString { write(tty, $0, strlen($0)) }
+        // Echo goes off before the prompt appears, so nothing typed after the prompt is ever shown (or dropped).
         guard tcsetattr(tty, TCSAFLUSH, &quiet) == 0 else { throw CLIFailure("cannot turn off the terminal's echo") }
+        _ = text.withCString { write(tty, $0, strlen($0)) }
         defer {
             _ = tcsetattr(tty, TCSAFLUSH, &saved)
             _ = write(tty, "\n", 1)

@@ -18,6 +18,7 @@ import json
 import os
 import pathlib
 import pty
+import select
 import shutil
 import socket
 import subprocess
@@ -74,18 +75,29 @@ def import_at_prompt(cli, backup, home, passphrase):
         os.environ["RECIPROCITY_HOME"] = str(home)
         os.execv(str(cli), ["reciprocity", "key", "import", str(backup)])
     shown = b""
+    deadline = time.monotonic() + 60
+
+    def read_some():
+        if not select.select([fd], [], [], max(0, deadline - time.monotonic()))[0]:
+            raise TimeoutError
+        chunk = os.read(fd, 1024)
+        if not chunk:
+            raise EOFError
+        return chunk
+
     try:
         while b"passphrase: " not in shown:
-            shown += os.read(fd, 1024)
+            shown += read_some()
         os.write(fd, passphrase.encode() + b"\n")
         while True:
-            chunk = os.read(fd, 1024)
-            if not chunk:
-                break
-            shown += chunk
-    except OSError:
+            shown += read_some()
+    except TimeoutError:
+        os.kill(pid, 9)
+        shown += b" [no answer in 60 s]"
+    except (OSError, EOFError):
         pass
     _, status = os.waitpid(pid, 0)
+    os.close(fd)
     return os.waitstatus_to_exitcode(status), shown.decode(errors="replace")
 
 
