@@ -737,6 +737,18 @@ def run_all(checks, browser, server, invite, members, args):
         alice.shot("error-log")
     checks.run("a key swapped in the database behind the log's back: the page refuses to mark, with the log error", log_rewritten)
 
+    def whole_session_network():
+        seen = 0
+        for member in members.values():
+            for request in member.requests:
+                if request.url == "about:blank":
+                    continue
+                seen += 1
+                assert request.url.startswith((server.base + "/", "blob:" + server.base + "/")), f"{member.handle}: {request.url}"
+                assert not re.search(r"/v1/directory/[^?]", request.url), f"{member.handle} fetched one member: {request.url}"
+        assert seen > 100, seen
+    checks.run("the whole session: every request of every page is same-origin, and none fetches one member by handle", whole_session_network)
+
     if args.docs:
         DOCS_SHOTS.mkdir(parents=True, exist_ok=True)
         for name in ["join", "directory", "matches", "interests", "keys-changed", "mobile-interests-screen", "error-log", "matches-warnings"]:

@@ -39,6 +39,13 @@ const SENTENCES = {
     "too-many-connections": "The server is busy. Try again in a moment.",
     "not-ready": "The server is not ready. Try again in a moment.",
     "http-404": "The server does not know this request (is this the right server?).",
+    "request-timeout": "The request took too long to reach the server. Check your connection and try again.",
+    "token-unavailable": "The server refused one of this change's marks. Try again; nothing was changed on this device.",
+    "invalid-batch": "The server refused this change as malformed. Reload the page and try again.",
+    "invalid-encoding": "The server refused this request as malformed. Reload the page and try again.",
+    "invalid-public-key": "The server refused this device's key. Reload the page and try again.",
+    "member-not-found": "The server has no member by that handle.",
+    "not-found": "The server does not know this request (is this the right server?).",
     backupWrongPassphrase: "That passphrase does not open this backup. Check it and try again; nothing was changed.",
     backupDamaged: "This backup file is damaged (its checksum does not match). Nothing was changed.",
     backupMalformed: "This is not a Reciprocity key backup file. Nothing was changed.",
@@ -67,12 +74,12 @@ export function describe(error) {
 
 const capitalise = (text) => text.charAt(0).toUpperCase() + text.slice(1);
 
-function showError(error) {
+function showError(error, { focus = true } = {}) {
     const box = $("error");
     const { text, code } = describe(error);
     box.replaceChildren(el("p", {}, text), el("p", { class: "help" }, `Error code: ${code}`));
     box.hidden = false;
-    box.focus?.();
+    if (focus) box.focus(); // a background poll announces (role=alert) without moving the focus
 }
 
 function clearMessages() {
@@ -429,7 +436,7 @@ async function pollMatches({ quiet = false } = {}) {
             if (quiet) clearMessages();
         }
     } catch (error) {
-        if (!quiet || lastPollError !== error.code) showError(error);
+        if (!quiet || lastPollError !== error.code) showError(error, { focus: !quiet });
         lastPollError = error.code;
         if (!quiet) throw error;
     }
