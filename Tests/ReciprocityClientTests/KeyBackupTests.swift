@@ -141,4 +141,53 @@ import Testing
         try expectRefused(["key", "import", backup, "--passphrase-file", wrong, "--replace"], "does not open with this passphrase")
         try expectRefused(["key", "import", damagedPath, "--passphrase-file", secret, "--replace"], "damaged")
     }
+
+    /// The first backup of Specs/vectors (1000 iterations, a made-up server): its payload is a state the CLI
+    /// reads as its own, offline; the member is told the file is weaker than a real export.
+    @Test func theVectorsBackupImportsAsAMembership() throws {
+        let vectors = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Specs/vectors/reciprocity_backup_v1_test.json")
+        struct File: Decodable {
+            struct Group: Decodable { var tests: [Test] }
+            struct Test: Decodable {
+                var passphrase: String
+                var backup: String?
+                var result: String
+            }
+            var testGroups: [Group]
+        }
+        let test = try #require(
+            try JSONDecoder().decode(File.self, from: Data(contentsOf: vectors)).testGroups.first?.tests.first)
+        #expect(test.result == "valid")
+        let server = try ServerProcess()
+        let file = server.directory.appendingPathComponent("vector.backup")
+        try Data(try #require(test.backup).utf8).write(to: file)
+        let secret = try Self.passphraseFile(server, "vector.pass", test.passphrase)
+        let device = CLIMember("device", server: server)
+        let result = try device.cli(["key", "import", file.path, "--passphrase-file", secret])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("imported alice in acme-mentoring on https://reciprocity.example"))
+        #expect(result.stdout.contains("1 pending interests and 1 matches restored"))
+        #expect(result.stdout.contains("only 1000 PBKDF2 iterations"))
+        let listed = try Self.interests(device)
+        #expect(listed == [
+            Interest(handle: "bob", wants: "mentor", epoch: 3, state: "pending"),
+            Interest(handle: "carol", wants: "peer", epoch: 3, state: "matched"),
+        ])
+    }
+
+    @Test func anUnfinishedKeyRotationIsNotExported() throws {
+        let (server, invite) = try ServerProcess.withProgram()
+        let alice = CLIMember("alice", server: server)
+        try alice.join(invite: invite)
+        let folder = try #require(FileManager.default.enumerator(atPath: alice.home.path)?.allObjects
+            .compactMap { $0 as? String }.first { $0.hasSuffix("/private.key") })
+        let key = alice.home.appendingPathComponent(folder)
+        try FileManager.default.copyItem(at: key, to: key.appendingPathExtension("next"))
+        let secret = try Self.passphraseFile(server, "alice.pass", "correct horse battery staple")
+        let out = server.directory.appendingPathComponent("alice.backup").path
+        let result = try alice.cli(["key", "export", "--out", out, "--passphrase-file", secret])
+        #expect(result.status != 0 && result.stderr.contains("key rotation is not finished"), "\(result.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: out))
+    }
 }
