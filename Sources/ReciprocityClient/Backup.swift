@@ -55,12 +55,15 @@ public enum MemberBackup {
     /// `state.json` (0600) in the membership's folder, which becomes the current one. Refuses to overwrite a
     /// membership of the same server and program unless `replace`; on any failure nothing under `home` changes.
     public static func importBackup(_ data: Data, passphrase: String, home: URL, replace: Bool) throws -> Imported {
-        let opened = try KeyBackup.open(data, passphrase: passphrase)
-        var plaintext = opened.payload
-        defer { wipe(&plaintext) }
+        var opened = try KeyBackup.open(data, passphrase: passphrase)
+        // Overwritten in place once read (the Data copy the decoder reads is not: Foundation owns it).
+        defer {
+            wipe(&opened.payload)
+            wipe(&opened.privateKey)
+        }
         let payload: Payload
         do {
-            payload = try flexibleDecoder().decode(Payload.self, from: Data(plaintext))
+            payload = try flexibleDecoder().decode(Payload.self, from: Data(opened.payload))
         } catch {
             throw ClientError("invalid-backup", "the backup opened, but its state is not a membership this program can use")
         }

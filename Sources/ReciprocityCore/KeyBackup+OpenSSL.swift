@@ -4,8 +4,9 @@ import COpenSSL
 extension KeyBackup {
     /// What opening a backup yields: the private key's bytes and the whole payload (its JSON text), both secret.
     public struct Opened: Sendable {
-        public let privateKey: [UInt8]
-        public let payload: [UInt8]
+        public var privateKey: [UInt8]
+        /// Mutable so that a caller can overwrite it in place (`cleanse`) once it has read it.
+        public var payload: [UInt8]
         public let iterations: Int
     }
 
