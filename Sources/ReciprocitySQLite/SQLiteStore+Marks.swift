@@ -14,7 +14,10 @@ extension SQLiteStore {
         // A token repeated within the batch is the same mark submitted twice: idempotent, first tag wins.
         var seen: Set<InterestToken> = []
         let unique = marks.filter { seen.insert($0.token).inserted }
-        let outcomes: (outcomes: [Data: MarkOutcome], withdrew: Int) = try await write { db in
+        typealias Outcomes = (outcomes: [Data: MarkOutcome], withdrew: Int)
+        // A match deletes the counterpart's pending row (its member and time: who marked first), a withdrawal
+        // the caller's own: either makes the group end with a WAL scrub.
+        let outcomes: Outcomes = try await submissions.write({ db in try Self.storedData { () -> Outcomes in
             guard
                 let program = try db.cachedRow(sql: "SELECT * FROM program WHERE id = ?", arguments: [programID])
                     .map(Self.programRecord)
@@ -110,10 +113,7 @@ extension SQLiteStore {
                 outcomes[token] = matched[token] != nil ? .matched : .pending
             }
             return (outcomes: outcomes, withdrew: withdrew)
-        }
-        // A match deleted the counterpart's pending row (its member and time: who marked first), a withdrawal
-        // the caller's own: scrub them.
-        if outcomes.withdrew > 0 || outcomes.outcomes.values.contains(.matched) { await scrubWAL() }
+        } }, scrubs: { $0.withdrew > 0 || $0.outcomes.values.contains(.matched) })
         return marks.map { outcomes.outcomes[$0.token.rawRepresentation]! }
     }
 
@@ -198,10 +198,13 @@ extension SQLiteStore {
     /// readers (it holds the writer meanwhile); if they keep the WAL busy longer, housekeeping's scrub, which
     /// runs every interval, finishes the job.
     func scrubWAL() async {
-        _ = try? await pool.writeWithoutTransaction { db in
-            try db.execute(sql: "PRAGMA busy_timeout = 200")
-            defer { try? db.execute(sql: "PRAGMA busy_timeout = 10000") }
-            return try db.checkpoint(.truncate)
-        }
+        _ = try? await pool.writeWithoutTransaction { Self.scrubWAL($0) }
+    }
+
+    /// `scrubWAL` on the writer connection, from inside the writer's queue.
+    @Sendable static func scrubWAL(_ db: Database) {
+        _ = try? db.execute(sql: "PRAGMA busy_timeout = 200")
+        defer { try? db.execute(sql: "PRAGMA busy_timeout = 10000") }
+        _ = try? db.checkpoint(.truncate)
     }
 }

@@ -22,6 +22,8 @@ public final class SQLiteStore: ReciprocityStore {
 
     public let path: String
     let pool: DatabasePool
+    /// Mark submissions go through here, several to a transaction under load.
+    let submissions: GroupCommit
 
     /// Opens (creating if needed) and migrates the database at `path`.
     public init(path: String, durability: Durability = .normal) throws {
@@ -36,6 +38,7 @@ public final class SQLiteStore: ReciprocityStore {
         self.path = path
         try Self.restrictFileModes(path: path)
         pool = try DatabasePool(path: path, configuration: configuration)
+        submissions = GroupCommit(pool: pool, scrub: Self.scrubWAL)
         try Self.migrator.migrate(pool)
     }
 

@@ -32,6 +32,13 @@ final class Acknowledged: Sendable {
     var count: Int { tokens.withLock { $0.values.map(\.count).reduce(0, +) } }
 }
 
+/// Every batch a storm sent, answered or not, by member.
+final class Attempted: Sendable {
+    private let batches = Mutex<[Int: [[String]]]>([:])
+    func add(_ member: Int, _ tokens: [String]) { batches.withLock { $0[member, default: []].append(tokens) } }
+    var all: [Int: [[String]]] { batches.withLock { $0 } }
+}
+
 @Suite(.serialized) struct AdversarialTests {
     func server(maxMarks: Int = 10_000) throws -> ServerProcess {
         let server = try ServerProcess()
@@ -44,6 +51,7 @@ final class Acknowledged: Sendable {
         let server = try server()
         let members = try await joinMembers(8, server: server, prefix: "writer")
         let acknowledged = Acknowledged()
+        let attempted = Attempted()
         let perRound = 50
         var kills = 0
         for _ in 0..<5 {
@@ -53,9 +61,12 @@ final class Acknowledged: Sendable {
                 await withTaskGroup(of: Void.self) { group in
                     for (index, member) in members.enumerated() {
                         group.addTask {
-                            while !Task.isCancelled, let mark = try? Mark.dummy() {
-                                if (try? await member.submit(epoch: 0, marks: [mark])) != nil {
-                                    acknowledged.add(index, mark.token.base64URL)
+                            // Three marks a request: a request cut by the kill must leave all or none.
+                            while !Task.isCancelled, let batch = try? (0..<3).map({ _ in try Mark.dummy() }) {
+                                let tokens = batch.map(\.token.base64URL)
+                                attempted.add(index, tokens)
+                                if (try? await member.submit(epoch: 0, marks: batch)) != nil {
+                                    for token in tokens { acknowledged.add(index, token) }
                                 } else {
                                     try? await Task.sleep(for: .milliseconds(20))
                                 }
@@ -81,14 +92,20 @@ final class Acknowledged: Sendable {
         // After the last restart, every mark that got a 2xx is there, and the file is sound.
         let expected = acknowledged.all
         #expect(acknowledged.count >= 5 * perRound, "the storm wrote too little to test anything")
+        var unanswered = 0
         for (index, member) in members.enumerated() {
             let stored = Set(try await member.pendingMarks().map(\.token))
             #expect(expected[index, default: []].isSubset(of: stored), "writer\(index) lost acknowledged marks")
+            for batch in attempted.all[index, default: []] {
+                let kept = batch.filter(stored.contains).count
+                #expect(kept == 0 || kept == batch.count, "writer\(index) has \(kept) of a batch of \(batch.count)")
+                if !batch.allSatisfy(expected[index, default: []].contains) { unanswered += 1 }
+            }
         }
         let check = try await DatabaseQueue(path: server.database).read { try String.fetchAll($0, sql: "PRAGMA integrity_check") }
         #expect(check == ["ok"])
         #expect(kills == 5)
-        print("crash safety: \(kills) SIGKILLs, \(acknowledged.count) acknowledged marks, none lost")
+        print("crash safety: \(kills) SIGKILLs, \(acknowledged.count) acknowledged marks, none lost; \(unanswered) unanswered batches, none half-applied")
     }
 
     @Test func reciprocalSubmissionsAtTheSameInstantMatchExactlyOncePerPair() async throws {
