@@ -457,6 +457,7 @@ function startPolling() {
 // --- keys ------------------------------------------------------------------------------------------------
 
 loaders.keys = () => act(null, async () => {
+    await pollMatches({ quiet: true }); // the log as it is now: a changed key shows here at once
     $("my-fingerprint").textContent = await membership.fingerprint(null);
     const changed = await membership.changedKeys();
     const box = $("changed-keys");

@@ -368,11 +368,29 @@ export class Membership {
 
     get api() { return new ServerAPI(this.state.credential); }
 
-    /** Runs `body` after every earlier operation of this membership: one change at a time (polling included). */
+    /**
+     * Runs `body` after every earlier operation of this membership, one at a time across every tab of this
+     * origin (a Web Lock), on the state as stored now: another tab's change is never undone by a stale copy.
+     */
     serial(body) {
-        const run = this.queue.then(body, body);
+        const locked = () => navigator.locks.request("reciprocity-membership", async () => {
+            await this.reload();
+            return body();
+        });
+        const run = this.queue.then(locked, locked);
         this.queue = run.catch(() => {});
         return run;
+    }
+
+    /** The stored state and key, as another tab may have left them. */
+    async reload() {
+        const [state, key] = await idbGet(["state", "key"]);
+        if (!state || !key) throw new ClientError("no-membership", "this browser no longer holds a membership (was it forgotten in another tab?); reload the page");
+        this.state = JSON.parse(state);
+        if (key !== this.key) {
+            this.key = key;
+            this.publicKey = b64(await publicKeyOf(key));
+        }
     }
 
     /** The membership this browser holds, or null. */
@@ -569,7 +587,14 @@ export class Membership {
     fingerprint(handle) {
         if (!handle) return fingerprintOf(this.publicKey);
         return this.serial(() => this.rollingBack(async () => {
-            const replica = await this.syncedDirectory();
+            let replica;
+            try {
+                replica = await this.syncedDirectory();
+            } catch (error) {
+                const pinned = this.state.pinnedKeys[handle];
+                if (error.code !== "unreachable" || pinned === undefined) throw error;
+                return `${await fingerprintOf(pinned)} (pinned when you first marked or looked up ${handle}; not checked now: the server is unreachable)`;
+            }
             const party = await this.party(handle, replica);
             await this.save();
             return fingerprint(party.publicKey);
