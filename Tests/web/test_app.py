@@ -753,6 +753,27 @@ def run_all(checks, browser, server, invite, members, args):
         erin.shot("matches-warnings")
     checks.run("a match whose tag does not verify is a warning, never a match; a note that does not open is a warning", tampered_matches)
 
+    def foreign_key_for_own_handle():
+        june = members["june"]
+        june.screen("keys")
+        own = june.page.locator("#my-fingerprint").inner_text()
+        # Someone with june's credential (or the operator) logs a key june's device never made.
+        foreign = bytearray(os.urandom(32))
+        foreign[31] &= 0x3F
+        server.stop()
+        server.tamper("UPDATE member SET public_key = ? WHERE handle = 'june'", bytes(foreign))
+        server.tamper("INSERT INTO key_log (program_id, idx, event, handle, public_key, created_at) "
+                      "SELECT id, (SELECT MAX(idx) + 1 FROM key_log WHERE program_id = program.id), 'rotate', 'june', ?, 0 "
+                      "FROM program WHERE name = 'acme'", bytes(foreign))
+        server.start()
+        june.screen("matches")
+        june.page.click("#matches-refresh")
+        expect(june.page.locator("#error")).to_contain_text("log-foreign-key")
+        expect(june.page.locator("#error")).to_contain_text("that this device did not make")
+        june.screen("keys")
+        assert june.page.locator("#my-fingerprint").inner_text() == own
+    checks.run("a key change to one's own handle that this device did not make is caught (log-foreign-key)", foreign_key_for_own_handle)
+
     def log_rewritten():
         alice = members["alice"]
         alice.screen("keys")  # syncs: alice has verified the current head
