@@ -1,0 +1,109 @@
+#!/usr/bin/env python3
+"""Web app figures (a benchmark, not a test): in headless Chromium against a real `reciprocityd serve` on loopback,
+
+- derivations per second with reciprocity.js (`deriveMark`, a non-extractable key, one counterpart after another);
+- the time to mark 50 people at once in the app, from the click on "Mark" to the page showing the server's answer
+  (the first mark of a member: 50 real marks and the dummies up to P = 64, derived, sealed and sent in one POST,
+  after GET /v1/me, the key-log sync and GET /v1/marks).
+
+Usage: Tests/web/bench_web.py [--chromium /usr/bin/chromium] [--bin .build/release] [--runs 3]
+"""
+
+import argparse
+import base64
+import json
+import pathlib
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+import urllib.request
+
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from playwright.sync_api import expect, sync_playwright
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from test_app import ROOT, Server, idle  # noqa: E402
+
+DERIVE = """async (count) => {
+    const r = await import("/web/reciprocity.js");
+    const me = await r.generateKeyPair();
+    const others = await Promise.all(Array.from({ length: 16 }, () => r.generateKeyPair()));
+    const start = performance.now();
+    for (let i = 0; i < count; i++) {
+        await r.deriveMark({ program: "bench", relation: "mentorship", epoch: 0, selfHandle: "bench-self", selfRole: "mentee",
+            privateKey: me.privateKey, otherHandle: "bench-other", otherPublicKey: others[i % 16].publicKey });
+    }
+    return count / ((performance.now() - start) / 1000);
+}"""
+
+
+def join_by_http(base, invite, handle):
+    key = X25519PrivateKey.generate().public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    body = json.dumps({"invite": invite, "handle": handle, "publicKey": base64.urlsafe_b64encode(key).rstrip(b"=").decode(),
+                       "profile": {"displayName": handle, "offersMentoring": True}}).encode()
+    request = urllib.request.Request(f"{base}/v1/programs/acme/members", data=body, headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10):
+        pass
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--chromium", default="/usr/bin/chromium")
+    parser.add_argument("--bin", default=str(ROOT / ".build" / "release"))
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    folder = tempfile.mkdtemp(prefix="reciprocity-web-bench-")
+    server = Server(args.bin, folder)
+    server.admin("program", "create", "acme", "--max-marks", "64")
+    invite = server.invite(1000)
+    server.start()
+    try:
+        for i in range(50 * args.runs):
+            join_by_http(server.base, invite, f"m{i:03d}")
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=args.chromium, args=["--no-sandbox"])
+            page = browser.new_page()
+            page.goto(server.base + "/")
+            rates = [page.evaluate(DERIVE, 400) for _ in range(3)]
+            print(f"reciprocity.js deriveMark: {statistics.median(rates):.0f} derivations/s (median of 3 runs of 400)")
+            times = []
+            for run in range(args.runs):
+                context = browser.new_context()
+                page = context.new_page()
+                page.goto(f"{server.base}/join#program=acme&invite={invite}")
+                page.fill("#join-handle", f"bencher{run}")
+                page.fill("#join-name", "Bencher")
+                page.click("#join-form button[type=submit]")
+                expect(page.locator("#status")).to_contain_text("Welcome", timeout=30_000)
+                page.click("#nav button[data-screen=directory]")
+                idle(page)
+                chosen = 0
+                while chosen < 50:
+                    for box in page.locator("#directory-list input[data-handle]").all():
+                        handle = box.get_attribute("data-handle")
+                        number = int(handle[1:]) if handle[1:].isdigit() else -1
+                        if 50 * run <= number < 50 * (run + 1) and chosen < 50:
+                            box.check()
+                            chosen += 1
+                    if chosen < 50:
+                        page.click("#page-next")
+                        idle(page)
+                expect(page.locator("#mark-submit")).to_have_text("Mark 50 people privately")
+                start = time.perf_counter()
+                page.click("#mark-submit")
+                expect(page.locator("#status")).to_contain_text("Marked privately", timeout=60_000)
+                times.append(time.perf_counter() - start)
+                context.close()
+            print(f"mark 50 people at once, click to answer shown: median {statistics.median(times) * 1000:.0f} ms "
+                  f"({', '.join(f'{t * 1000:.0f}' for t in times)} ms)")
+            browser.close()
+    finally:
+        server.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
