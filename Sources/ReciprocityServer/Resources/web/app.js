@@ -516,7 +516,7 @@ loaders.device = () => act(null, async () => {
         el("dt", {}, "Handle"), el("dd", {}, s.handle),
         el("dt", {}, "Your fingerprint"), el("dd", {}, el("code", { class: "fp" }, await fingerprintOf(membership.publicKey))),
         el("dt", {}, "Marks kept on the server"), el("dd", {}, `${s.padTo ?? "the program's quota"} (your interests plus dummies, so the server cannot count them)`),
-        el("dt", {}, "Private key"), el("dd", {}, "In this browser only, as a key the page can use but not read out"));
+        el("dt", {}, "Private key"), el("dd", {}, "In this browser only: a key derivations use without reading it, plus a copy encrypted under a second browser-held key, read only for a key backup you ask for"));
 });
 
 $("forget-start").addEventListener("click", () => {
