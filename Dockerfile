@@ -13,6 +13,7 @@ RUN apt-get update \
 WORKDIR /build
 COPY Package.swift ./
 COPY Sources ./Sources
+COPY Plugins ./Plugins
 COPY Tests ./Tests
 RUN swift build -c release --product reciprocityd --static-swift-stdlib \
     && mkdir /staging \
