@@ -18,7 +18,8 @@ public enum Base64URL {
     static let invalid: UInt8 = 0xFF
 
     public static func encode(_ bytes: some ContiguousBytesView) -> String {
-        bytes.withBytes { input in
+        let alphabet = alphabet  // one lazy-global check, not one per character
+        return bytes.withBytes { input in
             String(unsafeUninitializedCapacity: (input.count * 4 + 2) / 3) { output in
                 var written = 0
                 var index = 0
@@ -54,6 +55,7 @@ public enum Base64URL {
         // Only the low bits matter: each byte is taken out as soon as 8 bits are there, so at most 14 are pending.
         var pending: UInt32 = 0
         var pendingBits: UInt32 = 0
+        let values = values
         for character in string.utf8 {
             let value = values[Int(character)]
             guard value != invalid else {

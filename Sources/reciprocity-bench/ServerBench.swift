@@ -354,7 +354,11 @@ struct RequestsBench: AsyncParsableCommand {
         try await client.shutdown()
         let wrk = Wrk(fixture: fixture)
         // Throughput: every connection sends its next request as soon as the last is answered.
+        let cpuBefore = fixture.serverCPUSeconds()
         let full = try wrk.run(instances: instances, threads: 2, connections: connections, seconds: seconds)
+        let cpuPerRequest = fixture.serverCPUSeconds().flatMap { after in
+            cpuBefore.map { (after - $0) / (full.requestsPerSecond * Double(seconds)) }
+        }
         // Latency: 16 connections paced so that together they offer half the measured rate. wrk measures from
         // each send, so at this load (no queue builds up) its percentiles are the server's response times.
         let target = full.requestsPerSecond / 2
@@ -370,6 +374,7 @@ struct RequestsBench: AsyncParsableCommand {
         report("requests_per_s", full.requestsPerSecond)
         report(database == nil ? "raw_sqlite_single_row_tx_per_s" : "raw_postgres_single_row_tx_per_s", rawRate)
         report("ratio", full.requestsPerSecond / rawRate, decimals: 3)
+        if let cpuPerRequest { report("server_cpu_us_per_request", cpuPerRequest * 1e6, decimals: 1) }
         report("latency_phase_requests_per_s", paced.requestsPerSecond)
         report("p50_ms", paced.latencyMs[50] ?? .nan, decimals: 2)
         report("p99_ms", paced.latencyMs[99] ?? .nan, decimals: 2)

@@ -187,16 +187,20 @@ final class ServerFixture: @unchecked Sendable {
         return Double(size) / Double(max(count, 1))
     }
 
-    /// CPU seconds (user and system) the first server process has used so far, from /proc.
+    /// CPU seconds (user and system) the server processes have used so far, together, from /proc. Unlike
+    /// rates, this hardly moves with what else the machine is doing.
     func serverCPUSeconds() -> Double? {
-        guard let pid = processes.first?.processIdentifier,
-            let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-            let end = stat.lastIndex(of: ")")
-        else { return nil }
-        // Fields after the command's closing parenthesis start at field 3; utime and stime are fields 14 and 15.
-        let fields = stat[stat.index(after: end)...].split(separator: " ")
-        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
-        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+        let ticks = processes.map { process -> Double? in
+            guard let stat = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/stat", encoding: .utf8),
+                let end = stat.lastIndex(of: ")")
+            else { return nil }
+            // Fields after the command's closing parenthesis start at field 3; utime and stime are fields 14 and 15.
+            let fields = stat[stat.index(after: end)...].split(separator: " ")
+            guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
+            return user + system
+        }
+        guard !ticks.isEmpty, !ticks.contains(nil) else { return nil }
+        return ticks.reduce(0) { $0 + $1! } / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 
     /// A POST /v1/marks request for `marks` from member `member`.
