@@ -298,6 +298,14 @@ def run_all(checks, browser, server, invite, members, args):
         bob_fp = bob.page.locator("#my-fingerprint").inner_text()
         assert re.fullmatch(r"([0-9a-f]{4} ){7}[0-9a-f]{4}", bob_fp), bob_fp
         expect(alice.page.locator("#matches-list")).to_contain_text(bob_fp)
+        alice.screen("directory")
+        expect(alice.page.locator("#directory-list")).to_contain_text("You marked them as your mentor (matched")
+        # An invite link opened where a membership exists: a clear message, the membership untouched.
+        state = alice.state()
+        alice.page.goto("about:blank")
+        alice.page.goto(f"{server.base}/join#program=acme&invite={invite}")
+        expect(alice.page.locator("#error")).to_contain_text("This browser already holds a membership (alice in acme)")
+        assert alice.page.url == server.base + "/" and alice.state() == state
         assert not alice.console and not bob.console, alice.console + bob.console
     checks.run("both mark each other (mentor/mentee, notes); both see the verified match and the other's note", mark_and_match)
 

@@ -237,6 +237,7 @@ function card(member, prefix, shared = []) {
         syncSelection();
     });
     const self = membership && member.handle === membership.state.handle;
+    const mine = membership ? membership.interests.filter((m) => m.handle === member.handle) : [];
     return el("li", { class: "card" },
         el("h3", {}, p.displayName),
         el("p", { class: "handle" }, `@${member.handle}`),
@@ -246,6 +247,7 @@ function card(member, prefix, shared = []) {
             p.seeksMentoring ? el("span", { class: "flag" }, "Looking for a mentor") : null),
         p.tags.length ? el("ul", { class: "tags", "aria-label": "Tags" }, p.tags.map((t) => el("li", { class: shared.includes(t) ? "shared" : null }, t))) : null,
         shared.length ? el("p", { class: "help" }, `${shared.length} shared tag${shared.length > 1 ? "s" : ""}`) : null,
+        mine.map((m) => el("p", { class: "help" }, `You marked them ${WANTS[m.wants]} (${m.matchedAt ? "matched" : "pending"}; only you can see this)`)),
         self ? el("p", { class: "help" }, "This is you") : el("div", { class: "check" }, box, el("label", { for: id }, `Select ${p.displayName}`)));
 }
 
@@ -428,7 +430,11 @@ async function pollMatches({ quiet = false } = {}) {
         const handles = reports.filter((r) => r.verified).map((r) => `${r.handle}/${r.wants}`);
         if (knownMatches) {
             const fresh = handles.filter((h) => !knownMatches.has(h));
-            if (fresh.length) say(`New match: ${fresh.map((h) => h.split("/")[0]).join(", ")}! See Matches.`);
+            // Added to what the page says already (a mark's own answer, say), not in its place.
+            if (fresh.length) {
+                const before = $("status").textContent.replace(/\s*New match: [^!]*! See Matches\./g, "");
+                say(`${before} New match: ${fresh.map((h) => h.split("/")[0]).join(", ")}! See Matches.`.trim());
+            }
         }
         knownMatches = new Set(handles);
         if (lastPollError) {
