@@ -12,11 +12,15 @@ Tests/web/screenshots/ (gitignored); --docs also copies the main ones to docs/sc
 
 Prints one line per check, then `N passed, M failed`; exits 1 on any failure.
 
-Usage: Tests/web/test_app.py [--chromium /usr/bin/chromium] [--bin .build/debug] [--docs]
+The server serves its built-in web files, so run `swift build` after editing them (the test refuses to run
+against files that differ from the source folder), or pass --web-folder to serve the source folder directly.
+
+Usage: Tests/web/test_app.py [--chromium /usr/bin/chromium] [--bin .build/debug] [--docs] [--web-folder DIR]
 """
 
 import argparse
 import base64
+import hashlib
 import json
 import os
 import pathlib
@@ -36,6 +40,7 @@ from playwright.sync_api import sync_playwright, expect
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 SHOTS = pathlib.Path(__file__).resolve().parent / "screenshots"
 DOCS_SHOTS = ROOT / "docs" / "screenshots"
+WEB = ROOT / "Sources" / "ReciprocityServer" / "Resources" / "web"
 MAX_MARKS = 8
 expect.set_options(timeout=20_000)
 
@@ -43,7 +48,8 @@ expect.set_options(timeout=20_000)
 class Server:
     """`reciprocityd serve` on 127.0.0.1:<free port> over `folder/server.sqlite`."""
 
-    def __init__(self, bin_dir, folder):
+    def __init__(self, bin_dir, folder, web_folder=None):
+        self.web_folder = web_folder
         self.bin = pathlib.Path(bin_dir)
         self.folder = pathlib.Path(folder)
         self.database = str(self.folder / "server.sqlite")
@@ -67,7 +73,8 @@ class Server:
         log = open(self.folder / "server.log", "ab")
         self.process = subprocess.Popen(
             [str(self.bin / "reciprocityd"), "serve", "--database", self.database, "--port", str(self.port),
-             "--log-level", "error", "--rate-limit", "0", "--join-rate-limit", "0"],
+             "--log-level", "error", "--rate-limit", "0", "--join-rate-limit", "0",
+             *(["--web-folder", str(self.web_folder)] if self.web_folder else [])],
             stdout=log, stderr=log)
         for _ in range(300):
             try:
@@ -229,15 +236,22 @@ def main():
     parser.add_argument("--chromium", default="/usr/bin/chromium")
     parser.add_argument("--bin", default=str(ROOT / ".build" / "debug"))
     parser.add_argument("--docs", action="store_true", help="also copy the main screenshots to docs/screenshots/")
+    parser.add_argument("--web-folder", help="serve the web app from this folder (e.g. the source folder, no rebuild)")
     args = parser.parse_args()
     checks = Checks()
     folder = tempfile.mkdtemp(prefix="reciprocity-web-")
     # Private copies of the executables: a build running beside this test cannot swap them mid-run.
     args.bin = snapshot_binaries(args.bin, pathlib.Path(folder) / "bin")
-    server = Server(args.bin, folder)
+    server = Server(args.bin, folder, args.web_folder)
     server.admin("program", "create", "acme", "--max-marks", str(MAX_MARKS))
     invite = server.invite(50)
     server.start()
+    stale = stale_assets(server)
+    if stale:
+        server.stop()
+        print(f"the server serves other web files than {WEB.relative_to(ROOT)} ({', '.join(stale)}): run 'swift build' "
+              "first, or pass --web-folder", file=sys.stderr)
+        return 1
     members = {}
     try:
         with sync_playwright() as playwright:
@@ -251,6 +265,14 @@ def main():
         shutil.rmtree(folder, ignore_errors=True)
     print(f"{checks.passed} passed, {checks.failed} failed")
     return 1 if checks.failed else 0
+
+
+def stale_assets(server):
+    """Files of the source web folder that the server does not serve byte for byte."""
+    with urllib.request.urlopen(server.base + "/web-manifest.json", timeout=5) as response:
+        served = {entry["path"].removeprefix("/web/"): entry["sha256"] for entry in json.load(response)["assets"]}
+    files = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in WEB.iterdir() if p.is_file() and not p.name.startswith(".")}
+    return sorted(name for name in files.keys() | served.keys() if files.get(name) != served.get(name))
 
 
 def snapshot_binaries(source, target):
