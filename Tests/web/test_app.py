@@ -440,6 +440,10 @@ def run_all(checks, browser, server, invite, members, args):
 
     def handle_taken():
         frank = members["frank"]
+        frank.handle = "Frank!"
+        frank.join(invite, "Frank", expect_ok=False)
+        expect(frank.page.locator("#error")).to_contain_text("A handle is 3 to 64 characters")
+        assert frank.state() is None
         frank.handle = "alice"
         frank.join(invite, "Frank", expect_ok=False)
         expect(frank.page.locator("#error")).to_contain_text("That handle is taken")
@@ -454,7 +458,7 @@ def run_all(checks, browser, server, invite, members, args):
         frank.page.click("#join-form button[type=submit]")
         expect(frank.page.locator("#status")).to_contain_text("Welcome")
         assert json.loads(frank.state())["handle"] == "frank"
-    checks.run("a taken handle (and a look-alike): a clear message, nothing stored, the next try works", handle_taken)
+    checks.run("an invalid handle, a taken one and a look-alike: a clear message, nothing stored, the next try works", handle_taken)
 
     def note_too_long():
         frank = members["frank"]

@@ -384,9 +384,10 @@ export class Membership {
 
     /** The stored state and key, as another tab may have left them. */
     async reload() {
-        const [state, key] = await idbGet(["state", "key"]);
-        if (!state || !key) throw new ClientError("no-membership", "this browser no longer holds a membership (was it forgotten in another tab?); reload the page");
+        const [state, key, deviceKey] = await idbGet(["state", "key", "deviceKey"]);
+        if (!state || !key || !deviceKey) throw new ClientError("no-membership", "this browser no longer holds a membership (was it forgotten in another tab?); reload the page");
         this.state = JSON.parse(state);
+        this.deviceKey = deviceKey;
         if (key !== this.key) {
             this.key = key;
             this.publicKey = b64(await publicKeyOf(key));
@@ -404,12 +405,15 @@ export class Membership {
 
     /** Generates the key pair here, joins, stores key and credential, then checks the log holds the key. */
     static async join({ program, invite, handle, profile }) {
-        checkName(program, "invalid-program");
-        try {
-            checkName(handle, "invalid-handle");
-        } catch {
-            throw new ClientError("invalid-handle", "a handle is 3 to 64 characters of a-z, 0-9, '.', '_' and '-', starting with a letter or digit");
-        }
+        const valid = (name) => {
+            try {
+                return checkName(name, "invalidName") === name;
+            } catch {
+                return false;
+            }
+        };
+        if (!valid(program)) throw new ClientError("invalid-program", "the program name is not valid");
+        if (!valid(handle)) throw new ClientError("invalid-handle", "a handle is 3 to 64 characters of a-z, 0-9, '.', '_' and '-', starting with a letter or digit");
         if (await Membership.open()) throw new ClientError("already-joined", "this browser already holds a membership; forget this device first");
         const deviceKey = await newDeviceKey();
         const { privateKey, sealed } = await newKey(deviceKey);
