@@ -708,6 +708,9 @@ def run_all(checks, browser, server, invite, members, args):
         assert other.verified_matches() == expected
         expect(other.page.locator("#matches-list")).to_contain_text("Happy to, Alice.")
         assert stored_secrets_check(other.page)["key"]["extractable"] is False
+        assert state_marks(other)[1] == state_marks(alice)[1], "the interests come back, pending and matched"
+        other.screen("interests")
+        expect(other.page.locator("#interests-list")).to_contain_text("bob")
         other.close()
         # The same file in the CLI.
         cli_alice = CLI(args.bin, server.folder, server, home="cli-alice")
