@@ -85,7 +85,7 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
     @Test(arguments: Backend.enabled) func unknownRoutesAndMethodsAreProblems(_ backend: Backend) async throws {
         let harness = try await Harness.make(backend)
         try await harness.application().test(.live) { client in
-            for (method, uri) in [(HTTPRequest.Method.get, "/v2/marks"), (.get, "/"), (.get, "/v1/marks/a/b")] {
+            for (method, uri) in [(HTTPRequest.Method.get, "/v2/marks"), (.get, "/index.html"), (.get, "/v1/marks/a/b")] {
                 let response = try await client.send(method, uri)
                 #expect(response.status == .notFound)
                 #expect(try response.problem().code == "not-found")

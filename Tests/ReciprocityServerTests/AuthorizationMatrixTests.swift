@@ -73,6 +73,8 @@ import Testing
 
             let rows: [Row] = [
                 .open(.get, "/openapi.yaml", "/openapi.yaml"),
+                .open(.get, "/", "/"),
+                .open(.get, "/join", "/join"),
                 .open(.get, "/web/{asset}", "/web/reciprocity.js"),
                 .open(.get, "/web-manifest.json", "/web-manifest.json"),
                 .open(.get, "/healthz", "/healthz"),
