@@ -99,7 +99,7 @@ struct ScenarioBench: AsyncParsableCommand {
 
     /// Whom each member marks: the ring neighbours, then distinct random others.
     func markedMembers() -> [[Int]] {
-        var random = SeededRandom(state: seed)
+        var random = SplitMix64(seed: seed)
         return (0..<members).map { member in
             var chosen = (1...5).flatMap { [(member + $0) % members, (member - $0 + members) % members] }
             while chosen.count < marks {
@@ -157,14 +157,3 @@ func processCPUSeconds() -> Double {
         + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
 }
 
-/// SplitMix64: the same marks for the same seed.
-struct SeededRandom: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

@@ -106,31 +106,25 @@ function init(args)
   end
 end
 
-local function blinded()
+-- `count` random base64url characters; 540 bytes are exactly 720 of them, and any 720 decode.
+local function text(count)
   local chars = {}
-  for i = 1, 42 do
+  for i = 1, count do
     local r = math.random(1, 64)
     chars[i] = alphabet:sub(r, r)
   end
-  local r = math.random(1, 16)
-  chars[43] = last:sub(r, r)
   return table.concat(chars)
 end
 
--- 540 bytes are exactly 720 base64url characters: any 720 characters of the alphabet decode.
-local function note()
-  local chars = {}
-  for i = 1, 720 do
-    local r = math.random(1, 64)
-    chars[i] = alphabet:sub(r, r)
-  end
-  return table.concat(chars)
+local function blinded()
+  local r = math.random(1, 16)
+  return text(42) .. last:sub(r, r)
 end
 
 function request()
   counter = counter + 1
   local credential = credentials[(counter % #credentials) + 1]
-  local body = '{"epoch":0,"marks":[{"token":"' .. blinded() .. '","tag":"' .. blinded() .. '","note":"' .. note() .. '"}]}'
+  local body = '{"epoch":0,"marks":[{"token":"' .. blinded() .. '","tag":"' .. blinded() .. '","note":"' .. text(720) .. '"}]}'
   return wrk.format("POST", "/v1/marks",
     { ["Authorization"] = "Bearer " .. credential, ["Content-Type"] = "application/json" }, body)
 end

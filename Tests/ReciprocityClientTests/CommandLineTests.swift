@@ -1,4 +1,5 @@
 import Foundation
+import ReciprocityCore
 import Testing
 
 /// One command of an executable, as ArgumentParser describes it (`--experimental-dump-help`).
@@ -65,17 +66,6 @@ struct CommandInfo: Decodable {
     }
 }
 
-/// A small seeded generator (SplitMix64), so that a failing run can be replayed with its seed.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// Property test of both command lines: every URL and number option of every command with each value of its
 /// kind that broke commands before (ports out of range, negative and huge numbers, URLs without a scheme), the
@@ -88,7 +78,7 @@ struct SplitMix: RandomNumberGenerator {
         let seed = environment["RECIPROCITY_FUZZ_SEED"].flatMap(UInt64.init) ?? UInt64.random(in: 0...UInt64.max)
         let runs = environment["RECIPROCITY_FUZZ_RUNS"].flatMap(Int.init) ?? 160
         print("command-line fuzzing: seed \(seed), \(runs) runs (RECIPROCITY_FUZZ_SEED=\(seed) replays it)")
-        var random = SplitMix(state: seed)
+        var random = SplitMix64(seed: seed)
         let (server, invite) = try ServerProcess.withProgram(maxMarks: 4)
         let alice = CLIMember("alice", server: server), bob = CLIMember("bob", server: server)
         try alice.join(invite: invite)

@@ -197,7 +197,7 @@ extension TrafficPrivacyTests {
     static let members = Int(ProcessInfo.processInfo.environment["RECIPROCITY_CLASSIFIER_MEMBERS"] ?? "") ?? 24
 
     @Test func aClassifierOfTheServersViewDoesNoBetterThanChance() async throws {
-        var random = SplitMix(state: UInt64(ProcessInfo.processInfo.environment["RECIPROCITY_CLASSIFIER_SEED"] ?? "") ?? 20261127)
+        var random = SplitMix64(seed: UInt64(ProcessInfo.processInfo.environment["RECIPROCITY_CLASSIFIER_SEED"] ?? "") ?? 20261127)
         let maxMarks = 8
         let (server, invite) = try ServerProcess.withProgram(uses: Self.members + 20, maxMarks: maxMarks)
         let proxy = try FaultProxy(to: server.port)

@@ -565,19 +565,6 @@ struct Normalised: Equatable, CustomStringConvertible {
     var description: String { "\(status) \(headers) \(body.prefix(600))" }
 }
 
-/// A small, fast, seedable generator (Steele, Lea and Flood's SplitMix64), so a failing script can be rerun.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func bytes(_ count: Int) -> [UInt8] { (0..<count).map { _ in UInt8(truncatingIfNeeded: next()) } }
-}
 
 /// The two-sample Kolmogorov-Smirnov statistic: the largest gap between the two empirical distributions.
 func kolmogorovSmirnov(_ a: [Double], _ b: [Double]) -> Double {

@@ -497,14 +497,19 @@ $("fingerprint-form").addEventListener("submit", (event) => {
     });
 });
 
-$("rotate-start").addEventListener("click", () => {
-    $("rotate-confirm").hidden = false;
-    $("rotate-go").focus();
-});
-$("rotate-cancel").addEventListener("click", () => {
-    $("rotate-confirm").hidden = true;
-    $("rotate-start").focus();
-});
+// A step that asks first: "NAME-start" shows "NAME-confirm" and moves to "NAME-go"; "NAME-cancel" hides it again.
+function confirmStep(name) {
+    $(`${name}-start`).addEventListener("click", () => {
+        $(`${name}-confirm`).hidden = false;
+        $(`${name}-go`).focus();
+    });
+    $(`${name}-cancel`).addEventListener("click", () => {
+        $(`${name}-confirm`).hidden = true;
+        $(`${name}-start`).focus();
+    });
+}
+
+confirmStep("rotate");
 $("rotate-go").addEventListener("click", (event) => act(event.target, async () => {
     const fp = await membership.rotateKey();
     $("rotate-confirm").hidden = true;
@@ -525,14 +530,7 @@ loaders.device = () => act(null, async () => {
         el("dt", {}, "Private key"), el("dd", {}, "In this browser only: a key derivations use without reading it, plus a copy encrypted under a second browser-held key, read only for a key backup you ask for"));
 });
 
-$("forget-start").addEventListener("click", () => {
-    $("forget-confirm").hidden = false;
-    $("forget-go").focus();
-});
-$("forget-cancel").addEventListener("click", () => {
-    $("forget-confirm").hidden = true;
-    $("forget-start").focus();
-});
+confirmStep("forget");
 $("forget-go").addEventListener("click", (event) => act(event.target, async () => {
     clearInterval(pollTimer);
     pollTimer = null;
