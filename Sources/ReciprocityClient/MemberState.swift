@@ -42,15 +42,6 @@ extension LocalMark {
             ownTag: derived.ownTag.base64URL, counterpartTag: derived.counterpartTag.base64URL, createdAt: createdAt,
             matchedAt: nil, note: note)
     }
-
-    /// A new dummy mark for `epoch`, and what is sent for it.
-    static func dummy(epoch: UInt32) throws -> (LocalMark, Mark) {
-        let mark = try Mark.dummy()
-        let local = LocalMark(
-            handle: nil, wants: nil, epoch: epoch, token: mark.token.base64URL, ownTag: mark.tag.base64URL,
-            counterpartTag: nil, createdAt: Date(), matchedAt: nil, note: nil)
-        return (local, mark)
-    }
 }
 
 /// Everything this device keeps for one membership (one server, one program), except the private key.

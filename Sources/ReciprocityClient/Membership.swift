@@ -191,7 +191,7 @@ public struct Membership: Sendable {
         guard directory.live[state.handle] == next.publicKey.base64URL else {
             throw ClientError("log-missing-key", "the server's key log does not hold your new key as live")
         }
-        try moveToEpoch(program.epoch, directory: directory)
+        try await movingToEpoch(program.epoch, directory: directory)
         try pad(program)
         try await converge(program)
         do {
@@ -253,6 +253,24 @@ public struct Membership: Sendable {
     }
 
     static func ownRole(wanting wants: Role) -> Role { wants.counterpart }
+
+    /// A new dummy mark for `epoch`. It costs what a real mark costs (one derivation, here against a throwaway
+    /// key under a random name), so that the time a command takes does not tell how many of its marks are
+    /// real; its token and tag are as uniformly random as any derivation's.
+    func newDummy(epoch: UInt32) throws -> LocalMark {
+        let derived = try throwawayDerivation(epoch: epoch)
+        return LocalMark(
+            handle: nil, wants: nil, epoch: epoch, token: derived.token.base64URL, ownTag: derived.ownTag.base64URL,
+            counterpartTag: nil, createdAt: Date(), matchedAt: nil, note: nil)
+    }
+
+    func throwawayDerivation(epoch: UInt32) throws -> PairwiseMark {
+        let name = try Handle("dummy-" + String(UInt64.random(in: .min ... .max), radix: 36))
+        return try derive(Party(handle: name, publicKey: try Self.throwawayPeer.get()), wants: .mentor, epoch: epoch)
+    }
+
+    /// One throwaway public key per process: the random name makes every dummy's derivation different.
+    static let throwawayPeer = Result { try PrivateKey().publicKey }
 
     func derive(_ party: Party, wants: Role, epoch: UInt32) throws -> PairwiseMark {
         try KeySchedule.derive(
@@ -383,7 +401,7 @@ public struct Membership: Sendable {
             }
             let program = try session.checkedProgram(served, padTo: padTo)
             let directory = try await session.syncedDirectory()
-            try session.moveToEpoch(program.epoch, directory: directory)
+            try await session.movingToEpoch(program.epoch, directory: directory)
             let before = session.state
             var renoted: Set<String> = []
             let result: T
@@ -445,7 +463,7 @@ public struct Membership: Sendable {
         let dummies = state.marks.filter { $0.isDummy && $0.isWanted(epoch: program.epoch) }.shuffled()
         let surplus = Set(dummies.dropFirst(needed).map(\.token))
         state.marks.removeAll { surplus.contains($0.token) }
-        for _ in dummies.count..<max(dummies.count, needed) { state.marks.append(try LocalMark.dummy(epoch: program.epoch).0) }
+        for _ in dummies.count..<max(dummies.count, needed) { state.marks.append(try newDummy(epoch: program.epoch)) }
     }
 
     /// After the operator moves the program to a new epoch, or after this member rotated its key, derives the
@@ -453,6 +471,19 @@ public struct Membership: Sendable {
     /// that the batch `converge` sends holds real and dummy marks alike, all new. A mark on a handle whose live
     /// key is no longer the pinned one is not derived again (never with a retired key): it is kept, unsent,
     /// until `key trust`.
+    mutating func movingToEpoch(_ epoch: UInt32, directory: KeyDirectory) async throws {
+        // Matches made meanwhile are recorded first: a matched mark derived again would count twice against the
+        // quota (the match already counts), and an old epoch's match would no longer verify. Whether this
+        // request is sent depends on the epoch and on a rotation, not on whom the member marked (padding
+        // gives every member marks of the old epoch).
+        if state.resubmitPending == true
+            || state.marks.contains(where: { $0.isPending && $0.waitingForTrust != true && $0.epoch != epoch })
+        {
+            _ = try await recordVerifiedMatches()
+        }
+        try moveToEpoch(epoch, directory: directory)
+    }
+
     mutating func moveToEpoch(_ epoch: UInt32, directory: KeyDirectory) throws {
         let all = state.resubmitPending == true
         // A mark waiting for a trust stays as it is: deriving it again when its person's key comes back (a
@@ -494,7 +525,7 @@ public struct Membership: Sendable {
         var submit = wanted.filter { !held.contains($0.token) || renoted.contains($0.token) }
         var spare = wanted.filter { $0.isDummy && held.contains($0.token) }.shuffled()
         while submit.count < minimumChange, let old = spare.popLast() {
-            let (dummy, _) = try LocalMark.dummy(epoch: program.epoch)
+            let dummy = try newDummy(epoch: program.epoch)
             state.marks.removeAll { $0.token == old.token }
             state.marks.append(dummy)
             withdraw.insert(old.token)
@@ -526,13 +557,13 @@ public struct Membership: Sendable {
         lastAnswer = Dictionary(results.filter { sent.contains($0.token) }.map { ($0.token, $0.status) }) { first, _ in first }
     }
 
-    /// What is sent for a local mark: a real one is derived again from its pinned key (to seal its note), a
-    /// dummy gets a new random tag and empty-looking note.
+    /// What is sent for a local mark: a real one is derived again from its pinned key to seal its note; a dummy
+    /// seals an empty note under a throwaway derivation, which costs the same.
     func mark(for local: LocalMark) throws -> Mark {
         guard let handle = local.handle, let wants = local.wants else {
             return Mark(
                 token: try InterestToken(base64URL: local.token), tag: try ConfirmationTag(base64URL: local.ownTag),
-                note: try SealedNote.dummy())
+                note: try throwawayDerivation(epoch: local.epoch).sealNote(""))
         }
         guard let derived = try rederive(handle: handle, wants: wants, epoch: local.epoch),
             derived.token.base64URL == local.token
@@ -547,38 +578,29 @@ public struct Membership: Sendable {
         try await rollingBack { try await $0.verifiedMatches() }
     }
 
-    mutating func verifiedMatches() async throws -> [MatchReport] {
-        let program = try checkedProgram(try await api.me().program)
-        let directory = try await syncedDirectory()
+    /// Fetches the matches and checks each against this device's records: a match is verified only when its
+    /// token is one of this device's real marks and the counterpart's confirmation tag is the one derived for
+    /// it (the tag, derived from the key that was marked, is the proof; the key the server reports now may be
+    /// a newer one). A verified match stops being pending here. Whatever fails, the problem is one sentence
+    /// that says nothing of whom this device marked, nor whether the token was a real mark or a dummy.
+    mutating func recordVerifiedMatches() async throws -> [MatchReport] {
         var reports: [MatchReport] = []
         for match in try await api.matches() {
             guard let index = state.marks.firstIndex(where: { $0.token == match.token }), !state.marks[index].isDummy,
-                let expected = state.marks[index].counterpartTag
+                let expected = state.marks[index].counterpartTag, match.handle == state.marks[index].handle,
+                let tag = try? ConfirmationTag(base64URL: match.tag), tag == (try ConfirmationTag(base64URL: expected))
             else {
                 reports.append(MatchReport(
                     handle: match.handle, wants: nil, matchedAt: match.matchedAt, verified: false,
-                    problem: "the server reports a match for a token this device never submitted", note: nil,
-                    noteProblem: nil))
+                    problem: Self.unverifiedMatch, note: nil, noteProblem: nil))
                 continue
             }
             let local = state.marks[index]
-            var problem: String?
-            if match.handle != local.handle {
-                problem = "the server names \(match.handle) as the counterpart of your mark on \(local.handle ?? "?")"
-            } else if let pinned = state.pinnedKeys[match.handle], pinned != match.publicKey {
-                problem = "the server reports a different key for \(match.handle) than the one you marked"
-            } else if let tag = try? ConfirmationTag(base64URL: match.tag),
-                tag == (try ConfirmationTag(base64URL: expected))
-            {
-                problem = nil
-            } else {
-                problem = "the confirmation tag does not verify: the server may have fabricated this match"
-            }
-            if problem == nil, state.marks[index].matchedAt == nil { state.marks[index].matchedAt = match.matchedAt }
+            if local.matchedAt == nil { state.marks[index].matchedAt = match.matchedAt }
             // The counterpart's note is opened only for a verified match, and shown only if it opens.
             var note: String?
             var noteProblem: String?
-            if problem == nil, let sealed = match.note, let wants = local.wants, let handle = local.handle {
+            if let sealed = match.note, let wants = local.wants, let handle = local.handle {
                 do {
                     guard let derived = try rederive(handle: handle, wants: wants, epoch: local.epoch) else {
                         throw ClientError("no-pinned-key", "no pinned key for \(handle)")
@@ -589,9 +611,19 @@ public struct Membership: Sendable {
                 }
             }
             reports.append(MatchReport(
-                handle: match.handle, wants: local.wants, matchedAt: match.matchedAt, verified: problem == nil,
-                problem: problem, note: note?.isEmpty == true ? nil : note, noteProblem: noteProblem))
+                handle: match.handle, wants: local.wants, matchedAt: match.matchedAt, verified: true,
+                problem: nil, note: note?.isEmpty == true ? nil : note, noteProblem: noteProblem))
         }
+        return reports
+    }
+
+    static let unverifiedMatch =
+        "the server reports a match this device cannot verify: it may have fabricated it"
+
+    mutating func verifiedMatches() async throws -> [MatchReport] {
+        let program = try checkedProgram(try await api.me().program)
+        let directory = try await syncedDirectory()
+        let reports = try await recordVerifiedMatches()
         // Verified matches are no longer pending; then the epoch move or the completion of an interrupted
         // command, if any.
         try moveToEpoch(program.epoch, directory: directory)

@@ -55,13 +55,31 @@ import Testing
         try server.tamper(#"UPDATE "match" SET a_tag = randomblob(32)"#)
         let bobSees = try bob.matches()
         #expect(bobSees.count == 1 && bobSees[0].verified == false)
-        #expect(bobSees[0].problem?.contains("confirmation tag") == true)
+        #expect(bobSees[0].problem?.contains("cannot verify") == true)
+        #expect(bobSees[0].wants == nil, "an unverified match says nothing of what this device marked")
         let human = try bob.cli(["matches"])
         #expect(human.status == 0)
         #expect(!human.stdout.contains("match: alice"))
         #expect(human.stderr.contains("warning: unverified match"))
         // alice's view still verifies: bob's tag was not touched.
         #expect(try alice.matches().map(\.verified) == [true])
+    }
+
+    @Test func aMatchSurvivesEitherSideRotatingItsKey() throws {
+        let (server, invite) = try ServerProcess.withProgram()
+        let alice = CLIMember("alice", server: server), bob = CLIMember("bob", server: server)
+        try alice.join(invite: invite)
+        try bob.join(invite: invite)
+        try alice.ok(["interest", "add", "bob", "--as", "mentor"])
+        #expect(try bob.ok(["interest", "add", "alice", "--as", "mentee"]).contains("matched"))
+        // alice rotates before she has looked at her matches: the rotation records the match first instead of
+        // deriving the matched mark again (which the quota, already counting the match, would refuse forever).
+        try alice.ok(["key", "rotate"])
+        #expect(try alice.matches().map(\.verified) == [true])
+        // bob marked alice's old key; the server now reports her new one. The tag, derived from the key bob
+        // marked, is what proves the match.
+        #expect(try bob.matches().map(\.verified) == [true])
+        #expect(try alice.ok(["interest", "list"]).contains("bob\tas mentor\tmatched"))
     }
 
     @Test func aServerRestartBetweenStepsLosesNothing() throws {
