@@ -23,7 +23,8 @@ public enum WebAudit {
     {
         let base = try ServerURL.normalize(server)
         let manifestData: Data
-        switch try await get(base + "/web-manifest.json", client: client) {
+        var differences: [String] = []
+        switch try await get(base + "/web-manifest.json", as: .data, client: client, differences: &differences) {
         case .found(let data): manifestData = data
         case .missing(let status):
             throw ClientError("no-manifest", "\(base) serves no web manifest (/web-manifest.json answered HTTP \(status)): not a Reciprocity server with the web app?")
@@ -39,7 +40,6 @@ public enum WebAudit {
         guard let manifest = try? JSONDecoder().decode(Manifest.self, from: manifestData), manifest.algorithm == "sha-256"
         else { throw ClientError("bad-manifest", "\(base)/web-manifest.json is not a manifest of SHA-256 digests") }
         var listed: [String: String] = [:]
-        var differences: [String] = []
         for entry in manifest.assets {
             // The web folder is flat: /web/NAME, NAME without a slash. Anything else is reported, not fetched.
             guard entry.path.hasPrefix("/web/"), !entry.path.dropFirst(5).contains("/"), entry.path.count > 5 else {
@@ -51,7 +51,8 @@ public enum WebAudit {
         var checked = 0
         for name in Set(listed.keys).union(expected.keys).sorted() {
             let served: String?
-            switch try await get(base + "/web/" + name, client: client) {
+            let kind: RequestKind = name.hasSuffix(".js") ? .script : name.hasSuffix(".css") ? .style : .data
+            switch try await get(base + "/web/" + name, as: kind, client: client, differences: &differences) {
             case .found(let data): served = Hex.encode(ContentDigest.sha256(data))
             case .missing: served = nil
             }
@@ -78,7 +79,7 @@ public enum WebAudit {
         if let page = expected["index.html"] {
             for path in ["/", "/join"] {
                 checked += 1
-                switch try await get(base + path, client: client) {
+                switch try await get(base + path, as: .page, client: client, differences: &differences) {
                 case .found(let data):
                     let served = Hex.encode(ContentDigest.sha256(data))
                     if served != page {
@@ -92,15 +93,70 @@ public enum WebAudit {
         return Report(differences: differences, filesChecked: checked)
     }
 
-    enum Fetched {
+    enum Fetched: Equatable {
         case found(Data)
         case missing(UInt)
     }
 
-    /// GET `url`: its body on 200, the status on 404 (or any other answer); unreachable is an error.
-    static func get(_ url: String, client: HTTPClient) async throws -> Fetched {
+    /// How a browser asks for a file: the audit asks the same way, so that a server cannot tell it from a
+    /// member's browser by the headers alone.
+    enum RequestKind {
+        case page, script, style, data
+
+        func headers(origin: String) -> [(String, String)] {
+            var headers = [
+                ("User-Agent", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"),
+                ("Accept-Language", "en-US,en;q=0.9"),
+                ("Sec-CH-UA", #""Chromium";v="131", "Not_A Brand";v="24""#), ("Sec-CH-UA-Mobile", "?0"),
+                ("Sec-CH-UA-Platform", #""Linux""#),
+            ]
+            switch self {
+            case .page:
+                headers += [
+                    ("Accept", "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,image/apng,*/*;q=0.8"),
+                    ("Upgrade-Insecure-Requests", "1"), ("Sec-Fetch-Site", "none"), ("Sec-Fetch-Mode", "navigate"),
+                    ("Sec-Fetch-User", "?1"), ("Sec-Fetch-Dest", "document"),
+                ]
+            case .script:
+                headers += [
+                    ("Accept", "*/*"), ("Origin", origin), ("Sec-Fetch-Site", "same-origin"), ("Sec-Fetch-Mode", "cors"),
+                    ("Sec-Fetch-Dest", "script"),
+                ]
+            case .style:
+                headers += [
+                    ("Accept", "text/css,*/*;q=0.1"), ("Sec-Fetch-Site", "same-origin"), ("Sec-Fetch-Mode", "no-cors"),
+                    ("Sec-Fetch-Dest", "style"),
+                ]
+            case .data:
+                headers += [
+                    ("Accept", "*/*"), ("Sec-Fetch-Site", "same-origin"), ("Sec-Fetch-Mode", "cors"),
+                    ("Sec-Fetch-Dest", "empty"),
+                ]
+            }
+            return headers
+        }
+    }
+
+    /// GET `url` twice, as a browser asks for it and as a plain client does; answers with the browser's copy: its
+    /// body on 200, the status on 404 (or any other answer). Two copies that differ are a difference of their own:
+    /// a server that looks at the request to decide what code to serve. Unreachable is an error.
+    static func get(_ url: String, as kind: RequestKind, client: HTTPClient, differences: inout [String]) async throws
+        -> Fetched
+    {
+        let origin = url.split(separator: "/", maxSplits: 3, omittingEmptySubsequences: false).prefix(3)
+            .joined(separator: "/")
+        let browser = try await get(url, headers: kind.headers(origin: origin), client: client)
+        let plain = try await get(url, headers: [], client: client)
+        if browser != plain {
+            differences.append("varies: \(url.dropFirst(origin.count)) is served differently to a browser's request than to a plain one")
+        }
+        return browser
+    }
+
+    static func get(_ url: String, headers: [(String, String)], client: HTTPClient) async throws -> Fetched {
         var request = HTTPClientRequest(url: url)
         request.method = .GET
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
         do {
             let response = try await client.execute(request, timeout: .seconds(30))
             let body = try await response.body.collect(upTo: 16 << 20)
