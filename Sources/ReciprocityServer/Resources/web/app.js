@@ -1,7 +1,7 @@
 // The members' web app: screens over membership.js. No inline script or style (the CSP forbids them); every
 // text from the server or another member is set as text, never as HTML.
 
-import { exportBackup, importBackup } from "./backup.js";
+import { exportBackup, importBackup, MIN_ITERATIONS } from "./backup.js";
 import { ClientError, fingerprintOf, forgetDevice, Membership, NOTE_MAX_BYTES } from "./membership.js";
 
 const POLL_MS = 10_000;
@@ -414,8 +414,11 @@ function renderMatches(reports) {
             : el("p", { class: "help" }, "No note."),
         el("p", {}, "Their key fingerprint: ", el("code", { class: "fp" }, r.fingerprint ?? "")))));
     if (!verified.length) list.append(el("li", {}, "No matches yet."));
-    $("match-warnings").replaceChildren(...reports.filter((r) => !r.verified).map((r) =>
-        el("p", { class: "warning" }, `Warning: the server reports a match with ${r.handle} that does not verify here (${r.problem}). It is not shown as a match.`)));
+    // One generic sentence: it names nobody and reads the same for a dummy's token and a real one's.
+    const unverified = reports.some((r) => !r.verified);
+    $("match-warnings").replaceChildren(...(unverified
+        ? [el("p", { class: "warning" }, "Warning: the server reports a match that does not verify here (it may have fabricated it); it is not shown as a match.")]
+        : []));
     const badge = $("match-count");
     badge.textContent = String(verified.length);
     badge.hidden = verified.length === 0;
@@ -576,7 +579,7 @@ for (const form of document.querySelectorAll(".restore-form")) {
         act(form.querySelector("button"), async () => {
             const file = form.querySelector("input[type=file]").files[0];
             if (!file) throw new ClientError("missing", "Choose the backup file first");
-            const { privateKey, state } = await importBackup(await file.text(), form.querySelector("input[type=password]").value);
+            const { privateKey, state, iterations } = await importBackup(await file.text(), form.querySelector("input[type=password]").value);
             try {
                 let origin;
                 try {
@@ -597,7 +600,10 @@ for (const form of document.querySelectorAll(".restore-form")) {
             suggestions = null;
             enterApp();
             await showScreen("matches");
-            say(`Restored: you are ${membership.state.handle} in ${membership.state.program} on this browser.`);
+            say(`Restored: you are ${membership.state.handle} in ${membership.state.program} on this browser.` +
+                (iterations < MIN_ITERATIONS
+                    ? ` Warning: this backup was written with only ${iterations.toLocaleString("en")} passphrase iterations (fewer than ${MIN_ITERATIONS.toLocaleString("en")}), so a stolen copy is easier to guess: make a new backup on the This device screen and delete the old file.`
+                    : ""));
         });
     });
 }

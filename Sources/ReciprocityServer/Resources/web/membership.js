@@ -9,7 +9,7 @@
 // member asks for (SECURITY.md, "The web app").
 
 import {
-    base64urlDecode, base64urlEncode, checkName, checkTreeHead, deriveMark, dummyMark, fingerprint, importPrivateKey,
+    base64urlDecode, base64urlEncode, checkName, checkTreeHead, deriveMark, fingerprint, importPrivateKey,
     KeyDirectory, NOTE_MAX_BYTES, openNote, parseTreeHead, publicKeyOf, ReciprocityError, sealNote, sha256,
     toHex, fromHex, treeHeadFromJSON, treeHeadText, verifyMatchTag,
 } from "./reciprocity.js";
@@ -161,9 +161,20 @@ const isDummy = (mark) => mark.handle === undefined || mark.handle === null;
 const isPending = (mark) => !mark.matchedAt;
 const isWanted = (mark, epoch) => mark.epoch === epoch && isPending(mark) && mark.waitingForTrust !== true;
 
-function newDummy(epoch) {
-    const random = (n) => b64(crypto.getRandomValues(new Uint8Array(n)));
-    return { epoch, token: random(32), ownTag: random(32), createdAt: isoNow() };
+const WANTS = ["mentor", "mentee", "peer"];
+const HANDLE_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789";
+
+/** A random handle-shaped name (the other party of a throwaway derivation): 16 of a-z and 0-9. */
+function throwawayHandle() {
+    let name = "";
+    for (let i = 0; i < 16; i++) name += HANDLE_CHARS[randomIndex(HANDLE_CHARS.length)];
+    return name;
+}
+
+/** A freshly generated X25519 public key nobody keeps the private half of. */
+async function throwawayPublicKey() {
+    const pair = await subtle.generateKey({ name: "X25519" }, true, ["deriveBits"]);
+    return new Uint8Array(await subtle.exportKey("raw", pair.publicKey));
 }
 
 /** Drops keys whose value is undefined or null, as Swift's encoder leaves nil optionals out. */
@@ -461,7 +472,14 @@ export class Membership {
 
     /** What a backup holds, taken between two changes: `{privateKey (32 raw bytes), state (MemberState object)}`. */
     backupPayload() {
-        return this.serial(async () => ({ privateKey: await this.rawPrivateKeyForBackup(), state: JSON.parse(this.stateJSON()) }));
+        return this.serial(async () => {
+            const [nextKey] = await idbGet(["nextKey"]);
+            if (nextKey) {
+                throw new ClientError("rotation-unfinished",
+                    "a key rotation is unfinished on this device: finish it first (Keys screen, \u201cReplace my key\u201d completes the same rotation), then make the backup; a backup now would hold a key that is about to be replaced");
+            }
+            return { privateKey: await this.rawPrivateKeyForBackup(), state: JSON.parse(this.stateJSON()) };
+        });
     }
 
     /**
@@ -479,8 +497,11 @@ export class Membership {
         const { privateKey, sealed } = await keepKey(raw, deviceKey);
         const membership = new Membership(parsed, privateKey, deviceKey);
         membership.publicKey = b64(await publicKeyOf(privateKey));
-        await forgetDevice();
-        await idbPut({ state: membership.stateJSON(), key: privateKey, deviceKey, sealedKey: sealed });
+        // Under the same cross-tab lock as every change: no other tab's operation sees a half-written store.
+        await navigator.locks.request("reciprocity-membership", async () => {
+            await forgetDevice();
+            await idbPut({ state: membership.stateJSON(), key: privateKey, deviceKey, sealedKey: sealed });
+        });
         return membership;
     }
 
@@ -628,11 +649,22 @@ export class Membership {
             const live = replica.live(handle);
             if (live === undefined) throw new ClientError("unknown-handle", `no member '${handle}' is live in program ${this.state.program}'s key log`);
             this.state.pinnedKeys[handle] = live;
-            for (const [index, old] of this.state.marks.entries()) {
-                if (old.handle !== handle || !isPending(old)) continue;
-                const derived = await this.rederive(handle, old.wants, program.epoch);
-                if (!derived) continue;
-                this.state.marks[index] = this.localMark(derived, handle, old.wants, program.epoch, old.createdAt, old.note);
+            // One derivation per kind of interest (mentor, mentee, peer), real or throwaway: the time taken does
+            // not show how many pending marks on `handle` there are.
+            for (const wants of WANTS) {
+                const indexes = [...this.state.marks.keys()].filter((i) => {
+                    const old = this.state.marks[i];
+                    return old.handle === handle && old.wants === wants && isPending(old);
+                });
+                if (!indexes.length) {
+                    await this.throwawayDerivation(wants, program.epoch);
+                    continue;
+                }
+                const derived = await this.rederive(handle, wants, program.epoch);
+                for (const index of indexes) {
+                    const old = this.state.marks[index];
+                    this.state.marks[index] = this.localMark(derived, handle, wants, program.epoch, old.createdAt, old.note);
+                }
             }
             return fingerprintOf(live);
         }));
@@ -665,8 +697,11 @@ export class Membership {
             this.publicKey = nextPublic;
             const replica = await this.syncedDirectory();
             if (replica.live(this.state.handle) !== nextPublic) throw new ClientError("log-missing-key", "the server's key log does not hold your new key as live");
+            // A match made while the key changed is recorded first: it is no longer pending, so it is not derived
+            // again (the re-derived token and the dummies would exceed the quota it counts against).
+            await this.checkMatches();
             await this.moveToEpoch(program.epoch, replica);
-            this.pad(program);
+            await this.pad(program);
             try {
                 await this.converge(program);
             } catch (error) {
@@ -707,10 +742,31 @@ export class Membership {
         });
     }
 
-    /** The mark on `handle` derived again from its pinned key; null when none is pinned. */
-    async rederive(handle, wants, epoch) {
+    /**
+     * A derivation as costly as a real mark's, against a freshly generated throwaway key and a random
+     * handle-shaped name: its token and tags are uniformly random to anyone (nobody holds the other key).
+     */
+    async throwawayDerivation(wants, epoch) {
+        const name = throwawayHandle();
+        return this.derive({ handle: name === this.state.handle ? `${name}0` : name, publicKey: await throwawayPublicKey() },
+            wants ?? WANTS[randomIndex(WANTS.length)], epoch);
+    }
+
+    /** A dummy mark: made by the same derivation as a real one (a throwaway counterpart), so it costs the same. */
+    async newDummy(epoch) {
+        const derived = await this.throwawayDerivation(undefined, epoch);
+        return { epoch, token: b64(derived.token), ownTag: b64(derived.ownTag), createdAt: isoNow() };
+    }
+
+    /**
+     * The mark on `handle` derived again from its pinned key; null when none is pinned, or when the replica's
+     * live key for `handle` is not the pinned one (a changed key: nothing is derived until it is trusted,
+     * client.md section 2.3). `checkLive: false` only to open the note of a match already made with the pin.
+     */
+    async rederive(handle, wants, epoch, { checkLive = true } = {}) {
         const pinned = this.state.pinnedKeys[handle];
         if (pinned === undefined) return null;
+        if (checkLive && (this.state.replica?.live ?? {})[handle] !== pinned) return null;
         return this.derive({ handle, publicKey: base64urlDecode(pinned, 32) }, wants, epoch);
     }
 
@@ -779,12 +835,12 @@ export class Membership {
     padding(program) { return Math.min(this.state.padTo ?? program.maxMarks, program.maxMarks); }
 
     /** Brings the dummies of the current epoch to the padding: surplus ones leave at random, new ones join. */
-    pad(program) {
+    async pad(program) {
         const needed = Math.max(0, this.padding(program) - this.realMarks(program.epoch).length);
         const dummies = shuffled(this.state.marks.filter((m) => isDummy(m) && isWanted(m, program.epoch)));
         const surplus = new Set(dummies.slice(needed).map((m) => m.token));
         this.state.marks = this.state.marks.filter((m) => !surplus.has(m.token));
-        for (let i = dummies.length; i < needed; i++) this.state.marks.push(newDummy(program.epoch));
+        for (let i = dummies.length; i < needed; i++) this.state.marks.push(await this.newDummy(program.epoch));
     }
 
     /** After a new epoch or a key rotation: derive pending interests again and replace every dummy. */
@@ -849,6 +905,8 @@ export class Membership {
             }
             const program = this.checkedProgram(served, padTo);
             const replica = await this.syncedDirectory();
+            // Matches first: a mark matched in the old epoch is not moved to the new one as pending.
+            await this.checkMatches();
             await this.moveToEpoch(program.epoch, replica);
             const before = clone(this.state);
             const renoted = new Set();
@@ -858,7 +916,7 @@ export class Membership {
             } catch (refusal) {
                 if (!(refusal instanceof ClientError)) throw refusal;
                 this.state = before;
-                this.pad(program);
+                await this.pad(program);
                 try {
                     await this.converge(program, new Set(), minimumChange);
                 } catch (error) {
@@ -866,7 +924,7 @@ export class Membership {
                 }
                 throw new AfterSending(refusal);
             }
-            this.pad(program);
+            await this.pad(program);
             try {
                 await this.converge(program, renoted, minimumChange);
             } catch (error) {
@@ -885,6 +943,10 @@ export class Membership {
      */
     async converge(program, renoted = new Set(), minimumChange = 0) {
         this.lastAnswer = {};
+        // Replacement dummies are derived before the request, used or not: the time between GET and POST is
+        // the same whichever marks change.
+        const replacements = [];
+        for (let i = 0; i < minimumChange; i++) replacements.push(await this.newDummy(program.epoch));
         const held = new Set((await this.api.pendingMarks()).filter((m) => m.epoch === program.epoch).map((m) => m.token));
         const wanted = this.state.marks.filter((m) => isWanted(m, program.epoch));
         const wantedTokens = new Set(wanted.map((m) => m.token));
@@ -894,7 +956,7 @@ export class Membership {
         const spare = shuffled(wanted.filter((m) => isDummy(m) && held.has(m.token)));
         while (submit.length < minimumChange && spare.length) {
             const old = spare.pop();
-            const dummy = newDummy(program.epoch);
+            const dummy = replacements.pop();
             this.state.marks = this.state.marks.filter((m) => m.token !== old.token);
             this.state.marks.push(dummy);
             withdraw.add(old.token);
@@ -922,9 +984,19 @@ export class Membership {
         for (const result of results) if (sent.has(result.token) && !(result.token in this.lastAnswer)) this.lastAnswer[result.token] = result.status;
     }
 
-    /** What is sent for a local mark: a real one derived again (to seal its note), a dummy with random bytes. */
+    /**
+     * What is sent for a local mark: a real one derived again (to seal its note); a dummy with a derivation
+     * against a throwaway key that seals an empty note, so both cost the same between GET and POST.
+     */
     async markFor(local) {
-        if (isDummy(local)) return { token: local.token, tag: local.ownTag, note: b64(dummyMark().note) };
+        if (isDummy(local)) {
+            const derived = await this.throwawayDerivation(undefined, local.epoch);
+            return { token: local.token, tag: local.ownTag, note: b64(await sealNote(derived, "")) };
+        }
+        const pinned = this.state.pinnedKeys[local.handle];
+        if (pinned !== undefined && (this.state.replica?.live ?? {})[local.handle] !== pinned) {
+            throw new ClientError("key-changed", `${local.handle}'s key changed in the key log: check it with ${local.handle} another way, then trust the new key on the Keys screen`);
+        }
         const derived = await this.rederive(local.handle, local.wants, local.epoch);
         if (!derived || b64(derived.token) !== local.token) throw new ClientError("corrupt-state", `the local record of your mark on ${local.handle} does not derive again`);
         return { token: local.token, tag: b64(derived.ownTag), note: b64(await sealNote(derived, local.note ?? "")) };
@@ -932,56 +1004,64 @@ export class Membership {
 
     // --- matches -----------------------------------------------------------------------------------------
 
+    /**
+     * Fetches matches and verifies each here (setting `matchedAt` on verified ones); only a report with
+     * `verified` is a match. Run before an epoch move or a re-derivation: a matched mark is no longer pending.
+     */
+    async checkMatches() {
+        const reports = [];
+        for (const match of await this.api.matches()) {
+            const local = this.state.marks.find((m) => m.token === match.token) ?? null;
+            // The confirmation tag, derived from the key pinned when marking, is the proof; the server reports
+            // the counterpart's current key, which changes when they rotate, so it is not compared.
+            let ok = false;
+            if (local && !isDummy(local) && local.counterpartTag && match.handle === local.handle) {
+                try {
+                    ok = verifyMatchTag({ counterpartTag: base64urlDecode(local.counterpartTag, 32) }, base64urlDecode(match.tag, 32));
+                } catch { /* malformed tag */ }
+            }
+            if (!ok) {
+                // One sentence for every failure: it names nobody and does not tell a dummy from a real token.
+                reports.push({ handle: null, matchedAt: match.matchedAt, verified: false, problem: UNVERIFIED_MATCH });
+                continue;
+            }
+            if (!local.matchedAt) local.matchedAt = match.matchedAt;
+            let note = null, noteProblem = null;
+            if (match.note) {
+                try {
+                    const derived = await this.rederive(local.handle, local.wants, local.epoch, { checkLive: false });
+                    if (!derived) throw new Error("no pinned key");
+                    note = await openNote(derived, base64urlDecode(match.note, 540));
+                } catch {
+                    noteProblem = `the note from ${local.handle} could not be opened (tampered or malformed)`;
+                }
+            }
+            reports.push({
+                handle: match.handle, wants: local.wants, matchedAt: match.matchedAt, verified: true, problem: null,
+                note: note || null, noteProblem, fingerprint: await fingerprintOf(this.state.pinnedKeys[match.handle]),
+            });
+        }
+        return reports;
+    }
+
     /** Fetches matches and verifies each here. Only a report with `verified` is a match. */
     matches() {
         return this.serial(() => this.rollingBack(async () => {
             const program = this.checkedProgram((await this.api.me()).program);
             const replica = await this.syncedDirectory();
-            const reports = [];
-            for (const match of await this.api.matches()) {
-                const index = this.state.marks.findIndex((m) => m.token === match.token);
-                const local = index >= 0 ? this.state.marks[index] : null;
-                if (!local || isDummy(local) || !local.counterpartTag) {
-                    reports.push({ handle: match.handle, matchedAt: match.matchedAt, verified: false, problem: "the server reports a match for a token this device never submitted" });
-                    continue;
-                }
-                let problem = null;
-                if (match.handle !== local.handle) {
-                    problem = `the server names ${match.handle} as the counterpart of your mark on ${local.handle}`;
-                } else if (this.state.pinnedKeys[match.handle] !== undefined && this.state.pinnedKeys[match.handle] !== match.publicKey) {
-                    problem = `the server reports a different key for ${match.handle} than the one you marked`;
-                } else {
-                    let ok = false;
-                    try {
-                        ok = verifyMatchTag({ counterpartTag: base64urlDecode(local.counterpartTag, 32) }, base64urlDecode(match.tag, 32));
-                    } catch { /* malformed tag */ }
-                    if (!ok) problem = "the confirmation tag does not verify: the server may have fabricated this match";
-                }
-                if (!problem && !local.matchedAt) local.matchedAt = match.matchedAt;
-                let note = null, noteProblem = null;
-                if (!problem && match.note) {
-                    try {
-                        const derived = await this.rederive(local.handle, local.wants, local.epoch);
-                        if (!derived) throw new Error("no pinned key");
-                        note = await openNote(derived, base64urlDecode(match.note, 540));
-                    } catch {
-                        noteProblem = `the note from ${local.handle} could not be opened (tampered or malformed)`;
-                    }
-                }
-                reports.push({
-                    handle: match.handle, wants: local.wants, matchedAt: match.matchedAt, verified: !problem, problem,
-                    note: note || null, noteProblem, fingerprint: problem ? null : await fingerprintOf(this.state.pinnedKeys[match.handle]),
-                });
-            }
+            const reports = await this.checkMatches();
             // Verified matches are no longer pending; then the epoch move or an interrupted change, if any.
             await this.moveToEpoch(program.epoch, replica);
-            this.pad(program);
+            await this.pad(program);
             await this.converge(program);
             await this.save();
             return reports;
         }));
     }
 }
+
+/** What a match that does not verify is reported as, whatever the reason. */
+export const UNVERIFIED_MATCH = "the server reports a match that does not verify here (it may have fabricated it); it is not shown as a match";
 
 /** The fingerprint of a base64url public key. */
 export function fingerprintOf(key) {
