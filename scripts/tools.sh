@@ -3,7 +3,7 @@
 # the Python tools in .venv-test/ from scripts/requirements-test.txt and puts them first on PATH.
 
 # The system packages the suite needs on Debian: the same list as the README's Quick start and .ci/run.
-system_packages="libssl-dev libsqlite3-dev pkg-config curl util-linux python3 python3-venv chromium"
+system_packages="libssl-dev libsqlite3-dev pkg-config curl util-linux python3 python3-venv chromium postgresql"
 
 check_tools() {
     local missing=0 apt="apt-get install $system_packages"
