@@ -298,6 +298,8 @@ def run_all(checks, browser, server, invite, members, args):
             state = json.loads(m.state())
             assert state["handle"] == m.handle and state["credential"].startswith("rcpm_") and state["replica"]["live"][m.handle]
             assert state["logKey"] and state["treeHead"].startswith("reciprocity-sth/v1 acme ")
+        early_heads.append(state["treeHead"])
+    early_heads = []
     checks.run("two browser contexts join from an invite link; state is the CLI's MemberState shape", join_pair)
 
     def mark_and_match():
@@ -734,6 +736,47 @@ def run_all(checks, browser, server, invite, members, args):
     checks.run("key backup: export in one context, import in a fresh one and in the CLI (same matches); a CLI backup opens in the page", backups)
     # After the backups (the backup checks expect the matches as they were before the rotation).
     checks.run("keys: fingerprints agree across members; rotation; a changed key blocks marking until checked and trusted", keys_screen_and_rotation)
+
+    def tree_head_gossip():
+        erin, alice = members["erin"], members["alice"]
+        dave = CLI(args.bin, server.folder, server)
+        erin.screen("keys")
+        shown = erin.page.locator("#my-tree-head").input_value()
+        stored = json.loads(erin.state())["treeHead"]
+        assert shown.split(" ")[:4] == stored.split(" ")[:4] and shown.startswith("reciprocity-sth/v1 acme "), (shown, stored)
+
+        def check(member, line):
+            member.page.fill("#gossip-head", line)
+            member.page.click("#gossip-form button[type=submit]")
+            idle(member.page)
+            return member.page.locator("#gossip-result").inner_text()
+
+        # A CLI member's `reciprocity key head` and another browser context's head: consistent.
+        cli_head = dave.run("key", "head").strip()
+        assert cli_head.startswith("reciprocity-sth/v1 acme "), cli_head
+        assert check(erin, cli_head).startswith("Consistent"), erin.page.locator("#gossip-result").inner_text()
+        alice.screen("keys")
+        assert check(alice, erin.page.locator("#my-tree-head").input_value()).startswith("Consistent")
+        # A head from before later joins and a rotation: smaller, proved consistent by the server's proof.
+        old = early_heads[0]
+        assert int(old.split(" ")[2]) < int(alice.page.locator("#my-tree-head").input_value().split(" ")[2])
+        assert check(alice, old).startswith("Consistent")
+        # A tampered line (one root character changed): its signature does not verify.
+        fields = cli_head.split(" ")
+        fields[3] = ("B" if fields[3][0] != "B" else "C") + fields[3][1:]
+        result = check(erin, " ".join(fields))
+        assert "not signed by your program's log key" in result and "log-signature" in result, result
+        # A head for the same size with its size field changed: the signature binds it too.
+        fields = cli_head.split(" ")
+        fields[2] = str(int(fields[2]) + 1)
+        result = check(erin, " ".join(fields))
+        assert "log-signature" in result, result
+        # Garbage.
+        result = check(erin, "hello, this is not a head")
+        assert "not a tree head line" in result and "log-invalid-head" in result, result
+        assert not erin.error_text(), erin.error_text()
+        axe_check(erin, "keys-gossip")
+    checks.run("tree heads: shown on Keys; a CLI member's and another context's head check consistent; tampered and garbage refused", tree_head_gossip)
 
     def epochs_and_quota():
         ivy, bob = members["ivy"], members["bob"]

@@ -468,6 +468,12 @@ function startPolling() {
 loaders.keys = () => act(null, async () => {
     await pollMatches({ quiet: true }); // the log as it is now: a changed key shows here at once
     $("my-fingerprint").textContent = await membership.fingerprint(null);
+    $("my-tree-head").value = membership.state.treeHead ?? "";
+    try {
+        $("my-tree-head").value = await membership.currentTreeHead();
+    } catch (error) {
+        showError(error, { focus: false }); // the head verified before stays shown
+    }
     const changed = await membership.changedKeys();
     const box = $("changed-keys");
     if (!changed.length) {
@@ -497,6 +503,29 @@ $("fingerprint-form").addEventListener("submit", (event) => {
         $("fingerprint-result").textContent = "";
         const fp = await membership.fingerprint(handle);
         $("fingerprint-result").replaceChildren(`${handle}: `, el("code", { class: "fp" }, fp));
+    });
+});
+
+$("gossip-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const line = String(new FormData(event.target).get("head")).trim();
+    act(event.target.querySelector("button"), async () => {
+        const result = $("gossip-result");
+        result.textContent = "Checking…";
+        try {
+            const head = await membership.checkGossipedHead(line);
+            $("my-tree-head").value = head;
+            result.textContent = "Consistent: that head is part of the same log the server shows you (no fork between you).";
+        } catch (error) {
+            const { text, code } = describe(error);
+            const sentence = {
+                "log-invalid-head": "Refused: that is not a tree head line (reciprocity-sth/v1 followed by five fields).",
+                "log-signature": "Refused: that head is not signed by your program's log key (mistyped, tampered with, or from another program or server).",
+                "log-future-head": `Refused: that head is dated in the future. ${capitalise(error.message)}.`,
+                "log-fork": `Fork: the server showed that person a log that is not the one it shows you. ${capitalise(error.message)}. Keep both lines as evidence and tell your program's organiser.`,
+            }[code] ?? text;
+            result.textContent = `${sentence} (Error code: ${code})`;
+        }
     });
 });
 

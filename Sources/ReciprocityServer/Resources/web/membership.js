@@ -9,9 +9,10 @@
 // member asks for (SECURITY.md, "The web app").
 
 import {
-    base64urlDecode, base64urlEncode, checkName, checkTreeHead, deriveMark, fingerprint, importPrivateKey,
-    KeyDirectory, NOTE_MAX_BYTES, openNote, parseTreeHead, publicKeyOf, ReciprocityError, sealNote, sha256,
-    toHex, fromHex, treeHeadFromJSON, treeHeadText, verifyMatchTag,
+    base64urlDecode, base64urlEncode, checkConsistent, checkHeadTime, checkName, checkTreeHead, deriveMark,
+    fingerprint, importPrivateKey, KeyDirectory, NOTE_MAX_BYTES, openNote, parseTreeHead, publicKeyOf,
+    ReciprocityError, sealNote, sha256, toHex, fromHex, treeHeadFromJSON, treeHeadText, verifyMatchTag,
+    verifyTreeHead,
 } from "./reciprocity.js";
 
 /** A failure phrased for the member, with a stable code: the server's problem code or a client code. */
@@ -588,6 +589,62 @@ export class Membership {
         this.state.replica = replica.toJSON();
         this.state.ownLogKey = own.last;
         return replica;
+    }
+
+    /**
+     * The latest verified tree head as one line, after bringing the replica up to the server's current head
+     * (`reciprocity key head`): the line to compare with other members (gossip).
+     */
+    currentTreeHead() {
+        return this.serial(() => this.rollingBack(async () => {
+            await this.syncedDirectory();
+            await this.save();
+            return this.state.treeHead;
+        }));
+    }
+
+    /**
+     * Checks a head someone else saw (one `reciprocity-sth/v1 ...` line, e.g. from `reciprocity key head`) as
+     * `reciprocity key monitor --gossip` does (KeyLogChecks.checkGossip): strict grammar (`log-invalid-head`),
+     * for this program and signed by the pinned log key (`log-signature`), not dated in the future
+     * (`log-future-head`; its age is not checked), no larger than the head the server serves this page now
+     * (`log-fork`: the server showed someone a log it does not show here) and consistent with it (equal roots at
+     * equal sizes, else a consistency proof from the server; `log-fork`). Resolves to the served head's line.
+     */
+    checkGossipedHead(line) {
+        return this.serial(() => this.rollingBack(async () => {
+            await this.syncedDirectory();
+            await this.save();
+            const served = parseTreeHead(this.state.treeHead);
+            let other;
+            try {
+                other = parseTreeHead(line);
+            } catch {
+                throw new ClientError("log-invalid-head", `not a tree head line: ${String(line).slice(0, 80)}`);
+            }
+            const program = this.state.program;
+            if (other.program !== program || !(await verifyTreeHead(other, base64urlDecode(this.state.logKey, 32)))) {
+                throw new ClientError("log-signature", `a gossiped head is not signed by the log key for ${program}: ${line}`);
+            }
+            try {
+                checkHeadTime(other, Date.now(), { maxAgeMs: Infinity });
+            } catch (error) {
+                if (!(error instanceof ReciprocityError)) throw error;
+                throw new ClientError("log-future-head", `${error.message.replace(/^\w+: /, "")} (is this computer's clock right?): ${line}`);
+            }
+            if (other.treeSize > served.treeSize) {
+                throw new ClientError("log-fork",
+                    `someone saw a log of ${other.treeSize} entries but the server shows this page ${served.treeSize} (a fork or a rollback); ` +
+                    `evidence: seen [${line}] served [${this.state.treeHead}]`);
+            }
+            try {
+                await checkConsistent(other, served, (from, to) => this.api.consistencyProof(from, to));
+            } catch (error) {
+                if (error instanceof ReciprocityError) throw new ClientError(error.code, error.message.replace(/^[\w-]+: /, ""));
+                throw error;
+            }
+            return this.state.treeHead;
+        }));
     }
 
     // --- keys --------------------------------------------------------------------------------------------
