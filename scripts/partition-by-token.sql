@@ -1,25 +1,18 @@
 -- Splits a Reciprocity PostgreSQL database's marks and matches into hash partitions by token
--- (Specs/scaling.md, "One PostgreSQL, partitioned"). Tokens are uniformly random, so the partitions stay equal
--- in size and no request touches more than one of them: a submission's rows and the row it may match share
--- the token. Programs, members, invites and the key log are not partitioned.
+-- (Specs/scaling.md, "Beyond one node"). Tokens are uniformly random, so the partitions stay equal in size,
+-- and no request touches more than one of them for a token: a submission's row and the row it may complete
+-- share the token. Programs, members, invites and the key log are not partitioned.
 --
---   psql "postgres://USER@HOST:PORT/DB" -v ON_ERROR_STOP=1 -v partitions=16 -f scripts/partition-by-token.sql
+--   PGOPTIONS='-c reciprocity.partitions=16' psql "postgres://USER@HOST:PORT/DB" -f scripts/partition-by-token.sql
 --
--- Run it with every reciprocityd stopped (it takes the tables' exclusive locks and copies every row in one
--- transaction: nothing changes unless all of it succeeds). The test suite runs the store, API and
--- multi-process suites on a database converted by this file (RECIPROCITY_TEST_POSTGRES_PARTITIONS).
-\if :{?partitions}
-\else
-\set partitions 16
-\endif
-SELECT set_config('reciprocity.partitions', :'partitions', false);
-
-BEGIN;
-LOCK TABLE mark, "match" IN ACCESS EXCLUSIVE MODE;
-
+-- (16 partitions when reciprocity.partitions is not set.) Run it with every reciprocityd stopped. It is one
+-- statement, so one transaction: it takes the tables' exclusive locks, copies every row, checks the result,
+-- and changes nothing unless all of it succeeds. It refuses a database that is already partitioned. The test
+-- suite runs the store, mark API and multi-process suites on databases converted by this file
+-- (RECIPROCITY_TEST_POSTGRES_PARTITIONS in scripts/test.sh).
 DO $$
 DECLARE
-    partitions integer := current_setting('reciprocity.partitions')::integer;
+    partitions integer := coalesce(nullif(current_setting('reciprocity.partitions', true), ''), '16')::integer;
     name text;
 BEGIN
     IF partitions < 2 OR partitions > 1024 THEN
@@ -28,6 +21,7 @@ BEGIN
     IF EXISTS (SELECT 1 FROM pg_partitioned_table WHERE partrelid = 'mark'::regclass) THEN
         RAISE EXCEPTION 'mark is already partitioned';
     END IF;
+    LOCK TABLE mark, "match" IN ACCESS EXCLUSIVE MODE;
     FOREACH name IN ARRAY ARRAY['mark', 'match'] LOOP
         EXECUTE format('ALTER TABLE %I RENAME TO %I', name, name || '_unpartitioned');
         EXECUTE format('ALTER INDEX %I RENAME TO %I', name || '_pkey', name || '_unpartitioned_pkey');
@@ -59,7 +53,11 @@ BEGIN
     INSERT INTO "match" SELECT * FROM match_unpartitioned;
     DROP TABLE mark_unpartitioned;
     DROP TABLE match_unpartitioned;
+
+    -- What the suites then run on is what this file promises.
+    IF (SELECT count(*) FROM pg_inherits WHERE inhparent = 'mark'::regclass) <> partitions
+        OR (SELECT count(*) FROM pg_inherits WHERE inhparent = '"match"'::regclass) <> partitions THEN
+        RAISE EXCEPTION 'the tables do not have % partitions each', partitions;
+    END IF;
 END
 $$;
-
-COMMIT;

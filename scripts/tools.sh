@@ -19,7 +19,6 @@ check_tools() {
     need command -v setpriv "setpriv (util-linux): $apt"
     need python3 -c 'import venv, ensurepip' "python3 with venv: $apt"
     need command -v chromium "chromium (the web tests drive it headless): $apt"
-    need command -v psql "psql (the suites on hash-partitioned PostgreSQL run scripts/partition-by-token.sql with it): $apt"
     [ "$missing" = 0 ] || { echo "install what is missing above, then run $0 again" >&2; exit 1; }
 }
 

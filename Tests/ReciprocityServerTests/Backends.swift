@@ -47,31 +47,14 @@ struct PostgresTestDatabase: Sendable {
     static let partitions = ProcessInfo.processInfo.environment["RECIPROCITY_TEST_POSTGRES_PARTITIONS"].flatMap { Int($0) }
 
     private func partitionByToken(_ partitions: Int) async throws {
-        // Opening a store applies the migrations; the script converts their tables.
+        // Opening a store applies the migrations; the script converts their tables, in one statement on one
+        // connection (through PostgresNIO, not psql: a child process's pipes beside NIO's descriptors are
+        // how a test process once lost a descriptor). The script checks the partition count itself.
         await (try await store()).close()
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
             "../../scripts/partition-by-token.sql")
-        _ = try psql(["-v", "ON_ERROR_STOP=1", "-v", "partitions=\(partitions)", "-f", script.path])
-        // The suites then run on partitioned tables, not on whatever the script might have left.
-        let counts = try psql([
-            "-Atc",
-            "SELECT string_agg(c, ',' ORDER BY c) FROM (SELECT inhparent::regclass::text || '=' || COUNT(*) AS c FROM pg_inherits WHERE inhparent IN ('mark'::regclass, '\"match\"'::regclass) GROUP BY inhparent) t",
-        ])
-        try #require(counts == "mark=\(partitions),match=\(partitions)\n", "partitions after the script: \(counts)")
-    }
-
-    /// Runs psql on this database and returns what it printed; throws when it fails.
-    private func psql(_ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["psql", url, "--quiet"] + arguments
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        try #require(process.terminationStatus == 0, "psql \(arguments.joined(separator: " ")) failed on \(name)")
-        return text
+        try await PostgresStore.administer(
+            location, ["SET reciprocity.partitions = '\(partitions)'", try String(contentsOf: script, encoding: .utf8)])
     }
 
     /// `postgres://` URL of this database, password included, for server processes started by a test.
