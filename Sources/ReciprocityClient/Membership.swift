@@ -466,34 +466,37 @@ public struct Membership: Sendable {
         for _ in dummies.count..<max(dummies.count, needed) { state.marks.append(try newDummy(epoch: program.epoch)) }
     }
 
+    /// Records the matches made meanwhile, then `moveToEpoch`, when a move is due: a matched mark derived again
+    /// would count twice against the quota (the match already counts), and an old epoch's match would no
+    /// longer verify. Whether the matches are fetched depends on the epoch and on a rotation, not on whom the
+    /// member marked (padding gives every member marks of the old epoch).
+    mutating func movingToEpoch(_ epoch: UInt32, directory: KeyDirectory) async throws {
+        if moveIsDue(epoch) { _ = try await recordVerifiedMatches() }
+        try moveToEpoch(epoch, directory: directory)
+    }
+
+    /// A mark to derive or draw again for `epoch`: every pending one after a rotation (`all`), else those of an
+    /// older epoch. A mark waiting for a trust stays as it is: deriving it again when its person's key comes
+    /// back (a reinstatement) would send a request because of whom it is about.
+    static func isStale(_ mark: LocalMark, epoch: UInt32, all: Bool) -> Bool {
+        mark.isPending && mark.waitingForTrust != true && (all || mark.epoch != epoch)
+    }
+
+    func moveIsDue(_ epoch: UInt32) -> Bool {
+        let all = state.resubmitPending == true
+        return all || state.marks.contains { Self.isStale($0, epoch: epoch, all: all) }
+    }
+
     /// After the operator moves the program to a new epoch, or after this member rotated its key, derives the
     /// pending interests again (the server has deleted the old marks) and replaces every dummy by a new one, so
     /// that the batch `converge` sends holds real and dummy marks alike, all new. A mark on a handle whose live
     /// key is no longer the pinned one is not derived again (never with a retired key): it is kept, unsent,
     /// until `key trust`.
-    mutating func movingToEpoch(_ epoch: UInt32, directory: KeyDirectory) async throws {
-        // Matches made meanwhile are recorded first: a matched mark derived again would count twice against the
-        // quota (the match already counts), and an old epoch's match would no longer verify. Whether this
-        // request is sent depends on the epoch and on a rotation, not on whom the member marked (padding
-        // gives every member marks of the old epoch).
-        if state.resubmitPending == true
-            || state.marks.contains(where: { $0.isPending && $0.waitingForTrust != true && $0.epoch != epoch })
-        {
-            _ = try await recordVerifiedMatches()
-        }
-        try moveToEpoch(epoch, directory: directory)
-    }
-
     mutating func moveToEpoch(_ epoch: UInt32, directory: KeyDirectory) throws {
+        guard moveIsDue(epoch) else { return }
         let all = state.resubmitPending == true
-        // A mark waiting for a trust stays as it is: deriving it again when its person's key comes back (a
-        // reinstatement) would send a request because of whom it is about.
-        func isStale(_ mark: LocalMark) -> Bool {
-            mark.isPending && mark.waitingForTrust != true && (all || mark.epoch != epoch)
-        }
-        let stale = state.marks.filter(isStale)
-        guard !stale.isEmpty || all else { return }
-        state.marks.removeAll(where: isStale)
+        let stale = state.marks.filter { Self.isStale($0, epoch: epoch, all: all) }
+        state.marks.removeAll { Self.isStale($0, epoch: epoch, all: all) }
         for old in stale where !old.isDummy {
             guard let handle = old.handle, let wants = old.wants else { continue }
             guard let pinned = state.pinnedKeys[handle], directory.live[handle] == pinned,

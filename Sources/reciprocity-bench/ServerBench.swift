@@ -73,26 +73,32 @@ func rawInsertRate(tokens: Int, batchSize: Int) async throws -> Double {
 }
 
 private func rawInsertLoop(path: String, marks: [Mark], batchSize: Int) throws -> Double {
+    let (queue, insert) = try rawSQLite(path: path)
+    let start = ContinuousClock.now
+    for batchStart in stride(from: 0, to: marks.count, by: batchSize) {
+        try queue.write { db in
+            for mark in marks[batchStart..<min(batchStart + batchSize, marks.count)] { try insert(db, mark) }
+        }
+    }
+    return Double(marks.count) / elapsedSeconds(ContinuousClock.now - start)
+}
+
+/// The fixture's SQLite file opened as the raw loops use it (the server's durability setting: WAL,
+/// synchronous=NORMAL), and their prepared one-row insert, held by the program's last member.
+private func rawSQLite(path: String) throws -> (DatabaseQueue, insert: (Database, Mark) throws -> Void) {
     var configuration = Configuration()
     configuration.prepareDatabase { try $0.execute(sql: "PRAGMA synchronous = NORMAL") }
     let queue = try DatabaseQueue(path: path, configuration: configuration)
     let ids = try queue.read { db in
-        (try Int64.fetchOne(db, sql: "SELECT id FROM program")!, try Int64.fetchOne(db, sql: "SELECT id FROM member")!)
+        (try Int64.fetchOne(db, sql: "SELECT id FROM program")!, try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM member")!)
     }
-    let start = ContinuousClock.now
-    for batchStart in stride(from: 0, to: marks.count, by: batchSize) {
-        try queue.write { db in
-            let insert = try db.cachedStatement(
-                sql: "INSERT INTO mark (token, program_id, epoch, member_id, tag, note, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
-            for mark in marks[batchStart..<min(batchStart + batchSize, marks.count)] {
-                try insert.execute(arguments: [
-                    mark.token.rawRepresentation, ids.0, 0, ids.1, mark.tag.rawRepresentation,
-                    mark.note?.rawRepresentation, 1,
-                ])
-            }
-        }
-    }
-    return Double(marks.count) / elapsedSeconds(ContinuousClock.now - start)
+    return (queue, { db, mark in
+        try db.cachedStatement(
+            sql: "INSERT INTO mark (token, program_id, epoch, member_id, tag, note, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+        ).execute(arguments: [
+            mark.token.rawRepresentation, ids.0, 0, ids.1, mark.tag.rawRepresentation, mark.note?.rawRepresentation, 1,
+        ])
+    })
 }
 
 /// The same rows, schema and batch size as the server, inserted into a fresh PostgreSQL database of
@@ -165,24 +171,12 @@ private func withPostgresConnection(
     }
 }
 
-/// One mark per transaction for `seconds` into the fixture's SQLite file, prepared statement, the server's
-/// durability setting (WAL, synchronous=NORMAL).
+/// One mark per transaction for `seconds` into the fixture's SQLite file.
 func rawSQLiteSingleRowRate(path: String, seconds: Double) throws -> Double {
-    var configuration = Configuration()
-    configuration.prepareDatabase { try $0.execute(sql: "PRAGMA synchronous = NORMAL") }
-    let queue = try DatabaseQueue(path: path, configuration: configuration)
-    let ids = try queue.read { db in
-        (try Int64.fetchOne(db, sql: "SELECT id FROM program")!, try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM member")!)
-    }
+    let (queue, insert) = try rawSQLite(path: path)
     return try measureRate(seconds: seconds, batch: 16) {
         let mark = try Mark.dummy()
-        try queue.write { db in
-            try db.cachedStatement(
-                sql: "INSERT INTO mark (token, program_id, epoch, member_id, tag, note, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
-            ).execute(arguments: [
-                mark.token.rawRepresentation, ids.0, 0, ids.1, mark.tag.rawRepresentation, mark.note?.rawRepresentation, 1,
-            ])
-        }
+        try queue.write { try insert($0, mark) }
     }
 }
 
