@@ -17,7 +17,8 @@ import { AuthenticationError, constantTimeEqual, open, seal } from "./chacha20po
 export { constantTimeEqual };
 
 const subtle = globalThis.crypto.subtle;
-const ascii = (text) => new TextEncoder().encode(text);
+const encoder = new TextEncoder();
+const ascii = (text) => encoder.encode(text);
 
 /** A protocol failure with a stable `code` from the spec (e.g. `invalidHandle`, `log-fork`). */
 export class ReciprocityError extends Error {
@@ -51,8 +52,11 @@ function bytesOf(value, what) {
 
 /** Lowercase hex, as the vector files write bytes. */
 export function toHex(bytes) {
-    return Array.from(bytesOf(bytes, "bytes"), (b) => b.toString(16).padStart(2, "0")).join("");
+    let out = "";
+    for (const b of bytesOf(bytes, "bytes")) out += HEX[b];
+    return out;
 }
+const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, "0"));
 
 /** Decodes hex (either case); anything else is `invalidEncoding`. */
 export function fromHex(text) {
@@ -124,16 +128,22 @@ const SMALL_ORDER = new Set([
     "5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157",
     "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
 ]);
-const FIELD_PRIME = 2n ** 255n - 19n;
+// p = 2^255 - 19 as 32 little-endian bytes.
+const FIELD_PRIME = Uint8Array.from({ length: 32 }, (_, i) => (i === 0 ? 0xed : i === 31 ? 0x7f : 0xff));
 
 /** Section 4: validates a public key received from anyone else; returns it. */
 export function checkPublicKey(key) {
     bytesOf(key, "public key");
     if (key.length !== 32) fail("invalidLength", `a public key is 32 bytes, got ${key.length}`);
-    const u = BigInt("0x" + toHex(key.slice().reverse())); // public data: BigInt timing is no concern
-    if (u >= FIELD_PRIME) fail("nonCanonicalPublicKey", "the public key is not a canonical field element");
+    if (!lessThanLittleEndian(key, FIELD_PRIME)) fail("nonCanonicalPublicKey", "the public key is not a canonical field element");
     if (SMALL_ORDER.has(toHex(key))) fail("lowOrderPublicKey", "the public key is a point of small order");
     return key;
+}
+
+/** a < b for equal-length unsigned little-endian integers (public data: timing is no concern). */
+function lessThanLittleEndian(a, b) {
+    for (let i = a.length - 1; i >= 0; i--) if (a[i] !== b[i]) return a[i] < b[i];
+    return false;
 }
 
 /**
@@ -204,7 +214,7 @@ export async function x25519(privateKey, publicKey) {
     const u = bytesOf(publicKey, "public key").slice();
     if (u.length !== 32) fail("invalidLength", `a public key is 32 bytes, got ${u.length}`);
     u[31] &= 0x7f;
-    const peer = await subtle.importKey("raw", u, { name: "X25519" }, true, []);
+    const peer = await subtle.importKey("raw", u, { name: "X25519" }, false, []);
     let shared;
     try {
         shared = new Uint8Array(await subtle.deriveBits({ name: "X25519", public: peer }, privateKey, 256));
@@ -228,13 +238,29 @@ export async function publicKeyOf(privateKey) {
 
 // --- the key schedule (section 6) ------------------------------------------------------------------------
 
-const VERSION = ascii("reciprocity/v1");
 const SALT = ascii("reciprocity/v1 hkdf-salt");
 
 /** LP(x) = BE16(len(x)) || x. Every field here is at most 255 bytes. */
 function lp(field) {
     return concat(Uint8Array.of(field.length >>> 8, field.length & 0xff), field);
 }
+// LP of the fixed labels (version, purposes, role labels), made once.
+const fixedLabels = new Map();
+// LP(f1) || LP(f2) || ... in one buffer; a string field is a checked name (ASCII).
+function lpFields(fields) {
+    const out = new Uint8Array(fields.reduce((sum, field) => sum + 2 + field.length, 0));
+    let offset = 0;
+    for (const field of fields) {
+        out[offset] = field.length >>> 8;
+        out[offset + 1] = field.length & 0xff;
+        offset += 2;
+        if (typeof field === "string") for (let i = 0; i < field.length; i++) out[offset + i] = field.charCodeAt(i);
+        else out.set(field, offset);
+        offset += field.length;
+    }
+    return out;
+}
+const lpLabel = (text) => fixedLabels.get(text) ?? fixedLabels.set(text, lp(ascii(text))).get(text);
 
 function be32(n) {
     return Uint8Array.of(n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff);
@@ -282,11 +308,11 @@ export async function deriveMark(input, { intermediates = false } = {}) {
 
     // Role 1 is the mentor, or for peers the party with the smaller key as a byte string.
     const selfFirst = selfRole === "mentor" || (selfRole === "peer" && compareBytes(selfPublicKey, otherPublicKey) < 0);
-    const own = [ascii(selfHandle), selfPublicKey];
-    const other = [ascii(otherHandle), otherPublicKey];
+    const own = [selfHandle, selfPublicKey];
+    const other = [otherHandle, otherPublicKey];
     const [first, second] = selfFirst ? [own, other] : [other, own];
-    const binding = concat(...[ascii(program), ascii(relation), be32(epoch), ...first, ...second].map(lp));
-    const infoFor = (purpose, label) => concat(lp(VERSION), lp(ascii(purpose)), binding, ...(label ? [lp(ascii(label))] : []));
+    const binding = lpFields([program, relation, be32(epoch), ...first, ...second]);
+    const infoFor = (purpose, label) => concat(lpLabel("reciprocity/v1"), lpLabel(purpose), binding, ...(label ? [lpLabel(label)] : []));
 
     const shared = await x25519(privateKey, otherPublicKey);
     const ikm = await subtle.importKey("raw", shared, "HKDF", false, ["deriveBits"]);
