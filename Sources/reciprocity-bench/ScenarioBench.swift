@@ -18,7 +18,8 @@ struct ScenarioBench: AsyncParsableCommand {
         discussion: """
             Member i marks its 10 nearest neighbours on a ring (i-5..i+5, all reciprocated) and the rest at \
             random (seeded), all as peers, each mark with a sealed note. `ours_cpu_s` is the server's CPU for \
-            the submissions plus the members' derivations; `psi_cpu_s` runs one OpenMined PSI protocol (client \
+            the submissions (on PostgreSQL, plus the `postgres` processes' CPU when the server runs on this machine) \
+            plus the members' derivations; `psi_cpu_s` runs one OpenMined PSI protocol (client \
             and server, in one Python process) for every mark, the marker's set against the marked member's \
             set, which is what each member would need to learn whether their mark is returned. PSI needs \
             `openmined-psi` (in the test tools' virtual environment, scripts/tools.sh).
@@ -58,6 +59,7 @@ struct ScenarioBench: AsyncParsableCommand {
         try await fixture.start(binary: options.serverBinary, client: client)
         let requests = try batches.enumerated().map { try fixture.submitRequest(member: $0.offset, marks: $0.element) }
         guard let serverBefore = fixture.serverCPUSeconds() else { throw BenchFailure("cannot read the server's CPU time") }
+        let databaseBefore = database == nil ? nil : ServerFixture.postgresCPUSeconds()
         let start = ContinuousClock.now
         let matched = try await withThrowingTaskGroup(of: Int.self) { group in
             for worker in 0..<connections {
@@ -73,6 +75,8 @@ struct ScenarioBench: AsyncParsableCommand {
         }
         let wall = elapsedSeconds(ContinuousClock.now - start)
         let serverCPU = (fixture.serverCPUSeconds() ?? .nan) - serverBefore
+        // On PostgreSQL the database's own processes do part of the work: counted in, when they run here.
+        let databaseCPU = databaseBefore.map { (ServerFixture.postgresCPUSeconds() ?? .nan) - $0 }
         fixture.stop()
         try await client.shutdown()
         await fixture.dropDatabase()
@@ -80,13 +84,17 @@ struct ScenarioBench: AsyncParsableCommand {
         let pairs = Set((0..<members).flatMap { member in targets[member].map { [min(member, $0), max(member, $0)] } })
         let mutual = pairs.filter { targets[$0[0]].contains($0[1]) && targets[$0[1]].contains($0[0]) }.count
         guard matched == mutual else { throw BenchFailure("the server made \(matched) matches, the marks hold \(mutual)") }
-        let ours = serverCPU + clientCPU
+        let ours = serverCPU + (databaseCPU ?? 0) + clientCPU
         report("members", Double(members))
         report("marks", Double(members * marks))
         report("matches", Double(matched))
         report("submit_wall_s", wall, decimals: 2)
         report("server_cpu_s", serverCPU, decimals: 2)
         report("server_cpu_us_per_mark", serverCPU / Double(members * marks) * 1e6, decimals: 1)
+        if let databaseCPU {
+            report("postgres_cpu_s", databaseCPU, decimals: 2)
+            report("postgres_cpu_us_per_mark", databaseCPU / Double(members * marks) * 1e6, decimals: 1)
+        }
         report("client_derive_cpu_s", clientCPU, decimals: 2)
         report("ours_cpu_s", ours, decimals: 2)
         guard python != "none" else { return }
