@@ -25,14 +25,22 @@ extension PostgresStore {
         let withdrawn = withdrawing.map { ByteBuffer(bytes: $0.rawRepresentation) }
         let epochValue = Int64(epoch)
         let outcomes: [Data: MarkOutcome] = try await transaction { connection in
+            // Both locks in one round trip. The credential was checked before this transaction; a suspension
+            // may have come in between.
             guard
-                let program = try await self.row(
-                    "SELECT * FROM program WHERE id = \(programID) FOR SHARE", on: connection
-                ).map(Self.programRecord)
-            else { throw StoreError(.programNotFound, "no such program") }
-            // The credential was checked before this transaction; a suspension may have come in between.
-            let status = try await self.row("SELECT status FROM member WHERE id = \(memberID) FOR UPDATE", on: connection)
-            guard try status?["status"].decode(String.self) == MemberStatus.active.rawValue else {
+                let locked = try await self.row(
+                    """
+                    SELECT p.*, m.status AS member_status FROM program p, member m
+                    WHERE p.id = \(programID) AND m.id = \(memberID) FOR SHARE OF p FOR UPDATE OF m
+                    """, on: connection)
+            else {
+                let exists = try await self.row("SELECT 1 FROM program WHERE id = \(programID)", on: connection) != nil
+                throw exists
+                    ? StoreError(.memberSuspended, "this member is suspended")
+                    : StoreError(.programNotFound, "no such program")
+            }
+            let program = try Self.programRecord(locked)
+            guard try locked["member_status"].decode(String.self) == MemberStatus.active.rawValue else {
                 throw StoreError(.memberSuspended, "this member is suspended")
             }
             guard program.epoch == epoch else {
@@ -49,43 +57,44 @@ extension PostgresStore {
             }
             guard !unique.isEmpty else { return [:] }
 
-            // 1. Decide every refusal from the member's own rows and the match table. The member's pending
-            //    tokens are read whole (at most the quota) and matched here, so that no plan can reach another
-            //    member's row with the same token through the primary key.
-            let ownPending = Set(
-                try await self.rows(
-                    "SELECT token FROM mark WHERE member_id = \(memberID) AND epoch = \(epochValue) AND program_id = \(programID)",
-                    on: connection
-                ).map { try $0["token"].decode(Data.self) })
+            // 1. Decide every refusal from the member's own rows and the match table, in one round trip: the
+            //    member's pending tokens (read whole, at most the quota, and matched here, so that no plan can
+            //    reach another member's row with the same token through the primary key), the batch's tokens
+            //    already matched, and the member's matches this epoch (what the quota counts with the pending).
+            var ownPending: Set<Data> = []
             var matched: [Data: Bool] = [:]  // token: is it the caller's own match
+            var ownMatches: Int64 = 0
             for row in try await self.rows(
                 """
-                SELECT token, a_member_id, b_member_id FROM "match"
+                SELECT 0 AS kind, token, 0::bigint AS a, 0::bigint AS b FROM mark
+                WHERE member_id = \(memberID) AND epoch = \(epochValue) AND program_id = \(programID)
+                UNION ALL
+                SELECT 1, token, a_member_id, b_member_id FROM "match"
                 WHERE program_id = \(programID) AND epoch = \(epochValue) AND token = ANY(\(tokens))
+                UNION ALL
+                SELECT 2, NULL,
+                       (SELECT COUNT(*) FROM "match" WHERE a_member_id = \(memberID) AND epoch = \(epochValue)
+                                                        AND program_id = \(programID))
+                     + (SELECT COUNT(*) FROM "match" WHERE b_member_id = \(memberID) AND epoch = \(epochValue)
+                                                        AND program_id = \(programID)), 0
                 """, on: connection)
             {
-                let own = try row["a_member_id"].decode(Int64.self) == memberID
-                    || row["b_member_id"].decode(Int64.self) == memberID
-                // Only someone holding one of the pair's keys can know a matched token.
-                guard own else { throw StoreError(.tokenUnavailable, "a submitted token cannot be accepted") }
-                matched[try row["token"].decode(Data.self)] = true
+                switch try row["kind"].decode(Int32.self) {
+                case 0: ownPending.insert(try row["token"].decode(Data.self))
+                case 1:
+                    // Only someone holding one of the pair's keys can know a matched token.
+                    guard try row["a"].decode(Int64.self) == memberID || row["b"].decode(Int64.self) == memberID else {
+                        throw StoreError(.tokenUnavailable, "a submitted token cannot be accepted")
+                    }
+                    matched[try row["token"].decode(Data.self)] = true
+                default: ownMatches = try row["a"].decode(Int64.self)
+                }
             }
             let fresh = unique.filter {
                 !ownPending.contains($0.token.rawRepresentation) && matched[$0.token.rawRepresentation] == nil
             }
-            if !fresh.isEmpty {
-                let used = try await self.row(
-                    """
-                    SELECT (SELECT COUNT(*) FROM mark WHERE member_id = \(memberID) AND epoch = \(epochValue)
-                                                           AND program_id = \(programID))
-                         + (SELECT COUNT(*) FROM "match" WHERE a_member_id = \(memberID) AND epoch = \(epochValue)
-                                                              AND program_id = \(programID))
-                         + (SELECT COUNT(*) FROM "match" WHERE b_member_id = \(memberID) AND epoch = \(epochValue)
-                                                              AND program_id = \(programID)) AS used
-                    """, on: connection)!["used"].decode(Int64.self)
-                guard Int(used) + fresh.count <= program.maxMarks else {
-                    throw StoreError.quotaExceeded(maxMarks: program.maxMarks)
-                }
+            guard fresh.isEmpty || ownPending.count + Int(ownMatches) + fresh.count <= program.maxMarks else {
+                throw StoreError.quotaExceeded(maxMarks: program.maxMarks)
             }
 
             // 2. Apply. Only now are other members' pending marks looked at.
@@ -100,42 +109,66 @@ extension PostgresStore {
         return marks.map { outcomes[$0.token.rawRepresentation]! }
     }
 
-    /// `apply` for a whole batch in three statements: one delete that takes over every other member's pending
-    /// mark of the batch's tokens (in primary-key order, as every batch locks them), a match per token taken
-    /// over, and one insert of the rest. A token another transaction claimed meanwhile goes through `apply`.
+    /// `apply` for a whole batch in one statement: it takes over every other member's pending mark of the
+    /// batch's tokens (deleted in primary-key order, as every batch locks them), makes a match of each, and
+    /// inserts the rest as the caller's pending marks. A token another transaction claimed meanwhile (the
+    /// insert's conflict) goes through `apply`.
     private func applyAll(
         _ marks: [Mark], memberID: Int64, programID: Int64, epoch: Int64, now: Date, on connection: PostgresConnection
     ) async throws -> [Data: MarkOutcome] {
         guard !marks.isEmpty else { return [:] }
-        var outcomes: [Data: MarkOutcome] = [:]
         let tokens = marks.map { ByteBuffer(bytes: $0.token.rawRepresentation) }
-        let waiting = try await rows(
-            """
-            DELETE FROM mark WHERE program_id = \(programID) AND epoch = \(epoch) AND token = ANY(\(tokens))
-            RETURNING token, member_id, tag, note
-            """, on: connection)
-        for other in waiting {
-            let token = try other["token"].decode(Data.self)
-            let mark = marks.first { $0.token.rawRepresentation == token }!
-            try await insertMatch(
-                mark, memberID: memberID, other: other, programID: programID, epoch: epoch, now: now, on: connection)
-            outcomes[token] = .matched
+        let nowMillis = Self.millis(now)
+        // The match row names its members in id order (`theirs`: the other member's id is the smaller), so it
+        // does not record who marked first. A missing note travels as an empty value (a note is never empty)
+        // and is stored as NULL.
+        let rows: [PostgresRandomAccessRow]
+        do {
+            rows = try await self.rows(
+                """
+                WITH mine AS (
+                    SELECT t.token, t.tag, NULLIF(t.note, ''::bytea) AS note
+                    FROM unnest(\(tokens)::bytea[], \(marks.map { ByteBuffer(bytes: $0.tag.rawRepresentation) })::bytea[],
+                                \(marks.map { ByteBuffer(bytes: $0.note?.rawRepresentation ?? Data()) })::bytea[])
+                         AS t(token, tag, note)
+                ), taken AS (
+                    DELETE FROM mark WHERE program_id = \(programID) AND epoch = \(epoch) AND token = ANY(\(tokens))
+                    RETURNING token, member_id, tag, note
+                ), pairs AS (
+                    SELECT t.token, t.member_id < \(memberID) AS theirs, t.member_id, t.tag AS their_tag,
+                           t.note AS their_note, m.tag AS my_tag, m.note AS my_note
+                    FROM taken t JOIN mine m USING (token)
+                ), matched AS (
+                    INSERT INTO "match" (program_id, epoch, token, a_member_id, a_tag, a_note,
+                                         b_member_id, b_tag, b_note, matched_at)
+                    SELECT \(programID), \(epoch), token,
+                           CASE WHEN theirs THEN member_id ELSE \(memberID) END,
+                           CASE WHEN theirs THEN their_tag ELSE my_tag END,
+                           CASE WHEN theirs THEN their_note ELSE my_note END,
+                           CASE WHEN theirs THEN \(memberID) ELSE member_id END,
+                           CASE WHEN theirs THEN my_tag ELSE their_tag END,
+                           CASE WHEN theirs THEN my_note ELSE their_note END,
+                           \(nowMillis)
+                    FROM pairs
+                    RETURNING token
+                ), inserted AS (
+                    INSERT INTO mark (program_id, epoch, token, member_id, tag, note, created_at)
+                    SELECT \(programID), \(epoch), m.token, \(memberID), m.tag, m.note, \(nowMillis)
+                    FROM mine m WHERE NOT EXISTS (SELECT 1 FROM taken t WHERE t.token = m.token)
+                    ORDER BY m.token
+                    ON CONFLICT DO NOTHING RETURNING token
+                )
+                SELECT true AS matched, token FROM matched UNION ALL SELECT false, token FROM inserted
+                """, on: connection)
+        } catch where Self.isUniqueViolation(error) {
+            // Matched between two others after this batch's checks: as if it had been before.
+            throw StoreError(.tokenUnavailable, "a submitted token cannot be accepted")
         }
-        let rest = marks.filter { outcomes[$0.token.rawRepresentation] == nil }
-        guard !rest.isEmpty else { return outcomes }
-        // A missing note travels as an empty value (a note is never empty) and is stored as NULL.
-        let inserted = try await rows(
-            """
-            INSERT INTO mark (program_id, epoch, token, member_id, tag, note, created_at)
-            SELECT \(programID), \(epoch), t.token, \(memberID), t.tag, NULLIF(t.note, ''::bytea), \(Self.millis(now))
-            FROM unnest(\(rest.map { ByteBuffer(bytes: $0.token.rawRepresentation) })::bytea[],
-                        \(rest.map { ByteBuffer(bytes: $0.tag.rawRepresentation) })::bytea[],
-                        \(rest.map { ByteBuffer(bytes: $0.note?.rawRepresentation ?? Data()) })::bytea[]) AS t(token, tag, note)
-            ORDER BY t.token
-            ON CONFLICT DO NOTHING RETURNING token
-            """, on: connection)
-        for row in inserted { outcomes[try row["token"].decode(Data.self)] = .pending }
-        for mark in rest where outcomes[mark.token.rawRepresentation] == nil {
+        var outcomes: [Data: MarkOutcome] = [:]
+        for row in rows {
+            outcomes[try row["token"].decode(Data.self)] = try row["matched"].decode(Bool.self) ? .matched : .pending
+        }
+        for mark in marks where outcomes[mark.token.rawRepresentation] == nil {
             outcomes[mark.token.rawRepresentation] = try await apply(
                 mark, memberID: memberID, programID: programID, epoch: epoch, now: now, on: connection)
         }
