@@ -5,14 +5,18 @@ import Synchronization
 ///
 /// A write is queued here. If no group is being written, the write schedules one on the database's writer
 /// queue; when the writer gets to it, it takes **every** write queued by then, applies each in a savepoint of
-/// its own (one that fails rolls back alone and gets its own error), commits once, scrubs the WAL once if any
-/// write asked for it, and only then answers them all. Writes that arrive meanwhile form the next group, which
-/// is scheduled behind whatever else waits for the writer (joins, withdrawals), so nothing starves. Under light
-/// load a group is one write and costs what a plain transaction did; under load, one commit (and at most one
-/// truncating checkpoint) serves many requests.
+/// its own (one that fails rolls back alone and gets its own error), commits once, and answers them all.
+/// Writes that arrive meanwhile form the next group, which is scheduled behind whatever else waits for the
+/// writer (joins, withdrawals), so nothing starves. Under light load a group is one write and costs what a
+/// plain transaction did; under load, one commit serves many requests.
 ///
-/// Nothing is answered before its group's commit, so a crash loses only unanswered writes, and a savepoint's
-/// work is either all in the commit or not at all.
+/// A group that deleted rows owes a WAL scrub (a truncating checkpoint, with its fsync) before its answers.
+/// If more writes are queued by its commit, they are committed first, as the next group, up to
+/// `groupsPerScrub` groups, and one scrub then serves them all: under load the scrub, most of a submission's
+/// cost, is paid once per burst instead of once per group; with nothing queued it runs at once, as before.
+///
+/// Nothing is answered before its group's commit (and its scrub, if one is owed), so a crash loses only
+/// unanswered writes, and a savepoint's work is either all in the commit or not at all.
 final class GroupCommit: Sendable {
     struct Write: Sendable {
         /// Runs inside the group's transaction, in its own savepoint; keeps its own outcome and says whether it
@@ -26,6 +30,9 @@ final class GroupCommit: Sendable {
         var writes: [Write] = []
         var scheduled = false
     }
+
+    /// The most groups one WAL scrub may serve (their answers wait for it).
+    static let groupsPerScrub = 8
 
     private let queue = Mutex(Queue())
     private let pool: DatabasePool
@@ -79,22 +86,31 @@ final class GroupCommit: Sendable {
     }
 
     private func writeGroup(_ db: Database) {
-        let writes = queue.withLock { queue in
-            defer { queue.writes = [] }
-            return queue.writes
-        }
-        var failure: (any Error)?
+        var answers: [(Write, (any Error)?)] = []
         var scrubs = false
-        do {
-            try db.inTransaction(.immediate) {
-                for write in writes where write.apply(db) { scrubs = true }
-                return .commit
+        // Commit the queued writes as a group; while a scrub is owed, commit whatever queued meanwhile too.
+        for _ in 0..<Self.groupsPerScrub {
+            let writes = queue.withLock { queue in
+                defer { queue.writes = [] }
+                return queue.writes
             }
-        } catch {
-            failure = error
+            guard !writes.isEmpty else { break }
+            var failure: (any Error)?
+            var groupScrubs = false
+            do {
+                try db.inTransaction(.immediate) {
+                    for write in writes where write.apply(db) { groupScrubs = true }
+                    return .commit
+                }
+            } catch {
+                failure = error
+            }
+            scrubs = scrubs || (groupScrubs && failure == nil)
+            answers += writes.map { ($0, failure) }
+            if !scrubs { break }
         }
-        if scrubs, failure == nil { scrub(db) }
-        for write in writes { write.finish(failure) }
+        if scrubs { scrub(db) }
+        for (write, failure) in answers { write.finish(failure) }
         // Writes that came in meanwhile form the next group, behind whatever else is waiting for the writer.
         let again = queue.withLock { queue in
             queue.scheduled = !queue.writes.isEmpty

@@ -21,6 +21,8 @@ public final class SQLiteStore: ReciprocityStore {
     }
 
     public let path: String
+    /// The largest part of the database file each connection maps into memory (past it, pages are read).
+    static let memoryMapBytes = 256 << 20
     let pool: DatabasePool
     /// Mark submissions go through here, several to a transaction under load.
     let submissions: GroupCommit
@@ -34,6 +36,10 @@ public final class SQLiteStore: ReciprocityStore {
             // Deleted rows (withdrawn marks, purged matches) are overwritten with zeros, whatever the build's
             // default; `scrubWAL` then removes the older WAL frames that still hold them.
             try db.execute(sql: "PRAGMA secure_delete = ON")
+            // Pages are read through a memory map rather than copied in by pread: a profile of 20-mark
+            // submissions had 12% of the server's CPU in pread, each connection's page cache re-reading what
+            // other connections wrote.
+            try db.execute(sql: "PRAGMA mmap_size = \(Self.memoryMapBytes)")
         }
         self.path = path
         try Self.restrictFileModes(path: path)
