@@ -27,7 +27,7 @@ BEGIN
         EXECUTE format('ALTER INDEX %I RENAME TO %I', name || '_pkey', name || '_unpartitioned_pkey');
         -- Same columns, defaults and CHECKs; the key includes the token, as a partitioned table's key must.
         EXECUTE format(
-            'CREATE TABLE %I (LIKE %I INCLUDING DEFAULTS INCLUDING CONSTRAINTS, PRIMARY KEY (program_id, epoch, token)) '
+            'CREATE TABLE %I (LIKE %I INCLUDING DEFAULTS INCLUDING CONSTRAINTS, PRIMARY KEY (token, program_id, epoch)) '
             'PARTITION BY HASH (token)', name, name || '_unpartitioned');
         FOR remainder IN 0 .. partitions - 1 LOOP
             EXECUTE format('CREATE TABLE %I PARTITION OF %I FOR VALUES WITH (MODULUS %s, REMAINDER %s)',
