@@ -131,8 +131,10 @@ struct ScenarioBench: AsyncParsableCommand {
         } catch {
             throw BenchFailure("cannot run \(python) (scripts/tools.sh sets up .venv-test; or give --python): \(error)")
         }
-        input.fileHandleForWriting.write(try JSONEncoder().encode(targets))
-        try input.fileHandleForWriting.close()
+        // A Python that exits at once (missing, or without openmined-psi) closes the pipe: its own message
+        // below says why, rather than a write error.
+        try? input.fileHandleForWriting.write(contentsOf: try JSONEncoder().encode(targets))
+        try? input.fileHandleForWriting.close()
         let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
         var figures: [String: Double] = [:]
