@@ -231,6 +231,19 @@ def state_marks(member):
 
 # --- the checks --------------------------------------------------------------------------------------------
 
+def resign(line, timestamp, key_file):
+    """`line` with another timestamp, signed again with the log key in `key_file` (Specs/transparency.md section 3:
+    LP("reciprocity-sth/v1") || LP(program) || BE64(size) || root || BE64(timestamp))."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    label, program, size, root, _, _ = line.split(" ")
+    unb64 = lambda text: base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    lp = lambda data: len(data).to_bytes(2, "big") + data
+    key = Ed25519PrivateKey.from_private_bytes(unb64(pathlib.Path(key_file).read_text().strip()))
+    message = lp(label.encode()) + lp(program.encode()) + int(size).to_bytes(8, "big") + unb64(root) + timestamp.to_bytes(8, "big")
+    signature = base64.urlsafe_b64encode(key.sign(message)).rstrip(b"=").decode()
+    return " ".join([label, program, size, root, str(timestamp), signature])
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--chromium", default="/usr/bin/chromium")
@@ -771,12 +784,15 @@ def run_all(checks, browser, server, invite, members, args):
         fields[2] = str(int(fields[2]) + 1)
         result = check(erin, " ".join(fields))
         assert "log-signature" in result, result
+        # A head signed with the program's real log key but dated an hour ahead (past the 5-minute skew).
+        result = check(erin, resign(cli_head, int(time.time() * 1000) + 3_600_000, server.database + ".log-key"))
+        assert "dated in the future" in result and "log-future-head" in result, result
         # Garbage.
         result = check(erin, "hello, this is not a head")
         assert "not a tree head line" in result and "log-invalid-head" in result, result
         assert not erin.error_text(), erin.error_text()
         axe_check(erin, "keys-gossip")
-    checks.run("tree heads: shown on Keys; a CLI member's and another context's head check consistent; tampered and garbage refused", tree_head_gossip)
+    checks.run("tree heads: shown on Keys; a CLI member's and another context's head check consistent; tampered, future-dated and garbage refused", tree_head_gossip)
 
     def epochs_and_quota():
         ivy, bob = members["ivy"], members["bob"]
@@ -890,6 +906,7 @@ def run_all(checks, browser, server, invite, members, args):
     def log_rewritten():
         alice = members["alice"]
         alice.screen("keys")  # syncs: alice has verified the current head
+        old_head = alice.page.locator("#my-tree-head").input_value()
         substitute = os.urandom(32)
         substitute = bytes([substitute[0]]) + substitute[1:31] + bytes([substitute[31] & 0x3F])
         server.stop()
@@ -909,7 +926,17 @@ def run_all(checks, browser, server, invite, members, args):
         assert not [r for r in requests if r.method == "POST"], "nothing is sent on a log failure"
         assert alice.state() == before
         alice.shot("error-log")
-    checks.run("a key swapped in the database behind the log's back: the page refuses to mark, with the log error", log_rewritten)
+        # Someone who joins after the rewrite sees only the rewritten log; the head alice gossips from before it
+        # has no consistency proof into that log: a fork, shown as one.
+        quentin = members["quentin"] = Member(browser, server, "quentin")
+        quentin.join(server.invite(1), "Quentin")
+        quentin.screen("keys")
+        quentin.page.fill("#gossip-head", old_head)
+        quentin.page.click("#gossip-form button[type=submit]")
+        idle(quentin.page)
+        result = quentin.page.locator("#gossip-result").inner_text()
+        assert result.startswith("Fork:") and "log-fork" in result, result
+    checks.run("a key swapped in the database behind the log's back: the page refuses to mark, with the log error; a head from before it, gossiped to a newcomer, shows the fork", log_rewritten)
 
     def whole_session_network():
         seen = 0
