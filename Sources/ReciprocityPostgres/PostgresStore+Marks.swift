@@ -50,10 +50,7 @@ extension PostgresStore {
             //    moving. Own rows only.
             if !withdrawn.isEmpty {
                 _ = try await self.rows(
-                    """
-                    DELETE FROM mark WHERE member_id = \(memberID) AND epoch = \(epochValue) AND program_id = \(programID)
-                      AND token = ANY(\(withdrawn)) RETURNING token
-                    """, on: connection)
+                    Self.withdrawOwn(memberID: memberID, tokens: withdrawn, scope: (programID, epochValue)), on: connection)
             }
             guard !unique.isEmpty else { return [:] }
 
@@ -251,9 +248,25 @@ extension PostgresStore {
         // Through the member's index: a token someone else holds costs the same as one nobody holds.
         try await transaction { connection in
             try await self.execute(
-                "DELETE FROM mark WHERE member_id = \(memberID) AND token = \(token.rawRepresentation) RETURNING 1",
+                Self.withdrawOwn(memberID: memberID, tokens: [ByteBuffer(bytes: token.rawRepresentation)], scope: nil),
                 on: connection) == 1
         }
+    }
+
+    /// Deletes the member's own pending marks among `tokens` (in `scope`'s program and epoch, or any), through
+    /// the member's index only. The token is compared as an expression, which no index serves: the primary key
+    /// leads with the token, and a plan through it would read another member's pending row with the same
+    /// token, so the delete would cost more when someone holds a one-sided mark on the caller.
+    static func withdrawOwn(memberID: Int64, tokens: [ByteBuffer], scope: (programID: Int64, epoch: Int64)?)
+        -> PostgresQuery
+    {
+        guard let scope else {
+            return "DELETE FROM mark WHERE member_id = \(memberID) AND (token || ''::bytea) = ANY(\(tokens)) RETURNING token"
+        }
+        return """
+            DELETE FROM mark WHERE member_id = \(memberID) AND epoch = \(scope.epoch) AND program_id = \(scope.programID)
+              AND (token || ''::bytea) = ANY(\(tokens)) RETURNING token
+            """
     }
 
     public func matches(memberID: Int64, after: InterestToken?, limit: Int) async throws -> [MatchRecord] {

@@ -292,6 +292,55 @@ import Testing
         #expect(try await harness.store.keyLog(programID: 1, from: 0, limit: 10).map(\.entry.handle.rawValue) == ["member0"])
     }
 
+    /// A member's own marks are withdrawn through the member's index only, on a table analysed as autovacuum
+    /// would leave it: never through the primary key, which leads with the token and would read another
+    /// member's pending row with the same token (a timing signal of a one-sided mark on the caller). The
+    /// plain form of the same delete does take the primary key here, so the check can fail.
+    @Test(arguments: Backend.postgresOnly)
+    func ownMarksAreWithdrawnThroughTheMembersIndexOnly(_ backend: Backend) async throws {
+        let harness = try await Harness.make(backend)
+        let store = try #require(harness.store as? PostgresStore)
+        let (program, members) = try await StoreConformanceTests.members(harness.store, count: 40)
+        let ids = members.map { String($0.id) }.joined(separator: ",")
+        let location = try #require(harness.postgres?.location)
+        try await PostgresStore.administer(location, [
+            """
+            INSERT INTO mark (program_id, epoch, token, member_id, tag, note, created_at)
+            SELECT \(program.id), 0, decode(md5(random()::text) || md5(random()::text), 'hex'),
+                   (ARRAY[\(ids)])[1 + i % \(members.count)], decode(repeat('00', 32), 'hex'), NULL, 0
+            FROM generate_series(1, 100000) AS i
+            """,
+            "ANALYZE mark",
+        ])
+        let caller = members[0].id
+        // Another member's pending mark; the caller holds ~2,500 of their own, as a busy member might.
+        let held = try await store.read { connection in
+            try await store.row("SELECT token FROM mark WHERE member_id <> \(caller) LIMIT 1", on: connection)!["token"]
+                .decode(Data.self)
+        }
+        func plan(_ query: PostgresQuery) async throws -> String {
+            var explaining = query
+            explaining.sql = "EXPLAIN " + query.sql
+            let explain = explaining
+            return try await store.read { connection in
+                try await store.rows(explain, on: connection).map { try $0["QUERY PLAN"].decode(String.self) }
+            }.joined(separator: "\n")
+        }
+        let tokens = [ByteBuffer(bytes: held)]
+        let plain = try await plan("DELETE FROM mark WHERE member_id = \(caller) AND token = \(held)")
+        // Index names: mark_pkey and mark_by_member, or mark_p<N>_pkey and a per-partition index on member_id.
+        #expect(plain.contains("_pkey"), "the check could not fail: \(plain)")
+        for query in [
+            PostgresStore.withdrawOwn(memberID: caller, tokens: tokens, scope: nil),
+            PostgresStore.withdrawOwn(memberID: caller, tokens: tokens, scope: (program.id, 0)),
+        ] {
+            let chosen = try await plan(query)
+            let throughMember = chosen.split(separator: "\n").contains { $0.contains("Cond:") && $0.contains("member_id = ") }
+            #expect(!chosen.contains("_pkey") && throughMember, "\(chosen)")
+        }
+        #expect(try await harness.store.withdraw(memberID: caller, token: InterestToken(rawRepresentation: held)) == false)
+    }
+
     /// Housekeeping in one process at a time: while another session holds the housekeeping lock, a purge
     /// deletes nothing; once it is released, the same purge does its work.
     @Test(arguments: Backend.postgresOnly)
