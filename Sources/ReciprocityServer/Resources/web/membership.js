@@ -172,11 +172,14 @@ function throwawayHandle() {
     return name;
 }
 
-/** A freshly generated X25519 public key nobody keeps the private half of. */
-async function throwawayPublicKey() {
-    const pair = await subtle.generateKey({ name: "X25519" }, true, ["deriveBits"]);
-    return new Uint8Array(await subtle.exportKey("raw", pair.publicKey));
-}
+// The other party of every throwaway derivation: one X25519 public key per page, whose private half nobody
+// keeps, made when the module loads. The random name makes each derivation different; one key keeps a dummy's
+// cost that of a real mark (a key pair generated per dummy made dummies dearer, so the time of a command
+// counted them), as the CLI's one throwaway key per process does.
+const throwawayPublicKey = subtle.generateKey({ name: "X25519" }, false, ["deriveBits"])
+    .then((pair) => subtle.exportKey("raw", pair.publicKey))
+    .then((raw) => new Uint8Array(raw));
+throwawayPublicKey.catch(() => {}); // reported by the derivation that awaits it
 
 /** Drops keys whose value is undefined or null, as Swift's encoder leaves nil optionals out. */
 function compact(object) {
@@ -805,7 +808,7 @@ export class Membership {
      */
     async throwawayDerivation(wants, epoch) {
         const name = throwawayHandle();
-        return this.derive({ handle: name === this.state.handle ? `${name}0` : name, publicKey: await throwawayPublicKey() },
+        return this.derive({ handle: name === this.state.handle ? `${name}0` : name, publicKey: await throwawayPublicKey },
             wants ?? WANTS[randomIndex(WANTS.length)], epoch);
     }
 
