@@ -242,11 +242,10 @@ const SALT = ascii("reciprocity/v1 hkdf-salt");
 
 /** LP(x) = BE16(len(x)) || x. Every field here is at most 255 bytes. */
 function lp(field) {
-    return concat(Uint8Array.of(field.length >>> 8, field.length & 0xff), field);
+    return lpFields([field]);
 }
-// LP of the fixed labels (version, purposes, role labels), made once.
-const fixedLabels = new Map();
-// LP(f1) || LP(f2) || ... in one buffer; a string field is a checked name (ASCII).
+
+// LP(f1) || LP(f2) || ... in one buffer; a string field is a checked name or a fixed label (ASCII).
 function lpFields(fields) {
     const out = new Uint8Array(fields.reduce((sum, field) => sum + 2 + field.length, 0));
     let offset = 0;
@@ -260,7 +259,10 @@ function lpFields(fields) {
     }
     return out;
 }
-const lpLabel = (text) => fixedLabels.get(text) ?? fixedLabels.set(text, lp(ascii(text))).get(text);
+
+// LP of the fixed labels (version, purposes, role labels), made once.
+const fixedLabels = new Map();
+const lpLabel = (text) => fixedLabels.get(text) ?? fixedLabels.set(text, lp(text)).get(text);
 
 function be32(n) {
     return Uint8Array.of(n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff);
