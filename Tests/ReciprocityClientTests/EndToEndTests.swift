@@ -4,6 +4,15 @@ import Testing
 
 /// The member CLI against a real server process and a real SQLite file, as the scenarios describe.
 @Suite(.serialized) struct EndToEndTests {
+    /// A server with program acme, and two members who have joined it.
+    static func joined(_ first: String, _ second: String) throws -> (ServerProcess, CLIMember, CLIMember) {
+        let (server, invite) = try ServerProcess.withProgram()
+        let members = (CLIMember(first, server: server), CLIMember(second, server: server))
+        try members.0.join(invite: invite)
+        try members.1.join(invite: invite)
+        return (server, members.0, members.1)
+    }
+
     @Test func mentorAndMenteeBothSeeOneVerifiedMatch() throws {
         let (server, invite) = try ServerProcess.withProgram()
         let alice = CLIMember("alice", server: server), bob = CLIMember("bob", server: server)
@@ -19,10 +28,7 @@ import Testing
     }
 
     @Test func anUnreciprocatedMarkShowsNothingUntilReciprocated() throws {
-        let (server, invite) = try ServerProcess.withProgram()
-        let carol = CLIMember("carol", server: server), bob = CLIMember("bob", server: server)
-        try carol.join(invite: invite)
-        try bob.join(invite: invite)
+        let (_, carol, bob) = try Self.joined("carol", "bob")
         try carol.ok(["interest", "add", "bob", "--as", "mentor"])
         #expect(try bob.matches().isEmpty && carol.matches().isEmpty)
         #expect(try bob.ok(["interest", "list"]).hasPrefix("no interests yet"))
@@ -34,10 +40,7 @@ import Testing
     }
 
     @Test func peersMatch() throws {
-        let (server, invite) = try ServerProcess.withProgram()
-        let dave = CLIMember("dave", server: server), erin = CLIMember("erin", server: server)
-        try dave.join(invite: invite)
-        try erin.join(invite: invite)
+        let (_, dave, erin) = try Self.joined("dave", "erin")
         try dave.ok(["interest", "add", "erin", "--as", "peer"])
         try erin.ok(["interest", "add", "dave", "--as", "peer"])
         #expect(try dave.matches().map(\.verified) == [true])
@@ -45,10 +48,7 @@ import Testing
     }
 
     @Test func aForgedConfirmationTagIsReportedAsUnverified() throws {
-        let (server, invite) = try ServerProcess.withProgram()
-        let alice = CLIMember("alice", server: server), bob = CLIMember("bob", server: server)
-        try alice.join(invite: invite)
-        try bob.join(invite: invite)
+        let (server, alice, bob) = try Self.joined("alice", "bob")
         try alice.ok(["interest", "add", "bob", "--as", "mentor"])
         try bob.ok(["interest", "add", "alice", "--as", "mentee"])
         // The operator rewrites alice's tag in the match row (she joined first: the lower id, side a): bob's client must not believe the match.
@@ -66,10 +66,7 @@ import Testing
     }
 
     @Test func aMatchSurvivesEitherSideRotatingItsKey() throws {
-        let (server, invite) = try ServerProcess.withProgram()
-        let alice = CLIMember("alice", server: server), bob = CLIMember("bob", server: server)
-        try alice.join(invite: invite)
-        try bob.join(invite: invite)
+        let (_, alice, bob) = try Self.joined("alice", "bob")
         try alice.ok(["interest", "add", "bob", "--as", "mentor"])
         #expect(try bob.ok(["interest", "add", "alice", "--as", "mentee"]).contains("matched"))
         // alice rotates before she has looked at her matches: the rotation records the match first instead of
@@ -83,10 +80,7 @@ import Testing
     }
 
     @Test func aServerRestartBetweenStepsLosesNothing() throws {
-        let (server, invite) = try ServerProcess.withProgram()
-        let alice = CLIMember("alice", server: server), bob = CLIMember("bob", server: server)
-        try alice.join(invite: invite)
-        try bob.join(invite: invite)
+        let (server, alice, bob) = try Self.joined("alice", "bob")
         try server.restart()
         try alice.ok(["interest", "add", "bob", "--as", "mentee", "--pad-to", "5"])
         try server.restart()
@@ -97,10 +91,7 @@ import Testing
     }
 
     @Test func aSubstitutedKeyIsRefusedAfterFirstContact() throws {
-        let (server, invite) = try ServerProcess.withProgram()
-        let alice = CLIMember("alice", server: server), bob = CLIMember("bob", server: server)
-        try alice.join(invite: invite)
-        try bob.join(invite: invite)
+        let (server, alice, bob) = try Self.joined("alice", "bob")
         let pinned = try alice.ok(["key", "fingerprint", "bob"]).trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(pinned == (try bob.ok(["key", "fingerprint"]).trimmingCharacters(in: .whitespacesAndNewlines)))
         // The server starts serving a key it controls for bob, and even logs it as a rotation, so the log
@@ -116,10 +107,7 @@ import Testing
     }
 
     @Test func badInputIsOneLineAndANonZeroExitWithLocalStateIntact() throws {
-        let (server, invite) = try ServerProcess.withProgram()
-        let alice = CLIMember("alice", server: server), bob = CLIMember("bob", server: server)
-        try alice.join(invite: invite)
-        try bob.join(invite: invite)
+        let (server, alice, _) = try Self.joined("alice", "bob")
         try alice.ok(["interest", "add", "bob", "--as", "mentor", "--pad-to", "3"])
         let stranger = CLIMember("zed", server: server)
         let wrongInvite = try stranger.cli(["join", "--server", server.url, "--program", "acme", "--invite", "rcpi_nope",
