@@ -24,22 +24,35 @@ if [[ -z "${RECIPROCITY_TEST_POSTGRES_URL:-}" ]]; then
 fi
 
 swift build --build-tests
+# `swift test` with its arguments; when it fails, the lines naming each failure are printed again at the end,
+# so that they are in the last lines of a long log (where CI shows it).
+swift_test() {
+    local log status=0
+    log=$(mktemp)
+    swift test --skip-build "$@" 2>&1 | tee "$log" || status=$?
+    if [[ $status != 0 ]]; then
+        echo "test.sh: swift test $* failed; its failures:" >&2
+        grep -E "recorded an issue|error: |Fatal error" "$log" | cut -c1-800 >&2 || true
+    fi
+    rm -f "$log"
+    return "$status"
+}
 main_suite=(--skip TakeTheSameTime --skip MultiProcessTests --skip FailoverTests)
 # On a 2-core machine the parallel run can starve a time-bounded test (a read timeout, a probe answered late).
 # A failure is therefore run again one test at a time: a real failure fails both runs; load fails only the first.
-swift test --skip-build "${main_suite[@]}" || {
+swift_test "${main_suite[@]}" || {
     echo "test.sh: the suite failed in parallel; running it again one test at a time" >&2
-    swift test --skip-build --no-parallel "${main_suite[@]}"
+    swift_test --no-parallel "${main_suite[@]}"
 }
 # Several server processes on one PostgreSQL: on their own, so that their load does not slow the suite's
 # time-bounded tests.
-swift test --skip-build --filter MultiProcessTests --filter FailoverTests
+swift_test --filter MultiProcessTests --filter FailoverTests
 # The store, mark API and multi-process suites again on PostgreSQL, with marks and matches split into hash
 # partitions by token by scripts/partition-by-token.sql (Specs/scaling.md, "One PostgreSQL, partitioned").
-RECIPROCITY_TEST_POSTGRES_PARTITIONS=8 swift test --skip-build \
+RECIPROCITY_TEST_POSTGRES_PARTITIONS=8 swift_test \
     --filter StoreConformanceTests --filter MarkAPITests --filter MultiProcessTests
 # Timing comparisons on their own, so no other test competes for the CPU while they sample.
-swift test --skip-build --filter TakeTheSameTime
+swift_test --filter TakeTheSameTime
 swift run --skip-build reciprocity vectors verify Specs/vectors
 scripts/conformance.sh 25
 scripts/fuzz.sh 15

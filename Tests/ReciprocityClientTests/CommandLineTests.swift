@@ -90,7 +90,7 @@ struct CommandInfo: Decodable {
         ]
         let words = [
             "bob", "alice", "Bob!", "acme", "nope-program", "mentor", "mentee", "peer", "boss", "ü", " ",
-            String(repeating: "x", count: 600), "--", "-", "/nonexistent/dir/x", invite, "rcpi_nope", "--help",
+            String(repeating: "x", count: 600), "--", "-", "missing/dir/x", invite, "rcpi_nope", "--help",
         ]
         let values = numbers + urls + words
         /// Values of the kind an option takes, so that each run reaches the option's own checks.
@@ -102,6 +102,7 @@ struct CommandInfo: Decodable {
         /// A value the option accepts, so that the other options' values are what a run tests.
         let plausible = ["--server": server.url, "--program": "acme", "--invite": invite, "--as": "peer", "--handle": "hal"]
         // The admin commands get a database of their own: a random `restore` must not replace the live server's.
+        // Every command runs in `work`, so a path value ("missing/dir/x") that a command creates stays in it.
         let work = server.directory.appendingPathComponent("fuzz")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
         let database = work.appendingPathComponent("admin.sqlite").path

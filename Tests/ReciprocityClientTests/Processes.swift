@@ -157,17 +157,24 @@ final class ServerProcess: @unchecked Sendable {
 
     /// Direct SQL on the server's file: what a malicious operator could do.
     func tamper(_ sql: String, _ arguments: StatementArguments = []) throws {
-        let queue = try DatabaseQueue(path: database)
-        try queue.write { try $0.execute(sql: sql, arguments: arguments) }
+        try openDatabase().write { try $0.execute(sql: sql, arguments: arguments) }
     }
 
     /// One integer from the server's file (a count, say).
     func count(_ sql: String) throws -> Int {
-        try DatabaseQueue(path: database).read { try Int.fetchOne($0, sql: sql) ?? 0 }
+        try openDatabase().read { try Int.fetchOne($0, sql: sql) ?? 0 }
     }
 
     func rows(_ sql: String) throws -> [Row] {
-        try DatabaseQueue(path: database).read { try Row.fetchAll($0, sql: sql) }
+        try openDatabase().read { try Row.fetchAll($0, sql: sql) }
+    }
+
+    /// The server's file, opened as another process would: waiting for the server's own writes (a just-started
+    /// server runs housekeeping, which writes and checkpoints) rather than failing at once with "locked".
+    private func openDatabase() throws -> DatabaseQueue {
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(10)
+        return try DatabaseQueue(path: database, configuration: configuration)
     }
 
     /// Appends an entry to program acme's key log, as a malicious operator with the database could.
