@@ -129,6 +129,90 @@ import Testing
         #expect(try await harness.sqlite.read { db in try Int.fetchOne(db, sql: "PRAGMA secure_delete") } == 1)
     }
 
+    /// Four submissions queue while the writer is busy, so they form one group. The first withdraws one of
+    /// its member's two pending marks and is then refused (over quota): it changed a row before failing, so the
+    /// group is applied again one write at a time. It rolls back alone; the others commit, and the match made
+    /// between two of them is made.
+    @Test func aWriteRefusedAfterChangingARowRollsBackAloneInItsGroup() async throws {
+        let harness = try Harness()
+        let (program, members) = try await members(harness, count: 4, maxMarks: 2)
+        let store = harness.store
+        @Sendable func submit(_ member: Int, _ marks: [Mark], withdrawing: [InterestToken] = []) async throws -> [MarkOutcome] {
+            try await store.submitMarks(
+                memberID: members[member].id, programID: program.id, epoch: 0, marks: marks, withdrawing: withdrawing,
+                now: Date())
+        }
+        let held = [try Mark.dummy(), try Mark.dummy()]
+        _ = try await submit(0, held)
+        let shared = try Mark.dummy(), answer = Mark(token: shared.token, tag: try .random())
+        let over = try (0..<3).map { _ in try Mark.dummy() }, other = try Mark.dummy()
+
+        let gate = holdWriter(harness)
+        let refused = try await queued(harness) { try await submit(0, over, withdrawing: [held[0].token]) }
+        let first = try await queued(harness) { try await submit(1, [shared]) }
+        let second = try await queued(harness) { try await submit(2, [answer]) }
+        let third = try await queued(harness) { try await submit(3, [other]) }
+        #expect(harness.sqlite.submissions.queued == 4)
+        gate.signal()
+
+        await #expect(throws: StoreError.quotaExceeded(maxMarks: 2)) { try await refused.value }
+        #expect(try await first.value == [.pending])
+        #expect(try await second.value == [.matched])
+        #expect(try await third.value == [.pending])
+        #expect(Set(try await store.pendingMarks(memberID: members[0].id).map(\.token)) == Set(held.map(\.token)))
+        #expect(try await store.pendingMarks(memberID: members[1].id).isEmpty)
+        #expect(try await store.matches(memberID: members[1].id, after: nil, limit: 10).map(\.token) == [shared.token])
+        #expect(try await store.pendingMarks(memberID: members[3].id).map(\.token) == [other.token])
+    }
+
+    /// The disk fills up in the middle of a group (SQLite's `max_page_count` stands in for a full disk): the
+    /// submission that did not fit fails with nothing of it stored, and the two around it commit.
+    @Test func aFullDiskFailsOnlyTheSubmissionThatDidNotFit() async throws {
+        let harness = try Harness()
+        let (program, members) = try await members(harness, count: 3, maxMarks: 64)
+        let store = harness.store
+        @Sendable func submit(_ member: Int, _ count: Int) async throws -> [MarkOutcome] {
+            try await store.submitMarks(
+                memberID: members[member].id, programID: program.id, epoch: 0,
+                marks: try (0..<count).map { _ in try Mark.dummy() }, now: Date())
+        }
+        try await harness.sqlite.pool.writeWithoutTransaction { db in
+            let pages = try Int.fetchOne(db, sql: "PRAGMA page_count")!
+            try db.execute(sql: "PRAGMA max_page_count = \(pages + 1)")
+        }
+        let gate = holdWriter(harness)
+        let small = try await queued(harness) { try await submit(0, 1) }
+        let large = try await queued(harness) { try await submit(1, 40) }
+        let last = try await queued(harness) { try await submit(2, 1) }
+        gate.signal()
+
+        #expect(try await small.value == [.pending])
+        await #expect(throws: (any Error).self) { try await large.value }
+        #expect(try await last.value == [.pending])
+        #expect(try await store.pendingMarks(memberID: members[0].id).count == 1)
+        #expect(try await store.pendingMarks(memberID: members[1].id).isEmpty)
+        #expect(try await store.pendingMarks(memberID: members[2].id).count == 1)
+        #expect(try await harness.sqlite.read { try String.fetchAll($0, sql: "PRAGMA integrity_check") } == ["ok"])
+    }
+
+    /// Blocks the store's writer until the returned semaphore is signalled, so that submissions queue up.
+    func holdWriter(_ harness: Harness) -> DispatchSemaphore {
+        let gate = DispatchSemaphore(value: 0)
+        harness.sqlite.pool.asyncWriteWithoutTransaction { _ in gate.wait() }
+        return gate
+    }
+
+    /// Starts a submission and waits until it is queued for the next group, so a group holds them in order.
+    func queued(_ harness: Harness, _ body: @escaping @Sendable () async throws -> [MarkOutcome]) async throws
+        -> Task<[MarkOutcome], any Error>
+    {
+        let submissions = harness.sqlite.submissions, before = submissions.queued
+        let task = Task { try await body() }
+        let deadline = ContinuousClock.now + .seconds(10)
+        while submissions.queued == before, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(2)) }
+        return task
+    }
+
     @Test func aSuspendedMemberHoldsNoPendingMarksAndCannotAddAny() async throws {
         let harness = try Harness()
         let path = harness.directory.appendingPathComponent("v3.sqlite").path
