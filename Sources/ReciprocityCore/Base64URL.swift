@@ -45,33 +45,71 @@ public enum Base64URL {
     /// repeated in an error.
     public static func decode(_ string: String, byteCount: Int, what: String) throws -> [UInt8] {
         let expectedLength = (byteCount * 4 + 2) / 3
+        var string = string
         guard string.utf8.count == expectedLength else {
             throw ReciprocityError(
                 .invalidEncoding,
                 "\(what) must be \(expectedLength) characters of unpadded base64url (\(byteCount) bytes)")
         }
-        var bytes = [UInt8]()
-        bytes.reserveCapacity(byteCount)
-        // Only the low bits matter: each byte is taken out as soon as 8 bits are there, so at most 14 are pending.
-        var pending: UInt32 = 0
-        var pendingBits: UInt32 = 0
-        let values = values
-        for character in string.utf8 {
-            let value = values[Int(character)]
-            guard value != invalid else {
-                throw ReciprocityError(.invalidEncoding, "\(what) has a character outside the base64url alphabet")
-            }
-            pending = pending << 6 | UInt32(value)
-            pendingBits += 6
-            if pendingBits >= 8 {
-                pendingBits -= 8
-                bytes.append(UInt8(truncatingIfNeeded: pending >> pendingBits))
-            }
-        }
-        // The 2 or 4 bits left over must be zero: otherwise a second spelling of the same bytes.
-        guard pending & ((1 << pendingBits) - 1) == 0 else {
+        // A native string lends its UTF-8 in place.
+        switch string.withUTF8({ decode($0, byteCount: byteCount) }) {
+        case .success(let bytes):
+            return bytes
+        case .failure(.alphabet):
+            throw ReciprocityError(.invalidEncoding, "\(what) has a character outside the base64url alphabet")
+        case .failure(.canonical):
             throw ReciprocityError(.invalidEncoding, "\(what) is not canonical base64url (unused bits must be zero)")
         }
-        return bytes
+    }
+
+    enum DecodingFailure: Error {
+        /// A character outside the alphabet.
+        case alphabet
+        /// Unused trailing bits that are not zero: a second spelling of the same bytes.
+        case canonical
+    }
+
+    /// Four characters at a time into three bytes; `input` is `(byteCount * 4 + 2) / 3` characters long.
+    static func decode(_ input: UnsafeBufferPointer<UInt8>, byteCount: Int) -> Result<[UInt8], DecodingFailure> {
+        values.withUnsafeBufferPointer { table in
+            // Valid values are below 64 and `invalid` has the top bit set: one test at the end finds any.
+            var seen: UInt8 = 0
+            var leftover: UInt8 = 0
+            let bytes = [UInt8](unsafeUninitializedCapacity: byteCount) { output, count in
+                var index = 0
+                var written = 0
+                while index + 4 <= input.count {
+                    let a = table[Int(input[index])], b = table[Int(input[index + 1])]
+                    let c = table[Int(input[index + 2])], d = table[Int(input[index + 3])]
+                    seen |= a | b | c | d
+                    output[written] = a << 2 | b >> 4
+                    output[written + 1] = b << 4 | c >> 2
+                    output[written + 2] = c << 6 | d
+                    index += 4
+                    written += 3
+                }
+                // A final group of two characters makes one byte (4 bits unused), of three two bytes (2 unused).
+                let rest = input.count - index
+                if rest >= 2 {
+                    let a = table[Int(input[index])], b = table[Int(input[index + 1])]
+                    seen |= a | b
+                    output[written] = a << 2 | b >> 4
+                    written += 1
+                    if rest == 3 {
+                        let c = table[Int(input[index + 2])]
+                        seen |= c
+                        output[written] = b << 4 | c >> 2
+                        written += 1
+                        leftover = c & 0b11
+                    } else {
+                        leftover = b & 0b1111
+                    }
+                }
+                count = written
+            }
+            if seen & 0x80 != 0 { return .failure(.alphabet) }
+            if leftover != 0 { return .failure(.canonical) }
+            return .success(bytes)
+        }
     }
 }
