@@ -26,6 +26,8 @@ public final class SQLiteStore: ReciprocityStore {
     let pool: DatabasePool
     /// Mark submissions go through here, several to a transaction under load.
     let submissions: GroupCommit
+    /// Copies the WAL into the database file beside the writer.
+    let checkpoint: BackgroundCheckpoint
 
     /// Opens (creating if needed) and migrates the database at `path`.
     public init(path: String, durability: Durability = .normal) throws {
@@ -46,6 +48,8 @@ public final class SQLiteStore: ReciprocityStore {
         pool = try DatabasePool(path: path, configuration: configuration)
         submissions = GroupCommit(pool: pool, scrub: Self.scrubWAL)
         try Self.migrator.migrate(pool)
+        checkpoint = try BackgroundCheckpoint(path: path, configuration: configuration)
+        pool.writeWithoutTransaction { checkpoint.install(on: $0) }
     }
 
     /// Creates the database file owner-only (0600) before SQLite opens it, and makes an existing one and its

@@ -195,6 +195,26 @@ import Testing
         #expect(try await harness.sqlite.read { try String.fetchAll($0, sql: "PRAGMA integrity_check") } == ["ok"])
     }
 
+    /// The writer never copies the WAL into the database file below 8,000 pages: past 1,000, the background
+    /// connection does. Submissions that only add marks (no delete, so no scrub) fill the WAL past 1,000 pages;
+    /// their pages then reach the main file with no checkpoint asked for.
+    @Test func theWALIsCopiedIntoTheDatabaseFileBesideTheWriter() async throws {
+        let harness = try Harness()
+        let (program, members) = try await members(harness, count: 10, maxMarks: 10_000)
+        let mainFile = { (try? FileManager.default.attributesOfItem(atPath: harness.databasePath)[.size] as? Int) ?? 0 }
+        let before = mainFile()
+        for round in 0..<120 {
+            _ = try await harness.store.submitMarks(
+                memberID: members[round % members.count].id, programID: program.id, epoch: 0,
+                marks: try (0..<20).map { _ in try Mark.dummy() }, now: Date())
+        }
+        let deadline = ContinuousClock.now + .seconds(10)
+        while mainFile() < before + (1 << 20), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        // 2,400 marks of about 640 bytes each: more than 1 MiB of pages in the main file.
+        #expect(mainFile() >= before + (1 << 20), "main file \(before) -> \(mainFile()) bytes")
+        #expect(try await harness.sqlite.read { try String.fetchAll($0, sql: "PRAGMA integrity_check") } == ["ok"])
+    }
+
     /// Blocks the store's writer until the returned semaphore is signalled, so that submissions queue up.
     func holdWriter(_ harness: Harness) -> DispatchSemaphore {
         let gate = DispatchSemaphore(value: 0)
