@@ -14,15 +14,18 @@ import Synchronization
 /// after the whole WAL was copied. Under constant load that moment may not come, so past `writerFrames` the
 /// writer checkpoints itself, as SQLite's own hook would (most pages are copied by then, so it is short).
 ///
-/// The WAL scrub (a truncating checkpoint after deletes, `SQLiteStore.scrubWAL`) is unchanged: frames written
-/// since the last scrub hold no row that was deleted, so a WAL that is started over rather than truncated
-/// holds nothing the scrub promise covers.
+/// The WAL scrub (a truncating checkpoint after deletes, `SQLiteStore.scrubWAL`) is unchanged, except that it
+/// waits for a background checkpoint in progress (`exclusively`). Frames written since the last scrub hold no
+/// row that was deleted, so a WAL that is started over rather than truncated holds nothing the scrub promise
+/// covers.
 final class BackgroundCheckpoint: Sendable {
     static let backgroundFrames = 1000
     static let writerFrames = 8000
 
     private let connection: DatabaseQueue
     private let running = Atomic(false)
+    /// Held by a checkpoint in progress: a background one, or the WAL scrub.
+    private let checkpointing = Mutex(())
 
     init(path: String, configuration: Configuration) throws {
         connection = try DatabaseQueue(path: path, configuration: configuration)
@@ -46,13 +49,20 @@ final class BackgroundCheckpoint: Sendable {
     }
 
     /// One passive checkpoint at a time; a request while one runs is dropped (the next commit asks again).
-    private func start() {
+    func start() {
         guard running.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged
         else { return }
         connection.asyncWriteWithoutTransaction { db in
-            _ = try? db.checkpoint(.passive)
+            self.exclusively { _ = try? db.checkpoint(.passive) }
             self.running.store(false, ordering: .releasing)
         }
+    }
+
+    /// Runs `body` (a checkpoint) once no background checkpoint is in progress, and starts none meanwhile.
+    /// SQLite refuses a second checkpoint at once, without calling its busy handler: the WAL scrub must not
+    /// meet one.
+    func exclusively(_ body: () -> Void) {
+        checkpointing.withLock { _ in body() }
     }
 
     /// Set once, before the hook can run; a weak reference reads atomically.

@@ -198,13 +198,16 @@ extension SQLiteStore {
     /// readers (it holds the writer meanwhile); if they keep the WAL busy longer, housekeeping's scrub, which
     /// runs every interval, finishes the job.
     func scrubWAL() async {
-        _ = try? await pool.writeWithoutTransaction { Self.scrubWAL($0) }
+        _ = try? await pool.writeWithoutTransaction { [checkpoint] in Self.scrubWAL($0, checkpoint) }
     }
 
-    /// `scrubWAL` on the writer connection, from inside the writer's queue.
-    @Sendable static func scrubWAL(_ db: Database) {
-        _ = try? db.execute(sql: "PRAGMA busy_timeout = 200")
-        defer { try? db.execute(sql: "PRAGMA busy_timeout = 10000") }
-        _ = try? db.checkpoint(.truncate)
+    /// `scrubWAL` on the writer connection, from inside the writer's queue. A background checkpoint in
+    /// progress is waited for: SQLite refuses a second checkpoint at once, without its busy handler.
+    static func scrubWAL(_ db: Database, _ checkpoint: BackgroundCheckpoint) {
+        checkpoint.exclusively {
+            _ = try? db.execute(sql: "PRAGMA busy_timeout = 200")
+            defer { try? db.execute(sql: "PRAGMA busy_timeout = 10000") }
+            _ = try? db.checkpoint(.truncate)
+        }
     }
 }

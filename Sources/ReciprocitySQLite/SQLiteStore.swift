@@ -46,9 +46,10 @@ public final class SQLiteStore: ReciprocityStore {
         self.path = path
         try Self.restrictFileModes(path: path)
         pool = try DatabasePool(path: path, configuration: configuration)
-        submissions = GroupCommit(pool: pool, scrub: Self.scrubWAL)
+        let checkpoint = try BackgroundCheckpoint(path: path, configuration: configuration)
+        self.checkpoint = checkpoint
+        submissions = GroupCommit(pool: pool) { Self.scrubWAL($0, checkpoint) }
         try Self.migrator.migrate(pool)
-        checkpoint = try BackgroundCheckpoint(path: path, configuration: configuration)
         pool.writeWithoutTransaction { checkpoint.install(on: $0) }
     }
 

@@ -215,6 +215,24 @@ import Testing
         #expect(try await harness.sqlite.read { try String.fetchAll($0, sql: "PRAGMA integrity_check") } == ["ok"])
     }
 
+    /// A withdrawal while the background checkpoint copies a long WAL: SQLite would refuse the scrub's own
+    /// checkpoint at once, so the scrub waits for the other one, and the withdrawn token is still in no file.
+    @Test func aWithdrawalDuringABackgroundCheckpointIsStillScrubbed() async throws {
+        let harness = try Harness()
+        let (program, members) = try await members(harness, count: 10, maxMarks: 10_000)
+        let withdrawn = try Mark.dummy()
+        _ = try await harness.store.submitMarks(memberID: members[0].id, programID: program.id, epoch: 0, marks: [withdrawn], now: Date())
+        // Several hundred WAL pages, under the 1,000 that start a background checkpoint by themselves.
+        for round in 0..<25 {
+            _ = try await harness.store.submitMarks(
+                memberID: members[round % members.count].id, programID: program.id, epoch: 0,
+                marks: try (0..<20).map { _ in try Mark.dummy() }, now: Date())
+        }
+        harness.sqlite.checkpoint.start()
+        #expect(try await harness.store.withdraw(memberID: members[0].id, token: withdrawn.token))
+        #expect(try filesHolding(withdrawn.token.bytes, in: harness.directory).isEmpty)
+    }
+
     /// Blocks the store's writer until the returned semaphore is signalled, so that submissions queue up.
     func holdWriter(_ harness: Harness) -> DispatchSemaphore {
         let gate = DispatchSemaphore(value: 0)
