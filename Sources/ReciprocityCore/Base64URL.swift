@@ -71,7 +71,8 @@ public enum Base64URL {
 
     /// Four characters at a time into three bytes; `input` is `(byteCount * 4 + 2) / 3` characters long.
     static func decode(_ input: UnsafeBufferPointer<UInt8>, byteCount: Int) -> Result<[UInt8], DecodingFailure> {
-        values.withUnsafeBufferPointer { table in
+        precondition(input.count == (byteCount * 4 + 2) / 3, "the caller checks the length")
+        return values.withUnsafeBufferPointer { table in
             // Valid values are below 64 and `invalid` has the top bit set: one test at the end finds any.
             var seen: UInt8 = 0
             var leftover: UInt8 = 0

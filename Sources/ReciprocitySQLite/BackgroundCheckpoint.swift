@@ -24,6 +24,7 @@ final class BackgroundCheckpoint: Sendable {
 
     private let connection: DatabaseQueue
     private let running = Atomic(false)
+    private let closed = Atomic(false)
     /// Held by a checkpoint in progress: a background one, or the WAL scrub.
     private let checkpointing = Mutex(())
 
@@ -50,12 +51,21 @@ final class BackgroundCheckpoint: Sendable {
 
     /// One passive checkpoint at a time; a request while one runs is dropped (the next commit asks again).
     func start() {
-        guard running.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged
+        guard !closed.load(ordering: .acquiring),
+            running.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged
         else { return }
         connection.asyncWriteWithoutTransaction { db in
             self.exclusively { _ = try? db.checkpoint(.passive) }
             self.running.store(false, ordering: .releasing)
         }
+    }
+
+    /// Closes the connection once a checkpoint in progress is done, and starts none after. Until then the
+    /// connection keeps the database open, so the writer's close would not be the last one, which checkpoints
+    /// the WAL and removes it.
+    func close() throws {
+        closed.store(true, ordering: .releasing)
+        try connection.close()
     }
 
     /// Runs `body` (a checkpoint) once no background checkpoint is in progress, and starts none meanwhile.

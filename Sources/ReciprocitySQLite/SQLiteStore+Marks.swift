@@ -31,25 +31,35 @@ extension SQLiteStore {
                 throw StoreError(.wrongEpoch, "the program is in epoch \(program.epoch), not \(epoch)")
             }
             let scope: StatementArguments = [programID, Int64(epoch)]
-            // 0. Withdrawals come first, so that one request can replace marks (a dummy by a real one, or the
-            //    other way round) without the pending count ever moving. Own rows only, through the member index.
-            var withdrew = 0
-            if !withdrawing.isEmpty {
+            // Withdrawals replace marks in the same request (a dummy by a real one, or the other way round)
+            // without the pending count ever moving: the quota below counts the caller's pending marks as they
+            // will be after them. They are deleted only once every refusal is decided, so that a refused request
+            // has changed nothing (GroupCommit then needs no rollback). Own rows only, through the member index.
+            let withdrawnTokens = Set(withdrawing.map(\.rawRepresentation))
+            let withdrawable =
+                withdrawing.isEmpty
+                ? 0
+                : try db.cachedValue(
+                    Int.self,
+                    sql: "SELECT COUNT(*) FROM mark INDEXED BY mark_by_member WHERE member_id = ? AND epoch = ? AND token IN (\(databaseQuestionMarks(count: withdrawing.count)))",
+                    arguments: [memberID, Int64(epoch)] + StatementArguments(withdrawing.map(\.rawRepresentation)))!
+            func withdraw() throws -> Int {
+                guard withdrawable > 0 else { return 0 }
                 try db.cachedExecute(
                     sql: "DELETE FROM mark INDEXED BY mark_by_member WHERE member_id = ? AND epoch = ? AND token IN (\(databaseQuestionMarks(count: withdrawing.count)))",
                     arguments: [memberID, Int64(epoch)] + StatementArguments(withdrawing.map(\.rawRepresentation)))
-                withdrew = db.changesCount
+                return db.changesCount
             }
-            guard !unique.isEmpty else { return (outcomes: [:], withdrew: withdrew) }
+            guard !unique.isEmpty else { return (outcomes: [:], withdrew: try withdraw()) }
             let tokens = unique.map(\.token.rawRepresentation)
             let placeholders = databaseQuestionMarks(count: tokens.count)
 
             // 1. Decide every refusal. Own pending marks are read through the member's index only, so another
-            //    member's row with the same token is never visited.
+            //    member's row with the same token is never visited; one being withdrawn is submitted afresh.
             let ownPending = try Set(db.cachedValues(
                 Data.self,
                 sql: "SELECT token FROM mark INDEXED BY mark_by_member WHERE member_id = ? AND epoch = ? AND token IN (\(placeholders))",
-                arguments: [memberID, Int64(epoch)] + StatementArguments(tokens)))
+                arguments: [memberID, Int64(epoch)] + StatementArguments(tokens))).subtracting(withdrawnTokens)
             let matched = try Dictionary(
                 db.cachedRows(
                     sql: """
@@ -66,11 +76,12 @@ extension SQLiteStore {
             if !fresh.isEmpty {
                 // Every new token counts, whether or not someone else holds it; matches made this epoch count
                 // too (a pending mark that matches stays counted), so the total never moves with others' marks.
-                let used = try Self.marksUsed(db, memberID: memberID, programID: programID, epoch: epoch)
+                let used = try Self.marksUsed(db, memberID: memberID, programID: programID, epoch: epoch) - withdrawable
                 guard used + fresh.count <= program.maxMarks else {
                     throw StoreError.quotaExceeded(maxMarks: program.maxMarks)
                 }
             }
+            let withdrew = try withdraw()
 
             // 2. Apply. Only now are other members' pending marks looked at: each fresh token either completes
             //    the pending mark of the same program and epoch, or is stored as the caller's own.
@@ -201,13 +212,24 @@ extension SQLiteStore {
         _ = try? await pool.writeWithoutTransaction { [checkpoint] in Self.scrubWAL($0, checkpoint) }
     }
 
-    /// `scrubWAL` on the writer connection, from inside the writer's queue. A background checkpoint in
-    /// progress is waited for: SQLite refuses a second checkpoint at once, without its busy handler.
+    /// `scrubWAL` on the writer connection, from inside the writer's queue. SQLite refuses a checkpoint at
+    /// once, without its busy handler, while another one runs: this process's background checkpoint is waited
+    /// for, and one in another process (an admin command's scrub) is retried until the 200 ms are spent.
     static func scrubWAL(_ db: Database, _ checkpoint: BackgroundCheckpoint) {
         checkpoint.exclusively {
             _ = try? db.execute(sql: "PRAGMA busy_timeout = 200")
             defer { try? db.execute(sql: "PRAGMA busy_timeout = 10000") }
-            _ = try? db.checkpoint(.truncate)
+            let deadline = ContinuousClock.now + .milliseconds(200)
+            while true {
+                do {
+                    _ = try db.checkpoint(.truncate)
+                    return
+                } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY && ContinuousClock.now < deadline {
+                    usleep(1000)
+                } catch {
+                    return
+                }
+            }
         }
     }
 }

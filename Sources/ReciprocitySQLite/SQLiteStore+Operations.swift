@@ -94,6 +94,7 @@ extension SQLiteStore {
 
     /// Checkpoints the WAL into the main file and closes every connection.
     public func close() throws {
+        try checkpoint.close()
         try pool.close()
     }
 

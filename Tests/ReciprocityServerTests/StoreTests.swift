@@ -130,10 +130,9 @@ import Testing
     }
 
     /// Four submissions queue while the writer is busy, so they form one group. The first withdraws one of
-    /// its member's two pending marks and is then refused (over quota): it changed a row before failing, so the
-    /// group is applied again one write at a time. It rolls back alone; the others commit, and the match made
-    /// between two of them is made.
-    @Test func aWriteRefusedAfterChangingARowRollsBackAloneInItsGroup() async throws {
+    /// its member's two pending marks and is refused (over quota): nothing of it is applied, the withdrawal
+    /// included; the others commit, and the match made between two of them is made.
+    @Test func aRefusedSubmissionChangesNothingAndItsGroupCommits() async throws {
         let harness = try Harness()
         let (program, members) = try await members(harness, count: 4, maxMarks: 2)
         let store = harness.store
