@@ -155,14 +155,12 @@ extension SQLiteStore {
 
     public func withdraw(memberID: Int64, token: InterestToken) async throws -> Bool {
         // Through the member's index: a token someone else holds costs the same as one nobody holds.
-        let withdrawn = try await write { db in
+        try await writeAndScrub({ db in
             try db.cachedExecute(
                 sql: "DELETE FROM mark INDEXED BY mark_by_member WHERE member_id = ? AND token = ?",
                 arguments: [memberID, token.rawRepresentation])
             return db.changesCount == 1
-        }
-        if withdrawn { await scrubWAL() }
-        return withdrawn
+        }, scrubs: { $0 })
     }
 
     public func matches(memberID: Int64, after: InterestToken?, limit: Int) async throws -> [MatchRecord] {

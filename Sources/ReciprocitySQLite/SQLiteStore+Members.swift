@@ -86,7 +86,7 @@ extension SQLiteStore {
     }
 
     public func rotateKey(memberID: Int64, publicKey: PublicKey, now: Date) async throws -> MemberRecord {
-        let rotated = try await write { db in
+        let rotated = try await writeAndScrub { db in
             guard let member = try Self.fetchMember(db, id: memberID) else {
                 throw StoreError(.memberNotFound, "no such member")
             }
@@ -110,7 +110,6 @@ extension SQLiteStore {
                 publicKey: publicKey.rawRepresentation, now: now)
             return try Self.fetchMember(db, id: memberID)!
         }
-        await scrubWAL()
         return rotated
     }
 
@@ -211,7 +210,7 @@ extension SQLiteStore {
     }
 
     public func setStatus(program: ProgramID, handle: Handle, status: MemberStatus) async throws -> MemberRecord {
-        let member = try await write { db in
+        let member = try await writeAndScrub { db in
             let programRecord = try Self.requireProgram(db, name: program)
             guard
                 let row = try db.cachedRow(sql: "SELECT id, status, public_key FROM member WHERE program_id = ? AND handle = ?",
@@ -229,7 +228,6 @@ extension SQLiteStore {
             }
             return try Self.fetchMember(db, id: id)!
         }
-        await scrubWAL()
         return member
     }
 }

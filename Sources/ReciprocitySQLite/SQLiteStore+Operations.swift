@@ -30,7 +30,7 @@ extension SQLiteStore {
     }
 
     public func purge(now: Date, matchRetention: TimeInterval) async throws -> PurgeResult {
-        let result = try await write { db in
+        let result = try await writeAndScrub { db in
             try db.cachedExecute(
                 sql: "DELETE FROM invite WHERE uses_left <= 0 OR (expires_at IS NOT NULL AND expires_at <= ?)",
                 arguments: [Self.millis(now)])
@@ -46,7 +46,6 @@ extension SQLiteStore {
                 arguments: [Self.millis(now.addingTimeInterval(-matchRetention))])
             return PurgeResult(invites: invites, marks: marks, matches: db.changesCount)
         }
-        await scrubWAL()
         return result
     }
 

@@ -38,14 +38,13 @@ extension SQLiteStore {
     }
 
     public func setEpoch(program: ProgramID, epoch: UInt32) async throws -> ProgramRecord {
-        let updated = try await write { db in
+        let updated = try await writeAndScrub { db in
             let record = try Self.requireProgram(db, name: program)
             try db.cachedExecute(sql: "UPDATE program SET epoch = ? WHERE id = ?", arguments: [Int64(epoch), record.id])
             try db.execute(
                 sql: "DELETE FROM mark WHERE program_id = ? AND epoch != ?", arguments: [record.id, Int64(epoch)])
             return try Self.requireProgram(db, name: program)
         }
-        await scrubWAL()
         return updated
     }
 

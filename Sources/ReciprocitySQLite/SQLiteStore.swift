@@ -72,6 +72,22 @@ public final class SQLiteStore: ReciprocityStore {
         try await pool.write { db in try Self.storedData { try body(db) } }
     }
 
+    /// `write`, then the WAL scrub (when `scrubs` says rows were deleted) in the same turn of the writer, before
+    /// returning: a caller cancelled between the two could otherwise skip the scrub of a committed delete.
+    func writeAndScrub<T: Sendable>(
+        _ body: @escaping @Sendable (Database) throws -> T, scrubs: @escaping @Sendable (T) -> Bool = { _ in true }
+    ) async throws -> T {
+        try await pool.writeWithoutTransaction { [checkpoint] db in
+            var result: T?
+            try db.inTransaction(.immediate) {
+                result = try Self.storedData { try body(db) }
+                return .commit
+            }
+            if scrubs(result!) { Self.scrubWAL(db, checkpoint) }
+            return result!
+        }
+    }
+
     func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         try await pool.read { db in try Self.storedData { try body(db) } }
     }
