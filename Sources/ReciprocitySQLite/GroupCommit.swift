@@ -14,9 +14,9 @@ import Synchronization
 /// change) gets its own error and the group goes on. A write that fails after changing rows, or an error that
 /// ends SQLite's transaction (a full disk), rolls the whole group back, and each of its writes is then applied
 /// again in a transaction of its own, so the failing one rolls back alone; the WAL is scrubbed afterwards,
-/// since a large transaction may have spilled pages into it before it was rolled back. Savepoints would give the same outcome
-/// without the second pass, but SQLite copies every page a savepoint changes into a sub-journal first: in
-/// a profile of 20-mark submissions that was 45% of the server's writes to disk.
+/// since a large transaction may have spilled pages into it before it was rolled back. Savepoints would give
+/// the same outcome without the second pass, but SQLite copies every page a savepoint changes into a
+/// sub-journal first: in a profile of 20-mark submissions that was 45% of the server's writes to disk.
 ///
 /// A group that deleted rows owes a WAL scrub (a truncating checkpoint, with its fsync) before its answers.
 /// If more writes are queued by its commit, they are committed first, as the next group, up to
