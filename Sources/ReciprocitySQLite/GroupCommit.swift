@@ -146,33 +146,27 @@ final class GroupCommit: Sendable {
             // A failed write's outcome holds its error: finish(nil) passes it on.
             return (writes.map { ($0, nil) }, scrubs)
         } catch is PartlyApplied {
-            // Pages of the rolled-back transaction may have been spilled into the WAL: scrub it too.
-            return (alone(writes, db).0, true)
+            // Pages of the rolled-back transaction may have been spilled into the WAL: scrub it in any case.
+            return (alone(writes, db), true)
         } catch {
             return (writes.map { ($0, error) }, true)
         }
     }
 
     /// Each write in a transaction of its own, rolled back if it failed.
-    private static func alone(_ writes: [Write], _ db: Database) -> ([(Write, (any Error)?)], Bool) {
-        var scrubs = false
-        let answers = writes.map { write -> (Write, (any Error)?) in
+    private static func alone(_ writes: [Write], _ db: Database) -> [(Write, (any Error)?)] {
+        writes.map { write in
             do {
-                var deleted = false
                 try db.inTransaction(.immediate) {
                     switch write.apply(db) {
-                    case .failed: return .rollback
-                    case .succeeded(let scrubbing):
-                        deleted = scrubbing
-                        return .commit
+                    case .failed: .rollback
+                    case .succeeded: .commit
                     }
                 }
-                scrubs = scrubs || deleted
                 return (write, nil)
             } catch {
                 return (write, error)
             }
         }
-        return (answers, scrubs)
     }
 }

@@ -35,19 +35,15 @@ extension SQLiteStore {
             // without the pending count ever moving: the quota below counts the caller's pending marks as they
             // will be after them. They are deleted only once every refusal is decided, so that a refused request
             // has changed nothing (GroupCommit then needs no rollback). Own rows only, through the member index.
-            let withdrawnTokens = Set(withdrawing.map(\.rawRepresentation))
+            let withdrawnTokens = withdrawing.map(\.rawRepresentation)
+            let ownWithdrawn = "FROM mark INDEXED BY mark_by_member WHERE member_id = ? AND epoch = ? AND token IN (\(databaseQuestionMarks(count: withdrawnTokens.count)))"
+            let ownWithdrawnArguments: StatementArguments = [memberID, Int64(epoch)] + StatementArguments(withdrawnTokens)
             let withdrawable =
                 withdrawing.isEmpty
-                ? 0
-                : try db.cachedValue(
-                    Int.self,
-                    sql: "SELECT COUNT(*) FROM mark INDEXED BY mark_by_member WHERE member_id = ? AND epoch = ? AND token IN (\(databaseQuestionMarks(count: withdrawing.count)))",
-                    arguments: [memberID, Int64(epoch)] + StatementArguments(withdrawing.map(\.rawRepresentation)))!
+                ? 0 : try db.cachedValue(Int.self, sql: "SELECT COUNT(*) \(ownWithdrawn)", arguments: ownWithdrawnArguments)!
             func withdraw() throws -> Int {
                 guard withdrawable > 0 else { return 0 }
-                try db.cachedExecute(
-                    sql: "DELETE FROM mark INDEXED BY mark_by_member WHERE member_id = ? AND epoch = ? AND token IN (\(databaseQuestionMarks(count: withdrawing.count)))",
-                    arguments: [memberID, Int64(epoch)] + StatementArguments(withdrawing.map(\.rawRepresentation)))
+                try db.cachedExecute(sql: "DELETE \(ownWithdrawn)", arguments: ownWithdrawnArguments)
                 return db.changesCount
             }
             guard !unique.isEmpty else { return (outcomes: [:], withdrew: try withdraw()) }

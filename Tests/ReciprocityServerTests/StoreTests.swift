@@ -202,11 +202,7 @@ import Testing
         let (program, members) = try await members(harness, count: 10, maxMarks: 10_000)
         let mainFile = { (try? FileManager.default.attributesOfItem(atPath: harness.databasePath)[.size] as? Int) ?? 0 }
         let before = mainFile()
-        for round in 0..<120 {
-            _ = try await harness.store.submitMarks(
-                memberID: members[round % members.count].id, programID: program.id, epoch: 0,
-                marks: try (0..<20).map { _ in try Mark.dummy() }, now: Date())
-        }
+        try await addMarks(harness, program, members, requests: 120)
         let deadline = ContinuousClock.now + .seconds(10)
         while mainFile() < before + (1 << 20), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
         // 2,400 marks of about 640 bytes each: more than 1 MiB of pages in the main file.
@@ -222,14 +218,19 @@ import Testing
         let withdrawn = try Mark.dummy()
         _ = try await harness.store.submitMarks(memberID: members[0].id, programID: program.id, epoch: 0, marks: [withdrawn], now: Date())
         // Several hundred WAL pages, under the 1,000 that start a background checkpoint by themselves.
-        for round in 0..<25 {
+        try await addMarks(harness, program, members, requests: 25)
+        harness.sqlite.checkpoint.start()
+        #expect(try await harness.store.withdraw(memberID: members[0].id, token: withdrawn.token))
+        #expect(try filesHolding(withdrawn.token.bytes, in: harness.directory).isEmpty)
+    }
+
+    /// `requests` submissions of 20 new marks each (inserts only: no scrub), the members taking turns.
+    func addMarks(_ harness: Harness, _ program: ProgramRecord, _ members: [MemberRecord], requests: Int) async throws {
+        for round in 0..<requests {
             _ = try await harness.store.submitMarks(
                 memberID: members[round % members.count].id, programID: program.id, epoch: 0,
                 marks: try (0..<20).map { _ in try Mark.dummy() }, now: Date())
         }
-        harness.sqlite.checkpoint.start()
-        #expect(try await harness.store.withdraw(memberID: members[0].id, token: withdrawn.token))
-        #expect(try filesHolding(withdrawn.token.bytes, in: harness.directory).isEmpty)
     }
 
     /// Blocks the store's writer until the returned semaphore is signalled, so that submissions queue up.
