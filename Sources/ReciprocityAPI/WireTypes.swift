@@ -429,3 +429,40 @@ public enum APICoding {
         return decoder
     }
 }
+
+// MARK: - The directory replica (Specs/client.md, "The directory replica")
+
+/// `GET /v1/profiles?since=CURSOR&limit=N`: the public profiles of the caller's program that changed after
+/// `since`, oldest change first, one entry per handle at its latest state. Clients keep a local replica of the
+/// whole directory with it and search, filter and page locally: no request they send carries what the member
+/// typed or chose. Absent `since` (or a cursor this server cannot continue from): the whole directory, with
+/// `reset` set, and the client replaces its replica.
+public struct ProfileChanges: Codable, Sendable, Equatable {
+    public var changes: [ProfileChange]
+    /// Opaque; pass it as `since` next time.
+    public var cursor: String
+    /// More changes are ready now: ask again at once with `cursor`.
+    public var more: Bool
+    /// The client's replica is to be replaced by what these pages carry (a first sync, or a cursor from
+    /// another database or from the future).
+    public var reset: Bool
+    public init(changes: [ProfileChange], cursor: String, more: Bool, reset: Bool) {
+        self.changes = changes
+        self.cursor = cursor
+        self.more = more
+        self.reset = reset
+    }
+}
+
+/// One handle's state in the directory: its profile, or none when it left the directory (suspended, left).
+public struct ProfileChange: Codable, Sendable, Equatable {
+    public var handle: String
+    /// Absent: drop the handle from the replica.
+    public var profile: Profile?
+    public var joinedAt: Date?
+    public init(handle: String, profile: Profile?, joinedAt: Date?) {
+        self.handle = handle
+        self.profile = profile
+        self.joinedAt = joinedAt
+    }
+}
