@@ -428,7 +428,7 @@ def open_backup(t):
     if len(text.encode("utf-8")) > 64 << 20:
         raise ProtocolError("backupMalformed")
     try:
-        data = json.loads(text)
+        data = json.loads(text.removeprefix("\ufeff"), parse_constant=int, parse_float=lambda n: int(float(n)) if float(n).is_integer() else float(n))
     except ValueError:
         raise ProtocolError("backupMalformed")
     if not isinstance(data, dict) or data.get("format") != "reciprocity-key-backup":
