@@ -403,7 +403,7 @@ def backup_checksum(associated_data, ciphertext):
 def backup_payload_key(payload):
     """Section 6: a JSON object of exactly privateKey (32 bytes, base64url) and state (an object)."""
     try:
-        data = json.loads(payload.decode("utf-8"))
+        data = json.loads(payload.decode("utf-8").removeprefix("\ufeff"), parse_constant=int)
     except (UnicodeDecodeError, ValueError):
         raise ProtocolError("backupInvalidPayload")
     if not isinstance(data, dict) or set(data) != {"privateKey", "state"} or not isinstance(data["state"], dict):
