@@ -409,7 +409,7 @@ def backup_payload_key(payload):
     if not isinstance(data, dict) or set(data) != {"privateKey", "state"} or not isinstance(data["state"], dict):
         raise ProtocolError("backupInvalidPayload")
     try:
-        return b64url_decode(data["privateKey"], 32) if isinstance(data["privateKey"], str) else None
+        return b64url_decode(data["privateKey"] if isinstance(data["privateKey"], str) else "", 32)
     except ProtocolError:
         raise ProtocolError("backupInvalidPayload")
 
