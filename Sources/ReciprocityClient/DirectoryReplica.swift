@@ -15,8 +15,6 @@ public struct DirectoryReplica: Codable, Sendable, Equatable {
 
     /// The server's cursor after the last sync; nil before the first.
     public var cursor: String?
-    /// When the last sync finished.
-    public var syncedAt: Date?
     /// Active members by handle.
     public var members: [String: Member] = [:]
 
@@ -27,13 +25,6 @@ public struct DirectoryReplica: Codable, Sendable, Equatable {
     /// Pages one sync follows at most (a million members at the server's largest page): a server that never
     /// says it is done is refused rather than followed forever.
     static let maxPages = 1000
-
-    /// Whether the next command that contacts the server syncs it first: never synced, older than `maxAge`,
-    /// or synced "in the future" (the clock went back).
-    public func isStale(at now: Date) -> Bool {
-        guard let syncedAt else { return true }
-        return now.timeIntervalSince(syncedAt) >= Self.maxAge || now < syncedAt
-    }
 
     /// Applies one page of changes: a reset empties the replica first; a change without a profile drops its
     /// handle. What the server sends is checked as any server input is: a handle must be one.
@@ -126,6 +117,16 @@ extension MembershipFolder {
         return (try? JSONDecoder.iso8601.decode(DirectoryReplica.self, from: data)) ?? DirectoryReplica()
     }
 
+    /// Whether the next command that contacts the server syncs the replica first: there is none, or its last
+    /// sync (the file's modification time: every sync writes it) is older than `DirectoryReplica.maxAge` or
+    /// "in the future" (the clock went back). A look at the file's metadata, so that commands do not pay for
+    /// reading the whole replica.
+    public func directoryIsStale(at now: Date) -> Bool {
+        guard let synced = (try? FileManager.default.attributesOfItem(atPath: directoryURL.path))?[.modificationDate] as? Date
+        else { return true }
+        return now.timeIntervalSince(synced) >= DirectoryReplica.maxAge || now < synced
+    }
+
     func saveDirectory(_ replica: DirectoryReplica) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
@@ -136,12 +137,10 @@ extension MembershipFolder {
 
 extension Membership {
     /// The step every command that contacts the server begins with, whatever the command: sync the directory
-    /// replica when it is stale (`DirectoryReplica.maxAge`). Returns the replica, synced or not.
-    @discardableResult
-    public func refreshDirectoryIfStale(now: Date = Date()) async throws -> DirectoryReplica {
-        let replica = try folder.loadDirectory()
-        guard replica.isStale(at: now) else { return replica }
-        return try await syncDirectory(replica)
+    /// replica when it is stale (`MembershipFolder.directoryIsStale`).
+    public func refreshDirectoryIfStale(now: Date = Date()) async throws {
+        guard folder.directoryIsStale(at: now) else { return }
+        try await syncDirectory(try folder.loadDirectory())
     }
 
     /// Brings `replica` up to date with `GET /v1/profiles`, following `more` to the end, and saves it. A
@@ -154,7 +153,6 @@ extension Membership {
             let page = try await api.profileChanges(since: before)
             try replica.apply(page)
             if !page.more {
-                replica.syncedAt = Date()
                 try folder.saveDirectory(replica)
                 return replica
             }

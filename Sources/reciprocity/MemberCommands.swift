@@ -134,7 +134,7 @@ struct Directory: AsyncParsableCommand {
         if let tag, !Profile.isValidTag(tag) {
             throw CLIFailure("--tag must be 1 to 32 characters of a-z, 0-9, '+', '#', '.', '_', '-'")
         }
-        let replica = try await membership.open().refreshDirectoryIfStale()
+        let replica = try await membership.connect().folder.loadDirectory()
         let page = replica.page(
             DirectoryFilter(
                 search: search, tag: tag, offersMentoring: offersMentoring, seeksMentoring: seeksMentoring, after: after,

@@ -50,9 +50,10 @@ import Testing
         try MembershipFolder(url: url.deletingLastPathComponent()).saveDirectory(replica)
     }
 
-    /// The replica as if its last sync was `minutes` ago.
+    /// The replica as if its last sync was `minutes` ago (the file's modification time is its sync time).
     static func age(_ member: CLIMember, minutes: Double = 6) throws {
-        try editReplica(member) { $0.syncedAt = Date().addingTimeInterval(-minutes * 60) }
+        try FileManager.default.setAttributes(
+            [.modificationDate: Date().addingTimeInterval(-minutes * 60)], ofItemAtPath: replicaURL(member).path)
     }
 
     static func handles(_ output: String) -> [String] {
