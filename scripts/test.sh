@@ -2,9 +2,10 @@
 # The whole test suite: the Dockerfile lint and the container smoke test, the Swift tests (on SQLite and on a
 # throw-away PostgreSQL cluster, scripts/postgres.sh), the CLI's check of the protocol vectors, API
 # conformance against Specs/openapi.yaml (schemathesis), bounded fuzzing of every input parser, the
-# independent reference check, the vector files against their JSON Schemas, and the web protocol module
-# against every vector in headless Chromium. Checks every external tool first and sets up its own Python
-# tools (hadolint, schemathesis, cryptography, jsonschema, playwright) in .venv-test/.
+# independent reference check, the vector files against their JSON Schemas, the web protocol module against
+# every vector in headless Chromium, the web app end to end, and the CLI's web audit against Chromium's own
+# requests. Checks every external tool first and sets up its own Python tools (hadolint, schemathesis,
+# cryptography, jsonschema, playwright, brotli, zstandard) in .venv-test/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/tools.sh
@@ -61,3 +62,4 @@ python3 Specs/reference/check_vector_schemas.py Specs/vectors
 python3 Tests/web/run_vectors.py --swift-cli .build/debug/reciprocity
 python3 Tests/web/test_app.py
 python3 Tests/web/test_backup.py
+python3 Tests/web/test_web_audit.py

@@ -3,7 +3,7 @@
 # the Python tools in .venv-test/ from scripts/requirements-test.txt and puts them first on PATH.
 
 # The system packages the suite needs on Debian: the same list as the README's Quick start and .ci/run.
-system_packages="libssl-dev libsqlite3-dev pkg-config curl util-linux python3 python3-venv chromium postgresql"
+system_packages="libssl-dev libsqlite3-dev libbrotli-dev libzstd-dev pkg-config curl util-linux python3 python3-venv chromium postgresql"
 
 check_tools() {
     local missing=0 apt="apt-get install $system_packages"
@@ -16,6 +16,8 @@ check_tools() {
     need command -v pkg-config "pkg-config: $apt"
     need pkg-config --exists libcrypto "OpenSSL 3 headers (libcrypto): $apt"
     need pkg-config --exists sqlite3 "SQLite headers: $apt"
+    need pkg-config --exists libbrotlidec "Brotli headers (libbrotlidec, for the CLI's web audit): $apt"
+    need pkg-config --exists libzstd "Zstandard headers (libzstd, for the CLI's web audit): $apt"
     need command -v setpriv "setpriv (util-linux): $apt"
     need python3 -c 'import venv, ensurepip' "python3 with venv: $apt"
     need command -v chromium "chromium (the web tests drive it headless): $apt"

@@ -1,6 +1,7 @@
 public import Foundation
 public import ReciprocityAPI
 public import ReciprocityCore
+import Synchronization
 
 /// A member's view of one match after local verification.
 public struct MatchReport: Sendable, Equatable {
@@ -148,13 +149,23 @@ public struct Membership: Sendable {
             }
             session.state.pinnedKeys[handle] = live
             // The old marks can no longer match: derive them again with the live key, for the current epoch
-            // (marks that waited for this trust across an epoch change or a key rotation included).
-            for index in session.state.marks.indices where session.state.marks[index].handle == handle && session.state.marks[index].isPending {
-                let old = session.state.marks[index]
-                guard let wants = old.wants, let derived = try session.rederive(handle: handle, wants: wants, epoch: program.epoch)
-                else { continue }
-                session.state.marks[index] = LocalMark(
-                    derived, handle: handle, wants: wants, epoch: program.epoch, createdAt: old.createdAt, note: old.note)
+            // (marks that waited for this trust across an epoch change or a key rotation included). One
+            // derivation per kind of interest, real or throwaway, as the web app does: the time taken does not
+            // show how many pending marks on `handle` there are.
+            for wants in Role.allCases {
+                let indices = session.state.marks.indices.filter {
+                    session.state.marks[$0].handle == handle && session.state.marks[$0].wants == wants && session.state.marks[$0].isPending
+                }
+                guard !indices.isEmpty, let derived = try session.rederive(handle: handle, wants: wants, epoch: program.epoch)
+                else {
+                    _ = try session.throwawayDerivation(epoch: program.epoch)
+                    continue
+                }
+                for index in indices {
+                    let old = session.state.marks[index]
+                    session.state.marks[index] = LocalMark(
+                        derived, handle: handle, wants: wants, epoch: program.epoch, createdAt: old.createdAt, note: old.note)
+                }
             }
             return try PublicKey(base64URL: live).fingerprint
         }
@@ -269,11 +280,21 @@ public struct Membership: Sendable {
         return try derive(Party(handle: name, publicKey: try Self.throwawayPeer.get()), wants: .mentor, epoch: epoch)
     }
 
+    /// For tests: when set (`$derivations.withValue`), counts every derivation the task makes, real or
+    /// throwaway, as it is made (TrafficPrivacyTests counts those between two requests).
+    @TaskLocal static var derivations: DerivationCount?
+
+    final class DerivationCount: Sendable {
+        let count = Atomic<Int>(0)
+        var value: Int { count.load(ordering: .relaxed) }
+    }
+
     /// One throwaway public key per process: the random name makes every dummy's derivation different.
     static let throwawayPeer = Result { try PrivateKey().publicKey }
 
     func derive(_ party: Party, wants: Role, epoch: UInt32) throws -> PairwiseMark {
-        try KeySchedule.derive(
+        Self.derivations?.count.add(1, ordering: .relaxed)
+        return try KeySchedule.derive(
             context: InterestContext(
                 program: try ProgramID(state.program), relation: wants == .peer ? .peer : .mentorship, epoch: epoch),
             me: key, handle: try Handle(state.handle), role: Self.ownRole(wanting: wants), other: party)
@@ -521,14 +542,16 @@ public struct Membership: Sendable {
     /// `lastAnswer` (empty when nothing was sent).
     mutating func converge(_ program: ProgramInfo, renoted: Set<String> = [], minimumChange: Int = 0) async throws {
         lastAnswer = [:]
+        // The replacement dummies are drawn before the request, used or not (as the web app does): between GET
+        // and POST the work is then one derivation per submitted mark, whichever marks change.
+        var replacements = try (0..<minimumChange).map { _ in try newDummy(epoch: program.epoch) }
         let held = Set(try await api.pendingMarks().filter { $0.epoch == program.epoch }.map(\.token))
         let wanted = state.marks.filter { $0.isWanted(epoch: program.epoch) }
         let wantedTokens = Set(wanted.map(\.token))
         var withdraw = held.subtracting(wantedTokens).union(renoted)
         var submit = wanted.filter { !held.contains($0.token) || renoted.contains($0.token) }
         var spare = wanted.filter { $0.isDummy && held.contains($0.token) }.shuffled()
-        while submit.count < minimumChange, let old = spare.popLast() {
-            let dummy = try newDummy(epoch: program.epoch)
+        while submit.count < minimumChange, let old = spare.popLast(), let dummy = replacements.popLast() {
             state.marks.removeAll { $0.token == old.token }
             state.marks.append(dummy)
             withdraw.insert(old.token)

@@ -392,24 +392,48 @@ struct Audit: AsyncParsableCommand {
             consistent with it. Exits non-zero on any inconsistency. The server shows its log only to \
             members, so this uses this device's membership of the program to read it.
 
-            Web app: fetches the server's /web-manifest.json and every web asset, hashes the bytes served and \
-            compares them with the SHA-256 of the assets this CLI release was built from; prints each file \
-            added, missing or changed (and a manifest that does not match what is served), one per line, and \
-            exits 1 on any difference. It checks what is served to this client, now: see SECURITY.md.
+            Web app: give --web the exact link members were given (any path; the #fragment is never sent), or \
+            the server URL (its pages / and /join). The audit first opens it as Chromium does: the page, then \
+            each file the page loads, with Chromium's headers in Chromium's order (Accept-Encoding included: \
+            gzip, deflate, br and zstd answers are decoded; one in a coding it cannot decode fails the audit). \
+            Then it fetches /web-manifest.json and every other asset, and each file again with a plain request. \
+            It hashes the bytes served and compares them with the SHA-256 of the assets this CLI release was \
+            built from; prints each file added, missing, changed or undecodable (and a manifest that does not \
+            match what is served, or a file served differently to the plain request), one per line, and exits 1 \
+            on any difference.
+
+            It presents itself as Google Chrome's current stable release (the major version computed from the \
+            date on Chrome's four-week cadence, from Chrome 132 on 2025-01-14) on this machine's system, in \
+            English. For requests a server cannot tell from yours, copy your own browser's values from its \
+            developer tools (Network, the page's request headers) into --user-agent, --sec-ch-ua, \
+            --sec-ch-ua-platform, --sec-ch-ua-mobile and --accept-language. It checks what is served to this \
+            client, now: see SECURITY.md for what a server can still tell apart.
             """)
     @Option(help: "Server URL, e.g. http://127.0.0.1:8080.") var server: String?
     @Option(help: "Program name.") var program: String?
-    @Option(help: "Audit the web app served at this server URL instead of a key log.") var web: String?
+    @Option(help: "Audit the web app served at this link (a join link or a server URL) instead of a key log.") var web: String?
+    @Option(help: "With --web: the User-Agent to send (default: current stable Chrome on this system).") var userAgent: String?
+    @Option(name: .customLong("sec-ch-ua"), help: "With --web: the sec-ch-ua client hint (your browser's brand list).")
+    var secCHUA: String?
+    @Option(name: .customLong("sec-ch-ua-platform"), help: "With --web: the sec-ch-ua-platform client hint, e.g. '\"Windows\"'.")
+    var secCHUAPlatform: String?
+    @Option(name: .customLong("sec-ch-ua-mobile"), help: "With --web: the sec-ch-ua-mobile client hint, ?0 or ?1.")
+    var secCHUAMobile: String?
+    @Option(help: "With --web: the Accept-Language to send (default: en-US,en;q=0.9).") var acceptLanguage: String?
     @Option(help: "JSON file with the last verified head; created or advanced on success.") var state: String?
     @Option(help: "File of tree head lines (reciprocity-sth/v1 ...) seen by others.") var gossip: String?
     @Option(help: "Expected log public key (base64url), as the operator published it.") var logKey: String?
 
     func run() async throws {
+        let browserOptions = [userAgent, secCHUA, secCHUAPlatform, secCHUAMobile, acceptLanguage]
         if let web {
             guard server == nil, program == nil, state == nil, gossip == nil, logKey == nil else {
                 throw CLIFailure("--web audits the web app only; give it alone, or --server and --program for a key log")
             }
-            return try await Self.auditWeb(web)
+            return try await Self.auditWeb(web, browser: try browser())
+        }
+        guard browserOptions.allSatisfy({ $0 == nil }) else {
+            throw CLIFailure("--user-agent, --sec-ch-ua, --sec-ch-ua-platform, --sec-ch-ua-mobile and --accept-language go with --web")
         }
         guard let server, let program else {
             throw CLIFailure("give --server and --program to audit a key log, or --web URL to audit a web app")
@@ -445,10 +469,30 @@ struct Audit: AsyncParsableCommand {
         print("gossiped heads consistent: \(report.gossipChecked)")
     }
 
+    /// The browser the audit's requests copy: current stable Chrome, with each value the member gave instead.
+    /// A header value is one line of visible ASCII: anything else would not be a browser's.
+    func browser() throws -> BrowserIdentity {
+        var browser = BrowserIdentity.currentChrome()
+        for (option, value, field) in [
+            ("--user-agent", userAgent, \BrowserIdentity.userAgent), ("--sec-ch-ua", secCHUA, \.brands),
+            ("--sec-ch-ua-platform", secCHUAPlatform, \.platform), ("--sec-ch-ua-mobile", secCHUAMobile, \.mobile),
+            ("--accept-language", acceptLanguage, \.acceptLanguage),
+        ] {
+            guard let value else { continue }
+            guard !value.isEmpty, value.unicodeScalars.allSatisfy({ (0x20...0x7e).contains($0.value) }) else {
+                throw CLIFailure("\(option) must be a header value as your browser sends it: printable ASCII on one line")
+            }
+            browser[keyPath: field] = value
+        }
+        return browser
+    }
+
     /// Compares the served web app with the hashes the build embedded (`BuiltWebAssets`, generated by the
     /// WebAssetHashes plugin from the server's web folder): one line per difference and exit 1, or one line.
-    static func auditWeb(_ url: String) async throws {
-        let report = try await WebAudit.audit(server: url, expected: BuiltWebAssets.sha256)
+    static func auditWeb(_ url: String, browser: BrowserIdentity) async throws {
+        let report = try await WebAudit.audit(link: url, expected: BuiltWebAssets.sha256, browser: browser)
+        // An invite in the link's fragment is the member's secret: not repeated on the terminal.
+        let url = String(url.prefix { $0 != "#" })
         guard report.identical else {
             for line in report.differences { print(terminalSafe(line)) }
             FileHandle.standardError.write(Data(

@@ -24,6 +24,8 @@ final class FaultProxy: @unchecked Sendable {
     /// (or the operator) sees of the requests.
     private let chunks = Mutex<[(link: Int, bytes: [UInt8])]>([])
     private let links = Atomic<Int>(0)
+    /// Called with each request line (`GET /v1/marks`) as it arrives, before the request is passed on.
+    let observer = Mutex<(@Sendable (String) -> Void)?>(nil)
 
     init(to target: Int) throws {
         self.target = target
@@ -115,7 +117,11 @@ final class FaultProxy: @unchecked Sendable {
             guard count > 0 else { return }
             chunks.withLock { $0.append((link.id, Array(buffer[..<count]))) }
             let text = String(decoding: buffer[..<count], as: UTF8.self)
-            let lines = text.components(separatedBy: "\r\n").filter { $0.hasSuffix(" HTTP/1.1") }.count
+            let requestLines = text.components(separatedBy: "\r\n").filter { $0.hasSuffix(" HTTP/1.1") }
+            if let observe = observer.withLock({ $0 }) {
+                for line in requestLines { observe(String(line.dropLast(" HTTP/1.1".count))) }
+            }
+            let lines = requestLines.count
             let before = seen.add(lines, ordering: .relaxed).oldValue
             let passing = passing.load(ordering: .relaxed)
             if before + lines > passing {

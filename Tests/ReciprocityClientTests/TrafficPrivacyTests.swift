@@ -3,6 +3,7 @@ import GRDB
 import ReciprocityAPI
 @testable import ReciprocityClient
 import ReciprocityCore
+import Synchronization
 import Testing
 
 /// What the server (or a reverse proxy's access log) sees of a member's traffic must not say whom the member
@@ -195,6 +196,55 @@ extension TrafficPrivacyTests {
     }
 
     static let members = Int(ProcessInfo.processInfo.environment["RECIPROCITY_CLASSIFIER_MEMBERS"] ?? "") ?? 24
+
+    /// The work a command does, in all and between `GET /v1/marks` and `POST /v1/marks`, does not depend on
+    /// whom a trust concerns nor on whether an add changes anything: a replacement dummy is drawn before the
+    /// GET whether it is used or not, and each submitted mark costs one derivation, real or dummy
+    /// (Specs/client.md sections 3-4). Derivations are counted as the library makes them; the proxy reads the
+    /// count as each of the two requests arrives.
+    @Test func theWorkBetweenReadingAndReplacingMarksIsTheSameWhateverChanges() async throws {
+        let (server, invite) = try ServerProcess.withProgram(maxMarks: 8)
+        let proxy = try FaultProxy(to: server.port)
+        let home = server.directory.appendingPathComponent("work")
+        func join(_ handle: String) async throws -> Membership {
+            try await Membership.join(
+                home: home.appendingPathComponent(handle), server: proxy.url, program: "acme", invite: invite, handle: handle,
+                profile: Profile(displayName: handle))
+        }
+        var alice = try await join("alice")
+        var bob = try await join("bob")
+        for handle in ["carol", "dave"] { _ = try await join(handle) }
+        _ = try await alice.addInterest(["bob"], wants: .mentor)
+
+        /// Alice's derivations during `command`: in all, and between the GET and the POST of /v1/marks.
+        func work(_ command: (inout Membership) async throws -> Void) async throws -> [Int] {
+            let counter = Membership.DerivationCount()
+            let atArrival = Mutex<[String: Int]>([:])
+            proxy.observer.withLock {
+                $0 = { line in
+                    guard line == "GET /v1/marks" || line == "POST /v1/marks" else { return }
+                    atArrival.withLock { $0[line] = counter.value }
+                }
+            }
+            defer { proxy.observer.withLock { $0 = nil } }
+            try await Membership.$derivations.withValue(counter) { try await command(&alice) }
+            let seen = atArrival.withLock { $0 }
+            let between = try #require(seen["POST /v1/marks"]) - (try #require(seen["GET /v1/marks"]))
+            return [counter.value, between]
+        }
+
+        let addNew = try await work { _ = try await $0.addInterest(["carol"], wants: .mentor) }
+        let addUnchanged = try await work { _ = try await $0.addInterest(["bob"], wants: .mentor) }
+        #expect(addNew == addUnchanged, "add new \(addNew), add unchanged \(addUnchanged) (in all, between GET and POST)")
+        #expect(addNew.last == 1)
+        // Bob's new key: alice's mark on him is derived again when she trusts it.
+        _ = try await bob.rotateKey()
+        let trustMarked = try await work { _ = try await $0.trust("bob") }
+        let trustUnmarked = try await work { _ = try await $0.trust("dave") }
+        #expect(trustMarked == trustUnmarked, "trust marked \(trustMarked), unmarked \(trustUnmarked) (in all, between GET and POST)")
+        #expect(trustMarked.last == 1)
+        #expect(alice.interests.first { $0.handle == "bob" }.map(alice.keyChanged) == false)
+    }
 
     @Test func aClassifierOfTheServersViewDoesNoBetterThanChance() async throws {
         var random = SplitMix64(seed: UInt64(ProcessInfo.processInfo.environment["RECIPROCITY_CLASSIFIER_SEED"] ?? "") ?? 20261127)

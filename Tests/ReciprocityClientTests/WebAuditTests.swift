@@ -1,4 +1,5 @@
 import Foundation
+import ReciprocityClient
 import Testing
 
 /// `reciprocity audit --web URL` against real `reciprocityd` processes: the server as built matches the CLI
@@ -82,6 +83,37 @@ import Testing
         #expect(pageLines.contains { $0.hasPrefix("changed: /join ") } && pageLines.contains { $0.hasPrefix("changed: / ") })
     }
 
+    /// The exact link members were given: the page at its path is audited (its fragment never leaves the
+    /// machine, nor is it printed); a path where the server serves no app page fails.
+    @Test func theJoinLinkIsAuditedAtItsOwnPath() throws {
+        let (server, _) = try ServerProcess.withProgram()
+        let link = try run("reciprocity", ["audit", "--web", server.url + "/join#program=acme&invite=rcpi_secret"])
+        #expect(link.status == 0, "\(link.stdout)\(link.stderr)")
+        #expect(link.stdout.contains("web app at \(server.url)/join matches") && !link.stdout.contains("rcpi_secret"))
+        let elsewhere = try run("reciprocity", ["audit", "--web", server.url + "/some/path/join?x=1#invite=rcpi_secret"])
+        #expect(elsewhere.status == 1)
+        #expect(elsewhere.stdout == "missing: /some/path/join?x=1 answered HTTP 404, not the app's page\n", "\(elsewhere.stdout)")
+        #expect(!elsewhere.stderr.contains("rcpi_secret"))
+    }
+
+    /// `sec-ch-ua` as Chromium builds it, checked against what real browsers sent: Chrome 124 and 131, and
+    /// Debian's Chromium 156 (recorded by Tests/web/test_web_audit.py's proxy); the major version by date.
+    @Test func theBrowserIdentityIsChromes() {
+        #expect(BrowserIdentity.brandList(major: 124, brand: "Google Chrome")
+            == #""Chromium";v="124", "Google Chrome";v="124", "Not-A.Brand";v="99""#)
+        #expect(BrowserIdentity.brandList(major: 131, brand: "Google Chrome")
+            == #""Google Chrome";v="131", "Chromium";v="131", "Not_A Brand";v="24""#)
+        #expect(BrowserIdentity.brandList(major: 156, brand: nil) == #""Not:A-Brand";v="8", "Chromium";v="156""#)
+        let day = 86_400.0
+        let chrome132 = Date(timeIntervalSince1970: 1_736_812_800)
+        #expect(BrowserIdentity.chromeMajor(at: chrome132) == 132)
+        #expect(BrowserIdentity.chromeMajor(at: chrome132 + 27 * day) == 132)
+        #expect(BrowserIdentity.chromeMajor(at: chrome132 + 28 * day) == 133)
+        #expect(BrowserIdentity.chromeMajor(at: chrome132 + 692 * day) == 156)  // 2026-12-07: Debian's chromium 156
+        let current = BrowserIdentity.currentChrome(at: chrome132)
+        #expect(current.userAgent.hasSuffix(") AppleWebKit/537.36 (KHTML, like Gecko) Chrome/132.0.0.0 Safari/537.36"))
+    }
+
     @Test func badInputIsOneSentence() throws {
         let server = try ServerProcess()
         for (arguments, fragment) in [
@@ -89,6 +121,9 @@ import Testing
             (["audit", "--web", "ftp://example.org"], "must start with http:// or https://"),
             (["audit", "--web", server.url, "--program", "acme"], "--web audits the web app only"),
             (["audit"], "give --server and --program"),
+            (["audit", "--web", server.url, "--user-agent", "two\nlines"], "--user-agent must be a header value"),
+            (["audit", "--server", server.url, "--program", "acme", "--sec-ch-ua", "x"], "go with --web"),
+            (["audit", "--web", server.url + "/a b"], "its path holds characters a URL cannot"),
         ] {
             let result = try run("reciprocity", arguments)
             #expect(result.status != 0, "\(arguments)")

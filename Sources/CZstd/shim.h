@@ -1,0 +1,6 @@
+#ifndef RECIPROCITY_CZSTD_SHIM_H
+#define RECIPROCITY_CZSTD_SHIM_H
+
+#include <zstd.h>
+
+#endif
