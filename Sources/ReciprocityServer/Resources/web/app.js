@@ -109,10 +109,16 @@ async function act(button, body) {
 }
 
 // --- screens ---------------------------------------------------------------------------------------------
+//
+// What the server sees must not depend on which screen the member looks at or which change they made (issue
+// #23, Specs/client.md section 3): every screen is shown after the same refresh, one poll (GET /v1/me, the key
+// log, GET /v1/matches, GET /v1/marks), and then drawn from this device's state alone; an action that changes
+// marks (add, a new note, withdraw, trust, a key rotation) is followed by no request at all, only by drawing
+// the screen again. Matches and changed keys it caused show at the next poll (at most POLL_MS later).
 
 let membership = null;
 let current = null;
-const loaders = {};
+const renderers = {};
 
 function showScreen(name, { focus = true } = {}) {
     for (const section of document.querySelectorAll("main > section")) section.hidden = section.id !== `screen-${name}`;
@@ -123,7 +129,20 @@ function showScreen(name, { focus = true } = {}) {
     current = name;
     document.title = `${$(`screen-${name}`).querySelector("h1").textContent} · Reciprocity`;
     if (focus) $("main").focus();
-    return loaders[name]?.();
+    if (!membership) return undefined;
+    return act(null, async () => {
+        try {
+            await pollMatches();
+        } catch {
+            // Shown by pollMatches; the screen still shows what this device knows.
+        }
+        await renderers[name]?.();
+    });
+}
+
+/** Draws the current screen again from this device's state, without a request. */
+function redraw() {
+    return renderers[current]?.();
 }
 
 for (const button of document.querySelectorAll("#nav button")) {
@@ -181,7 +200,7 @@ $("join-form").addEventListener("submit", (event) => {
             await showScreen("profile");
             throw error;
         }
-        history.replaceState(null, "", "/"); // the invite code leaves the address bar
+        history.replaceState(null, "", "/");
         enterApp();
         await showScreen("profile");
         say(`Welcome! You joined ${program} as ${membership.state.handle}.`);
@@ -192,8 +211,9 @@ $("join-form").addEventListener("submit", (event) => {
 
 let myProfile = null;
 
-loaders.profile = () => act(null, async () => {
-    const me = await membership.me();
+renderers.profile = () => {
+    const me = membership.lastMe;
+    if (!me) return; // the refresh failed and says so; nothing to show yet
     myProfile = me.member.profile;
     const p = myProfile;
     $("profile-view").replaceChildren(
@@ -205,7 +225,7 @@ loaders.profile = () => act(null, async () => {
         el("dt", {}, "Open to mentoring"), el("dd", {}, p.offersMentoring ? "Yes" : "No"),
         el("dt", {}, "Looking for a mentor"), el("dd", {}, p.seeksMentoring ? "Yes" : "No"));
     fillProfileForm("profile", p);
-});
+};
 
 $("profile-form").addEventListener("submit", (event) => {
     event.preventDefault();
@@ -214,7 +234,7 @@ $("profile-form").addEventListener("submit", (event) => {
         if (!profile.displayName) throw new ClientError("missing", "Give a display name");
         await membership.updateProfile(profile);
         suggestions = null;
-        await loaders.profile();
+        await redraw();
         say("Profile saved.");
     });
 });
@@ -271,7 +291,7 @@ async function loadDirectoryPage() {
 
 /** Ranks members by the tags they share with mine, from directory pages only (public profile data). */
 async function loadSuggestions() {
-    if (!myProfile) myProfile = (await membership.me()).member.profile;
+    if (!myProfile) myProfile = membership.lastMe?.member.profile ?? (await membership.me()).member.profile;
     const mine = new Set(myProfile.tags);
     const groups = [];
     const fetchAll = async (filter) => {
@@ -307,12 +327,12 @@ function renderSuggestions() {
     }
 }
 
-loaders.directory = () => act(null, async () => {
+renderers.directory = async () => {
     await loadDirectoryPage();
     if (!suggestions) suggestions = await loadSuggestions();
     renderSuggestions();
     syncSelection();
-});
+};
 
 $("search-form").addEventListener("submit", (event) => {
     event.preventDefault();
@@ -363,15 +383,15 @@ $("mark-form").addEventListener("submit", (event) => {
         updateNoteCount();
         syncSelection();
         const matched = results.filter((r) => r.state === "matched").map((r) => r.handle);
-        say(`Marked privately: ${handles.join(", ")} ${WANTS[wants]}.` + (matched.length ? ` The server reports a match with ${matched.join(", ")}: see Matches once it is verified.` : ""));
-        if (matched.length) pollMatches();
+        // No request follows, whatever the answer (see "screens"): the next poll verifies a match.
+        say(`Marked privately: ${handles.join(", ")} ${WANTS[wants]}.` + (matched.length
+            ? ` The server reports a match with ${matched.join(", ")}: it shows under Matches once verified here, within ${POLL_MS / 1000} seconds.` : ""));
     }).finally(() => syncSelection());
 });
 
 // --- interests -------------------------------------------------------------------------------------------
 
-loaders.interests = () => act(null, async () => {
-    await pollMatches({ quiet: true }); // the log and the matches as they are now: matched, or a key changed
+renderers.interests = () => {
     const marks = membership.interests;
     const box = $("interests-list");
     if (!marks.length) {
@@ -385,7 +405,7 @@ loaders.interests = () => act(null, async () => {
         if (withdraw instanceof HTMLElement) {
             withdraw.addEventListener("click", () => act(withdraw, async () => {
                 await membership.removeInterest(mark.handle, mark.wants);
-                await loaders.interests();
+                redraw();
                 say(`Withdrew your interest in ${mark.handle}.`);
             }));
         }
@@ -396,7 +416,7 @@ loaders.interests = () => act(null, async () => {
         el("caption", { class: "help" }, `${marks.length} interest${marks.length > 1 ? "s" : ""}, padded on the server to ${membership.state.padTo ?? "the program's quota"} marks with dummies`),
         el("thead", {}, el("tr", {}, ["Person", "You want them", "State", "Your note", "Action"].map((h) => el("th", { scope: "col" }, h)))),
         el("tbody", {}, rows)));
-});
+};
 
 // --- matches ---------------------------------------------------------------------------------------------
 
@@ -451,13 +471,12 @@ async function pollMatches({ quiet = false } = {}) {
     }
 }
 
-loaders.matches = () => act(null, () => pollMatches());
 $("matches-refresh").addEventListener("click", (event) => act(event.target, () => pollMatches()));
 
 let pollTimer = null;
+/** The regular poll: on a timer that no action of the member's moves (each way into the app shows a screen, which polls). */
 function startPolling() {
     if (pollTimer) return;
-    pollMatches({ quiet: true });
     pollTimer = setInterval(() => {
         if (document.visibilityState === "visible") pollMatches({ quiet: true });
     }, POLL_MS);
@@ -465,15 +484,9 @@ function startPolling() {
 
 // --- keys ------------------------------------------------------------------------------------------------
 
-loaders.keys = () => act(null, async () => {
-    await pollMatches({ quiet: true }); // the log as it is now: a changed key shows here at once
+renderers.keys = async () => {
     $("my-fingerprint").textContent = await membership.fingerprint(null);
-    $("my-tree-head").value = membership.state.treeHead ?? "";
-    try {
-        $("my-tree-head").value = await membership.currentTreeHead();
-    } catch (error) {
-        showError(error, { focus: false }); // the head verified before stays shown
-    }
+    $("my-tree-head").value = membership.state.treeHead ?? ""; // verified by the poll that showed this screen
     const changed = await membership.changedKeys();
     const box = $("changed-keys");
     if (!changed.length) {
@@ -484,7 +497,7 @@ loaders.keys = () => act(null, async () => {
         const trust = el("button", { type: "button" }, `I checked it with ${c.handle}: trust the new key`);
         trust.addEventListener("click", () => act(trust, async () => {
             const fp = await membership.trust(c.handle);
-            await loaders.keys();
+            await redraw();
             say(`You now trust ${c.handle}'s new key (${fp}); your pending interest in them was derived again.`);
         }));
         return el("div", { class: "warning" },
@@ -494,7 +507,7 @@ loaders.keys = () => act(null, async () => {
             el("p", {}, `Ask ${c.handle} for their fingerprint another way (in person, by phone). Trust it only if it is the same.`),
             trust);
     }));
-});
+};
 
 $("fingerprint-form").addEventListener("submit", (event) => {
     event.preventDefault();
@@ -545,13 +558,13 @@ confirmStep("rotate");
 $("rotate-go").addEventListener("click", (event) => act(event.target, async () => {
     const fp = await membership.rotateKey();
     $("rotate-confirm").hidden = true;
-    await loaders.keys();
+    await redraw();
     say(`Your key was replaced. New fingerprint: ${fp}.`);
 }));
 
 // --- this device -----------------------------------------------------------------------------------------
 
-loaders.device = () => act(null, async () => {
+renderers.device = async () => {
     const s = membership.state;
     $("device-facts").replaceChildren(
         el("dt", {}, "Server"), el("dd", {}, s.server),
@@ -560,7 +573,7 @@ loaders.device = () => act(null, async () => {
         el("dt", {}, "Your fingerprint"), el("dd", {}, el("code", { class: "fp" }, await fingerprintOf(membership.publicKey))),
         el("dt", {}, "Marks kept on the server"), el("dd", {}, `${s.padTo ?? "the program's quota"} (your interests plus dummies, so the server cannot count them)`),
         el("dt", {}, "Private key"), el("dd", {}, "In this browser only: a key derivations use without reading it, plus a copy encrypted under a second browser-held key, read only for a key backup you ask for"));
-});
+};
 
 confirmStep("forget");
 $("forget-go").addEventListener("click", (event) => act(event.target, async () => {
@@ -639,8 +652,33 @@ for (const form of document.querySelectorAll(".restore-form")) {
 
 // --- start -----------------------------------------------------------------------------------------------
 
+/**
+ * Removes every service worker registered for this origin: none may stand between this page and the server
+ * (the CSP's `worker-src 'none'` stops new ones). One that served this very page still controls it until it
+ * closes, so the member is asked to reload.
+ */
+async function unregisterServiceWorkers() {
+    let registrations = [];
+    try {
+        registrations = (await navigator.serviceWorker?.getRegistrations()) ?? [];
+    } catch { /* no list: nothing registered that this page can see */ }
+    for (const registration of registrations) await registration.unregister().catch(() => false);
+    if (registrations.length && navigator.serviceWorker.controller) {
+        showError(new ClientError("service-worker",
+            "A service worker was registered for this site and has been removed; it may have changed this page. Close this tab and open the page again"));
+    }
+}
+
 async function start() {
+    // The invite link's fragment (its code) leaves the address bar and this history entry before anything else.
     const fragment = new URLSearchParams(location.hash.slice(1));
+    if (location.hash) history.replaceState(null, "", location.pathname);
+    if (!window.isSecureContext || !globalThis.crypto?.subtle) {
+        $("insecure-origin").textContent = location.origin;
+        showScreen("insecure", { focus: false });
+        return;
+    }
+    await unregisterServiceWorkers();
     try {
         membership = await Membership.open();
     } catch (error) {
