@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets in Fuzz/ and runs each for SECONDS (default 20) from its seed corpus.
-# Longer runs: scripts/fuzz.sh 3600, or run one target by hand (see README). A crash leaves a crash-* file
+# Longer runs: scripts/fuzz.sh 3600, or run one target by hand (see docs/testing.md). A crash leaves a crash-* file
 # in Fuzz/ and makes this script fail; turn it into a regression test.
 set -euo pipefail
 cd "$(dirname "$0")/../Fuzz"

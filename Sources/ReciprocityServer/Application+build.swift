@@ -5,7 +5,7 @@ public import Logging
 public import ReciprocityCore
 public import ReciprocityStore
 
-/// Everything `reciprocityd serve` needs to know; see the README's configuration table.
+/// Everything `reciprocityd serve` needs to know; see the configuration table in docs/operations.md.
 public struct ServerConfiguration: Sendable {
     public var host = "127.0.0.1"
     public var port = 8080

@@ -7,7 +7,7 @@ import NIOHTTP1
 import NIOHTTPTypes
 import Synchronization
 
-/// What one connection may cost, whoever opens it: see the README's configuration table.
+/// What one connection may cost, whoever opens it: see the configuration table in docs/operations.md.
 struct ConnectionLimits: Sendable {
     /// Seconds from a request's first byte until its last body byte must have arrived.
     var requestTimeout: Int

@@ -48,7 +48,7 @@ public struct Problem: HTTPResponseError, Equatable {
         return ByteBuffer(bytes: data)
     }
 
-    // MARK: The catalogue (documented in Specs/openapi.yaml and README)
+    // MARK: The catalogue (documented in Specs/openapi.yaml and docs/api.md)
 
     static func invalidBody(_ detail: String) -> Problem {
         Problem(.badRequest, "invalid-body", "The request body is not valid JSON of the expected shape", detail: detail)

@@ -30,7 +30,7 @@ extension DatabaseOptions {
     func sqliteStore(for command: String) async throws -> SQLiteStore {
         guard case .sqlite(let store) = try await open() else {
             throw CLIFailure(
-                "admin \(command) works on a SQLite file; with PostgreSQL use pg_dump, pg_basebackup and pg_restore (see the README)")
+                "admin \(command) works on a SQLite file; with PostgreSQL use pg_dump, pg_basebackup and pg_restore (see docs/operations.md)")
         }
         return store
     }
