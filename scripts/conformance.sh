@@ -50,8 +50,8 @@ invites = { values = ["$invite"] }
 "path.token" = { dictionary = "tokens", probability = 0.8 }
 "body.invite" = { dictionary = "invites", probability = 0.8 }
 
-# Profile text and directory searches have rules JSON Schema cannot state (at most 4 combining marks a
-# character, no character made only of invisible code points): a schema-valid value may still be 400.
+# Profile text and handles have rules JSON Schema cannot state (at most 4 combining marks a character, no
+# character made only of invisible code points, look-alike handles): a schema-valid value may still be 400.
 [[operations]]
 include-operation-id-regex = "^(join|updateProfile|listDirectory)$"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "429"]
@@ -66,7 +66,7 @@ conform() { # conform NAME [schemathesis options...]: one run, its requests reco
     schemathesis --config-file "$work/schemathesis.toml" --no-color run Specs/openapi.yaml --url "$url" \
         --max-examples "$examples" --seed 1 --report har --report-har-path "$work/$runs.har" "$@"
 }
-member_paths='^/v1/(me|directory|marks|matches|log)'
+member_paths='^/v1/(me|directory|profiles|marks|matches|log)'
 conform "anyone (no credential)" --exclude-path-regex "$member_paths|^/v1/admin/"
 conform "a member (alice)" -H "Authorization: Bearer $(state alice credential)" --include-path-regex "$member_paths" \
     --exclude-operation-id rotateCredential

@@ -113,7 +113,7 @@ public struct Membership: Sendable {
 
     public func updateProfile(_ profile: Profile) async throws -> MemberInfo { try await api.updateProfile(profile) }
 
-    public func directory(_ query: [String: String]) async throws -> DirectoryPage { try await api.directory(query) }
+    // The directory is the local replica's: DirectoryReplica.swift.
 
     // MARK: Keys
 

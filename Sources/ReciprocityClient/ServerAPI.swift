@@ -56,11 +56,12 @@ public struct ServerAPI: Sendable {
         try await call(.PUT, "/v1/me/key", body: KeyRotationRequest(publicKey: key.base64URL))
     }
 
-    public func directory(_ query: [String: String]) async throws -> DirectoryPage {
+    /// One page of the directory's changes after `cursor` (the whole directory without one), for the
+    /// replica. The only query is the server's own cursor: nothing the member typed or chose.
+    public func profileChanges(since cursor: String?) async throws -> ProfileChanges {
         var components = URLComponents()
-        components.queryItems = query.sorted { $0.key < $1.key }.map { URLQueryItem(name: $0.key, value: $0.value) }
-        let suffix = components.percentEncodedQuery.map { "?" + $0 } ?? ""
-        return try await call(.GET, "/v1/directory" + suffix)
+        components.queryItems = cursor.map { [URLQueryItem(name: "since", value: $0)] }
+        return try await call(.GET, "/v1/profiles" + (components.percentEncodedQuery.map { "?" + $0 } ?? ""))
     }
 
     /// Follows a paginated list to its end. A server that serves more than `maxPages` pages, or a cursor that

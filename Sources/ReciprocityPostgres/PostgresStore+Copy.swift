@@ -7,7 +7,7 @@ extension PostgresStore {
     private static let booleanColumns: Set<String> = ["offers_mentoring", "seeks_mentoring"]
 
     /// Inserts every row of `snapshot`, ids kept, in one transaction, into a database that holds no program
-    /// yet; then moves each id sequence past the copied ids.
+    /// yet; then moves each id sequence past the copied ids and starts each program's directory counter.
     public func load(_ snapshot: StoreSnapshot) async throws {
         try await transaction { connection in
             // Nothing else may write while the copy goes in.
@@ -38,6 +38,21 @@ extension PostgresStore {
                     }
                     try await self.execute(PostgresQuery(unsafeSQL: sql, binds: binds), on: connection)
                 }
+            }
+            // Directory versions come along with the members; each program's counter starts at its highest
+            // one, under a new generation, so that replicas synced from the source start over here.
+            for row in try await self.rows(
+                """
+                SELECT p.id, COALESCE(MAX(m.directory_version), 0) AS version
+                FROM program p LEFT JOIN member m ON m.program_id = p.id GROUP BY p.id
+                """, on: connection)
+            {
+                try await self.execute(
+                    """
+                    INSERT INTO directory_counter (program_id, generation, version)
+                    VALUES (\(try row["id"].decode(Int64.self)), \(DirectoryCursor.newGeneration()),
+                            \(try row["version"].decode(Int64.self)))
+                    """, on: connection)
             }
             for table in ["program", "invite", "member"] {
                 try await self.execute(

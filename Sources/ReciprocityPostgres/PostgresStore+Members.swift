@@ -50,11 +50,10 @@ extension PostgresStore {
             let inserted = try await self.row(
                 """
                 INSERT INTO member (program_id, handle, public_key, credential_digest, display_name, headline,
-                                    offers_mentoring, seeks_mentoring, status, joined_at, search_text, handle_skeleton)
+                                    offers_mentoring, seeks_mentoring, status, joined_at, handle_skeleton)
                 VALUES (\(programRecord.id), \(handle.rawValue), \(publicKey.rawRepresentation), \(credentialDigest),
                         \(profile.displayName), \(profile.headline), \(profile.offersMentoring), \(profile.seeksMentoring),
-                        'active', \(Self.millis(now)), \(DirectorySearch.text(profile.displayName, profile.headline)),
-                        \(handle.skeleton))
+                        'active', \(Self.millis(now)), \(handle.skeleton))
                 RETURNING id
                 """, on: connection)!
             let memberID = try inserted["id"].decode(Int64.self)
@@ -62,6 +61,7 @@ extension PostgresStore {
             try await self.appendKeyLog(
                 connection, programID: programRecord.id, event: .join, handle: handle.rawValue,
                 publicKey: publicKey.rawRepresentation, now: now)
+            try await self.stampDirectoryChange(connection, programID: programRecord.id, memberID: memberID)
             return (try await self.fetchMember(connection, id: memberID)!, programRecord)
         }
     }
@@ -143,13 +143,14 @@ extension PostgresStore {
                 try await self.execute(
                     """
                     UPDATE member SET display_name = \(profile.displayName), headline = \(profile.headline),
-                        offers_mentoring = \(profile.offersMentoring), seeks_mentoring = \(profile.seeksMentoring),
-                        search_text = \(DirectorySearch.text(profile.displayName, profile.headline))
+                        offers_mentoring = \(profile.offersMentoring), seeks_mentoring = \(profile.seeksMentoring)
                     WHERE id = \(memberID) RETURNING 1
                     """, on: connection) == 1
             else { throw StoreError(.memberNotFound, "no such member") }
             try await self.writeTags(connection, memberID: memberID, tags: profile.tags)
-            return try await self.fetchMember(connection, id: memberID)!
+            let member = try await self.fetchMember(connection, id: memberID)!
+            try await self.stampDirectoryChange(connection, programID: member.programID, memberID: memberID)
+            return member
         }
     }
 
@@ -160,44 +161,6 @@ extension PostgresStore {
                     "SELECT * FROM member WHERE program_id = \(programID) AND handle = \(handle.rawValue)", on: connection)
             else { return nil }
             return try await self.memberRecord(connection, row)
-        }
-    }
-
-    public func directory(programID: Int64, query: DirectoryQuery) async throws -> [MemberRecord] {
-        var binds = PostgresBindings()
-        var conditions = ["program_id = $1", "status = 'active'"]
-        binds.append(programID)
-        func bind(_ condition: (String) -> String, _ value: some PostgresNonThrowingEncodable) {
-            binds.append(value)
-            conditions.append(condition("$\(binds.count)"))
-        }
-        if let after = query.after { bind({ "handle > \($0)" }, after) }
-        if let offers = query.offersMentoring { bind({ "offers_mentoring = \($0)" }, offers) }
-        if let seeks = query.seeksMentoring { bind({ "seeks_mentoring = \($0)" }, seeks) }
-        if let tag = query.tag {
-            bind({ "EXISTS (SELECT 1 FROM member_tag t WHERE t.member_id = member.id AND t.tag = \($0))" }, tag)
-        }
-        if let text = query.text.map({ DirectorySearch.text($0) }), !text.isEmpty {
-            // Substring search over the bounded, normalised column (no pattern language, no backtracking).
-            bind({ "(strpos(handle, \($0)) > 0 OR strpos(search_text, \($0)) > 0)" }, text)
-        }
-        binds.append(Int64(max(1, min(query.limit, 201))))
-        let sql = "SELECT * FROM member WHERE \(conditions.joined(separator: " AND ")) ORDER BY handle LIMIT $\(binds.count)"
-        let statement = PostgresQuery(unsafeSQL: sql, binds: binds)
-        do {
-            return try await transaction { connection in
-                // One expensive search cannot hold a connection, and every request waiting for one, for long.
-                try await self.execute(
-                    PostgresQuery(unsafeSQL: "SET LOCAL statement_timeout = \(Int(StoreLimits.directoryQuerySeconds * 1000))"),
-                    on: connection)
-                var members: [MemberRecord] = []
-                for row in try await self.rows(statement, on: connection) {
-                    members.append(try await self.memberRecord(connection, row))
-                }
-                return members
-            }
-        } catch let error as PSQLError where error.serverInfo?[.sqlState] == "57014" {
-            throw StoreError(.queryTooSlow, "the search took too long; narrow it with a tag or a longer text")
         }
     }
 
@@ -234,6 +197,7 @@ extension PostgresStore {
                 try await self.appendKeyLog(
                     connection, programID: programRecord.id, event: status == .active ? .join : .leave,
                     handle: handle.rawValue, publicKey: try row["public_key"].decode(Data.self), now: Date())
+                try await self.stampDirectoryChange(connection, programID: programRecord.id, memberID: id)
             }
             return try await self.fetchMember(connection, id: id)!
         }

@@ -148,6 +148,49 @@ extension PostgresStore {
                 """,
             ]
         ),
+        // The directory replica's sync (GET /v1/profiles), as SQLite's v5-directory-versions: each member
+        // carries the program's directory version of its last directory change, from a per-program counter
+        // row that every change updates in its own transaction. The row lock makes a second change wait for
+        // the first to commit before it takes the next version, so versions are commit order (a sequence's
+        // nextval is not: a later value can commit first, and a reader that saw it would skip the earlier one).
+        // The server no longer searches, so the search column and the tag index go. Existing members get
+        // versions in join order, under a random generation per program.
+        (
+            "v3-directory-versions",
+            [
+                """
+                CREATE TABLE directory_counter (
+                    program_id bigint PRIMARY KEY REFERENCES program(id) ON DELETE CASCADE,
+                    generation text NOT NULL,
+                    version bigint NOT NULL
+                )
+                """,
+                """
+                ALTER TABLE member ADD COLUMN directory_version bigint NOT NULL DEFAULT 0, DROP COLUMN search_text
+                """,
+                """
+                DROP INDEX member_tag_by_tag
+                """,
+                """
+                UPDATE member SET directory_version = ranked.version
+                FROM (SELECT id, row_number() OVER (PARTITION BY program_id ORDER BY joined_at, id) AS version
+                      FROM member) ranked
+                WHERE member.id = ranked.id
+                """,
+                // 16 random bytes, base64url without padding, as DirectoryCursor.newGeneration makes them.
+                """
+                INSERT INTO directory_counter (program_id, generation, version)
+                SELECT p.id,
+                       translate(rtrim(encode(decode(replace(gen_random_uuid()::text, '-', ''), 'hex'), 'base64'), '='),
+                                 '+/', '-_'),
+                       (SELECT COUNT(*) FROM member m WHERE m.program_id = p.id)
+                FROM program p
+                """,
+                """
+                CREATE UNIQUE INDEX member_by_directory_version ON member (program_id, directory_version)
+                """,
+            ]
+        ),
     ]
 
     /// Advisory-lock keys (first half `lockSpace`): migrations, housekeeping, and one per program's key log.

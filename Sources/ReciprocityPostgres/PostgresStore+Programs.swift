@@ -17,7 +17,9 @@ extension PostgresStore {
                     INSERT INTO program (name, max_marks, epoch, created_at)
                     VALUES (\(name.rawValue), \(Int32(maxMarks)), \(Int64(epoch)), \(Self.millis(Date())))
                     """, on: connection)
-                return try await self.requireProgram(connection, name: name)
+                let program = try await self.requireProgram(connection, name: name)
+                try await self.createDirectoryCounter(connection, programID: program.id)
+                return program
             }
         } catch where Self.isUniqueViolation(error) {
             throw StoreError(.programExists, "program '\(name)' already exists")

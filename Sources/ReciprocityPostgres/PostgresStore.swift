@@ -185,15 +185,20 @@ public final class PostgresStore: ReciprocityStore {
         let tags = try await rows(
             "SELECT tag FROM member_tag WHERE member_id = \(id) ORDER BY position", on: connection
         ).map { try $0["tag"].decode(String.self) }
-        return MemberRecord(
-            id: id, programID: try row["program_id"].decode(Int64.self), handle: try Handle(try row["handle"].decode(String.self)),
+        return try Self.memberRecord(row, tags: tags)
+    }
+
+    /// A member from its `member` row and its tags.
+    static func memberRecord(_ row: PostgresRandomAccessRow, tags: [String]) throws -> MemberRecord {
+        MemberRecord(
+            id: try row["id"].decode(Int64.self), programID: try row["program_id"].decode(Int64.self), handle: try Handle(try row["handle"].decode(String.self)),
             publicKey: try PublicKey(rawRepresentation: try row["public_key"].decode(Data.self)),
             profile: Profile(
                 displayName: try row["display_name"].decode(String.self), headline: try row["headline"].decode(String.self),
                 tags: tags, offersMentoring: try row["offers_mentoring"].decode(Bool.self),
                 seeksMentoring: try row["seeks_mentoring"].decode(Bool.self)),
             status: MemberStatus(rawValue: try row["status"].decode(String.self)) ?? .suspended,
-            joinedAt: Self.date(try row["joined_at"].decode(Int64.self)))
+            joinedAt: date(try row["joined_at"].decode(Int64.self)))
     }
 
     func writeTags(_ connection: PostgresConnection, memberID: Int64, tags: [String]) async throws {

@@ -45,16 +45,17 @@ extension SQLiteStore {
             try db.execute(
                 sql: """
                     INSERT INTO member (program_id, handle, public_key, credential_digest, display_name, headline,
-                                        offers_mentoring, seeks_mentoring, status, joined_at, search_text, handle_skeleton)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?, ?)
+                                        offers_mentoring, seeks_mentoring, status, joined_at, handle_skeleton)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?)
                     """,
                 arguments: [
                     programRecord.id, handle.rawValue, publicKey.rawRepresentation, credentialDigest,
                     profile.displayName, profile.headline, profile.offersMentoring, profile.seeksMentoring,
-                    Self.millis(now), DirectorySearch.text(profile.displayName, profile.headline), handle.skeleton,
+                    Self.millis(now), handle.skeleton,
                 ])
             let memberID = db.lastInsertedRowID
             try Self.writeTags(db, memberID: memberID, tags: profile.tags)
+            try Self.stampDirectoryChange(db, programID: programRecord.id, memberID: memberID)
             try Self.appendKeyLog(db, programID: programRecord.id, event: .join, handle: handle.rawValue,
                 publicKey: publicKey.rawRepresentation, now: now)
             return (try Self.fetchMember(db, id: memberID)!, programRecord)
@@ -127,17 +128,15 @@ extension SQLiteStore {
         try await write { db in
             try db.execute(
                 sql: """
-                    UPDATE member SET display_name = ?, headline = ?, offers_mentoring = ?, seeks_mentoring = ?,
-                                      search_text = ?
+                    UPDATE member SET display_name = ?, headline = ?, offers_mentoring = ?, seeks_mentoring = ?
                     WHERE id = ?
                     """,
-                arguments: [
-                    profile.displayName, profile.headline, profile.offersMentoring, profile.seeksMentoring,
-                    DirectorySearch.text(profile.displayName, profile.headline), memberID,
-                ])
+                arguments: [profile.displayName, profile.headline, profile.offersMentoring, profile.seeksMentoring, memberID])
             guard db.changesCount == 1 else { throw StoreError(.memberNotFound, "no such member") }
             try Self.writeTags(db, memberID: memberID, tags: profile.tags)
-            return try Self.fetchMember(db, id: memberID)!
+            let member = try Self.fetchMember(db, id: memberID)!
+            try Self.stampDirectoryChange(db, programID: member.programID, memberID: memberID)
+            return member
         }
     }
 
@@ -146,59 +145,6 @@ extension SQLiteStore {
             try db.cachedRow(
                 sql: "SELECT * FROM member WHERE program_id = ? AND handle = ?", arguments: [programID, handle.rawValue]
             ).map { try Self.memberRecord(db, $0) }
-        }
-    }
-
-    public func directory(programID: Int64, query: DirectoryQuery) async throws -> [MemberRecord] {
-        var conditions = ["program_id = ?", "status = 'active'"]
-        var arguments: StatementArguments = [programID]
-        if let after = query.after {
-            conditions.append("handle > ?")
-            _ = arguments.append(contentsOf: [after])
-        }
-        if let offers = query.offersMentoring {
-            conditions.append("offers_mentoring = ?")
-            _ = arguments.append(contentsOf: [offers])
-        }
-        if let seeks = query.seeksMentoring {
-            conditions.append("seeks_mentoring = ?")
-            _ = arguments.append(contentsOf: [seeks])
-        }
-        if let tag = query.tag {
-            conditions.append("EXISTS (SELECT 1 FROM member_tag t WHERE t.member_id = member.id AND t.tag = ?)")
-            _ = arguments.append(contentsOf: [tag])
-        }
-        if let text = query.text.map({ DirectorySearch.text($0) }), !text.isEmpty {
-            // Substring search over the bounded, normalised column (no pattern language, no backtracking).
-            conditions.append("(instr(handle, ?) > 0 OR instr(search_text, ?) > 0)")
-            _ = arguments.append(contentsOf: [text, text])
-        }
-        _ = arguments.append(contentsOf: [max(1, min(query.limit, 201))])
-        let sql = "SELECT * FROM member WHERE \(conditions.joined(separator: " AND ")) ORDER BY handle LIMIT ?"
-        let finalArguments = arguments
-        return try await read { db in
-            try Self.withTimeLimit(db, seconds: StoreLimits.directoryQuerySeconds) {
-                try db.cachedRows(sql: sql, arguments: finalArguments).map { try Self.memberRecord(db, $0) }
-            }
-        }
-    }
-
-    /// Runs `body` and aborts its SQLite statements once `seconds` have passed (SQLite's progress handler),
-    /// so one expensive query cannot hold a reader, and every request that waits for one, for long.
-    static func withTimeLimit<T>(_ db: Database, seconds: Double, _ body: () throws -> T) throws -> T {
-        let deadline = UnsafeMutablePointer<UInt64>.allocate(capacity: 1)
-        deadline.pointee = monotonicNanoseconds() + UInt64(seconds * 1e9)
-        sqlite3_progress_handler(db.sqliteConnection, 1000, { context in
-            monotonicNanoseconds() > context!.assumingMemoryBound(to: UInt64.self).pointee ? 1 : 0
-        }, deadline)
-        defer {
-            sqlite3_progress_handler(db.sqliteConnection, 0, nil, nil)
-            deadline.deallocate()
-        }
-        do {
-            return try body()
-        } catch let error as DatabaseError where error.resultCode == .SQLITE_INTERRUPT {
-            throw StoreError(.queryTooSlow, "the search took too long; narrow it with a tag or a longer text")
         }
     }
 
@@ -225,6 +171,7 @@ extension SQLiteStore {
                 try db.cachedExecute(sql: "DELETE FROM mark INDEXED BY mark_by_member WHERE member_id = ?", arguments: [id])
                 try Self.appendKeyLog(db, programID: programRecord.id, event: status == .active ? .join : .leave,
                     handle: handle.rawValue, publicKey: row["public_key"], now: Date())
+                try Self.stampDirectoryChange(db, programID: programRecord.id, memberID: id)
             }
             return try Self.fetchMember(db, id: id)!
         }

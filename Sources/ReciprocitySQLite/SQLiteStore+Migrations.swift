@@ -175,6 +175,36 @@ extension SQLiteStore {
                     ])
             }
         }
+        migrator.registerMigration("v5-directory-versions") { db in
+            // The directory replica's sync (GET /v1/profiles): each member carries the program's directory
+            // version of its last directory change, from a per-program counter that only the writer moves. The
+            // server no longer searches (clients search their replica), so the search column and the tag index
+            // go. Existing members get versions in join order, under a new random generation.
+            try db.execute(
+                sql: """
+                    CREATE TABLE directory_counter (
+                        program_id INTEGER PRIMARY KEY REFERENCES program(id) ON DELETE CASCADE,
+                        generation TEXT NOT NULL,
+                        version INTEGER NOT NULL
+                    );
+                    ALTER TABLE member ADD COLUMN directory_version INTEGER NOT NULL DEFAULT 0;
+                    DROP INDEX member_tag_by_tag;
+                    ALTER TABLE member DROP COLUMN search_text;
+                    """)
+            for programID in try Int64.fetchAll(db, sql: "SELECT id FROM program") {
+                let members = try Int64.fetchAll(
+                    db, sql: "SELECT id FROM member WHERE program_id = ? ORDER BY joined_at, id", arguments: [programID])
+                for (index, memberID) in members.enumerated() {
+                    try db.execute(
+                        sql: "UPDATE member SET directory_version = ? WHERE id = ?", arguments: [index + 1, memberID])
+                }
+                try db.execute(
+                    sql: "INSERT INTO directory_counter (program_id, generation, version) VALUES (?, ?, ?)",
+                    arguments: [programID, DirectoryCursor.newGeneration(), members.count])
+            }
+            try db.execute(
+                sql: "CREATE UNIQUE INDEX member_by_directory_version ON member(program_id, directory_version)")
+        }
         return migrator
     }
 }

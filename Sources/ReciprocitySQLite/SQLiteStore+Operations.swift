@@ -79,12 +79,15 @@ extension SQLiteStore {
 
     /// Replaces the database at `path` with a verified backup. The server must not be running: the swap is a
     /// rename, and the old file's WAL and shared-memory files are removed so they cannot be replayed onto it.
+    /// Every program gets a new directory generation, so that clients replace their directory replicas
+    /// instead of continuing from versions that the restored database may have given to other changes.
     public static func restore(from backup: String, to path: String) throws {
         try verify(path: backup)
         let staging = path + ".restoring"
         try? FileManager.default.removeItem(atPath: staging)
         try FileManager.default.copyItem(atPath: backup, toPath: staging)
         chmod(staging, 0o600)
+        try renewDirectoryGenerations(path: staging)
         for suffix in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
         guard rename(staging, path) == 0 else {
             throw StoreError(.invalidArgument, "cannot move the restored copy into place at '\(path)'")

@@ -17,6 +17,7 @@ extension SQLiteStore {
             try db.execute(
                 sql: "INSERT INTO program (name, max_marks, epoch, created_at) VALUES (?, ?, ?, ?)",
                 arguments: [name.rawValue, maxMarks, Int64(epoch), Self.millis(Date())])
+            try Self.createDirectoryCounter(db, programID: db.lastInsertedRowID)
             return try Self.fetchProgram(db, name: name)!
         }
     }

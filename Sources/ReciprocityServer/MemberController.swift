@@ -23,6 +23,7 @@ struct MemberController {
         group.put("/me/key", use: rotateKey)
         group.get("/directory", use: directory)
         group.get("/directory/:handle", use: directoryEntry)
+        group.get("/profiles", use: profileChanges)
     }
 
     @Sendable func join(request: Request, context: AppRequestContext) async throws -> Response {
@@ -104,29 +105,61 @@ struct MemberController {
         return try jsonResponse(try await transparency.withKeyProofs([member], program: program)[0])
     }
 
-    static func directoryQuery(_ parameters: Parameters) throws -> DirectoryQuery {
-        func flag(_ name: String) throws -> Bool? {
-            guard let value = parameters[Substring(name)] else { return nil }
-            switch value {
-            case "true": return true
-            case "false": return false
-            default: throw Problem.invalidParameter("'\(name)' must be true or false")
+    /// The search and filter parameters `GET /v1/directory` took until clients searched their own replica: a
+    /// request that sends one is refused, naming it, rather than answered with an unfiltered page the old
+    /// client would show as results.
+    static let removedDirectoryParameters = ["q", "tag", "offersMentoring", "seeksMentoring"]
+
+    /// `GET /v1/profiles`: the directory's changes after `since`, for the client's replica. The answer depends
+    /// only on the program, the cursor and the limit, never on who asks.
+    @Sendable func profileChanges(request: Request, context: AppRequestContext) async throws -> Response {
+        let (_, program) = try context.requireMember()
+        let parameters = request.uri.queryParameters
+        var since: DirectoryCursor?
+        if let text = parameters["since"] {
+            guard let cursor = DirectoryCursor(text) else {
+                throw Problem.invalidParameter("'since' must be the 'cursor' of an earlier answer, unchanged")
             }
+            since = cursor
+        }
+        let limit = try parameters.integer(
+            "limit", in: 1...DirectoryChangeLimits.maxPage, default: DirectoryChangeLimits.defaultPage)
+        var page = try await store.profileChanges(programID: program.id, since: since, limit: limit)
+        // A page stays well under clients' response limits whatever its profiles hold: cut it after the change
+        // that passes the budget (at least one change always goes), and the next page starts there.
+        var bytes = 0
+        if let cut = page.changes.firstIndex(where: { change in
+            bytes += Self.encodedBytesBound(change)
+            return bytes > Self.maxChangesPageBytes
+        }), cut > 0 {
+            page.changes.removeSubrange(cut...)
+            page.cursor = DirectoryCursor(generation: page.cursor.generation, version: page.changes.last!.version)
+            page.more = true
+        }
+        return try jsonResponse(
+            ProfileChanges(
+                changes: page.changes.map {
+                    ProfileChange(handle: $0.handle.rawValue, profile: $0.profile, joinedAt: $0.joinedAt)
+                },
+                cursor: page.cursor.text, more: page.more, reset: page.reset))
+    }
+
+    /// Bytes of JSON one change takes at most: every name and headline byte escaped (two bytes), each tag
+    /// quoted, and the keys, handle and time.
+    static func encodedBytesBound(_ change: ProfileChangeRecord) -> Int {
+        let profile = change.profile.map { 2 * ($0.displayName.utf8.count + $0.headline.utf8.count) + $0.tags.reduce(0) { $0 + $1.utf8.count + 3 } } ?? 0
+        return change.handle.rawValue.utf8.count + profile + 200
+    }
+
+    /// The most JSON bytes one page of `GET /v1/profiles` carries (half of `maxPageBytes`).
+    static let maxChangesPageBytes = 1 << 19
+
+    static func directoryQuery(_ parameters: Parameters) throws -> DirectoryQuery {
+        if let removed = removedDirectoryParameters.first(where: { parameters[Substring($0)] != nil }) {
+            throw Problem.invalidParameter(
+                "'\(removed)' is no longer supported: the server does not search or filter the directory; clients keep a copy of it (GET /v1/profiles) and search it locally")
         }
         var query = DirectoryQuery()
-        query.offersMentoring = try flag("offersMentoring")
-        query.seeksMentoring = try flag("seeksMentoring")
-        if let tag = parameters["tag"].map(String.init) {
-            guard Profile.isValidTag(tag) else { throw Problem.invalidParameter("'tag' is not a valid tag") }
-            query.tag = tag
-        }
-        if let text = parameters["q"] {
-            guard text.count <= 100, text.utf8.count <= 400, Profile.hasFewCombiningMarks(text) else {
-                throw Problem.invalidParameter(
-                    "'q' must be at most 100 characters and 400 bytes, with at most \(Profile.maxCombiningMarks) combining marks a character")
-            }
-            query.text = String(text)
-        }
         if let after = parameters["after"] { query.after = try Handle(String(after)).rawValue }
         query.limit = try parameters.integer("limit", in: 1...200, default: query.limit)
         return query

@@ -31,8 +31,13 @@ public protocol ReciprocityStore: Sendable {
     func rotateKey(memberID: Int64, publicKey: PublicKey, now: Date) async throws -> MemberRecord
     func updateProfile(memberID: Int64, profile: Profile) async throws -> MemberRecord
     func member(programID: Int64, handle: Handle) async throws -> MemberRecord?
-    /// Active members matching `query`, ordered by handle, at most `query.limit`.
+    /// Active members after `query.after`, ordered by handle, at most `query.limit`.
     func directory(programID: Int64, query: DirectoryQuery) async throws -> [MemberRecord]
+    /// The program's directory changes after `since`, in version (commit) order, at most `limit`: each handle
+    /// once, at its latest state, without a profile once it left the directory. No cursor, or one this
+    /// database cannot continue from (`DirectoryCursor.continuation`), lists the active members from the
+    /// start with `reset` set.
+    func profileChanges(programID: Int64, since: DirectoryCursor?, limit: Int) async throws -> ProfileChangesPage
     /// Every member of a program, any status, ordered by handle (for the operator).
     func members(programID: Int64) async throws -> [MemberRecord]
     func setStatus(program: ProgramID, handle: Handle, status: MemberStatus) async throws -> MemberRecord

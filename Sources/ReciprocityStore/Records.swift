@@ -108,25 +108,14 @@ public struct KeyLogRecord: Sendable, Equatable {
     }
 }
 
-/// What a directory search asks for.
+/// One page of the directory, in handle order. There is no search: clients search their local replica
+/// (`profileChanges`), so that no request says what a member looks for.
 public struct DirectoryQuery: Sendable, Equatable {
-    public var tag: String?
-    public var offersMentoring: Bool?
-    public var seeksMentoring: Bool?
-    /// Case-insensitive substring of handle, display name or headline.
-    public var text: String?
     /// Handles after this one (the cursor of the previous page).
     public var after: String?
     public var limit: Int
 
-    public init(
-        tag: String? = nil, offersMentoring: Bool? = nil, seeksMentoring: Bool? = nil, text: String? = nil,
-        after: String? = nil, limit: Int = 50
-    ) {
-        self.tag = tag
-        self.offersMentoring = offersMentoring
-        self.seeksMentoring = seeksMentoring
-        self.text = text
+    public init(after: String? = nil, limit: Int = 50) {
         self.after = after
         self.limit = limit
     }

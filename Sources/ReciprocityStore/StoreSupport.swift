@@ -8,24 +8,6 @@ public enum StoredTime {
     public static func date(_ millis: Int64) -> Date { Date(timeIntervalSince1970: Double(millis) / 1000) }
 }
 
-/// The normalised text that directory search compares, the same on every backend.
-public enum DirectorySearch {
-    /// Case, width and diacritics folded, combining marks dropped, at most 1,024 bytes. Queries are folded
-    /// the same way.
-    public static func text(_ parts: String...) -> String {
-        let folded = parts.joined(separator: "\n")
-            .folding(options: [.caseInsensitive, .diacriticInsensitive, .widthInsensitive], locale: nil)
-        var scalars = String.UnicodeScalarView()
-        var bytes = 0
-        for scalar in folded.unicodeScalars where !Profile.isCombiningMark(scalar) {
-            bytes += String(scalar).utf8.count
-            guard bytes <= 1024 else { break }
-            scalars.append(scalar)
-        }
-        return String(scalars)
-    }
-}
-
 extension StoreError {
     /// A row that does not decode (a stored key, token or note of the wrong size) is the server's fault, not
     /// the caller's: runs `body` and reports such a failure as corrupt data, never as invalid input.

@@ -121,7 +121,7 @@ extension VectorGenerator {
             notes: [
                 "Valid": "A canonical encoding.",
                 "Padding": "Padding is not allowed.",
-                "WrongLength": "Not 43 characters.",
+                "WrongLength": "Not ceil(4n/3) characters for the value's n bytes: 43 for 32 bytes, 86 for 64, 720 for 540.",
                 "BadAlphabet": "A character outside A-Z a-z 0-9 '-' '_'.",
                 "NonCanonical": "The unused low bits of the last character are not zero (2 for 32 bytes, 4 for 64).",
                 "Signature": "A 64-byte value: 86 characters.",

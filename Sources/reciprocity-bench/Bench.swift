@@ -9,7 +9,7 @@ struct Bench: AsyncParsableCommand {
         abstract: "Reciprocity benchmarks; each prints 'name: value' lines.",
         subcommands: [
             DeriveBench.self, IngestBench.self, RequestsBench.self, ScaleBench.self, ScenarioBench.self, InterestBench.self,
-            TransparencyBench.self,
+            TransparencyBench.self, DirectoryBench.self,
         ]
     )
 }

@@ -29,7 +29,11 @@ final class ServerFixture: @unchecked Sendable {
     /// `postgresServer`: a `postgres://` URL of a server where the fixture creates a database of its own
     /// (dropped by `dropDatabase()`); without it the fixture is a SQLite file.
     /// `publicKeys`: the members' keys, for benchmarks that derive as the members (random ones otherwise).
-    init(members: Int, port: Int, postgresServer: String? = nil, publicKeys: [PublicKey]? = nil) async throws {
+    /// `profile`: member `i`'s profile (a display name alone otherwise).
+    init(
+        members: Int, port: Int, postgresServer: String? = nil, publicKeys: [PublicKey]? = nil,
+        profile: ((Int) -> Profile)? = nil
+    ) async throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("reciprocity-bench-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         databasePath = directory.appendingPathComponent("bench.sqlite").path
@@ -54,7 +58,7 @@ final class ServerFixture: @unchecked Sendable {
             let credential = try BearerSecret.generate(.memberCredential)
             _ = try await store.join(
                 program: program, inviteDigest: invite.digest, handle: Handle("member\(index)"),
-                publicKey: try publicKeys?[index] ?? PrivateKey().publicKey, profile: Profile(displayName: "Member \(index)"),
+                publicKey: try publicKeys?[index] ?? PrivateKey().publicKey, profile: profile?(index) ?? Profile(displayName: "Member \(index)"),
                 credentialDigest: credential.digest, now: Date())
             credentials.append(credential.text)
         }

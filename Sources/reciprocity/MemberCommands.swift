@@ -19,6 +19,14 @@ struct MembershipOptions: ParsableArguments {
         guard (server == nil) == (program == nil) else { throw CLIFailure("give both --server and --program, or neither") }
         return try Membership.open(home: home, server: server, program: program)
     }
+
+    /// Opens the membership for a command that contacts the server, with the step every such command begins
+    /// with, whatever it is: the directory replica's sync when the replica is stale (Specs/client.md, 1a).
+    func connect() async throws -> Membership {
+        let membership = try open()
+        try await membership.refreshDirectoryIfStale()
+        return membership
+    }
 }
 
 /// Profile fields shared by `join` and `profile set`.
@@ -60,6 +68,8 @@ struct Join: AsyncParsableCommand {
         let membership = try await Membership.join(
             home: MembershipFolder.home(), server: server, program: program, invite: invite, handle: handle,
             profile: try profile.apply(to: Profile(displayName: profile.displayName ?? handle)).validated())
+        // The directory replica's first sync, as every join has it: the next commands find it fresh.
+        try await membership.refreshDirectoryIfStale()
         print("joined \(program) as \(handle); key fingerprint \(membership.publicKey.fingerprint)")
         print("state in \(membership.folder.url.path)")
     }
@@ -75,7 +85,7 @@ struct ProfileCommand: AsyncParsableCommand {
         @Flag(help: "Print JSON.") var json = false
 
         func run() async throws {
-            let me = try await membership.open().me()
+            let me = try await membership.connect().me()
             if json { return try printJSON(me) }
             let profile = me.member.profile
             print(terminalSafe("\(me.member.handle) in \(me.program.name) (epoch \(me.program.epoch), up to \(me.program.maxMarks) marks)"))
@@ -93,7 +103,7 @@ struct ProfileCommand: AsyncParsableCommand {
         @OptionGroup var profile: ProfileOptions
 
         func run() async throws {
-            let session = try membership.open()
+            let session = try await membership.connect()
             let current = try await session.me().member.profile
             let updated = try await session.updateProfile(try profile.apply(to: current).validated())
             print("profile updated for \(terminalSafe(updated.handle))")
@@ -102,26 +112,33 @@ struct ProfileCommand: AsyncParsableCommand {
 }
 
 struct Directory: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Search your program's members.")
+    static let configuration = CommandConfiguration(
+        abstract: "Search your program's members, on this device's copy of the directory.",
+        discussion: """
+            The search, the filters and the pages are computed here: no request says what you look for. Like \
+            every command that contacts the server, this one first syncs the copy if it is older than 5 minutes, \
+            and otherwise sends nothing.
+            """)
 
     @OptionGroup var membership: MembershipOptions
     @Option(help: "Only members with this tag.") var tag: String?
     @Flag(help: "Only members who offer mentoring.") var offersMentoring = false
     @Flag(help: "Only members who seek mentoring.") var seeksMentoring = false
-    @Option(help: "Text in handle, name or headline.") var search: String?
+    @Option(help: "Text in handle, name or headline (ignoring case, width and accents).") var search: String?
     @Option(help: "Start after this handle (the cursor printed at the end of a page).") var after: String?
     @Option(parsing: .unconditional, help: "Members per page (1-200).") var limit = 50
     @Flag(help: "Print JSON.") var json = false
 
     func run() async throws {
         guard (1...200).contains(limit) else { throw CLIFailure("--limit must be 1 to 200, got \(limit)") }
-        var query = ["limit": "\(limit)"]
-        query["tag"] = tag
-        query["q"] = search
-        query["after"] = after
-        if offersMentoring { query["offersMentoring"] = "true" }
-        if seeksMentoring { query["seeksMentoring"] = "true" }
-        let page = try await membership.open().directory(query)
+        if let tag, !Profile.isValidTag(tag) {
+            throw CLIFailure("--tag must be 1 to 32 characters of a-z, 0-9, '+', '#', '.', '_', '-'")
+        }
+        let replica = try await membership.connect().folder.loadDirectory()
+        let page = replica.page(
+            DirectoryFilter(
+                search: search, tag: tag, offersMentoring: offersMentoring, seeksMentoring: seeksMentoring, after: after,
+                limit: limit))
         if json { return try printJSON(page) }
         for member in page.members {
             let roles = [member.profile.offersMentoring ? "mentor" : nil, member.profile.seeksMentoring ? "mentee" : nil]
@@ -179,7 +196,7 @@ struct Interest: AsyncParsableCommand {
             if let text, text.utf8.count > SealedNote.maxNoteBytes {
                 throw CLIFailure("a note is at most \(SealedNote.maxNoteBytes) bytes of UTF-8, this one is \(text.utf8.count)")
             }
-            var session = try membership.open()
+            var session = try await membership.connect()
             for result in try await session.addInterest(handles, wants: role, padTo: padTo, note: text) {
                 let note = result.state == .matched ? "matched (run 'reciprocity matches' to verify)" : "pending"
                 print("\(result.handle) as \(role.rawValue): \(note)")
@@ -195,7 +212,7 @@ struct Interest: AsyncParsableCommand {
 
         func run() async throws {
             let role = try wantedRole(wants)
-            var session = try membership.open()
+            var session = try await membership.connect()
             try await session.removeInterest(handle, wants: role)
             print("withdrew your interest in \(handle) as \(role.rawValue)")
         }
@@ -243,7 +260,7 @@ struct Matches: AsyncParsableCommand {
     }
 
     func run() async throws {
-        var session = try membership.open()
+        var session = try await membership.connect()
         let reports = try await session.matches()
         if json {
             return try printJSON(reports.map {
@@ -289,7 +306,7 @@ struct Key: AsyncParsableCommand {
         @Argument(help: "A member's handle (default: your own key).") var handle: String?
 
         func run() async throws {
-            var session = try membership.open()
+            var session = try await membership.connect()
             print(try await session.fingerprint(of: handle))
         }
     }
@@ -301,7 +318,7 @@ struct Key: AsyncParsableCommand {
         @Argument(help: "The member whose new key you checked with them.") var handle: String
 
         func run() async throws {
-            var session = try membership.open()
+            var session = try await membership.connect()
             print("now trusting \(handle): \(try await session.trust(handle))")
         }
     }
@@ -313,7 +330,7 @@ struct Key: AsyncParsableCommand {
         @OptionGroup var membership: MembershipOptions
 
         func run() async throws {
-            var session = try membership.open()
+            var session = try await membership.connect()
             print("your new key fingerprint: \(try await session.rotateKey())")
         }
     }
@@ -327,7 +344,7 @@ struct Key: AsyncParsableCommand {
 
         func run() async throws {
             let heads = try Key.gossipLines(gossip)
-            var session = try membership.open()
+            var session = try await membership.connect()
             let report = try await session.monitor(gossip: heads)
             print("verified \(report.entriesChecked) log entries; \(report.ownEntries) for your handle, all yours in order")
             if !heads.isEmpty { print("gossiped heads consistent: \(heads.count)") }
@@ -341,7 +358,7 @@ struct Key: AsyncParsableCommand {
         @OptionGroup var membership: MembershipOptions
 
         func run() async throws {
-            var session = try membership.open()
+            var session = try await membership.connect()
             print(try await session.currentTreeHead())
         }
     }
@@ -358,7 +375,7 @@ struct Credential: AsyncParsableCommand {
         @OptionGroup var membership: MembershipOptions
 
         func run() async throws {
-            var session = try membership.open()
+            var session = try await membership.connect()
             try await session.rotateCredential()
             print("credential replaced; the old one no longer works")
         }
@@ -400,6 +417,7 @@ struct Audit: AsyncParsableCommand {
         let session: Membership
         do {
             session = try Membership.open(home: MembershipFolder.home(), server: server, program: program)
+            try await session.refreshDirectoryIfStale()
         } catch let error as ClientError where error.code == "no-membership" {
             throw CLIFailure(
                 "the server shows its key log only to members, so audit needs this device to have joined \(program) "

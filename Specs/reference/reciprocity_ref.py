@@ -403,13 +403,13 @@ def backup_checksum(associated_data, ciphertext):
 def backup_payload_key(payload):
     """Section 6: a JSON object of exactly privateKey (32 bytes, base64url) and state (an object)."""
     try:
-        data = json.loads(payload.decode("utf-8"))
+        data = json.loads(payload.decode("utf-8").removeprefix("\ufeff"), parse_constant=int)
     except (UnicodeDecodeError, ValueError):
         raise ProtocolError("backupInvalidPayload")
     if not isinstance(data, dict) or set(data) != {"privateKey", "state"} or not isinstance(data["state"], dict):
         raise ProtocolError("backupInvalidPayload")
     try:
-        return b64url_decode(data["privateKey"], 32) if isinstance(data["privateKey"], str) else None
+        return b64url_decode(data["privateKey"] if isinstance(data["privateKey"], str) else "", 32)
     except ProtocolError:
         raise ProtocolError("backupInvalidPayload")
 
@@ -428,7 +428,7 @@ def open_backup(t):
     if len(text.encode("utf-8")) > 64 << 20:
         raise ProtocolError("backupMalformed")
     try:
-        data = json.loads(text)
+        data = json.loads(text.removeprefix("\ufeff"), parse_constant=int, parse_float=lambda n: int(float(n)) if float(n).is_integer() else float(n))
     except ValueError:
         raise ProtocolError("backupMalformed")
     if not isinstance(data, dict) or data.get("format") != "reciprocity-key-backup":

@@ -250,10 +250,11 @@ struct CLIMember {
 
     /// What the member owns on this device, byte for byte: the key, the credential, pinned keys, the padding
     /// and every real mark; without what a command may refresh whether or not it succeeds (the verified
-    /// head and replica of the key log, the epoch seen, and the dummy marks a refused command still replaces
+    /// head and replica of the key log, the directory replica, the epoch seen, and the dummy marks a refused command still replaces
     /// so that the server sees the same requests as for one that goes through).
     func memberFacts() throws -> [String: Data] {
-        var facts = try snapshot()
+        // The directory replica is a copy of public profiles that any command may refresh.
+        var facts = try snapshot().filter { !$0.key.hasSuffix("directory.json") }
         for (path, data) in facts where path.hasSuffix("state.json") {
             guard var state = try JSONSerialization.jsonObject(with: data) as? [String: Any] else { continue }
             // (and the padding's default, recorded at first use)

@@ -86,6 +86,7 @@ import Testing
                 .member(.get, "/v1/me", "/v1/me"),
                 .member(.put, "/v1/me/profile", "/v1/me/profile", body: profile),
                 .member(.get, "/v1/directory", "/v1/directory"),
+                .member(.get, "/v1/profiles", "/v1/profiles"),
                 // Another program's member cannot see this program's members.
                 .member(.get, "/v1/directory/{handle}", "/v1/directory/owner", otherProgram: .notFound),
                 .member(.post, "/v1/marks", "/v1/marks", body: mark),

@@ -21,6 +21,7 @@ import Testing
         _ = try await sqlite.rotateKey(memberID: members[2].id, publicKey: try PrivateKey().publicKey, now: Date())
         _ = try await sqlite.setStatus(program: program.name, handle: members[3].handle, status: .suspended)
         _ = try await sqlite.updateProfile(memberID: members[4].id, profile: Profile(displayName: "Ünïcode", headline: "h", tags: ["a", "b"], offersMentoring: true))
+        let replicated = try await sqlite.profileChanges(programID: program.id, since: nil, limit: 1000)
         try sqlite.close()
 
         let target = try await PostgresTestDatabase.create()
@@ -42,6 +43,11 @@ import Testing
             #expect(try await copy.matches(memberID: member.id, after: nil, limit: 100) == source.matches(memberID: member.id, after: nil, limit: 100))
         }
         #expect(try await copy.keyLog(programID: program.id, from: 0, limit: 100) == source.keyLog(programID: program.id, from: 0, limit: 100))
+        // The directory's versions come along, under a new generation: a replica synced from the source starts
+        // over on the copy rather than continue from versions the copy's own changes will reuse.
+        let onCopy = try await copy.profileChanges(programID: program.id, since: replicated.cursor, limit: 1000)
+        #expect(onCopy.reset && onCopy.changes == replicated.changes && onCopy.cursor.version == replicated.cursor.version)
+        #expect(onCopy.cursor.generation != replicated.cursor.generation)
         // New rows continue after the copied ids, and the copy takes joins.
         let invite = try BearerSecret.generate(.invite)
         _ = try await copy.createInvite(program: program.name, codeDigest: invite.digest, uses: 1, expiresAt: nil)
@@ -50,6 +56,8 @@ import Testing
             profile: Profile(displayName: "L"), credentialDigest: try BearerSecret.generate(.memberCredential).digest, now: Date())
         #expect(late.id > members.map(\.id).max()!)
         #expect(try await copy.keyLog(programID: program.id, from: 0, limit: 100).count == 9)
+        let afterJoin = try await copy.profileChanges(programID: program.id, since: onCopy.cursor, limit: 1000)
+        #expect(afterJoin.changes.map { "\($0.version) \($0.handle)" } == ["\(onCopy.cursor.version + 1) late"])
 
         // A second copy into the now non-empty database is refused, in one line, and changes nothing.
         let again = try Reciprocityd.run(["admin", "copy", "--from", harness.databasePath, "--to", target.url])

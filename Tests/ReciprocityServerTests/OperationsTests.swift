@@ -126,6 +126,11 @@ import Testing
         var present: Set<InterestToken> = []
         for member in writers { present.formUnion(try await copy.pendingMarks(memberID: member.id).map(\.token)) }
         #expect(before.isSubset(of: present))
+        // A directory replica synced from the live database starts over on the restored one (whose versions
+        // may since have gone to other changes), even where its cursor is not from the future there.
+        let live = try await store.profileChanges(programID: programRecord.id, since: nil, limit: 10)
+        let onRestored = try await copy.profileChanges(programID: programRecord.id, since: live.cursor, limit: 10)
+        #expect(onRestored.reset && onRestored.changes == live.changes && onRestored.cursor.generation != live.cursor.generation)
         // Backups never overwrite, and a damaged file is refused.
         #expect(throws: StoreError.self) { try store.backup(to: backup) }
         let garbage = harness.directory.appendingPathComponent("garbage.sqlite").path

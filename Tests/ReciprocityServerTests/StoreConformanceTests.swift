@@ -202,7 +202,7 @@ import Testing
         await #expect(throws: StoreError(.inviteInvalid, "the invite code is not valid for this program")) {
             _ = try await join("cyd", invite)
         }
-        let found = try await store.directory(programID: program.id, query: DirectoryQuery(tag: "rust", text: "ZOE"))
+        let found = try await store.directory(programID: program.id, query: DirectoryQuery())
         #expect(found.map(\.handle.rawValue) == ["ada", "bob"])
         #expect(found[0].profile.tags == ["swift", "rust"])
         #expect(try await store.directory(programID: program.id, query: DirectoryQuery(after: "ada")).map(\.handle.rawValue) == ["bob"])

@@ -355,8 +355,9 @@ import Testing
         #expect(zedSees.map(\.counterpartHandle.rawValue) == ["amy"] && zedSees.map(\.counterpartTag) == [amyTag])
         #expect(amySees.map(\.counterpartHandle.rawValue) == ["zed"] && amySees.map(\.counterpartTag) == [zedTag])
         #expect(try await store.pendingMarks(memberID: 7).map(\.token) == [pending.token])
-        // The search column was filled for members from before it existed.
-        let found = try await store.directory(programID: 1, query: DirectoryQuery(text: "HEADLINE"))
-        #expect(found.map(\.handle.rawValue) == ["amy", "zed"])
+        // Members from before directory versions get them in join order, under the program's generation.
+        let listing = try await store.profileChanges(programID: 1, since: nil, limit: 10)
+        #expect(listing.changes.map { "\($0.version) \($0.handle)" } == ["1 zed", "2 amy"])
+        #expect(listing.cursor.version == 2 && DirectoryCursor(listing.cursor.text) == listing.cursor)
     }
 }

@@ -1,0 +1,31 @@
+import Foundation
+
+/// The one rule for searching a program's directory by text, used by every client on its local replica (and
+/// by the server's old search column): case, width and diacritics folded, combining marks dropped, and a
+/// query matches when its folded text is a substring of the handle or of the folded display name or headline.
+public enum DirectorySearch {
+    /// Case, width and diacritics folded, combining marks dropped, at most 1,024 bytes. Queries are folded
+    /// the same way.
+    public static func text(_ parts: String...) -> String {
+        let folded = parts.joined(separator: "\n")
+            .folding(options: [.caseInsensitive, .diacriticInsensitive, .widthInsensitive], locale: nil)
+        var scalars = String.UnicodeScalarView()
+        var bytes = 0
+        for scalar in folded.unicodeScalars where !Profile.isCombiningMark(scalar) {
+            bytes += String(scalar).utf8.count
+            guard bytes <= 1024 else { break }
+            scalars.append(scalar)
+        }
+        return String(scalars)
+    }
+
+    /// Whether a member matches `query`; an empty query (after folding) matches everyone. The handle is
+    /// compared as it is (handles are lowercase ASCII already), the rest folded as `text`.
+    public static func matches(_ query: String, handle: String, profile: Profile) -> Bool {
+        let folded = text(query)
+        guard !folded.isEmpty else { return true }
+        // Byte substrings, as the server's `instr` compared them: no grapheme or canonical-equivalence rules.
+        return handle.utf8.firstRange(of: folded.utf8) != nil
+            || text(profile.displayName, profile.headline).utf8.firstRange(of: folded.utf8) != nil
+    }
+}
