@@ -30,16 +30,18 @@ import shutil
 import sys
 import tempfile
 import time
+import types
 import urllib.parse
 import urllib.request
 
 from playwright.sync_api import expect, sync_playwright
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from test_app import CLI, Checks, Member, Server, idle, snapshot_binaries, stale_assets  # noqa: E402
+from test_app import CLI, Checks, Member, Server, axe_check, idle, snapshot_binaries, stale_assets  # noqa: E402
 
 WINDOW_S = 3.0  # recorded after each POST
 POLL_MS = 10_000  # app.js POLL_MS
+DIRECTORY_SYNC_MS = 180_000  # app.js DIRECTORY_SYNC_MS
 # A name for the loopback address: Chromium treats http://127.x.y.z as a secure context, so an insecure origin
 # needs a name other than localhost.
 INSECURE_HOST = "reciprocity.test"
@@ -47,8 +49,8 @@ TOKEN_SEGMENT = re.compile(r"/[A-Za-z0-9_-]{43}(?=/|$)")
 
 
 class Recorder:
-    """Every request a page sends, in order: (monotonic seconds, method, route, body bytes). A route is the path,
-    a token in it written {token}, and the names (not the values) of its query parameters."""
+    """Every request a page sends, in order: (monotonic seconds, method, route, body bytes, URL and body). A route
+    is the path, a token in it written {token}, and the names (not the values) of its query parameters."""
 
     def __init__(self, page):
         self.entries = []
@@ -59,14 +61,15 @@ class Recorder:
         names = sorted(urllib.parse.parse_qs(url.query, keep_blank_values=True))
         route = TOKEN_SEGMENT.sub("/{token}", url.path) + ("?" + "&".join(names) if names else "")
         body = request.post_data_buffer
-        self.entries.append((time.monotonic(), request.method, route, len(body) if body else 0))
+        self.entries.append((time.monotonic(), request.method, route, len(body) if body else 0,
+                             request.url + (body.decode("utf-8", "replace") if body else "")))
 
     def mark(self):
         return len(self.entries)
 
 
 def shape(entries):
-    return [(method, route, size) for _, method, route, size in entries]
+    return [(method, route, size) for _, method, route, size, _ in entries]
 
 
 def main():
@@ -140,10 +143,9 @@ def run_all(checks, browser, server, invite, args):
             start = record.mark()
             alice.screen(name)
             seen[name] = shape(record.entries[start:])
-        # The directory's own listing is left to its replica (phase 2 of issue #23).
         poll = seen["profile"]
         assert poll and all(route.startswith("/v1/") for _, route, _ in poll), poll
-        different = {name: s for name, s in seen.items() if name != "directory" and s != poll}
+        different = {name: s for name, s in seen.items() if s != poll}
         assert not different, f"profile opens with {poll}; but {different}"
     checks.run("every screen opens with the same requests (one poll), whichever it is", screens_alike)
 
@@ -172,6 +174,7 @@ def run_all(checks, browser, server, invite, args):
             "action": shape(record.entries[clicked:post + 1]), "after": shape(after),
             "click to POST ms": round((sent - click_time) * 1000), "GET /v1/marks to POST ms":
                 round((sent - record.entries[post - 1][0]) * 1000),
+            "GET /v1/matches to GET /v1/marks ms": round((record.entries[post - 1][0] - record.entries[post - 2][0]) * 1000),
         }
 
     def directory_change(handle, wants, note):
@@ -200,21 +203,92 @@ def run_all(checks, browser, server, invite, args):
     def same_requests():
         assert len(changes) == 6, f"only {sorted(changes)} ran"
         for name, seen in changes.items():
-            print(f"    {name}: click to POST {seen['click to POST ms']} ms, GET /v1/marks to POST "
-                  f"{seen['GET /v1/marks to POST ms']} ms; action {seen['action']}; after {seen['after']}")
+            print(f"    {name}: click to POST {seen['click to POST ms']} ms, GET /v1/matches to GET /v1/marks "
+                  f"{seen['GET /v1/matches to GET /v1/marks ms']} ms, GET /v1/marks to POST {seen['GET /v1/marks to POST ms']} ms; "
+                  f"action {seen['action']}; after {seen['after']}")
         first = next(iter(changes))
         problems = []
         for part in ("prepare", "action", "after"):
             for name, seen in changes.items():
                 if seen[part] != changes[first][part]:
                     problems.append(f"{part}: {first} {changes[first][part]} but {name} {seen[part]}")
-        # Opening the screen: alike across the screens a change is made on (the directory's listing: phase 2).
-        screens = {name: seen["screen"] for name, seen in changes.items() if not name.startswith(("add", "a new"))}
-        reference = next(iter(screens.values()))
-        problems += [f"screen: {name} {s} vs {reference}" for name, s in screens.items() if s != reference]
+        # Opening the screen the change is made on: the same poll whichever screen (the directory is local).
+        reference = changes[first]["screen"]
+        problems += [f"screen: {name} {seen['screen']} vs {reference}" for name, seen in changes.items() if seen["screen"] != reference]
         assert not problems, "\n".join(problems)
         assert changes[first]["action"][-1][:2] == ("POST", "/v1/marks"), changes[first]["action"]
     checks.run("add, a new note, withdraw and trust: the same requests before the POST, the same POST size, the same after it", same_requests)
+
+    def searches_send_nothing():
+        alice.screen("directory")
+        expect(page.locator("[id='dir-bob']")).to_be_visible()
+
+        def search(q="", tag="", offers=False, seeks=False):
+            start = record.mark()
+            page.fill("#search-q", q)
+            page.fill("#search-tag", tag)
+            page.set_checked("#search-offers", offers)
+            page.set_checked("#search-seeks", seeks)
+            page.click("#search-form button")
+            if not page.locator("#page-next").is_disabled():
+                page.click("#page-next")
+                page.click("#page-prev")
+            time.sleep(1.0)
+            idle(page)
+            return page.locator("#directory-list h3").all_inner_texts(), record.entries[start:]
+
+        found, sent = search("bob")
+        other, sent_other = search("Car", tag="swift", offers=True)
+        named = [text for _, _, _, _, text in sent + sent_other if re.search("bob|car|swift", text, re.I)]
+        assert not named, f"requests carry the search: {named}"
+        assert shape(sent) == shape(sent_other) == [], (shape(sent), shape(sent_other))
+        assert found == ["Bob"] and other == [], (found, other)
+        assert search("Car", tag="swift")[0] == ["Carol"]
+    checks.run("searching the directory (text, tag, filters, paging) sends no request: the same (none) for two searches", searches_send_nothing)
+
+    def incremental_sync():
+        cli["bob"].run("profile", "set", "--headline", "Kites and gliders")
+        cli["carol"].run("profile", "set", "--display-name", "Zoë Ünal")
+        alice.screen("directory")
+        page.fill("#search-q", "gliders")
+        page.click("#search-form button")
+        expect(page.locator("#directory-list")).to_contain_text("Nobody matches this search.")
+        page.clock.set_system_time(time.time())
+        start = record.mark()
+        page.clock.fast_forward(DIRECTORY_SYNC_MS)  # the sync timer's turn (and the poll's, once)
+        expect(page.locator("#directory-list")).to_contain_text("Kites and gliders")  # drawn again when it changed
+        idle(page)
+        routes = [route for _, route, _ in shape(record.entries[start:])]
+        assert routes.count("/v1/profiles?since") == 1 and "/v1/profiles" not in routes, routes
+        # Case, width and diacritics fold as the server's search folded them.
+        for typed in ["zoe unal", "ＺＯＥ", "ÜNAL"]:
+            page.fill("#search-q", typed)
+            page.click("#search-form button")
+            assert page.locator("#directory-list h3").all_inner_texts() == ["Zoë Ünal"], typed
+        # The replica outlives a reload: the sync at start continues from its cursor.
+        start = record.mark()
+        page.reload()
+        expect(page.locator("#screen-profile")).to_be_visible()
+        idle(page)
+        alice.screen("directory")
+        page.fill("#search-q", "gliders")
+        page.click("#search-form button")
+        assert page.locator("#directory-list h3").all_inner_texts() == ["Bob"]
+        routes = [route for _, route, _ in shape(record.entries[start:])]
+        assert "/v1/profiles?since" in routes and "/v1/profiles" not in routes, routes
+        stored = page.evaluate("""async () => {
+            const db = await new Promise((ok, no) => { const r = indexedDB.open("reciprocity-directory"); r.onsuccess = () => ok(r.result); r.onerror = () => no(r.error); });
+            const count = await new Promise((ok) => { const r = db.transaction("profiles").objectStore("profiles").count(); r.onsuccess = () => ok(r.result); });
+            db.close();
+            return count;
+        }""")
+        assert stored == 7, stored
+    checks.run("the replica syncs on its timer (incrementally), folds as the server did, and survives a reload", incremental_sync)
+
+    def no_directory_requests():
+        asked = [route for _, _, route, _, _ in record.entries if route.startswith("/v1/directory")]
+        assert not asked, asked
+    checks.run("the page never asks the server's directory (GET /v1/directory)", no_directory_requests)
 
     def timer_poll_alone():
         idle(page)
@@ -242,6 +316,7 @@ def run_all(checks, browser, server, invite, args):
         assert page.locator("#screen-loading").is_hidden() and not errors, errors
         assert not [u for u in requests if "/v1/" in u], requests
         assert invite not in page.url, page.url
+        axe_check(types.SimpleNamespace(page=page), "the https message")
         context.close()
     checks.run("plain http on a name other than localhost: the page says it needs https and what the operator must do", insecure_origin)
 

@@ -1,10 +1,14 @@
-// The members' web app: screens over membership.js. No inline script or style (the CSP forbids them); every
-// text from the server or another member is set as text, never as HTML.
+// The members' web app: screens over membership.js (the membership) and directory.js (the directory replica).
+// No inline script or style (the CSP forbids them); every text from the server or another member is set as
+// text, never as HTML.
 
 import { exportBackup, importBackup, MIN_ITERATIONS } from "./backup.js";
+import { DirectoryReplica, forgetDirectory } from "./directory.js";
 import { ClientError, fingerprintOf, forgetDevice, Membership, NOTE_MAX_BYTES } from "./membership.js";
+import { capitalise, describe } from "./sentences.js";
 
 const POLL_MS = 10_000;
+const DIRECTORY_SYNC_MS = 180_000;
 const $ = (id) => document.getElementById(id);
 
 /** An element with attributes and children (strings become text nodes). */
@@ -18,61 +22,6 @@ function el(tag, attributes = {}, ...children) {
     for (const child of children.flat()) if (child !== null && child !== undefined && child !== false) node.append(child);
     return node;
 }
-
-// --- errors as sentences ---------------------------------------------------------------------------------
-
-const SENTENCES = {
-    "invite-invalid": "This invite does not work: the program or the invite code is wrong, or the invite is used up or has expired. Ask your program's organiser for a new link.",
-    "handle-taken": "That handle is taken, or looks too much like one that is. Choose another one.",
-    "key-taken": "The server already knows this key. Reload the page and try again.",
-    "invalid-handle": "A handle is 3 to 64 characters of a–z, 0–9, “.”, “_” and “-”, starting with a letter or digit.",
-    "invalid-program": "The program name in the link is not valid. Check the link with your organiser.",
-    "program-not-found": "The server has no such program.",
-    "unauthorized": "The server no longer accepts this device's credential (it was replaced or revoked). Ask your organiser to let you back in, or restore a backup.",
-    "member-suspended": "Your membership is suspended. Ask your program's organiser.",
-    "rate-limited": "Too many requests for now. Wait a minute and try again.",
-    "rotation-limited": "You replaced your key too often (at most 3 times in 24 hours). Try again later.",
-    "wrong-epoch": "The program has just moved to a new period. Try again.",
-    "body-too-large": "The request was too large for the server.",
-    "internal": "The server failed. Try again later; nothing was changed on this device.",
-    "query-too-slow": "The search took too long. Try a narrower search.",
-    "too-many-connections": "The server is busy. Try again in a moment.",
-    "not-ready": "The server is not ready. Try again in a moment.",
-    "http-404": "The server does not know this request (is this the right server?).",
-    "request-timeout": "The request took too long to reach the server. Check your connection and try again.",
-    "token-unavailable": "The server refused one of this change's marks. Try again; nothing was changed on this device.",
-    "invalid-batch": "The server refused this change as malformed. Reload the page and try again.",
-    "invalid-encoding": "The server refused this request as malformed. Reload the page and try again.",
-    "invalid-public-key": "The server refused this device's key. Reload the page and try again.",
-    "member-not-found": "The server has no member by that handle.",
-    "not-found": "The server does not know this request (is this the right server?).",
-    backupWrongPassphrase: "That passphrase does not open this backup. Check it and try again; nothing was changed.",
-    backupDamaged: "This backup file is damaged (its checksum does not match). Nothing was changed.",
-    backupMalformed: "This is not a Reciprocity key backup file. Nothing was changed.",
-    backupUnsupportedVersion: "This backup was made by a newer version of Reciprocity; this page cannot read it.",
-    backupInvalidPayload: "This backup opened but does not hold a key and a membership. Nothing was changed.",
-    backupIterationsOutOfRange: "This backup's settings are out of range; it was not opened.",
-};
-
-/** One clear sentence for any failure. */
-export function describe(error) {
-    const code = error?.code;
-    if (code === "invalid-profile" || code === "invalid-parameter" || code === "invalid-argument" || code === "invalid-body") {
-        return { text: `That was refused: ${error.message}`, code };
-    }
-    if (code === "unreachable") {
-        return { text: error.message.includes("recorded") ? capitalise(error.message) + "." : "The server cannot be reached. Check your connection and try again; nothing was changed.", code };
-    }
-    if (typeof code === "string" && code.startsWith("log-")) {
-        return { text: `Stopped: the server's key log failed a check, so nothing was sent. ${capitalise(error.message)}. Tell your program's organiser.`, code };
-    }
-    if (SENTENCES[code]) return { text: SENTENCES[code], code };
-    if (typeof code === "string" && code.startsWith("backup")) return { text: capitalise(error.message.replace(/^\w+: /, "")) + ".", code };
-    if (error instanceof ClientError) return { text: capitalise(error.message) + (/[.!?]$/.test(error.message) ? "" : "."), code };
-    return { text: `Something went wrong in this page: ${error?.message ?? error}. Nothing was sent.`, code: code ?? "page" };
-}
-
-const capitalise = (text) => text.charAt(0).toUpperCase() + text.slice(1);
 
 function showError(error, { focus = true } = {}) {
     const box = $("error");
@@ -155,6 +104,7 @@ for (const button of document.querySelectorAll("#nav button")) {
 function enterApp() {
     $("nav").hidden = false;
     startPolling();
+    startDirectorySync();
 }
 
 // --- join ------------------------------------------------------------------------------------------------
@@ -233,7 +183,6 @@ $("profile-form").addEventListener("submit", (event) => {
         const profile = profileFrom(event.target);
         if (!profile.displayName) throw new ClientError("missing", "Give a display name");
         await membership.updateProfile(profile);
-        suggestions = null;
         await redraw();
         say("Profile saved.");
     });
@@ -243,9 +192,8 @@ $("profile-form").addEventListener("submit", (event) => {
 
 const selected = new Set();
 let query = {};
-let cursors = [null];
 let page = 0;
-let suggestions = null;
+let directory = null; // the DirectoryReplica of this membership's program
 
 function card(member, prefix, shared = []) {
     const p = member.profile;
@@ -279,46 +227,40 @@ function syncSelection() {
     $("mark-submit").textContent = n > 1 ? `Mark ${n} people privately` : "Mark privately";
 }
 
-async function loadDirectoryPage() {
-    const response = await membership.directory({ ...query, after: cursors[page] ?? undefined, limit: 20 });
+const PAGE_SIZE = 20;
+
+/** One page of the local search (directory.js): no request, whatever is searched. */
+function renderDirectoryPage() {
+    const found = directory ? directory.search(query) : [];
+    const last = Math.max(0, Math.ceil(found.length / PAGE_SIZE) - 1);
+    page = Math.min(page, last);
+    const shown = found.slice(page * PAGE_SIZE, (page + 1) * PAGE_SIZE);
     const list = $("directory-list");
-    list.replaceChildren(...response.members.map((m) => card(m, "dir")));
-    if (!response.members.length) list.append(el("li", {}, "Nobody matches this search."));
-    cursors[page + 1] = response.nextCursor ?? null;
-    $("page-next").disabled = !response.nextCursor;
+    list.replaceChildren(...shown.map((m) => card(m, "dir")));
+    if (!directory?.synced) list.append(el("li", {}, "Loading the directory…"));
+    else if (!shown.length) list.append(el("li", {}, "Nobody matches this search."));
+    $("directory-count").textContent = directory?.synced
+        ? `${found.length} member${found.length === 1 ? "" : "s"}${found.length > PAGE_SIZE ? `, page ${page + 1} of ${last + 1}` : ""}`
+        : "";
+    $("page-next").disabled = page >= last;
     $("page-prev").disabled = page === 0;
 }
 
-/** Ranks members by the tags they share with mine, from directory pages only (public profile data). */
-async function loadSuggestions() {
-    if (!myProfile) myProfile = membership.lastMe?.member.profile ?? (await membership.me()).member.profile;
-    const mine = new Set(myProfile.tags);
+/** Members ranked by the tags they share with mine, from the local directory (public profile data only). */
+function suggestionGroups() {
+    const mine = membership.lastMe?.member.profile ?? myProfile;
+    if (!directory || !mine) return [];
+    const rank = (filter) => directory.ranked(mine.tags, membership.state.handle, filter);
     const groups = [];
-    const fetchAll = async (filter) => {
-        const members = [];
-        let after;
-        for (let i = 0; i < 4; i++) {
-            const response = await membership.directory({ ...filter, after, limit: 50 });
-            members.push(...response.members);
-            if (!response.nextCursor) break;
-            after = response.nextCursor;
-        }
-        return members
-            .filter((m) => m.handle !== membership.state.handle)
-            .map((m) => ({ member: m, shared: m.profile.tags.filter((t) => mine.has(t)) }))
-            .filter((s) => s.shared.length > 0)
-            .sort((a, b) => b.shared.length - a.shared.length || (a.member.handle < b.member.handle ? -1 : 1))
-            .slice(0, 6);
-    };
-    if (myProfile.seeksMentoring || !myProfile.offersMentoring) groups.push(["People who could mentor you", "sug-mentor", await fetchAll({ offersMentoring: "true" })]);
-    if (myProfile.offersMentoring) groups.push(["People you could mentor", "sug-mentee", await fetchAll({ seeksMentoring: "true" })]);
+    if (mine.seeksMentoring || !mine.offersMentoring) groups.push(["People who could mentor you", "sug-mentor", rank({ offersMentoring: true })]);
+    if (mine.offersMentoring) groups.push(["People you could mentor", "sug-mentee", rank({ seeksMentoring: true })]);
     return groups;
 }
 
 function renderSuggestions() {
     const box = $("suggestions");
     box.replaceChildren();
-    for (const [title, prefix, items] of suggestions) {
+    for (const [title, prefix, items] of suggestionGroups()) {
         const id = `${prefix}-title`;
         box.append(el("h3", { id }, title));
         box.append(items.length
@@ -327,9 +269,8 @@ function renderSuggestions() {
     }
 }
 
-renderers.directory = async () => {
-    await loadDirectoryPage();
-    if (!suggestions) suggestions = await loadSuggestions();
+renderers.directory = () => {
+    renderDirectoryPage();
     renderSuggestions();
     syncSelection();
 };
@@ -338,23 +279,57 @@ $("search-form").addEventListener("submit", (event) => {
     event.preventDefault();
     const data = new FormData(event.target);
     query = {
-        q: String(data.get("q") ?? "").trim(), tag: String(data.get("tag") ?? "").trim().toLowerCase(),
-        offersMentoring: data.get("offersMentoring") === "on" ? "true" : undefined,
-        seeksMentoring: data.get("seeksMentoring") === "on" ? "true" : undefined,
+        q: String(data.get("q") ?? ""), tag: String(data.get("tag") ?? ""),
+        offersMentoring: data.get("offersMentoring") === "on", seeksMentoring: data.get("seeksMentoring") === "on",
     };
-    cursors = [null];
     page = 0;
-    act(event.target.querySelector("button"), loadDirectoryPage);
+    clearMessages();
+    renderDirectoryPage();
+    syncSelection();
 });
 
-$("page-next").addEventListener("click", (event) => {
+$("page-next").addEventListener("click", () => {
     page += 1;
-    act(event.target, loadDirectoryPage).then(() => $("page-prev").disabled || $("directory-list").querySelector("input")?.focus());
+    renderDirectoryPage();
+    syncSelection();
+    $("directory-list").querySelector("input")?.focus();
 });
-$("page-prev").addEventListener("click", (event) => {
+$("page-prev").addEventListener("click", () => {
     page = Math.max(0, page - 1);
-    act(event.target, loadDirectoryPage);
+    renderDirectoryPage();
+    syncSelection();
 });
+
+/**
+ * The directory replica's sync: at start and every DIRECTORY_SYNC_MS while the page is visible, on a timer no
+ * action moves, never because of a search. A failure keeps the replica as it was.
+ */
+async function syncDirectory() {
+    if (!membership) return;
+    const owner = membership;
+    try {
+        if (directory?.program !== owner.state.program) directory = await DirectoryReplica.open(owner.state.program);
+        const first = !directory.synced;
+        const changed = await directory.sync(owner.api);
+        if (membership === owner && current === "directory" && (first || changed)) {
+            renderDirectoryPage();
+            if (first) renderSuggestions();
+            syncSelection();
+        }
+    } catch (error) {
+        if (membership === owner) showError(error, { focus: false });
+    }
+}
+
+let directorySyncTimer = null;
+/** Syncs once now (a way into the app: start, join, restore), then on the timer. */
+function startDirectorySync() {
+    syncDirectory();
+    if (directorySyncTimer) return;
+    directorySyncTimer = setInterval(() => {
+        if (document.visibilityState === "visible") syncDirectory();
+    }, DIRECTORY_SYNC_MS);
+}
 
 const encoder = new TextEncoder();
 function updateNoteCount() {
@@ -381,7 +356,7 @@ $("mark-form").addEventListener("submit", (event) => {
         selected.clear();
         $("mark-note").value = "";
         updateNoteCount();
-        syncSelection();
+        await redraw(); // the cards say whom you marked: from this device's records, no request
         const matched = results.filter((r) => r.state === "matched").map((r) => r.handle);
         // No request follows, whatever the answer (see "screens"): the next poll verifies a match.
         say(`Marked privately: ${handles.join(", ")} ${WANTS[wants]}.` + (matched.length
@@ -578,9 +553,13 @@ renderers.device = async () => {
 confirmStep("forget");
 $("forget-go").addEventListener("click", (event) => act(event.target, async () => {
     clearInterval(pollTimer);
-    pollTimer = null;
+    clearInterval(directorySyncTimer);
+    pollTimer = directorySyncTimer = null;
     await forgetDevice();
+    await forgetDirectory();
     membership = null;
+    directory = null;
+    selected.clear();
     knownMatches = null;
     $("forget-confirm").hidden = true;
     $("nav").hidden = true;
@@ -639,7 +618,6 @@ for (const form of document.querySelectorAll(".restore-form")) {
             form.reset();
             knownMatches = null;
             myProfile = null;
-            suggestions = null;
             enterApp();
             await showScreen("matches");
             say(`Restored: you are ${membership.state.handle} in ${membership.state.program} on this browser.` +

@@ -37,11 +37,26 @@ export function forgetDirectory() {
 }
 
 /**
- * Text as the server's directory search compared it (DirectorySearch.text): case, width and diacritics folded,
- * combining marks dropped. Upper then lower case folds "ß" to "ss" as Foundation's case folding does.
+ * Text as every client's search compares it (DirectorySearch.text in ReciprocityCore): case, width and
+ * diacritics folded, combining marks dropped. Upper then lower case folds "ß" to "ss" as Foundation does.
  */
 export function folded(text) {
     return String(text).normalize("NFKD").replace(/\p{M}/gu, "").toUpperCase().toLowerCase();
+}
+
+/** A profile's searchable text, folded and cut at 1,024 UTF-8 bytes as DirectorySearch.text cuts it. */
+function searchText(profile) {
+    let text = folded(`${profile.displayName}\n${profile.headline}`);
+    if (text.length > 256) {
+        let bytes = 0, end = 0;
+        for (const char of text) {
+            bytes += new TextEncoder().encode(char).length;
+            if (bytes > 1024) break;
+            end += char.length;
+        }
+        text = text.slice(0, end);
+    }
+    return text;
 }
 
 const byHandle = (a, b) => (a.handle < b.handle ? -1 : a.handle > b.handle ? 1 : 0);
@@ -100,7 +115,7 @@ export class DirectoryReplica {
 
     index() {
         this.sorted = [...this.members.values()].sort(byHandle);
-        for (const entry of this.sorted) entry.text ??= folded(`${entry.profile.displayName}\n${entry.profile.headline}`);
+        for (const entry of this.sorted) entry.text ??= searchText(entry.profile);
     }
 
     /**

@@ -303,11 +303,8 @@ export class ServerAPI {
     updateProfile(profile) { return this.call("PUT", "/v1/me/profile", profile); }
     rotateCredential() { return this.call("POST", "/v1/me/credential"); }
     rotateKey(publicKey) { return this.call("PUT", "/v1/me/key", { publicKey }); }
-    directory(query) {
-        const params = new URLSearchParams(Object.entries(query).filter(([, v]) => v !== undefined && v !== null && v !== ""));
-        const suffix = params.toString();
-        return this.call("GET", "/v1/directory" + (suffix ? "?" + suffix : ""));
-    }
+    /** A page of the directory's changes after `since` (none: the whole directory), for directory.js. */
+    profiles(since) { return this.call("GET", "/v1/profiles" + (since ? `?since=${encodeURIComponent(since)}` : "")); }
     async pendingMarks() { return (await this.call("GET", "/v1/marks")).marks; }
     async submit(epoch, marks, withdraw) {
         const body = { epoch, marks };
@@ -797,7 +794,6 @@ export class Membership {
         return member;
     }
 
-    directory(query) { return this.api.directory(query); }
 
     // --- interests ---------------------------------------------------------------------------------------
 
