@@ -87,6 +87,10 @@ struct Serve: AsyncParsableCommand {
             file: adminCredentialFile, variable: "RECIPROCITY_ADMIN_CREDENTIAL", name: "admin")
         configuration.metricsCredential = try Self.credential(
             file: metricsCredentialFile, variable: "RECIPROCITY_METRICS_CREDENTIAL", name: "metrics")
+        // The scraper's credential is kept where monitoring can read it: it must not open the admin API too.
+        if let admin = configuration.adminCredential, admin == configuration.metricsCredential {
+            throw CLIFailure("the metrics credential must differ from the admin credential")
+        }
         if let value = try Self.count(rateLimit, environment["RECIPROCITY_RATE_LIMIT"], name: "rate limit") {
             configuration.rateLimitPerMinute = value
         }
