@@ -128,7 +128,7 @@ extension VectorGenerator {
                    payload: String? = nil) throws -> BackupVector
         {
             let payload = payload ?? backupPayloadDefault
-            let key = try KeyBackup.checkPayload(Array(payload.utf8))
+            let key = try KeyBackup.checkPayload(Array(payload.utf8)).privateKey
             return BackupVector(
                 comment: comment, flags: flags, passphrase: opening, backup: sealed.text, payload: payload,
                 associatedData: String(decoding: sealed.associatedData, as: UTF8.self),
