@@ -33,9 +33,9 @@ public enum MemberBackup {
         _ membership: Membership, passphrase: String, iterations: Int = KeyBackup.defaultIterations
     ) throws -> Data {
         guard (KeyBackup.minimumWriterIterations...KeyBackup.readerIterations.upperBound).contains(iterations) else {
-            throw ClientError(
-                "invalid-argument",
-                "--iterations must be \(KeyBackup.minimumWriterIterations) to \(KeyBackup.readerIterations.upperBound), got \(iterations)")
+            throw ReciprocityError(
+                .backupIterationsOutOfRange,
+                "a backup is written with \(KeyBackup.minimumWriterIterations) to \(KeyBackup.readerIterations.upperBound) iterations, got \(iterations)")
         }
         if FileManager.default.fileExists(atPath: membership.folder.nextKeyURL.path) {
             throw ClientError(

@@ -3,8 +3,8 @@ import ReciprocityClient
 import ReciprocityCore
 import Testing
 
-/// How the importer applies Specs/backup.md's reading rules (section 2.1), on real files in a scratch
-/// RECIPROCITY_HOME, without a server.
+/// How the importer and the exporter apply Specs/backup.md's reading rules (section 2.1) and the writer's floor
+/// (section 7), on real files in a scratch RECIPROCITY_HOME, without a server.
 @Suite struct BackupReadingTests {
     static let passphrase = "correct horse battery staple"
 
@@ -45,5 +45,20 @@ import Testing
         let data = try Self.backup(state: Self.state + "\"handle\":\"alice\",\"x\":\"\\ud800\",\"y\":1e400,\"padTo\":1.0}")
         let imported = try MemberBackup.importBackup(data, passphrase: Self.passphrase, home: home, replace: false)
         #expect(imported.state.handle == "alice" && imported.state.padTo == 1)
+    }
+
+    /// Section 7 step 1: the writer's floor is the format's `backupIterationsOutOfRange`, as on the page.
+    @Test func theWritersFloorIsTheFormatsCode() throws {
+        let home = try Self.scratchHome()
+        defer { try? FileManager.default.removeItem(at: home) }
+        let data = try Self.backup(state: Self.state + "\"handle\":\"alice\"}")
+        _ = try MemberBackup.importBackup(data, passphrase: Self.passphrase, home: home, replace: false)
+        let membership = try Membership.open(home: home, server: nil, program: nil)
+        for iterations in [599_999, 10_000_001] {
+            let error = #expect(throws: ReciprocityError.self) {
+                try MemberBackup.export(membership, passphrase: Self.passphrase, iterations: iterations)
+            }
+            #expect(error?.code == .backupIterationsOutOfRange)
+        }
     }
 }
