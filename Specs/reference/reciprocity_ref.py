@@ -412,6 +412,12 @@ def backup_json(text):
     return json.loads(text, parse_constant=int, parse_int=backup_number, parse_float=backup_number)
 
 
+def vector_passphrase(t):
+    """The passphrase typed: passphraseUTF16's code units where given (it holds a lone surrogate), else passphrase."""
+    units = t.get("passphraseUTF16")
+    return t["passphrase"] if units is None else bytes.fromhex(units).decode("utf-16-be", "surrogatepass")
+
+
 def backup_associated_data(iterations, salt, nonce):
     """Section 3: one ASCII line, fields separated by single spaces."""
     return f"reciprocity-key-backup 1 PBKDF2-HMAC-SHA256 {iterations} {b64url(salt)} AES-256-GCM {b64url(nonce)}".encode()
@@ -483,7 +489,7 @@ def open_backup(t):
     ad = backup_associated_data(iterations, fields["salt"], fields["nonce"])
     if not hmac.compare_digest(backup_checksum(ad, fields["ciphertext"]), fields["checksum"]):
         raise ProtocolError("backupDamaged")
-    key = backup_key(t["passphrase"], fields["salt"], iterations)
+    key = backup_key(vector_passphrase(t), fields["salt"], iterations)
     try:
         payload = AESGCM(key).decrypt(fields["nonce"], fields["ciphertext"], ad)
     except InvalidTag:
@@ -495,7 +501,7 @@ def open_backup(t):
 
 def seal_backup(t):
     """Sections 4 and 7: a writer's checks, then PBKDF2, AES-256-GCM and the checksum."""
-    normalized = backup_prepared(t["passphrase"])
+    normalized = backup_prepared(vector_passphrase(t))
     if len(normalized) < 15:
         raise ProtocolError("backupPassphraseTooShort")
     if len(normalized.encode("utf-8")) > 1024:
@@ -506,7 +512,7 @@ def seal_backup(t):
     payload = t["payload"].encode("utf-8")
     backup_payload_key(payload)
     salt, nonce = bytes.fromhex(t["salt"]), bytes.fromhex(t["nonce"])
-    key = backup_key(t["passphrase"], salt, iterations)
+    key = backup_key(vector_passphrase(t), salt, iterations)
     ad = backup_associated_data(iterations, salt, nonce)
     ciphertext = AESGCM(key).encrypt(nonce, payload, ad)
     return {"associatedData": ad.decode(), "derivedKey": key.hex(),
