@@ -21,8 +21,8 @@ public enum MemberBackup {
         public let replaced: Bool
     }
 
-    /// The payload's shape: `{"privateKey": base64url, "state": MemberState}`.
-    struct Payload: Codable {
+    /// The payload a writer writes: `{"privateKey": base64url, "state": MemberState}`.
+    struct Payload: Encodable {
         var privateKey: String
         var state: MemberState
     }
@@ -33,9 +33,9 @@ public enum MemberBackup {
         _ membership: Membership, passphrase: String, iterations: Int = KeyBackup.defaultIterations
     ) throws -> Data {
         guard (KeyBackup.minimumWriterIterations...KeyBackup.readerIterations.upperBound).contains(iterations) else {
-            throw ClientError(
-                "invalid-argument",
-                "--iterations must be \(KeyBackup.minimumWriterIterations) to \(KeyBackup.readerIterations.upperBound), got \(iterations)")
+            throw ReciprocityError(
+                .backupIterationsOutOfRange,
+                "a backup is written with \(KeyBackup.minimumWriterIterations) to \(KeyBackup.readerIterations.upperBound) iterations, got \(iterations)")
         }
         if FileManager.default.fileExists(atPath: membership.folder.nextKeyURL.path) {
             throw ClientError(
@@ -61,14 +61,14 @@ public enum MemberBackup {
             wipe(&opened.payload)
             wipe(&opened.privateKey)
         }
-        let payload: Payload
+        var state: MemberState
         do {
-            payload = try flexibleDecoder().decode(Payload.self, from: Data(opened.payload))
+            // The state as KeyBackup read it (section 2.1: the last of duplicate names counts), not the payload's text.
+            state = try flexibleDecoder().decode(MemberState.self, from: Data(opened.state.text.utf8))
         } catch {
             throw ClientError("invalid-backup", "the backup opened, but its state is not a membership this program can use")
         }
         let key = try PrivateKey(rawRepresentation: opened.privateKey)
-        var state = payload.state
         let server: String
         do {
             server = try ServerURL.normalize(state.server)

@@ -113,7 +113,15 @@ public struct ServerAPI: Sendable {
 
     // MARK: Key log
 
-    public func logHead() async throws -> LogHeadResponse { try await call(.GET, "/v1/log/head") }
+    /// A head that does not decode (a `treeSize` that is negative, 2^64 or more, or not an integer) is a malformed
+    /// head (Specs/transparency.md section 5), not an answer outside the API.
+    public func logHead() async throws -> LogHeadResponse {
+        do {
+            return try await call(.GET, "/v1/log/head")
+        } catch let error as ClientError where error.code == "bad-response" {
+            throw ClientError("log-invalid-head", "the server sent a malformed tree head")
+        }
+    }
 
     public func logEntries(start: Int, limit: Int) async throws -> [LogEntryInfo] {
         let response: LogEntriesResponse = try await call(.GET, "/v1/log/entries?start=\(start)&limit=\(limit)")

@@ -2,9 +2,12 @@ public import Foundation
 import COpenSSL
 
 extension KeyBackup {
-    /// What opening a backup yields: the private key's bytes and the whole payload (its JSON text), both secret.
+    /// What opening a backup yields: the private key's bytes, the state as read, and the whole payload (its JSON
+    /// text), all secret.
     public struct Opened: Sendable {
         public var privateKey: [UInt8]
+        /// The payload's state, read by section 2.1's rules (the last of duplicate names counts).
+        public var state: BackupJSON
         /// Mutable so that a caller can overwrite it in place (`cleanse`) once it has read it.
         public var payload: [UInt8]
         public let iterations: Int
@@ -53,7 +56,8 @@ extension KeyBackup {
         defer { cleanse(&key) }
         let payload = try AESGCM.open(
             key: key, nonce: envelope.nonce, sealed: envelope.ciphertext, associatedData: envelope.associatedData)
-        return Opened(privateKey: try checkPayload(payload), payload: payload, iterations: envelope.iterations)
+        let read = try checkPayload(payload)
+        return Opened(privateKey: read.privateKey, state: read.state, payload: payload, iterations: envelope.iterations)
     }
 
     /// `SHA-256(associatedData || 0x0a || ciphertext)`: a checksum against accidental damage (anyone can recompute

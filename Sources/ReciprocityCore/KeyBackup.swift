@@ -109,20 +109,17 @@ public enum KeyBackup {
     public static func parse(_ data: Data) throws -> Envelope {
         func malformed(_ reason: String) -> ReciprocityError { ReciprocityError(.backupMalformed, reason) }
         guard data.count <= maximumFileBytes else { throw malformed("a key backup is at most 64 MiB") }
-        let fields: [String: Scalar]
-        do {
-            fields = try JSONDecoder().decode([String: Scalar].self, from: data)
-        } catch {
+        guard case .object(let fields) = BackupJSON.parse(Array(data)) else {
             throw malformed("this is not a Reciprocity key backup (not a JSON object)")
         }
         guard case .string(format) = fields["format"] else {
             throw malformed("this is not a Reciprocity key backup (no \"format\": \"\(format)\")")
         }
-        guard case .integer(let version) = fields["version"] else { throw malformed("the backup has no integer version") }
-        guard version == Int64(Self.version) else {
+        guard let version = fields["version"]?.integer else { throw malformed("the backup has no integer version") }
+        guard version == Double(Self.version) else {
             throw ReciprocityError(
                 .backupUnsupportedVersion,
-                "this backup is of format version \(version); this program reads version \(Self.version) only")
+                "this backup is of format version \(BackupJSON.describe(version)); this program reads version \(Self.version) only")
         }
         let known: Set<String> = ["format", "version", "kdf", "iterations", "salt", "cipher", "nonce", "ciphertext", "checksum"]
         if let unknown = fields.keys.sorted().first(where: { !known.contains($0) }) {
@@ -130,7 +127,7 @@ public enum KeyBackup {
         }
         guard case .string(kdfName) = fields["kdf"] else { throw malformed("the backup's kdf is not \(kdfName)") }
         guard case .string(cipherName) = fields["cipher"] else { throw malformed("the backup's cipher is not \(cipherName)") }
-        guard case .integer(let iterations) = fields["iterations"] else {
+        guard let iterations = fields["iterations"]?.integer else {
             throw malformed("the backup's iterations is not an integer")
         }
         func bytes(_ name: String, count: Int?) throws -> [UInt8] {
@@ -146,8 +143,8 @@ public enum KeyBackup {
         let ciphertext = try bytes("ciphertext", count: nil)
         guard ciphertext.count > tagLength else { throw malformed("the backup's ciphertext is shorter than its tag") }
         let checksum = try bytes("checksum", count: 32)
-        // Clamped so that a huge value cannot overflow Int on a 32-bit platform; it is refused as out of range.
-        let clamped = Int(clamping: iterations)
+        // Clamped so that a huge value (2^64, 1e20) fits an Int; it is refused as out of range all the same.
+        let clamped = Int(exactly: iterations) ?? (iterations < 0 ? Int.min : Int.max)
         return Envelope(iterations: clamped, salt: salt, nonce: nonce, ciphertext: ciphertext, checksum: checksum)
     }
 
@@ -160,40 +157,29 @@ public enum KeyBackup {
         return try Base64URL.decode(text, byteCount: count, what: what)
     }
 
-    /// Checks a decrypted payload's shape (Specs/backup.md section 6): a JSON object of exactly `privateKey`
-    /// (32 bytes, base64url) and `state` (an object). Returns the private key's bytes.
-    public static func checkPayload(_ payload: [UInt8]) throws -> [UInt8] {
+    /// A decrypted payload, read: the private key's bytes and the state, as section 2.1 reads JSON.
+    public struct Payload: Sendable {
+        public var privateKey: [UInt8]
+        public var state: BackupJSON
+    }
+
+    /// Reads a decrypted payload (Specs/backup.md section 6): a JSON object of exactly `privateKey` (32 bytes,
+    /// base64url) and `state` (an object). The importer decodes the state from what this returns, so that the
+    /// format's check and the import read the same JSON the same way.
+    public static func checkPayload(_ payload: [UInt8]) throws -> Payload {
         func invalid(_ reason: String) -> ReciprocityError { ReciprocityError(.backupInvalidPayload, reason) }
-        guard let object = try? JSONSerialization.jsonObject(with: Data(payload)) as? [String: Any] else {
+        guard case .object(let object) = BackupJSON.parse(payload) else {
             throw invalid("the backup opened, but does not hold a JSON object")
         }
         guard Set(object.keys) == ["privateKey", "state"] else {
             throw invalid("the backup opened, but does not hold exactly a private key and a state")
         }
-        guard let key = object["privateKey"] as? String,
+        guard case .string(let key) = object["privateKey"],
             let bytes = try? Base64URL.decode(key, byteCount: 32, what: "private key")
         else { throw invalid("the backup opened, but its private key is not 32 bytes of base64url") }
-        guard object["state"] is [String: Any] else { throw invalid("the backup opened, but its state is not an object") }
-        return bytes
-    }
-
-    /// A JSON value of the outer file: a string, an integer, or anything else (refused where a field is read).
-    enum Scalar: Decodable, Equatable {
-        case string(String)
-        case integer(Int64)
-        case other
-
-        init(from decoder: any Decoder) throws {
-            let container = try decoder.singleValueContainer()
-            if (try? container.decode(Bool.self)) != nil {
-                self = .other
-            } else if let text = try? container.decode(String.self) {
-                self = .string(text)
-            } else if let number = try? container.decode(Int64.self) {
-                self = .integer(number)
-            } else {
-                self = .other
-            }
+        guard let state = object["state"], case .object = state else {
+            throw invalid("the backup opened, but its state is not an object")
         }
+        return Payload(privateKey: bytes, state: state)
     }
 }

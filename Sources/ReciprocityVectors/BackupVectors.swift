@@ -9,8 +9,14 @@ public struct BackupVector: VectorTest {
     public var comment: String
     public var flags: [String]
     public var passphrase: String
+    /// Given where the passphrase holds a lone surrogate, which a JSON text can carry and a Swift `String` cannot:
+    /// its UTF-16 code units (hex, four digits each), the input of a reader or writer whose strings can hold one.
+    /// `passphrase` is then the same with each lone surrogate replaced by U+FFFD (Specs/backup.md section 4 step 1).
+    public var passphraseUTF16: String?
     /// The backup file's text: input when importing, output when exporting.
     public var backup: String?
+    /// Import input instead of `backup`: the file's bytes (hex), for files that are not UTF-8 text.
+    public var backupHex: String?
     // Inputs of an export test.
     public var iterations: Int?
     public var salt: String?
@@ -57,8 +63,17 @@ extension BackupVector: CheckableVector {
             })
     }
 
+    /// The passphrase typed: `passphraseUTF16` where given, decoded as Swift decodes UTF-16 (each lone surrogate
+    /// becomes U+FFFD), else `passphrase`.
+    var typedPassphrase: String {
+        guard let hex = passphraseUTF16, let bytes = try? Hex.decode(hex), bytes.count % 2 == 0 else { return passphrase }
+        let units = stride(from: 0, to: bytes.count, by: 2).map { UInt16(bytes[$0]) << 8 | UInt16(bytes[$0 + 1]) }
+        return String(decoding: units, as: UTF16.self)
+    }
+
     func computeImport() throws -> BackupVector {
-        let data = Data((backup ?? "").utf8)
+        let passphrase = typedPassphrase
+        let data = try backupHex.map { Data(try Hex.decode($0)) } ?? Data((backup ?? "").utf8)
         let opened = try KeyBackup.open(data, passphrase: passphrase)
         let envelope = try KeyBackup.parse(data)
         var out = self
@@ -72,6 +87,7 @@ extension BackupVector: CheckableVector {
     }
 
     func computeExport() throws -> BackupVector {
+        let passphrase = typedPassphrase
         let salt = try Hex.decode(salt ?? "")
         let nonce = try Hex.decode(nonce ?? "")
         guard salt.count == KeyBackup.saltLength, nonce.count == KeyBackup.nonceLength else {
@@ -93,6 +109,22 @@ extension VectorGenerator {
     /// Deterministic bytes for a label (salts and nonces of the vectors).
     static func backupBytes(_ label: String, count: Int) throws -> [UInt8] {
         Array(try SecureBytes.sha256(Array("reciprocity test vector backup: \(label)".utf8)).prefix(count))
+    }
+
+    /// UTF-16 code units as `passphraseUTF16` writes them.
+    static func utf16Hex(_ units: [UInt16]) -> String {
+        units.map { String(repeating: "0", count: 4 - String($0, radix: 16).count) + String($0, radix: 16) }.joined()
+    }
+
+    /// An authentic file (1000 iterations) of `plaintext`, which the sealer would refuse if it is not a payload.
+    static func sealedUnchecked(_ label: String, passphrase: String, _ plaintext: [UInt8]) throws -> KeyBackup.Envelope {
+        let salt = try backupBytes("salt \(label)", count: KeyBackup.saltLength)
+        let nonce = try backupBytes("nonce \(label)", count: KeyBackup.nonceLength)
+        var out = KeyBackup.Envelope(iterations: 1_000, salt: salt, nonce: nonce, ciphertext: [], checksum: [])
+        let key = try KeyBackup.deriveKey(passphrase: passphrase, salt: salt, iterations: 1_000)
+        out.ciphertext = try AESGCM.seal(key: key, nonce: nonce, plaintext: plaintext, associatedData: out.associatedData)
+        out.checksum = try KeyBackup.checksum(out)
+        return out
     }
 
     /// A payload as the command line and the web page write it: the private key and a member's state, with a
@@ -125,12 +157,12 @@ extension VectorGenerator {
                 nonce: backupBytes("nonce \(label)", count: KeyBackup.nonceLength))
         }
         func valid(_ comment: String, _ flags: [String], _ sealed: KeyBackup.Envelope, passphrase opening: String = passphrase,
-                   payload: String? = nil) throws -> BackupVector
+                   payload: String? = nil, text: String? = nil) throws -> BackupVector
         {
             let payload = payload ?? backupPayloadDefault
-            let key = try KeyBackup.checkPayload(Array(payload.utf8))
+            let key = try KeyBackup.checkPayload(Array(payload.utf8)).privateKey
             return BackupVector(
-                comment: comment, flags: flags, passphrase: opening, backup: sealed.text, payload: payload,
+                comment: comment, flags: flags, passphrase: opening, backup: text ?? sealed.text, payload: payload,
                 associatedData: String(decoding: sealed.associatedData, as: UTF8.self),
                 derivedKey: Hex.encode(try KeyBackup.deriveKey(passphrase: opening, salt: sealed.salt, iterations: sealed.iterations)),
                 privateKey: Hex.encode(key),
@@ -184,13 +216,7 @@ extension VectorGenerator {
 
         func sealedRaw(_ label: String, _ plaintext: String) throws -> String {
             // An authentic file whose payload is not what a backup holds (written below the payload check).
-            let salt = try backupBytes("salt \(label)", count: KeyBackup.saltLength)
-            let nonce = try backupBytes("nonce \(label)", count: KeyBackup.nonceLength)
-            var out = KeyBackup.Envelope(iterations: 1_000, salt: salt, nonce: nonce, ciphertext: [], checksum: [])
-            let key = try KeyBackup.deriveKey(passphrase: passphrase, salt: salt, iterations: 1_000)
-            out.ciphertext = try AESGCM.seal(key: key, nonce: nonce, plaintext: Array(plaintext.utf8),
-                                                           associatedData: out.associatedData)
-            return try rechecked(out).text
+            try sealedUnchecked(label, passphrase: passphrase, Array(plaintext.utf8)).text
         }
         let shortKey = payload.replacingOccurrences(
             of: Base64URL.encode(try privateKey("alice")), with: Base64URL.encode(Array(try privateKey("alice").prefix(31))))
@@ -281,6 +307,20 @@ extension VectorGenerator {
                     .backupInvalidPayload),
         ]
 
+        func loneSurrogate(_ test: BackupVector, _ units: [UInt16]) -> BackupVector {
+            var out = test
+            precondition(String(decoding: units, as: UTF16.self) == test.passphrase)
+            out.passphraseUTF16 = utf16Hex(units)
+            return out
+        }
+        // Section 4 step 1: the lone surrogates of a passphrase typed in a browser are U+FFFD before NFC.
+        let lonePassphrase = "\u{FFFD}lone\u{FFFD}\u{FFFD} surrogates"
+        let loneOpens = loneSurrogate(
+            try valid("a passphrase with lone surrogates opens the file written with U+FFFD in their place", ["LoneSurrogate"],
+                      try envelope("lone surrogates", passphrase: lonePassphrase), passphrase: lonePassphrase),
+            [0xD800] + Array("lone".utf16) + [0xDC00, 0xD800] + Array(" surrogates".utf16))
+        let reading = try backupReadingVectors(good: good, passphrase: passphrase, payload: payload)
+
         func export(_ comment: String, _ flags: [String], label: String, passphrase writing: String = passphrase,
                     iterations: Int = 1_000, payload: String? = nil, error: ReciprocityError.Code? = nil) throws -> BackupVector
         {
@@ -319,12 +359,48 @@ extension VectorGenerator {
             try export("a payload without a state", ["InvalidPayload"], label: "no-state",
                        payload: "{\"privateKey\":\"\(Base64URL.encode(try privateKey("alice")))\"}", error: .backupInvalidPayload),
         ]
+        // Appended after the first release of the file (as the reading groups), so the earlier tests keep their tcIds.
+        let writingRules: [BackupVector] = [
+            // Section 7: the order of the writer's checks.
+            try export("14 characters and 999 iterations: the passphrase is checked first", ["PassphraseTooShort"],
+                       label: "order-1", passphrase: "fourteen chars", iterations: 999, error: .backupPassphraseTooShort),
+            try export("1025 bytes and 999 iterations", ["PassphraseTooLong"], label: "order-2",
+                       passphrase: String(repeating: "a", count: 1025), iterations: 999, error: .backupPassphraseTooLong),
+            try export("999 iterations and a payload that is not one: the count is checked first", ["IterationsOutOfRange"],
+                       label: "order-3", iterations: 999, payload: "{\"privateKey\":5}", error: .backupIterationsOutOfRange),
+            try export("a payload whose state holds NaN", ["InvalidPayload", "JSON"], label: "nan-payload",
+                       payload: "{\"privateKey\":\"\(Base64URL.encode(try privateKey("alice")))\",\"state\":{\"x\":NaN}}",
+                       error: .backupInvalidPayload),
+            // Section 4: scalar values after NFC, not UTF-16 units, graphemes or bytes.
+            try export("a key emoji and 13 letters: 14 scalars (15 UTF-16 units)", ["PassphraseTooShort"], label: "emoji-14",
+                       passphrase: "\u{1F511}" + String(repeating: "a", count: 13), error: .backupPassphraseTooShort),
+            try export("seven flags and a letter: 15 scalars in 8 graphemes", ["Typical"], label: "flags",
+                       passphrase: String(repeating: "\u{1F1EB}\u{1F1F7}", count: 7) + "a"),
+            try export("five e with two accents: 15 scalars typed, 10 after NFC", ["PassphraseTooShort", "Normalization"],
+                       label: "accents", passphrase: String(repeating: "e\u{301}\u{302}", count: 5), error: .backupPassphraseTooShort),
+            try export("256 key emoji: 1024 bytes", ["Typical"], label: "emoji-1024",
+                       passphrase: String(repeating: "\u{1F511}", count: 256)),
+            try export("256 key emoji and a letter: 1025 bytes", ["PassphraseTooLong"], label: "emoji-1025",
+                       passphrase: String(repeating: "\u{1F511}", count: 256) + "a", error: .backupPassphraseTooLong),
+            try export("342 U+0958: 1026 bytes typed, 2052 after NFC", ["PassphraseTooLong", "Normalization"], label: "nfc-longer",
+                       passphrase: String(repeating: "\u{958}", count: 342), error: .backupPassphraseTooLong),
+            // Section 4 step 1: a lone surrogate counts as the one U+FFFD it becomes.
+            try loneSurrogate(export("a lone surrogate and 14 letters: 15 scalars", ["LoneSurrogate"], label: "lone-15",
+                                     passphrase: "\u{FFFD}" + String(repeating: "a", count: 14)),
+                              [0xD800] + Array(String(repeating: "a", count: 14).utf16)),
+            try loneSurrogate(export("a lone surrogate and 13 letters: 14 scalars", ["LoneSurrogate", "PassphraseTooShort"],
+                                     label: "lone-14", passphrase: "\u{FFFD}" + String(repeating: "a", count: 13),
+                                     error: .backupPassphraseTooShort),
+                              [0xD800] + Array(String(repeating: "a", count: 13).utf16)),
+        ]
         let file = VectorFile(
             algorithm: BackupVector.algorithm, schema: "reciprocity_backup_v1_test_schema.json",
             header: [
                 "Reciprocity key backups v1 (Specs/backup.md): PBKDF2-HMAC-SHA256, AES-256-GCM, a SHA-256 checksum.",
                 "Iteration counts here are 1000 and 2000 so that the vectors check fast; a real backup has at least 600000.",
                 "Keys, salts and nonces are lowercase hex; backup and payload are the texts themselves.",
+                "A test gives passphraseUTF16 (UTF-16 code units, hex) where the passphrase holds a lone surrogate; passphrase then has U+FFFD in its place.",
+                "An import test gives backupHex (the file's bytes, hex) instead of backup where the bytes are not UTF-8 text.",
                 "Import tests open 'backup' with 'passphrase'; export tests seal 'payload' and must write 'backup' exactly.",
             ],
             notes: [
@@ -340,11 +416,20 @@ extension VectorGenerator {
                 "InvalidPayload": "The payload is not a JSON object of exactly privateKey (32 bytes) and state (an object). Error backupInvalidPayload.",
                 "PassphraseTooShort": "A writer refuses fewer than 15 Unicode scalars after NFC. Error backupPassphraseTooShort.",
                 "PassphraseTooLong": "A writer refuses more than 1024 UTF-8 bytes after NFC. Error backupPassphraseTooLong.",
+                "LoneSurrogate": "The passphrase holds lone surrogates (passphraseUTF16): each is U+FFFD before NFC (section 4 step 1).",
+                "JSON": "Section 2.1's reading of JSON: bytes, grammar, depth, escapes, duplicate names (the last counts) and numbers (binary64; an integer is finite with no fraction).",
             ],
             groups: [
                 VectorGroup(type: BackupVector.importGroupType, comment: "backups that open", tests: imports),
                 VectorGroup(type: BackupVector.importGroupType, comment: "backups that are refused", tests: refusals),
                 VectorGroup(type: BackupVector.exportGroupType, comment: "writing backups", tests: exports),
+                VectorGroup(type: BackupVector.importGroupType, comment: "reading JSON (section 2.1): files that open",
+                            tests: reading.opening + [loneOpens]),
+                VectorGroup(type: BackupVector.importGroupType, comment: "reading JSON (section 2.1): files that are refused",
+                            tests: reading.refused),
+                VectorGroup(type: BackupVector.exportGroupType,
+                            comment: "writing backups: the order of the checks, and what the passphrase's limits count",
+                            tests: writingRules),
             ])
         // The generator checks its own output, as the other files' generators do.
         for group in file.testGroups {

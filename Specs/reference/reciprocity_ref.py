@@ -13,6 +13,7 @@ import base64
 import hashlib
 import hmac
 import json
+import math
 import os
 import re
 import struct
@@ -382,9 +383,39 @@ def b64url_decode_any(text):
     return data
 
 
+def backup_prepared(passphrase):
+    """Section 4 steps 1 and 2: each lone surrogate becomes U+FFFD (a pair is its scalar), then NFC."""
+    scalars = passphrase.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    return unicodedata.normalize("NFC", scalars)
+
+
 def backup_passphrase(passphrase):
-    """Section 4: NFC, then UTF-8."""
-    return unicodedata.normalize("NFC", passphrase).encode("utf-8")
+    """Section 4: the prepared passphrase's UTF-8 bytes."""
+    return backup_prepared(passphrase).encode("utf-8")
+
+
+def backup_number(text):
+    """Section 2.1 rule 6: a binary64 value (an infinity when too large); an int when it is an integer."""
+    value = float(text)
+    return int(value) if math.isfinite(value) and value.is_integer() else value
+
+
+def backup_json(text):
+    """Section 2.1 on text: one leading U+FEFF dropped, at most 512 levels, json.loads (the last duplicate counts).
+    Raises ValueError for text that is not JSON."""
+    text = text.removeprefix("\ufeff")
+    depth = 0
+    for token in re.finditer(r'"(?:[^"\\]|\\.)*"|[\[{]|[\]}]', text):
+        depth += {"[": 1, "{": 1, "]": -1, "}": -1}.get(token.group(), 0)
+        if depth > 512:
+            raise ValueError("nested more than 512 levels deep")
+    return json.loads(text, parse_constant=int, parse_int=backup_number, parse_float=backup_number)
+
+
+def vector_passphrase(t):
+    """The passphrase typed: passphraseUTF16's code units where given (it holds a lone surrogate), else passphrase."""
+    units = t.get("passphraseUTF16")
+    return t["passphrase"] if units is None else bytes.fromhex(units).decode("utf-16-be", "surrogatepass")
 
 
 def backup_associated_data(iterations, salt, nonce):
@@ -403,7 +434,7 @@ def backup_checksum(associated_data, ciphertext):
 def backup_payload_key(payload):
     """Section 6: a JSON object of exactly privateKey (32 bytes, base64url) and state (an object)."""
     try:
-        data = json.loads(payload.decode("utf-8").removeprefix("\ufeff"), parse_constant=int)
+        data = backup_json(payload.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
         raise ProtocolError("backupInvalidPayload")
     if not isinstance(data, dict) or set(data) != {"privateKey", "state"} or not isinstance(data["state"], dict):
@@ -424,12 +455,13 @@ def backup_text(iterations, salt, nonce, ciphertext, checksum):
 
 def open_backup(t):
     """Section 5, in its order: parse, version, fields, iterations, checksum, key, AES-GCM, payload."""
-    text = t["backup"]
-    if len(text.encode("utf-8")) > 64 << 20:
+    # The file's bytes when the vector gives them (backupHex: they need not be UTF-8), else its text.
+    raw = bytes.fromhex(t["backupHex"]) if "backupHex" in t else t["backup"].encode("utf-8", "surrogatepass")
+    if len(raw) > 64 << 20:
         raise ProtocolError("backupMalformed")
     try:
-        data = json.loads(text.removeprefix("\ufeff"), parse_constant=int, parse_float=lambda n: int(float(n)) if float(n).is_integer() else float(n))
-    except ValueError:
+        data = backup_json(raw.decode("utf-8") if "backupHex" in t else t["backup"])
+    except ValueError:  # UnicodeDecodeError too: section 2.1 rule 1
         raise ProtocolError("backupMalformed")
     if not isinstance(data, dict) or data.get("format") != "reciprocity-key-backup":
         raise ProtocolError("backupMalformed")
@@ -457,7 +489,7 @@ def open_backup(t):
     ad = backup_associated_data(iterations, fields["salt"], fields["nonce"])
     if not hmac.compare_digest(backup_checksum(ad, fields["ciphertext"]), fields["checksum"]):
         raise ProtocolError("backupDamaged")
-    key = backup_key(t["passphrase"], fields["salt"], iterations)
+    key = backup_key(vector_passphrase(t), fields["salt"], iterations)
     try:
         payload = AESGCM(key).decrypt(fields["nonce"], fields["ciphertext"], ad)
     except InvalidTag:
@@ -469,7 +501,7 @@ def open_backup(t):
 
 def seal_backup(t):
     """Sections 4 and 7: a writer's checks, then PBKDF2, AES-256-GCM and the checksum."""
-    normalized = unicodedata.normalize("NFC", t["passphrase"])
+    normalized = backup_prepared(vector_passphrase(t))
     if len(normalized) < 15:
         raise ProtocolError("backupPassphraseTooShort")
     if len(normalized.encode("utf-8")) > 1024:
@@ -480,7 +512,7 @@ def seal_backup(t):
     payload = t["payload"].encode("utf-8")
     backup_payload_key(payload)
     salt, nonce = bytes.fromhex(t["salt"]), bytes.fromhex(t["nonce"])
-    key = backup_key(t["passphrase"], salt, iterations)
+    key = backup_key(vector_passphrase(t), salt, iterations)
     ad = backup_associated_data(iterations, salt, nonce)
     ciphertext = AESGCM(key).encrypt(nonce, payload, ad)
     return {"associatedData": ad.decode(), "derivedKey": key.hex(),

@@ -66,7 +66,10 @@ KNOWN = {
     "x25519_rfc7748_test.json": ("X25519", {("XdhComp", "RFC 7748 section 6.1"), ("XdhComp", "RFC 7748 section 5.2")}),
     "reciprocity_backup_v1_test.json": ("RECIPROCITY-BACKUP-V1", {
         ("ReciprocityBackupImportTest", "backups that open"), ("ReciprocityBackupImportTest", "backups that are refused"),
-        ("ReciprocityBackupExportTest", "writing backups")}),
+        ("ReciprocityBackupExportTest", "writing backups"),
+        ("ReciprocityBackupImportTest", "reading JSON (section 2.1): files that open"),
+        ("ReciprocityBackupImportTest", "reading JSON (section 2.1): files that are refused"),
+        ("ReciprocityBackupExportTest", "writing backups: the order of the checks, and what the passphrase's limits count")}),
 }
 # Folders of Specs/vectors/ that hold no vectors (the JSON Schemas the files name); any other entry that is
 # not a listed *.json file fails the run.

@@ -123,16 +123,23 @@ async function checkBase64url(t) {
     }, ["decoded"]);
 }
 
+// passphraseUTF16 (hex code units) is the passphrase where it holds a lone surrogate, which a JS string can.
+const typedPassphrase = (t) => t.passphraseUTF16 === undefined ? t.passphrase
+    : String.fromCharCode(...t.passphraseUTF16.match(/.{4}/g).map((unit) => parseInt(unit, 16)));
+
 // ReciprocityBackupImportTest: open `backup` with `passphrase` (backup.js openBackup), and the intermediates.
 async function checkBackupImport(t) {
     return expect(t, async () => {
-        const opened = await backup.openBackup(t.backup, t.passphrase);
-        const parsed = backup.parseBackup(t.backup);
-        const derivedKey = await backup.deriveKeyBytes(t.passphrase, parsed.salt, parsed.iterations);
+        // backupHex: the file's bytes, for files that are not UTF-8 text (backup.js takes bytes or text).
+        const file = t.backupHex === undefined ? t.backup : fromHex(t.backupHex);
+        const passphrase = typedPassphrase(t);
+        const opened = await backup.openBackup(file, passphrase);
+        const parsed = backup.parseBackup(file);
+        const derivedKey = await backup.deriveKeyBytes(passphrase, parsed.salt, parsed.iterations);
         const publicKey = await r.publicKeyOf(await r.importPrivateKey(opened.privateKey));
         return {
             associatedData: new TextDecoder().decode(opened.associatedData), derivedKey,
-            payload: new TextDecoder().decode(opened.payload), privateKey: opened.privateKey, publicKey,
+            payload: new TextDecoder("utf-8", { ignoreBOM: true }).decode(opened.payload), privateKey: opened.privateKey, publicKey,
         };
     }, ["associatedData", "derivedKey", "payload", "privateKey", "publicKey"]);
 }
@@ -143,12 +150,13 @@ async function checkBackupExport(t) {
     return expect(t, async () => {
         const salt = fromHex(t.salt);
         const nonce = fromHex(t.nonce);
-        const text = await backup.sealBackup(new TextEncoder().encode(t.payload), t.passphrase, { iterations: t.iterations, salt, nonce });
-        const reopened = await backup.importBackup(text, t.passphrase);
+        const passphrase = typedPassphrase(t);
+        const text = await backup.sealBackup(new TextEncoder().encode(t.payload), passphrase, { iterations: t.iterations, salt, nonce });
+        const reopened = await backup.importBackup(text, passphrase);
         if (JSON.stringify(reopened.state) !== JSON.stringify(JSON.parse(t.payload).state)) throw new Error("the state does not round-trip");
         return {
             backup: text, associatedData: new TextDecoder().decode(backup.associatedData(t.iterations, salt, nonce)),
-            derivedKey: await backup.deriveKeyBytes(t.passphrase, salt, t.iterations),
+            derivedKey: await backup.deriveKeyBytes(passphrase, salt, t.iterations),
         };
     }, ["backup", "associatedData", "derivedKey"]);
 }

@@ -3,7 +3,7 @@
 // line writes and reads (`reciprocity key export` / `reciprocity key import`).
 //
 // exportBackup({privateKey, state}, passphrase, {iterations}) -> Promise<string>  (the file's text)
-// importBackup(text, passphrase) -> Promise<{privateKey, state, iterations}>
+// importBackup(file, passphrase) -> Promise<{privateKey, state, iterations}>  (file: a File/Blob, its bytes, or text)
 // Failures are ReciprocityError with the codes of Specs/backup.md section 8 (backupWrongPassphrase, ...).
 
 import { ReciprocityError, base64urlDecode, base64urlEncode, constantTimeEqual } from "./reciprocity.js";
@@ -23,6 +23,8 @@ export const DEFAULT_ITERATIONS = 1_000_000;
 export const MIN_PASSPHRASE_CHARACTERS = 15;
 export const MAX_PASSPHRASE_BYTES = 1024;
 export const MAX_FILE_BYTES = 64 << 20;
+/** Section 2.1 rule 3: arrays and objects nest at most this deep (the outermost value is level 1). */
+export const MAX_JSON_DEPTH = 512;
 const FIELDS = ["format", "version", "kdf", "iterations", "salt", "cipher", "nonce", "ciphertext", "checksum"];
 
 function fail(code, reason) {
@@ -85,16 +87,44 @@ function decodeField(text, length, what) {
     }
 }
 
+/**
+ * Section 2.1: JSON.parse (the last of duplicate names counts, numbers are binary64), after one leading U+FEFF
+ * is dropped and with the depth limit JSON.parse lacks. Returns undefined for text that is not JSON.
+ */
+function parseJSON(text) {
+    if (text.startsWith("\ufeff")) text = text.slice(1);
+    // Brackets outside strings: exact for valid JSON, and invalid JSON is refused by JSON.parse anyway.
+    let depth = 0;
+    for (const [token] of text.matchAll(/"(?:[^"\\]|\\.)*"|[[{]|[\]}]/g)) {
+        if (token === "[" || token === "{") {
+            if (++depth > MAX_JSON_DEPTH) return undefined;
+        } else if (token === "]" || token === "}") {
+            depth--;
+        }
+    }
+    try {
+        return JSON.parse(text);
+    } catch {
+        return undefined;
+    }
+}
+
+/** Section 2.1 rule 1: strict UTF-8 (a byte order mark dropped); undefined for anything else. */
+function decodeUTF8(bytes) {
+    try {
+        return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    } catch {
+        return undefined;
+    }
+}
+
 /** Section 6: a JSON object of exactly `privateKey` (32 bytes of base64url) and `state` (an object). */
 function parsePayload(bytes) {
-    let payload;
-    try {
-        payload = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
-    } catch {
-        fail("backupInvalidPayload", "the backup opened, but does not hold a JSON object");
-    }
+    const text = decodeUTF8(bytes);
+    const payload = text === undefined ? undefined : parseJSON(text);
     const isObject = (v) => typeof v === "object" && v !== null && !Array.isArray(v);
-    if (!isObject(payload) || Object.keys(payload).sort().join() !== "privateKey,state") {
+    if (!isObject(payload)) fail("backupInvalidPayload", "the backup opened, but does not hold a JSON object");
+    if (Object.keys(payload).sort().join() !== "privateKey,state") {
         fail("backupInvalidPayload", "the backup opened, but does not hold exactly a private key and a state");
     }
     if (!isObject(payload.state)) fail("backupInvalidPayload", "the backup opened, but its state is not an object");
@@ -137,22 +167,22 @@ export async function sealBackup(payload, passphrase, { iterations = DEFAULT_ITE
 }
 
 /**
- * Section 5, steps 1 to 4: the file's fields, checked for shape. Returns `{iterations, salt, nonce,
- * ciphertext, checksum, associatedData}`; iterations and checksum are checked by `openBackup`.
+ * Section 5, steps 1 to 3: the file's fields, checked for shape. `file` is the file's bytes (a Uint8Array or an
+ * ArrayBuffer: they must be UTF-8) or its text. Returns `{iterations, salt, nonce, ciphertext, checksum}`;
+ * iterations and checksum are checked by `openBackup`.
  */
-export function parseBackup(text) {
-    if (typeof text !== "string") throw new TypeError("a backup is text");
-    if (utf8(text).length > MAX_FILE_BYTES) fail("backupMalformed", "a key backup is at most 64 MiB");
-    let data;
-    try {
-        data = JSON.parse(text);
-    } catch {
-        fail("backupMalformed", "this is not a Reciprocity key backup (not JSON)");
-    }
+export function parseBackup(file) {
+    const bytes = file instanceof ArrayBuffer ? new Uint8Array(file) : file;
+    if (typeof bytes !== "string" && !(bytes instanceof Uint8Array)) throw new TypeError("a backup is bytes or text");
+    if ((typeof bytes === "string" ? utf8(bytes) : bytes).length > MAX_FILE_BYTES) fail("backupMalformed", "a key backup is at most 64 MiB");
+    const text = typeof bytes === "string" ? bytes : decodeUTF8(bytes);
+    const data = text === undefined ? undefined : parseJSON(text);
+    if (data === undefined) fail("backupMalformed", "this is not a Reciprocity key backup (not UTF-8 JSON)");
     if (typeof data !== "object" || data === null || Array.isArray(data) || data.format !== FORMAT) {
         fail("backupMalformed", `this is not a Reciprocity key backup (no "format": "${FORMAT}")`);
     }
-    if (!Number.isSafeInteger(data.version)) fail("backupMalformed", "the backup has no integer version");
+    // Section 2.1 rule 6: any integer counts (2^64 is one), and only 1 is this version.
+    if (!Number.isInteger(data.version)) fail("backupMalformed", "the backup has no integer version");
     if (data.version !== VERSION) fail("backupUnsupportedVersion", `this backup is of format version ${data.version}; this page reads version ${VERSION} only`);
     const unknown = Object.keys(data).find((key) => !FIELDS.includes(key));
     if (unknown !== undefined) fail("backupMalformed", `the backup has an unknown field '${unknown}'`);
@@ -172,12 +202,14 @@ export function parseBackup(text) {
 }
 
 /**
- * Section 5: opens a backup file's text. Returns `{privateKey, state, payload, iterations}` (payload: the
+ * Section 5: opens a backup file: a File or Blob, its bytes, or its text (a page reading a file should pass the
+ * File itself, so that bytes that are not UTF-8 are refused rather than decoded to U+FFFD). Returns `{privateKey, state, payload, iterations}` (payload: the
  * decrypted JSON bytes). The iteration range is checked before any work, and the checksum before the key
  * derivation, so a damaged file is told apart from a wrong passphrase at once.
  */
-export async function openBackup(text, passphrase) {
-    const { iterations, salt, nonce, ciphertext, checksum } = parseBackup(text);
+export async function openBackup(file, passphrase) {
+    const input = typeof Blob !== "undefined" && file instanceof Blob ? new Uint8Array(await file.arrayBuffer()) : file;
+    const { iterations, salt, nonce, ciphertext, checksum } = parseBackup(input);
     if (iterations < READER_MIN_ITERATIONS || iterations > READER_MAX_ITERATIONS) {
         fail("backupIterationsOutOfRange", `this backup asks for ${iterations} iterations; a reader accepts ${READER_MIN_ITERATIONS} to ${READER_MAX_ITERATIONS}`);
     }
@@ -214,9 +246,9 @@ export async function exportBackup({ privateKey, state }, passphrase, { iteratio
     }
 }
 
-/** Opens a backup file's text: `{privateKey: Uint8Array(32), state, iterations}`. */
-export async function importBackup(text, passphrase) {
-    const { privateKey, state, payload, iterations } = await openBackup(text, passphrase);
+/** Opens a backup file (a File, its bytes or its text, as `openBackup`): `{privateKey: Uint8Array(32), state, iterations}`. */
+export async function importBackup(file, passphrase) {
+    const { privateKey, state, payload, iterations } = await openBackup(file, passphrase);
     payload.fill(0);
     return { privateKey, state, iterations };
 }
