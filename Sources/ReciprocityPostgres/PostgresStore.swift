@@ -44,14 +44,7 @@ public final class PostgresStore: ReciprocityStore, Service {
         self.client = client
         runner = lifecycle == .ownTask ? Task { await client.run() } : nil
         do {
-            let connection = try await Self.connect(location: location, logger: logger)
-            do {
-                try await migrate(on: connection)
-            } catch {
-                try? await connection.close()
-                throw error
-            }
-            try? await connection.close()
+            try await Self.withDirectConnection(location, logger: logger) { try await migrate(on: $0) }
         } catch {
             await close()
             throw error
@@ -62,6 +55,21 @@ public final class PostgresStore: ReciprocityStore, Service {
     /// `pool: .service` (the pool of an `.ownTask` store already runs).
     public func run() async {
         await client.run()
+    }
+
+    /// Runs `body` on one direct connection outside the pool, then closes it.
+    static func withDirectConnection<T>(
+        _ location: PostgresLocation, logger: Logger, _ body: (PostgresConnection) async throws -> T
+    ) async throws -> T {
+        let connection = try await connect(location: location, logger: logger)
+        do {
+            let value = try await body(connection)
+            try? await connection.close()
+            return value
+        } catch {
+            try? await connection.close()
+            throw error
+        }
     }
 
     /// One direct connection, outside the pool.
@@ -122,7 +130,9 @@ public final class PostgresStore: ReciprocityStore, Service {
     /// Runs `body` in one transaction on one pooled connection, retrying a few times when PostgreSQL aborts it
     /// to break a deadlock or a serialisation conflict (nothing of it was committed).
     func transaction<T: Sendable>(_ body: @Sendable (PostgresConnection) async throws -> T) async throws -> T {
-        try await retrying { try await client.withConnection { connection in try await transaction(on: connection, body) } }
+        try await retrying {
+            try await client.withConnection { connection in try await transaction(on: connection, body) }
+        }
     }
 
     /// Runs `body` in one transaction on `connection`.
@@ -263,15 +273,10 @@ extension PostgresStore {
     public static func administer(_ location: PostgresLocation, _ statements: [String]) async throws {
         var logger = Logger(label: "reciprocity.postgres")
         logger.logLevel = .error
-        let connection = try await connect(location: location, logger: logger)
-        do {
+        try await withDirectConnection(location, logger: logger) { connection in
             for statement in statements {
                 try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
             }
-        } catch {
-            try? await connection.close()
-            throw error
         }
-        try? await connection.close()
     }
 }

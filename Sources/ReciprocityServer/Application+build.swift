@@ -61,7 +61,8 @@ public func buildRouter(
     router.group("/metrics")
         .add(middleware: OperatorAuthenticator(credential: configuration.metricsCredential, disabled: .metricsDisabled))
         .get { _, _ in
-            let text = try await metrics.exposition(store: store, refreshInterval: .seconds(configuration.metricsRefreshInterval))
+            let text = try await metrics.exposition(
+                store: store, refreshInterval: .seconds(configuration.metricsRefreshInterval))
             return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                 body: .init(byteBuffer: ByteBuffer(bytes: text)))
@@ -73,7 +74,8 @@ public func buildRouter(
             body: .init(byteBuffer: ByteBuffer(bytes: OpenAPIDocument.contents)))
     }
 
-    (configuration.webFolder.map { WebAssets(folder: URL(fileURLWithPath: $0)) } ?? WebAssets.bundled).addRoutes(to: router)
+    let web = configuration.webFolder.map { WebAssets(folder: URL(fileURLWithPath: $0)) } ?? WebAssets.bundled
+    web.addRoutes(to: router)
 
     let transparency = KeyTransparency(store: store, signingKey: configuration.logSigningKey)
     let members = MemberController(store: store, transparency: transparency)

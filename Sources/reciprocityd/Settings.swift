@@ -133,7 +133,8 @@ struct Setting: Sendable {
         ) { try number($0, in: 1...Int.max) },
         Setting(
             "web-folder",
-            "Serve the web app from this folder instead of the files built in, read once at start; for development, 'reciprocity audit --web' then reports the difference",
+            "Serve the web app from this folder instead of the files built in, read once at start; for development,"
+                + " 'reciprocity audit --web' then reports the difference",
             \.server.webFolder
         ) { text in
             var isDirectory: ObjCBool = false

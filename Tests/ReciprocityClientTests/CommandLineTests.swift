@@ -87,12 +87,16 @@ struct CommandInfo: Decodable {
             // The first three cells (flag, variable, default) hold no `|`; the flag cell may name the value
             // (`--database PATH`).
             let cells = row.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
-            let words = cells.prefix(3).map { $0.replacingOccurrences(of: "`", with: "").split(separator: " ").first.map(String.init) ?? "" }
+            let words = cells.prefix(3).map { cell in
+                cell.replacingOccurrences(of: "`", with: "").split(separator: " ").first.map(String.init) ?? ""
+            }
             documented[words[0]] = "\(words[1]) \(words[2])"
         }
         #expect(listed.count >= 20, "\(help)")
         for flag in Set(listed.keys).union(documented.keys).sorted() {
-            #expect(listed[flag] == documented[flag], "\(flag): serve --help has \(listed[flag] ?? "nothing"), docs/operations.md has \(documented[flag] ?? "nothing")")
+            #expect(
+                listed[flag] == documented[flag],
+                "\(flag): serve --help has \(listed[flag] ?? "nothing"), docs/operations.md \(documented[flag] ?? "nothing")")
         }
     }
 }
