@@ -61,5 +61,6 @@ python3 Specs/reference/reciprocity_ref.py Specs/vectors
 python3 Specs/reference/check_vector_schemas.py Specs/vectors
 python3 Tests/web/run_vectors.py --swift-cli .build/debug/reciprocity
 python3 Tests/web/test_app.py
+python3 Tests/web/test_sequences.py
 python3 Tests/web/test_backup.py
 python3 Tests/web/test_web_audit.py

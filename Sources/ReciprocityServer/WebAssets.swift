@@ -87,14 +87,16 @@ struct WebAssets: Sendable {
 }
 
 /// What every web app response carries: a Content-Security-Policy that allows only this origin's own scripts,
-/// styles and requests (no inline script or style, no framing), no Referer (an invite code or a handle in a URL
+/// styles and requests (no inline script or style, no framing, no worker: a service worker would stand between
+/// the page and the server and could serve it other code), no Referer (an invite code or a handle in a URL
 /// never leaves the page), no MIME sniffing, and revalidation so a changed asset is never run from a stale cache.
 struct WebSecurityHeaders<Context: RequestContext>: RouterMiddleware {
     static var headers: HTTPFields {
         [
             .contentSecurityPolicy:
                 "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; font-src 'self'; "
-                + "connect-src 'self'; manifest-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+                + "connect-src 'self'; manifest-src 'self'; worker-src 'none'; form-action 'self'; base-uri 'none'; "
+                + "frame-ancestors 'none'",
             HTTPField.Name("Referrer-Policy")!: "no-referrer",
             HTTPField.Name("X-Content-Type-Options")!: "nosniff",
             HTTPField.Name("Cross-Origin-Opener-Policy")!: "same-origin",

@@ -34,7 +34,7 @@ import Testing
         let directives = Set(policy.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) })
         for directive in [
             "default-src 'none'", "script-src 'self'", "style-src 'self'", "connect-src 'self'", "frame-ancestors 'none'",
-            "base-uri 'none'",
+            "base-uri 'none'", "worker-src 'none'",
         ] {
             #expect(directives.contains(directive), "\(what): CSP lacks \(directive): \(policy)")
         }

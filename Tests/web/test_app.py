@@ -176,13 +176,23 @@ class Member:
         expect(self.page.locator(f"#screen-{name}")).to_be_visible()
         idle(self.page)
 
+    def search(self, text):
+        """Searches the page's directory replica (no request); True when a card for `text` as a handle shows."""
+        self.page.fill("#search-q", text)
+        self.page.click("#search-form button")
+        return self.page.locator(f"[id='dir-{text}']").count() > 0
+
     def select(self, handles):
         page = self.page
         self.screen("directory")
+        expect(page.locator("#directory-count")).not_to_be_empty()  # the replica synced at least once
+        if not all(self.search(handle) for handle in handles):
+            # The replica syncs when the page opens and every few minutes: someone who joined since shows
+            # after a reload (once its sync has run: the list is drawn again then, and check() waits for it).
+            page.reload()
+            self.screen("directory")
         for handle in handles:
-            page.fill("#search-q", handle)
-            page.click("#search-form button")
-            idle(page)
+            self.search(handle)
             page.check(f"[id='dir-{handle}']")
 
     def submit_mark(self, wants, note=""):
@@ -958,9 +968,9 @@ def run_all(checks, browser, server, invite, members, args):
                     continue
                 seen += 1
                 assert request.url.startswith((server.base + "/", "blob:" + server.base + "/")), f"{member.handle}: {request.url}"
-                assert not re.search(r"/v1/directory/[^?]", request.url), f"{member.handle} fetched one member: {request.url}"
+                assert "/v1/directory" not in request.url, f"{member.handle} asked the server's directory: {request.url}"
         assert seen > 100, seen
-    checks.run("the whole session: every request of every page is same-origin, and none fetches one member by handle", whole_session_network)
+    checks.run("the whole session: every request of every page is same-origin, and none asks the server's directory (searched locally)", whole_session_network)
 
     if args.docs:
         DOCS_SHOTS.mkdir(parents=True, exist_ok=True)

@@ -1,10 +1,14 @@
-// The members' web app: screens over membership.js. No inline script or style (the CSP forbids them); every
-// text from the server or another member is set as text, never as HTML.
+// The members' web app: screens over membership.js (the membership) and directory.js (the directory replica).
+// No inline script or style (the CSP forbids them); every text from the server or another member is set as
+// text, never as HTML.
 
 import { exportBackup, importBackup, MIN_ITERATIONS } from "./backup.js";
+import { DirectoryReplica, forgetDirectory } from "./directory.js";
 import { ClientError, fingerprintOf, forgetDevice, Membership, NOTE_MAX_BYTES } from "./membership.js";
+import { capitalise, describe } from "./sentences.js";
 
 const POLL_MS = 10_000;
+const DIRECTORY_SYNC_MS = 180_000;
 const $ = (id) => document.getElementById(id);
 
 /** An element with attributes and children (strings become text nodes). */
@@ -18,61 +22,6 @@ function el(tag, attributes = {}, ...children) {
     for (const child of children.flat()) if (child !== null && child !== undefined && child !== false) node.append(child);
     return node;
 }
-
-// --- errors as sentences ---------------------------------------------------------------------------------
-
-const SENTENCES = {
-    "invite-invalid": "This invite does not work: the program or the invite code is wrong, or the invite is used up or has expired. Ask your program's organiser for a new link.",
-    "handle-taken": "That handle is taken, or looks too much like one that is. Choose another one.",
-    "key-taken": "The server already knows this key. Reload the page and try again.",
-    "invalid-handle": "A handle is 3 to 64 characters of a–z, 0–9, “.”, “_” and “-”, starting with a letter or digit.",
-    "invalid-program": "The program name in the link is not valid. Check the link with your organiser.",
-    "program-not-found": "The server has no such program.",
-    "unauthorized": "The server no longer accepts this device's credential (it was replaced or revoked). Ask your organiser to let you back in, or restore a backup.",
-    "member-suspended": "Your membership is suspended. Ask your program's organiser.",
-    "rate-limited": "Too many requests for now. Wait a minute and try again.",
-    "rotation-limited": "You replaced your key too often (at most 3 times in 24 hours). Try again later.",
-    "wrong-epoch": "The program has just moved to a new period. Try again.",
-    "body-too-large": "The request was too large for the server.",
-    "internal": "The server failed. Try again later; nothing was changed on this device.",
-    "query-too-slow": "The search took too long. Try a narrower search.",
-    "too-many-connections": "The server is busy. Try again in a moment.",
-    "not-ready": "The server is not ready. Try again in a moment.",
-    "http-404": "The server does not know this request (is this the right server?).",
-    "request-timeout": "The request took too long to reach the server. Check your connection and try again.",
-    "token-unavailable": "The server refused one of this change's marks. Try again; nothing was changed on this device.",
-    "invalid-batch": "The server refused this change as malformed. Reload the page and try again.",
-    "invalid-encoding": "The server refused this request as malformed. Reload the page and try again.",
-    "invalid-public-key": "The server refused this device's key. Reload the page and try again.",
-    "member-not-found": "The server has no member by that handle.",
-    "not-found": "The server does not know this request (is this the right server?).",
-    backupWrongPassphrase: "That passphrase does not open this backup. Check it and try again; nothing was changed.",
-    backupDamaged: "This backup file is damaged (its checksum does not match). Nothing was changed.",
-    backupMalformed: "This is not a Reciprocity key backup file. Nothing was changed.",
-    backupUnsupportedVersion: "This backup was made by a newer version of Reciprocity; this page cannot read it.",
-    backupInvalidPayload: "This backup opened but does not hold a key and a membership. Nothing was changed.",
-    backupIterationsOutOfRange: "This backup's settings are out of range; it was not opened.",
-};
-
-/** One clear sentence for any failure. */
-export function describe(error) {
-    const code = error?.code;
-    if (code === "invalid-profile" || code === "invalid-parameter" || code === "invalid-argument" || code === "invalid-body") {
-        return { text: `That was refused: ${error.message}`, code };
-    }
-    if (code === "unreachable") {
-        return { text: error.message.includes("recorded") ? capitalise(error.message) + "." : "The server cannot be reached. Check your connection and try again; nothing was changed.", code };
-    }
-    if (typeof code === "string" && code.startsWith("log-")) {
-        return { text: `Stopped: the server's key log failed a check, so nothing was sent. ${capitalise(error.message)}. Tell your program's organiser.`, code };
-    }
-    if (SENTENCES[code]) return { text: SENTENCES[code], code };
-    if (typeof code === "string" && code.startsWith("backup")) return { text: capitalise(error.message.replace(/^\w+: /, "")) + ".", code };
-    if (error instanceof ClientError) return { text: capitalise(error.message) + (/[.!?]$/.test(error.message) ? "" : "."), code };
-    return { text: `Something went wrong in this page: ${error?.message ?? error}. Nothing was sent.`, code: code ?? "page" };
-}
-
-const capitalise = (text) => text.charAt(0).toUpperCase() + text.slice(1);
 
 function showError(error, { focus = true } = {}) {
     const box = $("error");
@@ -109,10 +58,16 @@ async function act(button, body) {
 }
 
 // --- screens ---------------------------------------------------------------------------------------------
+//
+// What the server sees must not depend on which screen the member looks at or which change they made (issue
+// #23, Specs/client.md section 3): every screen is shown after the same refresh, one poll (GET /v1/me, the key
+// log, GET /v1/matches, GET /v1/marks), and then drawn from this device's state alone; an action that changes
+// marks (add, a new note, withdraw, trust, a key rotation) is followed by no request at all, only by drawing
+// the screen again. Matches and changed keys it caused show at the next poll (at most POLL_MS later).
 
 let membership = null;
 let current = null;
-const loaders = {};
+const renderers = {};
 
 function showScreen(name, { focus = true } = {}) {
     for (const section of document.querySelectorAll("main > section")) section.hidden = section.id !== `screen-${name}`;
@@ -123,7 +78,20 @@ function showScreen(name, { focus = true } = {}) {
     current = name;
     document.title = `${$(`screen-${name}`).querySelector("h1").textContent} · Reciprocity`;
     if (focus) $("main").focus();
-    return loaders[name]?.();
+    if (!membership) return undefined;
+    return act(null, async () => {
+        try {
+            await pollMatches();
+        } catch {
+            // Shown by pollMatches; the screen still shows what this device knows.
+        }
+        await renderers[name]?.();
+    });
+}
+
+/** Draws the current screen again from this device's state, without a request. */
+function redraw() {
+    return renderers[current]?.();
 }
 
 for (const button of document.querySelectorAll("#nav button")) {
@@ -136,6 +104,7 @@ for (const button of document.querySelectorAll("#nav button")) {
 function enterApp() {
     $("nav").hidden = false;
     startPolling();
+    startDirectorySync();
 }
 
 // --- join ------------------------------------------------------------------------------------------------
@@ -181,7 +150,7 @@ $("join-form").addEventListener("submit", (event) => {
             await showScreen("profile");
             throw error;
         }
-        history.replaceState(null, "", "/"); // the invite code leaves the address bar
+        history.replaceState(null, "", "/");
         enterApp();
         await showScreen("profile");
         say(`Welcome! You joined ${program} as ${membership.state.handle}.`);
@@ -192,8 +161,9 @@ $("join-form").addEventListener("submit", (event) => {
 
 let myProfile = null;
 
-loaders.profile = () => act(null, async () => {
-    const me = await membership.me();
+renderers.profile = () => {
+    const me = membership.lastMe;
+    if (!me) return; // the refresh failed and says so; nothing to show yet
     myProfile = me.member.profile;
     const p = myProfile;
     $("profile-view").replaceChildren(
@@ -205,7 +175,7 @@ loaders.profile = () => act(null, async () => {
         el("dt", {}, "Open to mentoring"), el("dd", {}, p.offersMentoring ? "Yes" : "No"),
         el("dt", {}, "Looking for a mentor"), el("dd", {}, p.seeksMentoring ? "Yes" : "No"));
     fillProfileForm("profile", p);
-});
+};
 
 $("profile-form").addEventListener("submit", (event) => {
     event.preventDefault();
@@ -213,8 +183,7 @@ $("profile-form").addEventListener("submit", (event) => {
         const profile = profileFrom(event.target);
         if (!profile.displayName) throw new ClientError("missing", "Give a display name");
         await membership.updateProfile(profile);
-        suggestions = null;
-        await loaders.profile();
+        await redraw();
         say("Profile saved.");
     });
 });
@@ -223,9 +192,8 @@ $("profile-form").addEventListener("submit", (event) => {
 
 const selected = new Set();
 let query = {};
-let cursors = [null];
 let page = 0;
-let suggestions = null;
+let directory = null; // the DirectoryReplica of this membership's program
 
 function card(member, prefix, shared = []) {
     const p = member.profile;
@@ -259,46 +227,40 @@ function syncSelection() {
     $("mark-submit").textContent = n > 1 ? `Mark ${n} people privately` : "Mark privately";
 }
 
-async function loadDirectoryPage() {
-    const response = await membership.directory({ ...query, after: cursors[page] ?? undefined, limit: 20 });
+const PAGE_SIZE = 20;
+
+/** One page of the local search (directory.js): no request, whatever is searched. */
+function renderDirectoryPage() {
+    const found = directory ? directory.search(query) : [];
+    const last = Math.max(0, Math.ceil(found.length / PAGE_SIZE) - 1);
+    page = Math.min(page, last);
+    const shown = found.slice(page * PAGE_SIZE, (page + 1) * PAGE_SIZE);
     const list = $("directory-list");
-    list.replaceChildren(...response.members.map((m) => card(m, "dir")));
-    if (!response.members.length) list.append(el("li", {}, "Nobody matches this search."));
-    cursors[page + 1] = response.nextCursor ?? null;
-    $("page-next").disabled = !response.nextCursor;
+    list.replaceChildren(...shown.map((m) => card(m, "dir")));
+    if (!directory?.synced) list.append(el("li", {}, "Loading the directory…"));
+    else if (!shown.length) list.append(el("li", {}, "Nobody matches this search."));
+    $("directory-count").textContent = directory?.synced
+        ? `${found.length} member${found.length === 1 ? "" : "s"}${found.length > PAGE_SIZE ? `, page ${page + 1} of ${last + 1}` : ""}`
+        : "";
+    $("page-next").disabled = page >= last;
     $("page-prev").disabled = page === 0;
 }
 
-/** Ranks members by the tags they share with mine, from directory pages only (public profile data). */
-async function loadSuggestions() {
-    if (!myProfile) myProfile = (await membership.me()).member.profile;
-    const mine = new Set(myProfile.tags);
+/** Members ranked by the tags they share with mine, from the local directory (public profile data only). */
+function suggestionGroups() {
+    const mine = membership.lastMe?.member.profile ?? myProfile;
+    if (!directory || !mine) return [];
+    const rank = (filter) => directory.ranked(mine.tags, membership.state.handle, filter);
     const groups = [];
-    const fetchAll = async (filter) => {
-        const members = [];
-        let after;
-        for (let i = 0; i < 4; i++) {
-            const response = await membership.directory({ ...filter, after, limit: 50 });
-            members.push(...response.members);
-            if (!response.nextCursor) break;
-            after = response.nextCursor;
-        }
-        return members
-            .filter((m) => m.handle !== membership.state.handle)
-            .map((m) => ({ member: m, shared: m.profile.tags.filter((t) => mine.has(t)) }))
-            .filter((s) => s.shared.length > 0)
-            .sort((a, b) => b.shared.length - a.shared.length || (a.member.handle < b.member.handle ? -1 : 1))
-            .slice(0, 6);
-    };
-    if (myProfile.seeksMentoring || !myProfile.offersMentoring) groups.push(["People who could mentor you", "sug-mentor", await fetchAll({ offersMentoring: "true" })]);
-    if (myProfile.offersMentoring) groups.push(["People you could mentor", "sug-mentee", await fetchAll({ seeksMentoring: "true" })]);
+    if (mine.seeksMentoring || !mine.offersMentoring) groups.push(["People who could mentor you", "sug-mentor", rank({ offersMentoring: true })]);
+    if (mine.offersMentoring) groups.push(["People you could mentor", "sug-mentee", rank({ seeksMentoring: true })]);
     return groups;
 }
 
 function renderSuggestions() {
     const box = $("suggestions");
     box.replaceChildren();
-    for (const [title, prefix, items] of suggestions) {
+    for (const [title, prefix, items] of suggestionGroups()) {
         const id = `${prefix}-title`;
         box.append(el("h3", { id }, title));
         box.append(items.length
@@ -307,34 +269,67 @@ function renderSuggestions() {
     }
 }
 
-loaders.directory = () => act(null, async () => {
-    await loadDirectoryPage();
-    if (!suggestions) suggestions = await loadSuggestions();
+renderers.directory = () => {
+    renderDirectoryPage();
     renderSuggestions();
     syncSelection();
-});
+};
 
 $("search-form").addEventListener("submit", (event) => {
     event.preventDefault();
     const data = new FormData(event.target);
     query = {
-        q: String(data.get("q") ?? "").trim(), tag: String(data.get("tag") ?? "").trim().toLowerCase(),
-        offersMentoring: data.get("offersMentoring") === "on" ? "true" : undefined,
-        seeksMentoring: data.get("seeksMentoring") === "on" ? "true" : undefined,
+        q: String(data.get("q") ?? ""), tag: String(data.get("tag") ?? ""),
+        offersMentoring: data.get("offersMentoring") === "on", seeksMentoring: data.get("seeksMentoring") === "on",
     };
-    cursors = [null];
     page = 0;
-    act(event.target.querySelector("button"), loadDirectoryPage);
+    clearMessages();
+    renderDirectoryPage();
+    syncSelection();
 });
 
-$("page-next").addEventListener("click", (event) => {
+$("page-next").addEventListener("click", () => {
     page += 1;
-    act(event.target, loadDirectoryPage).then(() => $("page-prev").disabled || $("directory-list").querySelector("input")?.focus());
+    renderDirectoryPage();
+    syncSelection();
+    $("directory-list").querySelector("input")?.focus();
 });
-$("page-prev").addEventListener("click", (event) => {
+$("page-prev").addEventListener("click", () => {
     page = Math.max(0, page - 1);
-    act(event.target, loadDirectoryPage);
+    renderDirectoryPage();
+    syncSelection();
 });
+
+/**
+ * The directory replica's sync: at start and every DIRECTORY_SYNC_MS while the page is visible, on a timer no
+ * action moves, never because of a search. A failure keeps the replica as it was.
+ */
+async function syncDirectory() {
+    if (!membership) return;
+    const owner = membership;
+    try {
+        if (directory?.program !== owner.state.program) directory = await DirectoryReplica.open(owner.state.program);
+        const first = !directory.synced;
+        const changed = await directory.sync(owner.api);
+        if (membership === owner && current === "directory" && (first || changed)) {
+            renderDirectoryPage();
+            if (first) renderSuggestions();
+            syncSelection();
+        }
+    } catch (error) {
+        if (membership === owner) showError(error, { focus: false });
+    }
+}
+
+let directorySyncTimer = null;
+/** Syncs once now (a way into the app: start, join, restore), then on the timer. */
+function startDirectorySync() {
+    syncDirectory();
+    if (directorySyncTimer) return;
+    directorySyncTimer = setInterval(() => {
+        if (document.visibilityState === "visible") syncDirectory();
+    }, DIRECTORY_SYNC_MS);
+}
 
 const encoder = new TextEncoder();
 function updateNoteCount() {
@@ -361,17 +356,17 @@ $("mark-form").addEventListener("submit", (event) => {
         selected.clear();
         $("mark-note").value = "";
         updateNoteCount();
-        syncSelection();
+        await redraw(); // the cards say whom you marked: from this device's records, no request
         const matched = results.filter((r) => r.state === "matched").map((r) => r.handle);
-        say(`Marked privately: ${handles.join(", ")} ${WANTS[wants]}.` + (matched.length ? ` The server reports a match with ${matched.join(", ")}: see Matches once it is verified.` : ""));
-        if (matched.length) pollMatches();
+        // No request follows, whatever the answer (see "screens"): the next poll verifies a match.
+        say(`Marked privately: ${handles.join(", ")} ${WANTS[wants]}.` + (matched.length
+            ? ` The server reports a match with ${matched.join(", ")}: it shows under Matches once verified here, within ${POLL_MS / 1000} seconds.` : ""));
     }).finally(() => syncSelection());
 });
 
 // --- interests -------------------------------------------------------------------------------------------
 
-loaders.interests = () => act(null, async () => {
-    await pollMatches({ quiet: true }); // the log and the matches as they are now: matched, or a key changed
+renderers.interests = () => {
     const marks = membership.interests;
     const box = $("interests-list");
     if (!marks.length) {
@@ -385,7 +380,7 @@ loaders.interests = () => act(null, async () => {
         if (withdraw instanceof HTMLElement) {
             withdraw.addEventListener("click", () => act(withdraw, async () => {
                 await membership.removeInterest(mark.handle, mark.wants);
-                await loaders.interests();
+                redraw();
                 say(`Withdrew your interest in ${mark.handle}.`);
             }));
         }
@@ -396,7 +391,7 @@ loaders.interests = () => act(null, async () => {
         el("caption", { class: "help" }, `${marks.length} interest${marks.length > 1 ? "s" : ""}, padded on the server to ${membership.state.padTo ?? "the program's quota"} marks with dummies`),
         el("thead", {}, el("tr", {}, ["Person", "You want them", "State", "Your note", "Action"].map((h) => el("th", { scope: "col" }, h)))),
         el("tbody", {}, rows)));
-});
+};
 
 // --- matches ---------------------------------------------------------------------------------------------
 
@@ -451,13 +446,12 @@ async function pollMatches({ quiet = false } = {}) {
     }
 }
 
-loaders.matches = () => act(null, () => pollMatches());
 $("matches-refresh").addEventListener("click", (event) => act(event.target, () => pollMatches()));
 
 let pollTimer = null;
+/** The regular poll: on a timer that no action of the member's moves (each way into the app shows a screen, which polls). */
 function startPolling() {
     if (pollTimer) return;
-    pollMatches({ quiet: true });
     pollTimer = setInterval(() => {
         if (document.visibilityState === "visible") pollMatches({ quiet: true });
     }, POLL_MS);
@@ -465,15 +459,9 @@ function startPolling() {
 
 // --- keys ------------------------------------------------------------------------------------------------
 
-loaders.keys = () => act(null, async () => {
-    await pollMatches({ quiet: true }); // the log as it is now: a changed key shows here at once
+renderers.keys = async () => {
     $("my-fingerprint").textContent = await membership.fingerprint(null);
-    $("my-tree-head").value = membership.state.treeHead ?? "";
-    try {
-        $("my-tree-head").value = await membership.currentTreeHead();
-    } catch (error) {
-        showError(error, { focus: false }); // the head verified before stays shown
-    }
+    $("my-tree-head").value = membership.state.treeHead ?? ""; // verified by the poll that showed this screen
     const changed = await membership.changedKeys();
     const box = $("changed-keys");
     if (!changed.length) {
@@ -484,7 +472,7 @@ loaders.keys = () => act(null, async () => {
         const trust = el("button", { type: "button" }, `I checked it with ${c.handle}: trust the new key`);
         trust.addEventListener("click", () => act(trust, async () => {
             const fp = await membership.trust(c.handle);
-            await loaders.keys();
+            await redraw();
             say(`You now trust ${c.handle}'s new key (${fp}); your pending interest in them was derived again.`);
         }));
         return el("div", { class: "warning" },
@@ -494,7 +482,7 @@ loaders.keys = () => act(null, async () => {
             el("p", {}, `Ask ${c.handle} for their fingerprint another way (in person, by phone). Trust it only if it is the same.`),
             trust);
     }));
-});
+};
 
 $("fingerprint-form").addEventListener("submit", (event) => {
     event.preventDefault();
@@ -545,13 +533,13 @@ confirmStep("rotate");
 $("rotate-go").addEventListener("click", (event) => act(event.target, async () => {
     const fp = await membership.rotateKey();
     $("rotate-confirm").hidden = true;
-    await loaders.keys();
+    await redraw();
     say(`Your key was replaced. New fingerprint: ${fp}.`);
 }));
 
 // --- this device -----------------------------------------------------------------------------------------
 
-loaders.device = () => act(null, async () => {
+renderers.device = async () => {
     const s = membership.state;
     $("device-facts").replaceChildren(
         el("dt", {}, "Server"), el("dd", {}, s.server),
@@ -560,14 +548,18 @@ loaders.device = () => act(null, async () => {
         el("dt", {}, "Your fingerprint"), el("dd", {}, el("code", { class: "fp" }, await fingerprintOf(membership.publicKey))),
         el("dt", {}, "Marks kept on the server"), el("dd", {}, `${s.padTo ?? "the program's quota"} (your interests plus dummies, so the server cannot count them)`),
         el("dt", {}, "Private key"), el("dd", {}, "In this browser only: a key derivations use without reading it, plus a copy encrypted under a second browser-held key, read only for a key backup you ask for"));
-});
+};
 
 confirmStep("forget");
 $("forget-go").addEventListener("click", (event) => act(event.target, async () => {
     clearInterval(pollTimer);
-    pollTimer = null;
+    clearInterval(directorySyncTimer);
+    pollTimer = directorySyncTimer = null;
     await forgetDevice();
+    await forgetDirectory();
     membership = null;
+    directory = null;
+    selected.clear();
     knownMatches = null;
     $("forget-confirm").hidden = true;
     $("nav").hidden = true;
@@ -626,7 +618,6 @@ for (const form of document.querySelectorAll(".restore-form")) {
             form.reset();
             knownMatches = null;
             myProfile = null;
-            suggestions = null;
             enterApp();
             await showScreen("matches");
             say(`Restored: you are ${membership.state.handle} in ${membership.state.program} on this browser.` +
@@ -639,8 +630,33 @@ for (const form of document.querySelectorAll(".restore-form")) {
 
 // --- start -----------------------------------------------------------------------------------------------
 
+/**
+ * Removes every service worker registered for this origin: none may stand between this page and the server
+ * (the CSP's `worker-src 'none'` stops new ones). One that served this very page still controls it until it
+ * closes, so the member is asked to reload.
+ */
+async function unregisterServiceWorkers() {
+    let registrations = [];
+    try {
+        registrations = (await navigator.serviceWorker?.getRegistrations()) ?? [];
+    } catch { /* no list: nothing registered that this page can see */ }
+    for (const registration of registrations) await registration.unregister().catch(() => false);
+    if (registrations.length && navigator.serviceWorker.controller) {
+        showError(new ClientError("service-worker",
+            "A service worker was registered for this site and has been removed; it may have changed this page. Close this tab and open the page again"));
+    }
+}
+
 async function start() {
+    // The invite link's fragment (its code) leaves the address bar and this history entry before anything else.
     const fragment = new URLSearchParams(location.hash.slice(1));
+    if (location.hash) history.replaceState(null, "", location.pathname);
+    if (!window.isSecureContext || !globalThis.crypto?.subtle) {
+        $("insecure-origin").textContent = location.origin;
+        showScreen("insecure", { focus: false });
+        return;
+    }
+    await unregisterServiceWorkers();
     try {
         membership = await Membership.open();
     } catch (error) {

@@ -176,10 +176,16 @@ function throwawayHandle() {
 // keeps, made when the module loads. The random name makes each derivation different; one key keeps a dummy's
 // cost that of a real mark (a key pair generated per dummy made dummies dearer, so the time of a command
 // counted them), as the CLI's one throwaway key per process does.
-const throwawayPublicKey = subtle.generateKey({ name: "X25519" }, false, ["deriveBits"])
-    .then((pair) => subtle.exportKey("raw", pair.publicKey))
-    .then((raw) => new Uint8Array(raw));
-throwawayPublicKey.catch(() => {}); // reported by the derivation that awaits it
+// Started when the module loads, but only where WebCrypto exists: over plain http the module still loads, so the
+// page can say what is wrong.
+let throwawayKey = null;
+function throwawayPublicKey() {
+    throwawayKey ??= subtle.generateKey({ name: "X25519" }, false, ["deriveBits"])
+        .then((pair) => subtle.exportKey("raw", pair.publicKey))
+        .then((raw) => new Uint8Array(raw));
+    return throwawayKey;
+}
+if (subtle) throwawayPublicKey().catch(() => {}); // a failure is reported by the derivation that awaits it
 
 /** Drops keys whose value is undefined or null, as Swift's encoder leaves nil optionals out. */
 function compact(object) {
@@ -297,11 +303,8 @@ export class ServerAPI {
     updateProfile(profile) { return this.call("PUT", "/v1/me/profile", profile); }
     rotateCredential() { return this.call("POST", "/v1/me/credential"); }
     rotateKey(publicKey) { return this.call("PUT", "/v1/me/key", { publicKey }); }
-    directory(query) {
-        const params = new URLSearchParams(Object.entries(query).filter(([, v]) => v !== undefined && v !== null && v !== ""));
-        const suffix = params.toString();
-        return this.call("GET", "/v1/directory" + (suffix ? "?" + suffix : ""));
-    }
+    /** A page of the directory's changes after `since` (none: the whole directory), for directory.js. */
+    profiles(since) { return this.call("GET", "/v1/profiles" + (since ? `?since=${encodeURIComponent(since)}` : "")); }
     async pendingMarks() { return (await this.call("GET", "/v1/marks")).marks; }
     async submit(epoch, marks, withdraw) {
         const body = { epoch, marks };
@@ -379,6 +382,7 @@ export class Membership {
         this.lastAnswer = {};
         this.queue = Promise.resolve();
         this.publicKey = null;
+        this.lastMe = null; // the last GET /v1/me answer, from the last poll: what the Profile screen shows
     }
 
     get api() { return new ServerAPI(this.state.credential); }
@@ -782,8 +786,14 @@ export class Membership {
     // --- profile and directory ---------------------------------------------------------------------------
 
     me() { return this.api.me(); }
-    updateProfile(profile) { return this.api.updateProfile(profile); }
-    directory(query) { return this.api.directory(query); }
+
+    /** Saves the profile; the member as the server now has it also becomes `lastMe`'s. */
+    async updateProfile(profile) {
+        const member = await this.api.updateProfile(profile);
+        if (this.lastMe) this.lastMe = { ...this.lastMe, member };
+        return member;
+    }
+
 
     // --- interests ---------------------------------------------------------------------------------------
 
@@ -808,7 +818,7 @@ export class Membership {
      */
     async throwawayDerivation(wants, epoch) {
         const name = throwawayHandle();
-        return this.derive({ handle: name === this.state.handle ? `${name}0` : name, publicKey: await throwawayPublicKey },
+        return this.derive({ handle: name === this.state.handle ? `${name}0` : name, publicKey: await throwawayPublicKey() },
             wants ?? WANTS[randomIndex(WANTS.length)], epoch);
     }
 
@@ -1107,7 +1117,9 @@ export class Membership {
     /** Fetches matches and verifies each here. Only a report with `verified` is a match. */
     matches() {
         return this.serial(() => this.rollingBack(async () => {
-            const program = this.checkedProgram((await this.api.me()).program);
+            const me = await this.api.me();
+            const program = this.checkedProgram(me.program);
+            this.lastMe = me;
             const replica = await this.syncedDirectory();
             const reports = await this.checkMatches();
             // Verified matches are no longer pending; then the epoch move or an interrupted change, if any.
