@@ -14,6 +14,7 @@ DO $$
 DECLARE
     partitions integer := coalesce(nullif(current_setting('reciprocity.partitions', true), ''), '16')::integer;
     name text;
+    target record;
 BEGIN
     IF partitions < 2 OR partitions > 1024 THEN
         RAISE EXCEPTION 'partitions must be between 2 and 1024, got %', partitions;
@@ -48,6 +49,18 @@ BEGIN
         ADD FOREIGN KEY (program_id) REFERENCES program(id) ON DELETE CASCADE,
         ADD FOREIGN KEY (a_member_id) REFERENCES member(id) ON DELETE CASCADE,
         ADD FOREIGN KEY (b_member_id) REFERENCES member(id) ON DELETE CASCADE;
+
+    -- Each column keeps its statistics target (0 for tokens, tags and notes: migration v3 of
+    -- PostgresStore+Migrations.swift), which neither LIKE nor PARTITION OF copies; on the parent it reaches
+    -- every partition.
+    FOREACH name IN ARRAY ARRAY['mark', 'match'] LOOP
+        FOR target IN SELECT attname, attstattarget FROM pg_attribute
+            WHERE attrelid = (name || '_unpartitioned')::regclass AND attnum > 0 AND NOT attisdropped
+                AND attstattarget >= 0
+        LOOP
+            EXECUTE format('ALTER TABLE %I ALTER COLUMN %I SET STATISTICS %s', name, target.attname, target.attstattarget);
+        END LOOP;
+    END LOOP;
 
     INSERT INTO mark SELECT * FROM mark_unpartitioned;
     INSERT INTO "match" SELECT * FROM match_unpartitioned;

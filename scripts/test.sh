@@ -56,6 +56,7 @@ RECIPROCITY_TEST_POSTGRES_PARTITIONS=8 swift_test \
 swift_test --filter TakeTheSameTime
 swift run --skip-build reciprocity vectors verify Specs/vectors
 scripts/conformance.sh 25
+scripts/nginx-check.sh .build/debug/reciprocityd
 scripts/fuzz.sh 15
 python3 Specs/reference/reciprocity_ref.py Specs/vectors
 python3 Specs/reference/check_vector_schemas.py Specs/vectors

@@ -2,11 +2,27 @@
 # tools the suite needs, each missing one reported on one line with how to get it, then creates or reuses
 # the Python tools in .venv-test/ from scripts/requirements-test.txt and puts them first on PATH.
 
-# The system packages the suite needs on Debian: the same list as the README's Quick start and .ci/run.
-system_packages="libssl-dev libsqlite3-dev libbrotli-dev libzstd-dev pkg-config curl util-linux python3 python3-venv chromium postgresql"
+# The system packages the build and the suite need on Debian: the README's Quick start names the same list,
+# and .ci/run installs this one.
+system_packages="libssl-dev libsqlite3-dev libbrotli-dev libzstd-dev pkg-config curl util-linux python3 python3-venv chromium postgresql nginx openssl"
+
+# Installs the Debian packages above that are missing, when run as root on a machine with apt-get.
+install_system_packages() {
+    local missing=()
+    for package in $system_packages; do
+        dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed" || missing+=("$package")
+    done
+    [ "${#missing[@]}" = 0 ] && return 0
+    echo "system packages: installing ${missing[*]} with apt-get"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
 
 check_tools() {
-    local missing=0 apt="apt-get install $system_packages"
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null && command -v dpkg-query >/dev/null; then
+        install_system_packages
+    fi
+    local missing=0 apt="apt-get install $system_packages (as root; scripts/test.sh run as root installs them itself)"
     need() { # need TEST... -- MESSAGE
         local message="${*: -1}"
         "${@:1:$#-1}" >/dev/null 2>&1 || { echo "missing: $message" >&2; missing=1; }
@@ -21,6 +37,8 @@ check_tools() {
     need command -v setpriv "setpriv (util-linux): $apt"
     need python3 -c 'import venv, ensurepip' "python3 with venv: $apt"
     need command -v chromium "chromium (the web tests drive it headless): $apt"
+    need command -v nginx "nginx (scripts/nginx-check.sh runs compose.yaml's configuration): $apt"
+    need command -v openssl "openssl (the test certificate for nginx): $apt"
     [ "$missing" = 0 ] || { echo "install what is missing above, then run $0 again" >&2; exit 1; }
 }
 

@@ -191,12 +191,104 @@ extension PostgresStore {
                 """,
             ]
         ),
+        // No token, confirmation tag or sealed note in the planner's statistics (#23). ANALYZE and autovacuum
+        // sample columns into pg_statistic (most common values, histogram bounds), where a withdrawn mark's
+        // token stayed readable after VACUUM FULL. A target of 0 stops the sampling but leaves the rows already
+        // stored; changing a column's type (here to its own type, no rewrite) deletes them, and the table's
+        // owner may do it. A partitioned table's token is its partition key, whose type cannot change: the
+        // parent is rebuilt around its partitions (each detached, cleared and attached again), and the old
+        // parent dropped with its statistics. Extended statistics on these tables are dropped.
+        ("v4-no-secret-statistics", [noSecretStatistics]),
     ]
+
+    /// The columns that hold a token, a confirmation tag or a sealed note: never sampled into statistics.
+    static let secretColumns = ["token", "tag", "note", "a_tag", "a_note", "b_tag", "b_note"]
+
+    /// The statement of migration v4 (above). Partitions keep their names, bounds, indexes and constraints;
+    /// the parent's indexes and constraints are recreated from their definitions.
+    static let noSecretStatistics = """
+        DO $$
+        DECLARE
+            secret text[] := ARRAY['\(secretColumns.joined(separator: "', '"))'];
+            tables text[] := ARRAY['mark', 'match'];
+            name text;
+            previous text;
+            part record;
+            definition record;
+            indexes text[];
+            constraints text[];
+            partition_key text;
+            statement text;
+        BEGIN
+            FOR definition IN
+                SELECT s.stxnamespace::regnamespace AS schema, s.stxname FROM pg_statistic_ext s
+                WHERE s.stxrelid IN (SELECT oid FROM pg_class WHERE relname = ANY (tables)
+                    UNION SELECT inhrelid FROM pg_inherits WHERE inhparent IN ('mark'::regclass, '"match"'::regclass))
+            LOOP
+                EXECUTE format('DROP STATISTICS %I.%I', definition.schema, definition.stxname);
+            END LOOP;
+            FOREACH name IN ARRAY tables LOOP
+                IF EXISTS (SELECT 1 FROM pg_partitioned_table WHERE partrelid = name::regclass) THEN
+                    previous := name || '_with_statistics';
+                    partition_key := pg_get_partkeydef(name::regclass);
+                    indexes := ARRAY(SELECT pg_get_indexdef(indexrelid) FROM pg_index WHERE indrelid = name::regclass
+                        AND NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conindid = indexrelid));
+                    constraints := ARRAY(SELECT format('ADD CONSTRAINT %I %s', conname, pg_get_constraintdef(oid))
+                        FROM pg_constraint WHERE conrelid = name::regclass AND contype IN ('p', 'u', 'f', 'c')
+                        ORDER BY contype DESC);
+                    FOR definition IN SELECT indexrelid::regclass::text AS index FROM pg_index
+                        WHERE indrelid = name::regclass
+                    LOOP
+                        EXECUTE format('ALTER INDEX %I RENAME TO %I', definition.index, definition.index || '_old');
+                    END LOOP;
+                    EXECUTE format('ALTER TABLE %I RENAME TO %I', name, previous);
+                    EXECUTE format('CREATE TABLE %I (LIKE %I INCLUDING DEFAULTS) PARTITION BY %s',
+                        name, previous, partition_key);
+                    FOREACH statement IN ARRAY constraints LOOP
+                        EXECUTE format('ALTER TABLE %I %s', name, statement);
+                    END LOOP;
+                    FOREACH statement IN ARRAY indexes LOOP
+                        EXECUTE statement;
+                    END LOOP;
+                    FOR part IN SELECT inhrelid::regclass::text AS child, pg_get_expr(c.relpartbound, c.oid) AS bound
+                        FROM pg_inherits JOIN pg_class c ON c.oid = inhrelid WHERE inhparent = previous::regclass
+                    LOOP
+                        EXECUTE format('ALTER TABLE %I DETACH PARTITION %I', previous, part.child);
+                        SELECT string_agg(format('ALTER COLUMN %I TYPE %s', attname, format_type(atttypid, atttypmod)), ', ')
+                            INTO statement FROM pg_attribute
+                            WHERE attrelid = part.child::regclass AND attname = ANY (secret) AND NOT attisdropped;
+                        EXECUTE format('ALTER TABLE %I %s', part.child, statement);
+                        EXECUTE format('ALTER TABLE %I ATTACH PARTITION %I %s', name, part.child, part.bound);
+                    END LOOP;
+                    EXECUTE format('DROP TABLE %I', previous);
+                END IF;
+                -- On a partitioned table this recurses into every partition; a type change on a plain table or
+                -- on a partition's other columns deletes their rows in pg_statistic.
+                SELECT string_agg(format('ALTER COLUMN %I SET STATISTICS 0, ALTER COLUMN %I TYPE %s',
+                        attname, attname, format_type(atttypid, atttypmod)), ', ')
+                    INTO statement FROM pg_attribute
+                    WHERE attrelid = name::regclass AND attname = ANY (secret) AND NOT attisdropped
+                        AND NOT (attname = 'token'
+                            AND EXISTS (SELECT 1 FROM pg_partitioned_table WHERE partrelid = name::regclass));
+                EXECUTE format('ALTER TABLE %I %s', name, statement);
+                IF EXISTS (SELECT 1 FROM pg_partitioned_table WHERE partrelid = name::regclass) THEN
+                    EXECUTE format('ALTER TABLE %I ALTER COLUMN token SET STATISTICS 0', name);
+                END IF;
+            END LOOP;
+        END
+        $$
+        """
 
     /// Advisory-lock keys (first half `lockSpace`): migrations, housekeeping, and one per program's key log.
     static let lockSpace: Int32 = 0x5243_5059  // "RCPY"
     static let migrationLock: Int32 = -1
     static let housekeepingLock: Int32 = -2
+
+    /// The names of the migrations applied so far.
+    static let migrationTable = """
+        CREATE TABLE IF NOT EXISTS reciprocity_migration (
+            name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())
+        """
 
     /// Applies the migrations not yet applied, in one transaction under an advisory lock, on `connection`.
     func migrate(on connection: PostgresConnection) async throws {
@@ -204,11 +296,7 @@ extension PostgresStore {
             try await transaction(on: connection) { connection in
                 try await self.execute(
                     "SELECT pg_advisory_xact_lock(\(Self.lockSpace), \(Self.migrationLock))", on: connection)
-                try await self.execute(
-                    """
-                    CREATE TABLE IF NOT EXISTS reciprocity_migration (
-                        name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())
-                    """, on: connection)
+                try await connection.query(PostgresQuery(unsafeSQL: Self.migrationTable), logger: self.logger)
                 let applied = Set(
                     try await self.rows("SELECT name FROM reciprocity_migration", on: connection)
                         .map { try $0["name"].decode(String.self) })

@@ -16,7 +16,7 @@ extension SQLiteStore {
         let unique = marks.filter { seen.insert($0.token).inserted }
         typealias Outcomes = (outcomes: [Data: MarkOutcome], withdrew: Int)
         // A match deletes the counterpart's pending row (its member and time: who marked first), a withdrawal
-        // the caller's own: either makes the group end with a WAL scrub.
+        // the caller's own: either makes the answer wait for the WAL scrub that ends every group.
         let outcomes: Outcomes = try await submissions.write({ db in try Self.storedData { () -> Outcomes in
             guard
                 let program = try db.cachedRow(sql: "SELECT * FROM program WHERE id = ?", arguments: [programID])
@@ -120,7 +120,7 @@ extension SQLiteStore {
                 outcomes[token] = matched[token] != nil ? .matched : .pending
             }
             return (outcomes: outcomes, withdrew: withdrew)
-        } }, scrubs: { $0.withdrew > 0 || $0.outcomes.values.contains(.matched) })
+        } }, deleted: { $0.withdrew > 0 || $0.outcomes.values.contains(.matched) })
         return marks.map { outcomes.outcomes[$0.token.rawRepresentation]! }
     }
 

@@ -20,7 +20,8 @@ struct ServeConfiguration {
     var matchRetention: TimeInterval
     var shutdownTimeout: Duration
 
-    /// Checks what no single setting can: the database's location, the log key's file, the credentials.
+    /// Checks what no single setting can: the database's location, the log key's file, the credentials (each
+    /// read from its file or variable, then compared).
     init(_ settings: Settings) throws {
         server = settings.server
         database = try DatabaseConfiguration(settings)
@@ -34,6 +35,10 @@ struct ServeConfiguration {
             file: settings.adminCredentialFile, variable: "RECIPROCITY_ADMIN_CREDENTIAL", name: "admin")
         server.metricsCredential = try Self.credential(
             file: settings.metricsCredentialFile, variable: "RECIPROCITY_METRICS_CREDENTIAL", name: "metrics")
+        // The scraper's credential is kept where monitoring can read it: it must not open the admin API too.
+        if let admin = server.adminCredential, admin == server.metricsCredential {
+            throw CLIFailure("the metrics credential must differ from the admin credential")
+        }
     }
 
     /// An operator credential from its file (a Docker secret, say), else from `variable` itself; at least 32

@@ -56,6 +56,37 @@ struct CommandInfo: Decodable {
         #expect(missing.isEmpty, "no help line: \(missing)")
     }
 
+    /// The metrics credential may not be the admin credential (as the loader trims them), given as files, as
+    /// variables or one of each: one sentence and a non-zero exit. The host is not an address of this machine,
+    /// so that a server that accepted them would stop there instead of serving (its error is then another).
+    @Test func serveRefusesAMetricsCredentialThatIsTheAdminCredential() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(UUID().uuidString)
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let secret = String(repeating: "s3cret-", count: 6)
+        let admin = directory.appendingPathComponent("admin.secret").path
+        let metrics = directory.appendingPathComponent("metrics.secret").path
+        try (secret + "\n").write(toFile: admin, atomically: true, encoding: .utf8)
+        try ("  " + secret + " \n\n").write(toFile: metrics, atomically: true, encoding: .utf8)
+        let serve = ["serve", "--database", directory.appendingPathComponent("db.sqlite").path, "--host", "203.0.113.7"]
+        let forms: [(String, [String], [String: String])] = [
+            ("files", ["--admin-credential-file", admin, "--metrics-credential-file", metrics], [:]),
+            ("variables", [], ["RECIPROCITY_ADMIN_CREDENTIAL": secret, "RECIPROCITY_METRICS_CREDENTIAL": "\t\(secret)\n"]),
+            ("file and variable", ["--admin-credential-file", admin], ["RECIPROCITY_METRICS_CREDENTIAL": " \(secret)"]),
+            ("_FILE variables", [], ["RECIPROCITY_ADMIN_CREDENTIAL_FILE": admin, "RECIPROCITY_METRICS_CREDENTIAL_FILE": metrics]),
+        ]
+        for (form, flags, variables) in forms {
+            let result = try run("reciprocityd", serve + flags, environment: variables)
+            #expect(result.status != 0 && !result.crashed, "\(form)")
+            #expect(result.stderr == "Error: the metrics credential must differ from the admin credential\n", "\(form): \(result.stderr)")
+        }
+        // Different credentials pass this check: the same server stops at the host instead.
+        let other = try run(
+            "reciprocityd", serve + ["--admin-credential-file", admin],
+            environment: ["RECIPROCITY_METRICS_CREDENTIAL": secret + "2"])
+        #expect(other.status != 0 && !other.stderr.contains("metrics credential"), "\(other.stderr)")
+    }
+
     @Test func serveHelpListsEveryLogLevelAndHealthcheckStatesItsDefaultsOnce() throws {
         let serve = try run("reciprocityd", ["serve", "--help"]).stdout
         for level in ["trace", "debug", "info", "notice", "warning", "error", "critical"] {

@@ -176,6 +176,62 @@ import Testing
         }
     }
 
+    /// A submission takes the same time whether or not another member's batch, submitted at the same moment
+    /// and so committed in the same group (or the next), completes a match. A match deletes the first
+    /// marker's pending row, and a group that deleted once answered only after a WAL scrub (#23): a member
+    /// submitting beside others read from their own response time whether someone else's mark had been
+    /// waiting (medians 2.0 against 1.2 ms). Each round, untimed, Dora leaves a pending mark; then Alice
+    /// submits a fresh mark while Bob submits, at once, Dora's token (a match) or a fresh one; only Alice's
+    /// submission is timed. Untimed cleanup keeps the rows each round leaves behind the same.
+    ///
+    /// Now every group ends with a scrub and a write that deleted nothing is answered at its commit: 1.5 ms
+    /// against 0.5 became about 0.75 against 0.63 ms (D 0.2). What is left is Bob's own work in the writer
+    /// ahead of Alice: a match writes more rows and pages than a pending mark (the group's apply and commit,
+    /// and the scrub a later group waits behind), a known issue until a submission costs the writer the same
+    /// whatever its outcome. The known issue must show: if it stops showing, drop `withKnownIssue`.
+    @Test func submissionsTakeTheSameTimeWhetherConcurrentOnesMatch() async throws {
+        let harness = try Harness()
+        let program = try await harness.store.createProgram(name: ProgramID("acme"), maxMarks: 10_000, epoch: 0)
+        let invite = BearerSecret(text: "rcpi_concurrent")
+        _ = try await harness.store.createInvite(program: program.name, codeDigest: invite.digest, uses: 3, expiresAt: nil)
+        var members: [MemberRecord] = []
+        for handle in ["alice", "bob", "dora"] {
+            members.append(try await harness.store.join(
+                program: program.name, inviteDigest: invite.digest, handle: Handle(handle),
+                publicKey: PrivateKey().publicKey, profile: Profile(displayName: handle),
+                credentialDigest: BearerSecret.generate(.memberCredential).digest, now: Date()).0)
+        }
+        let (alice, bob, dora) = (members[0], members[1], members[2])
+        let store = harness.store
+        func submit(_ member: MemberRecord, _ mark: Mark) async throws -> MarkOutcome {
+            try await store.submitMarks(memberID: member.id, programID: program.id, epoch: 0, marks: [mark], now: Date())[0]
+        }
+        func round(bobMatches: Bool) async throws -> Double {
+            let waiting = try Mark.dummy()
+            _ = try await submit(dora, waiting)
+            let bobs = bobMatches ? Mark(token: waiting.token, tag: try .random(), note: try .dummy()) : try Mark.dummy()
+            let alices = try Mark.dummy()
+            async let bobsOutcome = submit(bob, bobs)
+            let start = ContinuousClock.now
+            _ = try await submit(alice, alices)
+            let elapsed = ContinuousClock.now - start
+            #expect(try await bobsOutcome == (bobMatches ? .matched : .pending))
+            _ = try await store.withdraw(memberID: alice.id, token: alices.token)
+            if !bobMatches {
+                _ = try await store.withdraw(memberID: dora.id, token: waiting.token)
+                _ = try await store.withdraw(memberID: bob.id, token: bobs.token)
+            }
+            return Double(elapsed.components.attoseconds) / 1e12 + Double(elapsed.components.seconds) * 1e6
+        }
+        try await withKnownIssue("the writer's work for a concurrent match, ahead of this submission (#23)") {
+            try await Self.expectSameDurations("a submission beside another member's that matches vs one that does not") {
+                try await round(bobMatches: true)
+            } versus: {
+                try await round(bobMatches: false)
+            }
+        }
+    }
+
     /// Times `a` and `b` 3,000 times each, interleaved in random order after a warm-up, and requires the two
     /// distributions to be indistinguishable: the two-sample Kolmogorov-Smirnov statistic D below 0.1 and the
     /// medians within 10 % (or 10 µs). For equal distributions, D above 0.05 has a probability under 1e-3 at
@@ -190,17 +246,24 @@ import Testing
             let elapsed = ContinuousClock.now - start
             return Double(elapsed.components.attoseconds) / 1e12 + Double(elapsed.components.seconds) * 1e6
         }
-        for _ in 0..<200 { _ = try await (time(a), time(b)) }
+        try await expectSameDurations(label) { try await time(a) } versus: { try await time(b) }
+    }
+
+    /// `expectSameTiming` for runs that time only part of themselves: `a` and `b` return their durations in µs.
+    static func expectSameDurations(
+        _ label: String, _ a: () async throws -> Double, versus b: () async throws -> Double
+    ) async throws {
+        for _ in 0..<200 { _ = try await (a(), b()) }
         var samplesA: [Double] = []
         var samplesB: [Double] = []
         var random = SplitMix64(seed: seed)
         for _ in 0..<3000 {
             if random.next() & 1 == 0 {
-                samplesA.append(try await time(a))
-                samplesB.append(try await time(b))
+                samplesA.append(try await a())
+                samplesB.append(try await b())
             } else {
-                samplesB.append(try await time(b))
-                samplesA.append(try await time(a))
+                samplesB.append(try await b())
+                samplesA.append(try await a())
             }
         }
         let statistic = kolmogorovSmirnov(samplesA, samplesB)

@@ -165,8 +165,13 @@ import Testing
             credentialDigest: try BearerSecret.generate(.memberCredential).digest, now: Date())
         _ = try await harness.store.submitMarks(
             memberID: member.id, programID: programRecord.id, epoch: 0, marks: [try Mark.dummy()], now: Date())
-        // An epoch change made behind the store's back (an older server, a manual edit) leaves stale marks.
-        try await DatabaseQueue(path: harness.databasePath).write { try $0.execute(sql: "UPDATE program SET epoch = 1") }
+        // An epoch change made behind the store's back (an older server, a manual edit) leaves stale marks. The
+        // store's writer may still be scrubbing the WAL after the answer: wait for it, as its own connections do.
+        var waiting = Configuration()
+        waiting.busyMode = .timeout(10)
+        try await DatabaseQueue(path: harness.databasePath, configuration: waiting).write {
+            try $0.execute(sql: "UPDATE program SET epoch = 1")
+        }
         let retention = Double(StoreLimits.defaultMatchRetentionDays) * 86_400
         let purged = try await harness.store.purge(now: Date(), matchRetention: retention)
         #expect(purged == PurgeResult(invites: 1, marks: 1, matches: 0))

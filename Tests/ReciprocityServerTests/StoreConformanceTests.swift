@@ -294,8 +294,8 @@ import Testing
 
     /// A member's own marks are withdrawn through the member's index only, on a table analysed as autovacuum
     /// would leave it: never through the primary key, which leads with the token and would read another
-    /// member's pending row with the same token (a timing signal of a one-sided mark on the caller). The
-    /// plain form of the same delete does take the primary key here, so the check can fail.
+    /// member's pending row with the same token (a timing signal of a one-sided mark on the caller). A delete
+    /// by the token takes the primary key here, so the check can fail.
     @Test(arguments: Backend.postgresOnly)
     func ownMarksAreWithdrawnThroughTheMembersIndexOnly(_ backend: Backend) async throws {
         let harness = try await Harness.make(backend)
@@ -327,7 +327,9 @@ import Testing
             }.joined(separator: "\n")
         }
         let tokens = [ByteBuffer(bytes: held)]
-        let plain = try await plan("DELETE FROM mark WHERE member_id = \(caller) AND token = \(held)")
+        // Since migration v4 keeps no statistics of the token, the plain form with the member no longer takes
+        // the primary key here; a delete by the token alone shows the check still sees one.
+        let plain = try await plan("DELETE FROM mark WHERE token = \(held)")
         // Index names: mark_pkey and mark_by_member, or mark_p<N>_pkey and a per-partition index on member_id.
         #expect(plain.contains("_pkey"), "the check could not fail: \(plain)")
         for query in [
