@@ -290,25 +290,27 @@ extension PostgresStore {
             name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())
         """
 
-    /// Applies the migrations not yet applied, in one transaction under an advisory lock.
-    func migrate() async throws {
-        try await transaction { connection in
-            try await self.execute(
-                "SELECT pg_advisory_xact_lock(\(Self.lockSpace), \(Self.migrationLock))", on: connection)
-            try await connection.query(PostgresQuery(unsafeSQL: Self.migrationTable), logger: self.logger)
-            let applied = Set(
-                try await self.rows("SELECT name FROM reciprocity_migration", on: connection)
-                    .map { try $0["name"].decode(String.self) })
-            let known = Set(Self.migrations.map(\.name))
-            guard applied.isSubset(of: known) else {
-                throw StoreError(.invalidArgument, "the database was migrated by a newer version of reciprocityd")
-            }
-            for migration in Self.migrations where !applied.contains(migration.name) {
-                for statement in migration.statements {
-                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: self.logger)
-                }
+    /// Applies the migrations not yet applied, in one transaction under an advisory lock, on `connection`.
+    func migrate(on connection: PostgresConnection) async throws {
+        try await retrying {
+            try await transaction(on: connection) { connection in
                 try await self.execute(
-                    "INSERT INTO reciprocity_migration (name) VALUES (\(migration.name))", on: connection)
+                    "SELECT pg_advisory_xact_lock(\(Self.lockSpace), \(Self.migrationLock))", on: connection)
+                try await connection.query(PostgresQuery(unsafeSQL: Self.migrationTable), logger: self.logger)
+                let applied = Set(
+                    try await self.rows("SELECT name FROM reciprocity_migration", on: connection)
+                        .map { try $0["name"].decode(String.self) })
+                let known = Set(Self.migrations.map(\.name))
+                guard applied.isSubset(of: known) else {
+                    throw StoreError(.invalidArgument, "the database was migrated by a newer version of reciprocityd")
+                }
+                for migration in Self.migrations where !applied.contains(migration.name) {
+                    for statement in migration.statements {
+                        try await connection.query(PostgresQuery(unsafeSQL: statement), logger: self.logger)
+                    }
+                    try await self.execute(
+                        "INSERT INTO reciprocity_migration (name) VALUES (\(migration.name))", on: connection)
+                }
             }
         }
     }

@@ -4,21 +4,35 @@ import NIOCore
 import PostgresNIO
 public import ReciprocityCore
 public import ReciprocityStore
+public import ServiceLifecycle
 
 /// The PostgreSQL backend, for several server processes on one database. Each method is one transaction.
 /// Where SQLite serialises every write through one writer, this backend locks only what a change needs:
 /// the member's own row for their marks (quota and idempotence), the unique key of `mark` and `match` for a
 /// token (exactly one match per pair), and a per-program advisory lock for the key log (gap-free indexes).
-public final class PostgresStore: ReciprocityStore {
+public final class PostgresStore: ReciprocityStore, Service {
+    /// How the store's connection pool runs.
+    public enum PoolLifecycle: Sendable {
+        /// In a task of the store's own, from `init` until `close()`: tools and tests.
+        case ownTask
+        /// While `run()` runs: the store is a `Service` in the caller's `ServiceGroup`, ahead of the services
+        /// that use it, and its pool stops when the group shuts it down (`reciprocityd serve`).
+        case service
+    }
+
     public let location: PostgresLocation
     let client: PostgresClient
     let logger: Logger
-    private let runner: Task<Void, Never>
+    private let runner: Task<Void, Never>?
 
     /// Connects, checks the database answers, and applies every migration this build knows (under an advisory
-    /// lock, so that processes starting together do not race). `poolSize` is the most connections held open;
-    /// a connection idle for `idleTimeout` is closed.
-    public init(location: PostgresLocation, poolSize: Int = 10, idleTimeout: Duration = .seconds(60)) async throws {
+    /// lock, so that processes starting together do not race), on one direct connection, so that a wrong
+    /// address, user or password is one clear sentence at start. `poolSize` is the most connections the pool
+    /// holds open; a connection idle for `idleTimeout` is closed.
+    public init(
+        location: PostgresLocation, poolSize: Int = 10, idleTimeout: Duration = .seconds(60),
+        pool lifecycle: PoolLifecycle = .ownTask
+    ) async throws {
         guard poolSize >= 1, poolSize <= 1000 else { throw StoreError(.invalidArgument, "the pool size must be 1 to 1000") }
         var logger = Logger(label: "reciprocity.postgres")
         logger.logLevel = .error
@@ -28,20 +42,38 @@ public final class PostgresStore: ReciprocityStore {
         configuration.options.connectionIdleTimeout = idleTimeout
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.client = client
-        // The client's pool runs as long as the store is open; `close()` ends it.
-        runner = Task { await client.run() }
+        runner = lifecycle == .ownTask ? Task { await client.run() } : nil
         do {
-            try await Self.probe(location: location, logger: logger)
-            try await migrate()
+            try await Self.withDirectConnection(location, logger: logger) { try await migrate(on: $0) }
         } catch {
             await close()
             throw error
         }
     }
 
-    /// One direct connection first, so that a wrong address, user or password is one clear sentence at
-    /// start instead of requests that wait for a pool that cannot connect.
-    static func probe(location: PostgresLocation, logger: Logger) async throws {
+    /// Runs the connection pool until graceful shutdown or cancellation; only for a store made with
+    /// `pool: .service` (the pool of an `.ownTask` store already runs).
+    public func run() async {
+        await client.run()
+    }
+
+    /// Runs `body` on one direct connection outside the pool, then closes it.
+    static func withDirectConnection<T>(
+        _ location: PostgresLocation, logger: Logger, _ body: (PostgresConnection) async throws -> T
+    ) async throws -> T {
+        let connection = try await connect(location: location, logger: logger)
+        do {
+            let value = try await body(connection)
+            try? await connection.close()
+            return value
+        } catch {
+            try? await connection.close()
+            throw error
+        }
+    }
+
+    /// One direct connection, outside the pool.
+    static func connect(location: PostgresLocation, logger: Logger) async throws -> PostgresConnection {
         let configuration = location.clientConfiguration(poolSize: 1)
         var connectionConfiguration: PostgresConnection.Configuration
         if let path = configuration.unixSocketPath {
@@ -61,11 +93,10 @@ public final class PostgresStore: ReciprocityStore {
         }
         connectionConfiguration.options.connectTimeout = .seconds(5)
         do {
-            let connection = try await PostgresConnection.connect(
+            return try await PostgresConnection.connect(
                 on: PostgresClient.defaultEventLoopGroup.next(), configuration: connectionConfiguration, id: 0,
                 logger: logger
             ).get()
-            try? await connection.close()
         } catch {
             throw StoreError(.invalidArgument, "cannot connect to \(location.redacted): \(Self.reason(error))")
         }
@@ -87,10 +118,11 @@ public final class PostgresStore: ReciprocityStore {
         return "the server cannot be reached"
     }
 
-    /// Stops the pool and closes every connection.
+    /// Stops the pool of an `.ownTask` store and closes every connection (a `.service` store's pool stops with
+    /// its service group).
     public func close() async {
-        runner.cancel()
-        await runner.value
+        runner?.cancel()
+        await runner?.value
     }
 
     // MARK: Helpers
@@ -98,23 +130,36 @@ public final class PostgresStore: ReciprocityStore {
     /// Runs `body` in one transaction on one pooled connection, retrying a few times when PostgreSQL aborts it
     /// to break a deadlock or a serialisation conflict (nothing of it was committed).
     func transaction<T: Sendable>(_ body: @Sendable (PostgresConnection) async throws -> T) async throws -> T {
-        var attempt = 0
+        try await retrying {
+            try await client.withConnection { connection in try await transaction(on: connection, body) }
+        }
+    }
+
+    /// Runs `body` in one transaction on `connection`.
+    func transaction<T: Sendable>(
+        on connection: PostgresConnection, _ body: @Sendable (PostgresConnection) async throws -> T
+    ) async throws -> T {
+        try await connection.query("BEGIN", logger: logger)
+        do {
+            let value = try await StoreError.mappingStoredRecords { try await body(connection) }
+            try await connection.query("COMMIT", logger: logger)
+            return value
+        } catch {
+            _ = try? await connection.query("ROLLBACK", logger: logger)
+            throw error
+        }
+    }
+
+    /// Runs `attempt` again, a few times, when PostgreSQL aborted it to break a deadlock or a serialisation
+    /// conflict.
+    func retrying<T: Sendable>(_ attempt: () async throws -> T) async throws -> T {
+        var retries = 0
         while true {
             do {
-                return try await client.withConnection { connection in
-                    try await connection.query("BEGIN", logger: logger)
-                    do {
-                        let value = try await StoreError.mappingStoredRecords { try await body(connection) }
-                        try await connection.query("COMMIT", logger: logger)
-                        return value
-                    } catch {
-                        _ = try? await connection.query("ROLLBACK", logger: logger)
-                        throw error
-                    }
-                }
-            } catch let error as PSQLError where attempt < 8 && Self.isRetryable(error) {
-                attempt += 1
-                try await Task.sleep(for: .milliseconds(Int.random(in: 1...(5 << attempt))))
+                return try await attempt()
+            } catch let error as PSQLError where retries < 8 && Self.isRetryable(error) {
+                retries += 1
+                try await Task.sleep(for: .milliseconds(Int.random(in: 1...(5 << retries))))
             }
         }
     }
@@ -228,15 +273,9 @@ extension PostgresStore {
     public static func administer(_ location: PostgresLocation, _ statements: [String]) async throws {
         var logger = Logger(label: "reciprocity.postgres")
         logger.logLevel = .error
-        let client = PostgresClient(configuration: location.clientConfiguration(poolSize: 1), backgroundLogger: logger)
-        try await probe(location: location, logger: logger)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await client.run() }
-            defer { group.cancelAll() }
-            try await client.withConnection { connection in
-                for statement in statements {
-                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
-                }
+        try await withDirectConnection(location, logger: logger) { connection in
+            for statement in statements {
+                try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
             }
         }
     }

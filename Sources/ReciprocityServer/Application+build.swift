@@ -5,12 +5,11 @@ public import Logging
 public import ReciprocityCore
 public import ReciprocityStore
 
-/// Everything `reciprocityd serve` needs to know; see the configuration table in docs/operations.md.
+/// What the HTTP application needs to know; each field's initial value is its setting's default (the settings
+/// table of `reciprocityd serve`, docs/operations.md "Configuration").
 public struct ServerConfiguration: Sendable {
     public var host = "127.0.0.1"
     public var port = 8080
-    /// A SQLite file or a `postgres://` URL (shown in logs without its password).
-    public var databasePath = "reciprocity.sqlite"
     /// The operator's bearer credential; nil turns the admin API off.
     public var adminCredential: String?
     /// Requests a minute per member (burst and sustained); 0 turns the limit off.
@@ -39,11 +38,9 @@ public struct ServerConfiguration: Sendable {
     public init() {}
 }
 
-/// Builds the routes. Shared by the executable and the tests.
+/// Builds the routes for `configuration`. Shared by the executable and the tests.
 public func buildRouter(
-    store: any ReciprocityStore, adminCredential: String?, logSigningKey: LogSigningKey = try! LogSigningKey(),
-    metrics: ServerMetrics = ServerMetrics(), rateLimitPerMinute: Int = 0, joinRateLimitPerMinute: Int = 0,
-    metricsCredential: String? = nil, metricsRefreshInterval: Int = 60, webFolder: String? = nil
+    configuration: ServerConfiguration, store: any ReciprocityStore, metrics: ServerMetrics = ServerMetrics()
 ) -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
     router.add(middleware: RequestLogMiddleware())
@@ -62,9 +59,10 @@ public func buildRouter(
         return try jsonResponse(["status": "ready"])
     }
     router.group("/metrics")
-        .add(middleware: OperatorAuthenticator(credential: metricsCredential, disabled: .metricsDisabled))
+        .add(middleware: OperatorAuthenticator(credential: configuration.metricsCredential, disabled: .metricsDisabled))
         .get { _, _ in
-            let text = try await metrics.exposition(store: store, refreshInterval: .seconds(metricsRefreshInterval))
+            let text = try await metrics.exposition(
+                store: store, refreshInterval: .seconds(configuration.metricsRefreshInterval))
             return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                 body: .init(byteBuffer: ByteBuffer(bytes: text)))
@@ -76,23 +74,25 @@ public func buildRouter(
             body: .init(byteBuffer: ByteBuffer(bytes: OpenAPIDocument.contents)))
     }
 
-    (webFolder.map { WebAssets(folder: URL(fileURLWithPath: $0)) } ?? WebAssets.bundled).addRoutes(to: router)
+    let web = configuration.webFolder.map { WebAssets(folder: URL(fileURLWithPath: $0)) } ?? WebAssets.bundled
+    web.addRoutes(to: router)
 
-    let transparency = KeyTransparency(store: store, signingKey: logSigningKey)
+    let transparency = KeyTransparency(store: store, signingKey: configuration.logSigningKey)
     let members = MemberController(store: store, transparency: transparency)
     let joins = router.group()
-    if joinRateLimitPerMinute > 0 {
-        joins.add(middleware: AddressRateLimiter(limiter: RateLimiter(perMinute: joinRateLimitPerMinute)))
+    if configuration.joinRateLimitPerMinute > 0 {
+        joins.add(middleware: AddressRateLimiter(limiter: RateLimiter(perMinute: configuration.joinRateLimitPerMinute)))
     }
     members.addPublicRoutes(to: joins)
-    let limiter = rateLimitPerMinute > 0 ? RateLimiter<Int64>(perMinute: rateLimitPerMinute) : nil
+    let limiter =
+        configuration.rateLimitPerMinute > 0 ? RateLimiter<Int64>(perMinute: configuration.rateLimitPerMinute) : nil
     let authenticated = router.group("/v1").add(middleware: MemberAuthenticator(store: store, rateLimiter: limiter))
     members.addMemberRoutes(to: authenticated)
     MarkController(store: store, metrics: metrics).addRoutes(to: authenticated)
     LogController(store: store, transparency: transparency).addRoutes(to: authenticated)
 
     let admin = router.group("/v1/admin").add(
-        middleware: OperatorAuthenticator(credential: adminCredential, disabled: .adminDisabled))
+        middleware: OperatorAuthenticator(credential: configuration.adminCredential, disabled: .adminDisabled))
     AdminController(operations: AdminOperations(store: store)).addRoutes(to: admin)
     routeTable.record(router.routes.map { (path: $0.path.description, method: $0.method.rawValue) })
     return router
@@ -104,13 +104,7 @@ public func buildApplication(
     metrics: ServerMetrics = ServerMetrics()
 ) -> some ApplicationProtocol {
     Application(
-        router: buildRouter(
-            store: store, adminCredential: configuration.adminCredential,
-            logSigningKey: configuration.logSigningKey, metrics: metrics,
-            rateLimitPerMinute: configuration.rateLimitPerMinute,
-            joinRateLimitPerMinute: configuration.joinRateLimitPerMinute,
-            metricsCredential: configuration.metricsCredential,
-            metricsRefreshInterval: configuration.metricsRefreshInterval, webFolder: configuration.webFolder),
+        router: buildRouter(configuration: configuration, store: store, metrics: metrics),
         server: HTTPServerBuilder { responder in
             LimitedHTTP1Channel(
                 base: HTTP1Channel(

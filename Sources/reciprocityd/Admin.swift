@@ -195,7 +195,7 @@ struct Backup: AsyncParsableCommand {
         } catch {
             throw CLIFailure("cannot write the backup '\(to)': \(error) (does its folder exist, and may this user write there?)")
         }
-        print("backed up \(database.path) to \(to); integrity check ok")
+        print("backed up \(try database.configuration().displayName) to \(to); integrity check ok")
     }
 }
 
@@ -208,14 +208,15 @@ struct Restore: AsyncParsableCommand {
     func run() async throws {
         guard FileManager.default.fileExists(atPath: from) else { throw CLIFailure("there is no backup file at '\(from)'") }
         _ = try await database.sqliteStore(for: "restore")
+        let path = try database.configuration().displayName
         do {
-            try SQLiteStore.restore(from: from, to: database.path)
+            try SQLiteStore.restore(from: from, to: path)
         } catch let error as StoreError {
             throw error
         } catch {
-            throw CLIFailure("cannot restore '\(from)' into '\(database.path)': \(error)")
+            throw CLIFailure("cannot restore '\(from)' into '\(path)': \(error)")
         }
-        print("restored \(from) into \(database.path); integrity check ok")
+        print("restored \(from) into \(path); integrity check ok")
     }
 }
 
@@ -249,28 +250,28 @@ struct LogKey: AsyncParsableCommand {
 /// `reciprocityd admin copy`: the path off SQLite. Copies every table into an empty PostgreSQL database, ids
 /// kept, then checks the copy: the same number of rows in every table and the same key-log root for every
 /// program, so members' clients, which pinned those roots, go on without a warning.
-struct Copy: AsyncParsableCommand {
+struct Copy: AsyncParsableCommand, SettingOptions {
     static let configuration = CommandConfiguration(
         abstract: "Copy a SQLite database into an empty PostgreSQL database and check the copy. Stop the server first.")
 
     @Option(help: "The SQLite database file to copy.") var from: String
     @Option(help: "The PostgreSQL database to copy into: postgres://USER@HOST:PORT/DATABASE (must hold no data).")
     var to: String
-    @Option(help: "File whose first line is the PostgreSQL password (env RECIPROCITY_DATABASE_PASSWORD_FILE).")
-    var databasePasswordFile: String?
+    @Option(setting: "database-password-file") var databasePasswordFile: GivenSetting
 
     func run() async throws {
         guard FileManager.default.fileExists(atPath: from) else { throw CLIFailure("there is no SQLite database at '\(from)'") }
         guard PostgresLocation.isPostgres(to) else { throw CLIFailure("--to must be a postgres:// URL") }
-        let targetOptions = try DatabaseOptions.parse(
-            ["--database", to] + (databasePasswordFile.map { ["--database-password-file", $0] } ?? []))
-        let source = try await DatabaseOptions.parse(["--database", from]).open()
-        let target = try await targetOptions.open()
+        var settings = try Settings(given)
+        settings.database = to
+        let targetDatabase = try DatabaseConfiguration(settings)
+        let source = try await DatabaseConfiguration.sqlite(path: from, durability: .normal).open()
+        let target = try await targetDatabase.open()
         guard case .sqlite(let sqlite) = source, case .postgres(let postgres) = target else {
             throw CLIFailure("copy goes from a SQLite file to PostgreSQL")
         }
         do {
-            try await copy(from: sqlite, to: postgres, target: targetOptions.displayName)
+            try await copy(from: sqlite, to: postgres, target: targetDatabase.displayName)
             await postgres.close()
         } catch {
             await postgres.close()

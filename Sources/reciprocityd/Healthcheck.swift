@@ -10,12 +10,14 @@ import Foundation
 struct Healthcheck: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Exit 0 if the server on HOST:PORT is ready.")
 
-    @Option(help: "Host to ask.") var host = "127.0.0.1"
-    @Option(parsing: .unconditional, help: "Port, 1 to 65535 (env RECIPROCITY_PORT; default 8080).") var port: Int?
+    @Option(help: "Host to ask.") var host = Settings.defaults.server.host
+    @Option(
+        parsing: .unconditional, help: "Port, 1 to 65535 (env RECIPROCITY_PORT; default \(Settings.defaults.server.port)).")
+    var port: Int?
     @Option(help: "Path to ask.") var path = "/readyz"
 
     func run() throws {
-        let port = port ?? environment["RECIPROCITY_PORT"].flatMap(Int.init) ?? 8080
+        let port = port ?? environment["RECIPROCITY_PORT"].flatMap(Int.init) ?? Settings.defaults.server.port
         guard (1...65535).contains(port) else { throw CLIFailure("the port must be 1 to 65535, got \(port)") }
         let status = try Self.status(host: host, port: port, path: path)
         guard status == 200 else { throw CLIFailure("\(path) answered \(status)") }

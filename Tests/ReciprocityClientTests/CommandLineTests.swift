@@ -95,6 +95,41 @@ struct CommandInfo: Decodable {
         let healthcheck = try run("reciprocityd", ["healthcheck", "--help"]).stdout
         #expect(healthcheck.components(separatedBy: "127.0.0.1").count == 2, "\(healthcheck)")
     }
+
+    /// docs/operations.md's configuration table and `reciprocityd serve --help` list the same settings, each with
+    /// the same environment variable and default: a setting added to, or changed in, only one of them fails.
+    @Test func theOperationsTableAndServeHelpListTheSameSettings() throws {
+        let help = try run("reciprocityd", ["serve", "--help"]).stdout
+        // Each option's entry, its wrapped lines joined: `--rate-limit <rate-limit> Requests ... (env X; default Y).`
+        let entries = help.components(separatedBy: "OPTIONS:").last!.components(separatedBy: "\n  -")
+            .map { $0.split(whereSeparator: \.isWhitespace).joined(separator: " ") }
+        var listed: [String: String] = [:]
+        for entry in entries where entry.hasPrefix("-") && entry != "-h, --help Show help information." {
+            let flag = String(entry.prefix { !$0.isWhitespace })
+            let setting = entry.firstMatch(of: /\(env (\S+); default (\S+)\)\.$/)
+            listed["-" + flag] = setting.map { "\($0.1) \($0.2)" } ?? "no '(env ...; default ...)' in '\(entry)'"
+        }
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let page = try String(contentsOf: root.appendingPathComponent("docs/operations.md"), encoding: .utf8)
+        let table = page.components(separatedBy: "## Configuration").last!.components(separatedBy: "\n## ").first!
+        var documented: [String: String] = [:]
+        for row in table.split(separator: "\n") where row.hasPrefix("| `--") {
+            // The first three cells (flag, variable, default) hold no `|`; the flag cell may name the value
+            // (`--database PATH`).
+            let cells = row.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
+            let words = cells.prefix(3).map { cell in
+                cell.replacingOccurrences(of: "`", with: "").split(separator: " ").first.map(String.init) ?? ""
+            }
+            documented[words[0]] = "\(words[1]) \(words[2])"
+        }
+        #expect(listed.count >= 20, "\(help)")
+        for flag in Set(listed.keys).union(documented.keys).sorted() {
+            #expect(
+                listed[flag] == documented[flag],
+                "\(flag): serve --help has \(listed[flag] ?? "nothing"), docs/operations.md \(documented[flag] ?? "nothing")")
+        }
+    }
 }
 
 

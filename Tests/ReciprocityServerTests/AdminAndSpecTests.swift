@@ -74,7 +74,7 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
                 documented.insert("\(method.uppercased()) \(path)")
             }
         }
-        let router = buildRouter(store: harness.store, adminCredential: nil)
+        let router = buildRouter(configuration: ServerConfiguration(), store: harness.store)
         let routed = Set(router.routes.map { route in
             "\(route.method) " + route.path.description.replacing(/:(\w+)/) { "{\($0.output.1)}" }
         })

@@ -143,7 +143,7 @@ import Testing
             #expect(cells == rows.count * Caller.allCases.count)
 
             // The table covers every route the server has.
-            let routed = Set(buildRouter(store: harness.store, adminCredential: nil).routes.map { route in
+            let routed = Set(buildRouter(configuration: ServerConfiguration(), store: harness.store).routes.map { route in
                 "\(route.method) " + route.path.description.replacing(/:(\w+)/) { "{\($0.output.1)}" }
             })
             #expect(Set(rows.map { "\($0.method) \($0.route)" }) == routed)

@@ -76,7 +76,6 @@ final class Harness: Sendable {
         configuration.rateLimitPerMinute = rateLimit
         configuration.joinRateLimitPerMinute = 0
         configuration.idleTimeout = idleTimeout
-        configuration.databasePath = databasePath
         configuration.adminCredential = admin ? adminCredential : nil
         configuration.metricsCredential = metricsCredential
         configure(&configuration)
