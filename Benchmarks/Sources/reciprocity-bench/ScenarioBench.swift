@@ -36,6 +36,10 @@ struct ScenarioBench: AsyncParsableCommand {
 
     func run() async throws {
         guard marks >= 10, marks < members else { throw BenchFailure("--marks must be at least 10 and below --members") }
+        // Checked before the minutes of our side, not after them.
+        guard python == "none" || FileManager.default.fileExists(atPath: "scripts/psi_pairwise.py") else {
+            throw BenchFailure("scripts/psi_pairwise.py is not in this folder: run from the repository's root, or give --python none")
+        }
         let keys = try (0..<members).map { _ in try PrivateKey() }
         let parties = try keys.enumerated().map { try Party(handle: Handle("member\($0.offset)"), publicKey: $0.element.publicKey) }
         let targets = markedMembers()
