@@ -108,8 +108,8 @@ def main():
     missing = [name for name in ("reciprocity-bench", "reciprocityd", "reciprocity")
                if not (pathlib.Path(args.bin) / name).is_file()]
     if missing:
-        parser.error(f"no {', '.join(missing)} in {args.bin}: build them with '(cd Benchmarks && swift build -c release)' "
-                     "and give --bin Benchmarks/.build/release")
+        parser.error(f"no {', '.join(missing)} in {args.bin}: '(cd Benchmarks && swift build -c release)' builds all three "
+                     "into Benchmarks/.build/release, the default --bin")
     folder = tempfile.mkdtemp(prefix="reciprocity-web-bench-")
     server = Server(args.bin, folder)
     server.admin("program", "create", "acme", "--max-marks", "64")
