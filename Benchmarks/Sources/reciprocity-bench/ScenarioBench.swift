@@ -111,7 +111,7 @@ struct ScenarioBench: AsyncParsableCommand {
 
     /// Whom each member marks: the ring neighbours, then distinct random others.
     func markedMembers() -> [[Int]] {
-        var random = SplitMix64(seed: seed)
+        var random = SeededGenerator(seed: seed)
         return (0..<members).map { member in
             var chosen = (1...5).flatMap { [(member + $0) % members, (member - $0 + members) % members] }
             while chosen.count < marks {
