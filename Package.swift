@@ -20,7 +20,6 @@ let package = Package(
         .library(name: "ReciprocityClient", targets: ["ReciprocityClient"]),
         .executable(name: "reciprocityd", targets: ["reciprocityd"]),
         .executable(name: "reciprocity", targets: ["reciprocity"]),
-        .executable(name: "reciprocity-bench", targets: ["reciprocity-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -154,18 +153,6 @@ let package = Package(
             capability: .buildTool(),
             dependencies: ["WebAssetHasher"],
             path: "Plugins/WebAssetHashes"
-        ),
-        .executableTarget(
-            name: "reciprocity-bench",
-            dependencies: [
-                "ReciprocityCore", "ReciprocityAPI", "ReciprocityStore", "ReciprocitySQLite", "ReciprocityPostgres",
-                "ReciprocityClient", "COpenSSL",
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "PostgresNIO", package: "postgres-nio"),
-                .product(name: "GRDB", package: "GRDB.swift"),
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ],
-            swiftSettings: strictSettings
         ),
         .testTarget(
             name: "ReciprocityCoreTests",

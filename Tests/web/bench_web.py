@@ -7,7 +7,10 @@
   (the first mark of a member: 50 real marks and the dummies up to P = 64, derived, sealed and sent in one POST,
   after GET /v1/me, the key-log sync and GET /v1/marks).
 
-Usage: Tests/web/bench_web.py [--chromium /usr/bin/chromium] [--bin .build/release] [--runs 3]
+Usage: Tests/web/bench_web.py [--chromium /usr/bin/chromium] [--bin Benchmarks/.build/release] [--runs 3]
+
+--bin is a folder holding reciprocity-bench, reciprocityd and reciprocity: `(cd Benchmarks && swift build -c release)`
+builds all three into Benchmarks/.build/release, the default (docs/benchmarks.md).
 """
 
 import argparse
@@ -98,9 +101,15 @@ def join_by_http(base, invite, handle):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--chromium", default="/usr/bin/chromium")
-    parser.add_argument("--bin", default=str(ROOT / ".build" / "release"))
+    parser.add_argument("--bin", default=str(ROOT / "Benchmarks" / ".build" / "release"),
+                        help="folder with reciprocity-bench, reciprocityd and reciprocity (default: %(default)s)")
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
+    missing = [name for name in ("reciprocity-bench", "reciprocityd", "reciprocity")
+               if not (pathlib.Path(args.bin) / name).is_file()]
+    if missing:
+        parser.error(f"no {', '.join(missing)} in {args.bin}: '(cd Benchmarks && swift build -c release)' builds all three "
+                     "into Benchmarks/.build/release, the default --bin")
     folder = tempfile.mkdtemp(prefix="reciprocity-web-bench-")
     server = Server(args.bin, folder)
     server.admin("program", "create", "acme", "--max-marks", "64")

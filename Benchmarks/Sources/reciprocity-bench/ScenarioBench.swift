@@ -36,6 +36,10 @@ struct ScenarioBench: AsyncParsableCommand {
 
     func run() async throws {
         guard marks >= 10, marks < members else { throw BenchFailure("--marks must be at least 10 and below --members") }
+        // Checked before the minutes of our side, not after them.
+        guard python == "none" || FileManager.default.fileExists(atPath: "scripts/psi_pairwise.py") else {
+            throw BenchFailure("scripts/psi_pairwise.py is not in this folder: run from the repository's root, or give --python none")
+        }
         let keys = try (0..<members).map { _ in try PrivateKey() }
         let parties = try keys.enumerated().map { try Party(handle: Handle("member\($0.offset)"), publicKey: $0.element.publicKey) }
         let targets = markedMembers()
@@ -107,7 +111,7 @@ struct ScenarioBench: AsyncParsableCommand {
 
     /// Whom each member marks: the ring neighbours, then distinct random others.
     func markedMembers() -> [[Int]] {
-        var random = SplitMix64(seed: seed)
+        var random = SeededGenerator(seed: seed)
         return (0..<members).map { member in
             var chosen = (1...5).flatMap { [(member + $0) % members, (member - $0 + members) % members] }
             while chosen.count < marks {

@@ -1,4 +1,4 @@
-import COpenSSL
+import COpenSSLBaseline
 
 /// OpenSSL's X25519 derive with nothing of ours around it: the floor our derivation is measured against.
 /// It does exactly what any caller must do with a peer key that arrives as 32 raw bytes.
