@@ -31,10 +31,17 @@ public enum DirectorySearch {
     /// Whether a member matches `query`; an empty query (after folding) matches everyone. The handle is
     /// compared as it is (handles are lowercase ASCII already), the rest folded as `text`.
     public static func matches(_ query: String, handle: String, profile: Profile) -> Bool {
-        let folded = text(query)
-        guard !folded.isEmpty else { return true }
+        matcher(query)(handle, profile)
+    }
+
+    /// `matches` for one query over many members: the query is folded once.
+    public static func matcher(_ query: String) -> @Sendable (_ handle: String, _ profile: Profile) -> Bool {
+        let folded = Array(text(query).utf8)
+        guard !folded.isEmpty else { return { _, _ in true } }
         // Byte substrings, as the server's `instr` compared them: no grapheme or canonical-equivalence rules.
-        return handle.utf8.firstRange(of: folded.utf8) != nil
-            || text(profile.displayName, profile.headline).utf8.firstRange(of: folded.utf8) != nil
+        return { handle, profile in
+            handle.utf8.firstRange(of: folded) != nil
+                || text(profile.displayName, profile.headline).utf8.firstRange(of: folded) != nil
+        }
     }
 }
