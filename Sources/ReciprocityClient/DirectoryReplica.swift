@@ -50,9 +50,10 @@ public struct DirectoryReplica: Codable, Sendable, Equatable {
     /// `offersMentoring` and `seeksMentoring` used to answer, computed here.
     public func page(_ filter: DirectoryFilter) -> DirectoryListing {
         var found: [DirectoryEntry] = []
+        let matches = filter.matcher()
         for handle in members.keys.sorted() where filter.after.map({ handle > $0 }) ?? true {
             let member = members[handle]!
-            guard filter.matches(handle: handle, profile: member.profile) else { continue }
+            guard matches(handle, member.profile) else { continue }
             if found.count == filter.limit {
                 return DirectoryListing(members: found, nextCursor: found.last?.handle)
             }
@@ -85,10 +86,13 @@ public struct DirectoryFilter: Sendable, Equatable {
         self.limit = limit
     }
 
-    func matches(handle: String, profile: Profile) -> Bool {
-        (!offersMentoring || profile.offersMentoring) && (!seeksMentoring || profile.seeksMentoring)
-            && tag.map(profile.tags.contains) ?? true
-            && search.map { DirectorySearch.matches($0, handle: handle, profile: profile) } ?? true
+    /// Whether a member passes the filter, with the search text folded once for all members.
+    func matcher() -> (_ handle: String, _ profile: Profile) -> Bool {
+        let text = search.map(DirectorySearch.matcher)
+        return { [self] handle, profile in
+            (!offersMentoring || profile.offersMentoring) && (!seeksMentoring || profile.seeksMentoring)
+                && tag.map(profile.tags.contains) ?? true && text.map { $0(handle, profile) } ?? true
+        }
     }
 }
 

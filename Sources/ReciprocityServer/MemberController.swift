@@ -125,8 +125,8 @@ struct MemberController {
         let limit = try parameters.integer(
             "limit", in: 1...DirectoryChangeLimits.maxPage, default: DirectoryChangeLimits.defaultPage)
         var page = try await store.profileChanges(programID: program.id, since: since, limit: limit)
-        // A page stays well under clients' response limits whatever its profiles hold: cut it after the change
-        // that passes the budget (at least one change always goes), and the next page starts there.
+        // A page stays well under clients' response limits whatever its profiles hold: cut it before the change
+        // that would pass the budget (at least one change always goes), and the next page starts there.
         var bytes = 0
         if let cut = page.changes.firstIndex(where: { change in
             bytes += Self.encodedBytesBound(change)
@@ -147,8 +147,11 @@ struct MemberController {
     /// Bytes of JSON one change takes at most: every name and headline byte escaped (two bytes), each tag
     /// quoted, and the keys, handle and time.
     static func encodedBytesBound(_ change: ProfileChangeRecord) -> Int {
-        let profile = change.profile.map { 2 * ($0.displayName.utf8.count + $0.headline.utf8.count) + $0.tags.reduce(0) { $0 + $1.utf8.count + 3 } } ?? 0
-        return change.handle.rawValue.utf8.count + profile + 200
+        let profile = change.profile.map { profile in
+            2 * (profile.displayName.utf8.count + profile.headline.utf8.count)
+                + profile.tags.reduce(0) { $0 + $1.utf8.count + 3 }
+        }
+        return change.handle.rawValue.utf8.count + (profile ?? 0) + 200
     }
 
     /// The most JSON bytes one page of `GET /v1/profiles` carries (half of `maxPageBytes`).

@@ -1,4 +1,4 @@
-import ReciprocityCore
+@testable import ReciprocityCore
 import Testing
 
 /// The directory search rule every client applies to its replica (the server's former `q`): case, width and
@@ -12,6 +12,17 @@ struct DirectorySearchTests {
     func matchesAsTheServerDid(_ query: String, _ expected: Bool) {
         let profile = Profile(displayName: "Zoë Ngọc Ánh 👩🏽‍💻", headline: "Builds VDI", tags: ["rust"])
         #expect(DirectorySearch.matches(query, handle: "ada-lovelace", profile: profile) == expected, "\(query)")
+    }
+
+    /// The ASCII fast path folds exactly as Foundation does, on every printable character and control ones.
+    @Test func asciiFoldsAsFoundationDoes() {
+        var random = SplitMix64(seed: 23)
+        for length in [0, 1, 5, 40, 300, 1100] {
+            for _ in 0..<50 {
+                let text = String(decoding: (0..<length).map { _ in UInt8(random.next() % 128) }, as: UTF8.self)
+                #expect(DirectorySearch.text(text) == DirectorySearch.foldedWithFoundation(text), "\(Array(text.utf8))")
+            }
+        }
     }
 
     @Test func foldedTextIsBounded() {

@@ -8,7 +8,8 @@ import ReciprocityCore
 
 /// `reciprocity-bench directory`: the directory replica of a program of N members (Specs/client.md, 1a): bytes
 /// on the wire and time of the first sync and of an incremental one, the replica's size on disk, and what a
-/// command pays locally (loading the replica, one search).
+/// command pays locally (loading the replica, one search). Each time is given as wall-clock milliseconds and
+/// as CPU milliseconds (this process's, and for syncs the server's too), which a busy machine hardly moves.
 struct DirectoryBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "directory",
@@ -45,21 +46,21 @@ struct DirectoryBench: AsyncParsableCommand {
         let membership = try await Membership.join(
             home: fixture.directory.appendingPathComponent("home"), server: fixture.url(""), program: "bench",
             invite: try await fixture.invite(), handle: "bench-reader", profile: Profile(displayName: "Reader"))
-        var start = ContinuousClock.now
+        var measure = Measure(fixture)
         let replica = try await membership.syncDirectory(DirectoryReplica())
-        report("first_sync_ms", elapsedSeconds(ContinuousClock.now - start) * 1000, decimals: 1)
+        measure.finish("first_sync")
         let file = membership.folder.url.appendingPathComponent("directory.json").path
         let size = try FileManager.default.attributesOfItem(atPath: file)[.size] as? Int ?? 0
         report("replica_disk_bytes", Double(size))
         report("disk_bytes_per_member", Double(size) / Double(replica.members.count), decimals: 1)
 
         // What every command pays to decide whether to sync, and what a search costs, locally.
-        start = ContinuousClock.now
+        measure = Measure(fixture)
         let loaded = try membership.folder.loadDirectory()
-        report("load_replica_ms", elapsedSeconds(ContinuousClock.now - start) * 1000, decimals: 1)
-        start = ContinuousClock.now
+        measure.finish("load_replica")
+        measure = Measure(fixture)
         let found = loaded.page(DirectoryFilter(search: "team 42,", limit: 200))
-        report("local_search_ms", elapsedSeconds(ContinuousClock.now - start) * 1000, decimals: 1)
+        measure.finish("local_search")
         guard !found.members.isEmpty else { throw BenchFailure("the local search found nobody") }
 
         // An incremental sync after `changes` members updated their profiles.
@@ -76,11 +77,11 @@ struct DirectoryBench: AsyncParsableCommand {
         let incremental = try await Self.follow(client, fixture, since: first.cursor)
         report("incremental_changes", Double(changes))
         report("incremental_wire_bytes", Double(incremental.bytes))
-        start = ContinuousClock.now
+        measure = Measure(fixture)
         let synced = try await membership.syncDirectory(loaded)
-        report("incremental_sync_ms", elapsedSeconds(ContinuousClock.now - start) * 1000, decimals: 1)
+        measure.finish("incremental_sync")
         guard synced.members["member0"]?.profile.headline == "Changed 0" else { throw BenchFailure("the change did not arrive") }
-        start = ContinuousClock.now
+        let start = ContinuousClock.now
         try await membership.refreshDirectoryIfStale()
         report("fresh_check_ms", elapsedSeconds(ContinuousClock.now - start) * 1000, decimals: 2)
         try await client.shutdown()
@@ -105,6 +106,33 @@ struct DirectoryBench: AsyncParsableCommand {
             let page = try APICoding.decoder().decode(ProfileChanges.self, from: Data(buffer: body))
             cursor = page.cursor
             if !page.more { return (pages, bytes, page.cursor) }
+        }
+    }
+}
+
+/// Wall-clock and CPU time from its creation to `finish`: this process's CPU (`getrusage`) and the server's.
+private struct Measure {
+    let fixture: ServerFixture
+    let wall = ContinuousClock.now
+    let cpu = Measure.processCPUSeconds()
+    let server: Double?
+
+    init(_ fixture: ServerFixture) {
+        self.fixture = fixture
+        server = fixture.serverCPUSeconds()
+    }
+
+    static func processCPUSeconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+    }
+
+    func finish(_ name: String) {
+        report("\(name)_ms", elapsedSeconds(ContinuousClock.now - wall) * 1000, decimals: 1)
+        report("\(name)_client_cpu_ms", (Self.processCPUSeconds() - cpu) * 1000, decimals: 1)
+        if let server, let now = fixture.serverCPUSeconds(), now > server {
+            report("\(name)_server_cpu_ms", (now - server) * 1000, decimals: 1)
         }
     }
 }
