@@ -57,7 +57,12 @@ enum ContentDecoding {
         // Two bytes past the end: zlib stops at the end of a whole stream and leaves them unread; a stream cut
         // short reads into them (CompressNIO does not say whether the stream ended).
         var buffer = ByteBuffer(bytes: data + [0, 0])
-        let decoded = try buffer.decompress(with: algorithm, maxSize: budget)
+        let decoded: ByteBuffer
+        do {
+            decoded = try buffer.decompress(with: algorithm, maxSize: budget)
+        } catch let error as CompressNIOError where error == .bufferOverflow {
+            throw Failure("it decodes to more than \(limit) bytes in all")
+        }
         guard buffer.readableBytes >= 2 else { throw Failure("the compressed stream is cut short") }
         guard buffer.readableBytes == 2 else { throw Failure("bytes follow the end of the compressed stream") }
         return Data(buffer: decoded)
