@@ -2,9 +2,9 @@ import CBrotli
 import Foundation
 
 extension ContentDecoding {
-    /// Brotli (RFC 7932) with libbrotlidec: the whole stream, up to `limit` bytes out; truncated, corrupt or
+    /// Brotli (RFC 7932) with libbrotlidec: the whole stream, up to `budget` bytes out; truncated, corrupt or
     /// followed by more bytes is a `Failure`.
-    static func brotli(_ data: Data) throws -> Data {
+    static func brotli(_ data: Data, upTo budget: Int) throws -> Data {
         guard let decoder = BrotliDecoderCreateInstance(nil, nil, nil) else { throw Failure("out of memory") }
         defer { BrotliDecoderDestroyInstance(decoder) }
         var output = Data()
@@ -19,7 +19,7 @@ extension ContentDecoding {
                     return BrotliDecoderDecompressStream(decoder, &availableIn, &nextIn, &availableOut, &nextOut, nil)
                 }
                 output.append(contentsOf: chunk[..<(chunk.count - availableOut)])
-                guard output.count <= limit else { throw Failure("it decodes to more than \(limit) bytes") }
+                guard output.count <= budget else { throw Failure("it decodes to more than \(limit) bytes in all") }
                 switch result {
                 case BROTLI_DECODER_RESULT_SUCCESS:
                     guard availableIn == 0 else { throw Failure("bytes follow the end of the compressed stream") }

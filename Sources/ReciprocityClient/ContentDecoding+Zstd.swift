@@ -2,9 +2,9 @@ import CZstd
 import Foundation
 
 extension ContentDecoding {
-    /// Zstandard (RFC 8878) with libzstd: every frame, up to `limit` bytes out, with Chromium's largest window
+    /// Zstandard (RFC 8878) with libzstd: every frame, up to `budget` bytes out, with Chromium's largest window
     /// (8 MiB, as RFC 9659 asks of HTTP); truncated or corrupt is a `Failure`.
-    static func zstd(_ data: Data) throws -> Data {
+    static func zstd(_ data: Data, upTo budget: Int) throws -> Data {
         guard let stream = ZSTD_createDCtx() else { throw Failure("out of memory") }
         defer { ZSTD_freeDCtx(stream) }
         ZSTD_DCtx_setParameter(stream, ZSTD_d_windowLogMax, 23)
@@ -21,7 +21,7 @@ extension ContentDecoding {
                 }
                 if ZSTD_isError(result) != 0 { throw Failure(String(cString: ZSTD_getErrorName(result))) }
                 output.append(contentsOf: chunk[..<produced])
-                guard output.count <= limit else { throw Failure("it decodes to more than \(limit) bytes") }
+                guard output.count <= budget else { throw Failure("it decodes to more than \(limit) bytes in all") }
                 lastResult = result
                 // All input read and the output buffer not filled: nothing more will come out.
                 if inBuffer.pos == inBuffer.size && produced < chunk.count { break }

@@ -90,7 +90,10 @@ public enum WebAudit {
                 differences.append("manifest: does not list \(path), which is served")
             }
         }
-        // 3. Everything again, asked plainly: a server that looks at the request to choose the code shows here.
+        // 3. The headers each file came with: a header can change what the browser does with the same bytes.
+        differences += fetcher.headerDifferences()
+        // 4. Everything again, asked plainly: a server that looks at the request to choose the code or the
+        // headers shows here.
         differences += try await fetcher.plainAgain()
         return Report(differences: differences, filesChecked: names.count + fetcher.target.pages.count)
     }
@@ -188,12 +191,19 @@ public enum WebAudit {
         }
     }
 
-    /// Asks for files as `BrowserRequest` says, keeping each answer for the plain request of step 3.
+    /// One answer: the body, and what is wrong with its headers (`headerProblems`, empty unless HTTP 200).
+    struct Answer: Equatable {
+        let fetched: Fetched
+        let headerProblems: [String]
+    }
+
+    /// Asks for files as `BrowserRequest` says, keeping each answer for the header check and the plain
+    /// request of steps 3 and 4.
     struct Fetcher {
         let target: Target
         let browser: BrowserIdentity
         let client: HTTPClient
-        var answers: [(path: String, fetched: Fetched)] = []
+        var answers: [(path: String, answer: Answer)] = []
 
         init(link: String, browser: BrowserIdentity, client: HTTPClient) throws {
             target = try Target(link: link)
@@ -202,24 +212,29 @@ public enum WebAudit {
         }
 
         mutating func get(_ path: String, as kind: BrowserRequest) async throws -> Fetched {
-            let fetched = try await get(path, headers: kind.headers(host: target.host, origin: target.origin, browser: browser))
-            answers.append((path, fetched))
-            return fetched
+            let answer = try await get(path, headers: kind.headers(host: target.host, origin: target.origin, browser: browser))
+            answers.append((path, answer))
+            return answer.fetched
+        }
+
+        /// The difference lines for the headers of every file fetched so far.
+        func headerDifferences() -> [String] {
+            answers.flatMap { path, answer in answer.headerProblems.map { "headers: \(path) \($0)" } }
         }
 
         /// Every file fetched so far, again with no header but `Host`: the difference lines for those served
-        /// otherwise than to the browser's request.
+        /// otherwise than to the browser's request (other bytes, or headers otherwise wrong).
         func plainAgain() async throws -> [String] {
             var differences: [String] = []
-            for (path, fetched) in answers where try await get(path, headers: []) != fetched {
+            for (path, answer) in answers where try await get(path, headers: []) != answer {
                 differences.append("varies: \(path) is served differently to a browser's request than to a plain one")
             }
             return differences
         }
 
-        /// GET `path`: the decoded body on 200, the status otherwise (a redirect included). Unreachable is
-        /// an error.
-        func get(_ path: String, headers: [(String, String)]) async throws -> Fetched {
+        /// GET `path`: the decoded body on 200, the status otherwise (a redirect included), and what is wrong
+        /// with the headers of a 200. Unreachable is an error.
+        func get(_ path: String, headers: [(String, String)]) async throws -> Answer {
             let url = target.origin + path
             var request = HTTPClientRequest(url: url)
             request.method = .GET
@@ -232,12 +247,15 @@ public enum WebAudit {
             } catch {
                 throw ClientError("unreachable", "cannot fetch \(url): \(ServerAPI.describe(error))")
             }
-            guard response.status.code == 200 else { return .missing(response.status.code) }
+            guard response.status.code == 200 else { return Answer(fetched: .missing(response.status.code), headerProblems: []) }
+            let problems = WebAudit.headerProblems(
+                response.headers.map { ($0.name, $0.value) }, contentType: WebAudit.contentType(of: path))
             let coding = response.headers["content-encoding"].joined(separator: ",")
             do {
-                return .found(try ContentDecoding.decode(Data(buffer: body), contentEncoding: coding))
+                let data = try ContentDecoding.decode(Data(buffer: body), contentEncoding: coding)
+                return Answer(fetched: .found(data), headerProblems: problems)
             } catch let error as ClientError {
-                return .undecodable(error.message)
+                return Answer(fetched: .undecodable(error.message), headerProblems: problems)
             }
         }
     }

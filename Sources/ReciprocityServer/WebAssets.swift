@@ -22,11 +22,6 @@ struct WebAssets: Sendable {
     /// The assets this build was made with.
     static let bundled = WebAssets(folder: Bundle.module.url(forResource: "web", withExtension: nil))
 
-    static let contentTypes = [
-        "html": "text/html; charset=utf-8", "js": "text/javascript; charset=utf-8", "css": "text/css; charset=utf-8",
-        "svg": "image/svg+xml", "png": "image/png", "json": "application/json", "woff2": "font/woff2",
-    ]
-
     init(folder: URL?) {
         let names = (folder.flatMap { try? FileManager.default.contentsOfDirectory(atPath: $0.path) } ?? [])
             .filter { !$0.hasPrefix(".") }.sorted()
@@ -34,7 +29,7 @@ struct WebAssets: Sendable {
         var entries: [ManifestEntry] = []
         for name in names {
             guard let folder, let data = try? Data(contentsOf: folder.appendingPathComponent(name)) else { continue }
-            let type = Self.contentTypes[(name as NSString).pathExtension.lowercased()] ?? "application/octet-stream"
+            let type = WebHeaders.contentType(ofFile: name)
             let digest = ContentDigest.sha256(data)
             assets[name] = Asset(contentType: type, body: ByteBuffer(bytes: data), sha256: digest)
             entries.append(
@@ -68,7 +63,9 @@ struct WebAssets: Sendable {
     func addRoutes(to router: Router<AppRequestContext>) {
         let group = router.group().add(middleware: WebSecurityHeaders())
         group.get("/web-manifest.json") { _, _ in
-            Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: manifest))
+            Response(
+                status: .ok, headers: [.contentType: WebHeaders.contentType(ofFile: "web-manifest.json")],
+                body: .init(byteBuffer: manifest))
         }
         // The app itself: one HTML page for the start and for invite links (`/join#program=P&invite=CODE`, the
         // code in the fragment, which the browser never sends).
@@ -86,23 +83,10 @@ struct WebAssets: Sendable {
     }
 }
 
-/// What every web app response carries: a Content-Security-Policy that allows only this origin's own scripts,
-/// styles and requests (no inline script or style, no framing, no worker: a service worker would stand between
-/// the page and the server and could serve it other code), no Referer (an invite code or a handle in a URL
-/// never leaves the page), no MIME sniffing, and revalidation so a changed asset is never run from a stale cache.
+/// What every web app response carries: `WebHeaders.security` (which says why each).
 struct WebSecurityHeaders<Context: RequestContext>: RouterMiddleware {
     static var headers: HTTPFields {
-        [
-            .contentSecurityPolicy:
-                "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; font-src 'self'; "
-                + "connect-src 'self'; manifest-src 'self'; worker-src 'none'; form-action 'self'; base-uri 'none'; "
-                + "frame-ancestors 'none'",
-            HTTPField.Name("Referrer-Policy")!: "no-referrer",
-            HTTPField.Name("X-Content-Type-Options")!: "nosniff",
-            HTTPField.Name("Cross-Origin-Opener-Policy")!: "same-origin",
-            HTTPField.Name("Cross-Origin-Resource-Policy")!: "same-origin",
-            .cacheControl: "no-cache",
-        ]
+        HTTPFields(WebHeaders.security.map { HTTPField(name: HTTPField.Name($0.name)!, value: $0.value) })
     }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws

@@ -398,9 +398,10 @@ struct Audit: AsyncParsableCommand {
             gzip, deflate, br and zstd answers are decoded; one in a coding it cannot decode fails the audit). \
             Then it fetches /web-manifest.json and every other asset, and each file again with a plain request. \
             It hashes the bytes served and compares them with the SHA-256 of the assets this CLI release was \
-            built from; prints each file added, missing, changed or undecodable (and a manifest that does not \
-            match what is served, or a file served differently to the plain request), one per line, and exits 1 \
-            on any difference.
+            built from, and checks each answer's headers against the ones reciprocityd sends (docs/web-audit.md \
+            lists them); prints each file added, missing, changed, undecodable or with other headers (and a \
+            manifest that does not match what is served, or a file served differently to the plain request), \
+            one per line, and exits 1 on any difference.
 
             It presents itself as Google Chrome's current stable release (the major version computed from the \
             date on Chrome's four-week cadence, from Chrome 132 on 2025-01-14) on this machine's system, in \

@@ -8,7 +8,11 @@ with the options that copy Chromium's User-Agent and client hints), and the audi
 before anything a browser would not; answers in gzip, deflate, br and zstd are decoded and pass; an answer in
 a coding the audit cannot decode fails it; a proxy that serves modified code (with matching Subresource
 Integrity in the page) only to requests carrying one of the headers Chromium sends, or only to a User-Agent
-other than the audit's former fixed one, makes Chromium run the modified code and the audit fail.
+other than the audit's former fixed one, makes Chromium run the modified code and the audit fail; more than
+two content codings fail it. The response headers: the server's own pass; byte-identical files with a
+`Refresh` header (Chromium follows it to an unaudited page), `Link`, `Set-Cookie`, `Content-Disposition`,
+`Service-Worker-Allowed`, `Alt-Svc`, a second or a weaker Content-Security-Policy, another Content-Type, or a
+header served only to the browser's request fail the audit.
 
 Prints one line per check, then `N passed, M failed`; exits 1 on any failure.
 
@@ -205,7 +209,7 @@ class Suite:
         assert result.returncode == 0, result.stdout + result.stderr
         assert "/web/app.js" in sent and "/join" in sent and len(sent) >= 10, sent
 
-    def undecodable(self, coding, encode):
+    def undecodable(self, coding, encode, reason="it came in the content coding"):
         def mangle(request, status, headers, body):
             if request[0] != "/web/app.js" or status != 200:
                 return status, headers, body
@@ -218,8 +222,79 @@ class Suite:
             proxy.close()
         assert result.returncode == 1, result.stdout + result.stderr
         lines = result.stdout.splitlines()
-        assert any(line.startswith("undecodable: /web/app.js: it came in the content coding") for line in lines), lines
+        assert any(line.startswith("undecodable: /web/app.js: " + reason) for line in lines), lines
         assert len(result.stderr.splitlines()) == 1 and "differs from this release" in result.stderr, result.stderr
+
+    def header_fails_the_audit(self, name, value, paths=("/", "/join"), replace=False):
+        """A proxy that passes every byte on and adds `name: value` to the answers for `paths` (or, with
+        `replace`, puts it in place of the server's own `name`): Chromium gets the same code, the audit fails
+        with a `headers:` line for each page."""
+        def add(request, status, headers, body):
+            if status != 200 or request[0] not in paths:
+                return status, headers, body
+            kept = [(k, v) for k, v in headers if not (replace and k.lower() == name.lower())]
+            return status, kept + [(name, value)], body
+
+        proxy = Proxy(self.server.port, add)
+        try:
+            result = self.audit(proxy)
+        finally:
+            proxy.close()
+        assert result.returncode == 1, f"the audit passed {name}: {value}: {result.stdout}{result.stderr}"
+        lines = result.stdout.splitlines()
+        assert any(line.startswith(f"headers: /join has {name}") for line in lines), lines
+        assert all(line.startswith("headers: /join ") for line in lines), lines
+        assert len(result.stderr.splitlines()) == 1 and "differs from this release" in result.stderr, result.stderr
+
+    def refresh_header_is_caught(self):
+        """The attack: byte-identical files plus `Refresh: 0; url=/evil` on the page; Chromium leaves the
+        audited page for an unaudited one on the same origin."""
+        evil = b"<!doctype html><title>evil</title><p id=evil>same origin, not audited</p>"
+
+        def refresh(request, status, headers, body):
+            if request[0] == "/evil":
+                return 200, [("Content-Type", "text/html")], evil
+            if status == 200 and request[0] in ("/", "/join"):
+                return status, headers + [("Refresh", "0; url=/evil")], body
+            return status, headers, body
+
+        proxy = Proxy(self.server.port, refresh)
+        try:
+            context = self.browser.new_context()
+            page = context.new_page()
+            page.goto(proxy.base + self.link_path)
+            page.wait_for_url("**/evil", timeout=10000)
+            context.close()
+            result = self.audit(proxy)
+        finally:
+            proxy.close()
+        assert result.returncode == 1, result.stdout + result.stderr
+        assert "headers: /join has Refresh '0; url=/evil', a header this release's server does not send" \
+            in result.stdout.splitlines(), result.stdout
+
+    def real_server_headers_pass(self):
+        """Straight to the server: its headers are the ones the audit requires (the proxy checks pass the
+        server's headers on, so this is the one check without a proxy)."""
+        result = subprocess.run([str(pathlib.Path(self.args.bin) / "reciprocity"), "audit", "--web",
+                                 f"http://127.0.0.1:{self.server.port}"], capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0 and "matches this release" in result.stdout, result.stdout + result.stderr
+
+    def header_only_to_the_browser_varies(self):
+        """A header added only to requests that look like a browser's: the plain copy's headers differ."""
+        def browser_only(request, status, headers, body):
+            path, request_headers = request
+            if status == 200 and path == "/web/app.js" and header(request_headers, "Sec-Fetch-Dest"):
+                return status, headers + [("Set-Cookie", "x=1")], body
+            return status, headers, body
+
+        proxy = Proxy(self.server.port, browser_only)
+        try:
+            result = self.audit(proxy)
+        finally:
+            proxy.close()
+        lines = result.stdout.splitlines()
+        assert result.returncode == 1, lines
+        assert "varies: /web/app.js is served differently to a browser's request than to a plain one" in lines, lines
 
     def tampering_proxy(self, selects):
         """Serves a modified app.js, and the page with its integrity, to the requests `selects` picks."""
@@ -298,8 +373,27 @@ def main():
                        lambda: suite.undecodable("gzip", lambda body: gzip.compress(body)[:-9]))
             checks.run("a deflate answer with bytes after its end fails the audit",
                        lambda: suite.undecodable("deflate", lambda body: zlib.compress(body) + b"<script>"))
+            checks.run("three content codings fail the audit",
+                       lambda: suite.undecodable("gzip, gzip, gzip",
+                                                 lambda body: gzip.compress(gzip.compress(gzip.compress(body))),
+                                                 "it came in 3 content codings, more than the 2 this audit decodes"))
             checks.run("a zstd answer cut short fails the audit",
                        lambda: suite.undecodable("zstd", lambda body: zstandard.ZstdCompressor().compress(body)[:-9]))
+            checks.run("the server's own headers pass", suite.real_server_headers_pass)
+            checks.run("Refresh on the page (Chromium leaves for an unaudited page) fails the audit",
+                       suite.refresh_header_is_caught)
+            for name, value in [("Link", "</evil.js>; rel=modulepreload"), ("Set-Cookie", "session=attacker; Path=/"),
+                                ("Content-Disposition", "attachment"), ("Service-Worker-Allowed", "/"),
+                                ("Content-Security-Policy", "script-src *"), ("Alt-Svc", 'h3=":443"')]:
+                checks.run(f"{name} added to the page fails the audit",
+                           lambda name=name, value=value: suite.header_fails_the_audit(name, value))
+            checks.run("a weaker Content-Security-Policy fails the audit",
+                       lambda: suite.header_fails_the_audit(
+                           "Content-Security-Policy", "default-src 'self' 'unsafe-inline'", replace=True))
+            checks.run("another Content-Type on the page fails the audit",
+                       lambda: suite.header_fails_the_audit("Content-Type", "text/plain", replace=True))
+            checks.run("a header served only to the browser's request fails the audit as varies",
+                       suite.header_only_to_the_browser_varies)
             checks.run("modified code served only to requests carrying Accept-Encoding fails the audit",
                        lambda: suite.selector_fails_the_audit(
                            lambda headers: header(headers, "Accept-Encoding") is not None, "Accept-Encoding"))
