@@ -20,6 +20,9 @@ async function nodeHash(left, right) {
 
 /** `{program, live: {handle: key}, frontier: {size, hashes}}` as the CLI stores it; keys and hashes base64url. */
 export class Replica {
+    /**
+     * @param {{program: string, live?: Record<string, string>, frontier?: {size: number, hashes: string[]}}} json
+     */
     constructor(json) {
         this.directory = new KeyDirectory(json.program);
         this.owners = this.directory.owners;
@@ -39,11 +42,21 @@ export class Replica {
         }
     }
 
+    /**
+     * The live key of `handle`, base64url, or undefined.
+     * @param {string} handle
+     * @returns {string | undefined}
+     */
     live(handle) {
         const hex = this.directory.live.get(handle);
         return hex === undefined ? undefined : hexToB64(hex);
     }
 
+    /**
+     * Applies one entry under the directory rules, or throws without changing anything.
+     * @param {import("./reciprocity.js").KeyLogEntry} entry
+     * @returns {Promise<void>}
+     */
     async apply(entry) {
         await this.directory.apply(entry); // the directory rules; throws without changing anything
         let hash = this.directory.leafHashes.pop();
@@ -57,6 +70,9 @@ export class Replica {
         this.size += 1;
     }
 
+    /**
+     * @returns {Promise<Uint8Array>}
+     */
     async root() {
         if (this.hashes.length === 0) return sha256(new Uint8Array(0));
         let root = this.hashes[this.hashes.length - 1];
@@ -93,7 +109,10 @@ function checkOwnEntry(index, entry, handle, history, own) {
  * `publicKey`, `api`, `serial`, `rollingBack` and `save`.
  */
 export class MembershipKeyLog {
-    /** The server's current head, checked against the pinned key and the latest verified head. */
+    /**
+     * The server's current head, checked against the pinned key and the latest verified head.
+     * @returns {Promise<import("./reciprocity.js").TreeHead>}
+     */
     async servedTreeHead() {
         const served = await this.api.logHead();
         if (this.state.logKey && this.state.logKey !== served.logPublicKey) {
@@ -126,6 +145,10 @@ export class MembershipKeyLog {
         return head;
     }
 
+    /**
+     * @param {string | null | undefined} nextPublicKey
+     * @returns {string[]} this member's keys, oldest first (base64url)
+     */
     ownKeyHistory(nextPublicKey) {
         return [...(this.state.retiredKeys ?? []), this.publicKey, ...(nextPublicKey ? [nextPublicKey] : [])];
     }
@@ -134,6 +157,7 @@ export class MembershipKeyLog {
      * Brings the replica up to the server's current head with every check of Specs/transparency.md (signature,
      * freshness, no rollback, consistency, the directory rules, the entries hash to the signed root) and checks
      * every entry for this member's own handle. The requests depend only on the log.
+     * @returns {Promise<Replica>}
      */
     async syncedDirectory() {
         const head = await this.servedTreeHead();
@@ -179,6 +203,7 @@ export class MembershipKeyLog {
     /**
      * The latest verified tree head as one line, after bringing the replica up to the server's current head
      * (`reciprocity key head`): the line to compare with other members (gossip).
+     * @returns {Promise<string>}
      */
     currentTreeHead() {
         return this.serial(() => this.rollingBack(async () => {
@@ -195,6 +220,8 @@ export class MembershipKeyLog {
      * (`log-future-head`; its age is not checked), no larger than the head the server serves this page now
      * (`log-fork`: the server showed someone a log it does not show here) and consistent with it (equal roots at
      * equal sizes, else a consistency proof from the server; `log-fork`). Resolves to the served head's line.
+     * @param {string} line
+     * @returns {Promise<string>}
      */
     checkGossipedHead(line) {
         return this.serial(() => this.rollingBack(async () => {

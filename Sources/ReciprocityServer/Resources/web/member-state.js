@@ -1,3 +1,4 @@
+// @ts-check
 // What this browser keeps of a membership, a port of the Swift client's MemberState.swift: IndexedDB (the state
 // in the JSON shape of the CLI's state.json, the key, its sealed copy and the device key) and the wrapping of the
 // private key. The private X25519 key is a non-extractable CryptoKey; a copy of its 32 raw bytes is kept
@@ -8,6 +9,22 @@ import { base64urlDecode, base64urlEncode, fromHex, importPrivateKey, toHex } fr
 import { ClientError } from "./server-api.js";
 
 const subtle = crypto.subtle;
+
+/**
+ * One mark as this device remembers it (MemberState.swift's LocalMark); a dummy has no `handle`.
+ * @typedef {{handle?: string, wants?: "mentor" | "mentee" | "peer", epoch: number, token: string, ownTag: string,
+ *   counterpartTag?: string, createdAt: string, matchedAt?: string, note?: string, waitingForTrust?: boolean}} LocalMark
+ */
+/**
+ * The state as the CLI's state.json holds it (MemberState.swift); keys and tokens base64url, dates ISO 8601.
+ * @typedef {{server: string, program: string, handle: string, credential: string, pinnedKeys: Record<string, string>,
+ *   marks: LocalMark[], padTo?: number, logKey?: string, treeHead?: string, retiredKeys?: string[],
+ *   resubmitPending?: boolean, replica?: object, ownLogKey?: string, epoch?: number}} MemberState
+ */
+/**
+ * A key's raw bytes sealed under the device key (AES-GCM).
+ * @typedef {{iv: Uint8Array, data: Uint8Array}} SealedKey
+ */
 
 // --- IndexedDB -------------------------------------------------------------------------------------------
 
@@ -27,7 +44,11 @@ function openDB() {
     return request(req);
 }
 
-/** Reads `keys` in one transaction. */
+/**
+ * Reads `keys` in one transaction.
+ * @param {string[]} keys
+ * @returns {Promise<any[]>}
+ */
 export async function idbGet(keys) {
     const db = await openDB();
     try {
@@ -38,7 +59,11 @@ export async function idbGet(keys) {
     }
 }
 
-/** Writes every entry of `values` (undefined deletes) in one transaction: all or nothing. */
+/**
+ * Writes every entry of `values` (undefined deletes) in one transaction: all or nothing.
+ * @param {Record<string, any>} values
+ * @returns {Promise<void>}
+ */
 export async function idbPut(values) {
     const db = await openDB();
     try {
@@ -58,7 +83,10 @@ export async function idbPut(values) {
     }
 }
 
-/** "Forget this device": deletes the whole database (key, copy, device key, state). */
+/**
+ * "Forget this device": deletes the whole database (key, copy, device key, state).
+ * @returns {Promise<void>}
+ */
 export async function forgetDevice() {
     await new Promise((resolve, reject) => {
         const req = indexedDB.deleteDatabase(DB_NAME);
@@ -75,6 +103,9 @@ const PKCS8_PREFIX = "302e020100300506032b656e04220420";
 /**
  * A key as this page keeps it: the non-extractable X25519 CryptoKey used for every derivation, and its raw bytes
  * sealed under the device key (AES-GCM, itself non-extractable) for a backup.
+ * @param {Uint8Array} raw 32 bytes
+ * @param {CryptoKey} deviceKey
+ * @returns {Promise<{privateKey: CryptoKey, sealed: SealedKey}>}
  */
 export async function keepKey(raw, deviceKey) {
     const privateKey = await importPrivateKey(raw); // non-extractable
@@ -83,9 +114,13 @@ export async function keepKey(raw, deviceKey) {
     return { privateKey, sealed: { iv, data: sealed } };
 }
 
-/** A new key pair: generated extractable only to take the one sealed copy, then used non-extractable. */
+/**
+ * A new key pair: generated extractable only to take the one sealed copy, then used non-extractable.
+ * @param {CryptoKey} deviceKey
+ * @returns {Promise<{privateKey: CryptoKey, sealed: SealedKey}>}
+ */
 export async function newKey(deviceKey) {
-    const pair = await subtle.generateKey({ name: "X25519" }, true, ["deriveBits"]);
+    const pair = /** @type {CryptoKeyPair} */ (await subtle.generateKey({ name: "X25519" }, true, ["deriveBits"]));
     const pkcs8 = new Uint8Array(await subtle.exportKey("pkcs8", pair.privateKey));
     if (toHex(pkcs8.subarray(0, 16)) !== PKCS8_PREFIX) throw new ClientError("key-format", "the browser exported an unexpected key format");
     const raw = pkcs8.slice(16);
@@ -97,10 +132,17 @@ export async function newKey(deviceKey) {
     }
 }
 
+/**
+ * @returns {Promise<CryptoKey>}
+ */
 export function newDeviceKey() {
     return subtle.generateKey({ name: "AES-GCM", length: 256 }, false, ["encrypt", "decrypt"]);
 }
-/** The 32 raw bytes of the private key, decrypted from its copy under the device key. Only for a backup. */
+/**
+ * The 32 raw bytes of the private key, decrypted from its copy under the device key. Only for a backup.
+ * @param {CryptoKey} deviceKey
+ * @returns {Promise<Uint8Array>}
+ */
 export async function unsealKey(deviceKey) {
     const [sealed] = await idbGet(["sealedKey"]);
     if (!sealed) throw new ClientError("no-key-copy", "this browser keeps no copy of the key to back up");
@@ -109,26 +151,44 @@ export async function unsealKey(deviceKey) {
 
 // --- the state's values ----------------------------------------------------------------------------------
 
-/** A date as Swift's JSONEncoder `.iso8601` writes it (no fractional seconds): the CLI reads the same state. */
+/**
+ * A date as Swift's JSONEncoder `.iso8601` writes it (no fractional seconds): the CLI reads the same state.
+ * @returns {string}
+ */
 export function isoNow() {
     return new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
 }
 
+/** @type {(bytes: Uint8Array) => string} */
 export const b64 = base64urlEncode;
+/** @type {(hex: string) => string} */
 export const hexToB64 = (hex) => b64(fromHex(hex));
+/** @type {(text: string) => string} */
 export const b64ToHex = (text) => toHex(base64urlDecode(text, 32));
+/** @type {<T>(value: T) => T} */
 export const clone = (value) => structuredClone(value);
 
+/** @type {(mark: LocalMark) => boolean} */
 export const isDummy = (mark) => mark.handle === undefined || mark.handle === null;
+/** @type {(mark: LocalMark) => boolean} */
 export const isPending = (mark) => !mark.matchedAt;
+/** @type {(mark: LocalMark, epoch: number) => boolean} */
 export const isWanted = (mark, epoch) => mark.epoch === epoch && isPending(mark) && mark.waitingForTrust !== true;
 
-/** Drops keys whose value is undefined or null, as Swift's encoder leaves nil optionals out. */
+/**
+ * Drops keys whose value is undefined or null, as Swift's encoder leaves nil optionals out.
+ * @param {Record<string, any>} object
+ * @returns {Record<string, any>}
+ */
 export function compact(object) {
     return Object.fromEntries(Object.entries(object).filter(([, value]) => value !== undefined && value !== null));
 }
 
-/** `state` as the CLI's state.json holds it (MemberState), as JSON text: nil optionals left out, same order. */
+/**
+ * `state` as the CLI's state.json holds it (MemberState), as JSON text: nil optionals left out, same order.
+ * @param {MemberState} s
+ * @returns {string}
+ */
 export function stateText(s) {
     return JSON.stringify(compact({
         server: s.server, program: s.program, handle: s.handle, credential: s.credential,

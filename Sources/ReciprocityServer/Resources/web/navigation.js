@@ -6,6 +6,12 @@ import { renderers, session } from "./session.js";
 import { pollMatches, startPolling } from "./screen-matches.js";
 import { startDirectorySync } from "./screen-directory.js";
 
+/**
+ * Shows screen `name`; with a membership, runs the one poll and then its renderer.
+ * @param {string} name the id after `screen-`
+ * @param {{focus?: boolean}} options (optional) `focus: false` leaves the focus where it is
+ * @returns {Promise<void> | undefined}
+ */
 export function showScreen(name, { focus = true } = {}) {
     for (const section of document.querySelectorAll("main > section")) section.hidden = section.id !== `screen-${name}`;
     for (const button of document.querySelectorAll("#nav button")) {
@@ -26,7 +32,10 @@ export function showScreen(name, { focus = true } = {}) {
     });
 }
 
-/** The way into the app (start, join, restore): the menu, the poll's timer and the directory's sync. */
+/**
+ * The way into the app (start, join, restore): the menu, the poll's timer and the directory's sync.
+ * @returns {void}
+ */
 export function enterApp() {
     $("nav").hidden = false;
     startPolling();

@@ -11,6 +11,10 @@ import { forgetDirectoryState, stopDirectorySync } from "./screen-directory.js";
 import { forgetMatches, stopPolling } from "./screen-matches.js";
 import { forgetProfile } from "./screen-profile.js";
 
+/**
+ * Draws what this browser holds (no request).
+ * @returns {Promise<void>}
+ */
 export async function render() {
     const membership = session.membership;
     const s = membership.state;

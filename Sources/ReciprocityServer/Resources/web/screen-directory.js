@@ -92,6 +92,10 @@ function renderSuggestions() {
     }
 }
 
+/**
+ * Draws the Directory screen from the local replica (no request).
+ * @returns {void}
+ */
 export function render() {
     renderDirectoryPage();
     renderSuggestions();
@@ -144,7 +148,10 @@ async function syncDirectory() {
     }
 }
 
-/** Syncs once now (a way into the app: start, join, restore), then on the timer. */
+/**
+ * Syncs once now (a way into the app: start, join, restore), then on the timer.
+ * @returns {void}
+ */
 export function startDirectorySync() {
     syncDirectory();
     if (directorySyncTimer) return;
@@ -153,19 +160,29 @@ export function startDirectorySync() {
     }, DIRECTORY_SYNC_MS);
 }
 
-/** Stops the sync ("Forget this device"). */
+/**
+ * Stops the sync ("Forget this device").
+ * @returns {void}
+ */
 export function stopDirectorySync() {
     clearInterval(directorySyncTimer);
     directorySyncTimer = null;
 }
 
-/** Forgets the replica in memory and the selection (a membership forgotten). */
+/**
+ * Forgets the replica in memory and the selection (a membership forgotten).
+ * @returns {void}
+ */
 export function forgetDirectoryState() {
     directory = null;
     selected.clear();
 }
 
 const encoder = new TextEncoder();
+/**
+ * Says how many of the note's bytes are used.
+ * @returns {void}
+ */
 export function updateNoteCount() {
     const bytes = encoder.encode($("mark-note").value).length;
     const count = $("note-count");

@@ -3,6 +3,10 @@
 import { $, act, el, say, WANTS } from "./ui.js";
 import { redraw, session } from "./session.js";
 
+/**
+ * Draws My interests from this device's records (no request).
+ * @returns {void}
+ */
 export function render() {
     const membership = session.membership;
     const marks = membership.interests;

@@ -5,6 +5,10 @@ import { capitalise, describe } from "./sentences.js";
 import { $, act, confirmStep, el, say } from "./ui.js";
 import { redraw, session } from "./session.js";
 
+/**
+ * Draws the Keys screen from this device's state and verified replica (no request).
+ * @returns {Promise<void>}
+ */
 export async function render() {
     const membership = session.membership;
     $("my-fingerprint").textContent = await membership.fingerprint(null);

@@ -32,7 +32,11 @@ function renderMatches(reports) {
     badge.setAttribute("aria-label", `${verified.length} matches`);
 }
 
-/** The poll: GET /v1/me, the key log, GET /v1/matches and GET /v1/marks (Membership.matches), then the screen. */
+/**
+ * The poll: GET /v1/me, the key log, GET /v1/matches and GET /v1/marks (Membership.matches), then the screen.
+ * @param {{quiet?: boolean}} options (optional) `quiet`: the timer's poll, which repeats no error and throws none
+ * @returns {Promise<void>}
+ */
 export async function pollMatches({ quiet = false } = {}) {
     const membership = session.membership;
     if (!membership) return;
@@ -62,7 +66,10 @@ export async function pollMatches({ quiet = false } = {}) {
 
 $("matches-refresh").addEventListener("click", (event) => act(event.target, () => pollMatches()));
 
-/** The regular poll: on a timer that no action of the member's moves (each way into the app shows a screen, which polls). */
+/**
+ * The regular poll: on a timer that no action of the member's moves (each way into the app shows a screen, which polls).
+ * @returns {void}
+ */
 export function startPolling() {
     if (pollTimer) return;
     pollTimer = setInterval(() => {
@@ -70,13 +77,19 @@ export function startPolling() {
     }, POLL_MS);
 }
 
-/** Stops the poll ("Forget this device"). */
+/**
+ * Stops the poll ("Forget this device").
+ * @returns {void}
+ */
 export function stopPolling() {
     clearInterval(pollTimer);
     pollTimer = null;
 }
 
-/** Forgets which matches the page announced already (a membership forgotten or restored). */
+/**
+ * Forgets which matches the page announced already (a membership forgotten or restored).
+ * @returns {void}
+ */
 export function forgetMatches() {
     knownMatches = null;
 }

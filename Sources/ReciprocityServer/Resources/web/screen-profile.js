@@ -6,17 +6,27 @@ import { redraw, session } from "./session.js";
 
 let myProfile = null;
 
-/** The member's profile as the Profile screen last drew it (null before), for the directory's suggestions. */
+/**
+ * The member's profile as the Profile screen last drew it (null before), for the directory's suggestions.
+ * @returns {object | null}
+ */
 export function lastProfile() {
     return myProfile;
 }
 
-/** Forgets the profile drawn last (a membership restored). */
+/**
+ * Forgets the profile drawn last (a membership restored).
+ * @returns {void}
+ */
 export function forgetProfile() {
     myProfile = null;
 }
 
-/** The profile a join or profile form holds. */
+/**
+ * The profile a join or profile form holds.
+ * @param {HTMLFormElement} form
+ * @returns {{displayName: string, headline: string, tags: string[], offersMentoring: boolean, seeksMentoring: boolean}}
+ */
 export function profileFrom(form) {
     const data = new FormData(form);
     return {
@@ -36,6 +46,10 @@ function fillProfileForm(prefix, profile) {
     $(`${prefix}-seeks`).checked = !!profile.seeksMentoring;
 }
 
+/**
+ * Draws the Profile screen from the last poll's GET /v1/me.
+ * @returns {void}
+ */
 export function render() {
     const me = session.membership.lastMe;
     if (!me) return; // the refresh failed and says so; nothing to show yet

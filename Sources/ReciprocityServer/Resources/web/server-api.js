@@ -1,3 +1,4 @@
+// @ts-check
 // The member side of the server's API (Specs/openapi.yaml), a port of the Swift client's ServerAPI.swift, and
 // ClientError, the failure every client module throws: a sentence for the member with a stable code (the
 // server's problem code, or a client code such as `log-fork`).
@@ -6,6 +7,10 @@ import { base64urlDecode } from "./reciprocity.js";
 
 /** A failure phrased for the member, with a stable code: the server's problem code or a client code. */
 export class ClientError extends Error {
+    /**
+     * @param {string} code
+     * @param {string} message
+     */
     constructor(code, message) {
         super(message);
         this.name = "ClientError";
@@ -17,10 +22,19 @@ const PROBLEM_PREFIX = "urn:reciprocity:problem:";
 
 /** The member side of /v1 (Specs/openapi.yaml), same-origin only. */
 export class ServerAPI {
+    /**
+     * @param {string | null} credential the bearer credential (none for a join)
+     */
     constructor(credential = null) {
         this.credential = credential;
     }
 
+    /**
+     * @param {string} method
+     * @param {string} path
+     * @param {any} [body] sent as JSON
+     * @returns {Promise<any>} the parsed answer, or null for 204
+     */
     async call(method, path, body) {
         const headers = { Accept: "application/json" };
         if (this.credential) headers.Authorization = `Bearer ${this.credential}`;
@@ -62,11 +76,23 @@ export class ServerAPI {
     /** A page of the directory's changes after `since` (none: the whole directory), for directory.js. */
     profiles(since) { return this.call("GET", "/v1/profiles" + (since ? `?since=${encodeURIComponent(since)}` : "")); }
     async pendingMarks() { return (await this.call("GET", "/v1/marks")).marks; }
+    /**
+     * One POST /v1/marks: `marks` submitted and `withdraw` withdrawn together.
+     * @param {number} epoch
+     * @param {{token: string, tag: string, note: string}[]} marks
+     * @param {string[]} withdraw tokens
+     * @returns {Promise<{token: string, status: string}[]>}
+     */
     async submit(epoch, marks, withdraw) {
         const body = { epoch, marks };
         if (withdraw.length) body.withdraw = withdraw;
         return (await this.call("POST", "/v1/marks", body)).results;
     }
+    /**
+     * One DELETE /v1/marks/{token}; a mark the server no longer holds is no failure.
+     * @param {string} token
+     * @returns {Promise<void>}
+     */
     async withdraw(token) {
         try {
             await this.call("DELETE", `/v1/marks/${token}`);
@@ -74,6 +100,10 @@ export class ServerAPI {
             if (error.code !== "mark-not-found") throw error;
         }
     }
+    /**
+     * Every page of GET /v1/matches.
+     * @returns {Promise<{token: string, handle: string, tag: string, note?: string, matchedAt: string}[]>}
+     */
     async matches() {
         const all = [];
         let cursor = null;
@@ -88,6 +118,11 @@ export class ServerAPI {
     }
     logHead() { return this.call("GET", "/v1/log/head"); }
     async logEntries(start, limit) { return (await this.call("GET", `/v1/log/entries?start=${start}&limit=${limit}`)).entries; }
+    /**
+     * @param {number} from
+     * @param {number} to
+     * @returns {Promise<Uint8Array[] | null>} null when the server has no proof (a fork)
+     */
     async consistencyProof(from, to) {
         let response;
         try {

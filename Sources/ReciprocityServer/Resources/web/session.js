@@ -1,3 +1,4 @@
+// @ts-check
 // What the screens share: the membership this page holds (null before a join or a restore, and after "Forget
 // this device"), the screen shown, and each screen's renderer (app.js registers them).
 //
@@ -8,6 +9,7 @@
 // drawing the screen again (`redraw`). Matches and changed keys it caused show at the next poll (at most POLL_MS
 // later, screen-matches.js).
 
+/** @type {{membership: import("./membership.js").Membership | null, current: string | null}} */
 export const session = {
     /** The Membership (membership.js), or null. */
     membership: null,
@@ -15,10 +17,16 @@ export const session = {
     current: null,
 };
 
-/** name -> a function drawing that screen from this device's state, with no request of its own. */
+/**
+ * name -> a function drawing that screen from this device's state, with no request of its own.
+ * @type {Record<string, () => void | Promise<void>>}
+ */
 export const renderers = {};
 
-/** Draws the current screen again from this device's state, without a request. */
+/**
+ * Draws the current screen again from this device's state, without a request.
+ * @returns {void | Promise<void>}
+ */
 export function redraw() {
     return renderers[session.current]?.();
 }
