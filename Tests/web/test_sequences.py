@@ -40,8 +40,8 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 from test_app import CLI, Checks, Member, Server, axe_check, idle, snapshot_binaries, stale_assets  # noqa: E402
 
 WINDOW_S = 3.0  # recorded after each POST
-POLL_MS = 10_000  # app.js POLL_MS
-DIRECTORY_SYNC_MS = 180_000  # app.js DIRECTORY_SYNC_MS
+POLL_MS = 10_000  # screen-matches.js POLL_MS
+DIRECTORY_SYNC_MS = 180_000  # screen-directory.js DIRECTORY_SYNC_MS
 # A name for the loopback address: Chromium treats http://127.x.y.z as a secure context, so an insecure origin
 # needs a name other than localhost.
 INSECURE_HOST = "reciprocity.test"

@@ -3,7 +3,7 @@
 // IndexedDB across reloads, and searched, filtered, paged and ranked here. No request carries what the member
 // types or chooses, and none is sent because of a search.
 
-import { ClientError } from "./membership.js";
+import { ClientError } from "./server-api.js";
 
 const DB_NAME = "reciprocity-directory";
 const PROFILES = "profiles"; // {handle, profile, joinedAt}, by handle

@@ -3,26 +3,22 @@
 // log, every change of marks is GET /v1/me, the log sync, GET /v1/marks and ONE shuffled POST /v1/marks with
 // `withdraw`, padded with dummies to P, and a match is shown only when its confirmation tag verifies here.
 //
-// State lives in IndexedDB in the JSON shape of the CLI's `MemberState` (MemberState.swift), so a backup moves
-// between the CLI and the browser. The private X25519 key is a non-extractable CryptoKey; a copy of its 32 raw
-// bytes is kept encrypted under a separate non-extractable AES-GCM "device key", only for a key backup the
-// member asks for (SECURITY.md, "The web app").
+// The rest of the port is in the files named after the Swift client's: member-state.js (what IndexedDB keeps,
+// MemberState.swift), key-log-checks.js (the replica of the key log, KeyLogChecks.swift) and server-api.js
+// (ServerAPI.swift). Each imports only from the ones before it; this file imports them all.
 
 import {
-    base64urlDecode, base64urlEncode, checkConsistent, checkHeadTime, checkName, checkTreeHead, deriveMark,
-    fingerprint, importPrivateKey, KeyDirectory, NOTE_MAX_BYTES, openNote, parseTreeHead, publicKeyOf,
-    ReciprocityError, sealNote, sha256, toHex, fromHex, treeHeadFromJSON, treeHeadText, verifyMatchTag,
-    verifyTreeHead,
+    base64urlDecode, checkName, deriveMark, fingerprint, NOTE_MAX_BYTES, openNote, publicKeyOf, sealNote,
+    verifyMatchTag,
 } from "./reciprocity.js";
+import { ClientError, ServerAPI } from "./server-api.js";
+import {
+    b64, clone, compact, forgetDevice, idbGet, idbPut, isDummy, isoNow, isPending, isWanted, keepKey, newDeviceKey, newKey,
+    stateText, unsealKey,
+} from "./member-state.js";
+import { MembershipKeyLog, Replica } from "./key-log-checks.js";
 
-/** A failure phrased for the member, with a stable code: the server's problem code or a client code. */
-export class ClientError extends Error {
-    constructor(code, message) {
-        super(message);
-        this.name = "ClientError";
-        this.code = code;
-    }
-}
+export { ClientError, forgetDevice, NOTE_MAX_BYTES };
 
 // A failure after the replacement request went out: the state it recorded is kept (client.md section 6).
 class AfterSending extends Error {
@@ -30,112 +26,6 @@ class AfterSending extends Error {
         super(error.message);
         this.error = error;
     }
-}
-
-const subtle = crypto.subtle;
-
-// --- IndexedDB -------------------------------------------------------------------------------------------
-
-const DB_NAME = "reciprocity";
-const STORE = "kv";
-
-function request(req) {
-    return new Promise((resolve, reject) => {
-        req.onsuccess = () => resolve(req.result);
-        req.onerror = () => reject(req.error);
-    });
-}
-
-function openDB() {
-    const req = indexedDB.open(DB_NAME, 1);
-    req.onupgradeneeded = () => req.result.createObjectStore(STORE);
-    return request(req);
-}
-
-/** Reads `keys` in one transaction. */
-async function idbGet(keys) {
-    const db = await openDB();
-    try {
-        const store = db.transaction(STORE, "readonly").objectStore(STORE);
-        return await Promise.all(keys.map((key) => request(store.get(key))));
-    } finally {
-        db.close();
-    }
-}
-
-/** Writes every entry of `values` (undefined deletes) in one transaction: all or nothing. */
-async function idbPut(values) {
-    const db = await openDB();
-    try {
-        const tx = db.transaction(STORE, "readwrite");
-        const store = tx.objectStore(STORE);
-        for (const [key, value] of Object.entries(values)) {
-            if (value === undefined) store.delete(key);
-            else store.put(value, key);
-        }
-        await new Promise((resolve, reject) => {
-            tx.oncomplete = resolve;
-            tx.onerror = () => reject(tx.error);
-            tx.onabort = () => reject(tx.error ?? new Error("aborted"));
-        });
-    } finally {
-        db.close();
-    }
-}
-
-/** "Forget this device": deletes the whole database (key, copy, device key, state). */
-export async function forgetDevice() {
-    await new Promise((resolve, reject) => {
-        const req = indexedDB.deleteDatabase(DB_NAME);
-        req.onsuccess = resolve;
-        req.onerror = () => reject(req.error);
-        req.onblocked = resolve; // deleted once other tabs close it
-    });
-}
-
-// --- keys ------------------------------------------------------------------------------------------------
-
-const PKCS8_PREFIX = "302e020100300506032b656e04220420";
-
-/**
- * A key as this page keeps it: the non-extractable X25519 CryptoKey used for every derivation, and its raw bytes
- * sealed under the device key (AES-GCM, itself non-extractable) for a backup.
- */
-async function keepKey(raw, deviceKey) {
-    const privateKey = await importPrivateKey(raw); // non-extractable
-    const iv = crypto.getRandomValues(new Uint8Array(12));
-    const sealed = new Uint8Array(await subtle.encrypt({ name: "AES-GCM", iv }, deviceKey, raw));
-    return { privateKey, sealed: { iv, data: sealed } };
-}
-
-/** A new key pair: generated extractable only to take the one sealed copy, then used non-extractable. */
-async function newKey(deviceKey) {
-    const pair = await subtle.generateKey({ name: "X25519" }, true, ["deriveBits"]);
-    const pkcs8 = new Uint8Array(await subtle.exportKey("pkcs8", pair.privateKey));
-    if (toHex(pkcs8.subarray(0, 16)) !== PKCS8_PREFIX) throw new ClientError("key-format", "the browser exported an unexpected key format");
-    const raw = pkcs8.slice(16);
-    pkcs8.fill(0);
-    try {
-        return await keepKey(raw, deviceKey);
-    } finally {
-        raw.fill(0);
-    }
-}
-
-function newDeviceKey() {
-    return subtle.generateKey({ name: "AES-GCM", length: 256 }, false, ["encrypt", "decrypt"]);
-}
-
-// --- small helpers ---------------------------------------------------------------------------------------
-
-const b64 = base64urlEncode;
-const hexToB64 = (hex) => b64(fromHex(hex));
-const b64ToHex = (text) => toHex(base64urlDecode(text, 32));
-const clone = (value) => structuredClone(value);
-
-/** A date as Swift's JSONEncoder `.iso8601` writes it (no fractional seconds): the CLI reads the same state. */
-export function isoNow() {
-    return new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
 }
 
 function randomIndex(n) {
@@ -158,10 +48,6 @@ export function shuffled(items) {
 
 const COUNTERPART = { mentor: "mentee", mentee: "mentor", peer: "peer" };
 
-const isDummy = (mark) => mark.handle === undefined || mark.handle === null;
-const isPending = (mark) => !mark.matchedAt;
-const isWanted = (mark, epoch) => mark.epoch === epoch && isPending(mark) && mark.waitingForTrust !== true;
-
 const WANTS = ["mentor", "mentee", "peer"];
 const HANDLE_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789";
 
@@ -180,193 +66,12 @@ function throwawayHandle() {
 // page can say what is wrong.
 let throwawayKey = null;
 function throwawayPublicKey() {
-    throwawayKey ??= subtle.generateKey({ name: "X25519" }, false, ["deriveBits"])
-        .then((pair) => subtle.exportKey("raw", pair.publicKey))
+    throwawayKey ??= crypto.subtle.generateKey({ name: "X25519" }, false, ["deriveBits"])
+        .then((pair) => crypto.subtle.exportKey("raw", pair.publicKey))
         .then((raw) => new Uint8Array(raw));
     return throwawayKey;
 }
-if (subtle) throwawayPublicKey().catch(() => {}); // a failure is reported by the derivation that awaits it
-
-/** Drops keys whose value is undefined or null, as Swift's encoder leaves nil optionals out. */
-function compact(object) {
-    return Object.fromEntries(Object.entries(object).filter(([, value]) => value !== undefined && value !== null));
-}
-
-// --- the replica of the key log: a KeyDirectory for the rules, and a Merkle frontier (MemberState.replica) --
-
-async function nodeHash(left, right) {
-    const both = new Uint8Array(65);
-    both[0] = 1;
-    both.set(left, 1);
-    both.set(right, 33);
-    return sha256(both);
-}
-
-/** `{program, live: {handle: key}, frontier: {size, hashes}}` as the CLI stores it; keys and hashes base64url. */
-class Replica {
-    constructor(json) {
-        this.directory = new KeyDirectory(json.program);
-        this.owners = this.directory.owners;
-        for (const [handle, key] of Object.entries(json.live ?? {})) {
-            const hex = b64ToHex(key);
-            if (this.owners.has(hex)) throw new ClientError("corrupt-state", "the saved key log replica has one key live for two handles");
-            this.directory.live.set(handle, hex);
-            this.owners.set(hex, handle);
-        }
-        const frontier = json.frontier ?? { size: 0, hashes: [] };
-        this.size = frontier.size;
-        this.hashes = frontier.hashes.map((hash) => base64urlDecode(hash, 32));
-        let bits = 0;
-        for (let n = this.size; n > 0; n = Math.floor(n / 2)) bits += n & 1;
-        if (!Number.isSafeInteger(this.size) || this.size < 0 || bits !== this.hashes.length) {
-            throw new ClientError("corrupt-state", "the saved key log replica's frontier is malformed");
-        }
-    }
-
-    live(handle) {
-        const hex = this.directory.live.get(handle);
-        return hex === undefined ? undefined : hexToB64(hex);
-    }
-
-    async apply(entry) {
-        await this.directory.apply(entry); // the directory rules; throws without changing anything
-        let hash = this.directory.leafHashes.pop();
-        this.directory.leaves.length = 0;
-        let n = this.size;
-        while (n & 1) {
-            hash = await nodeHash(this.hashes.pop(), hash);
-            n = Math.floor(n / 2);
-        }
-        this.hashes.push(hash);
-        this.size += 1;
-    }
-
-    async root() {
-        if (this.hashes.length === 0) return sha256(new Uint8Array(0));
-        let root = this.hashes[this.hashes.length - 1];
-        for (let i = this.hashes.length - 2; i >= 0; i--) root = await nodeHash(this.hashes[i], root);
-        return root;
-    }
-
-    toJSON() {
-        const live = {};
-        for (const [handle, hex] of [...this.directory.live].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) live[handle] = hexToB64(hex);
-        return { program: this.directory.program, live, frontier: { size: this.size, hashes: this.hashes.map(b64) } };
-    }
-}
-
-// --- the server's API ------------------------------------------------------------------------------------
-
-const PROBLEM_PREFIX = "urn:reciprocity:problem:";
-
-/** The member side of /v1 (Specs/openapi.yaml), same-origin only. */
-export class ServerAPI {
-    constructor(credential = null) {
-        this.credential = credential;
-    }
-
-    async call(method, path, body) {
-        const headers = { Accept: "application/json" };
-        if (this.credential) headers.Authorization = `Bearer ${this.credential}`;
-        if (body !== undefined) headers["Content-Type"] = "application/json";
-        let response, text;
-        try {
-            response = await fetch(path, {
-                method, headers, body: body === undefined ? undefined : JSON.stringify(body),
-                cache: "no-store", credentials: "omit", redirect: "error", referrerPolicy: "no-referrer",
-            });
-            text = await response.text();
-        } catch {
-            throw new ClientError("unreachable", "cannot reach the server (connection refused, timed out or offline)");
-        }
-        if (!response.ok) {
-            let problem = null;
-            try {
-                problem = JSON.parse(text);
-            } catch { /* not a problem document */ }
-            if (problem && typeof problem.type === "string") {
-                const code = problem.type.startsWith(PROBLEM_PREFIX) ? problem.type.slice(PROBLEM_PREFIX.length) : problem.type;
-                throw new ClientError(code, problem.detail ? `${problem.title}: ${problem.detail}` : String(problem.title ?? code));
-            }
-            throw new ClientError(`http-${response.status}`, `the server answered HTTP ${response.status}`);
-        }
-        if (response.status === 204 || text === "") return null;
-        try {
-            return JSON.parse(text);
-        } catch {
-            throw new ClientError("bad-response", `the server's answer to ${method} ${path.split("?")[0]} is not what the API describes`);
-        }
-    }
-
-    join(program, body) { return this.call("POST", `/v1/programs/${encodeURIComponent(program)}/members`, body); }
-    me() { return this.call("GET", "/v1/me"); }
-    updateProfile(profile) { return this.call("PUT", "/v1/me/profile", profile); }
-    rotateCredential() { return this.call("POST", "/v1/me/credential"); }
-    rotateKey(publicKey) { return this.call("PUT", "/v1/me/key", { publicKey }); }
-    /** A page of the directory's changes after `since` (none: the whole directory), for directory.js. */
-    profiles(since) { return this.call("GET", "/v1/profiles" + (since ? `?since=${encodeURIComponent(since)}` : "")); }
-    async pendingMarks() { return (await this.call("GET", "/v1/marks")).marks; }
-    async submit(epoch, marks, withdraw) {
-        const body = { epoch, marks };
-        if (withdraw.length) body.withdraw = withdraw;
-        return (await this.call("POST", "/v1/marks", body)).results;
-    }
-    async withdraw(token) {
-        try {
-            await this.call("DELETE", `/v1/marks/${token}`);
-        } catch (error) {
-            if (error.code !== "mark-not-found") throw error;
-        }
-    }
-    async matches() {
-        const all = [];
-        let cursor = null;
-        for (let page = 0; page < 1000; page++) {
-            const response = await this.call("GET", "/v1/matches" + (cursor ? `?after=${encodeURIComponent(cursor)}` : ""));
-            all.push(...response.matches);
-            if (!response.nextCursor) return all;
-            if (response.nextCursor === cursor || response.matches.length === 0) break;
-            cursor = response.nextCursor;
-        }
-        throw new ClientError("server-pages", "the server's list of matches does not end");
-    }
-    logHead() { return this.call("GET", "/v1/log/head"); }
-    async logEntries(start, limit) { return (await this.call("GET", `/v1/log/entries?start=${start}&limit=${limit}`)).entries; }
-    async consistencyProof(from, to) {
-        let response;
-        try {
-            response = await this.call("GET", `/v1/log/consistency?from=${from}&to=${to}`);
-        } catch (error) {
-            if (error.code === "proof-not-found") return null; // a fork, to checkConsistent
-            throw error;
-        }
-        try {
-            return response.proof.map((step) => base64urlDecode(step, 32));
-        } catch {
-            throw new ClientError("log-fork", `the server's consistency proof from ${from} to ${to} entries is malformed`);
-        }
-    }
-}
-
-// --- the membership --------------------------------------------------------------------------------------
-
-/** Rules of the own handle's key-log entries (Membership.checkOwnEntry). */
-function checkOwnEntry(index, entry, handle, history, own) {
-    if (entry.handle !== handle) return;
-    const key = b64(entry.publicKey);
-    const position = history.indexOf(key);
-    let fits;
-    if (entry.event === "join") fits = own.last === undefined ? position === 0 : key === own.last;
-    else if (entry.event === "rotate") fits = position >= 0 && own.last !== undefined && history.indexOf(own.last) >= 0 && history.indexOf(own.last) + 1 === position;
-    else fits = key === own.last;
-    if (!fits) {
-        throw new ClientError("log-foreign-key",
-            `entry ${index} of the key log (${entry.event}) is a change to your handle ${handle} that this device did not make; ` +
-            "it also dropped your pending marks. Someone with your credential may be replacing your key: rotate your key " +
-            "on the Keys screen now, and tell the program's operator.");
-    }
-    own.last = key;
-}
+if (crypto.subtle) throwawayPublicKey().catch(() => {}); // a failure is reported by the derivation that awaits it
 
 function quotaExceeded(program, situation) {
     return new ClientError("quota-exceeded",
@@ -374,8 +79,10 @@ function quotaExceeded(program, situation) {
         "Withdraw one first on the My interests screen.");
 }
 
-export class Membership {
+/** One membership; the key-log methods are its base class's (key-log-checks.js). */
+export class Membership extends MembershipKeyLog {
     constructor(state, privateKey, deviceKey) {
+        super();
         this.state = state;
         this.key = privateKey;
         this.deviceKey = deviceKey;
@@ -457,26 +164,14 @@ export class Membership {
     }
 
     /** The state as the CLI's state.json holds it (MemberState), as JSON text. */
-    stateJSON() {
-        const s = this.state;
-        return JSON.stringify(compact({
-            server: s.server, program: s.program, handle: s.handle, credential: s.credential,
-            pinnedKeys: s.pinnedKeys, marks: s.marks.map(compact), padTo: s.padTo, logKey: s.logKey, treeHead: s.treeHead,
-            retiredKeys: s.retiredKeys, resubmitPending: s.resubmitPending, replica: s.replica, ownLogKey: s.ownLogKey,
-            epoch: s.epoch,
-        }), null, 2);
-    }
+    stateJSON() { return stateText(this.state); }
 
     save() { return idbPut({ state: this.stateJSON() }); }
 
     // --- backup (the other helper's backup.js uses these) ------------------------------------------------
 
     /** The 32 raw bytes of the private key, decrypted from the device-key copy. Only for a backup the member asks for. */
-    async rawPrivateKeyForBackup() {
-        const [sealed] = await idbGet(["sealedKey"]);
-        if (!sealed) throw new ClientError("no-key-copy", "this browser keeps no copy of the key to back up");
-        return new Uint8Array(await subtle.decrypt({ name: "AES-GCM", iv: sealed.iv }, this.deviceKey, sealed.data));
-    }
+    rawPrivateKeyForBackup() { return unsealKey(this.deviceKey); }
 
     /** What a backup holds, taken between two changes: `{privateKey (32 raw bytes), state (MemberState object)}`. */
     backupPayload() {
@@ -511,147 +206,6 @@ export class Membership {
             await idbPut({ state: membership.stateJSON(), key: privateKey, deviceKey, sealedKey: sealed });
         });
         return membership;
-    }
-
-    // --- the key log -------------------------------------------------------------------------------------
-
-    /** The server's current head, checked against the pinned key and the latest verified head. */
-    async servedTreeHead() {
-        const served = await this.api.logHead();
-        if (this.state.logKey && this.state.logKey !== served.logPublicKey) {
-            throw new ClientError("log-key-changed", `the server now signs its log with ${served.logPublicKey}, not the key pinned at join (${this.state.logKey})`);
-        }
-        if (!this.state.logKey) this.state.logKey = served.logPublicKey;
-        let logKey, head, previous = null;
-        try {
-            logKey = base64urlDecode(this.state.logKey, 32);
-        } catch {
-            throw new ClientError("log-invalid-key", "the pinned log key is malformed");
-        }
-        try {
-            head = treeHeadFromJSON(served.treeHead);
-        } catch {
-            throw new ClientError("log-invalid-head", "the server sent a malformed tree head");
-        }
-        if (this.state.treeHead) previous = parseTreeHead(this.state.treeHead);
-        let latest;
-        try {
-            latest = await checkTreeHead(head, {
-                program: this.state.program, logPublicKey: logKey, previous,
-                consistencyProof: (from, to) => this.api.consistencyProof(from, to),
-            });
-        } catch (error) {
-            if (error instanceof ReciprocityError) throw new ClientError(error.code, error.message.replace(/^[\w-]+: /, ""));
-            throw error;
-        }
-        this.state.treeHead = treeHeadText(latest);
-        return head;
-    }
-
-    ownKeyHistory(nextPublicKey) {
-        return [...(this.state.retiredKeys ?? []), this.publicKey, ...(nextPublicKey ? [nextPublicKey] : [])];
-    }
-
-    /**
-     * Brings the replica up to the server's current head with every check of Specs/transparency.md (signature,
-     * freshness, no rollback, consistency, the directory rules, the entries hash to the signed root) and checks
-     * every entry for this member's own handle. The requests depend only on the log.
-     */
-    async syncedDirectory() {
-        const head = await this.servedTreeHead();
-        const replica = new Replica(this.state.replica ?? { program: this.state.program });
-        const target = Number(head.treeSize);
-        if (replica.size > target) {
-            throw new ClientError("log-rollback", `the server's log has ${target} entries but this device already replayed ${replica.size}: ${treeHeadText(head)}`);
-        }
-        const [next] = await idbGet(["nextKey"]);
-        const history = this.ownKeyHistory(next ? b64(await publicKeyOf(next)) : null);
-        const own = { last: this.state.ownLogKey };
-        while (replica.size < target) {
-            const page = await this.api.logEntries(replica.size, Math.min(1000, target - replica.size));
-            if (!page.length) throw new ClientError("log-missing-entries", `the server stops serving entries at ${replica.size} but its head has ${target}`);
-            for (const info of page) {
-                if (replica.size >= target) break;
-                if (info.index !== replica.size) throw new ClientError("log-missing-entries", `the server sent entry ${info.index} where ${replica.size} belongs`);
-                let entry;
-                try {
-                    if (!["join", "rotate", "leave"].includes(info.event)) throw new Error("event");
-                    entry = { event: info.event, handle: checkName(info.handle, "invalidHandle"), publicKey: base64urlDecode(info.publicKey, 32) };
-                } catch {
-                    throw new ClientError("log-invalid-entry", `entry ${info.index} of the log is malformed`);
-                }
-                checkOwnEntry(info.index, entry, this.state.handle, history, own);
-                try {
-                    await replica.apply(entry);
-                } catch (error) {
-                    if (error instanceof ReciprocityError) throw new ClientError("log-invalid-entry", `entry ${info.index}: ${error.message}`);
-                    throw error;
-                }
-            }
-        }
-        const root = await replica.root();
-        if (b64(root) !== b64(head.rootHash)) {
-            throw new ClientError("log-fork", `the server's log is not the one it signed: its ${target} entries do not hash to its signed root (a forked or rewritten log): ${treeHeadText(head)}`);
-        }
-        this.state.replica = replica.toJSON();
-        this.state.ownLogKey = own.last;
-        return replica;
-    }
-
-    /**
-     * The latest verified tree head as one line, after bringing the replica up to the server's current head
-     * (`reciprocity key head`): the line to compare with other members (gossip).
-     */
-    currentTreeHead() {
-        return this.serial(() => this.rollingBack(async () => {
-            await this.syncedDirectory();
-            await this.save();
-            return this.state.treeHead;
-        }));
-    }
-
-    /**
-     * Checks a head someone else saw (one `reciprocity-sth/v1 ...` line, e.g. from `reciprocity key head`) as
-     * `reciprocity key monitor --gossip` does (KeyLogChecks.checkGossip): strict grammar (`log-invalid-head`),
-     * for this program and signed by the pinned log key (`log-signature`), not dated in the future
-     * (`log-future-head`; its age is not checked), no larger than the head the server serves this page now
-     * (`log-fork`: the server showed someone a log it does not show here) and consistent with it (equal roots at
-     * equal sizes, else a consistency proof from the server; `log-fork`). Resolves to the served head's line.
-     */
-    checkGossipedHead(line) {
-        return this.serial(() => this.rollingBack(async () => {
-            await this.syncedDirectory();
-            await this.save();
-            const served = parseTreeHead(this.state.treeHead);
-            let other;
-            try {
-                other = parseTreeHead(line);
-            } catch {
-                throw new ClientError("log-invalid-head", `not a tree head line: ${String(line).slice(0, 80)}`);
-            }
-            const program = this.state.program;
-            if (other.program !== program || !(await verifyTreeHead(other, base64urlDecode(this.state.logKey, 32)))) {
-                throw new ClientError("log-signature", `a gossiped head is not signed by the log key for ${program}: ${line}`);
-            }
-            try {
-                checkHeadTime(other, Date.now(), { maxAgeMs: Infinity });
-            } catch (error) {
-                if (!(error instanceof ReciprocityError)) throw error;
-                throw new ClientError("log-future-head", `${error.message.replace(/^\w+: /, "")} (is this computer's clock right?): ${line}`);
-            }
-            if (other.treeSize > served.treeSize) {
-                throw new ClientError("log-fork",
-                    `someone saw a log of ${other.treeSize} entries but the server shows this page ${served.treeSize} (a fork or a rollback); ` +
-                    `evidence: seen [${line}] served [${this.state.treeHead}]`);
-            }
-            try {
-                await checkConsistent(other, served, (from, to) => this.api.consistencyProof(from, to));
-            } catch (error) {
-                if (error instanceof ReciprocityError) throw new ClientError(error.code, error.message.replace(/^[\w-]+: /, ""));
-                throw error;
-            }
-            return this.state.treeHead;
-        }));
     }
 
     // --- keys --------------------------------------------------------------------------------------------
@@ -1140,4 +694,3 @@ export function fingerprintOf(key) {
     return fingerprint(base64urlDecode(key, 32));
 }
 
-export { NOTE_MAX_BYTES };

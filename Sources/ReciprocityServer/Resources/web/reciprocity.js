@@ -1,3 +1,4 @@
+// @ts-check
 // Reciprocity protocol v1 in the browser: one dependency-free ES module for the members' web app and for
 // any other web integrator. It implements Specs/protocol.md (names, keys, the key schedule, marks and
 // confirmation tags, sealed notes, dummy marks, the base64url wire encoding) and Specs/transparency.md
@@ -20,6 +21,18 @@ const subtle = globalThis.crypto.subtle;
 const encoder = new TextEncoder();
 const ascii = (text) => encoder.encode(text);
 
+/**
+ * A signed tree head (Specs/transparency.md section 3). Parsed here, `treeSize` and `timestamp` are BigInts.
+ * @typedef {{program: string, treeSize: bigint | number, rootHash: Uint8Array, timestamp: bigint | number, signature: Uint8Array}} TreeHead
+ */
+/**
+ * Fetches the server's consistency proof between two sizes (`/v1/log/consistency`): its hashes, or null when the
+ * server cannot give one.
+ * @typedef {(from: number, to: number) => Promise<Uint8Array[] | null>} ConsistencyProof
+ */
+/** @typedef {"join" | "rotate" | "leave"} KeyLogEvent */
+/** @typedef {{event: KeyLogEvent, handle: string, publicKey: Uint8Array}} KeyLogEntry */
+
 /** A protocol failure with a stable `code` from the spec (e.g. `invalidHandle`, `log-fork`). */
 export class ReciprocityError extends Error {
     constructor(code, reason) {
@@ -29,6 +42,7 @@ export class ReciprocityError extends Error {
     }
 }
 
+/** @returns {never} */
 function fail(code, reason) {
     throw new ReciprocityError(code, reason);
 }
@@ -50,7 +64,11 @@ function bytesOf(value, what) {
 
 // --- hex and base64url (Specs/protocol.md section 9) -----------------------------------------------------
 
-/** Lowercase hex, as the vector files write bytes. */
+/**
+ * Lowercase hex, as the vector files write bytes.
+ * @param {Uint8Array} bytes
+ * @returns {string}
+ */
 export function toHex(bytes) {
     let out = "";
     for (const b of bytesOf(bytes, "bytes")) out += HEX[b];
@@ -58,15 +76,23 @@ export function toHex(bytes) {
 }
 const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, "0"));
 
-/** Decodes hex (either case); anything else is `invalidEncoding`. */
+/**
+ * Decodes hex (either case); anything else is `invalidEncoding`.
+ * @param {string} text
+ * @returns {Uint8Array}
+ */
 export function fromHex(text) {
     if (typeof text !== "string" || !/^(?:[0-9a-fA-F]{2})*$/.test(text)) fail("invalidEncoding", "not hex");
-    return Uint8Array.from(text.match(/../g) ?? [], (pair) => parseInt(pair, 16));
+    return Uint8Array.from(/** @type {string[]} */ (text.match(/../g) ?? []), (pair) => parseInt(pair, 16));
 }
 
 const BASE64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
-/** Unpadded base64url, RFC 4648 section 5. */
+/**
+ * Unpadded base64url, RFC 4648 section 5.
+ * @param {Uint8Array} bytes
+ * @returns {string}
+ */
 export function base64urlEncode(bytes) {
     bytesOf(bytes, "bytes");
     let out = "";
@@ -82,6 +108,9 @@ export function base64urlEncode(bytes) {
  * Decodes exactly `length` bytes of canonical unpadded base64url: no padding, no other characters, the
  * exact number of characters, and zero unused low bits in the last one; anything else is `invalidEncoding`,
  * so every value has one spelling.
+ * @param {string} text
+ * @param {number} length the number of bytes it must hold
+ * @returns {Uint8Array}
  */
 export function base64urlDecode(text, length) {
     if (typeof text !== "string" || text.length !== Math.ceil((length * 8) / 6) || !/^[A-Za-z0-9_-]*$/.test(text)) {
@@ -108,7 +137,12 @@ export function base64urlDecode(text, length) {
 
 const NAME = /^[a-z0-9][a-z0-9._-]{2,63}$/;
 
-/** Section 3: a program name or handle, never normalised. */
+/**
+ * Section 3: a program name or handle, never normalised.
+ * @param {string} name
+ * @param {string} code the error code when it is not a name (`invalidHandle`, `invalidProgram`, ...)
+ * @returns {string} `name`
+ */
 export function checkName(name, code) {
     if (typeof name !== "string" || !NAME.test(name)) fail(code, "a name is 3 to 64 of a-z 0-9 . _ -, not starting with punctuation");
     return name;
@@ -131,7 +165,11 @@ const SMALL_ORDER = new Set([
 // p = 2^255 - 19 as 32 little-endian bytes.
 const FIELD_PRIME = Uint8Array.from({ length: 32 }, (_, i) => (i === 0 ? 0xed : i === 31 ? 0x7f : 0xff));
 
-/** Section 4: validates a public key received from anyone else; returns it. */
+/**
+ * Section 4: validates a public key received from anyone else; returns it.
+ * @param {Uint8Array} key
+ * @returns {Uint8Array} `key`
+ */
 export function checkPublicKey(key) {
     bytesOf(key, "public key");
     if (key.length !== 32) fail("invalidLength", `a public key is 32 bytes, got ${key.length}`);
@@ -149,6 +187,8 @@ function lessThanLittleEndian(a, b) {
 /**
  * A short fingerprint for comparing keys out of band: the first 16 bytes of
  * SHA-256("reciprocity/v1 fingerprint" || key), as eight groups of four hex digits (as the CLI shows it).
+ * @param {Uint8Array} publicKey 32 bytes
+ * @returns {Promise<string>}
  */
 export async function fingerprint(publicKey) {
     const digest = await sha256(concat(ascii("reciprocity/v1 fingerprint"), checkPublicKey(publicKey)));
@@ -157,24 +197,45 @@ export async function fingerprint(publicKey) {
 
 // --- WebCrypto primitives --------------------------------------------------------------------------------
 
-/** SHA-256 (FIPS 180-4). */
+/**
+ * SHA-256 (FIPS 180-4).
+ * @param {Uint8Array} data
+ * @returns {Promise<Uint8Array>}
+ */
 export async function sha256(data) {
     return new Uint8Array(await subtle.digest("SHA-256", bytesOf(data, "data")));
 }
 
-/** HMAC-SHA256 (RFC 2104). An empty key is the same as 32 zero bytes (RFC 5869 section 2.2). */
+/**
+ * HMAC-SHA256 (RFC 2104). An empty key is the same as 32 zero bytes (RFC 5869 section 2.2).
+ * @param {Uint8Array} key
+ * @param {Uint8Array} message
+ * @returns {Promise<Uint8Array>}
+ */
 export async function hmacSha256(key, message) {
     const raw = bytesOf(key, "key").length === 0 ? new Uint8Array(32) : key;
     const hmacKey = await subtle.importKey("raw", raw, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
     return new Uint8Array(await subtle.sign("HMAC", hmacKey, bytesOf(message, "message")));
 }
 
-/** HKDF-Extract (RFC 5869 section 2.2): the PRK. */
+/**
+ * HKDF-Extract (RFC 5869 section 2.2): the PRK.
+ * @param {Uint8Array} salt
+ * @param {Uint8Array} ikm
+ * @returns {Promise<Uint8Array>}
+ */
 export function hkdfExtract(salt, ikm) {
     return hmacSha256(salt, ikm);
 }
 
-/** HKDF-SHA256 (RFC 5869): Extract then Expand to `length` bytes, with WebCrypto's HKDF. */
+/**
+ * HKDF-SHA256 (RFC 5869): Extract then Expand to `length` bytes, with WebCrypto's HKDF.
+ * @param {Uint8Array} ikm
+ * @param {Uint8Array} salt
+ * @param {Uint8Array} info
+ * @param {number} length
+ * @returns {Promise<Uint8Array>}
+ */
 export async function hkdf(ikm, salt, info, length) {
     const key = await subtle.importKey("raw", bytesOf(ikm, "ikm"), "HKDF", false, ["deriveBits"]);
     return hkdfWithKey(key, salt, info, length);
@@ -191,15 +252,23 @@ const X25519_PKCS8_PREFIX = fromHex("302e020100300506032b656e04220420");
 const BASE_POINT = fromHex("0900000000000000000000000000000000000000000000000000000000000000");
 const publicKeys = new WeakMap();
 
-/** A new X25519 key pair; the private key is a non-extractable CryptoKey. */
+/**
+ * A new X25519 key pair; the private key is a non-extractable CryptoKey.
+ * @returns {Promise<{privateKey: CryptoKey, publicKey: Uint8Array}>}
+ */
 export async function generateKeyPair() {
-    const pair = await subtle.generateKey({ name: "X25519" }, false, ["deriveBits"]);
+    const pair = /** @type {CryptoKeyPair} */ (await subtle.generateKey({ name: "X25519" }, false, ["deriveBits"]));
     const publicKey = new Uint8Array(await subtle.exportKey("raw", pair.publicKey));
     publicKeys.set(pair.privateKey, publicKey);
     return { privateKey: pair.privateKey, publicKey };
 }
 
-/** Imports a raw 32-byte X25519 private key (any value: X25519 clamps it), non-extractable by default. */
+/**
+ * Imports a raw 32-byte X25519 private key (any value: X25519 clamps it), non-extractable by default.
+ * @param {Uint8Array} raw 32 bytes
+ * @param {{extractable?: boolean}} options (optional)
+ * @returns {Promise<CryptoKey>}
+ */
 export async function importPrivateKey(raw, { extractable = false } = {}) {
     if (bytesOf(raw, "private key").length !== 32) fail("invalidLength", `a private key is 32 bytes, got ${raw.length}`);
     return subtle.importKey("pkcs8", concat(X25519_PKCS8_PREFIX, raw), { name: "X25519" }, extractable, ["deriveBits"]);
@@ -209,6 +278,9 @@ export async function importPrivateKey(raw, { extractable = false } = {}) {
  * X25519(k, u), RFC 7748 section 5, through WebCrypto `deriveBits` (so `privateKey` may be
  * non-extractable). As section 5 requires, the top bit of `u` is masked. WebCrypto refuses an all-zero
  * result; that is reported as `lowOrderPublicKey` (Specs/protocol.md section 6 step 3).
+ * @param {CryptoKey} privateKey
+ * @param {Uint8Array} publicKey 32 bytes
+ * @returns {Promise<Uint8Array>} the 32-byte shared secret
  */
 export async function x25519(privateKey, publicKey) {
     const u = bytesOf(publicKey, "public key").slice();
@@ -226,7 +298,11 @@ export async function x25519(privateKey, publicKey) {
     return shared;
 }
 
-/** The public key X25519(k, 9) of a private CryptoKey, extractable or not (cached per key). */
+/**
+ * The public key X25519(k, 9) of a private CryptoKey, extractable or not (cached per key).
+ * @param {CryptoKey} privateKey
+ * @returns {Promise<Uint8Array>}
+ */
 export async function publicKeyOf(privateKey) {
     let key = publicKeys.get(privateKey);
     if (!key) {
@@ -290,7 +366,7 @@ const markSecrets = new WeakMap();
  * @param {CryptoKey|Uint8Array} input.privateKey an X25519 CryptoKey, or 32 raw bytes
  * @param {string} input.otherHandle
  * @param {Uint8Array} input.otherPublicKey 32 bytes, validated here (section 4)
- * @param {{intermediates?: boolean}} [options] also return Z, the PRK and the info strings (for test vectors)
+ * @param {{intermediates?: boolean}} options (optional) `intermediates`: also return Z, the PRK and the info strings (for test vectors)
  * @returns {Promise<object>} `{selfPosition, selfPublicKey, token, tag1, tag2, ownTag, counterpartTag}`
  */
 export async function deriveMark(input, { intermediates = false } = {}) {
@@ -340,7 +416,12 @@ export async function deriveMark(input, { intermediates = false } = {}) {
     return mark;
 }
 
-/** Section 7: true when the tag the server hands over for a match is the counterpart's (constant time). */
+/**
+ * Section 7: true when the tag the server hands over for a match is the counterpart's (constant time).
+ * @param {{counterpartTag: Uint8Array}} mark
+ * @param {Uint8Array} receivedTag
+ * @returns {boolean}
+ */
 export function verifyMatchTag(mark, receivedTag) {
     return constantTimeEqual(mark.counterpartTag, bytesOf(receivedTag, "tag"));
 }
@@ -353,7 +434,12 @@ const NOTE_PADDED_BYTES = 512;
 /** nonce (12) || ciphertext (512) || tag (16): 720 characters of base64url on the wire. */
 export const SEALED_NOTE_BYTES = 12 + NOTE_PADDED_BYTES + 16;
 
-/** The note key of role `position` (1 or 2) of a derived mark, with its HKDF info. */
+/**
+ * The note key of role `position` (1 or 2) of a derived mark, with its HKDF info.
+ * @param {object} mark a mark from deriveMark
+ * @param {1 | 2} position
+ * @returns {Promise<{info: Uint8Array, key: Uint8Array}>}
+ */
 export async function deriveNoteKey(mark, position) {
     const secrets = markSecrets.get(mark) ?? fail("invalidMark", "not a mark from deriveMark");
     if (position !== 1 && position !== 2) throw new RangeError("a role position is 1 or 2");
@@ -361,7 +447,11 @@ export async function deriveNoteKey(mark, position) {
     return { info, key: await hkdfWithKey(secrets.ikm, SALT, info, 32) };
 }
 
-/** BE16(len(note)) || UTF-8 note || zeros, 512 bytes; a note over 510 bytes is `noteTooLong`. */
+/**
+ * BE16(len(note)) || UTF-8 note || zeros, 512 bytes; a note over 510 bytes is `noteTooLong`.
+ * @param {string} note
+ * @returns {Uint8Array} 512 bytes
+ */
 export function padNote(note) {
     if (typeof note !== "string") throw new TypeError("a note is a string");
     const text = new TextEncoder().encode(note);
@@ -376,6 +466,10 @@ export function padNote(note) {
  * Seals `note` (possibly empty) to the counterpart with the writer's (own role's) note key:
  * nonce || ciphertext || tag, 540 bytes; a note over 510 bytes of UTF-8 is `noteTooLong`. The nonce is random;
  * `options.nonce` (12 bytes) fixes it, for test vectors only: a nonce used twice under one key leaks both notes.
+ * @param {object} mark a derived mark (deriveMark)
+ * @param {string} note
+ * @param {{nonce?: Uint8Array}} options (optional)
+ * @returns {Promise<Uint8Array>}
  */
 export async function sealNote(mark, note, { nonce } = {}) {
     if (nonce !== undefined && bytesOf(nonce, "nonce").length !== 12) fail("invalidLength", `a nonce is 12 bytes, got ${nonce.length}`);
@@ -390,6 +484,9 @@ export async function sealNote(mark, note, { nonce } = {}) {
 /**
  * Opens the counterpart's sealed note: `invalidLength` unless 540 bytes, `noteAuthenticationFailed` when the
  * tag does not verify, `invalidNotePadding` for a bad length, non-zero padding or invalid UTF-8.
+ * @param {object} mark a mark from deriveMark
+ * @param {Uint8Array} sealed 540 bytes
+ * @returns {Promise<string>}
  */
 export async function openNote(mark, sealed) {
     if (bytesOf(sealed, "sealed note").length !== SEALED_NOTE_BYTES) {
@@ -416,7 +513,10 @@ export async function openNote(mark, sealed) {
     }
 }
 
-/** Section 8: a dummy mark, indistinguishable from a real one on the wire. */
+/**
+ * Section 8: a dummy mark, indistinguishable from a real one on the wire.
+ * @returns {{token: Uint8Array, tag: Uint8Array, note: Uint8Array}}
+ */
 export function dummyMark() {
     const random = (n) => crypto.getRandomValues(new Uint8Array(n));
     return { token: random(32), tag: random(32), note: random(SEALED_NOTE_BYTES) };
@@ -427,7 +527,11 @@ export function dummyMark() {
 /** A SHA-256 hash: leaf and node hashes, roots and proof steps. */
 export const HASH_BYTES = 32;
 
-/** RFC 9162 section 2.1.1: SHA-256(0x00 || leaf). */
+/**
+ * RFC 9162 section 2.1.1: SHA-256(0x00 || leaf).
+ * @param {Uint8Array} leaf
+ * @returns {Promise<Uint8Array>}
+ */
 export function leafHash(leaf) {
     return sha256(concat(Uint8Array.of(0), bytesOf(leaf, "leaf")));
 }
@@ -437,7 +541,11 @@ function nodeHash(left, right) {
     return sha256(concat(Uint8Array.of(1), left, right));
 }
 
-/** MTH(D[n]), RFC 9162 section 2.1.1, from the leaf hashes. */
+/**
+ * MTH(D[n]), RFC 9162 section 2.1.1, from the leaf hashes.
+ * @param {Uint8Array[]} leafHashes
+ * @returns {Promise<Uint8Array>}
+ */
 export async function merkleRoot(leafHashes) {
     const n = leafHashes.length;
     if (n === 0) return sha256(new Uint8Array(0));
@@ -453,6 +561,12 @@ const isSize = (n) => Number.isSafeInteger(n) && n >= 0;
 /**
  * RFC 9162 section 2.1.3.2: true when `proof` proves `hash` is leaf `index` of the tree of `size` leaves
  * with root `root`. Refuses steps that are not 32 bytes and an index outside the tree.
+ * @param {number} index
+ * @param {number} size
+ * @param {Uint8Array} hash
+ * @param {Uint8Array[]} proof
+ * @param {Uint8Array} root
+ * @returns {Promise<boolean>}
  */
 export async function verifyInclusion(index, size, hash, proof, root) {
     if (!isSize(index) || !isSize(size) || index >= size || !isHash(hash) || !isHash(root)) return false;
@@ -481,6 +595,12 @@ export async function verifyInclusion(index, size, hash, proof, root) {
  * RFC 9162 section 2.1.4.2: true when `proof` proves the tree of `oldSize` leaves with `oldRoot` is a prefix
  * of the tree of `newSize` leaves with `newRoot`. Refuses a shrinking tree, an empty old tree, steps that
  * are not 32 bytes, and a non-empty proof between equal sizes.
+ * @param {number} oldSize
+ * @param {number} newSize
+ * @param {Uint8Array} oldRoot
+ * @param {Uint8Array} newRoot
+ * @param {Uint8Array[]} proof
+ * @returns {Promise<boolean>}
  */
 export async function verifyConsistency(oldSize, newSize, oldRoot, newRoot, proof) {
     if (!isSize(oldSize) || !isSize(newSize) || oldSize < 1 || oldSize > newSize) return false;
@@ -520,7 +640,14 @@ export async function verifyConsistency(oldSize, newSize, oldRoot, newRoot, proo
 /** Section 1: the event of a key-log entry and its code in the leaf. */
 export const KEY_LOG_EVENTS = Object.freeze({ join: 1, rotate: 2, leave: 3 });
 
-/** LP("reciprocity-key-log/v1") || LP(program) || code || LP(handle) || public key. */
+/**
+ * LP("reciprocity-key-log/v1") || LP(program) || code || LP(handle) || public key.
+ * @param {string} program
+ * @param {KeyLogEvent} event
+ * @param {string} handle
+ * @param {Uint8Array} publicKey
+ * @returns {Uint8Array}
+ */
 export function keyLogLeaf(program, event, handle, publicKey) {
     const code = Object.hasOwn(KEY_LOG_EVENTS, event) ? KEY_LOG_EVENTS[event] : fail("invalidLogEntry", `unknown event ${event}`);
     return concat(
@@ -577,7 +704,12 @@ export class KeyDirectory {
     }
 }
 
-/** Replays `entries` from an empty directory under the directory rules; the first break throws. */
+/**
+ * Replays `entries` from an empty directory under the directory rules; the first break throws.
+ * @param {string} program
+ * @param {KeyLogEntry[]} entries
+ * @returns {Promise<KeyDirectory>}
+ */
 export async function replayKeyLog(program, entries) {
     const directory = new KeyDirectory(program);
     for (const entry of entries) await directory.apply(entry);
@@ -625,6 +757,8 @@ function parseCount(text, max, what) {
  * nothing before or after (the line is never trimmed: a trailing `\n` is refused), fields checked left to right
  * (`invalidEncoding`, or `invalidProgram` for the program). `treeSize` (at most 2^63 - 1) and `timestamp` (at most
  * 2^64 - 1) are BigInts.
+ * @param {string} line
+ * @returns {TreeHead}
  */
 export function parseTreeHead(line) {
     const fields = typeof line === "string" ? line.split(" ") : [];
@@ -643,6 +777,8 @@ export function parseTreeHead(line) {
  * line's field rules: `treeSize` and `timestamp` must be exact non-negative integers (a Number beyond 2^53 - 1 is
  * not exact and is refused; a BigInt from a BigInt-aware parser is fine), a size at most 2^63 - 1 and a timestamp
  * at most 2^64 - 1, else `invalidEncoding`. Both come back as BigInts.
+ * @param {any} json
+ * @returns {TreeHead}
  */
 export function treeHeadFromJSON(json) {
     const count = (n, max) => exactCount(n, max) ?? fail("invalidEncoding", `a tree size or timestamp is an exact integer from 0 to ${max}`);
@@ -655,17 +791,30 @@ export function treeHeadFromJSON(json) {
     };
 }
 
-/** The one-line gossip form of a tree head. */
+/**
+ * The one-line gossip form of a tree head.
+ * @param {TreeHead} head
+ * @returns {string}
+ */
 export function treeHeadText(head) {
     return [STH_LABEL, head.program, head.treeSize, base64urlEncode(head.rootHash), head.timestamp, base64urlEncode(head.signature)].join(" ");
 }
 
-/** LP("reciprocity-sth/v1") || LP(program) || BE64(size) || root || BE64(timestamp): what the log signs. */
+/**
+ * LP("reciprocity-sth/v1") || LP(program) || BE64(size) || root || BE64(timestamp): what the log signs.
+ * @param {TreeHead} head
+ * @returns {Uint8Array}
+ */
 export function treeHeadMessage(head) {
     return concat(lp(ascii(STH_LABEL)), lp(ascii(head.program)), be64(head.treeSize), head.rootHash, be64(head.timestamp));
 }
 
-/** True when `head` is signed by the Ed25519 log key (32 raw bytes), RFC 8032 through WebCrypto. */
+/**
+ * True when `head` is signed by the Ed25519 log key (32 raw bytes), RFC 8032 through WebCrypto.
+ * @param {TreeHead} head
+ * @param {Uint8Array} logPublicKey 32 bytes
+ * @returns {Promise<boolean>}
+ */
 export async function verifyTreeHead(head, logPublicKey) {
     if (!isHash(head.rootHash) || !(head.signature instanceof Uint8Array) || head.signature.length !== 64) return false;
     if (exactCount(head.treeSize, MAX_TREE_SIZE) === null || exactCount(head.timestamp, MAX_TIMESTAMP) === null) return false;
@@ -687,6 +836,10 @@ export const MAX_HEAD_SKEW_MS = 5 * 60 * 1000;
  * The time check of Specs/transparency.md section 3 with the clock `now` (ms since 1970): `futureHead` when the
  * head is dated more than 5 minutes ahead, `staleHead` when it is more than `maxAgeMs` (24 hours) old; the exact
  * bounds pass. A gossiped head is checked with `maxAgeMs: Infinity` (its age is not checked, only the future).
+ * @param {TreeHead} head
+ * @param {number | bigint} now
+ * @param {{maxAgeMs?: number}} options (optional)
+ * @returns {void}
  */
 export function checkHeadTime(head, now, { maxAgeMs = MAX_HEAD_AGE_MS } = {}) {
     const timestamp = exactCount(head.timestamp, MAX_TIMESTAMP) ?? fail("invalidEncoding", "the head's timestamp is not a BE64 integer");
@@ -704,6 +857,9 @@ export function checkHeadTime(head, now, { maxAgeMs = MAX_HEAD_AGE_MS } = {}) {
  * (`invalidEncoding`, `invalidProgram`), the expected `program` (`invalidSignature`: the signature binds it), the
  * signature with `logPublicKey` (`invalidSignature`), then, when `now` is given, the time (`futureHead`,
  * `staleHead`; `maxAgeMs: Infinity` for a gossiped head). Resolves to the parsed head.
+ * @param {string} line
+ * @param {{program: string, logPublicKey: Uint8Array, now?: number | bigint, maxAgeMs?: number}} options
+ * @returns {Promise<TreeHead>}
  */
 export async function verifyTreeHeadLine(line, { program, logPublicKey, now, maxAgeMs = MAX_HEAD_AGE_MS }) {
     const head = parseTreeHead(line);
@@ -726,6 +882,10 @@ function forked(seen, served) {
  * from the smaller to the larger. `consistencyProof(from, to)` fetches `/v1/log/consistency` and resolves to
  * the proof's hashes, or null when the server says it cannot give one (which is a fork too). `from` and `to`
  * are Numbers when exact, else BigInts (no proof of a tree beyond 2^53 - 1 leaves verifies here).
+ * @param {TreeHead} seen
+ * @param {TreeHead} served
+ * @param {ConsistencyProof} consistencyProof
+ * @returns {Promise<void>}
  */
 export async function checkConsistent(seen, served, consistencyProof) {
     const [small, large] = BigInt(served.treeSize) <= BigInt(seen.treeSize) ? [served, seen] : [seen, served];
@@ -750,6 +910,9 @@ export async function checkConsistent(seen, served, consistencyProof) {
  * most 24 hours old (`log-stale-head`) and at most 5 minutes ahead of the clock `now` (`log-future-head`), and
  * extending the latest verified head `previous` (`log-rollback`, `log-fork`). Resolves to the head to remember as
  * the latest verified.
+ * @param {TreeHead} head
+ * @param {{program: string, logPublicKey: Uint8Array, previous?: TreeHead | null, consistencyProof: ConsistencyProof, now?: number}} options
+ * @returns {Promise<TreeHead>}
  */
 export async function checkTreeHead(head, { program, logPublicKey, previous = null, consistencyProof, now = Date.now() }) {
     if (exactCount(head?.treeSize, MAX_TREE_SIZE) === null || exactCount(head.timestamp, MAX_TIMESTAMP) === null ||
@@ -780,6 +943,8 @@ export async function checkTreeHead(head, { program, logPublicKey, previous = nu
  * Section 5 step 3: the directory entry's key is the one the log entry at `keyProof.leafIndex` made live
  * (`join` or `rotate`), included in `head` (a head already checked with `checkTreeHead`); else `log-inclusion`.
  * `keyProof` is the API's `{leafIndex, event, inclusionProof}` (proof hashes base64url). Resolves to the key.
+ * @param {{program: string, handle: string, publicKey: string | Uint8Array, keyProof: {leafIndex: number, event: string, inclusionProof: string[]} | null | undefined, head: TreeHead}} input
+ * @returns {Promise<Uint8Array>}
  */
 export async function checkKeyInclusion({ program, handle, publicKey, keyProof, head }) {
     if (!keyProof) fail("log-missing-proof", `the server gave no key-log proof for ${handle}'s key`);

@@ -1,0 +1,43 @@
+// Showing a screen: every screen opens with the same single poll (screen-matches.js), then draws from this
+// device's state (session.js says why); and the way into the app once a membership is here.
+
+import { $, act } from "./ui.js";
+import { renderers, session } from "./session.js";
+import { pollMatches, startPolling } from "./screen-matches.js";
+import { startDirectorySync } from "./screen-directory.js";
+
+/**
+ * Shows screen `name`; with a membership, runs the one poll and then its renderer.
+ * @param {string} name the id after `screen-`
+ * @param {{focus?: boolean}} options (optional) `focus: false` leaves the focus where it is
+ * @returns {Promise<void> | undefined}
+ */
+export function showScreen(name, { focus = true } = {}) {
+    for (const section of document.querySelectorAll("main > section")) section.hidden = section.id !== `screen-${name}`;
+    for (const button of document.querySelectorAll("#nav button")) {
+        if (button.dataset.screen === name) button.setAttribute("aria-current", "page");
+        else button.removeAttribute("aria-current");
+    }
+    session.current = name;
+    document.title = `${$(`screen-${name}`).querySelector("h1").textContent} · Reciprocity`;
+    if (focus) $("main").focus();
+    if (!session.membership) return undefined;
+    return act(null, async () => {
+        try {
+            await pollMatches();
+        } catch {
+            // Shown by pollMatches; the screen still shows what this device knows.
+        }
+        await renderers[name]?.();
+    });
+}
+
+/**
+ * The way into the app (start, join, restore): the menu, the poll's timer and the directory's sync.
+ * @returns {void}
+ */
+export function enterApp() {
+    $("nav").hidden = false;
+    startPolling();
+    startDirectorySync();
+}

@@ -1,0 +1,95 @@
+// The Matches screen and the regular poll that keeps it (and the badge) up to date: `pollMatches` is the one
+// refresh every screen opens with (navigation.js).
+
+import { $, act, clearMessages, el, say, showError, WANTS } from "./ui.js";
+import { session } from "./session.js";
+
+export const POLL_MS = 10_000;
+
+let knownMatches = null;
+let lastPollError = null;
+let pollTimer = null;
+
+function renderMatches(reports) {
+    const verified = reports.filter((r) => r.verified);
+    const list = $("matches-list");
+    list.replaceChildren(...verified.map((r) => el("li", { class: "card" },
+        el("h3", {}, r.handle),
+        el("p", {}, `You wanted them ${WANTS[r.wants] ?? ""}. Matched ${new Date(r.matchedAt).toLocaleString()}.`),
+        r.noteProblem ? el("p", { class: "warning" }, `Warning: ${r.noteProblem}.`)
+            : r.note ? el("div", {}, el("p", { class: "help" }, "Their note:"), el("p", { class: "note" }, r.note))
+            : el("p", { class: "help" }, "No note."),
+        el("p", {}, "Their key fingerprint: ", el("code", { class: "fp" }, r.fingerprint ?? "")))));
+    if (!verified.length) list.append(el("li", {}, "No matches yet."));
+    // One generic sentence: it names nobody and reads the same for a dummy's token and a real one's.
+    const unverified = reports.some((r) => !r.verified);
+    $("match-warnings").replaceChildren(...(unverified
+        ? [el("p", { class: "warning" }, "Warning: the server reports a match that does not verify here (it may have fabricated it); it is not shown as a match.")]
+        : []));
+    const badge = $("match-count");
+    badge.textContent = String(verified.length);
+    badge.hidden = verified.length === 0;
+    badge.setAttribute("aria-label", `${verified.length} matches`);
+}
+
+/**
+ * The poll: GET /v1/me, the key log, GET /v1/matches and GET /v1/marks (Membership.matches), then the screen.
+ * @param {{quiet?: boolean}} options (optional) `quiet`: the timer's poll, which repeats no error and throws none
+ * @returns {Promise<void>}
+ */
+export async function pollMatches({ quiet = false } = {}) {
+    const membership = session.membership;
+    if (!membership) return;
+    try {
+        const reports = await membership.matches();
+        renderMatches(reports);
+        const handles = reports.filter((r) => r.verified).map((r) => `${r.handle}/${r.wants}`);
+        if (knownMatches) {
+            const fresh = handles.filter((h) => !knownMatches.has(h));
+            // Added to what the page says already (a mark's own answer, say), not in its place.
+            if (fresh.length) {
+                const before = $("status").textContent.replace(/\s*New match: [^!]*! See Matches\./g, "");
+                say(`${before} New match: ${fresh.map((h) => h.split("/")[0]).join(", ")}! See Matches.`.trim());
+            }
+        }
+        knownMatches = new Set(handles);
+        if (lastPollError) {
+            lastPollError = null;
+            if (quiet) clearMessages();
+        }
+    } catch (error) {
+        if (!quiet || lastPollError !== error.code) showError(error, { focus: !quiet });
+        lastPollError = error.code;
+        if (!quiet) throw error;
+    }
+}
+
+$("matches-refresh").addEventListener("click", (event) => act(event.target, () => pollMatches()));
+
+/**
+ * The regular poll: on a timer that no action of the member's moves (each way into the app shows a screen, which polls).
+ * @returns {void}
+ */
+export function startPolling() {
+    if (pollTimer) return;
+    pollTimer = setInterval(() => {
+        if (document.visibilityState === "visible") pollMatches({ quiet: true });
+    }, POLL_MS);
+}
+
+/**
+ * Stops the poll ("Forget this device").
+ * @returns {void}
+ */
+export function stopPolling() {
+    clearInterval(pollTimer);
+    pollTimer = null;
+}
+
+/**
+ * Forgets which matches the page announced already (a membership forgotten or restored).
+ * @returns {void}
+ */
+export function forgetMatches() {
+    knownMatches = null;
+}

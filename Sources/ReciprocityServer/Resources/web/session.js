@@ -1,0 +1,32 @@
+// @ts-check
+// What the screens share: the membership this page holds (null before a join or a restore, and after "Forget
+// this device"), the screen shown, and each screen's renderer (app.js registers them).
+//
+// What the server sees must not depend on which screen the member looks at or which change they made (issue
+// #23, Specs/client.md section 3): every screen is shown after the same refresh, one poll (GET /v1/me, the key
+// log, GET /v1/matches, GET /v1/marks; navigation.js), and then drawn from this device's state alone; an action
+// that changes marks (add, a new note, withdraw, trust, a key rotation) is followed by no request at all, only by
+// drawing the screen again (`redraw`). Matches and changed keys it caused show at the next poll (at most POLL_MS
+// later, screen-matches.js).
+
+/** @type {{membership: import("./membership.js").Membership | null, current: string | null}} */
+export const session = {
+    /** The Membership (membership.js), or null. */
+    membership: null,
+    /** The name of the screen shown ("profile", "directory", ...), or null. */
+    current: null,
+};
+
+/**
+ * name -> a function drawing that screen from this device's state, with no request of its own.
+ * @type {Record<string, () => void | Promise<void>>}
+ */
+export const renderers = {};
+
+/**
+ * Draws the current screen again from this device's state, without a request.
+ * @returns {void | Promise<void>}
+ */
+export function redraw() {
+    return renderers[session.current]?.();
+}

@@ -1,0 +1,103 @@
+// @ts-check
+// The helpers every screen of the web app shares: elements, the page's error and status lines, actions, and a
+// step that asks first. No state of their own beyond the page's; no request.
+
+import { describe } from "./sentences.js";
+
+/**
+ * The element with this id (typed `any`: each caller knows its kind).
+ * @type {(id: string) => any}
+ */
+export const $ = (id) => document.getElementById(id);
+
+/** What each kind of interest reads as, after "You marked them" or "You wanted them". */
+export const WANTS = { mentor: "as your mentor", mentee: "as your mentee", peer: "as a peer" };
+
+/**
+ * An element with attributes and children (strings become text nodes).
+ * @param {string} tag
+ * @param {Record<string, any>} [attributes] false, null and undefined leave one out; true sets it empty
+ * @param {...(Node | string | null | undefined | false | (Node | string | null | undefined | false)[])} children
+ * @returns {HTMLElement}
+ */
+export function el(tag, attributes = {}, ...children) {
+    const node = document.createElement(tag);
+    for (const [name, value] of Object.entries(attributes)) {
+        if (value === false || value === undefined || value === null) continue;
+        if (name === "class") node.className = value;
+        else node.setAttribute(name, value === true ? "" : value);
+    }
+    for (const child of children.flat()) if (child !== null && child !== undefined && child !== false) node.append(child);
+    return node;
+}
+
+/**
+ * Shows `error` in the page's error box (its sentence from sentences.js and its code).
+ * @param {unknown} error
+ * @param {{focus?: boolean}} options (optional) `focus: false` for a background poll
+ * @returns {void}
+ */
+export function showError(error, { focus = true } = {}) {
+    const box = $("error");
+    const { text, code } = describe(error);
+    box.replaceChildren(el("p", {}, text), el("p", { class: "help" }, `Error code: ${code}`));
+    box.hidden = false;
+    if (focus) box.focus(); // a background poll announces (role=alert) without moving the focus
+}
+
+/**
+ * Empties the error box and the status line.
+ * @returns {void}
+ */
+export function clearMessages() {
+    $("error").hidden = true;
+    $("error").replaceChildren();
+    $("status").textContent = "";
+}
+
+/**
+ * Sets the status line (announced politely).
+ * @param {string} text
+ * @returns {void}
+ */
+export function say(text) {
+    $("status").textContent = text;
+}
+
+/**
+ * Runs `body` with `button` disabled; a failure becomes the page's error message.
+ * @template T
+ * @param {HTMLButtonElement | null} button
+ * @param {() => Promise<T>} body
+ * @returns {Promise<T | undefined>} undefined when `body` failed (the page says why)
+ */
+export async function act(button, body) {
+    clearMessages();
+    if (button) button.disabled = true;
+    document.body.setAttribute("aria-busy", "true");
+    try {
+        return await body();
+    } catch (error) {
+        showError(error);
+        return undefined;
+    } finally {
+        document.body.removeAttribute("aria-busy");
+        if (button) button.disabled = false;
+    }
+}
+
+// A step that asks first: "NAME-start" shows "NAME-confirm" and moves to "NAME-go"; "NAME-cancel" hides it again.
+/**
+ * @param {string} name
+ * @returns {void}
+ */
+export function confirmStep(name) {
+    $(`${name}-start`).addEventListener("click", () => {
+        $(`${name}-confirm`).hidden = false;
+        $(`${name}-go`).focus();
+    });
+    $(`${name}-cancel`).addEventListener("click", () => {
+        $(`${name}-confirm`).hidden = true;
+        $(`${name}-start`).focus();
+    });
+}
