@@ -75,7 +75,7 @@ for (const form of document.querySelectorAll(".restore-form")) {
         act(form.querySelector("button"), async () => {
             const file = form.querySelector("input[type=file]").files[0];
             if (!file) throw new ClientError("missing", "Choose the backup file first");
-            const { privateKey, state, iterations } = await importBackup(await file.text(), form.querySelector("input[type=password]").value);
+            const { privateKey, state, iterations } = await importBackup(file, form.querySelector("input[type=password]").value);
             try {
                 let origin;
                 try {
