@@ -4,18 +4,12 @@
 // types or chooses, and none is sent because of a search.
 
 import { ClientError } from "./server-api.js";
+import { deleteDatabase, request } from "./member-state.js";
 
 const DB_NAME = "reciprocity-directory";
 const PROFILES = "profiles"; // {handle, profile, joinedAt}, by handle
 const META = "meta"; // "sync": {program, cursor}
 const MAX_PAGES = 10_000; // a server whose pages never end is stopped, not followed forever
-
-function request(req) {
-    return new Promise((resolve, reject) => {
-        req.onsuccess = () => resolve(req.result);
-        req.onerror = () => reject(req.error);
-    });
-}
 
 function openDB() {
     const req = indexedDB.open(DB_NAME, 1);
@@ -28,12 +22,7 @@ function openDB() {
 
 /** Deletes the replica (with "Forget this device"). */
 export function forgetDirectory() {
-    return new Promise((resolve, reject) => {
-        const req = indexedDB.deleteDatabase(DB_NAME);
-        req.onsuccess = resolve;
-        req.onerror = () => reject(req.error);
-        req.onblocked = resolve;
-    });
+    return deleteDatabase(DB_NAME);
 }
 
 /**

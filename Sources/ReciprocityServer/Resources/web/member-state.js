@@ -31,10 +31,29 @@ const subtle = crypto.subtle;
 const DB_NAME = "reciprocity";
 const STORE = "kv";
 
-function request(req) {
+/**
+ * An IndexedDB request as a promise (this database's and the directory replica's).
+ * @param {IDBRequest} req
+ * @returns {Promise<any>}
+ */
+export function request(req) {
     return new Promise((resolve, reject) => {
         req.onsuccess = () => resolve(req.result);
         req.onerror = () => reject(req.error);
+    });
+}
+
+/**
+ * Deletes an IndexedDB database; once other tabs close it, if they hold it open.
+ * @param {string} name
+ * @returns {Promise<void>}
+ */
+export function deleteDatabase(name) {
+    return new Promise((resolve, reject) => {
+        const req = indexedDB.deleteDatabase(name);
+        req.onsuccess = () => resolve();
+        req.onerror = () => reject(req.error);
+        req.onblocked = () => resolve(); // deleted once other tabs close it
     });
 }
 
@@ -88,12 +107,7 @@ export async function idbPut(values) {
  * @returns {Promise<void>}
  */
 export async function forgetDevice() {
-    await new Promise((resolve, reject) => {
-        const req = indexedDB.deleteDatabase(DB_NAME);
-        req.onsuccess = resolve;
-        req.onerror = () => reject(req.error);
-        req.onblocked = resolve; // deleted once other tabs close it
-    });
+    await deleteDatabase(DB_NAME);
 }
 
 // --- keys ------------------------------------------------------------------------------------------------
