@@ -301,6 +301,7 @@ def run_all(checks, browser, server, invite, args):
         assert [route for _, route, _ in seen] == ["/v1/me", "/v1/log/head", "/v1/matches", "/v1/marks"], seen
     checks.run("the poll timer still runs on its own: one poll when its time comes", timer_poll_alone)
     alice.close()
+    lies_trusts_and_look_ups(checks, browser, server, invite, cli)
 
     def insecure_origin():
         context = browser.new_context()
@@ -361,6 +362,57 @@ def run_all(checks, browser, server, invite, args):
         assert invite not in gina.page.url, gina.page.url
         gina.close()
     checks.run("the invite code leaves the address bar and the tab's history entry before the join request", invite_leaves_history)
+
+
+def paused_member(browser, server, invite, handle):
+    """A member joined with the page's clock paused afterwards (as alice's): no timer fires unless run."""
+    member = Member(browser, server, handle)
+    member.context.clock.install()
+    member.join(invite, handle.capitalize())
+    return member
+
+
+def pause(member):
+    idle(member.page)
+    member.page.clock.pause_at(time.time() + 1)
+    idle(member.page)
+
+
+def lies_trusts_and_look_ups(checks, browser, server, invite, cli):
+    """What the attacker review found (2026-12-07): a lie in GET /v1/marks after a rotation, trusts that
+    replaced as many marks as the member had on the person, and a fingerprint look-up with requests of its own."""
+
+    def lie_after_a_rotation():
+        # Two worlds: amy marked bob, ann marked carol. Bob rotates (public), then the server answers GET
+        # /v1/marks as if it held nothing: both re-send everything, and nothing between the GET and the POST may
+        # fail for the member whose mark is on bob.
+        amy, ann = paused_member(browser, server, invite, "amy"), paused_member(browser, server, invite, "ann")
+        amy.mark(["bob"], "mentor", "Hello Bob")
+        ann.mark(["carol"], "mentor", "Hello Carol")
+        for member in (amy, ann):
+            pause(member)
+        cli["bob"].run("key", "rotate")
+        seen = {}
+
+        def lie(route, request):
+            if request.method == "GET":
+                route.fulfill(status=200, content_type="application/json", body='{"marks":[]}')
+            else:
+                route.continue_()
+        for member in (amy, ann):
+            member.page.clock.set_system_time(time.time())
+            record = Recorder(member.page)
+            member.page.route("**/v1/marks", lie)
+            member.screen("matches")
+            time.sleep(1.0)
+            idle(member.page)
+            member.page.unroute("**/v1/marks")
+            seen[member.handle] = (shape(record.entries), member.error_text())
+        amy.close()
+        ann.close()
+        assert seen["amy"][0] == seen["ann"][0], f"amy (marked bob) {seen['amy']} but ann (marked carol) {seen['ann']}"
+        assert seen["amy"][0][-1][:2] == ("POST", "/v1/marks") and not seen["amy"][1] and not seen["ann"][1], seen
+    checks.run("a server that says it holds no marks after bob's rotation: the member who marked bob sends what the others send", lie_after_a_rotation)
 
 
 if __name__ == "__main__":

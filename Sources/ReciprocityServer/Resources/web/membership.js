@@ -1056,16 +1056,15 @@ export class Membership {
 
     /**
      * What is sent for a local mark: a real one derived again (to seal its note); a dummy with a derivation
-     * against a throwaway key that seals an empty note, so both cost the same between GET and POST.
+     * against a throwaway key that seals an empty note, so both cost the same between GET and POST. A real mark
+     * whose person's key changed since (it can no longer match, and nothing is derived with a retired key) goes
+     * as it was recorded, with a note sealed as a dummy's: this runs between GET and POST, so nothing here may
+     * fail or differ because a mark is real or whom it is on (client.md section 3).
      */
     async markFor(local) {
-        if (isDummy(local)) {
+        if (isDummy(local) || this.keyChanged(local)) {
             const derived = await this.throwawayDerivation(undefined, local.epoch);
             return { token: local.token, tag: local.ownTag, note: b64(await sealNote(derived, "")) };
-        }
-        const pinned = this.state.pinnedKeys[local.handle];
-        if (pinned !== undefined && (this.state.replica?.live ?? {})[local.handle] !== pinned) {
-            throw new ClientError("key-changed", `${local.handle}'s key changed in the key log: check it with ${local.handle} another way, then trust the new key on the Keys screen`);
         }
         const derived = await this.rederive(local.handle, local.wants, local.epoch);
         if (!derived || b64(derived.token) !== local.token) throw new ClientError("corrupt-state", `the local record of your mark on ${local.handle} does not derive again`);
