@@ -24,6 +24,7 @@ Usage: Tests/web/test_sequences.py [--chromium /usr/bin/chromium] [--bin .build/
 """
 
 import argparse
+import json
 import pathlib
 import re
 import shutil
@@ -207,17 +208,23 @@ def run_all(checks, browser, server, invite, args):
                   f"{seen['GET /v1/matches to GET /v1/marks ms']} ms, GET /v1/marks to POST {seen['GET /v1/marks to POST ms']} ms; "
                   f"action {seen['action']}; after {seen['after']}")
         first = next(iter(changes))
+        # A trust replaces three marks whatever it finds (client.md section 3): the same requests as an add, a
+        # larger POST, the same for every trust.
+        first_trust = next(name for name in changes if name.startswith("trust"))
         problems = []
         for part in ("prepare", "action", "after"):
             for name, seen in changes.items():
-                if seen[part] != changes[first][part]:
-                    problems.append(f"{part}: {first} {changes[first][part]} but {name} {seen[part]}")
+                like = first_trust if part == "action" and name.startswith("trust") else first
+                if seen[part] != changes[like][part]:
+                    problems.append(f"{part}: {like} {changes[like][part]} but {name} {seen[part]}")
+        routes = lambda seen: [(method, route) for method, route, _ in seen["action"]]  # noqa: E731
+        problems += [f"routes: {name}" for name, seen in changes.items() if routes(seen) != routes(changes[first])]
         # Opening the screen the change is made on: the same poll whichever screen (the directory is local).
         reference = changes[first]["screen"]
         problems += [f"screen: {name} {seen['screen']} vs {reference}" for name, seen in changes.items() if seen["screen"] != reference]
         assert not problems, "\n".join(problems)
         assert changes[first]["action"][-1][:2] == ("POST", "/v1/marks"), changes[first]["action"]
-    checks.run("add, a new note, withdraw and trust: the same requests before the POST, the same POST size, the same after it", same_requests)
+    checks.run("add, a new note, withdraw and trust: the same requests before the POST, the same POST size (every trust's alike), the same after it", same_requests)
 
     def searches_send_nothing():
         alice.screen("directory")
@@ -413,6 +420,40 @@ def lies_trusts_and_look_ups(checks, browser, server, invite, cli):
         assert seen["amy"][0] == seen["ann"][0], f"amy (marked bob) {seen['amy']} but ann (marked carol) {seen['ann']}"
         assert seen["amy"][0][-1][:2] == ("POST", "/v1/marks") and not seen["amy"][1] and not seen["ann"][1], seen
     checks.run("a server that says it holds no marks after bob's rotation: the member who marked bob sends what the others send", lie_after_a_rotation)
+
+    def trust_changes_three_marks():
+        # Tess trusts four people after their rotations: one she only looked up, one she marked once, one twice,
+        # one three times (mentor, mentee, peer). Each trust replaces three marks by three.
+        tess = paused_member(browser, server, invite, "tess")
+        pause(tess)
+        kinds = {"yan": [], "dave": ["mentor"], "erin": ["mentor", "mentee"], "zed": ["mentor", "mentee", "peer"]}
+        sent = {}
+        for handle, wants in kinds.items():
+            page = tess.page
+            page.clock.set_system_time(time.time())
+            if not wants:
+                tess.screen("keys")
+                page.fill("#fingerprint-handle", handle)
+                page.click("#fingerprint-form button")
+                expect(page.locator("#fingerprint-result")).to_contain_text(f"{handle}: ")
+            for kind in wants:
+                tess.mark([handle], kind)
+            cli[handle].run("key", "rotate")
+            page.clock.set_system_time(time.time())
+            tess.screen("keys")
+            record = Recorder(page)
+            page.click(f"#changed-keys button:has-text('{handle}')")
+            expect(page.locator("#status")).to_contain_text(f"You now trust {handle}'s new key")
+            idle(page)
+            posts = [e for e in record.entries if e[1] == "POST"]
+            assert len(posts) == 1, shape(record.entries)
+            body = json.loads(posts[0][4].split("/v1/marks", 1)[1])
+            sent[handle] = (len(body.get("withdraw", [])), len(body["marks"]), posts[0][3], shape(record.entries)[:-1])
+        tess.close()
+        first = sent["yan"]
+        assert first[:2] == (3, 3) and all(seen == first for seen in sent.values()), \
+            "; ".join(f"{handle} ({len(kinds[handle])} marks): withdraw {w}, marks {m}, {size} bytes" for handle, (w, m, size, _) in sent.items())
+    checks.run("a trust replaces three marks by three whether the member marked the person 0, 1, 2 or 3 times", trust_changes_three_marks)
 
 
 if __name__ == "__main__":

@@ -163,6 +163,8 @@ const isPending = (mark) => !mark.matchedAt;
 const isWanted = (mark, epoch) => mark.epoch === epoch && isPending(mark) && mark.waitingForTrust !== true;
 
 const WANTS = ["mentor", "mentee", "peer"];
+/** The marks a trust replaces, whatever it finds: its most, one per kind of interest (client.md section 3). */
+const TRUST_CHANGE = WANTS.length;
 const HANDLE_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789";
 
 /** A random handle-shaped name (the other party of a throwaway derivation): 16 of a-z and 0-9. */
@@ -707,9 +709,12 @@ export class Membership {
         return !isDummy(mark) && live[mark.handle] !== this.state.pinnedKeys[mark.handle];
     }
 
-    /** Re-pins `handle` to its live key (after an out-of-band check) and derives its pending marks again. */
+    /**
+     * Re-pins `handle` to its live key (after an out-of-band check) and derives its pending marks again, in a
+     * request that replaces `TRUST_CHANGE` marks whether there were 0, 1, 2 or 3 (dummies make up the number).
+     */
     trust(handle) {
-        return this.serial(() => this.changingMarks(1, undefined, async (program, replica) => {
+        return this.serial(() => this.changingMarks(TRUST_CHANGE, undefined, async (program, replica) => {
             const live = replica.live(handle);
             if (live === undefined) throw new ClientError("unknown-handle", `no member '${handle}' is live in program ${this.state.program}'s key log`);
             this.state.pinnedKeys[handle] = live;
