@@ -455,6 +455,22 @@ def lies_trusts_and_look_ups(checks, browser, server, invite, cli):
             "; ".join(f"{handle} ({len(kinds[handle])} marks): withdraw {w}, marks {m}, {size} bytes" for handle, (w, m, size, _) in sent.items())
     checks.run("a trust replaces three marks by three whether the member marked the person 0, 1, 2 or 3 times", trust_changes_three_marks)
 
+    def look_up_sends_nothing():
+        # A look-up answers from the key log the screen's poll verified: it sends nothing of its own.
+        uma = paused_member(browser, server, invite, "uma")
+        pause(uma)
+        uma.page.clock.set_system_time(time.time())
+        uma.screen("keys")
+        record = Recorder(uma.page)
+        uma.page.fill("#fingerprint-handle", "carol")
+        uma.page.click("#fingerprint-form button")
+        expect(uma.page.locator("#fingerprint-result")).to_contain_text(cli["carol"].run("key", "fingerprint").strip())
+        idle(uma.page)
+        time.sleep(1.0)
+        uma.close()
+        assert shape(record.entries) == [], shape(record.entries)
+    checks.run("a fingerprint look-up on the Keys screen sends no request (the screen's poll verified the key log)", look_up_sends_nothing)
+
 
 if __name__ == "__main__":
     sys.exit(main())

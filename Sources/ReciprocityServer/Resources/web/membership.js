@@ -674,19 +674,15 @@ export class Membership {
         return { handle, publicKey: base64urlDecode(live, 32) };
     }
 
-    /** Own fingerprint, or `handle`'s from the verified replica (pinning it on first use). */
+    /**
+     * Own fingerprint, or `handle`'s from the replica the last poll verified (pinning it on first use). It sends
+     * nothing: a look-up of its own would date the moment the member looks someone up (client.md section 2).
+     * The Keys screen opened with a poll, and the poll timer keeps the replica at most one period old.
+     */
     fingerprint(handle) {
         if (!handle) return fingerprintOf(this.publicKey);
         return this.serial(() => this.rollingBack(async () => {
-            let replica;
-            try {
-                replica = await this.syncedDirectory();
-            } catch (error) {
-                const pinned = this.state.pinnedKeys[handle];
-                if (error.code !== "unreachable" || pinned === undefined) throw error;
-                return `${await fingerprintOf(pinned)} (pinned when you first marked or looked up ${handle}; not checked now: the server is unreachable)`;
-            }
-            const party = await this.party(handle, replica);
+            const party = await this.party(handle, new Replica(this.state.replica ?? { program: this.state.program }));
             await this.save();
             return fingerprint(party.publicKey);
         }));
