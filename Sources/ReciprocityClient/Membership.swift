@@ -589,9 +589,10 @@ public struct Membership: Sendable {
     }
 
     /// What is sent for a local mark: a real one is derived again from its pinned key to seal its note; a dummy
-    /// seals an empty note under a throwaway derivation, which costs the same.
+    /// seals an empty note under a throwaway derivation, which costs the same. So does a real mark whose person's
+    /// key changed since (it can no longer match; nothing is derived with a retired key, client.md section 3).
     func mark(for local: LocalMark) throws -> Mark {
-        guard let handle = local.handle, let wants = local.wants else {
+        guard let handle = local.handle, let wants = local.wants, !keyChanged(local) else {
             return Mark(
                 token: try InterestToken(base64URL: local.token), tag: try ConfirmationTag(base64URL: local.ownTag),
                 note: try throwawayDerivation(epoch: local.epoch).sealNote(""))
