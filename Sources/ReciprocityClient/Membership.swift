@@ -141,9 +141,11 @@ public struct Membership: Sendable {
     }
 
     /// Re-pins `handle` to its live key in the key log, after an out-of-band check, and derives pending
-    /// interests in them again from it, replacing the old marks in one request.
+    /// interests in them again from it, replacing the old marks in one request. It replaces `trustChange`
+    /// marks whether there were 0, 1, 2 or 3 (dummies make up the number): a trust follows a rotation anyone
+    /// sees in the key log, so its size must not say whether or how the member marked that person.
     public mutating func trust(_ handle: String) async throws -> String {
-        try await changingMarks(minimumChange: 1) { session, program, directory, _ in
+        try await changingMarks(minimumChange: Self.trustChange) { session, program, directory, _ in
             guard let live = directory.live[handle] else {
                 throw ClientError("unknown-handle", "no member '\(handle)' is live in program \(session.state.program)'s key log")
             }
@@ -170,6 +172,9 @@ public struct Membership: Sendable {
             return try PublicKey(base64URL: live).fingerprint
         }
     }
+
+    /// The marks a trust replaces, whatever it finds: its most, one per kind of interest (client.md section 3).
+    static let trustChange = Role.allCases.count
 
     /// Replaces this member's key pair and then its credential: a new key is generated here and kept in
     /// `private.key.next` until the server has logged it, then replaces `private.key`; pending interests are
@@ -584,9 +589,10 @@ public struct Membership: Sendable {
     }
 
     /// What is sent for a local mark: a real one is derived again from its pinned key to seal its note; a dummy
-    /// seals an empty note under a throwaway derivation, which costs the same.
+    /// seals an empty note under a throwaway derivation, which costs the same. So does a real mark whose person's
+    /// key changed since (it can no longer match; nothing is derived with a retired key, client.md section 3).
     func mark(for local: LocalMark) throws -> Mark {
-        guard let handle = local.handle, let wants = local.wants else {
+        guard let handle = local.handle, let wants = local.wants, !keyChanged(local) else {
             return Mark(
                 token: try InterestToken(base64URL: local.token), tag: try ConfirmationTag(base64URL: local.ownTag),
                 note: try throwawayDerivation(epoch: local.epoch).sealNote(""))

@@ -87,8 +87,10 @@ import Testing
         // Marking someone already marked (nothing to change) and someone new.
         let again = try expectSameTraffic(
             worlds, ["interest", "add", "carol", "--as", "peer"], ["interest", "add", "dave", "--as", "peer"])
-        // And the server cannot tell these commands apart at all: each replaces one mark by another.
-        #expect(add == remove && remove == trust && trust == again)
+        // And the server cannot tell these commands apart at all: each replaces one mark by another. A trust
+        // sends the same requests, but replaces three marks, whatever it found (aTrustChangesThreeMarks...).
+        #expect(add == remove && remove == again)
+        #expect(trust.map { $0.prefix(while: { $0 != "\n" }) } == add.map { $0.prefix(while: { $0 != "\n" }) })
         #expect(try worlds.0.server.count("SELECT COUNT(*) FROM mark") == 8)
         #expect(try worlds.1.server.count("SELECT COUNT(*) FROM mark") == 8)
 
@@ -130,6 +132,29 @@ import Testing
         #expect(try carol.ok(["interest", "list"]) == "bob\tas mentor\tpending\n")
         try bob.ok(["interest", "add", "carol", "--as", "mentee"])
         #expect(try carol.matches().contains { $0.handle == "bob" && $0.verified })
+    }
+
+    /// A trust replaces three marks by three whether the member marked the person 0, 1, 2 or 3 times (one mark
+    /// per kind of interest): a trust follows a rotation anyone sees in the key log, so its size would say
+    /// whether and how the member marked that person (the attacker review of 2026-12-07).
+    @Test func aTrustChangesThreeMarksWhateverItConcerns() throws {
+        let world = try world()
+        let alice = world["alice"]
+        try alice.ok(["matches"]) // pads to the quota
+        try alice.ok(["key", "fingerprint", "dave"]) // pins dave's key without a mark
+        var seen: [String] = [], sizes: [[Int]] = []
+        for (handle, kinds) in [("dave", [String]()), ("dave", ["mentor"]), ("carol", ["mentor", "mentee"]), ("bob", ["mentor", "mentee", "peer"])] {
+            for kind in kinds { try alice.ok(["interest", "add", handle, "--as", kind]) }
+            try world[handle].ok(["key", "rotate"])
+            _ = world.proxy.takeRequests()
+            try alice.ok(["key", "trust", handle])
+            let requests = world.proxy.takeRequests()
+            let sent = try Self.replacements(requests)
+            seen.append("\(handle), \(kinds.count) marks: \(sent.map { "withdraw \($0.withdraw.count), marks \($0.marks.count)" })")
+            #expect(sent.count == 1 && sent[0].withdraw.count == 3 && sent[0].marks.count == 3, "\(seen)")
+            sizes.append(requests.filter { $0.method == "POST" }.map(\.body.count))
+        }
+        #expect(Set(sizes).count == 1, "POST sizes \(sizes)")
     }
 }
 
@@ -242,7 +267,7 @@ extension TrafficPrivacyTests {
         let trustMarked = try await work { _ = try await $0.trust("bob") }
         let trustUnmarked = try await work { _ = try await $0.trust("dave") }
         #expect(trustMarked == trustUnmarked, "trust marked \(trustMarked), unmarked \(trustUnmarked) (in all, between GET and POST)")
-        #expect(trustMarked.last == 1)
+        #expect(trustMarked.last == 3)
         #expect(alice.interests.first { $0.handle == "bob" }.map(alice.keyChanged) == false)
     }
 

@@ -24,6 +24,7 @@ Usage: Tests/web/test_sequences.py [--chromium /usr/bin/chromium] [--bin .build/
 """
 
 import argparse
+import json
 import pathlib
 import re
 import shutil
@@ -207,17 +208,23 @@ def run_all(checks, browser, server, invite, args):
                   f"{seen['GET /v1/matches to GET /v1/marks ms']} ms, GET /v1/marks to POST {seen['GET /v1/marks to POST ms']} ms; "
                   f"action {seen['action']}; after {seen['after']}")
         first = next(iter(changes))
+        # A trust replaces three marks whatever it finds (client.md section 3): the same requests as an add, a
+        # larger POST, the same for every trust.
+        first_trust = next(name for name in changes if name.startswith("trust"))
         problems = []
         for part in ("prepare", "action", "after"):
             for name, seen in changes.items():
-                if seen[part] != changes[first][part]:
-                    problems.append(f"{part}: {first} {changes[first][part]} but {name} {seen[part]}")
+                like = first_trust if part == "action" and name.startswith("trust") else first
+                if seen[part] != changes[like][part]:
+                    problems.append(f"{part}: {like} {changes[like][part]} but {name} {seen[part]}")
+        routes = lambda seen: [(method, route) for method, route, _ in seen["action"]]  # noqa: E731
+        problems += [f"routes: {name}" for name, seen in changes.items() if routes(seen) != routes(changes[first])]
         # Opening the screen the change is made on: the same poll whichever screen (the directory is local).
         reference = changes[first]["screen"]
         problems += [f"screen: {name} {seen['screen']} vs {reference}" for name, seen in changes.items() if seen["screen"] != reference]
         assert not problems, "\n".join(problems)
         assert changes[first]["action"][-1][:2] == ("POST", "/v1/marks"), changes[first]["action"]
-    checks.run("add, a new note, withdraw and trust: the same requests before the POST, the same POST size, the same after it", same_requests)
+    checks.run("add, a new note, withdraw and trust: the same requests before the POST, the same POST size (every trust's alike), the same after it", same_requests)
 
     def searches_send_nothing():
         alice.screen("directory")
@@ -301,6 +308,7 @@ def run_all(checks, browser, server, invite, args):
         assert [route for _, route, _ in seen] == ["/v1/me", "/v1/log/head", "/v1/matches", "/v1/marks"], seen
     checks.run("the poll timer still runs on its own: one poll when its time comes", timer_poll_alone)
     alice.close()
+    lies_trusts_and_look_ups(checks, browser, server, invite, cli)
 
     def insecure_origin():
         context = browser.new_context()
@@ -361,6 +369,107 @@ def run_all(checks, browser, server, invite, args):
         assert invite not in gina.page.url, gina.page.url
         gina.close()
     checks.run("the invite code leaves the address bar and the tab's history entry before the join request", invite_leaves_history)
+
+
+def paused_member(browser, server, invite, handle):
+    """A member joined with the page's clock paused afterwards (as alice's): no timer fires unless run."""
+    member = Member(browser, server, handle)
+    member.context.clock.install()
+    member.join(invite, handle.capitalize())
+    return member
+
+
+def pause(member):
+    idle(member.page)
+    member.page.clock.pause_at(time.time() + 1)
+    idle(member.page)
+
+
+def lies_trusts_and_look_ups(checks, browser, server, invite, cli):
+    """What the attacker review found (2026-12-07): a lie in GET /v1/marks after a rotation, trusts that
+    replaced as many marks as the member had on the person, and a fingerprint look-up with requests of its own."""
+
+    def lie_after_a_rotation():
+        # Two worlds: amy marked bob, ann marked carol. Bob rotates (public), then the server answers GET
+        # /v1/marks as if it held nothing: both re-send everything, and nothing between the GET and the POST may
+        # fail for the member whose mark is on bob.
+        amy, ann = paused_member(browser, server, invite, "amy"), paused_member(browser, server, invite, "ann")
+        amy.mark(["bob"], "mentor", "Hello Bob")
+        ann.mark(["carol"], "mentor", "Hello Carol")
+        for member in (amy, ann):
+            pause(member)
+        cli["bob"].run("key", "rotate")
+        seen = {}
+
+        def lie(route, request):
+            if request.method == "GET":
+                route.fulfill(status=200, content_type="application/json", body='{"marks":[]}')
+            else:
+                route.continue_()
+        for member in (amy, ann):
+            member.page.clock.set_system_time(time.time())
+            record = Recorder(member.page)
+            member.page.route("**/v1/marks", lie)
+            member.screen("matches")
+            time.sleep(1.0)
+            idle(member.page)
+            member.page.unroute("**/v1/marks")
+            seen[member.handle] = (shape(record.entries), member.error_text())
+        amy.close()
+        ann.close()
+        assert seen["amy"][0] == seen["ann"][0], f"amy (marked bob) {seen['amy']} but ann (marked carol) {seen['ann']}"
+        assert seen["amy"][0][-1][:2] == ("POST", "/v1/marks") and not seen["amy"][1] and not seen["ann"][1], seen
+    checks.run("a server that says it holds no marks after bob's rotation: the member who marked bob sends what the others send", lie_after_a_rotation)
+
+    def trust_changes_three_marks():
+        # Tess trusts four people after their rotations: one she only looked up, one she marked once, one twice,
+        # one three times (mentor, mentee, peer). Each trust replaces three marks by three.
+        tess = paused_member(browser, server, invite, "tess")
+        pause(tess)
+        kinds = {"yan": [], "dave": ["mentor"], "erin": ["mentor", "mentee"], "zed": ["mentor", "mentee", "peer"]}
+        sent = {}
+        for handle, wants in kinds.items():
+            page = tess.page
+            page.clock.set_system_time(time.time())
+            if not wants:
+                tess.screen("keys")
+                page.fill("#fingerprint-handle", handle)
+                page.click("#fingerprint-form button")
+                expect(page.locator("#fingerprint-result")).to_contain_text(f"{handle}: ")
+            for kind in wants:
+                tess.mark([handle], kind)
+            cli[handle].run("key", "rotate")
+            page.clock.set_system_time(time.time())
+            tess.screen("keys")
+            record = Recorder(page)
+            page.click(f"#changed-keys button:has-text('{handle}')")
+            expect(page.locator("#status")).to_contain_text(f"You now trust {handle}'s new key")
+            idle(page)
+            posts = [e for e in record.entries if e[1] == "POST"]
+            assert len(posts) == 1, shape(record.entries)
+            body = json.loads(posts[0][4].split("/v1/marks", 1)[1])
+            sent[handle] = (len(body.get("withdraw", [])), len(body["marks"]), posts[0][3], shape(record.entries)[:-1])
+        tess.close()
+        first = sent["yan"]
+        assert first[:2] == (3, 3) and all(seen == first for seen in sent.values()), \
+            "; ".join(f"{handle} ({len(kinds[handle])} marks): withdraw {w}, marks {m}, {size} bytes" for handle, (w, m, size, _) in sent.items())
+    checks.run("a trust replaces three marks by three whether the member marked the person 0, 1, 2 or 3 times", trust_changes_three_marks)
+
+    def look_up_sends_nothing():
+        # A look-up answers from the key log the screen's poll verified: it sends nothing of its own.
+        uma = paused_member(browser, server, invite, "uma")
+        pause(uma)
+        uma.page.clock.set_system_time(time.time())
+        uma.screen("keys")
+        record = Recorder(uma.page)
+        uma.page.fill("#fingerprint-handle", "carol")
+        uma.page.click("#fingerprint-form button")
+        expect(uma.page.locator("#fingerprint-result")).to_contain_text(cli["carol"].run("key", "fingerprint").strip())
+        idle(uma.page)
+        time.sleep(1.0)
+        uma.close()
+        assert shape(record.entries) == [], shape(record.entries)
+    checks.run("a fingerprint look-up on the Keys screen sends no request (the screen's poll verified the key log)", look_up_sends_nothing)
 
 
 if __name__ == "__main__":

@@ -49,6 +49,8 @@ export function shuffled(items) {
 const COUNTERPART = { mentor: "mentee", mentee: "mentor", peer: "peer" };
 
 const WANTS = ["mentor", "mentee", "peer"];
+/** The marks a trust replaces, whatever it finds: its most, one per kind of interest (client.md section 3). */
+const TRUST_CHANGE = WANTS.length;
 const HANDLE_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789";
 
 /** A random handle-shaped name (the other party of a throwaway derivation): 16 of a-z and 0-9. */
@@ -226,19 +228,15 @@ export class Membership extends MembershipKeyLog {
         return { handle, publicKey: base64urlDecode(live, 32) };
     }
 
-    /** Own fingerprint, or `handle`'s from the verified replica (pinning it on first use). */
+    /**
+     * Own fingerprint, or `handle`'s from the replica the last poll verified (pinning it on first use). It sends
+     * nothing: a look-up of its own would date the moment the member looks someone up (client.md section 2).
+     * The Keys screen opened with a poll, and the poll timer keeps the replica at most one period old.
+     */
     fingerprint(handle) {
         if (!handle) return fingerprintOf(this.publicKey);
         return this.serial(() => this.rollingBack(async () => {
-            let replica;
-            try {
-                replica = await this.syncedDirectory();
-            } catch (error) {
-                const pinned = this.state.pinnedKeys[handle];
-                if (error.code !== "unreachable" || pinned === undefined) throw error;
-                return `${await fingerprintOf(pinned)} (pinned when you first marked or looked up ${handle}; not checked now: the server is unreachable)`;
-            }
-            const party = await this.party(handle, replica);
+            const party = await this.party(handle, new Replica(this.state.replica ?? { program: this.state.program }));
             await this.save();
             return fingerprint(party.publicKey);
         }));
@@ -261,9 +259,12 @@ export class Membership extends MembershipKeyLog {
         return !isDummy(mark) && live[mark.handle] !== this.state.pinnedKeys[mark.handle];
     }
 
-    /** Re-pins `handle` to its live key (after an out-of-band check) and derives its pending marks again. */
+    /**
+     * Re-pins `handle` to its live key (after an out-of-band check) and derives its pending marks again, in a
+     * request that replaces `TRUST_CHANGE` marks whether there were 0, 1, 2 or 3 (dummies make up the number).
+     */
     trust(handle) {
-        return this.serial(() => this.changingMarks(1, undefined, async (program, replica) => {
+        return this.serial(() => this.changingMarks(TRUST_CHANGE, undefined, async (program, replica) => {
             const live = replica.live(handle);
             if (live === undefined) throw new ClientError("unknown-handle", `no member '${handle}' is live in program ${this.state.program}'s key log`);
             this.state.pinnedKeys[handle] = live;
@@ -610,16 +611,15 @@ export class Membership extends MembershipKeyLog {
 
     /**
      * What is sent for a local mark: a real one derived again (to seal its note); a dummy with a derivation
-     * against a throwaway key that seals an empty note, so both cost the same between GET and POST.
+     * against a throwaway key that seals an empty note, so both cost the same between GET and POST. A real mark
+     * whose person's key changed since (it can no longer match, and nothing is derived with a retired key) goes
+     * as it was recorded, with a note sealed as a dummy's: this runs between GET and POST, so nothing here may
+     * fail or differ because a mark is real or whom it is on (client.md section 3).
      */
     async markFor(local) {
-        if (isDummy(local)) {
+        if (isDummy(local) || this.keyChanged(local)) {
             const derived = await this.throwawayDerivation(undefined, local.epoch);
             return { token: local.token, tag: local.ownTag, note: b64(await sealNote(derived, "")) };
-        }
-        const pinned = this.state.pinnedKeys[local.handle];
-        if (pinned !== undefined && (this.state.replica?.live ?? {})[local.handle] !== pinned) {
-            throw new ClientError("key-changed", `${local.handle}'s key changed in the key log: check it with ${local.handle} another way, then trust the new key on the Keys screen`);
         }
         const derived = await this.rederive(local.handle, local.wants, local.epoch);
         if (!derived || b64(derived.token) !== local.token) throw new ClientError("corrupt-state", `the local record of your mark on ${local.handle} does not derive again`);
