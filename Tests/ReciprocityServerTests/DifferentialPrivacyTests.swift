@@ -188,7 +188,10 @@ import Testing
     /// against 0.5 became about 0.75 against 0.63 ms (D 0.2). What is left is Bob's own work in the writer
     /// ahead of Alice: a match writes more rows and pages than a pending mark (the group's apply and commit,
     /// and the scrub a later group waits behind), a known issue until a submission costs the writer the same
-    /// whatever its outcome. The known issue must show: if it stops showing, drop `withKnownIssue`.
+    /// whatever its outcome. So the test requires the leak it closed not to come back (D 0.86 and medians
+    /// three times apart before; under a 0.45 bound on D and 60 % on the medians now, whatever the machine's
+    /// load), and records the strict property (D below 0.1, medians within 10 %) as a known issue, which a
+    /// quiet machine may meet by chance: hence intermittent.
     @Test func submissionsTakeTheSameTimeWhetherConcurrentOnesMatch() async throws {
         let harness = try Harness()
         let program = try await harness.store.createProgram(name: ProgramID("acme"), maxMarks: 10_000, epoch: 0)
@@ -223,12 +226,18 @@ import Testing
             }
             return Double(elapsed.components.attoseconds) / 1e12 + Double(elapsed.components.seconds) * 1e6
         }
-        try await withKnownIssue("the writer's work for a concurrent match, ahead of this submission (#23)") {
-            try await Self.expectSameDurations("a submission beside another member's that matches vs one that does not") {
-                try await round(bobMatches: true)
-            } versus: {
-                try await round(bobMatches: false)
-            }
+        let (statistic, matching, pending) = try await Self.durations(
+            "a submission beside another member's that matches vs one that does not"
+        ) {
+            try await round(bobMatches: true)
+        } versus: {
+            try await round(bobMatches: false)
+        }
+        #expect(statistic < 0.45, "a concurrent match must not be as visible as before the scrub ran after every burst")
+        #expect(abs(matching - pending) < 0.6 * pending, "a concurrent match must not be as visible as before")
+        withKnownIssue("the writer's work for a concurrent match, ahead of this submission (#23)", isIntermittent: true) {
+            #expect(statistic < 0.1)
+            #expect(abs(matching - pending) < max(10, 0.1 * pending))
         }
     }
 
@@ -253,6 +262,16 @@ import Testing
     static func expectSameDurations(
         _ label: String, _ a: () async throws -> Double, versus b: () async throws -> Double
     ) async throws {
+        let (statistic, medianA, medianB) = try await durations(label, a, versus: b)
+        #expect(statistic < 0.1, "\(label)")
+        #expect(abs(medianA - medianB) < max(10, 0.1 * medianB), "\(label)")
+    }
+
+    /// Times `a` and `b` 3,000 times each, interleaved in random order after a warm-up: the two-sample
+    /// Kolmogorov-Smirnov statistic and the two medians in microseconds, printed.
+    static func durations(
+        _ label: String, _ a: () async throws -> Double, versus b: () async throws -> Double
+    ) async throws -> (statistic: Double, medianA: Double, medianB: Double) {
         for _ in 0..<200 { _ = try await (a(), b()) }
         var samplesA: [Double] = []
         var samplesB: [Double] = []
@@ -269,8 +288,7 @@ import Testing
         let statistic = kolmogorovSmirnov(samplesA, samplesB)
         let (medianA, medianB) = (median(samplesA), median(samplesB))
         print("timing, \(label): medians \(medianA) µs and \(medianB) µs, KS D = \(statistic)")
-        #expect(statistic < 0.1, "\(label)")
-        #expect(abs(medianA - medianB) < max(10, 0.1 * medianB), "\(label)")
+        return (statistic, medianA, medianB)
     }
 
     // MARK: Replaying one script in two worlds
