@@ -192,8 +192,10 @@ extension PostgresStoreTests {
 
 extension PostgresStoreTests {
     /// Members of a database from before directory versions get them in join order, and each program a
-    /// counter at its member count under a generation of the cursor's form.
-    @Test(arguments: Backend.postgresOnly)
+    /// counter at its member count under a generation of the cursor's form. It builds the older schema itself,
+    /// so it runs where test databases start empty: not in the partitioned run, whose databases come migrated
+    /// and partitioned (the migration itself is the same there: it touches `member` and a new table only).
+    @Test(.enabled(if: PostgresTestDatabase.partitions == nil), arguments: Backend.postgresOnly)
     func theDirectoryVersionsMigrationNumbersExistingMembers(_ backend: Backend) async throws {
         let database = try await PostgresTestDatabase.create()
         let earlier = PostgresStore.migrations.prefix { $0.name != "v3-directory-versions" }
