@@ -50,10 +50,7 @@ extension PostgresStore {
                 """, on: connection)
             let members = try await self.memberRecords(connection, rows)
             let changes = try zip(members, rows).map { member, row in
-                let active = member.status == .active
-                return ProfileChangeRecord(
-                    handle: member.handle, profile: active ? member.profile : nil, joinedAt: active ? member.joinedAt : nil,
-                    version: try row["directory_version"].decode(Int64.self))
+                ProfileChangeRecord(member: member, version: try row["directory_version"].decode(Int64.self))
             }
             return ProfileChangesPage(rows: changes, limit: limit, generation: generation, after: after, reset: continuation == nil)
         }

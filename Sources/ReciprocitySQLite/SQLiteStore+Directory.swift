@@ -37,11 +37,7 @@ extension SQLiteStore {
                     """,
                 arguments: [programID, after, continuation != nil, limit + 1]
             ).map { row in
-                let member = try Self.memberRecord(db, row)
-                let active = member.status == .active
-                return ProfileChangeRecord(
-                    handle: member.handle, profile: active ? member.profile : nil, joinedAt: active ? member.joinedAt : nil,
-                    version: row["directory_version"])
+                ProfileChangeRecord(member: try Self.memberRecord(db, row), version: row["directory_version"])
             }
             return ProfileChangesPage(rows: rows, limit: limit, generation: generation, after: after, reset: continuation == nil)
         }

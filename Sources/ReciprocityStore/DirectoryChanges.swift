@@ -68,6 +68,15 @@ public struct ProfileChangeRecord: Sendable, Equatable {
         self.joinedAt = joinedAt
         self.version = version
     }
+
+    /// A member's row as the directory shows it: an active member's profile and join time, nothing for anyone
+    /// else (both backends list changes through this, so a suspended profile can never leak from one of them).
+    public init(member: MemberRecord, version: Int64) {
+        let active = member.status == .active
+        self.init(
+            handle: member.handle, profile: active ? member.profile : nil, joinedAt: active ? member.joinedAt : nil,
+            version: version)
+    }
 }
 
 /// One page of a program's directory changes, oldest first.
