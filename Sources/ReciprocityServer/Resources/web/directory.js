@@ -33,19 +33,19 @@ export function folded(text) {
     return String(text).normalize("NFKD").replace(/\p{M}/gu, "").toUpperCase().toLowerCase();
 }
 
+const utf8 = new TextEncoder();
+
 /** A profile's searchable text, folded and cut at 1,024 UTF-8 bytes as DirectorySearch.text cuts it. */
 function searchText(profile) {
-    let text = folded(`${profile.displayName}\n${profile.headline}`);
-    if (text.length > 256) {
-        let bytes = 0, end = 0;
-        for (const char of text) {
-            bytes += new TextEncoder().encode(char).length;
-            if (bytes > 1024) break;
-            end += char.length;
-        }
-        text = text.slice(0, end);
+    const text = folded(`${profile.displayName}\n${profile.headline}`);
+    if (text.length <= 256 || utf8.encode(text).length <= 1024) return text;
+    let bytes = 0, end = 0;
+    for (const char of text) {
+        bytes += utf8.encode(char).length;
+        if (bytes > 1024) break;
+        end += char.length;
     }
-    return text;
+    return text.slice(0, end);
 }
 
 const byHandle = (a, b) => (a.handle < b.handle ? -1 : a.handle > b.handle ? 1 : 0);
