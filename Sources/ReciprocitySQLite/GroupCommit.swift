@@ -26,8 +26,10 @@ import Synchronization
 /// committed first, as the next group, up to `groupsPerScrub` groups, and one scrub then serves them all:
 /// under load the scrub, most of a submission's cost, is paid once per burst instead of once per group.
 ///
-/// Nothing is answered before its group's commit and scrub, so a crash loses only unanswered writes, and a
-/// write's changes are either all in the commit or not at all.
+/// Nothing is answered before its group's commit, and a write that deleted rows (or failed) not before the
+/// scrub either; a write that deleted nothing is answered at its commit, so its time does not depend on what
+/// the others in its group did. A crash loses only unanswered writes, and a write's changes are either all in
+/// the commit or not at all.
 final class GroupCommit: Sendable {
     struct Write: Sendable {
         /// Runs inside a transaction; keeps its own outcome and says whether it failed, and whether it deleted
