@@ -9,6 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/tools.sh
+source scripts/suites.sh
 check_tools
 setup_python_tools
 
@@ -25,6 +26,7 @@ if [[ -z "${RECIPROCITY_TEST_POSTGRES_URL:-}" ]]; then
 fi
 
 swift build --build-tests
+check_suites
 # `swift test` with its arguments; when it fails, the lines naming each failure are printed again at the end,
 # so that they are in the last lines of a long log (where CI shows it).
 swift_test() {
@@ -38,22 +40,23 @@ swift_test() {
     rm -f "$log"
     return "$status"
 }
-main_suite=(--skip TakeTheSameTime --skip MultiProcessTests --skip FailoverTests)
+main_suite=()
+for name in "${apart_from_main[@]}"; do main_suite+=(--skip "$name"); done
 # On a 2-core machine the parallel run can starve a time-bounded test (a read timeout, a probe answered late).
 # A failure is therefore run again one test at a time: a real failure fails both runs; load fails only the first.
 swift_test "${main_suite[@]}" || {
     echo "test.sh: the suite failed in parallel; running it again one test at a time" >&2
     swift_test --no-parallel "${main_suite[@]}"
 }
-# Several server processes on one PostgreSQL: on their own, so that their load does not slow the suite's
-# time-bounded tests.
-swift_test --filter MultiProcessTests --filter FailoverTests
-# The store, mark API and multi-process suites again on PostgreSQL, with marks and matches split into hash
-# partitions by token by scripts/partition-by-token.sql (Specs/scaling.md, "One PostgreSQL, partitioned").
-RECIPROCITY_TEST_POSTGRES_PARTITIONS=8 swift_test \
-    --filter StoreConformanceTests --filter MarkAPITests --filter MultiProcessTests
-# Timing comparisons on their own, so no other test competes for the CPU while they sample.
-swift_test --filter TakeTheSameTime
+# The stages of scripts/suites.sh: `filters NAME...` turns names into `--filter NAME` arguments.
+filters() { local name; for name in "$@"; do printf -- '--filter\n%s\n' "$name"; done; }
+mapfile -t processes < <(filters "${processes_stage[@]}")
+mapfile -t partitioned < <(filters "${partitioned_stage[@]}")
+mapfile -t timing < <(filters "${timing_stage[@]}")
+swift_test "${processes[@]}"
+# Specs/scaling.md, "One PostgreSQL, partitioned".
+RECIPROCITY_TEST_POSTGRES_PARTITIONS=8 swift_test "${partitioned[@]}"
+swift_test "${timing[@]}"
 swift run --skip-build reciprocity vectors verify Specs/vectors
 scripts/conformance.sh 25
 scripts/nginx-check.sh .build/debug/reciprocityd
