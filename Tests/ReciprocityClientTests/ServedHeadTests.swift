@@ -65,7 +65,7 @@ import Testing
         let error = await #expect(throws: ClientError.self) {
             try await ServerAPI(baseURL: "http://127.0.0.1:\(server.port)").logHead()
         }
-        #expect(error?.code == "log-invalid-head", "treeSize \(treeSize): \(error?.message ?? "")")
+        #expect(error?.code.rawValue == "log-invalid-head", "treeSize \(treeSize): \(error?.message ?? "")")
     }
 
     @Test func aWellFormedSizeDecodes() async throws {
