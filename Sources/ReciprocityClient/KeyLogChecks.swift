@@ -112,8 +112,8 @@ enum KeyLogChecks {
                     entry = KeyLogEntry(
                         program: directory.program, event: info.event, handle: try Handle(info.handle),
                         publicKey: try PublicKey(base64URL: info.publicKey))
-                } catch {
-                    throw ClientError(.logInvalidEntry, "entry \(info.index) of the log is malformed: \(error)")
+                } catch let error as ReciprocityError {
+                    throw ClientError(.logInvalidEntry, "entry \(info.index) of the log is malformed: \(error.reason)")
                 }
                 try inspect(info.index, entry)
                 do {
