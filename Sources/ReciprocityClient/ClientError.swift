@@ -14,7 +14,7 @@ public struct ClientError: Error, Sendable, CustomStringConvertible {
         /// The server answered with this HTTP status and no problem body.
         public static func http(_ status: UInt) -> Code { Code(rawValue: "http-\(status)") }
 
-        // Problem codes the client acts on.
+        // Problem codes the client acts on, or raises itself for the same refusal (invalid-argument).
         public static let invalidArgument = Code(.invalidArgument)
         public static let markNotFound = Code(.markNotFound)
         public static let proofNotFound = Code(.proofNotFound)
