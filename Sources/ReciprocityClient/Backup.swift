@@ -39,7 +39,7 @@ public enum MemberBackup {
         }
         if FileManager.default.fileExists(atPath: membership.folder.nextKeyURL.path) {
             throw ClientError(
-                "rotation-unfinished",
+                .rotationUnfinished,
                 "a key rotation is not finished on this device; run 'reciprocity key rotate' again to finish it, then export")
         }
         let encoder = JSONEncoder()
@@ -66,7 +66,7 @@ public enum MemberBackup {
             // The state as KeyBackup read it (section 2.1: the last of duplicate names counts), not the payload's text.
             state = try flexibleDecoder().decode(MemberState.self, from: Data(opened.state.text.utf8))
         } catch {
-            throw ClientError("invalid-backup", "the backup opened, but its state is not a membership this program can use")
+            throw ClientError(.invalidBackup, "the backup opened, but its state is not a membership this program can use")
         }
         let key = try PrivateKey(rawRepresentation: opened.privateKey)
         let server: String
@@ -75,7 +75,7 @@ public enum MemberBackup {
             _ = try ProgramID(state.program)
             _ = try Handle(state.handle)
         } catch {
-            throw ClientError("invalid-backup", "the backup opened, but its server, program or handle is not valid")
+            throw ClientError(.invalidBackup, "the backup opened, but its server, program or handle is not valid")
         }
         state.server = server
         let target = MembershipFolder(home: home, server: server, program: state.program)
@@ -85,7 +85,7 @@ public enum MemberBackup {
         }?.folder
         if let existing, !replace {
             throw ClientError(
-                "already-joined",
+                .alreadyJoined,
                 "this device already holds a membership of \(state.program) on \(server) (\(existing.url.path)); "
                     + "give --replace to overwrite it with the backup")
         }
@@ -116,18 +116,18 @@ public enum MemberBackup {
         do {
             try files.createDirectory(at: parent, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             guard mkdir(staging.url.path, 0o700) == 0 else {
-                throw ClientError("write-failed", "cannot create \(staging.url.path)")
+                throw ClientError(.writeFailed, "cannot create \(staging.url.path)")
             }
             try MembershipFolder.writeAtomically(Data(Base64URL.encode(key.rawRepresentation).utf8), to: staging.keyURL)
             try staging.save(state)
             if let existing, let aside {
                 guard rename(existing.url.path, aside.path) == 0 else {
-                    throw ClientError("write-failed", "cannot move \(existing.url.path) aside to replace it")
+                    throw ClientError(.writeFailed, "cannot move \(existing.url.path) aside to replace it")
                 }
                 moved = true
             }
             guard rename(staging.url.path, target.url.path) == 0 else {
-                throw ClientError("write-failed", "cannot create \(target.url.path)")
+                throw ClientError(.writeFailed, "cannot create \(target.url.path)")
             }
             installed = true
             try MembershipFolder.writeAtomically(Data(target.url.path.utf8), to: home.appendingPathComponent("current"))

@@ -22,7 +22,7 @@ enum ContentDecoding {
         let codings = (contentEncoding ?? "").split(separator: ",")
             .map { $0.trimmingCharacters(in: .whitespaces).lowercased() }.filter { !$0.isEmpty }
         guard codings.count <= maxCodings else {
-            throw ClientError("undecodable", "it came in \(codings.count) content codings, more than the \(maxCodings) this audit decodes")
+            throw ClientError(.undecodable, "it came in \(codings.count) content codings, more than the \(maxCodings) this audit decodes")
         }
         var data = body
         var budget = limit
@@ -38,9 +38,9 @@ enum ContentDecoding {
                 default: throw Failure("no browser decodes it")
                 }
             } catch let failure as Failure {
-                throw ClientError("undecodable", "it came in the content coding '\(coding)', which this audit cannot decode: \(failure.reason)")
+                throw ClientError(.undecodable, "it came in the content coding '\(coding)', which this audit cannot decode: \(failure.reason)")
             } catch {
-                throw ClientError("undecodable", "it came in the content coding '\(coding)' but does not decode (\(error))")
+                throw ClientError(.undecodable, "it came in the content coding '\(coding)' but does not decode (\(error))")
             }
             budget -= data.count
         }

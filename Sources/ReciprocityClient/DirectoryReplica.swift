@@ -32,11 +32,11 @@ public struct DirectoryReplica: Codable, Sendable, Equatable {
         if page.reset { members = [:] }
         for change in page.changes {
             guard (try? Handle(change.handle)) != nil else {
-                throw ClientError("bad-response", "the server's directory changes hold a malformed handle")
+                throw ClientError(.badResponse, "the server's directory changes hold a malformed handle")
             }
             if let profile = change.profile {
                 guard let joinedAt = change.joinedAt else {
-                    throw ClientError("bad-response", "the server's directory changes hold a profile without a join time")
+                    throw ClientError(.badResponse, "the server's directory changes hold a profile without a join time")
                 }
                 members[change.handle] = Member(profile: profile, joinedAt: joinedAt)
             } else {
@@ -163,6 +163,6 @@ extension Membership {
             guard page.cursor != before, !page.changes.isEmpty else { break }
         }
         throw ClientError(
-            "server-pages", "the server's directory changes do not end (more than \(DirectoryReplica.maxPages) pages or a cursor that does not advance)")
+            .serverPages, "the server's directory changes do not end (more than \(DirectoryReplica.maxPages) pages or a cursor that does not advance)")
     }
 }

@@ -16,7 +16,7 @@ enum KeyLogChecks {
         do {
             return try info.signedTreeHead()
         } catch {
-            throw ClientError("log-invalid-head", "the server sent a malformed tree head")
+            throw ClientError(.logInvalidHead, "the server sent a malformed tree head")
         }
     }
 
@@ -27,18 +27,18 @@ enum KeyLogChecks {
         now: Date = Date()
     ) async throws -> SignedTreeHead {
         guard head.program.rawValue == program else {
-            throw ClientError("log-invalid-head", "the server sent a tree head for program \(head.program), not \(program)")
+            throw ClientError(.logInvalidHead, "the server sent a tree head for program \(head.program), not \(program)")
         }
         guard head.verify(with: logKey) else {
             throw ClientError(
-                "log-signature",
+                .logSignature,
                 "the tree head is not signed by the pinned log key \(logKey.base64URL); refusing it: \(head.text)")
         }
         try checkTime(head, now: now)
         guard let previous else { return head }
         if head.size < previous.size {
             throw ClientError(
-                "log-rollback",
+                .logRollback,
                 "the server's log has \(head.size) entries but this device already verified \(previous.size) "
                     + "(a rolled-back log); evidence: seen [\(previous.text)] served [\(head.text)]")
         }
@@ -58,7 +58,7 @@ enum KeyLogChecks {
         let proof: [[UInt8]]
         do {
             proof = try await api.consistencyProof(from: small.size, to: large.size)
-        } catch let error as ClientError where error.code == "proof-not-found" {
+        } catch let error as ClientError where error.code == .proofNotFound {
             throw forked(seen, served)
         }
         guard
@@ -75,14 +75,14 @@ enum KeyLogChecks {
         } catch let error as ReciprocityError {
             let future = error.code == .futureHead
             throw ClientError(
-                future ? "log-future-head" : "log-stale-head",
+                future ? .logFutureHead : .logStaleHead,
                 "\(error.reason)\(future ? " (is this computer's clock right?)" : "; the server may be showing a frozen view"): \(head.text)")
         }
     }
 
     static func forked(_ seen: SignedTreeHead, _ served: SignedTreeHead) -> ClientError {
         ClientError(
-            "log-fork",
+            .logFork,
             "the server's log is not an extension of the one verified before (a forked or rewritten log); "
                 + "evidence: seen [\(seen.text)] served [\(served.text)]")
     }
@@ -100,32 +100,32 @@ enum KeyLogChecks {
             let page = try await api.logEntries(start: directory.size, limit: min(1000, target - directory.size))
             guard !page.isEmpty else {
                 throw ClientError(
-                    "log-missing-entries",
+                    .logMissingEntries,
                     "the server stops serving entries at \(directory.size) but its head has \(target)")
             }
             for info in page where directory.size < target {
                 guard info.index == directory.size else {
-                    throw ClientError("log-missing-entries", "the server sent entry \(info.index) where \(directory.size) belongs")
+                    throw ClientError(.logMissingEntries, "the server sent entry \(info.index) where \(directory.size) belongs")
                 }
                 let entry: KeyLogEntry
                 do {
                     entry = KeyLogEntry(
                         program: directory.program, event: info.event, handle: try Handle(info.handle),
                         publicKey: try PublicKey(base64URL: info.publicKey))
-                } catch {
-                    throw ClientError("log-invalid-entry", "entry \(info.index) of the log is malformed: \(error)")
+                } catch let error as ReciprocityError {
+                    throw ClientError(.logInvalidEntry, "entry \(info.index) of the log is malformed: \(error.reason)")
                 }
                 try inspect(info.index, entry)
                 do {
                     try directory.apply(entry)
                 } catch let error as ReciprocityError {
-                    throw ClientError("log-invalid-entry", error.reason)
+                    throw ClientError(.logInvalidEntry, error.reason)
                 }
             }
         }
         guard directory.root == head.root else {
             throw ClientError(
-                "log-fork",
+                .logFork,
                 "the \(target) entries the server serves do not hash to its signed root: \(head.text)")
         }
         return directory
@@ -149,7 +149,7 @@ extension Membership {
         do {
             return try LogPublicKey(base64URL: state.logKey!)
         } catch {
-            throw ClientError("log-invalid-key", "the pinned log key is malformed")
+            throw ClientError(.logInvalidKey, "the pinned log key is malformed")
         }
     }
 
@@ -177,7 +177,7 @@ extension Membership {
         let served = try await api.logHead()
         if let pinned = state.logKey, pinned != served.logPublicKey {
             throw ClientError(
-                "log-key-changed",
+                .logKeyChanged,
                 "the server now signs its log with \(served.logPublicKey), not the key pinned at join (\(pinned))")
         }
         return try await accept(served.treeHead)
@@ -193,7 +193,7 @@ extension Membership {
         var replica = try state.replica ?? KeyDirectory(program: programID)
         guard replica.size <= Int(head.size) else {
             throw ClientError(
-                "log-rollback",
+                .logRollback,
                 "the server's log has \(head.size) entries but this device already replayed \(replica.size): \(head.text)")
         }
         var own = state.ownLogKey
@@ -229,7 +229,7 @@ extension Membership {
         }
         guard fits else {
             throw ClientError(
-                "log-foreign-key",
+                .logForeignKey,
                 "entry \(index) of the key log (\(entry.event.rawValue), key \(entry.publicKey.fingerprint)) is a change "
                     + "to your handle \(handle) that this device did not make; it also dropped your pending marks. Someone "
                     + "with your credential may be replacing your key: run 'reciprocity credential rotate' and "
@@ -253,7 +253,7 @@ extension Membership {
         }
         guard directory.live[state.handle] == key.publicKey.base64URL else {
             let hint = (try? folder.loadNextKey()) != nil ? " (a key rotation is unfinished: run 'reciprocity key rotate')" : ""
-            throw ClientError("log-missing-key", "the log does not hold your key as live under \(state.handle)\(hint)")
+            throw ClientError(.logMissingKey, "the log does not hold your key as live under \(state.handle)\(hint)")
         }
         try await KeyLogChecks.checkGossip(gossip, against: head, program: try programID, logKey: try await pinnedLogKey(), api: api)
         state.replica = directory
@@ -276,15 +276,15 @@ extension KeyLogChecks {
             do {
                 other = try SignedTreeHead(text: line)
             } catch {
-                throw ClientError("log-invalid-head", "not a tree head line: \(line.prefix(80))")
+                throw ClientError(.logInvalidHead, "not a tree head line: \(line.prefix(80))")
             }
             guard other.program == program, other.verify(with: logKey) else {
-                throw ClientError("log-signature", "a gossiped head is not signed by the log key for \(program): \(line)")
+                throw ClientError(.logSignature, "a gossiped head is not signed by the log key for \(program): \(line)")
             }
             try checkTime(other, maxAge: .infinity)
             guard other.size <= head.size else {
                 throw ClientError(
-                    "log-fork",
+                    .logFork,
                     "someone saw a log of \(other.size) entries but the server shows this device \(head.size) "
                         + "(a fork or a rollback); evidence: seen [\(other.text)] served [\(head.text)]")
             }
@@ -325,7 +325,7 @@ enum KeyLogAuditor {
         let pinnedText = logKey ?? state?.logKey ?? served.logPublicKey
         guard pinnedText == served.logPublicKey else {
             throw ClientError(
-                "log-key-changed", "the server signs with \(served.logPublicKey), not the expected key \(pinnedText)")
+                .logKeyChanged, "the server signs with \(served.logPublicKey), not the expected key \(pinnedText)")
         }
         let pinned = try LogPublicKey(base64URL: pinnedText)
         let previous = try state.map { try SignedTreeHead(text: $0.treeHead) }

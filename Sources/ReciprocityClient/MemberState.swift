@@ -121,7 +121,7 @@ public struct MembershipFolder: Sendable {
 
     public func create(state: MemberState, key: PrivateKey) throws {
         guard !exists else {
-            throw ClientError("already-joined", "this device already holds a membership in \(url.path)")
+            throw ClientError(.alreadyJoined, "this device already holds a membership in \(url.path)")
         }
         try FileManager.default.createDirectory(
             at: url, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
@@ -134,7 +134,7 @@ public struct MembershipFolder: Sendable {
         do {
             return try JSONDecoder.iso8601.decode(MemberState.self, from: data)
         } catch {
-            throw ClientError("corrupt-state", "\(stateURL.path) is not a valid state file")
+            throw ClientError(.corruptState, "\(stateURL.path) is not a valid state file")
         }
     }
 
@@ -152,7 +152,7 @@ public struct MembershipFolder: Sendable {
     /// Makes the rotation's key the member's key (a rename: the old key is gone once it returns).
     func promoteNextKey() throws {
         guard rename(nextKeyURL.path, keyURL.path) == 0 else {
-            throw ClientError("write-failed", "cannot replace \(keyURL.path) with \(nextKeyURL.path)")
+            throw ClientError(.writeFailed, "cannot replace \(keyURL.path) with \(nextKeyURL.path)")
         }
     }
 
@@ -161,7 +161,7 @@ public struct MembershipFolder: Sendable {
             .trimmingCharacters(in: .whitespacesAndNewlines)
         guard let bytes = try? Base64URL.decode(text, byteCount: 32, what: "private key"),
             let key = try? PrivateKey(rawRepresentation: bytes)
-        else { throw ClientError("corrupt-key", "\(url.path) does not hold a valid private key") }
+        else { throw ClientError(.corruptKey, "\(url.path) does not hold a valid private key") }
         return key
     }
 
@@ -176,14 +176,14 @@ public struct MembershipFolder: Sendable {
     static func readPrivate(_ url: URL, what: String) throws -> Data {
         guard let attributes = try? FileManager.default.attributesOfItem(atPath: url.path),
             let mode = attributes[.posixPermissions] as? Int
-        else { throw ClientError("no-state", "no \(what) at \(url.path); run 'reciprocity join' first") }
+        else { throw ClientError(.noState, "no \(what) at \(url.path); run 'reciprocity join' first") }
         guard mode & 0o077 == 0 else {
             throw ClientError(
-                "insecure-permissions",
+                .insecurePermissions,
                 "refusing to use \(url.path): it is readable by others (mode \(String(mode, radix: 8))); run 'chmod 600 \(url.path)'")
         }
         guard let data = FileManager.default.contents(atPath: url.path) else {
-            throw ClientError("unreadable", "cannot read \(url.path)")
+            throw ClientError(.unreadable, "cannot read \(url.path)")
         }
         return data
     }
@@ -198,13 +198,13 @@ public struct MembershipFolder: Sendable {
         let temporary = url.deletingLastPathComponent()
             .appendingPathComponent(".\(url.lastPathComponent).\(random).tmp").path
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw ClientError("write-failed", "cannot write \(temporary)") }
+        guard fd >= 0 else { throw ClientError(.writeFailed, "cannot write \(temporary)") }
         let written = data.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
         let synced = fsync(fd)
         close(fd)
         guard written == data.count, synced == 0, rename(temporary, url.path) == 0 else {
             unlink(temporary)
-            throw ClientError("write-failed", "cannot write \(url.path)")
+            throw ClientError(.writeFailed, "cannot write \(url.path)")
         }
         // Make the rename itself durable.
         let directory = open(url.deletingLastPathComponent().path, O_RDONLY)

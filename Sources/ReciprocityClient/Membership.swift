@@ -49,7 +49,7 @@ public struct Membership: Sendable {
         _ = try Handle(handle)
         let folder = MembershipFolder(home: home, server: server, program: program)
         guard !folder.exists else {
-            throw ClientError("already-joined", "this device already joined \(program) on \(server) (\(folder.url.path))")
+            throw ClientError(.alreadyJoined, "this device already joined \(program) on \(server) (\(folder.url.path))")
         }
         let key = try PrivateKey()
         let response = try await ServerAPI(baseURL: server).join(
@@ -64,7 +64,7 @@ public struct Membership: Sendable {
         var membership = Membership(folder: folder, state: state, key: key)
         let directory = try await membership.syncedDirectory()
         guard directory.live[membership.state.handle] == key.publicKey.base64URL else {
-            throw ClientError("log-missing-key", "the server's key log does not hold your key as live under \(handle)")
+            throw ClientError(.logMissingKey, "the server's key log does not hold your key as live under \(handle)")
         }
         try folder.save(membership.state)
         return membership
@@ -103,9 +103,9 @@ public struct Membership: Sendable {
             "--server \((try? ServerURL.normalize($0.server)) ?? $0.server) --program \($0.program)"
         }
         guard !known.isEmpty else {
-            return ClientError("no-membership", "\(problem) (in \(home.path)); run 'reciprocity join' first")
+            return ClientError(.noMembership, "\(problem) (in \(home.path)); run 'reciprocity join' first")
         }
-        return ClientError("no-membership", "\(problem); it has: \(known.prefix(5).joined(separator: "; "))")
+        return ClientError(.noMembership, "\(problem); it has: \(known.prefix(5).joined(separator: "; "))")
     }
 
     // MARK: Profile and directory
@@ -125,14 +125,14 @@ public struct Membership: Sendable {
         let name = try Handle(handle)
         guard let live = directory.live[handle] else {
             throw ClientError(
-                "unknown-handle",
+                .unknownHandle,
                 "no member '\(handle)' is live in program \(state.program)'s key log (checked locally, up to entry \(directory.size))")
         }
         let key = try PublicKey(base64URL: live)
         if let pinned = state.pinnedKeys[handle], pinned != live {
             let old = (try? PublicKey(base64URL: pinned))?.fingerprint ?? "?"
             throw ClientError(
-                "key-changed",
+                .keyChanged,
                 "\(handle)'s key changed in the key log (pinned \(old), now \(key.fingerprint)); "
                     + "compare fingerprints with \(handle) out of band, then run 'reciprocity key trust \(handle)'")
         }
@@ -147,7 +147,7 @@ public struct Membership: Sendable {
     public mutating func trust(_ handle: String) async throws -> String {
         try await changingMarks(minimumChange: Self.trustChange) { session, program, directory, _ in
             guard let live = directory.live[handle] else {
-                throw ClientError("unknown-handle", "no member '\(handle)' is live in program \(session.state.program)'s key log")
+                throw ClientError(.unknownHandle, "no member '\(handle)' is live in program \(session.state.program)'s key log")
             }
             session.state.pinnedKeys[handle] = live
             // The old marks can no longer match: derive them again with the live key, for the current epoch
@@ -205,7 +205,7 @@ public struct Membership: Sendable {
         key = next
         let directory = try await syncedDirectory()
         guard directory.live[state.handle] == next.publicKey.base64URL else {
-            throw ClientError("log-missing-key", "the server's key log does not hold your new key as live")
+            throw ClientError(.logMissingKey, "the server's key log does not hold your new key as live")
         }
         try await movingToEpoch(program.epoch, directory: directory)
         try pad(program)
@@ -214,7 +214,7 @@ public struct Membership: Sendable {
             try await rotateCredential()
         } catch let error as ClientError {
             throw ClientError(
-                "credential-not-rotated",
+                .credentialNotRotated,
                 "your key was replaced (new fingerprint \(next.publicKey.fingerprint)) but not your credential: "
                     + "run 'reciprocity credential rotate' (\(error.message))")
         }
@@ -227,9 +227,9 @@ public struct Membership: Sendable {
         let response: CredentialResponse
         do {
             response = try await api.rotateCredential()
-        } catch let error as ClientError where error.code == "unreachable" {
+        } catch let error as ClientError where error.code == .unreachable {
             throw ClientError(
-                "unreachable",
+                .unreachable,
                 "\(error.message); the server may have replaced your credential without this device hearing the new "
                     + "one: if the next command is refused as unauthorized, ask the operator to reinstate you")
         }
@@ -244,7 +244,7 @@ public struct Membership: Sendable {
         let directory: KeyDirectory
         do {
             directory = try await syncedDirectory()
-        } catch let error as ClientError where error.code == "unreachable" {
+        } catch let error as ClientError where error.code == .unreachable {
             guard let pinned = state.pinnedKeys[handle], let key = try? PublicKey(base64URL: pinned) else { throw error }
             return "\(key.fingerprint) (pinned when you first marked or looked up \(handle); not checked now: the server is unreachable)"
         }
@@ -313,8 +313,8 @@ public struct Membership: Sendable {
         _ handles: [String], wants: Role, padTo: Int? = nil, note: String? = nil
     ) async throws -> [InterestResult] {
         guard !handles.isEmpty else { return [] }
-        if let padTo, padTo < 0 { throw ClientError("invalid-argument", "--pad-to must be 0 or more, got \(padTo)") }
-        if handles.contains(state.handle) { throw ClientError("self-mark", "you cannot mark yourself") }
+        if let padTo, padTo < 0 { throw ClientError(.invalidArgument, "--pad-to must be 0 or more, got \(padTo)") }
+        if handles.contains(state.handle) { throw ClientError(.selfMark, "you cannot mark yourself") }
         return try await submitInterest(handles, wants: wants, padTo: padTo, note: note)
     }
 
@@ -357,7 +357,7 @@ public struct Membership: Sendable {
 
     static func quotaExceeded(_ program: ProgramInfo, _ situation: String) -> ClientError {
         ClientError(
-            "quota-exceeded",
+            .quotaExceeded,
             "program \(program.name) allows \(program.maxMarks) interests per epoch, pending or matched; \(situation). "
                 + "Withdraw one first with 'reciprocity interest remove HANDLE --as ROLE' (see 'reciprocity interest list')")
     }
@@ -392,7 +392,7 @@ public struct Membership: Sendable {
     mutating func checkedProgram(_ program: ProgramInfo, padTo: Int? = nil) throws -> ProgramInfo {
         if let seen = state.epoch, program.epoch < seen {
             throw ClientError(
-                "epoch-rollback",
+                .epochRollback,
                 "the server says program \(program.name) is in epoch \(program.epoch), but this device already saw epoch \(seen); refusing to go back")
         }
         state.epoch = program.epoch
@@ -400,7 +400,7 @@ public struct Membership: Sendable {
         if state.padTo == nil { state.padTo = program.maxMarks }
         if let padding = state.padTo, padding > program.maxMarks {
             throw ClientError(
-                "quota-lowered",
+                .quotaLowered,
                 "program \(program.name) now allows \(program.maxMarks) marks per epoch, fewer than the \(padding) this device keeps pending; "
                     + "lower the padding with 'reciprocity interest add HANDLE --as ROLE --pad-to \(program.maxMarks)' "
                     + "(the server then sees that the marks withdrawn are dummies)")
@@ -422,7 +422,7 @@ public struct Membership: Sendable {
             let served = try await session.api.me().program
             if let padTo, padTo > served.maxMarks {
                 throw ClientError(
-                    "invalid-argument",
+                    .invalidArgument,
                     "--pad-to must be at most \(served.maxMarks), the most marks program \(served.name) allows a member per epoch; got \(padTo)")
             }
             let program = try session.checkedProgram(served, padTo: padTo)
@@ -445,7 +445,7 @@ public struct Membership: Sendable {
             do {
                 try await session.converge(program, renoted: renoted, minimumChange: minimumChange)
             } catch let sent as AfterSending {
-                guard let error = sent.error as? ClientError, error.code == "quota-exceeded" else { throw sent }
+                guard let error = sent.error as? ClientError, error.code == .quotaExceeded else { throw sent }
                 throw AfterSending(error: Self.quotaExceeded(program, "the server holds more marks of yours than this device knows of"))
             }
             return result
@@ -456,7 +456,7 @@ public struct Membership: Sendable {
     /// the server sees the same request as for adding one.
     public mutating func removeInterest(_ handle: String, wants: Role) async throws {
         guard state.marks.contains(where: { $0.handle == handle && $0.wants == wants && $0.isPending })
-        else { throw ClientError("no-such-interest", "you have no pending interest in \(handle) as \(wants.rawValue)") }
+        else { throw ClientError(.noSuchInterest, "you have no pending interest in \(handle) as \(wants.rawValue)") }
         try await changingMarks(minimumChange: 1) { session, _, _, _ in
             session.state.marks.removeAll { $0.handle == handle && $0.wants == wants && $0.isPending }
         }
@@ -576,9 +576,9 @@ public struct Membership: Sendable {
             } else {
                 results = try await api.submit(epoch: program.epoch, marks: marks, withdraw: Array(withdraw).shuffled())
             }
-        } catch let error as ClientError where error.code == "unreachable" {
+        } catch let error as ClientError where error.code == .unreachable {
             throw AfterSending(error: ClientError(
-                "unreachable",
+                .unreachable,
                 "\(error.message); the change is recorded on this device and the next command completes it"))
         } catch {
             throw AfterSending(error: error)
@@ -599,7 +599,7 @@ public struct Membership: Sendable {
         }
         guard let derived = try rederive(handle: handle, wants: wants, epoch: local.epoch),
             derived.token.base64URL == local.token
-        else { throw ClientError("corrupt-state", "the local record of your mark on \(handle) does not derive again") }
+        else { throw ClientError(.corruptState, "the local record of your mark on \(handle) does not derive again") }
         return try Self.submission(derived, note: local.note)
     }
 
@@ -635,7 +635,7 @@ public struct Membership: Sendable {
             if let sealed = match.note, let wants = local.wants, let handle = local.handle {
                 do {
                     guard let derived = try rederive(handle: handle, wants: wants, epoch: local.epoch) else {
-                        throw ClientError("no-pinned-key", "no pinned key for \(handle)")
+                        throw ClientError(.noPinnedKey, "no pinned key for \(handle)")
                     }
                     note = try derived.openCounterpartNote(try SealedNote(base64URL: sealed))
                 } catch {

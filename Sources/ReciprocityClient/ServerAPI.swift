@@ -6,20 +6,6 @@ import NIOHTTP1
 public import ReciprocityAPI
 public import ReciprocityCore
 
-/// A failure talking to the server, phrased for a member: one sentence, no secrets.
-public struct ClientError: Error, Sendable, CustomStringConvertible {
-    /// The problem `code` from the server (`quota-exceeded`, ...), or a local code (`unreachable`, ...).
-    public let code: String
-    public let message: String
-
-    public init(_ code: String, _ message: String) {
-        self.code = code
-        self.message = message
-    }
-
-    public var description: String { message }
-}
-
 /// The member side of the /v1 HTTP API (Specs/openapi.yaml), over AsyncHTTPClient.
 public struct ServerAPI: Sendable {
     public let baseURL: String
@@ -76,7 +62,7 @@ public struct ServerAPI: Sendable {
             guard next != cursor, !batch.isEmpty else { break }
             cursor = next
         }
-        throw ClientError("server-pages", "the server's list does not end (more than \(maxPages) pages or a cursor that does not advance)")
+        throw ClientError(.serverPages, "the server's list does not end (more than \(maxPages) pages or a cursor that does not advance)")
     }
 
     /// Submits `marks` after withdrawing the caller's own pending marks `withdraw`, in one transaction.
@@ -97,7 +83,7 @@ public struct ServerAPI: Sendable {
         do {
             let _: Empty = try await call(.DELETE, "/v1/marks/\(token.base64URL)")
             return true
-        } catch let error as ClientError where error.code == "mark-not-found" {
+        } catch let error as ClientError where error.code == .markNotFound {
             return false
         }
     }
@@ -118,8 +104,8 @@ public struct ServerAPI: Sendable {
     public func logHead() async throws -> LogHeadResponse {
         do {
             return try await call(.GET, "/v1/log/head")
-        } catch let error as ClientError where error.code == "bad-response" {
-            throw ClientError("log-invalid-head", "the server sent a malformed tree head")
+        } catch let error as ClientError where error.code == .badResponse {
+            throw ClientError(.logInvalidHead, "the server sent a malformed tree head")
         }
     }
 
@@ -133,7 +119,7 @@ public struct ServerAPI: Sendable {
         do {
             return try ProofHashes.decode(response.proof)
         } catch {
-            throw ClientError("log-fork", "the server's consistency proof from \(from) to \(to) entries is malformed")
+            throw ClientError(.logFork, "the server's consistency proof from \(from) to \(to) entries is malformed")
         }
     }
 
@@ -162,29 +148,29 @@ public struct ServerAPI: Sendable {
             response = try await client.execute(request, timeout: .seconds(30))
             data = Data(buffer: try await response.body.collect(upTo: 8 << 20))
         } catch {
-            throw ClientError("unreachable", "cannot reach the server at \(baseURL): \(Self.describe(error))")
+            throw ClientError(.unreachable, "cannot reach the server at \(baseURL): \(Self.describe(error))")
         }
         guard (200..<300).contains(response.status.code) else {
             if let problem = try? APICoding.decoder().decode(ProblemDetails.self, from: data) {
-                throw ClientError(problem.code, Self.message(for: problem))
+                throw ClientError(ClientError.Code(rawValue: problem.code), Self.message(for: problem))
             }
-            throw ClientError("http-\(response.status.code)", "the server answered HTTP \(response.status.code)")
+            throw ClientError(.http(response.status.code), "the server answered HTTP \(response.status.code)")
         }
         if Response.self == Empty.self { return Empty() as! Response }
         do {
             return try APICoding.decoder().decode(Response.self, from: data)
         } catch {
-            throw ClientError("bad-response", "the server's answer to \(method) \(path) is not what the API describes")
+            throw ClientError(.badResponse, "the server's answer to \(method) \(path) is not what the API describes")
         }
     }
 
     static func message(for problem: ProblemDetails) -> String {
-        switch problem.code {
-        case "unauthorized":
+        switch ProblemCode(rawValue: problem.code) {
+        case .unauthorized:
             return "the server rejected this device's credential (rotated, revoked or from another server?)"
-        case "member-suspended":
+        case .memberSuspended:
             return "your membership is suspended; ask the program's operator"
-        case "invite-invalid":
+        case .inviteInvalid:
             // The server does not say which, so that nobody can probe for programs or codes.
             return "the server refused the invite: either no program has that name, or the invite code is not "
                 + "one of its open invites (unknown, used up or expired); check both with the operator"

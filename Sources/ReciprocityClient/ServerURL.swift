@@ -9,7 +9,7 @@ public enum ServerURL {
     /// Throws a `ClientError` (`invalid-server-url`) that says what is wrong and what a valid value looks like.
     public static func normalize(_ text: String) throws -> String {
         func refuse(_ problem: String) -> ClientError {
-            ClientError("invalid-server-url", "'\(text)' is not a server URL: \(problem); \(example)")
+            ClientError(.invalidServerUrl, "'\(text)' is not a server URL: \(problem); \(example)")
         }
         let lowered = text.lowercased()
         guard let scheme = ["http", "https"].first(where: { lowered.hasPrefix($0 + "://") }) else {

@@ -62,8 +62,8 @@ public enum WebAudit {
         switch try await fetcher.get("/web-manifest.json", as: .fetch) {
         case .found(let data): manifest = data
         case .missing(let status):
-            throw ClientError("no-manifest", "\(fetcher.target.origin) serves no web manifest (/web-manifest.json answered HTTP \(status)): not a Reciprocity server with the web app?")
-        case .undecodable(let reason): throw ClientError("bad-manifest", "\(fetcher.target.origin)/web-manifest.json: \(reason)")
+            throw ClientError(.noManifest, "\(fetcher.target.origin) serves no web manifest (/web-manifest.json answered HTTP \(status)): not a Reciprocity server with the web app?")
+        case .undecodable(let reason): throw ClientError(.badManifest, "\(fetcher.target.origin)/web-manifest.json: \(reason)")
         }
         var listed: [String: String] = [:]
         for path in try manifestEntries(manifest, origin: fetcher.target.origin, differences: &differences) {
@@ -134,7 +134,7 @@ public enum WebAudit {
             var assets: [Entry]
         }
         guard let manifest = try? JSONDecoder().decode(Manifest.self, from: data), manifest.algorithm == "sha-256"
-        else { throw ClientError("bad-manifest", "\(origin)/web-manifest.json is not a manifest of SHA-256 digests") }
+        else { throw ClientError(.badManifest, "\(origin)/web-manifest.json is not a manifest of SHA-256 digests") }
         return manifest.assets.compactMap { entry in
             guard let name = assetName(entry.path) else {
                 differences.append("manifest: lists '\(entry.path)', outside /web/")
@@ -163,7 +163,7 @@ public enum WebAudit {
             let sent = link.prefix { $0 != "#" }
             let scheme = sent.lowercased().hasPrefix("https://") ? "https" : "http"
             guard sent.lowercased().hasPrefix(scheme + "://") else {
-                throw ClientError("invalid-server-url", "'\(sent)' is not a link to audit: it must start with http:// or https://")
+                throw ClientError(.invalidServerUrl, "'\(sent)' is not a link to audit: it must start with http:// or https://")
             }
             let rest = sent.dropFirst(scheme.count + 3)
             let authority = rest.prefix { $0 != "/" && $0 != "?" }
@@ -174,7 +174,7 @@ public enum WebAudit {
             guard !path.contains(where: { $0.isWhitespace || $0.asciiValue.map { $0 < 0x20 || $0 == 0x7f } == true }),
                 URLComponents(string: origin + path) != nil
             else {
-                throw ClientError("invalid-server-url", "'\(sent)' is not a link to audit: its path holds characters a URL cannot")
+                throw ClientError(.invalidServerUrl, "'\(sent)' is not a link to audit: its path holds characters a URL cannot")
             }
             pages = path == "/" ? ["/", "/join"] : [path]
         }
@@ -245,7 +245,7 @@ public enum WebAudit {
                 response = try await client.execute(request, timeout: .seconds(30))
                 body = try await response.body.collect(upTo: ContentDecoding.limit)
             } catch {
-                throw ClientError("unreachable", "cannot fetch \(url): \(ServerAPI.describe(error))")
+                throw ClientError(.unreachable, "cannot fetch \(url): \(ServerAPI.describe(error))")
             }
             guard response.status.code == 200 else { return Answer(fetched: .missing(response.status.code), headerProblems: []) }
             let problems = WebAudit.headerProblems(

@@ -54,7 +54,7 @@ public func buildRouter(
         do {
             try await store.checkWritable()
         } catch {
-            throw Problem(.serviceUnavailable, "not-ready", "The database is not writable")
+            throw Problem(.notReady)
         }
         return try jsonResponse(["status": "ready"])
     }

@@ -18,7 +18,7 @@ struct MemberAuthenticator: RouterMiddleware {
         guard let credential = bearerCredential(request),
             let (member, program) = try await store.authenticate(credentialDigest: BearerSecret.digest(of: credential))
         else { throw Problem.unauthorized }
-        guard member.status == .active else { throw Problem.suspended }
+        guard member.status == .active else { throw Problem(.memberSuspended) }
         if let rateLimiter, let wait = rateLimiter.delay(for: member.id) {
             throw Problem.rateLimited("\(rateLimiter.perMinute) requests a minute per member", retryAfter: wait)
         }

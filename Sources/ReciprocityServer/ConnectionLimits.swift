@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import NIOHTTPTypes
+import ReciprocityAPI
 import Synchronization
 
 /// What one connection may cost, whoever opens it: see the configuration table in docs/operations.md.
@@ -168,11 +169,11 @@ final class RequestDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandle
         guard let started, !closing else { return }
         let elapsed = Int((NIODeadline.now() - started).nanoseconds / 1_000_000_000)
         if elapsed >= limits.requestTimeout {
-            refuse(Problem.requestTimeout("the request did not arrive within \(limits.requestTimeout) s"))
+            refuse(Problem(.requestTimeout, detail: "the request did not arrive within \(limits.requestTimeout) s"))
         } else if headRead, limits.minimumBodyRate > 0, elapsed > ConnectionLimits.bodyRateGrace {
             let required = limits.minimumBodyRate * (elapsed - ConnectionLimits.bodyRateGrace)
             if bodyBytes < min(required, expectedBytes ?? .max) {
-                refuse(Problem.requestTimeout("the request body arrived slower than \(limits.minimumBodyRate) bytes a second"))
+                refuse(Problem(.requestTimeout, detail: "the request body arrived slower than \(limits.minimumBodyRate) bytes a second"))
             }
         }
     }
@@ -193,7 +194,7 @@ final class RequestDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandle
         guard let context, !closing else { return }
         closing = true
         stopChecking()
-        if problem.code == "request-timeout" {
+        if problem.code == ProblemCode.requestTimeout.rawValue {
             logger.info("request timed out", metadata: ["reason": "\(problem.detail ?? "")"])
         }
         guard !responseStarted || unanswered == 0 else {

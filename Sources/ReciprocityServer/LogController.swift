@@ -45,9 +45,7 @@ struct LogController {
         let to = try parameters.integer("to", in: 1...Int(Int64.max))
         guard let proof = try await transparency.consistency(program, from: from, to: to) else {
             // Well-formed sizes the log cannot prove anything about: no such proof exists.
-            throw Problem(
-                .notFound, "proof-not-found", "No consistency proof between these sizes",
-                detail: "need 1 <= from <= to <= the current tree size")
+            throw Problem(.proofNotFound, detail: "need 1 <= from <= to <= the current tree size")
         }
         return try jsonResponse(
             ConsistencyProofResponse(from: UInt64(from), to: UInt64(to), proof: ProofHashes.encode(proof)))

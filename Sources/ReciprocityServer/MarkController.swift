@@ -23,15 +23,11 @@ struct MarkController {
         let (member, program) = try context.requireMember()
         let body = try await request.decodeJSON(SubmitMarksRequest.self, context: context)
         guard (1...Self.maxBatch).contains(body.marks.count) else {
-            throw Problem(
-                .badRequest, "invalid-batch", "A batch holds 1 to \(Self.maxBatch) marks",
-                detail: "got \(body.marks.count)")
+            throw Problem(.invalidBatch, detail: "a batch holds 1 to \(Self.maxBatch) marks; got \(body.marks.count)")
         }
         let withdraw = body.withdraw ?? []
         guard withdraw.count <= Self.maxBatch else {
-            throw Problem(
-                .badRequest, "invalid-batch", "A batch withdraws at most \(Self.maxBatch) marks",
-                detail: "got \(withdraw.count)")
+            throw Problem(.invalidBatch, detail: "a batch withdraws at most \(Self.maxBatch) marks; got \(withdraw.count)")
         }
         let marks = try body.marks.map { try $0.mark() }
         let withdrawing = try withdraw.map(InterestToken.init(base64URL:))
@@ -58,7 +54,7 @@ struct MarkController {
         let (member, _) = try context.requireMember()
         let token = try InterestToken(base64URL: context.parameters.require("token"))
         guard try await store.withdraw(memberID: member.id, token: token) else {
-            throw Problem(.notFound, "mark-not-found", "You have no pending mark with this token")
+            throw Problem(.markNotFound, detail: "you have no pending mark with this token")
         }
         return Response(status: .noContent)
     }

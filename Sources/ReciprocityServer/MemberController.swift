@@ -101,7 +101,7 @@ struct MemberController {
         let (_, program) = try context.requireMember()
         let handle = try Handle(context.parameters.require("handle"))
         guard let member = try await store.member(programID: program.id, handle: handle), member.status == .active
-        else { throw Problem(.notFound, "member-not-found", "No such member in this program") }
+        else { throw Problem(.memberNotFound, detail: "no active member by that handle in this program") }
         return try jsonResponse(try await transparency.withKeyProofs([member], program: program)[0])
     }
 

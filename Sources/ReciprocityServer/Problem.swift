@@ -4,7 +4,7 @@ public import HTTPTypes
 public import Hummingbird
 import NIOCore
 import NIOHTTP1
-import ReciprocityAPI
+public import ReciprocityAPI
 import ReciprocityCore
 import ReciprocityStore
 
@@ -18,11 +18,21 @@ public struct Problem: HTTPResponseError, Equatable {
     public let detail: String?
     var headers: HTTPFields = [:]
 
-    public init(_ status: HTTPResponse.Status, _ code: String, _ title: String, detail: String? = nil) {
+    /// A problem of the catalogue: its status and title are the table's (ProblemCode).
+    public init(_ code: ProblemCode, detail: String? = nil) {
+        self.init(HTTPResponse.Status(code: code.status), code.rawValue, code.title, detail: detail)
+    }
+
+    private init(_ status: HTTPResponse.Status, _ code: String, _ title: String, detail: String?) {
         self.status = status
         self.code = code
         self.title = title
         self.detail = detail
+    }
+
+    /// An HTTP error of the framework's with a status the catalogue has no code for: `http-<status>`.
+    init(unlisted status: HTTPResponse.Status) {
+        self.init(status, "http-\(status.code)", status.reasonPhrase, detail: nil)
     }
 
     public static func == (lhs: Problem, rhs: Problem) -> Bool {
@@ -48,44 +58,26 @@ public struct Problem: HTTPResponseError, Equatable {
         return ByteBuffer(bytes: data)
     }
 
-    // MARK: The catalogue (documented in Specs/openapi.yaml and docs/api.md)
+    // MARK: Problems with a detail or headers of their own (the table is ProblemCode, in ReciprocityAPI)
 
-    static func invalidBody(_ detail: String) -> Problem {
-        Problem(.badRequest, "invalid-body", "The request body is not valid JSON of the expected shape", detail: detail)
-    }
-    static func invalidParameter(_ detail: String) -> Problem {
-        Problem(.badRequest, "invalid-parameter", "A path or query parameter is not valid", detail: detail)
-    }
+    static func invalidBody(_ detail: String) -> Problem { Problem(.invalidBody, detail: detail) }
+    static func invalidParameter(_ detail: String) -> Problem { Problem(.invalidParameter, detail: detail) }
     static var unauthorized: Problem {
-        var problem = Problem(
-            .unauthorized, "unauthorized", "A valid bearer credential is required",
-            detail: "send 'Authorization: Bearer <credential>'")
+        var problem = Problem(.unauthorized, detail: "send 'Authorization: Bearer <credential>'")
         problem.headers[.wwwAuthenticate] = "Bearer"
         return problem
     }
-    static let suspended = Problem(.forbidden, "member-suspended", "This member is suspended")
-    static let adminDisabled = Problem(
-        .notFound, "admin-disabled", "The admin API is off", detail: "the operator has not configured an admin credential")
-    static let notFound = Problem(.notFound, "not-found", "No such resource")
+    static let adminDisabled = Problem(.adminDisabled, detail: "the operator has not configured an admin credential")
     static func methodNotAllowed(allowed: [String]) -> Problem {
-        var problem = Problem(.methodNotAllowed, "method-not-allowed", "Method not allowed")
+        var problem = Problem(.methodNotAllowed)
         if !allowed.isEmpty { problem.headers[.allow] = allowed.joined(separator: ", ") }
         return problem
     }
-    static let internalError = Problem(.internalServerError, "internal", "Internal server error")
-    static let metricsDisabled = Problem(
-        .notFound, "metrics-disabled", "The metrics endpoint is off",
-        detail: "the operator has not configured a metrics credential")
-    static let tooManyConnections = Problem(
-        .serviceUnavailable, "too-many-connections", "The server has too many open connections",
-        detail: "try again later")
-    static func requestTimeout(_ detail: String) -> Problem {
-        Problem(.requestTimeout, "request-timeout", "The request did not arrive in time", detail: detail)
-    }
+    static let metricsDisabled = Problem(.metricsDisabled, detail: "the operator has not configured a metrics credential")
+    static let tooManyConnections = Problem(.tooManyConnections, detail: "try again later")
     /// 429 with `Retry-After`: `limit` describes the limit, e.g. "60 requests a minute per member".
     static func rateLimited(_ limit: String, retryAfter seconds: Int) -> Problem {
-        var problem = Problem(
-            .tooManyRequests, "rate-limited", "Too many requests", detail: "at most \(limit); retry in \(seconds) s")
+        var problem = Problem(.rateLimited, detail: "at most \(limit); retry in \(seconds) s")
         problem.headers[.retryAfter] = String(seconds)
         return problem
     }
@@ -94,55 +86,25 @@ public struct Problem: HTTPResponseError, Equatable {
 
     /// Maps a validation error from the protocol core: a 400 with a code per kind of input.
     static func from(_ error: ReciprocityError) -> Problem {
-        let code: String =
+        let code: ProblemCode =
             switch error.code {
-            case .invalidHandle: "invalid-handle"
-            case .invalidProgram: "invalid-program"
-            case .invalidProfile: "invalid-profile"
-            case .invalidLength, .invalidEncoding: "invalid-encoding"
-            case .nonCanonicalPublicKey, .lowOrderPublicKey: "invalid-public-key"
-            default: "invalid-input"
+            case .invalidHandle: .invalidHandle
+            case .invalidProgram: .invalidProgram
+            case .invalidProfile: .invalidProfile
+            case .invalidLength, .invalidEncoding: .invalidEncoding
+            case .nonCanonicalPublicKey, .lowOrderPublicKey: .invalidPublicKey
+            default: .invalidInput
             }
-        return Problem(.badRequest, code, "A value in the request is not valid", detail: error.reason)
+        return Problem(code, detail: error.reason)
     }
 
-    /// Maps a storage outcome the client can act on.
-    static func from(_ error: StoreError) -> Problem {
-        let status: HTTPResponse.Status =
-            switch error.code {
-            case .programNotFound, .memberNotFound, .markNotFound: .notFound
-            case .inviteInvalid: .forbidden
-            case .invalidArgument: .badRequest
-            case .corruptData: .internalServerError
-            case .programExists, .handleTaken, .keyTaken, .quotaExceeded, .wrongEpoch, .tokenUnavailable: .conflict
-            case .rotationLimited: .tooManyRequests
-            case .queryTooSlow: .serviceUnavailable
-            case .memberSuspended: .forbidden
-            }
-        let code = error.code.rawValue.replacing(/[A-Z]/) { "-" + $0.output.lowercased() }
-        var problem = Problem(status, code, title(for: error.code), detail: error.message)
+    /// Maps a storage outcome the client can act on: a store code is spelled as its problem code. Nil for one
+    /// the table lacks (`corrupt-data`, answered `internal` with its message logged).
+    static func from(_ error: StoreError) -> Problem? {
+        guard let code = ProblemCode(rawValue: error.code.rawValue) else { return nil }
+        var problem = Problem(code, detail: error.message)
         if let seconds = error.retryAfter { problem.headers[.retryAfter] = String(seconds) }
         return problem
-    }
-
-    private static func title(for code: StoreError.Code) -> String {
-        switch code {
-        case .programExists: "The program already exists"
-        case .programNotFound: "No such program"
-        case .inviteInvalid: "The invite code is not valid"
-        case .handleTaken: "The handle is taken"
-        case .keyTaken: "The public key is already registered"
-        case .memberNotFound: "No such member"
-        case .quotaExceeded: "Too many marks this epoch"
-        case .wrongEpoch: "Marks must be for the program's current epoch"
-        case .tokenUnavailable: "A token cannot be accepted"
-        case .markNotFound: "No such pending mark"
-        case .invalidArgument: "An argument is out of range"
-        case .corruptData: "Internal server error"
-        case .rotationLimited: "Too many key rotations"
-        case .queryTooSlow: "The search took too long"
-        case .memberSuspended: "This member is suspended"
-        }
     }
 }
 
@@ -158,11 +120,11 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             return try await next(request, context)
         } catch let problem as Problem {
             return try problem.response(from: request, context: context)
-        } catch let error as StoreError where error.code == .corruptData {
-            context.logger.error("corrupt stored data", metadata: ["error": "\(error.message)"])
-            return try Problem.internalError.response(from: request, context: context)
         } catch let error as StoreError {
-            return try Problem.from(error).response(from: request, context: context)
+            if let problem = Problem.from(error) { return try problem.response(from: request, context: context) }
+            let what = error.code == .corruptData ? "corrupt stored data" : "a store error without a problem code"
+            context.logger.error("\(what)", metadata: ["code": "\(error.code)", "error": "\(error.message)"])
+            return try Problem(.internal).response(from: request, context: context)
         } catch let error as ReciprocityError {
             return try Problem.from(error).response(from: request, context: context)
         } catch let error as HTTPError {
@@ -173,12 +135,11 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
                     if let allowed = routes.methods(forPath: request.uri.path) {
                         .methodNotAllowed(allowed: allowed)
                     } else {
-                        .notFound
+                        Problem(.notFound)
                     }
-                case .contentTooLarge:
-                    Problem(.contentTooLarge, "body-too-large", "The request body is too large")
+                case .contentTooLarge: Problem(.bodyTooLarge)
                 case .methodNotAllowed: .methodNotAllowed(allowed: routes.methods(forPath: request.uri.path) ?? [])
-                default: Problem(error.status, "http-\(error.status.code)", error.status.reasonPhrase)
+                default: Problem(unlisted: error.status)
                 }
             return try problem.response(from: request, context: context)
         } catch let error as HTTPParserError {
@@ -190,12 +151,11 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             context.logger.info("request body broke off", metadata: ["error.type": "\(type(of: error))"])
             return try Problem.invalidBody("the request body broke off").response(from: request, context: context)
         } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
-            return try Problem(.contentTooLarge, "body-too-large", "The request body is too large")
-                .response(from: request, context: context)
+            return try Problem(.bodyTooLarge).response(from: request, context: context)
         } catch {
             // The type name only: an error's description could in principle carry request data.
             context.logger.error("unhandled error", metadata: ["error.type": "\(type(of: error))"])
-            return try Problem.internalError.response(from: request, context: context)
+            return try Problem(.internal).response(from: request, context: context)
         }
     }
 }

@@ -71,12 +71,12 @@ struct WebAssets: Sendable {
         // code in the fragment, which the browser never sends).
         for path in ["/", "/join"] {
             group.get(RouterPath(path)) { _, _ in
-                guard let page = assets["index.html"] else { throw Problem.notFound }
+                guard let page = assets["index.html"] else { throw Problem(.notFound) }
                 return Response(status: .ok, headers: [.contentType: page.contentType], body: .init(byteBuffer: page.body))
             }
         }
         group.get("/web/:asset") { _, context in
-            guard let name = context.parameters.get("asset"), let asset = assets[name] else { throw Problem.notFound }
+            guard let name = context.parameters.get("asset"), let asset = assets[name] else { throw Problem(.notFound) }
             return Response(
                 status: .ok, headers: [.contentType: asset.contentType], body: .init(byteBuffer: asset.body))
         }

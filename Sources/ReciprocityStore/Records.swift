@@ -141,10 +141,43 @@ public struct StoreStatistics: Sendable, Equatable {
 
 /// A storage failure the caller can act on. The message never contains a token, tag or credential.
 public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
-    public enum Code: String, Sendable {
-        case programExists, programNotFound, inviteInvalid, handleTaken, keyTaken, memberNotFound
-        case quotaExceeded, wrongEpoch, tokenUnavailable, markNotFound, invalidArgument, corruptData
-        case rotationLimited, queryTooSlow, memberSuspended
+    /// A stable identifier for a class of storage failure, spelled as the problem code the server answers it
+    /// with (the table is `ProblemCode` in ReciprocityAPI); `corrupt-data` is answered `internal`.
+    public struct Code: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+        public let rawValue: String
+        public init(rawValue: String) { self.rawValue = rawValue }
+        public var description: String { rawValue }
+
+        /// A program of that name exists already.
+        public static let programExists = Code(rawValue: "program-exists")
+        /// No program has that name.
+        public static let programNotFound = Code(rawValue: "program-not-found")
+        /// The invite is unknown, used up, expired or for another program: one code for all, so none is told.
+        public static let inviteInvalid = Code(rawValue: "invite-invalid")
+        /// The handle, or one that looks like it, is a member's of the program.
+        public static let handleTaken = Code(rawValue: "handle-taken")
+        /// The public key is registered already, or was once.
+        public static let keyTaken = Code(rawValue: "key-taken")
+        /// The program has no member by that handle.
+        public static let memberNotFound = Code(rawValue: "member-not-found")
+        /// More pending marks and matches this epoch than the program allows.
+        public static let quotaExceeded = Code(rawValue: "quota-exceeded")
+        /// Marks for another epoch than the program's current one.
+        public static let wrongEpoch = Code(rawValue: "wrong-epoch")
+        /// A token that cannot be accepted from this member.
+        public static let tokenUnavailable = Code(rawValue: "token-unavailable")
+        /// The member has no pending mark with that token.
+        public static let markNotFound = Code(rawValue: "mark-not-found")
+        /// An argument out of range.
+        public static let invalidArgument = Code(rawValue: "invalid-argument")
+        /// Stored data that does not decode: the server's fault, never the caller's.
+        public static let corruptData = Code(rawValue: "corrupt-data")
+        /// Too many key rotations in the window (StoreLimits).
+        public static let rotationLimited = Code(rawValue: "rotation-limited")
+        /// A directory query ran past its time limit.
+        public static let queryTooSlow = Code(rawValue: "query-too-slow")
+        /// The member is suspended.
+        public static let memberSuspended = Code(rawValue: "member-suspended")
     }
 
     public let code: Code
@@ -157,7 +190,7 @@ public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         self.message = message
     }
 
-    public var description: String { "\(code.rawValue): \(message)" }
+    public var description: String { "\(code): \(message)" }
 }
 
 /// Bounds every backend enforces, so that one member's cost to the server and to the key log stays bounded.

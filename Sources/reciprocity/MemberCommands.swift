@@ -443,7 +443,7 @@ struct Audit: AsyncParsableCommand {
         do {
             session = try Membership.open(home: MembershipFolder.home(), server: server, program: program)
             try await session.refreshDirectoryIfStale()
-        } catch let error as ClientError where error.code == "no-membership" {
+        } catch let error as ClientError where error.code == .noMembership {
             throw CLIFailure(
                 "the server shows its key log only to members, so audit needs this device to have joined \(program) "
                     + "there (--log-key then checks the key the operator published); \(error.message)")

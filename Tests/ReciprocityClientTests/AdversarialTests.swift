@@ -147,7 +147,7 @@ final class Attempted: Sendable {
                     do {
                         _ = try await member.submit(epoch: 0, marks: batch)
                         return true
-                    } catch let error as ClientError where error.code == "quota-exceeded" {
+                    } catch let error as ClientError where error.code.rawValue == "quota-exceeded" {
                         return false
                     }
                 }

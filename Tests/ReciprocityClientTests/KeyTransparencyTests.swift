@@ -259,7 +259,7 @@ import Testing
         do {
             _ = try await KeyLogChecks.check(stale, program: "acme", logKey: key.publicKey, previous: nil, api: unreachable)
         } catch let error as ClientError {
-            #expect(error.code == "log-stale-head")
+            #expect(error.code.rawValue == "log-stale-head")
         }
         // A head dated ahead of the clock by more than the skew allowed is refused too.
         let ahead = try key.sign(
@@ -268,7 +268,7 @@ import Testing
             _ = try await KeyLogChecks.check(ahead, program: "acme", logKey: key.publicKey, previous: nil, api: unreachable)
             Issue.record("a head dated an hour ahead was accepted")
         } catch let error as ClientError {
-            #expect(error.code == "log-future-head")
+            #expect(error.code.rawValue == "log-future-head")
         }
         // A head gossiped by someone else that is larger than the one served here is evidence on its own,
         // refused before asking the server for any proof.
@@ -281,7 +281,7 @@ import Testing
                 [larger.text], against: served, program: try ProgramID("acme"), logKey: key.publicKey, api: unreachable)
             Issue.record("a larger gossiped head was accepted")
         } catch let error as ClientError {
-            #expect(error.code == "log-fork", "\(error.message)")
+            #expect(error.code.rawValue == "log-fork", "\(error.message)")
         }
         let fresh = try key.sign(
             program: try ProgramID("acme"), size: 1, root: root, timestamp: UInt64(now.timeIntervalSince1970 * 1000))

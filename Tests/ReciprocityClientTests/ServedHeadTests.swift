@@ -1,6 +1,7 @@
 import Foundation
 import ReciprocityAPI
-import ReciprocityClient
+@testable import ReciprocityClient
+import ReciprocityCore
 import Testing
 
 #if canImport(Glibc)
@@ -65,7 +66,25 @@ import Testing
         let error = await #expect(throws: ClientError.self) {
             try await ServerAPI(baseURL: "http://127.0.0.1:\(server.port)").logHead()
         }
-        #expect(error?.code == "log-invalid-head", "treeSize \(treeSize): \(error?.message ?? "")")
+        #expect(error?.code.rawValue == "log-invalid-head", "treeSize \(treeSize): \(error?.message ?? "")")
+    }
+
+    /// A served log entry the protocol refuses is `log-invalid-entry`, in words a member reads: the protocol core's
+    /// internal code (`invalidHandle: ...`) was once part of the sentence.
+    @Test func aMalformedLogEntryIsReportedWithoutTheCoresCode() async throws {
+        let key = String(repeating: "A", count: 43)
+        let server = try OneAnswerServer(
+            body: #"{"entries": [{"index": 0, "event": "join", "handle": "X", "publicKey": "\#(key)"}]}"#)
+        let program = try ProgramID("acme")
+        let head = try SignedTreeHead(
+            program: program, size: 1, root: [UInt8](repeating: 0, count: 32), timestamp: 0,
+            signature: [UInt8](repeating: 0, count: 64))
+        let error = await #expect(throws: ClientError.self) {
+            try await KeyLogChecks.replay(
+                from: KeyDirectory(program: program), to: head, api: ServerAPI(baseURL: "http://127.0.0.1:\(server.port)"))
+        }
+        #expect(error?.code.rawValue == "log-invalid-entry")
+        #expect(error?.message.hasPrefix("entry 0 of the log is malformed: handle must be ") == true, "\(error?.message ?? "")")
     }
 
     @Test func aWellFormedSizeDecodes() async throws {

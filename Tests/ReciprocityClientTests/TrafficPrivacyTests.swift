@@ -327,7 +327,7 @@ extension TrafficPrivacyTests {
                     _ = try? await member.addInterest([targets[Int(random.next() % UInt64(targets.count))]], wants: .peer)
                     proxy.arm(passing: nil)
                 }
-            } catch let error as ClientError where ["quota-exceeded", "key-changed", "rotation-limited", "credential-not-rotated"].contains(error.code) {
+            } catch let error as ClientError where ["quota-exceeded", "key-changed", "rotation-limited", "credential-not-rotated"].contains(error.code.rawValue) {
                 // Legitimate refusals: nothing changed.
             } catch {
                 Issue.record("member \(index): \(error)")

@@ -1,7 +1,11 @@
 // Every failure the web app shows, as one sentence for the member with its stable code: the server's problem
-// types, the client's codes (membership.js, directory.js) and the backup file's (backup.js).
+// types, the client's codes (membership.js, directory.js) and the backup file's (backup.js). Every problem code
+// of the server's table (ProblemCode in ReciprocityAPI) is named here, in SENTENCES or in a list below, which
+// ProblemCodeTests checks. A code is shown in kebab-case, the spelling of the server's codes: the protocol
+// module's camelCase codes (`backupMalformed`, from Specs/backup.md and the vectors) too.
 
 import { ClientError } from "./membership.js";
+import { ReciprocityError } from "./reciprocity.js";
 
 const SENTENCES = {
     "invite-invalid": "This invite does not work: the program or the invite code is wrong, or the invite is used up or has expired. Ask your program's organiser for a new link.",
@@ -28,20 +32,32 @@ const SENTENCES = {
     "invalid-public-key": "The server refused this device's key. Reload the page and try again.",
     "member-not-found": "The server has no member by that handle.",
     "not-found": "The server does not know this request (is this the right server?).",
-    backupWrongPassphrase: "That passphrase does not open this backup. Check it and try again; nothing was changed.",
-    backupDamaged: "This backup file is damaged (its checksum does not match). Nothing was changed.",
-    backupMalformed: "This is not a Reciprocity key backup file. Nothing was changed.",
-    backupUnsupportedVersion: "This backup was made by a newer version of Reciprocity; this page cannot read it.",
-    backupInvalidPayload: "This backup opened but does not hold a key and a membership. Nothing was changed.",
-    backupIterationsOutOfRange: "This backup's settings are out of range; it was not opened.",
+    "method-not-allowed": "The server does not know this request (is this the right server?).",
+    "backup-wrong-passphrase": "That passphrase does not open this backup. Check it and try again; nothing was changed.",
+    "backup-damaged": "This backup file is damaged (its checksum does not match). Nothing was changed.",
+    "backup-malformed": "This is not a Reciprocity key backup file. Nothing was changed.",
+    "backup-unsupported-version": "This backup was made by a newer version of Reciprocity; this page cannot read it.",
+    "backup-invalid-payload": "This backup opened but does not hold a key and a membership. Nothing was changed.",
+    "backup-iterations-out-of-range": "This backup's settings are out of range; it was not opened.",
 };
+
+/** Problem codes whose message says what was refused (the server's detail). */
+const REFUSED = ["invalid-profile", "invalid-parameter", "invalid-argument", "invalid-body", "invalid-input"];
+
+/**
+ * Problem codes shown by their message, as any client error is: worded where they arise (quota-exceeded in
+ * membership.js; mark-not-found and proof-not-found are outcomes server-api.js acts on), or answered only by the
+ * operator's endpoints, which the page never calls.
+ */
+const OWN_MESSAGE = ["quota-exceeded", "mark-not-found", "proof-not-found", "admin-disabled", "metrics-disabled", "program-exists"];
+
+/** `backupMalformed` as `backup-malformed`; a kebab-case code stays as it is. */
+const kebabCase = (code) => code.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
 
 /** One clear sentence for any failure. */
 export function describe(error) {
-    const code = error?.code;
-    if (code === "invalid-profile" || code === "invalid-parameter" || code === "invalid-argument" || code === "invalid-body") {
-        return { text: `That was refused: ${error.message}`, code };
-    }
+    const code = typeof error?.code === "string" ? kebabCase(error.code) : error?.code;
+    if (REFUSED.includes(code)) return { text: `That was refused: ${error.message}`, code };
     if (code === "unreachable") {
         return { text: error.message.includes("recorded") ? capitalise(error.message) + "." : "The server cannot be reached. Check your connection and try again; nothing was changed.", code };
     }
@@ -49,9 +65,10 @@ export function describe(error) {
         return { text: `Stopped: the server's key log failed a check, so nothing was sent. ${capitalise(error.message)}. Tell your program's organiser.`, code };
     }
     if (SENTENCES[code]) return { text: SENTENCES[code], code };
-    if (typeof code === "string" && code.startsWith("backup")) return { text: capitalise(error.message.replace(/^\w+: /, "")) + ".", code };
-    if (error instanceof ClientError) return { text: capitalise(error.message) + (/[.!?]$/.test(error.message) ? "" : "."), code };
-    return { text: `Something went wrong in this page: ${error?.message ?? error}. Nothing was sent.`, code: code ?? "page" };
+    const message = error instanceof ReciprocityError ? error.message.replace(/^\w+: /, "") : error?.message;
+    if (typeof code === "string" && code.startsWith("backup-")) return { text: capitalise(message) + ".", code };
+    if (error instanceof ClientError || (OWN_MESSAGE.includes(code) && typeof message === "string")) return { text: capitalise(message) + (/[.!?]$/.test(message) ? "" : "."), code };
+    return { text: `Something went wrong in this page: ${message ?? error}. Nothing was sent.`, code: code ?? "page" };
 }
 
 export const capitalise = (text) => text.charAt(0).toUpperCase() + text.slice(1);
