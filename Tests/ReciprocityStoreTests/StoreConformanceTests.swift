@@ -1,37 +1,18 @@
 import Foundation
-import ReciprocityAPI
 import ReciprocityCore
 import Logging
 import PostgresNIO
 @testable import ReciprocityPostgres
-import ReciprocityServer
 import ReciprocityStore
+import ReciprocityTestSupport
 import Testing
 
 /// The storage guarantees every backend gives, each run against SQLite and, when configured, PostgreSQL.
 @Suite struct StoreConformanceTests {
-    /// Joins `count` members to a fresh program directly through the store.
-    static func members(_ store: any ReciprocityStore, count: Int, maxMarks: Int = 16, program name: String = "acme")
-        async throws -> (ProgramRecord, [MemberRecord])
-    {
-        let program = try await store.createProgram(name: ProgramID(name), maxMarks: maxMarks, epoch: 0)
-        let invite = try BearerSecret.generate(.invite)
-        _ = try await store.createInvite(program: program.name, codeDigest: invite.digest, uses: count, expiresAt: nil)
-        var members: [MemberRecord] = []
-        for index in 0..<count {
-            let (member, _) = try await store.join(
-                program: program.name, inviteDigest: invite.digest, handle: Handle("member\(index)"),
-                publicKey: try PrivateKey().publicKey, profile: Profile(displayName: "M\(index)"),
-                credentialDigest: try BearerSecret.generate(.memberCredential).digest, now: Date())
-            members.append(member)
-        }
-        return (program, members)
-    }
-
     /// Both members of each pair submit the same token at once, each through one of `stores` (on PostgreSQL,
     /// separate connection pools, as separate server processes have), and every pair gets exactly one match.
     static func race(pairs: Int, stores: [any ReciprocityStore]) async throws {
-        let (program, members) = try await members(stores[0], count: pairs * 2, maxMarks: 4)
+        let (program, members) = try await StoreHarness.members(stores[0], count: pairs * 2, maxMarks: 4)
         let marks = try (0..<pairs).map { _ in try Mark.dummy() }
         let outcomes = try await withThrowingTaskGroup(of: (Int, MarkOutcome).self) { group in
             for pair in 0..<pairs {
@@ -60,15 +41,15 @@ import Testing
 
     @Test(arguments: Backend.enabled)
     func concurrentReciprocalSubmissionsGiveExactlyOneMatchPerPair(_ backend: Backend) async throws {
-        let harness = try await Harness.make(backend)
+        let harness = try await StoreHarness.make(backend)
         try await Self.race(pairs: 100, stores: [harness.store])
     }
 
     @Test(arguments: Backend.enabled)
     func racingBatchesCannotExceedTheQuota(_ backend: Backend) async throws {
-        let harness = try await Harness.make(backend)
+        let harness = try await StoreHarness.make(backend)
         let second = try await harness.reopen()
-        let (program, members) = try await Self.members(harness.store, count: 1, maxMarks: 10)
+        let (program, members) = try await StoreHarness.members(harness.store, count: 1, maxMarks: 10)
         let member = members[0]
         let stores = [harness.store, second]
         let accepted = try await withThrowingTaskGroup(of: Bool.self) { group in
@@ -89,13 +70,13 @@ import Testing
         }
         #expect(accepted == 3)
         #expect(try await harness.store.pendingMarks(memberID: member.id).count == 9)
-        try await Harness.close(second)
+        try await StoreHarness.close(second)
     }
 
     @Test(arguments: Backend.enabled)
     func acknowledgedMarksSurviveReopening(_ backend: Backend) async throws {
-        let harness = try await Harness.make(backend)
-        let (program, members) = try await Self.members(harness.store, count: 3)
+        let harness = try await StoreHarness.make(backend)
+        let (program, members) = try await StoreHarness.members(harness.store, count: 3)
         let marks = try (0..<5).map { _ in try Mark.dummy() }
         _ = try await harness.store.submitMarks(
             memberID: members[0].id, programID: program.id, epoch: 0, marks: marks, now: Date())
@@ -104,14 +85,14 @@ import Testing
         let reopened = try await harness.reopen()
         #expect(Set(try await reopened.pendingMarks(memberID: members[0].id).map(\.token)) == Set(marks.dropFirst().map(\.token)))
         #expect(try await reopened.matches(memberID: members[1].id, after: nil, limit: 100).map(\.counterpartHandle) == [members[0].handle])
-        try await Harness.close(reopened)
+        try await StoreHarness.close(reopened)
     }
 
     @Test(arguments: Backend.enabled)
     func duplicatesOwnPendingAndOwnMatchesInOneBatch(_ backend: Backend) async throws {
-        let harness = try await Harness.make(backend)
+        let harness = try await StoreHarness.make(backend)
         let store = harness.store
-        let (program, m) = try await Self.members(store, count: 3, maxMarks: 3)
+        let (program, m) = try await StoreHarness.members(store, count: 3, maxMarks: 3)
         let shared = try Mark.dummy()
         let own = try Mark.dummy()
         #expect(try await store.submitMarks(memberID: m[1].id, programID: program.id, epoch: 0, marks: [shared], now: Date()) == [.pending])
@@ -143,9 +124,9 @@ import Testing
 
     @Test(arguments: Backend.enabled)
     func epochsSuspensionsAndRotationsDropPendingMarks(_ backend: Backend) async throws {
-        let harness = try await Harness.make(backend)
+        let harness = try await StoreHarness.make(backend)
         let store = harness.store
-        let (program, m) = try await Self.members(store, count: 3)
+        let (program, m) = try await StoreHarness.members(store, count: 3)
         let marks = try (0..<3).map { _ in try Mark.dummy() }
         _ = try await store.submitMarks(memberID: m[0].id, programID: program.id, epoch: 0, marks: marks, now: Date())
         _ = try await store.submitMarks(memberID: m[1].id, programID: program.id, epoch: 0, marks: [try .dummy()], now: Date())
@@ -177,7 +158,7 @@ import Testing
 
     @Test(arguments: Backend.enabled)
     func joinsAndInvitesAndDirectory(_ backend: Backend) async throws {
-        let harness = try await Harness.make(backend)
+        let harness = try await StoreHarness.make(backend)
         let store = harness.store
         let program = try await store.createProgram(name: ProgramID("acme"), maxMarks: 16, epoch: 0)
         await #expect(throws: StoreError(.programExists, "program 'acme' already exists")) {
@@ -218,10 +199,10 @@ import Testing
     /// once, in order, and every change in it.
     @Test(arguments: Backend.enabled)
     func theKeyLogStaysGapFreeUnderConcurrentChanges(_ backend: Backend) async throws {
-        let harness = try await Harness.make(backend)
+        let harness = try await StoreHarness.make(backend)
         let second = try await harness.reopen()
         let stores = [harness.store, second]
-        let (program, early) = try await Self.members(harness.store, count: 10)
+        let (program, early) = try await StoreHarness.members(harness.store, count: 10)
         let invite = try BearerSecret.generate(.invite)
         _ = try await harness.store.createInvite(program: program.name, codeDigest: invite.digest, uses: 30, expiresAt: nil)
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -251,7 +232,7 @@ import Testing
         #expect(log.filter { $0.entry.event == .rotate }.count == 5)
         #expect(log.filter { $0.entry.event == .leave }.count == 5)
         #expect(Set(log.filter { $0.entry.event == .join }.map(\.entry.handle)).count == 40)
-        try await Harness.close(second)
+        try await StoreHarness.close(second)
     }
 }
 
@@ -272,16 +253,16 @@ import Testing
 
     @Test(arguments: Backend.postgresOnly)
     func reciprocalRacesThroughSeparatePoolsGiveExactlyOneMatch(_ backend: Backend) async throws {
-        let harness = try await Harness.make(backend)
+        let harness = try await StoreHarness.make(backend)
         let others = try await [harness.reopen(), harness.reopen()]
         try await StoreConformanceTests.race(pairs: 500, stores: [harness.store] + others)
-        for store in others { try await Harness.close(store) }
+        for store in others { try await StoreHarness.close(store) }
     }
 
     @Test(arguments: Backend.postgresOnly)
     func theKeyLogCannotBeRewritten(_ backend: Backend) async throws {
-        let harness = try await Harness.make(backend)
-        _ = try await StoreConformanceTests.members(harness.store, count: 1)
+        let harness = try await StoreHarness.make(backend)
+        _ = try await StoreHarness.members(harness.store, count: 1)
         let location = try #require(harness.postgres?.location)
         await #expect(throws: (any Error).self) {
             try await PostgresStore.administer(location, ["UPDATE key_log SET handle = 'mallory'"])
@@ -298,9 +279,9 @@ import Testing
     /// by the token takes the primary key here, so the check can fail.
     @Test(arguments: Backend.postgresOnly)
     func ownMarksAreWithdrawnThroughTheMembersIndexOnly(_ backend: Backend) async throws {
-        let harness = try await Harness.make(backend)
+        let harness = try await StoreHarness.make(backend)
         let store = try #require(harness.store as? PostgresStore)
-        let (program, members) = try await StoreConformanceTests.members(harness.store, count: 40)
+        let (program, members) = try await StoreHarness.members(harness.store, count: 40)
         let ids = members.map { String($0.id) }.joined(separator: ",")
         let location = try #require(harness.postgres?.location)
         try await PostgresStore.administer(location, [
@@ -347,8 +328,8 @@ import Testing
     /// deletes nothing; once it is released, the same purge does its work.
     @Test(arguments: Backend.postgresOnly)
     func housekeepingRunsInOneProcessAtATime(_ backend: Backend) async throws {
-        let harness = try await Harness.make(backend)
-        let (program, _) = try await StoreConformanceTests.members(harness.store, count: 1)
+        let harness = try await StoreHarness.make(backend)
+        let (program, _) = try await StoreHarness.members(harness.store, count: 1)
         _ = try await harness.store.createInvite(
             program: program.name, codeDigest: try BearerSecret.generate(.invite).digest, uses: 1,
             expiresAt: Date(timeIntervalSinceNow: -60))
