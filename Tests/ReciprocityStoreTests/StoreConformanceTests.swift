@@ -122,6 +122,40 @@ import Testing
         }
     }
 
+    /// Every refusal is decided before the first write (MarkBatch): a refused batch answers its refusal and
+    /// has changed nothing, the withdrawals it carried included; the same batch within the quota withdraws and
+    /// adds in one request, and a mark both withdrawn and submitted is stored again.
+    @Test(arguments: Backend.enabled)
+    func aRefusedBatchChangesNothingItsWithdrawalsIncluded(_ backend: Backend) async throws {
+        let harness = try await StoreHarness.make(backend)
+        let store = harness.store
+        let (program, m) = try await StoreHarness.members(store, count: 3, maxMarks: 3)
+        func submit(_ member: Int, _ marks: [Mark], withdrawing: [InterestToken] = []) async throws -> [MarkOutcome] {
+            try await store.submitMarks(
+                memberID: m[member].id, programID: program.id, epoch: 0, marks: marks, withdrawing: withdrawing, now: Date())
+        }
+        func pending() async throws -> Set<InterestToken> { Set(try await store.pendingMarks(memberID: m[0].id).map(\.token)) }
+        let held = [try Mark.dummy(), try Mark.dummy()]
+        let taken = try Mark.dummy()
+        #expect(try await submit(0, held) == [.pending, .pending])
+        #expect(try await submit(1, [taken]) == [.pending])
+        #expect(try await submit(2, [Mark(token: taken.token, tag: try .random())]) == [.matched])
+        let new = try (0..<3).map { _ in try Mark.dummy() }
+
+        await #expect(throws: StoreError.quotaExceeded(maxMarks: 3)) { _ = try await submit(0, new, withdrawing: [held[0].token]) }
+        #expect(try await pending() == Set(held.map(\.token)))
+        await #expect(throws: StoreError(.tokenUnavailable, "a submitted token cannot be accepted")) {
+            _ = try await submit(0, [new[0], taken], withdrawing: [held[0].token])
+        }
+        #expect(try await pending() == Set(held.map(\.token)))
+
+        let renewed = Mark(token: held[1].token, tag: try .random(), note: try .dummy())
+        #expect(try await submit(0, [new[0], renewed, new[1]], withdrawing: [held[0].token, held[1].token]) == [.pending, .pending, .pending])
+        #expect(try await pending() == [new[0].token, held[1].token, new[1].token])
+        let statistics = try await store.statistics()
+        #expect(statistics.pendingMarks == 3 && statistics.matches == 1)
+    }
+
     @Test(arguments: Backend.enabled)
     func epochsSuspensionsAndRotationsDropPendingMarks(_ backend: Backend) async throws {
         let harness = try await StoreHarness.make(backend)
@@ -322,6 +356,77 @@ import Testing
             #expect(!chosen.contains("_pkey") && throughMember, "\(chosen)")
         }
         #expect(try await harness.store.withdraw(memberID: caller, token: InterestToken(rawRepresentation: held)) == false)
+    }
+
+    /// A submission that withdraws a mark a counterpart is taking over as a match at that moment: the
+    /// submission's decision counts the withdrawn mark as gone, so its delete must find it. The withdrawn
+    /// marks are locked as the facts are read, and read again when a takeover committed in between: the mark
+    /// is a match now, it still counts, and the batch is over the quota. With the match's foreign keys, the
+    /// takeover also holds the caller's member row until it commits; without them (as on shards, where member
+    /// and match are distributed differently: Specs/scaling.md), only the lock keeps the quota: without it the
+    /// withdrawal deleted nothing and the batch was accepted, one past the quota.
+    @Test(arguments: Backend.postgresOnly, [true, false])
+    func aWithdrawnMarkTakenOverMeanwhileStillCounts(_ backend: Backend, foreignKeys: Bool) async throws {
+        let harness = try await StoreHarness.make(backend)
+        let store = try #require(harness.store as? PostgresStore)
+        let (program, members) = try await StoreHarness.members(store, count: 2, maxMarks: 2)
+        let (caller, counterpart) = (members[0], members[1])
+        if !foreignKeys {
+            try await PostgresStore.administer(
+                try #require(harness.postgres?.location),
+                [
+                    #"""
+                    DO $$ DECLARE name text; BEGIN
+                        FOR name IN SELECT conname FROM pg_constraint
+                                    WHERE conrelid = '"match"'::regclass AND confrelid = 'member'::regclass LOOP
+                            EXECUTE format('ALTER TABLE "match" DROP CONSTRAINT %I', name);
+                        END LOOP;
+                    END $$
+                    """#
+                ])
+            // The check can fail: no foreign key of the match holds the caller's member row any more.
+            let left = try await store.read { connection in
+                try await store.row(
+                    #"SELECT count(*) AS n FROM pg_constraint WHERE conrelid = '"match"'::regclass AND confrelid = 'member'::regclass"#,
+                    on: connection)!["n"].decode(Int64.self)
+            }
+            #expect(left == 0)
+        }
+        let (wanted, kept) = (try Mark.dummy(), try Mark.dummy())
+        _ = try await store.submitMarks(memberID: caller.id, programID: program.id, epoch: 0, marks: [wanted, kept], now: Date())
+        let (deleted, deletedSignal) = AsyncStream.makeStream(of: Void.self)
+        let (release, releaseSignal) = AsyncStream.makeStream(of: Void.self)
+        let tag = try ConfirmationTag.random().rawRepresentation
+        // The counterpart's takeover, as `applyAll` makes it, held open until released.
+        let takeover = Task {
+            try await store.transaction { connection in
+                let row = try #require(try await store.row(
+                    """
+                    DELETE FROM mark WHERE program_id = \(program.id) AND epoch = 0 AND token = \(wanted.token.rawRepresentation)
+                    RETURNING tag
+                    """, on: connection))
+                _ = try await store.execute(
+                    """
+                    INSERT INTO "match" (program_id, epoch, token, a_member_id, a_tag, a_note, b_member_id, b_tag, b_note, matched_at)
+                    VALUES (\(program.id), 0, \(wanted.token.rawRepresentation), \(caller.id), \(try row["tag"].decode(Data.self)),
+                            NULL, \(counterpart.id), \(tag), NULL, 0)
+                    """, on: connection)
+                deletedSignal.yield()
+                for await _ in release { break }
+            }
+        }
+        for await _ in deleted { break }
+        let submission = Task {
+            try await store.submitMarks(
+                memberID: caller.id, programID: program.id, epoch: 0, marks: [try Mark.dummy()], withdrawing: [wanted.token],
+                now: Date())
+        }
+        try await Task.sleep(for: .milliseconds(300))
+        releaseSignal.yield()
+        try await takeover.value
+        await #expect(throws: StoreError.quotaExceeded(maxMarks: 2)) { _ = try await submission.value }
+        #expect(try await store.pendingMarks(memberID: caller.id).map(\.token) == [kept.token])
+        #expect(try await store.matches(memberID: caller.id, after: nil, limit: 10).map(\.token) == [wanted.token])
     }
 
     /// Housekeeping in one process at a time: while another session holds the housekeeping lock, a purge
