@@ -167,11 +167,29 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // What the store and server suites share: the backends they run on and a fresh database per test.
+        .target(
+            name: "ReciprocityTestSupport",
+            dependencies: ["ReciprocityCore", "ReciprocityStore", "ReciprocitySQLite", "ReciprocityPostgres"],
+            path: "Tests/ReciprocityTestSupport",
+            swiftSettings: strictSettings
+        ),
+        // The store on its own, without the server: its rules, and the suites every backend passes.
+        .testTarget(
+            name: "ReciprocityStoreTests",
+            dependencies: [
+                "ReciprocityStore", "ReciprocitySQLite", "ReciprocityPostgres", "ReciprocityCore", "ReciprocityTestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "ReciprocityServerTests",
             dependencies: [
                 "ReciprocityServer", "ReciprocityStore", "ReciprocitySQLite", "ReciprocityPostgres", "ReciprocityAPI",
-                "ReciprocityCore",
+                "ReciprocityCore", "ReciprocityTestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -4,12 +4,16 @@ import PostgresNIO
 public import ReciprocityCore
 public import ReciprocityStore
 
-// Marks and matches. Privacy rule (SECURITY.md), as on SQLite: every check that can refuse a request is
-// decided from the caller's own rows, the program row and the match table before anything touches another
-// member's pending mark. Concurrency, across any number of server processes:
+// Marks and matches. The rule of a submission is `MarkBatch` (ReciprocityStore); here are the locks, the reads
+// that give it its facts and the writes of its plan. Privacy rule (SECURITY.md), as on SQLite: every fact is
+// read from the caller's own rows, the program row and the match table, and every refusal is decided before
+// the first write and before anything touches another member's pending mark. Concurrency, across any number
+// of server processes:
 // - the member's own row is locked (FOR UPDATE) first, so one member's submissions run one at a time and the
 //   quota counted from their rows cannot be overtaken by a racing batch of theirs;
 // - the program row is held in share mode, so an epoch change waits for submissions in flight;
+// - the marks the caller withdraws are locked as they are read, so that a counterpart cannot take one over as
+//   a match between the decision and the delete (the quota counted it as gone);
 // - a token is claimed through the primary key of `mark`: of two members racing with one token, one inserts
 //   the pending row, the other's insert waits for that commit, finds the conflict and takes the row over as
 //   a match. Batches lock tokens in primary-key order, so two that share tokens do not deadlock (and if
@@ -18,92 +22,105 @@ extension PostgresStore {
     public func submitMarks(
         memberID: Int64, programID: Int64, epoch: UInt32, marks: [Mark], withdrawing: [InterestToken], now: Date
     ) async throws -> [MarkOutcome] {
-        // A token repeated within the batch is the same mark submitted twice: idempotent, first tag wins.
-        var seen: Set<InterestToken> = []
-        let unique = marks.filter { seen.insert($0.token).inserted }
-        let tokens = unique.map { ByteBuffer(bytes: $0.token.rawRepresentation) }
-        let withdrawn = withdrawing.map { ByteBuffer(bytes: $0.rawRepresentation) }
+        let batch = MarkBatch(epoch: epoch, marks: marks, withdrawing: withdrawing)
         let epochValue = Int64(epoch)
-        let outcomes: [Data: MarkOutcome] = try await transaction { connection in
-            // Both locks in one round trip. The credential was checked before this transaction; a suspension
-            // may have come in between.
-            guard
-                let locked = try await self.row(
-                    """
-                    SELECT p.*, m.status AS member_status FROM program p, member m
-                    WHERE p.id = \(programID) AND m.id = \(memberID) FOR SHARE OF p FOR UPDATE OF m
-                    """, on: connection)
-            else {
-                let exists = try await self.row("SELECT 1 FROM program WHERE id = \(programID)", on: connection) != nil
-                throw exists
-                    ? StoreError(.memberSuspended, "this member is suspended")
-                    : StoreError(.programNotFound, "no such program")
+        return try await transaction { connection in
+            // Both locks in one round trip; without a row, the program or the member is missing.
+            let locked = try await self.row(
+                """
+                SELECT p.*, m.status AS member_status FROM program p, member m
+                WHERE p.id = \(programID) AND m.id = \(memberID) FOR SHARE OF p FOR UPDATE OF m
+                """, on: connection)
+            var program = try locked.map(Self.programRecord)
+            if locked == nil {
+                program = try await self.row("SELECT * FROM program WHERE id = \(programID)", on: connection)
+                    .map(Self.programRecord)
             }
-            let program = try Self.programRecord(locked)
-            guard try locked["member_status"].decode(String.self) == MemberStatus.active.rawValue else {
-                throw StoreError(.memberSuspended, "this member is suspended")
-            }
-            guard program.epoch == epoch else {
-                throw StoreError(.wrongEpoch, "the program is in epoch \(program.epoch), not \(epoch)")
-            }
-            // 0. Withdrawals come first, so that one request can replace marks without the pending count ever
-            //    moving. Own rows only.
-            if !withdrawn.isEmpty {
-                _ = try await self.rows(
-                    Self.withdrawOwn(memberID: memberID, tokens: withdrawn, scope: (programID, epochValue)), on: connection)
-            }
-            guard !unique.isEmpty else { return [:] }
+            let admitted = try batch.admit(
+                program: program,
+                memberActive: try locked?["member_status"].decode(String.self) == MemberStatus.active.rawValue)
+            let plan = try batch.plan(
+                admitted, try await self.facts(batch, memberID: memberID, programID: programID, on: connection))
 
-            // 1. Decide every refusal from the member's own rows and the match table, in one round trip: the
-            //    member's pending tokens (read whole, at most the quota, and matched here, so that no plan can
-            //    reach another member's row with the same token through the primary key), the batch's tokens
-            //    already matched, and the member's matches this epoch (what the quota counts with the pending).
-            var ownPending: Set<Data> = []
-            var matched: [Data: Bool] = [:]  // token: is it the caller's own match
-            var ownMatches: Int64 = 0
+            // Only now is anything written: the withdrawals (own rows only), then the claims, which are the first
+            // statement to look at other members' pending marks.
+            if !plan.withdraw.isEmpty {
+                _ = try await self.rows(
+                    Self.withdrawOwn(
+                        memberID: memberID, tokens: plan.withdraw.map { ByteBuffer(bytes: $0.rawRepresentation) },
+                        scope: (programID, epochValue)),
+                    on: connection)
+            }
+            let claimed = try await self.applyAll(
+                plan.claims, memberID: memberID, programID: programID, epoch: epochValue, now: now, on: connection)
+            return plan.outcomes(claimed: claimed)
+        }
+    }
+
+    /// The facts of `batch` in one round trip: the member's pending tokens (read whole, at most the quota, and
+    /// matched here, so that no plan can reach another member's row with the same token through the primary
+    /// key), the batch's tokens already matched, the member's matches this epoch (what the quota counts with
+    /// the pending), and the withdrawn marks, locked. A counterpart may have taken one of those over as a match
+    /// after this statement's snapshot and before its lock: the lock then skips the row the snapshot still
+    /// shows, and the facts are read again, from a snapshot that has the match.
+    private func facts(_ batch: MarkBatch, memberID: Int64, programID: Int64, on connection: PostgresConnection)
+        async throws -> MarkBatch.Facts
+    {
+        let tokens = batch.tokens.map { ByteBuffer(bytes: $0.rawRepresentation) }
+        let withdrawing = batch.withdrawing.map { ByteBuffer(bytes: $0.rawRepresentation) }
+        let epoch = Int64(batch.epoch)
+        while true {
+            var pending: Set<InterestToken> = []
+            var locked: Set<InterestToken> = []
+            var ownMatches: Set<InterestToken> = []
+            var othersMatches: Set<InterestToken> = []
+            var matchCount: Int64 = 0
+            // The withdrawn marks are compared by an expression of the token, as `withdrawOwn` deletes them.
             for row in try await self.rows(
                 """
+                WITH withdrawn AS (
+                    SELECT token FROM mark
+                    WHERE member_id = \(memberID) AND epoch = \(epoch) AND program_id = \(programID)
+                      AND (token || ''::bytea) = ANY(\(withdrawing))
+                    FOR UPDATE
+                )
                 SELECT 0 AS kind, token, 0::bigint AS a, 0::bigint AS b FROM mark
-                WHERE member_id = \(memberID) AND epoch = \(epochValue) AND program_id = \(programID)
+                WHERE member_id = \(memberID) AND epoch = \(epoch) AND program_id = \(programID)
                 UNION ALL
                 SELECT 1, token, a_member_id, b_member_id FROM "match"
-                WHERE program_id = \(programID) AND epoch = \(epochValue) AND token = ANY(\(tokens))
+                WHERE program_id = \(programID) AND epoch = \(epoch) AND token = ANY(\(tokens))
                 UNION ALL
                 SELECT 2, NULL,
-                       (SELECT COUNT(*) FROM "match" WHERE a_member_id = \(memberID) AND epoch = \(epochValue)
+                       (SELECT COUNT(*) FROM "match" WHERE a_member_id = \(memberID) AND epoch = \(epoch)
                                                         AND program_id = \(programID))
-                     + (SELECT COUNT(*) FROM "match" WHERE b_member_id = \(memberID) AND epoch = \(epochValue)
+                     + (SELECT COUNT(*) FROM "match" WHERE b_member_id = \(memberID) AND epoch = \(epoch)
                                                         AND program_id = \(programID)), 0
+                UNION ALL
+                SELECT 3, token, 0, 0 FROM withdrawn
                 """, on: connection)
             {
-                switch try row["kind"].decode(Int32.self) {
-                case 0: ownPending.insert(try row["token"].decode(Data.self))
+                let kind = try row["kind"].decode(Int32.self)
+                guard kind != 2 else {
+                    matchCount = try row["a"].decode(Int64.self)
+                    continue
+                }
+                let token = try InterestToken(rawRepresentation: try row["token"].decode(Data.self))
+                switch kind {
+                case 0: pending.insert(token)
                 case 1:
-                    // Only someone holding one of the pair's keys can know a matched token.
-                    guard try row["a"].decode(Int64.self) == memberID || row["b"].decode(Int64.self) == memberID else {
-                        throw StoreError(.tokenUnavailable, "a submitted token cannot be accepted")
+                    if try row["a"].decode(Int64.self) == memberID || row["b"].decode(Int64.self) == memberID {
+                        ownMatches.insert(token)
+                    } else {
+                        othersMatches.insert(token)
                     }
-                    matched[try row["token"].decode(Data.self)] = true
-                default: ownMatches = try row["a"].decode(Int64.self)
+                default: locked.insert(token)
                 }
             }
-            let fresh = unique.filter {
-                !ownPending.contains($0.token.rawRepresentation) && matched[$0.token.rawRepresentation] == nil
-            }
-            guard fresh.isEmpty || ownPending.count + Int(ownMatches) + fresh.count <= program.maxMarks else {
-                throw StoreError.quotaExceeded(maxMarks: program.maxMarks)
-            }
-
-            // 2. Apply. Only now are other members' pending marks looked at.
-            let sorted = fresh.sorted { $0.token.rawRepresentation.lexicographicallyPrecedes($1.token.rawRepresentation) }
-            var outcomes = try await self.applyAll(
-                sorted, memberID: memberID, programID: programID, epoch: epochValue, now: now, on: connection)
-            for mark in unique where outcomes[mark.token.rawRepresentation] == nil {
-                outcomes[mark.token.rawRepresentation] = matched[mark.token.rawRepresentation] != nil ? .matched : .pending
-            }
-            return outcomes
+            guard pending.intersection(batch.withdrawing) == locked else { continue }
+            return MarkBatch.Facts(
+                pending: pending, used: pending.count + Int(matchCount), ownMatches: ownMatches,
+                othersMatches: othersMatches)
         }
-        return marks.map { outcomes[$0.token.rawRepresentation]! }
     }
 
     /// `apply` for a whole batch in one statement: it takes over every other member's pending mark of the
@@ -112,7 +129,7 @@ extension PostgresStore {
     /// insert's conflict) goes through `apply`.
     private func applyAll(
         _ marks: [Mark], memberID: Int64, programID: Int64, epoch: Int64, now: Date, on connection: PostgresConnection
-    ) async throws -> [Data: MarkOutcome] {
+    ) async throws -> [InterestToken: MarkOutcome] {
         guard !marks.isEmpty else { return [:] }
         let tokens = marks.map { ByteBuffer(bytes: $0.token.rawRepresentation) }
         let nowMillis = Self.millis(now)
@@ -161,12 +178,13 @@ extension PostgresStore {
             // Matched between two others after this batch's checks: as if it had been before.
             throw StoreError(.tokenUnavailable, "a submitted token cannot be accepted")
         }
-        var outcomes: [Data: MarkOutcome] = [:]
+        var outcomes: [InterestToken: MarkOutcome] = [:]
         for row in rows {
-            outcomes[try row["token"].decode(Data.self)] = try row["matched"].decode(Bool.self) ? .matched : .pending
+            outcomes[try InterestToken(rawRepresentation: try row["token"].decode(Data.self))] =
+                try row["matched"].decode(Bool.self) ? .matched : .pending
         }
-        for mark in marks where outcomes[mark.token.rawRepresentation] == nil {
-            outcomes[mark.token.rawRepresentation] = try await apply(
+        for mark in marks where outcomes[mark.token] == nil {
+            outcomes[mark.token] = try await apply(
                 mark, memberID: memberID, programID: programID, epoch: epoch, now: now, on: connection)
         }
         return outcomes

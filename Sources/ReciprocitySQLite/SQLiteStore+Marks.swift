@@ -3,97 +3,52 @@ import GRDB
 public import ReciprocityCore
 public import ReciprocityStore
 
-// Marks and matches. Privacy rule (SECURITY.md): every check that can refuse a request is decided from the
-// caller's own rows, the program row and the match table before anything touches another member's pending
-// mark, so neither the answer nor its timing says whether anyone else holds a token of the batch. Marks and
-// matches are keyed by (program, epoch, token): a token held in another program or epoch is unknown here.
+// Marks and matches. The rule of a submission is `MarkBatch` (ReciprocityStore); here are the reads that give
+// it its facts and the writes of its plan, one submission at a time (the single writer). Privacy rule
+// (SECURITY.md): every fact is read from the caller's own rows, the program row and the match table, and
+// every refusal is decided before the first write and before anything touches another member's pending
+// mark, so neither the answer nor its timing says whether anyone else holds a token of the batch, and a
+// refused submission has changed nothing (GroupCommit then needs no rollback). Marks and matches are keyed by
+// (program, epoch, token): a token held in another program or epoch is unknown here.
 extension SQLiteStore {
     public func submitMarks(
         memberID: Int64, programID: Int64, epoch: UInt32, marks: [Mark], withdrawing: [InterestToken], now: Date
     ) async throws -> [MarkOutcome] {
-        // A token repeated within the batch is the same mark submitted twice: idempotent, first tag wins.
-        var seen: Set<InterestToken> = []
-        let unique = marks.filter { seen.insert($0.token).inserted }
-        typealias Outcomes = (outcomes: [Data: MarkOutcome], withdrew: Int)
+        let batch = MarkBatch(epoch: epoch, marks: marks, withdrawing: withdrawing)
+        typealias Applied = (outcomes: [MarkOutcome], deleted: Bool)
         // A match deletes the counterpart's pending row (its member and time: who marked first), a withdrawal
         // the caller's own: either makes the answer wait for the WAL scrub that ends every group.
-        let outcomes: Outcomes = try await submissions.write({ db in try Self.storedData { () -> Outcomes in
-            guard
-                let program = try db.cachedRow(sql: "SELECT * FROM program WHERE id = ?", arguments: [programID])
-                    .map(Self.programRecord)
-            else { throw StoreError(.programNotFound, "no such program") }
-            // The credential was checked before this transaction; a suspension may have come in between.
-            guard
-                try db.cachedValue(String.self, sql: "SELECT status FROM member WHERE id = ?", arguments: [memberID])
-                    == MemberStatus.active.rawValue
-            else { throw StoreError(.memberSuspended, "this member is suspended") }
-            guard program.epoch == epoch else {
-                throw StoreError(.wrongEpoch, "the program is in epoch \(program.epoch), not \(epoch)")
-            }
+        let applied: Applied = try await submissions.write({ db in try Self.storedData { () -> Applied in
+            let program = try batch.admit(
+                program: try db.cachedRow(sql: "SELECT * FROM program WHERE id = ?", arguments: [programID])
+                    .map(Self.programRecord),
+                memberActive: try db.cachedValue(String.self, sql: "SELECT status FROM member WHERE id = ?", arguments: [memberID])
+                    == MemberStatus.active.rawValue)
             let scope: StatementArguments = [programID, Int64(epoch)]
-            // Withdrawals replace marks in the same request (a dummy by a real one, or the other way round)
-            // without the pending count ever moving: the quota below counts the caller's pending marks as they
-            // will be after them. They are deleted only once every refusal is decided, so that a refused request
-            // has changed nothing (GroupCommit then needs no rollback). Own rows only, through the member index.
-            let withdrawnTokens = withdrawing.map(\.rawRepresentation)
-            let ownWithdrawn = "FROM mark INDEXED BY mark_by_member WHERE member_id = ? AND epoch = ? AND token IN (\(databaseQuestionMarks(count: withdrawnTokens.count)))"
-            let ownWithdrawnArguments: StatementArguments = [memberID, Int64(epoch)] + StatementArguments(withdrawnTokens)
-            let withdrawable =
-                withdrawing.isEmpty
-                ? 0 : try db.cachedValue(Int.self, sql: "SELECT COUNT(*) \(ownWithdrawn)", arguments: ownWithdrawnArguments)!
-            func withdraw() throws -> Int {
-                guard withdrawable > 0 else { return 0 }
-                try db.cachedExecute(sql: "DELETE \(ownWithdrawn)", arguments: ownWithdrawnArguments)
-                return db.changesCount
-            }
-            guard !unique.isEmpty else { return (outcomes: [:], withdrew: try withdraw()) }
-            let tokens = unique.map(\.token.rawRepresentation)
-            let placeholders = databaseQuestionMarks(count: tokens.count)
+            let plan = try batch.plan(program, try Self.facts(db, batch, memberID: memberID, programID: programID))
 
-            // 1. Decide every refusal. Own pending marks are read through the member's index only, so another
-            //    member's row with the same token is never visited; one being withdrawn is submitted afresh.
-            let ownPending = try Set(db.cachedValues(
-                Data.self,
-                sql: "SELECT token FROM mark INDEXED BY mark_by_member WHERE member_id = ? AND epoch = ? AND token IN (\(placeholders))",
-                arguments: [memberID, Int64(epoch)] + StatementArguments(tokens))).subtracting(withdrawnTokens)
-            let matched = try Dictionary(
-                db.cachedRows(
-                    sql: """
-                        SELECT token, a_member_id, b_member_id FROM "match"
-                        WHERE program_id = ? AND epoch = ? AND token IN (\(placeholders))
-                        """,
-                    arguments: scope + StatementArguments(tokens)
-                ).map { ($0["token"] as Data, $0) }, uniquingKeysWith: { first, _ in first })
-            for row in matched.values where row["a_member_id"] != memberID && row["b_member_id"] != memberID {
-                // Only someone holding one of the pair's keys can know a matched token.
-                throw StoreError(.tokenUnavailable, "a submitted token cannot be accepted")
+            // Only now is anything written. The withdrawals first: own rows only, through the member's index.
+            if !plan.withdraw.isEmpty {
+                try db.cachedExecute(
+                    sql: "DELETE FROM mark INDEXED BY mark_by_member WHERE member_id = ? AND epoch = ? AND token IN (\(databaseQuestionMarks(count: plan.withdraw.count)))",
+                    arguments: [memberID, Int64(epoch)] + StatementArguments(plan.withdraw.map(\.rawRepresentation)))
             }
-            let fresh = zip(unique, tokens).filter { ownPending.contains($1) == false && matched[$1] == nil }
-            if !fresh.isEmpty {
-                // Every new token counts, whether or not someone else holds it; matches made this epoch count
-                // too (a pending mark that matches stays counted), so the total never moves with others' marks.
-                let used = try Self.marksUsed(db, memberID: memberID, programID: programID, epoch: epoch) - withdrawable
-                guard used + fresh.count <= program.maxMarks else {
-                    throw StoreError.quotaExceeded(maxMarks: program.maxMarks)
-                }
-            }
-            let withdrew = try withdraw()
-
-            // 2. Apply. Only now are other members' pending marks looked at: each fresh token either completes
-            //    the pending mark of the same program and epoch, or is stored as the caller's own.
+            // Only now are other members' pending marks looked at: each claim either completes the pending mark
+            // of the same program and epoch, or is stored as the caller's own.
+            let claimed = plan.claims.map(\.token.rawRepresentation)
             let nowMillis = Self.millis(now)
             let waiting =
-                fresh.isEmpty
+                claimed.isEmpty
                 ? [:]
                 : try Dictionary(
                     db.cachedRows(
-                        sql: "SELECT token, member_id, tag, note FROM mark WHERE program_id = ? AND epoch = ? AND token IN (\(databaseQuestionMarks(count: fresh.count)))",
-                        arguments: scope + StatementArguments(fresh.map(\.1))
+                        sql: "SELECT token, member_id, tag, note FROM mark WHERE program_id = ? AND epoch = ? AND token IN (\(databaseQuestionMarks(count: claimed.count)))",
+                        arguments: scope + StatementArguments(claimed)
                     ).map { ($0["token"] as Data, $0) }, uniquingKeysWith: { first, _ in first })
             let insert = try db.cachedStatement(
                 sql: "INSERT INTO mark (program_id, epoch, token, member_id, tag, note, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
-            var outcomes: [Data: MarkOutcome] = [:]
-            for (mark, token) in fresh {
+            var outcomes: [InterestToken: MarkOutcome] = [:]
+            for (mark, token) in zip(plan.claims, claimed) {
                 if let other = waiting[token] {
                     // The row names its members in id order, so it does not record who marked first.
                     let theirs: StatementArguments = [other["member_id"] as Int64, other["tag"] as Data, other["note"] as Data?]
@@ -108,20 +63,49 @@ extension SQLiteStore {
                         arguments: scope + [token] + (theirsFirst ? theirs + mine : mine + theirs) + [nowMillis])
                     try db.cachedExecute(
                         sql: "DELETE FROM mark WHERE program_id = ? AND epoch = ? AND token = ?", arguments: scope + [token])
-                    outcomes[token] = .matched
+                    outcomes[mark.token] = .matched
                 } else {
                     try insert.execute(arguments: scope + [
                         token, memberID, mark.tag.rawRepresentation, mark.note?.rawRepresentation, nowMillis,
                     ])
-                    outcomes[token] = .pending
+                    outcomes[mark.token] = .pending
                 }
             }
-            for token in tokens where outcomes[token] == nil {
-                outcomes[token] = matched[token] != nil ? .matched : .pending
-            }
-            return (outcomes: outcomes, withdrew: withdrew)
-        } }, deleted: { $0.withdrew > 0 || $0.outcomes.values.contains(.matched) })
-        return marks.map { outcomes.outcomes[$0.token.rawRepresentation]! }
+            return (plan.outcomes(claimed: outcomes), !plan.withdraw.isEmpty || outcomes.values.contains(.matched))
+        } }, deleted: { $0.deleted })
+        return applied.outcomes
+    }
+
+    /// The facts of `batch`: the caller's own pending marks among its tokens and the withdrawn ones, read
+    /// through the member's index only (so another member's row with the same token is never visited), the
+    /// batch's tokens already matched, and the quota's count.
+    private static func facts(_ db: Database, _ batch: MarkBatch, memberID: Int64, programID: Int64) throws
+        -> MarkBatch.Facts
+    {
+        let tokens = batch.tokens.map(\.rawRepresentation)
+        let mentioned = tokens + batch.withdrawing.map(\.rawRepresentation)
+        let pending =
+            mentioned.isEmpty
+            ? []
+            : try db.cachedValues(
+                Data.self,
+                sql: "SELECT token FROM mark INDEXED BY mark_by_member WHERE member_id = ? AND epoch = ? AND token IN (\(databaseQuestionMarks(count: mentioned.count)))",
+                arguments: [memberID, Int64(batch.epoch)] + StatementArguments(mentioned))
+        let matches =
+            tokens.isEmpty
+            ? []
+            : try db.cachedRows(
+                sql: """
+                    SELECT token, a_member_id, b_member_id FROM "match"
+                    WHERE program_id = ? AND epoch = ? AND token IN (\(databaseQuestionMarks(count: tokens.count)))
+                    """,
+                arguments: [programID, Int64(batch.epoch)] + StatementArguments(tokens))
+        let isOwn = { (row: Row) in row["a_member_id"] == memberID || row["b_member_id"] == memberID }
+        return MarkBatch.Facts(
+            pending: Set(try pending.map(InterestToken.init(rawRepresentation:))),
+            used: try marksUsed(db, memberID: memberID, programID: programID, epoch: batch.epoch),
+            ownMatches: Set(try matches.filter(isOwn).map { try InterestToken(rawRepresentation: $0["token"] as Data) }),
+            othersMatches: Set(try matches.filter { !isOwn($0) }.map { try InterestToken(rawRepresentation: $0["token"] as Data) }))
     }
 
     /// The member's pending marks plus the matches they made in `epoch`: what the quota limits.

@@ -6,6 +6,7 @@ import NIOCore
 import ReciprocityAPI
 import ReciprocityCore
 import ReciprocityServer
+import ReciprocityTestSupport
 import Testing
 
 @Suite struct AbuseTests {

@@ -7,6 +7,7 @@ import ReciprocityAPI
 import ReciprocityCore
 import ReciprocityServer
 import ReciprocityStore
+import ReciprocityTestSupport
 import Testing
 
 /// Every route, every kind of caller, one table. A cell is the expected status; every non-2xx must be a

@@ -4,6 +4,7 @@ import ReciprocityCore
 import ReciprocityPostgres
 import ReciprocitySQLite
 import ReciprocityStore
+import ReciprocityTestSupport
 import Testing
 
 /// `reciprocityd admin copy`: the path off SQLite, run as an operator runs it, on real files and a real
@@ -13,7 +14,7 @@ import Testing
     func aCopyCarriesEverythingAndMembersSeeTheSameLog(_ backend: Backend) async throws {
         let harness = try Harness()
         let sqlite = harness.sqlite
-        let (program, members) = try await StoreConformanceTests.members(sqlite, count: 6)
+        let (program, members) = try await StoreHarness.members(sqlite, count: 6)
         _ = try await sqlite.createInvite(program: program.name, codeDigest: try BearerSecret.generate(.invite).digest, uses: 3, expiresAt: nil)
         let shared = try Mark.dummy()
         _ = try await sqlite.submitMarks(memberID: members[0].id, programID: program.id, epoch: 0, marks: [shared, try .dummy()], now: Date())

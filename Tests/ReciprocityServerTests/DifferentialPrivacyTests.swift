@@ -7,6 +7,7 @@ import ReciprocityAPI
 import ReciprocityCore
 import ReciprocityServer
 import ReciprocityStore
+import ReciprocityTestSupport
 import Testing
 
 /// The evidence for SECURITY.md's promise that no response depends on another member's unreciprocated mark.

@@ -10,59 +10,29 @@ import ReciprocityPostgres
 import ReciprocityServer
 import ReciprocitySQLite
 import ReciprocityStore
+import ReciprocityTestSupport
 import Synchronization
 
-/// A real database, a SQLite file in a fresh temporary folder or a fresh PostgreSQL database, and a server
-/// application over it whose log lines are kept.
+/// A server application over a real database (`StoreHarness`), whose log lines are kept.
 final class Harness: Sendable {
-    let backend: Backend
-    let directory: URL
-    let databasePath: String
-    let store: any ReciprocityStore
-    /// The PostgreSQL database, dropped with the harness.
-    let postgres: PostgresTestDatabase?
+    /// The database the server runs on.
+    let database: StoreHarness
     let logs = LogCapture()
     let adminCredential = "rcpa_" + String(repeating: "k", count: 40)
     let metricsCredential = "metrics_" + String(repeating: "m", count: 40)
 
     /// A harness over a SQLite file.
-    convenience init() throws {
-        let directory = Self.makeDirectory()
-        let path = directory.appendingPathComponent("test.sqlite").path
-        self.init(backend: .sqlite, directory: directory, path: path, store: try SQLiteStore(path: path), postgres: nil)
-    }
+    convenience init() throws { self.init(database: try StoreHarness()) }
 
-    private init(
-        backend: Backend, directory: URL, path: String, store: any ReciprocityStore, postgres: PostgresTestDatabase?
-    ) {
-        self.backend = backend
-        self.directory = directory
-        self.databasePath = path
-        self.store = store
-        self.postgres = postgres
-    }
+    private init(database: StoreHarness) { self.database = database }
 
     /// A harness over `backend`.
-    static func make(_ backend: Backend) async throws -> Harness {
-        guard backend == .postgres else { return try Harness() }
-        let database = try await PostgresTestDatabase.create()
-        return Harness(
-            backend: .postgres, directory: makeDirectory(), path: database.url, store: try await database.store(),
-            postgres: database)
-    }
+    static func make(_ backend: Backend) async throws -> Harness { Harness(database: try await StoreHarness.make(backend)) }
 
-    private static func makeDirectory() -> URL {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("reciprocity-\(UUID().uuidString)")
-        try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        return directory
-    }
-
-    /// The SQLite store, for tests of what only SQLite has (its files, WAL, backups).
-    var sqlite: SQLiteStore { store as! SQLiteStore }
-
-    /// The temporary folder goes. A PostgreSQL test database stays until the throw-away cluster is removed:
-    /// a test may go on using `store` after its last use of the harness, which may already have released it.
-    deinit { try? FileManager.default.removeItem(at: directory) }
+    var store: any ReciprocityStore { database.store }
+    var sqlite: SQLiteStore { database.sqlite }
+    var directory: URL { database.directory }
+    var databasePath: String { database.databasePath }
 
     /// The server with the admin and metrics credentials above and no rate limits unless asked; `configure`
     /// changes anything else.
@@ -193,19 +163,5 @@ struct CapturingLogHandler: LogHandler {
     func log(event: LogEvent) {
         let merged = metadata.merging(event.metadata ?? [:]) { $1 }
         capture.append("\(event.level) \(event.message) \(merged.map { "\($0)=\($1)" }.sorted().joined(separator: " "))")
-    }
-}
-
-extension Harness {
-    /// A second, independent store on the same database, as after a restart or in another server process.
-    func reopen() async throws -> any ReciprocityStore {
-        if let postgres { return try await postgres.store() }
-        return try SQLiteStore(path: databasePath)
-    }
-
-    /// Closes a store `reopen` returned.
-    static func close(_ store: any ReciprocityStore) async throws {
-        if let store = store as? PostgresStore { await store.close() }
-        if let store = store as? SQLiteStore { try store.close() }
     }
 }

@@ -5,6 +5,7 @@ import ReciprocityAPI
 import ReciprocityCore
 import ReciprocityServer
 import ReciprocityStore
+import ReciprocityTestSupport
 import Testing
 
 /// The key log as the API serves it, against a real server on a loopback port and a real SQLite file.

@@ -8,6 +8,7 @@ import ReciprocityAPI
 import ReciprocityCore
 import ReciprocityServer
 @testable import ReciprocityStore
+import ReciprocityTestSupport
 import Testing
 
 @Suite struct MarkAPITests {

@@ -7,6 +7,7 @@ import ReciprocityAPI
 import ReciprocityCore
 import ReciprocityServer
 import ReciprocityStore
+import ReciprocityTestSupport
 import Testing
 
 @Suite struct MemberAPITests {

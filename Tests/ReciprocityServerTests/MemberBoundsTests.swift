@@ -9,6 +9,7 @@ import ReciprocityCore
 import ReciprocityServer
 @testable import ReciprocitySQLite
 import ReciprocityStore
+import ReciprocityTestSupport
 import Testing
 
 /// What one member can cost the server, and the rules that keep it bounded, against a live server over a

@@ -7,6 +7,7 @@ import ReciprocityAPI
 import ReciprocityCore
 import ReciprocityPostgres
 import ReciprocityStore
+import ReciprocityTestSupport
 import Synchronization
 import Testing
 

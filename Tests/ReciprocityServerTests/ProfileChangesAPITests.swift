@@ -7,6 +7,7 @@ import ReciprocityAPI
 import ReciprocityCore
 import ReciprocityServer
 import ReciprocityStore
+import ReciprocityTestSupport
 import Testing
 
 /// `GET /v1/profiles`, the directory replica's sync, over a real server and each backend.
@@ -67,7 +68,7 @@ import Testing
     /// 1 MiB, and the following pages carry the rest.
     @Test(arguments: Backend.enabled) func pagesStayUnderTheByteBudget(_ backend: Backend) async throws {
         let harness = try await Harness.make(backend)
-        let (program, members) = try await StoreConformanceTests.members(harness.store, count: 300)
+        let (program, members) = try await StoreHarness.members(harness.store, count: 300)
         let largest = Profile(
             displayName: String(repeating: "\u{1F600}", count: Profile.maxDisplayName),
             headline: String(repeating: "\"", count: Profile.maxHeadline),

@@ -1,37 +1,18 @@
 import Foundation
-import ReciprocityAPI
 import ReciprocityCore
 import Logging
 import PostgresNIO
 @testable import ReciprocityPostgres
-import ReciprocityServer
 import ReciprocityStore
+import ReciprocityTestSupport
 import Testing
 
 /// The storage guarantees every backend gives, each run against SQLite and, when configured, PostgreSQL.
 @Suite struct StoreConformanceTests {
-    /// Joins `count` members to a fresh program directly through the store.
-    static func members(_ store: any ReciprocityStore, count: Int, maxMarks: Int = 16, program name: String = "acme")
-        async throws -> (ProgramRecord, [MemberRecord])
-    {
-        let program = try await store.createProgram(name: ProgramID(name), maxMarks: maxMarks, epoch: 0)
-        let invite = try BearerSecret.generate(.invite)
-        _ = try await store.createInvite(program: program.name, codeDigest: invite.digest, uses: count, expiresAt: nil)
-        var members: [MemberRecord] = []
-        for index in 0..<count {
-            let (member, _) = try await store.join(
-                program: program.name, inviteDigest: invite.digest, handle: Handle("member\(index)"),
-                publicKey: try PrivateKey().publicKey, profile: Profile(displayName: "M\(index)"),
-                credentialDigest: try BearerSecret.generate(.memberCredential).digest, now: Date())
-            members.append(member)
-        }
-        return (program, members)
-    }
-
     /// Both members of each pair submit the same token at once, each through one of `stores` (on PostgreSQL,
     /// separate connection pools, as separate server processes have), and every pair gets exactly one match.
     static func race(pairs: Int, stores: [any ReciprocityStore]) async throws {
-        let (program, members) = try await members(stores[0], count: pairs * 2, maxMarks: 4)
+        let (program, members) = try await StoreHarness.members(stores[0], count: pairs * 2, maxMarks: 4)
         let marks = try (0..<pairs).map { _ in try Mark.dummy() }
         let outcomes = try await withThrowingTaskGroup(of: (Int, MarkOutcome).self) { group in
             for pair in 0..<pairs {
@@ -60,15 +41,15 @@ import Testing
 
     @Test(arguments: Backend.enabled)
     func concurrentReciprocalSubmissionsGiveExactlyOneMatchPerPair(_ backend: Backend) async throws {
-        let harness = try await Harness.make(backend)
+        let harness = try await StoreHarness.make(backend)
         try await Self.race(pairs: 100, stores: [harness.store])
     }
 
     @Test(arguments: Backend.enabled)
     func racingBatchesCannotExceedTheQuota(_ backend: Backend) async throws {
-        let harness = try await Harness.make(backend)
+        let harness = try await StoreHarness.make(backend)
         let second = try await harness.reopen()
-        let (program, members) = try await Self.members(harness.store, count: 1, maxMarks: 10)
+        let (program, members) = try await StoreHarness.members(harness.store, count: 1, maxMarks: 10)
         let member = members[0]
         let stores = [harness.store, second]
         let accepted = try await withThrowingTaskGroup(of: Bool.self) { group in
@@ -89,13 +70,13 @@ import Testing
         }
         #expect(accepted == 3)
         #expect(try await harness.store.pendingMarks(memberID: member.id).count == 9)
-        try await Harness.close(second)
+        try await StoreHarness.close(second)
     }
 
     @Test(arguments: Backend.enabled)
     func acknowledgedMarksSurviveReopening(_ backend: Backend) async throws {
-        let harness = try await Harness.make(backend)
-        let (program, members) = try await Self.members(harness.store, count: 3)
+        let harness = try await StoreHarness.make(backend)
+        let (program, members) = try await StoreHarness.members(harness.store, count: 3)
         let marks = try (0..<5).map { _ in try Mark.dummy() }
         _ = try await harness.store.submitMarks(
             memberID: members[0].id, programID: program.id, epoch: 0, marks: marks, now: Date())
@@ -104,14 +85,14 @@ import Testing
         let reopened = try await harness.reopen()
         #expect(Set(try await reopened.pendingMarks(memberID: members[0].id).map(\.token)) == Set(marks.dropFirst().map(\.token)))
         #expect(try await reopened.matches(memberID: members[1].id, after: nil, limit: 100).map(\.counterpartHandle) == [members[0].handle])
-        try await Harness.close(reopened)
+        try await StoreHarness.close(reopened)
     }
 
     @Test(arguments: Backend.enabled)
     func duplicatesOwnPendingAndOwnMatchesInOneBatch(_ backend: Backend) async throws {
-        let harness = try await Harness.make(backend)
+        let harness = try await StoreHarness.make(backend)
         let store = harness.store
-        let (program, m) = try await Self.members(store, count: 3, maxMarks: 3)
+        let (program, m) = try await StoreHarness.members(store, count: 3, maxMarks: 3)
         let shared = try Mark.dummy()
         let own = try Mark.dummy()
         #expect(try await store.submitMarks(memberID: m[1].id, programID: program.id, epoch: 0, marks: [shared], now: Date()) == [.pending])
@@ -141,11 +122,45 @@ import Testing
         }
     }
 
+    /// Every refusal is decided before the first write (MarkBatch): a refused batch answers its refusal and
+    /// has changed nothing, the withdrawals it carried included; the same batch within the quota withdraws and
+    /// adds in one request, and a mark both withdrawn and submitted is stored again.
+    @Test(arguments: Backend.enabled)
+    func aRefusedBatchChangesNothingItsWithdrawalsIncluded(_ backend: Backend) async throws {
+        let harness = try await StoreHarness.make(backend)
+        let store = harness.store
+        let (program, m) = try await StoreHarness.members(store, count: 3, maxMarks: 3)
+        func submit(_ member: Int, _ marks: [Mark], withdrawing: [InterestToken] = []) async throws -> [MarkOutcome] {
+            try await store.submitMarks(
+                memberID: m[member].id, programID: program.id, epoch: 0, marks: marks, withdrawing: withdrawing, now: Date())
+        }
+        func pending() async throws -> Set<InterestToken> { Set(try await store.pendingMarks(memberID: m[0].id).map(\.token)) }
+        let held = [try Mark.dummy(), try Mark.dummy()]
+        let taken = try Mark.dummy()
+        #expect(try await submit(0, held) == [.pending, .pending])
+        #expect(try await submit(1, [taken]) == [.pending])
+        #expect(try await submit(2, [Mark(token: taken.token, tag: try .random())]) == [.matched])
+        let new = try (0..<3).map { _ in try Mark.dummy() }
+
+        await #expect(throws: StoreError.quotaExceeded(maxMarks: 3)) { _ = try await submit(0, new, withdrawing: [held[0].token]) }
+        #expect(try await pending() == Set(held.map(\.token)))
+        await #expect(throws: StoreError(.tokenUnavailable, "a submitted token cannot be accepted")) {
+            _ = try await submit(0, [new[0], taken], withdrawing: [held[0].token])
+        }
+        #expect(try await pending() == Set(held.map(\.token)))
+
+        let renewed = Mark(token: held[1].token, tag: try .random(), note: try .dummy())
+        #expect(try await submit(0, [new[0], renewed, new[1]], withdrawing: [held[0].token, held[1].token]) == [.pending, .pending, .pending])
+        #expect(try await pending() == [new[0].token, held[1].token, new[1].token])
+        let statistics = try await store.statistics()
+        #expect(statistics.pendingMarks == 3 && statistics.matches == 1)
+    }
+
     @Test(arguments: Backend.enabled)
     func epochsSuspensionsAndRotationsDropPendingMarks(_ backend: Backend) async throws {
-        let harness = try await Harness.make(backend)
+        let harness = try await StoreHarness.make(backend)
         let store = harness.store
-        let (program, m) = try await Self.members(store, count: 3)
+        let (program, m) = try await StoreHarness.members(store, count: 3)
         let marks = try (0..<3).map { _ in try Mark.dummy() }
         _ = try await store.submitMarks(memberID: m[0].id, programID: program.id, epoch: 0, marks: marks, now: Date())
         _ = try await store.submitMarks(memberID: m[1].id, programID: program.id, epoch: 0, marks: [try .dummy()], now: Date())
@@ -177,7 +192,7 @@ import Testing
 
     @Test(arguments: Backend.enabled)
     func joinsAndInvitesAndDirectory(_ backend: Backend) async throws {
-        let harness = try await Harness.make(backend)
+        let harness = try await StoreHarness.make(backend)
         let store = harness.store
         let program = try await store.createProgram(name: ProgramID("acme"), maxMarks: 16, epoch: 0)
         await #expect(throws: StoreError(.programExists, "program 'acme' already exists")) {
@@ -218,10 +233,10 @@ import Testing
     /// once, in order, and every change in it.
     @Test(arguments: Backend.enabled)
     func theKeyLogStaysGapFreeUnderConcurrentChanges(_ backend: Backend) async throws {
-        let harness = try await Harness.make(backend)
+        let harness = try await StoreHarness.make(backend)
         let second = try await harness.reopen()
         let stores = [harness.store, second]
-        let (program, early) = try await Self.members(harness.store, count: 10)
+        let (program, early) = try await StoreHarness.members(harness.store, count: 10)
         let invite = try BearerSecret.generate(.invite)
         _ = try await harness.store.createInvite(program: program.name, codeDigest: invite.digest, uses: 30, expiresAt: nil)
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -251,7 +266,7 @@ import Testing
         #expect(log.filter { $0.entry.event == .rotate }.count == 5)
         #expect(log.filter { $0.entry.event == .leave }.count == 5)
         #expect(Set(log.filter { $0.entry.event == .join }.map(\.entry.handle)).count == 40)
-        try await Harness.close(second)
+        try await StoreHarness.close(second)
     }
 }
 
@@ -272,16 +287,16 @@ import Testing
 
     @Test(arguments: Backend.postgresOnly)
     func reciprocalRacesThroughSeparatePoolsGiveExactlyOneMatch(_ backend: Backend) async throws {
-        let harness = try await Harness.make(backend)
+        let harness = try await StoreHarness.make(backend)
         let others = try await [harness.reopen(), harness.reopen()]
         try await StoreConformanceTests.race(pairs: 500, stores: [harness.store] + others)
-        for store in others { try await Harness.close(store) }
+        for store in others { try await StoreHarness.close(store) }
     }
 
     @Test(arguments: Backend.postgresOnly)
     func theKeyLogCannotBeRewritten(_ backend: Backend) async throws {
-        let harness = try await Harness.make(backend)
-        _ = try await StoreConformanceTests.members(harness.store, count: 1)
+        let harness = try await StoreHarness.make(backend)
+        _ = try await StoreHarness.members(harness.store, count: 1)
         let location = try #require(harness.postgres?.location)
         await #expect(throws: (any Error).self) {
             try await PostgresStore.administer(location, ["UPDATE key_log SET handle = 'mallory'"])
@@ -298,9 +313,9 @@ import Testing
     /// by the token takes the primary key here, so the check can fail.
     @Test(arguments: Backend.postgresOnly)
     func ownMarksAreWithdrawnThroughTheMembersIndexOnly(_ backend: Backend) async throws {
-        let harness = try await Harness.make(backend)
+        let harness = try await StoreHarness.make(backend)
         let store = try #require(harness.store as? PostgresStore)
-        let (program, members) = try await StoreConformanceTests.members(harness.store, count: 40)
+        let (program, members) = try await StoreHarness.members(harness.store, count: 40)
         let ids = members.map { String($0.id) }.joined(separator: ",")
         let location = try #require(harness.postgres?.location)
         try await PostgresStore.administer(location, [
@@ -343,12 +358,83 @@ import Testing
         #expect(try await harness.store.withdraw(memberID: caller, token: InterestToken(rawRepresentation: held)) == false)
     }
 
+    /// A submission that withdraws a mark a counterpart is taking over as a match at that moment: the
+    /// submission's decision counts the withdrawn mark as gone, so its delete must find it. The withdrawn
+    /// marks are locked as the facts are read, and read again when a takeover committed in between: the mark
+    /// is a match now, it still counts, and the batch is over the quota. With the match's foreign keys, the
+    /// takeover also holds the caller's member row until it commits; without them (as on shards, where member
+    /// and match are distributed differently: Specs/scaling.md), only the lock keeps the quota: without it the
+    /// withdrawal deleted nothing and the batch was accepted, one past the quota.
+    @Test(arguments: Backend.postgresOnly, [true, false])
+    func aWithdrawnMarkTakenOverMeanwhileStillCounts(_ backend: Backend, foreignKeys: Bool) async throws {
+        let harness = try await StoreHarness.make(backend)
+        let store = try #require(harness.store as? PostgresStore)
+        let (program, members) = try await StoreHarness.members(store, count: 2, maxMarks: 2)
+        let (caller, counterpart) = (members[0], members[1])
+        if !foreignKeys {
+            try await PostgresStore.administer(
+                try #require(harness.postgres?.location),
+                [
+                    #"""
+                    DO $$ DECLARE name text; BEGIN
+                        FOR name IN SELECT conname FROM pg_constraint
+                                    WHERE conrelid = '"match"'::regclass AND confrelid = 'member'::regclass LOOP
+                            EXECUTE format('ALTER TABLE "match" DROP CONSTRAINT %I', name);
+                        END LOOP;
+                    END $$
+                    """#
+                ])
+            // The check can fail: no foreign key of the match holds the caller's member row any more.
+            let left = try await store.read { connection in
+                try await store.row(
+                    #"SELECT count(*) AS n FROM pg_constraint WHERE conrelid = '"match"'::regclass AND confrelid = 'member'::regclass"#,
+                    on: connection)!["n"].decode(Int64.self)
+            }
+            #expect(left == 0)
+        }
+        let (wanted, kept) = (try Mark.dummy(), try Mark.dummy())
+        _ = try await store.submitMarks(memberID: caller.id, programID: program.id, epoch: 0, marks: [wanted, kept], now: Date())
+        let (deleted, deletedSignal) = AsyncStream.makeStream(of: Void.self)
+        let (release, releaseSignal) = AsyncStream.makeStream(of: Void.self)
+        let tag = try ConfirmationTag.random().rawRepresentation
+        // The counterpart's takeover, as `applyAll` makes it, held open until released.
+        let takeover = Task {
+            try await store.transaction { connection in
+                let row = try #require(try await store.row(
+                    """
+                    DELETE FROM mark WHERE program_id = \(program.id) AND epoch = 0 AND token = \(wanted.token.rawRepresentation)
+                    RETURNING tag
+                    """, on: connection))
+                _ = try await store.execute(
+                    """
+                    INSERT INTO "match" (program_id, epoch, token, a_member_id, a_tag, a_note, b_member_id, b_tag, b_note, matched_at)
+                    VALUES (\(program.id), 0, \(wanted.token.rawRepresentation), \(caller.id), \(try row["tag"].decode(Data.self)),
+                            NULL, \(counterpart.id), \(tag), NULL, 0)
+                    """, on: connection)
+                deletedSignal.yield()
+                for await _ in release { break }
+            }
+        }
+        for await _ in deleted { break }
+        let submission = Task {
+            try await store.submitMarks(
+                memberID: caller.id, programID: program.id, epoch: 0, marks: [try Mark.dummy()], withdrawing: [wanted.token],
+                now: Date())
+        }
+        try await Task.sleep(for: .milliseconds(300))
+        releaseSignal.yield()
+        try await takeover.value
+        await #expect(throws: StoreError.quotaExceeded(maxMarks: 2)) { _ = try await submission.value }
+        #expect(try await store.pendingMarks(memberID: caller.id).map(\.token) == [kept.token])
+        #expect(try await store.matches(memberID: caller.id, after: nil, limit: 10).map(\.token) == [wanted.token])
+    }
+
     /// Housekeeping in one process at a time: while another session holds the housekeeping lock, a purge
     /// deletes nothing; once it is released, the same purge does its work.
     @Test(arguments: Backend.postgresOnly)
     func housekeepingRunsInOneProcessAtATime(_ backend: Backend) async throws {
-        let harness = try await Harness.make(backend)
-        let (program, _) = try await StoreConformanceTests.members(harness.store, count: 1)
+        let harness = try await StoreHarness.make(backend)
+        let (program, _) = try await StoreHarness.members(harness.store, count: 1)
         _ = try await harness.store.createInvite(
             program: program.name, codeDigest: try BearerSecret.generate(.invite).digest, uses: 1,
             expiresAt: Date(timeIntervalSinceNow: -60))

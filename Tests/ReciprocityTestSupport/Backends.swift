@@ -1,36 +1,34 @@
 import Foundation
-import ReciprocityPostgres
-import ReciprocitySQLite
-import ReciprocityStore
-import Testing
+public import ReciprocityPostgres
+public import Testing
 
 /// A storage backend the suites run against.
-enum Backend: String, Sendable, CaseIterable, CustomTestStringConvertible {
+public enum Backend: String, Sendable, CaseIterable, CustomTestStringConvertible {
     case sqlite
     case postgres
 
-    var testDescription: String { rawValue }
+    public var testDescription: String { rawValue }
 
     /// The PostgreSQL server to test against (`scripts/test.sh` starts a throw-away one and sets it); without
     /// it only SQLite is tested.
-    static let postgresURL = ProcessInfo.processInfo.environment["RECIPROCITY_TEST_POSTGRES_URL"]
+    public static let postgresURL = ProcessInfo.processInfo.environment["RECIPROCITY_TEST_POSTGRES_URL"]
 
     /// SQLite always; PostgreSQL when `RECIPROCITY_TEST_POSTGRES_URL` is set; PostgreSQL alone for the run on
     /// partitioned tables (`RECIPROCITY_TEST_POSTGRES_PARTITIONS`), which has nothing to check on SQLite.
-    static let enabled: [Backend] =
+    public static let enabled: [Backend] =
         postgresURL == nil ? [.sqlite] : PostgresTestDatabase.partitions == nil ? [.sqlite, .postgres] : [.postgres]
 
     /// PostgreSQL alone, or nothing when it is not configured.
-    static let postgresOnly: [Backend] = postgresURL == nil ? [] : [.postgres]
+    public static let postgresOnly: [Backend] = postgresURL == nil ? [] : [.postgres]
 }
 
 /// A database of its own on the test server, created empty and dropped when the test's harness goes.
-struct PostgresTestDatabase: Sendable {
-    let name: String
-    let server: PostgresLocation
-    let location: PostgresLocation
+public struct PostgresTestDatabase: Sendable {
+    public let name: String
+    public let server: PostgresLocation
+    public let location: PostgresLocation
 
-    static func create() async throws -> PostgresTestDatabase {
+    public static func create() async throws -> PostgresTestDatabase {
         let server = try PostgresLocation(url: try #require(Backend.postgresURL))
         let name = "reciprocity_test_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
         try await PostgresStore.administer(server, ["CREATE DATABASE \(name)"])
@@ -44,7 +42,7 @@ struct PostgresTestDatabase: Sendable {
     /// With `RECIPROCITY_TEST_POSTGRES_PARTITIONS=N`, every test database is migrated and then converted by
     /// `scripts/partition-by-token.sql` into N hash partitions of marks and matches by token, so that the suites
     /// check the partitioned layout of Specs/scaling.md.
-    static let partitions = ProcessInfo.processInfo.environment["RECIPROCITY_TEST_POSTGRES_PARTITIONS"].flatMap { Int($0) }
+    public static let partitions = ProcessInfo.processInfo.environment["RECIPROCITY_TEST_POSTGRES_PARTITIONS"].flatMap { Int($0) }
 
     private func partitionByToken(_ partitions: Int) async throws {
         // Opening a store applies the migrations; the script converts their tables, in one statement on one
@@ -58,18 +56,18 @@ struct PostgresTestDatabase: Sendable {
     }
 
     /// `postgres://` URL of this database, password included, for server processes started by a test.
-    var url: String {
+    public var url: String {
         let password = location.password.map { ":\($0)" } ?? ""
         let socket = location.socketFolder.map { "&host=\($0)" } ?? ""
         return "postgres://\(location.username)\(password)@\(location.host):\(location.port)/\(name)?sslmode=\(location.tls.rawValue)\(socket)"
     }
 
     /// A store on this database whose idle connections close soon: tests leave stores behind (see Harness).
-    func store(poolSize: Int = 6) async throws -> PostgresStore {
+    public func store(poolSize: Int = 6) async throws -> PostgresStore {
         try await PostgresStore(location: location, poolSize: poolSize, idleTimeout: .seconds(3))
     }
 
-    func drop() async {
+    public func drop() async {
         try? await PostgresStore.administer(server, ["DROP DATABASE IF EXISTS \(name) WITH (FORCE)"])
     }
 }

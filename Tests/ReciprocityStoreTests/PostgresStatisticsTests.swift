@@ -4,6 +4,7 @@ import PostgresNIO
 import ReciprocityCore
 @testable import ReciprocityPostgres
 import ReciprocityStore
+import ReciprocityTestSupport
 import Testing
 
 /// PostgreSQL's planner statistics hold no token, confirmation tag or sealed note (#23): ANALYZE samples
@@ -15,9 +16,9 @@ import Testing
     /// has a statistics row at all.
     @Test(arguments: Backend.postgresOnly)
     func noTokenTagOrNoteIsSampledIntoStatistics(_ backend: Backend) async throws {
-        let harness = try await Harness.make(backend)
+        let harness = try await StoreHarness.make(backend)
         let location = try #require(harness.postgres?.location)
-        let (program, members) = try await StoreConformanceTests.members(harness.store, count: 20)
+        let (program, members) = try await StoreHarness.members(harness.store, count: 20)
         var own: [[Mark]] = []
         for (index, member) in members.enumerated() {
             // Each member's last mark completes the previous member's first: one match per pair of neighbours.

@@ -1,31 +1,14 @@
 import Foundation
 import GRDB
-import ReciprocityAPI
 import ReciprocityCore
-import ReciprocityServer
 @testable import ReciprocitySQLite
 import ReciprocityStore
+import ReciprocityTestSupport
 import Testing
 
 /// What only the SQLite backend has: its files, WAL scrubbing, file modes and its migrations from older
 /// schemas. The guarantees every backend gives are in StoreConformanceTests.
 @Suite struct StoreTests {
-    /// Joins `count` members to a fresh program directly through the store.
-    func members(_ harness: Harness, count: Int, maxMarks: Int = 16) async throws -> (ProgramRecord, [MemberRecord]) {
-        let program = try await harness.store.createProgram(name: ProgramID("acme"), maxMarks: maxMarks, epoch: 0)
-        let invite = try BearerSecret.generate(.invite)
-        _ = try await harness.store.createInvite(program: program.name, codeDigest: invite.digest, uses: count, expiresAt: nil)
-        var members: [MemberRecord] = []
-        for index in 0..<count {
-            let (member, _) = try await harness.store.join(
-                program: program.name, inviteDigest: invite.digest, handle: Handle("member\(index)"),
-                publicKey: try PrivateKey().publicKey, profile: Profile(displayName: "M\(index)"),
-                credentialDigest: try BearerSecret.generate(.memberCredential).digest, now: Date())
-            members.append(member)
-        }
-        return (program, members)
-    }
-
     /// Every row of every table, as "table: column=value" lines.
     func dump(_ path: String) throws -> Set<String> {
         let queue = try DatabaseQueue(path: path)
@@ -47,8 +30,8 @@ import Testing
     }
 
     @Test func anUnreciprocatedMarkLeavesNoTraceOfItsTarget() async throws {
-        let harness = try Harness()
-        let (program, members) = try await members(harness, count: 3)
+        let harness = try StoreHarness()
+        let (program, members) = try await StoreHarness.members(harness.store, count: 3)
         let alice = members[0], bob = members[1]
         let before = try dump(harness.databasePath)
         // alice marks bob as her mentor; bob does nothing.
@@ -81,8 +64,8 @@ import Testing
     }
 
     @Test func aWithdrawnTokenLeavesEveryFileEvenAfterACheckpoint() async throws {
-        let harness = try Harness()
-        let (program, members) = try await members(harness, count: 2)
+        let harness = try StoreHarness()
+        let (program, members) = try await StoreHarness.members(harness.store, count: 2)
         let marks = try (0..<8).map { _ in try Mark.dummy() }
         _ = try await harness.store.submitMarks(memberID: members[0].id, programID: program.id, epoch: 0, marks: marks, now: Date())
         // Move the marks into the main file first, as SQLite's automatic checkpoint eventually does.
@@ -99,8 +82,8 @@ import Testing
     @Test func databaseFilesAndBackupsAreOwnerOnlyWhateverTheUmask() async throws {
         let previous = umask(0o022)
         defer { umask(previous) }
-        let harness = try Harness()
-        let (program, members) = try await members(harness, count: 1)
+        let harness = try StoreHarness()
+        let (program, members) = try await StoreHarness.members(harness.store, count: 1)
         _ = try await harness.store.submitMarks(memberID: members[0].id, programID: program.id, epoch: 0, marks: [try Mark.dummy()], now: Date())
         let backup = harness.directory.appendingPathComponent("backup.sqlite").path
         try harness.sqlite.backup(to: backup)
@@ -116,8 +99,8 @@ import Testing
     }
 
     @Test func aMatchLeavesNoCopyOfTheFirstMarkersPendingRow() async throws {
-        let harness = try Harness()
-        let (program, members) = try await members(harness, count: 2)
+        let harness = try StoreHarness()
+        let (program, members) = try await StoreHarness.members(harness.store, count: 2)
         // The second member (higher id) marks first; SQLite's own checkpoint moves the row into the main file.
         let first = try Mark.dummy()
         _ = try await harness.store.submitMarks(memberID: members[1].id, programID: program.id, epoch: 0, marks: [first], now: Date())
@@ -136,8 +119,8 @@ import Testing
     /// its member's two pending marks and is refused (over quota): nothing of it is applied, the withdrawal
     /// included; the others commit, and the match made between two of them is made.
     @Test func aRefusedSubmissionChangesNothingAndItsGroupCommits() async throws {
-        let harness = try Harness()
-        let (program, members) = try await members(harness, count: 4, maxMarks: 2)
+        let harness = try StoreHarness()
+        let (program, members) = try await StoreHarness.members(harness.store, count: 4, maxMarks: 2)
         let store = harness.store
         @Sendable func submit(_ member: Int, _ marks: [Mark], withdrawing: [InterestToken] = []) async throws -> [MarkOutcome] {
             try await store.submitMarks(
@@ -170,8 +153,8 @@ import Testing
     /// The disk fills up in the middle of a group (SQLite's `max_page_count` stands in for a full disk): the
     /// submission that did not fit fails with nothing of it stored, and the two around it commit.
     @Test func aFullDiskFailsOnlyTheSubmissionThatDidNotFit() async throws {
-        let harness = try Harness()
-        let (program, members) = try await members(harness, count: 3, maxMarks: 64)
+        let harness = try StoreHarness()
+        let (program, members) = try await StoreHarness.members(harness.store, count: 3, maxMarks: 64)
         let store = harness.store
         @Sendable func submit(_ member: Int, _ count: Int) async throws -> [MarkOutcome] {
             try await store.submitMarks(
@@ -201,8 +184,8 @@ import Testing
     /// connection does. Submissions that only add marks (no delete, so no scrub) fill the WAL past 1,000 pages;
     /// their pages then reach the main file with no checkpoint asked for.
     @Test func theWALIsCopiedIntoTheDatabaseFileBesideTheWriter() async throws {
-        let harness = try Harness()
-        let (program, members) = try await members(harness, count: 10, maxMarks: 10_000)
+        let harness = try StoreHarness()
+        let (program, members) = try await StoreHarness.members(harness.store, count: 10, maxMarks: 10_000)
         let mainFile = { (try? FileManager.default.attributesOfItem(atPath: harness.databasePath)[.size] as? Int) ?? 0 }
         let before = mainFile()
         try await addMarks(harness, program, members, requests: 120)
@@ -216,8 +199,8 @@ import Testing
     /// A withdrawal while the background checkpoint copies a long WAL: SQLite would refuse the scrub's own
     /// checkpoint at once, so the scrub waits for the other one, and the withdrawn token is still in no file.
     @Test func aWithdrawalDuringABackgroundCheckpointIsStillScrubbed() async throws {
-        let harness = try Harness()
-        let (program, members) = try await members(harness, count: 10, maxMarks: 10_000)
+        let harness = try StoreHarness()
+        let (program, members) = try await StoreHarness.members(harness.store, count: 10, maxMarks: 10_000)
         let withdrawn = try Mark.dummy()
         _ = try await harness.store.submitMarks(memberID: members[0].id, programID: program.id, epoch: 0, marks: [withdrawn], now: Date())
         // Several hundred WAL pages, under the 1,000 that start a background checkpoint by themselves.
@@ -228,7 +211,7 @@ import Testing
     }
 
     /// `requests` submissions of 20 new marks each (inserts only: no scrub), the members taking turns.
-    func addMarks(_ harness: Harness, _ program: ProgramRecord, _ members: [MemberRecord], requests: Int) async throws {
+    func addMarks(_ harness: StoreHarness, _ program: ProgramRecord, _ members: [MemberRecord], requests: Int) async throws {
         for round in 0..<requests {
             _ = try await harness.store.submitMarks(
                 memberID: members[round % members.count].id, programID: program.id, epoch: 0,
@@ -237,14 +220,14 @@ import Testing
     }
 
     /// Blocks the store's writer until the returned semaphore is signalled, so that submissions queue up.
-    func holdWriter(_ harness: Harness) -> DispatchSemaphore {
+    func holdWriter(_ harness: StoreHarness) -> DispatchSemaphore {
         let gate = DispatchSemaphore(value: 0)
         harness.sqlite.pool.asyncWriteWithoutTransaction { _ in gate.wait() }
         return gate
     }
 
     /// Starts a submission and waits until it is queued for the next group, so a group holds them in order.
-    func queued(_ harness: Harness, _ body: @escaping @Sendable () async throws -> [MarkOutcome]) async throws
+    func queued(_ harness: StoreHarness, _ body: @escaping @Sendable () async throws -> [MarkOutcome]) async throws
         -> Task<[MarkOutcome], any Error>
     {
         let submissions = harness.sqlite.submissions, before = submissions.queued
@@ -255,7 +238,7 @@ import Testing
     }
 
     @Test func aSuspendedMemberHoldsNoPendingMarksAndCannotAddAny() async throws {
-        let harness = try Harness()
+        let harness = try StoreHarness()
         let path = harness.directory.appendingPathComponent("v3.sqlite").path
         let queue = try DatabaseQueue(path: path)
         try SQLiteStore.migrator.migrate(queue, upTo: "v3-key-log")
@@ -324,7 +307,7 @@ import Testing
     }
 
     @Test func marksAndMatchesFromBeforeScopingKeepTheirMeaning() async throws {
-        let harness = try Harness()
+        let harness = try StoreHarness()
         let path = harness.directory.appendingPathComponent("v3.sqlite").path
         let (zed, amy) = (try PrivateKey().publicKey, try PrivateKey().publicKey)
         let (token, pending, zedTag, amyTag) = (try Mark.dummy(), try Mark.dummy(), try ConfirmationTag.random(), try ConfirmationTag.random())

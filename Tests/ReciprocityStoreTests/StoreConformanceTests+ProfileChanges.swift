@@ -3,6 +3,7 @@ import PostgresNIO
 import ReciprocityCore
 @testable import ReciprocityPostgres
 import ReciprocityStore
+import ReciprocityTestSupport
 import Synchronization
 import Testing
 
@@ -33,9 +34,9 @@ extension StoreConformanceTests {
 
     @Test(arguments: Backend.enabled)
     func profileChangesFollowJoinsUpdatesAndChangesOfStatus(_ backend: Backend) async throws {
-        let harness = try await Harness.make(backend)
+        let harness = try await StoreHarness.make(backend)
         let store = harness.store
-        let (program, members) = try await Self.members(store, count: 4)
+        let (program, members) = try await StoreHarness.members(store, count: 4)
         let first = try await store.profileChanges(programID: program.id, since: nil, limit: 1000)
         #expect(first.reset && !first.more)
         #expect(first.changes.map(\.handle.rawValue) == ["member0", "member1", "member2", "member3"])
@@ -82,10 +83,10 @@ extension StoreConformanceTests {
 
     @Test(arguments: Backend.enabled)
     func aCursorThisDatabaseCannotContinueFromStartsTheListingOver(_ backend: Backend) async throws {
-        let harness = try await Harness.make(backend)
+        let harness = try await StoreHarness.make(backend)
         let store = harness.store
-        let (program, members) = try await Self.members(store, count: 3)
-        let (other, _) = try await Self.members(store, count: 1, program: "other")
+        let (program, members) = try await StoreHarness.members(store, count: 3)
+        let (other, _) = try await StoreHarness.members(store, count: 1, program: "other")
         let current = try await store.profileChanges(programID: program.id, since: nil, limit: 1000).cursor
         let otherCursor = try await store.profileChanges(programID: other.id, since: nil, limit: 1000).cursor
         #expect(current.generation != otherCursor.generation)
@@ -114,10 +115,10 @@ extension StoreConformanceTests {
     /// stay missing from its replica.
     @Test(arguments: Backend.enabled)
     func aReaderFollowingConcurrentChangesMissesNone(_ backend: Backend) async throws {
-        let harness = try await Harness.make(backend)
+        let harness = try await StoreHarness.make(backend)
         let second = try await harness.reopen()
         let stores = [harness.store, second]
-        let (program, members) = try await Self.members(harness.store, count: 60)
+        let (program, members) = try await StoreHarness.members(harness.store, count: 60)
         var replica = Replica()
         try await replica.sync(harness.store, programID: program.id)
         let finished = Flag()
@@ -149,7 +150,7 @@ extension StoreConformanceTests {
             expected[member.handle.rawValue] = Self.profile("New\(index)")
         }
         #expect(replica.profiles == expected)
-        try await Harness.close(second)
+        try await StoreHarness.close(second)
     }
 }
 
@@ -160,10 +161,10 @@ extension PostgresStoreTests {
     /// takes them) the reader would see the later one first and its cursor would pass the earlier one.
     @Test(arguments: Backend.postgresOnly)
     func aChangeThatCommitsLaterCannotTakeAnEarlierVersion(_ backend: Backend) async throws {
-        let harness = try await Harness.make(backend)
+        let harness = try await StoreHarness.make(backend)
         let store = try #require(harness.store as? PostgresStore)
         let second = try #require(try await harness.reopen() as? PostgresStore)
-        let (program, members) = try await StoreConformanceTests.members(store, count: 2)
+        let (program, members) = try await StoreHarness.members(store, count: 2)
         let start = try await store.profileChanges(programID: program.id, since: nil, limit: 1000).cursor
         let (stamped, stampedSignal) = AsyncStream.makeStream(of: Void.self)
         let (release, releaseSignal) = AsyncStream.makeStream(of: Void.self)
@@ -186,7 +187,7 @@ extension PostgresStoreTests {
         let seen = (between.changes + after.changes).map(\.handle.rawValue)
         #expect(Set(seen) == ["member0", "member1"], "between: \(between.changes.map(\.handle)), after: \(after.changes.map(\.handle))")
         #expect(between.changes.isEmpty)
-        try await Harness.close(second)
+        try await StoreHarness.close(second)
     }
 }
 
