@@ -90,6 +90,14 @@ def cli(bin_dir, server):
 
 
 @pytest.fixture
+def cli_member(cli, invite):
+    """cli_member(handle, display_name) -> a member who joined with the CLI (tag swift): quicker than a browser
+    for members a test only needs to exist, to be marked or to hold a handle."""
+    return lambda handle, display_name: cli(f"cli-{handle}").join(invite, handle, "--display-name", display_name,
+                                                                  "--tag", "swift")
+
+
+@pytest.fixture
 def members(browser, server):
     """members(handle, viewport=None) -> a fresh browser member (not yet joined). When the test ends, every
     request of every such page must have been same-origin and none may have asked the server's directory."""

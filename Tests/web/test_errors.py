@@ -6,15 +6,15 @@ from playwright.sync_api import expect
 from support import MAX_MARKS, axe_check, cli_and_browser_matched, state_marks
 
 
-def alice_and_frank(members, invite):
-    members("alice").join(invite, "Alice Liddell", "Learning Swift on servers", ["swift", "linux"], seeks=True)
+def alice_and_frank(members, invite, cli_member):
+    cli_member("alice", "Alice Liddell")
     frank = members("frank").join(invite, "Frank")
     frank.select(["alice"])
     return frank
 
 
-def test_a_note_over_510_bytes_is_refused_before_any_request(members, invite):
-    frank = alice_and_frank(members, invite)
+def test_a_note_over_510_bytes_is_refused_before_any_request(members, invite, cli_member):
+    frank = alice_and_frank(members, invite, cli_member)
     frank.page.fill("#mark-note", "é" * 255)
     expect(frank.page.locator("#note-count")).to_have_text("510 of 510 bytes")
     before = frank.state()
@@ -25,8 +25,8 @@ def test_a_note_over_510_bytes_is_refused_before_any_request(members, invite):
     assert frank.state() == before
 
 
-def test_the_server_stopped_mid_session_changes_nothing(server, members, invite):
-    frank = alice_and_frank(members, invite)
+def test_the_server_stopped_mid_session_changes_nothing(server, members, invite, cli_member):
+    frank = alice_and_frank(members, invite, cli_member)
     frank.page.fill("#mark-note", "")
     before = frank.state()
     server.stop()

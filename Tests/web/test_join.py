@@ -45,8 +45,8 @@ def test_wrong_and_used_up_invites_store_nothing(server, members):
     assert hank.state() is None
 
 
-def test_invalid_taken_and_look_alike_handles(members, invite):
-    members("alice").join(invite, "Alice Liddell", "Learning Swift on servers", ["swift", "linux"], seeks=True)
+def test_invalid_taken_and_look_alike_handles(members, invite, cli_member):
+    cli_member("alice", "Alice Liddell")
     frank = members("Frank!")
     frank.join(invite, "Frank", expect_ok=False)
     expect(frank.page.locator("#error")).to_contain_text("A handle is 3 to 64 characters")

@@ -162,8 +162,8 @@ def test_a_key_change_this_device_did_not_make_is_caught(server, members, invite
     assert june.page.locator("#my-fingerprint").inner_text() == own
 
 
-def test_a_rewritten_key_log_is_refused_and_shows_as_a_fork(server, members, invite):
-    members("carol").join(invite, "Carol Danvers", "Product manager", ["leadership"], seeks=True)
+def test_a_rewritten_key_log_is_refused_and_shows_as_a_fork(server, members, invite, cli_member):
+    cli_member("carol", "Carol Danvers")
     alice = members("alice").join(invite, "Alice Liddell", "Learning Swift on servers", ["swift", "linux"], seeks=True)
     alice.screen("keys")  # syncs: alice has verified the current head
     old_head = alice.page.locator("#my-tree-head").input_value()

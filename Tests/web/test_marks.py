@@ -46,8 +46,8 @@ def test_browser_and_cli_members_match_both_ways(cli, members, invite):
     assert erin.verified_matches() == ["dave", "dave"]
 
 
-def test_withdraw_an_interest_leaves_p_marks(server, members, invite):
-    members("alice").join(invite, "Alice Liddell", "Learning Swift on servers", ["swift", "linux"], seeks=True)
+def test_withdraw_an_interest_leaves_p_marks(server, members, invite, cli_member):
+    cli_member("alice", "Alice Liddell")
     frank = members("frank").join(invite, "Frank")
     frank.mark(["alice"], "mentor", note="Still there?")
     expect(frank.page.locator("#status")).to_contain_text("Marked privately: alice")
@@ -59,9 +59,9 @@ def test_withdraw_an_interest_leaves_p_marks(server, members, invite):
     assert server.rows("SELECT COUNT(*) FROM mark WHERE member_id = ?", server.member_id("frank"))[0][0] == MAX_MARKS
 
 
-def test_mark_several_at_once_then_forget_the_device(members, invite):
-    members("bob").join(invite, "Bob Marley", "Twenty years of backend work", ["swift", "linux", "sql"], offers=True)
-    members("carol").join(invite, "Carol Danvers", "Product manager", ["leadership"], seeks=True)
+def test_mark_several_at_once_then_forget_the_device(members, invite, cli_member):
+    cli_member("bob", "Bob Marley")
+    cli_member("carol", "Carol Danvers")
     gina = members("gina").join(invite, "Gina Link", "Joined from the printed link", ["swift"], offers=True)
     gina.select(["bob", "carol"])
     expect(gina.page.locator("#mark-submit")).to_have_text("Mark 2 people privately")
@@ -84,9 +84,9 @@ def test_mark_several_at_once_then_forget_the_device(members, invite):
     assert gina.page.locator("#nav").is_hidden()
 
 
-def test_a_stale_tab_never_undoes_the_other_tabs_change(server, members, invite):
-    members("alice").join(invite, "Alice Liddell", "Learning Swift on servers", ["swift", "linux"], seeks=True)
-    members("erin").join(invite, "Erin Browser", "Wants to learn Rust", ["rust"], seeks=True)
+def test_a_stale_tab_never_undoes_the_other_tabs_change(server, members, invite, cli_member):
+    cli_member("alice", "Alice Liddell")
+    cli_member("erin", "Erin Browser")
     carol = members("carol").join(invite, "Carol Danvers", "Product manager", ["leadership"], seeks=True)
     carol.mark(["alice"], "mentor", note="Alice, would you mentor me?")
     expect(carol.page.locator("#status")).to_contain_text("Marked privately: alice")
