@@ -16,7 +16,7 @@ Also: every screen opens with the same requests; on a plain-http origin that is 
 needs https (no uncaught error, nothing sent); a service worker found at start is unregistered, and the CSP
 The six changes are made in one world, in order (a module fixture with its own server, made by the first test
 that needs it); every other test makes a world of its own, so any test runs alone:
-`python3 -m pytest Tests/web/test_sequences.py -k insecure`. --web-folder serves that folder's web files instead
+`python3 -m pytest Tests/web/test_sequences.py -k https`. --web-folder serves that folder's web files instead
 of the built-in ones (e.g. an older version of them, to show a check failing on it).
 """
 
