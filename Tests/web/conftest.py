@@ -2,7 +2,7 @@
 session), a real `reciprocityd serve` over a fresh SQLite file for each test (so that a test may stop it, change
 the program's epoch or rewrite its key log without touching another test), the CLI, and browser members made
 fresh by each test that needs them. Any single test therefore runs alone:
-`python3 -m pytest Tests/web/test_marks.py::test_one_sided_mark_shows_nothing`.
+`python3 -m pytest Tests/web/test_integrity.py::test_one_sided_mark_shows_nothing_and_names_no_target`.
 
 Options: --chromium PATH (default /usr/bin/chromium), --bin DIR (default .build/debug), --web-folder DIR (serve
 that folder's web files instead of the built-in ones, e.g. the source folder without a rebuild, or an older
