@@ -5,7 +5,7 @@
 # independent reference check, the vector files against their JSON Schemas, the web protocol module against
 # every vector in headless Chromium, the web app end to end, and the CLI's web audit against Chromium's own
 # requests. Checks every external tool first and sets up its own Python tools (hadolint, schemathesis,
-# cryptography, jsonschema, playwright, brotli, zstandard) in .venv-test/.
+# cryptography, jsonschema, playwright, pytest, brotli, zstandard) in .venv-test/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/tools.sh
@@ -63,8 +63,8 @@ scripts/nginx-check.sh .build/debug/reciprocityd
 scripts/fuzz.sh 15
 python3 Specs/reference/reciprocity_ref.py Specs/vectors
 python3 Specs/reference/check_vector_schemas.py Specs/vectors
-python3 Tests/web/run_vectors.py --swift-cli .build/debug/reciprocity
-python3 Tests/web/test_app.py
-python3 Tests/web/test_sequences.py
-python3 Tests/web/test_backup.py
-python3 Tests/web/test_web_audit.py
+# The web tests under pytest (Tests/web/conftest.py has their fixtures and options; docs/testing.md says how to
+# run one alone): the protocol module against every vector, the app end to end, the requests around changes of
+# marks, key backups and the web audit. A failure fails this script, and pytest's summary, the last lines of
+# its output, names each failing test.
+python3 -m pytest Tests/web -p no:cacheprovider -rfE --durations=5

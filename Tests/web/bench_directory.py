@@ -16,7 +16,6 @@ Usage: Tests/web/bench_directory.py [--chromium /usr/bin/chromium] [--bin .build
 """
 
 import argparse
-import base64
 import concurrent.futures
 import json
 import pathlib
@@ -33,16 +32,12 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from playwright.sync_api import expect, sync_playwright
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from test_app import ROOT, Server  # noqa: E402
+from support import ROOT, Server, b64url  # noqa: E402
 
 TAGS = ["swift", "rust", "go", "python", "sql", "linux", "design", "leadership", "product", "security", "data",
         "ml", "ios", "android", "web", "devops", "testing", "writing", "speaking", "hiring"]
 WORDS = ["backend", "frontend", "platform", "systems", "mobile", "research", "infrastructure", "teams", "growth",
          "reliability", "compilers", "networks", "storage", "search", "payments"]
-
-
-def b64url(data):
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
 def profile(rng, i):

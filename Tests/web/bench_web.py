@@ -14,7 +14,6 @@ builds all three into Benchmarks/.build/release, the default (docs/benchmarks.md
 """
 
 import argparse
-import base64
 import json
 import pathlib
 import shutil
@@ -29,7 +28,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from playwright.sync_api import expect, sync_playwright
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from test_app import ROOT, Server, idle  # noqa: E402
+from support import ROOT, Server, b64url, idle  # noqa: E402
 
 DERIVE = """async (count) => {
     const r = await import("/web/reciprocity.js");
@@ -91,7 +90,7 @@ def swift_derive_rates(bin_folder):
 
 def join_by_http(base, invite, handle):
     key = X25519PrivateKey.generate().public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
-    body = json.dumps({"invite": invite, "handle": handle, "publicKey": base64.urlsafe_b64encode(key).rstrip(b"=").decode(),
+    body = json.dumps({"invite": invite, "handle": handle, "publicKey": b64url(key),
                        "profile": {"displayName": handle, "offersMentoring": True}}).encode()
     request = urllib.request.Request(f"{base}/v1/programs/acme/members", data=body, headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=10):

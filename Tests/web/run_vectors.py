@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Checks the web protocol module (Sources/ReciprocityServer/Resources/web/) in headless Chromium.
+"""Checks the web protocol module (the web folder, support.WEB) in headless Chromium.
 
 Serves the web assets, Specs/vectors/ and this folder from a tiny static server on http://127.0.0.1 (a
 secure context, so `crypto.subtle` exists), loads every top-level *.json vector file into the page and
@@ -14,7 +14,8 @@ Swift CLI recomputes them (`reciprocity vectors verify`): the two implementation
 vectors.
 
 Usage: Tests/web/run_vectors.py [--chromium PATH] [--swift-cli .build/debug/reciprocity]
-(Debian's chromium; Playwright downloads no browser)
+(Debian's chromium; Playwright downloads no browser). Under pytest, test_vectors.py runs the same checks with the
+session's Chromium and CLI.
 """
 
 import argparse
@@ -32,12 +33,12 @@ import time
 from playwright.sync_api import sync_playwright
 
 import rfc8439_openssl
+from support import ROOT, WEB
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
 HERE = pathlib.Path(__file__).resolve().parent
 VECTORS = ROOT / "Specs" / "vectors"
 # URL prefix -> folder served under it.
-MOUNTS = {"/web/": ROOT / "Sources" / "ReciprocityServer" / "Resources" / "web", "/vectors/": VECTORS, "/test/": HERE}
+MOUNTS = {"/web/": WEB, "/vectors/": VECTORS, "/test/": HERE}
 
 # Every vector file the browser knows how to check, with its algorithm and its groups as (type, comment).
 # A new file or group must be added here on purpose, with its check in vector_checks.js.
@@ -186,7 +187,17 @@ def main():
     if args.swift_cli and not pathlib.Path(args.swift_cli).is_file():
         print(f"missing: {args.swift_cli}: build the Swift CLI first (swift build)", file=sys.stderr)
         return 1
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=args.chromium, args=["--no-sandbox"])
+        passed, failed = check_all(browser, args.swift_cli)
+        browser.close()
+    print(f"web: {time.monotonic() - started:.1f} s in {args.chromium}")
+    print(f"{passed} passed, {failed} failed")
+    return 1 if failed or passed == 0 else 0
 
+
+def check_all(browser, swift_cli=None):
+    """Every check in a new page of `browser`; prints one line per file and returns (passed, failed)."""
     files, problems = vector_files()
     rfc8439 = json.loads((HERE / "rfc8439_test.json").read_text(encoding="utf-8"))
     problems += [f"FAIL rfc8439_test.json: {p}" for p in map(rfc8439_openssl.check, rfc8439["tests"]) if p]
@@ -195,47 +206,42 @@ def main():
     threading.Thread(target=server.serve_forever, daemon=True).start()
     origin = f"http://127.0.0.1:{server.server_address[1]}"
     passed = failed = 0
+    page = browser.new_page()
     try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=args.chromium, args=["--no-sandbox"])
-            page = browser.new_page()
-            page_errors = []
-            page.on("pageerror", lambda error: page_errors.append(str(error)))
-            page.on("console", lambda m: m.type == "error" and page_errors.append(m.text))
-            page.goto(origin + "/")
-            if not page.evaluate("isSecureContext && !!crypto.subtle"):
-                raise SystemExit("the test page is not a secure context: crypto.subtle is missing")
-            for name, text in files.items():
-                # The file's text, parsed by the page's JSON.parse as a web client would (an epoch of 2^63 - 1
-                # becomes an inexact Number there, and must still be refused).
-                data = json.loads(text)
-                results = page.evaluate(
-                    "async (text) => (await import('/test/vector_checks.js')).checkVectorFile(JSON.parse(text))", text)
-                if len(results) != data["numberOfTests"]:
-                    problems.append(f"FAIL {name}: {len(results)} results for {data['numberOfTests']} tests")
-                p, f = report(f"{name} ({data['algorithm']})", results)
-                passed, failed = passed + p, failed + f
+        page_errors = []
+        page.on("pageerror", lambda error: page_errors.append(str(error)))
+        page.on("console", lambda m: m.type == "error" and page_errors.append(m.text))
+        page.goto(origin + "/")
+        if not page.evaluate("isSecureContext && !!crypto.subtle"):
+            raise SystemExit("the test page is not a secure context: crypto.subtle is missing")
+        for name, text in files.items():
+            # The file's text, parsed by the page's JSON.parse as a web client would (an epoch of 2^63 - 1
+            # becomes an inexact Number there, and must still be refused).
+            data = json.loads(text)
             results = page.evaluate(
-                "async (data) => (await import('/test/vector_checks.js')).checkRfc8439(data)", rfc8439)
-            p, f = report("rfc8439_test.json (ChaCha20, Poly1305, AEAD)", results)
+                "async (text) => (await import('/test/vector_checks.js')).checkVectorFile(JSON.parse(text))", text)
+            if len(results) != data["numberOfTests"]:
+                problems.append(f"FAIL {name}: {len(results)} results for {data['numberOfTests']} tests")
+            p, f = report(f"{name} ({data['algorithm']})", results)
             passed, failed = passed + p, failed + f
-            results = page.evaluate("async () => (await import('/test/protocol_checks.js')).run()")
-            p, f = report("protocol_checks.js (behaviour beyond the vectors)", results)
+        results = page.evaluate(
+            "async (data) => (await import('/test/vector_checks.js')).checkRfc8439(data)", rfc8439)
+        p, f = report("rfc8439_test.json (ChaCha20, Poly1305, AEAD)", results)
+        passed, failed = passed + p, failed + f
+        results = page.evaluate("async () => (await import('/test/protocol_checks.js')).run()")
+        p, f = report("protocol_checks.js (behaviour beyond the vectors)", results)
+        passed, failed = passed + p, failed + f
+        if swift_cli:
+            p, f = swift_cross_check(page, str(pathlib.Path(swift_cli).resolve()))
             passed, failed = passed + p, failed + f
-            if args.swift_cli:
-                p, f = swift_cross_check(page, str(pathlib.Path(args.swift_cli).resolve()))
-                passed, failed = passed + p, failed + f
-            browser.close()
-            problems += [f"FAIL page error: {e}" for e in page_errors]
+        problems += [f"FAIL page error: {e}" for e in page_errors]
     finally:
+        page.close()
         server.shutdown()
 
     for problem in problems:
         print(problem)
-    failed += len(problems)
-    print(f"web: {time.monotonic() - started:.1f} s in {args.chromium}")
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed or passed == 0 else 0
+    return passed, failed + len(problems)
 
 
 if __name__ == "__main__":

@@ -14,32 +14,26 @@ two content codings fail it. The response headers: the server's own pass; byte-i
 `Service-Worker-Allowed`, `Alt-Svc`, a second or a weaker Content-Security-Policy, another Content-Type, or a
 header served only to the browser's request fail the audit.
 
-Prints one line per check, then `N passed, M failed`; exits 1 on any failure.
-
-Usage: Tests/web/test_web_audit.py [--chromium /usr/bin/chromium] [--bin .build/debug]
+One server for the module (nothing here changes it); each check is a test of its own:
+`python3 -m pytest Tests/web/test_web_audit.py -k refresh`.
 """
 
-import argparse
 import base64
 import gzip
 import hashlib
 import http.client
 import http.server
-import pathlib
-import shutil
 import subprocess
-import sys
-import tempfile
 import threading
 import time
 import zlib
 
 import brotli
+import pytest
 import zstandard
-from playwright.sync_api import sync_playwright, expect
+from playwright.sync_api import expect
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from test_app import ROOT, Checks, Server, snapshot_binaries  # noqa: E402
+from support import WEB, start_server
 
 # Connection-level headers the proxy does not pass on: it sets its own framing.
 HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "date", "server"}
@@ -129,13 +123,21 @@ def load(browser, link):
 
 
 class Suite:
-    def __init__(self, args, server, invite, browser):
-        self.args, self.server, self.browser = args, server, browser
+    def __init__(self, bin_dir, server, invite, browser):
+        self.bin, self.server, self.browser = bin_dir, server, browser
         self.link_path = f"/join#program=acme&invite={invite}"
 
     def audit(self, proxy, *options):
-        return subprocess.run([str(pathlib.Path(self.args.bin) / "reciprocity"), "audit", "--web",
+        return subprocess.run([str(self.bin / "reciprocity"), "audit", "--web",
                                proxy.base + self.link_path, *options], capture_output=True, text=True, timeout=120)
+
+    def audit_through(self, answer):
+        """The audit through a proxy that answers with `answer` (see Proxy)."""
+        proxy = Proxy(self.server.port, answer)
+        try:
+            return self.audit(proxy)
+        finally:
+            proxy.close()
 
     def chromium_requests(self, proxy):
         context, _ = load(self.browser, proxy.base + self.link_path)
@@ -201,11 +203,7 @@ class Suite:
             sent.append(path)
             return status, headers + [("Content-Encoding", coding)], ENCODERS[coding](body)
 
-        proxy = Proxy(self.server.port, compress)
-        try:
-            result = self.audit(proxy)
-        finally:
-            proxy.close()
+        result = self.audit_through(compress)
         assert result.returncode == 0, result.stdout + result.stderr
         assert "/web/app.js" in sent and "/join" in sent and len(sent) >= 10, sent
 
@@ -215,11 +213,7 @@ class Suite:
                 return status, headers, body
             return status, headers + [("Content-Encoding", coding)], encode(body)
 
-        proxy = Proxy(self.server.port, mangle)
-        try:
-            result = self.audit(proxy)
-        finally:
-            proxy.close()
+        result = self.audit_through(mangle)
         assert result.returncode == 1, result.stdout + result.stderr
         lines = result.stdout.splitlines()
         assert any(line.startswith("undecodable: /web/app.js: " + reason) for line in lines), lines
@@ -235,11 +229,7 @@ class Suite:
             kept = [(k, v) for k, v in headers if not (replace and k.lower() == name.lower())]
             return status, kept + [(name, value)], body
 
-        proxy = Proxy(self.server.port, add)
-        try:
-            result = self.audit(proxy)
-        finally:
-            proxy.close()
+        result = self.audit_through(add)
         assert result.returncode == 1, f"the audit passed {name}: {value}: {result.stdout}{result.stderr}"
         lines = result.stdout.splitlines()
         assert any(line.startswith(f"headers: /join has {name}") for line in lines), lines
@@ -275,7 +265,7 @@ class Suite:
     def real_server_headers_pass(self):
         """Straight to the server: its headers are the ones the audit requires (the proxy checks pass the
         server's headers on, so this is the one check without a proxy)."""
-        result = subprocess.run([str(pathlib.Path(self.args.bin) / "reciprocity"), "audit", "--web",
+        result = subprocess.run([str(self.bin / "reciprocity"), "audit", "--web",
                                  f"http://127.0.0.1:{self.server.port}"], capture_output=True, text=True, timeout=120)
         assert result.returncode == 0 and "matches this release" in result.stdout, result.stdout + result.stderr
 
@@ -287,18 +277,14 @@ class Suite:
                 return status, headers + [("Set-Cookie", "x=1")], body
             return status, headers, body
 
-        proxy = Proxy(self.server.port, browser_only)
-        try:
-            result = self.audit(proxy)
-        finally:
-            proxy.close()
+        result = self.audit_through(browser_only)
         lines = result.stdout.splitlines()
         assert result.returncode == 1, lines
         assert "varies: /web/app.js is served differently to a browser's request than to a plain one" in lines, lines
 
     def tampering_proxy(self, selects):
         """Serves a modified app.js, and the page with its integrity, to the requests `selects` picks."""
-        original = (ROOT / "Sources" / "ReciprocityServer" / "Resources" / "web" / "app.js").read_bytes()
+        original = (WEB / "app.js").read_bytes()
         modified = original + b"\nglobalThis.tampered = true;\n"
 
         def tamper(request, status, headers, body):
@@ -343,73 +329,75 @@ class Suite:
         print(f"    {len(names)} headers: {', '.join(names)}")
 
 
-def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--chromium", default="/usr/bin/chromium")
-    parser.add_argument("--bin", default=str(ROOT / ".build" / "debug"))
-    args = parser.parse_args()
-    checks = Checks()
-    folder = tempfile.mkdtemp(prefix="reciprocity-web-audit-")
-    args.bin = snapshot_binaries(args.bin, pathlib.Path(folder) / "bin")
-    server = Server(args.bin, folder)
-    server.admin("program", "create", "acme")
-    invite = server.invite()
-    server.start()
-    try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=args.chromium, args=["--no-sandbox"])
-            suite = Suite(args, server, invite, browser)
-            checks.run("the audit's request for each file is Chromium's, header for header",
-                       suite.same_headers_as_chromium)
-            checks.run("by default: Chromium's headers and order, the current Chrome as identity",
-                       suite.default_identity_differs_only_in_version_strings)
-            for coding in ENCODERS:
-                checks.run(f"answers in {coding} are decoded", lambda coding=coding: suite.decodes(coding))
-            checks.run("an answer in an unknown coding fails the audit",
-                       lambda: suite.undecodable("x-unknown", lambda body: body))
-            checks.run("a br answer that does not decode fails the audit",
-                       lambda: suite.undecodable("br", lambda body: gzip.compress(body)))
-            checks.run("a gzip answer cut short fails the audit",
-                       lambda: suite.undecodable("gzip", lambda body: gzip.compress(body)[:-9]))
-            checks.run("a deflate answer with bytes after its end fails the audit",
-                       lambda: suite.undecodable("deflate", lambda body: zlib.compress(body) + b"<script>"))
-            checks.run("three content codings fail the audit",
-                       lambda: suite.undecodable("gzip, gzip, gzip",
-                                                 lambda body: gzip.compress(gzip.compress(gzip.compress(body))),
-                                                 "it came in 3 content codings, more than the 2 this audit decodes"))
-            checks.run("a zstd answer cut short fails the audit",
-                       lambda: suite.undecodable("zstd", lambda body: zstandard.ZstdCompressor().compress(body)[:-9]))
-            checks.run("the server's own headers pass", suite.real_server_headers_pass)
-            checks.run("Refresh on the page (Chromium leaves for an unaudited page) fails the audit",
-                       suite.refresh_header_is_caught)
-            for name, value in [("Link", "</evil.js>; rel=modulepreload"), ("Set-Cookie", "session=attacker; Path=/"),
-                                ("Content-Disposition", "attachment"), ("Service-Worker-Allowed", "/"),
-                                ("Content-Security-Policy", "script-src *"), ("Alt-Svc", 'h3=":443"')]:
-                checks.run(f"{name} added to the page fails the audit",
-                           lambda name=name, value=value: suite.header_fails_the_audit(name, value))
-            checks.run("a weaker Content-Security-Policy fails the audit",
-                       lambda: suite.header_fails_the_audit(
-                           "Content-Security-Policy", "default-src 'self' 'unsafe-inline'", replace=True))
-            checks.run("another Content-Type on the page fails the audit",
-                       lambda: suite.header_fails_the_audit("Content-Type", "text/plain", replace=True))
-            checks.run("a header served only to the browser's request fails the audit as varies",
-                       suite.header_only_to_the_browser_varies)
-            checks.run("modified code served only to requests carrying Accept-Encoding fails the audit",
-                       lambda: suite.selector_fails_the_audit(
-                           lambda headers: header(headers, "Accept-Encoding") is not None, "Accept-Encoding"))
-            checks.run("modified code served to all but the audit's former Chrome 131 fails the audit",
-                       lambda: suite.selector_fails_the_audit(
-                           lambda headers: "Chrome/131.0.0.0" not in (header(headers, "User-Agent") or ""),
-                           "every User-Agent but Chrome/131"))
-            checks.run("no header Chromium sends selects the browser over the audit",
-                       suite.every_header_chromium_sends_is_no_selector)
-            browser.close()
-    finally:
-        server.stop()
-        shutil.rmtree(folder, ignore_errors=True)
-    print(f"{checks.passed} passed, {checks.failed} failed")
-    return 1 if checks.failed else 0
+
+@pytest.fixture(scope="module")
+def suite(bin_dir, web_folder, served_as_source, browser, tmp_path_factory):
+    server = start_server(bin_dir, tmp_path_factory.mktemp("web-audit"), web_folder)
+    yield Suite(bin_dir, server, server.invite(), browser)
+    server.stop()
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def test_the_audits_request_for_each_file_is_chromiums(suite):
+    suite.same_headers_as_chromium()
+
+
+def test_by_default_chromiums_headers_and_order_with_the_current_chrome_as_identity(suite):
+    suite.default_identity_differs_only_in_version_strings()
+
+
+@pytest.mark.parametrize("coding", ENCODERS)
+def test_answers_in_a_coding_are_decoded(suite, coding):
+    suite.decodes(coding)
+
+
+@pytest.mark.parametrize("coding, encode, reason", [
+    pytest.param("x-unknown", lambda body: body, None, id="an unknown coding"),
+    pytest.param("br", lambda body: gzip.compress(body), None, id="br that does not decode"),
+    pytest.param("gzip", lambda body: gzip.compress(body)[:-9], None, id="gzip cut short"),
+    pytest.param("deflate", lambda body: zlib.compress(body) + b"<script>", None, id="deflate with bytes after its end"),
+    pytest.param("gzip, gzip, gzip", lambda body: gzip.compress(gzip.compress(gzip.compress(body))),
+                 "it came in 3 content codings, more than the 2 this audit decodes", id="three content codings"),
+    pytest.param("zstd", lambda body: zstandard.ZstdCompressor().compress(body)[:-9], None, id="zstd cut short"),
+])
+def test_an_answer_that_does_not_decode_fails_the_audit(suite, coding, encode, reason):
+    suite.undecodable(coding, encode, *([reason] if reason else []))
+
+
+def test_the_servers_own_headers_pass(suite):
+    suite.real_server_headers_pass()
+
+
+def test_refresh_on_the_page_fails_the_audit(suite):
+    """Chromium leaves for an unaudited page."""
+    suite.refresh_header_is_caught()
+
+
+@pytest.mark.parametrize("name, value", [("Link", "</evil.js>; rel=modulepreload"), ("Set-Cookie", "session=attacker; Path=/"),
+                                         ("Content-Disposition", "attachment"), ("Service-Worker-Allowed", "/"),
+                                         ("Content-Security-Policy", "script-src *"), ("Alt-Svc", 'h3=":443"')])
+def test_a_header_added_to_the_page_fails_the_audit(suite, name, value):
+    suite.header_fails_the_audit(name, value)
+
+
+@pytest.mark.parametrize("name, value", [("Content-Security-Policy", "default-src 'self' 'unsafe-inline'"),
+                                         ("Content-Type", "text/plain")], ids=["a weaker CSP", "another Content-Type"])
+def test_a_header_replaced_on_the_page_fails_the_audit(suite, name, value):
+    suite.header_fails_the_audit(name, value, replace=True)
+
+
+def test_a_header_served_only_to_the_browsers_request_fails_as_varies(suite):
+    suite.header_only_to_the_browser_varies()
+
+
+@pytest.mark.parametrize("selects, description", [
+    pytest.param(lambda headers: header(headers, "Accept-Encoding") is not None, "Accept-Encoding",
+                 id="requests carrying Accept-Encoding"),
+    pytest.param(lambda headers: "Chrome/131.0.0.0" not in (header(headers, "User-Agent") or ""),
+                 "every User-Agent but Chrome/131", id="all but the audit's former Chrome 131"),
+])
+def test_modified_code_served_by_a_selector_fails_the_audit(suite, selects, description):
+    suite.selector_fails_the_audit(selects, description)
+
+
+def test_no_header_chromium_sends_selects_the_browser_over_the_audit(suite):
+    suite.every_header_chromium_sends_is_no_selector()
