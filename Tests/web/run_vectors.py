@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Checks the web protocol module (Sources/ReciprocityServer/Resources/web/) in headless Chromium.
+"""Checks the web protocol module (Sources/ReciprocityWeb/web/) in headless Chromium.
 
 Serves the web assets, Specs/vectors/ and this folder from a tiny static server on http://127.0.0.1 (a
 secure context, so `crypto.subtle` exists), loads every top-level *.json vector file into the page and
@@ -37,7 +37,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 HERE = pathlib.Path(__file__).resolve().parent
 VECTORS = ROOT / "Specs" / "vectors"
 # URL prefix -> folder served under it.
-MOUNTS = {"/web/": ROOT / "Sources" / "ReciprocityServer" / "Resources" / "web", "/vectors/": VECTORS, "/test/": HERE}
+MOUNTS = {"/web/": ROOT / "Sources" / "ReciprocityWeb" / "web", "/vectors/": VECTORS, "/test/": HERE}
 
 # Every vector file the browser knows how to check, with its algorithm and its groups as (type, comment).
 # A new file or group must be added here on purpose, with its check in vector_checks.js.

@@ -40,7 +40,7 @@ from playwright.sync_api import sync_playwright, expect
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 SHOTS = pathlib.Path(__file__).resolve().parent / "screenshots"
 DOCS_SHOTS = ROOT / "docs" / "screenshots"
-WEB = ROOT / "Sources" / "ReciprocityServer" / "Resources" / "web"
+WEB = ROOT / "Sources" / "ReciprocityWeb" / "web"
 MAX_MARKS = 8
 expect.set_options(timeout=20_000)
 

@@ -298,7 +298,7 @@ class Suite:
 
     def tampering_proxy(self, selects):
         """Serves a modified app.js, and the page with its integrity, to the requests `selects` picks."""
-        original = (ROOT / "Sources" / "ReciprocityServer" / "Resources" / "web" / "app.js").read_bytes()
+        original = (ROOT / "Sources" / "ReciprocityWeb" / "web" / "app.js").read_bytes()
         modified = original + b"\nglobalThis.tampered = true;\n"
 
         def tamper(request, status, headers, body):

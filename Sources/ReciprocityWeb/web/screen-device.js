@@ -1,3 +1,4 @@
+// @ts-check
 // The This device screen: what this browser holds, key backups (backup.js, Specs/backup.md; the welcome screen's
 // restore form too) and forgetting the device.
 
@@ -69,13 +70,13 @@ $("export-form").addEventListener("submit", (event) => {
     });
 });
 
-for (const form of document.querySelectorAll(".restore-form")) {
+for (const form of /** @type {NodeListOf<HTMLFormElement>} */ (document.querySelectorAll(".restore-form"))) {
     form.addEventListener("submit", (event) => {
         event.preventDefault();
         act(form.querySelector("button"), async () => {
-            const file = form.querySelector("input[type=file]").files[0];
+            const file = /** @type {HTMLInputElement} */ (form.querySelector("input[type=file]")).files[0];
             if (!file) throw new ClientError("missing", "Choose the backup file first");
-            const { privateKey, state, iterations } = await importBackup(file, form.querySelector("input[type=password]").value);
+            const { privateKey, state, iterations } = await importBackup(file, /** @type {HTMLInputElement} */ (form.querySelector("input[type=password]")).value);
             try {
                 let origin;
                 try {

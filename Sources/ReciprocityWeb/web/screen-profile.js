@@ -1,3 +1,4 @@
+// @ts-check
 // The Profile screen, and the profile form both it and the join form use.
 
 import { ClientError } from "./membership.js";

@@ -1,3 +1,4 @@
+// @ts-check
 // The Directory screen: the directory replica (directory.js) searched and ranked in this page, the selection,
 // and marking the people selected. Searching, paging and the replica's sync never depend on the member's marks.
 
@@ -42,7 +43,8 @@ function card(member, prefix, shared = []) {
 }
 
 function syncSelection() {
-    for (const box of document.querySelectorAll("input[data-handle]")) box.checked = selected.has(box.dataset.handle);
+    const boxes = /** @type {NodeListOf<HTMLInputElement>} */ (document.querySelectorAll("input[data-handle]"));
+    for (const box of boxes) box.checked = selected.has(box.dataset.handle);
     const n = selected.size;
     $("mark-selected").textContent = n ? `Selected (${n}): ${[...selected].join(", ")}` : "Nobody selected yet.";
     $("mark-submit").disabled = n === 0;
@@ -198,7 +200,7 @@ $("mark-form").addEventListener("submit", (event) => {
     event.preventDefault();
     act($("mark-submit"), async () => {
         const handles = [...selected];
-        const wants = new FormData(event.target).get("wants");
+        const wants = String(new FormData(event.target).get("wants") ?? ""); // none chosen: addInterest says so
         const note = $("mark-note").value;
         if (!handles.length) throw new ClientError("missing", "Select at least one person first");
         const results = await session.membership.addInterest(handles, wants, { note });

@@ -1,3 +1,4 @@
+// @ts-check
 // The My interests screen: this device's real marks, from its records alone, each with a Withdraw button.
 
 import { $, act, el, say, WANTS } from "./ui.js";

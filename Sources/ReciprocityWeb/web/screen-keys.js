@@ -1,3 +1,4 @@
+// @ts-check
 // The Keys screen: this member's fingerprint and verified tree head, changed keys to trust, someone's
 // fingerprint, a head someone else saw, and replacing the key.
 
