@@ -28,7 +28,7 @@ renderers.device = device.render;
 for (const button of /** @type {NodeListOf<HTMLButtonElement>} */ (document.querySelectorAll("#nav button"))) {
     button.addEventListener("click", () => {
         clearMessages();
-        showScreen(button.dataset.screen);
+        showScreen(button.dataset.screen ?? "");
     });
 }
 

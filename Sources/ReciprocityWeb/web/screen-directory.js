@@ -5,7 +5,7 @@
 import { DirectoryReplica } from "./directory.js";
 import { ClientError, NOTE_MAX_BYTES } from "./membership.js";
 import { $, act, clearMessages, el, say, showError, WANTS } from "./ui.js";
-import { redraw, session } from "./session.js";
+import { heldMembership, redraw, session } from "./session.js";
 import { POLL_MS } from "./screen-matches.js";
 import { lastProfile } from "./screen-profile.js";
 
@@ -72,7 +72,7 @@ function renderDirectoryPage() {
 
 /** Members ranked by the tags they share with mine, from the local directory (public profile data only). */
 function suggestionGroups() {
-    const membership = session.membership;
+    const membership = heldMembership();
     const mine = membership.lastMe?.member.profile ?? lastProfile();
     if (!directory || !mine) return [];
     const rank = (filter) => directory.ranked(mine.tags, membership.state.handle, filter);
@@ -203,7 +203,7 @@ $("mark-form").addEventListener("submit", (event) => {
         const wants = String(new FormData(event.target).get("wants") ?? ""); // none chosen: addInterest says so
         const note = $("mark-note").value;
         if (!handles.length) throw new ClientError("missing", "Select at least one person first");
-        const results = await session.membership.addInterest(handles, wants, { note });
+        const results = await heldMembership().addInterest(handles, wants, { note });
         selected.clear();
         $("mark-note").value = "";
         updateNoteCount();
