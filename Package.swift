@@ -149,8 +149,8 @@ let package = Package(
             swiftSettings: strictSettings,
             plugins: ["WebAssetHashes"]
         ),
-        // The SHA-256 of every file of the server's web app, computed at build time into a Swift file of the CLI,
-        // for `reciprocity audit --web` (the CLI carries them without importing the server module).
+        // The SHA-256 of every file of the web app (ReciprocityWeb's `web/`), computed at build time into a Swift
+        // file of the CLI, for `reciprocity audit --web` (the CLI carries them without importing the server module).
         .executableTarget(
             name: "WebAssetHasher",
             dependencies: ["ReciprocityCore"],
