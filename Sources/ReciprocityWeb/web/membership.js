@@ -70,8 +70,7 @@ function throwawayHandle() {
 let throwawayKey = null;
 function throwawayPublicKey() {
     throwawayKey ??= crypto.subtle.generateKey({ name: "X25519" }, false, ["deriveBits"])
-        // TypeScript 4.8's DOM types do not know X25519 makes a key pair.
-        .then((pair) => crypto.subtle.exportKey("raw", /** @type {CryptoKeyPair} */ (pair).publicKey))
+        .then((pair) => crypto.subtle.exportKey("raw", /** @type {CryptoKeyPair} */ (pair).publicKey)) // X25519: a pair
         .then((raw) => new Uint8Array(raw));
     return throwawayKey;
 }
@@ -404,9 +403,8 @@ export class Membership extends MembershipKeyLog {
      * Marks each of `handles` ("I would like them as my `wants`") in one request that replaces as many dummies.
      * Keys from the verified replica only. A handle already marked keeps its mark; a new note replaces the old.
      * @param {string[]} handles
-     * @param {string} wants mentor, mentee or peer
-     * @param {{padTo?: number, note?: string}} options (optional) `padTo`: how many marks to keep per epoch, real and
-     * dummy (at most the quota, which it defaults to); `note`: the note of each new mark
+     * @param {string} wants
+     * @param {{padTo?: number, note?: string}} options (optional) padTo: marks kept per epoch, real and dummy
      */
     addInterest(handles, wants, { padTo, note } = {}) {
         if (!handles.length) return Promise.resolve([]);
