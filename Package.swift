@@ -89,10 +89,19 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // The members' web app (the second client, beside ReciprocityClient): its assets in `web/` and the URL of
+        // that folder. The server serves it; the WebAssetHashes plugin hashes the same folder for the CLI.
+        // tsconfig.json is the options of its type check (scripts/lint-web.sh), not a resource.
+        .target(
+            name: "ReciprocityWeb",
+            exclude: ["tsconfig.json"],
+            resources: [.copy("web")],
+            swiftSettings: strictSettings
+        ),
         .target(
             name: "ReciprocityServer",
             dependencies: [
-                "ReciprocityCore", "ReciprocityAPI", "ReciprocityStore",
+                "ReciprocityCore", "ReciprocityAPI", "ReciprocityStore", "ReciprocityWeb",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -103,7 +112,7 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
-            resources: [.copy("Resources/openapi.yaml"), .copy("Resources/web")],
+            resources: [.copy("Resources/openapi.yaml")],
             swiftSettings: strictSettings
         ),
         .target(
@@ -140,8 +149,8 @@ let package = Package(
             swiftSettings: strictSettings,
             plugins: ["WebAssetHashes"]
         ),
-        // The SHA-256 of every file of the server's web app, computed at build time into a Swift file of the CLI,
-        // for `reciprocity audit --web` (the CLI carries them without importing the server module).
+        // The SHA-256 of every file of the web app (ReciprocityWeb's `web/`), computed at build time into a Swift
+        // file of the CLI, for `reciprocity audit --web` (the CLI carries them without importing the server module).
         .executableTarget(
             name: "WebAssetHasher",
             dependencies: ["ReciprocityCore"],

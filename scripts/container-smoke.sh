@@ -52,6 +52,8 @@ check test "$(stat -c %u "$root/data/reciprocity.sqlite")" = "$owner"
 check test "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/metrics")" = 401
 check test "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $(cat "$root/secrets/reciprocity_metrics")" \
     "http://127.0.0.1:$port/metrics")" = 200
+# The web app comes from the ReciprocityWeb resource bundle copied beside the binary: served byte for byte.
+check cmp -s <(curl -s "http://127.0.0.1:$port/web/index.html") Sources/ReciprocityWeb/web/index.html
 
 kill -TERM "$server"
 status=0

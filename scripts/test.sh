@@ -14,6 +14,7 @@ check_tools
 setup_python_tools
 
 hadolint Dockerfile
+scripts/lint-web.sh
 scripts/container-smoke.sh
 
 # The store and server suites run against PostgreSQL too: a throw-away cluster unless the developer names a

@@ -4,7 +4,7 @@
 
 # The system packages the build and the suite need on Debian: the README's Quick start names the same list,
 # and .ci/run installs this one.
-system_packages="libssl-dev libsqlite3-dev libbrotli-dev libzstd-dev pkg-config curl util-linux python3 python3-venv chromium postgresql nginx openssl"
+system_packages="libssl-dev libsqlite3-dev libbrotli-dev libzstd-dev pkg-config curl util-linux python3 python3-venv chromium postgresql nginx openssl node-typescript"
 
 # Installs the Debian packages above that are missing, when run as root on a machine with apt-get.
 install_system_packages() {
@@ -39,6 +39,7 @@ check_tools() {
     need command -v chromium "chromium (the web tests drive it headless): $apt"
     need command -v nginx "nginx (scripts/nginx-check.sh runs compose.yaml's configuration): $apt"
     need command -v openssl "openssl (the test certificate for nginx): $apt"
+    need command -v tsc "tsc (node-typescript: scripts/lint-web.sh type-checks the web app's JavaScript): $apt"
     [ "$missing" = 0 ] || { echo "install what is missing above, then run $0 again" >&2; exit 1; }
 }
 

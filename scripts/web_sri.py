@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Rewrites the Subresource Integrity attributes of the web app's HTML after an edit.
 
-Every <script src="/web/NAME"> and <link href="/web/NAME"> in Sources/ReciprocityServer/Resources/web/*.html gets
+Every <script src="/web/NAME"> and <link href="/web/NAME"> in Sources/ReciprocityWeb/web/*.html gets
 integrity="sha256-<base64 of the file's SHA-256>" (added when missing, replaced when stale). ES modules imported
 by a module get no SRI from the importing tag, so each one is listed as <link rel="modulepreload" integrity=...>,
 and this script refuses a module that some module imports but no modulepreload names.
@@ -16,7 +16,7 @@ import pathlib
 import re
 import sys
 
-WEB = pathlib.Path(__file__).resolve().parents[1] / "Sources" / "ReciprocityServer" / "Resources" / "web"
+WEB = pathlib.Path(__file__).resolve().parents[1] / "Sources" / "ReciprocityWeb" / "web"
 TAG = re.compile(r"<(script|link)\b[^>]*>", re.IGNORECASE)
 URL = re.compile(r"""\b(?:src|href)="/web/([^"/]+)\"""")
 INTEGRITY = re.compile(r"""\sintegrity="[^"]*\"""")

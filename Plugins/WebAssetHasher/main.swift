@@ -25,7 +25,7 @@ do {
     exit(1)
 }
 let text = """
-    // Generated at build time by the WebAssetHashes plugin (Plugins/) from Sources/ReciprocityServer/Resources/web.
+    // Generated at build time by the WebAssetHashes plugin (Plugins/) from Sources/ReciprocityWeb/web.
     // Do not edit: every build writes it again.
 
     /// The SHA-256 (hex) of every web asset this release of the CLI was built with, by file name.

@@ -1,14 +1,16 @@
 import Foundation
 import PackagePlugin
 
-/// Build-tool plugin of the `reciprocity` CLI: hashes every file of the server's web app
-/// (`Sources/ReciprocityServer/Resources/web/`) at build time into a generated Swift file, so that the CLI binary
+/// Build-tool plugin of the `reciprocity` CLI: hashes every file of the members' web app (the `web/` folder of the
+/// ReciprocityWeb target, which the server serves) at build time into a generated Swift file, so that the CLI binary
 /// carries the SHA-256 of the assets its release was built from (`reciprocity audit --web URL` compares a server's
 /// served assets with them) without importing the server module. Reads local files only: it works offline.
 @main
 struct WebAssetHashes: BuildToolPlugin {
     func createBuildCommands(context: PluginContext, target: any Target) async throws -> [Command] {
-        let folder = context.package.directoryURL.appending(path: "Sources/ReciprocityServer/Resources/web")
+        // The folder of the package's ReciprocityWeb target, wherever Package.swift puts it (one name per target:
+        // `targets(named:)` throws when there is none).
+        let folder = try context.package.targets(named: ["ReciprocityWeb"])[0].directoryURL.appending(path: "web")
         // The same files the server serves: every name not starting with a dot (WebAssets.swift).
         let names = try FileManager.default.contentsOfDirectory(atPath: folder.path(percentEncoded: false))
             .filter { !$0.hasPrefix(".") }.sorted()
@@ -25,3 +27,4 @@ struct WebAssetHashes: BuildToolPlugin {
         ]
     }
 }
+

@@ -3,9 +3,11 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 import ReciprocityCore
+import ReciprocityWeb
 
-/// The members' web app (`Resources/web/`): every file read once at start and served from memory, with a public
-/// manifest of each file's SHA-256 so that members and auditors can check the code that holds their keys.
+/// The members' web app (the ReciprocityWeb target's `web/` folder): every file read once at start and served from
+/// memory, with a public manifest of each file's SHA-256 so that members and auditors can check the code that holds
+/// their keys.
 struct WebAssets: Sendable {
     /// One served file.
     struct Asset: Sendable {
@@ -20,7 +22,7 @@ struct WebAssets: Sendable {
     let manifest: ByteBuffer
 
     /// The assets this build was made with.
-    static let bundled = WebAssets(folder: Bundle.module.url(forResource: "web", withExtension: nil))
+    static let bundled = WebAssets(folder: WebFolder.url)
 
     init(folder: URL?) {
         let names = (folder.flatMap { try? FileManager.default.contentsOfDirectory(atPath: $0.path) } ?? [])

@@ -6,8 +6,8 @@ import Testing
 /// built with it; a server started with `--web-folder` on a modified copy of the assets does not, and each
 /// difference is one line.
 @Suite(.serialized) struct WebAuditTests {
-    /// The web assets the built server carries (its resource bundle next to the executables).
-    static let builtAssets = binDirectory.appendingPathComponent("Reciprocity_ReciprocityServer.resources/web")
+    /// The web assets the built server carries (the ReciprocityWeb resource bundle next to the executables).
+    static let builtAssets = binDirectory.appendingPathComponent("Reciprocity_ReciprocityWeb.resources/web")
 
     /// `reciprocityd serve --web-folder FOLDER` on the server's database and port, until `body` returns.
     static func serving<T>(_ folder: URL, on server: ServerProcess, _ body: () throws -> T) throws -> T {

@@ -7,7 +7,7 @@ import ReciprocityCore
 import Testing
 
 /// The web app's files as `reciprocityd` serves them over a real socket: the bytes of the repository's
-/// Resources/web folder, the right media types, the security headers, and a manifest whose hashes match.
+/// Sources/ReciprocityWeb/web folder, the right media types, the security headers, and a manifest whose hashes match.
 @Suite struct WebAssetTests {
     struct Manifest: Decodable {
         struct Entry: Decodable {
@@ -21,7 +21,7 @@ import Testing
         let assets: [Entry]
     }
 
-    static let folder = repositoryRoot.appendingPathComponent("Sources/ReciprocityServer/Resources/web")
+    static let folder = repositoryRoot.appendingPathComponent("Sources/ReciprocityWeb/web")
 
     /// Every file of the web folder in the repository, by name.
     static func filesOnDisk() throws -> [String: Data] {

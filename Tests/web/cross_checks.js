@@ -40,7 +40,7 @@ function file(algorithm, schema, groups) {
     tests.forEach((t, i) => Object.assign(t, { tcId: i + 1, comment: t.comment ?? "random, from reciprocity.js", flags: t.flags ?? [] }));
     return {
         algorithm, schema, generatorVersion: "web-cross-check", numberOfTests: tests.length,
-        header: ["Computed in the browser by Sources/ReciprocityServer/Resources/web/reciprocity.js from random inputs."],
+        header: ["Computed in the browser by Sources/ReciprocityWeb/web/reciprocity.js from random inputs."],
         notes: {}, testGroups: list.map((g) => ({ type: g.type, comment: "random inputs", tests: g.tests })),
     };
 }

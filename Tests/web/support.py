@@ -20,7 +20,7 @@ from playwright.sync_api import expect
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 # The web app's source folder: the one place the tests name it.
-WEB = ROOT / "Sources" / "ReciprocityServer" / "Resources" / "web"
+WEB = ROOT / "Sources" / "ReciprocityWeb" / "web"
 SHOTS = pathlib.Path(__file__).resolve().parent / "screenshots"
 DOCS_SHOTS = ROOT / "docs" / "screenshots"
 # The screenshots --docs copies to docs/screenshots/.

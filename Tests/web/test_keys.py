@@ -229,6 +229,8 @@ def test_key_backup_restores_in_a_fresh_context_and_in_the_cli(server, cli, alic
     other.page.fill("#restore-welcome-pass", "not the passphrase at all")
     other.page.click("#restore-welcome button")
     expect(other.page.locator("#error")).to_contain_text("does not open this backup")
+    # The code shown is spelled as every code a member sees (kebab-case), not as the backup format's own.
+    expect(other.page.locator("#error")).to_contain_text("Error code: backup-wrong-passphrase")
     assert other.state() is None
     other.page.set_input_files("#restore-welcome-file", str(backup))
     other.page.fill("#restore-welcome-pass", PASSPHRASE)

@@ -1,3 +1,4 @@
+// @ts-check
 // One membership in the browser: a port of the Swift client's `Membership` (Sources/ReciprocityClient), under
 // the same rules (Specs/client.md is normative). Keys come only from this page's verified replica of the key
 // log, every change of marks is GET /v1/me, the log sync, GET /v1/marks and ONE shuffled POST /v1/marks with
@@ -69,7 +70,7 @@ function throwawayHandle() {
 let throwawayKey = null;
 function throwawayPublicKey() {
     throwawayKey ??= crypto.subtle.generateKey({ name: "X25519" }, false, ["deriveBits"])
-        .then((pair) => crypto.subtle.exportKey("raw", pair.publicKey))
+        .then((pair) => crypto.subtle.exportKey("raw", /** @type {CryptoKeyPair} */ (pair).publicKey)) // X25519: a pair
         .then((raw) => new Uint8Array(raw));
     return throwawayKey;
 }
@@ -401,6 +402,9 @@ export class Membership extends MembershipKeyLog {
     /**
      * Marks each of `handles` ("I would like them as my `wants`") in one request that replaces as many dummies.
      * Keys from the verified replica only. A handle already marked keeps its mark; a new note replaces the old.
+     * @param {string[]} handles
+     * @param {string} wants
+     * @param {{padTo?: number, note?: string}} options (optional) padTo: marks kept per epoch, real and dummy
      */
     addInterest(handles, wants, { padTo, note } = {}) {
         if (!handles.length) return Promise.resolve([]);

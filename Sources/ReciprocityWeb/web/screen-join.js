@@ -1,3 +1,4 @@
+// @ts-check
 // The join form: a new key pair made here, then POST /v1/programs/{program}/members (Membership.join).
 
 import { ClientError, Membership } from "./membership.js";

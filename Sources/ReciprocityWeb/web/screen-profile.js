@@ -1,8 +1,9 @@
+// @ts-check
 // The Profile screen, and the profile form both it and the join form use.
 
 import { ClientError } from "./membership.js";
 import { $, act, el, say } from "./ui.js";
-import { redraw, session } from "./session.js";
+import { heldMembership, redraw } from "./session.js";
 
 let myProfile = null;
 
@@ -51,7 +52,7 @@ function fillProfileForm(prefix, profile) {
  * @returns {void}
  */
 export function render() {
-    const me = session.membership.lastMe;
+    const me = heldMembership().lastMe;
     if (!me) return; // the refresh failed and says so; nothing to show yet
     myProfile = me.member.profile;
     const p = myProfile;
@@ -71,7 +72,7 @@ $("profile-form").addEventListener("submit", (event) => {
     act(event.target.querySelector("button[type=submit]"), async () => {
         const profile = profileFrom(event.target);
         if (!profile.displayName) throw new ClientError("missing", "Give a display name");
-        await session.membership.updateProfile(profile);
+        await heldMembership().updateProfile(profile);
         await redraw();
         say("Profile saved.");
     });

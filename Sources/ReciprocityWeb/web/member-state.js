@@ -44,6 +44,20 @@ export function request(req) {
 }
 
 /**
+ * An IndexedDB transaction's end as a promise: resolved when it commits, rejected when it fails or aborts (then
+ * none of its writes happened). Call it before awaiting anything else, or the transaction may end unobserved.
+ * @param {IDBTransaction} tx
+ * @returns {Promise<void>}
+ */
+export function committed(tx) {
+    return new Promise((resolve, reject) => {
+        tx.oncomplete = () => resolve();
+        tx.onerror = () => reject(tx.error);
+        tx.onabort = () => reject(tx.error ?? new Error("aborted"));
+    });
+}
+
+/**
  * Deletes an IndexedDB database; once other tabs close it, if they hold it open.
  * @param {string} name
  * @returns {Promise<void>}
@@ -92,11 +106,7 @@ export async function idbPut(values) {
             if (value === undefined) store.delete(key);
             else store.put(value, key);
         }
-        await new Promise((resolve, reject) => {
-            tx.oncomplete = resolve;
-            tx.onerror = () => reject(tx.error);
-            tx.onabort = () => reject(tx.error ?? new Error("aborted"));
-        });
+        await committed(tx);
     } finally {
         db.close();
     }

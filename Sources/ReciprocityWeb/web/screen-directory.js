@@ -1,10 +1,11 @@
+// @ts-check
 // The Directory screen: the directory replica (directory.js) searched and ranked in this page, the selection,
 // and marking the people selected. Searching, paging and the replica's sync never depend on the member's marks.
 
 import { DirectoryReplica } from "./directory.js";
 import { ClientError, NOTE_MAX_BYTES } from "./membership.js";
 import { $, act, clearMessages, el, say, showError, WANTS } from "./ui.js";
-import { redraw, session } from "./session.js";
+import { heldMembership, redraw, session } from "./session.js";
 import { POLL_MS } from "./screen-matches.js";
 import { lastProfile } from "./screen-profile.js";
 
@@ -42,7 +43,8 @@ function card(member, prefix, shared = []) {
 }
 
 function syncSelection() {
-    for (const box of document.querySelectorAll("input[data-handle]")) box.checked = selected.has(box.dataset.handle);
+    const boxes = /** @type {NodeListOf<HTMLInputElement>} */ (document.querySelectorAll("input[data-handle]"));
+    for (const box of boxes) box.checked = selected.has(box.dataset.handle);
     const n = selected.size;
     $("mark-selected").textContent = n ? `Selected (${n}): ${[...selected].join(", ")}` : "Nobody selected yet.";
     $("mark-submit").disabled = n === 0;
@@ -70,7 +72,7 @@ function renderDirectoryPage() {
 
 /** Members ranked by the tags they share with mine, from the local directory (public profile data only). */
 function suggestionGroups() {
-    const membership = session.membership;
+    const membership = heldMembership();
     const mine = membership.lastMe?.member.profile ?? lastProfile();
     if (!directory || !mine) return [];
     const rank = (filter) => directory.ranked(mine.tags, membership.state.handle, filter);
@@ -198,10 +200,10 @@ $("mark-form").addEventListener("submit", (event) => {
     event.preventDefault();
     act($("mark-submit"), async () => {
         const handles = [...selected];
-        const wants = new FormData(event.target).get("wants");
+        const wants = String(new FormData(event.target).get("wants") ?? ""); // none chosen: addInterest says so
         const note = $("mark-note").value;
         if (!handles.length) throw new ClientError("missing", "Select at least one person first");
-        const results = await session.membership.addInterest(handles, wants, { note });
+        const results = await heldMembership().addInterest(handles, wants, { note });
         selected.clear();
         $("mark-note").value = "";
         updateNoteCount();

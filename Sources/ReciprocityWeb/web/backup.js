@@ -1,3 +1,4 @@
+// @ts-check
 // Reciprocity key backups in the browser (Specs/backup.md): the member's private key and state, encrypted
 // under a passphrase with PBKDF2-HMAC-SHA256 and AES-256-GCM (both WebCrypto), in the same file the command
 // line writes and reads (`reciprocity key export` / `reciprocity key import`).
@@ -27,6 +28,11 @@ export const MAX_FILE_BYTES = 64 << 20;
 export const MAX_JSON_DEPTH = 512;
 const FIELDS = ["format", "version", "kdf", "iterations", "salt", "cipher", "nonce", "ciphertext", "checksum"];
 
+/**
+ * @param {string} code
+ * @param {string} reason
+ * @returns {never}
+ */
 function fail(code, reason) {
     throw new ReciprocityError(code, reason);
 }
@@ -150,6 +156,10 @@ function fileText(iterations, salt, nonce, ciphertext, checksum) {
  * Seals payload bytes (the JSON text of `{privateKey, state}`) into a backup file's text. The format's rules
  * only (passphrase limits, 1000 to 10,000,000 iterations): `exportBackup` adds the writer's 600,000 floor.
  * `salt` and `nonce` are fresh random bytes unless given (the test vectors give them).
+ * @param {Uint8Array} payload
+ * @param {string} passphrase
+ * @param {{iterations?: number, salt?: Uint8Array, nonce?: Uint8Array}} options (optional)
+ * @returns {Promise<string>}
  */
 export async function sealBackup(payload, passphrase, { iterations = DEFAULT_ITERATIONS, salt, nonce } = {}) {
     checkWriterPassphrase(passphrase);

@@ -15,10 +15,11 @@ export const WANTS = { mentor: "as your mentor", mentee: "as your mentee", peer:
 
 /**
  * An element with attributes and children (strings become text nodes).
- * @param {string} tag
+ * @template {keyof HTMLElementTagNameMap} K
+ * @param {K} tag
  * @param {Record<string, any>} [attributes] false, null and undefined leave one out; true sets it empty
  * @param {...(Node | string | null | undefined | false | (Node | string | null | undefined | false)[])} children
- * @returns {HTMLElement}
+ * @returns {HTMLElementTagNameMap[K]}
  */
 export function el(tag, attributes = {}, ...children) {
     const node = document.createElement(tag);

@@ -1,16 +1,17 @@
+// @ts-check
 // The Keys screen: this member's fingerprint and verified tree head, changed keys to trust, someone's
 // fingerprint, a head someone else saw, and replacing the key.
 
 import { capitalise, describe } from "./sentences.js";
 import { $, act, confirmStep, el, say } from "./ui.js";
-import { redraw, session } from "./session.js";
+import { heldMembership, redraw } from "./session.js";
 
 /**
  * Draws the Keys screen from this device's state and verified replica (no request).
  * @returns {Promise<void>}
  */
 export async function render() {
-    const membership = session.membership;
+    const membership = heldMembership();
     $("my-fingerprint").textContent = await membership.fingerprint(null);
     $("my-tree-head").value = membership.state.treeHead ?? ""; // verified by the poll that showed this screen
     const changed = await membership.changedKeys();
@@ -22,7 +23,7 @@ export async function render() {
     box.replaceChildren(...changed.map((c) => {
         const trust = el("button", { type: "button" }, `I checked it with ${c.handle}: trust the new key`);
         trust.addEventListener("click", () => act(trust, async () => {
-            const fp = await session.membership.trust(c.handle);
+            const fp = await heldMembership().trust(c.handle);
             await redraw();
             say(`You now trust ${c.handle}'s new key (${fp}); your pending interest in them was derived again.`);
         }));
@@ -40,7 +41,7 @@ $("fingerprint-form").addEventListener("submit", (event) => {
     const handle = String(new FormData(event.target).get("handle")).trim();
     act(event.target.querySelector("button"), async () => {
         $("fingerprint-result").textContent = "";
-        const fp = await session.membership.fingerprint(handle);
+        const fp = await heldMembership().fingerprint(handle);
         $("fingerprint-result").replaceChildren(`${handle}: `, el("code", { class: "fp" }, fp));
     });
 });
@@ -52,7 +53,7 @@ $("gossip-form").addEventListener("submit", (event) => {
         const result = $("gossip-result");
         result.textContent = "Checking…";
         try {
-            const head = await session.membership.checkGossipedHead(line);
+            const head = await heldMembership().checkGossipedHead(line);
             $("my-tree-head").value = head;
             result.textContent = "Consistent: that head is part of the same log the server shows you (no fork between you).";
         } catch (error) {
@@ -70,7 +71,7 @@ $("gossip-form").addEventListener("submit", (event) => {
 
 confirmStep("rotate");
 $("rotate-go").addEventListener("click", (event) => act(event.target, async () => {
-    const fp = await session.membership.rotateKey();
+    const fp = await heldMembership().rotateKey();
     $("rotate-confirm").hidden = true;
     await redraw();
     say(`Your key was replaced. New fingerprint: ${fp}.`);

@@ -1,14 +1,15 @@
+// @ts-check
 // The My interests screen: this device's real marks, from its records alone, each with a Withdraw button.
 
 import { $, act, el, say, WANTS } from "./ui.js";
-import { redraw, session } from "./session.js";
+import { heldMembership, redraw } from "./session.js";
 
 /**
  * Draws My interests from this device's records (no request).
  * @returns {void}
  */
 export function render() {
-    const membership = session.membership;
+    const membership = heldMembership();
     const marks = membership.interests;
     const box = $("interests-list");
     if (!marks.length) {
@@ -21,7 +22,7 @@ export function render() {
         const withdraw = mark.matchedAt ? "—" : el("button", { type: "button" }, `Withdraw ${mark.handle}`);
         if (withdraw instanceof HTMLElement) {
             withdraw.addEventListener("click", () => act(withdraw, async () => {
-                await session.membership.removeInterest(mark.handle, mark.wants);
+                await heldMembership().removeInterest(mark.handle, mark.wants);
                 redraw();
                 say(`Withdrew your interest in ${mark.handle}.`);
             }));

@@ -1,3 +1,4 @@
+// @ts-check
 // The This device screen: what this browser holds, key backups (backup.js, Specs/backup.md; the welcome screen's
 // restore form too) and forgetting the device.
 
@@ -5,7 +6,7 @@ import { exportBackup, importBackup, MIN_ITERATIONS } from "./backup.js";
 import { forgetDirectory } from "./directory.js";
 import { ClientError, fingerprintOf, forgetDevice, Membership } from "./membership.js";
 import { $, act, confirmStep, el, say } from "./ui.js";
-import { session } from "./session.js";
+import { heldMembership, session } from "./session.js";
 import { enterApp, showScreen } from "./navigation.js";
 import { forgetDirectoryState, stopDirectorySync } from "./screen-directory.js";
 import { forgetMatches, stopPolling } from "./screen-matches.js";
@@ -16,7 +17,7 @@ import { forgetProfile } from "./screen-profile.js";
  * @returns {Promise<void>}
  */
 export async function render() {
-    const membership = session.membership;
+    const membership = heldMembership();
     const s = membership.state;
     $("device-facts").replaceChildren(
         el("dt", {}, "Server"), el("dd", {}, s.server),
@@ -51,7 +52,8 @@ $("export-form").addEventListener("submit", (event) => {
     act(form.querySelector("button"), async () => {
         const passphrase = $("export-pass").value;
         if (passphrase !== $("export-pass2").value) throw new ClientError("passphrase-mismatch", "The two passphrases differ");
-        const payload = await session.membership.backupPayload();
+        const membership = heldMembership();
+        const payload = await membership.backupPayload();
         let text;
         try {
             text = await exportBackup(payload, passphrase);
@@ -59,7 +61,7 @@ $("export-form").addEventListener("submit", (event) => {
             payload.privateKey.fill(0);
         }
         const url = URL.createObjectURL(new Blob([text], { type: "application/octet-stream" }));
-        const link = el("a", { href: url, download: `${session.membership.state.program}-${session.membership.state.handle}.reciprocity-backup` });
+        const link = el("a", { href: url, download: `${membership.state.program}-${membership.state.handle}.reciprocity-backup` });
         document.body.append(link);
         link.click();
         link.remove();
@@ -69,13 +71,13 @@ $("export-form").addEventListener("submit", (event) => {
     });
 });
 
-for (const form of document.querySelectorAll(".restore-form")) {
+for (const form of /** @type {NodeListOf<HTMLFormElement>} */ (document.querySelectorAll(".restore-form"))) {
     form.addEventListener("submit", (event) => {
         event.preventDefault();
         act(form.querySelector("button"), async () => {
-            const file = form.querySelector("input[type=file]").files[0];
+            const file = /** @type {HTMLInputElement} */ (form.querySelector("input[type=file]")).files?.[0];
             if (!file) throw new ClientError("missing", "Choose the backup file first");
-            const { privateKey, state, iterations } = await importBackup(file, form.querySelector("input[type=password]").value);
+            const { privateKey, state, iterations } = await importBackup(file, /** @type {HTMLInputElement} */ (form.querySelector("input[type=password]")).value);
             try {
                 let origin;
                 try {

@@ -192,7 +192,7 @@ function lessThanLittleEndian(a, b) {
  */
 export async function fingerprint(publicKey) {
     const digest = await sha256(concat(ascii("reciprocity/v1 fingerprint"), checkPublicKey(publicKey)));
-    return toHex(digest.subarray(0, 16)).match(/..../g).join(" ");
+    return /** @type {string[]} */ (toHex(digest.subarray(0, 16)).match(/..../g)).join(" "); // 32 digits: 8 groups
 }
 
 // --- WebCrypto primitives --------------------------------------------------------------------------------

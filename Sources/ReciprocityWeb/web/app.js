@@ -1,3 +1,4 @@
+// @ts-check
 // The members' web app: the entry that wires the screens (one module each, owning its state) over
 // membership.js (the membership) and directory.js (the directory replica). No inline script or style (the CSP
 // forbids them); every text from the server or another member is set as text, never as HTML.
@@ -24,10 +25,10 @@ renderers.interests = interests.render;
 renderers.keys = keys.render;
 renderers.device = device.render;
 
-for (const button of document.querySelectorAll("#nav button")) {
+for (const button of /** @type {NodeListOf<HTMLButtonElement>} */ (document.querySelectorAll("#nav button"))) {
     button.addEventListener("click", () => {
         clearMessages();
-        showScreen(button.dataset.screen);
+        showScreen(button.dataset.screen ?? "");
     });
 }
 
@@ -39,6 +40,7 @@ for (const button of document.querySelectorAll("#nav button")) {
  * closes, so the member is asked to reload.
  */
 async function unregisterServiceWorkers() {
+    /** @type {readonly ServiceWorkerRegistration[]} */
     let registrations = [];
     try {
         registrations = (await navigator.serviceWorker?.getRegistrations()) ?? [];

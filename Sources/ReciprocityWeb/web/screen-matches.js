@@ -1,3 +1,4 @@
+// @ts-check
 // The Matches screen and the regular poll that keeps it (and the badge) up to date: `pollMatches` is the one
 // refresh every screen opens with (navigation.js).
 

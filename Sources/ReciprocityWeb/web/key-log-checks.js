@@ -1,3 +1,4 @@
+// @ts-check
 // The page's replica of the key log and its checks, a port of the Swift client's KeyLogChecks.swift: a
 // KeyDirectory for the directory rules with a Merkle frontier (MemberState.replica), the rules of the member's
 // own entries, and the key-log half of Membership (as KeyLogChecks.swift's `extension Membership`), every check
@@ -106,12 +107,13 @@ function checkOwnEntry(index, entry, handle, history, own) {
 
 /**
  * The key-log methods of Membership (membership.js extends this class). They use the membership's `state`,
- * `publicKey`, `api`, `serial`, `rollingBack` and `save`.
+ * `publicKey`, `api`, `serial`, `rollingBack` and `save`: each method says so with `@this`, for the type check.
  */
 export class MembershipKeyLog {
     /**
      * The server's current head, checked against the pinned key and the latest verified head.
      * @returns {Promise<import("./reciprocity.js").TreeHead>}
+     * @this {import("./membership.js").Membership}
      */
     async servedTreeHead() {
         const served = await this.api.logHead();
@@ -148,6 +150,7 @@ export class MembershipKeyLog {
     /**
      * @param {string | null | undefined} nextPublicKey
      * @returns {string[]} this member's keys, oldest first (base64url)
+     * @this {import("./membership.js").Membership}
      */
     ownKeyHistory(nextPublicKey) {
         return [...(this.state.retiredKeys ?? []), this.publicKey, ...(nextPublicKey ? [nextPublicKey] : [])];
@@ -158,6 +161,7 @@ export class MembershipKeyLog {
      * freshness, no rollback, consistency, the directory rules, the entries hash to the signed root) and checks
      * every entry for this member's own handle. The requests depend only on the log.
      * @returns {Promise<Replica>}
+     * @this {import("./membership.js").Membership}
      */
     async syncedDirectory() {
         const head = await this.servedTreeHead();
@@ -204,6 +208,7 @@ export class MembershipKeyLog {
      * The latest verified tree head as one line, after bringing the replica up to the server's current head
      * (`reciprocity key head`): the line to compare with other members (gossip).
      * @returns {Promise<string>}
+     * @this {import("./membership.js").Membership}
      */
     currentTreeHead() {
         return this.serial(() => this.rollingBack(async () => {
@@ -222,6 +227,7 @@ export class MembershipKeyLog {
      * equal sizes, else a consistency proof from the server; `log-fork`). Resolves to the served head's line.
      * @param {string} line
      * @returns {Promise<string>}
+     * @this {import("./membership.js").Membership}
      */
     checkGossipedHead(line) {
         return this.serial(() => this.rollingBack(async () => {

@@ -1,3 +1,4 @@
+// @ts-check
 // ChaCha20-Poly1305 (RFC 8439) for the browser: WebCrypto has no ChaCha20-Poly1305, and Reciprocity's
 // sealed notes (Specs/protocol.md section 7a) need it. One small dependency-free ES module, Uint8Array in
 // and out, checked against RFC 8439's own test vectors and Reciprocity's note vectors (Tests/web/).

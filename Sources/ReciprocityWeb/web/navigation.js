@@ -1,3 +1,4 @@
+// @ts-check
 // Showing a screen: every screen opens with the same single poll (screen-matches.js), then draws from this
 // device's state (session.js says why); and the way into the app once a membership is here.
 
@@ -13,8 +14,9 @@ import { startDirectorySync } from "./screen-directory.js";
  * @returns {Promise<void> | undefined}
  */
 export function showScreen(name, { focus = true } = {}) {
-    for (const section of document.querySelectorAll("main > section")) section.hidden = section.id !== `screen-${name}`;
-    for (const button of document.querySelectorAll("#nav button")) {
+    const sections = /** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll("main > section"));
+    for (const section of sections) section.hidden = section.id !== `screen-${name}`;
+    for (const button of /** @type {NodeListOf<HTMLButtonElement>} */ (document.querySelectorAll("#nav button"))) {
         if (button.dataset.screen === name) button.setAttribute("aria-current", "page");
         else button.removeAttribute("aria-current");
     }

@@ -1,10 +1,11 @@
+// @ts-check
 // The program's directory, kept in this page (issue #23; Specs/client.md section 8): every public profile,
 // brought up to date from GET /v1/profiles at start and on a timer that nothing the member does moves, kept in
 // IndexedDB across reloads, and searched, filtered, paged and ranked here. No request carries what the member
 // types or chooses, and none is sent because of a search.
 
 import { ClientError } from "./server-api.js";
-import { deleteDatabase, request } from "./member-state.js";
+import { committed, deleteDatabase, request } from "./member-state.js";
 
 const DB_NAME = "reciprocity-directory";
 const PROFILES = "profiles"; // {handle, profile, joinedAt}, by handle
@@ -148,11 +149,7 @@ export class DirectoryReplica {
                 else profiles.delete(handle);
             }
             tx.objectStore(META).put({ program: this.program, cursor }, "sync");
-            await new Promise((resolve, reject) => {
-                tx.oncomplete = resolve;
-                tx.onerror = () => reject(tx.error);
-                tx.onabort = () => reject(tx.error ?? new Error("aborted"));
-            });
+            await committed(tx);
         } finally {
             db.close();
         }

@@ -9,6 +9,8 @@
 // drawing the screen again (`redraw`). Matches and changed keys it caused show at the next poll (at most POLL_MS
 // later, screen-matches.js).
 
+import { ClientError } from "./server-api.js";
+
 /** @type {{membership: import("./membership.js").Membership | null, current: string | null}} */
 export const session = {
     /** The Membership (membership.js), or null. */
@@ -16,6 +18,16 @@ export const session = {
     /** The name of the screen shown ("profile", "directory", ...), or null. */
     current: null,
 };
+
+/**
+ * The membership this page holds, for the screens and actions that exist only with one; a ClientError (which
+ * the page shows) when it holds none, as after "Forget this device".
+ * @returns {import("./membership.js").Membership}
+ */
+export function heldMembership() {
+    if (!session.membership) throw new ClientError("no-membership", "this page holds no membership now; join or restore one first");
+    return session.membership;
+}
 
 /**
  * name -> a function drawing that screen from this device's state, with no request of its own.
@@ -28,5 +40,5 @@ export const renderers = {};
  * @returns {void | Promise<void>}
  */
 export function redraw() {
-    return renderers[session.current]?.();
+    return session.current === null ? undefined : renderers[session.current]?.();
 }

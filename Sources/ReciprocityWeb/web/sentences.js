@@ -1,3 +1,4 @@
+// @ts-check
 // Every failure the web app shows, as one sentence for the member with its stable code: the server's problem
 // types, the client's codes (membership.js, directory.js) and the backup file's (backup.js). Every problem code
 // of the server's table (ProblemCode in ReciprocityAPI) is named here, in SENTENCES or in a list below, which
