@@ -53,7 +53,9 @@ import Testing
             #expect(statuses[status, default: 0] > 0, "no script produced status \(status): \(statuses)")
         }
         #expect(compared > Self.scripts * 10)
-        print("differential (\(backend.rawValue)): \(Self.scripts) scripts, \(compared) request pairs identical, \(legitimateMatches) ended by a legitimate match, statuses \(statuses.sorted { $0.key < $1.key })")
+        print(
+            "differential (\(backend.rawValue)): \(Self.scripts) scripts, \(compared) request pairs identical, \(legitimateMatches) ended by a legitimate match, statuses \(statuses.sorted { $0.key < $1.key })"
+        )
     }
 
     @Test(arguments: Backend.enabled)
@@ -65,10 +67,18 @@ import Testing
         let requests: [(HTTPRequest.Method, String, String?)] = [
             (.get, "/healthz", nil), (.get, "/readyz", nil), (.get, "/openapi.yaml", nil), (.get, "/metrics", nil),
             (.get, "/v1/me", nil), (.get, "/v1/marks", nil), (.get, "/v1/matches", nil),
-            (.post, "/v1/marks", #"{"epoch":0,"marks":[]}"#), (.delete, "/v1/marks/\(fixture.othersToken.base64URL)", nil),
-            (.get, "/v1/directory", nil), (.get, "/v1/profiles", nil), (.get, "/v1/log/head", nil), (.get, "/nope", nil),
-            (.post, "/v1/programs/acme/members", #"{"invite":"rcpi_wrong","handle":"zed","publicKey":"x","profile":{"displayName":"Z"}}"#),
-            (.post, "/v1/programs/nope/members", #"{"invite":"rcpi_wrong","handle":"zed","publicKey":"x","profile":{"displayName":"Z"}}"#),
+            (.post, "/v1/marks", #"{"epoch":0,"marks":[]}"#),
+            (.delete, "/v1/marks/\(fixture.othersToken.base64URL)", nil),
+            (.get, "/v1/directory", nil), (.get, "/v1/profiles", nil), (.get, "/v1/log/head", nil),
+            (.get, "/nope", nil),
+            (
+                .post, "/v1/programs/acme/members",
+                #"{"invite":"rcpi_wrong","handle":"zed","publicKey":"x","profile":{"displayName":"Z"}}"#
+            ),
+            (
+                .post, "/v1/programs/nope/members",
+                #"{"invite":"rcpi_wrong","handle":"zed","publicKey":"x","profile":{"displayName":"Z"}}"#
+            ),
             (.post, "/v1/programs/acme/members", "{"),
         ]
         try await worldA.app().test(.router) { a in
@@ -96,9 +106,13 @@ import Testing
         let steps = generated
         func scrape(_ world: World) async throws -> (all: [String], compared: [String]) {
             try await world.app().test(.router) { client in
-                for step in steps where !step.isOthersAct { _ = try await step.send(client, credential: fixture.callerCredential) }
-                let text = String(buffer: try await client.send(
-                    .get, "/metrics", headers: [.authorization: "Bearer \(world.harness.metricsCredential)"]).body)
+                for step in steps where !step.isOthersAct {
+                    _ = try await step.send(client, credential: fixture.callerCredential)
+                }
+                let text = String(
+                    buffer: try await client.send(
+                        .get, "/metrics", headers: [.authorization: "Bearer \(world.harness.metricsCredential)"]
+                    ).body)
                 let lines = text.split(separator: "\n").map(String.init)
                 // Durations are timing, not state; the two gauges are the documented aggregates.
                 let compared = lines.filter { line in
@@ -110,186 +124,9 @@ import Testing
         }
         let (a, b) = (try await scrape(worldA), try await scrape(worldB))
         #expect(a.compared.sorted() == b.compared.sorted())
-        #expect(a.all.contains { $0.hasPrefix("reciprocity_pending_marks") } && a.compared.contains { $0.hasPrefix("http_requests_total") })
-    }
-
-    /// The refusal paths must also take the same time: a batch over the quota that holds a token someone else
-    /// is waiting on must not be slower than one that does not (the old code inserted the match, then rolled
-    /// it back: about 100 µs more, enough to tell with a few hundred requests). Thousands of interleaved
-    /// samples straight on the store (no HTTP noise, so a difference is easier to see, not harder), compared
-    /// with the two-sample Kolmogorov-Smirnov statistic and the difference of medians.
-    @Test func refusalsTakeTheSameTimeWhateverOthersHold() async throws {
-        let harness = try Harness()
-        _ = try await harness.store.createProgram(name: ProgramID("acme"), maxMarks: 4, epoch: 0)
-        let invite = BearerSecret(text: "rcpi_timing")
-        _ = try await harness.store.createInvite(program: ProgramID("acme"), codeDigest: invite.digest, uses: 10, expiresAt: nil)
-        func join(_ handle: String) async throws -> MemberRecord {
-            try await harness.store.join(
-                program: ProgramID("acme"), inviteDigest: invite.digest, handle: Handle(handle),
-                publicKey: PrivateKey().publicKey, profile: Profile(displayName: handle),
-                credentialDigest: BearerSecret.generate(.memberCredential).digest, now: Date()
-            ).0
-        }
-        let caller = try await join("carol")
-        let other = try await join("mallory")
-        // Mallory waits on tokens the caller could submit; the caller is at the quota.
-        let waiting = try (0..<4).map { _ in try Mark.dummy() }
-        _ = try await harness.store.submitMarks(memberID: other.id, programID: caller.programID, epoch: 0, marks: waiting, now: Date())
-        _ = try await harness.store.submitMarks(
-            memberID: caller.id, programID: caller.programID, epoch: 0, marks: try (0..<4).map { _ in try Mark.dummy() }, now: Date())
-        let padding = try (0..<8).map { _ in try Mark.dummy() }
-        let withWaiting = waiting + padding
-        let withoutWaiting = try (0..<4).map { _ in try Mark.dummy() } + padding
-
-        func refuse(_ batch: [Mark]) async throws {
-            do {
-                _ = try await harness.store.submitMarks(memberID: caller.id, programID: caller.programID, epoch: 0, marks: batch, now: Date())
-                Issue.record("an over-quota batch was accepted")
-            } catch let error as StoreError {
-                #expect(error.code == .quotaExceeded)
-            }
-        }
-        try await Self.expectSameTiming("over-quota refusal, with others' waiting tokens vs without") {
-            try await refuse(withWaiting)
-        } versus: {
-            try await refuse(withoutWaiting)
-        }
-    }
-
-    /// A wrong invite costs the same whether or not the program exists (the join route has no credential, so
-    /// a difference would tell anyone which program names exist).
-    @Test func joinRefusalsTakeTheSameTimeWhetherOrNotTheProgramExists() async throws {
-        let harness = try Harness()
-        let (program, _) = try await harness.program()
-        func refuse(_ name: ProgramID) async throws {
-            await #expect(throws: StoreError.self) {
-                try await harness.store.join(
-                    program: name, inviteDigest: BearerSecret.digest(of: "rcpi_wrong"), handle: Handle("zed"),
-                    publicKey: PrivateKey().publicKey, profile: Profile(displayName: "Zed"),
-                    credentialDigest: Data(count: 32), now: Date())
-            }
-        }
-        let missing = try ProgramID("no-such-program")
-        try await Self.expectSameTiming("join with a wrong invite, existing vs missing program") {
-            try await refuse(program)
-        } versus: {
-            try await refuse(missing)
-        }
-    }
-
-    /// A submission takes the same time whether or not another member's batch, submitted at the same moment
-    /// and so committed in the same group (or the next), completes a match. A match deletes the first
-    /// marker's pending row, and a group that deleted once answered only after a WAL scrub (#23): a member
-    /// submitting beside others read from their own response time whether someone else's mark had been
-    /// waiting (medians 2.0 against 1.2 ms). Each round, untimed, Dora leaves a pending mark; then Alice
-    /// submits a fresh mark while Bob submits, at once, Dora's token (a match) or a fresh one; only Alice's
-    /// submission is timed. Untimed cleanup keeps the rows each round leaves behind the same.
-    ///
-    /// Now every group ends with a scrub and a write that deleted nothing is answered at its commit: 1.5 ms
-    /// against 0.5 became about 0.75 against 0.63 ms (D 0.2). What is left is Bob's own work in the writer
-    /// ahead of Alice: a match writes more rows and pages than a pending mark (the group's apply and commit,
-    /// and the scrub a later group waits behind), a known issue until a submission costs the writer the same
-    /// whatever its outcome. So the test requires the leak it closed not to come back (D 0.86 and medians
-    /// three times apart before; under a 0.45 bound on D and 60 % on the medians now, whatever the machine's
-    /// load), and records the strict property (D below 0.1, medians within 10 %) as a known issue, which a
-    /// quiet machine may meet by chance: hence intermittent.
-    @Test func submissionsTakeTheSameTimeWhetherConcurrentOnesMatch() async throws {
-        let harness = try Harness()
-        let program = try await harness.store.createProgram(name: ProgramID("acme"), maxMarks: 10_000, epoch: 0)
-        let invite = BearerSecret(text: "rcpi_concurrent")
-        _ = try await harness.store.createInvite(program: program.name, codeDigest: invite.digest, uses: 3, expiresAt: nil)
-        var members: [MemberRecord] = []
-        for handle in ["alice", "bob", "dora"] {
-            members.append(try await harness.store.join(
-                program: program.name, inviteDigest: invite.digest, handle: Handle(handle),
-                publicKey: PrivateKey().publicKey, profile: Profile(displayName: handle),
-                credentialDigest: BearerSecret.generate(.memberCredential).digest, now: Date()).0)
-        }
-        let (alice, bob, dora) = (members[0], members[1], members[2])
-        let store = harness.store
-        func submit(_ member: MemberRecord, _ mark: Mark) async throws -> MarkOutcome {
-            try await store.submitMarks(memberID: member.id, programID: program.id, epoch: 0, marks: [mark], now: Date())[0]
-        }
-        func round(bobMatches: Bool) async throws -> Double {
-            let waiting = try Mark.dummy()
-            _ = try await submit(dora, waiting)
-            let bobs = bobMatches ? Mark(token: waiting.token, tag: try .random(), note: try .dummy()) : try Mark.dummy()
-            let alices = try Mark.dummy()
-            async let bobsOutcome = submit(bob, bobs)
-            let start = ContinuousClock.now
-            _ = try await submit(alice, alices)
-            let elapsed = ContinuousClock.now - start
-            #expect(try await bobsOutcome == (bobMatches ? .matched : .pending))
-            _ = try await store.withdraw(memberID: alice.id, token: alices.token)
-            if !bobMatches {
-                _ = try await store.withdraw(memberID: dora.id, token: waiting.token)
-                _ = try await store.withdraw(memberID: bob.id, token: bobs.token)
-            }
-            return Double(elapsed.components.attoseconds) / 1e12 + Double(elapsed.components.seconds) * 1e6
-        }
-        let (statistic, matching, pending) = try await Self.durations(
-            "a submission beside another member's that matches vs one that does not"
-        ) {
-            try await round(bobMatches: true)
-        } versus: {
-            try await round(bobMatches: false)
-        }
-        #expect(statistic < 0.45, "a concurrent match must not be as visible as before the scrub ran after every burst")
-        #expect(abs(matching - pending) < 0.6 * pending, "a concurrent match must not be as visible as before")
-        withKnownIssue("the writer's work for a concurrent match, ahead of this submission (#23)", isIntermittent: true) {
-            #expect(statistic < 0.1)
-            #expect(abs(matching - pending) < max(10, 0.1 * pending))
-        }
-    }
-
-    /// Times `a` and `b` 3,000 times each, interleaved in random order after a warm-up, and requires the two
-    /// distributions to be indistinguishable: the two-sample Kolmogorov-Smirnov statistic D below 0.1 and the
-    /// medians within 10 % (or 10 µs). For equal distributions, D above 0.05 has a probability under 1e-3 at
-    /// this sample size, so 0.1 leaves room for a noisy machine, while a shift of the size the old quota path
-    /// had (about 100 µs on a refusal of a few hundred) gives D well above 0.2.
-    static func expectSameTiming(
-        _ label: String, _ a: () async throws -> Void, versus b: () async throws -> Void
-    ) async throws {
-        func time(_ body: () async throws -> Void) async throws -> Double {
-            let start = ContinuousClock.now
-            try await body()
-            let elapsed = ContinuousClock.now - start
-            return Double(elapsed.components.attoseconds) / 1e12 + Double(elapsed.components.seconds) * 1e6
-        }
-        try await expectSameDurations(label) { try await time(a) } versus: { try await time(b) }
-    }
-
-    /// `expectSameTiming` for runs that time only part of themselves: `a` and `b` return their durations in µs.
-    static func expectSameDurations(
-        _ label: String, _ a: () async throws -> Double, versus b: () async throws -> Double
-    ) async throws {
-        let (statistic, medianA, medianB) = try await durations(label, a, versus: b)
-        #expect(statistic < 0.1, "\(label)")
-        #expect(abs(medianA - medianB) < max(10, 0.1 * medianB), "\(label)")
-    }
-
-    /// Times `a` and `b` 3,000 times each, interleaved in random order after a warm-up: the two-sample
-    /// Kolmogorov-Smirnov statistic and the two medians in microseconds, printed.
-    static func durations(
-        _ label: String, _ a: () async throws -> Double, versus b: () async throws -> Double
-    ) async throws -> (statistic: Double, medianA: Double, medianB: Double) {
-        for _ in 0..<200 { _ = try await (a(), b()) }
-        var samplesA: [Double] = []
-        var samplesB: [Double] = []
-        var random = SplitMix64(seed: seed)
-        for _ in 0..<3000 {
-            if random.next() & 1 == 0 {
-                samplesA.append(try await a())
-                samplesB.append(try await b())
-            } else {
-                samplesB.append(try await b())
-                samplesA.append(try await a())
-            }
-        }
-        let statistic = kolmogorovSmirnov(samplesA, samplesB)
-        let (medianA, medianB) = (median(samplesA), median(samplesB))
-        print("timing, \(label): medians \(medianA) µs and \(medianB) µs, KS D = \(statistic)")
-        return (statistic, medianA, medianB)
+        #expect(
+            a.all.contains { $0.hasPrefix("reciprocity_pending_marks") }
+                && a.compared.contains { $0.hasPrefix("http_requests_total") })
     }
 
     // MARK: Replaying one script in two worlds
@@ -326,7 +163,9 @@ import Testing
                         return outcome
                     }
                     let same = Normalised(left) == Normalised(right)
-                    #expect(same, "script \(script) step \(index): \(step)\nA: \(Normalised(left))\nB: \(Normalised(right))")
+                    #expect(
+                        same, "script \(script) step \(index): \(step)\nA: \(Normalised(left))\nB: \(Normalised(right))"
+                    )
                     guard same else { return outcome }
                     outcome.compared += 1
                 }
@@ -378,7 +217,8 @@ import Testing
 
         static func derive(_ keys: [String: PrivateKey], _ me: String, _ role: Role, _ other: String) throws -> Mark {
             try KeySchedule.derive(
-                context: InterestContext(program: ProgramID(program), relation: role == .peer ? .peer : .mentorship, epoch: 0),
+                context: InterestContext(
+                    program: ProgramID(program), relation: role == .peer ? .peer : .mentorship, epoch: 0),
                 me: keys[me]!, handle: Handle(me), role: role,
                 other: Party(handle: Handle(other), publicKey: keys[other]!.publicKey)
             ).mark
@@ -403,7 +243,8 @@ import Testing
             let otherInvite = BearerSecret(text: "rcpi_differential-other")
             for (name, maxMarks, code) in [(Fixture.program, 6, invite), ("other", 16, otherInvite)] {
                 _ = try await store.createProgram(name: ProgramID(name), maxMarks: maxMarks, epoch: 0)
-                _ = try await store.createInvite(program: ProgramID(name), codeDigest: code.digest, uses: 10, expiresAt: nil)
+                _ = try await store.createInvite(
+                    program: ProgramID(name), codeDigest: code.digest, uses: 10, expiresAt: nil)
             }
             var members: [String: MemberRecord] = [:]
             for handle in ["carol", "mallory", "dana", "erin", "femi"] {
@@ -411,7 +252,9 @@ import Testing
                 members[handle] = try await store.join(
                     program: ProgramID(Fixture.program), inviteDigest: invite.digest, handle: Handle(handle),
                     publicKey: fixture.keys[handle]!.publicKey,
-                    profile: Profile(displayName: handle.capitalized, headline: "Works on \(handle)", tags: ["swift"], offersMentoring: handle != "carol"),
+                    profile: Profile(
+                        displayName: handle.capitalized, headline: "Works on \(handle)", tags: ["swift"],
+                        offersMentoring: handle != "carol"),
                     credentialDigest: BearerSecret.digest(of: credential), now: now
                 ).0
             }
@@ -431,10 +274,13 @@ import Testing
                 marks: [try Fixture.derive(fixture.keys, "erin", .mentee, "dana")], now: now)
             if withOthersMarks {
                 // Mallory marks the caller in every role (the caller can compute these tokens) and dana.
-                let aimedAtCaller = try [Role.mentor, .mentee, .peer].map { try Fixture.derive(fixture.keys, "mallory", $0, "carol") }
+                let aimedAtCaller = try [Role.mentor, .mentee, .peer].map {
+                    try Fixture.derive(fixture.keys, "mallory", $0, "carol")
+                }
                 let toDana = try Fixture.derive(fixture.keys, "mallory", .mentee, "dana")
                 _ = try await store.submitMarks(
-                    memberID: members["mallory"]!.id, programID: program, epoch: 0, marks: aimedAtCaller + [toDana], now: now)
+                    memberID: members["mallory"]!.id, programID: program, epoch: 0, marks: aimedAtCaller + [toDana],
+                    now: now)
                 // Dana marks femi, who does not answer.
                 _ = try await store.submitMarks(
                     memberID: members["dana"]!.id, programID: program, epoch: 0,
@@ -459,8 +305,11 @@ import Testing
             if random.next() % 3 == 0, let held = try? await harness.store.pendingMarks(memberID: member).first {
                 _ = try? await harness.store.withdraw(memberID: member, token: held.token)
             } else {
-                let mark = Mark(token: InterestToken(uncheckedBytes: random.bytes(32)), tag: ConfirmationTag(uncheckedBytes: random.bytes(32)))
-                _ = try? await harness.store.submitMarks(memberID: member, programID: program, epoch: 0, marks: [mark], now: Date())
+                let mark = Mark(
+                    token: InterestToken(uncheckedBytes: random.bytes(32)),
+                    tag: ConfirmationTag(uncheckedBytes: random.bytes(32)))
+                _ = try? await harness.store.submitMarks(
+                    memberID: member, programID: program, epoch: 0, marks: [mark], now: Date())
             }
         }
     }
@@ -484,7 +333,8 @@ import Testing
         var description: String {
             switch self {
             case .othersAct: "(someone else acts in world B)"
-            case .submit(let epoch, let marks, let withdraw): "POST /v1/marks epoch \(epoch), \(marks.count) marks, \(withdraw?.count ?? 0) withdrawals"
+            case .submit(let epoch, let marks, let withdraw):
+                "POST /v1/marks epoch \(epoch), \(marks.count) marks, \(withdraw?.count ?? 0) withdrawals"
             case .submitRaw(let body): "POST /v1/marks raw \(body.prefix(60))"
             case .withdraw(let token): "DELETE /v1/marks/\(token.prefix(12))…"
             case .get(let path): "GET \(path)"
@@ -511,17 +361,24 @@ import Testing
             func item(waiting: UInt64) -> MarkItem {
                 switch random.next() % 12 {
                 case 0: return MarkItem(token: "not-base64!", tag: Base64URL.encode(random.bytes(32)))
-                case 1: return MarkItem(token: Base64URL.encode(random.bytes(31)), tag: Base64URL.encode(random.bytes(32)))
-                case 2: return MarkItem(token: token(waiting: waiting).base64URL, tag: Base64URL.encode(random.bytes(32)), note: "short")
+                case 1:
+                    return MarkItem(token: Base64URL.encode(random.bytes(31)), tag: Base64URL.encode(random.bytes(32)))
+                case 2:
+                    return MarkItem(
+                        token: token(waiting: waiting).base64URL, tag: Base64URL.encode(random.bytes(32)), note: "short"
+                    )
                 default:
                     let chosen = token(waiting: waiting)
                     let known = fixture.callerMarks.first { $0.token == chosen }
                     return MarkItem(
-                        token: chosen.base64URL, tag: (known?.tag ?? ConfirmationTag(uncheckedBytes: random.bytes(32))).base64URL,
+                        token: chosen.base64URL,
+                        tag: (known?.tag ?? ConfirmationTag(uncheckedBytes: random.bytes(32))).base64URL,
                         note: known?.note?.base64URL)
                 }
             }
-            func fresh() -> MarkItem { MarkItem(token: Base64URL.encode(random.bytes(32)), tag: Base64URL.encode(random.bytes(32))) }
+            func fresh() -> MarkItem {
+                MarkItem(token: Base64URL.encode(random.bytes(32)), tag: Base64URL.encode(random.bytes(32)))
+            }
             if random.next() % 8 == 0 { return .othersAct(random.next()) }
             switch random.next() % 24 {
             case 0..<6:
@@ -533,7 +390,8 @@ import Testing
                 if random.next() % 3 == 0 { items.append(items[0]) }
                 // Sometimes replacing marks in the same request: withdrawing tokens the caller holds, tokens
                 // waiting in world B for someone else, and unknown ones.
-                let withdraw = random.next() % 3 == 0
+                let withdraw =
+                    random.next() % 3 == 0
                     ? (0..<(1 + Int(random.next() % 3))).map { _ in token(waiting: 40).base64URL } : nil
                 return .submit(epoch: 0, marks: items, withdraw: withdraw)
             case 6, 7, 8:
@@ -550,28 +408,37 @@ import Testing
             case 9:
                 return .submit(epoch: 0, marks: random.next() % 2 == 0 ? [] : (0..<257).map { _ in fresh() })
             case 10:
-                return .submitRaw(pick(["{", #"{"epoch":-1,"marks":[]}"#, #"{"epoch":0}"#, "[]", #"{"epoch":0,"marks":[{"token":1}]}"#]))
+                return .submitRaw(
+                    pick([
+                        "{", #"{"epoch":-1,"marks":[]}"#, #"{"epoch":0}"#, "[]", #"{"epoch":0,"marks":[{"token":1}]}"#,
+                    ]))
             case 11, 12, 13:
                 return .withdraw(random.next() % 6 == 0 ? "garbage" : token(waiting: 40).base64URL)
             case 14, 15, 16:
-                return .get(pick([
-                    "/v1/marks", "/v1/matches", "/v1/matches?limit=1", "/v1/matches?after=bad", "/v1/me",
-                    "/v1/matches?after=\(token(waiting: 50).base64URL)", "/v1/directory", "/v1/directory?q=da",
-                    "/v1/profiles", "/v1/profiles?limit=2", "/v1/profiles?since=AAAAAAAAAAAAAAAAAAAAAA.3", "/v1/profiles?since=x",
-                    "/v1/directory/dana", "/v1/directory/nobody", "/v1/log/head", "/v1/log/entries?start=0&limit=5",
-                    "/v1/log/consistency?from=1&to=3", "/v1/directory?limit=0",
-                ]))
+                return .get(
+                    pick([
+                        "/v1/marks", "/v1/matches", "/v1/matches?limit=1", "/v1/matches?after=bad", "/v1/me",
+                        "/v1/matches?after=\(token(waiting: 50).base64URL)", "/v1/directory", "/v1/directory?q=da",
+                        "/v1/profiles", "/v1/profiles?limit=2", "/v1/profiles?since=AAAAAAAAAAAAAAAAAAAAAA.3",
+                        "/v1/profiles?since=x",
+                        "/v1/directory/dana", "/v1/directory/nobody", "/v1/log/head", "/v1/log/entries?start=0&limit=5",
+                        "/v1/log/consistency?from=1&to=3", "/v1/directory?limit=0",
+                    ]))
             case 17:
-                return .updateProfile(pick([
-                    #"{"displayName":"Carol","headline":"New"}"#, #"{"displayName":""}"#,
-                    #"{"displayName":"C\#(String(repeating: "\u{301}", count: 9))"}"#,
-                ]))
+                return .updateProfile(
+                    pick([
+                        #"{"displayName":"Carol","headline":"New"}"#, #"{"displayName":""}"#,
+                        #"{"displayName":"C\#(String(repeating: "\u{301}", count: 9))"}"#,
+                    ]))
             case 18:
                 return .rotateCredential
             case 19, 20:
                 // Mostly new keys (the fourth rotation in a day is refused), sometimes a key the log holds.
                 let reused = random.next() % 4 == 0
-                let key = reused ? pick(fixture.rotationKeys + [fixture.keys["dana"]!]) : (try? PrivateKey(rawRepresentation: random.bytes(32)))
+                let key =
+                    reused
+                    ? pick(fixture.rotationKeys + [fixture.keys["dana"]!])
+                    : (try? PrivateKey(rawRepresentation: random.bytes(32)))
                 return .rotateKey((key ?? fixture.rotationKeys[0]).publicKey.base64URL)
             case 21, 22:
                 return .wrongMethod(pick([.put, .patch]), pick(["/v1/marks", "/v1/matches", "/v1/me"]))
@@ -586,14 +453,17 @@ import Testing
             case .othersAct: return try await client.send(.get, "/v1/marks", headers: auth)
             case .submit(let epoch, let marks, let withdraw):
                 return try await client.send(
-                    .post, "/v1/marks", headers: auth, json: SubmitMarksRequest(epoch: epoch, marks: marks, withdraw: withdraw))
+                    .post, "/v1/marks", headers: auth,
+                    json: SubmitMarksRequest(epoch: epoch, marks: marks, withdraw: withdraw))
             case .submitRaw(let body): return try await client.send(.post, "/v1/marks", headers: auth, raw: body)
             case .withdraw(let token): return try await client.send(.delete, "/v1/marks/\(token)", headers: auth)
             case .get(let path): return try await client.send(.get, path, headers: auth)
-            case .updateProfile(let body): return try await client.send(.put, "/v1/me/profile", headers: auth, raw: body)
+            case .updateProfile(let body):
+                return try await client.send(.put, "/v1/me/profile", headers: auth, raw: body)
             case .rotateCredential: return try await client.send(.post, "/v1/me/credential", headers: auth)
             case .rotateKey(let key):
-                return try await client.send(.put, "/v1/me/key", headers: auth, json: KeyRotationRequest(publicKey: key))
+                return try await client.send(
+                    .put, "/v1/me/key", headers: auth, json: KeyRotationRequest(publicKey: key))
             case .wrongMethod(let method, let path): return try await client.send(method, path, headers: auth)
             case .unauthenticated(let method, let path): return try await client.send(method, path)
             }
@@ -633,7 +503,8 @@ struct Normalised: Equatable, CustomStringConvertible {
         status = Int(response.status.code)
         headers = response.headers.filter { !["date", "x-request-id"].contains($0.name.canonicalName) }
             // Retry-After counts seconds from now: a time, like `date` (a slow run crosses a second between worlds).
-            .map { "\($0.name.canonicalName): \([.contentLength, .retryAfter].contains($0.name) ? "-" : $0.value)" }.sorted()
+            .map { "\($0.name.canonicalName): \([.contentLength, .retryAfter].contains($0.name) ? "-" : $0.value)" }
+            .sorted()
         var text = String(buffer: response.body)
         let patterns = [
             #""(createdAt|matchedAt|joinedAt|signedAt)":"[^"]*""#, #""(timestamp)":[0-9]+"#,
@@ -649,22 +520,3 @@ struct Normalised: Equatable, CustomStringConvertible {
 
     var description: String { "\(status) \(headers) \(body.prefix(600))" }
 }
-
-
-/// The two-sample Kolmogorov-Smirnov statistic: the largest gap between the two empirical distributions.
-func kolmogorovSmirnov(_ a: [Double], _ b: [Double]) -> Double {
-    let left = a.sorted()
-    let right = b.sorted()
-    var i = 0
-    var j = 0
-    var largest = 0.0
-    while i < left.count && j < right.count {
-        let value = min(left[i], right[j])
-        while i < left.count && left[i] <= value { i += 1 }
-        while j < right.count && right[j] <= value { j += 1 }
-        largest = max(largest, abs(Double(i) / Double(left.count) - Double(j) / Double(right.count)))
-    }
-    return largest
-}
-
-func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
