@@ -187,7 +187,8 @@ let package = Package(
         .testTarget(
             name: "ReciprocityStoreTests",
             dependencies: [
-                "ReciprocityStore", "ReciprocitySQLite", "ReciprocityPostgres", "ReciprocityCore", "ReciprocityTestSupport",
+                "ReciprocityStore", "ReciprocitySQLite", "ReciprocityPostgres", "ReciprocityCore",
+                "ReciprocityTestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),

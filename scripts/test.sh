@@ -15,6 +15,7 @@ setup_python_tools
 
 hadolint Dockerfile
 scripts/lint-web.sh
+scripts/lint-swift.sh
 scripts/container-smoke.sh
 
 # The store and server suites run against PostgreSQL too: a throw-away cluster unless the developer names a

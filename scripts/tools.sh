@@ -28,6 +28,7 @@ check_tools() {
         "${@:1:$#-1}" >/dev/null 2>&1 || { echo "missing: $message" >&2; missing=1; }
     }
     need command -v swift "swift: Swift 6.1 or later for Linux, from https://www.swift.org/install/"
+    need swift format --version "swift format: part of the Swift toolchain since 6.0 (scripts/lint-swift.sh runs it)"
     need command -v curl "curl: $apt"
     need command -v pkg-config "pkg-config: $apt"
     need pkg-config --exists libcrypto "OpenSSL 3 headers (libcrypto): $apt"

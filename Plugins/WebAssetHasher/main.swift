@@ -17,7 +17,10 @@ do {
     for name in names {
         let data = try Data(contentsOf: folder.appendingPathComponent(name))
         // Names are plain file names; escaped anyway so that no name can break out of the string literal.
-        let literal = name.unicodeScalars.map { $0.isASCII && $0 != "\"" && $0 != "\\" && $0.value >= 0x20 ? String($0) : "\\u{\(String($0.value, radix: 16))}" }.joined()
+        let literal = name.unicodeScalars.map {
+            $0.isASCII && $0 != "\"" && $0 != "\\" && $0.value >= 0x20
+                ? String($0) : "\\u{\(String($0.value, radix: 16))}"
+        }.joined()
         lines.append("        \"\(literal)\": \"\(Hex.encode(ContentDigest.sha256(data)))\",")
     }
 } catch {

@@ -2,9 +2,9 @@ public import Foundation
 public import ReciprocityCore
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #elseif canImport(Darwin)
-    import Darwin
+import Darwin
 #endif
 
 /// Key backups for another device (Specs/backup.md): the private key and the membership state of this device,
@@ -35,18 +35,21 @@ public enum MemberBackup {
         guard (KeyBackup.minimumWriterIterations...KeyBackup.readerIterations.upperBound).contains(iterations) else {
             throw ReciprocityError(
                 .backupIterationsOutOfRange,
-                "a backup is written with \(KeyBackup.minimumWriterIterations) to \(KeyBackup.readerIterations.upperBound) iterations, got \(iterations)")
+                "a backup is written with \(KeyBackup.minimumWriterIterations) to \(KeyBackup.readerIterations.upperBound) iterations, got \(iterations)"
+            )
         }
         if FileManager.default.fileExists(atPath: membership.folder.nextKeyURL.path) {
             throw ClientError(
                 .rotationUnfinished,
-                "a key rotation is not finished on this device; run 'reciprocity key rotate' again to finish it, then export")
+                "a key rotation is not finished on this device; run 'reciprocity key rotate' again to finish it, then export"
+            )
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .iso8601
         var payload = [UInt8](
-            try encoder.encode(Payload(privateKey: Base64URL.encode(membership.key.rawRepresentation), state: membership.state)))
+            try encoder.encode(
+                Payload(privateKey: Base64URL.encode(membership.key.rawRepresentation), state: membership.state)))
         defer { wipe(&payload) }
         return Data(try KeyBackup.seal(payload: payload, passphrase: passphrase, iterations: iterations).text.utf8)
     }
@@ -66,7 +69,8 @@ public enum MemberBackup {
             // The state as KeyBackup read it (section 2.1: the last of duplicate names counts), not the payload's text.
             state = try flexibleDecoder().decode(MemberState.self, from: Data(opened.state.text.utf8))
         } catch {
-            throw ClientError(.invalidBackup, "the backup opened, but its state is not a membership this program can use")
+            throw ClientError(
+                .invalidBackup, "the backup opened, but its state is not a membership this program can use")
         }
         let key = try PrivateKey(rawRepresentation: opened.privateKey)
         let server: String
@@ -91,14 +95,16 @@ public enum MemberBackup {
         }
         try install(state: state, key: key, at: target, replacing: existing, home: home)
         return Imported(
-            folder: target, state: state, publicKey: key.publicKey, iterations: opened.iterations, replaced: existing != nil)
+            folder: target, state: state, publicKey: key.publicKey, iterations: opened.iterations,
+            replaced: existing != nil)
     }
 
     /// Writes the membership into a fresh hidden folder beside `target`, then renames it into place (moving a
     /// replaced membership aside first, and back if anything fails), then points `current` at it.
-    static func install(state: MemberState, key: PrivateKey, at target: MembershipFolder, replacing existing: MembershipFolder?,
-                        home: URL) throws
-    {
+    static func install(
+        state: MemberState, key: PrivateKey, at target: MembershipFolder, replacing existing: MembershipFolder?,
+        home: URL
+    ) throws {
         let files = FileManager.default
         let parent = target.url.deletingLastPathComponent()
         let createdParent = !files.fileExists(atPath: parent.path)
@@ -114,7 +120,8 @@ public enum MemberBackup {
             if createdParent { rmdir(parent.path) }
         }
         do {
-            try files.createDirectory(at: parent, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            try files.createDirectory(
+                at: parent, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             guard mkdir(staging.url.path, 0o700) == 0 else {
                 throw ClientError(.writeFailed, "cannot create \(staging.url.path)")
             }

@@ -32,7 +32,8 @@ public struct BrowserIdentity: Sendable, Equatable {
         let (system, platform) = ("X11; Linux x86_64", "Linux")
         #endif
         return BrowserIdentity(
-            userAgent: "Mozilla/5.0 (\(system)) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/\(major).0.0.0 Safari/537.36",
+            userAgent:
+                "Mozilla/5.0 (\(system)) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/\(major).0.0.0 Safari/537.36",
             brands: brandList(major: major, brand: "Google Chrome"), mobile: "?0", platform: "\"\(platform)\"",
             acceptLanguage: "en-US,en;q=0.9")
     }
@@ -53,11 +54,13 @@ public struct BrowserIdentity: Sendable, Equatable {
         let characters = [" ", "(", ":", "-", ".", "/", ")", ";", "=", "?", "_"]
         let grease = (
             "Not\(characters[major % characters.count])A\(characters[(major + 1) % characters.count])Brand",
-            ["8", "99", "24"][major % 3])
+            ["8", "99", "24"][major % 3]
+        )
         var list = [grease, ("Chromium", "\(major)")]
         if let brand { list.append((brand, "\(major)")) }
         let orders: [[Int]] =
-            list.count == 2 ? [[0, 1], [1, 0]] : [[0, 1, 2], [0, 2, 1], [1, 0, 2], [1, 2, 0], [2, 0, 1], [2, 1, 0]]
+            list.count == 2
+            ? [[0, 1], [1, 0]] : [[0, 1, 2], [0, 2, 1], [1, 0, 2], [1, 2, 0], [2, 0, 1], [2, 1, 0]]
         let order = orders[major % orders.count]
         var shuffled = list
         for (index, position) in order.enumerated() { shuffled[position] = list[index] }
@@ -89,7 +92,10 @@ enum BrowserRequest: Equatable {
                 ("sec-ch-ua", browser.brands), ("sec-ch-ua-mobile", browser.mobile),
                 ("sec-ch-ua-platform", browser.platform), ("Upgrade-Insecure-Requests", "1"),
                 ("User-Agent", browser.userAgent),
-                ("Accept", "text/html,application/xhtml+xml,application/xml;q=0.9,image/jxl,image/avif,image/webp,image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7"),
+                (
+                    "Accept",
+                    "text/html,application/xhtml+xml,application/xml;q=0.9,image/jxl,image/avif,image/webp,image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7"
+                ),
                 ("Sec-Fetch-Site", "none"), ("Sec-Fetch-Mode", "navigate"), ("Sec-Fetch-User", "?1"),
                 ("Sec-Fetch-Dest", "document"),
             ] + end
@@ -99,7 +105,8 @@ enum BrowserRequest: Equatable {
             case .stylesheet: ("text/css,*/*;q=0.1", "no-cors", "style")
             case .moduleScript: ("*/*", "cors", "script")
             case .classicScript: ("*/*", "no-cors", "script")
-            case .image: ("image/jxl,image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8", "no-cors", "image")
+            case .image:
+                ("image/jxl,image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8", "no-cors", "image")
             case .fetch, .document: ("*/*", "cors", "empty")
             }
         return start + (self == .moduleScript ? [("Origin", origin)] : []) + [

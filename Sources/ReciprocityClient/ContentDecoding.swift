@@ -22,7 +22,9 @@ enum ContentDecoding {
         let codings = (contentEncoding ?? "").split(separator: ",")
             .map { $0.trimmingCharacters(in: .whitespaces).lowercased() }.filter { !$0.isEmpty }
         guard codings.count <= maxCodings else {
-            throw ClientError(.undecodable, "it came in \(codings.count) content codings, more than the \(maxCodings) this audit decodes")
+            throw ClientError(
+                .undecodable,
+                "it came in \(codings.count) content codings, more than the \(maxCodings) this audit decodes")
         }
         var data = body
         var budget = limit
@@ -32,15 +34,19 @@ enum ContentDecoding {
                 case "identity": continue
                 case "gzip", "x-gzip": data = try zlib(data, .gzip(), upTo: budget)
                 // "deflate" is the zlib format (RFC 9110 section 8.4.1.2); like browsers, raw deflate is accepted too.
-                case "deflate": data = try (try? zlib(data, .zlib(), upTo: budget)) ?? zlib(data, .deflate(), upTo: budget)
+                case "deflate":
+                    data = try (try? zlib(data, .zlib(), upTo: budget)) ?? zlib(data, .deflate(), upTo: budget)
                 case "br": data = try brotli(data, upTo: budget)
                 case "zstd": data = try zstd(data, upTo: budget)
                 default: throw Failure("no browser decodes it")
                 }
             } catch let failure as Failure {
-                throw ClientError(.undecodable, "it came in the content coding '\(coding)', which this audit cannot decode: \(failure.reason)")
+                throw ClientError(
+                    .undecodable,
+                    "it came in the content coding '\(coding)', which this audit cannot decode: \(failure.reason)")
             } catch {
-                throw ClientError(.undecodable, "it came in the content coding '\(coding)' but does not decode (\(error))")
+                throw ClientError(
+                    .undecodable, "it came in the content coding '\(coding)' but does not decode (\(error))")
             }
             budget -= data.count
         }

@@ -126,7 +126,9 @@ extension MembershipFolder {
     /// "in the future" (the clock went back). A look at the file's metadata, so that commands do not pay for
     /// reading the whole replica.
     public func directoryIsStale(at now: Date) -> Bool {
-        guard let synced = (try? FileManager.default.attributesOfItem(atPath: directoryURL.path))?[.modificationDate] as? Date
+        guard
+            let synced = (try? FileManager.default.attributesOfItem(atPath: directoryURL.path))?[.modificationDate]
+                as? Date
         else { return true }
         return now.timeIntervalSince(synced) >= DirectoryReplica.maxAge || now < synced
     }
@@ -163,6 +165,8 @@ extension Membership {
             guard page.cursor != before, !page.changes.isEmpty else { break }
         }
         throw ClientError(
-            .serverPages, "the server's directory changes do not end (more than \(DirectoryReplica.maxPages) pages or a cursor that does not advance)")
+            .serverPages,
+            "the server's directory changes do not end (more than \(DirectoryReplica.maxPages) pages or a cursor that does not advance)"
+        )
     }
 }

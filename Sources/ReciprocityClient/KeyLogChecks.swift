@@ -27,7 +27,8 @@ enum KeyLogChecks {
         now: Date = Date()
     ) async throws -> SignedTreeHead {
         guard head.program.rawValue == program else {
-            throw ClientError(.logInvalidHead, "the server sent a tree head for program \(head.program), not \(program)")
+            throw ClientError(
+                .logInvalidHead, "the server sent a tree head for program \(head.program), not \(program)")
         }
         guard head.verify(with: logKey) else {
             throw ClientError(
@@ -63,7 +64,8 @@ enum KeyLogChecks {
         }
         guard
             MerkleTree.verifyConsistency(
-                oldSize: Int(small.size), newSize: Int(large.size), oldRoot: small.root, newRoot: large.root, proof: proof)
+                oldSize: Int(small.size), newSize: Int(large.size), oldRoot: small.root, newRoot: large.root,
+                proof: proof)
         else { throw forked(seen, served) }
     }
 
@@ -76,7 +78,8 @@ enum KeyLogChecks {
             let future = error.code == .futureHead
             throw ClientError(
                 future ? .logFutureHead : .logStaleHead,
-                "\(error.reason)\(future ? " (is this computer's clock right?)" : "; the server may be showing a frozen view"): \(head.text)")
+                "\(error.reason)\(future ? " (is this computer's clock right?)" : "; the server may be showing a frozen view"): \(head.text)"
+            )
         }
     }
 
@@ -105,7 +108,8 @@ enum KeyLogChecks {
             }
             for info in page where directory.size < target {
                 guard info.index == directory.size else {
-                    throw ClientError(.logMissingEntries, "the server sent entry \(info.index) where \(directory.size) belongs")
+                    throw ClientError(
+                        .logMissingEntries, "the server sent entry \(info.index) where \(directory.size) belongs")
                 }
                 let entry: KeyLogEntry
                 do {
@@ -194,7 +198,8 @@ extension Membership {
         guard replica.size <= Int(head.size) else {
             throw ClientError(
                 .logRollback,
-                "the server's log has \(head.size) entries but this device already replayed \(replica.size): \(head.text)")
+                "the server's log has \(head.size) entries but this device already replayed \(replica.size): \(head.text)"
+            )
         }
         var own = state.ownLogKey
         let history = try ownKeyHistory()
@@ -209,7 +214,8 @@ extension Membership {
     /// The keys this device gave its handle, oldest first: retired ones in the order it rotated away from
     /// them, the current one, and the key of an unfinished rotation.
     func ownKeyHistory() throws -> [String] {
-        (state.retiredKeys ?? []) + [key.publicKey.base64URL] + [try folder.loadNextKey()?.publicKey.base64URL].compactMap { $0 }
+        (state.retiredKeys ?? []) + [key.publicKey.base64URL]
+            + [try folder.loadNextKey()?.publicKey.base64URL].compactMap { $0 }
     }
 
     /// An entry for this member's handle must follow the device's own history: the first key joins, each later
@@ -252,10 +258,13 @@ extension Membership {
             try Self.checkOwnEntry(index, entry, handle: state.handle, history: history, last: &last)
         }
         guard directory.live[state.handle] == key.publicKey.base64URL else {
-            let hint = (try? folder.loadNextKey()) != nil ? " (a key rotation is unfinished: run 'reciprocity key rotate')" : ""
+            let hint =
+                (try? folder.loadNextKey()) != nil
+                ? " (a key rotation is unfinished: run 'reciprocity key rotate')" : ""
             throw ClientError(.logMissingKey, "the log does not hold your key as live under \(state.handle)\(hint)")
         }
-        try await KeyLogChecks.checkGossip(gossip, against: head, program: try programID, logKey: try await pinnedLogKey(), api: api)
+        try await KeyLogChecks.checkGossip(
+            gossip, against: head, program: try programID, logKey: try await pinnedLogKey(), api: api)
         state.replica = directory
         state.ownLogKey = last
         try folder.save(state)

@@ -2,9 +2,9 @@ public import Foundation
 public import ReciprocityCore
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #elseif canImport(Darwin)
-    import Darwin
+import Darwin
 #endif
 
 /// One mark as this device remembers it. The server never learns `handle` or `relation`; only this file maps
@@ -85,7 +85,8 @@ public struct MembershipFolder: Sendable {
     /// `$RECIPROCITY_HOME`, else `$XDG_CONFIG_HOME/reciprocity`, else `~/.config/reciprocity`.
     public static func home(environment: [String: String] = ProcessInfo.processInfo.environment) -> URL {
         if let home = environment["RECIPROCITY_HOME"], !home.isEmpty { return URL(fileURLWithPath: home) }
-        let config = environment["XDG_CONFIG_HOME"].flatMap { $0.isEmpty ? nil : $0 }
+        let config =
+            environment["XDG_CONFIG_HOME"].flatMap { $0.isEmpty ? nil : $0 }
             ?? ((environment["HOME"] ?? NSHomeDirectory()) + "/.config")
         return URL(fileURLWithPath: config).appendingPathComponent("reciprocity")
     }
@@ -180,7 +181,8 @@ public struct MembershipFolder: Sendable {
         guard mode & 0o077 == 0 else {
             throw ClientError(
                 .insecurePermissions,
-                "refusing to use \(url.path): it is readable by others (mode \(String(mode, radix: 8))); run 'chmod 600 \(url.path)'")
+                "refusing to use \(url.path): it is readable by others (mode \(String(mode, radix: 8))); run 'chmod 600 \(url.path)'"
+            )
         }
         guard let data = FileManager.default.contents(atPath: url.path) else {
             throw ClientError(.unreadable, "cannot read \(url.path)")

@@ -126,7 +126,8 @@ public struct Membership: Sendable {
         guard let live = directory.live[handle] else {
             throw ClientError(
                 .unknownHandle,
-                "no member '\(handle)' is live in program \(state.program)'s key log (checked locally, up to entry \(directory.size))")
+                "no member '\(handle)' is live in program \(state.program)'s key log (checked locally, up to entry \(directory.size))"
+            )
         }
         let key = try PublicKey(base64URL: live)
         if let pinned = state.pinnedKeys[handle], pinned != live {
@@ -147,7 +148,8 @@ public struct Membership: Sendable {
     public mutating func trust(_ handle: String) async throws -> String {
         try await changingMarks(minimumChange: Self.trustChange) { session, program, directory, _ in
             guard let live = directory.live[handle] else {
-                throw ClientError(.unknownHandle, "no member '\(handle)' is live in program \(session.state.program)'s key log")
+                throw ClientError(
+                    .unknownHandle, "no member '\(handle)' is live in program \(session.state.program)'s key log")
             }
             session.state.pinnedKeys[handle] = live
             // The old marks can no longer match: derive them again with the live key, for the current epoch
@@ -156,9 +158,11 @@ public struct Membership: Sendable {
             // show how many pending marks on `handle` there are.
             for wants in Role.allCases {
                 let indices = session.state.marks.indices.filter {
-                    session.state.marks[$0].handle == handle && session.state.marks[$0].wants == wants && session.state.marks[$0].isPending
+                    session.state.marks[$0].handle == handle && session.state.marks[$0].wants == wants
+                        && session.state.marks[$0].isPending
                 }
-                guard !indices.isEmpty, let derived = try session.rederive(handle: handle, wants: wants, epoch: program.epoch)
+                guard !indices.isEmpty,
+                    let derived = try session.rederive(handle: handle, wants: wants, epoch: program.epoch)
                 else {
                     _ = try session.throwawayDerivation(epoch: program.epoch)
                     continue
@@ -166,7 +170,8 @@ public struct Membership: Sendable {
                 for index in indices {
                     let old = session.state.marks[index]
                     session.state.marks[index] = LocalMark(
-                        derived, handle: handle, wants: wants, epoch: program.epoch, createdAt: old.createdAt, note: old.note)
+                        derived, handle: handle, wants: wants, epoch: program.epoch, createdAt: old.createdAt,
+                        note: old.note)
                 }
             }
             return try PublicKey(base64URL: live).fingerprint
@@ -245,8 +250,11 @@ public struct Membership: Sendable {
         do {
             directory = try await syncedDirectory()
         } catch let error as ClientError where error.code == .unreachable {
-            guard let pinned = state.pinnedKeys[handle], let key = try? PublicKey(base64URL: pinned) else { throw error }
-            return "\(key.fingerprint) (pinned when you first marked or looked up \(handle); not checked now: the server is unreachable)"
+            guard let pinned = state.pinnedKeys[handle], let key = try? PublicKey(base64URL: pinned) else {
+                throw error
+            }
+            return
+                "\(key.fingerprint) (pinned when you first marked or looked up \(handle); not checked now: the server is unreachable)"
         }
         let party = try party(handle, in: directory)
         try folder.save(state)
@@ -259,7 +267,8 @@ public struct Membership: Sendable {
     /// nil when no key is pinned for it.
     func rederive(handle: String, wants: Role, epoch: UInt32) throws -> PairwiseMark? {
         guard let pinned = state.pinnedKeys[handle] else { return nil }
-        return try derive(Party(handle: Handle(handle), publicKey: PublicKey(base64URL: pinned)), wants: wants, epoch: epoch)
+        return try derive(
+            Party(handle: Handle(handle), publicKey: PublicKey(base64URL: pinned)), wants: wants, epoch: epoch)
     }
 
     /// What is sent for a derived mark: token, own tag, and the note sealed for the counterpart (an empty
@@ -321,11 +330,13 @@ public struct Membership: Sendable {
     mutating func submitInterest(_ handles: [String], wants: Role, padTo: Int?, note: String?) async throws
         -> [InterestResult]
     {
-        let tokens = try await changingMarks(minimumChange: handles.count, padTo: padTo) { session, program, directory, renoted in
+        let tokens = try await changingMarks(minimumChange: handles.count, padTo: padTo) {
+            session, program, directory, renoted in
             var tokens: [String] = []
             var fresh = 0
             for handle in handles {
-                let derived = try session.derive(try session.party(handle, in: directory), wants: wants, epoch: program.epoch)
+                let derived = try session.derive(
+                    try session.party(handle, in: directory), wants: wants, epoch: program.epoch)
                 let token = derived.token.base64URL
                 tokens.append(token)
                 // A mark that waited for a trust is replaced by this one.
@@ -337,14 +348,16 @@ public struct Membership: Sendable {
                     }
                 } else if !tokens.dropLast().contains(token) {
                     fresh += 1
-                    session.state.marks.append(LocalMark(
-                        derived, handle: handle, wants: wants, epoch: program.epoch, createdAt: Date(), note: note))
+                    session.state.marks.append(
+                        LocalMark(
+                            derived, handle: handle, wants: wants, epoch: program.epoch, createdAt: Date(), note: note))
                 }
             }
             // The server counts pending marks and the matches made this epoch alike.
             let made = session.realMarks(epoch: program.epoch).count
             if made > program.maxMarks {
-                throw Self.quotaExceeded(program, "you have made \(made - fresh) interests this epoch, and this would add \(fresh)")
+                throw Self.quotaExceeded(
+                    program, "you have made \(made - fresh) interests this epoch, and this would add \(fresh)")
             }
             return tokens
         }
@@ -359,7 +372,8 @@ public struct Membership: Sendable {
         ClientError(
             .quotaExceeded,
             "program \(program.name) allows \(program.maxMarks) interests per epoch, pending or matched; \(situation). "
-                + "Withdraw one first with 'reciprocity interest remove HANDLE --as ROLE' (see 'reciprocity interest list')")
+                + "Withdraw one first with 'reciprocity interest remove HANDLE --as ROLE' (see 'reciprocity interest list')"
+        )
     }
 
     /// Runs one command on this membership. If it fails before anything was submitted, the state goes back to
@@ -393,7 +407,8 @@ public struct Membership: Sendable {
         if let seen = state.epoch, program.epoch < seen {
             throw ClientError(
                 .epochRollback,
-                "the server says program \(program.name) is in epoch \(program.epoch), but this device already saw epoch \(seen); refusing to go back")
+                "the server says program \(program.name) is in epoch \(program.epoch), but this device already saw epoch \(seen); refusing to go back"
+            )
         }
         state.epoch = program.epoch
         if let padTo { state.padTo = padTo }
@@ -423,7 +438,8 @@ public struct Membership: Sendable {
             if let padTo, padTo > served.maxMarks {
                 throw ClientError(
                     .invalidArgument,
-                    "--pad-to must be at most \(served.maxMarks), the most marks program \(served.name) allows a member per epoch; got \(padTo)")
+                    "--pad-to must be at most \(served.maxMarks), the most marks program \(served.name) allows a member per epoch; got \(padTo)"
+                )
             }
             let program = try session.checkedProgram(served, padTo: padTo)
             let directory = try await session.syncedDirectory()
@@ -446,7 +462,9 @@ public struct Membership: Sendable {
                 try await session.converge(program, renoted: renoted, minimumChange: minimumChange)
             } catch let sent as AfterSending {
                 guard let error = sent.error as? ClientError, error.code == .quotaExceeded else { throw sent }
-                throw AfterSending(error: Self.quotaExceeded(program, "the server holds more marks of yours than this device knows of"))
+                throw AfterSending(
+                    error: Self.quotaExceeded(program, "the server holds more marks of yours than this device knows of")
+                )
             }
             return result
         }
@@ -533,8 +551,9 @@ public struct Membership: Sendable {
                 state.marks.append(waiting)
                 continue
             }
-            state.marks.append(LocalMark(
-                derived, handle: handle, wants: wants, epoch: epoch, createdAt: old.createdAt, note: old.note))
+            state.marks.append(
+                LocalMark(
+                    derived, handle: handle, wants: wants, epoch: epoch, createdAt: old.createdAt, note: old.note))
         }
         state.resubmitPending = nil
     }
@@ -577,15 +596,18 @@ public struct Membership: Sendable {
                 results = try await api.submit(epoch: program.epoch, marks: marks, withdraw: Array(withdraw).shuffled())
             }
         } catch let error as ClientError where error.code == .unreachable {
-            throw AfterSending(error: ClientError(
-                .unreachable,
-                "\(error.message); the change is recorded on this device and the next command completes it"))
+            throw AfterSending(
+                error: ClientError(
+                    .unreachable,
+                    "\(error.message); the change is recorded on this device and the next command completes it"))
         } catch {
             throw AfterSending(error: error)
         }
         // Only the tokens just submitted; and `matched` is the server's word: `matches` verifies it.
         let sent = Set(marks.map(\.token.base64URL))
-        lastAnswer = Dictionary(results.filter { sent.contains($0.token) }.map { ($0.token, $0.status) }) { first, _ in first }
+        lastAnswer = Dictionary(results.filter { sent.contains($0.token) }.map { ($0.token, $0.status) }) { first, _ in
+            first
+        }
     }
 
     /// What is sent for a local mark: a real one is derived again from its pinned key to seal its note; a dummy
@@ -622,9 +644,10 @@ public struct Membership: Sendable {
                 let expected = state.marks[index].counterpartTag, match.handle == state.marks[index].handle,
                 let tag = try? ConfirmationTag(base64URL: match.tag), tag == (try ConfirmationTag(base64URL: expected))
             else {
-                reports.append(MatchReport(
-                    handle: match.handle, wants: nil, matchedAt: match.matchedAt, verified: false,
-                    problem: Self.unverifiedMatch, note: nil, noteProblem: nil))
+                reports.append(
+                    MatchReport(
+                        handle: match.handle, wants: nil, matchedAt: match.matchedAt, verified: false,
+                        problem: Self.unverifiedMatch, note: nil, noteProblem: nil))
                 continue
             }
             let local = state.marks[index]
@@ -642,9 +665,10 @@ public struct Membership: Sendable {
                     noteProblem = "the note from \(handle) could not be opened (tampered or malformed)"
                 }
             }
-            reports.append(MatchReport(
-                handle: match.handle, wants: local.wants, matchedAt: match.matchedAt, verified: true,
-                problem: nil, note: note?.isEmpty == true ? nil : note, noteProblem: noteProblem))
+            reports.append(
+                MatchReport(
+                    handle: match.handle, wants: local.wants, matchedAt: match.matchedAt, verified: true,
+                    problem: nil, note: note?.isEmpty == true ? nil : note, noteProblem: noteProblem))
         }
         return reports
     }

@@ -52,7 +52,9 @@ public struct ServerAPI: Sendable {
 
     /// Follows a paginated list to its end. A server that serves more than `maxPages` pages, or a cursor that
     /// does not move forward, is refused instead of being followed forever.
-    func allPages<Item>(maxPages: Int = 1000, _ page: (String?) async throws -> ([Item], String?)) async throws -> [Item] {
+    func allPages<Item>(maxPages: Int = 1000, _ page: (String?) async throws -> ([Item], String?)) async throws
+        -> [Item]
+    {
         var items: [Item] = []
         var cursor: String?
         for _ in 0..<maxPages {
@@ -62,14 +64,17 @@ public struct ServerAPI: Sendable {
             guard next != cursor, !batch.isEmpty else { break }
             cursor = next
         }
-        throw ClientError(.serverPages, "the server's list does not end (more than \(maxPages) pages or a cursor that does not advance)")
+        throw ClientError(
+            .serverPages,
+            "the server's list does not end (more than \(maxPages) pages or a cursor that does not advance)")
     }
 
     /// Submits `marks` after withdrawing the caller's own pending marks `withdraw`, in one transaction.
     public func submit(epoch: UInt32, marks: [Mark], withdraw: [String] = []) async throws -> [MarkResult] {
         let response: SubmitMarksResponse = try await call(
             .POST, "/v1/marks",
-            body: SubmitMarksRequest(epoch: epoch, marks: marks.map(MarkItem.init), withdraw: withdraw.isEmpty ? nil : withdraw))
+            body: SubmitMarksRequest(
+                epoch: epoch, marks: marks.map(MarkItem.init), withdraw: withdraw.isEmpty ? nil : withdraw))
         return response.results
     }
 

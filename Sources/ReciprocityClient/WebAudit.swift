@@ -62,8 +62,12 @@ public enum WebAudit {
         switch try await fetcher.get("/web-manifest.json", as: .fetch) {
         case .found(let data): manifest = data
         case .missing(let status):
-            throw ClientError(.noManifest, "\(fetcher.target.origin) serves no web manifest (/web-manifest.json answered HTTP \(status)): not a Reciprocity server with the web app?")
-        case .undecodable(let reason): throw ClientError(.badManifest, "\(fetcher.target.origin)/web-manifest.json: \(reason)")
+            throw ClientError(
+                .noManifest,
+                "\(fetcher.target.origin) serves no web manifest (/web-manifest.json answered HTTP \(status)): not a Reciprocity server with the web app?"
+            )
+        case .undecodable(let reason):
+            throw ClientError(.badManifest, "\(fetcher.target.origin)/web-manifest.json: \(reason)")
         }
         var listed: [String: String] = [:]
         for path in try manifestEntries(manifest, origin: fetcher.target.origin, differences: &differences) {
@@ -85,7 +89,8 @@ public enum WebAudit {
             }
             guard case .found(let data)? = served[name] else { continue }
             if let claimed = listed[name], claimed != sha256(data) {
-                differences.append("manifest: says sha256 \(claimed) for \(path), the bytes served hash to \(sha256(data))")
+                differences.append(
+                    "manifest: says sha256 \(claimed) for \(path), the bytes served hash to \(sha256(data))")
             } else if listed[name] == nil {
                 differences.append("manifest: does not list \(path), which is served")
             }
@@ -108,7 +113,10 @@ public enum WebAudit {
             guard let want, served != want else { return [] }
             return ["changed: \(path) is served with sha256 \(served), \(release) has \(want)"]
         case .missing(let status):
-            return [path.hasPrefix("/web/") ? "missing: \(path) is not served" : "missing: \(path) answered HTTP \(status), not the app's page"]
+            return [
+                path.hasPrefix("/web/")
+                    ? "missing: \(path) is not served" : "missing: \(path) answered HTTP \(status), not the app's page"
+            ]
         case .undecodable(let reason):
             return ["undecodable: \(path): \(reason)"]
         }
@@ -163,7 +171,8 @@ public enum WebAudit {
             let sent = link.prefix { $0 != "#" }
             let scheme = sent.lowercased().hasPrefix("https://") ? "https" : "http"
             guard sent.lowercased().hasPrefix(scheme + "://") else {
-                throw ClientError(.invalidServerUrl, "'\(sent)' is not a link to audit: it must start with http:// or https://")
+                throw ClientError(
+                    .invalidServerUrl, "'\(sent)' is not a link to audit: it must start with http:// or https://")
             }
             let rest = sent.dropFirst(scheme.count + 3)
             let authority = rest.prefix { $0 != "/" && $0 != "?" }
@@ -174,7 +183,8 @@ public enum WebAudit {
             guard !path.contains(where: { $0.isWhitespace || $0.asciiValue.map { $0 < 0x20 || $0 == 0x7f } == true }),
                 URLComponents(string: origin + path) != nil
             else {
-                throw ClientError(.invalidServerUrl, "'\(sent)' is not a link to audit: its path holds characters a URL cannot")
+                throw ClientError(
+                    .invalidServerUrl, "'\(sent)' is not a link to audit: its path holds characters a URL cannot")
             }
             pages = path == "/" ? ["/", "/join"] : [path]
         }
@@ -182,9 +192,12 @@ public enum WebAudit {
         /// The path and query of `reference` on this origin, resolved against `page` as a browser does; nil
         /// when it points elsewhere.
         func sameOriginPath(_ reference: String, page: String) -> String? {
-            guard let base = URL(string: origin + page), let url = URL(string: reference, relativeTo: base)?.absoluteURL,
+            guard let base = URL(string: origin + page),
+                let url = URL(string: reference, relativeTo: base)?.absoluteURL,
                 let components = URLComponents(url: url, resolvingAgainstBaseURL: true),
-                (try? ServerURL.normalize("\(components.scheme ?? "")://\(components.percentEncodedHost ?? "")\(components.port.map { ":\($0)" } ?? "")")) == origin
+                (try? ServerURL.normalize(
+                    "\(components.scheme ?? "")://\(components.percentEncodedHost ?? "")\(components.port.map { ":\($0)" } ?? "")"
+                )) == origin
             else { return nil }
             let path = components.percentEncodedPath.isEmpty ? "/" : components.percentEncodedPath
             return path + (components.percentEncodedQuery.map { "?" + $0 } ?? "")
@@ -212,7 +225,8 @@ public enum WebAudit {
         }
 
         mutating func get(_ path: String, as kind: BrowserRequest) async throws -> Fetched {
-            let answer = try await get(path, headers: kind.headers(host: target.host, origin: target.origin, browser: browser))
+            let answer = try await get(
+                path, headers: kind.headers(host: target.host, origin: target.origin, browser: browser))
             answers.append((path, answer))
             return answer.fetched
         }
@@ -247,7 +261,9 @@ public enum WebAudit {
             } catch {
                 throw ClientError(.unreachable, "cannot fetch \(url): \(ServerAPI.describe(error))")
             }
-            guard response.status.code == 200 else { return Answer(fetched: .missing(response.status.code), headerProblems: []) }
+            guard response.status.code == 200 else {
+                return Answer(fetched: .missing(response.status.code), headerProblems: [])
+            }
             let problems = WebAudit.headerProblems(
                 response.headers.map { ($0.name, $0.value) }, contentType: WebAudit.contentType(of: path))
             let coding = response.headers["content-encoding"].joined(separator: ",")

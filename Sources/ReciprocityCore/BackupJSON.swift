@@ -154,7 +154,9 @@ public enum BackupJSON: Sendable, Equatable {
             }
             if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
                 index += 1
-                if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
+                if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") {
+                    index += 1
+                }
                 guard digits() > 0 else { return nil }
             }
             return Double(String(decoding: bytes[start..<index], as: UTF8.self)).map(BackupJSON.number)
@@ -187,7 +189,8 @@ public enum BackupJSON: Sendable, Equatable {
                 let escape = bytes[index]
                 index += 1
                 let simple: [UInt8: UInt8] = [
-                    UInt8(ascii: "\""): 0x22, UInt8(ascii: "\\"): 0x5C, UInt8(ascii: "/"): 0x2F, UInt8(ascii: "b"): 0x08,
+                    UInt8(ascii: "\""): 0x22, UInt8(ascii: "\\"): 0x5C, UInt8(ascii: "/"): 0x2F,
+                    UInt8(ascii: "b"): 0x08,
                     UInt8(ascii: "f"): 0x0C, UInt8(ascii: "n"): 0x0A, UInt8(ascii: "r"): 0x0D, UInt8(ascii: "t"): 0x09,
                 ]
                 if let plain = simple[escape] {

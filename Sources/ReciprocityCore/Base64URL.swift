@@ -80,8 +80,10 @@ public enum Base64URL {
                 var index = 0
                 var written = 0
                 while index + 4 <= input.count {
-                    let a = table[Int(input[index])], b = table[Int(input[index + 1])]
-                    let c = table[Int(input[index + 2])], d = table[Int(input[index + 3])]
+                    let a = table[Int(input[index])]
+                    let b = table[Int(input[index + 1])]
+                    let c = table[Int(input[index + 2])]
+                    let d = table[Int(input[index + 3])]
                     seen |= a | b | c | d
                     output[written] = a << 2 | b >> 4
                     output[written + 1] = b << 4 | c >> 2
@@ -92,7 +94,8 @@ public enum Base64URL {
                 // A final group of two characters makes one byte (4 bits unused), of three two bytes (2 unused).
                 let rest = input.count - index
                 if rest >= 2 {
-                    let a = table[Int(input[index])], b = table[Int(input[index + 1])]
+                    let a = table[Int(input[index])]
+                    let b = table[Int(input[index + 1])]
                     seen |= a | b
                     output[written] = a << 2 | b >> 4
                     written += 1

@@ -8,7 +8,9 @@ package enum ChaChaPoly {
     static let tagLength = 16
 
     /// Returns `ciphertext || tag`.
-    package static func seal(key: [UInt8], nonce: [UInt8], plaintext: [UInt8], associatedData: [UInt8]) throws -> [UInt8] {
+    package static func seal(key: [UInt8], nonce: [UInt8], plaintext: [UInt8], associatedData: [UInt8]) throws
+        -> [UInt8]
+    {
         precondition(key.count == keyLength && nonce.count == nonceLength)
         guard let ctx = EVP_CIPHER_CTX_new() else { throw ReciprocityError.openSSL("EVP_CIPHER_CTX_new") }
         defer { EVP_CIPHER_CTX_free(ctx) }
@@ -16,7 +18,8 @@ package enum ChaChaPoly {
         var length: Int32 = 0
         var total: Int32 = 0
         guard EVP_EncryptInit_ex(ctx, EVP_chacha20_poly1305(), nil, key, nonce) == 1,
-            associatedData.isEmpty || EVP_EncryptUpdate(ctx, nil, &length, associatedData, Int32(associatedData.count)) == 1,
+            associatedData.isEmpty
+                || EVP_EncryptUpdate(ctx, nil, &length, associatedData, Int32(associatedData.count)) == 1,
             EVP_EncryptUpdate(ctx, &out, &length, plaintext, Int32(plaintext.count)) == 1
         else { throw ReciprocityError.openSSL("ChaCha20-Poly1305 encrypt") }
         total = length
@@ -45,7 +48,8 @@ package enum ChaChaPoly {
         var out = [UInt8](repeating: 0, count: max(ciphertext.count, 1))
         var length: Int32 = 0
         guard EVP_DecryptInit_ex(ctx, EVP_chacha20_poly1305(), nil, key, nonce) == 1,
-            associatedData.isEmpty || EVP_DecryptUpdate(ctx, nil, &length, associatedData, Int32(associatedData.count)) == 1,
+            associatedData.isEmpty
+                || EVP_DecryptUpdate(ctx, nil, &length, associatedData, Int32(associatedData.count)) == 1,
             EVP_DecryptUpdate(ctx, &out, &length, ciphertext, Int32(ciphertext.count)) == 1,
             EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, Int32(tagLength), &tag) == 1
         else { throw ReciprocityError.openSSL("ChaCha20-Poly1305 decrypt") }

@@ -11,7 +11,8 @@ public enum DirectorySearch {
         // ASCII folds to its lower case and nothing else: the same result, without Foundation's folding, which
         // is most of a search's time over a replica of thousands of profiles.
         if joined.utf8.allSatisfy({ $0 < 0x80 }) {
-            return String(decoding: joined.utf8.prefix(1024).map { (0x41...0x5A).contains($0) ? $0 | 0x20 : $0 }, as: UTF8.self)
+            return String(
+                decoding: joined.utf8.prefix(1024).map { (0x41...0x5A).contains($0) ? $0 | 0x20 : $0 }, as: UTF8.self)
         }
         return foldedWithFoundation(joined)
     }

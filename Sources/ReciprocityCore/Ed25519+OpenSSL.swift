@@ -69,7 +69,8 @@ enum Ed25519 {
     static func verify(_ signature: [UInt8], of message: [UInt8], with key: Key) -> Bool {
         guard signature.count == signatureLength, let ctx = EVP_MD_CTX_new() else { return false }
         defer { EVP_MD_CTX_free(ctx) }
-        let ok = EVP_DigestVerifyInit(ctx, nil, nil, nil, key.pointer) == 1
+        let ok =
+            EVP_DigestVerifyInit(ctx, nil, nil, nil, key.pointer) == 1
             && EVP_DigestVerify(ctx, signature, signature.count, message, message.count) == 1
         // A failed verification leaves an error queued; never let it surface in a later call.
         if !ok { ERR_clear_error() }

@@ -21,7 +21,8 @@ package enum HKDF {
             throw ReciprocityError(.invalidLength, "HKDF-SHA256 output length must be 1...8160, got \(length)")
         }
         guard pseudorandomKey.count >= hashLength else {
-            throw ReciprocityError(.invalidLength, "an HKDF-SHA256 PRK is at least 32 bytes, got \(pseudorandomKey.count)")
+            throw ReciprocityError(
+                .invalidLength, "an HKDF-SHA256 PRK is at least 32 bytes, got \(pseudorandomKey.count)")
         }
         var output: [UInt8] = []
         output.reserveCapacity(length + hashLength)

@@ -1,5 +1,5 @@
-public import Foundation
 import COpenSSL
+public import Foundation
 
 extension KeyBackup {
     /// What opening a backup yields: the private key's bytes, the state as read, and the whole payload (its JSON
@@ -24,7 +24,8 @@ extension KeyBackup {
         guard readerIterations.contains(iterations) else {
             throw ReciprocityError(
                 .backupIterationsOutOfRange,
-                "a backup's iteration count must be \(readerIterations.lowerBound) to \(readerIterations.upperBound), got \(iterations)")
+                "a backup's iteration count must be \(readerIterations.lowerBound) to \(readerIterations.upperBound), got \(iterations)"
+            )
         }
         _ = try checkPayload(payload)
         let salt = try salt ?? SecureBytes.random(count: saltLength)
@@ -47,7 +48,8 @@ extension KeyBackup {
         guard readerIterations.contains(envelope.iterations) else {
             throw ReciprocityError(
                 .backupIterationsOutOfRange,
-                "this backup asks for \(envelope.iterations) iterations; a reader accepts \(readerIterations.lowerBound) to \(readerIterations.upperBound)")
+                "this backup asks for \(envelope.iterations) iterations; a reader accepts \(readerIterations.lowerBound) to \(readerIterations.upperBound)"
+            )
         }
         guard SecureBytes.constantTimeEqual(try checksum(envelope), envelope.checksum) else {
             throw ReciprocityError(.backupDamaged, "the backup file is damaged (its checksum does not match)")
@@ -93,7 +95,9 @@ extension KeyBackup {
 
 /// AES-256-GCM through OpenSSL's `EVP_aes_256_gcm`: 32-byte key, 12-byte nonce, 16-byte tag appended.
 package enum AESGCM {
-    package static func seal(key: [UInt8], nonce: [UInt8], plaintext: [UInt8], associatedData: [UInt8]) throws -> [UInt8] {
+    package static func seal(key: [UInt8], nonce: [UInt8], plaintext: [UInt8], associatedData: [UInt8]) throws
+        -> [UInt8]
+    {
         precondition(key.count == 32 && nonce.count == KeyBackup.nonceLength)
         guard let ctx = EVP_CIPHER_CTX_new() else { throw ReciprocityError.openSSL("EVP_CIPHER_CTX_new") }
         defer { EVP_CIPHER_CTX_free(ctx) }
@@ -104,12 +108,15 @@ package enum AESGCM {
             EVP_EncryptUpdate(ctx, &out, &length, plaintext, Int32(plaintext.count)) == 1
         else { throw ReciprocityError.openSSL("AES-256-GCM encrypt") }
         let total = length
-        let finished = out.withUnsafeMutableBufferPointer { EVP_EncryptFinal_ex(ctx, $0.baseAddress! + Int(total), &length) }
+        let finished = out.withUnsafeMutableBufferPointer {
+            EVP_EncryptFinal_ex(ctx, $0.baseAddress! + Int(total), &length)
+        }
         guard finished == 1, total + length == Int32(plaintext.count) else {
             throw ReciprocityError.openSSL("AES-256-GCM encrypt")
         }
         let tagged = out.withUnsafeMutableBufferPointer {
-            EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, Int32(KeyBackup.tagLength), $0.baseAddress! + plaintext.count)
+            EVP_CIPHER_CTX_ctrl(
+                ctx, EVP_CTRL_GCM_GET_TAG, Int32(KeyBackup.tagLength), $0.baseAddress! + plaintext.count)
         }
         guard tagged == 1 else { throw ReciprocityError.openSSL("AES-256-GCM tag") }
         return out

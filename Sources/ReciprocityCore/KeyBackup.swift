@@ -95,11 +95,13 @@ public enum KeyBackup {
         guard normalized.unicodeScalars.count >= minimumPassphraseCharacters else {
             throw ReciprocityError(
                 .backupPassphraseTooShort,
-                "a backup passphrase must be at least \(minimumPassphraseCharacters) characters (four or more random words are a good one)")
+                "a backup passphrase must be at least \(minimumPassphraseCharacters) characters (four or more random words are a good one)"
+            )
         }
         guard normalized.utf8.count <= maximumPassphraseBytes else {
             throw ReciprocityError(
-                .backupPassphraseTooLong, "a backup passphrase must be at most \(maximumPassphraseBytes) bytes of UTF-8")
+                .backupPassphraseTooLong, "a backup passphrase must be at most \(maximumPassphraseBytes) bytes of UTF-8"
+            )
         }
     }
 
@@ -119,23 +121,30 @@ public enum KeyBackup {
         guard version == Double(Self.version) else {
             throw ReciprocityError(
                 .backupUnsupportedVersion,
-                "this backup is of format version \(BackupJSON.describe(version)); this program reads version \(Self.version) only")
+                "this backup is of format version \(BackupJSON.describe(version)); this program reads version \(Self.version) only"
+            )
         }
-        let known: Set<String> = ["format", "version", "kdf", "iterations", "salt", "cipher", "nonce", "ciphertext", "checksum"]
+        let known: Set<String> = [
+            "format", "version", "kdf", "iterations", "salt", "cipher", "nonce", "ciphertext", "checksum",
+        ]
         if let unknown = fields.keys.sorted().first(where: { !known.contains($0) }) {
             throw malformed("the backup has an unknown field '\(unknown)'")
         }
         guard case .string(kdfName) = fields["kdf"] else { throw malformed("the backup's kdf is not \(kdfName)") }
-        guard case .string(cipherName) = fields["cipher"] else { throw malformed("the backup's cipher is not \(cipherName)") }
+        guard case .string(cipherName) = fields["cipher"] else {
+            throw malformed("the backup's cipher is not \(cipherName)")
+        }
         guard let iterations = fields["iterations"]?.integer else {
             throw malformed("the backup's iterations is not an integer")
         }
         func bytes(_ name: String, count: Int?) throws -> [UInt8] {
             guard case .string(let text) = fields[name] else { throw malformed("the backup has no \(name)") }
             do {
-                return try count.map { try Base64URL.decode(text, byteCount: $0, what: name) } ?? decodeAny(text, what: name)
+                return try count.map { try Base64URL.decode(text, byteCount: $0, what: name) }
+                    ?? decodeAny(text, what: name)
             } catch {
-                throw malformed("the backup's \(name) is not canonical base64url\(count.map { " of \($0) bytes" } ?? "")")
+                throw malformed(
+                    "the backup's \(name) is not canonical base64url\(count.map { " of \($0) bytes" } ?? "")")
             }
         }
         let salt = try bytes("salt", count: saltLength)

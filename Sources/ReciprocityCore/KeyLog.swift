@@ -98,7 +98,8 @@ public struct KeyDirectory: Sendable, Codable, Equatable {
             ReciprocityError(.invalidLogEntry, "entry \(index): \(reason)")
         }
         guard entry.program == program else { throw refuse("belongs to program '\(entry.program)'") }
-        let handle = entry.handle.rawValue, key = entry.publicKey.base64URL
+        let handle = entry.handle.rawValue
+        let key = entry.publicKey.base64URL
         let current = live[handle]
         if entry.event != .leave, let owner = owners[key], owner != handle {
             throw refuse("key \(entry.publicKey.fingerprint) of '\(handle)' is already live for '\(owner)'")

@@ -95,8 +95,11 @@ public enum KeySchedule {
 
     /// `note_key(i) = HKDF-Expand(PRK, LP(version) || LP("note") || binding || LP(label(i)), 32)`: the key
     /// the member in role `i` seals its note with.
-    package static func noteKey(prk: [UInt8], binding: [UInt8], writer: RolePosition, relation: Relation) throws -> [UInt8] {
-        try HKDF.expand(pseudorandomKey: prk, info: noteInfo(binding: binding, writer: writer, relation: relation), length: 32)
+    package static func noteKey(prk: [UInt8], binding: [UInt8], writer: RolePosition, relation: Relation) throws
+        -> [UInt8]
+    {
+        try HKDF.expand(
+            pseudorandomKey: prk, info: noteInfo(binding: binding, writer: writer, relation: relation), length: 32)
     }
 
     package static func noteInfo(binding: [UInt8], writer: RolePosition, relation: Relation) -> [UInt8] {

@@ -43,7 +43,8 @@ public enum MerkleTree {
         index: Int, treeSize: Int, leafHash: [UInt8], proof: [[UInt8]], root: [UInt8]
     ) -> Bool {
         guard index >= 0, index < treeSize, proof.allSatisfy({ $0.count == hashLength }) else { return false }
-        var fn = index, sn = treeSize - 1
+        var fn = index
+        var sn = treeSize - 1
         var r = leafHash
         for p in proof {
             guard sn != 0 else { return false }
@@ -75,12 +76,14 @@ public enum MerkleTree {
         var path = proof
         if oldSize & (oldSize - 1) == 0 { path.insert(oldRoot, at: 0) }
         guard !path.isEmpty else { return false }
-        var fn = oldSize - 1, sn = newSize - 1
+        var fn = oldSize - 1
+        var sn = newSize - 1
         while fn & 1 == 1 {
             fn >>= 1
             sn >>= 1
         }
-        var fr = path[0], sr = path[0]
+        var fr = path[0]
+        var sr = path[0]
         for c in path.dropFirst() {
             guard sn != 0 else { return false }
             if fn & 1 == 1 || fn == sn {

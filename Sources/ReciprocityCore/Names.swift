@@ -7,7 +7,8 @@ enum NameRule {
         let bytes = Array(name.utf8)
         guard lengths.contains(bytes.count) else { return false }
         for (index, byte) in bytes.enumerated() {
-            let alnum = (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)
+            let alnum =
+                (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)
                 || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
             let punct = byte == UInt8(ascii: ".") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-")
             if !(alnum || (index > 0 && punct)) { return false }

@@ -49,16 +49,20 @@ public struct Profile: Sendable, Hashable, Codable {
     /// Checks every field; the error names the field and the rule, never echoing the value.
     public func validated() throws -> Profile {
         let name = displayName.trimmingWhitespace
-        guard (1...Self.maxDisplayName).contains(name.count), name.utf8.count <= Self.maxDisplayName * Self.bytesPerCharacter
+        guard (1...Self.maxDisplayName).contains(name.count),
+            name.utf8.count <= Self.maxDisplayName * Self.bytesPerCharacter
         else {
             throw ReciprocityError(
                 .invalidProfile,
-                "displayName must be 1 to \(Self.maxDisplayName) characters and at most \(Self.maxDisplayName * Self.bytesPerCharacter) bytes")
+                "displayName must be 1 to \(Self.maxDisplayName) characters and at most \(Self.maxDisplayName * Self.bytesPerCharacter) bytes"
+            )
         }
-        guard headline.count <= Self.maxHeadline, headline.utf8.count <= Self.maxHeadline * Self.bytesPerCharacter else {
+        guard headline.count <= Self.maxHeadline, headline.utf8.count <= Self.maxHeadline * Self.bytesPerCharacter
+        else {
             throw ReciprocityError(
                 .invalidProfile,
-                "headline must be at most \(Self.maxHeadline) characters and \(Self.maxHeadline * Self.bytesPerCharacter) bytes")
+                "headline must be at most \(Self.maxHeadline) characters and \(Self.maxHeadline * Self.bytesPerCharacter) bytes"
+            )
         }
         guard Self.hasFewCombiningMarks(name + headline) else {
             throw ReciprocityError(
@@ -70,13 +74,15 @@ public struct Profile: Sendable, Hashable, Codable {
         guard Self.isVisible(name + headline) else {
             throw ReciprocityError(
                 .invalidProfile,
-                "displayName and headline must not contain invisible or text-direction characters (zero-width spaces, bidi controls)")
+                "displayName and headline must not contain invisible or text-direction characters (zero-width spaces, bidi controls)"
+            )
         }
         guard tags.count <= Self.maxTags else {
             throw ReciprocityError(.invalidProfile, "at most \(Self.maxTags) tags")
         }
         guard tags.allSatisfy(Self.isValidTag) else {
-            throw ReciprocityError(.invalidProfile, "tags must be 1 to 32 characters of a-z, 0-9, '+', '#', '.', '_', '-'")
+            throw ReciprocityError(
+                .invalidProfile, "tags must be 1 to 32 characters of a-z, 0-9, '+', '#', '.', '_', '-'")
         }
         guard Set(tags).count == tags.count else { throw ReciprocityError(.invalidProfile, "tags must not repeat") }
         var copy = self
@@ -114,7 +120,8 @@ public struct Profile: Sendable, Hashable, Codable {
         let bytes = Array(tag.utf8)
         guard (1...32).contains(bytes.count) else { return false }
         return bytes.allSatisfy { byte in
-            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)
+                || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
                 || Array("+#._-".utf8).contains(byte)
         }
     }

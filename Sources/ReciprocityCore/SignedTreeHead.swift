@@ -109,7 +109,8 @@ public struct SignedTreeHead: Sendable, Hashable {
         if nowMilliseconds - headMilliseconds > maxAge * 1000 {
             throw ReciprocityError(
                 .staleHead,
-                "the tree head is \(Self.seconds(nowMilliseconds - headMilliseconds)) s old (at most \(Int(maxAge)) s allowed)")
+                "the tree head is \(Self.seconds(nowMilliseconds - headMilliseconds)) s old (at most \(Int(maxAge)) s allowed)"
+            )
         }
     }
 
@@ -119,8 +120,10 @@ public struct SignedTreeHead: Sendable, Hashable {
 
     /// The one-line form, the only spelling `init(text:)` accepts.
     public var text: String {
-        [Self.label, program.rawValue, String(size), Base64URL.encode(root), String(timestamp),
-         Base64URL.encode(signature)].joined(separator: " ")
+        [
+            Self.label, program.rawValue, String(size), Base64URL.encode(root), String(timestamp),
+            Base64URL.encode(signature),
+        ].joined(separator: " ")
     }
 
     /// A head from its fields. Throws `invalidEncoding` for a size above ``maxSize`` and `invalidLength` for a

@@ -26,11 +26,13 @@ public struct PostgresLocation: Sendable, Equatable {
             throw PostgresLocationError("'\(Self.redacting(text))' is not a postgres://USER@HOST:PORT/DATABASE URL")
         }
         guard let user = components.user, !user.isEmpty else {
-            throw PostgresLocationError("the database URL '\(Self.redacting(text))' names no user (postgres://USER@HOST/DATABASE)")
+            throw PostgresLocationError(
+                "the database URL '\(Self.redacting(text))' names no user (postgres://USER@HOST/DATABASE)")
         }
         let database = String(components.path.drop(while: { $0 == "/" }))
         guard !database.isEmpty, !database.contains("/") else {
-            throw PostgresLocationError("the database URL '\(Self.redacting(text))' names no database (postgres://USER@HOST/DATABASE)")
+            throw PostgresLocationError(
+                "the database URL '\(Self.redacting(text))' names no database (postgres://USER@HOST/DATABASE)")
         }
         let options = Dictionary(
             (components.queryItems ?? []).map { ($0.name, $0.value ?? "") }, uniquingKeysWith: { _, last in last })
@@ -86,7 +88,8 @@ public struct PostgresLocation: Sendable, Equatable {
                 database: database)
         } else {
             configuration = .init(
-                host: host, port: port, username: username, password: password, database: database, tls: tlsConfiguration)
+                host: host, port: port, username: username, password: password, database: database,
+                tls: tlsConfiguration)
         }
         configuration.options.maximumConnections = poolSize
         configuration.options.minimumConnections = 0

@@ -12,13 +12,17 @@ extension PostgresStore {
         try await transaction { connection in
             // Nothing else may write while the copy goes in.
             for table in StoreSnapshot.tableNames {
-                try await self.execute(PostgresQuery(unsafeSQL: "LOCK TABLE \"\(table)\" IN EXCLUSIVE MODE"), on: connection)
+                try await self.execute(
+                    PostgresQuery(unsafeSQL: "LOCK TABLE \"\(table)\" IN EXCLUSIVE MODE"), on: connection)
             }
             for table in StoreSnapshot.tableNames {
                 let count = try await self.row(
-                    PostgresQuery(unsafeSQL: "SELECT COUNT(*) AS n FROM \"\(table)\""), on: connection)!["n"].decode(Int64.self)
+                    PostgresQuery(unsafeSQL: "SELECT COUNT(*) AS n FROM \"\(table)\""), on: connection)!["n"].decode(
+                        Int64.self)
                 guard count == 0 else {
-                    throw StoreError(.invalidArgument, "the target database is not empty (table \(table) has rows); copy only into a new database")
+                    throw StoreError(
+                        .invalidArgument,
+                        "the target database is not empty (table \(table) has rows); copy only into a new database")
                 }
             }
             for table in snapshot.tables {

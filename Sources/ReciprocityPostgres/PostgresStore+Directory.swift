@@ -11,7 +11,8 @@ extension PostgresStore {
             return try await transaction { connection in
                 // One slow page cannot hold a connection, and every request waiting for one, for long.
                 try await self.execute(
-                    PostgresQuery(unsafeSQL: "SET LOCAL statement_timeout = \(Int(StoreLimits.directoryQuerySeconds * 1000))"),
+                    PostgresQuery(
+                        unsafeSQL: "SET LOCAL statement_timeout = \(Int(StoreLimits.directoryQuerySeconds * 1000))"),
                     on: connection)
                 let rows = try await self.rows(
                     """
@@ -25,7 +26,8 @@ extension PostgresStore {
         }
     }
 
-    public func profileChanges(programID: Int64, since: DirectoryCursor?, limit: Int) async throws -> ProfileChangesPage {
+    public func profileChanges(programID: Int64, since: DirectoryCursor?, limit: Int) async throws -> ProfileChangesPage
+    {
         let limit = max(1, min(limit, DirectoryChangeLimits.maxPage))
         return try await transaction { connection in
             // One snapshot for the counter, the rows and their tags.
@@ -52,7 +54,8 @@ extension PostgresStore {
             let changes = try zip(members, rows).map { member, row in
                 ProfileChangeRecord(member: member, version: try row["directory_version"].decode(Int64.self))
             }
-            return ProfileChangesPage(rows: changes, limit: limit, generation: generation, after: after, reset: continuation == nil)
+            return ProfileChangesPage(
+                rows: changes, limit: limit, generation: generation, after: after, reset: continuation == nil)
         }
     }
 
@@ -79,7 +82,9 @@ extension PostgresStore {
     }
 
     /// Members from their rows, with their tags read in one query (a page holds up to a thousand).
-    func memberRecords(_ connection: PostgresConnection, _ rows: [PostgresRandomAccessRow]) async throws -> [MemberRecord] {
+    func memberRecords(_ connection: PostgresConnection, _ rows: [PostgresRandomAccessRow]) async throws
+        -> [MemberRecord]
+    {
         let ids = try rows.map { try $0["id"].decode(Int64.self) }
         var tags: [Int64: [String]] = [:]
         for row in try await self.rows(

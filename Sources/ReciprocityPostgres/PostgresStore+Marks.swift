@@ -174,7 +174,7 @@ extension PostgresStore {
                 )
                 SELECT true AS matched, token FROM matched UNION ALL SELECT false, token FROM inserted
                 """, on: connection)
-        } catch where Self.isUniqueViolation(error) {
+        } catch  where Self.isUniqueViolation(error) {
             // Matched between two others after this batch's checks: as if it had been before.
             throw StoreError(.tokenUnavailable, "a submitted token cannot be accepted")
         }
@@ -213,7 +213,7 @@ extension PostgresStore {
                 VALUES (\(programID), \(epoch), \(token), \(a), \(aTag), \(aNote), \(b), \(bTag), \(bNote),
                         \(Self.millis(now)))
                 """, on: connection)
-        } catch where Self.isUniqueViolation(error) {
+        } catch  where Self.isUniqueViolation(error) {
             // Matched between two others after this batch's checks: as if it had been before.
             throw StoreError(.tokenUnavailable, "a submitted token cannot be accepted")
         }
@@ -233,7 +233,8 @@ extension PostgresStore {
                 """, on: connection)
             {
                 try await insertMatch(
-                    mark, memberID: memberID, other: other, programID: programID, epoch: epoch, now: now, on: connection)
+                    mark, memberID: memberID, other: other, programID: programID, epoch: epoch, now: now, on: connection
+                )
                 return .matched
             }
             let inserted = try await execute(
@@ -279,7 +280,8 @@ extension PostgresStore {
         -> PostgresQuery
     {
         guard let scope else {
-            return "DELETE FROM mark WHERE member_id = \(memberID) AND (token || ''::bytea) = ANY(\(tokens)) RETURNING token"
+            return
+                "DELETE FROM mark WHERE member_id = \(memberID) AND (token || ''::bytea) = ANY(\(tokens)) RETURNING token"
         }
         return """
             DELETE FROM mark WHERE member_id = \(memberID) AND epoch = \(scope.epoch) AND program_id = \(scope.programID)

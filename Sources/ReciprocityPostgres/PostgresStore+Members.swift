@@ -38,7 +38,8 @@ extension PostgresStore {
             {
                 throw StoreError(
                     .handleTaken,
-                    "handle '\(handle)' looks like a handle already in this program (separators, 0/o, 1/l, rn/m and vv/w count as the same); choose another")
+                    "handle '\(handle)' looks like a handle already in this program (separators, 0/o, 1/l, rn/m and vv/w count as the same); choose another"
+                )
             }
             try await self.requireUnusedKey(connection, programID: programRecord.id, publicKey: publicKey)
             let inviteID = try invite["invite_id"].decode(Int64.self)
@@ -73,7 +74,9 @@ extension PostgresStore {
                     "SELECT * FROM member WHERE credential_digest = \(credentialDigest)", on: connection)
             else { return nil }
             // The index lookup finds the row; the final comparison is constant time.
-            guard constantTimeEquals(try row["credential_digest"].decode(Data.self), credentialDigest) else { return nil }
+            guard constantTimeEquals(try row["credential_digest"].decode(Data.self), credentialDigest) else {
+                return nil
+            }
             let member = try await self.memberRecord(connection, row)
             guard
                 let program = try await self.row("SELECT * FROM program WHERE id = \(member.programID)", on: connection)
@@ -100,7 +103,8 @@ extension PostgresStore {
             try await self.lockKeyLog(connection, programID: before.programID)
             // The member's row too, so that no submission of theirs is half-way while their marks go.
             guard
-                let locked = try await self.row("SELECT handle FROM member WHERE id = \(memberID) FOR UPDATE", on: connection)
+                let locked = try await self.row(
+                    "SELECT handle FROM member WHERE id = \(memberID) FOR UPDATE", on: connection)
             else { throw StoreError(.memberNotFound, "no such member") }
             let handle = try locked["handle"].decode(String.self)
             try await self.requireUnusedKey(connection, programID: before.programID, publicKey: publicKey)
@@ -158,7 +162,8 @@ extension PostgresStore {
         try await read { connection in
             guard
                 let row = try await self.row(
-                    "SELECT * FROM member WHERE program_id = \(programID) AND handle = \(handle.rawValue)", on: connection)
+                    "SELECT * FROM member WHERE program_id = \(programID) AND handle = \(handle.rawValue)",
+                    on: connection)
             else { return nil }
             return try await self.memberRecord(connection, row)
         }

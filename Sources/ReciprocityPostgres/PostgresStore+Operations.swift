@@ -12,8 +12,10 @@ extension PostgresStore {
                        pg_database_size(current_database()) AS bytes
                 """, on: connection)!
             return StoreStatistics(
-                programs: Int(try row["programs"].decode(Int64.self)), members: Int(try row["members"].decode(Int64.self)),
-                pendingMarks: Int(try row["marks"].decode(Int64.self)), matches: Int(try row["matches"].decode(Int64.self)),
+                programs: Int(try row["programs"].decode(Int64.self)),
+                members: Int(try row["members"].decode(Int64.self)),
+                pendingMarks: Int(try row["marks"].decode(Int64.self)),
+                matches: Int(try row["matches"].decode(Int64.self)),
                 databaseBytes: Int(try row["bytes"].decode(Int64.self)))
         }
     }
@@ -24,7 +26,8 @@ extension PostgresStore {
             let row = try await self.row(
                 "SELECT pg_is_in_recovery() AS recovery, current_setting('transaction_read_only') AS read_only",
                 on: connection)!
-            guard try row["recovery"].decode(Bool.self) == false, try row["read_only"].decode(String.self) == "off" else {
+            guard try row["recovery"].decode(Bool.self) == false, try row["read_only"].decode(String.self) == "off"
+            else {
                 throw StoreError(.invalidArgument, "the database is read-only")
             }
         }
@@ -35,7 +38,8 @@ extension PostgresStore {
     public func purge(now: Date, matchRetention: TimeInterval) async throws -> PurgeResult {
         try await transaction { connection in
             let locked = try await self.row(
-                "SELECT pg_try_advisory_xact_lock(\(Self.lockSpace), \(Self.housekeepingLock)) AS locked", on: connection)!
+                "SELECT pg_try_advisory_xact_lock(\(Self.lockSpace), \(Self.housekeepingLock)) AS locked",
+                on: connection)!
             guard try locked["locked"].decode(Bool.self) else { return PurgeResult(invites: 0, marks: 0, matches: 0) }
             let invites = try await self.execute(
                 """

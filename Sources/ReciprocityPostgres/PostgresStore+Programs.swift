@@ -21,7 +21,7 @@ extension PostgresStore {
                 try await self.createDirectoryCounter(connection, programID: program.id)
                 return program
             }
-        } catch where Self.isUniqueViolation(error) {
+        } catch  where Self.isUniqueViolation(error) {
             throw StoreError(.programExists, "program '\(name)' already exists")
         }
     }

@@ -33,7 +33,9 @@ public final class PostgresStore: ReciprocityStore, Service {
         location: PostgresLocation, poolSize: Int = 10, idleTimeout: Duration = .seconds(60),
         pool lifecycle: PoolLifecycle = .ownTask
     ) async throws {
-        guard poolSize >= 1, poolSize <= 1000 else { throw StoreError(.invalidArgument, "the pool size must be 1 to 1000") }
+        guard poolSize >= 1, poolSize <= 1000 else {
+            throw StoreError(.invalidArgument, "the pool size must be 1 to 1000")
+        }
         var logger = Logger(label: "reciprocity.postgres")
         logger.logLevel = .error
         self.logger = logger
@@ -236,10 +238,12 @@ public final class PostgresStore: ReciprocityStore, Service {
     /// A member from its `member` row and its tags.
     static func memberRecord(_ row: PostgresRandomAccessRow, tags: [String]) throws -> MemberRecord {
         MemberRecord(
-            id: try row["id"].decode(Int64.self), programID: try row["program_id"].decode(Int64.self), handle: try Handle(try row["handle"].decode(String.self)),
+            id: try row["id"].decode(Int64.self), programID: try row["program_id"].decode(Int64.self),
+            handle: try Handle(try row["handle"].decode(String.self)),
             publicKey: try PublicKey(rawRepresentation: try row["public_key"].decode(Data.self)),
             profile: Profile(
-                displayName: try row["display_name"].decode(String.self), headline: try row["headline"].decode(String.self),
+                displayName: try row["display_name"].decode(String.self),
+                headline: try row["headline"].decode(String.self),
                 tags: tags, offersMentoring: try row["offers_mentoring"].decode(Bool.self),
                 seeksMentoring: try row["seeks_mentoring"].decode(Bool.self)),
             status: MemberStatus(rawValue: try row["status"].decode(String.self)) ?? .suspended,

@@ -11,22 +11,26 @@ extension SQLiteStore {
         return try await read { db in
             try Self.withTimeLimit(db, seconds: StoreLimits.directoryQuerySeconds) {
                 try db.cachedRows(
-                    sql: "SELECT * FROM member WHERE program_id = ? AND status = 'active' AND handle > ? ORDER BY handle LIMIT ?",
+                    sql:
+                        "SELECT * FROM member WHERE program_id = ? AND status = 'active' AND handle > ? ORDER BY handle LIMIT ?",
                     arguments: [programID, after, limit]
                 ).map { try Self.memberRecord(db, $0) }
             }
         }
     }
 
-    public func profileChanges(programID: Int64, since: DirectoryCursor?, limit: Int) async throws -> ProfileChangesPage {
+    public func profileChanges(programID: Int64, since: DirectoryCursor?, limit: Int) async throws -> ProfileChangesPage
+    {
         let limit = max(1, min(limit, DirectoryChangeLimits.maxPage))
         return try await read { db in
             guard
                 let counter = try db.cachedRow(
-                    sql: "SELECT generation, version FROM directory_counter WHERE program_id = ?", arguments: [programID])
+                    sql: "SELECT generation, version FROM directory_counter WHERE program_id = ?",
+                    arguments: [programID])
             else { throw StoreError(.programNotFound, "no such program") }
             let generation: String = counter["generation"]
-            let continuation = DirectoryCursor.continuation(of: since, generation: generation, current: counter["version"])
+            let continuation = DirectoryCursor.continuation(
+                of: since, generation: generation, current: counter["version"])
             let after = continuation ?? 0
             // A reset lists only active members: a replica that starts empty has nothing to drop.
             let rows = try db.cachedRows(
@@ -39,7 +43,8 @@ extension SQLiteStore {
             ).map { row in
                 ProfileChangeRecord(member: try Self.memberRecord(db, row), version: row["directory_version"])
             }
-            return ProfileChangesPage(rows: rows, limit: limit, generation: generation, after: after, reset: continuation == nil)
+            return ProfileChangesPage(
+                rows: rows, limit: limit, generation: generation, after: after, reset: continuation == nil)
         }
     }
 
@@ -81,9 +86,11 @@ extension SQLiteStore {
     static func withTimeLimit<T>(_ db: Database, seconds: Double, _ body: () throws -> T) throws -> T {
         let deadline = UnsafeMutablePointer<UInt64>.allocate(capacity: 1)
         deadline.pointee = monotonicNanoseconds() + UInt64(seconds * 1e9)
-        sqlite3_progress_handler(db.sqliteConnection, 1000, { context in
-            monotonicNanoseconds() > context!.assumingMemoryBound(to: UInt64.self).pointee ? 1 : 0
-        }, deadline)
+        sqlite3_progress_handler(
+            db.sqliteConnection, 1000,
+            { context in
+                monotonicNanoseconds() > context!.assumingMemoryBound(to: UInt64.self).pointee ? 1 : 0
+            }, deadline)
         defer {
             sqlite3_progress_handler(db.sqliteConnection, 0, nil, nil)
             deadline.deallocate()

@@ -19,7 +19,8 @@ extension SQLiteStore {
 
     public func keyLog(programID: Int64, from start: Int, limit: Int) async throws -> [KeyLogRecord] {
         try await read { db in
-            let program = try db.cachedValue(String.self, sql: "SELECT name FROM program WHERE id = ?", arguments: [programID])
+            let program = try db.cachedValue(
+                String.self, sql: "SELECT name FROM program WHERE id = ?", arguments: [programID])
             guard let program else { throw StoreError(.programNotFound, "no such program") }
             let name = try ProgramID(program)
             return try db.cachedRows(

@@ -18,61 +18,81 @@ extension SQLiteStore {
         typealias Applied = (outcomes: [MarkOutcome], deleted: Bool)
         // A match deletes the counterpart's pending row (its member and time: who marked first), a withdrawal
         // the caller's own: either makes the answer wait for the WAL scrub that ends every group.
-        let applied: Applied = try await submissions.write({ db in try Self.storedData { () -> Applied in
-            let program = try batch.admit(
-                program: try db.cachedRow(sql: "SELECT * FROM program WHERE id = ?", arguments: [programID])
-                    .map(Self.programRecord),
-                memberActive: try db.cachedValue(String.self, sql: "SELECT status FROM member WHERE id = ?", arguments: [memberID])
-                    == MemberStatus.active.rawValue)
-            let scope: StatementArguments = [programID, Int64(epoch)]
-            let plan = try batch.plan(program, try Self.facts(db, batch, memberID: memberID, programID: programID))
+        let applied: Applied = try await submissions.write(
+            { db in
+                try Self.storedData { () -> Applied in
+                    let program = try batch.admit(
+                        program: try db.cachedRow(sql: "SELECT * FROM program WHERE id = ?", arguments: [programID])
+                            .map(Self.programRecord),
+                        memberActive: try db.cachedValue(
+                            String.self, sql: "SELECT status FROM member WHERE id = ?", arguments: [memberID])
+                            == MemberStatus.active.rawValue)
+                    let scope: StatementArguments = [programID, Int64(epoch)]
+                    let plan = try batch.plan(
+                        program, try Self.facts(db, batch, memberID: memberID, programID: programID))
 
-            // Only now is anything written. The withdrawals first: own rows only, through the member's index.
-            if !plan.withdraw.isEmpty {
-                try db.cachedExecute(
-                    sql: "DELETE FROM mark INDEXED BY mark_by_member WHERE member_id = ? AND epoch = ? AND token IN (\(databaseQuestionMarks(count: plan.withdraw.count)))",
-                    arguments: [memberID, Int64(epoch)] + StatementArguments(plan.withdraw.map(\.rawRepresentation)))
-            }
-            // Only now are other members' pending marks looked at: each claim either completes the pending mark
-            // of the same program and epoch, or is stored as the caller's own.
-            let claimed = plan.claims.map(\.token.rawRepresentation)
-            let nowMillis = Self.millis(now)
-            let waiting =
-                claimed.isEmpty
-                ? [:]
-                : try Dictionary(
-                    db.cachedRows(
-                        sql: "SELECT token, member_id, tag, note FROM mark WHERE program_id = ? AND epoch = ? AND token IN (\(databaseQuestionMarks(count: claimed.count)))",
-                        arguments: scope + StatementArguments(claimed)
-                    ).map { ($0["token"] as Data, $0) }, uniquingKeysWith: { first, _ in first })
-            let insert = try db.cachedStatement(
-                sql: "INSERT INTO mark (program_id, epoch, token, member_id, tag, note, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
-            var outcomes: [InterestToken: MarkOutcome] = [:]
-            for (mark, token) in zip(plan.claims, claimed) {
-                if let other = waiting[token] {
-                    // The row names its members in id order, so it does not record who marked first.
-                    let theirs: StatementArguments = [other["member_id"] as Int64, other["tag"] as Data, other["note"] as Data?]
-                    let mine: StatementArguments = [memberID, mark.tag.rawRepresentation, mark.note?.rawRepresentation]
-                    let theirsFirst = (other["member_id"] as Int64) < memberID
-                    try db.cachedExecute(
-                        sql: """
-                            INSERT INTO "match" (program_id, epoch, token, a_member_id, a_tag, a_note,
-                                                 b_member_id, b_tag, b_note, matched_at)
-                            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                            """,
-                        arguments: scope + [token] + (theirsFirst ? theirs + mine : mine + theirs) + [nowMillis])
-                    try db.cachedExecute(
-                        sql: "DELETE FROM mark WHERE program_id = ? AND epoch = ? AND token = ?", arguments: scope + [token])
-                    outcomes[mark.token] = .matched
-                } else {
-                    try insert.execute(arguments: scope + [
-                        token, memberID, mark.tag.rawRepresentation, mark.note?.rawRepresentation, nowMillis,
-                    ])
-                    outcomes[mark.token] = .pending
+                    // Only now is anything written. The withdrawals first: own rows only, through the member's index.
+                    if !plan.withdraw.isEmpty {
+                        try db.cachedExecute(
+                            sql:
+                                "DELETE FROM mark INDEXED BY mark_by_member WHERE member_id = ? AND epoch = ? AND token IN (\(databaseQuestionMarks(count: plan.withdraw.count)))",
+                            arguments: [memberID, Int64(epoch)]
+                                + StatementArguments(plan.withdraw.map(\.rawRepresentation)))
+                    }
+                    // Only now are other members' pending marks looked at: each claim either completes the pending mark
+                    // of the same program and epoch, or is stored as the caller's own.
+                    let claimed = plan.claims.map(\.token.rawRepresentation)
+                    let nowMillis = Self.millis(now)
+                    let waiting =
+                        claimed.isEmpty
+                        ? [:]
+                        : try Dictionary(
+                            db.cachedRows(
+                                sql:
+                                    "SELECT token, member_id, tag, note FROM mark WHERE program_id = ? AND epoch = ? AND token IN (\(databaseQuestionMarks(count: claimed.count)))",
+                                arguments: scope + StatementArguments(claimed)
+                            ).map { ($0["token"] as Data, $0) }, uniquingKeysWith: { first, _ in first })
+                    let insert = try db.cachedStatement(
+                        sql:
+                            "INSERT INTO mark (program_id, epoch, token, member_id, tag, note, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+                    )
+                    var outcomes: [InterestToken: MarkOutcome] = [:]
+                    for (mark, token) in zip(plan.claims, claimed) {
+                        if let other = waiting[token] {
+                            // The row names its members in id order, so it does not record who marked first.
+                            let theirs: StatementArguments = [
+                                other["member_id"] as Int64, other["tag"] as Data, other["note"] as Data?,
+                            ]
+                            let mine: StatementArguments = [
+                                memberID, mark.tag.rawRepresentation, mark.note?.rawRepresentation,
+                            ]
+                            let theirsFirst = (other["member_id"] as Int64) < memberID
+                            try db.cachedExecute(
+                                sql: """
+                                    INSERT INTO "match" (program_id, epoch, token, a_member_id, a_tag, a_note,
+                                                         b_member_id, b_tag, b_note, matched_at)
+                                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                    """,
+                                arguments: scope + [token] + (theirsFirst ? theirs + mine : mine + theirs) + [nowMillis]
+                            )
+                            try db.cachedExecute(
+                                sql: "DELETE FROM mark WHERE program_id = ? AND epoch = ? AND token = ?",
+                                arguments: scope + [token])
+                            outcomes[mark.token] = .matched
+                        } else {
+                            try insert.execute(
+                                arguments: scope + [
+                                    token, memberID, mark.tag.rawRepresentation, mark.note?.rawRepresentation,
+                                    nowMillis,
+                                ])
+                            outcomes[mark.token] = .pending
+                        }
+                    }
+                    return (
+                        plan.outcomes(claimed: outcomes), !plan.withdraw.isEmpty || outcomes.values.contains(.matched)
+                    )
                 }
-            }
-            return (plan.outcomes(claimed: outcomes), !plan.withdraw.isEmpty || outcomes.values.contains(.matched))
-        } }, deleted: { $0.deleted })
+            }, deleted: { $0.deleted })
         return applied.outcomes
     }
 
@@ -89,7 +109,8 @@ extension SQLiteStore {
             ? []
             : try db.cachedValues(
                 Data.self,
-                sql: "SELECT token FROM mark INDEXED BY mark_by_member WHERE member_id = ? AND epoch = ? AND token IN (\(databaseQuestionMarks(count: mentioned.count)))",
+                sql:
+                    "SELECT token FROM mark INDEXED BY mark_by_member WHERE member_id = ? AND epoch = ? AND token IN (\(databaseQuestionMarks(count: mentioned.count)))",
                 arguments: [memberID, Int64(batch.epoch)] + StatementArguments(mentioned))
         let matches =
             tokens.isEmpty
@@ -104,8 +125,10 @@ extension SQLiteStore {
         return MarkBatch.Facts(
             pending: Set(try pending.map(InterestToken.init(rawRepresentation:))),
             used: try marksUsed(db, memberID: memberID, programID: programID, epoch: batch.epoch),
-            ownMatches: Set(try matches.filter(isOwn).map { try InterestToken(rawRepresentation: $0["token"] as Data) }),
-            othersMatches: Set(try matches.filter { !isOwn($0) }.map { try InterestToken(rawRepresentation: $0["token"] as Data) }))
+            ownMatches: Set(
+                try matches.filter(isOwn).map { try InterestToken(rawRepresentation: $0["token"] as Data) }),
+            othersMatches: Set(
+                try matches.filter { !isOwn($0) }.map { try InterestToken(rawRepresentation: $0["token"] as Data) }))
     }
 
     /// The member's pending marks plus the matches they made in `epoch`: what the quota limits.
@@ -123,7 +146,8 @@ extension SQLiteStore {
     public func pendingMarks(memberID: Int64) async throws -> [PendingMarkRecord] {
         try await read { db in
             try db.cachedRows(
-                sql: "SELECT token, epoch, created_at FROM mark INDEXED BY mark_by_member WHERE member_id = ? ORDER BY created_at, token",
+                sql:
+                    "SELECT token, epoch, created_at FROM mark INDEXED BY mark_by_member WHERE member_id = ? ORDER BY created_at, token",
                 arguments: [memberID]
             ).map { row in
                 PendingMarkRecord(
@@ -135,12 +159,13 @@ extension SQLiteStore {
 
     public func withdraw(memberID: Int64, token: InterestToken) async throws -> Bool {
         // Through the member's index: a token someone else holds costs the same as one nobody holds.
-        try await writeAndScrub({ db in
-            try db.cachedExecute(
-                sql: "DELETE FROM mark INDEXED BY mark_by_member WHERE member_id = ? AND token = ?",
-                arguments: [memberID, token.rawRepresentation])
-            return db.changesCount == 1
-        }, scrubs: { $0 })
+        try await writeAndScrub(
+            { db in
+                try db.cachedExecute(
+                    sql: "DELETE FROM mark INDEXED BY mark_by_member WHERE member_id = ? AND token = ?",
+                    arguments: [memberID, token.rawRepresentation])
+                return db.changesCount == 1
+            }, scrubs: { $0 })
     }
 
     public func matches(memberID: Int64, after: InterestToken?, limit: Int) async throws -> [MatchRecord] {
@@ -150,7 +175,8 @@ extension SQLiteStore {
             if let after {
                 guard
                     let row = try db.cachedRow(
-                        sql: "SELECT matched_at, token FROM \"match\" WHERE token = ? AND (a_member_id = ? OR b_member_id = ?)",
+                        sql:
+                            "SELECT matched_at, token FROM \"match\" WHERE token = ? AND (a_member_id = ? OR b_member_id = ?)",
                         arguments: [after.rawRepresentation, memberID, memberID])
                 else { throw StoreError(.markNotFound, "'after' is not the token of one of your matches") }
                 cursor = "AND (m.matched_at, m.token) > (?3, ?4)"
@@ -202,7 +228,9 @@ extension SQLiteStore {
                 do {
                     _ = try db.checkpoint(.truncate)
                     return
-                } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY && ContinuousClock.now < deadline {
+                } catch let error as DatabaseError
+                    where error.resultCode == .SQLITE_BUSY && ContinuousClock.now < deadline
+                {
                     usleep(1000)
                 } catch {
                     return

@@ -28,20 +28,24 @@ extension SQLiteStore {
             let usesLeft: Int = invite["uses_left"]
             let expiresAt: Int64? = invite["expires_at"]
             guard usesLeft > 0, expiresAt.map({ $0 > Self.millis(now) }) ?? true else { throw invalid }
-            if try db.cachedValue(Bool.self, sql: "SELECT 1 FROM member WHERE program_id = ? AND handle = ?",
+            if try db.cachedValue(
+                Bool.self, sql: "SELECT 1 FROM member WHERE program_id = ? AND handle = ?",
                 arguments: [programRecord.id, handle.rawValue]) != nil
             {
                 throw StoreError(.handleTaken, "handle '\(handle)' is taken in this program")
             }
-            if try db.cachedValue(Bool.self, sql: "SELECT 1 FROM member WHERE program_id = ? AND handle_skeleton = ?",
+            if try db.cachedValue(
+                Bool.self, sql: "SELECT 1 FROM member WHERE program_id = ? AND handle_skeleton = ?",
                 arguments: [programRecord.id, handle.skeleton]) != nil
             {
                 throw StoreError(
                     .handleTaken,
-                    "handle '\(handle)' looks like a handle already in this program (separators, 0/o, 1/l, rn/m and vv/w count as the same); choose another")
+                    "handle '\(handle)' looks like a handle already in this program (separators, 0/o, 1/l, rn/m and vv/w count as the same); choose another"
+                )
             }
             try Self.requireUnusedKey(db, programID: programRecord.id, publicKey: publicKey)
-            try db.cachedExecute(sql: "UPDATE invite SET uses_left = uses_left - 1 WHERE id = ?", arguments: [invite["invite_id"]])
+            try db.cachedExecute(
+                sql: "UPDATE invite SET uses_left = uses_left - 1 WHERE id = ?", arguments: [invite["invite_id"]])
             try db.execute(
                 sql: """
                     INSERT INTO member (program_id, handle, public_key, credential_digest, display_name, headline,
@@ -56,7 +60,8 @@ extension SQLiteStore {
             let memberID = db.lastInsertedRowID
             try Self.writeTags(db, memberID: memberID, tags: profile.tags)
             try Self.stampDirectoryChange(db, programID: programRecord.id, memberID: memberID)
-            try Self.appendKeyLog(db, programID: programRecord.id, event: .join, handle: handle.rawValue,
+            try Self.appendKeyLog(
+                db, programID: programRecord.id, event: .join, handle: handle.rawValue,
                 publicKey: publicKey.rawRepresentation, now: now)
             return (try Self.fetchMember(db, id: memberID)!, programRecord)
         }
@@ -65,7 +70,8 @@ extension SQLiteStore {
     public func authenticate(credentialDigest: Data) async throws -> (MemberRecord, ProgramRecord)? {
         try await read { db in
             guard
-                let row = try db.cachedRow(sql: "SELECT * FROM member WHERE credential_digest = ?",
+                let row = try db.cachedRow(
+                    sql: "SELECT * FROM member WHERE credential_digest = ?",
                     arguments: [credentialDigest])
             else { return nil }
             // The index lookup finds the row; the final comparison is constant time.
@@ -105,9 +111,12 @@ extension SQLiteStore {
                 throw StoreError.rotationLimited(oldest: recent[0], windowStart: window)
             }
             try db.cachedExecute(
-                sql: "UPDATE member SET public_key = ? WHERE id = ?", arguments: [publicKey.rawRepresentation, memberID])
-            try db.cachedExecute(sql: "DELETE FROM mark INDEXED BY mark_by_member WHERE member_id = ?", arguments: [memberID])
-            try Self.appendKeyLog(db, programID: member.programID, event: .rotate, handle: member.handle.rawValue,
+                sql: "UPDATE member SET public_key = ? WHERE id = ?",
+                arguments: [publicKey.rawRepresentation, memberID])
+            try db.cachedExecute(
+                sql: "DELETE FROM mark INDEXED BY mark_by_member WHERE member_id = ?", arguments: [memberID])
+            try Self.appendKeyLog(
+                db, programID: member.programID, event: .rotate, handle: member.handle.rawValue,
                 publicKey: publicKey.rawRepresentation, now: now)
             return try Self.fetchMember(db, id: memberID)!
         }
@@ -117,7 +126,8 @@ extension SQLiteStore {
     /// Refuses a key the program's key log has ever held, live or retired: one key, one member, and a
     /// retired key can never be put back (a thief of an old device could otherwise revive it).
     static func requireUnusedKey(_ db: Database, programID: Int64, publicKey: PublicKey) throws {
-        if try db.cachedValue(Bool.self, sql: "SELECT 1 FROM key_log WHERE program_id = ? AND public_key = ?",
+        if try db.cachedValue(
+            Bool.self, sql: "SELECT 1 FROM key_log WHERE program_id = ? AND public_key = ?",
             arguments: [programID, publicKey.rawRepresentation]) != nil
         {
             throw StoreError(.keyTaken, "this public key is or was registered in this program; generate a new one")
@@ -131,7 +141,9 @@ extension SQLiteStore {
                     UPDATE member SET display_name = ?, headline = ?, offers_mentoring = ?, seeks_mentoring = ?
                     WHERE id = ?
                     """,
-                arguments: [profile.displayName, profile.headline, profile.offersMentoring, profile.seeksMentoring, memberID])
+                arguments: [
+                    profile.displayName, profile.headline, profile.offersMentoring, profile.seeksMentoring, memberID,
+                ])
             guard db.changesCount == 1 else { throw StoreError(.memberNotFound, "no such member") }
             try Self.writeTags(db, memberID: memberID, tags: profile.tags)
             let member = try Self.fetchMember(db, id: memberID)!
@@ -143,7 +155,8 @@ extension SQLiteStore {
     public func member(programID: Int64, handle: Handle) async throws -> MemberRecord? {
         try await read { db in
             try db.cachedRow(
-                sql: "SELECT * FROM member WHERE program_id = ? AND handle = ?", arguments: [programID, handle.rawValue]
+                sql: "SELECT * FROM member WHERE program_id = ? AND handle = ?",
+                arguments: [programID, handle.rawValue]
             ).map { try Self.memberRecord(db, $0) }
         }
     }
@@ -159,17 +172,21 @@ extension SQLiteStore {
         let member = try await writeAndScrub { db in
             let programRecord = try Self.requireProgram(db, name: program)
             guard
-                let row = try db.cachedRow(sql: "SELECT id, status, public_key FROM member WHERE program_id = ? AND handle = ?",
+                let row = try db.cachedRow(
+                    sql: "SELECT id, status, public_key FROM member WHERE program_id = ? AND handle = ?",
                     arguments: [programRecord.id, handle.rawValue])
             else { throw StoreError(.memberNotFound, "no member '\(handle)' in program '\(program)'") }
             let id: Int64 = row["id"]
             // Only a change of status is a directory change, and only a directory change is logged.
             if row["status"] as String != status.rawValue {
-                try db.cachedExecute(sql: "UPDATE member SET status = ? WHERE id = ?", arguments: [status.rawValue, id])
+                try db.cachedExecute(
+                    sql: "UPDATE member SET status = ? WHERE id = ?", arguments: [status.rawValue, id])
                 // A suspended member's pending marks are deleted, so they cannot complete matches while the
                 // member cannot see them; on reinstatement the member's client submits its interests again.
-                try db.cachedExecute(sql: "DELETE FROM mark INDEXED BY mark_by_member WHERE member_id = ?", arguments: [id])
-                try Self.appendKeyLog(db, programID: programRecord.id, event: status == .active ? .join : .leave,
+                try db.cachedExecute(
+                    sql: "DELETE FROM mark INDEXED BY mark_by_member WHERE member_id = ?", arguments: [id])
+                try Self.appendKeyLog(
+                    db, programID: programRecord.id, event: status == .active ? .join : .leave,
                     handle: handle.rawValue, publicKey: row["public_key"], now: Date())
                 try Self.stampDirectoryChange(db, programID: programRecord.id, memberID: id)
             }

@@ -103,10 +103,12 @@ extension SQLiteStore {
                 db, sql: "SELECT program_id, handle, public_key, status, joined_at FROM member ORDER BY joined_at, id")
             for member in members {
                 let at = Self.date(member["joined_at"])
-                try appendKeyLog(db, programID: member["program_id"], event: .join, handle: member["handle"],
+                try appendKeyLog(
+                    db, programID: member["program_id"], event: .join, handle: member["handle"],
                     publicKey: member["public_key"], now: at)
                 if member["status"] as String != MemberStatus.active.rawValue {
-                    try appendKeyLog(db, programID: member["program_id"], event: .leave, handle: member["handle"],
+                    try appendKeyLog(
+                        db, programID: member["program_id"], event: .leave, handle: member["handle"],
                         publicKey: member["public_key"], now: at)
                 }
             }
@@ -171,7 +173,8 @@ extension SQLiteStore {
                 try db.execute(
                     sql: "UPDATE member SET search_text = ?, handle_skeleton = ? WHERE id = ?",
                     arguments: [
-                        DirectorySearch.text(row["display_name"], row["headline"]), try Handle(row["handle"]).skeleton, row["id"],
+                        DirectorySearch.text(row["display_name"], row["headline"]), try Handle(row["handle"]).skeleton,
+                        row["id"],
                     ])
             }
         }
@@ -193,7 +196,8 @@ extension SQLiteStore {
                     """)
             for programID in try Int64.fetchAll(db, sql: "SELECT id FROM program") {
                 let members = try Int64.fetchAll(
-                    db, sql: "SELECT id FROM member WHERE program_id = ? ORDER BY joined_at, id", arguments: [programID])
+                    db, sql: "SELECT id FROM member WHERE program_id = ? ORDER BY joined_at, id", arguments: [programID]
+                )
                 for (index, memberID) in members.enumerated() {
                     try db.execute(
                         sql: "UPDATE member SET directory_version = ? WHERE id = ?", arguments: [index + 1, memberID])

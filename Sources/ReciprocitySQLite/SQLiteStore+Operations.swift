@@ -2,14 +2,16 @@ public import Foundation
 import GRDB
 public import ReciprocityCore
 public import ReciprocityStore
+
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #endif
 
 extension SQLiteStore {
     public func statistics() async throws -> StoreStatistics {
         try await read { db in
-            let row = try db.cachedRow(sql: """
+            let row = try db.cachedRow(
+                sql: """
                     SELECT (SELECT COUNT(*) FROM program) AS programs, (SELECT COUNT(*) FROM member) AS members,
                            (SELECT COUNT(*) FROM mark) AS marks, (SELECT COUNT(*) FROM "match") AS matches
                     """)!
@@ -65,11 +67,18 @@ extension SQLiteStore {
     /// Checks that `path` is a sound Reciprocity database: `PRAGMA integrity_check` passes and every migration
     /// this build knows has been applied, and no unknown one.
     public static func verify(path: String) throws {
-        let queue = try DatabaseQueue(path: path, configuration: { var c = Configuration(); c.readonly = true; return c }())
+        let queue = try DatabaseQueue(
+            path: path,
+            configuration: {
+                var c = Configuration()
+                c.readonly = true
+                return c
+            }())
         defer { try? queue.close() }
         let result = try queue.read { try String.fetchAll($0, sql: "PRAGMA integrity_check") }
         guard result == ["ok"] else {
-            throw StoreError(.invalidArgument, "'\(path)' fails the integrity check: \(result.prefix(3).joined(separator: "; "))")
+            throw StoreError(
+                .invalidArgument, "'\(path)' fails the integrity check: \(result.prefix(3).joined(separator: "; "))")
         }
         let applied = try queue.read { try migrator.appliedIdentifiers($0) }
         guard applied == Set(migrator.migrations) else {

@@ -41,7 +41,8 @@ extension SQLiteStore {
     public func setEpoch(program: ProgramID, epoch: UInt32) async throws -> ProgramRecord {
         let updated = try await writeAndScrub { db in
             let record = try Self.requireProgram(db, name: program)
-            try db.cachedExecute(sql: "UPDATE program SET epoch = ? WHERE id = ?", arguments: [Int64(epoch), record.id])
+            try db.cachedExecute(
+                sql: "UPDATE program SET epoch = ? WHERE id = ?", arguments: [Int64(epoch), record.id])
             try db.execute(
                 sql: "DELETE FROM mark WHERE program_id = ? AND epoch != ?", arguments: [record.id, Int64(epoch)])
             return try Self.requireProgram(db, name: program)
@@ -58,7 +59,8 @@ extension SQLiteStore {
         return try await write { db in
             let record = try Self.requireProgram(db, name: program)
             try db.execute(
-                sql: "INSERT INTO invite (program_id, code_digest, uses_left, expires_at, created_at) VALUES (?, ?, ?, ?, ?)",
+                sql:
+                    "INSERT INTO invite (program_id, code_digest, uses_left, expires_at, created_at) VALUES (?, ?, ?, ?, ?)",
                 arguments: [record.id, codeDigest, uses, expiresAt.map(Self.millis), Self.millis(Date())])
             return InviteRecord(programID: record.id, usesLeft: uses, expiresAt: expiresAt)
         }

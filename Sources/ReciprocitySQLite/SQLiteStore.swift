@@ -1,11 +1,12 @@
 public import Foundation
-#if canImport(Glibc)
-    import Glibc
-#endif
 import GRDB
 import GRDBSQLite
 public import ReciprocityCore
 public import ReciprocityStore
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The SQLite backend: one file in WAL mode, opened through GRDB (which links the system libsqlite3).
 /// GRDB serialises writes through one writer connection, so every `submitMarks` sees the effect of the one

@@ -49,7 +49,8 @@ struct AdminController {
     }
 
     @Sendable func members(request: Request, context: AppRequestContext) async throws -> Response {
-        try jsonResponse(MemberListResponse(members: try await operations.members(program: context.parameters.require("program"))))
+        try jsonResponse(
+            MemberListResponse(members: try await operations.members(program: context.parameters.require("program"))))
     }
 
     @Sendable func suspend(request: Request, context: AppRequestContext) async throws -> Response {

@@ -1,6 +1,6 @@
 public import Hummingbird
-public import NIOCore
 import Logging
+public import NIOCore
 import ReciprocityStore
 
 /// The per-request context: Hummingbird's core storage plus the authenticated member, if any.

@@ -114,7 +114,8 @@ public func buildApplication(
                     requestTimeout: configuration.requestTimeout, minimumBodyRate: configuration.minimumBodyRate,
                     maxConnections: configuration.maxConnections))
         },
-        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "reciprocityd"),
+        configuration: .init(
+            address: .hostname(configuration.host, port: configuration.port), serverName: "reciprocityd"),
         logger: logger)
 }
 

@@ -43,7 +43,8 @@ struct LimitedHTTP1Channel: ServerChildChannel {
         return base.setup(channel: channel, logger: logger).flatMapThrowing { value in
             let pipeline = channel.pipeline.syncOperations
             let deadline = RequestDeadlineHandler(limits: limits, logger: logger)
-            try pipeline.addHandler(deadline, position: .before(try pipeline.handler(type: HTTPConnectionStateHandler.self)))
+            try pipeline.addHandler(
+                deadline, position: .before(try pipeline.handler(type: HTTPConnectionStateHandler.self)))
             try pipeline.addHandler(RequestStartHandler(deadline: deadline), position: .first)
             return Value(base: value, admitted: open <= limits.maxConnections)
         }
@@ -173,7 +174,10 @@ final class RequestDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandle
         } else if headRead, limits.minimumBodyRate > 0, elapsed > ConnectionLimits.bodyRateGrace {
             let required = limits.minimumBodyRate * (elapsed - ConnectionLimits.bodyRateGrace)
             if bodyBytes < min(required, expectedBytes ?? .max) {
-                refuse(Problem(.requestTimeout, detail: "the request body arrived slower than \(limits.minimumBodyRate) bytes a second"))
+                refuse(
+                    Problem(
+                        .requestTimeout,
+                        detail: "the request body arrived slower than \(limits.minimumBodyRate) bytes a second"))
             }
         }
     }
@@ -206,7 +210,9 @@ final class RequestDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandle
         let body = problem.encoded(into: &head.headerFields)
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         context.write(wrapOutboundOut(.body(body)), promise: nil)
-        context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in
+            context.close(promise: nil)
+        }
     }
 }
 

@@ -3,7 +3,7 @@ public import ReciprocityCore
 public import ReciprocityStore
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #endif
 
 /// The server's side of the key log (Specs/transparency.md): the Merkle tree of every program's log in
@@ -55,7 +55,9 @@ public actor KeyTransparency {
         var proofs: [Handle: (index: Int, event: KeyLogEvent, proof: [[UInt8]])] = [:]
         for handle in handles {
             guard let latest = log.latest[handle.rawValue], latest.index < Int(head.size) else { continue }
-            proofs[handle] = (latest.index, latest.event, log.tree.inclusionProof(index: latest.index, size: Int(head.size)))
+            proofs[handle] = (
+                latest.index, latest.event, log.tree.inclusionProof(index: latest.index, size: Int(head.size))
+            )
         }
         return (head, proofs)
     }
@@ -73,7 +75,8 @@ public actor KeyTransparency {
     private func catchUp(_ program: ProgramRecord) async throws {
         if logs[program.id] == nil { logs[program.id] = ProgramLog() }
         while true {
-            let records = try await store.keyLog(programID: program.id, from: logs[program.id]!.tree.count, limit: Self.batch)
+            let records = try await store.keyLog(
+                programID: program.id, from: logs[program.id]!.tree.count, limit: Self.batch)
             for record in records where record.index == logs[program.id]!.tree.count {
                 logs[program.id]!.tree.append(leafHash: record.entry.leafHash)
                 logs[program.id]!.latest[record.entry.handle.rawValue] = (record.index, record.entry.event)

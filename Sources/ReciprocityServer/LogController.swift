@@ -31,11 +31,13 @@ struct LogController {
         let start = try parameters.integer("start", in: 0...Int(Int64.max), default: 0)
         let limit = try parameters.integer("limit", in: 1...Self.maxEntries, default: Self.maxEntries)
         let records = try await store.keyLog(programID: program.id, from: start, limit: limit)
-        return try jsonResponse(LogEntriesResponse(entries: records.map {
-            LogEntryInfo(
-                index: $0.index, event: $0.entry.event, handle: $0.entry.handle.rawValue,
-                publicKey: $0.entry.publicKey.base64URL)
-        }))
+        return try jsonResponse(
+            LogEntriesResponse(
+                entries: records.map {
+                    LogEntryInfo(
+                        index: $0.index, event: $0.entry.event, handle: $0.entry.handle.rawValue,
+                        publicKey: $0.entry.publicKey.base64URL)
+                }))
     }
 
     @Sendable func consistency(request: Request, context: AppRequestContext) async throws -> Response {

@@ -27,7 +27,8 @@ struct MarkController {
         }
         let withdraw = body.withdraw ?? []
         guard withdraw.count <= Self.maxBatch else {
-            throw Problem(.invalidBatch, detail: "a batch withdraws at most \(Self.maxBatch) marks; got \(withdraw.count)")
+            throw Problem(
+                .invalidBatch, detail: "a batch withdraws at most \(Self.maxBatch) marks; got \(withdraw.count)")
         }
         let marks = try body.marks.map { try $0.mark() }
         let withdrawing = try withdraw.map(InterestToken.init(base64URL:))
@@ -68,7 +69,8 @@ struct MarkController {
                 throw Problem.invalidParameter("'after' must be the token of one of your matches")
             }
         }
-        let limit = try parameters.integer("limit", in: 1...StoreLimits.matchesPerPage, default: StoreLimits.matchesPerPage)
+        let limit = try parameters.integer(
+            "limit", in: 1...StoreLimits.matchesPerPage, default: StoreLimits.matchesPerPage)
         // One extra row tells whether another page follows.
         let records = try await store.matches(memberID: member.id, after: after, limit: limit + 1)
         let matches = records.prefix(limit).map {

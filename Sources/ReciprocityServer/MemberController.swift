@@ -160,7 +160,8 @@ struct MemberController {
     static func directoryQuery(_ parameters: Parameters) throws -> DirectoryQuery {
         if let removed = removedDirectoryParameters.first(where: { parameters[Substring($0)] != nil }) {
             throw Problem.invalidParameter(
-                "'\(removed)' is no longer supported: the server does not search or filter the directory; clients keep a copy of it (GET /v1/profiles) and search it locally")
+                "'\(removed)' is no longer supported: the server does not search or filter the directory; clients keep a copy of it (GET /v1/profiles) and search it locally"
+            )
         }
         var query = DirectoryQuery()
         if let after = parameters["after"] { query.after = try Handle(String(after)).rawValue }

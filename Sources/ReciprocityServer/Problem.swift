@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 public import HTTPTypes
 public import Hummingbird
 import NIOCore
@@ -7,6 +6,7 @@ import NIOHTTP1
 public import ReciprocityAPI
 import ReciprocityCore
 import ReciprocityStore
+import Synchronization
 
 /// An error answered as RFC 9457 `application/problem+json` with a stable `type`. Details never contain a
 /// token, tag, credential or request body.
@@ -73,7 +73,8 @@ public struct Problem: HTTPResponseError, Equatable {
         if !allowed.isEmpty { problem.headers[.allow] = allowed.joined(separator: ", ") }
         return problem
     }
-    static let metricsDisabled = Problem(.metricsDisabled, detail: "the operator has not configured a metrics credential")
+    static let metricsDisabled = Problem(
+        .metricsDisabled, detail: "the operator has not configured a metrics credential")
     static let tooManyConnections = Problem(.tooManyConnections, detail: "try again later")
     /// 429 with `Retry-After`: `limit` describes the limit, e.g. "60 requests a minute per member".
     static func rateLimited(_ limit: String, retryAfter seconds: Int) -> Problem {
@@ -194,7 +195,8 @@ extension Parameters {
             return value
         }
         guard let parsed = Int(text), range.contains(parsed) else {
-            throw Problem.invalidParameter("'\(name)' must be an integer from \(range.lowerBound) to \(range.upperBound)")
+            throw Problem.invalidParameter(
+                "'\(name)' must be an integer from \(range.lowerBound) to \(range.upperBound)")
         }
         return parsed
     }

@@ -2,8 +2,8 @@ import CoreMetrics
 import Foundation
 import Hummingbird
 import Prometheus
-import Synchronization
 import ReciprocityStore
+import Synchronization
 
 /// The server's metrics, exposed at `/metrics` in Prometheus text format. Built on swift-metrics with a
 /// Prometheus factory owned by this instance (no global bootstrap, so tests can run many servers).
@@ -53,7 +53,8 @@ public final class ServerMetrics: Sendable {
             return made
         }
         counter.increment()
-        timer.recordNanoseconds(duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
+        timer.recordNanoseconds(
+            duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
     }
 
     /// The store's aggregate gauges, refreshed at most every `refreshInterval`: they cost `COUNT(*)` over the

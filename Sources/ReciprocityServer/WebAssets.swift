@@ -74,7 +74,8 @@ struct WebAssets: Sendable {
         for path in ["/", "/join"] {
             group.get(RouterPath(path)) { _, _ in
                 guard let page = assets["index.html"] else { throw Problem(.notFound) }
-                return Response(status: .ok, headers: [.contentType: page.contentType], body: .init(byteBuffer: page.body))
+                return Response(
+                    status: .ok, headers: [.contentType: page.contentType], body: .init(byteBuffer: page.body))
             }
         }
         group.get("/web/:asset") { _, context in

@@ -78,7 +78,8 @@ extension ReciprocityStore {
     public func submitMarks(memberID: Int64, programID: Int64, epoch: UInt32, marks: [Mark], now: Date) async throws
         -> [MarkOutcome]
     {
-        try await submitMarks(memberID: memberID, programID: programID, epoch: epoch, marks: marks, withdrawing: [], now: now)
+        try await submitMarks(
+            memberID: memberID, programID: programID, epoch: epoch, marks: marks, withdrawing: [], now: now)
     }
 }
 

@@ -35,7 +35,10 @@ public struct MemberRecord: Sendable, Equatable {
     public let status: MemberStatus
     public let joinedAt: Date
 
-    public init(id: Int64, programID: Int64, handle: Handle, publicKey: PublicKey, profile: Profile, status: MemberStatus, joinedAt: Date) {
+    public init(
+        id: Int64, programID: Int64, handle: Handle, publicKey: PublicKey, profile: Profile, status: MemberStatus,
+        joinedAt: Date
+    ) {
         self.id = id
         self.programID = programID
         self.handle = handle
@@ -84,7 +87,10 @@ public struct MatchRecord: Sendable, Equatable {
     public let counterpartNote: SealedNote?
     public let matchedAt: Date
 
-    public init(token: InterestToken, epoch: UInt32, counterpartHandle: Handle, counterpartKey: PublicKey, counterpartTag: ConfirmationTag, counterpartNote: SealedNote?, matchedAt: Date) {
+    public init(
+        token: InterestToken, epoch: UInt32, counterpartHandle: Handle, counterpartKey: PublicKey,
+        counterpartTag: ConfirmationTag, counterpartNote: SealedNote?, matchedAt: Date
+    ) {
         self.token = token
         self.epoch = epoch
         self.counterpartHandle = counterpartHandle

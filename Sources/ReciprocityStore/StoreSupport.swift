@@ -23,7 +23,8 @@ extension StoreError {
     public static func quotaExceeded(maxMarks: Int) -> StoreError {
         StoreError(
             .quotaExceeded,
-            "the program allows \(maxMarks) marks per member per epoch, pending or matched; withdraw a pending mark first")
+            "the program allows \(maxMarks) marks per member per epoch, pending or matched; withdraw a pending mark first"
+        )
     }
 
     /// The refusal of a rotation beyond `StoreLimits.rotationsPerWindow`, retryable once the oldest rotation
@@ -31,7 +32,8 @@ extension StoreError {
     public static func rotationLimited(oldest: Int64, windowStart: Int64) -> StoreError {
         var error = StoreError(
             .rotationLimited,
-            "at most \(StoreLimits.rotationsPerWindow) key rotations per member in \(Int(StoreLimits.rotationWindow / 3600)) hours")
+            "at most \(StoreLimits.rotationsPerWindow) key rotations per member in \(Int(StoreLimits.rotationWindow / 3600)) hours"
+        )
         error.retryAfter = Int((oldest - windowStart) / 1000) + 1
         return error
     }

@@ -35,7 +35,7 @@ extension Base64URLVector: CheckableVector {
                 return [
                     field(
                         "decoded", decoded,
-                        Hex.encode(try Base64URL.decode(encoded, byteCount: byteCount, what: "value"))),
+                        Hex.encode(try Base64URL.decode(encoded, byteCount: byteCount, what: "value")))
                 ]
             })
     }
@@ -51,12 +51,14 @@ extension VectorGenerator {
         sample = Array(sample.prefix(byteCount))
         let sampleText = Base64URL.encode(sample)
         func valid(_ comment: String, _ bytes: [UInt8]) -> Base64URLVector {
-            Base64URLVector(comment: comment, flags: [flag, "Valid"], byteCount: byteCount,
-                            encoded: Base64URL.encode(bytes), decoded: Hex.encode(bytes), result: "valid")
+            Base64URLVector(
+                comment: comment, flags: [flag, "Valid"], byteCount: byteCount,
+                encoded: Base64URL.encode(bytes), decoded: Hex.encode(bytes), result: "valid")
         }
         func invalid(_ comment: String, _ flags: [String], _ encoded: String) -> Base64URLVector {
-            Base64URLVector(comment: comment, flags: [flag] + flags, byteCount: byteCount, encoded: encoded,
-                            result: "invalid", error: ReciprocityError.Code.invalidEncoding.rawValue)
+            Base64URLVector(
+                comment: comment, flags: [flag] + flags, byteCount: byteCount, encoded: encoded,
+                result: "invalid", error: ReciprocityError.Code.invalidEncoding.rawValue)
         }
         let zeros = Base64URL.encode([UInt8](repeating: 0, count: byteCount))
         let padding = String(repeating: "=", count: (3 - byteCount % 3) % 3)
@@ -75,28 +77,35 @@ extension VectorGenerator {
             invalid("'=' in place of the last character", ["BadAlphabet"], String(sampleText.dropLast()) + "="),
         ]
         if padding.isEmpty {
-            tests.append(invalid("'=' appended (no padding is ever needed for 540 bytes)", ["Padding"], sampleText + "="))
+            tests.append(
+                invalid("'=' appended (no padding is ever needed for 540 bytes)", ["Padding"], sampleText + "="))
         } else {
             tests.append(invalid("padded with '\(padding)'", ["Padding"], sampleText + padding))
-            tests.append(invalid("unused low bits set: 'B' ends \(byteCount) zero bytes", ["NonCanonical"],
-                                 String(zeros.dropLast()) + "B"))
-            tests.append(invalid("unused low bits set: 'P' ends \(byteCount) zero bytes", ["NonCanonical"],
-                                 String(zeros.dropLast()) + "P"))
+            tests.append(
+                invalid(
+                    "unused low bits set: 'B' ends \(byteCount) zero bytes", ["NonCanonical"],
+                    String(zeros.dropLast()) + "B"))
+            tests.append(
+                invalid(
+                    "unused low bits set: 'P' ends \(byteCount) zero bytes", ["NonCanonical"],
+                    String(zeros.dropLast()) + "P"))
         }
         return tests
     }
 
     static func base64URLFile() throws -> VectorFile<Base64URLVector> {
         func valid(_ comment: String, _ bytes: [UInt8]) -> Base64URLVector {
-            Base64URLVector(comment: comment, flags: ["Valid"], encoded: Base64URL.encode(bytes),
-                            decoded: Hex.encode(bytes), result: "valid")
+            Base64URLVector(
+                comment: comment, flags: ["Valid"], encoded: Base64URL.encode(bytes),
+                decoded: Hex.encode(bytes), result: "valid")
         }
         let sample = try SecureBytes.sha256(Array("reciprocity base64url sample".utf8))
         let sampleText = Base64URL.encode(sample)
         let zeros = Base64URL.encode([UInt8](repeating: 0, count: 32))
         func invalid(_ comment: String, _ flag: String, _ encoded: String) -> Base64URLVector {
-            Base64URLVector(comment: comment, flags: [flag], encoded: encoded, result: "invalid",
-                            error: ReciprocityError.Code.invalidEncoding.rawValue)
+            Base64URLVector(
+                comment: comment, flags: [flag], encoded: encoded, result: "invalid",
+                error: ReciprocityError.Code.invalidEncoding.rawValue)
         }
         let invalids = [
             invalid("padded with '='", "Padding", sampleText + "="),
@@ -109,7 +118,8 @@ extension VectorGenerator {
             invalid("a non-ASCII character", "BadAlphabet", "\u{00E9}" + sampleText.dropFirst(2)),
             invalid("unused low bits set: 'B' ends 32 zero bytes", "NonCanonical", String(zeros.dropLast()) + "B"),
             invalid("unused low bits set: 'D'", "NonCanonical", String(zeros.dropLast()) + "D"),
-            invalid("33 bytes encoded (44 characters)", "WrongLength", Base64URL.encode([UInt8](repeating: 7, count: 33))),
+            invalid(
+                "33 bytes encoded (44 characters)", "WrongLength", Base64URL.encode([UInt8](repeating: 7, count: 33))),
         ]
         return VectorFile(
             algorithm: Base64URLVector.algorithm, schema: "base64url_test_schema.json",
@@ -121,24 +131,29 @@ extension VectorGenerator {
             notes: [
                 "Valid": "A canonical encoding.",
                 "Padding": "Padding is not allowed.",
-                "WrongLength": "Not ceil(4n/3) characters for the value's n bytes: 43 for 32 bytes, 86 for 64, 720 for 540.",
+                "WrongLength":
+                    "Not ceil(4n/3) characters for the value's n bytes: 43 for 32 bytes, 86 for 64, 720 for 540.",
                 "BadAlphabet": "A character outside A-Z a-z 0-9 '-' '_'.",
                 "NonCanonical": "The unused low bits of the last character are not zero (2 for 32 bytes, 4 for 64).",
                 "Signature": "A 64-byte value: 86 characters.",
                 "SealedNote": "A 540-byte value: 720 characters, with no unused bits.",
             ],
             groups: [
-                VectorGroup(type: "Base64URLTest", comment: "valid", tests: [
-                    valid("32 zero bytes", [UInt8](repeating: 0, count: 32)),
-                    valid("32 0xff bytes (uses '_')", [UInt8](repeating: 0xff, count: 32)),
-                    valid("32 0xfb bytes (uses '-')", [UInt8](repeating: 0xfb, count: 32)),
-                    valid("a hash", sample),
-                ]),
+                VectorGroup(
+                    type: "Base64URLTest", comment: "valid",
+                    tests: [
+                        valid("32 zero bytes", [UInt8](repeating: 0, count: 32)),
+                        valid("32 0xff bytes (uses '_')", [UInt8](repeating: 0xff, count: 32)),
+                        valid("32 0xfb bytes (uses '-')", [UInt8](repeating: 0xfb, count: 32)),
+                        valid("a hash", sample),
+                    ]),
                 VectorGroup(type: "Base64URLTest", comment: "invalid", tests: invalids),
-                VectorGroup(type: "Base64URLTest", comment: "64-byte values (tree head signatures)",
-                            tests: try otherLengthTests(byteCount: 64, flag: "Signature")),
-                VectorGroup(type: "Base64URLTest", comment: "540-byte values (sealed notes)",
-                            tests: try otherLengthTests(byteCount: 540, flag: "SealedNote")),
+                VectorGroup(
+                    type: "Base64URLTest", comment: "64-byte values (tree head signatures)",
+                    tests: try otherLengthTests(byteCount: 64, flag: "Signature")),
+                VectorGroup(
+                    type: "Base64URLTest", comment: "540-byte values (sealed notes)",
+                    tests: try otherLengthTests(byteCount: 540, flag: "SealedNote")),
             ])
     }
 }

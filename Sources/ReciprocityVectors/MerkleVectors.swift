@@ -37,7 +37,8 @@ extension MerkleVector: CheckableVector {
             case "root": outcome = MerkleTree.root(leafHashes: hashes[...]) == root
             case "inclusion":
                 let index = index ?? -1
-                outcome = hashes.indices.contains(index)
+                outcome =
+                    hashes.indices.contains(index)
                     && MerkleTree.verifyInclusion(
                         index: index, treeSize: hashes.count, leafHash: hashes[index], proof: proof, root: root)
             case "consistency":
@@ -60,50 +61,61 @@ extension MerkleVector: CheckableVector {
 extension VectorGenerator {
     static func merkleFile() -> VectorFile<MerkleVector> {
         // The Certificate Transparency reference inputs.
-        let inputs = ["", "00", "10", "2021", "3031", "40414243", "5051525354555657", "606162636465666768696a6b6c6d6e6f"]
+        let inputs = [
+            "", "00", "10", "2021", "3031", "40414243", "5051525354555657", "606162636465666768696a6b6c6d6e6f",
+        ]
         let hashes = inputs.map { MerkleTree.leafHash(try! Hex.decode($0)) }
         func root(_ n: Int) -> String { Hex.encode(MerkleTree.root(leafHashes: hashes[..<n])) }
         var roots: [MerkleVector] = []
         for n in 0...8 {
-            roots.append(MerkleVector(
-                comment: "root of the first \(n) reference leaves", flags: ["Root"], kind: "root",
-                leaves: Array(inputs[..<n]), root: root(n), result: "valid"))
+            roots.append(
+                MerkleVector(
+                    comment: "root of the first \(n) reference leaves", flags: ["Root"], kind: "root",
+                    leaves: Array(inputs[..<n]), root: root(n), result: "valid"))
         }
-        roots.append(MerkleVector(
-            comment: "a root computed without the 0x00 leaf prefix", flags: ["Root", "WrongPrefix"], kind: "root",
-            leaves: Array(inputs[..<2]),
-            root: Hex.encode(try! SecureBytes.sha256([0x01] + SecureBytes.sha256([]) + SecureBytes.sha256([0x00]))),
-            result: "invalid"))
+        roots.append(
+            MerkleVector(
+                comment: "a root computed without the 0x00 leaf prefix", flags: ["Root", "WrongPrefix"], kind: "root",
+                leaves: Array(inputs[..<2]),
+                root: Hex.encode(try! SecureBytes.sha256([0x01] + SecureBytes.sha256([]) + SecureBytes.sha256([0x00]))),
+                result: "invalid"))
         var inclusion: [MerkleVector] = []
         for n in 1...8 {
             for m in 0..<n {
                 let proof = MerkleTree.inclusionProof(index: m, leafHashes: hashes[..<n]).map(Hex.encode)
-                inclusion.append(MerkleVector(
-                    comment: "leaf \(m) of \(n)", flags: ["Inclusion"], kind: "inclusion", leaves: Array(inputs[..<n]),
-                    index: m, proof: proof, root: root(n), result: "valid"))
+                inclusion.append(
+                    MerkleVector(
+                        comment: "leaf \(m) of \(n)", flags: ["Inclusion"], kind: "inclusion",
+                        leaves: Array(inputs[..<n]),
+                        index: m, proof: proof, root: root(n), result: "valid"))
             }
         }
         let proof = MerkleTree.inclusionProof(index: 5, leafHashes: hashes[...]).map(Hex.encode)
         var flipped = proof
         flipped[1] = String(flipped[1].dropLast()) + (flipped[1].last == "0" ? "1" : "0")
         inclusion += [
-            MerkleVector(comment: "a proof step changed", flags: ["Inclusion", "Tampered"], kind: "inclusion",
-                         leaves: inputs, index: 5, proof: flipped, root: root(8), result: "invalid"),
-            MerkleVector(comment: "the right proof for another index", flags: ["Inclusion", "WrongIndex"],
-                         kind: "inclusion", leaves: inputs, index: 4, proof: proof, root: root(8), result: "invalid"),
-            MerkleVector(comment: "a step missing", flags: ["Inclusion", "Truncated"], kind: "inclusion",
-                         leaves: inputs, index: 5, proof: Array(proof.dropLast()), root: root(8), result: "invalid"),
-            MerkleVector(comment: "an extra step", flags: ["Inclusion", "Extended"], kind: "inclusion",
-                         leaves: inputs, index: 5, proof: proof + [root(8)], root: root(8), result: "invalid"),
+            MerkleVector(
+                comment: "a proof step changed", flags: ["Inclusion", "Tampered"], kind: "inclusion",
+                leaves: inputs, index: 5, proof: flipped, root: root(8), result: "invalid"),
+            MerkleVector(
+                comment: "the right proof for another index", flags: ["Inclusion", "WrongIndex"],
+                kind: "inclusion", leaves: inputs, index: 4, proof: proof, root: root(8), result: "invalid"),
+            MerkleVector(
+                comment: "a step missing", flags: ["Inclusion", "Truncated"], kind: "inclusion",
+                leaves: inputs, index: 5, proof: Array(proof.dropLast()), root: root(8), result: "invalid"),
+            MerkleVector(
+                comment: "an extra step", flags: ["Inclusion", "Extended"], kind: "inclusion",
+                leaves: inputs, index: 5, proof: proof + [root(8)], root: root(8), result: "invalid"),
         ]
         var consistency: [MerkleVector] = []
         for n in 1...8 {
             for m in 1...n {
-                consistency.append(MerkleVector(
-                    comment: "from \(m) to \(n) leaves", flags: ["Consistency"], kind: "consistency",
-                    leaves: Array(inputs[..<n]), index: m,
-                    proof: MerkleTree.consistencyProof(oldSize: m, leafHashes: hashes[..<n]).map(Hex.encode),
-                    root: root(n), oldRoot: root(m), result: "valid"))
+                consistency.append(
+                    MerkleVector(
+                        comment: "from \(m) to \(n) leaves", flags: ["Consistency"], kind: "consistency",
+                        leaves: Array(inputs[..<n]), index: m,
+                        proof: MerkleTree.consistencyProof(oldSize: m, leafHashes: hashes[..<n]).map(Hex.encode),
+                        root: root(n), oldRoot: root(m), result: "valid"))
             }
         }
         var rewritten = hashes
@@ -111,15 +123,18 @@ extension VectorGenerator {
         let forkedRoot = Hex.encode(MerkleTree.root(leafHashes: rewritten[..<3]))
         let proof3to8 = MerkleTree.consistencyProof(oldSize: 3, leafHashes: hashes[...]).map(Hex.encode)
         consistency += [
-            MerkleVector(comment: "an old head from a rewritten history", flags: ["Consistency", "Forked"],
-                         kind: "consistency", leaves: inputs, index: 3, proof: proof3to8, root: root(8),
-                         oldRoot: forkedRoot, result: "invalid"),
-            MerkleVector(comment: "a proof step dropped", flags: ["Consistency", "Truncated"], kind: "consistency",
-                         leaves: inputs, index: 3, proof: Array(proof3to8.dropLast()), root: root(8), oldRoot: root(3),
-                         result: "invalid"),
-            MerkleVector(comment: "equal sizes with a non-empty proof", flags: ["Consistency", "Extended"],
-                         kind: "consistency", leaves: inputs, index: 8, proof: [root(8)], root: root(8),
-                         oldRoot: root(8), result: "invalid"),
+            MerkleVector(
+                comment: "an old head from a rewritten history", flags: ["Consistency", "Forked"],
+                kind: "consistency", leaves: inputs, index: 3, proof: proof3to8, root: root(8),
+                oldRoot: forkedRoot, result: "invalid"),
+            MerkleVector(
+                comment: "a proof step dropped", flags: ["Consistency", "Truncated"], kind: "consistency",
+                leaves: inputs, index: 3, proof: Array(proof3to8.dropLast()), root: root(8), oldRoot: root(3),
+                result: "invalid"),
+            MerkleVector(
+                comment: "equal sizes with a non-empty proof", flags: ["Consistency", "Extended"],
+                kind: "consistency", leaves: inputs, index: 8, proof: [root(8)], root: root(8),
+                oldRoot: root(8), result: "invalid"),
         ]
         return VectorFile(
             algorithm: MerkleVector.algorithm, schema: "merkle_rfc9162_test_schema.json",

@@ -61,7 +61,8 @@ extension NoteVector: CheckableVector {
     {
         let tokenTest = TokenVector(
             comment: comment, flags: flags, program: program, relation: relation, epoch: epoch, selfHandle: selfHandle,
-            selfRole: selfRole, selfPrivateKey: selfPrivateKey, otherHandle: otherHandle, otherPublicKey: otherPublicKey,
+            selfRole: selfRole, selfPrivateKey: selfPrivateKey, otherHandle: otherHandle,
+            otherPublicKey: otherPublicKey,
             result: "valid")
         let transcript = try tokenTest.transcript()
         let writer = writer(transcript.ownPosition)
@@ -121,8 +122,10 @@ extension VectorGenerator {
         var writer: String
     }
 
-    private static func noteBase(_ pair: NotePair, comment: String, flags: [String], sealed: [UInt8], result: String,
-                                 error: ReciprocityError.Code? = nil) throws -> NoteVector {
+    private static func noteBase(
+        _ pair: NotePair, comment: String, flags: [String], sealed: [UInt8], result: String,
+        error: ReciprocityError.Code? = nil
+    ) throws -> NoteVector {
         NoteVector(
             comment: comment, flags: flags, program: pair.program, relation: pair.relation.rawValue,
             epoch: Int64(pair.epoch),
@@ -142,30 +145,39 @@ extension VectorGenerator {
     }
 
     private static func nonce(_ label: String) throws -> [UInt8] {
-        Array(try SecureBytes.sha256(Array("reciprocity test vector nonce: \(label)".utf8)).prefix(ChaChaPoly.nonceLength))
+        Array(
+            try SecureBytes.sha256(Array("reciprocity test vector nonce: \(label)".utf8)).prefix(ChaChaPoly.nonceLength)
+        )
     }
 
     static func noteFile() throws -> VectorFile<NoteVector> {
         let pairs = [
-            NotePair(program: "acme-mentoring", relation: .mentorship, epoch: 0, reader: "bob", readerRole: .mentor,
-                     writer: "alice"),
-            NotePair(program: "acme-mentoring", relation: .mentorship, epoch: 0, reader: "alice", readerRole: .mentee,
-                     writer: "bob"),
-            NotePair(program: "acme-mentoring", relation: .peer, epoch: 4_294_967_295, reader: "carol",
-                     readerRole: .peer, writer: "dave"),
-            NotePair(program: "pydata.berlin_2026", relation: .peer, epoch: 2, reader: "r_roe.2", readerRole: .peer,
-                     writer: "j.doe-1"),
+            NotePair(
+                program: "acme-mentoring", relation: .mentorship, epoch: 0, reader: "bob", readerRole: .mentor,
+                writer: "alice"),
+            NotePair(
+                program: "acme-mentoring", relation: .mentorship, epoch: 0, reader: "alice", readerRole: .mentee,
+                writer: "bob"),
+            NotePair(
+                program: "acme-mentoring", relation: .peer, epoch: 4_294_967_295, reader: "carol",
+                readerRole: .peer, writer: "dave"),
+            NotePair(
+                program: "pydata.berlin_2026", relation: .peer, epoch: 2, reader: "r_roe.2", readerRole: .peer,
+                writer: "j.doe-1"),
         ]
         let notes: [(String, String)] = [
             ("", "an empty note (a mark without a note looks the same)"),
-            ("I admire how your team rolled out VDI; could I buy you a coffee and ask how you learned it?",
-             "a typical note"),
+            (
+                "I admire how your team rolled out VDI; could I buy you a coffee and ask how you learned it?",
+                "a typical note"
+            ),
             ("Grüße 👋 — 你好\nline two", "non-ASCII text and a newline"),
             (String(repeating: "x", count: SealedNote.maxNoteBytes), "the longest note, 510 bytes"),
         ]
         var valid: [NoteVector] = []
         for (pairIndex, pair) in pairs.enumerated() {
-            for (noteIndex, (text, what)) in notes.enumerated() where (pairIndex + noteIndex) % 2 == 0 || pairIndex == 0 {
+            for (noteIndex, (text, what)) in notes.enumerated() where (pairIndex + noteIndex) % 2 == 0 || pairIndex == 0
+            {
                 let mark = try writerMark(pair)
                 let sealed = try SealedNote.seal(
                     text, key: mark.noteKey(mark.ownPosition), nonce: nonce("\(pairIndex)-\(noteIndex)"),
@@ -201,35 +213,50 @@ extension VectorGenerator {
         badUTF8[3] = 0xff
         let auth = ReciprocityError.Code.noteAuthenticationFailed
         let invalid: [NoteVector] = [
-            try noteBase(pair, comment: "a ciphertext byte flipped", flags: ["TamperedCiphertext"], sealed: flipped(100),
-                         result: "invalid", error: auth),
-            try noteBase(pair, comment: "a tag byte flipped", flags: ["TamperedTag"], sealed: flipped(good.count - 1),
-                         result: "invalid", error: auth),
-            try noteBase(pair, comment: "a nonce byte flipped", flags: ["TamperedNonce"], sealed: flipped(0),
-                         result: "invalid", error: auth),
-            try noteBase(pair, comment: "sealed with another token as associated data", flags: ["WrongAssociatedData"],
-                         sealed: try SealedNote.seal("Coffee?", key: key, nonce: nonce("aad"),
-                                                     token: try SecureBytes.sha256(mark.token.bytes)).bytes,
-                         result: "invalid", error: auth),
-            try noteBase(pair, comment: "sealed with the reader's own role key", flags: ["WrongRoleKey"],
-                         sealed: try SealedNote.seal("Coffee?", key: mark.noteKey(mark.ownPosition.other),
-                                                     nonce: nonce("role"), token: mark.token.bytes).bytes,
-                         result: "invalid", error: auth),
-            try noteBase(pair, comment: "authentic, but a padding byte is not zero", flags: ["BadPadding"],
-                         sealed: try sealRaw(badPadding, key: key, token: mark.token.bytes), result: "invalid",
-                         error: .invalidNotePadding),
-            try noteBase(pair, comment: "authentic, but the length field says 511", flags: ["BadPadding"],
-                         sealed: try sealRaw(longLength, key: key, token: mark.token.bytes), result: "invalid",
-                         error: .invalidNotePadding),
-            try noteBase(pair, comment: "authentic, but the note is not UTF-8", flags: ["BadPadding"],
-                         sealed: try sealRaw(badUTF8, key: key, token: mark.token.bytes), result: "invalid",
-                         error: .invalidNotePadding),
-            try noteBase(pair, comment: "539 bytes", flags: ["WrongLength"], sealed: Array(good.dropLast()),
-                         result: "invalid", error: .invalidLength),
-            try noteBase(pair, comment: "541 bytes", flags: ["WrongLength"], sealed: good + [0], result: "invalid",
-                         error: .invalidLength),
-            try noteBase(pair, comment: "empty", flags: ["WrongLength"], sealed: [], result: "invalid",
-                         error: .invalidLength),
+            try noteBase(
+                pair, comment: "a ciphertext byte flipped", flags: ["TamperedCiphertext"], sealed: flipped(100),
+                result: "invalid", error: auth),
+            try noteBase(
+                pair, comment: "a tag byte flipped", flags: ["TamperedTag"], sealed: flipped(good.count - 1),
+                result: "invalid", error: auth),
+            try noteBase(
+                pair, comment: "a nonce byte flipped", flags: ["TamperedNonce"], sealed: flipped(0),
+                result: "invalid", error: auth),
+            try noteBase(
+                pair, comment: "sealed with another token as associated data", flags: ["WrongAssociatedData"],
+                sealed: try SealedNote.seal(
+                    "Coffee?", key: key, nonce: nonce("aad"),
+                    token: try SecureBytes.sha256(mark.token.bytes)
+                ).bytes,
+                result: "invalid", error: auth),
+            try noteBase(
+                pair, comment: "sealed with the reader's own role key", flags: ["WrongRoleKey"],
+                sealed: try SealedNote.seal(
+                    "Coffee?", key: mark.noteKey(mark.ownPosition.other),
+                    nonce: nonce("role"), token: mark.token.bytes
+                ).bytes,
+                result: "invalid", error: auth),
+            try noteBase(
+                pair, comment: "authentic, but a padding byte is not zero", flags: ["BadPadding"],
+                sealed: try sealRaw(badPadding, key: key, token: mark.token.bytes), result: "invalid",
+                error: .invalidNotePadding),
+            try noteBase(
+                pair, comment: "authentic, but the length field says 511", flags: ["BadPadding"],
+                sealed: try sealRaw(longLength, key: key, token: mark.token.bytes), result: "invalid",
+                error: .invalidNotePadding),
+            try noteBase(
+                pair, comment: "authentic, but the note is not UTF-8", flags: ["BadPadding"],
+                sealed: try sealRaw(badUTF8, key: key, token: mark.token.bytes), result: "invalid",
+                error: .invalidNotePadding),
+            try noteBase(
+                pair, comment: "539 bytes", flags: ["WrongLength"], sealed: Array(good.dropLast()),
+                result: "invalid", error: .invalidLength),
+            try noteBase(
+                pair, comment: "541 bytes", flags: ["WrongLength"], sealed: good + [0], result: "invalid",
+                error: .invalidLength),
+            try noteBase(
+                pair, comment: "empty", flags: ["WrongLength"], sealed: [], result: "invalid",
+                error: .invalidLength),
         ]
         for test in invalid {
             do {
@@ -254,7 +281,8 @@ extension VectorGenerator {
                 "TamperedTag": "One bit of the Poly1305 tag changed. Error noteAuthenticationFailed.",
                 "TamperedNonce": "One bit of the nonce changed. Error noteAuthenticationFailed.",
                 "WrongAssociatedData": "Sealed for another token. Error noteAuthenticationFailed.",
-                "WrongRoleKey": "Sealed with the note key of the reader's role, not the writer's. Error noteAuthenticationFailed.",
+                "WrongRoleKey":
+                    "Sealed with the note key of the reader's role, not the writer's. Error noteAuthenticationFailed.",
                 "BadPadding": "Authentic, but the padded plaintext is malformed. Error invalidNotePadding.",
                 "WrongLength": "Not 540 bytes. Error invalidLength.",
                 "Seal": "The writer (self) seals 'note' with 'nonce' for the other party; 'sealed' is the output.",
@@ -272,8 +300,10 @@ extension VectorGenerator {
 
     /// The writer's side: `self` seals for the other party. Appended after the opening tests.
     private static func sealTests(_ pairs: [NotePair]) throws -> [NoteVector] {
-        func test(_ pair: NotePair, _ note: String, _ comment: String, _ flags: [String],
-                  error: ReciprocityError.Code? = nil) throws -> NoteVector {
+        func test(
+            _ pair: NotePair, _ note: String, _ comment: String, _ flags: [String],
+            error: ReciprocityError.Code? = nil
+        ) throws -> NoteVector {
             var test = NoteVector(
                 comment: comment, flags: ["Seal"] + flags, program: pair.program, relation: pair.relation.rawValue,
                 epoch: Int64(pair.epoch), selfHandle: pair.writer, selfRole: pair.readerRole.counterpart.rawValue,
@@ -305,17 +335,22 @@ extension VectorGenerator {
             try test(mentorship, "", "an empty note", ["Mentorship"]),
             try test(mentorship, "Could we talk about your VDI rollout over coffee?", "a typical note", ["Mentorship"]),
             try test(peer, "Grüße 👋 — 你好\nline two", "non-ASCII text and a newline", ["Peer", "MultiByteNote"]),
-            try test(mentorship, String(repeating: "x", count: max), "the longest note, 510 bytes",
-                     ["Mentorship", "MaxLengthNote"]),
-            try test(peer, String(repeating: "\u{00E9}", count: max / 2), "255 two-byte characters, 510 bytes",
-                     ["Peer", "MaxLengthNote", "MultiByteNote"]),
-            try test(mentorship, String(repeating: "x", count: max + 1), "511 bytes", ["Mentorship", "NoteTooLong"],
-                     error: .noteTooLong),
-            try test(peer, String(repeating: "x", count: max - 1) + "\u{00E9}",
-                     "510 characters but 511 bytes: the limit counts bytes", ["Peer", "MultiByteNote", "NoteTooLong"],
-                     error: .noteTooLong),
-            try test(mentorship, String(repeating: "\u{20AC}", count: 171), "171 three-byte characters, 513 bytes",
-                     ["Mentorship", "MultiByteNote", "NoteTooLong"], error: .noteTooLong),
+            try test(
+                mentorship, String(repeating: "x", count: max), "the longest note, 510 bytes",
+                ["Mentorship", "MaxLengthNote"]),
+            try test(
+                peer, String(repeating: "\u{00E9}", count: max / 2), "255 two-byte characters, 510 bytes",
+                ["Peer", "MaxLengthNote", "MultiByteNote"]),
+            try test(
+                mentorship, String(repeating: "x", count: max + 1), "511 bytes", ["Mentorship", "NoteTooLong"],
+                error: .noteTooLong),
+            try test(
+                peer, String(repeating: "x", count: max - 1) + "\u{00E9}",
+                "510 characters but 511 bytes: the limit counts bytes", ["Peer", "MultiByteNote", "NoteTooLong"],
+                error: .noteTooLong),
+            try test(
+                mentorship, String(repeating: "\u{20AC}", count: 171), "171 three-byte characters, 513 bytes",
+                ["Mentorship", "MultiByteNote", "NoteTooLong"], error: .noteTooLong),
         ]
     }
 }

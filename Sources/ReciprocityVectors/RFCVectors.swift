@@ -73,26 +73,33 @@ extension VectorGenerator {
             header: ["X25519 known answers from RFC 7748 sections 5.2 and 6.1; binary values are lowercase hex."],
             notes: [
                 "Rfc7748Sec6.1": "The Diffie-Hellman example of RFC 7748 section 6.1.",
-                "Rfc7748Sec5.2": "A scalar-multiplication test of RFC 7748 section 5.2; the raw function masks bit 255 of u.",
+                "Rfc7748Sec5.2":
+                    "A scalar-multiplication test of RFC 7748 section 5.2; the raw function masks bit 255 of u.",
                 "PublicKeyDerivation": "X25519(k, 9): the public key of k.",
             ],
             groups: [
-                VectorGroup(type: "XdhComp", comment: "RFC 7748 section 6.1", tests: [
-                    test("alice's public key", "PublicKeyDerivation", alice, base, alicePublic),
-                    test("bob's public key", "PublicKeyDerivation", bob, base, bobPublic),
-                    test("alice computes K", "Rfc7748Sec6.1", alice, bobPublic, shared),
-                    test("bob computes K", "Rfc7748Sec6.1", bob, alicePublic, shared),
-                ]),
-                VectorGroup(type: "XdhComp", comment: "RFC 7748 section 5.2", tests: [
-                    test("first scalar multiplication", "Rfc7748Sec5.2",
-                         "a546e36bf0527c9d3b16154b82465edd62144c0ac1fc5a18506a2244ba449ac4",
-                         "e6db6867583030db3594c1a424b15f7c726624ec26b3353b10a903a6d0ab1c4c",
-                         "c3da55379de9c6908e94ea4df28d084f32eccf03491c71f754b4075577a28552"),
-                    test("second scalar multiplication (bit 255 of u set)", "Rfc7748Sec5.2",
-                         "4b66e9d4d1b4673c5ad22691957d6af5c11b6421e0ea01d42ca4169e7918ba0d",
-                         "e5210f12786811d3f4b7959d0538ae2c31dbe7106fc03c3efc4cd549c715a493",
-                         "95cbde9476e8907d7aade45cb4b873f88b595a68799fa152e6f8f7647aac7957"),
-                ]),
+                VectorGroup(
+                    type: "XdhComp", comment: "RFC 7748 section 6.1",
+                    tests: [
+                        test("alice's public key", "PublicKeyDerivation", alice, base, alicePublic),
+                        test("bob's public key", "PublicKeyDerivation", bob, base, bobPublic),
+                        test("alice computes K", "Rfc7748Sec6.1", alice, bobPublic, shared),
+                        test("bob computes K", "Rfc7748Sec6.1", bob, alicePublic, shared),
+                    ]),
+                VectorGroup(
+                    type: "XdhComp", comment: "RFC 7748 section 5.2",
+                    tests: [
+                        test(
+                            "first scalar multiplication", "Rfc7748Sec5.2",
+                            "a546e36bf0527c9d3b16154b82465edd62144c0ac1fc5a18506a2244ba449ac4",
+                            "e6db6867583030db3594c1a424b15f7c726624ec26b3353b10a903a6d0ab1c4c",
+                            "c3da55379de9c6908e94ea4df28d084f32eccf03491c71f754b4075577a28552"),
+                        test(
+                            "second scalar multiplication (bit 255 of u set)", "Rfc7748Sec5.2",
+                            "4b66e9d4d1b4673c5ad22691957d6af5c11b6421e0ea01d42ca4169e7918ba0d",
+                            "e5210f12786811d3f4b7959d0538ae2c31dbe7106fc03c3efc4cd549c715a493",
+                            "95cbde9476e8907d7aade45cb4b873f88b595a68799fa152e6f8f7647aac7957"),
+                    ]),
             ])
     }
 
@@ -104,25 +111,29 @@ extension VectorGenerator {
             header: ["HKDF-SHA256 known answers from RFC 5869 appendix A.1-A.3, with the intermediate PRK."],
             notes: ["Rfc5869": "A test case from RFC 5869 appendix A."],
             groups: [
-                VectorGroup(type: "HkdfTest", comment: "RFC 5869 appendix A, SHA-256 cases", tests: [
-                    HKDFVector(
-                        comment: "A.1 basic test case", flags: ["Rfc5869"], ikm: ikm22, salt: range(0x00...0x0c),
-                        info: range(0xf0...0xf9), size: 42,
-                        prk: "077709362c2e32df0ddc3f0dc47bba6390b6c73bb50f9c3122ec844ad7c2b3e5",
-                        okm: "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865",
-                        result: "valid"),
-                    HKDFVector(
-                        comment: "A.2 longer inputs and outputs", flags: ["Rfc5869"], ikm: range(0x00...0x4f),
-                        salt: range(0x60...0xaf), info: range(0xb0...0xff), size: 82,
-                        prk: "06a6b88c5853361a06104c9ceb35b45cef760014904671014a193f40c15fc244",
-                        okm: "b11e398dc80327a1c8e7f78c596a49344f012eda2d4efad8a050cc4c19afa97c59045a99cac7827271cb41c65e590e09da3275600c2f09b8367793a9aca3db71cc30c58179ec3e87c14c01d5c1f3434f1d87",
-                        result: "valid"),
-                    HKDFVector(
-                        comment: "A.3 zero-length salt and info", flags: ["Rfc5869"], ikm: ikm22, salt: "", info: "",
-                        size: 42, prk: "19ef24a32c717b167f33a91d6f648bdf96596776afdb6377ac434c1c293ccb04",
-                        okm: "8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c738d2d9d201395faa4b61a96c8",
-                        result: "valid"),
-                ]),
+                VectorGroup(
+                    type: "HkdfTest", comment: "RFC 5869 appendix A, SHA-256 cases",
+                    tests: [
+                        HKDFVector(
+                            comment: "A.1 basic test case", flags: ["Rfc5869"], ikm: ikm22, salt: range(0x00...0x0c),
+                            info: range(0xf0...0xf9), size: 42,
+                            prk: "077709362c2e32df0ddc3f0dc47bba6390b6c73bb50f9c3122ec844ad7c2b3e5",
+                            okm: "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865",
+                            result: "valid"),
+                        HKDFVector(
+                            comment: "A.2 longer inputs and outputs", flags: ["Rfc5869"], ikm: range(0x00...0x4f),
+                            salt: range(0x60...0xaf), info: range(0xb0...0xff), size: 82,
+                            prk: "06a6b88c5853361a06104c9ceb35b45cef760014904671014a193f40c15fc244",
+                            okm:
+                                "b11e398dc80327a1c8e7f78c596a49344f012eda2d4efad8a050cc4c19afa97c59045a99cac7827271cb41c65e590e09da3275600c2f09b8367793a9aca3db71cc30c58179ec3e87c14c01d5c1f3434f1d87",
+                            result: "valid"),
+                        HKDFVector(
+                            comment: "A.3 zero-length salt and info", flags: ["Rfc5869"], ikm: ikm22, salt: "",
+                            info: "",
+                            size: 42, prk: "19ef24a32c717b167f33a91d6f648bdf96596776afdb6377ac434c1c293ccb04",
+                            okm: "8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c738d2d9d201395faa4b61a96c8",
+                            result: "valid"),
+                    ])
             ])
     }
 }

@@ -150,33 +150,45 @@ extension VectorGenerator {
         for relation in Relation.allCases {
             let tag = relation == .mentorship ? "Mentorship" : "Peer"
             pairs += [
-                Pair(program: "acme-mentoring", relation: relation, epoch: 0, first: "alice", second: "bob",
-                     flags: [tag, "MinEpoch"], comment: "a typical pair"),
-                Pair(program: "acme-mentoring", relation: relation, epoch: 1, first: "alice", second: "bob",
-                     flags: [tag], comment: "the same pair in the next epoch: a different token"),
-                Pair(program: "acme-mentoring", relation: relation, epoch: 4_294_967_295, first: "alice",
-                     second: "bob", flags: [tag, "MaxEpoch"], comment: "the largest epoch"),
-                Pair(program: "abc", relation: relation, epoch: 3, first: "carol", second: "dave",
-                     flags: [tag, "MinLengthProgram"], comment: "shortest program name"),
-                Pair(program: max64, relation: relation, epoch: 3, first: "carol", second: "dave",
-                     flags: [tag, "MaxLengthProgram"], comment: "longest program name"),
-                Pair(program: "rust-guild", relation: relation, epoch: 12, first: "e01", second: "f02",
-                     flags: [tag, "MinLengthHandle"], comment: "shortest handles"),
-                Pair(program: "rust-guild", relation: relation, epoch: 12, first: long1, second: long2,
-                     flags: [tag, "MaxLengthHandle"], comment: "longest handles"),
-                Pair(program: "pydata.berlin_2026", relation: relation, epoch: 2, first: "j.doe-1", second: "r_roe.2",
-                     flags: [tag, "Punctuation"], comment: "punctuation in names"),
-                Pair(program: "0day-club", relation: relation, epoch: 99, first: "123", second: "456",
-                     flags: [tag], comment: "names starting with digits"),
-                Pair(program: "acme-mentoring", relation: relation, epoch: 0, first: "grace", second: "heidi",
-                     flags: [tag, "MinEpoch"], comment: "another pair in the same program and epoch"),
+                Pair(
+                    program: "acme-mentoring", relation: relation, epoch: 0, first: "alice", second: "bob",
+                    flags: [tag, "MinEpoch"], comment: "a typical pair"),
+                Pair(
+                    program: "acme-mentoring", relation: relation, epoch: 1, first: "alice", second: "bob",
+                    flags: [tag], comment: "the same pair in the next epoch: a different token"),
+                Pair(
+                    program: "acme-mentoring", relation: relation, epoch: 4_294_967_295, first: "alice",
+                    second: "bob", flags: [tag, "MaxEpoch"], comment: "the largest epoch"),
+                Pair(
+                    program: "abc", relation: relation, epoch: 3, first: "carol", second: "dave",
+                    flags: [tag, "MinLengthProgram"], comment: "shortest program name"),
+                Pair(
+                    program: max64, relation: relation, epoch: 3, first: "carol", second: "dave",
+                    flags: [tag, "MaxLengthProgram"], comment: "longest program name"),
+                Pair(
+                    program: "rust-guild", relation: relation, epoch: 12, first: "e01", second: "f02",
+                    flags: [tag, "MinLengthHandle"], comment: "shortest handles"),
+                Pair(
+                    program: "rust-guild", relation: relation, epoch: 12, first: long1, second: long2,
+                    flags: [tag, "MaxLengthHandle"], comment: "longest handles"),
+                Pair(
+                    program: "pydata.berlin_2026", relation: relation, epoch: 2, first: "j.doe-1", second: "r_roe.2",
+                    flags: [tag, "Punctuation"], comment: "punctuation in names"),
+                Pair(
+                    program: "0day-club", relation: relation, epoch: 99, first: "123", second: "456",
+                    flags: [tag], comment: "names starting with digits"),
+                Pair(
+                    program: "acme-mentoring", relation: relation, epoch: 0, first: "grace", second: "heidi",
+                    flags: [tag, "MinEpoch"], comment: "another pair in the same program and epoch"),
             ]
         }
         pairs += [
-            Pair(program: "acme-mentoring", relation: .mentorship, epoch: 0, first: "bob", second: "alice",
-                 flags: ["Mentorship", "ReversedRoles", "MinEpoch"], comment: "bob mentors alice, not alice bob"),
-            Pair(program: "rust-guild", relation: .mentorship, epoch: 12, first: "f02", second: "e01",
-                 flags: ["Mentorship", "ReversedRoles", "MinLengthHandle"], comment: "roles reversed, short handles"),
+            Pair(
+                program: "acme-mentoring", relation: .mentorship, epoch: 0, first: "bob", second: "alice",
+                flags: ["Mentorship", "ReversedRoles", "MinEpoch"], comment: "bob mentors alice, not alice bob"),
+            Pair(
+                program: "rust-guild", relation: .mentorship, epoch: 12, first: "f02", second: "e01",
+                flags: ["Mentorship", "ReversedRoles", "MinLengthHandle"], comment: "roles reversed, short handles"),
         ]
         return pairs
     }()
@@ -210,13 +222,16 @@ extension VectorGenerator {
             }
         }
         let groups = [
-            VectorGroup(type: "ReciprocityTokenTest", comment: "valid derivations, each pair seen from both sides",
-                        tests: valid),
+            VectorGroup(
+                type: "ReciprocityTokenTest", comment: "valid derivations, each pair seen from both sides",
+                tests: valid),
             VectorGroup(type: "ReciprocityTokenTest", comment: "invalid public keys", tests: try invalidKeyTests()),
-            VectorGroup(type: "ReciprocityTokenTest", comment: "invalid names, roles and self-marks",
-                        tests: try invalidInputTests()),
-            VectorGroup(type: "ReciprocityTokenTest", comment: "invalid epochs, and handles ending in a line break",
-                        tests: try invalidEpochAndLineEndTests()),
+            VectorGroup(
+                type: "ReciprocityTokenTest", comment: "invalid names, roles and self-marks",
+                tests: try invalidInputTests()),
+            VectorGroup(
+                type: "ReciprocityTokenTest", comment: "invalid epochs, and handles ending in a line break",
+                tests: try invalidEpochAndLineEndTests()),
         ]
         return VectorFile(
             algorithm: TokenVector.algorithm, schema: "reciprocity_token_v1_test_schema.json",
@@ -260,9 +275,10 @@ extension VectorGenerator {
         ]
         var tests: [TokenVector] = []
         for (hex, what) in lowOrder {
-            tests.append(try invalid("low-order public key: \(what)", "LowOrderPublic", .lowOrderPublicKey) {
-                $0.otherPublicKey = hex
-            })
+            tests.append(
+                try invalid("low-order public key: \(what)", "LowOrderPublic", .lowOrderPublicKey) {
+                    $0.otherPublicKey = hex
+                })
         }
         var nonCanonical: [(String, String)] = [
             (p, "u = p, a second encoding of 0"),
@@ -278,19 +294,24 @@ extension VectorGenerator {
         bob[31] |= 0x80
         nonCanonical.append((Hex.encode(bob), "bit 255 set on bob's valid key"))
         for (hex, what) in nonCanonical {
-            tests.append(try invalid("non-canonical public key: \(what)", "NonCanonicalPublic", .nonCanonicalPublicKey) {
-                $0.otherPublicKey = hex
-            })
+            tests.append(
+                try invalid("non-canonical public key: \(what)", "NonCanonicalPublic", .nonCanonicalPublicKey) {
+                    $0.otherPublicKey = hex
+                })
         }
         for count in [0, 31, 33, 64] {
-            tests.append(try invalid("other public key of \(count) bytes", "InvalidKeyLength", .invalidLength) {
-                $0.otherPublicKey = String($0.otherPublicKey.prefix(62)).padding(toLength: count * 2, withPad: "ab", startingAt: 0)
-            })
+            tests.append(
+                try invalid("other public key of \(count) bytes", "InvalidKeyLength", .invalidLength) {
+                    $0.otherPublicKey = String($0.otherPublicKey.prefix(62)).padding(
+                        toLength: count * 2, withPad: "ab", startingAt: 0)
+                })
         }
         for count in [0, 31, 33] {
-            tests.append(try invalid("own private key of \(count) bytes", "InvalidKeyLength", .invalidLength) {
-                $0.selfPrivateKey = String($0.selfPrivateKey.prefix(62)).padding(toLength: count * 2, withPad: "cd", startingAt: 0)
-            })
+            tests.append(
+                try invalid("own private key of \(count) bytes", "InvalidKeyLength", .invalidLength) {
+                    $0.selfPrivateKey = String($0.selfPrivateKey.prefix(62)).padding(
+                        toLength: count * 2, withPad: "cd", startingAt: 0)
+                })
         }
         return tests
     }
@@ -306,39 +327,48 @@ extension VectorGenerator {
         for (name, what) in badNames {
             tests.append(try invalid("own handle: \(what)", "InvalidHandle", .invalidHandle) { $0.selfHandle = name })
         }
-        tests.append(try invalid("other handle: an upper-case letter", "InvalidHandle", .invalidHandle) {
-            $0.otherHandle = "Bob"
-        })
-        tests.append(try invalid("other handle: 65 characters", "InvalidHandle", .invalidHandle) {
-            $0.otherHandle = String(repeating: "b", count: 65)
-        })
-        for (name, what) in badNames.prefix(8) {
-            tests.append(try invalid("program: \(what)", "InvalidProgram", .invalidProgram) {
-                $0.program = name.isEmpty ? name : name.replacingOccurrences(of: "alice", with: "acme")
+        tests.append(
+            try invalid("other handle: an upper-case letter", "InvalidHandle", .invalidHandle) {
+                $0.otherHandle = "Bob"
             })
+        tests.append(
+            try invalid("other handle: 65 characters", "InvalidHandle", .invalidHandle) {
+                $0.otherHandle = String(repeating: "b", count: 65)
+            })
+        for (name, what) in badNames.prefix(8) {
+            tests.append(
+                try invalid("program: \(what)", "InvalidProgram", .invalidProgram) {
+                    $0.program = name.isEmpty ? name : name.replacingOccurrences(of: "alice", with: "acme")
+                })
         }
-        tests.append(try invalid("relation 'friendship' does not exist", "InvalidRole", .invalidRole) {
-            $0.relation = "friendship"
-        })
+        tests.append(
+            try invalid("relation 'friendship' does not exist", "InvalidRole", .invalidRole) {
+                $0.relation = "friendship"
+            })
         tests.append(try invalid("role 'peer' in a mentorship", "InvalidRole", .invalidRole) { $0.selfRole = "peer" })
-        tests.append(try invalid("role 'mentor' in a peer relation", "InvalidRole", .invalidRole) {
-            $0.relation = "peer"
-            $0.selfRole = "mentor"
-        })
-        tests.append(try invalid("role 'Mentee' is case-sensitive", "InvalidRole", .invalidRole) {
-            $0.selfRole = "Mentee"
-        })
-        tests.append(try invalid("self-mark: same handle, other key", "SelfMark", .selfMark) {
-            $0.otherHandle = "alice"
-        })
-        tests.append(try invalid("self-mark: same key, other handle", "SelfMark", .selfMark) {
-            $0.otherPublicKey = Hex.encode(try publicKey("alice").bytes)
-        })
-        tests.append(try invalid("self-mark as peers: same key", "SelfMark", .selfMark) {
-            $0.relation = "peer"
-            $0.selfRole = "peer"
-            $0.otherPublicKey = Hex.encode(try publicKey("alice").bytes)
-        })
+        tests.append(
+            try invalid("role 'mentor' in a peer relation", "InvalidRole", .invalidRole) {
+                $0.relation = "peer"
+                $0.selfRole = "mentor"
+            })
+        tests.append(
+            try invalid("role 'Mentee' is case-sensitive", "InvalidRole", .invalidRole) {
+                $0.selfRole = "Mentee"
+            })
+        tests.append(
+            try invalid("self-mark: same handle, other key", "SelfMark", .selfMark) {
+                $0.otherHandle = "alice"
+            })
+        tests.append(
+            try invalid("self-mark: same key, other handle", "SelfMark", .selfMark) {
+                $0.otherPublicKey = Hex.encode(try publicKey("alice").bytes)
+            })
+        tests.append(
+            try invalid("self-mark as peers: same key", "SelfMark", .selfMark) {
+                $0.relation = "peer"
+                $0.selfRole = "peer"
+                $0.otherPublicKey = Hex.encode(try publicKey("alice").bytes)
+            })
         return tests
     }
 
@@ -349,16 +379,19 @@ extension VectorGenerator {
             tests.append(try invalid("epoch \(what)", "InvalidEpoch", .invalidEpoch) { $0.epoch = epoch })
         }
         for (ending, what) in [("\n", "a line feed"), ("\r", "a carriage return"), ("\r\n", "CR LF")] {
-            tests.append(try invalid("own handle: a trailing \(what)", "InvalidHandle", .invalidHandle) {
-                $0.selfHandle = "alice" + ending
-            })
-            tests.append(try invalid("other handle: a trailing \(what)", "InvalidHandle", .invalidHandle) {
-                $0.otherHandle = "bob" + ending
-            })
+            tests.append(
+                try invalid("own handle: a trailing \(what)", "InvalidHandle", .invalidHandle) {
+                    $0.selfHandle = "alice" + ending
+                })
+            tests.append(
+                try invalid("other handle: a trailing \(what)", "InvalidHandle", .invalidHandle) {
+                    $0.otherHandle = "bob" + ending
+                })
         }
-        tests.append(try invalid("program: a trailing line feed", "InvalidProgram", .invalidProgram) {
-            $0.program = "acme-mentoring\n"
-        })
+        tests.append(
+            try invalid("program: a trailing line feed", "InvalidProgram", .invalidProgram) {
+                $0.program = "acme-mentoring\n"
+            })
         return tests
     }
 }

@@ -12,7 +12,9 @@ public struct VectorFile<Test: VectorTest>: Codable, Sendable {
     public var notes: [String: String]
     public var testGroups: [VectorGroup<Test>]
 
-    public init(algorithm: String, schema: String, header: [String], notes: [String: String], groups: [VectorGroup<Test>]) {
+    public init(
+        algorithm: String, schema: String, header: [String], notes: [String: String], groups: [VectorGroup<Test>]
+    ) {
         self.algorithm = algorithm
         self.schema = schema
         self.generatorVersion = VectorGenerator.version

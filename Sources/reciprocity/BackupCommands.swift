@@ -5,9 +5,9 @@ import ReciprocityClient
 import ReciprocityCore
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #elseif canImport(Darwin)
-    import Darwin
+import Darwin
 #endif
 
 /// Where a backup passphrase comes from: `--passphrase-file`, else a prompt on the terminal without echo.
@@ -23,7 +23,8 @@ struct PassphraseOptions: ParsableArguments {
             else { throw CLIFailure("cannot read passphrase file '\(passphraseFile)'") }
             guard mode & 0o077 == 0 else {
                 throw CLIFailure(
-                    "refusing passphrase file '\(passphraseFile)': others can read it (mode \(String(mode, radix: 8))); run 'chmod 600 \(passphraseFile)'")
+                    "refusing passphrase file '\(passphraseFile)': others can read it (mode \(String(mode, radix: 8))); run 'chmod 600 \(passphraseFile)'"
+                )
             }
             guard let data = FileManager.default.contents(atPath: passphraseFile),
                 let text = String(data: data, encoding: .utf8)
@@ -75,7 +76,8 @@ struct PassphraseOptions: ParsableArguments {
 extension Key {
     struct Export: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Write a passphrase-protected backup of your key and membership, for another device or the web page.",
+            abstract:
+                "Write a passphrase-protected backup of your key and membership, for another device or the web page.",
             discussion: """
                 The file (mode 0600, never overwritten) holds your private key, credential and interests, encrypted \
                 with AES-256-GCM under a key derived from the passphrase (PBKDF2-HMAC-SHA256, 1,000,000 iterations; \
@@ -94,7 +96,9 @@ extension Key {
             let secret = try passphrase.obtain(confirm: true)
             let text = try MemberBackup.export(session, passphrase: secret, iterations: iterations)
             try Self.writeNew(text, to: out)
-            print("wrote a backup of \(session.state.handle) in \(session.state.program) on \(session.state.server) to \(out)")
+            print(
+                "wrote a backup of \(session.state.handle) in \(session.state.program) on \(session.state.server) to \(out)"
+            )
             print("import it with 'reciprocity key import \(out)' or on the web page; keep it and its passphrase apart")
         }
 
@@ -104,7 +108,9 @@ extension Key {
             let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
             guard fd >= 0 else {
                 throw CLIFailure(
-                    errno == EEXIST ? "'\(path)' already exists; choose another file name or remove it first" : "cannot create '\(path)'")
+                    errno == EEXIST
+                        ? "'\(path)' already exists; choose another file name or remove it first"
+                        : "cannot create '\(path)'")
             }
             let written = data.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
             let synced = fsync(fd)
@@ -132,7 +138,9 @@ extension Key {
             guard let attributes = try? FileManager.default.attributesOfItem(atPath: file),
                 let size = attributes[.size] as? Int, let data = FileManager.default.contents(atPath: file)
             else { throw CLIFailure("cannot read backup file '\(file)'") }
-            guard size <= KeyBackup.maximumFileBytes else { throw CLIFailure("'\(file)' is too large to be a key backup") }
+            guard size <= KeyBackup.maximumFileBytes else {
+                throw CLIFailure("'\(file)' is too large to be a key backup")
+            }
             // The file is checked before the passphrase is asked for: a file that is not a backup says so at once.
             _ = try KeyBackup.parse(data)
             let secret = try passphrase.obtain(confirm: false)
@@ -141,11 +149,17 @@ extension Key {
             let state = imported.state
             let real = state.marks.filter { !$0.isDummy }
             let matched = real.filter { $0.matchedAt != nil }.count
-            print(terminalSafe(
-                "\(imported.replaced ? "replaced" : "imported") \(state.handle) in \(state.program) on \(state.server); key fingerprint \(imported.publicKey.fingerprint)"))
-            print("\(real.count - matched) pending interests and \(matched) matches restored; state in \(imported.folder.url.path)")
+            print(
+                terminalSafe(
+                    "\(imported.replaced ? "replaced" : "imported") \(state.handle) in \(state.program) on \(state.server); key fingerprint \(imported.publicKey.fingerprint)"
+                ))
+            print(
+                "\(real.count - matched) pending interests and \(matched) matches restored; state in \(imported.folder.url.path)"
+            )
             if imported.iterations < KeyBackup.minimumWriterIterations {
-                print("note: this backup was written with only \(imported.iterations) PBKDF2 iterations; export a new one with 'reciprocity key export'")
+                print(
+                    "note: this backup was written with only \(imported.iterations) PBKDF2 iterations; export a new one with 'reciprocity key export'"
+                )
             }
         }
     }

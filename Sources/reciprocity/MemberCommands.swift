@@ -16,7 +16,9 @@ struct MembershipOptions: ParsableArguments {
     var home: URL { MembershipFolder.home() }
 
     func open() throws -> Membership {
-        guard (server == nil) == (program == nil) else { throw CLIFailure("give both --server and --program, or neither") }
+        guard (server == nil) == (program == nil) else {
+            throw CLIFailure("give both --server and --program, or neither")
+        }
         return try Membership.open(home: home, server: server, program: program)
     }
 
@@ -88,11 +90,16 @@ struct ProfileCommand: AsyncParsableCommand {
             let me = try await membership.connect().me()
             if json { return try printJSON(me) }
             let profile = me.member.profile
-            print(terminalSafe("\(me.member.handle) in \(me.program.name) (epoch \(me.program.epoch), up to \(me.program.maxMarks) marks)"))
+            print(
+                terminalSafe(
+                    "\(me.member.handle) in \(me.program.name) (epoch \(me.program.epoch), up to \(me.program.maxMarks) marks)"
+                ))
             print("name: \(terminalSafe(profile.displayName))")
             print("headline: \(terminalSafe(profile.headline))")
             print("tags: \(terminalSafe(profile.tags.joined(separator: ", ")))")
-            print("offers mentoring: \(profile.offersMentoring ? "yes" : "no"); seeks mentoring: \(profile.seeksMentoring ? "yes" : "no")")
+            print(
+                "offers mentoring: \(profile.offersMentoring ? "yes" : "no"); seeks mentoring: \(profile.seeksMentoring ? "yes" : "no")"
+            )
         }
     }
 
@@ -137,14 +144,20 @@ struct Directory: AsyncParsableCommand {
         let replica = try await membership.connect().folder.loadDirectory()
         let page = replica.page(
             DirectoryFilter(
-                search: search, tag: tag, offersMentoring: offersMentoring, seeksMentoring: seeksMentoring, after: after,
+                search: search, tag: tag, offersMentoring: offersMentoring, seeksMentoring: seeksMentoring,
+                after: after,
                 limit: limit))
         if json { return try printJSON(page) }
         for member in page.members {
-            let roles = [member.profile.offersMentoring ? "mentor" : nil, member.profile.seeksMentoring ? "mentee" : nil]
-                .compactMap { $0 }.joined(separator: "/")
-            print([member.handle, member.profile.displayName, roles, member.profile.tags.joined(separator: ","),
-                   member.profile.headline].map(terminalSafe).joined(separator: "\t"))
+            let roles = [
+                member.profile.offersMentoring ? "mentor" : nil, member.profile.seeksMentoring ? "mentee" : nil,
+            ]
+            .compactMap { $0 }.joined(separator: "/")
+            print(
+                [
+                    member.handle, member.profile.displayName, roles, member.profile.tags.joined(separator: ","),
+                    member.profile.headline,
+                ].map(terminalSafe).joined(separator: "\t"))
         }
         if let next = page.nextCursor { print("more: --after \(terminalSafe(next))") }
     }
@@ -172,11 +185,15 @@ struct Interest: AsyncParsableCommand {
         @Argument(help: "Handles to mark.") var handles: [String]
         @Option(
             name: .customLong("as"),
-            help: "What you want them as: mentor (\"I want them as my mentor\"), mentee (\"I want to mentor them\") or peer.")
+            help:
+                "What you want them as: mentor (\"I want them as my mentor\"), mentee (\"I want to mentor them\") or peer."
+        )
         var wants: String
         @Option(
             parsing: .unconditional,
-            help: "Keep this many marks pending on the server, 0 up to the program's limit, topping up with dummies (remembered; default: the program's limit, so the server cannot count your interests).")
+            help:
+                "Keep this many marks pending on the server, 0 up to the program's limit, topping up with dummies (remembered; default: the program's limit, so the server cannot count your interests)."
+        )
         var padTo: Int?
         @Option(help: "A note (at most 510 bytes) that only they can read, and only if they reciprocate.")
         var note: String?
@@ -194,7 +211,8 @@ struct Interest: AsyncParsableCommand {
                 text = contents
             }
             if let text, text.utf8.count > SealedNote.maxNoteBytes {
-                throw CLIFailure("a note is at most \(SealedNote.maxNoteBytes) bytes of UTF-8, this one is \(text.utf8.count)")
+                throw CLIFailure(
+                    "a note is at most \(SealedNote.maxNoteBytes) bytes of UTF-8, this one is \(text.utf8.count)")
             }
             var session = try await membership.connect()
             for result in try await session.addInterest(handles, wants: role, padTo: padTo, note: text) {
@@ -208,7 +226,10 @@ struct Interest: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Withdraw a pending interest.")
         @OptionGroup var membership: MembershipOptions
         @Argument(help: "The handle whose pending mark to withdraw.") var handle: String
-        @Option(name: .customLong("as"), help: "mentor, mentee or peer, as you marked them (mentor: you wanted them as your mentor).") var wants: String
+        @Option(
+            name: .customLong("as"),
+            help: "mentor, mentee or peer, as you marked them (mentor: you wanted them as your mentor).") var wants:
+            String
 
         func run() async throws {
             let role = try wantedRole(wants)
@@ -233,11 +254,18 @@ struct Interest: AsyncParsableCommand {
         func run() async throws {
             let session = try membership.open()
             let entries = session.interests.map {
-                Entry(handle: $0.handle ?? "", wants: $0.wants?.rawValue ?? "", epoch: $0.epoch,
-                      state: $0.matchedAt != nil ? "matched" : session.keyChanged($0) ? "pending, key changed: check it and run 'reciprocity key trust \($0.handle ?? "")'" : "pending")
+                Entry(
+                    handle: $0.handle ?? "", wants: $0.wants?.rawValue ?? "", epoch: $0.epoch,
+                    state: $0.matchedAt != nil
+                        ? "matched"
+                        : session.keyChanged($0)
+                            ? "pending, key changed: check it and run 'reciprocity key trust \($0.handle ?? "")'"
+                            : "pending")
             }
             if json { return try printJSON(entries) }
-            if entries.isEmpty { print("no interests yet; add one with 'reciprocity interest add HANDLE --as mentor|mentee|peer'") }
+            if entries.isEmpty {
+                print("no interests yet; add one with 'reciprocity interest add HANDLE --as mentor|mentee|peer'")
+            }
             for entry in entries { print("\(terminalSafe(entry.handle))\tas \(entry.wants)\t\(entry.state)") }
         }
     }
@@ -263,10 +291,12 @@ struct Matches: AsyncParsableCommand {
         var session = try await membership.connect()
         let reports = try await session.matches()
         if json {
-            return try printJSON(reports.map {
-                Entry(handle: $0.handle, wants: $0.wants?.rawValue, matchedAt: $0.matchedAt, verified: $0.verified,
-                      problem: $0.problem, note: $0.note, noteProblem: $0.noteProblem)
-            })
+            return try printJSON(
+                reports.map {
+                    Entry(
+                        handle: $0.handle, wants: $0.wants?.rawValue, matchedAt: $0.matchedAt, verified: $0.verified,
+                        problem: $0.problem, note: $0.note, noteProblem: $0.noteProblem)
+                })
         }
         // Handles, notes and problems quote the server or the counterpart: printed with terminalSafe, so no
         // escape sequence or bidi override reaches the terminal and a note cannot fake a line of its own.
@@ -278,8 +308,10 @@ struct Matches: AsyncParsableCommand {
             }
         }
         for report in reports where !report.verified {
-            FileHandle.standardError.write(Data(
-                "warning: unverified match reported for \(terminalSafe(report.handle)): \(terminalSafe(report.problem ?? ""))\n".utf8))
+            FileHandle.standardError.write(
+                Data(
+                    "warning: unverified match reported for \(terminalSafe(report.handle)): \(terminalSafe(report.problem ?? ""))\n"
+                        .utf8))
         }
         if reports.filter(\.verified).isEmpty { print("no matches yet") }
     }
@@ -301,7 +333,8 @@ struct Key: AsyncParsableCommand {
     }
 
     struct Fingerprint: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Your fingerprint, or a member's (pinned on first use).")
+        static let configuration = CommandConfiguration(
+            abstract: "Your fingerprint, or a member's (pinned on first use).")
         @OptionGroup var membership: MembershipOptions
         @Argument(help: "A member's handle (default: your own key).") var handle: String?
 
@@ -325,8 +358,11 @@ struct Key: AsyncParsableCommand {
 
     struct Rotate: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Replace your key pair and then your credential; pending interests are derived again with the new key.",
-            discussion: "Members who pinned your old key will be asked to check your new fingerprint. The old credential stops working.")
+            abstract:
+                "Replace your key pair and then your credential; pending interests are derived again with the new key.",
+            discussion:
+                "Members who pinned your old key will be asked to check your new fingerprint. The old credential stops working."
+        )
         @OptionGroup var membership: MembershipOptions
 
         func run() async throws {
@@ -337,7 +373,8 @@ struct Key: AsyncParsableCommand {
 
     struct Monitor: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Replay the key log and check it holds exactly your keys under your handle, in the order you made them.",
+            abstract:
+                "Replay the key log and check it holds exactly your keys under your handle, in the order you made them.",
             discussion: "Heads others saw (--gossip) must be consistent with the one served to you, and no larger.")
         @OptionGroup var membership: MembershipOptions
         @Option(help: "File of tree head lines (reciprocity-sth/v1 ...) seen by others.") var gossip: String?
@@ -346,7 +383,9 @@ struct Key: AsyncParsableCommand {
             let heads = try Key.gossipLines(gossip)
             var session = try await membership.connect()
             let report = try await session.monitor(gossip: heads)
-            print("verified \(report.entriesChecked) log entries; \(report.ownEntries) for your handle, all yours in order")
+            print(
+                "verified \(report.entriesChecked) log entries; \(report.ownEntries) for your handle, all yours in order"
+            )
             if !heads.isEmpty { print("gossiped heads consistent: \(heads.count)") }
             print(report.treeHead)
         }
@@ -371,7 +410,9 @@ struct Credential: AsyncParsableCommand {
     struct Rotate: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Get a new credential from the server; the old one stops working at once.",
-            discussion: "Run it (and 'key rotate') when a device or a backup holding your membership may be in someone else's hands.")
+            discussion:
+                "Run it (and 'key rotate') when a device or a backup holding your membership may be in someone else's hands."
+        )
         @OptionGroup var membership: MembershipOptions
 
         func run() async throws {
@@ -412,11 +453,15 @@ struct Audit: AsyncParsableCommand {
             """)
     @Option(help: "Server URL, e.g. http://127.0.0.1:8080.") var server: String?
     @Option(help: "Program name.") var program: String?
-    @Option(help: "Audit the web app served at this link (a join link or a server URL) instead of a key log.") var web: String?
-    @Option(help: "With --web: the User-Agent to send (default: current stable Chrome on this system).") var userAgent: String?
+    @Option(help: "Audit the web app served at this link (a join link or a server URL) instead of a key log.") var web:
+        String?
+    @Option(help: "With --web: the User-Agent to send (default: current stable Chrome on this system).") var userAgent:
+        String?
     @Option(name: .customLong("sec-ch-ua"), help: "With --web: the sec-ch-ua client hint (your browser's brand list).")
     var secCHUA: String?
-    @Option(name: .customLong("sec-ch-ua-platform"), help: "With --web: the sec-ch-ua-platform client hint, e.g. '\"Windows\"'.")
+    @Option(
+        name: .customLong("sec-ch-ua-platform"),
+        help: "With --web: the sec-ch-ua-platform client hint, e.g. '\"Windows\"'.")
     var secCHUAPlatform: String?
     @Option(name: .customLong("sec-ch-ua-mobile"), help: "With --web: the sec-ch-ua-mobile client hint, ?0 or ?1.")
     var secCHUAMobile: String?
@@ -429,12 +474,15 @@ struct Audit: AsyncParsableCommand {
         let browserOptions = [userAgent, secCHUA, secCHUAPlatform, secCHUAMobile, acceptLanguage]
         if let web {
             guard server == nil, program == nil, state == nil, gossip == nil, logKey == nil else {
-                throw CLIFailure("--web audits the web app only; give it alone, or --server and --program for a key log")
+                throw CLIFailure(
+                    "--web audits the web app only; give it alone, or --server and --program for a key log")
             }
             return try await Self.auditWeb(web, browser: try browser())
         }
         guard browserOptions.allSatisfy({ $0 == nil }) else {
-            throw CLIFailure("--user-agent, --sec-ch-ua, --sec-ch-ua-platform, --sec-ch-ua-mobile and --accept-language go with --web")
+            throw CLIFailure(
+                "--user-agent, --sec-ch-ua, --sec-ch-ua-platform, --sec-ch-ua-mobile and --accept-language go with --web"
+            )
         }
         guard let server, let program else {
             throw CLIFailure("give --server and --program to audit a key log, or --web URL to audit a web app")
@@ -481,7 +529,8 @@ struct Audit: AsyncParsableCommand {
         ] {
             guard let value else { continue }
             guard !value.isEmpty, value.unicodeScalars.allSatisfy({ (0x20...0x7e).contains($0.value) }) else {
-                throw CLIFailure("\(option) must be a header value as your browser sends it: printable ASCII on one line")
+                throw CLIFailure(
+                    "\(option) must be a header value as your browser sends it: printable ASCII on one line")
             }
             browser[keyPath: field] = value
         }
@@ -496,10 +545,14 @@ struct Audit: AsyncParsableCommand {
         let url = String(url.prefix { $0 != "#" })
         guard report.identical else {
             for line in report.differences { print(terminalSafe(line)) }
-            FileHandle.standardError.write(Data(
-                "Error: the web app at \(terminalSafe(url)) differs from this release's in \(report.differences.count) way(s)\n".utf8))
+            FileHandle.standardError.write(
+                Data(
+                    "Error: the web app at \(terminalSafe(url)) differs from this release's in \(report.differences.count) way(s)\n"
+                        .utf8))
             throw ExitCode.failure
         }
-        print("web app at \(terminalSafe(url)) matches this release: \(BuiltWebAssets.sha256.count) assets and its pages, \(report.filesChecked) files fetched and hashed")
+        print(
+            "web app at \(terminalSafe(url)) matches this release: \(BuiltWebAssets.sha256.count) assets and its pages, \(report.filesChecked) files fetched and hashed"
+        )
     }
 }

@@ -30,7 +30,8 @@ extension DatabaseOptions {
     func sqliteStore(for command: String) async throws -> SQLiteStore {
         guard case .sqlite(let store) = try await open() else {
             throw CLIFailure(
-                "admin \(command) works on a SQLite file; with PostgreSQL use pg_dump, pg_basebackup and pg_restore (see docs/operations.md)")
+                "admin \(command) works on a SQLite file; with PostgreSQL use pg_dump, pg_basebackup and pg_restore (see docs/operations.md)"
+            )
         }
         return store
     }
@@ -45,11 +46,13 @@ struct ProgramCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a program.")
         @OptionGroup var database: DatabaseOptions
         @Argument(help: "Program name: 3-64 characters of a-z 0-9 . _ -") var name: String
-        @Option(parsing: .unconditional, help: "Most pending marks per member, 1 to 10000 (default 16).") var maxMarks: Int?
+        @Option(parsing: .unconditional, help: "Most pending marks per member, 1 to 10000 (default 16).") var maxMarks:
+            Int?
         @Option(parsing: .unconditional, help: "Initial epoch, 0 to 4294967295 (default 0).") var epoch: UInt32?
 
         func run() async throws {
-            let program = try await database.operations(creating: true).createProgram(name: name, maxMarks: maxMarks, epoch: epoch)
+            let program = try await database.operations(creating: true).createProgram(
+                name: name, maxMarks: maxMarks, epoch: epoch)
             print("created program \(program.name) (epoch \(program.epoch), max marks \(program.maxMarks))")
         }
     }
@@ -76,7 +79,8 @@ struct ProgramCommand: AsyncParsableCommand {
 
         func run() async throws {
             guard epoch.count == 1, let value = UInt32(epoch[0]) else {
-                throw CLIFailure("give one epoch, a whole number from 0 to 4294967295; got '\(epoch.joined(separator: " "))'")
+                throw CLIFailure(
+                    "give one epoch, a whole number from 0 to 4294967295; got '\(epoch.joined(separator: " "))'")
             }
             let program = try await database.operations().setEpoch(program: name, epoch: value)
             print("program \(program.name) is now in epoch \(program.epoch)")
@@ -97,13 +101,20 @@ struct InviteCommand: AsyncParsableCommand {
         @Option(help: "Lifetime, e.g. 30m, 12h, 7d (default: no expiry).") var expires: String?
         @Option(
             name: .customLong("public-url"),
-            help: "The server's public base URL, e.g. https://mentoring.example.org, for the join link (env RECIPROCITY_PUBLIC_URL).")
+            help:
+                "The server's public base URL, e.g. https://mentoring.example.org, for the join link (env RECIPROCITY_PUBLIC_URL)."
+        )
         var publicURL: String?
 
         func run() async throws {
-            let base = publicURL ?? ProcessInfo.processInfo.environment["RECIPROCITY_PUBLIC_URL"].flatMap { $0.isEmpty ? nil : $0 }
-            if let base, !(base.hasPrefix("https://") || base.hasPrefix("http://")) || base.contains("#") || base.contains("?") {
-                throw ValidationError("--public-url must be an http:// or https:// URL without query or fragment, got '\(base)'")
+            let base =
+                publicURL
+                ?? ProcessInfo.processInfo.environment["RECIPROCITY_PUBLIC_URL"].flatMap { $0.isEmpty ? nil : $0 }
+            if let base,
+                !(base.hasPrefix("https://") || base.hasPrefix("http://")) || base.contains("#") || base.contains("?")
+            {
+                throw ValidationError(
+                    "--public-url must be an http:// or https:// URL without query or fragment, got '\(base)'")
             }
             let lifetime = try expires.map(parseDuration)
             let invite = try await database.operations().createInvite(program: program, uses: uses, expiresIn: lifetime)
@@ -112,8 +123,10 @@ struct InviteCommand: AsyncParsableCommand {
             print(invite.code)
             let root = base.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 } ?? ""
             let link = "\(root)/join#program=\(program)&invite=\(invite.code)"
-            FileHandle.standardError.write(Data(
-                "join link: \(link)\(base == nil ? " (prefix the server's public URL, or pass --public-url)" : "")\n".utf8))
+            FileHandle.standardError.write(
+                Data(
+                    "join link: \(link)\(base == nil ? " (prefix the server's public URL, or pass --public-url)" : "")\n"
+                        .utf8))
         }
     }
 }
@@ -182,7 +195,8 @@ struct CredentialCommand: AsyncParsableCommand {
 
 struct Backup: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Copy the database to FILE while the server keeps running (SQLite online backup), then check the copy.")
+        abstract:
+            "Copy the database to FILE while the server keeps running (SQLite online backup), then check the copy.")
     @OptionGroup var database: DatabaseOptions
     @Option(help: "The new backup file (must not exist).") var to: String
 
@@ -193,7 +207,8 @@ struct Backup: AsyncParsableCommand {
         } catch let error as StoreError {
             throw error
         } catch {
-            throw CLIFailure("cannot write the backup '\(to)': \(error) (does its folder exist, and may this user write there?)")
+            throw CLIFailure(
+                "cannot write the backup '\(to)': \(error) (does its folder exist, and may this user write there?)")
         }
         print("backed up \(try database.configuration().displayName) to \(to); integrity check ok")
     }
@@ -206,7 +221,9 @@ struct Restore: AsyncParsableCommand {
     @Option(help: "The backup file to restore.") var from: String
 
     func run() async throws {
-        guard FileManager.default.fileExists(atPath: from) else { throw CLIFailure("there is no backup file at '\(from)'") }
+        guard FileManager.default.fileExists(atPath: from) else {
+            throw CLIFailure("there is no backup file at '\(from)'")
+        }
         _ = try await database.sqliteStore(for: "restore")
         let path = try database.configuration().displayName
         do {
@@ -222,15 +239,21 @@ struct Restore: AsyncParsableCommand {
 
 struct Purge: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Delete expired or used-up invites, pending marks of past epochs and their old matches now (the server also does this hourly).")
+        abstract:
+            "Delete expired or used-up invites, pending marks of past epochs and their old matches now (the server also does this hourly)."
+    )
     @OptionGroup var database: DatabaseOptions
 
-    @Option(help: "Days a match of a past epoch is kept (default 90, as the server's RECIPROCITY_MATCH_RETENTION_DAYS).")
+    @Option(
+        help: "Days a match of a past epoch is kept (default 90, as the server's RECIPROCITY_MATCH_RETENTION_DAYS).")
     var matchRetentionDays: Int = StoreLimits.defaultMatchRetentionDays
 
     func run() async throws {
-        guard matchRetentionDays > 0 else { throw CLIFailure("--match-retention-days must be 1 or more, got \(matchRetentionDays)") }
-        let purged = try await database.open().store.purge(now: Date(), matchRetention: Double(matchRetentionDays) * 86_400)
+        guard matchRetentionDays > 0 else {
+            throw CLIFailure("--match-retention-days must be 1 or more, got \(matchRetentionDays)")
+        }
+        let purged = try await database.open().store.purge(
+            now: Date(), matchRetention: Double(matchRetentionDays) * 86_400)
         print("purged \(purged.invites) invites, \(purged.marks) marks and \(purged.matches) matches")
     }
 }
@@ -260,7 +283,9 @@ struct Copy: AsyncParsableCommand, SettingOptions {
     @Option(setting: "database-password-file") var databasePasswordFile: GivenSetting
 
     func run() async throws {
-        guard FileManager.default.fileExists(atPath: from) else { throw CLIFailure("there is no SQLite database at '\(from)'") }
+        guard FileManager.default.fileExists(atPath: from) else {
+            throw CLIFailure("there is no SQLite database at '\(from)'")
+        }
         guard PostgresLocation.isPostgres(to) else { throw CLIFailure("--to must be a postgres:// URL") }
         var settings = try Settings(given)
         settings.database = to

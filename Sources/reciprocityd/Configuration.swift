@@ -96,14 +96,16 @@ enum DatabaseConfiguration: Sendable {
         if let file { return file }
         guard case .sqlite(let path, _) = self else {
             throw CLIFailure(
-                "with a PostgreSQL database, give --log-key-file (or RECIPROCITY_LOG_KEY_FILE): every instance must sign the key log with the same key")
+                "with a PostgreSQL database, give --log-key-file (or RECIPROCITY_LOG_KEY_FILE): every instance must sign the key log with the same key"
+            )
         }
         return path + ".log-key"
     }
 
     /// Opens the database, migrating it; a SQLite file must exist unless `creating`. A PostgreSQL store's pool
     /// runs as `lifecycle` says.
-    func open(creating: Bool = false, pool lifecycle: PostgresStore.PoolLifecycle = .ownTask) async throws -> OpenStore {
+    func open(creating: Bool = false, pool lifecycle: PostgresStore.PoolLifecycle = .ownTask) async throws -> OpenStore
+    {
         switch self {
         case .postgres(let location, let poolSize):
             do {
@@ -114,7 +116,8 @@ enum DatabaseConfiguration: Sendable {
         case .sqlite(let path, let durability):
             guard creating || FileManager.default.fileExists(atPath: path) else {
                 throw CLIFailure(
-                    "there is no database at '\(path)'; check --database (or RECIPROCITY_DATABASE), or create one with 'reciprocityd admin program create'")
+                    "there is no database at '\(path)'; check --database (or RECIPROCITY_DATABASE), or create one with 'reciprocityd admin program create'"
+                )
             }
             do {
                 return .sqlite(try SQLiteStore(path: path, durability: durability))

@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #endif
 
 /// `reciprocityd healthcheck`: asks a running server's `/readyz` and exits 0 when it answers 200. The
@@ -12,7 +12,8 @@ struct Healthcheck: ParsableCommand {
 
     @Option(help: "Host to ask.") var host = Settings.defaults.server.host
     @Option(
-        parsing: .unconditional, help: "Port, 1 to 65535 (env RECIPROCITY_PORT; default \(Settings.defaults.server.port)).")
+        parsing: .unconditional,
+        help: "Port, 1 to 65535 (env RECIPROCITY_PORT; default \(Settings.defaults.server.port)).")
     var port: Int?
     @Option(help: "Path to ask.") var path = "/readyz"
 

@@ -77,7 +77,7 @@ struct Serve: AsyncParsableCommand, SettingOptions {
         groupConfiguration.maximumGracefulShutdownDuration = configuration.shutdownTimeout
         do {
             try await ServiceGroup(configuration: groupConfiguration).run()
-        } catch where "\(error)".contains("Address already in use") {
+        } catch  where "\(error)".contains("Address already in use") {
             throw addressInUse(host: server.host, port: server.port)
         }
         try await opened.close()

@@ -72,7 +72,9 @@ struct Setting: Sendable {
             try number($0, in: 1...1000)
         },
         Setting("durability", "SQLite durability, normal or full", \.durability) { text in
-            guard let value = SQLiteStore.Durability(rawValue: text) else { throw Refusal("must be normal or full, got '\(text)'") }
+            guard let value = SQLiteStore.Durability(rawValue: text) else {
+                throw Refusal("must be normal or full, got '\(text)'")
+            }
             return value
         },
         Setting(
@@ -84,7 +86,8 @@ struct Setting: Sendable {
             "log-level", "Log level: \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))", \.logLevel
         ) { text in
             guard let level = Logger.Level(rawValue: text) else {
-                throw Refusal("must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")), got '\(text)'")
+                throw Refusal(
+                    "must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")), got '\(text)'")
             }
             return level
         },

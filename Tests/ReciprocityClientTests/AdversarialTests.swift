@@ -1,13 +1,14 @@
 import Foundation
-#if canImport(FoundationNetworking)
-    import FoundationNetworking
-#endif
 import GRDB
 import ReciprocityAPI
 import ReciprocityClient
 import ReciprocityCore
 import Synchronization
 import Testing
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 
 /// Members joined straight over HTTP (no CLI), for load and race tests.
 func joinMembers(_ count: Int, server: ServerProcess, prefix: String) async throws -> [ServerAPI] {
@@ -102,10 +103,14 @@ final class Attempted: Sendable {
                 if !batch.allSatisfy(expected[index, default: []].contains) { unanswered += 1 }
             }
         }
-        let check = try await DatabaseQueue(path: server.database).read { try String.fetchAll($0, sql: "PRAGMA integrity_check") }
+        let check = try await DatabaseQueue(path: server.database).read {
+            try String.fetchAll($0, sql: "PRAGMA integrity_check")
+        }
         #expect(check == ["ok"])
         #expect(kills == 5)
-        print("crash safety: \(kills) SIGKILLs, \(acknowledged.count) acknowledged marks, none lost; \(unanswered) unanswered batches, none half-applied")
+        print(
+            "crash safety: \(kills) SIGKILLs, \(acknowledged.count) acknowledged marks, none lost; \(unanswered) unanswered batches, none half-applied"
+        )
     }
 
     @Test func reciprocalSubmissionsAtTheSameInstantMatchExactlyOncePerPair() async throws {
@@ -163,8 +168,10 @@ final class Attempted: Sendable {
         _ = try server.admin(["program", "create", "acme"])
         let invite = try server.admin(["invite", "create", "--program", "acme", "--uses", "10"])
         try server.start(logLevel: "trace")
-        let alice = CLIMember("alice", server: server), target = CLIMember("zeta-target", server: server)
-        let carol = CLIMember("carol", server: server), dave = CLIMember("dave", server: server)
+        let alice = CLIMember("alice", server: server)
+        let target = CLIMember("zeta-target", server: server)
+        let carol = CLIMember("carol", server: server)
+        let dave = CLIMember("dave", server: server)
         for member in [alice, target, carol, dave] { try member.join(invite: invite) }
         // alice marks the target, who never reciprocates; carol and dave match.
         try alice.ok(["interest", "add", "zeta-target", "--as", "mentor", "--pad-to", "4"])
@@ -185,8 +192,11 @@ final class Attempted: Sendable {
         #expect(server.lastExitStatus == 0)
         let log = try String(contentsOf: server.logURL, encoding: .utf8)
         #expect(log.split(separator: "\n").count > 20)
-        let secrets = [mark.token, mark.ownTag, mark.counterpartTag ?? "", state.credential, targetState.credential,
-                       "zeta-target"] + (state.pinnedKeys.values.map { $0 })
+        let secrets =
+            [
+                mark.token, mark.ownTag, mark.counterpartTag ?? "", state.credential, targetState.credential,
+                "zeta-target",
+            ] + (state.pinnedKeys.values.map { $0 })
         for secret in secrets where !secret.isEmpty {
             #expect(!log.contains(secret), "the server log contains a secret or the target's handle")
             #expect(!metrics.contains(secret), "the metrics contain a secret or the target's handle")

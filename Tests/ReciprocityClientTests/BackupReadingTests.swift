@@ -18,7 +18,8 @@ import Testing
     static func backup(state: String) throws -> Data {
         let key = Base64URL.encode(try PrivateKey().rawRepresentation)
         let payload = "{\"privateKey\":\"\(key)\",\"state\":\(state)}"
-        return Data(try KeyBackup.seal(payload: Array(payload.utf8), passphrase: passphrase, iterations: 1_000).text.utf8)
+        return Data(
+            try KeyBackup.seal(payload: Array(payload.utf8), passphrase: passphrase, iterations: 1_000).text.utf8)
     }
 
     static let state = """
@@ -31,7 +32,8 @@ import Testing
     @Test func theLastOfDuplicateStateMembersCounts() throws {
         let home = try Self.scratchHome()
         defer { try? FileManager.default.removeItem(at: home) }
-        let data = try Self.backup(state: Self.state + "\"handle\":\"mallory\",\"handle\":\"alice\",\"padTo\":7,\"padTo\":2}")
+        let data = try Self.backup(
+            state: Self.state + "\"handle\":\"mallory\",\"handle\":\"alice\",\"padTo\":7,\"padTo\":2}")
         let imported = try MemberBackup.importBackup(data, passphrase: Self.passphrase, home: home, replace: false)
         #expect(imported.state.handle == "alice")
         #expect(imported.state.padTo == 2)
@@ -42,7 +44,8 @@ import Testing
     @Test func membersTheImporterIgnoresMayHoldAnyJSON() throws {
         let home = try Self.scratchHome()
         defer { try? FileManager.default.removeItem(at: home) }
-        let data = try Self.backup(state: Self.state + "\"handle\":\"alice\",\"x\":\"\\ud800\",\"y\":1e400,\"padTo\":1.0}")
+        let data = try Self.backup(
+            state: Self.state + "\"handle\":\"alice\",\"x\":\"\\ud800\",\"y\":1e400,\"padTo\":1.0}")
         let imported = try MemberBackup.importBackup(data, passphrase: Self.passphrase, home: home, replace: false)
         #expect(imported.state.handle == "alice" && imported.state.padTo == 1)
     }

@@ -25,7 +25,8 @@ struct CommandInfo: Decodable {
 
     /// Every command below this one, as the words that name it (`["interest", "add"]`), with its description.
     func walk(_ path: [String] = []) -> [([String], CommandInfo)] {
-        [(path, self)] + (subcommands ?? []).filter { $0.commandName != "help" }.flatMap { $0.walk(path + [$0.commandName]) }
+        [(path, self)]
+            + (subcommands ?? []).filter { $0.commandName != "help" }.flatMap { $0.walk(path + [$0.commandName]) }
     }
 
     /// The leaves: the commands that run something.
@@ -68,17 +69,30 @@ struct CommandInfo: Decodable {
         let metrics = directory.appendingPathComponent("metrics.secret").path
         try (secret + "\n").write(toFile: admin, atomically: true, encoding: .utf8)
         try ("  " + secret + " \n\n").write(toFile: metrics, atomically: true, encoding: .utf8)
-        let serve = ["serve", "--database", directory.appendingPathComponent("db.sqlite").path, "--host", "203.0.113.7"]
+        let serve = [
+            "serve", "--database", directory.appendingPathComponent("db.sqlite").path, "--host", "203.0.113.7",
+        ]
         let forms: [(String, [String], [String: String])] = [
             ("files", ["--admin-credential-file", admin, "--metrics-credential-file", metrics], [:]),
-            ("variables", [], ["RECIPROCITY_ADMIN_CREDENTIAL": secret, "RECIPROCITY_METRICS_CREDENTIAL": "\t\(secret)\n"]),
-            ("file and variable", ["--admin-credential-file", admin], ["RECIPROCITY_METRICS_CREDENTIAL": " \(secret)"]),
-            ("_FILE variables", [], ["RECIPROCITY_ADMIN_CREDENTIAL_FILE": admin, "RECIPROCITY_METRICS_CREDENTIAL_FILE": metrics]),
+            (
+                "variables", [],
+                ["RECIPROCITY_ADMIN_CREDENTIAL": secret, "RECIPROCITY_METRICS_CREDENTIAL": "\t\(secret)\n"]
+            ),
+            (
+                "file and variable", ["--admin-credential-file", admin],
+                ["RECIPROCITY_METRICS_CREDENTIAL": " \(secret)"]
+            ),
+            (
+                "_FILE variables", [],
+                ["RECIPROCITY_ADMIN_CREDENTIAL_FILE": admin, "RECIPROCITY_METRICS_CREDENTIAL_FILE": metrics]
+            ),
         ]
         for (form, flags, variables) in forms {
             let result = try run("reciprocityd", serve + flags, environment: variables)
             #expect(result.status != 0 && !result.crashed, "\(form)")
-            #expect(result.stderr == "Error: the metrics credential must differ from the admin credential\n", "\(form): \(result.stderr)")
+            #expect(
+                result.stderr == "Error: the metrics credential must differ from the admin credential\n",
+                "\(form): \(result.stderr)")
         }
         // Different credentials pass this check: the same server stops at the host instead.
         let other = try run(
@@ -127,11 +141,11 @@ struct CommandInfo: Decodable {
         for flag in Set(listed.keys).union(documented.keys).sorted() {
             #expect(
                 listed[flag] == documented[flag],
-                "\(flag): serve --help has \(listed[flag] ?? "nothing"), docs/operations.md \(documented[flag] ?? "nothing")")
+                "\(flag): serve --help has \(listed[flag] ?? "nothing"), docs/operations.md \(documented[flag] ?? "nothing")"
+            )
         }
     }
 }
-
 
 /// Property test of both command lines: every URL and number option of every command with each value of its
 /// kind that broke commands before (ports out of range, negative and huge numbers, URLs without a scheme), the
@@ -146,10 +160,13 @@ struct CommandInfo: Decodable {
         print("command-line fuzzing: seed \(seed), \(runs) runs (RECIPROCITY_FUZZ_SEED=\(seed) replays it)")
         var random = SplitMix64(seed: seed)
         let (server, invite) = try ServerProcess.withProgram(maxMarks: 4)
-        let alice = CLIMember("alice", server: server), bob = CLIMember("bob", server: server)
+        let alice = CLIMember("alice", server: server)
+        let bob = CLIMember("bob", server: server)
         try alice.join(invite: invite)
         try bob.join(invite: invite)
-        let numbers = ["-1", "0", "1", "3", "65536", "4294967296", "99999999999999999999999", "abc", "", "7d", "0s", "-5m"]
+        let numbers = [
+            "-1", "0", "1", "3", "65536", "4294967296", "99999999999999999999999", "abc", "", "7d", "0s", "-5m",
+        ]
         let urls = [
             "http://127.0.0.1:80800", "\(server.url)/", server.url.uppercased(), "localhost", "127.0.0.1:8080",
             "https://127.0.0.1:\(server.port)", "http://[::1", "http://u@h:1", "http://127.0.0.1:1", "http://h:-1", "",
@@ -166,14 +183,17 @@ struct CommandInfo: Decodable {
             return numeric.contains(option) ? numbers : values
         }
         /// A value the option accepts, so that the other options' values are what a run tests.
-        let plausible = ["--server": server.url, "--program": "acme", "--invite": invite, "--as": "peer", "--handle": "hal"]
+        let plausible = [
+            "--server": server.url, "--program": "acme", "--invite": invite, "--as": "peer", "--handle": "hal",
+        ]
         // The admin commands get a database of their own: a random `restore` must not replace the live server's.
         // Every command runs in `work`, so a path value ("missing/dir/x") that a command creates stays in it.
         let work = server.directory.appendingPathComponent("fuzz")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
         let database = work.appendingPathComponent("admin.sqlite").path
         try run("reciprocityd", ["admin", "program", "create", "acme", "--database", database])
-        let commands = try CommandInfo.load("reciprocity").leaves().map { ("reciprocity", $0) }
+        let commands =
+            try CommandInfo.load("reciprocity").leaves().map { ("reciprocity", $0) }
             + CommandInfo.load("reciprocityd").leaves().filter { $0.0 != ["serve"] }.map { ("reciprocityd", $0) }
         // Every URL and number option of every command, with each value of its kind and the other required
         // options and arguments valid; then `runs` random argument lists.
@@ -189,7 +209,8 @@ struct CommandInfo: Decodable {
                 guard let name = argument.names?.first(where: { $0.kind == "long" }).map({ "--" + $0.name }),
                     edges(for: name) != values
                 else { continue }
-                let others = required.firstIndex(of: name).map { Array(required[..<$0] + required[($0 + 2)...]) } ?? required
+                let others =
+                    required.firstIndex(of: name).map { Array(required[..<$0] + required[($0 + 2)...]) } ?? required
                 for edge in edges(for: name) { cases.append((executable, path + [name, edge] + others)) }
             }
         }
@@ -211,23 +232,31 @@ struct CommandInfo: Decodable {
                 arguments.append(Bool.random(using: &random) ? plausible[option.name] ?? edge : edge)
             }
             let positional = (command.arguments ?? []).filter { $0.kind == "positional" }.count
-            let loose = positional > 0 ? Int.random(in: 1...positional + 1, using: &random) : Int.random(in: 0...3, using: &random) / 3
+            let loose =
+                positional > 0
+                ? Int.random(in: 1...positional + 1, using: &random) : Int.random(in: 0...3, using: &random) / 3
             for _ in 0..<loose { arguments.append(values.randomElement(using: &random)!) }
             cases.append((executable, arguments))
         }
         var failures = 0
         for (executable, arguments) in cases {
             let result = try run(
-                executable, arguments, environment: ["RECIPROCITY_HOME": alice.home.path, "RECIPROCITY_DATABASE": database],
+                executable, arguments,
+                environment: ["RECIPROCITY_HOME": alice.home.path, "RECIPROCITY_DATABASE": database],
                 in: work)
             let replay = "\(executable) \(arguments) (seed \(seed))"
-            #expect(!result.crashed && !result.stderr.contains("Fatal error"), "crashed: \(replay): \(result.stderr.prefix(300))")
+            #expect(
+                !result.crashed && !result.stderr.contains("Fatal error"),
+                "crashed: \(replay): \(result.stderr.prefix(300))")
             if result.status != 0 {
                 failures += 1
-                #expect(result.stderr.hasPrefix("Error: ") && result.stderr.split(separator: "\n").count == 1,
-                        "not one line: \(replay): \(result.stderr.prefix(300))")
+                #expect(
+                    result.stderr.hasPrefix("Error: ") && result.stderr.split(separator: "\n").count == 1,
+                    "not one line: \(replay): \(result.stderr.prefix(300))")
             }
         }
-        print("command-line fuzzing: \(swept) swept and \(runs) random runs over \(commands.count) commands, \(failures) refused")
+        print(
+            "command-line fuzzing: \(swept) swept and \(runs) random runs over \(commands.count) commands, \(failures) refused"
+        )
     }
 }

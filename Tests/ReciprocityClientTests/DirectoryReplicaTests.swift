@@ -1,8 +1,9 @@
 import Foundation
 import ReciprocityAPI
-@testable import ReciprocityClient
 import ReciprocityCore
 import Testing
+
+@testable import ReciprocityClient
 
 /// The directory replica (Specs/client.md, 1a): searching the directory sends nothing that says what or whom the
 /// member looks for. A real server behind a recording proxy, the real CLI.
@@ -27,7 +28,8 @@ import Testing
         for handle in ["alice", "bob", "carol", "dave"] {
             let member = CLIMember(handle, server: server)
             try member.ok(
-                ["join", "--server", proxy.url, "--program", "acme", "--invite", invite, "--handle", handle] + profiles[handle]!)
+                ["join", "--server", proxy.url, "--program", "acme", "--invite", invite, "--handle", handle] + profiles[
+                    handle]!)
             members[handle] = member
         }
         _ = proxy.takeRequests()
@@ -36,7 +38,8 @@ import Testing
 
     /// The replica file of a member's only membership.
     static func replicaURL(_ member: CLIMember) throws -> URL {
-        let found = FileManager.default.enumerator(atPath: member.home.path)?.compactMap { $0 as? String }
+        let found =
+            FileManager.default.enumerator(atPath: member.home.path)?.compactMap { $0 as? String }
             .filter { $0.hasSuffix("/directory.json") } ?? []
         return member.home.appendingPathComponent(try #require(found.first))
     }
@@ -83,7 +86,9 @@ import Testing
         ] {
             let result = try alice.cli(["directory"] + arguments)
             #expect(world.proxy.takeRequests().isEmpty, "\(arguments)")
-            #expect(result.status == 0 && Self.handles(result.stdout) == expected, "\(arguments): \(result.stdout) \(result.stderr)")
+            #expect(
+                result.status == 0 && Self.handles(result.stdout) == expected,
+                "\(arguments): \(result.stdout) \(result.stderr)")
         }
 
         // A stale replica: the command first syncs it, exactly as any other command would begin, and then
@@ -91,18 +96,24 @@ import Testing
         var sequences: [[String]] = []
         for (term, target) in [("bob", "bob"), ("carol", "carol"), ("Zoë", "carol")] {
             try Self.age(alice)
-            let cursor = try #require(try MembershipFolder(url: Self.replicaURL(alice).deletingLastPathComponent()).loadDirectory().cursor)
+            let cursor = try #require(
+                try MembershipFolder(url: Self.replicaURL(alice).deletingLastPathComponent()).loadDirectory().cursor)
             let result = try alice.cli(["directory", "--search", term])
             let requests = world.proxy.takeRequests()
             // One request whose only parameter is the cursor the server gave last time; nothing else in it
             // (headers but the member's own credential, body) holds the term or the person's handle.
             #expect(requests.map(\.target) == ["/v1/profiles?since=\(cursor)"], "\(requests)")
             for request in requests {
-                let raw = String(decoding: request.body, as: UTF8.self)
+                let raw =
+                    String(decoding: request.body, as: UTF8.self)
                     + request.headers.filter { $0.key != "authorization" }.map { $0.key + $0.value }.joined()
-                #expect(!raw.localizedCaseInsensitiveContains(term) && !raw.contains(target), "\(request) carries '\(term)'")
+                #expect(
+                    !raw.localizedCaseInsensitiveContains(term) && !raw.contains(target), "\(request) carries '\(term)'"
+                )
             }
-            #expect(result.status == 0 && Self.handles(result.stdout) == [target], "\(term): \(result.stdout) \(result.stderr)")
+            #expect(
+                result.status == 0 && Self.handles(result.stdout) == [target],
+                "\(term): \(result.stdout) \(result.stderr)")
             sequences.append(requests.map(Self.shape))
         }
         #expect(sequences[0].first?.hasPrefix("GET /v1/profiles?since=") == true, "\(sequences[0])")
@@ -164,11 +175,14 @@ import Testing
         try alice.ok(["directory"])
         #expect(try FileManager.default.attributesOfItem(atPath: url.path)[.posixPermissions] as? Int == 0o600)
         // No temporary file is left beside it.
-        #expect(try FileManager.default.contentsOfDirectory(atPath: url.deletingLastPathComponent().path).sorted()
-            == ["directory.json", "private.key", "state.json"])
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: url.deletingLastPathComponent().path).sorted()
+                == ["directory.json", "private.key", "state.json"])
         chmod(url.path, 0o644)
         let refused = try alice.cli(["directory"])
-        #expect(refused.status == 1 && refused.stderr.contains("chmod 600") && refused.stderr.split(separator: "\n").count == 1,
+        #expect(
+            refused.status == 1 && refused.stderr.contains("chmod 600")
+                && refused.stderr.split(separator: "\n").count == 1,
             "\(refused.stderr)")
     }
 }

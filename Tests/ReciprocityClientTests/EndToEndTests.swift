@@ -15,12 +15,14 @@ import Testing
 
     @Test func mentorAndMenteeBothSeeOneVerifiedMatch() throws {
         let (server, invite) = try ServerProcess.withProgram()
-        let alice = CLIMember("alice", server: server), bob = CLIMember("bob", server: server)
+        let alice = CLIMember("alice", server: server)
+        let bob = CLIMember("bob", server: server)
         try alice.join(invite: invite, extra: ["--seeks-mentoring"])
         try bob.join(invite: invite, extra: ["--offers-mentoring"])
         #expect(try alice.ok(["interest", "add", "bob", "--as", "mentor"]).contains("bob as mentor: pending"))
         #expect(try bob.ok(["interest", "add", "alice", "--as", "mentee"]).contains("matched"))
-        let aliceSees = try alice.matches(), bobSees = try bob.matches()
+        let aliceSees = try alice.matches()
+        let bobSees = try bob.matches()
         #expect(aliceSees.map(\.handle) == ["bob"] && aliceSees.allSatisfy(\.verified))
         #expect(bobSees.map(\.handle) == ["alice"] && bobSees.allSatisfy(\.verified))
         #expect(aliceSees.first?.wants == "mentor" && bobSees.first?.wants == "mentee")
@@ -110,8 +112,10 @@ import Testing
         let (server, alice, _) = try Self.joined("alice", "bob")
         try alice.ok(["interest", "add", "bob", "--as", "mentor", "--pad-to", "3"])
         let stranger = CLIMember("zed", server: server)
-        let wrongInvite = try stranger.cli(["join", "--server", server.url, "--program", "acme", "--invite", "rcpi_nope",
-                                            "--handle", "zed"])
+        let wrongInvite = try stranger.cli([
+            "join", "--server", server.url, "--program", "acme", "--invite", "rcpi_nope",
+            "--handle", "zed",
+        ])
         #expect(wrongInvite.status != 0 && wrongInvite.stderr.contains("invite"))
         #expect(!FileManager.default.fileExists(atPath: stranger.home.path + "/current"))
 

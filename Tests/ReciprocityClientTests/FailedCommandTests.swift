@@ -14,7 +14,8 @@ import Testing
     /// successful run's output and how many runs failed.
     @discardableResult
     func failAtEveryStep(
-        _ member: CLIMember, _ proxy: FaultProxy, _ arguments: [String], cuts: [FaultProxy.Cut] = FaultProxy.Cut.allCases
+        _ member: CLIMember, _ proxy: FaultProxy, _ arguments: [String],
+        cuts: [FaultProxy.Cut] = FaultProxy.Cut.allCases
     ) throws -> (output: String, failures: Int) {
         var failures = 0
         var output = ""
@@ -24,7 +25,8 @@ import Testing
                 let before = try member.snapshot()
                 let result = try member.cli(arguments)
                 if result.status == 0 {
-                    #expect(!proxy.didCut, "\(arguments) succeeded although the network was cut at request \(passing + 1)")
+                    #expect(
+                        !proxy.didCut, "\(arguments) succeeded although the network was cut at request \(passing + 1)")
                     output = result.stdout
                     break
                 }
@@ -32,7 +34,9 @@ import Testing
                 #expect(proxy.didCut, "\(arguments) failed without a cut: \(result.stderr)")
                 #expect(result.stderr.split(separator: "\n").count == 1, "\(arguments): \(result.stderr)")
                 guard try member.snapshot() != before else { continue }
-                #expect(result.stderr.contains("recorded on this device"), "\(arguments) cut \(cut) after \(passing) requests changed the local state: \(result.stderr)")
+                #expect(
+                    result.stderr.contains("recorded on this device"),
+                    "\(arguments) cut \(cut) after \(passing) requests changed the local state: \(result.stderr)")
                 proxy.arm(passing: nil)
                 try member.ok(["matches"])
                 break
@@ -48,7 +52,9 @@ import Testing
         let members = ["alice", "bob", "dave", "erin", "frank"].map { CLIMember($0, server: server) }
         let (alice, bob, dave) = (members[0], members[1], members[2])
         for member in members {
-            try member.ok(["join", "--server", proxy.url, "--program", "acme", "--invite", invite, "--handle", member.handle])
+            try member.ok([
+                "join", "--server", proxy.url, "--program", "acme", "--invite", invite, "--handle", member.handle,
+            ])
         }
         func marks() throws -> Int { try server.count("SELECT COUNT(*) FROM mark") }
         // Cut before the join request arrives, nothing is stored. (After it, the server has used the invite and
@@ -74,12 +80,15 @@ import Testing
         #expect(try marks() == 4, "three real marks and one dummy")
         // A withdrawal succeeds once: each way of cutting gets a run of its own.
         for cut in FaultProxy.Cut.allCases {
-            let removed = try failAtEveryStep(alice, proxy, ["interest", "remove", "dave", "--as", "peer"], cuts: [cut])
+            let removed = try failAtEveryStep(
+                alice, proxy, ["interest", "remove", "dave", "--as", "peer"], cuts: [cut])
             #expect(try removed.failures >= 2 && !alice.ok(["interest", "list"]).contains("dave"))
             #expect(try marks() == 4, "two real marks and two dummies")
             try failAtEveryStep(alice, proxy, ["interest", "add", "dave", "--as", "peer"], cuts: [cut])
         }
-        #expect(try alice.ok(["interest", "list"]) == "bob\tas mentor\tpending\ncarol\tas peer\tpending\ndave\tas peer\tpending\n")
+        #expect(
+            try alice.ok(["interest", "list"])
+                == "bob\tas mentor\tpending\ncarol\tas peer\tpending\ndave\tas peer\tpending\n")
         #expect(try marks() == 4, "three real marks and one dummy, after removing and adding dave")
 
         try bob.ok(["interest", "add", "alice", "--as", "mentee"])
@@ -105,12 +114,14 @@ import Testing
         func refused(_ arguments: [String], _ fragments: String...) throws {
             let before = try alice.memberFacts()
             let result = try alice.cli(arguments)
-            #expect(result.status == 1 && result.stderr.split(separator: "\n").count == 1, "\(arguments): \(result.stderr)")
+            #expect(
+                result.status == 1 && result.stderr.split(separator: "\n").count == 1, "\(arguments): \(result.stderr)")
             for fragment in fragments { #expect(result.stderr.contains(fragment), "\(arguments): \(result.stderr)") }
             #expect(try alice.memberFacts() == before, "\(arguments) changed the local state")
         }
         try refused(
-            ["interest", "add", "zoe", "--as", "peer"], "allows 2 interests per epoch", "you have made 2 interests this epoch",
+            ["interest", "add", "zoe", "--as", "peer"], "allows 2 interests per epoch",
+            "you have made 2 interests this epoch",
             "would add 1", "reciprocity interest remove")
         try refused(["interest", "add", "zoe", "--as", "peer", "--pad-to", "5"], "--pad-to must be at most 2")
         try refused(["interest", "add", "zoe", "--as", "peer", "--pad-to", "-1"], "--pad-to must be 0 or more")

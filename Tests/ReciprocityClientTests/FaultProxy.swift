@@ -2,7 +2,7 @@ import Foundation
 import Synchronization
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #endif
 
 /// A TCP proxy on a loopback port in front of a real server that can cut the network at one request. Armed
@@ -32,7 +32,9 @@ final class FaultProxy: @unchecked Sendable {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var address = Self.loopback(port: 0)
         let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard fd >= 0, bound == 0, listen(fd, 16) == 0 else { throw E2EFailure("proxy cannot listen") }
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
@@ -94,7 +96,9 @@ final class FaultProxy: @unchecked Sendable {
             let server = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
             var address = Self.loopback(port: target)
             let connected = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(server, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    connect(server, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
             }
             guard connected == 0, !didCut else {
                 close(client)
@@ -157,7 +161,10 @@ final class FaultProxy: @unchecked Sendable {
 
     /// The requests recorded since the last call, in the order their first bytes arrived, and forgets them.
     func takeRequests() -> [Recorded] {
-        let taken = chunks.withLock { chunks in defer { chunks.removeAll() }; return chunks }
+        let taken = chunks.withLock { chunks in
+            defer { chunks.removeAll() }
+            return chunks
+        }
         var streams: [Int: [UInt8]] = [:]
         var started: [(order: Int, link: Int)] = []
         var requests: [Int: [Recorded]] = [:]
@@ -189,12 +196,14 @@ final class FaultProxy: @unchecked Sendable {
             var headers: [String: String] = [:]
             for field in head.dropFirst() {
                 guard let colon = field.firstIndex(of: ":") else { continue }
-                headers[field[..<colon].lowercased()] = field[field.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+                headers[field[..<colon].lowercased()] = field[field.index(after: colon)...].trimmingCharacters(
+                    in: .whitespaces)
             }
             let length = Int(headers["content-length"] ?? "0") ?? 0
             let bodyStart = end.upperBound
             let body = Array(rest[bodyStart..<min(rest.endIndex, bodyStart + length)])
-            out.append(Recorded(method: line.first ?? "", target: line.count > 1 ? line[1] : "", headers: headers, body: body))
+            out.append(
+                Recorded(method: line.first ?? "", target: line.count > 1 ? line[1] : "", headers: headers, body: body))
             rest = rest[min(rest.endIndex, bodyStart + length)...]
         }
         return out

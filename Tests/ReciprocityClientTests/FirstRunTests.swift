@@ -9,7 +9,9 @@ import Testing
     func refused(_ result: CommandResult, _ fragments: String..., sourceLocation: SourceLocation = #_sourceLocation)
         -> String
     {
-        #expect(result.status == 1 && !result.crashed, "status \(result.status): \(result.stderr)", sourceLocation: sourceLocation)
+        #expect(
+            result.status == 1 && !result.crashed, "status \(result.status): \(result.stderr)",
+            sourceLocation: sourceLocation)
         #expect(result.stderr.split(separator: "\n").count == 1, "\(result.stderr)", sourceLocation: sourceLocation)
         for fragment in fragments {
             #expect(result.stderr.contains(fragment), "\(result.stderr)", sourceLocation: sourceLocation)
@@ -23,14 +25,18 @@ import Testing
         let (server, invite) = try ServerProcess.withProgram()
         let alice = CLIMember("alice", server: server)
         let join = ["join", "--program", "acme", "--invite", invite, "--handle", "alice", "--server"]
-        refused(try alice.cli(join + ["http://127.0.0.1:80800"]), "port must be a number from 1 to 65535", "http://127.0.0.1:8080")
+        refused(
+            try alice.cli(join + ["http://127.0.0.1:80800"]), "port must be a number from 1 to 65535",
+            "http://127.0.0.1:8080")
         refused(try alice.cli(join + ["127.0.0.1:8080"]), "must start with http:// or https://")
         refused(try alice.cli(join + ["localhost"]), "must start with http:// or https://")
         refused(try alice.cli(join + ["https://127.0.0.1:\(server.port)"]), "TLS handshake failed")
         #expect(try alice.snapshot().isEmpty)
         try alice.ok(join + ["\(server.url.uppercased())/"])
 
-        #expect(try alice.ok(["interest", "list", "--server", server.url + "/", "--program", "acme"]).contains("no interests yet"))
+        #expect(
+            try alice.ok(["interest", "list", "--server", server.url + "/", "--program", "acme"]).contains(
+                "no interests yet"))
         refused(
             try alice.cli(["interest", "list", "--server", "http://127.0.0.1:1", "--program", "acme"]),
             "no membership of program 'acme' on http://127.0.0.1:1", "it has: --server \(server.url) --program acme")
@@ -48,14 +54,18 @@ import Testing
             .replacingOccurrences(of: "\"\(server.url)\"", with: "\"\(server.url)/\"")
         try Data(text.utf8).write(to: state)
         try files.setAttributes([.posixPermissions: 0o600], ofItemAtPath: state.path)
-        #expect(try alice.ok(["interest", "list", "--server", server.url, "--program", "acme"]).contains("no interests yet"))
+        #expect(
+            try alice.ok(["interest", "list", "--server", server.url, "--program", "acme"]).contains("no interests yet")
+        )
     }
 
     @Test func joinAndProfileMistakesAreSentences() throws {
         let (server, invite) = try ServerProcess.withProgram()
         let zed = CLIMember("zed", server: server)
         let join = ["join", "--server", server.url, "--invite", invite, "--program"]
-        refused(try zed.cli(join + ["nope-program", "--handle", "zed"]), "either no program has that name, or the invite code")
+        refused(
+            try zed.cli(join + ["nope-program", "--handle", "zed"]),
+            "either no program has that name, or the invite code")
         refused(try zed.cli(join + ["acme", "--handle", "Zed!"]), "handle must be")
         refused(try zed.cli(join + ["acme", "--handle", "zed", "--display-name", ""]), "displayName must be")
         #expect(try zed.snapshot().isEmpty)
@@ -63,7 +73,8 @@ import Testing
 
     @Test func aPinnedFingerprintNeedsNoServer() throws {
         let (server, invite) = try ServerProcess.withProgram()
-        let alice = CLIMember("alice", server: server), bob = CLIMember("bob", server: server)
+        let alice = CLIMember("alice", server: server)
+        let bob = CLIMember("bob", server: server)
         try alice.join(invite: invite)
         try bob.join(invite: invite)
         let online = try alice.ok(["key", "fingerprint", "bob"])
@@ -79,12 +90,15 @@ import Testing
             try run("reciprocityd", ["admin"] + arguments + ["--database", server.database])
         }
         let typo = server.directory.appendingPathComponent("typo.sqlite").path
-        refused(try run("reciprocityd", ["admin", "program", "list", "--database", typo]), "there is no database at '\(typo)'")
+        refused(
+            try run("reciprocityd", ["admin", "program", "list", "--database", typo]),
+            "there is no database at '\(typo)'")
         #expect(!FileManager.default.fileExists(atPath: typo))
         #expect(try admin(["program", "create", "acme", "--max-marks", "2"]).status == 0)
         refused(try admin(["program", "create", "acme"]), "acme")
         refused(try admin(["program", "create", "acme2", "--max-marks", "-1"]), "1 to 10000")
-        refused(try admin(["program", "set-epoch", "acme", "-1"]), "give one epoch, a whole number from 0 to 4294967295")
+        refused(
+            try admin(["program", "set-epoch", "acme", "-1"]), "give one epoch, a whole number from 0 to 4294967295")
         refused(try admin(["program", "set-epoch", "nope", "1"]), "nope")
         refused(try admin(["invite", "create", "--program", "acme", "--uses", "-1"]), "uses must be 1 to 1000000")
         refused(try admin(["member", "list", "--program", "nope"]), "no program named 'nope'")

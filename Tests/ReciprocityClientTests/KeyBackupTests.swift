@@ -9,7 +9,9 @@ import Testing
     /// A passphrase file (0600) in the server's folder.
     static func passphraseFile(_ server: ServerProcess, _ name: String, _ text: String) throws -> String {
         let path = server.directory.appendingPathComponent(name).path
-        #expect(FileManager.default.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]))
+        #expect(
+            FileManager.default.createFile(
+                atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]))
         return path
     }
 
@@ -26,7 +28,8 @@ import Testing
 
     @Test func aMembershipMovesToAnotherDeviceWithItsInterestsAndMatches() throws {
         let (server, invite) = try ServerProcess.withProgram()
-        let alice = CLIMember("alice", server: server), bob = CLIMember("bob", server: server)
+        let alice = CLIMember("alice", server: server)
+        let bob = CLIMember("bob", server: server)
         let carol = CLIMember("carol", server: server)
         try alice.join(invite: invite)
         try bob.join(invite: invite)
@@ -119,8 +122,11 @@ import Testing
         let notABackup = server.directory.appendingPathComponent("notes.txt").path
         try "hello\n".write(toFile: notABackup, atomically: true, encoding: .utf8)
         try expectRefused(["key", "import", notABackup, "--passphrase-file", secret], "not a Reciprocity key backup")
-        try expectRefused(["key", "import", server.directory.appendingPathComponent("missing").path,
-                           "--passphrase-file", secret], "cannot read backup file")
+        try expectRefused(
+            [
+                "key", "import", server.directory.appendingPathComponent("missing").path,
+                "--passphrase-file", secret,
+            ], "cannot read backup file")
 
         // A short passphrase is refused on export, and nothing is written.
         let short = try Self.passphraseFile(server, "short.pass", "too short")
@@ -130,15 +136,18 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: refusedOut))
         // A passphrase file others can read is refused.
         let open = server.directory.appendingPathComponent("open.pass").path
-        #expect(FileManager.default.createFile(atPath: open, contents: Data("correct horse battery staple".utf8),
-                                               attributes: [.posixPermissions: 0o644]))
+        #expect(
+            FileManager.default.createFile(
+                atPath: open, contents: Data("correct horse battery staple".utf8),
+                attributes: [.posixPermissions: 0o644]))
         let exposed = try alice.cli(["key", "export", "--out", refusedOut, "--passphrase-file", open])
         #expect(exposed.status != 0 && exposed.stderr.contains("chmod 600"))
         #expect(!FileManager.default.fileExists(atPath: refusedOut))
 
         // With a membership already there, a failed import leaves it byte for byte.
         try laptop.ok(["key", "import", backup, "--passphrase-file", secret])
-        try expectRefused(["key", "import", backup, "--passphrase-file", wrong, "--replace"], "does not open with this passphrase")
+        try expectRefused(
+            ["key", "import", backup, "--passphrase-file", wrong, "--replace"], "does not open with this passphrase")
         try expectRefused(["key", "import", damagedPath, "--passphrase-file", secret, "--replace"], "damaged")
     }
 
@@ -170,18 +179,20 @@ import Testing
         #expect(result.stdout.contains("1 pending interests and 1 matches restored"))
         #expect(result.stdout.contains("only 1000 PBKDF2 iterations"))
         let listed = try Self.interests(device)
-        #expect(listed == [
-            Interest(handle: "bob", wants: "mentor", epoch: 3, state: "pending"),
-            Interest(handle: "carol", wants: "peer", epoch: 3, state: "matched"),
-        ])
+        #expect(
+            listed == [
+                Interest(handle: "bob", wants: "mentor", epoch: 3, state: "pending"),
+                Interest(handle: "carol", wants: "peer", epoch: 3, state: "matched"),
+            ])
     }
 
     @Test func anUnfinishedKeyRotationIsNotExported() throws {
         let (server, invite) = try ServerProcess.withProgram()
         let alice = CLIMember("alice", server: server)
         try alice.join(invite: invite)
-        let folder = try #require(FileManager.default.enumerator(atPath: alice.home.path)?.allObjects
-            .compactMap { $0 as? String }.first { $0.hasSuffix("/private.key") })
+        let folder = try #require(
+            FileManager.default.enumerator(atPath: alice.home.path)?.allObjects
+                .compactMap { $0 as? String }.first { $0.hasSuffix("/private.key") })
         let key = alice.home.appendingPathComponent(folder)
         try FileManager.default.copyItem(at: key, to: key.appendingPathExtension("next"))
         let secret = try Self.passphraseFile(server, "alice.pass", "correct horse battery staple")

@@ -1,9 +1,10 @@
 import Foundation
 import GRDB
 import ReciprocityAPI
-@testable import ReciprocityClient
 import ReciprocityCore
 import Testing
+
+@testable import ReciprocityClient
 
 /// A server that serves alice a different key for bob than everyone else sees, in every variant: a key
 /// missing from the log, a logged substitute, rewritten history, a fork shown to one member, a rolled-back
@@ -24,8 +25,10 @@ import Testing
     }
 
     /// A failing command: non-zero, one line naming `fragment`, and local state untouched.
-    func expectRefusal(_ member: CLIMember, _ arguments: [String], _ fragment: String,
-                       sourceLocation: SourceLocation = #_sourceLocation) throws {
+    func expectRefusal(
+        _ member: CLIMember, _ arguments: [String], _ fragment: String,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
         let before = try member.memberFacts()
         let result = try member.cli(arguments)
         #expect(result.status != 0, "\(arguments) succeeded", sourceLocation: sourceLocation)
@@ -39,7 +42,8 @@ import Testing
         let members = try join(["alice", "bob", "carol"], server, invite)
         let (alice, bob, carol) = (members[0], members[1], members[2])
         try alice.ok(["interest", "add", "bob", "--as", "mentor"])
-        #expect(try bob.ok(["key", "monitor"]).contains("verified 3 log entries; 1 for your handle, all yours in order"))
+        #expect(
+            try bob.ok(["key", "monitor"]).contains("verified 3 log entries; 1 for your handle, all yours in order"))
         let state = server.directory.appendingPathComponent("audit.json").path
         let first = try carol.ok(["audit", "--server", server.url, "--program", "acme", "--state", state])
         #expect(first.contains("entries replayed: 3 (from 0); live handles: 3"))
@@ -67,7 +71,9 @@ import Testing
         let oldFingerprint = try alice.ok(["key", "fingerprint"])
         let newFingerprint = try alice.ok(["key", "rotate"])
         #expect(!newFingerprint.contains(oldFingerprint.trimmingCharacters(in: .whitespacesAndNewlines)))
-        #expect(!FileManager.default.fileExists(atPath: alice.home.path + "/127.0.0.1_\(server.port)/acme/private.key.next"))
+        #expect(
+            !FileManager.default.fileExists(atPath: alice.home.path + "/127.0.0.1_\(server.port)/acme/private.key.next")
+        )
         // The log holds both of alice's keys, in order; her monitor accepts both, the auditor the history.
         #expect(try alice.ok(["key", "monitor"]).contains("2 for your handle, all yours in order"))
         #expect(try audit(carol).stdout.contains("entries replayed: 4 (from 0); live handles: 3"))
@@ -91,8 +97,9 @@ import Testing
         #expect(try alice.cli(["key", "rotate"]).status != 0)
         // The new key was kept, and the old one is still the member's key.
         let text = try String(contentsOf: folder.appendingPathComponent("private.key.next"), encoding: .utf8)
-        let next = try PrivateKey(rawRepresentation: Base64URL.decode(
-            text.trimmingCharacters(in: .whitespacesAndNewlines), byteCount: 32, what: "key"))
+        let next = try PrivateKey(
+            rawRepresentation: Base64URL.decode(
+                text.trimmingCharacters(in: .whitespacesAndNewlines), byteCount: 32, what: "key"))
         try server.start()
         #expect(try alice.ok(["key", "rotate"]).contains(next.publicKey.fingerprint))
         #expect(try alice.ok(["key", "fingerprint"]).contains(next.publicKey.fingerprint))
@@ -111,7 +118,8 @@ import Testing
         try alice.ok(["interest", "add", "bob", "--as", "mentor"])
         // (A match names the counterpart's key from the member table: put it back, or the match is flagged.)
         try server.tamper(
-            "UPDATE member SET public_key = (SELECT public_key FROM key_log WHERE handle = 'bob' ORDER BY idx DESC LIMIT 1) WHERE handle = 'bob'")
+            "UPDATE member SET public_key = (SELECT public_key FROM key_log WHERE handle = 'bob' ORDER BY idx DESC LIMIT 1) WHERE handle = 'bob'"
+        )
         try bob.ok(["interest", "add", "alice", "--as", "mentee"])
         #expect(try alice.matches().contains { $0.handle == "bob" && $0.verified })
     }
@@ -254,18 +262,22 @@ import Testing
         let stale = try key.sign(program: try ProgramID("acme"), size: 1, root: root, timestamp: dayAgo)
         let unreachable = ServerAPI(baseURL: "http://127.0.0.1:9")
         await #expect(throws: ClientError.self) {
-            _ = try await KeyLogChecks.check(stale, program: "acme", logKey: key.publicKey, previous: nil, api: unreachable)
+            _ = try await KeyLogChecks.check(
+                stale, program: "acme", logKey: key.publicKey, previous: nil, api: unreachable)
         }
         do {
-            _ = try await KeyLogChecks.check(stale, program: "acme", logKey: key.publicKey, previous: nil, api: unreachable)
+            _ = try await KeyLogChecks.check(
+                stale, program: "acme", logKey: key.publicKey, previous: nil, api: unreachable)
         } catch let error as ClientError {
             #expect(error.code.rawValue == "log-stale-head")
         }
         // A head dated ahead of the clock by more than the skew allowed is refused too.
         let ahead = try key.sign(
-            program: try ProgramID("acme"), size: 1, root: root, timestamp: UInt64((now.timeIntervalSince1970 + 3600) * 1000))
+            program: try ProgramID("acme"), size: 1, root: root,
+            timestamp: UInt64((now.timeIntervalSince1970 + 3600) * 1000))
         do {
-            _ = try await KeyLogChecks.check(ahead, program: "acme", logKey: key.publicKey, previous: nil, api: unreachable)
+            _ = try await KeyLogChecks.check(
+                ahead, program: "acme", logKey: key.publicKey, previous: nil, api: unreachable)
             Issue.record("a head dated an hour ahead was accepted")
         } catch let error as ClientError {
             #expect(error.code.rawValue == "log-future-head")
@@ -285,12 +297,15 @@ import Testing
         }
         let fresh = try key.sign(
             program: try ProgramID("acme"), size: 1, root: root, timestamp: UInt64(now.timeIntervalSince1970 * 1000))
-        #expect(try await KeyLogChecks.check(fresh, program: "acme", logKey: key.publicKey, previous: nil, api: unreachable) == fresh)
+        #expect(
+            try await KeyLogChecks.check(fresh, program: "acme", logKey: key.publicKey, previous: nil, api: unreachable)
+                == fresh)
         // Another program's head, or one signed by another key, is refused too.
         let other = try LogSigningKey().sign(
             program: try ProgramID("acme"), size: 1, root: root, timestamp: UInt64(now.timeIntervalSince1970 * 1000))
         await #expect(throws: ClientError.self) {
-            _ = try await KeyLogChecks.check(other, program: "acme", logKey: key.publicKey, previous: nil, api: unreachable)
+            _ = try await KeyLogChecks.check(
+                other, program: "acme", logKey: key.publicKey, previous: nil, api: unreachable)
         }
     }
 }

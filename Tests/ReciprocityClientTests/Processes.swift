@@ -4,7 +4,7 @@ import ReciprocityCore
 import Synchronization
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #endif
 
 /// The built executables: `$RECIPROCITY_BIN_DIR`, else the package's `.build/debug`.
@@ -32,7 +32,8 @@ func run(_ executable: String, _ arguments: [String], environment: [String: Stri
     process.currentDirectoryURL = directory
     process.arguments = arguments
     process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-    let out = Pipe(), err = Pipe()
+    let out = Pipe()
+    let err = Pipe()
     process.standardOutput = out
     process.standardError = err
     try process.run()
@@ -58,7 +59,8 @@ final class ServerProcess: @unchecked Sendable {
     private static func allocatePort() -> Int { nextPort.add(1, ordering: .relaxed).oldValue }
 
     init() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("reciprocity-e2e-\(UUID().uuidString)")
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "reciprocity-e2e-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         database = directory.appendingPathComponent("server.sqlite").path
         port = Self.allocatePort()

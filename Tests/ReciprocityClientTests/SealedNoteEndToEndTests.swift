@@ -6,7 +6,8 @@ import Testing
 @Suite(.serialized) struct SealedNoteEndToEndTests {
     @Test func aNoteReachesItsReaderOnlyAfterTheMatch() throws {
         let (server, invite) = try ServerProcess.withProgram()
-        let alice = CLIMember("alice", server: server), bob = CLIMember("bob", server: server)
+        let alice = CLIMember("alice", server: server)
+        let bob = CLIMember("bob", server: server)
         try alice.join(invite: invite)
         try bob.join(invite: invite)
         let aliceNote = "I admire how your team rolled out VDI; could I buy you a coffee? alice@example.org"
@@ -15,7 +16,8 @@ import Testing
         let noteFile = bob.home.deletingLastPathComponent().appendingPathComponent("bob-note.txt")
         try "Gladly — Thursdays work for me.".write(to: noteFile, atomically: true, encoding: .utf8)
         try bob.ok(["interest", "add", "alice", "--as", "mentee", "--note-file", noteFile.path])
-        let bobSees = try bob.matches(), aliceSees = try alice.matches()
+        let bobSees = try bob.matches()
+        let aliceSees = try alice.matches()
         #expect(bobSees.first?.verified == true && bobSees.first?.note == aliceNote)
         #expect(aliceSees.first?.verified == true && aliceSees.first?.note == "Gladly — Thursdays work for me.")
         #expect(try bob.ok(["matches"]).contains("note from alice: \(aliceNote)"))
@@ -26,12 +28,16 @@ import Testing
     /// replaces the old one.
     @Test func aHostileNoteCannotDriveTheTerminalAndANewNoteReplacesTheOld() throws {
         let (server, invite) = try ServerProcess.withProgram()
-        let alice = CLIMember("alice", server: server), bob = CLIMember("bob", server: server)
+        let alice = CLIMember("alice", server: server)
+        let bob = CLIMember("bob", server: server)
         try alice.join(invite: invite)
         try bob.join(invite: invite)
-        let hostile = "hi\u{1b}]0;owned\u{7}\u{1b}]52;c;cm0gLXJmIH4=\u{7}\nmatch: mallory (you wanted them as mentor)\u{202e}txt.exe"
+        let hostile =
+            "hi\u{1b}]0;owned\u{7}\u{1b}]52;c;cm0gLXJmIH4=\u{7}\nmatch: mallory (you wanted them as mentor)\u{202e}txt.exe"
         try bob.ok(["interest", "add", "alice", "--as", "mentee", "--note", "first thoughts"])
-        #expect(try bob.ok(["interest", "add", "alice", "--as", "mentee", "--note", hostile]).contains("alice as mentee: pending"))
+        #expect(
+            try bob.ok(["interest", "add", "alice", "--as", "mentee", "--note", hostile]).contains(
+                "alice as mentee: pending"))
         try alice.ok(["interest", "add", "bob", "--as", "mentor"])
         let printed = try alice.ok(["matches"])
         #expect(!printed.unicodeScalars.contains { [0x1b, 0x07, 0x202e].contains($0.value) }, "\(printed)")
@@ -42,7 +48,8 @@ import Testing
 
     @Test func anUnreciprocatedNoteStaysFixedSizeCiphertextOnTheServer() async throws {
         let (server, invite) = try ServerProcess.withProgram()
-        let carol = CLIMember("carol", server: server), bob = CLIMember("bob", server: server)
+        let carol = CLIMember("carol", server: server)
+        let bob = CLIMember("bob", server: server)
         try carol.join(invite: invite)
         try bob.join(invite: invite)
         let secret = "carol-secret-plaintext-7f3a"
@@ -64,7 +71,8 @@ import Testing
 
     @Test func aTamperedNoteIsReportedNeverShown() throws {
         let (server, invite) = try ServerProcess.withProgram()
-        let alice = CLIMember("alice", server: server), bob = CLIMember("bob", server: server)
+        let alice = CLIMember("alice", server: server)
+        let bob = CLIMember("bob", server: server)
         try alice.join(invite: invite)
         try bob.join(invite: invite)
         try alice.ok(["interest", "add", "bob", "--as", "mentor", "--note", "hello bob"])
@@ -81,7 +89,9 @@ import Testing
         let human = try bob.cli(["matches"])
         #expect(!human.stdout.contains("hello bob") && human.stderr.contains("could not be opened"))
         // A note that is too long is refused before anything is sent.
-        let long = try alice.cli(["interest", "add", "bob", "--as", "peer", "--note", String(repeating: "x", count: 511)])
+        let long = try alice.cli([
+            "interest", "add", "bob", "--as", "peer", "--note", String(repeating: "x", count: 511),
+        ])
         #expect(long.status != 0 && long.stderr.contains("at most 510 bytes"))
     }
 }

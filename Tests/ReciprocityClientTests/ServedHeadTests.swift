@@ -1,11 +1,12 @@
 import Foundation
 import ReciprocityAPI
-@testable import ReciprocityClient
 import ReciprocityCore
 import Testing
 
+@testable import ReciprocityClient
+
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #endif
 
 /// Specs/transparency.md section 5 step 1: a served tree head that is not well formed is `log-invalid-head`,
@@ -23,7 +24,9 @@ import Testing
             address.sin_family = sa_family_t(AF_INET)
             address.sin_addr.s_addr = inet_addr("127.0.0.1")
             let bound = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
             }
             guard fd >= 0, bound == 0, listen(fd, 16) == 0 else { throw E2EFailure("cannot listen") }
             var length = socklen_t(MemoryLayout<sockaddr_in>.size)
@@ -81,10 +84,13 @@ import Testing
             signature: [UInt8](repeating: 0, count: 64))
         let error = await #expect(throws: ClientError.self) {
             try await KeyLogChecks.replay(
-                from: KeyDirectory(program: program), to: head, api: ServerAPI(baseURL: "http://127.0.0.1:\(server.port)"))
+                from: KeyDirectory(program: program), to: head,
+                api: ServerAPI(baseURL: "http://127.0.0.1:\(server.port)"))
         }
         #expect(error?.code.rawValue == "log-invalid-entry")
-        #expect(error?.message.hasPrefix("entry 0 of the log is malformed: handle must be ") == true, "\(error?.message ?? "")")
+        #expect(
+            error?.message.hasPrefix("entry 0 of the log is malformed: handle must be ") == true,
+            "\(error?.message ?? "")")
     }
 
     @Test func aWellFormedSizeDecodes() async throws {

@@ -1,10 +1,11 @@
 import Foundation
 import GRDB
 import ReciprocityAPI
-@testable import ReciprocityClient
 import ReciprocityCore
 import Synchronization
 import Testing
+
+@testable import ReciprocityClient
 
 /// What the server (or a reverse proxy's access log) sees of a member's traffic must not say whom the member
 /// marks, and must not tell real marks from dummies. Every request crosses a recording proxy in front of a
@@ -43,29 +44,42 @@ import Testing
         }
         let headers = request.headers.filter { $0.key != "host" }.sorted { $0.key < $1.key }
             .map { "\($0.key): \(mask($0.value))" }
-        return ([request.method + " " + mask(request.target)] + headers + [mask(String(decoding: request.body, as: UTF8.self))])
+        return
+            ([request.method + " " + mask(request.target)] + headers + [
+                mask(String(decoding: request.body, as: UTF8.self))
+            ])
             .joined(separator: "\n")
     }
 
     /// Runs one command in each world and requires the same requests, shape for shape.
-    func expectSameTraffic(_ worlds: (World, World), _ first: [String], _ second: [String], sourceLocation: SourceLocation = #_sourceLocation)
+    func expectSameTraffic(
+        _ worlds: (World, World), _ first: [String], _ second: [String],
+        sourceLocation: SourceLocation = #_sourceLocation
+    )
         throws -> [String]
     {
         try worlds.0["alice"].ok(first)
         try worlds.1["alice"].ok(second)
-        let a = worlds.0.proxy.takeRequests(), b = worlds.1.proxy.takeRequests()
+        let a = worlds.0.proxy.takeRequests()
+        let b = worlds.1.proxy.takeRequests()
         #expect(!a.isEmpty, sourceLocation: sourceLocation)
         #expect(a.map(Self.shape) == b.map(Self.shape), "\(first) and \(second) differ", sourceLocation: sourceLocation)
         return a.map(Self.shape)
     }
 
     /// Nothing alice sends names the person she marks: not the handle, not the key, not the profile.
-    func expectNoTrace(of handle: String, in world: World, _ requests: [FaultProxy.Recorded], sourceLocation: SourceLocation = #_sourceLocation) throws {
-        let key: Data = try world.server.rows("SELECT public_key FROM member WHERE handle = '\(handle)'")[0]["public_key"]
+    func expectNoTrace(
+        of handle: String, in world: World, _ requests: [FaultProxy.Recorded],
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
+        let key: Data = try world.server.rows("SELECT public_key FROM member WHERE handle = '\(handle)'")[0][
+            "public_key"]
         let encodedKey = Base64URL.encode([UInt8](key))
         for request in requests {
             let raw = request.target + String(decoding: request.body, as: UTF8.self) + request.headers.values.joined()
-            #expect(!raw.contains(handle) && !raw.contains(encodedKey), "\(request) names \(handle)", sourceLocation: sourceLocation)
+            #expect(
+                !raw.contains(handle) && !raw.contains(encodedKey), "\(request) names \(handle)",
+                sourceLocation: sourceLocation)
         }
     }
 
@@ -112,22 +126,29 @@ import Testing
         try bob.ok(["key", "rotate"])
         // The server goes on serving bob's retired key in its directory, with its (valid) inclusion proof.
         try world.server.tamper("UPDATE member SET public_key = ? WHERE handle = 'bob'", [retired])
-        #expect(try alice.ok(["key", "fingerprint", "bob"]).contains(bob.ok(["key", "fingerprint"]).trimmingCharacters(in: .newlines)))
+        #expect(
+            try alice.ok(["key", "fingerprint", "bob"]).contains(
+                bob.ok(["key", "fingerprint"]).trimmingCharacters(in: .newlines)))
         try alice.ok(["interest", "add", "bob", "--as", "mentor"])
-        try world.server.tamper("UPDATE member SET public_key = (SELECT public_key FROM key_log WHERE handle = 'bob' ORDER BY idx DESC LIMIT 1) WHERE handle = 'bob'")
+        try world.server.tamper(
+            "UPDATE member SET public_key = (SELECT public_key FROM key_log WHERE handle = 'bob' ORDER BY idx DESC LIMIT 1) WHERE handle = 'bob'"
+        )
         try bob.ok(["interest", "add", "alice", "--as", "mentee"])
         #expect(try alice.matches().contains { $0.handle == "bob" && $0.verified })
         // Carol pinned bob's old key: marking him again is refused until she checks and trusts the new one,
         // which derives her pending mark again with it.
         let refused = try carol.cli(["interest", "add", "bob", "--as", "peer"])
-        #expect(refused.status == 1 && refused.stderr.contains("key changed") && refused.stderr.contains("key trust bob"))
+        #expect(
+            refused.status == 1 && refused.stderr.contains("key changed") && refused.stderr.contains("key trust bob"))
         // A new epoch: carol's mark on bob cannot be derived again with a key she has not trusted, and never
         // with the retired one. It waits, unsent, and the padding fills its place.
         _ = try world.server.admin(["program", "set-epoch", "acme", "1"])
         try carol.ok(["matches"])
         #expect(try carol.ok(["interest", "list"]).contains("bob\tas mentor\tpending, key changed"))
-        #expect(try world.server.count(
-            "SELECT COUNT(*) FROM mark WHERE epoch = 1 AND member_id = (SELECT id FROM member WHERE handle = 'carol')") == 8)
+        #expect(
+            try world.server.count(
+                "SELECT COUNT(*) FROM mark WHERE epoch = 1 AND member_id = (SELECT id FROM member WHERE handle = 'carol')"
+            ) == 8)
         try carol.ok(["key", "trust", "bob"])
         #expect(try carol.ok(["interest", "list"]) == "bob\tas mentor\tpending\n")
         try bob.ok(["interest", "add", "carol", "--as", "mentee"])
@@ -140,17 +161,23 @@ import Testing
     @Test func aTrustChangesThreeMarksWhateverItConcerns() throws {
         let world = try world()
         let alice = world["alice"]
-        try alice.ok(["matches"]) // pads to the quota
-        try alice.ok(["key", "fingerprint", "dave"]) // pins dave's key without a mark
-        var seen: [String] = [], sizes: [[Int]] = []
-        for (handle, kinds) in [("dave", [String]()), ("dave", ["mentor"]), ("carol", ["mentor", "mentee"]), ("bob", ["mentor", "mentee", "peer"])] {
+        try alice.ok(["matches"])  // pads to the quota
+        try alice.ok(["key", "fingerprint", "dave"])  // pins dave's key without a mark
+        var seen: [String] = []
+        var sizes: [[Int]] = []
+        for (handle, kinds) in [
+            ("dave", [String]()), ("dave", ["mentor"]), ("carol", ["mentor", "mentee"]),
+            ("bob", ["mentor", "mentee", "peer"]),
+        ] {
             for kind in kinds { try alice.ok(["interest", "add", handle, "--as", kind]) }
             try world[handle].ok(["key", "rotate"])
             _ = world.proxy.takeRequests()
             try alice.ok(["key", "trust", handle])
             let requests = world.proxy.takeRequests()
             let sent = try Self.replacements(requests)
-            seen.append("\(handle), \(kinds.count) marks: \(sent.map { "withdraw \($0.withdraw.count), marks \($0.marks.count)" })")
+            seen.append(
+                "\(handle), \(kinds.count) marks: \(sent.map { "withdraw \($0.withdraw.count), marks \($0.marks.count)" })"
+            )
             #expect(sent.count == 1 && sent[0].withdraw.count == 3 && sent[0].marks.count == 3, "\(seen)")
             sizes.append(requests.filter { $0.method == "POST" }.map(\.body.count))
         }
@@ -160,7 +187,8 @@ import Testing
 
 extension TrafficPrivacyTests {
     /// The tokens of the replacement requests among `requests`: submitted and withdrawn.
-    static func replacements(_ requests: [FaultProxy.Recorded]) throws -> [(marks: Set<String>, withdraw: Set<String>)] {
+    static func replacements(_ requests: [FaultProxy.Recorded]) throws -> [(marks: Set<String>, withdraw: Set<String>)]
+    {
         try requests.filter { $0.method == "POST" && $0.target == "/v1/marks" }.map {
             let body = try APICoding.decoder().decode(SubmitMarksRequest.self, from: Data($0.body))
             return (Set(body.marks.map(\.token)), Set(body.withdraw ?? []))
@@ -177,7 +205,7 @@ extension TrafficPrivacyTests {
         _ = world.proxy.takeRequests()
         // The epoch batch goes out and its answer is lost: the device keeps it, and the next command finds
         // it held (nothing to send) or sends the very same tokens; it never draws new dummies.
-        world.proxy.arm(passing: 4, cut: .beforeResponse) // me, log head, matches, marks; then the POST
+        world.proxy.arm(passing: 4, cut: .beforeResponse)  // me, log head, matches, marks; then the POST
         let cut = try alice.cli(["matches"])
         world.proxy.arm(passing: nil)
         #expect(cut.status == 1 && cut.stderr.contains("recorded on this device"), "\(cut.stderr)")
@@ -186,7 +214,10 @@ extension TrafficPrivacyTests {
         let second = try Self.replacements(world.proxy.takeRequests())
         #expect(first.count == 1 && first[0].marks.count == 8)
         #expect(second.allSatisfy { $0.withdraw.isEmpty && $0.marks.isSubset(of: first[0].marks) }, "\(second)")
-        #expect(try world.server.count("SELECT COUNT(*) FROM mark WHERE epoch = 1 AND member_id = (SELECT id FROM member WHERE handle = 'alice')") == 8)
+        #expect(
+            try world.server.count(
+                "SELECT COUNT(*) FROM mark WHERE epoch = 1 AND member_id = (SELECT id FROM member WHERE handle = 'alice')"
+            ) == 8)
 
         // The program goes back to epoch 0: refused, and nothing is sent.
         _ = try world.server.admin(["program", "set-epoch", "acme", "0"])
@@ -233,7 +264,8 @@ extension TrafficPrivacyTests {
         let home = server.directory.appendingPathComponent("work")
         func join(_ handle: String) async throws -> Membership {
             try await Membership.join(
-                home: home.appendingPathComponent(handle), server: proxy.url, program: "acme", invite: invite, handle: handle,
+                home: home.appendingPathComponent(handle), server: proxy.url, program: "acme", invite: invite,
+                handle: handle,
                 profile: Profile(displayName: handle))
         }
         var alice = try await join("alice")
@@ -260,26 +292,31 @@ extension TrafficPrivacyTests {
 
         let addNew = try await work { _ = try await $0.addInterest(["carol"], wants: .mentor) }
         let addUnchanged = try await work { _ = try await $0.addInterest(["bob"], wants: .mentor) }
-        #expect(addNew == addUnchanged, "add new \(addNew), add unchanged \(addUnchanged) (in all, between GET and POST)")
+        #expect(
+            addNew == addUnchanged, "add new \(addNew), add unchanged \(addUnchanged) (in all, between GET and POST)")
         #expect(addNew.last == 1)
         // Bob's new key: alice's mark on him is derived again when she trusts it.
         _ = try await bob.rotateKey()
         let trustMarked = try await work { _ = try await $0.trust("bob") }
         let trustUnmarked = try await work { _ = try await $0.trust("dave") }
-        #expect(trustMarked == trustUnmarked, "trust marked \(trustMarked), unmarked \(trustUnmarked) (in all, between GET and POST)")
+        #expect(
+            trustMarked == trustUnmarked,
+            "trust marked \(trustMarked), unmarked \(trustUnmarked) (in all, between GET and POST)")
         #expect(trustMarked.last == 3)
         #expect(alice.interests.first { $0.handle == "bob" }.map(alice.keyChanged) == false)
     }
 
     @Test func aClassifierOfTheServersViewDoesNoBetterThanChance() async throws {
-        var random = SplitMix64(seed: UInt64(ProcessInfo.processInfo.environment["RECIPROCITY_CLASSIFIER_SEED"] ?? "") ?? 20261127)
+        var random = SplitMix64(
+            seed: UInt64(ProcessInfo.processInfo.environment["RECIPROCITY_CLASSIFIER_SEED"] ?? "") ?? 20_261_127)
         let maxMarks = 8
         let (server, invite) = try ServerProcess.withProgram(uses: Self.members + 20, maxMarks: maxMarks)
         let proxy = try FaultProxy(to: server.port)
         let home = server.directory.appendingPathComponent("classifier")
         func join(_ handle: String) async throws -> Membership {
             try await Membership.join(
-                home: home.appendingPathComponent(handle), server: proxy.url, program: "acme", invite: invite, handle: handle,
+                home: home.appendingPathComponent(handle), server: proxy.url, program: "acme", invite: invite,
+                handle: handle,
                 profile: Profile(displayName: handle))
         }
         let targets = (0..<10).map { "target\($0)" }
@@ -292,7 +329,8 @@ extension TrafficPrivacyTests {
         func record(_ member: Int) {
             for request in proxy.takeRequests() where request.method == "POST" && request.target == "/v1/marks" {
                 requestCount += 1
-                guard let body = try? APICoding.decoder().decode(SubmitMarksRequest.self, from: Data(request.body)) else { continue }
+                guard let body = try? APICoding.decoder().decode(SubmitMarksRequest.self, from: Data(request.body))
+                else { continue }
                 for (index, mark) in body.marks.enumerated() {
                     seen[member, default: [:]][mark.token] = Seen(
                         batchPosition: Double(index) / Double(body.marks.count), batchSize: body.marks.count,
@@ -309,7 +347,8 @@ extension TrafficPrivacyTests {
                 switch roll {
                 case 0..<35:
                     let target = targets[Int(random.next() % UInt64(targets.count))]
-                    _ = try await member.addInterest([target], wants: [.mentor, .mentee, .peer][Int(random.next() % 3)])
+                    _ = try await member.addInterest(
+                        [target], wants: [.mentor, .mentee, .peer][Int(random.next() % 3)])
                 case 35..<70 where !real.isEmpty:
                     let mark = real[Int(random.next() % UInt64(real.count))]
                     try await member.removeInterest(mark.handle!, wants: mark.wants!)
@@ -324,10 +363,14 @@ extension TrafficPrivacyTests {
                     // Cut off at a random request, perhaps after the server acted: the command fails and the next
                     // one puts things right.
                     proxy.arm(passing: 1 + Int(random.next() % 5), cut: .beforeResponse)
-                    _ = try? await member.addInterest([targets[Int(random.next() % UInt64(targets.count))]], wants: .peer)
+                    _ = try? await member.addInterest(
+                        [targets[Int(random.next() % UInt64(targets.count))]], wants: .peer)
                     proxy.arm(passing: nil)
                 }
-            } catch let error as ClientError where ["quota-exceeded", "key-changed", "rotation-limited", "credential-not-rotated"].contains(error.code.rawValue) {
+            } catch let error as ClientError
+                where ["quota-exceeded", "key-changed", "rotation-limited", "credential-not-rotated"].contains(
+                    error.code.rawValue)
+            {
                 // Legitimate refusals: nothing changed.
             } catch {
                 Issue.record("member \(index): \(error)")
@@ -358,14 +401,18 @@ extension TrafficPrivacyTests {
         // token sat in the requests. The classifiers rank by one feature and take as many as there are real marks.
         let features: [(String, (Seen) -> Double)] = [
             ("position in its batch", { $0.batchPosition }), ("created at", { Double($0.createdAt) }),
-            ("batch size", { Double($0.batchSize) }), ("withdrawals in the same request", { Double($0.withdrawnAlongside) }),
+            ("batch size", { Double($0.batchSize) }),
+            ("withdrawals in the same request", { Double($0.withdrawnAlongside) }),
             ("request order", { Double($0.request) }),
         ]
         var hits = [Double](repeating: 0, count: features.count * 2)
-        var expected = 0.0, variance = 0.0, runs = 0
+        var expected = 0.0
+        var variance = 0.0
+        var runs = 0
         for (index, member) in members.enumerated() {
             let rows = try server.rows(
-                "SELECT token, created_at FROM mark WHERE epoch = 1 AND member_id = (SELECT id FROM member WHERE handle = 'member\(index)')")
+                "SELECT token, created_at FROM mark WHERE epoch = 1 AND member_id = (SELECT id FROM member WHERE handle = 'member\(index)')"
+            )
             var view: [String: Seen] = [:]
             for row in rows {
                 let token = Base64URL.encode([UInt8](row["token"] as Data))
@@ -374,9 +421,12 @@ extension TrafficPrivacyTests {
                 view[token] = entry
             }
             let real = Set(member.state.marks.filter { !$0.isDummy && $0.isPending && $0.epoch == 1 }.map(\.token))
-            #expect(view.count == maxMarks - member.state.marks.filter { !$0.isDummy && !$0.isPending && $0.epoch == 1 }.count,
+            #expect(
+                view.count == maxMarks
+                    - member.state.marks.filter { !$0.isDummy && !$0.isPending && $0.epoch == 1 }.count,
                 "member\(index) holds \(view.count) pending marks: the padding must hold through everything")
-            let n = Double(view.count), k = Double(real.count)
+            let n = Double(view.count)
+            let k = Double(real.count)
             guard k > 0, k < n else { continue }
             runs += 1
             expected += k * k / n
@@ -395,10 +445,11 @@ extension TrafficPrivacyTests {
         for (f, feature) in features.enumerated() {
             for descending in [false, true] {
                 let z = (hits[f * 2 + (descending ? 1 : 0)] - expected) / variance.squareRoot()
-                print("classifier '\(feature.0)' \(descending ? "descending" : "ascending"): \(hits[f * 2 + (descending ? 1 : 0)]) hits, chance \(expected), z = \(z)")
+                print(
+                    "classifier '\(feature.0)' \(descending ? "descending" : "ascending"): \(hits[f * 2 + (descending ? 1 : 0)]) hits, chance \(expected), z = \(z)"
+                )
                 #expect(z < 4, "the classifier by \(feature.0) tells real marks from dummies (z = \(z))")
             }
         }
     }
 }
-

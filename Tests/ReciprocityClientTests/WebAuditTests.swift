@@ -13,8 +13,10 @@ import Testing
     static func serving<T>(_ folder: URL, on server: ServerProcess, _ body: () throws -> T) throws -> T {
         let process = Process()
         process.executableURL = binDirectory.appendingPathComponent("reciprocityd")
-        process.arguments = ["serve", "--database", server.database, "--port", "\(server.port)", "--log-level", "error",
-                             "--web-folder", folder.path]
+        process.arguments = [
+            "serve", "--database", server.database, "--port", "\(server.port)", "--log-level", "error",
+            "--web-folder", folder.path,
+        ]
         process.standardError = FileHandle.nullDevice
         try process.run()
         defer {
@@ -22,7 +24,9 @@ import Testing
             process.waitUntilExit()
         }
         for _ in 0..<600 where !ServerProcess.canConnect(port: server.port) {
-            guard process.isRunning else { throw E2EFailure("reciprocityd --web-folder exited: \(process.terminationStatus)") }
+            guard process.isRunning else {
+                throw E2EFailure("reciprocityd --web-folder exited: \(process.terminationStatus)")
+            }
             Thread.sleep(forTimeInterval: 0.05)
         }
         return try body()
@@ -40,7 +44,9 @@ import Testing
         let result = try run("reciprocity", ["audit", "--web", server.url])
         // Both executables must come from one build of one tree (`swift build --build-tests` does that); a CLI
         // built after a web file changed, with a server built before, differs, as it should.
-        #expect(result.status == 0, "\(result.stdout)\(result.stderr) (were reciprocity and reciprocityd built from the same tree?)")
+        #expect(
+            result.status == 0,
+            "\(result.stdout)\(result.stderr) (were reciprocity and reciprocityd built from the same tree?)")
         #expect(result.stdout.split(separator: "\n").count == 1 && result.stdout.contains("matches this release"))
         #expect(result.stderr.isEmpty)
         server.stop()
@@ -53,7 +59,8 @@ import Testing
     @Test func aModifiedAddedOrMissingAssetIsReportedWithExitOne() throws {
         let server = try ServerProcess()
         let copy = try Self.copyOfAssets(server, "modified")
-        let names = try FileManager.default.contentsOfDirectory(atPath: copy.path).filter { !$0.hasPrefix(".") }.sorted()
+        let names = try FileManager.default.contentsOfDirectory(atPath: copy.path).filter { !$0.hasPrefix(".") }
+            .sorted()
         #expect(names.contains("reciprocity.js") && names.contains("index.html"))
         // One byte more in the protocol module, a file the release does not have, one it has removed.
         let module = try FileHandle(forWritingTo: copy.appendingPathComponent("reciprocity.js"))
@@ -80,7 +87,9 @@ import Testing
         #expect(pageResult.status == 1)
         let pageLines = pageResult.stdout.split(separator: "\n").map(String.init)
         #expect(pageLines.count == 3 && pageLines.allSatisfy { $0.hasPrefix("changed: ") }, "\(pageLines)")
-        #expect(pageLines.contains { $0.hasPrefix("changed: /join ") } && pageLines.contains { $0.hasPrefix("changed: / ") })
+        #expect(
+            pageLines.contains { $0.hasPrefix("changed: /join ") } && pageLines.contains { $0.hasPrefix("changed: / ") }
+        )
     }
 
     /// The exact link members were given: the page at its path is audited (its fragment never leaves the
@@ -90,19 +99,24 @@ import Testing
         let link = try run("reciprocity", ["audit", "--web", server.url + "/join#program=acme&invite=rcpi_secret"])
         #expect(link.status == 0, "\(link.stdout)\(link.stderr)")
         #expect(link.stdout.contains("web app at \(server.url)/join matches") && !link.stdout.contains("rcpi_secret"))
-        let elsewhere = try run("reciprocity", ["audit", "--web", server.url + "/some/path/join?x=1#invite=rcpi_secret"])
+        let elsewhere = try run(
+            "reciprocity", ["audit", "--web", server.url + "/some/path/join?x=1#invite=rcpi_secret"])
         #expect(elsewhere.status == 1)
-        #expect(elsewhere.stdout == "missing: /some/path/join?x=1 answered HTTP 404, not the app's page\n", "\(elsewhere.stdout)")
+        #expect(
+            elsewhere.stdout == "missing: /some/path/join?x=1 answered HTTP 404, not the app's page\n",
+            "\(elsewhere.stdout)")
         #expect(!elsewhere.stderr.contains("rcpi_secret"))
     }
 
     /// `sec-ch-ua` as Chromium builds it, checked against what real browsers sent: Chrome 124 and 131, and
     /// Debian's Chromium 156 (recorded by Tests/web/test_web_audit.py's proxy); the major version by date.
     @Test func theBrowserIdentityIsChromes() {
-        #expect(BrowserIdentity.brandList(major: 124, brand: "Google Chrome")
-            == #""Chromium";v="124", "Google Chrome";v="124", "Not-A.Brand";v="99""#)
-        #expect(BrowserIdentity.brandList(major: 131, brand: "Google Chrome")
-            == #""Google Chrome";v="131", "Chromium";v="131", "Not_A Brand";v="24""#)
+        #expect(
+            BrowserIdentity.brandList(major: 124, brand: "Google Chrome")
+                == #""Chromium";v="124", "Google Chrome";v="124", "Not-A.Brand";v="99""#)
+        #expect(
+            BrowserIdentity.brandList(major: 131, brand: "Google Chrome")
+                == #""Google Chrome";v="131", "Chromium";v="131", "Not_A Brand";v="24""#)
         #expect(BrowserIdentity.brandList(major: 156, brand: nil) == #""Not:A-Brand";v="8", "Chromium";v="156""#)
         let day = 86_400.0
         let chrome132 = Date(timeIntervalSince1970: 1_736_812_800)
@@ -127,11 +141,17 @@ import Testing
         ] {
             let result = try run("reciprocity", arguments)
             #expect(result.status != 0, "\(arguments)")
-            #expect(result.stderr.split(separator: "\n").count == 1 && result.stderr.contains(fragment), "\(arguments): \(result.stderr)")
+            #expect(
+                result.stderr.split(separator: "\n").count == 1 && result.stderr.contains(fragment),
+                "\(arguments): \(result.stderr)")
             #expect(result.stdout.isEmpty)
         }
-        let missing = try run("reciprocityd", ["serve", "--database", server.database, "--port", "\(server.port)",
-                                               "--web-folder", server.directory.appendingPathComponent("nope").path])
+        let missing = try run(
+            "reciprocityd",
+            [
+                "serve", "--database", server.database, "--port", "\(server.port)",
+                "--web-folder", server.directory.appendingPathComponent("nope").path,
+            ])
         #expect(missing.status != 0 && missing.stderr.contains("is not a folder"))
     }
 }

@@ -37,8 +37,12 @@ struct Base64URLTests {
                     }
                 }
             }
-            #expect(throws: ReciprocityError.self) { try Base64URL.decode(String(text) + "A", byteCount: length, what: "value") }
-            #expect(throws: ReciprocityError.self) { try Base64URL.decode(String(text.dropLast()), byteCount: length, what: "value") }
+            #expect(throws: ReciprocityError.self) {
+                try Base64URL.decode(String(text) + "A", byteCount: length, what: "value")
+            }
+            #expect(throws: ReciprocityError.self) {
+                try Base64URL.decode(String(text.dropLast()), byteCount: length, what: "value")
+            }
         }
     }
 }

@@ -1,5 +1,6 @@
-@testable import ReciprocityCore
 import Testing
+
+@testable import ReciprocityCore
 
 /// The directory search rule every client applies to its replica (the server's former `q`): case, width and
 /// diacritics folded, combining marks dropped, a byte substring of the handle, display name or headline.

@@ -13,7 +13,9 @@ import Testing
         let ctx = try #require(EVP_KDF_CTX_new(kdf))
         defer { EVP_KDF_CTX_free(ctx) }
         var out = [UInt8](repeating: 0, count: length)
-        var ikm = ikm, salt = salt, info = info
+        var ikm = ikm
+        var salt = salt
+        var info = info
         // OSSL_PARAM keeps raw pointers: names and values point into static storage.
         func name(_ string: StaticString) -> UnsafePointer<CChar> {
             UnsafeRawPointer(string.utf8Start).assumingMemoryBound(to: CChar.self)

@@ -5,21 +5,29 @@ import Testing
 @Suite struct KeyLogTests {
     /// RFC 9162 section 2.1 written as directly as possible, to check the cached tree against.
     enum Reference {
-        static func split(_ n: Int) -> Int { var k = 1; while k << 1 < n { k <<= 1 }; return k }
+        static func split(_ n: Int) -> Int {
+            var k = 1
+            while k << 1 < n { k <<= 1 }
+            return k
+        }
         static func root(_ d: ArraySlice<[UInt8]>) -> [UInt8] {
             if d.isEmpty { return MerkleTree.emptyRoot }
             if d.count == 1 { return d.first! }
-            let k = split(d.count), s = d.startIndex
+            let k = split(d.count)
+            let s = d.startIndex
             return MerkleTree.nodeHash(root(d[s..<s + k]), root(d[(s + k)...]))
         }
         static func path(_ m: Int, _ d: ArraySlice<[UInt8]>) -> [[UInt8]] {
             if d.count <= 1 { return [] }
-            let k = split(d.count), s = d.startIndex
-            return m < k ? path(m, d[s..<s + k]) + [root(d[(s + k)...])] : path(m - k, d[(s + k)...]) + [root(d[s..<s + k])]
+            let k = split(d.count)
+            let s = d.startIndex
+            return m < k
+                ? path(m, d[s..<s + k]) + [root(d[(s + k)...])] : path(m - k, d[(s + k)...]) + [root(d[s..<s + k])]
         }
         static func subproof(_ m: Int, _ d: ArraySlice<[UInt8]>, _ b: Bool) -> [[UInt8]] {
             if m == d.count { return b ? [] : [root(d)] }
-            let k = split(d.count), s = d.startIndex
+            let k = split(d.count)
+            let s = d.startIndex
             return m <= k
                 ? subproof(m, d[s..<s + k], b) + [root(d[(s + k)...])]
                 : subproof(m - k, d[(s + k)...], false) + [root(d[s..<s + k])]
@@ -52,17 +60,21 @@ import Testing
         let data = try JSONEncoder().encode(frontier)
         #expect(try JSONDecoder().decode(MerkleFrontier.self, from: data) == frontier)
         let wrongCount = #"{"size":13,"hashes":["\#(Base64URL.encode(frontier.hashes[0]))"]}"#
-        #expect(throws: ReciprocityError.self) { try JSONDecoder().decode(MerkleFrontier.self, from: Data(wrongCount.utf8)) }
+        #expect(throws: ReciprocityError.self) {
+            try JSONDecoder().decode(MerkleFrontier.self, from: Data(wrongCount.utf8))
+        }
     }
 
-    func entry(_ event: KeyLogEvent, _ handle: String, _ key: PublicKey, program: String = "acme") throws -> KeyLogEntry {
+    func entry(_ event: KeyLogEvent, _ handle: String, _ key: PublicKey, program: String = "acme") throws -> KeyLogEntry
+    {
         KeyLogEntry(program: try ProgramID(program), event: event, handle: try Handle(handle), publicKey: key)
     }
 
     @Test func leafBytesAreTheSpecifiedEncoding() throws {
         let key = try PublicKey(rawRepresentation: [UInt8](repeating: 9, count: 32))
         let leaf = try entry(.rotate, "bob", key).leaf
-        let expected: [UInt8] = [0, 22] + Array("reciprocity-key-log/v1".utf8) + [0, 4] + Array("acme".utf8) + [2]
+        let expected: [UInt8] =
+            [0, 22] + Array("reciprocity-key-log/v1".utf8) + [0, 4] + Array("acme".utf8) + [2]
             + [0, 3] + Array("bob".utf8) + [UInt8](repeating: 9, count: 32)
         #expect(leaf == expected)
         #expect(try entry(.rotate, "bob", key).leafHash == MerkleTree.leafHash(expected))
@@ -91,9 +103,12 @@ import Testing
         ]
         for (bad, reason) in refused {
             var copy = directory
-            #expect(performing: { try copy.apply(bad) }, throws: { error in
-                (error as? ReciprocityError)?.code == .invalidLogEntry && "\(error)".contains("entry 5: ") && "\(error)".contains(reason)
-            })
+            #expect(
+                performing: { try copy.apply(bad) },
+                throws: { error in
+                    (error as? ReciprocityError)?.code == .invalidLogEntry && "\(error)".contains("entry 5: ")
+                        && "\(error)".contains(reason)
+                })
             #expect(copy == directory, "a refused entry changed the directory")
         }
         // The saved form round-trips, and a saved directory with one key live for two handles is refused.

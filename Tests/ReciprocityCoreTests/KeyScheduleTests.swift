@@ -11,8 +11,10 @@ import Testing
     }
 
     @Test func mentorAndMenteeDeriveTheSameTokenAndEachOthersTags() throws {
-        let alice = try PrivateKey(), bob = try PrivateKey()
-        let aliceHandle = try Handle("alice"), bobHandle = try Handle("bob")
+        let alice = try PrivateKey()
+        let bob = try PrivateKey()
+        let aliceHandle = try Handle("alice")
+        let bobHandle = try Handle("bob")
         // alice wants bob as her mentor; bob wants to mentor alice.
         let fromAlice = try KeySchedule.derive(
             context: context(.mentorship), me: alice, handle: aliceHandle, role: .mentee,
@@ -32,7 +34,8 @@ import Testing
     }
 
     @Test func directionEpochProgramAndRelationEachChangeTheToken() throws {
-        let alice = try PrivateKey(), bob = try PrivateKey()
+        let alice = try PrivateKey()
+        let bob = try PrivateKey()
         let bobParty = Party(handle: try Handle("bob"), publicKey: bob.publicKey)
         let handle = try Handle("alice")
         func token(_ context: InterestContext, _ role: Role) throws -> InterestToken {
@@ -50,8 +53,10 @@ import Testing
     }
 
     @Test func peersDeriveTheSameTokenRegardlessOfWhoStarts() throws {
-        let dave = try PrivateKey(), erin = try PrivateKey()
-        let daveHandle = try Handle("dave"), erinHandle = try Handle("erin")
+        let dave = try PrivateKey()
+        let erin = try PrivateKey()
+        let daveHandle = try Handle("dave")
+        let erinHandle = try Handle("erin")
         let a = try KeySchedule.derive(
             context: context(.peer), me: dave, handle: daveHandle, role: .peer,
             other: Party(handle: erinHandle, publicKey: erin.publicKey))
@@ -65,7 +70,8 @@ import Testing
     }
 
     @Test func selfMarksAndMisplacedRolesAreRejected() throws {
-        let alice = try PrivateKey(), other = try PrivateKey()
+        let alice = try PrivateKey()
+        let other = try PrivateKey()
         let handle = try Handle("alice")
         let cases: [(Role, Party, Relation, ReciprocityError.Code)] = [
             (.mentee, Party(handle: handle, publicKey: other.publicKey), .mentorship, .selfMark),
@@ -105,8 +111,10 @@ import Testing
         #expect(try ProgramID(name).rawValue == name)
     }
 
-    @Test(arguments: ["", "ab", String(repeating: "x", count: 65), "Alice", ".abc", "-abc", "_abc", "a b", "ab\u{00E9}",
-                      "abc\n", "ab\u{0000}", "ａbc"])
+    @Test(arguments: [
+        "", "ab", String(repeating: "x", count: 65), "Alice", ".abc", "-abc", "_abc", "a b", "ab\u{00E9}",
+        "abc\n", "ab\u{0000}", "ａbc",
+    ])
     func invalidNames(_ name: String) {
         #expect(throws: ReciprocityError(.invalidHandle, "handle must be \(NameRule.explanation)")) { try Handle(name) }
         #expect(throws: ReciprocityError(.invalidProgram, "program name must be \(NameRule.explanation)")) {
@@ -116,7 +124,9 @@ import Testing
 
     @Test func publicKeyValidation() throws {
         for length in [0, 31, 33] {
-            let error = #expect(throws: ReciprocityError.self) { try PublicKey(rawRepresentation: [UInt8](repeating: 9, count: length)) }
+            let error = #expect(throws: ReciprocityError.self) {
+                try PublicKey(rawRepresentation: [UInt8](repeating: 9, count: length))
+            }
             #expect(error?.code == .invalidLength)
         }
         for point in PublicKey.smallOrderPoints {
@@ -149,7 +159,9 @@ import Testing
             #expect(error?.code == .invalidEncoding)
             #expect(error.map { !$0.reason.contains(bad) } == true)
         }
-        #expect(throws: ReciprocityError.self) { try InterestToken(rawRepresentation: [UInt8](repeating: 0, count: 16)) }
+        #expect(throws: ReciprocityError.self) {
+            try InterestToken(rawRepresentation: [UInt8](repeating: 0, count: 16))
+        }
     }
 
     @Test func dummyMarksAreFreshAndWellFormed() throws {

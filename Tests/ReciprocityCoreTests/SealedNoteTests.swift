@@ -5,7 +5,8 @@ import Testing
 
 @Suite struct SealedNoteTests {
     func pair() throws -> (PairwiseMark, PairwiseMark) {
-        let alice = try PrivateKey(), bob = try PrivateKey()
+        let alice = try PrivateKey()
+        let bob = try PrivateKey()
         let context = InterestContext(program: try ProgramID("acme"), relation: .mentorship, epoch: 3)
         let a = try KeySchedule.derive(
             context: context, me: alice, handle: Handle("alice"), role: .mentee,
@@ -19,7 +20,8 @@ import Testing
     @Test func onlyTheCounterpartOpensANoteAndEverySealingLooksDifferent() throws {
         let (alice, bob) = try pair()
         let text = "I admire how your team rolled out VDI; coffee? ☕️"
-        let first = try alice.sealNote(text), second = try alice.sealNote(text)
+        let first = try alice.sealNote(text)
+        let second = try alice.sealNote(text)
         #expect(first.bytes.count == SealedNote.byteCount && second.bytes.count == SealedNote.byteCount)
         // A fresh nonce per sealing: the same note never produces the same bytes.
         #expect(first.bytes.prefix(12) != second.bytes.prefix(12) && first != second)

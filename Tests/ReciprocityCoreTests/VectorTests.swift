@@ -1,8 +1,8 @@
 import Foundation
+import ReciprocityVectors
 import Testing
 
 @testable import ReciprocityCore
-import ReciprocityVectors
 
 /// The repository's Specs/vectors folder, found from this file's location.
 let vectorDirectory = URL(fileURLWithPath: #filePath)
@@ -19,7 +19,8 @@ private func vectorFileNames() throws -> [String] {
         #expect(names.count == 8)
         var total = 0
         for name in names {
-            let report = try VectorVerifier.verify(Data(contentsOf: vectorDirectory.appendingPathComponent(name)), file: name)
+            let report = try VectorVerifier.verify(
+                Data(contentsOf: vectorDirectory.appendingPathComponent(name)), file: name)
             #expect(report.failed == 0, "\(name): \(report.failures.map { "tcId \($0.tcId): \($0.reason)" })")
             total += report.passed
         }
@@ -58,10 +59,11 @@ private func vectorFileNames() throws -> [String] {
             #expect(valid.filter { $0.relation == relation.rawValue }.count >= 16)
         }
         #expect(valid.contains { $0.flags.contains("KeyOrderDiffersFromHandleOrder") })
-        #expect(Set(invalid.compactMap(\.error)) == [
-            "lowOrderPublicKey", "nonCanonicalPublicKey", "invalidLength", "invalidHandle", "invalidProgram",
-            "invalidRole", "selfMark", "invalidEpoch",
-        ])
+        #expect(
+            Set(invalid.compactMap(\.error)) == [
+                "lowOrderPublicKey", "nonCanonicalPublicKey", "invalidLength", "invalidHandle", "invalidProgram",
+                "invalidRole", "selfMark", "invalidEpoch",
+            ])
     }
 
     /// The first release of the files had 249 tests; later tests are appended, so those keep their numbers and
@@ -107,8 +109,10 @@ private func vectorFileNames() throws -> [String] {
         ("not json", "{"),
         ("unknown algorithm", #"{"algorithm":"ROT13"}"#),
         ("missing fields", #"{"algorithm":"X25519","testGroups":[]}"#),
-        ("count mismatch",
-         #"{"algorithm":"HKDF-SHA-256","schema":"s","generatorVersion":"1","numberOfTests":2,"header":[],"notes":{},"testGroups":[]}"#),
+        (
+            "count mismatch",
+            #"{"algorithm":"HKDF-SHA-256","schema":"s","generatorVersion":"1","numberOfTests":2,"header":[],"notes":{},"testGroups":[]}"#
+        ),
     ])
     func malformedFileIsAClearErrorNamingTheFile(_ label: String, _ json: String) throws {
         let error = #expect(throws: ReciprocityError.self) {

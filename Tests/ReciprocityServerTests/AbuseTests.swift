@@ -28,7 +28,8 @@ import Testing
             #expect(passed >= 60 && passed <= 60 + refilled, "\(passed) passed in \(refilled) s")
             let limited = statuses.filter { $0.status == .tooManyRequests }
             #expect(limited.count == 90 - passed)
-            #expect(try limited.allSatisfy { try $0.problem().code == "rate-limited" && $0.headers[.retryAfter] != nil })
+            #expect(
+                try limited.allSatisfy { try $0.problem().code == "rate-limited" && $0.headers[.retryAfter] != nil })
             // Another member is not affected.
             #expect(try await client.send(.get, "/v1/me", headers: calm.auth).status == .ok)
         }

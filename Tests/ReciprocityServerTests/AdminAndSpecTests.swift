@@ -34,23 +34,28 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
                 .post, "/v1/admin/programs", headers: admin, json: CreateProgramRequest(name: "guild", maxMarks: 5))
             #expect(created.status == .created)
             #expect(try created.decode(ProgramInfo.self) == ProgramInfo(name: "guild", epoch: 0, maxMarks: 5))
-            let again = try await client.send(.post, "/v1/admin/programs", headers: admin, json: CreateProgramRequest(name: "guild"))
+            let again = try await client.send(
+                .post, "/v1/admin/programs", headers: admin, json: CreateProgramRequest(name: "guild"))
             #expect(try again.problem().code == "program-exists")
             let invite = try await client.send(
-                .post, "/v1/admin/programs/guild/invites", headers: admin, json: CreateInviteRequest(uses: 2))
-                .decode(InviteInfo.self)
+                .post, "/v1/admin/programs/guild/invites", headers: admin, json: CreateInviteRequest(uses: 2)
+            )
+            .decode(InviteInfo.self)
             let member = try await client.join("newbie", program: try ProgramID("guild"), invite: invite.code)
             let listed = try await client.send(.get, "/v1/admin/programs/guild/members", headers: admin)
                 .decode(MemberListResponse.self)
             #expect(listed.members.map(\.handle) == ["newbie"])
             // A new epoch purges marks of the old one.
             _ = try await client.submit(member, [try Mark.dummy()])
-            let epoch = try await client.send(.put, "/v1/admin/programs/guild/epoch", headers: admin, raw: #"{"epoch":1}"#)
+            let epoch = try await client.send(
+                .put, "/v1/admin/programs/guild/epoch", headers: admin, raw: #"{"epoch":1}"#)
             #expect(try epoch.decode(ProgramInfo.self).epoch == 1)
-            let pending = try await client.send(.get, "/v1/marks", headers: member.auth).decode(PendingMarksResponse.self)
+            let pending = try await client.send(.get, "/v1/marks", headers: member.auth).decode(
+                PendingMarksResponse.self)
             #expect(pending.marks.isEmpty)
-            #expect(try await client.send(.post, "/v1/admin/programs/nope/invites", headers: admin, raw: "{}")
-                .problem().code == "program-not-found")
+            #expect(
+                try await client.send(.post, "/v1/admin/programs/nope/invites", headers: admin, raw: "{}")
+                    .problem().code == "program-not-found")
         }
     }
 
@@ -76,9 +81,10 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
             }
         }
         let router = buildRouter(configuration: ServerConfiguration(), store: harness.store)
-        let routed = Set(router.routes.map { route in
-            "\(route.method) " + route.path.description.replacing(/:(\w+)/) { "{\($0.output.1)}" }
-        })
+        let routed = Set(
+            router.routes.map { route in
+                "\(route.method) " + route.path.description.replacing(/:(\w+)/) { "{\($0.output.1)}" }
+            })
         #expect(documented == routed)
         #expect(routed.count >= 15)
     }
@@ -86,7 +92,9 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
     @Test(arguments: Backend.enabled) func unknownRoutesAndMethodsAreProblems(_ backend: Backend) async throws {
         let harness = try await Harness.make(backend)
         try await harness.application().test(.live) { client in
-            for (method, uri) in [(HTTPRequest.Method.get, "/v2/marks"), (.get, "/index.html"), (.get, "/v1/marks/a/b")] {
+            for (method, uri) in [
+                (HTTPRequest.Method.get, "/v2/marks"), (.get, "/index.html"), (.get, "/v1/marks/a/b"),
+            ] {
                 let response = try await client.send(method, uri)
                 #expect(response.status == .notFound)
                 #expect(try response.problem().code == "not-found")

@@ -30,24 +30,32 @@ import Testing
             _ method: HTTPRequest.Method, _ route: String, _ uri: String, body: String? = nil,
             other: HTTPResponse.Status = .ok, otherProgram: HTTPResponse.Status = .ok, owner: HTTPResponse.Status = .ok
         ) -> Row {
-            Row(method: method, route: route, uri: uri, body: body, expected: [
-                .anonymous: .unauthorized, .wrongCredential: .unauthorized, .admin: .unauthorized,
-                .suspended: .forbidden, .otherMember: other, .otherProgram: otherProgram, .owner: owner,
-            ])
+            Row(
+                method: method, route: route, uri: uri, body: body,
+                expected: [
+                    .anonymous: .unauthorized, .wrongCredential: .unauthorized, .admin: .unauthorized,
+                    .suspended: .forbidden, .otherMember: other, .otherProgram: otherProgram, .owner: owner,
+                ])
         }
 
         /// An admin route: only the admin credential gets in.
-        static func admin(_ method: HTTPRequest.Method, _ route: String, _ uri: String, body: String? = nil,
-                          status: HTTPResponse.Status = .ok) -> Row {
-            var expected = Dictionary(uniqueKeysWithValues: Caller.allCases.map { ($0, HTTPResponse.Status.unauthorized) })
+        static func admin(
+            _ method: HTTPRequest.Method, _ route: String, _ uri: String, body: String? = nil,
+            status: HTTPResponse.Status = .ok
+        ) -> Row {
+            var expected = Dictionary(
+                uniqueKeysWithValues: Caller.allCases.map { ($0, HTTPResponse.Status.unauthorized) })
             expected[.admin] = status
             return Row(method: method, route: route, uri: uri, body: body, expected: expected)
         }
 
         /// A public route: the same answer for everyone.
-        static func open(_ method: HTTPRequest.Method, _ route: String, _ uri: String, body: String? = nil,
-                         status: HTTPResponse.Status = .ok) -> Row {
-            Row(method: method, route: route, uri: uri, body: body,
+        static func open(
+            _ method: HTTPRequest.Method, _ route: String, _ uri: String, body: String? = nil,
+            status: HTTPResponse.Status = .ok
+        ) -> Row {
+            Row(
+                method: method, route: route, uri: uri, body: body,
                 expected: Dictionary(uniqueKeysWithValues: Caller.allCases.map { ($0, status) }))
         }
     }
@@ -63,14 +71,16 @@ import Testing
             let other = try await client.join("other", program: program, invite: invite)
             let suspended = try await client.join("suspended", program: program, invite: invite)
             _ = try await client.join("spare", program: program, invite: invite)
-            let outsider = try await client.join("outsider", program: try ProgramID("other-program"), invite: otherInvite.code)
+            let outsider = try await client.join(
+                "outsider", program: try ProgramID("other-program"), invite: otherInvite.code)
             _ = try await operations.setStatus(program: "acme", handle: "suspended", status: .suspended)
             let ownerMark = try Mark.dummy()
             _ = try await client.submit(owner, [ownerMark])
             // $TOKEN and $TAG become fresh random values in every request.
             let mark = #"{"epoch":0,"marks":[{"token":"$TOKEN","tag":"$TAG"}]}"#
             let profile = #"{"displayName":"Renamed"}"#
-            let badJoin = #"{"invite":"rcpi_invalid","handle":"newcomer","publicKey":"\#(try PrivateKey().publicKey.base64URL)","profile":{"displayName":"N"}}"#
+            let badJoin =
+                #"{"invite":"rcpi_invalid","handle":"newcomer","publicKey":"\#(try PrivateKey().publicKey.base64URL)","profile":{"displayName":"N"}}"#
 
             let rows: [Row] = [
                 .open(.get, "/openapi.yaml", "/openapi.yaml"),
@@ -82,8 +92,9 @@ import Testing
                 .open(.get, "/readyz", "/readyz"),
                 // Only the metrics credential (MetricsAccessTests), not even the admin's.
                 .open(.get, "/metrics", "/metrics", status: .unauthorized),
-                .open(.post, "/v1/programs/{program}/members", "/v1/programs/acme/members", body: badJoin,
-                      status: .forbidden),
+                .open(
+                    .post, "/v1/programs/{program}/members", "/v1/programs/acme/members", body: badJoin,
+                    status: .forbidden),
                 .member(.get, "/v1/me", "/v1/me"),
                 .member(.put, "/v1/me/profile", "/v1/me/profile", body: profile),
                 .member(.get, "/v1/directory", "/v1/directory"),
@@ -93,24 +104,30 @@ import Testing
                 .member(.post, "/v1/marks", "/v1/marks", body: mark),
                 .member(.get, "/v1/marks", "/v1/marks"),
                 // Only the owner can withdraw the owner's mark; to anyone else it does not exist.
-                .member(.delete, "/v1/marks/{token}", "/v1/marks/\(ownerMark.token.base64URL)", other: .notFound,
-                        otherProgram: .notFound, owner: .noContent),
+                .member(
+                    .delete, "/v1/marks/{token}", "/v1/marks/\(ownerMark.token.base64URL)", other: .notFound,
+                    otherProgram: .notFound, owner: .noContent),
                 .member(.get, "/v1/matches", "/v1/matches"),
                 // Each member reads its own program's key log.
                 .member(.get, "/v1/log/head", "/v1/log/head"),
                 .member(.get, "/v1/log/entries", "/v1/log/entries?start=0&limit=10"),
                 .member(.get, "/v1/log/consistency", "/v1/log/consistency?from=1&to=1"),
                 .admin(.get, "/v1/admin/programs", "/v1/admin/programs"),
-                .admin(.post, "/v1/admin/programs", "/v1/admin/programs", body: #"{"name":"created-by-admin"}"#,
-                       status: .created),
-                .admin(.put, "/v1/admin/programs/{program}/epoch", "/v1/admin/programs/acme/epoch", body: #"{"epoch":0}"#),
-                .admin(.post, "/v1/admin/programs/{program}/invites", "/v1/admin/programs/acme/invites", body: "{}",
-                       status: .created),
+                .admin(
+                    .post, "/v1/admin/programs", "/v1/admin/programs", body: #"{"name":"created-by-admin"}"#,
+                    status: .created),
+                .admin(
+                    .put, "/v1/admin/programs/{program}/epoch", "/v1/admin/programs/acme/epoch", body: #"{"epoch":0}"#),
+                .admin(
+                    .post, "/v1/admin/programs/{program}/invites", "/v1/admin/programs/acme/invites", body: "{}",
+                    status: .created),
                 .admin(.get, "/v1/admin/programs/{program}/members", "/v1/admin/programs/acme/members"),
-                .admin(.post, "/v1/admin/programs/{program}/members/{handle}/suspend",
-                       "/v1/admin/programs/acme/members/spare/suspend"),
-                .admin(.post, "/v1/admin/programs/{program}/members/{handle}/reinstate",
-                       "/v1/admin/programs/acme/members/spare/reinstate"),
+                .admin(
+                    .post, "/v1/admin/programs/{program}/members/{handle}/suspend",
+                    "/v1/admin/programs/acme/members/spare/suspend"),
+                .admin(
+                    .post, "/v1/admin/programs/{program}/members/{handle}/reinstate",
+                    "/v1/admin/programs/acme/members/spare/reinstate"),
                 // Each caller rotates to a fresh key of its own (the owner's pending mark goes with it).
                 .member(.put, "/v1/me/key", "/v1/me/key", body: #"{"publicKey":"$KEY"}"#),
                 // Last: rotating changes each caller's credential.
@@ -144,9 +161,10 @@ import Testing
             #expect(cells == rows.count * Caller.allCases.count)
 
             // The table covers every route the server has.
-            let routed = Set(buildRouter(configuration: ServerConfiguration(), store: harness.store).routes.map { route in
-                "\(route.method) " + route.path.description.replacing(/:(\w+)/) { "{\($0.output.1)}" }
-            })
+            let routed = Set(
+                buildRouter(configuration: ServerConfiguration(), store: harness.store).routes.map { route in
+                    "\(route.method) " + route.path.description.replacing(/:(\w+)/) { "{\($0.output.1)}" }
+                })
             #expect(Set(rows.map { "\($0.method) \($0.route)" }) == routed)
         }
     }

@@ -55,7 +55,10 @@ import Testing
 
     @Test func aSlowButSteadyBodyIsAccepted() async throws {
         let harness = try Harness()
-        let app = harness.application { $0.requestTimeout = 120; $0.minimumBodyRate = 100 }
+        let app = harness.application {
+            $0.requestTimeout = 120
+            $0.minimumBodyRate = 100
+        }
         try await app.test(.live) { client in
             let connection = try RawConnection(port: try #require(client.port))
             // 4,000 bytes over 10 s, 400 a second: four times the minimum, so that a loaded machine's late
@@ -120,7 +123,10 @@ import Testing
         let harness = try Harness()
         // The parser's answer, not the body-rate limit's: on a loaded machine the server may first look at the
         // connection after the rate's grace period (tested on its own above).
-        try await harness.application { $0.minimumBodyRate = 0; $0.requestTimeout = 300 }.test(.live) { client in
+        try await harness.application {
+            $0.minimumBodyRate = 0
+            $0.requestTimeout = 300
+        }.test(.live) { client in
             let connection = try RawConnection(port: try #require(client.port))
             connection.send(Self.joinHead + request)
             let (text, closed) = await offThePool { connection.readUntilClosed() }

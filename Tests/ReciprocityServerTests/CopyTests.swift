@@ -15,13 +15,19 @@ import Testing
         let harness = try Harness()
         let sqlite = harness.sqlite
         let (program, members) = try await StoreHarness.members(sqlite, count: 6)
-        _ = try await sqlite.createInvite(program: program.name, codeDigest: try BearerSecret.generate(.invite).digest, uses: 3, expiresAt: nil)
+        _ = try await sqlite.createInvite(
+            program: program.name, codeDigest: try BearerSecret.generate(.invite).digest, uses: 3, expiresAt: nil)
         let shared = try Mark.dummy()
-        _ = try await sqlite.submitMarks(memberID: members[0].id, programID: program.id, epoch: 0, marks: [shared, try .dummy()], now: Date())
-        _ = try await sqlite.submitMarks(memberID: members[1].id, programID: program.id, epoch: 0, marks: [Mark(token: shared.token, tag: try .random())], now: Date())
+        _ = try await sqlite.submitMarks(
+            memberID: members[0].id, programID: program.id, epoch: 0, marks: [shared, try .dummy()], now: Date())
+        _ = try await sqlite.submitMarks(
+            memberID: members[1].id, programID: program.id, epoch: 0,
+            marks: [Mark(token: shared.token, tag: try .random())], now: Date())
         _ = try await sqlite.rotateKey(memberID: members[2].id, publicKey: try PrivateKey().publicKey, now: Date())
         _ = try await sqlite.setStatus(program: program.name, handle: members[3].handle, status: .suspended)
-        _ = try await sqlite.updateProfile(memberID: members[4].id, profile: Profile(displayName: "Ünïcode", headline: "h", tags: ["a", "b"], offersMentoring: true))
+        _ = try await sqlite.updateProfile(
+            memberID: members[4].id,
+            profile: Profile(displayName: "Ünïcode", headline: "h", tags: ["a", "b"], offersMentoring: true))
         let replicated = try await sqlite.profileChanges(programID: program.id, since: nil, limit: 1000)
         try sqlite.close()
 
@@ -29,7 +35,9 @@ import Testing
         let output = try Reciprocityd.run(["admin", "copy", "--from", harness.databasePath, "--to", target.url])
         #expect(output.status == 0, "\(output.stderr)")
         #expect(
-            output.stdout.contains(": 1 program, 2 invite, 6 member, 2 member_tag, 8 key_log, 1 mark, 1 match; every program's key-log root verified"),
+            output.stdout.contains(
+                ": 1 program, 2 invite, 6 member, 2 member_tag, 8 key_log, 1 mark, 1 match; every program's key-log root verified"
+            ),
             "\(output.stdout)")
         #expect(!output.stdout.contains(target.location.password ?? "-"))
 
@@ -41,20 +49,27 @@ import Testing
         #expect(try await copy.members(programID: program.id) == source.members(programID: program.id))
         for member in members {
             #expect(try await copy.pendingMarks(memberID: member.id) == source.pendingMarks(memberID: member.id))
-            #expect(try await copy.matches(memberID: member.id, after: nil, limit: 100) == source.matches(memberID: member.id, after: nil, limit: 100))
+            #expect(
+                try await copy.matches(memberID: member.id, after: nil, limit: 100)
+                    == source.matches(memberID: member.id, after: nil, limit: 100))
         }
-        #expect(try await copy.keyLog(programID: program.id, from: 0, limit: 100) == source.keyLog(programID: program.id, from: 0, limit: 100))
+        #expect(
+            try await copy.keyLog(programID: program.id, from: 0, limit: 100)
+                == source.keyLog(programID: program.id, from: 0, limit: 100))
         // The directory's versions come along, under a new generation: a replica synced from the source starts
         // over on the copy rather than continue from versions the copy's own changes will reuse.
         let onCopy = try await copy.profileChanges(programID: program.id, since: replicated.cursor, limit: 1000)
-        #expect(onCopy.reset && onCopy.changes == replicated.changes && onCopy.cursor.version == replicated.cursor.version)
+        #expect(
+            onCopy.reset && onCopy.changes == replicated.changes && onCopy.cursor.version == replicated.cursor.version)
         #expect(onCopy.cursor.generation != replicated.cursor.generation)
         // New rows continue after the copied ids, and the copy takes joins.
         let invite = try BearerSecret.generate(.invite)
         _ = try await copy.createInvite(program: program.name, codeDigest: invite.digest, uses: 1, expiresAt: nil)
         let (late, _) = try await copy.join(
-            program: program.name, inviteDigest: invite.digest, handle: Handle("late"), publicKey: try PrivateKey().publicKey,
-            profile: Profile(displayName: "L"), credentialDigest: try BearerSecret.generate(.memberCredential).digest, now: Date())
+            program: program.name, inviteDigest: invite.digest, handle: Handle("late"),
+            publicKey: try PrivateKey().publicKey,
+            profile: Profile(displayName: "L"), credentialDigest: try BearerSecret.generate(.memberCredential).digest,
+            now: Date())
         #expect(late.id > members.map(\.id).max()!)
         #expect(try await copy.keyLog(programID: program.id, from: 0, limit: 100).count == 9)
         let afterJoin = try await copy.profileChanges(programID: program.id, since: onCopy.cursor, limit: 1000)
@@ -62,7 +77,9 @@ import Testing
 
         // A second copy into the now non-empty database is refused, in one line, and changes nothing.
         let again = try Reciprocityd.run(["admin", "copy", "--from", harness.databasePath, "--to", target.url])
-        #expect(again.status == 1 && again.stderr.contains("not empty") && again.stderr.split(separator: "\n").count == 1, "\(again.stderr)")
+        #expect(
+            again.status == 1 && again.stderr.contains("not empty") && again.stderr.split(separator: "\n").count == 1,
+            "\(again.stderr)")
         #expect(try await copy.statistics().members == 7)
         await copy.close()
         await target.drop()
@@ -74,7 +91,8 @@ import Testing
             ["admin", "copy", "--from", "/dev/null", "--to", "/tmp/not-a-url"],
         ] {
             let result = try Reciprocityd.run(arguments)
-            #expect(result.status == 1 && result.stderr.split(separator: "\n").count == 1, "\(arguments): \(result.stderr)")
+            #expect(
+                result.status == 1 && result.stderr.split(separator: "\n").count == 1, "\(arguments): \(result.stderr)")
         }
     }
 }
@@ -85,7 +103,8 @@ extension Reciprocityd {
         let process = Process()
         process.executableURL = binDirectory.appendingPathComponent("reciprocityd")
         process.arguments = arguments
-        let out = Pipe(), err = Pipe()
+        let out = Pipe()
+        let err = Pipe()
         process.standardOutput = out
         process.standardError = err
         try process.run()

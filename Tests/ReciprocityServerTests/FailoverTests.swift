@@ -16,14 +16,17 @@ import Testing
         let primary = try #require(Self.environment["RECIPROCITY_FAILOVER_PRIMARY_URL"])
         let replica = try #require(Self.environment["RECIPROCITY_FAILOVER_REPLICA_URL"])
         let cluster = try #require(Self.environment["RECIPROCITY_FAILOVER_DIR"])
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("reciprocity-fo-\(UUID().uuidString)")
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "reciprocity-fo-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
         let logKey = folder.appendingPathComponent("log.key").path
-        let members = 200, pairs = 50
+        let members = 200
+        let pairs = 50
 
         try Reciprocityd.admin(["program", "create", "acme", "--max-marks", "16"], database: primary)
-        let invite = try Reciprocityd.admin(["invite", "create", "--program", "acme", "--uses", "\(members)"], database: primary)
+        let invite = try Reciprocityd.admin(
+            ["invite", "create", "--program", "acme", "--uses", "\(members)"], database: primary)
         let before = [
             try Reciprocityd(database: primary, logKey: logKey, folder: folder, name: "a"),
             try Reciprocityd(database: primary, logKey: logKey, folder: folder, name: "b"),
@@ -34,7 +37,8 @@ import Testing
         let tokens = try (0..<pairs).map { _ in try Mark.dummy().token }
         for pair in 0..<pairs {
             for side in 0..<2 {
-                _ = try await before[side].submit([Mark(token: tokens[pair], tag: try .random())], credential: credentials[pair * 2 + side])
+                _ = try await before[side].submit(
+                    [Mark(token: tokens[pair], tag: try .random())], credential: credentials[pair * 2 + side])
             }
         }
         // The heads clients saw before the failover.
@@ -66,22 +70,30 @@ import Testing
         // The servers, pointed at the promoted replica.
         let after = try Reciprocityd(database: replica, logKey: logKey, folder: folder, name: "c")
         let store = try await PostgresStore(location: try PostgresLocation(url: replica), poolSize: 2)
-        let ids = try await store.members(programID: 1).reduce(into: [String: Int64]()) { $0[$1.handle.rawValue] = $1.id }
+        let ids = try await store.members(programID: 1).reduce(into: [String: Int64]()) {
+            $0[$1.handle.rawValue] = $1.id
+        }
         var lost = 0
         let acked = acknowledged.withLock { $0 }
         for (member, token) in acked {
             let pending = try await store.pendingMarks(memberID: ids["member\(member)"]!)
             let matched = try await store.matches(memberID: ids["member\(member)"]!, after: nil, limit: 100)
-            if !pending.contains(where: { $0.token == token }) && !matched.contains(where: { $0.token == token }) { lost += 1 }
+            if !pending.contains(where: { $0.token == token }) && !matched.contains(where: { $0.token == token }) {
+                lost += 1
+            }
         }
         #expect(acked.count >= 200 && lost == 0, "\(lost) of \(acked.count) acknowledged marks lost")
         for pair in 0..<pairs {
-            #expect(try await store.matches(memberID: ids["member\(pair * 2)"]!, after: nil, limit: 100).map(\.token).contains(tokens[pair]))
+            #expect(
+                try await store.matches(memberID: ids["member\(pair * 2)"]!, after: nil, limit: 100).map(\.token)
+                    .contains(tokens[pair]))
         }
         // The key log verifies against every head seen before: the same root at the old size.
         let head = try await after.head(credentials[2])
         var log = MerkleLog()
-        for record in try await store.keyLog(programID: 1, from: 0, limit: 10_000) { log.append(leafHash: record.entry.leafHash) }
+        for record in try await store.keyLog(programID: 1, from: 0, limit: 10_000) {
+            log.append(leafHash: record.entry.leafHash)
+        }
         #expect(head.treeSize == UInt64(log.count))
         for old in seen {
             #expect(Base64URL.encode(log.root(size: Int(old.treeSize))) == old.rootHash)
@@ -90,7 +102,9 @@ import Testing
         #expect(try await after.submit([try .dummy()], credential: credentials[members - 1]).1 == 200)
         after.stop()
         await store.close()
-        print("failover: \(acked.count) marks acknowledged before kill -9 of the primary, \(lost) lost; \(pairs) matches and key log (\(log.count) entries) intact on the promoted replica")
+        print(
+            "failover: \(acked.count) marks acknowledged before kill -9 of the primary, \(lost) lost; \(pairs) matches and key log (\(log.count) entries) intact on the promoted replica"
+        )
     }
 
     static func script(_ step: String, _ cluster: String) throws {

@@ -7,8 +7,8 @@ import NIOCore
 import ReciprocityAPI
 import ReciprocityCore
 import ReciprocityPostgres
-import ReciprocityServer
 import ReciprocitySQLite
+import ReciprocityServer
 import ReciprocityStore
 import ReciprocityTestSupport
 import Synchronization
@@ -27,7 +27,9 @@ final class Harness: Sendable {
     private init(database: StoreHarness) { self.database = database }
 
     /// A harness over `backend`.
-    static func make(_ backend: Backend) async throws -> Harness { Harness(database: try await StoreHarness.make(backend)) }
+    static func make(_ backend: Backend) async throws -> Harness {
+        Harness(database: try await StoreHarness.make(backend))
+    }
 
     var store: any ReciprocityStore { database.store }
     var sqlite: SQLiteStore { database.sqlite }
@@ -116,7 +118,8 @@ extension TestClientProtocol {
 
     func submit(_ member: TestMember, _ marks: [Mark], epoch: UInt32 = 0) async throws -> TestResponse {
         try await send(
-            .post, "/v1/marks", headers: member.auth, json: SubmitMarksRequest(epoch: epoch, marks: marks.map(MarkItem.init)))
+            .post, "/v1/marks", headers: member.auth,
+            json: SubmitMarksRequest(epoch: epoch, marks: marks.map(MarkItem.init)))
     }
 
     func matches(_ member: TestMember) async throws -> [MatchInfo] {
@@ -132,7 +135,8 @@ extension TestResponse {
     /// The problem body, after checking the media type.
     func problem() throws -> ProblemDetails {
         guard headers[.contentType] == "application/problem+json" else {
-            throw HarnessFailure("expected problem+json, got \(headers[.contentType] ?? "none"): \(String(buffer: body))")
+            throw HarnessFailure(
+                "expected problem+json, got \(headers[.contentType] ?? "none"): \(String(buffer: body))")
         }
         return try decode(ProblemDetails.self)
     }
@@ -162,6 +166,7 @@ struct CapturingLogHandler: LogHandler {
 
     func log(event: LogEvent) {
         let merged = metadata.merging(event.metadata ?? [:]) { $1 }
-        capture.append("\(event.level) \(event.message) \(merged.map { "\($0)=\($1)" }.sorted().joined(separator: " "))")
+        capture.append(
+            "\(event.level) \(event.message) \(merged.map { "\($0)=\($1)" }.sorted().joined(separator: " "))")
     }
 }

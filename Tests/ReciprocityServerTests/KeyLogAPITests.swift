@@ -10,7 +10,9 @@ import Testing
 
 /// The key log as the API serves it, against a real server on a loopback port and a real SQLite file.
 @Suite struct KeyLogAPITests {
-    @Test(arguments: Backend.enabled) func directoryChangesAreLoggedInOrderAndEveryServedKeyIsProvenInASignedHead(_ backend: Backend) async throws {
+    @Test(arguments: Backend.enabled) func directoryChangesAreLoggedInOrderAndEveryServedKeyIsProvenInASignedHead(
+        _ backend: Backend
+    ) async throws {
         let harness = try await Harness.make(backend)
         let (program, invite) = try await harness.program()
         let operations = AdminOperations(store: harness.store)
@@ -18,7 +20,8 @@ import Testing
             let alice = try await client.join("alice", program: program, invite: invite)
             let bob = try await client.join("bob", program: program, invite: invite)
             _ = try await operations.setStatus(program: "acme", handle: "bob", status: .suspended)
-            _ = try await operations.setStatus(program: "acme", handle: "bob", status: .suspended)  // no change, no entry
+            // No change, so no entry:
+            _ = try await operations.setStatus(program: "acme", handle: "bob", status: .suspended)
             _ = try await operations.setStatus(program: "acme", handle: "bob", status: .active)
             let served = try await client.send(.get, "/v1/log/head", headers: alice.auth).decode(LogHeadResponse.self)
             let logKey = try LogPublicKey(base64URL: served.logPublicKey)
@@ -27,27 +30,31 @@ import Testing
 
             let entries = try await client.send(.get, "/v1/log/entries?start=0", headers: alice.auth)
                 .decode(LogEntriesResponse.self).entries
-            #expect(entries.map { "\($0.index) \($0.event.rawValue) \($0.handle)" }
-                == ["0 join alice", "1 join bob", "2 leave bob", "3 join bob"])
+            #expect(
+                entries.map { "\($0.index) \($0.event.rawValue) \($0.handle)" }
+                    == ["0 join alice", "1 join bob", "2 leave bob", "3 join bob"])
             #expect(entries.filter { $0.handle == "bob" }.allSatisfy { $0.publicKey == bob.key.publicKey.base64URL })
             var directory = KeyDirectory(program: program)
             for entry in entries {
-                try directory.apply(KeyLogEntry(
-                    program: program, event: entry.event, handle: try Handle(entry.handle),
-                    publicKey: try PublicKey(base64URL: entry.publicKey)))
+                try directory.apply(
+                    KeyLogEntry(
+                        program: program, event: entry.event, handle: try Handle(entry.handle),
+                        publicKey: try PublicKey(base64URL: entry.publicKey)))
             }
             #expect(directory.root == head.root)
-            #expect(try await client.send(.get, "/v1/log/entries?start=2&limit=1", headers: alice.auth)
-                .decode(LogEntriesResponse.self).entries.map(\.index) == [2])
+            #expect(
+                try await client.send(.get, "/v1/log/entries?start=2&limit=1", headers: alice.auth)
+                    .decode(LogEntriesResponse.self).entries.map(\.index) == [2])
 
             // The directory answer for bob proves his latest entry (his reinstatement) in the same head.
             let member = try await client.send(.get, "/v1/directory/bob", headers: alice.auth).decode(MemberInfo.self)
             let proof = try #require(member.keyProof)
             #expect(proof.leafIndex == 3 && proof.event == .join && proof.treeHead == served.treeHead)
             let leaf = KeyLogEntry(program: program, event: .join, handle: bob.handle, publicKey: bob.key.publicKey)
-            #expect(MerkleTree.verifyInclusion(
-                index: 3, treeSize: 4, leafHash: leaf.leafHash,
-                proof: try ProofHashes.decode(proof.inclusionProof), root: head.root))
+            #expect(
+                MerkleTree.verifyInclusion(
+                    index: 3, treeSize: 4, leafHash: leaf.leafHash,
+                    proof: try ProofHashes.decode(proof.inclusionProof), root: head.root))
             let page = try await client.send(.get, "/v1/directory", headers: alice.auth).decode(DirectoryPage.self)
             #expect(page.members.allSatisfy { $0.keyProof?.treeHead == served.treeHead })
 
@@ -58,9 +65,10 @@ import Testing
             #expect(newHead.size == 5 && newHead.timestamp >= head.timestamp)
             let consistency = try await client.send(.get, "/v1/log/consistency?from=4&to=5", headers: alice.auth)
                 .decode(ConsistencyProofResponse.self)
-            #expect(MerkleTree.verifyConsistency(
-                oldSize: 4, newSize: 5, oldRoot: head.root, newRoot: newHead.root,
-                proof: try ProofHashes.decode(consistency.proof)))
+            #expect(
+                MerkleTree.verifyConsistency(
+                    oldSize: 4, newSize: 5, oldRoot: head.root, newRoot: newHead.root,
+                    proof: try ProofHashes.decode(consistency.proof)))
             // The same key signs every head; a member of another program sees another log.
             #expect(newer.logPublicKey == served.logPublicKey)
         }
@@ -85,8 +93,9 @@ import Testing
                 #expect(response.status == (code == "proof-not-found" ? .notFound : .badRequest), "\(uri)")
                 #expect(try response.problem().code == code, "\(uri)")
             }
-            #expect(try await client.send(.get, "/v1/log/entries?start=99", headers: alice.auth)
-                .decode(LogEntriesResponse.self).entries.isEmpty)
+            #expect(
+                try await client.send(.get, "/v1/log/entries?start=99", headers: alice.auth)
+                    .decode(LogEntriesResponse.self).entries.isEmpty)
         }
     }
 

@@ -7,12 +7,15 @@ import NIOCore
 import ReciprocityAPI
 import ReciprocityCore
 import ReciprocityServer
-@testable import ReciprocityStore
 import ReciprocityTestSupport
 import Testing
 
+@testable import ReciprocityStore
+
 @Suite struct MarkAPITests {
-    @Test(arguments: Backend.enabled) func reciprocatedMentorshipMatchesForBothWithVerifiableTags(_ backend: Backend) async throws {
+    @Test(arguments: Backend.enabled) func reciprocatedMentorshipMatchesForBothWithVerifiableTags(_ backend: Backend)
+        async throws
+    {
         let harness = try await Harness.make(backend)
         let (program, invite) = try await harness.program()
         try await harness.application().test(.live) { client in
@@ -23,9 +26,10 @@ import Testing
 
             let first = try await client.submit(alice, [aliceMark.mark])
             #expect(first.status == .ok)
-            #expect(try first.decode(SubmitMarksResponse.self).results == [
-                MarkResult(token: aliceMark.token.base64URL, status: .pending)
-            ])
+            #expect(
+                try first.decode(SubmitMarksResponse.self).results == [
+                    MarkResult(token: aliceMark.token.base64URL, status: .pending)
+                ])
             #expect(try await client.matches(alice).isEmpty)
             #expect(try await client.matches(bob).isEmpty)
 
@@ -43,7 +47,8 @@ import Testing
             #expect(aliceMark.verifies(counterpartTag: tagForAlice))
             #expect(bobMark.verifies(counterpartTag: tagForBob))
             // Matched marks no longer count as pending.
-            let pending = try await client.send(.get, "/v1/marks", headers: alice.auth).decode(PendingMarksResponse.self)
+            let pending = try await client.send(.get, "/v1/marks", headers: alice.auth).decode(
+                PendingMarksResponse.self)
             #expect(pending.marks.isEmpty)
             // Resubmitting is idempotent.
             let again = try await client.submit(bob, [bobMark.mark])
@@ -55,7 +60,8 @@ import Testing
     /// One request withdraws and submits in one transaction: a member at the quota replaces a mark, the count
     /// never moves, a token both withdrawn and submitted gets its new note, and a token the caller does not
     /// hold (another member's, or nobody's) is ignored without touching anyone else's mark.
-    @Test(arguments: Backend.enabled) func oneRequestReplacesMarksWithoutTheCountMoving(_ backend: Backend) async throws {
+    @Test(arguments: Backend.enabled) func oneRequestReplacesMarksWithoutTheCountMoving(_ backend: Backend) async throws
+    {
         let harness = try await Harness.make(backend)
         let (program, invite) = try await harness.program(maxMarks: 2)
         try await harness.application().test(.live) { client in
@@ -75,11 +81,15 @@ import Testing
                     json: SubmitMarksRequest(
                         epoch: 0, marks: marks.map(MarkItem.init), withdraw: withdrawing.map(\.base64URL)))
             }
-            let replaced = try await replace([real.mark], withdrawing: [dummies[0].token, carolsMark.token, try InterestToken.random()])
+            let replaced = try await replace(
+                [real.mark], withdrawing: [dummies[0].token, carolsMark.token, try InterestToken.random()])
             #expect(replaced.status == .ok)
-            var pending = try await client.send(.get, "/v1/marks", headers: alice.auth).decode(PendingMarksResponse.self)
+            var pending = try await client.send(.get, "/v1/marks", headers: alice.auth).decode(
+                PendingMarksResponse.self)
             #expect(Set(pending.marks.map(\.token)) == [real.token.base64URL, dummies[1].token.base64URL])
-            #expect(try await client.send(.get, "/v1/marks", headers: carol.auth).decode(PendingMarksResponse.self).marks.count == 1)
+            #expect(
+                try await client.send(.get, "/v1/marks", headers: carol.auth).decode(PendingMarksResponse.self).marks
+                    .count == 1)
             // A new note for the same token: withdrawn and submitted again in one request.
             let renoted = Mark(token: real.mark.token, tag: real.mark.tag, note: try SealedNote.dummy())
             #expect(try await replace([renoted], withdrawing: [real.token]).status == .ok)
@@ -94,7 +104,9 @@ import Testing
         }
     }
 
-    @Test(arguments: Backend.enabled) func unreciprocatedMarkIsInvisibleUntilReciprocated(_ backend: Backend) async throws {
+    @Test(arguments: Backend.enabled) func unreciprocatedMarkIsInvisibleUntilReciprocated(_ backend: Backend)
+        async throws
+    {
         let harness = try await Harness.make(backend)
         let (program, invite) = try await harness.program()
         try await harness.application().test(.live) { client in
@@ -111,7 +123,8 @@ import Testing
             ]
             #expect(try await client.matches(bob).isEmpty)
             #expect(try await client.matches(carol).isEmpty)
-            let pending = try await client.send(.get, "/v1/marks", headers: carol.auth).decode(PendingMarksResponse.self)
+            let pending = try await client.send(.get, "/v1/marks", headers: carol.auth).decode(
+                PendingMarksResponse.self)
             #expect(pending.marks.map(\.token) == [carolMark.token.base64URL])
             let bobAfter = try await [
                 client.send(.get, "/v1/matches", headers: bob.auth).body,
@@ -121,13 +134,16 @@ import Testing
             #expect(bobBefore == bobAfter)
 
             let bobMark = try bob.mark(.mentor, on: carol)
-            #expect(try await client.submit(bob, [bobMark.mark]).decode(SubmitMarksResponse.self).results[0].status == .matched)
+            #expect(
+                try await client.submit(bob, [bobMark.mark]).decode(SubmitMarksResponse.self).results[0].status
+                    == .matched)
             #expect(try await client.matches(bob).map(\.handle) == ["carol"])
             #expect(try await client.matches(carol).map(\.handle) == ["bob"])
         }
     }
 
-    @Test(arguments: Backend.enabled) func peersMatchAndAThirdMemberCannotReuseTheToken(_ backend: Backend) async throws {
+    @Test(arguments: Backend.enabled) func peersMatchAndAThirdMemberCannotReuseTheToken(_ backend: Backend) async throws
+    {
         let harness = try await Harness.make(backend)
         let (program, invite) = try await harness.program()
         try await harness.application().test(.live) { client in
@@ -174,7 +190,9 @@ import Testing
         }
     }
 
-    @Test(arguments: Backend.enabled) func badMarksAreRejectedWithStableProblemTypesAndNothingIsStored(_ backend: Backend) async throws {
+    @Test(arguments: Backend.enabled) func badMarksAreRejectedWithStableProblemTypesAndNothingIsStored(
+        _ backend: Backend
+    ) async throws {
         let harness = try await Harness.make(backend)
         let (program, invite) = try await harness.program()
         try await harness.application().test(.live) { client in
@@ -182,10 +200,15 @@ import Testing
             let good = MarkItem(try Mark.dummy())
             let cases: [(String, HTTPResponse.Status, String)] = [
                 (#"{"epoch":0,"marks":[{"token":"short","tag":"\#(good.tag)"}]}"#, .badRequest, "invalid-encoding"),
-                (#"{"epoch":0,"marks":[{"token":"\#(good.token)=","tag":"\#(good.tag)"}]}"#, .badRequest, "invalid-encoding"),
+                (
+                    #"{"epoch":0,"marks":[{"token":"\#(good.token)=","tag":"\#(good.tag)"}]}"#, .badRequest,
+                    "invalid-encoding"
+                ),
                 (#"{"epoch":0,"marks":[]}"#, .badRequest, "invalid-batch"),
-                (#"{"epoch":0,"marks":[\#(String(repeating: #"{"token":"\#(good.token)","tag":"\#(good.tag)"},"#, count: 257).dropLast())]}"#,
-                 .badRequest, "invalid-batch"),
+                (
+                    #"{"epoch":0,"marks":[\#(String(repeating: #"{"token":"\#(good.token)","tag":"\#(good.tag)"},"#, count: 257).dropLast())]}"#,
+                    .badRequest, "invalid-batch"
+                ),
                 (#"{"epoch":1,"marks":[{"token":"\#(good.token)","tag":"\#(good.tag)"}]}"#, .conflict, "wrong-epoch"),
                 (#"{"epoch":-1,"marks":[]}"#, .badRequest, "invalid-body"),
                 (#"{"marks":[]}"#, .badRequest, "invalid-body"),
@@ -220,7 +243,8 @@ import Testing
             _ = try await client.send(.delete, "/v1/marks/\(marks[1].token.base64URL)", headers: alice.auth)
             _ = try await client.send(.delete, "/v1/marks/\(marks[1].token.base64URL)", headers: alice.auth)
             _ = try await client.send(.get, "/v1/me", headers: [.authorization: "Bearer \(alice.credential)x"])
-            return [invite, alice.credential, bob.credential] + marks.flatMap { [$0.token.base64URL, $0.tag.base64URL] }
+            return [invite, alice.credential, bob.credential]
+                + marks.flatMap { [$0.token.base64URL, $0.tag.base64URL] }
         }
         let logs = harness.logs.all
         #expect(logs.count >= 8)

@@ -7,15 +7,18 @@ import NIOCore
 import ReciprocityAPI
 import ReciprocityCore
 import ReciprocityServer
-@testable import ReciprocitySQLite
 import ReciprocityStore
 import ReciprocityTestSupport
 import Testing
 
+@testable import ReciprocitySQLite
+
 /// What one member can cost the server, and the rules that keep it bounded, against a live server over a
 /// real SQLite file.
 @Suite struct MemberBoundsTests {
-    @Test(arguments: Backend.enabled) func twoColludingMembersMakeAtMostTheQuotaOfMatchesPerEpoch(_ backend: Backend) async throws {
+    @Test(arguments: Backend.enabled) func twoColludingMembersMakeAtMostTheQuotaOfMatchesPerEpoch(_ backend: Backend)
+        async throws
+    {
         let harness = try await Harness.make(backend)
         let (program, invite) = try await harness.program(maxMarks: 5)
         try await harness.application().test(.live) { client in
@@ -47,7 +50,9 @@ import Testing
         }
     }
 
-    @Test(arguments: Backend.enabled) func matchesComeInPagesThatOnlyFollowTheCallersOwnMatches(_ backend: Backend) async throws {
+    @Test(arguments: Backend.enabled) func matchesComeInPagesThatOnlyFollowTheCallersOwnMatches(_ backend: Backend)
+        async throws
+    {
         let harness = try await Harness.make(backend)
         let (program, invite) = try await harness.program(maxMarks: 300)
         try await harness.application().test(.live) { client in
@@ -75,19 +80,23 @@ import Testing
             #expect(Set(tokens) == Set(shared.map(\.token.base64URL)) && tokens.count == 230)
             // A cursor that is not one of the caller's own matches is refused the same way whoever holds it.
             let foreign = try await client.send(.get, "/v1/matches?after=\(tokens[0])", headers: carol.auth)
-            let unknown = try await client.send(.get, "/v1/matches?after=\(try Mark.dummy().token.base64URL)", headers: carol.auth)
+            let unknown = try await client.send(
+                .get, "/v1/matches?after=\(try Mark.dummy().token.base64URL)", headers: carol.auth)
             #expect(foreign.status == .notFound && Normalised(foreign) == Normalised(unknown))
         }
     }
 
-    @Test(arguments: Backend.enabled) func keyRotationsAreLimitedAndARetiredKeyIsNeverAcceptedAgain(_ backend: Backend) async throws {
+    @Test(arguments: Backend.enabled) func keyRotationsAreLimitedAndARetiredKeyIsNeverAcceptedAgain(_ backend: Backend)
+        async throws
+    {
         let harness = try await Harness.make(backend)
         let (program, invite) = try await harness.program()
         try await harness.application().test(.live) { client in
             let alice = try await client.join("alice", program: program, invite: invite)
             let bob = try await client.join("bob", program: program, invite: invite)
             func rotate(_ member: TestMember, to key: PublicKey) async throws -> TestResponse {
-                try await client.send(.put, "/v1/me/key", headers: member.auth, json: KeyRotationRequest(publicKey: key.base64URL))
+                try await client.send(
+                    .put, "/v1/me/key", headers: member.auth, json: KeyRotationRequest(publicKey: key.base64URL))
             }
             let first = try PrivateKey().publicKey
             #expect(try await rotate(alice, to: first).status == .ok)
@@ -111,7 +120,9 @@ import Testing
         }
     }
 
-    @Test(arguments: Backend.enabled) func aSuspendedMembersPendingMarksCannotCompleteAMatch(_ backend: Backend) async throws {
+    @Test(arguments: Backend.enabled) func aSuspendedMembersPendingMarksCannotCompleteAMatch(_ backend: Backend)
+        async throws
+    {
         let harness = try await Harness.make(backend)
         let (program, invite) = try await harness.program()
         try await harness.application().test(.live) { client in
@@ -144,8 +155,12 @@ import Testing
             #expect(try await client.matches(alice).isEmpty)
             #expect(try await client.matches(olga).isEmpty)
             // Each withdraws only their own.
-            #expect(try await client.send(.delete, "/v1/marks/\(token.token.base64URL)", headers: alice.auth).status == .noContent)
-            #expect(try await client.send(.delete, "/v1/marks/\(token.token.base64URL)", headers: olga.auth).status == .noContent)
+            #expect(
+                try await client.send(.delete, "/v1/marks/\(token.token.base64URL)", headers: alice.auth).status
+                    == .noContent)
+            #expect(
+                try await client.send(.delete, "/v1/marks/\(token.token.base64URL)", headers: olga.auth).status
+                    == .noContent)
         }
     }
 
@@ -156,7 +171,8 @@ import Testing
             let alice = try await client.join("alice", program: program, invite: invite)
             let refused = [
                 Profile(displayName: "A" + String(repeating: "\u{301}", count: 5)),
-                Profile(displayName: "Alice", headline: "x" + String(repeating: "\u{300}\u{301}\u{302}", count: 50_000)),
+                Profile(
+                    displayName: "Alice", headline: "x" + String(repeating: "\u{300}\u{301}\u{302}", count: 50_000)),
                 Profile(displayName: String(repeating: "\u{1F600}", count: 101)),
                 Profile(displayName: "Jane\u{200B}Doe"),
                 Profile(displayName: "Alice", headline: "evil\u{202E}gnp.exe"),
@@ -184,7 +200,8 @@ import Testing
             for lookAlike in ["jane-doe", "jane_doe", "janedoe", "jane.d0e", "b0b"] {
                 let response = try await client.send(
                     .post, "/v1/programs/acme/members",
-                    json: JoinRequest(invite: invite, handle: lookAlike, publicKey: try PrivateKey().publicKey.base64URL,
+                    json: JoinRequest(
+                        invite: invite, handle: lookAlike, publicKey: try PrivateKey().publicKey.base64URL,
                         profile: Profile(displayName: "Imposter")))
                 #expect(response.status == .conflict, "\(lookAlike)")
                 #expect(try response.problem().code == "handle-taken")
@@ -201,7 +218,9 @@ import Testing
         await #expect(throws: StoreError(.queryTooSlow, "the directory query took too long; try again")) {
             try await harness.sqlite.read { db in
                 try SQLiteStore.withTimeLimit(db, seconds: 0.2) {
-                    try Int.fetchOne(db, sql: "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c")
+                    try Int.fetchOne(
+                        db,
+                        sql: "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c")
                 }
             }
         }

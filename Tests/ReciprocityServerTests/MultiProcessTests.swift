@@ -12,7 +12,7 @@ import Synchronization
 import Testing
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #endif
 
 /// Two real `reciprocityd serve` processes on one PostgreSQL database, driven over HTTP on loopback: the
@@ -23,7 +23,8 @@ import Testing
     @Test(arguments: Backend.postgresOnly)
     func twoServersOnOneDatabaseKeepEveryGuarantee(_ backend: Backend) async throws {
         let database = try await PostgresTestDatabase.create()
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("reciprocity-mp-\(UUID().uuidString)")
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "reciprocity-mp-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
         let logKey = folder.appendingPathComponent("log.key").path
@@ -45,7 +46,8 @@ import Testing
         // Reciprocal races: the two members of a pair send the same token at once, each to another process.
         let tokens = try (0..<Self.pairs).map { _ in try Mark.dummy().token }
         let outcomes = try await Self.concurrently(Self.pairs * 2, width: 32) { index in
-            let pair = index / 2, side = index % 2
+            let pair = index / 2
+            let side = index % 2
             let mark = Mark(token: tokens[pair], tag: try .random())
             return try await servers[side].submit([mark], credential: credentials[pair * 2 + side]).0
         }
@@ -71,18 +73,23 @@ import Testing
         let storm = Task {
             try await Self.concurrently(Self.pairs, width: 32) { index in
                 let token = try Mark.dummy().token
-                if try await a.submit([Mark(token: token, tag: try .random())], credential: credentials[index]).1 == 200 {
+                if try await a.submit([Mark(token: token, tag: try .random())], credential: credentials[index]).1 == 200
+                {
                     acknowledged.withLock { $0.append((index, token)) }
                 }
                 return 0
             }
         }
-        while acknowledged.withLock({ $0.count }) < min(100, Self.pairs / 4) { try await Task.sleep(for: .milliseconds(5)) }
+        while acknowledged.withLock({ $0.count }) < min(100, Self.pairs / 4) {
+            try await Task.sleep(for: .milliseconds(5))
+        }
         a.kill()
         _ = try? await storm.value
         let acked = acknowledged.withLock { $0 }
         var lost = 0
-        let ids = try await store.members(programID: 1).reduce(into: [String: Int64]()) { $0[$1.handle.rawValue] = $1.id }
+        let ids = try await store.members(programID: 1).reduce(into: [String: Int64]()) {
+            $0[$1.handle.rawValue] = $1.id
+        }
         for (index, token) in acked {
             let pending = try await store.pendingMarks(memberID: ids["member\(index)"]!)
             if !pending.contains(where: { $0.token == token }) { lost += 1 }
@@ -93,7 +100,9 @@ import Testing
         b.stop()
         await store.close()
         await database.drop()
-        print("multi-process: \(members) joins, \(Self.pairs) reciprocal races, \(acked.count) marks acknowledged before kill -9, none lost")
+        print(
+            "multi-process: \(members) joins, \(Self.pairs) reciprocal races, \(acked.count) marks acknowledged before kill -9, none lost"
+        )
     }
 
     /// Runs `body` for 0..<count with at most `width` at once; results in index order.
@@ -146,7 +155,8 @@ final class Reciprocityd: @unchecked Sendable {
         for _ in 0..<600 {
             if (try? RawConnection(port: port)) != nil { return }
             guard process.isRunning else {
-                throw HarnessFailure("reciprocityd \(name) exited: \((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
+                throw HarnessFailure(
+                    "reciprocityd \(name) exited: \((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
             }
             usleep(50_000)
         }
@@ -173,7 +183,8 @@ final class Reciprocityd: @unchecked Sendable {
         let process = Process()
         process.executableURL = binDirectory.appendingPathComponent("reciprocityd")
         process.arguments = ["admin"] + arguments + ["--database", database]
-        let out = Pipe(), err = Pipe()
+        let out = Pipe()
+        let err = Pipe()
         process.standardOutput = out
         process.standardError = err
         try process.run()
@@ -192,14 +203,17 @@ final class Reciprocityd: @unchecked Sendable {
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
+            }
         }
         guard bound else { throw HarnessFailure("no free port") }
         return Int(UInt16(bigEndian: address.sin_port))
     }
 
     func request(
-        _ method: HTTPMethod, _ path: String, credential: String? = nil, body: (any Encodable)? = nil, timeout: Int64 = 60
+        _ method: HTTPMethod, _ path: String, credential: String? = nil, body: (any Encodable)? = nil,
+        timeout: Int64 = 60
     ) async throws -> (Int, Data) {
         var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
         request.method = method
@@ -218,15 +232,20 @@ final class Reciprocityd: @unchecked Sendable {
         let key = try PrivateKey()
         let (status, body) = try await request(
             .POST, "/v1/programs/acme/members",
-            body: JoinRequest(invite: invite, handle: handle, publicKey: key.publicKey.base64URL, profile: Profile(displayName: handle)))
-        guard status == 201 else { throw HarnessFailure("join \(handle): \(status) \(String(decoding: body, as: UTF8.self))") }
+            body: JoinRequest(
+                invite: invite, handle: handle, publicKey: key.publicKey.base64URL,
+                profile: Profile(displayName: handle)))
+        guard status == 201 else {
+            throw HarnessFailure("join \(handle): \(status) \(String(decoding: body, as: UTF8.self))")
+        }
         return try APICoding.decoder().decode(JoinResponse.self, from: body).credential
     }
 
     /// Submits marks; the first result's status ("pending", "matched") or the problem, and the HTTP status.
     func submit(_ marks: [Mark], credential: String, timeout: Int64 = 60) async throws -> (String, Int) {
         let (status, body) = try await request(
-            .POST, "/v1/marks", credential: credential, body: SubmitMarksRequest(epoch: 0, marks: marks.map(MarkItem.init)),
+            .POST, "/v1/marks", credential: credential,
+            body: SubmitMarksRequest(epoch: 0, marks: marks.map(MarkItem.init)),
             timeout: timeout)
         guard status == 200 else { return ("\(status)", status) }
         return (try APICoding.decoder().decode(SubmitMarksResponse.self, from: body).results[0].status.rawValue, status)

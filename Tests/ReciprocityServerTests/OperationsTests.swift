@@ -6,8 +6,8 @@ import HummingbirdTesting
 import NIOCore
 import ReciprocityAPI
 import ReciprocityCore
-import ReciprocityServer
 import ReciprocitySQLite
+import ReciprocityServer
 import ReciprocityStore
 import Synchronization
 import Testing
@@ -34,8 +34,10 @@ import Testing
             #expect(metrics.contains("reciprocity_members 2"))
             #expect(metrics.contains("reciprocity_pending_marks 1"))
             #expect(metrics.contains("reciprocity_database_bytes"))
-            for secret in [aliceMark.token.base64URL, aliceMark.ownTag.base64URL, alice.credential, bob.credential,
-                           "alice", "bob", bob.key.publicKey.base64URL] {
+            for secret in [
+                aliceMark.token.base64URL, aliceMark.ownTag.base64URL, alice.credential, bob.credential,
+                "alice", "bob", bob.key.publicKey.base64URL,
+            ] {
                 #expect(!metrics.contains(secret), "metrics mention a member or a secret")
             }
         }
@@ -46,7 +48,8 @@ import Testing
         try await harness.application().test(.live) { client in
             // Another connection holds SQLite's write lock until told to let go: the server cannot write now.
             let path = harness.databasePath
-            let locked = DispatchSemaphore(value: 0), release = DispatchSemaphore(value: 0)
+            let locked = DispatchSemaphore(value: 0)
+            let release = DispatchSemaphore(value: 0)
             let holder = Thread {
                 let blocker = try! DatabaseQueue(path: path)
                 try! blocker.writeWithoutTransaction { db in
@@ -58,7 +61,12 @@ import Testing
                 }
             }
             holder.start()
-            await withCheckedContinuation { done in DispatchQueue.global().async { locked.wait(); done.resume() } }
+            await withCheckedContinuation { done in
+                DispatchQueue.global().async {
+                    locked.wait()
+                    done.resume()
+                }
+            }
             let response = try await client.send(.get, "/readyz")
             release.signal()
             #expect(response.status == .serviceUnavailable)
@@ -104,7 +112,9 @@ import Testing
         }
         // Let the writers get going (on a loaded machine this takes longer than on an idle one).
         let deadline = ContinuousClock.now + .seconds(30)
-        while acknowledged.all.count < 200, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        while acknowledged.all.count < 200, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
         let before = acknowledged.all
         let backup = harness.directory.appendingPathComponent("backup.sqlite").path
         try store.backup(to: backup)
@@ -130,7 +140,9 @@ import Testing
         // may since have gone to other changes), even where its cursor is not from the future there.
         let live = try await store.profileChanges(programID: programRecord.id, since: nil, limit: 10)
         let onRestored = try await copy.profileChanges(programID: programRecord.id, since: live.cursor, limit: 10)
-        #expect(onRestored.reset && onRestored.changes == live.changes && onRestored.cursor.generation != live.cursor.generation)
+        #expect(
+            onRestored.reset && onRestored.changes == live.changes
+                && onRestored.cursor.generation != live.cursor.generation)
         // Backups never overwrite, and a damaged file is refused.
         #expect(throws: StoreError.self) { try store.backup(to: backup) }
         let garbage = harness.directory.appendingPathComponent("garbage.sqlite").path
@@ -157,7 +169,8 @@ import Testing
         let harness = try Harness()
         let (program, invite) = try await harness.program()
         let operations = AdminOperations(store: harness.store)
-        _ = try await operations.createInvite(program: "acme", uses: 1, expiresIn: 60, now: Date().addingTimeInterval(-120))
+        _ = try await operations.createInvite(
+            program: "acme", uses: 1, expiresIn: 60, now: Date().addingTimeInterval(-120))
         let programRecord = try #require(try await harness.store.program(named: program))
         let (member, _) = try await harness.store.join(
             program: program, inviteDigest: BearerSecret.digest(of: invite), handle: Handle("alice"),
@@ -175,7 +188,9 @@ import Testing
         let retention = Double(StoreLimits.defaultMatchRetentionDays) * 86_400
         let purged = try await harness.store.purge(now: Date(), matchRetention: retention)
         #expect(purged == PurgeResult(invites: 1, marks: 1, matches: 0))
-        #expect(try await harness.store.purge(now: Date(), matchRetention: retention) == PurgeResult(invites: 0, marks: 0, matches: 0))
+        #expect(
+            try await harness.store.purge(now: Date(), matchRetention: retention)
+                == PurgeResult(invites: 0, marks: 0, matches: 0))
     }
 }
 

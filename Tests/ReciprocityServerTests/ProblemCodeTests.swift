@@ -29,7 +29,8 @@ import Testing
         for (file, pattern) in Self.surfaces {
             let text = try String(contentsOf: file, encoding: .utf8)
             for code in try Self.missing(codes, in: text, pattern: pattern) {
-                Issue.record("problem code '\(code)' is missing from \(file.path.dropFirst(repositoryRoot.path.count + 1))")
+                Issue.record(
+                    "problem code '\(code)' is missing from \(file.path.dropFirst(repositoryRoot.path.count + 1))")
             }
         }
     }
@@ -37,7 +38,9 @@ import Testing
     /// One spelling on every surface: the wire's, kebab-case.
     @Test func everyCodeIsKebabCaseWithAnErrorStatusAndATitle() {
         for code in ProblemCode.allCases {
-            #expect(code.rawValue.wholeMatch(of: /[a-z]+(-[a-z]+)*/) != nil, "problem code '\(code.rawValue)' is not kebab-case")
+            #expect(
+                code.rawValue.wholeMatch(of: /[a-z]+(-[a-z]+)*/) != nil,
+                "problem code '\(code.rawValue)' is not kebab-case")
             #expect((400...599).contains(code.status) && !code.title.isEmpty, "\(code.rawValue)")
         }
     }
@@ -51,7 +54,9 @@ import Testing
         let declared = source.matches(of: /static let \w+ = Code\(rawValue: "([^"]+)"\)/).map { String($0.output.1) }
         #expect(declared.count >= 15 && declared.contains(StoreError.Code.wrongEpoch.rawValue))
         for code in declared where code != StoreError.Code.corruptData.rawValue {
-            #expect(ProblemCode(rawValue: code) != nil, "store code '\(code)' is missing from the problem table (ProblemCode)")
+            #expect(
+                ProblemCode(rawValue: code) != nil,
+                "store code '\(code)' is missing from the problem table (ProblemCode)")
         }
     }
 }

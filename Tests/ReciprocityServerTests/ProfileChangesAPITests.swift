@@ -12,7 +12,9 @@ import Testing
 
 /// `GET /v1/profiles`, the directory replica's sync, over a real server and each backend.
 @Suite struct ProfileChangesAPITests {
-    @Test(arguments: Backend.enabled) func changesFollowTheDirectoryAndDoNotDependOnWhoAsks(_ backend: Backend) async throws {
+    @Test(arguments: Backend.enabled) func changesFollowTheDirectoryAndDoNotDependOnWhoAsks(_ backend: Backend)
+        async throws
+    {
         let harness = try await Harness.make(backend)
         let (program, invite) = try await harness.program()
         try await harness.application().test(.live) { client in
@@ -28,24 +30,30 @@ import Testing
             let listing = try full.decode(ProfileChanges.self)
             #expect(listing.reset && !listing.more)
             #expect(listing.changes.map(\.handle) == ["alice", "bob", "carol"])
-            #expect(listing.changes[1].profile == Profile(displayName: "Bob", headline: "Builds", tags: ["swift"], offersMentoring: true))
+            #expect(
+                listing.changes[1].profile
+                    == Profile(displayName: "Bob", headline: "Builds", tags: ["swift"], offersMentoring: true))
             #expect(listing.changes.allSatisfy { $0.joinedAt != nil })
             // The same bytes whoever asks.
             #expect(String(buffer: try await changes("", as: bob).body) == String(buffer: full.body))
-            #expect(String(buffer: try await changes("?since=\(listing.cursor)", as: bob).body)
-                == String(buffer: try await changes("?since=\(listing.cursor)", as: alice).body))
+            #expect(
+                String(buffer: try await changes("?since=\(listing.cursor)", as: bob).body)
+                    == String(buffer: try await changes("?since=\(listing.cursor)", as: alice).body))
 
             // A profile update and a suspension, then nothing.
             let update = Profile(displayName: "Bobby", headline: "Builds things")
             #expect(try await client.send(.put, "/v1/me/profile", headers: bob.auth, json: update).status == .ok)
             let admin: HTTPFields = [.authorization: "Bearer \(harness.adminCredential)"]
-            #expect(try await client.send(.post, "/v1/admin/programs/acme/members/carol/suspend", headers: admin).status == .ok)
+            #expect(
+                try await client.send(.post, "/v1/admin/programs/acme/members/carol/suspend", headers: admin).status
+                    == .ok)
             let next = try await changes("?since=\(listing.cursor)", as: alice).decode(ProfileChanges.self)
             #expect(!next.reset && !next.more)
-            #expect(next.changes == [
-                ProfileChange(handle: "bob", profile: update, joinedAt: listing.changes[1].joinedAt),
-                ProfileChange(handle: "carol", profile: nil, joinedAt: nil),
-            ])
+            #expect(
+                next.changes == [
+                    ProfileChange(handle: "bob", profile: update, joinedAt: listing.changes[1].joinedAt),
+                    ProfileChange(handle: "carol", profile: nil, joinedAt: nil),
+                ])
             let idle = try await changes("?since=\(next.cursor)", as: alice).decode(ProfileChanges.self)
             #expect(idle == ProfileChanges(changes: [], cursor: next.cursor, more: false, reset: false))
             // Pages of one.
@@ -75,7 +83,8 @@ import Testing
             tags: (0..<Profile.maxTags).map { "tag-\($0)-" + String(repeating: "x", count: 24) }, offersMentoring: true)
         for member in members { _ = try await harness.store.updateProfile(memberID: member.id, profile: largest) }
         let invite = try BearerSecret.generate(.invite)
-        _ = try await harness.store.createInvite(program: program.name, codeDigest: invite.digest, uses: 1, expiresAt: nil)
+        _ = try await harness.store.createInvite(
+            program: program.name, codeDigest: invite.digest, uses: 1, expiresAt: nil)
         try await harness.application().test(.live) { client in
             let viewer = try await client.join("viewer", program: program.name, invite: invite.text)
             var cursor: String?

@@ -26,19 +26,22 @@ import Testing
     /// Every file of the web folder in the repository, by name.
     static func filesOnDisk() throws -> [String: Data] {
         let names = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { !$0.hasPrefix(".") }
-        return try Dictionary(uniqueKeysWithValues: names.map { ($0, try Data(contentsOf: folder.appendingPathComponent($0))) })
+        return try Dictionary(
+            uniqueKeysWithValues: names.map { ($0, try Data(contentsOf: folder.appendingPathComponent($0))) })
     }
 
     static func expectSecurityHeaders(_ headers: HTTPFields, _ what: String) {
         let policy = headers[.contentSecurityPolicy] ?? ""
         let directives = Set(policy.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) })
         for directive in [
-            "default-src 'none'", "script-src 'self'", "style-src 'self'", "connect-src 'self'", "frame-ancestors 'none'",
+            "default-src 'none'", "script-src 'self'", "style-src 'self'", "connect-src 'self'",
+            "frame-ancestors 'none'",
             "base-uri 'none'", "worker-src 'none'",
         ] {
             #expect(directives.contains(directive), "\(what): CSP lacks \(directive): \(policy)")
         }
-        #expect(!policy.contains("unsafe-inline") && !policy.contains("unsafe-eval") && !policy.contains("*"), "\(what)")
+        #expect(
+            !policy.contains("unsafe-inline") && !policy.contains("unsafe-eval") && !policy.contains("*"), "\(what)")
         #expect(headers[HTTPField.Name("Referrer-Policy")!] == "no-referrer", "\(what)")
         #expect(headers[HTTPField.Name("X-Content-Type-Options")!] == "nosniff", "\(what)")
     }
@@ -118,10 +121,13 @@ import Testing
         let files = try Self.filesOnDisk()
         let pages = files.filter { $0.key.hasSuffix(".html") }
         #expect(!pages.isEmpty)
-        let imported = Set(files.filter { $0.key.hasSuffix(".js") }.flatMap { _, data in
-            String(decoding: data, as: UTF8.self).matches(of: /(?m)^\s*(?:import|export)\b[^;]*?\bfrom\s*"\.\/([^"]+)"/)
+        let imported = Set(
+            files.filter { $0.key.hasSuffix(".js") }.flatMap { _, data in
+                String(decoding: data, as: UTF8.self).matches(
+                    of: /(?m)^\s*(?:import|export)\b[^;]*?\bfrom\s*"\.\/([^"]+)"/
+                )
                 .map { String($0.output.1) }
-        })
+            })
         #expect(imported.isSuperset(of: ["reciprocity.js", "chacha20poly1305.js"]))
         for (name, data) in pages {
             let html = String(decoding: data, as: UTF8.self)
@@ -135,13 +141,20 @@ import Testing
                 let bytes = try #require(files[file], "\(name): \(file) is not in the web folder")
                 let expected = "sha256-" + Data(ContentDigest.sha256(bytes)).base64EncodedString()
                 let integrity = tag.firstMatch(of: /integrity="([^"]*)"/).map { String($0.output.1) }
-                #expect(integrity == expected, "\(name): \(file) has integrity \(integrity ?? "none"), its bytes \(expected); run scripts/web_sri.py")
+                #expect(
+                    integrity == expected,
+                    "\(name): \(file) has integrity \(integrity ?? "none"), its bytes \(expected); run scripts/web_sri.py"
+                )
                 if tag.contains(#"rel="modulepreload""#) { preloaded.insert(file) }
                 checked += 1
             }
             #expect(checked >= 4, "\(name)")
-            #expect(imported.isSubset(of: preloaded), "\(name): imported modules without modulepreload: \(imported.subtracting(preloaded).sorted())")
-            #expect(!html.contains("<script>") && !html.contains("<style") && !html.contains(" style="), "\(name): no inline script or style")
+            #expect(
+                imported.isSubset(of: preloaded),
+                "\(name): imported modules without modulepreload: \(imported.subtracting(preloaded).sorted())")
+            #expect(
+                !html.contains("<script>") && !html.contains("<style") && !html.contains(" style="),
+                "\(name): no inline script or style")
         }
     }
 }

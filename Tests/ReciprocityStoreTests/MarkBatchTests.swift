@@ -10,7 +10,9 @@ import Testing
     /// A program in epoch 4 that allows 3 marks.
     let program: ProgramRecord
 
-    init() throws { program = ProgramRecord(id: 1, name: try ProgramID("acme"), maxMarks: 3, epoch: 4, createdAt: Date()) }
+    init() throws {
+        program = ProgramRecord(id: 1, name: try ProgramID("acme"), maxMarks: 3, epoch: 4, createdAt: Date())
+    }
 
     static let tokenUnavailable = StoreError(.tokenUnavailable, "a submitted token cannot be accepted")
 
@@ -46,7 +48,8 @@ import Testing
         #expect(batch.marks == [a, b])
         let plan = try batch.plan(program, Self.facts())
         #expect(Set(plan.claims) == [a, b] && plan.withdraw.isEmpty)
-        #expect(plan.outcomes(claimed: [a.token: .matched, b.token: .pending]) == [.matched, .pending, .matched, .pending])
+        #expect(
+            plan.outcomes(claimed: [a.token: .matched, b.token: .pending]) == [.matched, .pending, .matched, .pending])
     }
 
     @Test func heldAndMatchedTokensAreAnsweredWithoutAClaimAndCostNothing() throws {
@@ -81,7 +84,8 @@ import Testing
             .plan(program, Self.facts(pending: held))
         #expect(replace.withdraw == [held[2].token] && replace.claims == [renewed])
         // A batch of withdrawals alone is never refused for the quota.
-        let only = try MarkBatch(epoch: 4, marks: [], withdrawing: [held[0].token]).plan(program, Self.facts(pending: held, used: 9))
+        let only = try MarkBatch(epoch: 4, marks: [], withdrawing: [held[0].token]).plan(
+            program, Self.facts(pending: held, used: 9))
         #expect(only.withdraw == [held[0].token] && only.claims.isEmpty && only.outcomes(claimed: [:]).isEmpty)
     }
 
@@ -102,9 +106,11 @@ import Testing
         let program = ProgramRecord(id: 1, name: try ProgramID("acme"), maxMarks: 64, epoch: 4, createdAt: Date())
         let held = try Self.marks(20)
         let marks = try Self.marks(20)
-        let plan = try MarkBatch(epoch: 4, marks: marks, withdrawing: held.map(\.token)).plan(program, Self.facts(pending: held))
+        let plan = try MarkBatch(epoch: 4, marks: marks, withdrawing: held.map(\.token)).plan(
+            program, Self.facts(pending: held))
         let bytes = { (tokens: [InterestToken]) in tokens.map(\.bytes) }
-        #expect(bytes(plan.claims.map(\.token)) == bytes(marks.map(\.token)).sorted { $0.lexicographicallyPrecedes($1) })
+        #expect(
+            bytes(plan.claims.map(\.token)) == bytes(marks.map(\.token)).sorted { $0.lexicographicallyPrecedes($1) })
         #expect(bytes(plan.withdraw) == bytes(held.map(\.token)).sorted { $0.lexicographicallyPrecedes($1) })
     }
 }

@@ -2,10 +2,11 @@ import Foundation
 import Logging
 import PostgresNIO
 import ReciprocityCore
-@testable import ReciprocityPostgres
 import ReciprocityStore
 import ReciprocityTestSupport
 import Testing
+
+@testable import ReciprocityPostgres
 
 /// PostgreSQL's planner statistics hold no token, confirmation tag or sealed note (#23): ANALYZE samples
 /// columns into pg_statistic, where a withdrawn mark's token stayed readable through plain SQL after VACUUM
@@ -59,9 +60,11 @@ import Testing
         owner.username = role
         owner.password = password
         owner.database = "reciprocity_test_" + suffix
-        try await PostgresStore.administer(server, [
-            "CREATE ROLE \(role) LOGIN PASSWORD '\(password)'", "CREATE DATABASE \(owner.database) OWNER \(role)",
-        ])
+        try await PostgresStore.administer(
+            server,
+            [
+                "CREATE ROLE \(role) LOGIN PASSWORD '\(password)'", "CREATE DATABASE \(owner.database) OWNER \(role)",
+            ])
         let before = try #require(PostgresStore.migrations.firstIndex { $0.name == "v2-token-first-keys" })
         let older = PostgresStore.migrations.prefix(through: before)
         var statements = [PostgresStore.migrationTable] + older.flatMap(\.statements)
@@ -69,7 +72,9 @@ import Testing
         if let partitions = PostgresTestDatabase.partitions {
             let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
                 "../../scripts/partition-by-token.sql")
-            statements += ["SET reciprocity.partitions = '\(partitions)'", try String(contentsOf: script, encoding: .utf8)]
+            statements += [
+                "SET reciprocity.partitions = '\(partitions)'", try String(contentsOf: script, encoding: .utf8),
+            ]
         }
         var sent: [Mark] = []
         for _ in 0..<300 { sent.append(try Mark.dummy()) }
@@ -106,9 +111,11 @@ import Testing
         #expect(try await Self.sampled(sent, at: owner) == [])
         try await PostgresStore.administer(owner, ["ANALYZE mark, \"match\""])
         #expect(try await Self.sampled(sent, at: owner) == [])
-        try await PostgresStore.administer(server, [
-            "DROP DATABASE \(owner.database) WITH (FORCE)", "DROP ROLE \(role)",
-        ])
+        try await PostgresStore.administer(
+            server,
+            [
+                "DROP DATABASE \(owner.database) WITH (FORCE)", "DROP ROLE \(role)",
+            ])
     }
 
     /// Every place in the statistics of `location`'s database that holds one of the values of `marks`, or is
@@ -118,21 +125,23 @@ import Testing
         let runner = Task { await client.run() }
         defer { runner.cancel() }
         let secret = PostgresStore.secretColumns.map { "'\($0)'" }.joined(separator: ", ")
-        let query = PostgresQuery(unsafeSQL: """
-            WITH secret_tables AS (
-                SELECT oid::regclass::text AS name FROM pg_class WHERE oid IN ('mark'::regclass, '"match"'::regclass)
-                UNION SELECT inhrelid::regclass::text FROM pg_inherits
-                WHERE inhparent IN ('mark'::regclass, '"match"'::regclass))
-            SELECT tablename || '.' || attname,
-                attname IN (\(secret)) AND tablename IN (SELECT name FROM secret_tables),
-                coalesce(most_common_vals::text, '') || coalesce(histogram_bounds::text, '')
-            FROM pg_stats WHERE schemaname = 'public'
-            UNION ALL
-            SELECT tablename || '.' || statistics_name, true, coalesce(most_common_vals::text, '')
-            FROM pg_stats_ext WHERE schemaname = 'public'
-            """)
+        let query = PostgresQuery(
+            unsafeSQL: """
+                WITH secret_tables AS (
+                    SELECT oid::regclass::text AS name FROM pg_class WHERE oid IN ('mark'::regclass, '"match"'::regclass)
+                    UNION SELECT inhrelid::regclass::text FROM pg_inherits
+                    WHERE inhparent IN ('mark'::regclass, '"match"'::regclass))
+                SELECT tablename || '.' || attname,
+                    attname IN (\(secret)) AND tablename IN (SELECT name FROM secret_tables),
+                    coalesce(most_common_vals::text, '') || coalesce(histogram_bounds::text, '')
+                FROM pg_stats WHERE schemaname = 'public'
+                UNION ALL
+                SELECT tablename || '.' || statistics_name, true, coalesce(most_common_vals::text, '')
+                FROM pg_stats_ext WHERE schemaname = 'public'
+                """)
         let values = marks.flatMap { mark in
-            [mark.token.rawRepresentation, mark.tag.rawRepresentation] + (mark.note.map { [$0.rawRepresentation] } ?? [])
+            [mark.token.rawRepresentation, mark.tag.rawRepresentation]
+                + (mark.note.map { [$0.rawRepresentation] } ?? [])
         }.map { Hex.encode($0.prefix(32)) }
         return try await client.withConnection { connection in
             var found: [String] = []

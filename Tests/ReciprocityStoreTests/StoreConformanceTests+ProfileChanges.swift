@@ -1,11 +1,12 @@
 import Foundation
 import PostgresNIO
 import ReciprocityCore
-@testable import ReciprocityPostgres
 import ReciprocityStore
 import ReciprocityTestSupport
 import Synchronization
 import Testing
+
+@testable import ReciprocityPostgres
 
 /// The directory replica's source (`profileChanges`), on every backend: what a change is, the cursor rules,
 /// and that versions follow commit order under concurrent writers.
@@ -102,10 +103,12 @@ extension StoreConformanceTests {
         }
         // The cursor's text round-trips; anything else is not a cursor.
         #expect(DirectoryCursor(current.text) == current)
-        for text in ["", "1", "\(current.generation)", "\(current.generation).", "\(current.generation).-1",
-            "\(current.generation).1.2", "\(current.generation.dropLast()).1", "\(current.generation).1234567890123456789",
-            "\(current.generation.dropLast())=.1", "\(current.generation).1e3"]
-        {
+        for text in [
+            "", "1", "\(current.generation)", "\(current.generation).", "\(current.generation).-1",
+            "\(current.generation).1.2", "\(current.generation.dropLast()).1",
+            "\(current.generation).1234567890123456789",
+            "\(current.generation.dropLast())=.1", "\(current.generation).1e3",
+        ] {
             #expect(DirectoryCursor(text) == nil, "\(text)")
         }
     }
@@ -129,7 +132,8 @@ extension StoreConformanceTests {
                     group.addTask {
                         let store = stores[index % 2]
                         if index % 5 == 4 {
-                            _ = try await store.setStatus(program: program.name, handle: member.handle, status: .suspended)
+                            _ = try await store.setStatus(
+                                program: program.name, handle: member.handle, status: .suspended)
                         } else {
                             _ = try await store.updateProfile(memberID: member.id, profile: Self.profile("New\(index)"))
                         }
@@ -170,14 +174,17 @@ extension PostgresStoreTests {
         let (release, releaseSignal) = AsyncStream.makeStream(of: Void.self)
         let slow = Task {
             try await store.transaction { connection in
-                try await store.execute("UPDATE member SET display_name = 'Slow' WHERE id = \(members[0].id)", on: connection)
+                try await store.execute(
+                    "UPDATE member SET display_name = 'Slow' WHERE id = \(members[0].id)", on: connection)
                 try await store.stampDirectoryChange(connection, programID: program.id, memberID: members[0].id)
                 stampedSignal.yield()
                 for await _ in release { break }
             }
         }
         for await _ in stamped { break }
-        let fast = Task { try await second.updateProfile(memberID: members[1].id, profile: StoreConformanceTests.profile("Fast")) }
+        let fast = Task {
+            try await second.updateProfile(memberID: members[1].id, profile: StoreConformanceTests.profile("Fast"))
+        }
         try await Task.sleep(for: .milliseconds(300))
         let between = try await store.profileChanges(programID: program.id, since: start, limit: 1000)
         releaseSignal.yield()
@@ -185,7 +192,9 @@ extension PostgresStoreTests {
         _ = try await fast.value
         let after = try await store.profileChanges(programID: program.id, since: between.cursor, limit: 1000)
         let seen = (between.changes + after.changes).map(\.handle.rawValue)
-        #expect(Set(seen) == ["member0", "member1"], "between: \(between.changes.map(\.handle)), after: \(after.changes.map(\.handle))")
+        #expect(
+            Set(seen) == ["member0", "member1"],
+            "between: \(between.changes.map(\.handle)), after: \(after.changes.map(\.handle))")
         #expect(between.changes.isEmpty)
         try await StoreHarness.close(second)
     }
@@ -203,8 +212,11 @@ extension PostgresStoreTests {
         let key = { Hex.encode(try PrivateKey().publicKey.rawRepresentation) }
         try await PostgresStore.administer(
             database.location,
-            ["CREATE TABLE reciprocity_migration (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"]
-                + earlier.flatMap(\.statements) + earlier.map { "INSERT INTO reciprocity_migration (name) VALUES ('\($0.name)')" }
+            [
+                "CREATE TABLE reciprocity_migration (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+            ]
+                + earlier.flatMap(\.statements)
+                + earlier.map { "INSERT INTO reciprocity_migration (name) VALUES ('\($0.name)')" }
                 + [
                     "INSERT INTO program (id, name, max_marks, epoch, created_at) VALUES (1, 'acme', 16, 0, 0), (2, 'empty', 16, 0, 0)",
                     """
@@ -218,10 +230,16 @@ extension PostgresStoreTests {
         let store = try await database.store()
         let listing = try await store.profileChanges(programID: 1, since: nil, limit: 10)
         #expect(listing.changes.map { "\($0.version) \($0.handle)" } == ["2 zed", "3 bob"])
-        let removed = try await store.profileChanges(programID: 1, since: DirectoryCursor(generation: listing.cursor.generation, version: 0), limit: 10)
-        #expect(!removed.reset && removed.changes.map { "\($0.version) \($0.handle) \($0.profile == nil)" } == ["1 amy true", "2 zed false", "3 bob false"])
+        let removed = try await store.profileChanges(
+            programID: 1, since: DirectoryCursor(generation: listing.cursor.generation, version: 0), limit: 10)
+        #expect(
+            !removed.reset
+                && removed.changes.map { "\($0.version) \($0.handle) \($0.profile == nil)" } == [
+                    "1 amy true", "2 zed false", "3 bob false",
+                ])
         let empty = try await store.profileChanges(programID: 2, since: nil, limit: 10)
-        #expect(empty.changes.isEmpty && empty.cursor.version == 0 && DirectoryCursor(empty.cursor.text) == empty.cursor)
+        #expect(
+            empty.changes.isEmpty && empty.cursor.version == 0 && DirectoryCursor(empty.cursor.text) == empty.cursor)
         #expect(empty.cursor.generation != listing.cursor.generation)
         // New changes continue the count.
         _ = try await store.updateProfile(memberID: 7, profile: Profile(displayName: "Zed"))

@@ -1,11 +1,12 @@
 import Foundation
-import ReciprocityCore
 import Logging
 import PostgresNIO
-@testable import ReciprocityPostgres
+import ReciprocityCore
 import ReciprocityStore
 import ReciprocityTestSupport
 import Testing
+
+@testable import ReciprocityPostgres
 
 /// The storage guarantees every backend gives, each run against SQLite and, when configured, PostgreSQL.
 @Suite struct StoreConformanceTests {
@@ -83,8 +84,13 @@ import Testing
         _ = try await harness.store.submitMarks(
             memberID: members[1].id, programID: program.id, epoch: 0, marks: [marks[0]], now: Date())
         let reopened = try await harness.reopen()
-        #expect(Set(try await reopened.pendingMarks(memberID: members[0].id).map(\.token)) == Set(marks.dropFirst().map(\.token)))
-        #expect(try await reopened.matches(memberID: members[1].id, after: nil, limit: 100).map(\.counterpartHandle) == [members[0].handle])
+        #expect(
+            Set(try await reopened.pendingMarks(memberID: members[0].id).map(\.token))
+                == Set(marks.dropFirst().map(\.token)))
+        #expect(
+            try await reopened.matches(memberID: members[1].id, after: nil, limit: 100).map(\.counterpartHandle) == [
+                members[0].handle
+            ])
         try await StoreHarness.close(reopened)
     }
 
@@ -95,7 +101,9 @@ import Testing
         let (program, m) = try await StoreHarness.members(store, count: 3, maxMarks: 3)
         let shared = try Mark.dummy()
         let own = try Mark.dummy()
-        #expect(try await store.submitMarks(memberID: m[1].id, programID: program.id, epoch: 0, marks: [shared], now: Date()) == [.pending])
+        #expect(
+            try await store.submitMarks(
+                memberID: m[1].id, programID: program.id, epoch: 0, marks: [shared], now: Date()) == [.pending])
         let first = try await store.submitMarks(
             memberID: m[0].id, programID: program.id, epoch: 0,
             marks: [shared, Mark(token: shared.token, tag: try .random()), own, own], now: Date())
@@ -105,11 +113,13 @@ import Testing
             memberID: m[0].id, programID: program.id, epoch: 0, marks: [shared, own, try Mark.dummy()], now: Date())
         #expect(again == [.matched, .pending, .pending])
         await #expect(throws: StoreError.quotaExceeded(maxMarks: 3)) {
-            _ = try await store.submitMarks(memberID: m[0].id, programID: program.id, epoch: 0, marks: [try Mark.dummy()], now: Date())
+            _ = try await store.submitMarks(
+                memberID: m[0].id, programID: program.id, epoch: 0, marks: [try Mark.dummy()], now: Date())
         }
         // A third member cannot use the matched token; a matched token cannot be withdrawn; own pending can.
         await #expect(throws: StoreError(.tokenUnavailable, "a submitted token cannot be accepted")) {
-            _ = try await store.submitMarks(memberID: m[2].id, programID: program.id, epoch: 0, marks: [shared], now: Date())
+            _ = try await store.submitMarks(
+                memberID: m[2].id, programID: program.id, epoch: 0, marks: [shared], now: Date())
         }
         #expect(try await store.withdraw(memberID: m[0].id, token: shared.token) == false)
         #expect(try await store.withdraw(memberID: m[0].id, token: own.token))
@@ -132,9 +142,12 @@ import Testing
         let (program, m) = try await StoreHarness.members(store, count: 3, maxMarks: 3)
         func submit(_ member: Int, _ marks: [Mark], withdrawing: [InterestToken] = []) async throws -> [MarkOutcome] {
             try await store.submitMarks(
-                memberID: m[member].id, programID: program.id, epoch: 0, marks: marks, withdrawing: withdrawing, now: Date())
+                memberID: m[member].id, programID: program.id, epoch: 0, marks: marks, withdrawing: withdrawing,
+                now: Date())
         }
-        func pending() async throws -> Set<InterestToken> { Set(try await store.pendingMarks(memberID: m[0].id).map(\.token)) }
+        func pending() async throws -> Set<InterestToken> {
+            Set(try await store.pendingMarks(memberID: m[0].id).map(\.token))
+        }
         let held = [try Mark.dummy(), try Mark.dummy()]
         let taken = try Mark.dummy()
         #expect(try await submit(0, held) == [.pending, .pending])
@@ -142,7 +155,9 @@ import Testing
         #expect(try await submit(2, [Mark(token: taken.token, tag: try .random())]) == [.matched])
         let new = try (0..<3).map { _ in try Mark.dummy() }
 
-        await #expect(throws: StoreError.quotaExceeded(maxMarks: 3)) { _ = try await submit(0, new, withdrawing: [held[0].token]) }
+        await #expect(throws: StoreError.quotaExceeded(maxMarks: 3)) {
+            _ = try await submit(0, new, withdrawing: [held[0].token])
+        }
         #expect(try await pending() == Set(held.map(\.token)))
         await #expect(throws: StoreError(.tokenUnavailable, "a submitted token cannot be accepted")) {
             _ = try await submit(0, [new[0], taken], withdrawing: [held[0].token])
@@ -150,7 +165,10 @@ import Testing
         #expect(try await pending() == Set(held.map(\.token)))
 
         let renewed = Mark(token: held[1].token, tag: try .random(), note: try .dummy())
-        #expect(try await submit(0, [new[0], renewed, new[1]], withdrawing: [held[0].token, held[1].token]) == [.pending, .pending, .pending])
+        #expect(
+            try await submit(0, [new[0], renewed, new[1]], withdrawing: [held[0].token, held[1].token]) == [
+                .pending, .pending, .pending,
+            ])
         #expect(try await pending() == [new[0].token, held[1].token, new[1].token])
         let statistics = try await store.statistics()
         #expect(statistics.pendingMarks == 3 && statistics.matches == 1)
@@ -163,8 +181,10 @@ import Testing
         let (program, m) = try await StoreHarness.members(store, count: 3)
         let marks = try (0..<3).map { _ in try Mark.dummy() }
         _ = try await store.submitMarks(memberID: m[0].id, programID: program.id, epoch: 0, marks: marks, now: Date())
-        _ = try await store.submitMarks(memberID: m[1].id, programID: program.id, epoch: 0, marks: [try .dummy()], now: Date())
-        _ = try await store.submitMarks(memberID: m[2].id, programID: program.id, epoch: 0, marks: [try .dummy()], now: Date())
+        _ = try await store.submitMarks(
+            memberID: m[1].id, programID: program.id, epoch: 0, marks: [try .dummy()], now: Date())
+        _ = try await store.submitMarks(
+            memberID: m[2].id, programID: program.id, epoch: 0, marks: [try .dummy()], now: Date())
         // A rotation drops the member's pending marks, and rotations are bounded.
         _ = try await store.rotateKey(memberID: m[0].id, publicKey: try PrivateKey().publicKey, now: Date())
         #expect(try await store.pendingMarks(memberID: m[0].id).isEmpty)
@@ -175,16 +195,20 @@ import Testing
         _ = try await store.setStatus(program: program.name, handle: m[1].handle, status: .suspended)
         #expect(try await store.pendingMarks(memberID: m[1].id).isEmpty)
         await #expect(throws: StoreError(.memberSuspended, "this member is suspended")) {
-            _ = try await store.submitMarks(memberID: m[1].id, programID: program.id, epoch: 0, marks: [try .dummy()], now: Date())
+            _ = try await store.submitMarks(
+                memberID: m[1].id, programID: program.id, epoch: 0, marks: [try .dummy()], now: Date())
         }
         // A new epoch drops every pending mark of the old one and refuses submissions for it.
         let moved = try await store.setEpoch(program: program.name, epoch: 1)
         #expect(moved.epoch == 1)
         #expect(try await store.pendingMarks(memberID: m[2].id).isEmpty)
         await #expect(throws: StoreError(.wrongEpoch, "the program is in epoch 1, not 0")) {
-            _ = try await store.submitMarks(memberID: m[2].id, programID: program.id, epoch: 0, marks: [try .dummy()], now: Date())
+            _ = try await store.submitMarks(
+                memberID: m[2].id, programID: program.id, epoch: 0, marks: [try .dummy()], now: Date())
         }
-        #expect(try await store.submitMarks(memberID: m[2].id, programID: program.id, epoch: 1, marks: [try .dummy()], now: Date()) == [.pending])
+        #expect(
+            try await store.submitMarks(
+                memberID: m[2].id, programID: program.id, epoch: 1, marks: [try .dummy()], now: Date()) == [.pending])
         let log = try await store.keyLog(programID: program.id, from: 0, limit: 100)
         #expect(log.map(\.entry.event) == [.join, .join, .join, .rotate, .leave])
         #expect(log.map(\.index) == Array(0..<5))
@@ -210,7 +234,9 @@ import Testing
         }
         let ada = try await join("ada", invite)
         await #expect(throws: StoreError.self) { _ = try await join("ada", invite) }
-        await #expect(throws: StoreError(.keyTaken, "this public key is or was registered in this program; generate a new one")) {
+        await #expect(
+            throws: StoreError(.keyTaken, "this public key is or was registered in this program; generate a new one")
+        ) {
             _ = try await join("bob", invite, key: ada.publicKey)
         }
         _ = try await join("bob", invite)
@@ -220,7 +246,9 @@ import Testing
         let found = try await store.directory(programID: program.id, query: DirectoryQuery())
         #expect(found.map(\.handle.rawValue) == ["ada", "bob"])
         #expect(found[0].profile.tags == ["swift", "rust"])
-        #expect(try await store.directory(programID: program.id, query: DirectoryQuery(after: "ada")).map(\.handle.rawValue) == ["bob"])
+        #expect(
+            try await store.directory(programID: program.id, query: DirectoryQuery(after: "ada")).map(\.handle.rawValue)
+                == ["bob"])
         let purged = try await store.purge(now: Date(), matchRetention: 3600)
         #expect(purged == PurgeResult(invites: 1, marks: 0, matches: 0))
         let statistics = try await store.statistics()
@@ -238,7 +266,8 @@ import Testing
         let stores = [harness.store, second]
         let (program, early) = try await StoreHarness.members(harness.store, count: 10)
         let invite = try BearerSecret.generate(.invite)
-        _ = try await harness.store.createInvite(program: program.name, codeDigest: invite.digest, uses: 30, expiresAt: nil)
+        _ = try await harness.store.createInvite(
+            program: program.name, codeDigest: invite.digest, uses: 30, expiresAt: nil)
         try await withThrowingTaskGroup(of: Void.self) { group in
             for index in 0..<30 {
                 let store = stores[index % 2]
@@ -253,7 +282,8 @@ import Testing
                 let store = stores[(index + 1) % 2]
                 group.addTask {
                     if index % 2 == 0 {
-                        _ = try await store.rotateKey(memberID: member.id, publicKey: try PrivateKey().publicKey, now: Date())
+                        _ = try await store.rotateKey(
+                            memberID: member.id, publicKey: try PrivateKey().publicKey, now: Date())
                     } else {
                         _ = try await store.setStatus(program: program.name, handle: member.handle, status: .suspended)
                     }
@@ -304,7 +334,9 @@ import Testing
         await #expect(throws: (any Error).self) {
             try await PostgresStore.administer(location, ["DELETE FROM key_log"])
         }
-        #expect(try await harness.store.keyLog(programID: 1, from: 0, limit: 10).map(\.entry.handle.rawValue) == ["member0"])
+        #expect(
+            try await harness.store.keyLog(programID: 1, from: 0, limit: 10).map(\.entry.handle.rawValue) == ["member0"]
+        )
     }
 
     /// A member's own marks are withdrawn through the member's index only, on a table analysed as autovacuum
@@ -318,15 +350,17 @@ import Testing
         let (program, members) = try await StoreHarness.members(harness.store, count: 40)
         let ids = members.map { String($0.id) }.joined(separator: ",")
         let location = try #require(harness.postgres?.location)
-        try await PostgresStore.administer(location, [
-            """
-            INSERT INTO mark (program_id, epoch, token, member_id, tag, note, created_at)
-            SELECT \(program.id), 0, decode(md5(random()::text) || md5(random()::text), 'hex'),
-                   (ARRAY[\(ids)])[1 + i % \(members.count)], decode(repeat('00', 32), 'hex'), NULL, 0
-            FROM generate_series(1, 100000) AS i
-            """,
-            "ANALYZE mark",
-        ])
+        try await PostgresStore.administer(
+            location,
+            [
+                """
+                INSERT INTO mark (program_id, epoch, token, member_id, tag, note, created_at)
+                SELECT \(program.id), 0, decode(md5(random()::text) || md5(random()::text), 'hex'),
+                       (ARRAY[\(ids)])[1 + i % \(members.count)], decode(repeat('00', 32), 'hex'), NULL, 0
+                FROM generate_series(1, 100000) AS i
+                """,
+                "ANALYZE mark",
+            ])
         let caller = members[0].id
         // Another member's pending mark; the caller holds ~2,500 of their own, as a busy member might.
         let held = try await store.read { connection in
@@ -352,10 +386,13 @@ import Testing
             PostgresStore.withdrawOwn(memberID: caller, tokens: tokens, scope: (program.id, 0)),
         ] {
             let chosen = try await plan(query)
-            let throughMember = chosen.split(separator: "\n").contains { $0.contains("Cond:") && $0.contains("member_id = ") }
+            let throughMember = chosen.split(separator: "\n").contains {
+                $0.contains("Cond:") && $0.contains("member_id = ")
+            }
             #expect(!chosen.contains("_pkey") && throughMember, "\(chosen)")
         }
-        #expect(try await harness.store.withdraw(memberID: caller, token: InterestToken(rawRepresentation: held)) == false)
+        #expect(
+            try await harness.store.withdraw(memberID: caller, token: InterestToken(rawRepresentation: held)) == false)
     }
 
     /// A submission that withdraws a mark a counterpart is taking over as a match at that moment: the
@@ -393,18 +430,20 @@ import Testing
             #expect(left == 0)
         }
         let (wanted, kept) = (try Mark.dummy(), try Mark.dummy())
-        _ = try await store.submitMarks(memberID: caller.id, programID: program.id, epoch: 0, marks: [wanted, kept], now: Date())
+        _ = try await store.submitMarks(
+            memberID: caller.id, programID: program.id, epoch: 0, marks: [wanted, kept], now: Date())
         let (deleted, deletedSignal) = AsyncStream.makeStream(of: Void.self)
         let (release, releaseSignal) = AsyncStream.makeStream(of: Void.self)
         let tag = try ConfirmationTag.random().rawRepresentation
         // The counterpart's takeover, as `applyAll` makes it, held open until released.
         let takeover = Task {
             try await store.transaction { connection in
-                let row = try #require(try await store.row(
-                    """
-                    DELETE FROM mark WHERE program_id = \(program.id) AND epoch = 0 AND token = \(wanted.token.rawRepresentation)
-                    RETURNING tag
-                    """, on: connection))
+                let row = try #require(
+                    try await store.row(
+                        """
+                        DELETE FROM mark WHERE program_id = \(program.id) AND epoch = 0 AND token = \(wanted.token.rawRepresentation)
+                        RETURNING tag
+                        """, on: connection))
                 _ = try await store.execute(
                     """
                     INSERT INTO "match" (program_id, epoch, token, a_member_id, a_tag, a_note, b_member_id, b_tag, b_note, matched_at)
@@ -418,7 +457,8 @@ import Testing
         for await _ in deleted { break }
         let submission = Task {
             try await store.submitMarks(
-                memberID: caller.id, programID: program.id, epoch: 0, marks: [try Mark.dummy()], withdrawing: [wanted.token],
+                memberID: caller.id, programID: program.id, epoch: 0, marks: [try Mark.dummy()],
+                withdrawing: [wanted.token],
                 now: Date())
         }
         try await Task.sleep(for: .milliseconds(300))
@@ -445,16 +485,24 @@ import Testing
         try await client.withConnection { connection in
             try await connection.query("BEGIN", logger: logger)
             try await connection.query(
-                "SELECT pg_advisory_xact_lock(\(PostgresStore.lockSpace), \(PostgresStore.housekeepingLock))", logger: logger)
-            #expect(try await harness.store.purge(now: Date(), matchRetention: 60) == PurgeResult(invites: 0, marks: 0, matches: 0))
+                "SELECT pg_advisory_xact_lock(\(PostgresStore.lockSpace), \(PostgresStore.housekeepingLock))",
+                logger: logger)
+            #expect(
+                try await harness.store.purge(now: Date(), matchRetention: 60)
+                    == PurgeResult(invites: 0, marks: 0, matches: 0))
             try await connection.query("COMMIT", logger: logger)
         }
         runner.cancel()
-        #expect(try await harness.store.purge(now: Date(), matchRetention: 60) == PurgeResult(invites: 2, marks: 0, matches: 0))
+        #expect(
+            try await harness.store.purge(now: Date(), matchRetention: 60)
+                == PurgeResult(invites: 2, marks: 0, matches: 0))
     }
 
     @Test func badDatabaseURLsAreOneSentenceWithoutThePassword() async throws {
-        for url in ["postgres://", "postgres://host/db", "postgres://u@host", "postgres://u:pw@h/db?sslmode=maybe", "postgres://u:s3cret@h/db?x=1"] {
+        for url in [
+            "postgres://", "postgres://host/db", "postgres://u@host", "postgres://u:pw@h/db?sslmode=maybe",
+            "postgres://u:s3cret@h/db?x=1",
+        ] {
             #expect(throws: PostgresLocationError.self) { _ = try PostgresLocation(url: url) }
             do { _ = try PostgresLocation(url: url) } catch { #expect(!"\(error)".contains("s3cret"), "\(error)") }
         }

@@ -1,10 +1,11 @@
 import Foundation
 import GRDB
 import ReciprocityCore
-@testable import ReciprocitySQLite
 import ReciprocityStore
 import ReciprocityTestSupport
 import Testing
+
+@testable import ReciprocitySQLite
 
 /// What only the SQLite backend has: its files, WAL scrubbing, file modes and its migrations from older
 /// schemas. The guarantees every backend gives are in StoreConformanceTests.
@@ -32,12 +33,14 @@ import Testing
     @Test func anUnreciprocatedMarkLeavesNoTraceOfItsTarget() async throws {
         let harness = try StoreHarness()
         let (program, members) = try await StoreHarness.members(harness.store, count: 3)
-        let alice = members[0], bob = members[1]
+        let alice = members[0]
+        let bob = members[1]
         let before = try dump(harness.databasePath)
         // alice marks bob as her mentor; bob does nothing.
         let mark = try KeySchedule.derive(
             context: InterestContext(program: program.name, relation: .mentorship, epoch: 0), me: PrivateKey(),
-            handle: alice.handle, role: .mentee, other: Party(handle: bob.handle, publicKey: bob.publicKey)).mark
+            handle: alice.handle, role: .mentee, other: Party(handle: bob.handle, publicKey: bob.publicKey)
+        ).mark
         _ = try await harness.store.submitMarks(
             memberID: alice.id, programID: program.id, epoch: 0, marks: [mark], now: Date())
         let added = try dump(harness.databasePath).subtracting(before)
@@ -67,7 +70,8 @@ import Testing
         let harness = try StoreHarness()
         let (program, members) = try await StoreHarness.members(harness.store, count: 2)
         let marks = try (0..<8).map { _ in try Mark.dummy() }
-        _ = try await harness.store.submitMarks(memberID: members[0].id, programID: program.id, epoch: 0, marks: marks, now: Date())
+        _ = try await harness.store.submitMarks(
+            memberID: members[0].id, programID: program.id, epoch: 0, marks: marks, now: Date())
         // Move the marks into the main file first, as SQLite's automatic checkpoint eventually does.
         await harness.sqlite.scrubWAL()
         #expect(try filesHolding(marks[0].token.bytes, in: harness.directory) == ["test.sqlite"])
@@ -84,11 +88,13 @@ import Testing
         defer { umask(previous) }
         let harness = try StoreHarness()
         let (program, members) = try await StoreHarness.members(harness.store, count: 1)
-        _ = try await harness.store.submitMarks(memberID: members[0].id, programID: program.id, epoch: 0, marks: [try Mark.dummy()], now: Date())
+        _ = try await harness.store.submitMarks(
+            memberID: members[0].id, programID: program.id, epoch: 0, marks: [try Mark.dummy()], now: Date())
         let backup = harness.directory.appendingPathComponent("backup.sqlite").path
         try harness.sqlite.backup(to: backup)
         for name in ["test.sqlite", "test.sqlite-wal", "test.sqlite-shm", "backup.sqlite"] {
-            let attributes = try FileManager.default.attributesOfItem(atPath: harness.directory.appendingPathComponent(name).path)
+            let attributes = try FileManager.default.attributesOfItem(
+                atPath: harness.directory.appendingPathComponent(name).path)
             #expect((attributes[.posixPermissions] as? Int) == 0o600, "\(name)")
         }
         // An existing database made before this rule is tightened when it is opened.
@@ -103,10 +109,13 @@ import Testing
         let (program, members) = try await StoreHarness.members(harness.store, count: 2)
         // The second member (higher id) marks first; SQLite's own checkpoint moves the row into the main file.
         let first = try Mark.dummy()
-        _ = try await harness.store.submitMarks(memberID: members[1].id, programID: program.id, epoch: 0, marks: [first], now: Date())
+        _ = try await harness.store.submitMarks(
+            memberID: members[1].id, programID: program.id, epoch: 0, marks: [first], now: Date())
         await harness.sqlite.scrubWAL()
         let answer = Mark(token: first.token, tag: try .random())
-        #expect(try await harness.store.submitMarks(memberID: members[0].id, programID: program.id, epoch: 0, marks: [answer], now: Date()) == [.matched])
+        #expect(
+            try await harness.store.submitMarks(
+                memberID: members[0].id, programID: program.id, epoch: 0, marks: [answer], now: Date()) == [.matched])
         // Only the match row holds the first marker's tag now: the deleted pending row (who marked first, and
         // when) is in no file.
         #expect(try filesHolding(first.tag.bytes, in: harness.directory) == ["test.sqlite"])
@@ -122,15 +131,19 @@ import Testing
         let harness = try StoreHarness()
         let (program, members) = try await StoreHarness.members(harness.store, count: 4, maxMarks: 2)
         let store = harness.store
-        @Sendable func submit(_ member: Int, _ marks: [Mark], withdrawing: [InterestToken] = []) async throws -> [MarkOutcome] {
+        @Sendable func submit(_ member: Int, _ marks: [Mark], withdrawing: [InterestToken] = []) async throws
+            -> [MarkOutcome]
+        {
             try await store.submitMarks(
                 memberID: members[member].id, programID: program.id, epoch: 0, marks: marks, withdrawing: withdrawing,
                 now: Date())
         }
         let held = [try Mark.dummy(), try Mark.dummy()]
         _ = try await submit(0, held)
-        let shared = try Mark.dummy(), answer = Mark(token: shared.token, tag: try .random())
-        let over = try (0..<3).map { _ in try Mark.dummy() }, other = try Mark.dummy()
+        let shared = try Mark.dummy()
+        let answer = Mark(token: shared.token, tag: try .random())
+        let over = try (0..<3).map { _ in try Mark.dummy() }
+        let other = try Mark.dummy()
 
         let gate = holdWriter(harness)
         let refused = try await queued(harness) { try await submit(0, over, withdrawing: [held[0].token]) }
@@ -190,7 +203,9 @@ import Testing
         let before = mainFile()
         try await addMarks(harness, program, members, requests: 120)
         let deadline = ContinuousClock.now + .seconds(10)
-        while mainFile() < before + (1 << 20), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        while mainFile() < before + (1 << 20), ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
         // 2,400 marks of about 640 bytes each: more than 1 MiB of pages in the main file.
         #expect(mainFile() >= before + (1 << 20), "main file \(before) -> \(mainFile()) bytes")
         #expect(try await harness.sqlite.read { try String.fetchAll($0, sql: "PRAGMA integrity_check") } == ["ok"])
@@ -202,7 +217,8 @@ import Testing
         let harness = try StoreHarness()
         let (program, members) = try await StoreHarness.members(harness.store, count: 10, maxMarks: 10_000)
         let withdrawn = try Mark.dummy()
-        _ = try await harness.store.submitMarks(memberID: members[0].id, programID: program.id, epoch: 0, marks: [withdrawn], now: Date())
+        _ = try await harness.store.submitMarks(
+            memberID: members[0].id, programID: program.id, epoch: 0, marks: [withdrawn], now: Date())
         // Several hundred WAL pages, under the 1,000 that start a background checkpoint by themselves.
         try await addMarks(harness, program, members, requests: 25)
         harness.sqlite.checkpoint.start()
@@ -211,7 +227,9 @@ import Testing
     }
 
     /// `requests` submissions of 20 new marks each (inserts only: no scrub), the members taking turns.
-    func addMarks(_ harness: StoreHarness, _ program: ProgramRecord, _ members: [MemberRecord], requests: Int) async throws {
+    func addMarks(_ harness: StoreHarness, _ program: ProgramRecord, _ members: [MemberRecord], requests: Int)
+        async throws
+    {
         for round in 0..<requests {
             _ = try await harness.store.submitMarks(
                 memberID: members[round % members.count].id, programID: program.id, epoch: 0,
@@ -230,10 +248,13 @@ import Testing
     func queued(_ harness: StoreHarness, _ body: @escaping @Sendable () async throws -> [MarkOutcome]) async throws
         -> Task<[MarkOutcome], any Error>
     {
-        let submissions = harness.sqlite.submissions, before = submissions.queued
+        let submissions = harness.sqlite.submissions
+        let before = submissions.queued
         let task = Task { try await body() }
         let deadline = ContinuousClock.now + .seconds(10)
-        while submissions.queued == before, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(2)) }
+        while submissions.queued == before, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(2))
+        }
         return task
     }
 
@@ -244,7 +265,8 @@ import Testing
         try SQLiteStore.migrator.migrate(queue, upTo: "v3-key-log")
         let waiting = try Mark.dummy()
         try await queue.write { db in
-            try db.execute(sql: "INSERT INTO program (id, name, max_marks, epoch, created_at) VALUES (1, 'acme', 16, 0, 0)")
+            try db.execute(
+                sql: "INSERT INTO program (id, name, max_marks, epoch, created_at) VALUES (1, 'acme', 16, 0, 0)")
             for (id, handle, status) in [(7, "zed", "suspended"), (8, "amy", "active")] {
                 try db.execute(
                     sql: """
@@ -254,7 +276,8 @@ import Testing
                         """, arguments: [id, handle, status])
             }
             try db.execute(
-                sql: "INSERT INTO mark (token, program_id, epoch, member_id, tag, created_at) VALUES (?, 1, 0, 7, ?, 6)",
+                sql:
+                    "INSERT INTO mark (token, program_id, epoch, member_id, tag, created_at) VALUES (?, 1, 0, 7, ?, 6)",
                 arguments: [waiting.token.rawRepresentation, waiting.tag.rawRepresentation])
         }
         try queue.close()
@@ -286,7 +309,8 @@ import Testing
         let queue = try DatabaseQueue(path: path)
         try SQLiteStore.migrator.migrate(queue, upTo: "v2-sealed-notes")
         try await queue.write { db in
-            try db.execute(sql: "INSERT INTO program (id, name, max_marks, epoch, created_at) VALUES (1, 'acme', 16, 0, 0)")
+            try db.execute(
+                sql: "INSERT INTO program (id, name, max_marks, epoch, created_at) VALUES (1, 'acme', 16, 0, 0)")
             for (id, handle, key, status, joined) in [
                 (7, "zed", late, "suspended", 2000), (8, "amy", early, "active", 1000),
             ] as [(Int, String, PublicKey, String, Int)] {
@@ -301,8 +325,9 @@ import Testing
         try queue.close()
         let store = try SQLiteStore(path: path)
         let entries = try await store.keyLog(programID: 1, from: 0, limit: 10)
-        #expect(entries.map { "\($0.index) \($0.entry.event.rawValue) \($0.entry.handle)" }
-            == ["0 join amy", "1 join zed", "2 leave zed"])
+        #expect(
+            entries.map { "\($0.index) \($0.entry.event.rawValue) \($0.entry.handle)" }
+                == ["0 join amy", "1 join zed", "2 leave zed"])
         #expect(entries.map(\.entry.publicKey) == [early, late, late])
     }
 
@@ -310,11 +335,14 @@ import Testing
         let harness = try StoreHarness()
         let path = harness.directory.appendingPathComponent("v3.sqlite").path
         let (zed, amy) = (try PrivateKey().publicKey, try PrivateKey().publicKey)
-        let (token, pending, zedTag, amyTag) = (try Mark.dummy(), try Mark.dummy(), try ConfirmationTag.random(), try ConfirmationTag.random())
+        let (token, pending, zedTag, amyTag) = (
+            try Mark.dummy(), try Mark.dummy(), try ConfirmationTag.random(), try ConfirmationTag.random()
+        )
         let queue = try DatabaseQueue(path: path)
         try SQLiteStore.migrator.migrate(queue, upTo: "v3-key-log")
         try await queue.write { db in
-            try db.execute(sql: "INSERT INTO program (id, name, max_marks, epoch, created_at) VALUES (1, 'acme', 16, 0, 0)")
+            try db.execute(
+                sql: "INSERT INTO program (id, name, max_marks, epoch, created_at) VALUES (1, 'acme', 16, 0, 0)")
             for (id, handle, key) in [(7, "zed", zed), (8, "amy", amy)] as [(Int, String, PublicKey)] {
                 try db.execute(
                     sql: """
@@ -331,7 +359,8 @@ import Testing
                     VALUES (?, 1, 0, 8, ?, NULL, 7, ?, NULL, 5)
                     """, arguments: [token.token.rawRepresentation, amyTag.rawRepresentation, zedTag.rawRepresentation])
             try db.execute(
-                sql: "INSERT INTO mark (token, program_id, epoch, member_id, tag, created_at) VALUES (?, 1, 0, 7, ?, 6)",
+                sql:
+                    "INSERT INTO mark (token, program_id, epoch, member_id, tag, created_at) VALUES (?, 1, 0, 7, ?, 6)",
                 arguments: [pending.token.rawRepresentation, pending.tag.rawRepresentation])
         }
         try queue.close()

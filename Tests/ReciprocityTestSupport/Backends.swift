@@ -42,7 +42,9 @@ public struct PostgresTestDatabase: Sendable {
     /// With `RECIPROCITY_TEST_POSTGRES_PARTITIONS=N`, every test database is migrated and then converted by
     /// `scripts/partition-by-token.sql` into N hash partitions of marks and matches by token, so that the suites
     /// check the partitioned layout of Specs/scaling.md.
-    public static let partitions = ProcessInfo.processInfo.environment["RECIPROCITY_TEST_POSTGRES_PARTITIONS"].flatMap { Int($0) }
+    public static let partitions = ProcessInfo.processInfo.environment["RECIPROCITY_TEST_POSTGRES_PARTITIONS"].flatMap {
+        Int($0)
+    }
 
     private func partitionByToken(_ partitions: Int) async throws {
         // Opening a store applies the migrations; the script converts their tables, in one statement on one
@@ -59,7 +61,8 @@ public struct PostgresTestDatabase: Sendable {
     public var url: String {
         let password = location.password.map { ":\($0)" } ?? ""
         let socket = location.socketFolder.map { "&host=\($0)" } ?? ""
-        return "postgres://\(location.username)\(password)@\(location.host):\(location.port)/\(name)?sslmode=\(location.tls.rawValue)\(socket)"
+        return
+            "postgres://\(location.username)\(password)@\(location.host):\(location.port)/\(name)?sslmode=\(location.tls.rawValue)\(socket)"
     }
 
     /// A store on this database whose idle connections close soon: tests leave stores behind (see Harness).

@@ -41,7 +41,8 @@ public final class StoreHarness: Sendable {
     }
 
     private static func makeDirectory() -> URL {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("reciprocity-\(UUID().uuidString)")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "reciprocity-\(UUID().uuidString)")
         try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         return directory
     }
@@ -66,7 +67,9 @@ public final class StoreHarness: Sendable {
     }
 
     /// Joins `count` members to a fresh program directly through the store.
-    public static func members(_ store: any ReciprocityStore, count: Int, maxMarks: Int = 16, program name: String = "acme")
+    public static func members(
+        _ store: any ReciprocityStore, count: Int, maxMarks: Int = 16, program name: String = "acme"
+    )
         async throws -> (ProgramRecord, [MemberRecord])
     {
         let program = try await store.createProgram(name: ProgramID(name), maxMarks: maxMarks, epoch: 0)

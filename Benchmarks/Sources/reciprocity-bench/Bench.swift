@@ -8,7 +8,8 @@ struct Bench: AsyncParsableCommand {
         commandName: "reciprocity-bench",
         abstract: "Reciprocity benchmarks; each prints 'name: value' lines.",
         subcommands: [
-            DeriveBench.self, IngestBench.self, RequestsBench.self, ScaleBench.self, ScenarioBench.self, InterestBench.self,
+            DeriveBench.self, IngestBench.self, RequestsBench.self, ScaleBench.self, ScenarioBench.self,
+            InterestBench.self,
             TransparencyBench.self, DirectoryBench.self,
         ]
     )

@@ -13,7 +13,8 @@ struct InterestBench: AsyncParsableCommand {
     @Option(help: "Handles to mark in one call.") var handles = 100
     // The fixture's program allows 10,000 marks, and the client pads to the program's limit by default: a
     // request that size is beyond the server's 320 KiB body limit, so both sides pad to this instead.
-    @Option(help: "Marks kept pending, real and dummies (--pad-to of 'interest add'); at least --handles.") var padTo = 128
+    @Option(help: "Marks kept pending, real and dummies (--pad-to of 'interest add'); at least --handles.") var padTo =
+        128
 
     func run() async throws {
         guard padTo >= handles else { throw BenchFailure("--pad-to must be at least --handles") }
@@ -37,10 +38,12 @@ struct InterestBench: AsyncParsableCommand {
         let cliHome = fixture.directory.appendingPathComponent("home-cli")
         let cli = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
             .appendingPathComponent("reciprocity").path
-        try runCLI(cli, home: cliHome, [
-            "join", "--server", fixture.url(""), "--program", "bench", "--invite", try await fixture.invite(),
-            "--handle", "bench-cli",
-        ])
+        try runCLI(
+            cli, home: cliHome,
+            [
+                "join", "--server", fixture.url(""), "--program", "bench", "--invite", try await fixture.invite(),
+                "--handle", "bench-cli",
+            ])
         let cliStart = ContinuousClock.now
         try runCLI(cli, home: cliHome, ["interest", "add"] + targets + ["--as", "mentee", "--pad-to", "\(padTo)"])
         let process = elapsedSeconds(ContinuousClock.now - cliStart)

@@ -27,14 +27,19 @@ struct DeriveBench: ParsableCommand {
         var openssl = 0.0
         var index = 0
         for _ in 0..<rounds {
-            openssl = max(openssl, try measureRate(seconds: seconds, batch: 64) {
-                index = (index + 1) & 255
-                try baseline.derive(peer: rawOthers[index])
-            })
-            ours = max(ours, try measureRate(seconds: seconds, batch: 64) {
-                index = (index + 1) & 255
-                _ = try KeySchedule.derive(context: context, me: me, handle: handle, role: .mentee, other: others[index])
-            })
+            openssl = max(
+                openssl,
+                try measureRate(seconds: seconds, batch: 64) {
+                    index = (index + 1) & 255
+                    try baseline.derive(peer: rawOthers[index])
+                })
+            ours = max(
+                ours,
+                try measureRate(seconds: seconds, batch: 64) {
+                    index = (index + 1) & 255
+                    _ = try KeySchedule.derive(
+                        context: context, me: me, handle: handle, role: .mentee, other: others[index])
+                })
         }
         report("derive_per_s", ours)
         report("openssl_x25519_per_s", openssl)

@@ -23,8 +23,10 @@ struct DirectoryBench: AsyncParsableCommand {
     static func profile(_ index: Int) -> Profile {
         Profile(
             displayName: "Member \(index) Lastname",
-            headline: "Works on platform engineering and virtual desktops, team \(index % 97), since 20\(10 + index % 15)",
-            tags: ["swift", "vdi", "team-\(index % 97)"], offersMentoring: index % 3 == 0, seeksMentoring: index % 5 == 0)
+            headline:
+                "Works on platform engineering and virtual desktops, team \(index % 97), since 20\(10 + index % 15)",
+            tags: ["swift", "vdi", "team-\(index % 97)"], offersMentoring: index % 3 == 0,
+            seeksMentoring: index % 5 == 0)
     }
 
     func run() async throws {
@@ -80,7 +82,9 @@ struct DirectoryBench: AsyncParsableCommand {
         measure = Measure(fixture)
         let synced = try await membership.syncDirectory(loaded)
         measure.finish("incremental_sync")
-        guard synced.members["member0"]?.profile.headline == "Changed 0" else { throw BenchFailure("the change did not arrive") }
+        guard synced.members["member0"]?.profile.headline == "Changed 0" else {
+            throw BenchFailure("the change did not arrive")
+        }
         let start = ContinuousClock.now
         try await membership.refreshDirectoryIfStale()
         report("fresh_check_ms", elapsedSeconds(ContinuousClock.now - start) * 1000, decimals: 2)
@@ -101,7 +105,9 @@ struct DirectoryBench: AsyncParsableCommand {
             let response = try await client.execute(request, timeout: .seconds(60))
             let body = try await response.body.collect(upTo: 8 << 20)
             guard response.status == .ok else { throw BenchFailure("GET /v1/profiles answered \(response.status)") }
-            bytes += body.readableBytes + 17 + response.headers.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 4 } + 2
+            bytes +=
+                body.readableBytes + 17
+                + response.headers.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count + 4 } + 2
             pages += 1
             let page = try APICoding.decoder().decode(ProfileChanges.self, from: Data(buffer: body))
             cursor = page.cursor
@@ -125,7 +131,8 @@ private struct Measure {
     static func processCPUSeconds() -> Double {
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
-        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(
+            usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
     }
 
     func finish(_ name: String) {

@@ -1,12 +1,13 @@
 import ArgumentParser
 import AsyncHTTPClient
 import Foundation
-#if canImport(Glibc)
-    import Glibc
-#endif
 import NIOCore
 import ReciprocityAPI
 import ReciprocityCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `reciprocity-bench scenario`: a program's members each mark `--marks` people in one request, end to end
 /// through a real server; the server's CPU (from /proc) and the members' derivations against the same
@@ -29,19 +30,27 @@ struct ScenarioBench: AsyncParsableCommand {
     @Option(help: "Members in the program.") var members = 1000
     @Option(help: "Marks per member, in one request.") var marks = 20
     @Option(help: "Concurrent connections submitting.") var connections = 8
-    @Option(help: "A postgres:// URL of a server to benchmark on (a database of its own is created and dropped); default: SQLite.")
+    @Option(
+        help:
+            "A postgres:// URL of a server to benchmark on (a database of its own is created and dropped); default: SQLite."
+    )
     var database: String?
     @Option(help: "Python with openmined-psi; 'none' skips the PSI side.") var python = ".venv-test/bin/python3"
     @Option(help: "Seed of the random marks.") var seed: UInt64 = 1
 
     func run() async throws {
-        guard marks >= 10, marks < members else { throw BenchFailure("--marks must be at least 10 and below --members") }
+        guard marks >= 10, marks < members else {
+            throw BenchFailure("--marks must be at least 10 and below --members")
+        }
         // Checked before the minutes of our side, not after them.
         guard python == "none" || FileManager.default.fileExists(atPath: "scripts/psi_pairwise.py") else {
-            throw BenchFailure("scripts/psi_pairwise.py is not in this folder: run from the repository's root, or give --python none")
+            throw BenchFailure(
+                "scripts/psi_pairwise.py is not in this folder: run from the repository's root, or give --python none")
         }
         let keys = try (0..<members).map { _ in try PrivateKey() }
-        let parties = try keys.enumerated().map { try Party(handle: Handle("member\($0.offset)"), publicKey: $0.element.publicKey) }
+        let parties = try keys.enumerated().map {
+            try Party(handle: Handle("member\($0.offset)"), publicKey: $0.element.publicKey)
+        }
         let targets = markedMembers()
 
         // The members' side: derive every mark and seal its note, as the client library does.
@@ -52,7 +61,8 @@ struct ScenarioBench: AsyncParsableCommand {
                 let pairwise = try KeySchedule.derive(
                     context: context, me: keys[member], handle: parties[member].handle, role: .peer,
                     other: parties[target])
-                return Mark(token: pairwise.token, tag: pairwise.ownTag, note: try pairwise.sealNote("Hello from \(member)"))
+                return Mark(
+                    token: pairwise.token, tag: pairwise.ownTag, note: try pairwise.sealNote("Hello from \(member)"))
             }
         }
         let clientCPU = processCPUSeconds() - clientStart
@@ -62,7 +72,9 @@ struct ScenarioBench: AsyncParsableCommand {
         let client = makeClient(connections: connections)
         try await fixture.start(binary: options.serverBinary, client: client)
         let requests = try batches.enumerated().map { try fixture.submitRequest(member: $0.offset, marks: $0.element) }
-        guard let serverBefore = fixture.serverCPUSeconds() else { throw BenchFailure("cannot read the server's CPU time") }
+        guard let serverBefore = fixture.serverCPUSeconds() else {
+            throw BenchFailure("cannot read the server's CPU time")
+        }
         let databaseBefore = database == nil ? nil : ServerFixture.postgresCPUSeconds()
         let start = ContinuousClock.now
         let matched = try await withThrowingTaskGroup(of: Int.self) { group in
@@ -87,7 +99,9 @@ struct ScenarioBench: AsyncParsableCommand {
 
         let pairs = Set((0..<members).flatMap { member in targets[member].map { [min(member, $0), max(member, $0)] } })
         let mutual = pairs.filter { targets[$0[0]].contains($0[1]) && targets[$0[1]].contains($0[0]) }.count
-        guard matched == mutual else { throw BenchFailure("the server made \(matched) matches, the marks hold \(mutual)") }
+        guard matched == mutual else {
+            throw BenchFailure("the server made \(matched) matches, the marks hold \(mutual)")
+        }
         let ours = serverCPU + (databaseCPU ?? 0) + clientCPU
         report("members", Double(members))
         report("marks", Double(members * marks))
@@ -103,7 +117,9 @@ struct ScenarioBench: AsyncParsableCommand {
         report("ours_cpu_s", ours, decimals: 2)
         guard python != "none" else { return }
         let (psiCPU, psiMutual) = try runPSI(targets: targets)
-        guard psiMutual == mutual else { throw BenchFailure("PSI found \(psiMutual) mutual pairs, the marks hold \(mutual)") }
+        guard psiMutual == mutual else {
+            throw BenchFailure("PSI found \(psiMutual) mutual pairs, the marks hold \(mutual)")
+        }
         report("psi_runs", Double(members * marks))
         report("psi_cpu_s", psiCPU, decimals: 1)
         report("ratio", psiCPU / ours, decimals: 1)
@@ -127,7 +143,8 @@ struct ScenarioBench: AsyncParsableCommand {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = [python, "scripts/psi_pairwise.py"]
-        let input = Pipe(), output = Pipe()
+        let input = Pipe()
+        let output = Pipe()
         process.standardInput = input
         process.standardOutput = output
         do {
@@ -148,7 +165,8 @@ struct ScenarioBench: AsyncParsableCommand {
                 figures[String(parts[0])] = value
             }
         }
-        guard process.terminationStatus == 0, let cpu = figures["psi_cpu_s"], let mutual = figures["psi_mutual_pairs"] else {
+        guard process.terminationStatus == 0, let cpu = figures["psi_cpu_s"], let mutual = figures["psi_mutual_pairs"]
+        else {
             throw BenchFailure("scripts/psi_pairwise.py failed (is openmined-psi installed?):\n\(text)")
         }
         return (cpu, Int(mutual))
@@ -160,7 +178,8 @@ private func matches(_ client: HTTPClient, _ request: HTTPClientRequest) async t
     let response = try await client.execute(request, timeout: .seconds(60))
     let body = try await response.body.collect(upTo: 1 << 20)
     guard response.status == .ok else { throw BenchFailure("HTTP \(response.status.code): \(String(buffer: body))") }
-    return try APICoding.decoder().decode(SubmitMarksResponse.self, from: body).results.filter { $0.status == .matched }.count
+    return try APICoding.decoder().decode(SubmitMarksResponse.self, from: body).results.filter { $0.status == .matched }
+        .count
 }
 
 /// CPU seconds (user and system) this process has used.
@@ -170,4 +189,3 @@ func processCPUSeconds() -> Double {
     return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec)
         + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
 }
-

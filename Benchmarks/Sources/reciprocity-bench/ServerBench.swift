@@ -1,15 +1,16 @@
 import ArgumentParser
 import AsyncHTTPClient
 import Foundation
-#if canImport(Glibc)
-    import Glibc
-#endif
 import GRDB
 import PostgresNIO
 import ReciprocityCore
 import ReciprocityPostgres
 import ReciprocitySQLite
 import ReciprocityStore
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// How ingestion benchmarks submit: batch size and concurrent connections.
 struct IngestOptions: ParsableArguments {
@@ -28,7 +29,8 @@ struct ServerBenchOptions: ParsableArguments {
 
 func makeClient(connections: Int) -> HTTPClient {
     var configuration = HTTPClient.Configuration()
-    configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: connections)
+    configuration.connectionPool = .init(
+        idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: connections)
     return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
 }
 
@@ -90,15 +92,23 @@ private func rawSQLite(path: String) throws -> (DatabaseQueue, insert: (Database
     configuration.prepareDatabase { try $0.execute(sql: "PRAGMA synchronous = NORMAL") }
     let queue = try DatabaseQueue(path: path, configuration: configuration)
     let ids = try queue.read { db in
-        (try Int64.fetchOne(db, sql: "SELECT id FROM program")!, try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM member")!)
+        (
+            try Int64.fetchOne(db, sql: "SELECT id FROM program")!,
+            try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM member")!
+        )
     }
-    return (queue, { db, mark in
-        try db.cachedStatement(
-            sql: "INSERT INTO mark (token, program_id, epoch, member_id, tag, note, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
-        ).execute(arguments: [
-            mark.token.rawRepresentation, ids.0, 0, ids.1, mark.tag.rawRepresentation, mark.note?.rawRepresentation, 1,
-        ])
-    })
+    return (
+        queue,
+        { db, mark in
+            try db.cachedStatement(
+                sql:
+                    "INSERT INTO mark (token, program_id, epoch, member_id, tag, note, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+            ).execute(arguments: [
+                mark.token.rawRepresentation, ids.0, 0, ids.1, mark.tag.rawRepresentation, mark.note?.rawRepresentation,
+                1,
+            ])
+        }
+    )
 }
 
 /// The same rows, schema and batch size as the server, inserted into a fresh PostgreSQL database of
@@ -139,7 +149,8 @@ func rawPostgresSingleRowRate(_ location: PostgresLocation, seconds: Double) asy
     }
 }
 
-private func insert(_ mark: Mark, _ ids: (Int64, Int64), on connection: PostgresConnection, logger: Logger) async throws {
+private func insert(_ mark: Mark, _ ids: (Int64, Int64), on connection: PostgresConnection, logger: Logger) async throws
+{
     try await connection.query(
         """
         INSERT INTO mark (program_id, epoch, token, member_id, tag, note, created_at)
@@ -183,23 +194,31 @@ func rawSQLiteSingleRowRate(path: String, seconds: Double) throws -> Double {
 struct IngestBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ingest",
-        abstract: "Batch ingestion through the real server against a raw insert loop (same schema, batch size), on SQLite or PostgreSQL.")
+        abstract:
+            "Batch ingestion through the real server against a raw insert loop (same schema, batch size), on SQLite or PostgreSQL."
+    )
 
     @OptionGroup var options: ServerBenchOptions
     @OptionGroup var load: IngestOptions
     @Option(help: "Tokens to submit.") var tokens = 200_000
-    @Option(help: "A postgres:// URL of a server to benchmark on (a database of its own is created and dropped); default: SQLite.")
+    @Option(
+        help:
+            "A postgres:// URL of a server to benchmark on (a database of its own is created and dropped); default: SQLite."
+    )
     var database: String?
 
     func run() async throws {
         let members = tokens / (10_000 / load.batchSize * load.batchSize) + 1
         if let database {
-            guard PostgresLocation.isPostgres(database) else { throw BenchFailure("--database must be a postgres:// URL") }
+            guard PostgresLocation.isPostgres(database) else {
+                throw BenchFailure("--database must be a postgres:// URL")
+            }
             let raw = try await rawPostgresInsertRate(server: database, tokens: tokens, batchSize: load.batchSize)
             let fixture = try await ServerFixture(members: members, port: options.port, postgresServer: database)
             let client = makeClient(connections: load.workers)
             try await fixture.start(binary: options.serverBinary, client: client)
-            let served = try await ingest(fixture, client: client, tokens: tokens, batchSize: load.batchSize, workers: load.workers)
+            let served = try await ingest(
+                fixture, client: client, tokens: tokens, batchSize: load.batchSize, workers: load.workers)
             fixture.stop()
             try await client.shutdown()
             await fixture.dropDatabase()
@@ -213,7 +232,8 @@ struct IngestBench: AsyncParsableCommand {
         let fixture = try await ServerFixture(members: members, port: options.port)
         let client = makeClient(connections: load.workers)
         try await fixture.start(binary: options.serverBinary, client: client)
-        let served = try await ingest(fixture, client: client, tokens: tokens, batchSize: load.batchSize, workers: load.workers)
+        let served = try await ingest(
+            fixture, client: client, tokens: tokens, batchSize: load.batchSize, workers: load.workers)
         let rss = fixture.serverPeakRSSMiB()
         fixture.stop()
         try await client.shutdown()
@@ -240,26 +260,34 @@ struct ScaleBench: AsyncParsableCommand {
     @Option(help: "Tokens stored before measuring.") var tokens = 1_000_000
     @Option(help: "Tokens submitted in each measurement.") var measure = 100_000
     @Option(help: "Measurements of each store.") var rounds = 3
-    @Flag(help: "Give every preloaded mark a 540-byte sealed note, as real marks have (a much larger file; SQLite only).")
+    @Flag(
+        help: "Give every preloaded mark a 540-byte sealed note, as real marks have (a much larger file; SQLite only).")
     var withNotes = false
-    @Option(help: """
-        A postgres:// URL of a server to benchmark on (databases of their own are created and dropped); each round \
-        then also runs the raw insert loop into the large database and into an empty one; default: SQLite.
-        """)
+    @Option(
+        help: """
+            A postgres:// URL of a server to benchmark on (databases of their own are created and dropped); each round \
+            then also runs the raw insert loop into the large database and into an empty one; default: SQLite.
+            """)
     var database: String?
 
     func run() async throws {
-        if let database, !PostgresLocation.isPostgres(database) { throw BenchFailure("--database must be a postgres:// URL") }
+        if let database, !PostgresLocation.isPostgres(database) {
+            throw BenchFailure("--database must be a postgres:// URL")
+        }
         // Members for one measurement; the large store gets a fresh set per round (quotas), and one more
         // member that holds the preloaded tokens.
         let perRound = measure / (10_000 / load.batchSize * load.batchSize) + 1
-        let large = try await ServerFixture(members: perRound * rounds + 1, port: options.port, postgresServer: database)
+        let large = try await ServerFixture(
+            members: perRound * rounds + 1, port: options.port, postgresServer: database)
         let start = ContinuousClock.now
         try await large.preload(tokens: tokens, notes: withNotes)
         report("preload_seconds", elapsedSeconds(ContinuousClock.now - start), decimals: 1)
         let largeClient = makeClient(connections: load.workers)
         try await large.start(binary: options.serverBinary, client: largeClient)
-        var emptyRates: [Double] = [], largeRates: [Double] = [], rawEmptyRates: [Double] = [], rawLargeRates: [Double] = []
+        var emptyRates: [Double] = []
+        var largeRates: [Double] = []
+        var rawEmptyRates: [Double] = []
+        var rawLargeRates: [Double] = []
         var emptyBytesPerToken = 0.0
         for round in 1...rounds {
             let empty = try await ServerFixture(members: perRound, port: options.port + 1, postgresServer: database)
@@ -268,24 +296,28 @@ struct ScaleBench: AsyncParsableCommand {
             // Each measurement starts with no other writes pending: the kernel would otherwise still be writing
             // the previous store's pages back while the next one is measured.
             sync()
-            emptyRates.append(try await ingest(
-                empty, client: emptyClient, tokens: measure, batchSize: load.batchSize, workers: load.workers))
+            emptyRates.append(
+                try await ingest(
+                    empty, client: emptyClient, tokens: measure, batchSize: load.batchSize, workers: load.workers))
             empty.stop()
             try await emptyClient.shutdown()
             if empty.postgres == nil { emptyBytesPerToken = try empty.bytesPerToken() }
             await empty.dropDatabase()
             sync()
-            largeRates.append(try await ingest(
-                large, client: largeClient, tokens: measure, batchSize: load.batchSize, workers: load.workers,
-                firstMember: (round - 1) * perRound))
+            largeRates.append(
+                try await ingest(
+                    large, client: largeClient, tokens: measure, batchSize: load.batchSize, workers: load.workers,
+                    firstMember: (round - 1) * perRound))
             report("round_\(round)_empty_store_tokens_per_s", emptyRates.last!)
             report("round_\(round)_large_store_tokens_per_s", largeRates.last!)
             if let database, let location = large.postgres {
                 // The engine alone, the same rows and batch size, into an empty database and into the large one.
                 sync()
-                rawEmptyRates.append(try await rawPostgresInsertRate(server: database, tokens: measure, batchSize: load.batchSize))
+                rawEmptyRates.append(
+                    try await rawPostgresInsertRate(server: database, tokens: measure, batchSize: load.batchSize))
                 sync()
-                rawLargeRates.append(try await rawPostgresInsertRate(location, tokens: measure, batchSize: load.batchSize))
+                rawLargeRates.append(
+                    try await rawPostgresInsertRate(location, tokens: measure, batchSize: load.batchSize))
                 report("round_\(round)_raw_empty_tokens_per_s", rawEmptyRates.last!)
                 report("round_\(round)_raw_large_tokens_per_s", rawLargeRates.last!)
             }
@@ -316,7 +348,8 @@ struct ScaleBench: AsyncParsableCommand {
 struct RequestsBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "requests",
-        abstract: "Single-mark requests/s at full load against the storage engine's own one-mark-per-transaction rate, then p50/p99 latency at half the load (needs wrk).",
+        abstract:
+            "Single-mark requests/s at full load against the storage engine's own one-mark-per-transaction rate, then p50/p99 latency at half the load (needs wrk).",
         discussion: """
             Every request carries one mark with a 540-byte sealed note, as a client's marks do. The raw loop \
             inserts the same row, one transaction each, with the server's durability setting, on a database of \
@@ -326,13 +359,18 @@ struct RequestsBench: AsyncParsableCommand {
     @OptionGroup var options: ServerBenchOptions
     @Option(help: "Seconds per phase.") var seconds = 10
     @Option(help: "Concurrent connections for the throughput phase.") var connections = 32
-    @Option(help: "A postgres:// URL of a server to benchmark on (a database of its own is created and dropped); default: SQLite.")
+    @Option(
+        help:
+            "A postgres:// URL of a server to benchmark on (a database of its own is created and dropped); default: SQLite."
+    )
     var database: String?
     @Option(help: "reciprocityd processes on the one database (PostgreSQL only), each loaded by its own wrk.")
     var instances = 1
 
     func run() async throws {
-        if let database, !PostgresLocation.isPostgres(database) { throw BenchFailure("--database must be a postgres:// URL") }
+        if let database, !PostgresLocation.isPostgres(database) {
+            throw BenchFailure("--database must be a postgres:// URL")
+        }
         guard instances == 1 || database != nil else { throw BenchFailure("--instances needs --database postgres://") }
         let raw = try await ServerFixture(members: 1, port: 0, postgresServer: database)
         let rawRate: Double

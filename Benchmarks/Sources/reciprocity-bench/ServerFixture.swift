@@ -1,8 +1,5 @@
 import AsyncHTTPClient
 import Foundation
-#if canImport(Glibc)
-    import Glibc
-#endif
 import GRDB
 import NIOCore
 import NIOHTTP1
@@ -11,6 +8,10 @@ import ReciprocityCore
 import ReciprocityPostgres
 import ReciprocitySQLite
 import ReciprocityStore
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A database prepared for a benchmark (one program, members with known credentials) and, once started, a
 /// real `reciprocityd serve` process on a loopback port. Set up and torn down by one task; the load tasks only
@@ -34,7 +35,8 @@ final class ServerFixture: @unchecked Sendable {
         members: Int, port: Int, postgresServer: String? = nil, publicKeys: [PublicKey]? = nil,
         profile: ((Int) -> Profile)? = nil
     ) async throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("reciprocity-bench-\(UUID().uuidString)")
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "reciprocity-bench-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         databasePath = directory.appendingPathComponent("bench.sqlite").path
         self.port = port
@@ -42,7 +44,8 @@ final class ServerFixture: @unchecked Sendable {
         if let postgresServer {
             let server = try PostgresLocation(url: postgresServer)
             var location = server
-            location.database = "reciprocity_bench_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+            location.database =
+                "reciprocity_bench_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
             try await PostgresStore.administer(server, ["CREATE DATABASE \(location.database)"])
             postgres = location
             store = try await PostgresStore(location: location, poolSize: 4)
@@ -58,7 +61,8 @@ final class ServerFixture: @unchecked Sendable {
             let credential = try BearerSecret.generate(.memberCredential)
             _ = try await store.join(
                 program: program, inviteDigest: invite.digest, handle: Handle("member\(index)"),
-                publicKey: try publicKeys?[index] ?? PrivateKey().publicKey, profile: profile?(index) ?? Profile(displayName: "Member \(index)"),
+                publicKey: try publicKeys?[index] ?? PrivateKey().publicKey,
+                profile: profile?(index) ?? Profile(displayName: "Member \(index)"),
                 credentialDigest: credential.digest, now: Date())
             credentials.append(credential.text)
         }
@@ -69,7 +73,8 @@ final class ServerFixture: @unchecked Sendable {
     var databaseArgument: String {
         guard let postgres else { return databasePath }
         let password = postgres.password.map { ":\($0)" } ?? ""
-        return "postgres://\(postgres.username)\(password)@\(postgres.host):\(postgres.port)/\(postgres.database)?sslmode=\(postgres.tls.rawValue)"
+        return
+            "postgres://\(postgres.username)\(password)@\(postgres.host):\(postgres.port)/\(postgres.database)?sslmode=\(postgres.tls.rawValue)"
     }
 
     /// Drops the fixture's PostgreSQL database.
@@ -105,7 +110,9 @@ final class ServerFixture: @unchecked Sendable {
             let chunk = min(remaining, 20_000)
             try queue.write { db in
                 let insert = try db.makeStatement(
-                    sql: "INSERT INTO mark (token, program_id, epoch, member_id, tag, note, created_at) VALUES (?, ?, 0, ?, ?, ?, 0)")
+                    sql:
+                        "INSERT INTO mark (token, program_id, epoch, member_id, tag, note, created_at) VALUES (?, ?, 0, ?, ?, ?, 0)"
+                )
                 for _ in 0..<chunk {
                     let mark = try Mark.dummy()
                     try insert.execute(arguments: [
@@ -135,9 +142,10 @@ final class ServerFixture: @unchecked Sendable {
     /// Starts `instances` `reciprocityd serve` processes (found next to this executable unless given) on one
     /// database and one log key, on `port`, `port + 1`, ..., one after the other, each answering before the next.
     func start(binary: String?, client: HTTPClient, instances: Int = 1) async throws {
-        let executable = binary
+        let executable =
+            binary
             ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-                .appendingPathComponent("reciprocityd").path
+            .appendingPathComponent("reciprocityd").path
         for instance in 0..<instances {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: executable)
@@ -174,7 +182,8 @@ final class ServerFixture: @unchecked Sendable {
     /// The largest peak resident set size of the server processes, in MiB (VmHWM from /proc).
     func serverPeakRSSMiB() -> Double? {
         processes.compactMap { process -> Double? in
-            guard let status = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8),
+            guard
+                let status = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/status", encoding: .utf8),
                 let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
                 let kib = Double(line.split(separator: " ").dropFirst().first ?? "")
             else { return nil }
@@ -250,7 +259,9 @@ extension ServerFixture {
 
 /// utime + stime, in clock ticks, of the process whose /proc stat file this is.
 private func cpuTicks(processStat path: String) -> Double? {
-    guard let stat = try? String(contentsOfFile: path, encoding: .utf8), let end = stat.lastIndex(of: ")") else { return nil }
+    guard let stat = try? String(contentsOfFile: path, encoding: .utf8), let end = stat.lastIndex(of: ")") else {
+        return nil
+    }
     // Fields after the command's closing parenthesis start at field 3; utime and stime are fields 14 and 15.
     let fields = stat[stat.index(after: end)...].split(separator: " ")
     guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }

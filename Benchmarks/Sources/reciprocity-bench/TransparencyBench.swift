@@ -19,7 +19,8 @@ struct TransparencyBench: AsyncParsableCommand {
         let clock = ContinuousClock()
         // Distinct handles and keys, so that the log replays cleanly.
         let log = try (0..<entries).map { index in
-            KeyLogEntry(program: program, event: .join, handle: try Handle("m\(index)x"), publicKey: try PrivateKey().publicKey)
+            KeyLogEntry(
+                program: program, event: .join, handle: try Handle("m\(index)x"), publicKey: try PrivateKey().publicKey)
         }
 
         // In memory: build the tree, then verify proofs of random leaves against its signed head.
@@ -36,8 +37,9 @@ struct TransparencyBench: AsyncParsableCommand {
         let verifyRate = measureRate(seconds: 2, batch: 100) {
             let i = next % samples.count
             next += 1
-            precondition(MerkleTree.verifyInclusion(
-                index: samples[i], treeSize: entries, leafHash: leafHashes[i], proof: proofs[i], root: head.root))
+            precondition(
+                MerkleTree.verifyInclusion(
+                    index: samples[i], treeSize: entries, leafHash: leafHashes[i], proof: proofs[i], root: head.root))
         }
         let headRate = measureRate(seconds: 1, batch: 100) { precondition(head.verify(with: signingKey.publicKey)) }
         start = clock.now
@@ -61,7 +63,9 @@ struct TransparencyBench: AsyncParsableCommand {
         start = clock.now
         let again = try await auditor.audit(logKey: nil, state: audit.state, gossip: [audit.treeHead])
         let incrementalSeconds = elapsedSeconds(start.duration(to: clock.now))
-        guard audit.replayed == entries + 1, again.replayed == 0 else { throw BenchFailure("audit replayed too little") }
+        guard audit.replayed == entries + 1, again.replayed == 0 else {
+            throw BenchFailure("audit replayed too little")
+        }
         let rss = fixture.serverPeakRSSMiB()
         fixture.stop()
 
@@ -86,7 +90,9 @@ extension ServerFixture {
         try queue.write { db in
             let programID = try Int64.fetchOne(db, sql: "SELECT id FROM program")!
             let insert = try db.makeStatement(
-                sql: "INSERT INTO key_log (program_id, idx, event, handle, public_key, created_at) VALUES (?, ?, ?, ?, ?, 0)")
+                sql:
+                    "INSERT INTO key_log (program_id, idx, event, handle, public_key, created_at) VALUES (?, ?, ?, ?, ?, 0)"
+            )
             for (index, entry) in entries.enumerated() {
                 try insert.execute(arguments: [
                     programID, index, entry.event.rawValue, entry.handle.rawValue, entry.publicKey.rawRepresentation,

@@ -47,7 +47,9 @@ struct Wrk {
         for (process, pipe) in running {
             let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
             process.waitUntilExit()
-            guard process.terminationStatus == 0 else { throw BenchFailure("wrk failed (apt-get install wrk?):\n\(output)") }
+            guard process.terminationStatus == 0 else {
+                throw BenchFailure("wrk failed (apt-get install wrk?):\n\(output)")
+            }
             let result = try Self.parse(output)
             total.requestsPerSecond += result.requestsPerSecond
             total.failed += result.failed
@@ -83,54 +85,54 @@ struct Wrk {
     }
 
     static let script = """
--- wrk script for `reciprocity-bench requests`: each request submits one fresh random mark (token, tag and a
--- 540-byte sealed note, as every mark a client sends has), rotating over
--- the member credentials in the file named by RECIPROCITY_BENCH_CREDENTIALS. With RECIPROCITY_BENCH_DELAY_MS
--- set, each connection waits that long between requests (a paced load for the latency phase).
-local alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-local last = "AEIMQUYcgkosw048" -- the final character of 32 bytes in base64url keeps its 2 unused bits zero
-local threads = {}
-local credentials = {}
-local counter = 0
-local pause = tonumber(os.getenv("RECIPROCITY_BENCH_DELAY_MS") or "0")
+        -- wrk script for `reciprocity-bench requests`: each request submits one fresh random mark (token, tag and a
+        -- 540-byte sealed note, as every mark a client sends has), rotating over
+        -- the member credentials in the file named by RECIPROCITY_BENCH_CREDENTIALS. With RECIPROCITY_BENCH_DELAY_MS
+        -- set, each connection waits that long between requests (a paced load for the latency phase).
+        local alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+        local last = "AEIMQUYcgkosw048" -- the final character of 32 bytes in base64url keeps its 2 unused bits zero
+        local threads = {}
+        local credentials = {}
+        local counter = 0
+        local pause = tonumber(os.getenv("RECIPROCITY_BENCH_DELAY_MS") or "0")
 
-function setup(thread)
-  thread:set("id", #threads + 1)
-  table.insert(threads, thread)
-end
+        function setup(thread)
+          thread:set("id", #threads + 1)
+          table.insert(threads, thread)
+        end
 
-function init(args)
-  math.randomseed(os.time() * 1000 + id * 7919)
-  for line in io.lines(os.getenv("RECIPROCITY_BENCH_CREDENTIALS")) do
-    table.insert(credentials, line)
-  end
-end
+        function init(args)
+          math.randomseed(os.time() * 1000 + id * 7919)
+          for line in io.lines(os.getenv("RECIPROCITY_BENCH_CREDENTIALS")) do
+            table.insert(credentials, line)
+          end
+        end
 
--- `count` random base64url characters; 540 bytes are exactly 720 of them, and any 720 decode.
-local function text(count)
-  local chars = {}
-  for i = 1, count do
-    local r = math.random(1, 64)
-    chars[i] = alphabet:sub(r, r)
-  end
-  return table.concat(chars)
-end
+        -- `count` random base64url characters; 540 bytes are exactly 720 of them, and any 720 decode.
+        local function text(count)
+          local chars = {}
+          for i = 1, count do
+            local r = math.random(1, 64)
+            chars[i] = alphabet:sub(r, r)
+          end
+          return table.concat(chars)
+        end
 
-local function blinded()
-  local r = math.random(1, 16)
-  return text(42) .. last:sub(r, r)
-end
+        local function blinded()
+          local r = math.random(1, 16)
+          return text(42) .. last:sub(r, r)
+        end
 
-function request()
-  counter = counter + 1
-  local credential = credentials[(counter % #credentials) + 1]
-  local body = '{"epoch":0,"marks":[{"token":"' .. blinded() .. '","tag":"' .. blinded() .. '","note":"' .. text(720) .. '"}]}'
-  return wrk.format("POST", "/v1/marks",
-    { ["Authorization"] = "Bearer " .. credential, ["Content-Type"] = "application/json" }, body)
-end
+        function request()
+          counter = counter + 1
+          local credential = credentials[(counter % #credentials) + 1]
+          local body = '{"epoch":0,"marks":[{"token":"' .. blinded() .. '","tag":"' .. blinded() .. '","note":"' .. text(720) .. '"}]}'
+          return wrk.format("POST", "/v1/marks",
+            { ["Authorization"] = "Bearer " .. credential, ["Content-Type"] = "application/json" }, body)
+        end
 
-function delay()
-  return pause
-end
-"""
+        function delay()
+          return pause
+        end
+        """
 }

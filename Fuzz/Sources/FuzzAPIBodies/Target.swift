@@ -32,7 +32,8 @@ func fuzzOne(_ bytes: [UInt8]) {
             let leaf = KeyLogEntry(program: head.program, event: proof.event, handle: handle, publicKey: key).leafHash
             let hashes = proof.inclusionProof.compactMap { try? Base64URL.decode($0, byteCount: 32, what: "hash") }
             _ = MerkleTree.verifyInclusion(
-                index: proof.leafIndex, treeSize: Int(clamping: head.size), leafHash: leaf, proof: hashes, root: head.root)
+                index: proof.leafIndex, treeSize: Int(clamping: head.size), leafHash: leaf, proof: hashes,
+                root: head.root)
         }
     }
     if let rotation = try? decoder.decode(KeyRotationRequest.self, from: data),

@@ -4,7 +4,7 @@ import Glibc
 // never reached; `runFuzzer` hands control to it and feeds every input to the target's check.
 
 @_silgen_name("LLVMFuzzerRunDriver")
-func LLVMFuzzerRunDriver(
+func llvmFuzzerRunDriver(
     _ argc: UnsafeMutablePointer<CInt>,
     _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
     _ callback: @convention(c) (UnsafePointer<UInt8>, Int) -> CInt
@@ -24,5 +24,5 @@ public func runFuzzer(_ target: @escaping ([UInt8]) -> Void) -> Never {
     check = target
     var argc = CommandLine.argc
     var argv = CommandLine.unsafeArgv
-    exit(LLVMFuzzerRunDriver(&argc, &argv) { fuzzInput($0, $1) })
+    exit(llvmFuzzerRunDriver(&argc, &argv) { fuzzInput($0, $1) })
 }

@@ -5,8 +5,10 @@ import ReciprocityCore
 func fuzzOne(_ bytes: [UInt8]) {
     let text = String(decoding: bytes, as: UTF8.self)
     let utf8 = Array(text.utf8)
-    let lower = UInt8(ascii: "a")...UInt8(ascii: "z"), digit = UInt8(ascii: "0")...UInt8(ascii: "9")
-    let expected = (3...64).contains(utf8.count)
+    let lower = UInt8(ascii: "a")...UInt8(ascii: "z")
+    let digit = UInt8(ascii: "0")...UInt8(ascii: "9")
+    let expected =
+        (3...64).contains(utf8.count)
         && (lower.contains(utf8[0]) || digit.contains(utf8[0]))
         && utf8.allSatisfy { lower.contains($0) || digit.contains($0) || "._-".utf8.contains($0) }
     precondition(((try? Handle(text)) != nil) == expected, "handle rule disagrees")
