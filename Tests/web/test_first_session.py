@@ -68,6 +68,7 @@ def test_a_first_session_on_a_phone(server, members, invite, cli):
     page.tap("#mark-submit")
     assert not outcome_in_view(page, "Marked privately: bob, carol"), outcome_in_view(page, "Marked privately: bob, carol")
     expect(bar).to_be_hidden()
+    ivy.shot("phone-marked", full_page=False)
     # The card changes at once: marked, and what marking again does.
     card = page.locator("#directory-list li.card", has_text="@carol")
     expect(card).to_contain_text("You marked them as your mentor (pending")
@@ -91,6 +92,10 @@ def test_a_first_session_on_a_phone(server, members, invite, cli):
     ivy.screen("interests")
     page.tap("text=Withdraw carol")
     assert not outcome_in_view(page, "Withdrew your interest in carol"), outcome_in_view(page, "Withdrew your interest in carol")
+    # The line can be closed: it covers nothing after that.
+    page.tap("#status-close")
+    expect(page.locator("#dock .outcome")).to_be_hidden()
+    expect(page.locator("#main")).to_be_focused()
 
     for name in SCREENS:
         ivy.screen(name)

@@ -230,7 +230,8 @@ $("mark-form").addEventListener("submit", (event) => {
         redraw(); // the cards say whom you marked: from this device's records, no request
         const matched = results.filter((r) => r.state === "matched").map((r) => r.handle);
         // No request follows, whatever the answer (see "screens"): the next poll verifies a match.
-        say(`Marked privately: ${handles.join(", ")} ${WANTS[wants]}.` + (matched.length
-            ? ` The server reports a match with ${matched.join(", ")}: it shows under Matches once verified here, within ${POLL_MS / 1000} seconds.` : ""));
+        say(`Marked privately: ${handles.join(", ")} ${WANTS[wants]}. ` + (matched.length
+            ? `The server reports a match with ${matched.join(", ")}: it shows under Matches once verified here, within ${POLL_MS / 1000} seconds.`
+            : "Nobody is told unless they mark you too."));
     }).finally(() => syncSelection());
 });

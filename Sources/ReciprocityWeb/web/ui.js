@@ -69,6 +69,12 @@ export function say(text, { focus = true } = {}) {
     if (focus && text) status.focus();
 }
 
+// The status line's Close button: the line goes, and the focus returns to the screen without scrolling it.
+$("status-close").addEventListener("click", () => {
+    $("status").textContent = "";
+    $("main").focus({ preventScroll: true });
+});
+
 const RELATIVE = new Intl.RelativeTimeFormat("en", { numeric: "auto" });
 const DAY_MS = 86_400_000;
 
