@@ -227,7 +227,7 @@ $("mark-form").addEventListener("submit", (event) => {
         selected.clear();
         $("mark-note").value = "";
         updateNoteCount();
-        redraw(); // the cards say whom you marked: from this device's records, no request
+        await redraw(); // the cards say whom you marked: from this device's records, no request
         const matched = results.filter((r) => r.state === "matched").map((r) => r.handle);
         // No request follows, whatever the answer (see "screens"): the next poll verifies a match.
         say(`Marked privately: ${handles.join(", ")} ${WANTS[wants]}. ` + (matched.length
