@@ -99,12 +99,12 @@ def cli_member(cli, invite):
 
 @pytest.fixture
 def members(browser, server):
-    """members(handle, viewport=None) -> a fresh browser member (not yet joined). When the test ends, every
+    """members(handle, viewport=None, touch=False) -> a fresh browser member (not yet joined; `touch`: a phone). When the test ends, every
     request of every such page must have been same-origin and none may have asked the server's directory."""
     made = []
 
-    def make(handle, viewport=None):
-        made.append(Member(browser, server, handle, viewport))
+    def make(handle, viewport=None, touch=False):
+        made.append(Member(browser, server, handle, viewport, touch))
         return made[-1]
 
     yield make

@@ -24,9 +24,11 @@ WEB = ROOT / "Sources" / "ReciprocityWeb" / "web"
 SHOTS = pathlib.Path(__file__).resolve().parent / "screenshots"
 DOCS_SHOTS = ROOT / "docs" / "screenshots"
 # The screenshots --docs copies to docs/screenshots/.
-DOCS_SHOT_NAMES = ["join", "directory", "matches", "interests", "keys-changed", "mobile-interests-screen", "error-log",
-                   "matches-warnings"]
 SCREENS = ["profile", "directory", "interests", "matches", "keys", "device"]
+DOCS_SHOT_NAMES = ["join", "directory", "matches", "interests", "keys-changed", "mobile-interests-screen", "error-log",
+                   "matches-warnings"] + [f"phone-{name}" for name in ["join", *SCREENS, "marked"]] + [f"wide-{name}" for name in SCREENS]
+# Words a member's screens must not show until asked (inside a disclosure, "Advanced", or an error's details).
+JARGON = ["dummies", "padded", "tree head", "derivation", "key log", "token"]
 MAX_MARKS = 8
 # A name for the loopback address (the session's Chromium resolves it to 127.0.0.1): Chromium treats
 # http://127.x.y.z as a secure context, so an insecure origin needs a name other than localhost.
@@ -164,9 +166,10 @@ def idle(page):
 class Member:
     """One browser context (its own IndexedDB) with the app open."""
 
-    def __init__(self, browser, server, handle, viewport=None):
+    def __init__(self, browser, server, handle, viewport=None, touch=False):
         self.server, self.handle = server, handle
-        self.context = browser.new_context(viewport=viewport or {"width": 1100, "height": 900})
+        self.context = browser.new_context(viewport=viewport or {"width": 1100, "height": 900}, has_touch=touch,
+                                           is_mobile=touch)
         self.page = self.context.new_page()
         self.console = []
         self.requests = []
@@ -244,7 +247,7 @@ class Member:
         }""")
 
     def verified_matches(self):
-        return self.page.locator("#matches-list > li.card h3").all_inner_texts()
+        return [h.removeprefix("@") for h in self.page.locator("#matches-list > li.card .handle").all_inner_texts()]
 
     def shot(self, name, full_page=True):
         SHOTS.mkdir(exist_ok=True)
@@ -277,12 +280,12 @@ def same_origin_requests(members, base):
 _axe = None
 
 
-def axe_check(page, name):
-    """axe-core on the page as it is now: no serious or critical violation."""
+def axe_check(page, name, impacts=("serious", "critical")):
+    """axe-core on the page as it is now: no violation of these impacts (serious or critical unless told)."""
     global _axe
     from axe_playwright_python.sync_playwright import Axe
     _axe = _axe or Axe()
-    violations = [v for v in _axe.run(page).response["violations"] if v["impact"] in ("serious", "critical")]
+    violations = [v for v in _axe.run(page).response["violations"] if v["impact"] in impacts]
     assert not violations, f"{name}: " + "; ".join(f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']][:3]}" for v in violations)
 
 
@@ -338,10 +341,30 @@ def cli_and_browser_matched(cli, members, invite):
 
 
 def rotate(member):
-    """The member replaces their key on the Keys screen; returns (fingerprint before, fingerprint after)."""
+    """The member replaces their key on the Security screen; returns (fingerprint before, fingerprint after)."""
     member.screen("keys")
     before = member.page.locator("#my-fingerprint").inner_text()
     member.page.click("#rotate-start")
     member.page.click("#rotate-go")
     expect(member.page.locator("#status")).to_contain_text("Your key was replaced")
     return before, member.page.locator("#my-fingerprint").inner_text()
+
+
+def jargon_shown(page):
+    """The words of JARGON the page shows as it is now (the text a member sees: a closed disclosure's is not)."""
+    text = page.evaluate("() => document.body.innerText").lower()
+    return [word for word in JARGON if word in text]
+
+
+def outcome_in_view(page, text):
+    """Waits for the status line to say `text`; returns what is wrong with where it is (None when it is focused
+    and wholly inside the viewport)."""
+    expect(page.locator("#status")).to_contain_text(text)
+    idle(page)
+    return page.evaluate("""() => {
+        const status = document.getElementById("status"), box = status.getBoundingClientRect();
+        if (document.activeElement !== status) return `the focus is on ${document.activeElement?.tagName} #${document.activeElement?.id}`;
+        if (box.top < 0 || box.left < 0 || box.bottom > innerHeight || box.right > innerWidth || box.height === 0)
+            return `the status line is at ${Math.round(box.top)}..${Math.round(box.bottom)} of a ${innerHeight}-pixel viewport`;
+        return null;
+    }""")

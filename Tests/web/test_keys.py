@@ -30,7 +30,8 @@ def resign(line, timestamp, key_file):
 
 
 def gossip(member, line):
-    """Checks a tree head line on the member's Keys screen; returns what the page says of it."""
+    """Checks a tree head line on the member's Security screen (under Advanced); returns what the page says of it."""
+    member.page.locator("#keys-advanced").evaluate("(details) => { details.open = true; }")
     member.page.fill("#gossip-head", line)
     member.page.click("#gossip-form button[type=submit]")
     idle(member.page)

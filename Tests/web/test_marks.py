@@ -23,7 +23,7 @@ def test_mark_each_other_and_both_see_the_verified_match(server, invite, alice_a
     expect(alice.page.locator("#matches-list")).to_contain_text("Happy to, Alice.", timeout=30_000)
     expect(alice.page.locator("#status")).to_contain_text("New match: bob")
     assert alice.verified_matches() == ["bob"] and bob.verified_matches() == ["alice"]
-    # The fingerprint shown with the match is the one bob's own Keys screen shows.
+    # The fingerprint shown with the match is the one bob's own Security screen shows.
     bob.screen("keys")
     bob_fp = bob.page.locator("#my-fingerprint").inner_text()
     assert re.fullmatch(r"([0-9a-f]{4} ){7}[0-9a-f]{4}", bob_fp), bob_fp

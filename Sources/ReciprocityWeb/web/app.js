@@ -32,6 +32,13 @@ for (const button of /** @type {NodeListOf<HTMLButtonElement>} */ (document.quer
     });
 }
 
+// The backup reminder's button: the This device screen, at its backup form.
+$("backup-nudge-go").addEventListener("click", async () => {
+    clearMessages();
+    await showScreen("device", { focus: false });
+    $("export-pass").focus();
+});
+
 // --- start -----------------------------------------------------------------------------------------------
 
 /**

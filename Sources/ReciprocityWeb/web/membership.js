@@ -182,7 +182,7 @@ export class Membership extends MembershipKeyLog {
             const [nextKey] = await idbGet(["nextKey"]);
             if (nextKey) {
                 throw new ClientError("rotation-unfinished",
-                    "a key rotation is unfinished on this device: finish it first (Keys screen, \u201cReplace my key\u201d completes the same rotation), then make the backup; a backup now would hold a key that is about to be replaced");
+                    "a key rotation is unfinished on this device: finish it first (Security screen, \u201cReplace my key\u201d completes the same rotation), then make the backup; a backup now would hold a key that is about to be replaced");
             }
             return { privateKey: await this.rawPrivateKeyForBackup(), state: JSON.parse(this.stateJSON()) };
         });
@@ -223,7 +223,7 @@ export class Membership extends MembershipKeyLog {
         if (pinned !== undefined && pinned !== live) {
             throw new ClientError("key-changed",
                 `${handle}'s key changed in the key log (pinned ${await fingerprintOf(pinned)}, now ${await fingerprintOf(live)}); ` +
-                `compare fingerprints with ${handle} another way, then trust the new key on the Keys screen`);
+                `compare fingerprints with ${handle} another way, then trust the new key on the Security screen`);
         }
         this.state.pinnedKeys[handle] = live;
         return { handle, publicKey: base64urlDecode(live, 32) };

@@ -4,6 +4,7 @@
 
 import { $, act } from "./ui.js";
 import { renderers, session } from "./session.js";
+import { drawBackupNudge } from "./backup-nudge.js";
 import { pollMatches, startPolling } from "./screen-matches.js";
 import { startDirectorySync } from "./screen-directory.js";
 
@@ -21,8 +22,10 @@ export function showScreen(name, { focus = true } = {}) {
         else button.removeAttribute("aria-current");
     }
     session.current = name;
+    $("selection-bar").hidden = true; // the directory's own bar: its renderer shows it again there
     document.title = `${$(`screen-${name}`).querySelector("h1").textContent} · Reciprocity`;
     if (focus) $("main").focus();
+    drawBackupNudge(session.membership, name);
     if (!session.membership) return undefined;
     return act(null, async () => {
         try {

@@ -11,6 +11,7 @@ import { enterApp, showScreen } from "./navigation.js";
 import { forgetDirectoryState, stopDirectorySync } from "./screen-directory.js";
 import { forgetMatches, stopPolling } from "./screen-matches.js";
 import { forgetProfile } from "./screen-profile.js";
+import { backedUp, forgetBackupRecord, rememberBackup } from "./backup-nudge.js";
 
 /**
  * Draws what this browser holds (no request).
@@ -23,9 +24,15 @@ export async function render() {
         el("dt", {}, "Server"), el("dd", {}, s.server),
         el("dt", {}, "Program"), el("dd", {}, s.program),
         el("dt", {}, "Handle"), el("dd", {}, s.handle),
+        el("dt", {}, "Your key"), el("dd", {}, "Kept in this browser only. Nothing can copy it out, except a backup you ask for below."));
+    $("device-details").replaceChildren(
         el("dt", {}, "Your fingerprint"), el("dd", {}, el("code", { class: "fp" }, await fingerprintOf(membership.publicKey))),
         el("dt", {}, "Marks kept on the server"), el("dd", {}, `${s.padTo ?? "the program's quota"} (your interests plus dummies, so the server cannot count them)`),
-        el("dt", {}, "Private key"), el("dd", {}, "In this browser only: a key derivations use without reading it, plus a copy encrypted under a second browser-held key, read only for a key backup you ask for"));
+        el("dt", {}, "Private key"), el("dd", {}, "A non-extractable WebCrypto key that key derivations use without reading it, plus a copy encrypted under a second browser-held key, read only for a key backup you ask for"));
+    $("export-account").value = `${s.handle} (${s.program})`;
+    $("backup-state").textContent = backedUp(membership)
+        ? "A backup of your current key was made or restored in this browser."
+        : "No backup of your current key has been made in this browser yet.";
 }
 
 confirmStep("forget");
@@ -34,6 +41,7 @@ $("forget-go").addEventListener("click", (event) => act(event.target, async () =
     stopDirectorySync();
     await forgetDevice();
     await forgetDirectory();
+    forgetBackupRecord();
     session.membership = null;
     forgetDirectoryState();
     forgetMatches();
@@ -67,6 +75,8 @@ $("export-form").addEventListener("submit", (event) => {
         link.remove();
         setTimeout(() => URL.revokeObjectURL(url), 60_000);
         form.reset();
+        rememberBackup(membership);
+        await render();
         say("Your key backup was downloaded. Keep the file and its passphrase apart.");
     });
 });
@@ -93,6 +103,7 @@ for (const form of /** @type {NodeListOf<HTMLFormElement>} */ (document.querySel
                 privateKey.fill(0);
             }
             form.reset();
+            rememberBackup(session.membership);
             forgetMatches();
             forgetProfile();
             enterApp();

@@ -14,7 +14,6 @@ const DIRECTORY_SYNC_MS = 180_000;
 const selected = new Set();
 let query = {};
 let page = 0;
-let directory = null; // the DirectoryReplica of this membership's program
 let directorySyncTimer = null;
 
 function card(member, prefix, shared = []) {
@@ -38,8 +37,18 @@ function card(member, prefix, shared = []) {
             p.seeksMentoring ? el("span", { class: "flag" }, "Looking for a mentor") : null),
         p.tags.length ? el("ul", { class: "tags", "aria-label": "Tags" }, p.tags.map((t) => el("li", { class: shared.includes(t) ? "shared" : null }, t))) : null,
         shared.length ? el("p", { class: "help" }, `${shared.length} shared tag${shared.length > 1 ? "s" : ""}`) : null,
-        mine.map((m) => el("p", { class: "help" }, `You marked them ${WANTS[m.wants]} (${m.matchedAt ? "matched" : "pending"}; only you can see this)`)),
-        self ? el("p", { class: "help" }, "This is you") : el("div", { class: "check" }, box, el("label", { for: id }, `Select ${p.displayName}`)));
+        mine.map((m) => el("p", { class: "marked" }, `✓ You marked them ${WANTS[m.wants]} (${m.matchedAt ? "matched" : "pending"}; only you can see this)`)),
+        self ? el("p", { class: "help" }, "This is you")
+            : el("div", { class: "check" }, box, el("label", { for: id }, selectLabel(p.displayName, prefix, mine.length > 0))));
+}
+
+/**
+ * The label of a card's Select box: it names the person, says when the card is a suggestion (the same person
+ * may show in the list below too, and both boxes select them), and says what marking someone again does.
+ */
+function selectLabel(name, prefix, marked) {
+    const suggested = prefix === "dir" ? "" : " (suggested)";
+    return marked ? `Select ${name}${suggested} to mark again (the same kind of mark replaces your note)` : `Select ${name}${suggested}`;
 }
 
 function syncSelection() {
@@ -49,21 +58,29 @@ function syncSelection() {
     $("mark-selected").textContent = n ? `Selected (${n}): ${[...selected].join(", ")}` : "Nobody selected yet.";
     $("mark-submit").disabled = n === 0;
     $("mark-submit").textContent = n > 1 ? `Mark ${n} people privately` : "Mark privately";
+    // The bar at the bottom of the screen: the selection and the way to the mark panel, wherever the member is.
+    $("selection-bar").hidden = n === 0 || session.current !== "directory";
+    $("selection-count").textContent = `${n} selected: ${[...selected].join(", ")}`;
+    $("selection-go").textContent = n > 1 ? `Mark these ${n}…` : "Mark…";
 }
+
+$("selection-go").addEventListener("click", () => {
+    $("mark-form").focus(); // scrolls the panel into view
+});
 
 const PAGE_SIZE = 20;
 
 /** One page of the local search (directory.js): no request, whatever is searched. */
 function renderDirectoryPage() {
-    const found = directory ? directory.search(query) : [];
+    const found = session.directory ? session.directory.search(query) : [];
     const last = Math.max(0, Math.ceil(found.length / PAGE_SIZE) - 1);
     page = Math.min(page, last);
     const shown = found.slice(page * PAGE_SIZE, (page + 1) * PAGE_SIZE);
     const list = $("directory-list");
     list.replaceChildren(...shown.map((m) => card(m, "dir")));
-    if (!directory?.synced) list.append(el("li", {}, "Loading the directory…"));
+    if (!session.directory?.synced) list.append(el("li", {}, "Loading the directory…"));
     else if (!shown.length) list.append(el("li", {}, "Nobody matches this search."));
-    $("directory-count").textContent = directory?.synced
+    $("directory-count").textContent = session.directory?.synced
         ? `${found.length} member${found.length === 1 ? "" : "s"}${found.length > PAGE_SIZE ? `, page ${page + 1} of ${last + 1}` : ""}`
         : "";
     $("page-next").disabled = page >= last;
@@ -74,8 +91,10 @@ function renderDirectoryPage() {
 function suggestionGroups() {
     const membership = heldMembership();
     const mine = membership.lastMe?.member.profile ?? lastProfile();
-    if (!directory || !mine) return [];
-    const rank = (filter) => directory.ranked(mine.tags, membership.state.handle, filter);
+    const replica = session.directory;
+    if (!replica || !mine) return [];
+    const rank = (filter) => replica.ranked(mine.tags, membership.state.handle, filter);
+    /** @type {[string, string, {member: any, shared: string[]}[]][]} */
     const groups = [];
     if (mine.seeksMentoring || !mine.offersMentoring) groups.push(["People who could mentor you", "sug-mentor", rank({ offersMentoring: true })]);
     if (mine.offersMentoring) groups.push(["People you could mentor", "sug-mentee", rank({ seeksMentoring: true })]);
@@ -137,9 +156,10 @@ async function syncDirectory() {
     if (!session.membership) return;
     const owner = session.membership;
     try {
-        if (directory?.program !== owner.state.program) directory = await DirectoryReplica.open(owner.state.program);
-        const first = !directory.synced;
-        const changed = await directory.sync(owner.api);
+        let replica = session.directory;
+        if (!replica || replica.program !== owner.state.program) replica = session.directory = await DirectoryReplica.open(owner.state.program);
+        const first = !replica.synced;
+        const changed = await replica.sync(owner.api);
         if (session.membership === owner && session.current === "directory" && (first || changed)) {
             renderDirectoryPage();
             if (first) renderSuggestions();
@@ -176,7 +196,7 @@ export function stopDirectorySync() {
  * @returns {void}
  */
 export function forgetDirectoryState() {
-    directory = null;
+    session.directory = null;
     selected.clear();
 }
 
@@ -210,7 +230,8 @@ $("mark-form").addEventListener("submit", (event) => {
         await redraw(); // the cards say whom you marked: from this device's records, no request
         const matched = results.filter((r) => r.state === "matched").map((r) => r.handle);
         // No request follows, whatever the answer (see "screens"): the next poll verifies a match.
-        say(`Marked privately: ${handles.join(", ")} ${WANTS[wants]}.` + (matched.length
-            ? ` The server reports a match with ${matched.join(", ")}: it shows under Matches once verified here, within ${POLL_MS / 1000} seconds.` : ""));
+        say(`Marked privately: ${handles.join(", ")} ${WANTS[wants]}. ` + (matched.length
+            ? `The server reports a match with ${matched.join(", ")}: it shows under Matches once verified here, within ${POLL_MS / 1000} seconds.`
+            : "Nobody is told unless they mark you too."));
     }).finally(() => syncSelection());
 });

@@ -12,13 +12,14 @@ export function render() {
     const membership = heldMembership();
     const marks = membership.interests;
     const box = $("interests-list");
+    $("interests-pad").textContent = `${membership.state.padTo ?? "the program's quota"} marks`;
     if (!marks.length) {
         box.replaceChildren(el("p", {}, "You have not marked anyone yet. Find people in the Directory."));
         return;
     }
     const rows = marks.map((mark) => {
         let state = mark.matchedAt ? "Matched" : "Pending";
-        if (!mark.matchedAt && (mark.waitingForTrust || membership.keyChanged(mark))) state = "Waiting: their key changed; check and trust it on the Keys screen";
+        if (!mark.matchedAt && (mark.waitingForTrust || membership.keyChanged(mark))) state = "Waiting: their key changed; check it with them and trust it on the Security screen";
         const withdraw = mark.matchedAt ? "—" : el("button", { type: "button" }, `Withdraw ${mark.handle}`);
         if (withdraw instanceof HTMLElement) {
             withdraw.addEventListener("click", () => act(withdraw, async () => {
@@ -31,7 +32,7 @@ export function render() {
             el("td", {}, state), el("td", {}, mark.note ? el("span", { class: "note" }, mark.note) : "—"), el("td", {}, withdraw));
     });
     box.replaceChildren(el("table", {},
-        el("caption", { class: "help" }, `${marks.length} interest${marks.length > 1 ? "s" : ""}, padded on the server to ${membership.state.padTo ?? "the program's quota"} marks with dummies`),
+        el("caption", { class: "help" }, `${marks.length} ${marks.length > 1 ? "people" : "person"} marked`),
         el("thead", {}, el("tr", {}, ["Person", "You want them", "State", "Your note", "Action"].map((h) => el("th", { scope: "col" }, h)))),
         el("tbody", {}, rows)));
 }

@@ -17,7 +17,7 @@ export async function render() {
     const changed = await membership.changedKeys();
     const box = $("changed-keys");
     if (!changed.length) {
-        box.replaceChildren(el("p", {}, "No key you pinned has changed."));
+        box.replaceChildren(el("p", {}, "Nobody's key has changed."));
         return;
     }
     box.replaceChildren(...changed.map((c) => {
@@ -28,10 +28,10 @@ export async function render() {
             say(`You now trust ${c.handle}'s new key (${fp}); your pending interest in them was derived again.`);
         }));
         return el("div", { class: "warning" },
-            el("p", {}, `${c.handle}'s key changed. Until you trust the new key you cannot mark them, and your marks on them wait.`),
-            el("p", {}, "Pinned: ", el("code", { class: "fp" }, c.pinned)),
-            el("p", {}, "Now: ", el("code", { class: "fp" }, c.live)),
-            el("p", {}, `Ask ${c.handle} for their fingerprint another way (in person, by phone). Trust it only if it is the same.`),
+            el("p", {}, `${c.handle}'s key changed: they may have a new phone or browser, or someone may be pretending to be them. Until you trust the new key you cannot mark them, and your marks on them wait.`),
+            el("p", {}, `Ask ${c.handle} another way (in person, by phone) to read you the code on their Security screen. Trust the new key only if it is this one:`),
+            el("p", {}, "Their code now: ", el("code", { class: "fp" }, c.live)),
+            el("p", { class: "help" }, "The code you had before: ", el("code", { class: "fp" }, c.pinned)),
             trust);
     }));
 }

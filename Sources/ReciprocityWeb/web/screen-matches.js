@@ -2,7 +2,7 @@
 // The Matches screen and the regular poll that keeps it (and the badge) up to date: `pollMatches` is the one
 // refresh every screen opens with (navigation.js).
 
-import { $, act, clearMessages, el, say, showError, WANTS } from "./ui.js";
+import { $, act, clearMessages, el, say, showError, WANTS, when } from "./ui.js";
 import { session } from "./session.js";
 
 export const POLL_MS = 10_000;
@@ -15,8 +15,9 @@ function renderMatches(reports) {
     const verified = reports.filter((r) => r.verified);
     const list = $("matches-list");
     list.replaceChildren(...verified.map((r) => el("li", { class: "card" },
-        el("h3", {}, r.handle),
-        el("p", {}, `You wanted them ${WANTS[r.wants] ?? ""}. Matched ${new Date(r.matchedAt).toLocaleString()}.`),
+        el("h2", {}, session.directory?.members.get(r.handle)?.profile.displayName ?? r.handle),
+        el("p", { class: "handle" }, `@${r.handle}`),
+        el("p", {}, `You wanted them ${WANTS[r.wants] ?? ""}. Matched `, when(r.matchedAt), "."),
         r.noteProblem ? el("p", { class: "warning" }, `Warning: ${r.noteProblem}.`)
             : r.note ? el("div", {}, el("p", { class: "help" }, "Their note:"), el("p", { class: "note" }, r.note))
             : el("p", { class: "help" }, "No note."),
@@ -28,9 +29,9 @@ function renderMatches(reports) {
         ? [el("p", { class: "warning" }, "Warning: the server reports a match that does not verify here (it may have fabricated it); it is not shown as a match.")]
         : []));
     const badge = $("match-count");
-    badge.textContent = String(verified.length);
+    // The button reads "Matches (1)": the brackets are for screen readers only.
+    badge.replaceChildren(el("span", { class: "unseen" }, "("), String(verified.length), el("span", { class: "unseen" }, ")"));
     badge.hidden = verified.length === 0;
-    badge.setAttribute("aria-label", `${verified.length} matches`);
 }
 
 /**
@@ -50,7 +51,7 @@ export async function pollMatches({ quiet = false } = {}) {
             // Added to what the page says already (a mark's own answer, say), not in its place.
             if (fresh.length) {
                 const before = $("status").textContent.replace(/\s*New match: [^!]*! See Matches\./g, "");
-                say(`${before} New match: ${fresh.map((h) => h.split("/")[0]).join(", ")}! See Matches.`.trim());
+                say(`${before} New match: ${fresh.map((h) => h.split("/")[0]).join(", ")}! See Matches.`.trim(), { focus: false });
             }
         }
         knownMatches = new Set(handles);

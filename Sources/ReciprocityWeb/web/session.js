@@ -11,10 +11,12 @@
 
 import { ClientError } from "./server-api.js";
 
-/** @type {{membership: import("./membership.js").Membership | null, current: string | null}} */
+/** @type {{membership: import("./membership.js").Membership | null, current: string | null, directory: import("./directory.js").DirectoryReplica | null}} */
 export const session = {
     /** The Membership (membership.js), or null. */
     membership: null,
+    /** The directory replica of this membership's program (screen-directory.js keeps it), or null. */
+    directory: null,
     /** The name of the screen shown ("profile", "directory", ...), or null. */
     current: null,
 };

@@ -57,12 +57,45 @@ export function clearMessages() {
 }
 
 /**
- * Sets the status line (announced politely).
+ * Sets the status line: an action's outcome. The line sits in the dock at the bottom of the screen (sticky), so it
+ * shows where the member is on a long page, and takes the focus (a screen reader reads it; the member sees it).
  * @param {string} text
+ * @param {{focus?: boolean}} options (optional) `focus: false` for what a background poll found
  * @returns {void}
  */
-export function say(text) {
-    $("status").textContent = text;
+export function say(text, { focus = true } = {}) {
+    const status = $("status");
+    status.textContent = text;
+    if (focus && text) status.focus();
+}
+
+// The status line's Close button: the line goes, and the focus returns to the screen without scrolling it.
+$("status-close").addEventListener("click", () => {
+    $("status").textContent = "";
+    $("main").focus({ preventScroll: true });
+});
+
+const RELATIVE = new Intl.RelativeTimeFormat("en", { numeric: "auto" });
+const DAY_MS = 86_400_000;
+
+/**
+ * A time for a member to read: "5 minutes ago", "yesterday", or a date in their own time zone a week on, with
+ * the full local date and time as its title.
+ * @param {string} iso an ISO 8601 time
+ * @returns {HTMLTimeElement}
+ */
+export function when(iso) {
+    const date = new Date(iso);
+    const ago = Date.now() - date.getTime();
+    const full = date.toLocaleString("en", { dateStyle: "long", timeStyle: "short" });
+    let text;
+    if (Number.isNaN(ago)) text = iso;
+    else if (ago < 60_000) text = "just now";
+    else if (ago < 3_600_000) text = RELATIVE.format(-Math.floor(ago / 60_000), "minute");
+    else if (ago < DAY_MS) text = RELATIVE.format(-Math.floor(ago / 3_600_000), "hour");
+    else if (ago < 7 * DAY_MS) text = RELATIVE.format(-Math.floor(ago / DAY_MS), "day");
+    else text = `on ${date.toLocaleDateString("en", { dateStyle: "long" })}`;
+    return el("time", { datetime: iso, title: full }, text);
 }
 
 /**
