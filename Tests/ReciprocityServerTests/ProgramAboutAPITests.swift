@@ -13,6 +13,10 @@ import Testing
 /// A program's description and code of conduct over HTTP: the operator sets and reads them, members get them
 /// with the program (join answer, GET /v1/me), and nobody without a valid invite learns anything from them.
 @Suite struct ProgramAboutAPITests {
+    /// Both texts at their longest.
+    static let longest = ProgramAbout(
+        description: String(repeating: "d", count: ProgramAbout.maxDescription),
+        conduct: String(repeating: "c", count: ProgramAbout.maxConduct))
     static let about = ProgramAbout(
         description: "Mentoring for the <b>caf\u{e9}</b> guild.", conduct: "1. Be kind.\n2. No spam.\t<script>")
 
@@ -101,11 +105,7 @@ import Testing
     func aRefusedJoinIsTheSameForAnUnknownProgramAndADescribedOne(_ backend: Backend) async throws {
         let harness = try await Harness.make(backend)
         let (program, _) = try await harness.program()
-        _ = try await harness.store.setAbout(
-            program: program,
-            about: ProgramAbout(
-                description: String(repeating: "d", count: ProgramAbout.maxDescription),
-                conduct: String(repeating: "c", count: ProgramAbout.maxConduct)))
+        _ = try await harness.store.setAbout(program: program, about: Self.longest)
         try await harness.application().test(.live) { client in
             let key = try PrivateKey().publicKey.base64URL
             func refuse(_ name: String) async throws -> (HTTPResponse.Status, [String], String) {
@@ -122,34 +122,6 @@ import Testing
             #expect(existing.0 == .forbidden)
             #expect(existing.0 == missing.0 && existing.1 == missing.1 && existing.2 == missing.2)
             #expect(!existing.2.contains("ddd") && !existing.2.contains("ccc"))
-        }
-    }
-}
-
-extension DifferentialPrivacyTests {
-    /// As `joinRefusalsTakeTheSameTimeWhetherOrNotTheProgramExists`, with the existing program's texts set at
-    /// their longest: reading the program row with them must not make a refusal slower for it.
-    @Test func joinRefusalsTakeTheSameTimeWhetherOrNotADescribedProgramExists() async throws {
-        let harness = try Harness()
-        let (program, _) = try await harness.program()
-        _ = try await harness.store.setAbout(
-            program: program,
-            about: ProgramAbout(
-                description: String(repeating: "d", count: ProgramAbout.maxDescription),
-                conduct: String(repeating: "c", count: ProgramAbout.maxConduct)))
-        func refuse(_ name: ProgramID) async throws {
-            await #expect(throws: StoreError.self) {
-                try await harness.store.join(
-                    program: name, inviteDigest: BearerSecret.digest(of: "rcpi_wrong"), handle: Handle("zed"),
-                    publicKey: PrivateKey().publicKey, profile: Profile(displayName: "Zed"),
-                    credentialDigest: Data(count: 32), now: Date())
-            }
-        }
-        let missing = try ProgramID("no-such-program")
-        try await Self.expectSameTiming("join with a wrong invite, described vs missing program") {
-            try await refuse(program)
-        } versus: {
-            try await refuse(missing)
         }
     }
 }
