@@ -50,10 +50,11 @@ invites = { values = ["$invite"] }
 "path.token" = { dictionary = "tokens", probability = 0.8 }
 "body.invite" = { dictionary = "invites", probability = 0.8 }
 
-# Profile text and handles have rules JSON Schema cannot state (at most 4 combining marks a character, no
-# character made only of invisible code points, look-alike handles): a schema-valid value may still be 400.
+# Profile text, program texts and handles have rules JSON Schema cannot state (at most 4 combining marks a
+# character, no character made only of invisible code points, look-alike handles): a schema-valid value may
+# still be 400.
 [[operations]]
-include-operation-id-regex = "^(join|updateProfile|listDirectory)$"
+include-operation-id-regex = "^(join|updateProfile|listDirectory|adminSetProgramAbout)$"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "429"]
 TOML
 

@@ -16,3 +16,10 @@ public func terminalSafe(_ text: String) -> String {
     }
     return out
 }
+
+/// Multi-line text (a program's description or code of conduct) made safe line by line: each line as
+/// `terminalSafe` shows it, the lines still on lines of their own.
+public func terminalSafeLines(_ text: String) -> String {
+    text.split(separator: "\n", omittingEmptySubsequences: false).map { terminalSafe(String($0)) }.joined(
+        separator: "\n")
+}

@@ -5,16 +5,35 @@ public import ReciprocityCore
 // encode exactly what Specs/openapi.yaml describes. Tokens, tags and keys are unpadded base64url strings;
 // times are RFC 3339 strings in UTC.
 
-/// A program as members see it.
+/// A program as members see it, with the operator's description and code of conduct (plain text, empty when
+/// not set: `ProgramAbout`).
 public struct ProgramInfo: Codable, Sendable, Equatable {
     public var name: String
     public var epoch: UInt32
     public var maxMarks: Int
-    public init(name: String, epoch: UInt32, maxMarks: Int) {
+    public var description: String
+    public var conduct: String
+    public init(name: String, epoch: UInt32, maxMarks: Int, about: ProgramAbout = ProgramAbout()) {
         self.name = name
         self.epoch = epoch
         self.maxMarks = maxMarks
+        self.description = about.description
+        self.conduct = about.conduct
     }
+
+    private enum CodingKeys: String, CodingKey { case name, epoch, maxMarks, description, conduct }
+
+    /// A server from before the texts existed sends none: they read as empty.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        name = try container.decode(String.self, forKey: .name)
+        epoch = try container.decode(UInt32.self, forKey: .epoch)
+        maxMarks = try container.decode(Int.self, forKey: .maxMarks)
+        description = try container.decodeIfPresent(String.self, forKey: .description) ?? ""
+        conduct = try container.decodeIfPresent(String.self, forKey: .conduct) ?? ""
+    }
+
+    public var about: ProgramAbout { ProgramAbout(description: description, conduct: conduct) }
 }
 
 /// A directory entry: a member's handle, public key and profile.
@@ -316,6 +335,24 @@ public struct MatchesResponse: Codable, Sendable {
 }
 
 // MARK: - Admin
+
+/// `PATCH /v1/admin/programs/{program}/about`: a text left out keeps its value, an empty one clears it.
+public struct SetProgramAboutRequest: Codable, Sendable {
+    public var description: String?
+    public var conduct: String?
+    public init(description: String? = nil, conduct: String? = nil) {
+        self.description = description
+        self.conduct = conduct
+    }
+
+    private enum CodingKeys: String, CodingKey { case description, conduct }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        description = try container.decodePresent(String.self, forKey: .description)
+        conduct = try container.decodePresent(String.self, forKey: .conduct)
+    }
+}
 
 /// `POST /v1/admin/programs`.
 public struct CreateProgramRequest: Codable, Sendable {

@@ -34,6 +34,8 @@ public struct Membership: Sendable {
     var key: PrivateKey
     /// The server's answer to the last replacement request, per submitted token (its word only).
     var lastAnswer: [String: MarkState] = [:]
+    /// The program as the join answered it (its description and code of conduct); nil for an opened membership.
+    public internal(set) var joinedProgram: ProgramInfo?
 
     var api: ServerAPI { ServerAPI(baseURL: state.server, credential: state.credential) }
     public var publicKey: PublicKey { key.publicKey }
@@ -62,6 +64,7 @@ public struct Membership: Sendable {
         try MembershipFolder.writeAtomically(Data(folder.url.path.utf8), to: home.appendingPathComponent("current"))
         // The credential is saved first: a failed check below must not lose the membership.
         var membership = Membership(folder: folder, state: state, key: key)
+        membership.joinedProgram = response.program
         let directory = try await membership.syncedDirectory()
         guard directory.live[membership.state.handle] == key.publicKey.base64URL else {
             throw ClientError(.logMissingKey, "the server's key log does not hold your key as live under \(handle)")

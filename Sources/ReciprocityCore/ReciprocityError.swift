@@ -31,6 +31,8 @@ public struct ReciprocityError: Error, Hashable, Sendable, CustomStringConvertib
         public static let noteTooLong = Code(rawValue: "noteTooLong")
         /// A profile field breaks its rule.
         public static let invalidProfile = Code(rawValue: "invalidProfile")
+        /// A program's description or code of conduct breaks its rule (`ProgramAbout`).
+        public static let invalidText = Code(rawValue: "invalidText")
         /// A key-log entry breaks the directory's rules (a second live key for a handle, a key live under two
         /// handles, a leave or rotation of a handle that is not live), or has an unknown event.
         public static let invalidLogEntry = Code(rawValue: "invalidLogEntry")

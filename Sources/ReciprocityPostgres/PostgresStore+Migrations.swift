@@ -199,6 +199,14 @@ extension PostgresStore {
         // parent is rebuilt around its partitions (each detached, cleared and attached again), and the old
         // parent dropped with its statistics. Extended statistics on these tables are dropped.
         ("v4-no-secret-statistics", [noSecretStatistics]),
+        // The operator's description and code of conduct of a program (ProgramAbout), empty until set.
+        (
+            "v5-program-about",
+            [
+                "ALTER TABLE program ADD COLUMN description text NOT NULL DEFAULT ''",
+                "ALTER TABLE program ADD COLUMN conduct text NOT NULL DEFAULT ''",
+            ]
+        ),
     ]
 
     /// The columns that hold a token, a confirmation tag or a sealed note: never sampled into statistics.

@@ -58,6 +58,20 @@ extension PostgresStore {
         }
     }
 
+    public func setAbout(program: ProgramID, about: ProgramAbout) async throws -> ProgramRecord {
+        let about = try about.validated()
+        return try await transaction { connection in
+            guard
+                let row = try await self.row(
+                    """
+                    UPDATE program SET description = \(about.description), conduct = \(about.conduct)
+                    WHERE name = \(program.rawValue) RETURNING *
+                    """, on: connection)
+            else { throw StoreError(.programNotFound, "no program named '\(program)'") }
+            return try Self.programRecord(row)
+        }
+    }
+
     // MARK: Invites
 
     public func createInvite(program: ProgramID, codeDigest: Data, uses: Int, expiresAt: Date?) async throws

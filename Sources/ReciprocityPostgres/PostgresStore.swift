@@ -207,7 +207,10 @@ public final class PostgresStore: ReciprocityStore, Service {
         ProgramRecord(
             id: try row["id"].decode(Int64.self), name: try ProgramID(try row["name"].decode(String.self)),
             maxMarks: Int(try row["max_marks"].decode(Int32.self)), epoch: UInt32(try row["epoch"].decode(Int64.self)),
-            createdAt: date(try row["created_at"].decode(Int64.self)))
+            createdAt: date(try row["created_at"].decode(Int64.self)),
+            about: ProgramAbout(
+                description: try row["description"].decode(String.self), conduct: try row["conduct"].decode(String.self)
+            ))
     }
 
     func fetchProgram(_ connection: PostgresConnection, name: ProgramID) async throws -> ProgramRecord? {

@@ -209,6 +209,14 @@ extension SQLiteStore {
             try db.execute(
                 sql: "CREATE UNIQUE INDEX member_by_directory_version ON member(program_id, directory_version)")
         }
+        migrator.registerMigration("v6-program-about") { db in
+            // The operator's description and code of conduct of a program (ProgramAbout), empty until set.
+            try db.execute(
+                sql: """
+                    ALTER TABLE program ADD COLUMN description TEXT NOT NULL DEFAULT '';
+                    ALTER TABLE program ADD COLUMN conduct TEXT NOT NULL DEFAULT '';
+                    """)
+        }
         return migrator
     }
 }

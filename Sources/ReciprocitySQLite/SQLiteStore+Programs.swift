@@ -50,6 +50,17 @@ extension SQLiteStore {
         return updated
     }
 
+    public func setAbout(program: ProgramID, about: ProgramAbout) async throws -> ProgramRecord {
+        let about = try about.validated()
+        return try await write { db in
+            let record = try Self.requireProgram(db, name: program)
+            try db.execute(
+                sql: "UPDATE program SET description = ?, conduct = ? WHERE id = ?",
+                arguments: [about.description, about.conduct, record.id])
+            return try Self.requireProgram(db, name: program)
+        }
+    }
+
     // MARK: Invites
 
     public func createInvite(program: ProgramID, codeDigest: Data, uses: Int, expiresAt: Date?) async throws

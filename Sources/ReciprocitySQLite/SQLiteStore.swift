@@ -105,7 +105,8 @@ public final class SQLiteStore: ReciprocityStore {
     static func programRecord(_ row: Row) throws -> ProgramRecord {
         ProgramRecord(
             id: row["id"], name: try ProgramID(row["name"]), maxMarks: row["max_marks"],
-            epoch: UInt32(row["epoch"] as Int64), createdAt: date(row["created_at"]))
+            epoch: UInt32(row["epoch"] as Int64), createdAt: date(row["created_at"]),
+            about: ProgramAbout(description: row["description"], conduct: row["conduct"]))
     }
 
     static func fetchProgram(_ db: Database, name: ProgramID) throws -> ProgramRecord? {

@@ -11,6 +11,8 @@ struct AdminController {
         group.get("/programs", use: programs)
         group.post("/programs", use: createProgram)
         group.put("/programs/:program/epoch", use: setEpoch)
+        group.get("/programs/:program/about", use: about)
+        group.patch("/programs/:program/about", use: setAbout)
         group.post("/programs/:program/invites", use: createInvite)
         group.get("/programs/:program/members", use: members)
         group.post("/programs/:program/members/:handle/suspend", use: suspend)
@@ -37,6 +39,20 @@ struct AdminController {
         let program = try await operations.setEpoch(program: context.parameters.require("program"), epoch: body.epoch)
         context.logger.notice("epoch set", metadata: ["program": "\(program.name)", "epoch": "\(program.epoch)"])
         return try jsonResponse(program)
+    }
+
+    @Sendable func about(request: Request, context: AppRequestContext) async throws -> Response {
+        try jsonResponse(try await operations.about(program: context.parameters.require("program")))
+    }
+
+    @Sendable func setAbout(request: Request, context: AppRequestContext) async throws -> Response {
+        var request = request
+        let program = try context.parameters.require("program")
+        let body = try await request.decodeJSON(SetProgramAboutRequest.self, context: context)
+        let about = try await operations.setAbout(
+            program: program, description: body.description, conduct: body.conduct)
+        context.logger.notice("program description set", metadata: ["program": "\(program)"])
+        return try jsonResponse(about)
     }
 
     @Sendable func createInvite(request: Request, context: AppRequestContext) async throws -> Response {

@@ -1,6 +1,6 @@
 public import Foundation
 public import ReciprocityAPI
-import ReciprocityCore
+public import ReciprocityCore
 public import ReciprocityStore
 
 /// What an operator can do, shared by the admin HTTP API and `reciprocityd admin`, so both behave the same.
@@ -26,6 +26,24 @@ public struct AdminOperations: Sendable {
 
     public func setEpoch(program: String, epoch: UInt32) async throws -> ProgramInfo {
         try await store.setEpoch(program: ProgramID(program), epoch: epoch).info
+    }
+
+    /// The program's description and code of conduct.
+    public func about(program: String) async throws -> ProgramAbout {
+        let name = try ProgramID(program)
+        guard let record = try await store.program(named: name) else {
+            throw StoreError(.programNotFound, "no program named '\(name)'")
+        }
+        return record.about
+    }
+
+    /// Sets the texts given (an empty one clears it) and keeps the other; the store applies the one rule
+    /// (`ProgramAbout.validated`) and answers what it stored.
+    public func setAbout(program: String, description: String?, conduct: String?) async throws -> ProgramAbout {
+        let current = try await about(program: program)
+        let about = ProgramAbout(
+            description: description ?? current.description, conduct: conduct ?? current.conduct)
+        return try await store.setAbout(program: ProgramID(program), about: about).about
     }
 
     /// Creates an invite and returns its code: shown this once, stored only as SHA-256.

@@ -177,5 +177,5 @@ extension MemberRecord {
 }
 
 extension ProgramRecord {
-    var info: ProgramInfo { ProgramInfo(name: name.rawValue, epoch: epoch, maxMarks: maxMarks) }
+    var info: ProgramInfo { ProgramInfo(name: name.rawValue, epoch: epoch, maxMarks: maxMarks, about: about) }
 }

@@ -12,6 +12,8 @@ public protocol ReciprocityStore: Sendable {
     func programs() async throws -> [ProgramRecord]
     /// Moves a program to a new epoch and deletes every pending mark of earlier epochs.
     func setEpoch(program: ProgramID, epoch: UInt32) async throws -> ProgramRecord
+    /// Replaces the program's description and code of conduct with `about.validated()` (the one rule for both).
+    func setAbout(program: ProgramID, about: ProgramAbout) async throws -> ProgramRecord
 
     // Invites
     func createInvite(program: ProgramID, codeDigest: Data, uses: Int, expiresAt: Date?) async throws

@@ -9,13 +9,18 @@ public struct ProgramRecord: Sendable, Equatable {
     public let maxMarks: Int
     public let epoch: UInt32
     public let createdAt: Date
+    /// The operator's description and code of conduct, as validated when set.
+    public let about: ProgramAbout
 
-    public init(id: Int64, name: ProgramID, maxMarks: Int, epoch: UInt32, createdAt: Date) {
+    public init(
+        id: Int64, name: ProgramID, maxMarks: Int, epoch: UInt32, createdAt: Date, about: ProgramAbout = ProgramAbout()
+    ) {
         self.id = id
         self.name = name
         self.maxMarks = maxMarks
         self.epoch = epoch
         self.createdAt = createdAt
+        self.about = about
     }
 }
 

@@ -74,6 +74,7 @@ struct Join: AsyncParsableCommand {
         try await membership.refreshDirectoryIfStale()
         print("joined \(program) as \(handle); key fingerprint \(membership.publicKey.fingerprint)")
         print("state in \(membership.folder.url.path)")
+        if let program = membership.joinedProgram { printAbout(program) }
     }
 }
 

@@ -118,6 +118,10 @@ import Testing
                     status: .created),
                 .admin(
                     .put, "/v1/admin/programs/{program}/epoch", "/v1/admin/programs/acme/epoch", body: #"{"epoch":0}"#),
+                .admin(.get, "/v1/admin/programs/{program}/about", "/v1/admin/programs/acme/about"),
+                .admin(
+                    .patch, "/v1/admin/programs/{program}/about", "/v1/admin/programs/acme/about",
+                    body: #"{"description":"set by the admin"}"#),
                 .admin(
                     .post, "/v1/admin/programs/{program}/invites", "/v1/admin/programs/acme/invites", body: "{}",
                     status: .created),

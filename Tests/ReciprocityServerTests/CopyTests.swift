@@ -25,6 +25,8 @@ import Testing
             marks: [Mark(token: shared.token, tag: try .random())], now: Date())
         _ = try await sqlite.rotateKey(memberID: members[2].id, publicKey: try PrivateKey().publicKey, now: Date())
         _ = try await sqlite.setStatus(program: program.name, handle: members[3].handle, status: .suspended)
+        let about = ProgramAbout(description: "Caf\u{e9} mentoring.", conduct: "1. Be kind.\n2. No spam.")
+        _ = try await sqlite.setAbout(program: program.name, about: about)
         _ = try await sqlite.updateProfile(
             memberID: members[4].id,
             profile: Profile(displayName: "Ünïcode", headline: "h", tags: ["a", "b"], offersMentoring: true))
@@ -46,6 +48,7 @@ import Testing
         let statistics = try await copy.statistics()
         #expect(statistics.matches == 1 && statistics.pendingMarks == 1 && statistics.members == 6)
         #expect(try await copy.programs() == source.programs())
+        #expect(try await copy.programs().map(\.about) == [about])
         #expect(try await copy.members(programID: program.id) == source.members(programID: program.id))
         for member in members {
             #expect(try await copy.pendingMarks(memberID: member.id) == source.pendingMarks(memberID: member.id))

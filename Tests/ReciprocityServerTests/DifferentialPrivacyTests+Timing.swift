@@ -62,10 +62,13 @@ extension DifferentialPrivacyTests {
     }
 
     /// A wrong invite costs the same whether or not the program exists (the join route has no credential, so
-    /// a difference would tell anyone which program names exist).
-    @Test func joinRefusalsTakeTheSameTimeWhetherOrNotTheProgramExists() async throws {
+    /// a difference would tell anyone which program names exist), also when the program's description and code
+    /// of conduct are set at their longest (reading them with the program must not slow its refusals).
+    @Test(arguments: [false, true])
+    func joinRefusalsTakeTheSameTimeWhetherOrNotTheProgramExists(described: Bool) async throws {
         let harness = try Harness()
         let (program, _) = try await harness.program()
+        if described { _ = try await harness.store.setAbout(program: program, about: ProgramAboutAPITests.longest) }
         func refuse(_ name: ProgramID) async throws {
             await #expect(throws: StoreError.self) {
                 try await harness.store.join(
@@ -75,7 +78,9 @@ extension DifferentialPrivacyTests {
             }
         }
         let missing = try ProgramID("no-such-program")
-        try await Self.expectSameTiming("join with a wrong invite, existing vs missing program") {
+        try await Self.expectSameTiming(
+            "join with a wrong invite, existing (described: \(described)) vs missing program"
+        ) {
             try await refuse(program)
         } versus: {
             try await refuse(missing)

@@ -7,6 +7,7 @@
 // session.js      the membership, the screen shown, the renderers; why no screen sends anything of its own
 // navigation.js   showScreen (the one poll every screen opens with) and enterApp
 // screen-*.js     one screen each: join, profile, directory, interests, matches, keys, device
+// program-about.js the About screen: the program's description and code of conduct
 
 import { ClientError, Membership } from "./membership.js";
 import { $, clearMessages, showError } from "./ui.js";
@@ -18,12 +19,14 @@ import * as directory from "./screen-directory.js";
 import * as interests from "./screen-interests.js";
 import * as keys from "./screen-keys.js";
 import * as device from "./screen-device.js";
+import * as about from "./program-about.js";
 
 renderers.profile = profile.render;
 renderers.directory = directory.render;
 renderers.interests = interests.render;
 renderers.keys = keys.render;
 renderers.device = device.render;
+renderers.about = about.render;
 
 for (const button of /** @type {NodeListOf<HTMLButtonElement>} */ (document.querySelectorAll("#nav button"))) {
     button.addEventListener("click", () => {

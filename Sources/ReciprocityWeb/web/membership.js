@@ -153,7 +153,7 @@ export class Membership extends MembershipKeyLog {
             pinnedKeys: {}, marks: [], logKey: response.logPublicKey,
         };
         const membership = new Membership(state, privateKey, deviceKey);
-        membership.publicKey = publicKey;
+        Object.assign(membership, { publicKey, lastMe: { member: response.member, program: response.program } });
         // The credential is saved first: a failed check below must not lose the membership.
         await idbPut({ state: membership.stateJSON(), key: privateKey, deviceKey, sealedKey: sealed });
         await membership.serial(async () => {

@@ -6,6 +6,7 @@ import { $, act, say } from "./ui.js";
 import { session } from "./session.js";
 import { enterApp, showScreen } from "./navigation.js";
 import { profileFrom } from "./screen-profile.js";
+import { hasAbout } from "./program-about.js";
 
 $("join-form").addEventListener("submit", (event) => {
     event.preventDefault();
@@ -31,7 +32,8 @@ $("join-form").addEventListener("submit", (event) => {
         }
         history.replaceState(null, "", "/");
         enterApp();
-        await showScreen("profile");
+        // A program the operator described opens on its description and code of conduct (program-about.js).
+        await showScreen(hasAbout(session.membership.lastMe?.program) ? "about" : "profile");
         say(`Welcome! You joined ${program} as ${session.membership.state.handle}.`);
     });
 });
