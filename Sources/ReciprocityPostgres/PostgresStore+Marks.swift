@@ -62,14 +62,16 @@ extension PostgresStore {
     /// key), the batch's tokens already matched, the member's matches this epoch (what the quota counts with
     /// the pending), and the withdrawn marks, locked. A counterpart may have taken one of those over as a match
     /// after this statement's snapshot and before its lock: the lock then skips the row the snapshot still
-    /// shows, and the facts are read again, from a snapshot that has the match.
+    /// shows, and the facts are read again, from a snapshot that has the match. Each such read follows at least
+    /// one more takeover of a distinct withdrawn mark, so `withdrawing.count + 1` reads always suffice: one more
+    /// would be a bug, answered as an internal error rather than a loop holding the member's lock.
     private func facts(_ batch: MarkBatch, memberID: Int64, programID: Int64, on connection: PostgresConnection)
         async throws -> MarkBatch.Facts
     {
         let tokens = batch.tokens.map { ByteBuffer(bytes: $0.rawRepresentation) }
         let withdrawing = batch.withdrawing.map { ByteBuffer(bytes: $0.rawRepresentation) }
         let epoch = Int64(batch.epoch)
-        while true {
+        for _ in 0...batch.withdrawing.count {
             var pending: Set<InterestToken> = []
             var locked: Set<InterestToken> = []
             var ownMatches: Set<InterestToken> = []
@@ -121,6 +123,7 @@ extension PostgresStore {
                 pending: pending, used: pending.count + Int(matchCount), ownMatches: ownMatches,
                 othersMatches: othersMatches)
         }
+        throw StoreError(.corruptData, "the withdrawn marks kept changing while they were locked")
     }
 
     /// `apply` for a whole batch in one statement: it takes over every other member's pending mark of the

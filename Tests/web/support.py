@@ -24,7 +24,7 @@ WEB = ROOT / "Sources" / "ReciprocityWeb" / "web"
 SHOTS = pathlib.Path(__file__).resolve().parent / "screenshots"
 DOCS_SHOTS = ROOT / "docs" / "screenshots"
 # The screenshots --docs copies to docs/screenshots/.
-SCREENS = ["profile", "directory", "interests", "matches", "keys", "device"]
+SCREENS = ["profile", "about", "directory", "interests", "matches", "keys", "device"]
 DOCS_SHOT_NAMES = ["join", "directory", "matches", "interests", "keys-changed", "mobile-interests-screen", "error-log",
                    "matches-warnings"] + [f"phone-{name}" for name in ["join", *SCREENS, "marked"]] + [f"wide-{name}" for name in SCREENS]
 # Words a member's screens must not show until asked (inside a disclosure, "Advanced", or an error's details).

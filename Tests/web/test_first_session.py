@@ -77,12 +77,14 @@ def test_a_first_session_on_a_phone(server, members, invite, cli):
     check_screen(ivy, "directory after a mark")
     ivy.shot("phone-directory")
 
-    # bob marks back: a match, shown by display name, with a readable time; the button reads "Matches (1)".
+    # bob marks back: a match, shown by handle and display name, with a readable time; the button reads "Matches (1)".
     bob.run("interest", "add", "ivy", "--as", "mentee", "--note", "Happy to help, Ivy.")
     ivy.screen("matches")
     expect(page.locator("#matches-list > li.card")).to_have_count(1, timeout=30_000)
     match = page.locator("#matches-list > li.card")
-    expect(match.locator("h2")).to_have_text("Bob Builder")
+    # The verified handle leads; the display name (which anyone may copy) comes second, said as theirs.
+    expect(match.locator("h2")).to_have_text("@bob")
+    expect(match.locator(".display-name")).to_have_text("Their display name: Bob Builder")
     expect(match).to_contain_text("@bob")
     expect(match.locator("time")).to_have_text("just now")
 
@@ -154,3 +156,11 @@ def test_a_replaced_key_needs_a_new_backup(members, invite):
     expect(kim.page.locator("#status")).to_contain_text("Your key was replaced")
     kim.screen("profile")
     expect(kim.page.locator("#backup-nudge")).to_be_visible()
+    # "Forget this device" leaves nothing of the membership in the browser: the backup record goes too.
+    assert kim.page.evaluate("() => localStorage.getItem('reciprocity-backup')") is not None
+    kim.screen("device")
+    kim.page.click("#forget-start")
+    kim.page.click("#forget-go")
+    expect(kim.page.locator("#screen-welcome")).to_be_visible()
+    assert kim.page.evaluate("() => localStorage.length") == 0
+    assert kim.page.evaluate("async () => (await indexedDB.databases()).map((d) => d.name)") == []

@@ -39,9 +39,10 @@ confirmStep("forget");
 $("forget-go").addEventListener("click", (event) => act(event.target, async () => {
     stopPolling();
     stopDirectorySync();
+    // First, so that a failure below cannot leave the record of this key's backup behind.
+    forgetBackupRecord();
     await forgetDevice();
     await forgetDirectory();
-    forgetBackupRecord();
     session.membership = null;
     forgetDirectoryState();
     forgetMatches();

@@ -11,12 +11,24 @@ let knownMatches = null;
 let lastPollError = null;
 let pollTimer = null;
 
+/**
+ * The line under a match's handle: the display name the directory replica holds for it, if any.
+ * @param {string} handle
+ * @returns {HTMLElement[]}
+ */
+function displayName(handle) {
+    const name = session.directory?.members.get(handle)?.profile.displayName;
+    return name ? [el("p", { class: "display-name" }, `Their display name: ${name}`)] : [];
+}
+
 function renderMatches(reports) {
     const verified = reports.filter((r) => r.verified);
     const list = $("matches-list");
     list.replaceChildren(...verified.map((r) => el("li", { class: "card" },
-        el("h2", {}, session.directory?.members.get(r.handle)?.profile.displayName ?? r.handle),
-        el("p", { class: "handle" }, `@${r.handle}`),
+        // The heading is the handle, which the match verified; a display name is whatever its owner typed
+        // (anyone may copy someone else's), so it comes second, said as theirs.
+        el("h2", { class: "handle" }, `@${r.handle}`),
+        ...displayName(r.handle),
         el("p", {}, `You wanted them ${WANTS[r.wants] ?? ""}. Matched `, when(r.matchedAt), "."),
         r.noteProblem ? el("p", { class: "warning" }, `Warning: ${r.noteProblem}.`)
             : r.note ? el("div", {}, el("p", { class: "help" }, "Their note:"), el("p", { class: "note" }, r.note))
