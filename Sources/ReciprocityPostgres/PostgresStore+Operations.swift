@@ -20,6 +20,23 @@ extension PostgresStore {
         }
     }
 
+    /// Counted through the members' side of each match (`match_by_a`): every match has exactly one `a_member_id`,
+    /// and the table's key leads with the token, so this stays an index walk per member, partitioned or not.
+    public func matchCounts(programID: Int64) async throws -> [UInt32: Int] {
+        try await read { connection in
+            var counts: [UInt32: Int] = [:]
+            for row in try await self.rows(
+                """
+                SELECT m.epoch, COUNT(*) AS matches FROM "match" m JOIN member ON member.id = m.a_member_id
+                WHERE member.program_id = \(programID) AND m.program_id = \(programID) GROUP BY m.epoch
+                """, on: connection)
+            {
+                counts[UInt32(try row["epoch"].decode(Int64.self))] = Int(try row["matches"].decode(Int64.self))
+            }
+            return counts
+        }
+    }
+
     public func checkWritable() async throws {
         // A replica in recovery (or a primary demoted after a failover) answers reads but takes no writes.
         try await read { connection in

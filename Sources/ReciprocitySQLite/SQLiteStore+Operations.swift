@@ -21,6 +21,19 @@ extension SQLiteStore {
         }
     }
 
+    public func matchCounts(programID: Int64) async throws -> [UInt32: Int] {
+        try await read { db in
+            var counts: [UInt32: Int] = [:]
+            for row in try db.cachedRows(
+                sql: #"SELECT epoch, COUNT(*) AS matches FROM "match" WHERE program_id = ? GROUP BY epoch"#,
+                arguments: [programID])
+            {
+                counts[row["epoch"]] = row["matches"]
+            }
+            return counts
+        }
+    }
+
     public func checkWritable() async throws {
         // An IMMEDIATE transaction takes SQLite's write lock: it fails if the file cannot be written. A probe
         // must answer quickly, so it waits at most one second for a lock another process holds.

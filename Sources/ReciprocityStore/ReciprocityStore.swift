@@ -65,6 +65,10 @@ public protocol ReciprocityStore: Sendable {
     func withdraw(memberID: Int64, token: InterestToken) async throws -> Bool
     /// The member's matches, oldest first, after the match with token `after` (one of theirs), at most `limit`.
     func matches(memberID: Int64, after: InterestToken?, limit: Int) async throws -> [MatchRecord]
+    /// How many matches of each epoch the program holds (epochs without one are absent). Reads matches only,
+    /// never a pending mark; housekeeping deletes the matches of past epochs after their retention, so an old
+    /// epoch's count can fall to nothing.
+    func matchCounts(programID: Int64) async throws -> [UInt32: Int]
 
     // Operations
     func statistics() async throws -> StoreStatistics
