@@ -15,6 +15,7 @@ struct AdminController {
         group.patch("/programs/:program/about", use: setAbout)
         group.post("/programs/:program/invites", use: createInvite)
         group.get("/programs/:program/members", use: members)
+        group.get("/programs/:program/health", use: health)
         group.post("/programs/:program/members/:handle/suspend", use: suspend)
         group.post("/programs/:program/members/:handle/reinstate", use: reinstate)
     }
@@ -67,6 +68,23 @@ struct AdminController {
     @Sendable func members(request: Request, context: AppRequestContext) async throws -> Response {
         try jsonResponse(
             MemberListResponse(members: try await operations.members(program: context.parameters.require("program"))))
+    }
+
+    /// JSON, or with `?format=csv` the same figures as an RFC 4180 download (``ProgramHealth/csv(_:)``).
+    @Sendable func health(request: Request, context: AppRequestContext) async throws -> Response {
+        let format = request.uri.queryParameters.get("format") ?? "json"
+        guard format == "json" || format == "csv" else {
+            throw Problem.invalidParameter("'format' must be 'json' or 'csv'")
+        }
+        let health = try await operations.health(program: context.parameters.require("program"))
+        guard format == "csv" else { return try jsonResponse(health) }
+        return Response(
+            status: .ok,
+            headers: [
+                .contentType: "text/csv; charset=utf-8; header=present",
+                .contentDisposition: "attachment; filename=\"\(health.program)-health.csv\"",
+            ],
+            body: .init(byteBuffer: ByteBuffer(string: ProgramHealth.csv(health))))
     }
 
     @Sendable func suspend(request: Request, context: AppRequestContext) async throws -> Response {

@@ -69,6 +69,17 @@ public struct AdminOperations: Sendable {
         return try await store.members(programID: record.id).map(\.adminInfo)
     }
 
+    /// The program's health figures (``ProgramHealth``): from its members and its match counts, never a mark.
+    public func health(program: String) async throws -> ProgramHealthResponse {
+        let name = try ProgramID(program)
+        guard let record = try await store.program(named: name) else {
+            throw StoreError(.programNotFound, "no program named '\(name)'")
+        }
+        return ProgramHealth.figures(
+            program: name.rawValue, members: try await store.members(programID: record.id),
+            matchesByEpoch: try await store.matchCounts(programID: record.id))
+    }
+
     public func setStatus(program: String, handle: String, status: MemberStatus) async throws -> MemberAdminInfo {
         try await store.setStatus(program: ProgramID(program), handle: Handle(handle), status: status).adminInfo
     }

@@ -39,8 +39,8 @@ extension DatabaseOptions {
 
 struct ProgramCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "program", abstract: "Create, list, describe and re-key programs.",
-        subcommands: [Create.self, List.self, SetEpoch.self, Describe.self, Show.self])
+        commandName: "program", abstract: "Create, list, describe and re-key programs, and show their health.",
+        subcommands: [Create.self, List.self, SetEpoch.self, Describe.self, Show.self, Health.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a program.")

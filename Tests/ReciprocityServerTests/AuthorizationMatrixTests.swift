@@ -126,6 +126,7 @@ import Testing
                     .post, "/v1/admin/programs/{program}/invites", "/v1/admin/programs/acme/invites", body: "{}",
                     status: .created),
                 .admin(.get, "/v1/admin/programs/{program}/members", "/v1/admin/programs/acme/members"),
+                .admin(.get, "/v1/admin/programs/{program}/health", "/v1/admin/programs/acme/health"),
                 .admin(
                     .post, "/v1/admin/programs/{program}/members/{handle}/suspend",
                     "/v1/admin/programs/acme/members/spare/suspend"),
