@@ -30,11 +30,7 @@ public struct AdminOperations: Sendable {
 
     /// The program's description and code of conduct.
     public func about(program: String) async throws -> ProgramAbout {
-        let name = try ProgramID(program)
-        guard let record = try await store.program(named: name) else {
-            throw StoreError(.programNotFound, "no program named '\(name)'")
-        }
-        return record.about
+        try await record(of: program).about
     }
 
     /// Sets the texts given (an empty one clears it) and keeps the other; the store applies the one rule
@@ -62,22 +58,24 @@ public struct AdminOperations: Sendable {
     }
 
     public func members(program: String) async throws -> [MemberAdminInfo] {
-        let name = try ProgramID(program)
-        guard let record = try await store.program(named: name) else {
-            throw StoreError(.programNotFound, "no program named '\(name)'")
-        }
-        return try await store.members(programID: record.id).map(\.adminInfo)
+        try await store.members(programID: record(of: program).id).map(\.adminInfo)
     }
 
     /// The program's health figures (``ProgramHealth``): from its members and its match counts, never a mark.
     public func health(program: String) async throws -> ProgramHealthResponse {
+        let record = try await record(of: program)
+        return ProgramHealth.figures(
+            program: record.name.rawValue, members: try await store.members(programID: record.id),
+            matchesByEpoch: try await store.matchCounts(programID: record.id))
+    }
+
+    /// The program named `program`, or `program-not-found`.
+    private func record(of program: String) async throws -> ProgramRecord {
         let name = try ProgramID(program)
         guard let record = try await store.program(named: name) else {
             throw StoreError(.programNotFound, "no program named '\(name)'")
         }
-        return ProgramHealth.figures(
-            program: name.rawValue, members: try await store.members(programID: record.id),
-            matchesByEpoch: try await store.matchCounts(programID: record.id))
+        return record
     }
 
     public func setStatus(program: String, handle: String, status: MemberStatus) async throws -> MemberAdminInfo {
