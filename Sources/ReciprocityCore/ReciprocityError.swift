@@ -29,6 +29,22 @@ public struct ReciprocityError: Error, Hashable, Sendable, CustomStringConvertib
         public static let invalidNotePadding = Code(rawValue: "invalidNotePadding")
         /// A note is longer than the padded size allows.
         public static let noteTooLong = Code(rawValue: "noteTooLong")
+        /// A message to send is longer than the largest padded size holds (4,094 bytes of UTF-8).
+        public static let messageTooLong = Code(rawValue: "messageTooLong")
+        /// A conversation envelope has the wrong length or version, or its ratchet key is not a valid public key.
+        public static let messageMalformed = Code(rawValue: "messageMalformed")
+        /// A conversation envelope does not authenticate: altered, or moved from another match, epoch or chain.
+        public static let messageAuthenticationFailed = Code(rawValue: "messageAuthenticationFailed")
+        /// A conversation envelope authenticates, but its padded plaintext is malformed.
+        public static let invalidMessagePadding = Code(rawValue: "invalidMessagePadding")
+        /// A conversation envelope whose message was already read (its key is gone): a replay.
+        public static let messageReplayed = Code(rawValue: "messageReplayed")
+        /// A conversation envelope further ahead of the last one read than the skipped-key window allows.
+        public static let messageOutsideWindow = Code(rawValue: "messageOutsideWindow")
+        /// A conversation envelope carries one of the receiver's own ratchet keys: its own message, reflected.
+        public static let messageWrongSide = Code(rawValue: "messageWrongSide")
+        /// A stored conversation state cannot be read or is malformed.
+        public static let invalidConversationState = Code(rawValue: "invalidConversationState")
         /// A profile field breaks its rule.
         public static let invalidProfile = Code(rawValue: "invalidProfile")
         /// A program's description or code of conduct breaks its rule (`ProgramAbout`).
