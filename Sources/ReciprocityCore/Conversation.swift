@@ -44,7 +44,7 @@ public struct Conversation: Sendable, CustomStringConvertible {
         let own = Party(handle: handle, publicKey: me.publicKey)
         let side: ConversationSide = own.publicKey < peer.publicKey ? .a : .b
         let (a, b) = side == .a ? (own, peer) : (peer, own)
-        let secret = try X25519.sharedSecret(me.handle, peer: peer.publicKey.bytes)
+        let secret = try ConversationKeys.staticSecret(me, peer.publicKey)
         let info = ConversationKeys.rootInfo(program: program, epoch: epoch, a: a, b: b)
         let root = try ConversationKeys.rootSecret(token: token.bytes, sharedSecret: secret, info: info)
         // A's first sending chain and B's first receiving chain: KDF_RK(SK, X25519(A static, B static)).

@@ -21,6 +21,11 @@ package enum ConversationKeys {
         return out
     }
 
+    /// `DH0 = X25519(own static private key, other static public key)`.
+    package static func staticSecret(_ me: PrivateKey, _ peer: PublicKey) throws -> [UInt8] {
+        try X25519.sharedSecret(me.handle, peer: peer.bytes)
+    }
+
     /// `SK = HKDF-Expand(HKDF-Extract(salt = token, IKM = static shared secret), rootInfo, 32)`.
     package static func rootSecret(token: [UInt8], sharedSecret: [UInt8], info: [UInt8]) throws -> [UInt8] {
         let prk = try HKDF.extract(salt: token, inputKeyMaterial: sharedSecret)

@@ -17,6 +17,7 @@ public enum VectorGenerator {
             ("hkdf_sha256_rfc5869_test.json", try VectorCoding.encode(hkdfFile())),
             ("base64url_test.json", try VectorCoding.encode(base64URLFile())),
             ("reciprocity_backup_v1_test.json", try VectorCoding.encode(backupFile())),
+            ("reciprocity_messages_v1_test.json", try VectorCoding.encode(messageFile())),
         ]
     }
 

@@ -26,6 +26,7 @@ public enum VectorVerifier {
         case HKDFVector.algorithm: return try check(HKDFVector.self, data, file)
         case Base64URLVector.algorithm: return try check(Base64URLVector.self, data, file)
         case BackupVector.algorithm: return try check(BackupVector.self, data, file)
+        case MessageVector.algorithm: return try check(MessageVector.self, data, file)
         default: throw ReciprocityError(.malformedVectors, "\(file): unknown algorithm '\(algorithm)'")
         }
     }

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Independent reference implementation of Reciprocity v1 (Specs/protocol.md).
 
-Written from the specifications only (Specs/protocol.md, Specs/transparency.md, Specs/backup.md), with Python's `cryptography` package for X25519 and the standard
+Written from the specifications only (Specs/protocol.md, Specs/transparency.md, Specs/backup.md; conversations,
+Specs/messages.md, in messages_ref.py next to this file), with Python's `cryptography` package for X25519 and the standard
 library's `hmac`/`hashlib` for HKDF-SHA256 (RFC 5869). It recomputes every test in Specs/vectors/*.json (ChaCha20-Poly1305 for sealed notes and Ed25519 for signed
 tree heads, also from `cryptography`),
 prints one line per file and a final "N passed, M failed", and exits non-zero on any mismatch.
@@ -25,6 +26,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
 from cryptography.hazmat.primitives import serialization
+
+from messages_ref import check_messages  # conversations (Specs/messages.md), kept in their own file
 
 VERSION_LABEL = b"reciprocity/v1"
 SALT = b"reciprocity/v1 hkdf-salt"
@@ -574,7 +577,8 @@ def check_base64url(t):
 
 CHECKS = {"RECIPROCITY-TOKEN-V1": check_token, "RECIPROCITY-NOTE-V1": check_note, "MERKLE-RFC9162-SHA256": check_merkle,
           "RECIPROCITY-KEY-LOG-V1": check_key_log, "X25519": check_x25519, "HKDF-SHA-256": check_hkdf,
-          "BASE64URL-32": check_base64url, "RECIPROCITY-BACKUP-V1": check_backup}
+          "BASE64URL-32": check_base64url, "RECIPROCITY-BACKUP-V1": check_backup,
+          "RECIPROCITY-MESSAGES-V1": check_messages}
 
 
 def main():

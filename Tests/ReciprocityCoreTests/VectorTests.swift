@@ -16,7 +16,7 @@ private func vectorFileNames() throws -> [String] {
 @Suite struct VectorTests {
     @Test func everyCommittedVectorRecomputes() throws {
         let names = try vectorFileNames()
-        #expect(names.count == 8)
+        #expect(names.count == 9)
         var total = 0
         for name in names {
             let report = try VectorVerifier.verify(
@@ -64,6 +64,26 @@ private func vectorFileNames() throws -> [String] {
                 "lowOrderPublicKey", "nonCanonicalPublicKey", "invalidLength", "invalidHandle", "invalidProgram",
                 "invalidRole", "selfMark", "invalidEpoch",
             ])
+    }
+
+    /// Every refusal of Specs/messages.md section 7 has a vector, both sides write first somewhere, and every
+    /// refused step but the last is followed by a step that proves the state did not move.
+    @Test func messageVectorsCoverEveryRefusal() throws {
+        let data = try Data(contentsOf: vectorDirectory.appendingPathComponent("reciprocity_messages_v1_test.json"))
+        let file = try JSONDecoder().decode(VectorFile<MessageVector>.self, from: data)
+        let tests = file.testGroups.flatMap(\.tests)
+        #expect(Set(tests.flatMap(\.flags)).isSubset(of: Set(file.notes.keys)))
+        #expect(
+            Set(tests.compactMap(\.error)) == [
+                "messageMalformed", "messageWrongSide", "messageReplayed", "messageOutsideWindow",
+                "messageAuthenticationFailed", "invalidMessagePadding",
+            ])
+        for flag in ["AFirst", "BFirst", "BothFirst", "MovedToAnotherEpoch", "MovedToAnotherMatch", "StateUnchanged"] {
+            #expect(tests.contains { $0.flags.contains(flag) }, "\(flag)")
+        }
+        #expect(tests.filter { $0.result == "valid" }.count >= 9 && tests.filter { $0.result == "invalid" }.count >= 20)
+        // A DH ratchet step happens in most scripts, and each one names the key it generates.
+        #expect(tests.flatMap(\.steps).filter { $0.ratchetPrivateKey != nil }.count >= 30)
     }
 
     /// The first release of the files had 249 tests; later tests are appended, so those keep their numbers and

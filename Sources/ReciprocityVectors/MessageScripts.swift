@@ -1,0 +1,327 @@
+import Foundation
+import ReciprocityCore
+
+// How the generator writes `reciprocity_messages_v1_test.json`: each test is a script run through the real
+// `Conversation` as it is written, so every output is what this implementation computes.
+
+extension VectorGenerator {
+    /// The two members of a match, the token their key schedule gives, and the program and epoch.
+    private struct ConversationPair {
+        var program = "acme-mentoring"
+        var relation = Relation.mentorship
+        var epoch: UInt32 = 0
+        var first = "alice"
+        var firstRole = Role.mentee
+        var second = "bob"
+
+        func token() throws -> [UInt8] {
+            try KeySchedule.derive(
+                context: InterestContext(program: ProgramID(program), relation: relation, epoch: epoch),
+                me: PrivateKey(rawRepresentation: privateKey(first)), handle: Handle(first), role: firstRole,
+                other: Party(handle: Handle(second), publicKey: publicKey(second))
+            ).token.bytes
+        }
+    }
+
+    private static let mentorship = ConversationPair()
+    private static let peers = ConversationPair(
+        program: "pydata.berlin_2026", relation: .peer, epoch: 4_294_967_295, first: "carol", firstRole: .peer,
+        second: "dave")
+
+    /// One test being written: each step runs as it is added.
+    private struct Script {
+        var test: MessageVector
+        var run: MessageRun
+        /// The handles of side A and side B.
+        let a: String
+        let b: String
+
+        init(_ pair: ConversationPair, _ comment: String, _ flags: [String], bListedFirst: Bool = false) throws {
+            var members = try [pair.first, pair.second].map {
+                MessageMember(
+                    handle: $0, privateKey: Hex.encode(try privateKey($0)), publicKey: Hex.encode(try publicKey($0).bytes))
+            }
+            test = MessageVector(
+                comment: comment, flags: flags, program: pair.program, epoch: Int64(pair.epoch),
+                token: Hex.encode(try pair.token()), members: members,
+                initialRatchetPrivateKey: Hex.encode(try privateKey("ratchet \(comment) initial")), steps: [],
+                result: "valid")
+            run = try MessageRun(test)
+            a = run.side
+            b = a == pair.first ? pair.second : pair.first
+            if bListedFirst, members[0].handle == a {
+                members.reverse()
+                test.members = members
+            }
+            test.side = run.side
+            test.staticSharedSecret = Hex.encode(run.staticSharedSecret)
+            test.rootInfo = Hex.encode(run.rootInfo)
+            test.rootSecret = Hex.encode(run.rootSecret)
+        }
+
+        @discardableResult
+        mutating func send(_ who: String, _ payload: String, count: Int? = nil) throws -> [UInt8] {
+            let step = try run.execute(MessageStep(member: who, action: "send", payload: payload, count: count))
+            test.steps.append(step)
+            return try Hex.decode(step.envelope!)
+        }
+
+        mutating func receive(_ who: String, _ envelope: [UInt8], error: ReciprocityError.Code? = nil) throws {
+            let index = test.steps.count
+            let comment = test.comment
+            let step = try run.execute(MessageStep(member: who, action: "receive", envelope: Hex.encode(envelope))) {
+                try PrivateKey(rawRepresentation: privateKey("ratchet \(comment) step \(index + 1)"))
+            }
+            precondition(step.error == error?.rawValue, "\(comment): step \(index + 1) gave \(step.error ?? "success")")
+            test.steps.append(step)
+            if let error, test.error == nil {
+                test.result = "invalid"
+                test.error = error.rawValue
+            }
+        }
+
+        func forge(_ who: String, padded: [UInt8]) throws -> [UInt8] { try run.forge(who, padded: padded) }
+
+        func finished() -> MessageVector {
+            precondition(test.failure() == nil, "\(test.comment): \(test.failure()!)")
+            return test
+        }
+    }
+
+    static func messageFile() throws -> VectorFile<MessageVector> {
+        VectorFile(
+            algorithm: MessageVector.algorithm, schema: "reciprocity_messages_v1_test_schema.json",
+            header: [
+                "Reciprocity v1 conversations (Specs/messages.md): scripted Double Ratchet exchanges between two members.",
+                "envelope = 0x01 || ratchet public key (32) || BE32(PN) || BE32(N) || ChaCha20-Poly1305(padded payload).",
+                "Steps run in order; a refused receive names its error and leaves the receiver's state unchanged.",
+                "Binary values are lowercase hex.",
+            ],
+            notes: messageNotes,
+            groups: [
+                VectorGroup(type: "ReciprocityConversationTest", comment: "conversations", tests: try validScripts()),
+                VectorGroup(type: "ReciprocityConversationTest", comment: "refusals", tests: try invalidScripts()),
+            ])
+    }
+
+    private static let messageNotes: [String: String] = [
+        "AFirst": "Side A writes first.",
+        "BFirst": "Side B writes first.",
+        "BothFirst": "Both sides write before either reads.",
+        "Reordered": "Envelopes are received out of order (skipped message keys).",
+        "SkipWindowEdge": "The receiver skips exactly 100 message keys, the most allowed.",
+        "LongRun": "One side writes many turns' worth of messages.",
+        "SizeClass": "Payloads at the edges of the 256, 1,024 and 4,096-byte padded sizes.",
+        "PayloadTypes": "Payloads of each type of Specs/messages.md section 9.",
+        "MembersListedBFirst": "The members are listed with side B first.",
+        "TamperedCiphertext": "One bit of the ciphertext changed. Error messageAuthenticationFailed.",
+        "TamperedTag": "One bit of the tag changed. Error messageAuthenticationFailed.",
+        "TamperedHeader": "One bit of PN or N changed. Error messageAuthenticationFailed.",
+        "TamperedRatchetKey": "One bit of the ratchet key changed (still a valid key). Error messageAuthenticationFailed.",
+        "MovedToAnotherEpoch": "Sealed in the same pair's conversation of another epoch. Error messageAuthenticationFailed.",
+        "MovedToAnotherMatch": "Sealed by the same sender in another match. Error messageAuthenticationFailed.",
+        "Replay": "A message already read. Error messageReplayed.",
+        "OutsideWindow": "More than 100 messages ahead of its chain. Error messageOutsideWindow.",
+        "WrongSide": "The receiver's own envelope, reflected back. Error messageWrongSide.",
+        "Malformed": "Wrong length or version, or an invalid ratchet key. Error messageMalformed.",
+        "BadPadding": "Authentic, but the padded plaintext is malformed. Error invalidMessagePadding.",
+        "StateUnchanged": "After the refusal, the genuine envelope still opens.",
+    ]
+
+    private static func validScripts() throws -> [MessageVector] {
+        var tests: [MessageVector] = []
+
+        var s = try Script(mentorship, "A writes first, then the turns alternate", ["AFirst"])
+        for turn in 1...3 {
+            try s.receive(s.b, s.send(s.a, #"{"type":"text","text":"A's turn \#(turn)"}"#))
+            try s.receive(s.a, s.send(s.b, #"{"type":"text","text":"B's turn \#(turn)"}"#))
+        }
+        tests.append(s.finished())
+
+        s = try Script(mentorship, "B writes first, then the turns alternate", ["BFirst", "MembersListedBFirst"], bListedFirst: true)
+        for turn in 1...3 {
+            try s.receive(s.a, s.send(s.b, #"{"type":"text","text":"B's turn \#(turn)"}"#))
+            try s.receive(s.b, s.send(s.a, #"{"type":"text","text":"A's turn \#(turn)"}"#))
+        }
+        tests.append(s.finished())
+
+        s = try Script(peers, "both write twice before either reads, then the turns go on", ["BothFirst"])
+        let a1 = try s.send(s.a, #"{"type":"text","text":"coffee?"}"#)
+        let b1 = try s.send(s.b, #"{"type":"text","text":"hello!"}"#)
+        let a2 = try s.send(s.a, #"{"type":"text","text":"or tea"}"#)
+        let b2 = try s.send(s.b, #"{"type":"text","text":"when suits you?"}"#)
+        try s.receive(s.a, b1)
+        try s.receive(s.b, a1)
+        try s.receive(s.b, a2)
+        try s.receive(s.a, b2)
+        try s.receive(s.b, s.send(s.a, #"{"type":"text","text":"Thursday"}"#))
+        try s.receive(s.a, s.send(s.b, #"{"type":"text","text":"Thursday it is"}"#))
+        tests.append(s.finished())
+
+        s = try Script(peers, "three envelopes of one chain read in the order 3, 1, 2", ["Reordered", "BFirst"])
+        let chain = try (1...3).map { try s.send(s.b, #"{"type":"text","text":"part \#($0)"}"#) }
+        for index in [2, 0, 1] { try s.receive(s.a, chain[index]) }
+        tests.append(s.finished())
+
+        s = try Script(mentorship, "a late message of a closed chain, found through PN", ["Reordered", "AFirst"])
+        let early = try s.send(s.a, #"{"type":"text","text":"one"}"#)
+        let late = try s.send(s.a, #"{"type":"text","text":"two (late)"}"#)
+        try s.receive(s.b, early)
+        try s.receive(s.a, s.send(s.b, #"{"type":"text","text":"got one"}"#))
+        try s.receive(s.b, s.send(s.a, #"{"type":"text","text":"three, in a new chain"}"#))
+        try s.receive(s.b, late)
+        tests.append(s.finished())
+
+        s = try Script(peers, "message 101 of a chain read first: 100 keys skipped", ["SkipWindowEdge", "AFirst"])
+        try s.receive(s.b, s.send(s.a, #"{"type":"text","text":"the 101st"}"#, count: 101))
+        tests.append(s.finished())
+
+        s = try Script(mentorship, "a long one-sided run, then a reply", ["LongRun", "BFirst"])
+        for index in 1...12 { try s.receive(s.a, s.send(s.b, #"{"type":"text","text":"update \#(index)"}"#)) }
+        try s.receive(s.b, s.send(s.a, #"{"type":"text","text":"thanks for all the updates"}"#))
+        tests.append(s.finished())
+
+        s = try Script(mentorship, "payloads at the edges of each size class", ["SizeClass", "AFirst"])
+        for length in [0, 254, 255, 1022, 1023, Conversation.maxPayloadBytes] {
+            try s.receive(s.b, s.send(s.a, String(repeating: "x", count: length)))
+        }
+        try s.receive(s.b, s.send(s.a, String(repeating: "é", count: 127) + "€"))
+        tests.append(s.finished())
+
+        s = try Script(peers, "one payload of each type, and non-ASCII text", ["PayloadTypes", "AFirst"])
+        let payloads = [
+            #"{"type":"text","text":"Grüße 👋 — 你好\nline two"}"#,
+            #"{"type":"contact","email":"carol@example.org","chat":"@carol:matrix.org","note":"evenings are best"}"#,
+            #"{"type":"meeting","id":"q3Vb1Xy2Za8Rt5Lm0Np7Qw","start":"2026-12-10T09:30:00Z","minutes":45,"topic":"coffee and VDI","place":"Café Central"}"#,
+            #"{"type":"meeting-reply","id":"q3Vb1Xy2Za8Rt5Lm0Np7Qw","answer":"accept"}"#,
+        ]
+        for (index, payload) in payloads.enumerated() {
+            let (from, to) = index % 2 == 0 ? (s.a, s.b) : (s.b, s.a)
+            try s.receive(to, s.send(from, payload))
+        }
+        tests.append(s.finished())
+        return tests
+    }
+
+    private static func invalidScripts() throws -> [MessageVector] {
+        var tests: [MessageVector] = []
+        let hello = #"{"type":"text","text":"hello"}"#
+
+        /// One envelope from A, changed by `change` and refused with `code`; then the genuine one opens.
+        func tampered(_ comment: String, _ flag: String, _ code: ReciprocityError.Code, from sender: Bool = true,
+            _ change: (inout [UInt8]) -> Void) throws -> MessageVector
+        {
+            var s = try Script(mentorship, comment, [flag, "StateUnchanged"])
+            if !sender { try s.receive(s.a, s.send(s.b, hello)) }
+            let (from, to) = sender ? (s.a, s.b) : (s.b, s.a)
+            let genuine = try s.send(from, hello)
+            var bytes = genuine
+            change(&bytes)
+            try s.receive(to, bytes, error: code)
+            try s.receive(to, genuine)
+            return s.finished()
+        }
+        let auth = ReciprocityError.Code.messageAuthenticationFailed
+        tests += [
+            try tampered("a ciphertext bit flipped", "TamperedCiphertext", auth) { $0[100] ^= 0x01 },
+            try tampered("a tag bit flipped", "TamperedTag", auth) { $0[$0.count - 1] ^= 0x80 },
+            try tampered("the message number changed", "TamperedHeader", auth) { $0[40] ^= 0x01 },
+            try tampered("PN changed", "TamperedHeader", auth) { $0[36] ^= 0x01 },
+            try tampered("a ratchet-key bit flipped, in a new chain", "TamperedRatchetKey", auth, from: false) {
+                $0[5] ^= 0x02
+            },
+            try tampered("version 2", "Malformed", .messageMalformed) { $0[0] = 2 },
+            try tampered("one byte short", "Malformed", .messageMalformed) { $0.removeLast() },
+            try tampered("one byte over", "Malformed", .messageMalformed) { $0.append(0) },
+            try tampered("empty", "Malformed", .messageMalformed) { $0 = [] },
+            try tampered("the longest envelope plus one byte", "Malformed", .messageMalformed) {
+                $0 += [UInt8](repeating: 0, count: MessageEnvelope.maxLength + 1 - $0.count)
+            },
+            try tampered("a ratchet key of small order (zero)", "Malformed", .messageMalformed) {
+                $0.replaceSubrange(1..<33, with: [UInt8](repeating: 0, count: 32))
+            },
+            try tampered("a non-canonical ratchet key (top bit set)", "Malformed", .messageMalformed) { $0[32] |= 0x80 },
+        ]
+
+        for (epoch, flag, comment) in [
+            (UInt32(1), "MovedToAnotherEpoch", "sealed in the same pair's conversation of epoch 1"),
+            (0, "MovedToAnotherMatch", "sealed by the same sender for a third member"),
+        ] {
+            var other = mentorship
+            other.epoch = epoch
+            if flag == "MovedToAnotherMatch" { other.second = "erin" }
+            var elsewhere = try Script(other, "elsewhere: " + comment, [])
+            var s = try Script(mentorship, comment, [flag, "StateUnchanged"])
+            let sender = "alice"
+            let moved = try elsewhere.send(sender, hello)
+            let receiver = "bob"
+            try s.receive(receiver, moved, error: auth)
+            try s.receive(receiver, s.send(sender, hello))
+            tests.append(s.finished())
+        }
+
+        var s = try Script(mentorship, "the same envelope twice", ["Replay"])
+        let once = try s.send(s.a, hello)
+        try s.receive(s.b, once)
+        try s.receive(s.b, once, error: .messageReplayed)
+        tests.append(s.finished())
+
+        s = try Script(peers, "a skipped message read, then replayed", ["Replay", "Reordered"])
+        let (first, second) = (try s.send(s.b, hello), try s.send(s.b, hello))
+        try s.receive(s.a, second)
+        try s.receive(s.a, first)
+        try s.receive(s.a, first, error: .messageReplayed)
+        tests.append(s.finished())
+
+        s = try Script(mentorship, "a message of a chain the receiver has closed, replayed", ["Replay"])
+        let old = try s.send(s.a, hello)
+        try s.receive(s.b, old)
+        try s.receive(s.a, s.send(s.b, hello))
+        try s.receive(s.b, s.send(s.a, hello))
+        try s.receive(s.b, old, error: .messageReplayed)
+        tests.append(s.finished())
+
+        s = try Script(mentorship, "message 102 of the current chain read first", ["OutsideWindow"])
+        try s.receive(s.b, s.send(s.a, hello, count: 102), error: .messageOutsideWindow)
+        tests.append(s.finished())
+
+        s = try Script(peers, "message 102 of a new chain read first", ["OutsideWindow"])
+        try s.receive(s.a, s.send(s.b, hello, count: 102), error: .messageOutsideWindow)
+        tests.append(s.finished())
+
+        s = try Script(mentorship, "a new chain whose PN leaves 102 unread messages behind", ["OutsideWindow"])
+        try s.send(s.a, hello, count: 102)
+        try s.receive(s.a, s.send(s.b, hello))
+        try s.receive(s.b, s.send(s.a, hello), error: .messageOutsideWindow)
+        tests.append(s.finished())
+
+        s = try Script(mentorship, "A receives its own envelope", ["WrongSide"])
+        try s.receive(s.a, s.send(s.a, hello), error: .messageWrongSide)
+        tests.append(s.finished())
+
+        s = try Script(peers, "B receives its own envelope", ["WrongSide"])
+        try s.receive(s.b, s.send(s.b, hello), error: .messageWrongSide)
+        tests.append(s.finished())
+
+        s = try Script(mentorship, "B receives its own envelope of a chain it has retired", ["WrongSide"])
+        let retired = try s.send(s.b, hello)
+        try s.receive(s.a, retired)
+        try s.receive(s.b, s.send(s.a, hello))
+        try s.receive(s.b, retired, error: .messageWrongSide)
+        tests.append(s.finished())
+
+        let body = Array("hello".utf8)
+        for (comment, padded) in [
+            ("a padding byte is not zero", [0, 5] + body + [0, 1] + [UInt8](repeating: 0, count: 247)),
+            ("the length says 255 in a 256-byte size class", [0, 255] + [UInt8](repeating: 0x78, count: 254)),
+            ("a 5-byte payload padded to 1,024 bytes", [0, 5] + body + [UInt8](repeating: 0, count: 1017)),
+            ("the payload is not UTF-8", [0, 2, 0xc3, 0x28] + [UInt8](repeating: 0, count: 252)),
+        ] as [(String, [UInt8])] {
+            var s = try Script(peers, comment, ["BadPadding", "StateUnchanged"])
+            try s.receive(s.b, s.forge(s.a, padded: padded), error: .invalidMessagePadding)
+            try s.receive(s.b, s.send(s.a, hello))
+            tests.append(s.finished())
+        }
+        return tests
+    }
+}
