@@ -104,6 +104,24 @@ import Testing
         for index in 0..<300 { #expect(try long.alice.open(long.bob.seal("o\(index)")) == "o\(index)") }
     }
 
+    /// Eleven chains that each leave 100 messages unread: 1,100 skipped keys, of which the oldest 100 are dropped.
+    @Test func skippedKeysAreBoundedAndTheOldestGoFirst() throws {
+        var pair = try Self.pair()
+        var (a, b) = pair.alice.side == .a ? (pair.alice, pair.bob) : (pair.bob, pair.alice)
+        var firstOfChain: [[UInt8]] = []
+        for round in 0..<11 {
+            let run = try (0...Conversation.maxSkip).map { try a.seal("r\(round) m\($0)") }
+            firstOfChain.append(run[0])
+            #expect(try b.open(run.last!) == "r\(round) m100")
+            #expect(try a.open(b.seal("ok \(round)")) == "ok \(round)")
+        }
+        #expect(b.state.skipped.count == Conversation.maxSkippedKeys)
+        #expect(code { _ = try b.open(firstOfChain[0]) } == .messageReplayed)
+        #expect(try b.open(firstOfChain[1]) == "r1 m0")
+        #expect(try b.open(firstOfChain[10]) == "r10 m0")
+        pair.alice = a
+    }
+
     @Test func everyRefusalHasItsCodeAndLeavesTheStateUnchanged() throws {
         var pair = try Self.pair()
         let first = try pair.alice.seal("hello")
