@@ -59,6 +59,7 @@ public struct Conversation: Sendable, CustomStringConvertible {
             state.receivingKey = peer.publicKey.bytes
             state.receivingChain = chainKey
             try state.startSendingChain(with: ratchetKey())
+            state.retiredOwnKeys = []  // b1 replaces no ratchet key: the static key is not one (section 5)
         }
     }
 

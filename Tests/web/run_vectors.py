@@ -71,6 +71,8 @@ KNOWN = {
         ("ReciprocityBackupImportTest", "reading JSON (section 2.1): files that open"),
         ("ReciprocityBackupImportTest", "reading JSON (section 2.1): files that are refused"),
         ("ReciprocityBackupExportTest", "writing backups: the order of the checks, and what the passphrase's limits count")}),
+    "reciprocity_messages_v1_test.json": ("RECIPROCITY-MESSAGES-V1", {
+        ("ReciprocityConversationTest", "conversations"), ("ReciprocityConversationTest", "refusals")}),
 }
 # Folders of Specs/vectors/ that hold no vectors (the JSON Schemas the files name); any other entry that is
 # not a listed *.json file fails the run.

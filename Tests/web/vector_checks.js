@@ -4,6 +4,7 @@
 
 import * as backup from "/web/backup.js";
 import * as chacha from "/web/chacha20poly1305.js";
+import * as conversation from "/web/conversation-crypto.js";
 import * as r from "/web/reciprocity.js";
 
 const { fromHex, toHex } = r;
@@ -161,10 +162,68 @@ async function checkBackupExport(t) {
     }, ["backup", "associatedData", "derivedKey"]);
 }
 
+// RECIPROCITY-MESSAGES-V1 (Specs/messages.md section 10): replays the script with conversation-crypto.js; every
+// step must give its outputs, or its `error` with the state left as it was.
+async function checkMessages(t) {
+    const sides = {};
+    const starts = {};
+    for (const [i, member] of t.members.entries()) {
+        const other = t.members[1 - i];
+        starts[member.handle] = await conversation.startConversation({
+            program: t.program, epoch: t.epoch, token: fromHex(t.token), privateKey: await r.importPrivateKey(fromHex(member.privateKey)),
+            handle: member.handle, peerHandle: other.handle, peerPublicKey: fromHex(other.publicKey),
+        }, { ratchetKey: () => fromHex(t.initialRatchetPrivateKey) });
+        sides[member.handle] = starts[member.handle].state;
+    }
+    const first = starts[t.members[0].handle];
+    const wrong = [];
+    const side = t.members.find((m) => starts[m.handle].side === "A")?.handle;
+    for (const [name, mine] of [["side", side], ["staticSharedSecret", toHex(first.staticSharedSecret)], ["rootInfo", toHex(first.rootInfo)], ["rootSecret", toHex(first.rootSecret)]]) {
+        if (t[name] !== mine) wrong.push(name);
+    }
+    let firstError = null;
+    for (const [index, step] of t.steps.entries()) {
+        const n = index + 1;
+        if (step.action === "send") {
+            let sealed;
+            for (let i = 0; i < (step.count ?? 1); i++) {
+                sealed = await conversation.sealMessage(sides[step.member], step.payload);
+                sides[step.member] = sealed.state;
+            }
+            for (const [name, mine] of [["envelope", sealed.envelope], ["associatedData", sealed.associatedData], ["aeadKey", sealed.key], ["aeadNonce", sealed.nonce]]) {
+                if (step[name] !== toHex(mine)) wrong.push(`step ${n} ${name}`);
+            }
+            continue;
+        }
+        let used = false;
+        const ratchetKey = () => {
+            if (step.ratchetPrivateKey === undefined) throw new Error("a DH ratchet step without a ratchetPrivateKey");
+            used = true;
+            return fromHex(step.ratchetPrivateKey);
+        };
+        const before = sides[step.member];
+        let got;
+        try {
+            const opened = await conversation.openMessage(before, fromHex(step.envelope), { ratchetKey });
+            sides[step.member] = opened.state;
+            got = `payload ${opened.payload}`;
+        } catch (error) {
+            if (!(error instanceof r.ReciprocityError)) throw error;
+            got = `error ${error.code}`;
+            firstError ??= error.code;
+        }
+        const expected = step.error !== undefined ? `error ${step.error}` : `payload ${step.payload}`;
+        if (got !== expected) wrong.push(`step ${n}: expected ${expected}, got ${got}`);
+        if (used !== (step.ratchetPrivateKey !== undefined)) wrong.push(`step ${n} ratchetPrivateKey`);
+    }
+    if (t.result !== (firstError ? "invalid" : "valid") || (t.error ?? null) !== firstError) wrong.push("result");
+    return wrong.length ? `mismatch in ${wrong.join(", ")}` : null;
+}
+
 const CHECKS = {
     "RECIPROCITY-TOKEN-V1": checkToken, "RECIPROCITY-NOTE-V1": checkNote, "MERKLE-RFC9162-SHA256": checkMerkle,
     "RECIPROCITY-KEY-LOG-V1": checkKeyLog, X25519: checkX25519, "HKDF-SHA-256": checkHkdf, "BASE64URL-32": checkBase64url,
-    "RECIPROCITY-BACKUP-V1": checkBackupImport,
+    "RECIPROCITY-BACKUP-V1": checkBackupImport, "RECIPROCITY-MESSAGES-V1": checkMessages,
 };
 
 const GROUP_CHECKS = {
