@@ -126,6 +126,8 @@ extension VectorGenerator {
         "Malformed": "Wrong length or version, or an invalid ratchet key. Error messageMalformed.",
         "BadPadding": "Authentic, but the padded plaintext is malformed. Error invalidMessagePadding.",
         "StateUnchanged": "After the refusal, the genuine envelope still opens.",
+        "ForgottenKey":
+            "A reflected envelope whose ratchet key is older than the 20 own keys remembered. Error messageAuthenticationFailed.",
     ]
 
     private static func validScripts() throws -> [MessageVector] {
@@ -309,6 +311,22 @@ extension VectorGenerator {
         try s.receive(s.b, s.send(s.a, hello))
         try s.receive(s.b, retired, error: .messageWrongSide)
         tests.append(s.finished())
+
+        // RETIRED_OWN keeps 20 keys: after 20 of B's DH ratchet steps b1 is still named, after 21 it is not.
+        for (steps, code, flag) in [
+            (Conversation.maxRememberedKeys, ReciprocityError.Code.messageWrongSide, "WrongSide"),
+            (Conversation.maxRememberedKeys + 1, .messageAuthenticationFailed, "ForgottenKey"),
+        ] {
+            var s = try Script(peers, "B's own first envelope, reflected after \(steps) of its ratchet steps", [flag, "LongRun"])
+            let ancient = try s.send(s.b, hello)
+            try s.receive(s.a, ancient)
+            for _ in 0..<steps {
+                try s.receive(s.b, s.send(s.a, hello))
+                try s.receive(s.a, s.send(s.b, hello))
+            }
+            try s.receive(s.b, ancient, error: code)
+            tests.append(s.finished())
+        }
 
         let body = Array("hello".utf8)
         for (comment, padded) in [
