@@ -253,6 +253,9 @@ package struct ConversationState: Codable, Sendable {
 
     /// KDF_CK on the receiving chain: returns message `received`'s key and moves on.
     mutating func advanceReceivingChain() throws -> [UInt8] {
+        guard received < UInt32.max else {
+            throw ReciprocityError(.messageOutsideWindow, "this receiving chain has used every message number")
+        }
         let (messageKey, chainKey) = try ConversationKeys.chainStep(receivingChain!)
         receivingChain = chainKey
         received += 1

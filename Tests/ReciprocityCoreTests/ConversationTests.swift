@@ -161,6 +161,31 @@ import Testing
         #expect(try ahead.alice.open(envelopes[0]) == "x")
     }
 
+    /// Random bytes in every envelope shape, and random changes to genuine envelopes, are refused with a code of
+    /// section 7, never a crash, and leave the receiver able to read the genuine envelope.
+    @Test func randomEnvelopesAreRefusedWithACode() throws {
+        var random = SplitMix64(seed: 26)
+        var pair = try Self.pair()
+        let codes: Set<ReciprocityError.Code> = [
+            .messageMalformed, .messageWrongSide, .messageReplayed, .messageOutsideWindow,
+            .messageAuthenticationFailed, .invalidMessagePadding,
+        ]
+        let genuine = try pair.alice.seal("genuine")
+        for round in 0..<600 {
+            var bytes: [UInt8]
+            switch round % 3 {
+            case 0: bytes = [1] + random.bytes(MessageEnvelope.lengths[round % 9 / 3] - 1)
+            case 1:
+                bytes = genuine
+                for _ in 0...(random.next() % 4) { bytes[Int(random.next() % UInt64(bytes.count))] ^= UInt8(1 + random.next() % 255) }
+            default: bytes = random.bytes(Int(random.next() % 400))
+            }
+            let failure = code { _ = try pair.bob.open(bytes) }
+            #expect(failure.map(codes.contains) == true, "round \(round): \(String(describing: failure))")
+        }
+        #expect(try pair.bob.open(genuine) == "genuine")
+    }
+
     @Test func paddingHidesAllButTheSizeClass() throws {
         var pair = try Self.pair()
         for (length, padded) in [(0, 256), (254, 256), (255, 1024), (1022, 1024), (1023, 4096), (4094, 4096)] {
