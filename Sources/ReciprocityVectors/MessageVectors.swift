@@ -62,7 +62,7 @@ struct MessageRun {
         guard test.members.count == 2 else { throw ReciprocityError(.malformedVectors, "a test has two members") }
         let program = try ProgramID(test.program)
         let epoch = try InterestContext.epoch(test.epoch)
-        let token = InterestToken(uncheckedBytes: try Hex.decode(test.token))
+        let token = try InterestToken(rawRepresentation: Hex.decode(test.token))
         let keys = try test.members.map { try PrivateKey(rawRepresentation: Hex.decode($0.privateKey)) }
         let parties = try zip(test.members, keys).map { member, key in
             let stated = try PublicKey(rawRepresentation: Hex.decode(member.publicKey))
@@ -96,9 +96,12 @@ struct MessageRun {
         switch step.action {
         case "send":
             let padded = try ConversationKeys.pad(Array((step.payload ?? "").utf8))
+            // A vector file comes from anyone: a count outside 1...1,000 is a malformed test, not a trap or a hang.
+            let count = step.count ?? 1
+            guard (1...1000).contains(count) else { throw ReciprocityError(.malformedVectors, "a send's count is 1 to 1,000") }
             var sealed: Conversation.Sealed?
-            for _ in 0..<(step.count ?? 1) { sealed = try conversation.sealPadded(padded) }
-            guard let sealed else { throw ReciprocityError(.malformedVectors, "a send of count 0") }
+            for _ in 0..<count { sealed = try conversation.sealPadded(padded) }
+            guard let sealed else { throw ReciprocityError(.malformedVectors, "a send without a message") }
             out.envelope = Hex.encode(sealed.envelope)
             out.associatedData = Hex.encode(sealed.associatedData)
             out.aeadKey = Hex.encode(sealed.key)

@@ -86,6 +86,21 @@ private func vectorFileNames() throws -> [String] {
         #expect(tests.flatMap(\.steps).filter { $0.ratchetPrivateKey != nil }.count >= 30)
     }
 
+    /// A hostile message vector (a negative or huge count, a token of the wrong length, an unknown member) is a
+    /// failed test with a reason, never a trap or a hang.
+    @Test(arguments: [
+        (#""count" : 101,"#, #""count" : -1,"#), (#""count" : 101,"#, #""count" : 9223372036854775807,"#),
+        (#""token" : "cd438e9f"#, #""token" : "00cd438e9f"#), (#""member" : "bob""#, #""member" : "mallory""#),
+    ])
+    func hostileMessageVectorsFailCleanly(_ original: String, _ replacement: String) throws {
+        let name = "reciprocity_messages_v1_test.json"
+        var text = try String(contentsOf: vectorDirectory.appendingPathComponent(name), encoding: .utf8)
+        #expect(text.contains(original))
+        text = text.replacingOccurrences(of: original, with: replacement)
+        let report = try VectorVerifier.verify(Data(text.utf8), file: name)
+        #expect(report.failed > 0 && report.failures.allSatisfy { !$0.reason.isEmpty })
+    }
+
     /// The first release of the files had 249 tests; later tests are appended, so those keep their numbers and
     /// content (a file's first tests are compared with the committed ones by the byte-for-byte test above).
     @Test func testsAreOnlyEverAppended() throws {
