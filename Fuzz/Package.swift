@@ -3,7 +3,7 @@
 // (see scripts/fuzz.sh); a plain `swift build` cannot link them.
 import PackageDescription
 
-let fuzzTargets = ["FuzzBase64URL", "FuzzNames", "FuzzVectorFile", "FuzzAPIBodies"]
+let fuzzTargets = ["FuzzBase64URL", "FuzzNames", "FuzzVectorFile", "FuzzAPIBodies", "FuzzConversation"]
 
 let package = Package(
     name: "ReciprocityFuzz",

@@ -9,7 +9,7 @@ flags=(-c debug -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld --scratch
 swift build "${flags[@]}"
 bin="$(swift build "${flags[@]}" --show-bin-path)"
 total=0
-for target in FuzzBase64URL FuzzNames FuzzVectorFile FuzzAPIBodies; do
+for target in FuzzBase64URL FuzzNames FuzzVectorFile FuzzAPIBodies FuzzConversation; do
     work="$(mktemp -d)"
     cp Corpus/"$target"/* "$work"/
     log="$work/log"
