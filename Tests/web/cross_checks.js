@@ -4,8 +4,10 @@
 // keys, roles and epochs, on notes sealed in the browser with random nonces and opened in Swift, on notes the
 // writer seals with a given nonce (and notes too long to seal), on key logs, Merkle roots, tree heads signed in
 // the browser (with sizes and timestamps beyond 2^53, and checked against random clocks), HKDF, X25519 and
-// base64url of 32, 64 and 540 bytes.
+// base64url of 32, 64 and 540 bytes; and conversations (conversation-crypto.js) scripted at random: sends of
+// random sizes, envelopes read out of order, altered or replayed, every ratchet key random.
 
+import * as conversation from "/web/conversation-crypto.js";
 import * as r from "/web/reciprocity.js";
 
 const { toHex } = r;
@@ -78,6 +80,75 @@ async function randomPair() {
 }
 
 /** Vector files (one per algorithm) computed by the module from random inputs. */
+// One random conversation script, as the RECIPROCITY-MESSAGES-V1 format writes it, with the outputs this module
+// computes: the Swift CLI must reach the same envelopes, payloads, refusals and ratchet-key uses.
+async function randomConversation() {
+    const members = [];
+    for (let i = 0; i < 2; i++) {
+        const privateKey = random(32);
+        members.push({ handle: randomName(), privateKey: toHex(privateKey), publicKey: toHex(await r.publicKeyOf(await r.importPrivateKey(privateKey))) });
+    }
+    const test = {
+        program: randomName(), epoch: pick([0, 1, below(2 ** 32), 2 ** 32 - 1]), token: toHex(random(32)), members,
+        initialRatchetPrivateKey: toHex(random(32)), steps: [], result: "valid",
+    };
+    const sides = {};
+    for (const [i, member] of members.entries()) {
+        const started = await conversation.startConversation({
+            program: test.program, epoch: test.epoch, token: r.fromHex(test.token), privateKey: await r.importPrivateKey(r.fromHex(member.privateKey)),
+            handle: member.handle, peerHandle: members[1 - i].handle, peerPublicKey: r.fromHex(members[1 - i].publicKey),
+        }, { ratchetKey: () => r.fromHex(test.initialRatchetPrivateKey) });
+        sides[member.handle] = started.state;
+        if (i === 0) Object.assign(test, { staticSharedSecret: toHex(started.staticSharedSecret), rootInfo: toHex(started.rootInfo), rootSecret: toHex(started.rootSecret) });
+        if (started.side === "A") test.side = member.handle;
+    }
+    const inFlight = { [members[0].handle]: [], [members[1].handle]: [] };
+    const delivered = [];
+    for (let n = 0, steps = 10 + below(40); n < steps; n++) {
+        const who = pick(members).handle;
+        const peer = members.find((m) => m.handle !== who).handle;
+        if (below(2) === 0 || inFlight[who].length === 0) {
+            const count = 1 + below(3);
+            const payload = "é".repeat(below(3) === 0 ? below(2047) : below(40));
+            let sealed;
+            for (let i = 0; i < count; i++) {
+                sealed = await conversation.sealMessage(sides[who], payload);
+                sides[who] = sealed.state;
+            }
+            inFlight[peer].push(sealed.envelope);
+            test.steps.push({ member: who, action: "send", payload, ...(count > 1 ? { count } : {}), envelope: toHex(sealed.envelope),
+                associatedData: toHex(sealed.associatedData), aeadKey: toHex(sealed.key), aeadNonce: toHex(sealed.nonce) });
+            continue;
+        }
+        let envelope = inFlight[who].splice(below(inFlight[who].length), 1)[0];
+        const kind = below(10);
+        if (kind === 0) {
+            envelope = envelope.slice();
+            envelope[below(envelope.length)] ^= 1 << below(8);
+        } else if (kind === 1 && delivered.length) {
+            envelope = pick(delivered);
+        }
+        const step = { member: who, action: "receive", envelope: toHex(envelope) };
+        try {
+            const opened = await conversation.openMessage(sides[who], envelope, { ratchetKey: () => {
+                const key = random(32);
+                step.ratchetPrivateKey = toHex(key);
+                return key;
+            } });
+            sides[who] = opened.state;
+            step.payload = opened.payload;
+            delivered.push(envelope);
+        } catch (error) {
+            if (!(error instanceof r.ReciprocityError)) throw error;
+            step.error = error.code;
+            test.result = "invalid";
+            test.error ??= error.code;
+        }
+        test.steps.push(step);
+    }
+    return test;
+}
+
 export async function generate({ pairs = 100, logs = 10 } = {}) {
     const tokens = [];
     const notes = [];
@@ -199,5 +270,7 @@ export async function generate({ pairs = 100, logs = 10 } = {}) {
         "web_hkdf_test.json": file("HKDF-SHA-256", "hkdf_test_schema.json", hkdfTests),
         "web_x25519_test.json": file("X25519", "xdh_comp_schema.json", x25519Tests),
         "web_base64url_test.json": file("BASE64URL-32", "base64url_test_schema.json", base64Tests),
+        "web_messages_test.json": file("RECIPROCITY-MESSAGES-V1", "reciprocity_messages_v1_test_schema.json",
+            [{ type: "ReciprocityConversationTest", tests: await Promise.all(Array.from({ length: 20 }, randomConversation)) }]),
     };
 }
