@@ -248,7 +248,9 @@ package struct ConversationState: Codable, Sendable {
         while received < number {
             skipped.append(SkippedKey(ratchetKey: key, number: received, messageKey: try advanceReceivingChain()))
         }
-        if skipped.count > Conversation.maxSkippedKeys { skipped.removeFirst(skipped.count - Conversation.maxSkippedKeys) }
+        if skipped.count > Conversation.maxSkippedKeys {
+            skipped.removeFirst(skipped.count - Conversation.maxSkippedKeys)
+        }
     }
 
     /// KDF_CK on the receiving chain: returns message `received`'s key and moves on.
@@ -273,7 +275,8 @@ package struct ConversationState: Codable, Sendable {
 
     /// A stored state must have keys and chains of 32 bytes; anything else is refused rather than trusted.
     func validate() throws {
-        let keys = [token, ownStaticKey, rootKey, sendingPrivateKey, sendingPublicKey, sendingChain]
+        let keys =
+            [token, ownStaticKey, rootKey, sendingPrivateKey, sendingPublicKey, sendingChain]
             + [receivingKey, receivingChain].compactMap { $0 } + skipped.flatMap { [$0.ratchetKey, $0.messageKey] }
             + retiredPeerKeys + retiredOwnKeys
         guard keys.allSatisfy({ $0.count == 32 }), (receivingKey == nil) == (receivingChain == nil),

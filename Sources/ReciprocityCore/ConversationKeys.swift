@@ -79,7 +79,8 @@ package enum ConversationKeys {
     package static func pad(_ payload: [UInt8]) throws -> [UInt8] {
         guard let size = MessageEnvelope.paddedSizes.first(where: { $0 >= payload.count + 2 }) else {
             throw ReciprocityError(
-                .messageTooLong, "a message is at most \(Conversation.maxPayloadBytes) bytes of UTF-8, got \(payload.count)")
+                .messageTooLong,
+                "a message is at most \(Conversation.maxPayloadBytes) bytes of UTF-8, got \(payload.count)")
         }
         return [UInt8(payload.count >> 8), UInt8(payload.count & 0xff)] + payload
             + [UInt8](repeating: 0, count: size - 2 - payload.count)

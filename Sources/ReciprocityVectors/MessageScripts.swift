@@ -39,7 +39,8 @@ extension VectorGenerator {
         init(_ pair: ConversationPair, _ comment: String, _ flags: [String], bListedFirst: Bool = false) throws {
             var members = try [pair.first, pair.second].map {
                 MessageMember(
-                    handle: $0, privateKey: Hex.encode(try privateKey($0)), publicKey: Hex.encode(try publicKey($0).bytes))
+                    handle: $0, privateKey: Hex.encode(try privateKey($0)),
+                    publicKey: Hex.encode(try publicKey($0).bytes))
             }
             test = MessageVector(
                 comment: comment, flags: flags, program: pair.program, epoch: Int64(pair.epoch),
@@ -117,8 +118,10 @@ extension VectorGenerator {
         "TamperedCiphertext": "One bit of the ciphertext changed. Error messageAuthenticationFailed.",
         "TamperedTag": "One bit of the tag changed. Error messageAuthenticationFailed.",
         "TamperedHeader": "One bit of PN or N changed. Error messageAuthenticationFailed.",
-        "TamperedRatchetKey": "One bit of the ratchet key changed (still a valid key). Error messageAuthenticationFailed.",
-        "MovedToAnotherEpoch": "Sealed in the same pair's conversation of another epoch. Error messageAuthenticationFailed.",
+        "TamperedRatchetKey":
+            "One bit of the ratchet key changed (still a valid key). Error messageAuthenticationFailed.",
+        "MovedToAnotherEpoch":
+            "Sealed in the same pair's conversation of another epoch. Error messageAuthenticationFailed.",
         "MovedToAnotherMatch": "Sealed by the same sender in another match. Error messageAuthenticationFailed.",
         "Replay": "A message already read. Error messageReplayed.",
         "OutsideWindow": "More than 100 messages ahead of its chain. Error messageOutsideWindow.",
@@ -140,7 +143,9 @@ extension VectorGenerator {
         }
         tests.append(s.finished())
 
-        s = try Script(mentorship, "B writes first, then the turns alternate", ["BFirst", "MembersListedBFirst"], bListedFirst: true)
+        s = try Script(
+            mentorship, "B writes first, then the turns alternate", ["BFirst", "MembersListedBFirst"],
+            bListedFirst: true)
         for turn in 1...3 {
             try s.receive(s.a, s.send(s.b, #"{"type":"text","text":"B's turn \#(turn)"}"#))
             try s.receive(s.b, s.send(s.a, #"{"type":"text","text":"A's turn \#(turn)"}"#))
@@ -210,9 +215,10 @@ extension VectorGenerator {
         let hello = #"{"type":"text","text":"hello"}"#
 
         /// One envelope from A, changed by `change` and refused with `code`; then the genuine one opens.
-        func tampered(_ comment: String, _ flag: String, _ code: ReciprocityError.Code, from sender: Bool = true,
-            _ change: (inout [UInt8]) -> Void) throws -> MessageVector
-        {
+        func tampered(
+            _ comment: String, _ flag: String, _ code: ReciprocityError.Code, from sender: Bool = true,
+            _ change: (inout [UInt8]) -> Void
+        ) throws -> MessageVector {
             var s = try Script(mentorship, comment, [flag, "StateUnchanged"])
             if !sender { try s.receive(s.a, s.send(s.b, hello)) }
             let (from, to) = sender ? (s.a, s.b) : (s.b, s.a)
@@ -242,7 +248,9 @@ extension VectorGenerator {
             try tampered("a ratchet key of small order (zero)", "Malformed", .messageMalformed) {
                 $0.replaceSubrange(1..<33, with: [UInt8](repeating: 0, count: 32))
             },
-            try tampered("a non-canonical ratchet key (top bit set)", "Malformed", .messageMalformed) { $0[32] |= 0x80 },
+            try tampered("a non-canonical ratchet key (top bit set)", "Malformed", .messageMalformed) {
+                $0[32] |= 0x80
+            },
         ]
 
         for (epoch, flag, comment) in [
@@ -317,7 +325,8 @@ extension VectorGenerator {
             (Conversation.maxRememberedKeys, ReciprocityError.Code.messageWrongSide, "WrongSide"),
             (Conversation.maxRememberedKeys + 1, .messageAuthenticationFailed, "ForgottenKey"),
         ] {
-            var s = try Script(peers, "B's own first envelope, reflected after \(steps) of its ratchet steps", [flag, "LongRun"])
+            var s = try Script(
+                peers, "B's own first envelope, reflected after \(steps) of its ratchet steps", [flag, "LongRun"])
             let ancient = try s.send(s.b, hello)
             try s.receive(s.a, ancient)
             for _ in 0..<steps {

@@ -67,7 +67,8 @@ struct MessageRun {
         let parties = try zip(test.members, keys).map { member, key in
             let stated = try PublicKey(rawRepresentation: Hex.decode(member.publicKey))
             guard stated == key.publicKey else {
-                throw ReciprocityError(.malformedVectors, "\(member.handle)'s public key does not match its private key")
+                throw ReciprocityError(
+                    .malformedVectors, "\(member.handle)'s public key does not match its private key")
             }
             return Party(handle: try Handle(member.handle), publicKey: stated)
         }
@@ -98,7 +99,9 @@ struct MessageRun {
             let padded = try ConversationKeys.pad(Array((step.payload ?? "").utf8))
             // A vector file comes from anyone: a count outside 1...1,000 is a malformed test, not a trap or a hang.
             let count = step.count ?? 1
-            guard (1...1000).contains(count) else { throw ReciprocityError(.malformedVectors, "a send's count is 1 to 1,000") }
+            guard (1...1000).contains(count) else {
+                throw ReciprocityError(.malformedVectors, "a send's count is 1 to 1,000")
+            }
             var sealed: Conversation.Sealed?
             for _ in 0..<count { sealed = try conversation.sealPadded(padded) }
             guard let sealed else { throw ReciprocityError(.malformedVectors, "a send without a message") }
@@ -110,7 +113,9 @@ struct MessageRun {
             var used: PrivateKey?
             do {
                 out.payload = try conversation.open(Hex.decode(step.envelope ?? "")) {
-                    if let newKey { used = try newKey() } else if let given = step.ratchetPrivateKey {
+                    if let newKey {
+                        used = try newKey()
+                    } else if let given = step.ratchetPrivateKey {
                         used = try PrivateKey(rawRepresentation: Hex.decode(given))
                     } else {
                         throw ReciprocityError(.malformedVectors, "a DH ratchet step without a ratchetPrivateKey")
@@ -151,9 +156,11 @@ extension MessageVector: CheckableVector {
             for (index, step) in steps.enumerated() {
                 let out = try run.execute(step)
                 let pairs: [(String, String?, String?)] = [
-                    ("envelope", step.envelope, out.envelope), ("associatedData", step.associatedData, out.associatedData),
+                    ("envelope", step.envelope, out.envelope),
+                    ("associatedData", step.associatedData, out.associatedData),
                     ("aeadKey", step.aeadKey, out.aeadKey), ("aeadNonce", step.aeadNonce, out.aeadNonce),
-                    ("payload", step.payload, out.payload), ("ratchetPrivateKey", step.ratchetPrivateKey, out.ratchetPrivateKey),
+                    ("payload", step.payload, out.payload),
+                    ("ratchetPrivateKey", step.ratchetPrivateKey, out.ratchetPrivateKey),
                     ("error", step.error, out.error),
                 ]
                 wrong += pairs.filter { $0.1 != $0.2 }.map { "step \(index + 1) \($0.0)" }

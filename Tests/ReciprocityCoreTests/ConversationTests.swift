@@ -177,7 +177,9 @@ import Testing
             case 0: bytes = [1] + random.bytes(MessageEnvelope.lengths[round % 9 / 3] - 1)
             case 1:
                 bytes = genuine
-                for _ in 0...(random.next() % 4) { bytes[Int(random.next() % UInt64(bytes.count))] ^= UInt8(1 + random.next() % 255) }
+                for _ in 0...(random.next() % 4) {
+                    bytes[Int(random.next() % UInt64(bytes.count))] ^= UInt8(1 + random.next() % 255)
+                }
             default: bytes = random.bytes(Int(random.next() % 400))
             }
             let failure = code { _ = try pair.bob.open(bytes) }
@@ -206,9 +208,12 @@ import Testing
         #expect(try pair.alice.open(bob.seal("two")) == "two")
         #expect(try bob.open(pair.alice.seal("three")) == "three")
         #expect(!"\(bob)".contains(Base64URL.encode(pair.bobKey.rawRepresentation)))
-        for bad in [Data(), Data("{}".utf8), Data(String(decoding: try bob.encoded(), as: UTF8.self)
-            .replacingOccurrences(of: "\"rootKey\":[", with: "\"rootKey\":[1,").utf8)]
-        {
+        for bad in [
+            Data(), Data("{}".utf8),
+            Data(
+                String(decoding: try bob.encoded(), as: UTF8.self)
+                    .replacingOccurrences(of: "\"rootKey\":[", with: "\"rootKey\":[1,").utf8),
+        ] {
             #expect(code { _ = try Conversation(encoded: bad) } == .invalidConversationState)
         }
     }
@@ -222,7 +227,9 @@ import Testing
         var a = aliceIsA ? pair.alice : pair.bob
         var b = aliceIsA ? pair.bob : pair.alice
         let bKey = aliceIsA ? pair.bobKey : pair.aliceKey
-        let aParty = Party(handle: try Handle(aliceIsA ? "alice" : "bob"), publicKey: (aliceIsA ? pair.aliceKey : pair.bobKey).publicKey)
+        let aParty = Party(
+            handle: try Handle(aliceIsA ? "alice" : "bob"),
+            publicKey: (aliceIsA ? pair.aliceKey : pair.bobKey).publicKey)
         let bHandle = try Handle(aliceIsA ? "bob" : "alice")
         let beforeReply = try a.seal("sent before any reply")
         let fromB = try b.seal("b's first")
