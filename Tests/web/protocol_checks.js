@@ -4,6 +4,7 @@
 // (Specs/transparency.md section 5, with the head rules of section 3: strict sizes, freshness both ways)
 // against a log signed here with a fresh Ed25519 key.
 
+import * as conversation from "/web/conversation-crypto.js";
 import * as r from "/web/reciprocity.js";
 
 const { toHex } = r;
@@ -341,6 +342,50 @@ export async function run() {
             await codeOf(d.apply({ event: "leave", handle: "alice", publicKey: bob.publicKey })),
         ];
         return (codes.every((c) => c === "invalidLogEntry") && d.size === 1) || `${codes.join(", ")}, size ${d.size}`;
+    });
+    // conversation-crypto.js (Specs/messages.md) beyond its vectors, with non-extractable static keys.
+    const token = crypto.getRandomValues(new Uint8Array(32));
+    const start = (me, peer, handle, peerHandle, overrides = {}) => conversation.startConversation({
+        program: "acme", epoch: 3, token, privateKey: me.privateKey, handle, peerHandle, peerPublicKey: peer.publicKey, ...overrides,
+    });
+    await check("a conversation: size classes, the longest message, and messageTooLong one byte over", async () => {
+        let a = (await start(alice, bob, "alice", "bob")).state;
+        let b = (await start(bob, alice, "bob", "alice")).state;
+        const lengths = [];
+        for (const size of [0, 254, 255, 1022, 1023, 4094]) {
+            const sealed = await conversation.sealMessage(a, "x".repeat(size));
+            a = sealed.state;
+            lengths.push(sealed.envelope.length);
+            const opened = await conversation.openMessage(b, sealed.envelope);
+            if (opened.payload.length !== size) return `payload of ${size} came back as ${opened.payload.length}`;
+            b = opened.state;
+        }
+        const tooLong = await codeOf(conversation.sealMessage(a, "x".repeat(4095)));
+        return (lengths.join() === "313,313,1081,1081,4153,4153" && tooLong === "messageTooLong") || `${lengths}; ${tooLong}`;
+    });
+    await check("a refused envelope leaves the state as it was, and a state is never changed in place", async () => {
+        const a = (await start(alice, bob, "alice", "bob")).state;
+        const b = (await start(bob, alice, "bob", "alice")).state;
+        const snapshot = JSON.stringify(b, (_, v) => (v instanceof Uint8Array ? toHex(v) : v));
+        const sealed = await conversation.sealMessage(a, "hello");
+        const altered = sealed.envelope.slice();
+        altered[200] ^= 1;
+        const codes = [await codeOf(conversation.openMessage(b, altered)), await codeOf(conversation.openMessage(a, sealed.envelope))];
+        const opened = await conversation.openMessage(b, sealed.envelope);
+        const again = await codeOf(conversation.openMessage(opened.state, sealed.envelope));
+        const unchanged = JSON.stringify(b, (_, v) => (v instanceof Uint8Array ? toHex(v) : v)) === snapshot;
+        return (codes.join() === "messageAuthenticationFailed,messageWrongSide" && opened.payload === "hello"
+            && again === "messageReplayed" && unchanged) || `${codes}, ${opened.payload}, ${again}, unchanged ${unchanged}`;
+    });
+    await check("a conversation refuses a bad epoch, program, handle, token or a member with itself", async () => {
+        const codes = [
+            await codeOf(start(alice, bob, "alice", "bob", { epoch: 2 ** 32 })),
+            await codeOf(start(alice, bob, "alice", "bob", { program: "Acme" })),
+            await codeOf(start(alice, bob, "alice", "bob ")),
+            await codeOf(start(alice, bob, "alice", "bob", { token: new Uint8Array(31) })),
+            await codeOf(start(alice, alice, "alice", "bob")),
+        ];
+        return codes.join() === "invalidEpoch,invalidProgram,invalidHandle,invalidLength,selfMark" || codes.join();
     });
     return results;
 }

@@ -10,7 +10,7 @@
 // envelope changes nothing. Errors are ReciprocityError with the codes of Specs/messages.md section 7.
 
 import { AuthenticationError, open, seal } from "./chacha20poly1305.js";
-import { ReciprocityError, checkPublicKey, hkdf, hmacSha256, importPrivateKey, publicKeyOf, x25519 } from "./reciprocity.js";
+import { ReciprocityError, checkName, checkPublicKey, hkdf, hmacSha256, importPrivateKey, publicKeyOf, x25519 } from "./reciprocity.js";
 
 const encoder = new TextEncoder();
 const ROOT = encoder.encode("reciprocity/v1 messages root");
@@ -114,6 +114,11 @@ function randomRatchetKey() {
  */
 export async function startConversation(input, { ratchetKey = randomRatchetKey } = {}) {
     const { program, epoch, token, privateKey, handle, peerHandle, peerPublicKey } = input;
+    checkName(program, "invalidProgram");
+    checkName(handle, "invalidHandle");
+    checkName(peerHandle, "invalidHandle");
+    if (!Number.isInteger(epoch) || epoch < 0 || epoch > 0xffffffff) fail("invalidEpoch", "an epoch is an integer from 0 to 4294967295");
+    if (!(token instanceof Uint8Array) || token.length !== 32) fail("invalidLength", "a token is 32 bytes");
     checkPublicKey(peerPublicKey);
     const ownPublic = await publicKeyOf(privateKey);
     if (handle === peerHandle || equal(ownPublic, peerPublicKey)) {
