@@ -48,6 +48,13 @@ public struct AdminOperations: Sendable {
         ).info
     }
 
+    /// Sets the program's quota: the most marks a member may hold in an epoch, pending or matched.
+    public func setMaxMarks(program: String, maxMarks: Int) async throws -> ProgramInfo {
+        try await store.setMaxMarks(
+            program: ProgramID(program), maxMarks: maxMarks, audit: event(.quotaChanged, detail: "max marks \(maxMarks)")
+        ).info
+    }
+
     /// The program's description and code of conduct.
     public func about(program: String) async throws -> ProgramAbout {
         try await record(of: program).about

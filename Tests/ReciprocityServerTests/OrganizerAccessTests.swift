@@ -37,6 +37,8 @@ import Testing
 
     /// Every route under `/programs/{program}`, some twice (with a bad body, without a body, as CSV).
     static let programRequests: [ProgramRequest] = [
+        ProgramRequest(.patch, "", body: #"{"maxMarks":3}"#),
+        ProgramRequest(.patch, "", body: #"{"maxMarks":0}"#),
         ProgramRequest(.put, "/epoch", body: #"{"epoch":1}"#),
         ProgramRequest(.put, "/epoch", body: "{"),
         ProgramRequest(.get, "/about"),
@@ -122,7 +124,8 @@ import Testing
             buildRouter(configuration: ServerConfiguration(), store: try StoreHarness().store).routes.compactMap {
                 route -> String? in
                 let path = route.path.description.replacing(/:(\w+)/) { "{\($0.output.1)}" }
-                return path.hasPrefix(prefix + "/") ? "\(route.method) \(path.dropFirst(prefix.count))" : nil
+                return path == prefix || path.hasPrefix(prefix + "/")
+                    ? "\(route.method) \(path.dropFirst(prefix.count))" : nil
             })
         #expect(Set(Self.programRequests.map { "\($0.method) \($0.route)" }) == routed)
         #expect(routed.count >= 11)
@@ -242,6 +245,7 @@ import Testing
 
             // The organizer's other changes, and a reason too long.
             #expect(try await client.send(.put, "\(base)/epoch", headers: organizer, raw: #"{"epoch":2}"#).status == .ok)
+            #expect(try await client.send(.patch, base, headers: organizer, raw: #"{"maxMarks":7}"#).status == .ok)
             #expect(
                 try await client.send(.patch, "\(base)/about", headers: organizer, raw: #"{"conduct":"Be kind."}"#)
                     .status == .ok)
@@ -267,6 +271,7 @@ import Testing
                 ("operator", "member-reinstated", "amy", nil),
                 ("organizer:lead", "member-suspended", "amy", "spam, twice"),
                 ("organizer:lead", "program-described", nil, "code of conduct set"),
+                ("organizer:lead", "quota-changed", nil, "max marks 7"),
                 ("organizer:lead", "epoch-changed", nil, "epoch 2"),
                 ("organizer:lead", "invite-revoked", invite.id, nil),
                 ("organizer:lead", "invite-created", invite.id, "uses 2"),
