@@ -103,7 +103,9 @@ struct AdminController {
             program: context.parameters.require("program"), maxMarks: body.maxMarks)
         context.logger.notice(
             "quota set",
-            metadata: ["program": "\(program.name)", "max_marks": "\(program.maxMarks)", "actor": "\(context.actor.name)"])
+            metadata: [
+                "program": "\(program.name)", "max_marks": "\(program.maxMarks)", "actor": "\(context.actor.name)",
+            ])
         return try jsonResponse(program)
     }
 
@@ -144,7 +146,8 @@ struct AdminController {
 
     @Sendable func invites(request: Request, context: AppRequestContext) async throws -> Response {
         try jsonResponse(
-            InviteListResponse(invites: try await operations(context).invites(program: context.parameters.require("program"))))
+            InviteListResponse(
+                invites: try await operations(context).invites(program: context.parameters.require("program"))))
     }
 
     @Sendable func revokeInvite(request: Request, context: AppRequestContext) async throws -> Response {

@@ -42,7 +42,9 @@ import Testing
         #expect(refused.status != 0 && refused.stderr.contains("invite"))
 
         // Members, with reasons; organizers; the quota.
-        #expect(try server.admin(["member", "suspend", "--program", "acme", "ann", "--reason", "spam, twice"]) == "ann is suspended")
+        #expect(
+            try server.admin(["member", "suspend", "--program", "acme", "ann", "--reason", "spam, twice"])
+                == "ann is suspended")
         #expect(try server.admin(["member", "reinstate", "--program", "acme", "ann"]) == "ann is active")
         let credential = try server.admin(["organizer", "create", "lead", "--program", "acme"])
         #expect(credential.hasPrefix("rcpo_") && !credential.contains("\n"))

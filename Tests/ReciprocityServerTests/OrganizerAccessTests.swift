@@ -179,10 +179,13 @@ import Testing
             let listed = try await client.send(.get, "/v1/admin/organizers", headers: admin)
                 .decode(OrganizerListResponse.self)
             #expect(listed.organizers.map(\.name) == ["lead"] && listed.organizers[0].programs == ["alpha"])
-            #expect(!String(buffer: try await client.send(.get, "/v1/admin/organizers", headers: admin).body).contains(credential))
+            #expect(
+                !String(buffer: try await client.send(.get, "/v1/admin/organizers", headers: admin).body).contains(
+                    credential))
             #expect(try await client.send(.delete, "/v1/admin/organizers/lead", headers: admin).status == .noContent)
             let wrong = try await client.send(
-                .get, "/v1/admin/programs/alpha/members", headers: [.authorization: "Bearer \(harness.adminCredential)x"])
+                .get, "/v1/admin/programs/alpha/members",
+                headers: [.authorization: "Bearer \(harness.adminCredential)x"])
             let revoked = try await client.send(.get, "/v1/admin/programs/alpha/members", headers: organizer)
             #expect(wrong.status == .unauthorized)
             #expect(revoked.status == wrong.status && revoked.headers == wrong.headers)
@@ -224,9 +227,11 @@ import Testing
             #expect(String(buffer: listed.body).contains(#""revokedAt":null"#))
             let items = try listed.decode(InviteListResponse.self).invites
             #expect(items.map(\.id) == [invite.id] && items[0].usesLeft == 1)
-            #expect(try await client.send(.delete, "\(base)/invites/\(invite.id)", headers: organizer).status == .noContent)
-            #expect(try await client.send(.get, "\(base)/invites", headers: organizer).decode(InviteListResponse.self)
-                .invites[0].revokedAt != nil)
+            #expect(
+                try await client.send(.delete, "\(base)/invites/\(invite.id)", headers: organizer).status == .noContent)
+            #expect(
+                try await client.send(.get, "\(base)/invites", headers: organizer).decode(InviteListResponse.self)
+                    .invites[0].revokedAt != nil)
             func joinAnswer(_ code: String) async throws -> (HTTPResponse.Status, String) {
                 let response = try await client.send(
                     .post, "/v1/programs/alpha/members",
@@ -244,7 +249,8 @@ import Testing
             #expect(try unknown.problem().code == "invite-not-found")
 
             // The organizer's other changes, and a reason too long.
-            #expect(try await client.send(.put, "\(base)/epoch", headers: organizer, raw: #"{"epoch":2}"#).status == .ok)
+            #expect(
+                try await client.send(.put, "\(base)/epoch", headers: organizer, raw: #"{"epoch":2}"#).status == .ok)
             #expect(try await client.send(.patch, base, headers: organizer, raw: #"{"maxMarks":7}"#).status == .ok)
             #expect(
                 try await client.send(.patch, "\(base)/about", headers: organizer, raw: #"{"conduct":"Be kind."}"#)

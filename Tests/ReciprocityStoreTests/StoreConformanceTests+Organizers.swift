@@ -93,7 +93,8 @@ extension StoreConformanceTests {
             program: acme.name, id: created.id, audit: Self.event(.inviteRevoked, subject: created.id, at: at))
         #expect(revoked.revokedAt == at && revoked.id == created.id)
         // Twice: the first time stands, and one audit entry.
-        _ = try await store.revokeInvite(program: acme.name, id: created.id, audit: Self.event(.inviteRevoked, at: Date()))
+        _ = try await store.revokeInvite(
+            program: acme.name, id: created.id, audit: Self.event(.inviteRevoked, at: Date()))
         #expect(try await store.invites(programID: acme.id).last?.revokedAt == at)
         #expect(
             try await store.auditLog(programID: acme.id, before: nil, limit: 10).map(\.action) == [
@@ -111,7 +112,8 @@ extension StoreConformanceTests {
         func join(_ invite: Data, _ handle: String) async throws {
             _ = try await store.join(
                 program: acme.name, inviteDigest: invite, handle: Handle(handle), publicKey: PrivateKey().publicKey,
-                profile: Profile(displayName: handle), credentialDigest: BearerSecret.generate(.memberCredential).digest,
+                profile: Profile(displayName: handle),
+                credentialDigest: BearerSecret.generate(.memberCredential).digest,
                 now: Date())
         }
         let refusal = StoreError(.inviteInvalid, "the invite code is not valid for this program")
@@ -161,7 +163,8 @@ extension StoreConformanceTests {
         #expect(all[0].subject == members[0].handle.rawValue && all[0].detail == "spam, twice")
         #expect(all[0].actor == "organizer:lead" && all[3].at == StoredTime.date(StoredTime.millis(old)))
         #expect(all.map(\.id) == all.map(\.id).sorted(by: >))
-        #expect(try await store.auditLog(programID: other.id, before: nil, limit: 100).map(\.action) == ["program-created"])
+        #expect(
+            try await store.auditLog(programID: other.id, before: nil, limit: 100).map(\.action) == ["program-created"])
         // Pages: newest first, below `before`.
         let page = try await store.auditLog(programID: program.id, before: nil, limit: 2)
         #expect(page == Array(all.prefix(2)))
@@ -173,6 +176,7 @@ extension StoreConformanceTests {
             try await store.auditLog(programID: program.id, before: nil, limit: 100).map(\.action) == [
                 "member-suspended", "quota-changed", "program-described",
             ])
-        #expect(try await store.purge(now: Date(), matchRetention: 3600, auditRetention: 400 * 86_400).auditEntries == 0)
+        #expect(
+            try await store.purge(now: Date(), matchRetention: 3600, auditRetention: 400 * 86_400).auditEntries == 0)
     }
 }
