@@ -264,9 +264,12 @@ import Testing
         // A's first chain keeps a0's public key only: the private half is gone from the stored state.
         let chosen = try PrivateKey()
         let fresh = try Conversation(
-            program: ProgramID("acme-mentoring"), epoch: 7, token: pair.token, me: aliceIsA ? pair.aliceKey : pair.bobKey,
+            program: ProgramID("acme-mentoring"), epoch: 7, token: pair.token,
+            me: aliceIsA ? pair.aliceKey : pair.bobKey,
             handle: Handle(aliceIsA ? "alice" : "bob"),
-            peer: Party(handle: Handle(aliceIsA ? "bob" : "alice"), publicKey: (aliceIsA ? pair.bobKey : pair.aliceKey).publicKey),
+            peer: Party(
+                handle: Handle(aliceIsA ? "bob" : "alice"),
+                publicKey: (aliceIsA ? pair.bobKey : pair.aliceKey).publicKey),
             ratchetKey: { chosen })
         let stored = String(decoding: try fresh.encoded(), as: UTF8.self)
         let numbers = { (bytes: [UInt8]) in bytes.map(String.init).joined(separator: ",") }
@@ -283,8 +286,9 @@ import Testing
     }
 
     /// What Specs/messages.md section 8 claims: a later compromise of a device (its static key and its current
-    /// state) does not open messages read before; only A's messages sent before B's first reply stay open to
-    /// whoever later holds a static private key.
+    /// state) does not open messages read before; A's first-chain messages stay open to whoever later holds B's
+    /// static private key (not A's: a0 is gone, aRestoredAWritesAgainButCannotReadBsLaterChains shows it), and
+    /// B's first-chain messages to whoever later holds A's.
     @Test func forwardSecrecyIsExactlyWhatTheSpecSays() throws {
         let pair = try Self.pair()
         let aliceIsA = pair.alice.side == .a
@@ -305,8 +309,8 @@ import Testing
         var stolen = try Conversation(encoded: b.encoded())
         #expect(code { _ = try stolen.open(afterTurn) } == .messageReplayed)
         #expect(code { _ = try stolen.open(beforeReply) } == .messageReplayed)
-        // A thief with B's static private key who starts over: A's message sent before B's first reply opens
-        // (static keys only); the one after the first turn does not.
+        // A thief with B's static private key who starts over: A's first-chain message opens (SK and
+        // X25519(B static, a0)); the one after the first turn does not.
         var restarted = try Conversation(
             program: ProgramID("acme-mentoring"), epoch: 7, token: pair.token, me: bKey, handle: bHandle, peer: aParty)
         #expect(try restarted.open(beforeReply) == "sent before any reply")
