@@ -53,7 +53,6 @@ public struct Conversation: Sendable, CustomStringConvertible {
         let secret = try ConversationKeys.staticSecret(me, peer.publicKey)
         let info = ConversationKeys.rootInfo(program: program, epoch: epoch, a: a, b: b)
         let root = try ConversationKeys.rootSecret(token: token.bytes, sharedSecret: secret, info: info)
-        // A's first sending chain and B's first receiving chain: KDF_RK(SK, X25519(A static, B static)).
         let ownPrivate = [UInt8](me.rawRepresentation)
         let fresh = try ratchetKey()
         if side == .a {
@@ -71,7 +70,7 @@ public struct Conversation: Sendable, CustomStringConvertible {
             state = ConversationState(
                 side: side, program: program.rawValue, epoch: epoch, token: token.bytes,
                 ownStaticKey: me.publicKey.bytes, rootKey: root, sendingPrivateKey: ownPrivate,
-                sendingPublicKey: me.publicKey.bytes, sendingChain: root)
+                sendingPublicKey: me.publicKey.bytes, sendingChain: root)  // replaced by b1's chain below
             state.rootSecret = root
             state.staticPrivateKey = ownPrivate
             state.receivingKey = peer.publicKey.bytes
