@@ -269,7 +269,10 @@ def check_messages(t):
         if step["action"] == "start":
             other = next(m for m in members if m["handle"] != step["member"])
             me = next(m for m in members if m["handle"] == step["member"])
-            sides[step["member"]] = Side(t, me, other, lambda step=step: bytes.fromhex(step["ratchetPrivateKey"]))
+            try:
+                sides[step["member"]] = Side(t, me, other, lambda step=step: bytes.fromhex(step["ratchetPrivateKey"]))
+            except (KeyError, ValueError) as error:
+                return f"step {number}: a start without a valid ratchetPrivateKey ({error!r})"
             continue
         if step["action"] == "send":
             for _ in range(step.get("count", 1)):
