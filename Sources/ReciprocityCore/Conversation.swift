@@ -3,10 +3,11 @@ public import Foundation
 /// The private conversation between the two members of a verified match: Signal's Double Ratchet without header
 /// encryption, rooted in the pair's static X25519 secret and the match's token (Specs/messages.md).
 ///
-/// Each member keeps one `Conversation` per match on their own device, stores ``encoded()`` after every
-/// ``seal(_:)`` and ``open(_:)`` (the state changes with each), and never starts a second one for the same match:
-/// side A's first sending chain comes from the static keys alone, so a fresh start would repeat its message keys.
-/// Either side may write first, and both may write at once. A refused envelope leaves the state as it was.
+/// Each member keeps one `Conversation` per match on their own device and stores ``encoded()`` after every
+/// ``seal(_:)`` and ``open(_:)`` (the state changes with each). Either side may write first, and both may write at
+/// once. A refused envelope leaves the state as it was. Every start draws a fresh ratchet key (side A's first
+/// chain hangs off its own fresh key), so a second start after a restore repeats no message key or nonce; it does
+/// not, however, read the peer's messages sent on the peer's later chains (Specs/messages.md section 5).
 public struct Conversation: Sendable, CustomStringConvertible {
     /// The most message keys one chain may skip (messages reordered or lost) before an envelope is refused.
     public static let maxSkip: UInt32 = 100
@@ -15,6 +16,10 @@ public struct Conversation: Sendable, CustomStringConvertible {
     /// How many of its own retired ratchet keys, and of the peer's, a side remembers to name a reflected or
     /// replayed envelope (older ones are simply refused as unauthentic).
     public static let maxRememberedKeys = 20
+    /// How many starts of side A (first chains) side B reads in one conversation; a further one is refused.
+    public static let maxFirstChains = 20
+    /// The `PN` of a message on side A's first chain (Specs/messages.md section 6): no other chain reaches it.
+    static let firstChainMarker = UInt32.max
     /// The longest message, in UTF-8 bytes: the largest padded size less the 2-byte length.
     public static let maxPayloadBytes = MessageEnvelope.paddedSizes.last! - 2
 
@@ -24,7 +29,8 @@ public struct Conversation: Sendable, CustomStringConvertible {
     public var side: ConversationSide { state.side }
 
     /// Starts the conversation of the match `token` in `program` and `epoch` between `me` (with `handle`) and
-    /// `peer`, whose key the client has verified. Side B generates its first ratchet key here.
+    /// `peer`, whose key the client has verified. Each side generates a fresh ratchet key here: A for its first
+    /// chain (and deletes its private half at once), B for its first sending chain.
     public init(program: ProgramID, epoch: UInt32, token: InterestToken, me: PrivateKey, handle: Handle, peer: Party)
         throws
     {
@@ -33,7 +39,7 @@ public struct Conversation: Sendable, CustomStringConvertible {
             ratchetKey: { try PrivateKey() })
     }
 
-    /// The same, with the ratchet key B generates supplied by the caller: for the test vectors only.
+    /// The same, with the ratchet key the start generates supplied by the caller: for the test vectors only.
     package init(
         program: ProgramID, epoch: UInt32, token: InterestToken, me: PrivateKey, handle: Handle, peer: Party,
         ratchetKey: () throws -> PrivateKey
@@ -47,18 +53,28 @@ public struct Conversation: Sendable, CustomStringConvertible {
         let secret = try ConversationKeys.staticSecret(me, peer.publicKey)
         let info = ConversationKeys.rootInfo(program: program, epoch: epoch, a: a, b: b)
         let root = try ConversationKeys.rootSecret(token: token.bytes, sharedSecret: secret, info: info)
-        // A's first sending chain and B's first receiving chain: KDF_RK(SK, X25519(A static, B static)).
-        let (rootKey, chainKey) = try ConversationKeys.rootStep(rootKey: root, dh: secret)
         let ownPrivate = [UInt8](me.rawRepresentation)
-        state = ConversationState(
-            side: side, program: program.rawValue, epoch: epoch, token: token.bytes, ownStaticKey: me.publicKey.bytes,
-            rootKey: rootKey, sendingPrivateKey: ownPrivate, sendingPublicKey: me.publicKey.bytes,
-            sendingChain: chainKey)
-        if side == .b {
-            // B has, in effect, received a first message carrying A's static key, and answers with a fresh key.
+        let fresh = try ratchetKey()
+        if side == .a {
+            // A's first chain: a side branch from SK and X25519(a0, B static); the main root stays SK, and A's
+            // static pair stays DHs for B's virtual first step. a0's private half is dropped here.
+            let dh = try X25519.sharedSecret(fresh.handle, peer: peer.publicKey.bytes)
+            state = ConversationState(
+                side: side, program: program.rawValue, epoch: epoch, token: token.bytes,
+                ownStaticKey: me.publicKey.bytes, rootKey: root, sendingPrivateKey: ownPrivate,
+                sendingPublicKey: me.publicKey.bytes, sendingChain: try ConversationKeys.firstChain(root: root, dh: dh))
+            state.firstRatchetKey = fresh.publicKey.bytes
+        } else {
+            // B has, in effect, received A's static key with an empty chain, and answers with a fresh key b1.
+            // It keeps SK and its static private key to open A's first chains, whichever start they come from.
+            state = ConversationState(
+                side: side, program: program.rawValue, epoch: epoch, token: token.bytes,
+                ownStaticKey: me.publicKey.bytes, rootKey: root, sendingPrivateKey: ownPrivate,
+                sendingPublicKey: me.publicKey.bytes, sendingChain: root)  // replaced by b1's chain below
+            state.rootSecret = root
+            state.staticPrivateKey = ownPrivate
             state.receivingKey = peer.publicKey.bytes
-            state.receivingChain = chainKey
-            try state.startSendingChain(with: ratchetKey())
+            try state.startSendingChain(with: fresh)
             state.retiredOwnKeys = []  // b1 replaces no ratchet key: the static key is not one (section 5)
         }
     }
@@ -93,11 +109,17 @@ public struct Conversation: Sendable, CustomStringConvertible {
 
     /// Seals an already padded plaintext (the vector generator also seals malformed ones with it).
     package mutating func sealPadded(_ padded: [UInt8]) throws -> Sealed {
-        guard state.sent < UInt32.max else {
+        // Ns stays below the first-chain marker, so no PN of a later chain can look like it.
+        guard state.sent < Self.firstChainMarker - 1 else {
             throw ReciprocityError(.messageTooLong, "this sending chain has used every message number")
         }
-        let header = ConversationKeys.header(
-            ratchetKey: state.sendingPublicKey, previousLength: state.previousLength, number: state.sent)
+        let header =
+            if let first = state.firstRatchetKey {
+                ConversationKeys.header(ratchetKey: first, previousLength: Self.firstChainMarker, number: state.sent)
+            } else {
+                ConversationKeys.header(
+                    ratchetKey: state.sendingPublicKey, previousLength: state.previousLength, number: state.sent)
+            }
         let (messageKey, chainKey) = try ConversationKeys.chainStep(state.sendingChain)
         let (key, nonce) = try ConversationKeys.aead(messageKey: messageKey)
         let associatedData = ConversationKeys.associatedData(
@@ -137,7 +159,9 @@ public struct Conversation: Sendable, CustomStringConvertible {
         var next = state
         let messageKey: [UInt8]
         var newChain = false
-        if let index = next.skipped.firstIndex(where: { $0.ratchetKey == peerKey && $0.number == number }) {
+        if previousLength == Self.firstChainMarker {
+            messageKey = try next.openFirstChain(peerKey, number)
+        } else if let index = next.skipped.firstIndex(where: { $0.ratchetKey == peerKey && $0.number == number }) {
             messageKey = next.skipped.remove(at: index).messageKey
         } else if peerKey == next.receivingKey, next.receivingChain != nil {
             guard number >= next.received else {
@@ -174,8 +198,11 @@ public struct Conversation: Sendable, CustomStringConvertible {
             throw ReciprocityError(.messageAuthenticationFailed, "the envelope does not authenticate")
         }
         let payload = try ConversationKeys.unpad(padded)
-        // The sending half of the step, only once the envelope has proved to be the peer's.
-        if newChain { try next.startSendingChain(with: ratchetKey()) }
+        // The sending half of the step, only once the envelope has proved to be the peer's. A's first chain ends.
+        if newChain {
+            try next.startSendingChain(with: ratchetKey())
+            next.firstRatchetKey = nil
+        }
         state = next
         return payload
     }
@@ -192,6 +219,13 @@ package struct ConversationState: Codable, Sendable {
         package var ratchetKey: [UInt8]
         package var number: UInt32
         package var messageKey: [UInt8]
+    }
+
+    /// One of A's first chains as B reads it: a0's public key, the chain key and the number of the next message.
+    package struct FirstChain: Codable, Sendable {
+        package var ratchetKey: [UInt8]
+        package var chainKey: [UInt8]
+        package var received: UInt32
     }
 
     package var side: ConversationSide
@@ -216,6 +250,12 @@ package struct ConversationState: Codable, Sendable {
     /// last ``Conversation/maxRememberedKeys`` of each.
     package var retiredPeerKeys: [[UInt8]] = []
     package var retiredOwnKeys: [[UInt8]] = []
+    /// A only: a0's public key while A still sends on its first chain (the sending chain is then that chain).
+    package var firstRatchetKey: [UInt8]?
+    /// B only: SK and B's static private key, which open A's first chains, and the first chains read so far.
+    package var rootSecret: [UInt8]?
+    package var staticPrivateKey: [UInt8]?
+    package var firstChains: [FirstChain] = []
 
     init(
         side: ConversationSide, program: String, epoch: UInt32, token: [UInt8], ownStaticKey: [UInt8],
@@ -240,27 +280,72 @@ package struct ConversationState: Codable, Sendable {
     /// Stores the message keys of the current receiving chain up to (not including) `number`, refusing more than
     /// ``Conversation/maxSkip`` of them.
     mutating func skip(until number: UInt32) throws {
-        guard let key = receivingKey, receivingChain != nil else { return }
-        guard UInt64(number) <= UInt64(received) + UInt64(Conversation.maxSkip) else {
+        guard let key = receivingKey, var chain = receivingChain else { return }
+        var next = received
+        try skip(key, &chain, &next, until: number)
+        (receivingChain, received) = (chain, next)
+    }
+
+    /// KDF_CK on the receiving chain: returns message `received`'s key and moves on.
+    mutating func advanceReceivingChain() throws -> [UInt8] {
+        var chain = receivingChain!
+        defer { receivingChain = chain }
+        return try Self.advance(&chain, &received)
+    }
+
+    /// Skips to `number` on the chain of ratchet key `key` (the main receiving chain or a first chain).
+    private mutating func skip(_ key: [UInt8], _ chain: inout [UInt8], _ next: inout UInt32, until number: UInt32)
+        throws
+    {
+        guard UInt64(number) <= UInt64(next) + UInt64(Conversation.maxSkip) else {
             throw ReciprocityError(
                 .messageOutsideWindow, "the envelope is more than \(Conversation.maxSkip) messages ahead of its chain")
         }
-        while received < number {
-            skipped.append(SkippedKey(ratchetKey: key, number: received, messageKey: try advanceReceivingChain()))
+        while next < number {
+            skipped.append(SkippedKey(ratchetKey: key, number: next, messageKey: try Self.advance(&chain, &next)))
         }
         if skipped.count > Conversation.maxSkippedKeys {
             skipped.removeFirst(skipped.count - Conversation.maxSkippedKeys)
         }
     }
 
-    /// KDF_CK on the receiving chain: returns message `received`'s key and moves on.
-    mutating func advanceReceivingChain() throws -> [UInt8] {
-        guard received < UInt32.max else {
+    private static func advance(_ chain: inout [UInt8], _ next: inout UInt32) throws -> [UInt8] {
+        guard next < UInt32.max else {
             throw ReciprocityError(.messageOutsideWindow, "this receiving chain has used every message number")
         }
-        let (messageKey, chainKey) = try ConversationKeys.chainStep(receivingChain!)
-        receivingChain = chainKey
-        received += 1
+        let (messageKey, chainKey) = try ConversationKeys.chainStep(chain)
+        chain = chainKey
+        next += 1
+        return messageKey
+    }
+
+    /// The message key of message `number` of the first chain of A's ratchet key `a0` (section 7 step 3): a
+    /// skipped key, or the next on a chain already read, or a new chain from SK and X25519(B static, a0).
+    mutating func openFirstChain(_ a0: [UInt8], _ number: UInt32) throws -> [UInt8] {
+        guard let root = rootSecret, let own = staticPrivateKey else {
+            throw ReciprocityError(.messageWrongSide, "only side A sends on a first chain: this envelope is A's own")
+        }
+        if let index = skipped.firstIndex(where: { $0.ratchetKey == a0 && $0.number == number }) {
+            return skipped.remove(at: index).messageKey
+        }
+        var index = firstChains.firstIndex(where: { $0.ratchetKey == a0 })
+        if index == nil {
+            guard firstChains.count < Conversation.maxFirstChains else {
+                throw ReciprocityError(
+                    .messageOutsideWindow, "side A has started this conversation \(Conversation.maxFirstChains) times")
+            }
+            let dh = try X25519.sharedSecret(X25519.PrivateKeyHandle(rawPrivateKey: own), peer: a0)
+            firstChains.append(
+                FirstChain(ratchetKey: a0, chainKey: try ConversationKeys.firstChain(root: root, dh: dh), received: 0))
+            index = firstChains.count - 1
+        }
+        var chain = firstChains[index!]
+        guard number >= chain.received else {
+            throw ReciprocityError(.messageReplayed, "message \(number) of this first chain was already read")
+        }
+        try skip(a0, &chain.chainKey, &chain.received, until: number)
+        let messageKey = try Self.advance(&chain.chainKey, &chain.received)
+        firstChains[index!] = chain
         return messageKey
     }
 
@@ -277,10 +362,15 @@ package struct ConversationState: Codable, Sendable {
     func validate() throws {
         let keys =
             [token, ownStaticKey, rootKey, sendingPrivateKey, sendingPublicKey, sendingChain]
-            + [receivingKey, receivingChain].compactMap { $0 } + skipped.flatMap { [$0.ratchetKey, $0.messageKey] }
-            + retiredPeerKeys + retiredOwnKeys
-        guard keys.allSatisfy({ $0.count == 32 }), (receivingKey == nil) == (receivingChain == nil),
-            (try? ProgramID(program)) != nil
+            + [receivingKey, receivingChain, firstRatchetKey, rootSecret, staticPrivateKey].compactMap { $0 }
+            + skipped.flatMap { [$0.ratchetKey, $0.messageKey] } + retiredPeerKeys + retiredOwnKeys
+            + firstChains.flatMap { [$0.ratchetKey, $0.chainKey] }
+        let sideFields =
+            side == .a
+            ? rootSecret == nil && staticPrivateKey == nil && firstChains.isEmpty
+            : firstRatchetKey == nil && rootSecret != nil && staticPrivateKey != nil
+        guard keys.allSatisfy({ $0.count == 32 }), receivingChain == nil || receivingKey != nil, sideFields,
+            firstChains.count <= Conversation.maxFirstChains, (try? ProgramID(program)) != nil
         else { throw ReciprocityError(.invalidConversationState, "the stored conversation is malformed") }
     }
 }

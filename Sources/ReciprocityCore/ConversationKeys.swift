@@ -5,6 +5,7 @@ package enum ConversationKeys {
     package static let rootLabel = "reciprocity/v1 messages root"
     package static let ratchetLabel = "reciprocity/v1 messages ratchet"
     package static let messageKeyLabel = "reciprocity/v1 messages key"
+    package static let firstChainLabel = "reciprocity/v1 messages first chain"
     package static let associatedDataLabel = "reciprocity/v1 messages"
 
     /// `info = LP(root label) || LP(program) || LP(BE32(epoch)) || LP(handle A) || LP(key A) || LP(handle B) ||
@@ -38,6 +39,13 @@ package enum ConversationKeys {
         let prk = try HKDF.extract(salt: rootKey, inputKeyMaterial: dh)
         let out = try HKDF.expand(pseudorandomKey: prk, info: field(ratchetLabel), length: 64)
         return (Array(out.prefix(32)), Array(out.suffix(32)))
+    }
+
+    /// The first chain key of side A's start with ratchet key a0: `HKDF(salt = SK, IKM = X25519(a0, B static),
+    /// info = LP(first-chain label), 32)`. It leaves the root key where it was.
+    package static func firstChain(root: [UInt8], dh: [UInt8]) throws -> [UInt8] {
+        let prk = try HKDF.extract(salt: root, inputKeyMaterial: dh)
+        return try HKDF.expand(pseudorandomKey: prk, info: field(firstChainLabel), length: 32)
     }
 
     /// `KDF_CK(ck)`: message key `HMAC(ck, 0x01)`, next chain key `HMAC(ck, 0x02)`.

@@ -45,7 +45,8 @@ extension VectorGenerator {
             test = MessageVector(
                 comment: comment, flags: flags, program: pair.program, epoch: Int64(pair.epoch),
                 token: Hex.encode(try pair.token()), members: members,
-                initialRatchetPrivateKey: Hex.encode(try privateKey("ratchet \(comment) initial")), steps: [],
+                initialRatchetPrivateKey: Hex.encode(try privateKey("ratchet \(comment) initial")),
+                firstRatchetPrivateKey: Hex.encode(try privateKey("ratchet \(comment) first")), steps: [],
                 result: "valid")
             run = try MessageRun(test)
             a = run.side
@@ -81,6 +82,15 @@ extension VectorGenerator {
             }
         }
 
+        /// `who` starts again with no state (a restore from a key backup), drawing a new ratchet key.
+        mutating func start(_ who: String) throws {
+            let key = try privateKey("ratchet \(test.comment) step \(test.steps.count + 1)")
+            test.steps.append(
+                try run.execute(
+                    MessageStep(member: who, action: "start", ratchetPrivateKey: Hex.encode([UInt8](key))))
+            )
+        }
+
         func forge(_ who: String, padded: [UInt8]) throws -> [UInt8] { try run.forge(who, padded: padded) }
 
         func finished() -> MessageVector {
@@ -107,6 +117,9 @@ extension VectorGenerator {
 
     private static let messageNotes: [String: String] = [
         "AFirst": "Side A writes first.",
+        "FirstChain": "Messages of side A's first chain (PN 0xFFFFFFFF), opened by B from SK and a0 alone.",
+        "SecondStart":
+            "Side A starts again with no state (a restore) and a new a0: no message key or nonce repeats.",
         "BFirst": "Side B writes first.",
         "BothFirst": "Both sides write before either reads.",
         "Reordered": "Envelopes are received out of order (skipped message keys).",
@@ -129,6 +142,9 @@ extension VectorGenerator {
         "Malformed": "Wrong length or version, or an invalid ratchet key. Error messageMalformed.",
         "BadPadding": "Authentic, but the padded plaintext is malformed. Error invalidMessagePadding.",
         "StateUnchanged": "After the refusal, the genuine envelope still opens.",
+        "RestoredCannotRead":
+            "A restored side A cannot read B's messages on B's later chains. Error messageAuthenticationFailed.",
+        "StartLimit": "B reads the first chains of 20 starts of A; a 21st is refused. Error messageOutsideWindow.",
         "ForgottenKey":
             "A reflected envelope whose ratchet key is older than the 20 own keys remembered. Error messageAuthenticationFailed.",
     ]
@@ -170,13 +186,38 @@ extension VectorGenerator {
         for index in [2, 0, 1] { try s.receive(s.a, chain[index]) }
         tests.append(s.finished())
 
-        s = try Script(mentorship, "a late message of a closed chain, found through PN", ["Reordered", "AFirst"])
-        let early = try s.send(s.a, #"{"type":"text","text":"one"}"#)
-        let late = try s.send(s.a, #"{"type":"text","text":"two (late)"}"#)
-        try s.receive(s.b, early)
-        try s.receive(s.a, s.send(s.b, #"{"type":"text","text":"got one"}"#))
-        try s.receive(s.b, s.send(s.a, #"{"type":"text","text":"three, in a new chain"}"#))
-        try s.receive(s.b, late)
+        s = try Script(mentorship, "a late message of a closed chain, found through PN", ["Reordered", "BFirst"])
+        let early = try s.send(s.b, #"{"type":"text","text":"one"}"#)
+        let late = try s.send(s.b, #"{"type":"text","text":"two (late)"}"#)
+        try s.receive(s.a, early)
+        try s.receive(s.b, s.send(s.a, #"{"type":"text","text":"got one"}"#))
+        try s.receive(s.a, s.send(s.b, #"{"type":"text","text":"three, in a new chain"}"#))
+        try s.receive(s.a, late)
+        tests.append(s.finished())
+
+        s = try Script(
+            peers, "A's first chain read in the order 3, 1, 2, and a late one after A's first turn",
+            ["FirstChain", "Reordered", "AFirst"])
+        let firsts = try (1...4).map { try s.send(s.a, #"{"type":"text","text":"first chain \#($0)"}"#) }
+        for index in [2, 0, 1] { try s.receive(s.b, firsts[index]) }
+        try s.receive(s.a, s.send(s.b, #"{"type":"text","text":"read three"}"#))
+        try s.receive(s.b, s.send(s.a, #"{"type":"text","text":"main chain now"}"#))
+        try s.receive(s.b, firsts[3])
+        tests.append(s.finished())
+
+        s = try Script(
+            mentorship, "A starts again (restored) after the turns went on; B reads its new first chain",
+            ["SecondStart", "FirstChain", "AFirst"])
+        let before = try s.send(s.a, #"{"type":"text","text":"hello"}"#)
+        try s.receive(s.b, before)
+        for turn in 1...2 {
+            try s.receive(s.a, s.send(s.b, #"{"type":"text","text":"B's turn \#(turn)"}"#))
+            try s.receive(s.b, s.send(s.a, #"{"type":"text","text":"A's turn \#(turn)"}"#))
+        }
+        try s.start(s.a)
+        try s.receive(s.b, s.send(s.a, #"{"type":"text","text":"hello"}"#))
+        try s.receive(s.b, s.send(s.a, #"{"type":"text","text":"I restored my key backup"}"#))
+        try s.receive(s.b, s.send(s.a, #"{"type":"text","text":"hello again"}"#))
         tests.append(s.finished())
 
         s = try Script(peers, "message 101 of a chain read first: 100 keys skipped", ["SkipWindowEdge", "AFirst"])
@@ -257,20 +298,54 @@ extension VectorGenerator {
             (UInt32(1), "MovedToAnotherEpoch", "sealed in the same pair's conversation of epoch 1"),
             (0, "MovedToAnotherMatch", "sealed by the same sender for a third member"),
         ] {
+            // Side A's first-chain message, moved: in the other match the sender is side A too.
+            var s = try Script(mentorship, comment, [flag, "FirstChain", "StateUnchanged"])
             var other = mentorship
             other.epoch = epoch
-            if flag == "MovedToAnotherMatch" { other.second = "erin" }
+            if flag == "MovedToAnotherMatch" {
+                if other.first == s.b { other.first = "erin" } else { other.second = "erin" }
+            }
             var elsewhere = try Script(other, "elsewhere: " + comment, [])
-            var s = try Script(mentorship, comment, [flag, "StateUnchanged"])
-            let sender = "alice"
-            let moved = try elsewhere.send(sender, hello)
-            let receiver = "bob"
-            try s.receive(receiver, moved, error: auth)
-            try s.receive(receiver, s.send(sender, hello))
+            precondition(elsewhere.a == s.a, "the moved message is not a first-chain message")
+            let moved = try elsewhere.send(s.a, hello)
+            try s.receive(s.b, moved, error: auth)
+            try s.receive(s.b, s.send(s.a, hello))
             tests.append(s.finished())
         }
 
-        var s = try Script(mentorship, "the same envelope twice", ["Replay"])
+        var s = try Script(
+            peers, "a first-chain message replayed, at once and after B's turns", ["Replay", "FirstChain"])
+        let firstChain = try s.send(s.a, hello)
+        try s.receive(s.b, firstChain)
+        try s.receive(s.b, firstChain, error: .messageReplayed)
+        try s.receive(s.a, s.send(s.b, hello))
+        try s.receive(s.b, s.send(s.a, hello))
+        try s.receive(s.a, s.send(s.b, hello))
+        try s.receive(s.b, firstChain, error: .messageReplayed)
+        tests.append(s.finished())
+
+        s = try Script(
+            mentorship, "a restored A cannot read B's reply on B's later chain", ["RestoredCannotRead", "SecondStart"])
+        try s.receive(s.b, s.send(s.a, hello))
+        try s.receive(s.a, s.send(s.b, hello))
+        try s.receive(s.b, s.send(s.a, hello))
+        try s.start(s.a)
+        try s.receive(s.b, s.send(s.a, #"{"type":"text","text":"restored"}"#))
+        try s.receive(s.a, s.send(s.b, #"{"type":"text","text":"welcome back"}"#), error: auth)
+        tests.append(s.finished())
+
+        s = try Script(peers, "the first chain of a 21st start of A", ["StartLimit", "SecondStart", "StateUnchanged"])
+        var twentieth: [UInt8] = []
+        for _ in 1...Conversation.maxFirstChains {
+            try s.receive(s.b, s.send(s.a, hello))
+            twentieth = try s.send(s.a, hello)
+            try s.start(s.a)
+        }
+        try s.receive(s.b, s.send(s.a, hello), error: .messageOutsideWindow)
+        try s.receive(s.b, twentieth)
+        tests.append(s.finished())
+
+        s = try Script(mentorship, "the same envelope twice", ["Replay"])
         let once = try s.send(s.a, hello)
         try s.receive(s.b, once)
         try s.receive(s.b, once, error: .messageReplayed)
@@ -291,7 +366,7 @@ extension VectorGenerator {
         try s.receive(s.b, old, error: .messageReplayed)
         tests.append(s.finished())
 
-        s = try Script(mentorship, "message 102 of the current chain read first", ["OutsideWindow"])
+        s = try Script(mentorship, "message 102 of A's first chain read first", ["OutsideWindow", "FirstChain"])
         try s.receive(s.b, s.send(s.a, hello, count: 102), error: .messageOutsideWindow)
         tests.append(s.finished())
 
@@ -300,12 +375,15 @@ extension VectorGenerator {
         tests.append(s.finished())
 
         s = try Script(mentorship, "a new chain whose PN leaves 102 unread messages behind", ["OutsideWindow"])
+        try s.receive(s.b, s.send(s.a, hello))
+        try s.receive(s.a, s.send(s.b, hello))
+        try s.receive(s.b, s.send(s.a, hello))
         try s.send(s.a, hello, count: 102)
         try s.receive(s.a, s.send(s.b, hello))
         try s.receive(s.b, s.send(s.a, hello), error: .messageOutsideWindow)
         tests.append(s.finished())
 
-        s = try Script(mentorship, "A receives its own envelope", ["WrongSide"])
+        s = try Script(mentorship, "A receives its own first-chain envelope", ["WrongSide", "FirstChain"])
         try s.receive(s.a, s.send(s.a, hello), error: .messageWrongSide)
         tests.append(s.finished())
 

@@ -11,10 +11,10 @@ public struct MessageMember: Codable, Sendable {
     public var publicKey: String
 }
 
-/// One step of a script: `member` sends or receives.
+/// One step of a script: `member` sends, receives, or starts again with no state (a restore).
 public struct MessageStep: Codable, Sendable {
     public var member: String
-    /// `send` or `receive`.
+    /// `send`, `receive` or `start`.
     public var action: String
     /// Input of a send (sealed `count` times), output of a receive.
     public var payload: String?
@@ -24,7 +24,7 @@ public struct MessageStep: Codable, Sendable {
     public var associatedData: String?
     public var aeadKey: String?
     public var aeadNonce: String?
-    /// The ratchet key a receive generates when it performs a DH ratchet step.
+    /// The ratchet key a receive generates when it performs a DH ratchet step, or the one a start generates.
     public var ratchetPrivateKey: String?
     /// The code a refused receive reports (the state stays as it was and the script goes on).
     public var error: String?
@@ -38,7 +38,9 @@ public struct MessageVector: VectorTest {
     public var epoch: Int64
     public var token: String
     public var members: [MessageMember]
+    /// The ratchet keys the two starts generate: B's b1, and A's a0 (its first chain).
     public var initialRatchetPrivateKey: String
+    public var firstRatchetPrivateKey: String
     // Outputs.
     public var side: String?
     public var staticSharedSecret: String?
@@ -53,6 +55,8 @@ public struct MessageVector: VectorTest {
 /// Two live conversations and the steps that drive them: what both the verifier and the generator run.
 struct MessageRun {
     private var conversations: [String: Conversation] = [:]
+    /// How each member starts (again), given the ratchet key the start generates.
+    private var starts: [String: (PrivateKey) throws -> Conversation] = [:]
     let side: String
     let staticSharedSecret: [UInt8]
     let rootInfo: [UInt8]
@@ -72,13 +76,17 @@ struct MessageRun {
             }
             return Party(handle: try Handle(member.handle), publicKey: stated)
         }
-        let initial = try PrivateKey(rawRepresentation: Hex.decode(test.initialRatchetPrivateKey))
-        for index in 0..<2 {
-            conversations[test.members[index].handle] = try Conversation(
-                program: program, epoch: epoch, token: token, me: keys[index], handle: parties[index].handle,
-                peer: parties[1 - index], ratchetKey: { initial })
-        }
         let aIndex = parties[0].publicKey < parties[1].publicKey ? 0 : 1
+        for index in 0..<2 {
+            let handle = test.members[index].handle
+            starts[handle] = { key in
+                try Conversation(
+                    program: program, epoch: epoch, token: token, me: keys[index], handle: parties[index].handle,
+                    peer: parties[1 - index], ratchetKey: { key })
+            }
+            let initial = index == aIndex ? test.firstRatchetPrivateKey : test.initialRatchetPrivateKey
+            conversations[handle] = try starts[handle]!(PrivateKey(rawRepresentation: Hex.decode(initial)))
+        }
         side = test.members[aIndex].handle
         staticSharedSecret = try ConversationKeys.staticSecret(keys[0], parties[1].publicKey)
         rootInfo = ConversationKeys.rootInfo(
@@ -128,6 +136,11 @@ struct MessageRun {
                 out.error = error.code.rawValue
             }
             out.ratchetPrivateKey = used.map { Hex.encode([UInt8]($0.rawRepresentation)) }
+        case "start":
+            guard let given = step.ratchetPrivateKey else {
+                throw ReciprocityError(.malformedVectors, "a start without a ratchetPrivateKey")
+            }
+            conversation = try starts[step.member]!(PrivateKey(rawRepresentation: Hex.decode(given)))
         default:
             throw ReciprocityError(.malformedVectors, "unknown action \(step.action)")
         }

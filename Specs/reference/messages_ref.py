@@ -25,6 +25,9 @@ ROOT = b"reciprocity/v1 messages root"
 RATCHET = b"reciprocity/v1 messages ratchet"
 KEY = b"reciprocity/v1 messages key"
 AD = b"reciprocity/v1 messages"
+FIRST = b"reciprocity/v1 messages first chain"
+FIRST_MARKER = 0xFFFFFFFF  # the PN of a message on A's first chain
+MAX_FIRST_CHAINS = 20
 SIZES = (256, 1024, 4096)
 HEADER = 41
 MAX_SKIP = 100
@@ -76,6 +79,10 @@ def kdf_rk(rk, dh):
     return out[:32], out[32:]
 
 
+def kdf_first(sk, dh):
+    return hkdf(sk, dh, lp(FIRST), 32)
+
+
 def kdf_ck(ck):
     return hmac.new(ck, b"\x01", hashlib.sha256).digest(), hmac.new(ck, b"\x02", hashlib.sha256).digest()
 
@@ -88,7 +95,7 @@ def aead_key(mk):
 class Side:
     """One member's state (section 5)."""
 
-    def __init__(self, t, me, other, next_key):
+    def __init__(self, t, me, other, start_key):
         self.program, self.epoch, self.token = t["program"].encode(), t["epoch"], bytes.fromhex(t["token"])
         own_private = bytes.fromhex(me["privateKey"])
         own_public, peer_public = bytes.fromhex(me["publicKey"]), bytes.fromhex(other["publicKey"])
@@ -102,17 +109,22 @@ class Side:
             b["handle"].encode(), bytes.fromhex(b["publicKey"])])
         self.sk = hkdf(self.token, self.dh0, self.root_info, 32)
         self.own_static = own_public
-        rk0, ck0 = kdf_rk(self.sk, self.dh0)
         self.skipped = []  # [(ratchet key, n, mk)] in the order stored
         self.retired_peer, self.retired_own = [], []
+        self.first_chains = {}  # B: a0 -> [chain key, Nr], in the order first read
         self.ns = self.nr = self.pn = 0
+        self.rk, self.ckr = self.sk, None
+        fresh = start_key()
         if self.is_a:
-            self.dhs, self.dhs_pub, self.dhr, self.rk, self.cks, self.ckr = own_private, own_public, None, rk0, ck0, None
+            self.dhs, self.dhs_pub, self.dhr = own_private, own_public, None
+            self.first_key = public_of(fresh)  # a0's private half is not kept
+            self.cks = kdf_first(self.sk, x25519(fresh, peer_public))
+            self.own_private = None
         else:
-            self.dhr, self.ckr = peer_public, ck0
-            self.dhs = next_key()
-            self.dhs_pub = public_of(self.dhs)
-            self.rk, self.cks = kdf_rk(rk0, x25519(self.dhs, self.dhr))
+            self.first_key, self.own_private = None, own_private
+            self.dhr = peer_public
+            self.dhs, self.dhs_pub = fresh, public_of(fresh)
+            self.rk, self.cks = kdf_rk(self.rk, x25519(self.dhs, self.dhr))
 
     def direction(self, sender_is_a):
         return b"a-to-b" if sender_is_a else b"b-to-a"
@@ -123,11 +135,14 @@ class Side:
 
     # Section 6.
     def seal(self, payload):
-        if len(payload) > SIZES[-1] - 2:
+        if len(payload) > SIZES[-1] - 2 or self.ns >= FIRST_MARKER - 1:
             raise Refused("messageTooLong")
         size = next(s for s in SIZES if s >= len(payload) + 2)
         padded = struct.pack(">H", len(payload)) + payload + b"\x00" * (size - 2 - len(payload))
-        header = b"\x01" + self.dhs_pub + struct.pack(">II", self.pn, self.ns)
+        if self.first_key is not None:
+            header = b"\x01" + self.first_key + struct.pack(">II", FIRST_MARKER, self.ns)
+        else:
+            header = b"\x01" + self.dhs_pub + struct.pack(">II", self.pn, self.ns)
         mk, self.cks = kdf_ck(self.cks)
         key, nonce = aead_key(mk)
         ad = self.ad(self.is_a, header)
@@ -135,16 +150,39 @@ class Side:
         return header + ChaCha20Poly1305(key).encrypt(nonce, padded, ad), ad, key, nonce
 
     # Section 7, on a copy: the caller keeps the copy only when this returns.
-    def skip(self, until):
-        if self.ckr is None:
-            return
-        if until > self.nr + MAX_SKIP:
+    def skip_chain(self, key, ck, nr, until):
+        """Skips to `until` on the chain of ratchet key `key`; returns the chain key and Nr."""
+        if until > nr + MAX_SKIP:
             raise Refused("messageOutsideWindow")
-        while self.nr < until:
-            mk, self.ckr = kdf_ck(self.ckr)
-            self.skipped.append((self.dhr, self.nr, mk))
-            self.nr += 1
+        while nr < until:
+            mk, ck = kdf_ck(ck)
+            self.skipped.append((key, nr, mk))
+            nr += 1
         del self.skipped[:max(0, len(self.skipped) - MAX_SKIPPED)]
+        return ck, nr
+
+    def skip(self, until):
+        if self.ckr is not None:
+            self.ckr, self.nr = self.skip_chain(self.dhr, self.ckr, self.nr, until)
+
+    def first_chain(self, a0, n):
+        """Section 7 step 3: the key of message n of the first chain of a0."""
+        if self.is_a:
+            raise Refused("messageWrongSide")
+        found = [i for i, (k, m, _) in enumerate(self.skipped) if k == a0 and m == n]
+        if found:
+            return self.skipped.pop(found[0])[2]
+        if a0 not in self.first_chains:
+            if len(self.first_chains) >= MAX_FIRST_CHAINS:
+                raise Refused("messageOutsideWindow")
+            self.first_chains[a0] = [kdf_first(self.sk, x25519(self.own_private, a0)), 0]
+        ck, nr = self.first_chains[a0]
+        if n < nr:
+            raise Refused("messageReplayed")
+        ck, nr = self.skip_chain(a0, ck, nr, n)
+        mk, ck = kdf_ck(ck)
+        self.first_chains[a0] = [ck, n + 1]
+        return mk
 
     def open(self, envelope, next_key):
         if len(envelope) not in [HEADER + s + 16 for s in SIZES] or envelope[0] != 1:
@@ -157,7 +195,9 @@ class Side:
             raise Refused("messageWrongSide")
         new_chain = False
         found = [i for i, (k, m, _) in enumerate(self.skipped) if k == key_in and m == n]
-        if found:
+        if pn == FIRST_MARKER:
+            mk = self.first_chain(key_in, n)
+        elif found:
             mk = self.skipped.pop(found[0])[2]
         elif key_in == self.dhr and self.ckr is not None:
             if n < self.nr:
@@ -195,12 +235,14 @@ class Side:
             self.dhs = next_key()
             self.dhs_pub = public_of(self.dhs)
             self.rk, self.cks = kdf_rk(self.rk, x25519(self.dhs, self.dhr))
+            self.first_key = None
         return text
 
 
 def copy_side(side):
     clone = Side.__new__(Side)
     clone.__dict__ = {k: (list(v) if isinstance(v, list) else v) for k, v in side.__dict__.items()}
+    clone.first_chains = {k: list(v) for k, v in side.first_chains.items()}
     return clone
 
 
@@ -208,8 +250,10 @@ def check_messages(t):
     """Replays one test; returns None when it agrees, else a reason."""
     try:
         members = t["members"]
-        initial = bytes.fromhex(t["initialRatchetPrivateKey"])
-        sides = {members[i]["handle"]: Side(t, members[i], members[1 - i], lambda: initial) for i in (0, 1)}
+        keys = {True: bytes.fromhex(t["firstRatchetPrivateKey"]), False: bytes.fromhex(t["initialRatchetPrivateKey"])}
+        order = bytes.fromhex(members[0]["publicKey"]) < bytes.fromhex(members[1]["publicKey"])
+        sides = {members[i]["handle"]: Side(t, members[i], members[1 - i], lambda i=i: keys[(i == 0) == order])
+                 for i in (0, 1)}
     except Exception as error:  # noqa: BLE001 - a test that cannot start is a failure, reported
         return f"cannot start: {error!r}"
     first = sides[members[0]["handle"]]
@@ -222,6 +266,14 @@ def check_messages(t):
     first_error = None
     for number, step in enumerate(t["steps"], start=1):
         member = sides[step["member"]]
+        if step["action"] == "start":
+            other = next(m for m in members if m["handle"] != step["member"])
+            me = next(m for m in members if m["handle"] == step["member"])
+            try:
+                sides[step["member"]] = Side(t, me, other, lambda step=step: bytes.fromhex(step["ratchetPrivateKey"]))
+            except (KeyError, ValueError) as error:
+                return f"step {number}: a start without a valid ratchetPrivateKey ({error!r})"
+            continue
         if step["action"] == "send":
             for _ in range(step.get("count", 1)):
                 envelope, ad, key, nonce = member.seal(step["payload"].encode("utf-8"))

@@ -218,9 +218,77 @@ import Testing
         }
     }
 
+    /// Two starts of side A for one match (a restore from a key backup made before the conversation, or that backup
+    /// imported on a second device) never seal two messages under one AEAD key and nonce, and B reads both starts.
+    @Test func twoStartsOfANeverRepeatAKeyAndNonce() throws {
+        let pair = try Self.pair()
+        var b = pair.alice.side == .b ? pair.alice : pair.bob
+        var pairs: Set<[UInt8]> = []
+        var keys: Set<[UInt8]> = []
+        for start in 0..<2 {
+            let again = try Self.pair(epoch: 7, token: pair.token, alice: pair.aliceKey, bob: pair.bobKey)
+            var a = again.alice.side == .a ? again.alice : again.bob
+            for index in 0..<5 {
+                let sealed = try a.sealPadded(ConversationKeys.pad(Array("start \(start) message \(index)".utf8)))
+                #expect(pairs.insert(sealed.key + sealed.nonce).inserted, "start \(start) message \(index)")
+                #expect(keys.insert(sealed.key).inserted)
+                #expect(try b.open(sealed.envelope) == "start \(start) message \(index)")
+            }
+        }
+    }
+
+    /// What a restored side A can and cannot do (Specs/messages.md section 5): its new first chain opens on B however
+    /// far B has gone, and only once; B's messages on B's later chains do not open on it; B reads at most 20 starts.
+    @Test func aRestoredAWritesAgainButCannotReadBsLaterChains() throws {
+        let pair = try Self.pair()
+        let aliceIsA = pair.alice.side == .a
+        var a = aliceIsA ? pair.alice : pair.bob
+        var b = aliceIsA ? pair.bob : pair.alice
+        for turn in 0..<3 {
+            #expect(try b.open(a.seal("a\(turn)")) == "a\(turn)")
+            #expect(try a.open(b.seal("b\(turn)")) == "b\(turn)")
+        }
+        func restart() throws -> Conversation {
+            let again = try Self.pair(epoch: 7, token: pair.token, alice: pair.aliceKey, bob: pair.bobKey)
+            return aliceIsA ? again.alice : again.bob
+        }
+        var restored = try restart()
+        let hello = try restored.seal("restored")
+        #expect(try b.open(hello) == "restored")
+        #expect(code { _ = try b.open(hello) } == .messageReplayed)
+        // B's reply on its current chain: the restored A has not the root it hangs off.
+        let reply = try b.seal("welcome back")
+        #expect(code { _ = try restored.open(reply) } == .messageAuthenticationFailed)
+        // The old A (its state kept) still reads it: the restore changed nothing on B's main chain.
+        #expect(try a.open(reply) == "welcome back")
+        // A's first chain keeps a0's public key only: the private half is gone from the stored state.
+        let chosen = try PrivateKey()
+        let fresh = try Conversation(
+            program: ProgramID("acme-mentoring"), epoch: 7, token: pair.token,
+            me: aliceIsA ? pair.aliceKey : pair.bobKey,
+            handle: Handle(aliceIsA ? "alice" : "bob"),
+            peer: Party(
+                handle: Handle(aliceIsA ? "bob" : "alice"),
+                publicKey: (aliceIsA ? pair.bobKey : pair.aliceKey).publicKey),
+            ratchetKey: { chosen })
+        let stored = String(decoding: try fresh.encoded(), as: UTF8.self)
+        let numbers = { (bytes: [UInt8]) in bytes.map(String.init).joined(separator: ",") }
+        #expect(stored.contains(numbers(chosen.publicKey.bytes)))
+        #expect(!stored.contains(numbers([UInt8](chosen.rawRepresentation))))
+        // B reads the first chains of 20 starts, and refuses a 21st without changing its state.
+        for _ in b.state.firstChains.count..<Conversation.maxFirstChains {
+            restored = try restart()
+            #expect(try b.open(restored.seal("again")) == "again")
+        }
+        restored = try restart()
+        #expect(code { _ = try b.open(restored.seal("once too often")) } == .messageOutsideWindow)
+        #expect(try a.open(b.seal("still here")) == "still here")
+    }
+
     /// What Specs/messages.md section 8 claims: a later compromise of a device (its static key and its current
-    /// state) does not open messages read before; only A's messages sent before B's first reply stay open to
-    /// whoever later holds a static private key.
+    /// state) does not open messages read before; A's first-chain messages stay open to whoever later holds B's
+    /// static private key (not A's: a0 is gone, aRestoredAWritesAgainButCannotReadBsLaterChains shows it), and
+    /// B's first-chain messages to whoever later holds A's.
     @Test func forwardSecrecyIsExactlyWhatTheSpecSays() throws {
         let pair = try Self.pair()
         let aliceIsA = pair.alice.side == .a
@@ -241,8 +309,8 @@ import Testing
         var stolen = try Conversation(encoded: b.encoded())
         #expect(code { _ = try stolen.open(afterTurn) } == .messageReplayed)
         #expect(code { _ = try stolen.open(beforeReply) } == .messageReplayed)
-        // A thief with B's static private key who starts over: A's message sent before B's first reply opens
-        // (static keys only); the one after the first turn does not.
+        // A thief with B's static private key who starts over: A's first-chain message opens (SK and
+        // X25519(B static, a0)); the one after the first turn does not.
         var restarted = try Conversation(
             program: ProgramID("acme-mentoring"), epoch: 7, token: pair.token, me: bKey, handle: bHandle, peer: aParty)
         #expect(try restarted.open(beforeReply) == "sent before any reply")

@@ -90,14 +90,16 @@ async function randomConversation() {
     }
     const test = {
         program: randomName(), epoch: pick([0, 1, below(2 ** 32), 2 ** 32 - 1]), token: toHex(random(32)), members,
-        initialRatchetPrivateKey: toHex(random(32)), steps: [], result: "valid",
+        initialRatchetPrivateKey: toHex(random(32)), firstRatchetPrivateKey: toHex(random(32)), steps: [], result: "valid",
     };
     const sides = {};
+    const start = async (i, key) => conversation.startConversation({
+        program: test.program, epoch: test.epoch, token: r.fromHex(test.token), privateKey: await r.importPrivateKey(r.fromHex(members[i].privateKey)),
+        handle: members[i].handle, peerHandle: members[1 - i].handle, peerPublicKey: r.fromHex(members[1 - i].publicKey),
+    }, { ratchetKey: () => r.fromHex(key) });
+    const zeroIsA = members[0].publicKey < members[1].publicKey;
     for (const [i, member] of members.entries()) {
-        const started = await conversation.startConversation({
-            program: test.program, epoch: test.epoch, token: r.fromHex(test.token), privateKey: await r.importPrivateKey(r.fromHex(member.privateKey)),
-            handle: member.handle, peerHandle: members[1 - i].handle, peerPublicKey: r.fromHex(members[1 - i].publicKey),
-        }, { ratchetKey: () => r.fromHex(test.initialRatchetPrivateKey) });
+        const started = await start(i, (i === 0) === zeroIsA ? test.firstRatchetPrivateKey : test.initialRatchetPrivateKey);
         sides[member.handle] = started.state;
         if (i === 0) Object.assign(test, { staticSharedSecret: toHex(started.staticSharedSecret), rootInfo: toHex(started.rootInfo), rootSecret: toHex(started.rootSecret) });
         if (started.side === "A") test.side = member.handle;
@@ -107,6 +109,13 @@ async function randomConversation() {
     for (let n = 0, steps = 10 + below(40); n < steps; n++) {
         const who = pick(members).handle;
         const peer = members.find((m) => m.handle !== who).handle;
+        if (below(25) === 0) {
+            // A restore: the member starts again with a new ratchet key and no state.
+            const key = toHex(random(32));
+            sides[who] = (await start(members.findIndex((m) => m.handle === who), key)).state;
+            test.steps.push({ member: who, action: "start", ratchetPrivateKey: key });
+            continue;
+        }
         if (below(2) === 0 || inFlight[who].length === 0) {
             const count = 1 + below(3);
             const payload = "é".repeat(below(3) === 0 ? below(2047) : below(40));

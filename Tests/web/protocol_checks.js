@@ -377,6 +377,25 @@ export async function run() {
         return (codes.join() === "messageAuthenticationFailed,messageWrongSide" && opened.payload === "hello"
             && again === "messageReplayed" && unchanged) || `${codes}, ${opened.payload}, ${again}, unchanged ${unchanged}`;
     });
+    await check("a second start of side A (a restore) repeats no AEAD key or nonce, and B reads both starts", async () => {
+        const isA = (await start(alice, bob, "alice", "bob")).side === "A";
+        const [me, peer, handle, peerHandle] = isA ? [alice, bob, "alice", "bob"] : [bob, alice, "bob", "alice"];
+        let b = (await start(peer, me, peerHandle, handle)).state;
+        const seen = new Set();
+        const read = [];
+        for (let round = 0; round < 2; round++) {
+            let a = (await start(me, peer, handle, peerHandle)).state;
+            for (let i = 0; i < 3; i++) {
+                const sealed = await conversation.sealMessage(a, `start ${round} message ${i}`);
+                a = sealed.state;
+                seen.add(toHex(sealed.key)).add(toHex(sealed.nonce));
+                const opened = await conversation.openMessage(b, sealed.envelope);
+                b = opened.state;
+                read.push(opened.payload);
+            }
+        }
+        return (seen.size === 12 && read.length === 6 && b.firstChains.length === 2) || `${seen.size} distinct, ${read}`;
+    });
     await check("a conversation refuses a bad epoch, program, handle, token or a member with itself", async () => {
         const codes = [
             await codeOf(start(alice, bob, "alice", "bob", { epoch: 2 ** 32 })),

@@ -167,12 +167,19 @@ async function checkBackupExport(t) {
 async function checkMessages(t) {
     const sides = {};
     const starts = {};
-    for (const [i, member] of t.members.entries()) {
-        const other = t.members[1 - i];
-        starts[member.handle] = await conversation.startConversation({
+    /** Starts (or starts again) `member` with the ratchet key `key` (hex): a0 for side A, b1 for side B. */
+    const start = async (member, key) => {
+        const other = t.members.find((m) => m.handle !== member.handle);
+        return conversation.startConversation({
             program: t.program, epoch: t.epoch, token: fromHex(t.token), privateKey: await r.importPrivateKey(fromHex(member.privateKey)),
             handle: member.handle, peerHandle: other.handle, peerPublicKey: fromHex(other.publicKey),
-        }, { ratchetKey: () => fromHex(t.initialRatchetPrivateKey) });
+        }, { ratchetKey: () => fromHex(key) });
+    };
+    const [m0, m1] = t.members;
+    const zeroIsA = m0.publicKey < m1.publicKey; // lowercase hex sorts as the bytes do
+    for (const member of t.members) {
+        const isA = (member === m0) === zeroIsA;
+        starts[member.handle] = await start(member, isA ? t.firstRatchetPrivateKey : t.initialRatchetPrivateKey);
         sides[member.handle] = starts[member.handle].state;
     }
     const first = starts[t.members[0].handle];
@@ -184,6 +191,10 @@ async function checkMessages(t) {
     let firstError = null;
     for (const [index, step] of t.steps.entries()) {
         const n = index + 1;
+        if (step.action === "start") {
+            sides[step.member] = (await start(t.members.find((m) => m.handle === step.member), step.ratchetPrivateKey)).state;
+            continue;
+        }
         if (step.action === "send") {
             let sealed;
             for (let i = 0; i < (step.count ?? 1); i++) {

@@ -4,9 +4,9 @@
 // share: 0x01 || ratchet public key (32) || BE32(PN) || BE32(N) || ChaCha20-Poly1305 of the padded payload.
 //
 // X25519, HKDF-SHA256 and HMAC-SHA256 are WebCrypto's (through ./reciprocity.js), ChaCha20-Poly1305 is
-// ./chacha20poly1305.js. A conversation state is a plain object of Uint8Arrays (and the member's static private
-// CryptoKey while side A still sends on its first chain): secret, to be kept by structured clone (IndexedDB),
-// never sent anywhere. Every function returns a new state and leaves the one it was given untouched, so a refused
+// ./chacha20poly1305.js. A conversation state is a plain object of Uint8Arrays and the member's static private
+// CryptoKey (side A's until its first DH ratchet step, side B's always: it opens A's first chains): secret, to be
+// kept by structured clone (IndexedDB), never sent anywhere. Every function returns a new state and leaves the one it was given untouched, so a refused
 // envelope changes nothing. Errors are ReciprocityError with the codes of Specs/messages.md section 7.
 
 import { AuthenticationError, open, seal } from "./chacha20poly1305.js";
@@ -17,6 +17,10 @@ const ROOT = encoder.encode("reciprocity/v1 messages root");
 const RATCHET = encoder.encode("reciprocity/v1 messages ratchet");
 const KEY = encoder.encode("reciprocity/v1 messages key");
 const AD = encoder.encode("reciprocity/v1 messages");
+const FIRST = encoder.encode("reciprocity/v1 messages first chain");
+/** The PN of a message on side A's first chain; no other chain's PN reaches it. */
+const FIRST_MARKER = 0xffffffff;
+export const MAX_FIRST_CHAINS = 20;
 /** The padded plaintext sizes, smallest first (MessageEnvelope.paddedSizes). */
 export const PADDED_SIZES = Object.freeze([256, 1024, 4096]);
 export const HEADER_BYTES = 41;
@@ -28,6 +32,7 @@ const ZEROS = new Uint8Array(32);
 
 /**
  * @typedef {{ratchetKey: Uint8Array, number: number, messageKey: Uint8Array}} SkippedKey
+ * @typedef {{ratchetKey: Uint8Array, chainKey: Uint8Array, received: number}} FirstChain
  * @typedef {object} ConversationState
  * @property {boolean} isA
  * @property {string} program
@@ -46,6 +51,10 @@ const ZEROS = new Uint8Array(32);
  * @property {SkippedKey[]} skipped
  * @property {Uint8Array[]} retiredPeerKeys
  * @property {Uint8Array[]} retiredOwnKeys
+ * @property {Uint8Array | null} firstRatchetKey A: a0's public key while A sends on its first chain
+ * @property {Uint8Array | null} rootSecret B: SK, which with B's static key opens A's first chains
+ * @property {CryptoKey | null} staticPrivateKey B: its static private key
+ * @property {FirstChain[]} firstChains B: the first chains read so far (at most MAX_FIRST_CHAINS)
  */
 
 /** @returns {never} */
@@ -79,6 +88,11 @@ async function rootStep(rootKey, dh) {
     return [out.slice(0, 32), out.slice(32)];
 }
 
+/** A first chain's key (section 5): HKDF(salt = SK, IKM = X25519(a0, B static), LP(FIRST), 32). */
+async function firstChainKey(rootSecret, dh) {
+    return hkdf(dh, rootSecret, lp(FIRST), 32);
+}
+
 /** KDF_CK: the message key and the next chain key. */
 async function chainStep(chainKey) {
     return [await hmacSha256(chainKey, Uint8Array.of(1)), await hmacSha256(chainKey, Uint8Array.of(2))];
@@ -105,8 +119,9 @@ function randomRatchetKey() {
 
 /**
  * Section 5: the state of one member at the start of the conversation of a verified match. Side A is the member
- * whose static public key sorts first; B generates its first ratchet key here (`options.ratchetKey`, 32 bytes,
- * fixes it: for test vectors only). A member MUST NOT start twice for one match (A's first chain would repeat).
+ * whose static public key sorts first. Each side generates a fresh ratchet key here (`options.ratchetKey`, 32
+ * bytes, fixes it: for test vectors only): A's a0 for its first chain, B's b1. A start after a restore repeats no
+ * message key, but cannot read the peer's messages on the peer's later chains (section 5).
  * @param {{program: string, epoch: number, token: Uint8Array, privateKey: CryptoKey, handle: string,
  *   peerHandle: string, peerPublicKey: Uint8Array}} input
  * @param {{ratchetKey?: () => Uint8Array}} options (optional)
@@ -130,15 +145,21 @@ export async function startConversation(input, { ratchetKey = randomRatchetKey }
     const dh0 = await x25519(privateKey, peerPublicKey);
     const rootInfo = lp(ROOT, encoder.encode(program), be32(epoch), ...(isA ? [...own, ...peer] : [...peer, ...own]));
     const rootSecret = await hkdf(dh0, token, rootInfo, 32);
-    const [rk0, ck0] = await rootStep(rootSecret, dh0);
+    const fresh = ratchetKey();
     /** @type {ConversationState} */
     let state = {
-        isA, program, epoch, token: token.slice(), ownStaticKey: ownPublic, rootKey: rk0, sendingPrivateKey: privateKey,
-        sendingPublicKey: ownPublic, sendingChain: ck0, sent: 0, previousLength: 0, receivingKey: null,
+        isA, program, epoch, token: token.slice(), ownStaticKey: ownPublic, rootKey: rootSecret, sendingPrivateKey: privateKey,
+        sendingPublicKey: ownPublic, sendingChain: rootSecret, sent: 0, previousLength: 0, receivingKey: null,
         receivingChain: null, received: 0, skipped: [], retiredPeerKeys: [], retiredOwnKeys: [],
+        firstRatchetKey: null, rootSecret: null, staticPrivateKey: null, firstChains: [],
     };
-    if (!isA) {
-        state = await startSendingChain({ ...state, receivingKey: peerPublicKey.slice(), receivingChain: ck0 }, ratchetKey());
+    if (isA) {
+        // A's first chain hangs off a0 and leaves the root at SK; a0's private half is not kept.
+        const a0 = await importPrivateKey(fresh);
+        const sendingChain = await firstChainKey(rootSecret, await x25519(a0, peerPublicKey));
+        state = { ...state, sendingChain, firstRatchetKey: await publicKeyOf(a0) };
+    } else {
+        state = await startSendingChain({ ...state, receivingKey: peerPublicKey.slice(), rootSecret, staticPrivateKey: privateKey }, fresh);
         state.retiredOwnKeys = [];
     }
     return { state, side: isA ? "A" : "B", staticSharedSecret: dh0, rootInfo, rootSecret };
@@ -184,7 +205,10 @@ export async function sealMessage(state, payload) {
  * @param {Uint8Array} padded
  */
 export async function sealPadded(state, padded) {
-    const header = concat(Uint8Array.of(1), state.sendingPublicKey, be32(state.previousLength), be32(state.sent));
+    if (state.sent >= FIRST_MARKER - 1) fail("messageTooLong", "this sending chain has used every message number");
+    const header = state.firstRatchetKey === null
+        ? concat(Uint8Array.of(1), state.sendingPublicKey, be32(state.previousLength), be32(state.sent))
+        : concat(Uint8Array.of(1), state.firstRatchetKey, be32(FIRST_MARKER), be32(state.sent));
     const [messageKey, sendingChain] = await chainStep(state.sendingChain);
     const { key, nonce } = await aeadKey(messageKey);
     const ad = associatedData(state, state.isA, header);
@@ -192,17 +216,48 @@ export async function sealPadded(state, padded) {
     return { state: { ...state, sendingChain, sent: state.sent + 1 }, envelope, associatedData: ad, key, nonce };
 }
 
-/** Section 7, "skip to n": stores the skipped message keys of the current receiving chain in `s` (a copy). */
-async function skip(s, until) {
-    if (s.receivingChain === null) return;
-    if (until > s.received + MAX_SKIP) fail("messageOutsideWindow", `the envelope is more than ${MAX_SKIP} messages ahead of its chain`);
-    while (s.received < until) {
-        const [messageKey, chain] = await chainStep(s.receivingChain);
-        s.skipped.push({ ratchetKey: /** @type {Uint8Array} */ (s.receivingKey), number: s.received, messageKey });
-        s.receivingChain = chain;
-        s.received += 1;
+/**
+ * Section 7, "skip to n" on the chain `chain` ({ratchetKey, chainKey, received}, changed in place): stores the
+ * skipped message keys in `s` (a copy of the state).
+ */
+async function skipChain(s, chain, until) {
+    if (until > chain.received + MAX_SKIP) fail("messageOutsideWindow", `the envelope is more than ${MAX_SKIP} messages ahead of its chain`);
+    while (chain.received < until) {
+        const [messageKey, next] = await chainStep(chain.chainKey);
+        s.skipped.push({ ratchetKey: chain.ratchetKey, number: chain.received, messageKey });
+        chain.chainKey = next;
+        chain.received += 1;
     }
     s.skipped = s.skipped.slice(-MAX_SKIPPED_KEYS);
+}
+
+/** The same on the current receiving chain of `s` (nothing when there is none). */
+async function skip(s, until) {
+    if (s.receivingChain === null) return;
+    const chain = { ratchetKey: /** @type {Uint8Array} */ (s.receivingKey), chainKey: s.receivingChain, received: s.received };
+    await skipChain(s, chain, until);
+    s.receivingChain = chain.chainKey;
+    s.received = chain.received;
+}
+
+/** Section 7 step 3: the message key of message `number` of the first chain of A's ratchet key `a0`. */
+async function firstChainMessageKey(s, a0, number) {
+    if (s.rootSecret === null || s.staticPrivateKey === null) fail("messageWrongSide", "only side A sends on a first chain: this envelope is A's own");
+    const found = s.skipped.findIndex((k) => equal(k.ratchetKey, a0) && k.number === number);
+    if (found >= 0) return s.skipped.splice(found, 1)[0].messageKey;
+    let index = s.firstChains.findIndex((c) => equal(c.ratchetKey, a0));
+    if (index < 0) {
+        if (s.firstChains.length >= MAX_FIRST_CHAINS) fail("messageOutsideWindow", `side A has started this conversation ${MAX_FIRST_CHAINS} times`);
+        const chainKey = await firstChainKey(s.rootSecret, await x25519(s.staticPrivateKey, a0));
+        s.firstChains = [...s.firstChains, { ratchetKey: a0, chainKey, received: 0 }];
+        index = s.firstChains.length - 1;
+    }
+    const chain = { ...s.firstChains[index] };
+    if (number < chain.received) fail("messageReplayed", `message ${number} of this first chain was already read`);
+    await skipChain(s, chain, number);
+    const [messageKey, chainKey] = await chainStep(chain.chainKey);
+    s.firstChains = s.firstChains.map((c, i) => (i === index ? { ...chain, chainKey, received: number + 1 } : c));
+    return messageKey;
 }
 
 /**
@@ -235,7 +290,9 @@ export async function openMessage(state, envelope, { ratchetKey = randomRatchetK
     let messageKey;
     let newChain = false;
     const found = s.skipped.findIndex((k) => equal(k.ratchetKey, peerKey) && k.number === number);
-    if (found >= 0) {
+    if (previousLength === FIRST_MARKER) {
+        messageKey = await firstChainMessageKey(s, peerKey, number);
+    } else if (found >= 0) {
         messageKey = s.skipped.splice(found, 1)[0].messageKey;
     } else if (equal(peerKey, s.receivingKey) && s.receivingChain !== null) {
         if (number < s.received) fail("messageReplayed", `message ${number} of this chain was already read`);
@@ -277,5 +334,5 @@ export async function openMessage(state, envelope, { ratchetKey = randomRatchetK
     } catch {
         fail("invalidMessagePadding", "the message is not valid UTF-8");
     }
-    return { state: newChain ? await startSendingChain(s, ratchetKey()) : s, payload };
+    return { state: newChain ? { ...(await startSendingChain(s, ratchetKey())), firstRatchetKey: null } : s, payload };
 }
