@@ -39,6 +39,11 @@ public enum ProblemCode: String, CaseIterable, Sendable {
     case notReady = "not-ready"
     case queryTooSlow = "query-too-slow"
     case tooManyConnections = "too-many-connections"
+    case invalidEnvelope = "invalid-envelope"
+    case conversationNotFound = "conversation-not-found"
+    case conversationEnded = "conversation-ended"
+    case conversationFull = "conversation-full"
+    case messagesLimited = "messages-limited"
 
     /// The HTTP status of every answer with this code.
     public var status: Int { row.status }
@@ -79,6 +84,11 @@ public enum ProblemCode: String, CaseIterable, Sendable {
         case .notReady: (503, "The database is not writable")
         case .queryTooSlow: (503, "The search took too long")
         case .tooManyConnections: (503, "The server has too many open connections")
+        case .invalidEnvelope: (400, "The message envelope is not well formed")
+        case .conversationNotFound: (404, "No such conversation")
+        case .conversationEnded: (409, "The conversation was ended")
+        case .conversationFull: (413, "The conversation holds as much as it may")
+        case .messagesLimited: (429, "Too many messages in this conversation today")
         }
     }
 }

@@ -59,7 +59,16 @@ extension SQLiteStore {
                       AND epoch != (SELECT epoch FROM program WHERE program.id = "match".program_id)
                     """,
                 arguments: [Self.millis(now.addingTimeInterval(-matchRetention))])
-            return PurgeResult(invites: invites, marks: marks, matches: db.changesCount)
+            let matches = db.changesCount
+            // A conversation (its messages by cascade) goes with its match, whatever deleted the match.
+            try db.cachedExecute(
+                sql: """
+                    DELETE FROM conversation WHERE NOT EXISTS (
+                        SELECT 1 FROM "match" m WHERE m.program_id = conversation.program_id
+                          AND m.epoch = conversation.epoch AND m.token = conversation.token)
+                    """)
+            return PurgeResult(
+                invites: invites, marks: marks, matches: matches, conversations: db.changesCount)
         }
         return result
     }

@@ -29,7 +29,7 @@ public struct Housekeeping: Service {
                     "housekeeping",
                     metadata: [
                         "invites_purged": "\(purged.invites)", "marks_purged": "\(purged.marks)",
-                        "matches_purged": "\(purged.matches)",
+                        "matches_purged": "\(purged.matches)", "conversations_purged": "\(purged.conversations)",
                     ])
             } catch {
                 logger.error("housekeeping failed", metadata: ["error.type": "\(type(of: error))"])

@@ -4,7 +4,7 @@ public import ReciprocityCore
 /// Everything the server keeps. Implementations must make each method atomic, serialise writes so that two
 /// members submitting the same token at once produce exactly one match, and never store anything that names
 /// or points to the target of a mark.
-public protocol ReciprocityStore: Sendable {
+public protocol ReciprocityStore: ConversationStore {
     // Programs
     func createProgram(name: ProgramID, maxMarks: Int, epoch: UInt32) async throws -> ProgramRecord
     func program(named name: ProgramID) async throws -> ProgramRecord?
@@ -74,8 +74,9 @@ public protocol ReciprocityStore: Sendable {
     func statistics() async throws -> StoreStatistics
     /// Throws unless the store can take a write right now (readiness).
     func checkWritable() async throws
-    /// Deletes expired or used-up invites, pending marks of epochs other than their program's current one, and
-    /// matches of such epochs made more than `matchRetention` seconds ago.
+    /// Deletes expired or used-up invites, pending marks of epochs other than their program's current one,
+    /// matches of such epochs made more than `matchRetention` seconds ago, and the conversations (with their
+    /// messages) of matches that are gone.
     func purge(now: Date, matchRetention: TimeInterval) async throws -> PurgeResult
 }
 
@@ -94,11 +95,13 @@ public struct PurgeResult: Sendable, Equatable {
     public let invites: Int
     public let marks: Int
     public let matches: Int
+    public let conversations: Int
 
-    public init(invites: Int, marks: Int, matches: Int) {
+    public init(invites: Int, marks: Int, matches: Int, conversations: Int = 0) {
         self.invites = invites
         self.marks = marks
         self.matches = matches
+        self.conversations = conversations
     }
 }
 
