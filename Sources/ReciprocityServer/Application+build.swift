@@ -91,10 +91,11 @@ public func buildRouter(
         configuration.rateLimitPerMinute > 0 ? RateLimiter<Int64>(perMinute: configuration.rateLimitPerMinute) : nil
     let authenticated = router.group("/v1").add(middleware: MemberAuthenticator(store: store, rateLimiter: limiter))
     members.addMemberRoutes(to: authenticated)
-    MarkController(store: store, metrics: metrics).addRoutes(to: authenticated)
+    MarkController(store: store, metrics: metrics, changes: changes).addRoutes(to: authenticated)
     LogController(store: store, transparency: transparency).addRoutes(to: authenticated)
     ConversationController(store: store, limits: configuration.conversationLimits, changes: changes)
         .addRoutes(to: authenticated)
+    EventsController(changes: changes).addRoutes(to: authenticated)
 
     let admin = router.group("/v1/admin").add(
         middleware: OperatorAuthenticator(credential: configuration.adminCredential, disabled: .adminDisabled))

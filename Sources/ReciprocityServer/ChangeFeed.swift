@@ -7,7 +7,7 @@ import Synchronization
 /// processes on one PostgreSQL, `publish` (set by `reciprocityd serve`) passes the members' ids to the others,
 /// which call `deliver`.
 public final class ChangeFeed: Sendable {
-    private let streams = Mutex<[Int64: [UInt64: AsyncStream<Void>.Continuation]]>([:])
+    private let streams = Mutex<[Int64: [UInt64: AsyncStream<Tick>.Continuation]]>([:])
     private let nextID = Atomic<UInt64>(0)
     private let publisher = Mutex<(@Sendable ([Int64]) -> Void)?>(nil)
 
@@ -27,16 +27,35 @@ public final class ChangeFeed: Sendable {
     /// Tells the streams of `memberIDs` in this process only.
     public func deliver(memberIDs: [Int64]) {
         let targets = streams.withLock { streams in memberIDs.flatMap { streams[$0].map { Array($0.values) } ?? [] } }
-        for target in targets { target.yield() }
+        for target in targets { target.yield(.changed) }
     }
 
-    /// A stream of the member's changes (each one a tick; ticks that arrive faster than they are read collapse
-    /// into one), ended by `finish` or by the caller dropping it.
-    func subscribe(memberID: Int64) -> AsyncStream<Void> {
+    /// What a member's stream carries: a change, or a keep-alive that carries nothing.
+    enum Tick: Sendable { case changed, keepAlive }
+
+    /// A stream of the member's changes (ticks that arrive faster than they are read collapse into one), with a
+    /// keep-alive every `keepAlive`, until the caller drops it. A member holds at most `maxStreams` at once:
+    /// opening another ends the oldest.
+    func subscribe(memberID: Int64, keepAlive: Duration) -> AsyncStream<Tick> {
         let id = nextID.add(1, ordering: .relaxed).newValue
-        let (stream, continuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
-        streams.withLock { $0[memberID, default: [:]][id] = continuation }
+        let (stream, continuation) = AsyncStream<Tick>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        let evicted = streams.withLock { streams in
+            var own = streams[memberID, default: [:]]
+            var evicted: [AsyncStream<Tick>.Continuation] = []
+            while own.count >= Self.maxStreams, let oldest = own.keys.min() { evicted.append(own.removeValue(forKey: oldest)!) }
+            own[id] = continuation
+            streams[memberID] = own
+            return evicted
+        }
+        for old in evicted { old.finish() }
+        let pinger = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: keepAlive)
+                continuation.yield(.keepAlive)
+            }
+        }
         continuation.onTermination = { [weak self] _ in
+            pinger.cancel()
             self?.streams.withLock { streams in
                 streams[memberID]?[id] = nil
                 if streams[memberID]?.isEmpty == true { streams[memberID] = nil }
@@ -44,6 +63,9 @@ public final class ChangeFeed: Sendable {
         }
         return stream
     }
+
+    /// Streams one member may hold open at once (tabs, devices).
+    static let maxStreams = 4
 
     /// Open streams, for tests and metrics.
     var openStreams: Int { streams.withLock { $0.values.reduce(0) { $0 + $1.count } } }

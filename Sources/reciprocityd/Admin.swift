@@ -254,7 +254,9 @@ struct Purge: AsyncParsableCommand {
         }
         let purged = try await database.open().store.purge(
             now: Date(), matchRetention: Double(matchRetentionDays) * 86_400)
-        print("purged \(purged.invites) invites, \(purged.marks) marks and \(purged.matches) matches")
+        print(
+            "purged \(purged.invites) invites, \(purged.marks) marks, \(purged.matches) matches and \(purged.conversations) conversations"
+        )
     }
 }
 

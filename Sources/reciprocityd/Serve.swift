@@ -32,6 +32,8 @@ struct Serve: AsyncParsableCommand, SettingOptions {
     @Option(setting: "metrics-credential-file") var metricsCredentialFile: GivenSetting
     @Option(setting: "metrics-refresh-interval") var metricsRefreshInterval: GivenSetting
     @Option(setting: "web-folder") var webFolder: GivenSetting
+    @Option(setting: "messages-per-day") var messagesPerDay: GivenSetting
+    @Option(setting: "conversation-bytes") var conversationBytes: GivenSetting
     @Option(setting: "log-key-file") var logKeyFile: GivenSetting
 
     func run() async throws {
