@@ -34,9 +34,9 @@ public final class ChangeFeed: Sendable {
     enum Tick: Sendable { case changed, keepAlive }
 
     /// A stream of the member's changes (ticks that arrive faster than they are read collapse into one), with a
-    /// keep-alive every `keepAlive`, until the caller drops it. A member holds at most `maxStreams` at once:
-    /// opening another ends the oldest.
-    func subscribe(memberID: Int64, keepAlive: Duration) -> AsyncStream<Tick> {
+    /// keep-alive every `keepAlive`, until the caller drops it or calls `end`. A member holds at most
+    /// `maxStreams` at once: opening another ends the oldest.
+    func subscribe(memberID: Int64, keepAlive: Duration) -> (ticks: AsyncStream<Tick>, end: @Sendable () -> Void) {
         let id = nextID.add(1, ordering: .relaxed).newValue
         let (stream, continuation) = AsyncStream<Tick>.makeStream(bufferingPolicy: .bufferingNewest(1))
         let evicted = streams.withLock { streams in
@@ -61,7 +61,7 @@ public final class ChangeFeed: Sendable {
                 if streams[memberID]?.isEmpty == true { streams[memberID] = nil }
             }
         }
-        return stream
+        return (stream, { continuation.finish() })
     }
 
     /// Streams one member may hold open at once (tabs, devices).

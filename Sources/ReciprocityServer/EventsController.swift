@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import ServiceLifecycle
 
@@ -21,7 +22,7 @@ struct EventsController {
 
     @Sendable func events(request: Request, context: AppRequestContext) async throws -> Response {
         let (member, _) = try context.requireMember()
-        let ticks = changes.subscribe(memberID: member.id, keepAlive: keepAlive)
+        let (ticks, end) = changes.subscribe(memberID: member.id, keepAlive: keepAlive)
         return Response(
             status: .ok,
             headers: [
@@ -31,10 +32,12 @@ struct EventsController {
             body: ResponseBody { writer in
                 try await writer.write(Self.changed)
                 // Graceful shutdown ends the stream, so that it does not hold the server's drain to its timeout.
-                try? await cancelWhenGracefulShutdown {
+                try await withGracefulShutdownHandler {
                     for await tick in ticks {
                         try await writer.write(tick == .changed ? Self.changed : Self.comment)
                     }
+                } onGracefulShutdown: {
+                    end()
                 }
                 try await writer.finish(nil)
             })
