@@ -24,7 +24,15 @@ import Glibc
             let alice = try await client.join("alice", program: program, invite: invite)
             let bob = try await client.join("bob", program: program, invite: invite)
             let carol = try await client.join("carol", program: program, invite: invite)
+            // Only members open a stream (the authorization matrix leaves this route to this test).
             #expect(try await client.send(.get, "/v1/events").status == .unauthorized)
+            for credential in [harness.adminCredential, "rcpm_" + String(repeating: "x", count: 43)] {
+                let refused = try await client.send(.get, "/v1/events", headers: [.authorization: "Bearer \(credential)"])
+                #expect(refused.status == .unauthorized)
+            }
+            let suspended = try await client.join("sam", program: program, invite: invite)
+            _ = try await harness.store.setStatus(program: program, handle: suspended.handle, status: .suspended)
+            #expect(try await client.send(.get, "/v1/events", headers: suspended.auth).status == .forbidden)
             let streams = try [alice, bob, carol].map { try EventStream(port: port, member: $0) }
             for stream in streams {
                 let head = await stream.read(until: "event: changed", seconds: 5)
