@@ -86,3 +86,54 @@ public struct PostMessageResponse: Codable, Sendable, Equatable {
         self.sentAt = sentAt
     }
 }
+
+/// `POST /v1/conversations/{token}/report`: a member reports the other member of the conversation to the
+/// operator, with the messages they choose to include, decrypted by their own client (in clear: the page says
+/// so before sending).
+public struct ReportRequest: Codable, Sendable, Equatable {
+    public var reason: String
+    public var messages: [ReportedMessage]?
+    public init(reason: String, messages: [ReportedMessage]? = nil) {
+        self.reason = reason
+        self.messages = messages
+    }
+}
+
+/// One message quoted in a report, as the reporter's client read it.
+public struct ReportedMessage: Codable, Sendable, Equatable {
+    public var seq: Int64
+    public var fromMe: Bool
+    public var text: String
+    public init(seq: Int64, fromMe: Bool, text: String) {
+        self.seq = seq
+        self.fromMe = fromMe
+        self.text = text
+    }
+}
+
+/// A report as the operator sees it (`GET /v1/admin/programs/{program}/reports`).
+public struct ReportInfo: Codable, Sendable, Equatable {
+    public var reporter: String
+    public var reported: String
+    public var epoch: UInt32
+    public var reason: String
+    /// `fromMe` is the reporter's side.
+    public var messages: [ReportedMessage]
+    public var createdAt: Date
+    public init(
+        reporter: String, reported: String, epoch: UInt32, reason: String, messages: [ReportedMessage],
+        createdAt: Date
+    ) {
+        self.reporter = reporter
+        self.reported = reported
+        self.epoch = epoch
+        self.reason = reason
+        self.messages = messages
+        self.createdAt = createdAt
+    }
+}
+
+public struct ReportsResponse: Codable, Sendable, Equatable {
+    public var reports: [ReportInfo]
+    public init(reports: [ReportInfo]) { self.reports = reports }
+}

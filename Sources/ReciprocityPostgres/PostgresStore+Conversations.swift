@@ -165,6 +165,43 @@ extension PostgresStore {
         }
     }
 
+    public func report(
+        memberID: Int64, programID: Int64, token: InterestToken, reason: String, messages: String, now: Date
+    ) async throws {
+        try await transaction { connection in
+            let match = try await self.ownMatch(
+                memberID: memberID, programID: programID, token: token, on: connection)
+            let reported = match.a == memberID ? match.b : match.a
+            try await self.execute(
+                """
+                INSERT INTO report (program_id, epoch, token, reporter_id, reported_id, reason, messages, created_at)
+                VALUES (\(programID), \(match.epoch), \(token.rawRepresentation), \(memberID), \(reported), \(reason),
+                        \(messages), \(Self.millis(now)))
+                ON CONFLICT (program_id, epoch, token, reporter_id) DO UPDATE
+                SET reason = excluded.reason, messages = excluded.messages, created_at = excluded.created_at
+                """, on: connection)
+        }
+    }
+
+    public func reports(programID: Int64) async throws -> [ReportRecord] {
+        try await read { connection in
+            try await self.rows(
+                """
+                SELECT r.epoch, r.reason, r.messages, r.created_at, a.handle AS reporter, b.handle AS reported
+                FROM report r JOIN member a ON a.id = r.reporter_id JOIN member b ON b.id = r.reported_id
+                WHERE r.program_id = \(programID) ORDER BY r.created_at, a.handle
+                """, on: connection
+            ).map { row in
+                ReportRecord(
+                    reporterHandle: try Handle(try row["reporter"].decode(String.self)),
+                    reportedHandle: try Handle(try row["reported"].decode(String.self)),
+                    epoch: UInt32(try row["epoch"].decode(Int64.self)), reason: try row["reason"].decode(String.self),
+                    messages: try row["messages"].decode(String.self),
+                    createdAt: Self.date(try row["created_at"].decode(Int64.self)))
+            }
+        }
+    }
+
     /// The epoch of the caller's conversation `token` and the other member's id, its row created if this is its
     /// first message or its end.
     private func openConversation(

@@ -246,6 +246,26 @@ extension PostgresStore {
                 "ALTER TABLE message ALTER COLUMN token SET STATISTICS 0, ALTER COLUMN envelope SET STATISTICS 0",
             ]
         ),
+        // A member's report of the other member of a conversation, for the operator (SQLite's v8-reports).
+        (
+            "v7-reports",
+            [
+                """
+                CREATE TABLE report (
+                    program_id bigint NOT NULL REFERENCES program(id) ON DELETE CASCADE,
+                    epoch bigint NOT NULL,
+                    token bytea NOT NULL,
+                    reporter_id bigint NOT NULL REFERENCES member(id) ON DELETE CASCADE,
+                    reported_id bigint NOT NULL REFERENCES member(id) ON DELETE CASCADE,
+                    reason text NOT NULL,
+                    messages text NOT NULL,
+                    created_at bigint NOT NULL,
+                    PRIMARY KEY (program_id, epoch, token, reporter_id)
+                )
+                """,
+                "ALTER TABLE report ALTER COLUMN token SET STATISTICS 0",
+            ]
+        ),
     ]
 
     /// The columns that hold a token, a confirmation tag or a sealed note: never sampled into statistics.

@@ -148,6 +148,42 @@ extension SQLiteStore {
         ).1
     }
 
+    public func report(
+        memberID: Int64, programID: Int64, token: InterestToken, reason: String, messages: String, now: Date
+    ) async throws {
+        try await write { db in
+            let match = try Self.ownMatch(db, memberID: memberID, programID: programID, token: token)
+            try db.cachedExecute(
+                sql: """
+                    INSERT INTO report (program_id, epoch, token, reporter_id, reported_id, reason, messages, created_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (program_id, epoch, token, reporter_id) DO UPDATE
+                    SET reason = excluded.reason, messages = excluded.messages, created_at = excluded.created_at
+                    """,
+                arguments: [
+                    programID, match.epoch, token.rawRepresentation, memberID, match.a == memberID ? match.b : match.a,
+                    reason, messages, Self.millis(now),
+                ])
+        }
+    }
+
+    public func reports(programID: Int64) async throws -> [ReportRecord] {
+        try await read { db in
+            try db.cachedRows(
+                sql: """
+                    SELECT r.epoch, r.reason, r.messages, r.created_at, a.handle AS reporter, b.handle AS reported
+                    FROM report r JOIN member a ON a.id = r.reporter_id JOIN member b ON b.id = r.reported_id
+                    WHERE r.program_id = ? ORDER BY r.created_at, a.handle
+                    """, arguments: [programID]
+            ).map { row in
+                ReportRecord(
+                    reporterHandle: try Handle(row["reporter"]), reportedHandle: try Handle(row["reported"]),
+                    epoch: UInt32(row["epoch"] as Int64), reason: row["reason"], messages: row["messages"],
+                    createdAt: Self.date(row["created_at"]))
+            }
+        }
+    }
+
     /// The key of the caller's conversation `token` and the other member's id, its row created if this is its
     /// first message or its end.
     private static func openConversation(_ db: Database, memberID: Int64, programID: Int64, token: InterestToken)

@@ -251,6 +251,24 @@ extension SQLiteStore {
                     );
                     """)
         }
+        migrator.registerMigration("v8-reports") { db in
+            // A member's report of the other member of a conversation, for the operator: one per member per
+            // conversation (a new one replaces it), kept when the match is purged.
+            try db.execute(
+                sql: """
+                    CREATE TABLE report (
+                        program_id INTEGER NOT NULL REFERENCES program(id) ON DELETE CASCADE,
+                        epoch INTEGER NOT NULL,
+                        token BLOB NOT NULL,
+                        reporter_id INTEGER NOT NULL REFERENCES member(id) ON DELETE CASCADE,
+                        reported_id INTEGER NOT NULL REFERENCES member(id) ON DELETE CASCADE,
+                        reason TEXT NOT NULL,
+                        messages TEXT NOT NULL,
+                        created_at INTEGER NOT NULL,
+                        PRIMARY KEY (program_id, epoch, token, reporter_id)
+                    ) WITHOUT ROWID;
+                    """)
+        }
         return migrator
     }
 }

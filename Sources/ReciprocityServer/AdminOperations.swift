@@ -70,7 +70,7 @@ public struct AdminOperations: Sendable {
     }
 
     /// The program named `program`, or `program-not-found`.
-    private func record(of program: String) async throws -> ProgramRecord {
+    func record(of program: String) async throws -> ProgramRecord {
         let name = try ProgramID(program)
         guard let record = try await store.program(named: name) else {
             throw StoreError(.programNotFound, "no program named '\(name)'")

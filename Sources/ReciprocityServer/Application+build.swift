@@ -100,6 +100,7 @@ public func buildRouter(
     let admin = router.group("/v1/admin").add(
         middleware: OperatorAuthenticator(credential: configuration.adminCredential, disabled: .adminDisabled))
     AdminController(operations: AdminOperations(store: store)).addRoutes(to: admin)
+    Reports.addAdminRoutes(to: admin, operations: AdminOperations(store: store))
     routeTable.record(router.routes.map { (path: $0.path.description, method: $0.method.rawValue) })
     return router
 }

@@ -20,6 +20,7 @@ struct ConversationController {
         group.get("/conversations/:token/messages", use: messages)
         group.post("/conversations/:token/messages", use: post)
         group.post("/conversations/:token/end", use: end)
+        group.post("/conversations/:token/report", use: report)
     }
 
     /// The caller's conversations, one per match, in the order of `GET /v1/matches`, a page at a time.
@@ -78,6 +79,19 @@ struct ConversationController {
         let counterpart = try await store.endConversation(
             memberID: member.id, programID: program.id, token: token, now: Date())
         changes?.changed(memberIDs: [counterpart])
+        return Response(status: .noContent)
+    }
+
+    /// Reports the other member to the operator (`Reports`): 204, or the answer of a token of nothing.
+    @Sendable func report(request: Request, context: AppRequestContext) async throws -> Response {
+        var request = request
+        let (member, program) = try context.requireMember()
+        let token = try Self.token(context)
+        let body = try await request.decodeJSON(ReportRequest.self, context: context)
+        let (reason, messages) = try Reports.validated(body)
+        try await store.report(
+            memberID: member.id, programID: program.id, token: token, reason: reason, messages: messages, now: Date())
+        context.logger.notice("member reported", metadata: ["program": "\(program.name)"])
         return Response(status: .noContent)
     }
 

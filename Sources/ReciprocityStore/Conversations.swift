@@ -120,6 +120,42 @@ public protocol ConversationStore: Sendable {
     func endConversation(memberID: Int64, programID: Int64, token: InterestToken, now: Date) async throws -> Int64
 }
 
+/// A member's report of the other member of one of their conversations, for the operator.
+public struct ReportRecord: Sendable, Equatable {
+    public let reporterHandle: Handle
+    public let reportedHandle: Handle
+    public let epoch: UInt32
+    /// Validated plain text.
+    public let reason: String
+    /// The messages the reporter chose to include, decrypted by their own client, as the server encoded them
+    /// (JSON); the server cannot check them against the envelopes, which it cannot open.
+    public let messages: String
+    public let createdAt: Date
+
+    public init(
+        reporterHandle: Handle, reportedHandle: Handle, epoch: UInt32, reason: String, messages: String,
+        createdAt: Date
+    ) {
+        self.reporterHandle = reporterHandle
+        self.reportedHandle = reportedHandle
+        self.epoch = epoch
+        self.reason = reason
+        self.messages = messages
+        self.createdAt = createdAt
+    }
+}
+
+/// Reports (part of `ReciprocityStore`).
+public protocol ReportStore: Sendable {
+    /// Stores the caller's report of the other member of the match `token`, replacing an earlier report of
+    /// theirs on the same conversation (one per member per conversation). Throws `conversationNotFound` unless
+    /// the caller is one of the match's members, exactly as the conversation routes do.
+    func report(memberID: Int64, programID: Int64, token: InterestToken, reason: String, messages: String, now: Date)
+        async throws
+    /// The program's reports, oldest first. Kept when the match is purged: they are the operator's record.
+    func reports(programID: Int64) async throws -> [ReportRecord]
+}
+
 extension StoreError {
     static let noConversation = "no conversation of yours has this token"
 

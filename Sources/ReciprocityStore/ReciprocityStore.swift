@@ -4,7 +4,7 @@ public import ReciprocityCore
 /// Everything the server keeps. Implementations must make each method atomic, serialise writes so that two
 /// members submitting the same token at once produce exactly one match, and never store anything that names
 /// or points to the target of a mark.
-public protocol ReciprocityStore: ConversationStore {
+public protocol ReciprocityStore: ConversationStore, ReportStore {
     // Programs
     func createProgram(name: ProgramID, maxMarks: Int, epoch: UInt32) async throws -> ProgramRecord
     func program(named name: ProgramID) async throws -> ProgramRecord?

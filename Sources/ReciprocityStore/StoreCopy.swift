@@ -24,7 +24,7 @@ public struct StoreSnapshot: Sendable {
     }
 
     /// The tables a copy carries, parents first.
-    public static let tableNames = ["program", "invite", "member", "member_tag", "key_log", "mark", "match", "conversation", "message"]
+    public static let tableNames = ["program", "invite", "member", "member_tag", "key_log", "mark", "match", "conversation", "message", "report"]
 
     public var tables: [Table]
 

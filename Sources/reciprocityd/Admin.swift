@@ -14,7 +14,7 @@ struct Admin: AsyncParsableCommand {
         abstract: "Manage programs, invites and members in the database.",
         subcommands: [
             ProgramCommand.self, InviteCommand.self, MemberCommand.self, CredentialCommand.self, Backup.self,
-            Restore.self, Purge.self, LogKey.self, Copy.self,
+            Restore.self, Purge.self, LogKey.self, Copy.self, ReportCommand.self,
         ]
     )
 }

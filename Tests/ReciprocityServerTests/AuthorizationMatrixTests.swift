@@ -123,6 +123,9 @@ import Testing
                     .post, "/v1/conversations/{token}/messages", "\(conversation)/messages", body: envelope,
                     other: .notFound, otherProgram: .notFound, owner: .created),
                 .member(
+                    .post, "/v1/conversations/{token}/report", "\(conversation)/report", body: #"{"reason":"spam"}"#,
+                    other: .notFound, otherProgram: .notFound, owner: .noContent),
+                .member(
                     .post, "/v1/conversations/{token}/end", "\(conversation)/end", other: .notFound,
                     otherProgram: .notFound, owner: .noContent),
                 // Each member reads its own program's key log.
@@ -144,6 +147,7 @@ import Testing
                     status: .created),
                 .admin(.get, "/v1/admin/programs/{program}/members", "/v1/admin/programs/acme/members"),
                 .admin(.get, "/v1/admin/programs/{program}/health", "/v1/admin/programs/acme/health"),
+                .admin(.get, "/v1/admin/programs/{program}/reports", "/v1/admin/programs/acme/reports"),
                 .admin(
                     .post, "/v1/admin/programs/{program}/members/{handle}/suspend",
                     "/v1/admin/programs/acme/members/spare/suspend"),

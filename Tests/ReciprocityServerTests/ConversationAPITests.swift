@@ -131,6 +131,57 @@ import Testing
         }
     }
 
+    /// A report with the messages the member chose reaches the operator's list, over HTTP and on the command
+    /// line (printed terminal-safe); bad reports are refused with their code.
+    @Test(arguments: Backend.enabled)
+    func aReportReachesTheOperator(_ backend: Backend) async throws {
+        let harness = try await Harness.make(backend)
+        let (program, invite) = try await harness.program()
+        try await harness.application().test(.live) { client in
+            let (alice, _, token) = try await Self.matchedPair(client, program: program, invite: invite)
+            let admin: HTTPFields = [.authorization: "Bearer \(harness.adminCredential)"]
+            let report = ReportRequest(
+                reason: "Asked for my password.\nTwice.",
+                messages: [
+                    ReportedMessage(seq: 1, fromMe: false, text: "what is your password? \u{1B}]0;pwned\u{07}"),
+                    ReportedMessage(seq: 2, fromMe: true, text: "no"),
+                ])
+            // Not control characters in the texts the operator reads: the escape is refused.
+            let refused = try await client.send(
+                .post, "/v1/conversations/\(token)/report", headers: alice.auth, json: report)
+            #expect(refused.status == .badRequest)
+            #expect(try refused.problem().detail?.contains("messages[0].text") == true)
+            var clean = report
+            clean.messages![0].text = "what is your password?"
+            let sent = try await client.send(.post, "/v1/conversations/\(token)/report", headers: alice.auth, json: clean)
+            #expect(sent.status == .noContent, "\(String(buffer: sent.body))")
+            let listed = try await client.send(.get, "/v1/admin/programs/acme/reports", headers: admin)
+                .decode(ReportsResponse.self).reports
+            #expect(listed.count == 1)
+            #expect(listed.first.map { "\($0.reporter) \($0.reported) \($0.reason)" } == "alice bob Asked for my password.\nTwice.")
+            #expect(listed.first?.messages == clean.messages)
+            for bad in [
+                #"{"reason":"   "}"#, #"{"reason":"x","messages":[{"seq":0,"fromMe":true,"text":"a"}]}"#,
+                #"{"reason":"\#(String(repeating: "x", count: 2001))"}"#, #"{"reason":"a\u202Eb"}"#, #"{"messages":[]}"#,
+            ] {
+                let response = try await client.send(
+                    .post, "/v1/conversations/\(token)/report", headers: alice.auth, raw: bad)
+                #expect(response.status == .badRequest, "\(bad.prefix(60))")
+            }
+            #expect(try await client.send(.get, "/v1/admin/programs/nope/reports", headers: admin).status == .notFound)
+            if backend == .sqlite {
+                let output = try Reciprocityd.run(["admin", "report", "list", "acme", "--database", harness.databasePath])
+                #expect(output.status == 0, "\(output.stderr)")
+                #expect(output.stdout.contains("alice reported bob\tepoch 0"), "\(output.stdout)")
+                #expect(output.stdout.contains("  reason: Asked for my password.\\nTwice."), "\(output.stdout)")
+                #expect(output.stdout.contains("  #1 bob: what is your password?"))
+                #expect(output.stdout.contains("  #2 alice: no"))
+                let json = try Reciprocityd.run(["admin", "report", "list", "acme", "--json", "--database", harness.databasePath])
+                #expect(try APICoding.decoder().decode(ReportsResponse.self, from: Data(json.stdout.utf8)).reports == listed)
+            }
+        }
+    }
+
     /// Malformed envelopes, tokens and parameters: each a 400 with its code, decided before the conversation is
     /// looked up.
     @Test func badInputIsRefusedWithAClearCode() async throws {

@@ -89,6 +89,8 @@ import Testing
             (.get, "/v1/conversations/\(token)/messages?after=1&limit=5", nil),
             (.post, "/v1/conversations/\(token)/messages", #"{"envelope":"\#(envelope)"}"#),
             (.post, "/v1/conversations/\(token)/messages", #"{"envelope":"AQ"}"#),
+            (.post, "/v1/conversations/\(token)/report", #"{"reason":"probe","messages":[{"seq":1,"fromMe":false,"text":"x"}]}"#),
+            (.post, "/v1/conversations/\(token)/report", #"{"reason":""}"#),
             (.post, "/v1/conversations/\(token)/end", nil),
             (.get, "/v1/conversations?after=\(token)", nil),
         ]
@@ -133,9 +135,12 @@ import Testing
             }
             // The refusals reached are not-found (the token) and invalid-envelope (the body, checked first).
             #expect(statuses == [400, 404], "\(statuses)")
-            #expect(compared == 4 * 5 * 6 - 2 * 6)
-            // Nobody's request changed anything anyone sees.
+            #expect(compared == 4 * 5 * 8 - 2 * 8)
+            // Nobody's request changed anything anyone sees, and the operator has no report.
             #expect(try await ["dana", "erin", "femi", "olga", "pia"].asyncMap(snapshot) == before)
+            for program in ["acme", "other"] {
+                #expect(try await world.harness.store.reports(programID: world.harness.store.program(named: ProgramID(program))!.id).isEmpty)
+            }
         }
     }
 

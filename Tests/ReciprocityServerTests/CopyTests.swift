@@ -29,6 +29,9 @@ import Testing
                 envelope: Data([MessageEnvelope.version] + (1..<MessageEnvelope.lengths[1]).map { _ in .random(in: 0...255) }),
                 limits: ConversationLimits(), now: Date())
         }
+        try await sqlite.report(
+            memberID: members[1].id, programID: program.id, token: shared.token, reason: "Rude.", messages: "[]",
+            now: Date())
         _ = try await sqlite.rotateKey(memberID: members[2].id, publicKey: try PrivateKey().publicKey, now: Date())
         _ = try await sqlite.setStatus(program: program.name, handle: members[3].handle, status: .suspended)
         let about = ProgramAbout(description: "Caf\u{e9} mentoring.", conduct: "1. Be kind.\n2. No spam.")
@@ -44,7 +47,7 @@ import Testing
         #expect(output.status == 0, "\(output.stderr)")
         #expect(
             output.stdout.contains(
-                ": 1 program, 2 invite, 6 member, 2 member_tag, 8 key_log, 1 mark, 1 match, 1 conversation, 3 message; every program's key-log root verified"
+                ": 1 program, 2 invite, 6 member, 2 member_tag, 8 key_log, 1 mark, 1 match, 1 conversation, 3 message, 1 report; every program's key-log root verified"
             ),
             "\(output.stdout)")
         #expect(!output.stdout.contains(target.location.password ?? "-"))
@@ -73,6 +76,7 @@ import Testing
                 try await source.messages(
                     memberID: member.id, programID: program.id, token: shared.token, after: 0, limit: 10) == read)
         }
+        #expect(try await copy.reports(programID: program.id) == source.reports(programID: program.id))
         // The conversation continues on the copy after its copied sequence numbers.
         let next = try await copy.postMessage(
             memberID: members[1].id, programID: program.id, token: shared.token,

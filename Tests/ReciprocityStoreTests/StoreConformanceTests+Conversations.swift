@@ -191,6 +191,37 @@ extension StoreConformanceTests {
         #expect(try await store.conversations(memberID: m[0].id, after: nil, limit: 9)[0].lastSeq == 5)
     }
 
+    /// A report reaches the operator from either member of the match and from no one else; a second report of
+    /// the same member on the same conversation replaces the first; reports outlive the match.
+    @Test(arguments: Backend.enabled)
+    func reportsComeFromTheTwoMembersOnlyAndOutliveTheMatch(_ backend: Backend) async throws {
+        let harness = try await StoreHarness.make(backend)
+        let store = harness.store
+        let (program, m) = try await StoreHarness.members(store, count: 3)
+        let token = try await Self.match(store, m[0], m[1], in: program)
+        let start = Date(timeIntervalSince1970: 1_900_000_000)
+        try await store.report(
+            memberID: m[0].id, programID: program.id, token: token, reason: "first", messages: "[]", now: start)
+        try await store.report(
+            memberID: m[1].id, programID: program.id, token: token, reason: "theirs", messages: "[]",
+            now: start.addingTimeInterval(1))
+        try await store.report(
+            memberID: m[0].id, programID: program.id, token: token, reason: "replaced",
+            messages: #"[{"seq":1,"fromMe":false,"text":"hi"}]"#, now: start.addingTimeInterval(2))
+        await Self.expectNotFound({
+            try await store.report(
+                memberID: m[2].id, programID: program.id, token: token, reason: "probe", messages: "[]", now: start)
+        }, "a third member's report")
+        let reports = try await store.reports(programID: program.id)
+        #expect(reports.map { "\($0.reporterHandle) \($0.reportedHandle) \($0.reason)" } == [
+            "\(m[1].handle) \(m[0].handle) theirs", "\(m[0].handle) \(m[1].handle) replaced",
+        ])
+        #expect(reports[1].messages == #"[{"seq":1,"fromMe":false,"text":"hi"}]"# && reports[1].createdAt == start.addingTimeInterval(2))
+        _ = try await store.setEpoch(program: program.name, epoch: 1)
+        #expect(try await store.purge(now: Date().addingTimeInterval(10), matchRetention: 1).matches == 1)
+        #expect(try await store.reports(programID: program.id).count == 2)
+    }
+
     /// Housekeeping deletes a conversation and its messages with its match, and nothing else.
     @Test(arguments: Backend.enabled)
     func aConversationGoesWithItsMatch(_ backend: Backend) async throws {
