@@ -1,4 +1,5 @@
 public import Foundation
+import NIOCore
 import PostgresNIO
 public import ReciprocityCore
 public import ReciprocityStore
@@ -12,23 +13,28 @@ extension PostgresStore {
     /// (`match_by_a`, `match_by_b`): the token is compared as an expression, which no index serves, so no plan
     /// reads another pair's match through the token-first primary key (as `withdrawOwn` does for marks).
     func ownMatch(memberID: Int64, programID: Int64, token: InterestToken, on connection: PostgresConnection)
-        async throws -> (epoch: Int64, a: Int64, b: Int64)
+        async throws -> (epoch: Int64, a: Int64, b: Int64, matchedAt: Int64)
     {
-        let bytes = token.rawRepresentation
         guard
             let row = try await self.row(
-                """
-                SELECT epoch, a_member_id, b_member_id FROM "match"
-                WHERE a_member_id = \(memberID) AND program_id = \(programID) AND (token || ''::bytea) = \(bytes)
-                UNION ALL
-                SELECT epoch, a_member_id, b_member_id FROM "match"
-                WHERE b_member_id = \(memberID) AND program_id = \(programID) AND (token || ''::bytea) = \(bytes)
-                """, on: connection)
+                Self.ownMatchQuery(memberID: memberID, programID: programID, token: token), on: connection)
         else { throw StoreError.conversationNotFound }
         return (
             try row["epoch"].decode(Int64.self), try row["a_member_id"].decode(Int64.self),
-            try row["b_member_id"].decode(Int64.self)
+            try row["b_member_id"].decode(Int64.self), try row["matched_at"].decode(Int64.self)
         )
+    }
+
+    /// The statement of `ownMatch` (its plan is checked by a test).
+    static func ownMatchQuery(memberID: Int64, programID: Int64, token: InterestToken) -> PostgresQuery {
+        let bytes = ByteBuffer(bytes: token.rawRepresentation)
+        return """
+            SELECT epoch, a_member_id, b_member_id, matched_at FROM "match"
+            WHERE a_member_id = \(memberID) AND program_id = \(programID) AND (token || ''::bytea) = \(bytes)
+            UNION ALL
+            SELECT epoch, a_member_id, b_member_id, matched_at FROM "match"
+            WHERE b_member_id = \(memberID) AND program_id = \(programID) AND (token || ''::bytea) = \(bytes)
+            """
     }
 
     public func conversations(memberID: Int64, after: InterestToken?, limit: Int) async throws
@@ -37,14 +43,13 @@ extension PostgresStore {
         try await read { connection in
             var cursor: (Int64, Data)?
             if let after {
-                guard
-                    let row = try await self.row(
-                        """
-                        SELECT matched_at, token FROM "match"
-                        WHERE token = \(after.rawRepresentation) AND (a_member_id = \(memberID) OR b_member_id = \(memberID))
-                        """, on: connection)
-                else { throw StoreError.conversationNotFound }
-                cursor = (try row["matched_at"].decode(Int64.self), try row["token"].decode(Data.self))
+                // The program is the caller's: their match rows carry it.
+                let programID = try await self.row(
+                    "SELECT program_id FROM member WHERE id = \(memberID)", on: connection
+                )?["program_id"].decode(Int64.self)
+                let own = try await self.ownMatch(
+                    memberID: memberID, programID: programID ?? -1, token: after, on: connection)
+                cursor = (own.matchedAt, after.rawRepresentation)
             }
             return try await self.rows(
                 """

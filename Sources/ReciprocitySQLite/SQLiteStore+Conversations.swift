@@ -9,19 +9,19 @@ extension SQLiteStore {
     /// The epoch and two members of the caller's match `token`, read through the caller's own index entries
     /// (`match_by_a`, `match_by_b`) only, so another pair's match with that token is never visited.
     static func ownMatch(_ db: Database, memberID: Int64, programID: Int64, token: InterestToken) throws
-        -> (epoch: Int64, a: Int64, b: Int64)
+        -> (epoch: Int64, a: Int64, b: Int64, matchedAt: Int64)
     {
         guard
             let row = try db.cachedRow(
                 sql: """
-                    SELECT epoch, a_member_id, b_member_id FROM "match" INDEXED BY match_by_a
+                    SELECT epoch, a_member_id, b_member_id, matched_at FROM "match" INDEXED BY match_by_a
                     WHERE a_member_id = ?1 AND program_id = ?2 AND token = ?3
                     UNION ALL
-                    SELECT epoch, a_member_id, b_member_id FROM "match" INDEXED BY match_by_b
+                    SELECT epoch, a_member_id, b_member_id, matched_at FROM "match" INDEXED BY match_by_b
                     WHERE b_member_id = ?1 AND program_id = ?2 AND token = ?3
                     """, arguments: [memberID, programID, token.rawRepresentation])
         else { throw StoreError.conversationNotFound }
-        return (row["epoch"], row["a_member_id"], row["b_member_id"])
+        return (row["epoch"], row["a_member_id"], row["b_member_id"], row["matched_at"])
     }
 
     public func conversations(memberID: Int64, after: InterestToken?, limit: Int) async throws
@@ -31,14 +31,12 @@ extension SQLiteStore {
             var arguments: StatementArguments = [memberID, max(1, limit)]
             var cursor = ""
             if let after {
-                guard
-                    let row = try db.cachedRow(
-                        sql:
-                            "SELECT matched_at, token FROM \"match\" WHERE token = ? AND (a_member_id = ? OR b_member_id = ?)",
-                        arguments: [after.rawRepresentation, memberID, memberID])
-                else { throw StoreError.conversationNotFound }
+                // The program is the caller's: their match rows carry it.
+                let programID = try db.cachedValue(
+                    Int64.self, sql: "SELECT program_id FROM member WHERE id = ?", arguments: [memberID])
+                let own = try Self.ownMatch(db, memberID: memberID, programID: programID ?? -1, token: after)
                 cursor = "AND (m.matched_at, m.token) > (?3, ?4)"
-                arguments += [row["matched_at"] as Int64, row["token"] as Data]
+                arguments += [own.matchedAt, after.rawRepresentation]
             }
             return try db.cachedRows(
                 sql: """

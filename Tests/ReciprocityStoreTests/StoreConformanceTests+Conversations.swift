@@ -1,8 +1,12 @@
 import Foundation
+import NIOCore
+import PostgresNIO
 import ReciprocityCore
 import ReciprocityStore
 import ReciprocityTestSupport
 import Testing
+
+@testable import ReciprocityPostgres
 
 /// Conversations, on every backend: one per match, its two members only, messages in order, the end, the
 /// bounds, and housekeeping.
@@ -220,6 +224,60 @@ extension StoreConformanceTests {
         _ = try await store.setEpoch(program: program.name, epoch: 1)
         #expect(try await store.purge(now: Date().addingTimeInterval(10), matchRetention: 1).matches == 1)
         #expect(try await store.reports(programID: program.id).count == 2)
+    }
+
+    /// On PostgreSQL the conversation look-up goes through the caller's own index entries (`match_by_a`,
+    /// `match_by_b`), never the token-first primary key, which would visit another pair's match with the token,
+    /// among 100,000 matches of 40 members, planned with statistics.
+    @Test(arguments: Backend.postgresOnly)
+    func theConversationLookUpReadsTheCallersOwnMatchesOnly(_ backend: Backend) async throws {
+        let harness = try await StoreHarness.make(backend)
+        let store = try #require(harness.store as? PostgresStore)
+        let (program, members) = try await StoreHarness.members(harness.store, count: 40)
+        let ids = members.map { String($0.id) }.sorted { Int($0)! < Int($1)! }.joined(separator: ",")
+        let location = try #require(harness.postgres?.location)
+        try await PostgresStore.administer(
+            location,
+            [
+                """
+                INSERT INTO "match" (program_id, epoch, token, a_member_id, a_tag, b_member_id, b_tag, matched_at)
+                SELECT \(program.id), 0, decode(md5(random()::text) || md5(random()::text), 'hex'),
+                       (ARRAY[\(ids)])[1 + i % 20], decode(repeat('00', 32), 'hex'),
+                       (ARRAY[\(ids)])[21 + i % 20], decode(repeat('00', 32), 'hex'), 0
+                FROM generate_series(1, 100000) AS i
+                """,
+                #"ANALYZE "match""#,
+            ])
+        let caller = members[0].id
+        // A match of two others.
+        let others = try await store.read { connection in
+            try await store.row(
+                #"SELECT token FROM "match" WHERE a_member_id <> \#(caller) AND b_member_id <> \#(caller) LIMIT 1"#,
+                on: connection)!["token"].decode(Data.self)
+        }
+        func plan(_ query: PostgresQuery) async throws -> String {
+            var explaining = query
+            explaining.sql = "EXPLAIN " + query.sql
+            let explain = explaining
+            return try await store.read { connection in
+                try await store.rows(explain, on: connection).map { try $0["QUERY PLAN"].decode(String.self) }
+            }.joined(separator: "\n")
+        }
+        let plain = try await plan(#"SELECT 1 FROM "match" WHERE token = \#(others)"#)
+        #expect(plain.contains("_pkey"), "the check could not fail: \(plain)")
+        let chosen = try await plan(
+            PostgresStore.ownMatchQuery(
+                memberID: caller, programID: program.id, token: try InterestToken(rawRepresentation: others)))
+        let conditions = chosen.split(separator: "\n").filter { $0.contains("Cond:") }
+        #expect(!chosen.contains("_pkey"), "\(chosen)")
+        #expect(
+            conditions.contains { $0.contains("a_member_id = ") } && conditions.contains { $0.contains("b_member_id = ") },
+            "\(chosen)")
+        await Self.expectNotFound({
+            _ = try await harness.store.messages(
+                memberID: caller, programID: program.id, token: try InterestToken(rawRepresentation: others), after: 0,
+                limit: 1)
+        }, "two others' match")
     }
 
     /// Housekeeping deletes a conversation and its messages with its match, and nothing else.
