@@ -71,6 +71,29 @@ import Glibc
     }
 }
 
+extension LiveEventsTests {
+    /// A member holds at most 4 streams: a fifth ends the oldest (its response finishes), not the others.
+    @Test func aFifthStreamEndsTheOldest() async throws {
+        let harness = try Harness()
+        let (program, invite) = try await harness.program()
+        try await harness.application().test(.live) { client in
+            let port = try #require(client.port)
+            let alice = try await client.join("alice", program: program, invite: invite)
+            var streams: [EventStream] = []
+            for _ in 0..<5 {
+                let stream = try EventStream(port: port, member: alice)
+                #expect(await stream.read(until: "event: changed", seconds: 5).contains("event: changed"))
+                streams.append(stream)
+            }
+            // The chunked response's last chunk.
+            #expect(await streams[0].read(until: "0\r\n\r\n", seconds: 2).contains("0\r\n\r\n"))
+            for stream in streams[1...] {
+                #expect(!(await stream.read(until: "0\r\n\r\n", seconds: 0.3)).contains("0\r\n\r\n"))
+            }
+        }
+    }
+}
+
 /// A `GET /v1/events` stream read over a plain socket, as the page reads it with fetch().
 final class EventStream: @unchecked Sendable {
     let connection: RawConnection

@@ -47,8 +47,13 @@ extension MultiProcessTests {
         #expect(delays.allSatisfy { $0 < .seconds(2) }, "\(delays)")
         print("live events across processes: message to stream \(delays)")
         #expect(!(await carolStream.read(until: "event: changed", seconds: 1)).contains("event:"))
-        a.stop()
-        b.stop()
+        // SIGTERM with streams open: each process ends its streams and stops well within its 10 s shutdown timeout.
+        for server in [b, a] {
+            let stopping = ContinuousClock.now
+            server.stop()
+            #expect(ContinuousClock.now - stopping < .seconds(5))
+        }
+        #expect(await aliceStream.read(until: "never", seconds: 2).hasSuffix("0\r\n\r\n"))
         await database.drop()
     }
 }
