@@ -130,7 +130,8 @@ extension PostgresStore {
                 throw StoreError.messagesLimited(
                     limits, oldest: try window["oldest"].decode(Int64?.self) ?? nowMillis, now: now)
             }
-            guard try conversation["stored_bytes"].decode(Int64.self) + Int64(envelope.count) <= Int64(limits.storedBytes)
+            guard
+                try conversation["stored_bytes"].decode(Int64.self) + Int64(envelope.count) <= Int64(limits.storedBytes)
             else { throw StoreError.conversationFull(limits) }
             let seq = try conversation["last_seq"].decode(Int64.self) + 1
             try await self.execute(

@@ -93,7 +93,8 @@ extension SQLiteStore {
             let (key, counterpart) = try Self.openConversation(
                 db, memberID: memberID, programID: programID, token: token)
             let conversation = try db.cachedRow(
-                sql: "SELECT last_seq, stored_bytes, ended_at FROM conversation WHERE program_id = ? AND epoch = ? AND token = ?",
+                sql:
+                    "SELECT last_seq, stored_bytes, ended_at FROM conversation WHERE program_id = ? AND epoch = ? AND token = ?",
                 arguments: key)!
             guard (conversation["ended_at"] as Int64?) == nil else { throw StoreError.conversationEnded }
             let nowMillis = Self.millis(now)

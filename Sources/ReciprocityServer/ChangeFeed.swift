@@ -42,7 +42,9 @@ public final class ChangeFeed: Sendable {
         let evicted = streams.withLock { streams in
             var own = streams[memberID, default: [:]]
             var evicted: [AsyncStream<Tick>.Continuation] = []
-            while own.count >= Self.maxStreams, let oldest = own.keys.min() { evicted.append(own.removeValue(forKey: oldest)!) }
+            while own.count >= Self.maxStreams, let oldest = own.keys.min() {
+                evicted.append(own.removeValue(forKey: oldest)!)
+            }
             own[id] = continuation
             streams[memberID] = own
             return evicted

@@ -100,7 +100,8 @@ struct ConversationController {
         do {
             return try InterestToken(base64URL: context.parameters.require("token"))
         } catch is ReciprocityError {
-            throw Problem.invalidParameter("the conversation's token must be a match token in base64url (43 characters)")
+            throw Problem.invalidParameter(
+                "the conversation's token must be a match token in base64url (43 characters)")
         }
     }
 

@@ -56,7 +56,9 @@ struct MarkController {
     }
 
     /// The ids of the caller's counterparts in the matches `tokens` (the caller's own, just made or already).
-    static func counterparts(of memberID: Int64, programID: Int64, tokens: Set<InterestToken>, store: any ReciprocityStore)
+    static func counterparts(
+        of memberID: Int64, programID: Int64, tokens: Set<InterestToken>, store: any ReciprocityStore
+    )
         async throws -> [Int64]
     {
         var ids: [Int64] = []

@@ -37,7 +37,8 @@ enum Reports {
 
     static func addAdminRoutes(to group: RouterGroup<AppRequestContext>, operations: AdminOperations) {
         group.get("/programs/:program/reports") { _, context in
-            try jsonResponse(ReportsResponse(reports: try await operations.reports(program: context.parameters.require("program"))))
+            try jsonResponse(
+                ReportsResponse(reports: try await operations.reports(program: context.parameters.require("program"))))
         }
     }
 }
@@ -50,7 +51,9 @@ extension AdminOperations {
                 reporter: report.reporterHandle.rawValue, reported: report.reportedHandle.rawValue, epoch: report.epoch,
                 reason: report.reason,
                 messages: try StoreError.mappingStoredData {
-                    guard let messages = try? APICoding.decoder().decode([ReportedMessage].self, from: Data(report.messages.utf8))
+                    guard
+                        let messages = try? APICoding.decoder().decode(
+                            [ReportedMessage].self, from: Data(report.messages.utf8))
                     else { throw StoreError(.corruptData, "a stored report's messages do not decode") }
                     return messages
                 }, createdAt: report.createdAt)

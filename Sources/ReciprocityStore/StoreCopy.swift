@@ -24,7 +24,9 @@ public struct StoreSnapshot: Sendable {
     }
 
     /// The tables a copy carries, parents first.
-    public static let tableNames = ["program", "invite", "member", "member_tag", "key_log", "mark", "match", "conversation", "message", "report"]
+    public static let tableNames = [
+        "program", "invite", "member", "member_tag", "key_log", "mark", "match", "conversation", "message", "report",
+    ]
 
     public var tables: [Table]
 

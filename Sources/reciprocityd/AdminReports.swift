@@ -19,7 +19,8 @@ struct ReportCommand: AsyncParsableCommand {
         func run() async throws {
             let reports = try await database.operations().reports(program: program)
             if json {
-                print(String(decoding: try APICoding.encoder().encode(ReportsResponse(reports: reports)), as: UTF8.self))
+                print(
+                    String(decoding: try APICoding.encoder().encode(ReportsResponse(reports: reports)), as: UTF8.self))
                 return
             }
             if reports.isEmpty { print("no reports in \(program)") }

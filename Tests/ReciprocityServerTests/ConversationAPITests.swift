@@ -15,7 +15,8 @@ import Testing
 @Suite struct ConversationAPITests {
     /// A random envelope of size class `size` in base64url.
     static func envelope(_ size: Int = 0) -> String {
-        Base64URL.encode([MessageEnvelope.version] + (1..<MessageEnvelope.lengths[size]).map { _ in UInt8.random(in: 0...255) })
+        Base64URL.encode(
+            [MessageEnvelope.version] + (1..<MessageEnvelope.lengths[size]).map { _ in UInt8.random(in: 0...255) })
     }
 
     /// Alice and bob, matched (alice mentee, bob mentor); the token of their match.
@@ -39,7 +40,9 @@ import Testing
             let listed = try await client.send(.get, "/v1/conversations", headers: bob.auth)
             #expect(listed.status == .ok)
             #expect(
-                try listed.decode(ConversationsResponse.self).conversations.map { "\($0.handle) \($0.messages) \($0.lastSeq) \($0.ended)" }
+                try listed.decode(ConversationsResponse.self).conversations.map {
+                    "\($0.handle) \($0.messages) \($0.lastSeq) \($0.ended)"
+                }
                     == ["alice 0 0 false"])
             var sent: [(from: String, envelope: String)] = []
             for index in 0..<6 {
@@ -97,8 +100,9 @@ import Testing
                 #expect(refused.status == .conflict)
                 #expect(try refused.problem().type == ProblemDetails.typePrefix + "conversation-ended")
             }
-            #expect(try await client.send(.post, "/v1/conversations/\(token)/end", headers: alice.auth).status
-                == .noContent)
+            #expect(
+                try await client.send(.post, "/v1/conversations/\(token)/end", headers: alice.auth).status
+                    == .noContent)
         }
     }
 
@@ -153,16 +157,20 @@ import Testing
             #expect(try refused.problem().detail?.contains("messages[0].text") == true)
             var clean = report
             clean.messages![0].text = "what is your password?"
-            let sent = try await client.send(.post, "/v1/conversations/\(token)/report", headers: alice.auth, json: clean)
+            let sent = try await client.send(
+                .post, "/v1/conversations/\(token)/report", headers: alice.auth, json: clean)
             #expect(sent.status == .noContent, "\(String(buffer: sent.body))")
             let listed = try await client.send(.get, "/v1/admin/programs/acme/reports", headers: admin)
                 .decode(ReportsResponse.self).reports
             #expect(listed.count == 1)
-            #expect(listed.first.map { "\($0.reporter) \($0.reported) \($0.reason)" } == "alice bob Asked for my password.\nTwice.")
+            #expect(
+                listed.first.map { "\($0.reporter) \($0.reported) \($0.reason)" }
+                    == "alice bob Asked for my password.\nTwice.")
             #expect(listed.first?.messages == clean.messages)
             for bad in [
                 #"{"reason":"   "}"#, #"{"reason":"x","messages":[{"seq":0,"fromMe":true,"text":"a"}]}"#,
-                #"{"reason":"\#(String(repeating: "x", count: 2001))"}"#, #"{"reason":"a\u202Eb"}"#, #"{"messages":[]}"#,
+                #"{"reason":"\#(String(repeating: "x", count: 2001))"}"#, #"{"reason":"a\u202Eb"}"#,
+                #"{"messages":[]}"#,
             ] {
                 let response = try await client.send(
                     .post, "/v1/conversations/\(token)/report", headers: alice.auth, raw: bad)
@@ -170,14 +178,20 @@ import Testing
             }
             #expect(try await client.send(.get, "/v1/admin/programs/nope/reports", headers: admin).status == .notFound)
             if backend == .sqlite {
-                let output = try Reciprocityd.run(["admin", "report", "list", "acme", "--database", harness.databasePath])
+                let output = try Reciprocityd.run([
+                    "admin", "report", "list", "acme", "--database", harness.databasePath,
+                ])
                 #expect(output.status == 0, "\(output.stderr)")
                 #expect(output.stdout.contains("alice reported bob\tepoch 0"), "\(output.stdout)")
                 #expect(output.stdout.contains("  reason: Asked for my password.\\nTwice."), "\(output.stdout)")
                 #expect(output.stdout.contains("  #1 bob: what is your password?"))
                 #expect(output.stdout.contains("  #2 alice: no"))
-                let json = try Reciprocityd.run(["admin", "report", "list", "acme", "--json", "--database", harness.databasePath])
-                #expect(try APICoding.decoder().decode(ReportsResponse.self, from: Data(json.stdout.utf8)).reports == listed)
+                let json = try Reciprocityd.run([
+                    "admin", "report", "list", "acme", "--json", "--database", harness.databasePath,
+                ])
+                #expect(
+                    try APICoding.decoder().decode(ReportsResponse.self, from: Data(json.stdout.utf8)).reports == listed
+                )
             }
         }
     }
@@ -211,8 +225,9 @@ import Testing
                     .get, "/v1/conversations/\(token)/messages?\(query)", headers: alice.auth)
                 #expect(try response.problem().type == ProblemDetails.typePrefix + "invalid-parameter", "\(query)")
             }
-            #expect(try await client.send(.get, "/v1/conversations?after=bad", headers: alice.auth).problem().type
-                == ProblemDetails.typePrefix + "invalid-parameter")
+            #expect(
+                try await client.send(.get, "/v1/conversations?after=bad", headers: alice.auth).problem().type
+                    == ProblemDetails.typePrefix + "invalid-parameter")
             #expect(try await client.send(.get, "/v1/conversations").status == .unauthorized)
             let wrongMethod = try await client.send(.put, "/v1/conversations/\(token)/end", headers: alice.auth)
             #expect(wrongMethod.status == .methodNotAllowed)

@@ -30,7 +30,9 @@ import Testing
             let store = harness.store
             var members: [String: TestMember] = [:]
             var records: [String: MemberRecord] = [:]
-            for (programName, handles) in [("acme", ["carol", "dana", "erin", "femi", "mallory"]), ("other", ["olga", "pia"])] {
+            for (programName, handles) in [
+                ("acme", ["carol", "dana", "erin", "femi", "mallory"]), ("other", ["olga", "pia"]),
+            ] {
                 let program = try await store.createProgram(name: ProgramID(programName), maxMarks: 16, epoch: 0)
                 let invite = BearerSecret(text: "rcpi_conversation-privacy-\(programName)")
                 _ = try await store.createInvite(
@@ -60,7 +62,8 @@ import Testing
             for handle in ["dana", "erin", "dana"] {
                 _ = try await store.postMessage(
                     memberID: records[handle]!.id, programID: records[handle]!.programID, token: talking,
-                    envelope: Data([MessageEnvelope.version] + [UInt8](repeating: 7, count: MessageEnvelope.lengths[0] - 1)),
+                    envelope: Data(
+                        [MessageEnvelope.version] + [UInt8](repeating: 7, count: MessageEnvelope.lengths[0] - 1)),
                     limits: ConversationLimits(), now: Date())
             }
             let ended = try await match("dana", "femi")
@@ -89,7 +92,10 @@ import Testing
             (.get, "/v1/conversations/\(token)/messages?after=1&limit=5", nil),
             (.post, "/v1/conversations/\(token)/messages", #"{"envelope":"\#(envelope)"}"#),
             (.post, "/v1/conversations/\(token)/messages", #"{"envelope":"AQ"}"#),
-            (.post, "/v1/conversations/\(token)/report", #"{"reason":"probe","messages":[{"seq":1,"fromMe":false,"text":"x"}]}"#),
+            (
+                .post, "/v1/conversations/\(token)/report",
+                #"{"reason":"probe","messages":[{"seq":1,"fromMe":false,"text":"x"}]}"#
+            ),
             (.post, "/v1/conversations/\(token)/report", #"{"reason":""}"#),
             (.post, "/v1/conversations/\(token)/end", nil),
             (.get, "/v1/conversations?after=\(token)", nil),
@@ -127,7 +133,8 @@ import Testing
                         let baseline = try await client.send(method, reference, headers: auth, raw: body)
                         #expect(
                             Normalised(probe) == Normalised(baseline),
-                            "\(caller), \(what): \(method) \(path.prefix(30))…\n\(Normalised(probe))\n\(Normalised(baseline))")
+                            "\(caller), \(what): \(method) \(path.prefix(30))…\n\(Normalised(probe))\n\(Normalised(baseline))"
+                        )
                         statuses.insert(Int(probe.status.code))
                         compared += 1
                     }
@@ -139,7 +146,10 @@ import Testing
             // Nobody's request changed anything anyone sees, and the operator has no report.
             #expect(try await ["dana", "erin", "femi", "olga", "pia"].asyncMap(snapshot) == before)
             for program in ["acme", "other"] {
-                #expect(try await world.harness.store.reports(programID: world.harness.store.program(named: ProgramID(program))!.id).isEmpty)
+                #expect(
+                    try await world.harness.store.reports(
+                        programID: world.harness.store.program(named: ProgramID(program))!.id
+                    ).isEmpty)
             }
         }
     }
@@ -151,8 +161,9 @@ import Testing
     func conversationRefusalsTakeTheSameTimeWhateverTheToken(_ backend: Backend) async throws {
         let world = try await World(backend)
         let store = world.harness.store
-        let carol = try #require(try await store.authenticate(
-            credentialDigest: BearerSecret.digest(of: world.members["carol"]!.credential)))
+        let carol = try #require(
+            try await store.authenticate(
+                credentialDigest: BearerSecret.digest(of: world.members["carol"]!.credential)))
         func refuse(_ token: InterestToken) async throws {
             do {
                 _ = try await store.messages(

@@ -26,7 +26,8 @@ import Testing
         for sender in [members[0], members[1], members[0]] {
             _ = try await sqlite.postMessage(
                 memberID: sender.id, programID: program.id, token: shared.token,
-                envelope: Data([MessageEnvelope.version] + (1..<MessageEnvelope.lengths[1]).map { _ in .random(in: 0...255) }),
+                envelope: Data(
+                    [MessageEnvelope.version] + (1..<MessageEnvelope.lengths[1]).map { _ in .random(in: 0...255) }),
                 limits: ConversationLimits(), now: Date())
         }
         try await sqlite.report(
@@ -80,7 +81,8 @@ import Testing
         // The conversation continues on the copy after its copied sequence numbers.
         let next = try await copy.postMessage(
             memberID: members[1].id, programID: program.id, token: shared.token,
-            envelope: Data([MessageEnvelope.version] + (1..<MessageEnvelope.lengths[0]).map { _ in .random(in: 0...255) }),
+            envelope: Data(
+                [MessageEnvelope.version] + (1..<MessageEnvelope.lengths[0]).map { _ in .random(in: 0...255) }),
             limits: ConversationLimits(), now: Date())
         #expect(next.seq == 4)
         #expect(

@@ -27,7 +27,8 @@ import Glibc
             // Only members open a stream (the authorization matrix leaves this route to this test).
             #expect(try await client.send(.get, "/v1/events").status == .unauthorized)
             for credential in [harness.adminCredential, "rcpm_" + String(repeating: "x", count: 43)] {
-                let refused = try await client.send(.get, "/v1/events", headers: [.authorization: "Bearer \(credential)"])
+                let refused = try await client.send(
+                    .get, "/v1/events", headers: [.authorization: "Bearer \(credential)"])
                 #expect(refused.status == .unauthorized)
             }
             let suspended = try await client.join("sam", program: program, invite: invite)

@@ -18,7 +18,8 @@ extension StoreConformanceTests {
 
     /// Two members of `program` matched with a fresh token, in `epoch`.
     static func match(
-        _ store: any ReciprocityStore, _ a: MemberRecord, _ b: MemberRecord, in program: ProgramRecord, epoch: UInt32 = 0
+        _ store: any ReciprocityStore, _ a: MemberRecord, _ b: MemberRecord, in program: ProgramRecord,
+        epoch: UInt32 = 0
     ) async throws -> InterestToken {
         let mark = try Mark.dummy()
         for member in [a, b] {
@@ -43,8 +44,9 @@ extension StoreConformanceTests {
         #expect(before.map(\.token) == [token, other])
         #expect(before.map(\.counterpartHandle) == [m[1].handle, m[2].handle])
         #expect(before.allSatisfy { $0.messageCount == 0 && $0.lastSeq == 0 && $0.lastSentAt == nil && !$0.ended })
-        #expect(try await store.messages(memberID: m[1].id, programID: program.id, token: token, after: 0, limit: 10)
-            == MessagePage(messages: [], ended: false))
+        #expect(
+            try await store.messages(memberID: m[1].id, programID: program.id, token: token, after: 0, limit: 10)
+                == MessagePage(messages: [], ended: false))
 
         var sent: [(Int64, Data)] = []
         let start = Date(timeIntervalSince1970: 1_900_000_000)
@@ -106,26 +108,30 @@ extension StoreConformanceTests {
             (m[0], program.id, try InterestToken.random(), "a member, with a token of nothing"),
         ]
         for (member, programID, probe, who) in probes {
-            await Self.expectNotFound({
-                _ = try await store.messages(
-                    memberID: member.id, programID: programID, token: probe, after: 0, limit: 10)
-            }, "messages: \(who)")
-            await Self.expectNotFound({
-                _ = try await store.postMessage(
-                    memberID: member.id, programID: programID, token: probe, envelope: Self.envelope(),
-                    limits: ConversationLimits(), now: Date())
-            }, "post: \(who)")
-            await Self.expectNotFound({
-                _ = try await store.endConversation(
-                    memberID: member.id, programID: programID, token: probe, now: Date())
-            }, "end: \(who)")
+            await Self.expectNotFound(
+                {
+                    _ = try await store.messages(
+                        memberID: member.id, programID: programID, token: probe, after: 0, limit: 10)
+                }, "messages: \(who)")
+            await Self.expectNotFound(
+                {
+                    _ = try await store.postMessage(
+                        memberID: member.id, programID: programID, token: probe, envelope: Self.envelope(),
+                        limits: ConversationLimits(), now: Date())
+                }, "post: \(who)")
+            await Self.expectNotFound(
+                {
+                    _ = try await store.endConversation(
+                        memberID: member.id, programID: programID, token: probe, now: Date())
+                }, "end: \(who)")
         }
         let page = try await store.messages(memberID: m[1].id, programID: program.id, token: token, after: 0, limit: 9)
         #expect(page.messages.count == 1 && !page.ended)
         for member in m[2...] + o {
-            #expect(try await store.conversations(memberID: member.id, after: nil, limit: 10).allSatisfy {
-                $0.messageCount == 0 && !$0.ended
-            })
+            #expect(
+                try await store.conversations(memberID: member.id, after: nil, limit: 10).allSatisfy {
+                    $0.messageCount == 0 && !$0.ended
+                })
         }
         #expect(try await store.pendingMarks(memberID: m[2].id).map(\.token) == [pending.token])
     }
@@ -141,11 +147,13 @@ extension StoreConformanceTests {
                 memberID: sender.id, programID: program.id, token: token, envelope: Self.envelope(),
                 limits: ConversationLimits(), now: Date())
         }
-        #expect(try await store.endConversation(memberID: m[1].id, programID: program.id, token: token, now: Date())
-            == m[0].id)
+        #expect(
+            try await store.endConversation(memberID: m[1].id, programID: program.id, token: token, now: Date())
+                == m[0].id)
         for member in [m[0], m[1]] {
-            #expect(try await store.messages(memberID: member.id, programID: program.id, token: token, after: 0, limit: 9)
-                == MessagePage(messages: [], ended: true))
+            #expect(
+                try await store.messages(memberID: member.id, programID: program.id, token: token, after: 0, limit: 9)
+                    == MessagePage(messages: [], ended: true))
             let listed = try await store.conversations(memberID: member.id, after: nil, limit: 10)
             #expect(listed.count == 1 && listed[0].ended && listed[0].messageCount == 0 && listed[0].lastSeq == 3)
             await #expect(throws: StoreError.conversationEnded) {
@@ -212,15 +220,19 @@ extension StoreConformanceTests {
         try await store.report(
             memberID: m[0].id, programID: program.id, token: token, reason: "replaced",
             messages: #"[{"seq":1,"fromMe":false,"text":"hi"}]"#, now: start.addingTimeInterval(2))
-        await Self.expectNotFound({
-            try await store.report(
-                memberID: m[2].id, programID: program.id, token: token, reason: "probe", messages: "[]", now: start)
-        }, "a third member's report")
+        await Self.expectNotFound(
+            {
+                try await store.report(
+                    memberID: m[2].id, programID: program.id, token: token, reason: "probe", messages: "[]", now: start)
+            }, "a third member's report")
         let reports = try await store.reports(programID: program.id)
-        #expect(reports.map { "\($0.reporterHandle) \($0.reportedHandle) \($0.reason)" } == [
-            "\(m[1].handle) \(m[0].handle) theirs", "\(m[0].handle) \(m[1].handle) replaced",
-        ])
-        #expect(reports[1].messages == #"[{"seq":1,"fromMe":false,"text":"hi"}]"# && reports[1].createdAt == start.addingTimeInterval(2))
+        #expect(
+            reports.map { "\($0.reporterHandle) \($0.reportedHandle) \($0.reason)" } == [
+                "\(m[1].handle) \(m[0].handle) theirs", "\(m[0].handle) \(m[1].handle) replaced",
+            ])
+        #expect(
+            reports[1].messages == #"[{"seq":1,"fromMe":false,"text":"hi"}]"#
+                && reports[1].createdAt == start.addingTimeInterval(2))
         _ = try await store.setEpoch(program: program.name, epoch: 1)
         #expect(try await store.purge(now: Date().addingTimeInterval(10), matchRetention: 1).matches == 1)
         #expect(try await store.reports(programID: program.id).count == 2)
@@ -271,13 +283,16 @@ extension StoreConformanceTests {
         let conditions = chosen.split(separator: "\n").filter { $0.contains("Cond:") }
         #expect(!chosen.contains("_pkey"), "\(chosen)")
         #expect(
-            conditions.contains { $0.contains("a_member_id = ") } && conditions.contains { $0.contains("b_member_id = ") },
+            conditions.contains { $0.contains("a_member_id = ") }
+                && conditions.contains { $0.contains("b_member_id = ") },
             "\(chosen)")
-        await Self.expectNotFound({
-            _ = try await harness.store.messages(
-                memberID: caller, programID: program.id, token: try InterestToken(rawRepresentation: others), after: 0,
-                limit: 1)
-        }, "two others' match")
+        await Self.expectNotFound(
+            {
+                _ = try await harness.store.messages(
+                    memberID: caller, programID: program.id, token: try InterestToken(rawRepresentation: others),
+                    after: 0,
+                    limit: 1)
+            }, "two others' match")
     }
 
     /// Housekeeping deletes a conversation and its messages with its match, and nothing else.
@@ -302,10 +317,12 @@ extension StoreConformanceTests {
         let purged = try await store.purge(now: Date().addingTimeInterval(10), matchRetention: 1)
         #expect(purged.matches == 1 && purged.conversations == 1)
         #expect(try await store.conversations(memberID: m[0].id, after: nil, limit: 9).isEmpty)
-        await Self.expectNotFound({
-            _ = try await store.messages(memberID: m[0].id, programID: program.id, token: old, after: 0, limit: 9)
-        }, "a purged match's conversation")
-        #expect(try await store.messages(memberID: m[2].id, programID: program.id, token: current, after: 0, limit: 9)
-            .messages.count == 1)
+        await Self.expectNotFound(
+            {
+                _ = try await store.messages(memberID: m[0].id, programID: program.id, token: old, after: 0, limit: 9)
+            }, "a purged match's conversation")
+        #expect(
+            try await store.messages(memberID: m[2].id, programID: program.id, token: current, after: 0, limit: 9)
+                .messages.count == 1)
     }
 }
