@@ -7,7 +7,7 @@
 # time-bounded tests.
 processes_stage=(MultiProcessTests FailoverTests)
 # Run again on PostgreSQL with marks and matches split into hash partitions (scripts/partition-by-token.sql).
-partitioned_stage=(StoreConformanceTests MarkAPITests MultiProcessTests)
+partitioned_stage=(StoreConformanceTests MarkAPITests MultiProcessTests ConversationAPITests ConversationPrivacyTests)
 # Timing comparisons, on their own so no other test competes for the CPU while they sample.
 timing_stage=(TakeTheSameTime)
 # The main run is every test except the stages run apart (the partitioned stage repeats suites of the main

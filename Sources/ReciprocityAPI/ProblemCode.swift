@@ -43,6 +43,11 @@ public enum ProblemCode: String, CaseIterable, Sendable {
     case inviteNotFound = "invite-not-found"
     case organizerNotFound = "organizer-not-found"
     case organizerExists = "organizer-exists"
+    case invalidEnvelope = "invalid-envelope"
+    case conversationNotFound = "conversation-not-found"
+    case conversationEnded = "conversation-ended"
+    case conversationFull = "conversation-full"
+    case messagesLimited = "messages-limited"
 
     /// The HTTP status of every answer with this code.
     public var status: Int { row.status }
@@ -87,6 +92,11 @@ public enum ProblemCode: String, CaseIterable, Sendable {
         case .inviteNotFound: (404, "No such invite")
         case .organizerNotFound: (404, "No such organizer")
         case .organizerExists: (409, "The organizer already exists")
+        case .invalidEnvelope: (400, "The message envelope is not well formed")
+        case .conversationNotFound: (404, "No such conversation")
+        case .conversationEnded: (409, "The conversation was ended")
+        case .conversationFull: (413, "The conversation holds as much as it may")
+        case .messagesLimited: (429, "Too many messages in this conversation today")
         }
     }
 }

@@ -243,6 +243,65 @@ extension PostgresStore {
                 "CREATE INDEX audit_entry_by_time ON audit_entry (at)",
             ]
         ),
+        // A conversation per match, created by its first message or its end, keyed as the match is (no foreign
+        // key to "match", which the partition script rebuilds; housekeeping deletes a conversation whose match is
+        // gone). Messages are opaque envelopes, never sampled into the planner's statistics, as tokens are not.
+        (
+            "v7-conversations",
+            [
+                """
+                CREATE TABLE conversation (
+                    program_id bigint NOT NULL REFERENCES program(id) ON DELETE CASCADE,
+                    epoch bigint NOT NULL,
+                    token bytea NOT NULL,
+                    a_member_id bigint NOT NULL REFERENCES member(id) ON DELETE CASCADE,
+                    b_member_id bigint NOT NULL REFERENCES member(id) ON DELETE CASCADE,
+                    last_seq bigint NOT NULL DEFAULT 0,
+                    message_count bigint NOT NULL DEFAULT 0,
+                    stored_bytes bigint NOT NULL DEFAULT 0,
+                    last_sent_at bigint,
+                    ended_at bigint,
+                    PRIMARY KEY (program_id, epoch, token)
+                )
+                """,
+                """
+                CREATE TABLE message (
+                    program_id bigint NOT NULL,
+                    epoch bigint NOT NULL,
+                    token bytea NOT NULL,
+                    seq bigint NOT NULL,
+                    sender_id bigint NOT NULL,
+                    envelope bytea NOT NULL,
+                    sent_at bigint NOT NULL,
+                    PRIMARY KEY (program_id, epoch, token, seq),
+                    FOREIGN KEY (program_id, epoch, token)
+                        REFERENCES conversation (program_id, epoch, token) ON DELETE CASCADE
+                )
+                """,
+                "ALTER TABLE conversation ALTER COLUMN token SET STATISTICS 0",
+                "ALTER TABLE message ALTER COLUMN token SET STATISTICS 0, ALTER COLUMN envelope SET STATISTICS 0",
+            ]
+        ),
+        // A member's report of the other member of a conversation, for the operator (SQLite's v9-reports).
+        (
+            "v8-reports",
+            [
+                """
+                CREATE TABLE report (
+                    program_id bigint NOT NULL REFERENCES program(id) ON DELETE CASCADE,
+                    epoch bigint NOT NULL,
+                    token bytea NOT NULL,
+                    reporter_id bigint NOT NULL REFERENCES member(id) ON DELETE CASCADE,
+                    reported_id bigint NOT NULL REFERENCES member(id) ON DELETE CASCADE,
+                    reason text NOT NULL,
+                    messages text NOT NULL,
+                    created_at bigint NOT NULL,
+                    PRIMARY KEY (program_id, epoch, token, reporter_id)
+                )
+                """,
+                "ALTER TABLE report ALTER COLUMN token SET STATISTICS 0",
+            ]
+        ),
     ]
 
     /// The columns that hold a token, a confirmation tag or a sealed note: never sampled into statistics.

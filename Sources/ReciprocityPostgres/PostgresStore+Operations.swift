@@ -82,7 +82,16 @@ extension PostgresStore {
                 """
                 DELETE FROM audit_entry WHERE at <= \(Self.millis(now.addingTimeInterval(-auditRetention))) RETURNING 1
                 """, on: connection)
-            return PurgeResult(invites: invites, marks: marks, matches: matches, auditEntries: auditEntries)
+            // A conversation (its messages by cascade) goes with its match, whatever deleted the match.
+            let conversations = try await self.execute(
+                """
+                DELETE FROM conversation v WHERE NOT EXISTS (
+                    SELECT 1 FROM "match" m
+                    WHERE m.token = v.token AND m.program_id = v.program_id AND m.epoch = v.epoch)
+                RETURNING 1
+                """, on: connection)
+            return PurgeResult(invites: invites, marks: marks, matches: matches, auditEntries: auditEntries,
+                conversations: conversations)
         }
     }
 }

@@ -248,6 +248,58 @@ extension SQLiteStore {
                     CREATE INDEX audit_entry_by_time ON audit_entry(at);
                     """)
         }
+        migrator.registerMigration("v8-conversations") { db in
+            // A conversation per match (Specs/openapi.yaml, conversations), created by its first message or its
+            // end, keyed as the match is; it goes when the match goes (housekeeping). Its messages are opaque
+            // envelopes with a sequence number the server assigns; ending a conversation deletes them (and
+            // `secure_delete` with the WAL scrub leaves no copy) but keeps the counters and `ended_at`.
+            try db.execute(
+                sql: """
+                    CREATE TABLE conversation (
+                        program_id INTEGER NOT NULL REFERENCES program(id) ON DELETE CASCADE,
+                        epoch INTEGER NOT NULL,
+                        token BLOB NOT NULL,
+                        a_member_id INTEGER NOT NULL REFERENCES member(id) ON DELETE CASCADE,
+                        b_member_id INTEGER NOT NULL REFERENCES member(id) ON DELETE CASCADE,
+                        last_seq INTEGER NOT NULL DEFAULT 0,
+                        message_count INTEGER NOT NULL DEFAULT 0,
+                        stored_bytes INTEGER NOT NULL DEFAULT 0,
+                        last_sent_at INTEGER,
+                        ended_at INTEGER,
+                        PRIMARY KEY (program_id, epoch, token)
+                    ) WITHOUT ROWID;
+                    CREATE TABLE message (
+                        program_id INTEGER NOT NULL,
+                        epoch INTEGER NOT NULL,
+                        token BLOB NOT NULL,
+                        seq INTEGER NOT NULL,
+                        sender_id INTEGER NOT NULL,
+                        envelope BLOB NOT NULL,
+                        sent_at INTEGER NOT NULL,
+                        PRIMARY KEY (program_id, epoch, token, seq),
+                        FOREIGN KEY (program_id, epoch, token)
+                            REFERENCES conversation(program_id, epoch, token) ON DELETE CASCADE
+                    );
+                    """)
+        }
+        migrator.registerMigration("v9-reports") { db in
+            // A member's report of the other member of a conversation, for the operator: one per member per
+            // conversation (a new one replaces it), kept when the match is purged.
+            try db.execute(
+                sql: """
+                    CREATE TABLE report (
+                        program_id INTEGER NOT NULL REFERENCES program(id) ON DELETE CASCADE,
+                        epoch INTEGER NOT NULL,
+                        token BLOB NOT NULL,
+                        reporter_id INTEGER NOT NULL REFERENCES member(id) ON DELETE CASCADE,
+                        reported_id INTEGER NOT NULL REFERENCES member(id) ON DELETE CASCADE,
+                        reason TEXT NOT NULL,
+                        messages TEXT NOT NULL,
+                        created_at INTEGER NOT NULL,
+                        PRIMARY KEY (program_id, epoch, token, reporter_id)
+                    ) WITHOUT ROWID;
+                    """)
+        }
         return migrator
     }
 }

@@ -68,7 +68,16 @@ extension SQLiteStore {
             try db.cachedExecute(
                 sql: "DELETE FROM audit_entry WHERE at <= ?",
                 arguments: [Self.millis(now.addingTimeInterval(-auditRetention))])
-            return PurgeResult(invites: invites, marks: marks, matches: matches, auditEntries: db.changesCount)
+            let auditEntries = db.changesCount
+            // A conversation (its messages by cascade) goes with its match, whatever deleted the match.
+            try db.cachedExecute(
+                sql: """
+                    DELETE FROM conversation WHERE NOT EXISTS (
+                        SELECT 1 FROM "match" m WHERE m.program_id = conversation.program_id
+                          AND m.epoch = conversation.epoch AND m.token = conversation.token)
+                    """)
+            return PurgeResult(
+                invites: invites, marks: marks, matches: matches, auditEntries: auditEntries, conversations: db.changesCount)
         }
         return result
     }

@@ -30,6 +30,7 @@ struct AdminController {
         program.post("/members/:handle/suspend", use: suspend)
         program.post("/members/:handle/reinstate", use: reinstate)
         program.get("/audit", use: audit)
+        program.get("/reports", use: reports)
     }
 
     struct EpochBody: Codable { var epoch: UInt32 }
@@ -38,6 +39,13 @@ struct AdminController {
     /// The operations as the caller: the audit log names them.
     private func operations(_ context: AppRequestContext) -> AdminOperations {
         AdminOperations(store: store, actor: context.actor)
+    }
+
+    /// The program's reports from members (``Reports``), oldest first.
+    @Sendable func reports(request: Request, context: AppRequestContext) async throws -> Response {
+        try jsonResponse(
+            ReportsResponse(
+                reports: try await operations(context).reports(program: context.parameters.require("program"))))
     }
 
     @Sendable func session(request: Request, context: AppRequestContext) async throws -> Response {

@@ -190,7 +190,7 @@ public struct AdminOperations: Sendable {
     }
 
     /// The program named `program`, or `program-not-found` (``programNotFound(_:)``).
-    private func record(of program: String) async throws -> ProgramRecord {
+    func record(of program: String) async throws -> ProgramRecord {
         let name = try ProgramID(program)
         guard let record = try await store.program(named: name) else { throw Self.programNotFound(name) }
         return record

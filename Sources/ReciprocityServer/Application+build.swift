@@ -34,13 +34,16 @@ public struct ServerConfiguration: Sendable {
     /// A folder to serve the web app from instead of the files built into the server (development, and the
     /// tests of `reciprocity audit --web`); nil serves the built-in files.
     public var webFolder: String?
+    /// Messages each member may send per conversation per day, and envelope bytes one conversation may hold.
+    public var conversationLimits = ConversationLimits()
 
     public init() {}
 }
 
 /// Builds the routes for `configuration`. Shared by the executable and the tests.
 public func buildRouter(
-    configuration: ServerConfiguration, store: any ReciprocityStore, metrics: ServerMetrics = ServerMetrics()
+    configuration: ServerConfiguration, store: any ReciprocityStore, metrics: ServerMetrics = ServerMetrics(),
+    changes: ChangeFeed = ChangeFeed()
 ) -> Router<AppRequestContext> {
     let router = Router(context: AppRequestContext.self)
     router.add(middleware: RequestLogMiddleware())
@@ -88,8 +91,11 @@ public func buildRouter(
         configuration.rateLimitPerMinute > 0 ? RateLimiter<Int64>(perMinute: configuration.rateLimitPerMinute) : nil
     let authenticated = router.group("/v1").add(middleware: MemberAuthenticator(store: store, rateLimiter: limiter))
     members.addMemberRoutes(to: authenticated)
-    MarkController(store: store, metrics: metrics).addRoutes(to: authenticated)
+    MarkController(store: store, metrics: metrics, changes: changes).addRoutes(to: authenticated)
     LogController(store: store, transparency: transparency).addRoutes(to: authenticated)
+    ConversationController(store: store, limits: configuration.conversationLimits, changes: changes)
+        .addRoutes(to: authenticated)
+    EventsController(changes: changes).addRoutes(to: authenticated)
 
     let admin = router.group("/v1/admin").add(
         middleware: AdminAuthenticator(store: store, credential: configuration.adminCredential))
@@ -101,10 +107,10 @@ public func buildRouter(
 /// The application `reciprocityd serve` runs: the router on the configured address.
 public func buildApplication(
     configuration: ServerConfiguration, store: any ReciprocityStore, logger: Logger,
-    metrics: ServerMetrics = ServerMetrics()
+    metrics: ServerMetrics = ServerMetrics(), changes: ChangeFeed = ChangeFeed()
 ) -> some ApplicationProtocol {
     Application(
-        router: buildRouter(configuration: configuration, store: store, metrics: metrics),
+        router: buildRouter(configuration: configuration, store: store, metrics: metrics, changes: changes),
         server: HTTPServerBuilder { responder in
             LimitedHTTP1Channel(
                 base: HTTP1Channel(

@@ -33,6 +33,7 @@ public struct Housekeeping: Service {
                     metadata: [
                         "invites_purged": "\(purged.invites)", "marks_purged": "\(purged.marks)",
                         "matches_purged": "\(purged.matches)", "audit_entries_purged": "\(purged.auditEntries)",
+                        "conversations_purged": "\(purged.conversations)",
                     ])
             } catch {
                 logger.error("housekeeping failed", metadata: ["error.type": "\(type(of: error))"])

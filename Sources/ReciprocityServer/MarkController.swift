@@ -9,6 +9,8 @@ import ReciprocityStore
 struct MarkController {
     let store: any ReciprocityStore
     let metrics: ServerMetrics
+    /// Told of new matches, for live delivery to both members.
+    var changes: ChangeFeed?
     static let maxBatch = 256
 
     func addRoutes(to group: RouterGroup<AppRequestContext>) {
@@ -37,10 +39,36 @@ struct MarkController {
             now: Date())
         metrics.marksSubmitted.increment(by: marks.count)
         metrics.matchesMade.increment(by: outcomes.filter { $0 == .matched }.count)
+        let matched = Set(zip(marks, outcomes).filter { $0.1 == .matched }.map(\.0.token))
+        if let changes, !matched.isEmpty {
+            // Both members' open apps hear of it; the caller's answer does not wait for the look-up.
+            let store = store
+            Task {
+                let counterparts = try? await Self.counterparts(
+                    of: member.id, programID: program.id, tokens: matched, store: store)
+                changes.changed(memberIDs: [member.id] + (counterparts ?? []))
+            }
+        }
         let results = zip(body.marks, outcomes).map { item, outcome in
             MarkResult(token: item.token, status: outcome == .matched ? .matched : .pending)
         }
         return try jsonResponse(SubmitMarksResponse(results: results))
+    }
+
+    /// The ids of the caller's counterparts in the matches `tokens` (the caller's own, just made or already).
+    static func counterparts(
+        of memberID: Int64, programID: Int64, tokens: Set<InterestToken>, store: any ReciprocityStore
+    )
+        async throws -> [Int64]
+    {
+        var ids: [Int64] = []
+        for conversation in try await store.conversations(memberID: memberID, after: nil, limit: Int(Int32.max))
+        where tokens.contains(conversation.token) {
+            if let member = try await store.member(programID: programID, handle: conversation.counterpartHandle) {
+                ids.append(member.id)
+            }
+        }
+        return ids
     }
 
     @Sendable func pending(request: Request, context: AppRequestContext) async throws -> Response {

@@ -4,7 +4,7 @@ public import ReciprocityCore
 /// Everything the server keeps. Implementations must make each method atomic, serialise writes so that two
 /// members submitting the same token at once produce exactly one match, and never store anything that names
 /// or points to the target of a mark.
-public protocol ReciprocityStore: Sendable {
+public protocol ReciprocityStore: ConversationStore, ReportStore {
     // Programs. Every change that takes an `audit` event writes it to the program's audit log in the change's
     // own transaction: both are stored, or neither.
     func createProgram(name: ProgramID, maxMarks: Int, epoch: UInt32, audit: AuditEvent?) async throws
@@ -104,8 +104,8 @@ public protocol ReciprocityStore: Sendable {
     /// Throws unless the store can take a write right now (readiness).
     func checkWritable() async throws
     /// Deletes expired, used-up or revoked invites, pending marks of epochs other than their program's current
-    /// one, matches of such epochs made more than `matchRetention` seconds ago, and audit entries older than
-    /// `auditRetention` seconds.
+    /// one, matches of such epochs made more than `matchRetention` seconds ago, the conversations (with their
+    /// messages) of matches that are gone, and audit entries older than `auditRetention` seconds.
     func purge(now: Date, matchRetention: TimeInterval, auditRetention: TimeInterval) async throws -> PurgeResult
 }
 
@@ -159,12 +159,14 @@ public struct PurgeResult: Sendable, Equatable {
     public let marks: Int
     public let matches: Int
     public let auditEntries: Int
+    public let conversations: Int
 
-    public init(invites: Int, marks: Int, matches: Int, auditEntries: Int = 0) {
+    public init(invites: Int, marks: Int, matches: Int, auditEntries: Int = 0, conversations: Int = 0) {
         self.invites = invites
         self.marks = marks
         self.matches = matches
         self.auditEntries = auditEntries
+        self.conversations = conversations
     }
 }
 

@@ -198,6 +198,14 @@ public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let organizerNotFound = Code(rawValue: "organizer-not-found")
         /// An organizer of that name (or with that credential) exists already.
         public static let organizerExists = Code(rawValue: "organizer-exists")
+        /// The caller is not one of the two members of a match with that token (whoever else's it may be).
+        public static let conversationNotFound = Code(rawValue: "conversation-not-found")
+        /// The conversation was ended by one of its members.
+        public static let conversationEnded = Code(rawValue: "conversation-ended")
+        /// More messages from this member in this conversation in 24 hours than the operator allows.
+        public static let messagesLimited = Code(rawValue: "messages-limited")
+        /// The conversation holds as many envelope bytes as the operator allows.
+        public static let conversationFull = Code(rawValue: "conversation-full")
     }
 
     public let code: Code

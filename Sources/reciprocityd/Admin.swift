@@ -14,7 +14,7 @@ struct Admin: AsyncParsableCommand {
         abstract: "Manage programs, invites, members and organizers in the database.",
         subcommands: [
             ProgramCommand.self, InviteCommand.self, MemberCommand.self, OrganizerCommand.self, CredentialCommand.self,
-            Backup.self, Restore.self, Purge.self, LogKey.self, Copy.self,
+            ReportCommand.self, Backup.self, Restore.self, Purge.self, LogKey.self, Copy.self,
         ]
     )
 }
@@ -287,7 +287,7 @@ struct Purge: AsyncParsableCommand {
             now: Date(), matchRetention: Double(matchRetentionDays) * 86_400,
             auditRetention: Double(auditRetentionDays) * 86_400)
         print(
-            "purged \(purged.invites) invites, \(purged.marks) marks, \(purged.matches) matches and \(purged.auditEntries) audit entries"
+            "purged \(purged.invites) invites, \(purged.marks) marks, \(purged.matches) matches, \(purged.auditEntries) audit entries and \(purged.conversations) conversations"
         )
     }
 }

@@ -33,6 +33,8 @@ struct Serve: AsyncParsableCommand, SettingOptions {
     @Option(setting: "metrics-credential-file") var metricsCredentialFile: GivenSetting
     @Option(setting: "metrics-refresh-interval") var metricsRefreshInterval: GivenSetting
     @Option(setting: "web-folder") var webFolder: GivenSetting
+    @Option(setting: "messages-per-day") var messagesPerDay: GivenSetting
+    @Option(setting: "conversation-bytes") var conversationBytes: GivenSetting
     @Option(setting: "log-key-file") var logKeyFile: GivenSetting
 
     func run() async throws {
@@ -62,9 +64,13 @@ struct Serve: AsyncParsableCommand, SettingOptions {
                 "log_public_key": "\(signingKey.publicKey.base64URL)",
                 "web_app": "\(server.webFolder.map { "from \($0), not the built-in files" } ?? "built in")",
             ])
-        let app = buildApplication(configuration: configuration.server, store: store, logger: logger)
+        let changes = ChangeFeed()
+        let app = buildApplication(configuration: configuration.server, store: store, logger: logger, changes: changes)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
-        if case .postgres(let postgres) = opened { services.append(.init(service: postgres)) }
+        if case .postgres(let postgres) = opened {
+            services.append(.init(service: postgres))
+            services.append(.init(service: ChangeRelay(store: postgres, changes: changes)))
+        }
         services.append(
             .init(
                 service: Housekeeping(

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import ReciprocityCore
 import ReciprocitySQLite
 import ReciprocityServer
 import ReciprocityStore
@@ -150,6 +151,14 @@ struct Setting: Sendable {
             }
             return text
         },
+        Setting(
+            "messages-per-day", "Messages each member may send per conversation in 24 hours",
+            \.server.conversationLimits.messagesPerDay
+        ) { try number($0, in: 1...Int.max) },
+        Setting(
+            "conversation-bytes", "Envelope bytes one conversation may hold, both members' together",
+            \.server.conversationLimits.storedBytes
+        ) { try number($0, in: MessageEnvelope.maxLength...Int.max) },
         Setting(
             "log-key-file", "Key-log signing key file, created on first start; required with PostgreSQL",
             \.logKeyFile, shownDefault: "<database>.log-key"

@@ -31,6 +31,16 @@ import Testing
         _ = try await sqlite.submitMarks(
             memberID: members[1].id, programID: program.id, epoch: 0,
             marks: [Mark(token: shared.token, tag: try .random())], now: Date())
+        for sender in [members[0], members[1], members[0]] {
+            _ = try await sqlite.postMessage(
+                memberID: sender.id, programID: program.id, token: shared.token,
+                envelope: Data(
+                    [MessageEnvelope.version] + (1..<MessageEnvelope.lengths[1]).map { _ in .random(in: 0...255) }),
+                limits: ConversationLimits(), now: Date())
+        }
+        try await sqlite.report(
+            memberID: members[1].id, programID: program.id, token: shared.token, reason: "Rude.", messages: "[]",
+            now: Date())
         _ = try await sqlite.rotateKey(memberID: members[2].id, publicKey: try PrivateKey().publicKey, now: Date())
         _ = try await sqlite.setStatus(program: program.name, handle: members[3].handle, status: .suspended)
         let about = ProgramAbout(description: "Caf\u{e9} mentoring.", conduct: "1. Be kind.\n2. No spam.")
@@ -46,7 +56,7 @@ import Testing
         #expect(output.status == 0, "\(output.stderr)")
         #expect(
             output.stdout.contains(
-                ": 1 program, 2 invite, 6 member, 2 member_tag, 8 key_log, 1 mark, 1 match, 1 organizer, 1 organizer_program, 2 audit_entry; every program's key-log root verified"
+                ": 1 program, 2 invite, 6 member, 2 member_tag, 8 key_log, 1 mark, 1 match, 1 organizer, 1 organizer_program, 2 audit_entry, 1 conversation, 3 message, 1 report; every program's key-log root verified"
             ),
             "\(output.stdout)")
         #expect(!output.stdout.contains(target.location.password ?? "-"))
@@ -68,7 +78,26 @@ import Testing
             #expect(
                 try await copy.matches(memberID: member.id, after: nil, limit: 100)
                     == source.matches(memberID: member.id, after: nil, limit: 100))
+            #expect(
+                try await copy.conversations(memberID: member.id, after: nil, limit: 100)
+                    == source.conversations(memberID: member.id, after: nil, limit: 100))
         }
+        for member in members[0...1] {
+            let read = try await copy.messages(
+                memberID: member.id, programID: program.id, token: shared.token, after: 0, limit: 10)
+            #expect(read.messages.count == 3)
+            #expect(
+                try await source.messages(
+                    memberID: member.id, programID: program.id, token: shared.token, after: 0, limit: 10) == read)
+        }
+        #expect(try await copy.reports(programID: program.id) == source.reports(programID: program.id))
+        // The conversation continues on the copy after its copied sequence numbers.
+        let next = try await copy.postMessage(
+            memberID: members[1].id, programID: program.id, token: shared.token,
+            envelope: Data(
+                [MessageEnvelope.version] + (1..<MessageEnvelope.lengths[0]).map { _ in .random(in: 0...255) }),
+            limits: ConversationLimits(), now: Date())
+        #expect(next.seq == 4)
         #expect(
             try await copy.keyLog(programID: program.id, from: 0, limit: 100)
                 == source.keyLog(programID: program.id, from: 0, limit: 100))

@@ -45,7 +45,7 @@ import Testing
         let expected = [
             "quota-exceeded", "wrong-epoch", "token-unavailable", "invalid-batch", "invalid-encoding", "invalid-body",
             "mark-not-found", "key-taken", "rotation-limited", "invalid-profile", "invalid-parameter", "unauthorized",
-            "method-not-allowed",
+            "method-not-allowed", "conversation-not-found",
         ]
         for code in expected { #expect(codes.contains(ProblemDetails.typePrefix + code), "no script produced \(code)") }
         // The scripts must reach every kind of answer, or the comparison proves little.
@@ -423,6 +423,11 @@ import Testing
                         "/v1/profiles?since=x",
                         "/v1/directory/dana", "/v1/directory/nobody", "/v1/log/head", "/v1/log/entries?start=0&limit=5",
                         "/v1/log/consistency?from=1&to=3", "/v1/directory?limit=0",
+                        // Conversations: the caller's own list, and tokens of others' matches, of marks waiting in
+                        // world B, and of nothing, answered alike.
+                        "/v1/conversations", "/v1/conversations?after=\(token(waiting: 50).base64URL)",
+                        "/v1/conversations/\(token(waiting: 50).base64URL)/messages",
+                        "/v1/conversations/\(fixture.matchedToken.base64URL)/messages?after=1",
                     ]))
             case 17:
                 return .updateProfile(

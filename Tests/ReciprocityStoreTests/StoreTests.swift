@@ -292,6 +292,42 @@ import Testing
         }
     }
 
+    /// Ending a conversation deletes its envelopes from every file, those already checkpointed into the database
+    /// file and those still in the WAL; another conversation's stay until housekeeping deletes them with their
+    /// match.
+    @Test func anEndedConversationLeavesNoEnvelopeInAnyFile() async throws {
+        let harness = try StoreHarness()
+        let store = harness.store
+        let (program, m) = try await StoreHarness.members(store, count: 4)
+        let ending = try await StoreConformanceTests.match(store, m[0], m[1], in: program)
+        let kept = try await StoreConformanceTests.match(store, m[2], m[3], in: program)
+        func post(_ member: MemberRecord, _ token: InterestToken, size: Int) async throws -> Data {
+            let envelope = StoreConformanceTests.envelope(size: MessageEnvelope.lengths[size])
+            _ = try await store.postMessage(
+                memberID: member.id, programID: program.id, token: token, envelope: envelope,
+                limits: ConversationLimits(), now: Date())
+            return envelope
+        }
+        var ended: [Data] = []
+        for size in [0, 1, 2] { ended.append(try await post(m[size % 2], ending, size: size)) }
+        let other = try await post(m[2], kept, size: 0)
+        await harness.sqlite.scrubWAL()
+        for size in [0, 1, 2] { ended.append(try await post(m[size % 2], ending, size: size)) }
+        // 32 bytes from inside each envelope (a large one spans pages, so not the whole of it).
+        func needle(_ envelope: Data) -> [UInt8] { Array(envelope[50..<82]) }
+        // The first three are in the database file (and in the WAL too where a later message rewrote their page).
+        #expect(try filesHolding(needle(ended[0]), in: harness.directory).first == "test.sqlite")
+        #expect(try filesHolding(needle(ended[3]), in: harness.directory) == ["test.sqlite-wal"])
+        try await store.endConversation(memberID: m[1].id, programID: program.id, token: ending, now: Date())
+        for envelope in ended {
+            #expect(try filesHolding(needle(envelope), in: harness.directory).isEmpty)
+        }
+        #expect(try filesHolding(needle(other), in: harness.directory) == ["test.sqlite"])
+        _ = try await store.setEpoch(program: program.name, epoch: 1)
+        #expect(try await store.purge(now: Date().addingTimeInterval(10), matchRetention: 1).conversations == 2)
+        #expect(try filesHolding(needle(other), in: harness.directory).isEmpty)
+    }
+
     /// The names of the files in `directory` whose bytes contain `needle`.
     func filesHolding(_ needle: [UInt8], in directory: URL) throws -> [String] {
         try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted().filter { name in
