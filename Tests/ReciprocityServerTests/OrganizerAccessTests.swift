@@ -56,6 +56,7 @@ import Testing
         ProgramRequest(.post, "/members/{handle}/reinstate", "/members/amy/reinstate"),
         ProgramRequest(.get, "/audit"),
         ProgramRequest(.get, "/audit", "/audit?limit=0"),
+        ProgramRequest(.get, "/reports"),
     ]
 
     /// A database with program alpha, organizer lead of alpha, and, when `withBravo`, program bravo with member
