@@ -63,7 +63,7 @@ export function qrSVG(code, label) {
     svg.setAttribute("aria-label", label);
     svg.setAttribute("shape-rendering", "crispEdges");
     const background = document.createElementNS(NS, "rect");
-    for (const [name, value] of [["width", side], ["height", side], ["fill", "#fff"]]) background.setAttribute(name, String(value));
+    for (const [name, value] of [["width", String(side)], ["height", String(side)], ["fill", "#fff"]]) background.setAttribute(name, value);
     let d = "";
     code.modules.forEach((row, y) => {
         for (let x = 0; x < code.size; x++) {
@@ -337,7 +337,7 @@ function finderPenalty(line) {
     let score = 0;
     for (let at = find(0); at !== -1;) {
         let next = at + 7;
-        if (at === 0 || at === size - 7 || lightBetween(at - 4, at) || lightBetween(at + 7, at + 11)) score += 40;
+        if (lightBetween(at - 4, at) || lightBetween(at + 7, at + 11)) score += 40;
         else next = at + 4;
         at = find(next);
     }
