@@ -20,7 +20,10 @@ class Console:
         self.page = self.context.new_page()
         self.problems = []
         self.requests = []
-        self.page.on("console", lambda m: self.problems.append(f"{m.type}: {m.text}") if m.type in ("error", "warning") else None)
+        # Chromium logs each answer of HTTP 4xx as an error ("Failed to load resource"): the console's own
+        # failures show on the page, where the tests look.
+        self.page.on("console", lambda m: self.problems.append(f"{m.type}: {m.text}")
+                     if m.type in ("error", "warning") and not m.text.startswith("Failed to load resource") else None)
         self.page.on("pageerror", lambda e: self.problems.append(f"pageerror: {e}"))
         self.page.on("request", lambda r: self.requests.append(r))
         self.page.goto(server.base + "/console")

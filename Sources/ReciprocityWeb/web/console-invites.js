@@ -21,8 +21,9 @@ async function drawList() {
     try {
         invites = await api().invites(consoleState.program);
     } catch (error) {
-        if (!(error instanceof ClientError) || !["not-found", "http-404"].includes(error.code)) throw error;
+        if (!(error instanceof ClientError) || !["not-found", "http-404", "method-not-allowed"].includes(error.code)) throw error;
         $("invite-list").replaceChildren();
+        $("invite-table").hidden = true;
         $("invite-list-empty").textContent = "This server does not list invites (it is older than the console).";
         $("invite-list-empty").hidden = false;
         return;
