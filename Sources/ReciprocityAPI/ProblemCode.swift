@@ -39,6 +39,10 @@ public enum ProblemCode: String, CaseIterable, Sendable {
     case notReady = "not-ready"
     case queryTooSlow = "query-too-slow"
     case tooManyConnections = "too-many-connections"
+    case operatorOnly = "operator-only"
+    case inviteNotFound = "invite-not-found"
+    case organizerNotFound = "organizer-not-found"
+    case organizerExists = "organizer-exists"
 
     /// The HTTP status of every answer with this code.
     public var status: Int { row.status }
@@ -79,6 +83,10 @@ public enum ProblemCode: String, CaseIterable, Sendable {
         case .notReady: (503, "The database is not writable")
         case .queryTooSlow: (503, "The search took too long")
         case .tooManyConnections: (503, "The server has too many open connections")
+        case .operatorOnly: (403, "Only the operator's credential may do this")
+        case .inviteNotFound: (404, "No such invite")
+        case .organizerNotFound: (404, "No such organizer")
+        case .organizerExists: (409, "The organizer already exists")
         }
     }
 }

@@ -407,11 +407,14 @@ public struct InviteInfo: Codable, Sendable {
     public var program: String
     public var uses: Int
     public var expiresAt: Date?
-    public init(code: String, program: String, uses: Int, expiresAt: Date?) {
+    /// The invite's id in the invite list (opaque, stable), for revoking it.
+    public var id: String
+    public init(code: String, program: String, uses: Int, expiresAt: Date?, id: String) {
         self.code = code
         self.program = program
         self.uses = uses
         self.expiresAt = expiresAt
+        self.id = id
     }
 }
 

@@ -1,13 +1,15 @@
 public import Foundation
 
-/// A secret handed to a person once and stored by the server only as its SHA-256: a member credential or an
-/// invite code. Its text never appears in `description`.
+/// A secret handed to a person once and stored by the server only as its SHA-256: a member credential, an
+/// organizer credential or an invite code. Its text never appears in `description`.
 public struct BearerSecret: Sendable, CustomStringConvertible {
     /// What the secret is for; the prefix makes a leaked secret recognisable to secret scanners.
     public enum Kind: String, Sendable {
         case memberCredential = "rcpm_"
         case invite = "rcpi_"
         case adminCredential = "rcpa_"
+        /// An organizer's admin credential, scoped to their programs.
+        case organizerCredential = "rcpo_"
     }
 
     public let text: String

@@ -58,7 +58,7 @@ extension PostgresStore {
                             \(try row["version"].decode(Int64.self)))
                     """, on: connection)
             }
-            for table in ["program", "invite", "member"] {
+            for table in ["program", "invite", "member", "organizer", "audit_entry"] {
                 try await self.execute(
                     PostgresQuery(
                         unsafeSQL: """

@@ -15,14 +15,15 @@ extension PostgresStore {
             guard
                 let invite = try await self.row(
                     """
-                    SELECT i.id AS invite_id, i.uses_left, i.expires_at, p.*
+                    SELECT i.id AS invite_id, i.uses_left, i.expires_at, i.revoked_at, p.*
                     FROM invite i JOIN program p ON p.id = i.program_id
                     WHERE i.code_digest = \(inviteDigest) AND p.name = \(program.rawValue)
                     """, on: connection)
             else { throw invalid }
             let programRecord = try Self.programRecord(invite)
             let expiresAt = try invite["expires_at"].decode(Int64?.self)
-            guard try invite["uses_left"].decode(Int32.self) > 0, expiresAt.map({ $0 > Self.millis(now) }) ?? true
+            guard try invite["uses_left"].decode(Int32.self) > 0, expiresAt.map({ $0 > Self.millis(now) }) ?? true,
+                try invite["revoked_at"].decode(Int64?.self) == nil
             else { throw invalid }
             // Joins of one program go one at a time: the handle, look-alike and key checks below cannot race.
             try await self.lockKeyLog(connection, programID: programRecord.id)
@@ -181,7 +182,9 @@ extension PostgresStore {
         }
     }
 
-    public func setStatus(program: ProgramID, handle: Handle, status: MemberStatus) async throws -> MemberRecord {
+    public func setStatus(program: ProgramID, handle: Handle, status: MemberStatus, audit: AuditEvent?) async throws
+        -> MemberRecord
+    {
         try await transaction { connection in
             let programRecord = try await self.requireProgram(connection, name: program)
             try await self.lockKeyLog(connection, programID: programRecord.id)
@@ -204,6 +207,7 @@ extension PostgresStore {
                     handle: handle.rawValue, publicKey: try row["public_key"].decode(Data.self), now: Date())
                 try await self.stampDirectoryChange(connection, programID: programRecord.id, memberID: id)
             }
+            try await self.insertAudit(connection, programID: programRecord.id, audit)
             return try await self.fetchMember(connection, id: id)!
         }
     }

@@ -52,7 +52,9 @@ extension PostgresStore {
 
     /// Deletes what housekeeping deletes, in one transaction. Only one process at a time does it: one that
     /// finds another's pass under way (the advisory lock is taken) deletes nothing and reports zeros.
-    public func purge(now: Date, matchRetention: TimeInterval) async throws -> PurgeResult {
+    public func purge(now: Date, matchRetention: TimeInterval, auditRetention: TimeInterval) async throws
+        -> PurgeResult
+    {
         try await transaction { connection in
             let locked = try await self.row(
                 "SELECT pg_try_advisory_xact_lock(\(Self.lockSpace), \(Self.housekeepingLock)) AS locked",
@@ -60,7 +62,8 @@ extension PostgresStore {
             guard try locked["locked"].decode(Bool.self) else { return PurgeResult(invites: 0, marks: 0, matches: 0) }
             let invites = try await self.execute(
                 """
-                DELETE FROM invite WHERE uses_left <= 0 OR (expires_at IS NOT NULL AND expires_at <= \(Self.millis(now)))
+                DELETE FROM invite
+                WHERE uses_left <= 0 OR (expires_at IS NOT NULL AND expires_at <= \(Self.millis(now))) OR revoked_at IS NOT NULL
                 RETURNING 1
                 """, on: connection)
             let marks = try await self.execute(
@@ -75,7 +78,11 @@ extension PostgresStore {
                   AND "match".matched_at <= \(Self.millis(now.addingTimeInterval(-matchRetention)))
                 RETURNING 1
                 """, on: connection)
-            return PurgeResult(invites: invites, marks: marks, matches: matches)
+            let auditEntries = try await self.execute(
+                """
+                DELETE FROM audit_entry WHERE at <= \(Self.millis(now.addingTimeInterval(-auditRetention))) RETURNING 1
+                """, on: connection)
+            return PurgeResult(invites: invites, marks: marks, matches: matches, auditEntries: auditEntries)
         }
     }
 }

@@ -6,7 +6,9 @@ public import ReciprocityStore
 extension PostgresStore {
     // MARK: Programs
 
-    public func createProgram(name: ProgramID, maxMarks: Int, epoch: UInt32) async throws -> ProgramRecord {
+    public func createProgram(name: ProgramID, maxMarks: Int, epoch: UInt32, audit: AuditEvent?) async throws
+        -> ProgramRecord
+    {
         guard maxMarks >= 1, maxMarks <= 10_000 else {
             throw StoreError(.invalidArgument, "max marks must be 1 to 10000")
         }
@@ -19,6 +21,7 @@ extension PostgresStore {
                     """, on: connection)
                 let program = try await self.requireProgram(connection, name: name)
                 try await self.createDirectoryCounter(connection, programID: program.id)
+                try await self.insertAudit(connection, programID: program.id, audit)
                 return program
             }
         } catch  where Self.isUniqueViolation(error) {
@@ -42,7 +45,7 @@ extension PostgresStore {
         }
     }
 
-    public func setEpoch(program: ProgramID, epoch: UInt32) async throws -> ProgramRecord {
+    public func setEpoch(program: ProgramID, epoch: UInt32, audit: AuditEvent?) async throws -> ProgramRecord {
         try await transaction { connection in
             // The update waits for submissions in flight (they hold the program row in share mode), so none
             // stores a mark of the old epoch after the delete below.
@@ -54,11 +57,12 @@ extension PostgresStore {
             let record = try Self.programRecord(row)
             try await self.execute(
                 "DELETE FROM mark WHERE program_id = \(record.id) AND epoch <> \(Int64(epoch))", on: connection)
+            try await self.insertAudit(connection, programID: record.id, audit)
             return record
         }
     }
 
-    public func setAbout(program: ProgramID, about: ProgramAbout) async throws -> ProgramRecord {
+    public func setAbout(program: ProgramID, about: ProgramAbout, audit: AuditEvent?) async throws -> ProgramRecord {
         let about = try about.validated()
         return try await transaction { connection in
             guard
@@ -68,14 +72,16 @@ extension PostgresStore {
                     WHERE name = \(program.rawValue) RETURNING *
                     """, on: connection)
             else { throw StoreError(.programNotFound, "no program named '\(program)'") }
-            return try Self.programRecord(row)
+            let record = try Self.programRecord(row)
+            try await self.insertAudit(connection, programID: record.id, audit)
+            return record
         }
     }
 
     // MARK: Invites
 
-    public func createInvite(program: ProgramID, codeDigest: Data, uses: Int, expiresAt: Date?) async throws
-        -> InviteRecord
+    public func createInvite(program: ProgramID, codeDigest: Data, uses: Int, expiresAt: Date?, audit: AuditEvent?)
+        async throws -> InviteRecord
     {
         guard uses >= 1, uses <= 1_000_000 else { throw StoreError(.invalidArgument, "uses must be 1 to 1000000") }
         return try await transaction { connection in
@@ -85,7 +91,9 @@ extension PostgresStore {
                 INSERT INTO invite (program_id, code_digest, uses_left, expires_at, created_at)
                 VALUES (\(record.id), \(codeDigest), \(Int32(uses)), \(expiresAt.map(Self.millis)), \(Self.millis(Date())))
                 """, on: connection)
-            return InviteRecord(programID: record.id, usesLeft: uses, expiresAt: expiresAt)
+            try await self.insertAudit(connection, programID: record.id, audit)
+            return InviteRecord(
+                programID: record.id, usesLeft: uses, expiresAt: expiresAt, id: InviteID.of(codeDigest: codeDigest))
         }
     }
 }

@@ -18,7 +18,7 @@ extension SQLiteStore {
             guard
                 let invite = try db.cachedRow(
                     sql: """
-                        SELECT i.id AS invite_id, i.uses_left, i.expires_at, p.*
+                        SELECT i.id AS invite_id, i.uses_left, i.expires_at, i.revoked_at, p.*
                         FROM invite i JOIN program p ON p.id = i.program_id
                         WHERE i.code_digest = ? AND p.name = ?
                         """,
@@ -27,7 +27,10 @@ extension SQLiteStore {
             let programRecord = try Self.programRecord(invite)
             let usesLeft: Int = invite["uses_left"]
             let expiresAt: Int64? = invite["expires_at"]
-            guard usesLeft > 0, expiresAt.map({ $0 > Self.millis(now) }) ?? true else { throw invalid }
+            let revokedAt: Int64? = invite["revoked_at"]
+            guard usesLeft > 0, expiresAt.map({ $0 > Self.millis(now) }) ?? true, revokedAt == nil else {
+                throw invalid
+            }
             if try db.cachedValue(
                 Bool.self, sql: "SELECT 1 FROM member WHERE program_id = ? AND handle = ?",
                 arguments: [programRecord.id, handle.rawValue]) != nil
@@ -168,7 +171,9 @@ extension SQLiteStore {
         }
     }
 
-    public func setStatus(program: ProgramID, handle: Handle, status: MemberStatus) async throws -> MemberRecord {
+    public func setStatus(program: ProgramID, handle: Handle, status: MemberStatus, audit: AuditEvent?) async throws
+        -> MemberRecord
+    {
         let member = try await writeAndScrub { db in
             let programRecord = try Self.requireProgram(db, name: program)
             guard
@@ -190,6 +195,7 @@ extension SQLiteStore {
                     handle: handle.rawValue, publicKey: row["public_key"], now: Date())
                 try Self.stampDirectoryChange(db, programID: programRecord.id, memberID: id)
             }
+            try Self.insertAudit(db, programID: programRecord.id, audit)
             return try Self.fetchMember(db, id: id)!
         }
         return member

@@ -217,6 +217,37 @@ extension SQLiteStore {
                     ALTER TABLE program ADD COLUMN conduct TEXT NOT NULL DEFAULT '';
                     """)
         }
+        migrator.registerMigration("v7-organizers") { db in
+            // Organizers (credentials scoped to programs, stored as SHA-256), their grants, revocable invites and
+            // each program's audit log of admin actions. Audit ids only grow (AUTOINCREMENT): they are the log's
+            // page cursor, and a purge must not let a new entry take an old entry's id.
+            try db.execute(
+                sql: """
+                    ALTER TABLE invite ADD COLUMN revoked_at INTEGER;
+                    CREATE TABLE organizer (
+                        id INTEGER PRIMARY KEY,
+                        name TEXT NOT NULL UNIQUE,
+                        credential_digest BLOB NOT NULL UNIQUE,
+                        created_at INTEGER NOT NULL
+                    );
+                    CREATE TABLE organizer_program (
+                        organizer_id INTEGER NOT NULL REFERENCES organizer(id) ON DELETE CASCADE,
+                        program_id INTEGER NOT NULL REFERENCES program(id) ON DELETE CASCADE,
+                        PRIMARY KEY (organizer_id, program_id)
+                    ) WITHOUT ROWID;
+                    CREATE TABLE audit_entry (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        program_id INTEGER NOT NULL REFERENCES program(id) ON DELETE CASCADE,
+                        at INTEGER NOT NULL,
+                        actor TEXT NOT NULL,
+                        action TEXT NOT NULL,
+                        subject TEXT,
+                        detail TEXT
+                    );
+                    CREATE INDEX audit_entry_by_program ON audit_entry(program_id, id);
+                    CREATE INDEX audit_entry_by_time ON audit_entry(at);
+                    """)
+        }
         return migrator
     }
 }

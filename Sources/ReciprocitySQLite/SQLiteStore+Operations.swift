@@ -44,10 +44,15 @@ extension SQLiteStore {
         }
     }
 
-    public func purge(now: Date, matchRetention: TimeInterval) async throws -> PurgeResult {
+    public func purge(now: Date, matchRetention: TimeInterval, auditRetention: TimeInterval) async throws
+        -> PurgeResult
+    {
         let result = try await writeAndScrub { db in
             try db.cachedExecute(
-                sql: "DELETE FROM invite WHERE uses_left <= 0 OR (expires_at IS NOT NULL AND expires_at <= ?)",
+                sql: """
+                    DELETE FROM invite
+                    WHERE uses_left <= 0 OR (expires_at IS NOT NULL AND expires_at <= ?) OR revoked_at IS NOT NULL
+                    """,
                 arguments: [Self.millis(now)])
             let invites = db.changesCount
             try db.cachedExecute(
@@ -59,7 +64,11 @@ extension SQLiteStore {
                       AND epoch != (SELECT epoch FROM program WHERE program.id = "match".program_id)
                     """,
                 arguments: [Self.millis(now.addingTimeInterval(-matchRetention))])
-            return PurgeResult(invites: invites, marks: marks, matches: db.changesCount)
+            let matches = db.changesCount
+            try db.cachedExecute(
+                sql: "DELETE FROM audit_entry WHERE at <= ?",
+                arguments: [Self.millis(now.addingTimeInterval(-auditRetention))])
+            return PurgeResult(invites: invites, marks: marks, matches: matches, auditEntries: db.changesCount)
         }
         return result
     }

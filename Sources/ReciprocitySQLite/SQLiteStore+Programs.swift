@@ -6,7 +6,9 @@ public import ReciprocityStore
 extension SQLiteStore {
     // MARK: Programs
 
-    public func createProgram(name: ProgramID, maxMarks: Int, epoch: UInt32) async throws -> ProgramRecord {
+    public func createProgram(name: ProgramID, maxMarks: Int, epoch: UInt32, audit: AuditEvent?) async throws
+        -> ProgramRecord
+    {
         guard maxMarks >= 1, maxMarks <= 10_000 else {
             throw StoreError(.invalidArgument, "max marks must be 1 to 10000")
         }
@@ -17,7 +19,9 @@ extension SQLiteStore {
             try db.execute(
                 sql: "INSERT INTO program (name, max_marks, epoch, created_at) VALUES (?, ?, ?, ?)",
                 arguments: [name.rawValue, maxMarks, Int64(epoch), Self.millis(Date())])
-            try Self.createDirectoryCounter(db, programID: db.lastInsertedRowID)
+            let programID = db.lastInsertedRowID
+            try Self.createDirectoryCounter(db, programID: programID)
+            try Self.insertAudit(db, programID: programID, audit)
             return try Self.fetchProgram(db, name: name)!
         }
     }
@@ -38,33 +42,35 @@ extension SQLiteStore {
         }
     }
 
-    public func setEpoch(program: ProgramID, epoch: UInt32) async throws -> ProgramRecord {
+    public func setEpoch(program: ProgramID, epoch: UInt32, audit: AuditEvent?) async throws -> ProgramRecord {
         let updated = try await writeAndScrub { db in
             let record = try Self.requireProgram(db, name: program)
             try db.cachedExecute(
                 sql: "UPDATE program SET epoch = ? WHERE id = ?", arguments: [Int64(epoch), record.id])
             try db.execute(
                 sql: "DELETE FROM mark WHERE program_id = ? AND epoch != ?", arguments: [record.id, Int64(epoch)])
+            try Self.insertAudit(db, programID: record.id, audit)
             return try Self.requireProgram(db, name: program)
         }
         return updated
     }
 
-    public func setAbout(program: ProgramID, about: ProgramAbout) async throws -> ProgramRecord {
+    public func setAbout(program: ProgramID, about: ProgramAbout, audit: AuditEvent?) async throws -> ProgramRecord {
         let about = try about.validated()
         return try await write { db in
             let record = try Self.requireProgram(db, name: program)
             try db.execute(
                 sql: "UPDATE program SET description = ?, conduct = ? WHERE id = ?",
                 arguments: [about.description, about.conduct, record.id])
+            try Self.insertAudit(db, programID: record.id, audit)
             return try Self.requireProgram(db, name: program)
         }
     }
 
     // MARK: Invites
 
-    public func createInvite(program: ProgramID, codeDigest: Data, uses: Int, expiresAt: Date?) async throws
-        -> InviteRecord
+    public func createInvite(program: ProgramID, codeDigest: Data, uses: Int, expiresAt: Date?, audit: AuditEvent?)
+        async throws -> InviteRecord
     {
         guard uses >= 1, uses <= 1_000_000 else { throw StoreError(.invalidArgument, "uses must be 1 to 1000000") }
         return try await write { db in
@@ -73,7 +79,9 @@ extension SQLiteStore {
                 sql:
                     "INSERT INTO invite (program_id, code_digest, uses_left, expires_at, created_at) VALUES (?, ?, ?, ?, ?)",
                 arguments: [record.id, codeDigest, uses, expiresAt.map(Self.millis), Self.millis(Date())])
-            return InviteRecord(programID: record.id, usesLeft: uses, expiresAt: expiresAt)
+            try Self.insertAudit(db, programID: record.id, audit)
+            return InviteRecord(
+                programID: record.id, usesLeft: uses, expiresAt: expiresAt, id: InviteID.of(codeDigest: codeDigest))
         }
     }
 }

@@ -1,35 +1,94 @@
 import Foundation
 import Hummingbird
 import ReciprocityAPI
+import ReciprocityCore
 import ReciprocityStore
 
-/// `/v1/admin/...`: the operator's API, behind ``OperatorAuthenticator``.
+/// `/v1/admin/...`: the operator's and organizers' API, behind ``AdminAuthenticator``. Every route under
+/// `/programs/{program}` sits behind ``ProgramScope``; the organizer routes and program creation are the
+/// operator's alone (`operator-only`).
 struct AdminController {
-    let operations: AdminOperations
+    let store: any ReciprocityStore
 
     func addRoutes(to group: RouterGroup<AppRequestContext>) {
+        group.get("/session", use: session)
+        group.get("/organizers", use: organizers)
+        group.post("/organizers", use: createOrganizer)
+        group.delete("/organizers/:name", use: revokeOrganizer)
         group.get("/programs", use: programs)
         group.post("/programs", use: createProgram)
-        group.put("/programs/:program/epoch", use: setEpoch)
-        group.get("/programs/:program/about", use: about)
-        group.patch("/programs/:program/about", use: setAbout)
-        group.post("/programs/:program/invites", use: createInvite)
-        group.get("/programs/:program/members", use: members)
-        group.get("/programs/:program/health", use: health)
-        group.post("/programs/:program/members/:handle/suspend", use: suspend)
-        group.post("/programs/:program/members/:handle/reinstate", use: reinstate)
+        let program = group.group("/programs/:program").add(middleware: ProgramScope())
+        program.put("/epoch", use: setEpoch)
+        program.get("/about", use: about)
+        program.patch("/about", use: setAbout)
+        program.post("/invites", use: createInvite)
+        program.get("/invites", use: invites)
+        program.delete("/invites/:invite", use: revokeInvite)
+        program.get("/members", use: members)
+        program.get("/health", use: health)
+        program.post("/members/:handle/suspend", use: suspend)
+        program.post("/members/:handle/reinstate", use: reinstate)
+        program.get("/audit", use: audit)
     }
 
     struct EpochBody: Codable { var epoch: UInt32 }
 
+    /// The operations as the caller: the audit log names them.
+    private func operations(_ context: AppRequestContext) -> AdminOperations {
+        AdminOperations(store: store, actor: context.actor)
+    }
+
+    @Sendable func session(request: Request, context: AppRequestContext) async throws -> Response {
+        switch context.admin {
+        case .organizer(let organizer):
+            try jsonResponse(
+                AdminSessionResponse(
+                    role: "organizer", name: organizer.name, programs: organizer.programs.map(\.rawValue)))
+        case .operator, nil:
+            try jsonResponse(
+                AdminSessionResponse(
+                    role: "operator", name: nil, programs: try await store.programs().map(\.name.rawValue)))
+        }
+    }
+
+    @Sendable func organizers(request: Request, context: AppRequestContext) async throws -> Response {
+        try context.requireOperator()
+        return try jsonResponse(OrganizerListResponse(organizers: try await operations(context).organizers()))
+    }
+
+    @Sendable func createOrganizer(request: Request, context: AppRequestContext) async throws -> Response {
+        try context.requireOperator()
+        var request = request
+        let body = try await request.decodeJSON(CreateOrganizerRequest.self, context: context)
+        let created = try await operations(context).createOrganizer(name: body.name, programs: body.programs)
+        context.logger.notice(
+            "organizer created", metadata: ["organizer": "\(created.name)", "programs": "\(created.programs)"])
+        return try jsonResponse(created, status: .created)
+    }
+
+    @Sendable func revokeOrganizer(request: Request, context: AppRequestContext) async throws -> Response {
+        try context.requireOperator()
+        let revoked = try await operations(context).revokeOrganizer(name: context.parameters.require("name"))
+        context.logger.notice("organizer revoked", metadata: ["organizer": "\(revoked.name)"])
+        return Response(status: .noContent)
+    }
+
+    /// Every program for the operator; an organizer's own for an organizer.
     @Sendable func programs(request: Request, context: AppRequestContext) async throws -> Response {
-        try jsonResponse(try await operations.programs())
+        var programs = try await operations(context).programs()
+        if case .organizer(let organizer) = context.admin {
+            let theirs = Set(organizer.programs.map(\.rawValue))
+            programs.removeAll { !theirs.contains($0.name) }
+        }
+        return try jsonResponse(programs)
     }
 
     @Sendable func createProgram(request: Request, context: AppRequestContext) async throws -> Response {
+        try context.requireOperator()
         var request = request
         let body = try await request.decodeJSON(CreateProgramRequest.self, context: context)
-        let program = try await operations.createProgram(name: body.name, maxMarks: body.maxMarks, epoch: body.epoch)
+        let program = try await operations(context).createProgram(
+            name: body.name, maxMarks: body.maxMarks, epoch: body.epoch)
         context.logger.notice("program created", metadata: ["program": "\(program.name)"])
         return try jsonResponse(program, status: .created)
     }
@@ -37,37 +96,54 @@ struct AdminController {
     @Sendable func setEpoch(request: Request, context: AppRequestContext) async throws -> Response {
         var request = request
         let body = try await request.decodeJSON(EpochBody.self, context: context)
-        let program = try await operations.setEpoch(program: context.parameters.require("program"), epoch: body.epoch)
-        context.logger.notice("epoch set", metadata: ["program": "\(program.name)", "epoch": "\(program.epoch)"])
+        let program = try await operations(context).setEpoch(
+            program: context.parameters.require("program"), epoch: body.epoch)
+        context.logger.notice(
+            "epoch set",
+            metadata: ["program": "\(program.name)", "epoch": "\(program.epoch)", "actor": "\(context.actor.name)"])
         return try jsonResponse(program)
     }
 
     @Sendable func about(request: Request, context: AppRequestContext) async throws -> Response {
-        try jsonResponse(try await operations.about(program: context.parameters.require("program")))
+        try jsonResponse(try await operations(context).about(program: context.parameters.require("program")))
     }
 
     @Sendable func setAbout(request: Request, context: AppRequestContext) async throws -> Response {
         var request = request
         let program = try context.parameters.require("program")
         let body = try await request.decodeJSON(SetProgramAboutRequest.self, context: context)
-        let about = try await operations.setAbout(
+        let about = try await operations(context).setAbout(
             program: program, description: body.description, conduct: body.conduct)
-        context.logger.notice("program description set", metadata: ["program": "\(program)"])
+        context.logger.notice(
+            "program description set", metadata: ["program": "\(program)", "actor": "\(context.actor.name)"])
         return try jsonResponse(about)
     }
 
     @Sendable func createInvite(request: Request, context: AppRequestContext) async throws -> Response {
         var request = request
         let body = try await request.decodeJSON(CreateInviteRequest.self, context: context)
-        let invite = try await operations.createInvite(
+        let invite = try await operations(context).createInvite(
             program: context.parameters.require("program"), uses: body.uses,
             expiresIn: body.expiresInSeconds.map(TimeInterval.init))
         return try jsonResponse(invite, status: .created)
     }
 
+    @Sendable func invites(request: Request, context: AppRequestContext) async throws -> Response {
+        try jsonResponse(
+            InviteListResponse(invites: try await operations(context).invites(program: context.parameters.require("program"))))
+    }
+
+    @Sendable func revokeInvite(request: Request, context: AppRequestContext) async throws -> Response {
+        let program = try context.parameters.require("program")
+        try await operations(context).revokeInvite(program: program, id: context.parameters.require("invite"))
+        context.logger.notice("invite revoked", metadata: ["program": "\(program)", "actor": "\(context.actor.name)"])
+        return Response(status: .noContent)
+    }
+
     @Sendable func members(request: Request, context: AppRequestContext) async throws -> Response {
         try jsonResponse(
-            MemberListResponse(members: try await operations.members(program: context.parameters.require("program"))))
+            MemberListResponse(
+                members: try await operations(context).members(program: context.parameters.require("program"))))
     }
 
     /// JSON, or with `?format=csv` the same figures as an RFC 4180 download (``ProgramHealth/csv(_:)``).
@@ -76,7 +152,7 @@ struct AdminController {
         guard format == "json" || format == "csv" else {
             throw Problem.invalidParameter("'format' must be 'json' or 'csv'")
         }
-        let health = try await operations.health(program: context.parameters.require("program"))
+        let health = try await operations(context).health(program: context.parameters.require("program"))
         guard format == "csv" else { return try jsonResponse(health) }
         return Response(
             status: .ok,
@@ -88,17 +164,43 @@ struct AdminController {
     }
 
     @Sendable func suspend(request: Request, context: AppRequestContext) async throws -> Response {
-        try await setStatus(.suspended, context)
+        try await setStatus(.suspended, request, context)
     }
 
     @Sendable func reinstate(request: Request, context: AppRequestContext) async throws -> Response {
-        try await setStatus(.active, context)
+        try await setStatus(.active, request, context)
     }
 
-    private func setStatus(_ status: MemberStatus, _ context: AppRequestContext) async throws -> Response {
-        let member = try await operations.setStatus(
+    /// The body is optional: none, or `{"reason": "..."}`.
+    private func setStatus(_ status: MemberStatus, _ request: Request, _ context: AppRequestContext) async throws
+        -> Response
+    {
+        var request = request
+        let buffer = try await request.collectBody(upTo: context.maxUploadSize)
+        let body =
+            buffer.readableBytes == 0
+            ? MemberStatusRequest() : try await request.decodeJSON(MemberStatusRequest.self, context: context)
+        let member = try await operations(context).setStatus(
             program: context.parameters.require("program"), handle: context.parameters.require("handle"),
-            status: status)
+            status: status, reason: body.reason)
         return try jsonResponse(member)
+    }
+
+    /// `?limit=N&before=ID`: a page of the audit log, newest first.
+    @Sendable func audit(request: Request, context: AppRequestContext) async throws -> Response {
+        let query = request.uri.queryParameters
+        let limit = try query.get("limit").map { text in
+            guard let value = Int(text) else { throw Problem.invalidParameter("'limit' must be a whole number") }
+            return value
+        }
+        let before = try query.get("before").map { text in
+            guard let value = Int64(text), value > 0 else {
+                throw Problem.invalidParameter("'before' must be an entry id, a whole number above 0")
+            }
+            return value
+        }
+        return try jsonResponse(
+            try await operations(context).auditLog(
+                program: context.parameters.require("program"), before: before, limit: limit))
     }
 }

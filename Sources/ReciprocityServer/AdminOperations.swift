@@ -3,20 +3,38 @@ public import ReciprocityAPI
 public import ReciprocityCore
 public import ReciprocityStore
 
-/// What an operator can do, shared by the admin HTTP API and `reciprocityd admin`, so both behave the same.
+/// What an operator or organizer can do, shared by the admin HTTP API and `reciprocityd admin`, so both behave
+/// the same. Every change is written to the program's audit log as `actor`'s, in the change's own transaction.
 public struct AdminOperations: Sendable {
     public static let defaultMaxMarks = 16
     public static let defaultInviteUses = 1
     /// Ten years, in seconds.
     public static let maxInviteLifetime: TimeInterval = 315_360_000
+    /// Entries per page of the audit log unless the caller asks for fewer or more (up to
+    /// `StoreLimits.auditPageLimit`).
+    public static let defaultAuditPage = 50
 
     let store: any ReciprocityStore
+    /// Who acts, as the audit log names them.
+    let actor: AuditActor
 
-    public init(store: any ReciprocityStore) { self.store = store }
+    public init(store: any ReciprocityStore, actor: AuditActor = .operator) {
+        self.store = store
+        self.actor = actor
+    }
+
+    private func event(_ action: AuditAction, subject: String? = nil, detail: String? = nil, at: Date = Date())
+        -> AuditEvent
+    {
+        AuditEvent(actor: actor, action: action, subject: subject, detail: detail, at: at)
+    }
 
     public func createProgram(name: String, maxMarks: Int?, epoch: UInt32?) async throws -> ProgramInfo {
-        try await store.createProgram(
-            name: ProgramID(name), maxMarks: maxMarks ?? Self.defaultMaxMarks, epoch: epoch ?? 0
+        let maxMarks = maxMarks ?? Self.defaultMaxMarks
+        let epoch = epoch ?? 0
+        return try await store.createProgram(
+            name: ProgramID(name), maxMarks: maxMarks, epoch: epoch,
+            audit: event(.programCreated, detail: "max marks \(maxMarks), epoch \(epoch)")
         ).info
     }
 
@@ -25,7 +43,9 @@ public struct AdminOperations: Sendable {
     }
 
     public func setEpoch(program: String, epoch: UInt32) async throws -> ProgramInfo {
-        try await store.setEpoch(program: ProgramID(program), epoch: epoch).info
+        try await store.setEpoch(
+            program: ProgramID(program), epoch: epoch, audit: event(.epochChanged, detail: "epoch \(epoch)")
+        ).info
     }
 
     /// The program's description and code of conduct.
@@ -39,7 +59,12 @@ public struct AdminOperations: Sendable {
         let current = try await about(program: program)
         let about = ProgramAbout(
             description: description ?? current.description, conduct: conduct ?? current.conduct)
-        return try await store.setAbout(program: ProgramID(program), about: about).about
+        let changed = [description.map { _ in "description" }, conduct.map { _ in "code of conduct" }]
+            .compactMap { $0 }.joined(separator: " and ")
+        return try await store.setAbout(
+            program: ProgramID(program), about: about,
+            audit: event(.programDescribed, detail: changed.isEmpty ? nil : "\(changed) set")
+        ).about
     }
 
     /// Creates an invite and returns its code: shown this once, stored only as SHA-256.
@@ -50,11 +75,28 @@ public struct AdminOperations: Sendable {
             throw StoreError(.invalidArgument, "an invite expires 1 second to 10 years from now")
         }
         let code = try BearerSecret.generate(.invite)
+        let uses = uses ?? Self.defaultInviteUses
         let expiresAt = expiresIn.map { now.addingTimeInterval($0) }
+        let id = InviteID.of(codeDigest: code.digest)
+        let expiry = expiresAt.map { ", expires \($0.formatted(.iso8601))" } ?? ""
         let invite = try await store.createInvite(
-            program: ProgramID(program), codeDigest: code.digest, uses: uses ?? Self.defaultInviteUses,
-            expiresAt: expiresAt)
-        return InviteInfo(code: code.text, program: program, uses: invite.usesLeft, expiresAt: expiresAt)
+            program: ProgramID(program), codeDigest: code.digest, uses: uses, expiresAt: expiresAt,
+            audit: event(.inviteCreated, subject: id, detail: "uses \(uses)\(expiry)", at: now))
+        return InviteInfo(code: code.text, program: program, uses: invite.usesLeft, expiresAt: expiresAt, id: id)
+    }
+
+    /// The program's invites, newest first; never a code.
+    public func invites(program: String) async throws -> [InviteListItem] {
+        try await store.invites(programID: record(of: program).id).map {
+            InviteListItem(
+                id: $0.id, usesLeft: $0.usesLeft, expiresAt: $0.expiresAt, createdAt: $0.createdAt,
+                revokedAt: $0.revokedAt)
+        }
+    }
+
+    /// Revokes the program's invite `id`: joins with it are refused from now on.
+    public func revokeInvite(program: String, id: String) async throws {
+        _ = try await store.revokeInvite(program: ProgramID(program), id: id, audit: event(.inviteRevoked, subject: id))
     }
 
     public func members(program: String) async throws -> [MemberAdminInfo] {
@@ -69,17 +111,85 @@ public struct AdminOperations: Sendable {
             matchesByEpoch: try await store.matchCounts(programID: record.id))
     }
 
-    /// The program named `program`, or `program-not-found`.
+    /// Suspends or reinstates a member; `reason`, if given, goes to the audit log only.
+    public func setStatus(program: String, handle: String, status: MemberStatus, reason: String? = nil) async throws
+        -> MemberAdminInfo
+    {
+        let reason = try Self.validReason(reason)
+        let (program, handle) = (try ProgramID(program), try Handle(handle))
+        return try await store.setStatus(
+            program: program, handle: handle, status: status,
+            audit: event(
+                status == .active ? .memberReinstated : .memberSuspended, subject: handle.rawValue, detail: reason)
+        ).adminInfo
+    }
+
+    /// A reason as stored: trimmed, nil when empty; `invalid-argument` beyond 500 characters or with a control
+    /// or formatting character (it is shown in terminals and pages).
+    static func validReason(_ reason: String?) throws -> String? {
+        guard let text = reason?.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty else { return nil }
+        let invisible = text.unicodeScalars.contains {
+            [.control, .format, .lineSeparator, .paragraphSeparator, .privateUse, .unassigned].contains(
+                $0.properties.generalCategory)
+        }
+        guard text.count <= MemberStatusRequest.maxReason, !invisible else {
+            throw StoreError(
+                .invalidArgument,
+                "a reason is one line of at most \(MemberStatusRequest.maxReason) characters, without control characters")
+        }
+        return text
+    }
+
+    /// A page of the program's audit log, newest first: entries with ids below `before` (all when nil).
+    public func auditLog(program: String, before: Int64?, limit: Int?) async throws -> AuditLogResponse {
+        let limit = limit ?? Self.defaultAuditPage
+        guard (1...StoreLimits.auditPageLimit).contains(limit) else {
+            throw StoreError(.invalidArgument, "limit must be 1 to \(StoreLimits.auditPageLimit)")
+        }
+        let entries = try await store.auditLog(programID: record(of: program).id, before: before, limit: limit)
+        return AuditLogResponse(
+            entries: entries.map {
+                AuditEntryInfo(
+                    id: $0.id, at: $0.at, actor: $0.actor, action: $0.action, subject: $0.subject, detail: $0.detail)
+            },
+            next: entries.count == limit ? entries.last?.id : nil)
+    }
+
+    // MARK: Organizers (the operator's alone: the server checks the caller, the command line is the operator)
+
+    /// Creates an organizer of `programs` (at least one, each existing) and returns the credential, shown this
+    /// once: the store keeps its SHA-256.
+    public func createOrganizer(name: String, programs: [String], now: Date = Date()) async throws
+        -> OrganizerCreatedResponse
+    {
+        guard !programs.isEmpty else { throw StoreError(.invalidArgument, "give at least one program") }
+        let credential = try BearerSecret.generate(.organizerCredential)
+        let organizer = try await store.createOrganizer(
+            name: name, credentialDigest: credential.digest, programs: programs.map(ProgramID.init), actor: actor,
+            now: now)
+        return OrganizerCreatedResponse(
+            name: organizer.name, programs: organizer.programs.map(\.rawValue), credential: credential.text,
+            createdAt: organizer.createdAt)
+    }
+
+    public func organizers() async throws -> [OrganizerInfo] {
+        try await store.organizers().map(\.info)
+    }
+
+    public func revokeOrganizer(name: String) async throws -> OrganizerInfo {
+        try await store.revokeOrganizer(name: name, actor: actor, now: Date()).info
+    }
+
+    /// The program named `program`, or `program-not-found` (``programNotFound(_:)``).
     private func record(of program: String) async throws -> ProgramRecord {
         let name = try ProgramID(program)
-        guard let record = try await store.program(named: name) else {
-            throw StoreError(.programNotFound, "no program named '\(name)'")
-        }
+        guard let record = try await store.program(named: name) else { throw Self.programNotFound(name) }
         return record
     }
 
-    public func setStatus(program: String, handle: String, status: MemberStatus) async throws -> MemberAdminInfo {
-        try await store.setStatus(program: ProgramID(program), handle: Handle(handle), status: status).adminInfo
+    /// The one answer for a program the caller cannot reach: the store's for a missing one, word for word.
+    static func programNotFound(_ name: ProgramID) -> StoreError {
+        StoreError(.programNotFound, "no program named '\(name)'")
     }
 }
 
@@ -87,4 +197,8 @@ extension MemberRecord {
     var adminInfo: MemberAdminInfo {
         MemberAdminInfo(handle: handle.rawValue, status: status.rawValue, joinedAt: joinedAt)
     }
+}
+
+extension OrganizerRecord {
+    var info: OrganizerInfo { OrganizerInfo(name: name, programs: programs.map(\.rawValue), createdAt: createdAt) }
 }

@@ -10,7 +10,7 @@ public import ReciprocityStore
 public struct ServerConfiguration: Sendable {
     public var host = "127.0.0.1"
     public var port = 8080
-    /// The operator's bearer credential; nil turns the admin API off.
+    /// The operator's bearer credential; nil turns the admin API off (for organizers too).
     public var adminCredential: String?
     /// Requests a minute per member (burst and sustained); 0 turns the limit off.
     public var rateLimitPerMinute = 1200
@@ -92,8 +92,8 @@ public func buildRouter(
     LogController(store: store, transparency: transparency).addRoutes(to: authenticated)
 
     let admin = router.group("/v1/admin").add(
-        middleware: OperatorAuthenticator(credential: configuration.adminCredential, disabled: .adminDisabled))
-    AdminController(operations: AdminOperations(store: store)).addRoutes(to: admin)
+        middleware: AdminAuthenticator(store: store, credential: configuration.adminCredential))
+    AdminController(store: store).addRoutes(to: admin)
     routeTable.record(router.routes.map { (path: $0.path.description, method: $0.method.rawValue) })
     return router
 }

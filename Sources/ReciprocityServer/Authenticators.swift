@@ -52,6 +52,62 @@ struct OperatorAuthenticator: RouterMiddleware {
     }
 }
 
+/// Guards `/v1/admin` with the operator's credential (every program) or an organizer's (their programs, checked
+/// by ``ProgramScope``). The operator's is compared in constant time; an organizer's is looked up by its SHA-256,
+/// as members' are. A wrong, unknown or revoked credential gets the one 401. With no operator credential
+/// configured the whole admin API answers `admin-disabled`, for organizers too.
+struct AdminAuthenticator: RouterMiddleware {
+    typealias Context = AppRequestContext
+    let store: any ReciprocityStore
+    let operatorDigest: Data?
+
+    init(store: any ReciprocityStore, credential: String?) {
+        self.store = store
+        operatorDigest = credential.map(BearerSecret.digest(of:))
+    }
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
+        guard let operatorDigest else { throw Problem.adminDisabled }
+        guard let credential = bearerCredential(request) else { throw Problem.unauthorized }
+        let digest = BearerSecret.digest(of: credential)
+        var context = context
+        if constantTimeEquals(digest, operatorDigest) {
+            context.admin = .operator
+        } else if let organizer = try await store.organizer(credentialDigest: digest) {
+            context.admin = .organizer(organizer)
+        } else {
+            throw Problem.unauthorized
+        }
+        return try await next(request, context)
+    }
+}
+
+/// The one place the admin API decides whether the caller may reach `{program}`: before any handler of
+/// `/v1/admin/programs/{program}/...` runs. An organizer asking for a program not theirs gets, with no store work,
+/// the very answer of a program that does not exist (``AdminOperations/programNotFound(_:)``); so does one
+/// asking for a program that does not exist, also with no store work: the two cannot be told apart, by bytes or
+/// by time. The operator passes to the handlers, which answer a missing program the same way.
+struct ProgramScope: RouterMiddleware {
+    typealias Context = AppRequestContext
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
+        switch context.admin {
+        case .operator:
+            break
+        case .organizer(let organizer):
+            let program = try ProgramID(context.parameters.require("program"))
+            guard organizer.programs.contains(program) else { throw AdminOperations.programNotFound(program) }
+        case nil:
+            throw Problem.unauthorized
+        }
+        return try await next(request, context)
+    }
+}
+
 /// Limits requests per client address (the TCP peer: behind a reverse proxy, the proxy's address, which all
 /// its clients share).
 struct AddressRateLimiter: RouterMiddleware {

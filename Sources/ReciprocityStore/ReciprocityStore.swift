@@ -5,19 +5,44 @@ public import ReciprocityCore
 /// members submitting the same token at once produce exactly one match, and never store anything that names
 /// or points to the target of a mark.
 public protocol ReciprocityStore: Sendable {
-    // Programs
-    func createProgram(name: ProgramID, maxMarks: Int, epoch: UInt32) async throws -> ProgramRecord
+    // Programs. Every change that takes an `audit` event writes it to the program's audit log in the change's
+    // own transaction: both are stored, or neither.
+    func createProgram(name: ProgramID, maxMarks: Int, epoch: UInt32, audit: AuditEvent?) async throws
+        -> ProgramRecord
     func program(named name: ProgramID) async throws -> ProgramRecord?
     func program(id: Int64) async throws -> ProgramRecord?
     func programs() async throws -> [ProgramRecord]
     /// Moves a program to a new epoch and deletes every pending mark of earlier epochs.
-    func setEpoch(program: ProgramID, epoch: UInt32) async throws -> ProgramRecord
+    func setEpoch(program: ProgramID, epoch: UInt32, audit: AuditEvent?) async throws -> ProgramRecord
     /// Replaces the program's description and code of conduct with `about.validated()` (the one rule for both).
-    func setAbout(program: ProgramID, about: ProgramAbout) async throws -> ProgramRecord
+    func setAbout(program: ProgramID, about: ProgramAbout, audit: AuditEvent?) async throws -> ProgramRecord
 
     // Invites
-    func createInvite(program: ProgramID, codeDigest: Data, uses: Int, expiresAt: Date?) async throws
-        -> InviteRecord
+    func createInvite(program: ProgramID, codeDigest: Data, uses: Int, expiresAt: Date?, audit: AuditEvent?)
+        async throws -> InviteRecord
+    /// The program's invites, newest first, including used-up, expired and revoked ones until housekeeping
+    /// deletes them.
+    func invites(programID: Int64) async throws -> [InviteListing]
+    /// Marks the program's invite `id` (``InviteID``) revoked: a join with it is refused like one with an unknown
+    /// code. `invite-not-found` when the program has no such invite; revoking twice keeps the first time.
+    func revokeInvite(program: ProgramID, id: String, audit: AuditEvent?) async throws -> InviteListing
+
+    // Organizers
+    /// Adds an organizer with the programs granted (each must exist) and an `organizer-granted` entry in each
+    /// program's audit log by `actor`, atomically. `organizer-exists` when the name or credential is taken.
+    func createOrganizer(name: String, credentialDigest: Data, programs: [ProgramID], actor: AuditActor, now: Date)
+        async throws -> OrganizerRecord
+    /// Every organizer, by name.
+    func organizers() async throws -> [OrganizerRecord]
+    /// The organizer whose credential has this SHA-256.
+    func organizer(credentialDigest: Data) async throws -> OrganizerRecord?
+    /// Deletes the organizer (their credential stops working at once) and writes `organizer-revoked` to each of
+    /// their programs' audit logs, atomically; `organizer-not-found` when there is none of that name.
+    func revokeOrganizer(name: String, actor: AuditActor, now: Date) async throws -> OrganizerRecord
+
+    // Audit log
+    /// The program's audit entries with ids below `before` (all when nil), newest first, at most `limit`.
+    func auditLog(programID: Int64, before: Int64?, limit: Int) async throws -> [AuditEntry]
 
     // Members
     /// Consumes one use of a valid, unexpired invite of `program` and adds the member, atomically.
@@ -42,7 +67,8 @@ public protocol ReciprocityStore: Sendable {
     func profileChanges(programID: Int64, since: DirectoryCursor?, limit: Int) async throws -> ProfileChangesPage
     /// Every member of a program, any status, ordered by handle (for the operator).
     func members(programID: Int64) async throws -> [MemberRecord]
-    func setStatus(program: ProgramID, handle: Handle, status: MemberStatus) async throws -> MemberRecord
+    func setStatus(program: ProgramID, handle: Handle, status: MemberStatus, audit: AuditEvent?) async throws
+        -> MemberRecord
 
     // Key log
     /// Up to `limit` entries of the program's key log from index `from`, in order. Joins, reinstatements and
@@ -74,9 +100,44 @@ public protocol ReciprocityStore: Sendable {
     func statistics() async throws -> StoreStatistics
     /// Throws unless the store can take a write right now (readiness).
     func checkWritable() async throws
-    /// Deletes expired or used-up invites, pending marks of epochs other than their program's current one, and
-    /// matches of such epochs made more than `matchRetention` seconds ago.
-    func purge(now: Date, matchRetention: TimeInterval) async throws -> PurgeResult
+    /// Deletes expired, used-up or revoked invites, pending marks of epochs other than their program's current
+    /// one, matches of such epochs made more than `matchRetention` seconds ago, and audit entries older than
+    /// `auditRetention` seconds.
+    func purge(now: Date, matchRetention: TimeInterval, auditRetention: TimeInterval) async throws -> PurgeResult
+}
+
+extension ReciprocityStore {
+    // The changes without an audit entry: for tests and for the store's own callers that are not an admin's
+    // action. Every admin action goes through `AdminOperations`, which always passes one.
+
+    public func createProgram(name: ProgramID, maxMarks: Int, epoch: UInt32) async throws -> ProgramRecord {
+        try await createProgram(name: name, maxMarks: maxMarks, epoch: epoch, audit: nil)
+    }
+
+    public func setEpoch(program: ProgramID, epoch: UInt32) async throws -> ProgramRecord {
+        try await setEpoch(program: program, epoch: epoch, audit: nil)
+    }
+
+    public func setAbout(program: ProgramID, about: ProgramAbout) async throws -> ProgramRecord {
+        try await setAbout(program: program, about: about, audit: nil)
+    }
+
+    public func createInvite(program: ProgramID, codeDigest: Data, uses: Int, expiresAt: Date?) async throws
+        -> InviteRecord
+    {
+        try await createInvite(program: program, codeDigest: codeDigest, uses: uses, expiresAt: expiresAt, audit: nil)
+    }
+
+    public func setStatus(program: ProgramID, handle: Handle, status: MemberStatus) async throws -> MemberRecord {
+        try await setStatus(program: program, handle: handle, status: status, audit: nil)
+    }
+
+    /// Purges with the default audit retention.
+    public func purge(now: Date, matchRetention: TimeInterval) async throws -> PurgeResult {
+        try await purge(
+            now: now, matchRetention: matchRetention,
+            auditRetention: TimeInterval(StoreLimits.defaultAuditRetentionDays) * 86_400)
+    }
 }
 
 extension ReciprocityStore {
@@ -94,11 +155,13 @@ public struct PurgeResult: Sendable, Equatable {
     public let invites: Int
     public let marks: Int
     public let matches: Int
+    public let auditEntries: Int
 
-    public init(invites: Int, marks: Int, matches: Int) {
+    public init(invites: Int, marks: Int, matches: Int, auditEntries: Int = 0) {
         self.invites = invites
         self.marks = marks
         self.matches = matches
+        self.auditEntries = auditEntries
     }
 }
 

@@ -59,11 +59,14 @@ public struct InviteRecord: Sendable, Equatable {
     public let programID: Int64
     public let usesLeft: Int
     public let expiresAt: Date?
+    /// Its public id (``InviteID``).
+    public let id: String
 
-    public init(programID: Int64, usesLeft: Int, expiresAt: Date?) {
+    public init(programID: Int64, usesLeft: Int, expiresAt: Date?, id: String) {
         self.programID = programID
         self.usesLeft = usesLeft
         self.expiresAt = expiresAt
+        self.id = id
     }
 }
 
@@ -189,6 +192,12 @@ public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let queryTooSlow = Code(rawValue: "query-too-slow")
         /// The member is suspended.
         public static let memberSuspended = Code(rawValue: "member-suspended")
+        /// The program has no invite with that id.
+        public static let inviteNotFound = Code(rawValue: "invite-not-found")
+        /// No organizer has that name.
+        public static let organizerNotFound = Code(rawValue: "organizer-not-found")
+        /// An organizer of that name (or with that credential) exists already.
+        public static let organizerExists = Code(rawValue: "organizer-exists")
     }
 
     public let code: Code
@@ -213,6 +222,10 @@ public enum StoreLimits {
     public static let directoryQuerySeconds = 2.0
     /// How long matches of past epochs are kept (their members have had time to read them).
     public static let defaultMatchRetentionDays = 90
+    /// How long audit entries are kept (a year and a month: a yearly review still finds last year's entries).
+    public static let defaultAuditRetentionDays = 400
+    /// Entries per page of a program's audit log, at most.
+    public static let auditPageLimit = 500
     /// Matches per page of `GET /v1/matches`.
     public static let matchesPerPage = 100
 }

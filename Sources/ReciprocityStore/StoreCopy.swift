@@ -24,7 +24,10 @@ public struct StoreSnapshot: Sendable {
     }
 
     /// The tables a copy carries, parents first.
-    public static let tableNames = ["program", "invite", "member", "member_tag", "key_log", "mark", "match"]
+    public static let tableNames = [
+        "program", "invite", "member", "member_tag", "key_log", "mark", "match", "organizer", "organizer_program",
+        "audit_entry",
+    ]
 
     public var tables: [Table]
 

@@ -11,10 +11,10 @@ import ReciprocityStore
 /// this safe while servers run).
 struct Admin: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Manage programs, invites and members in the database.",
+        abstract: "Manage programs, invites, members and organizers in the database.",
         subcommands: [
-            ProgramCommand.self, InviteCommand.self, MemberCommand.self, CredentialCommand.self, Backup.self,
-            Restore.self, Purge.self, LogKey.self, Copy.self,
+            ProgramCommand.self, InviteCommand.self, MemberCommand.self, OrganizerCommand.self, CredentialCommand.self,
+            Backup.self, Restore.self, Purge.self, LogKey.self, Copy.self,
         ]
     )
 }
@@ -22,8 +22,9 @@ struct Admin: AsyncParsableCommand {
 extension DatabaseOptions {
     /// The operator's operations on the database, which must exist unless `creating` (only `program create`
     /// makes a new SQLite file): a mistyped `--database` is refused instead of silently creating an empty one.
+    /// The audit log names the actor "operator (command line)".
     func operations(creating: Bool = false) async throws -> AdminOperations {
-        AdminOperations(store: try await open(creating: creating).store)
+        AdminOperations(store: try await open(creating: creating).store, actor: .commandLine)
     }
 
     /// The SQLite store, for the commands that work on the file itself.
@@ -39,8 +40,9 @@ extension DatabaseOptions {
 
 struct ProgramCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "program", abstract: "Create, list, describe and re-key programs, and show their health.",
-        subcommands: [Create.self, List.self, SetEpoch.self, Describe.self, Show.self, Health.self])
+        commandName: "program",
+        abstract: "Create, list, describe and re-key programs, and show their health and audit log.",
+        subcommands: [Create.self, List.self, SetEpoch.self, Describe.self, Show.self, Health.self, Audit.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a program.")
@@ -90,7 +92,8 @@ struct ProgramCommand: AsyncParsableCommand {
 
 struct InviteCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "invite", abstract: "Create invite codes.", subcommands: [Create.self])
+        commandName: "invite", abstract: "Create, list and revoke invite codes.",
+        subcommands: [Create.self, List.self, Revoke.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -163,9 +166,11 @@ struct MemberCommand: AsyncParsableCommand {
         @OptionGroup var database: DatabaseOptions
         @Option(help: "Program name.") var program: String
         @Argument(help: "The member's handle.") var handle: String
+        @Option(help: "Why, for the program's audit log only (one line, up to 500 characters).") var reason: String?
 
         func run() async throws {
-            let member = try await database.operations().setStatus(program: program, handle: handle, status: .suspended)
+            let member = try await database.operations().setStatus(
+                program: program, handle: handle, status: .suspended, reason: reason)
             print("\(member.handle) is \(member.status)")
         }
     }
@@ -175,9 +180,11 @@ struct MemberCommand: AsyncParsableCommand {
         @OptionGroup var database: DatabaseOptions
         @Option(help: "Program name.") var program: String
         @Argument(help: "The member's handle.") var handle: String
+        @Option(help: "Why, for the program's audit log only (one line, up to 500 characters).") var reason: String?
 
         func run() async throws {
-            let member = try await database.operations().setStatus(program: program, handle: handle, status: .active)
+            let member = try await database.operations().setStatus(
+                program: program, handle: handle, status: .active, reason: reason)
             print("\(member.handle) is \(member.status)")
         }
     }
@@ -240,7 +247,7 @@ struct Restore: AsyncParsableCommand {
 struct Purge: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract:
-            "Delete expired or used-up invites, pending marks of past epochs and their old matches now (the server also does this hourly)."
+            "Delete expired, used-up or revoked invites, pending marks of past epochs, their old matches and old audit entries now (the server also does this hourly)."
     )
     @OptionGroup var database: DatabaseOptions
 
@@ -248,13 +255,22 @@ struct Purge: AsyncParsableCommand {
         help: "Days a match of a past epoch is kept (default 90, as the server's RECIPROCITY_MATCH_RETENTION_DAYS).")
     var matchRetentionDays: Int = StoreLimits.defaultMatchRetentionDays
 
+    @Option(help: "Days an audit entry is kept (default 400, as the server's RECIPROCITY_AUDIT_RETENTION_DAYS).")
+    var auditRetentionDays: Int = StoreLimits.defaultAuditRetentionDays
+
     func run() async throws {
         guard matchRetentionDays > 0 else {
             throw CLIFailure("--match-retention-days must be 1 or more, got \(matchRetentionDays)")
         }
+        guard auditRetentionDays > 0 else {
+            throw CLIFailure("--audit-retention-days must be 1 or more, got \(auditRetentionDays)")
+        }
         let purged = try await database.open().store.purge(
-            now: Date(), matchRetention: Double(matchRetentionDays) * 86_400)
-        print("purged \(purged.invites) invites, \(purged.marks) marks and \(purged.matches) matches")
+            now: Date(), matchRetention: Double(matchRetentionDays) * 86_400,
+            auditRetention: Double(auditRetentionDays) * 86_400)
+        print(
+            "purged \(purged.invites) invites, \(purged.marks) marks, \(purged.matches) matches and \(purged.auditEntries) audit entries"
+        )
     }
 }
 

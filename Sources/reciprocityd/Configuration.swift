@@ -18,6 +18,8 @@ struct ServeConfiguration {
     var housekeepingInterval: Duration
     /// How long a match of a past epoch is kept.
     var matchRetention: TimeInterval
+    /// How long an audit entry is kept.
+    var auditRetention: TimeInterval
     var shutdownTimeout: Duration
 
     /// Checks what no single setting can: the database's location, the log key's file, the credentials (each
@@ -30,6 +32,7 @@ struct ServeConfiguration {
         logFormat = settings.logFormat
         housekeepingInterval = .seconds(settings.housekeepingInterval)
         matchRetention = Double(settings.matchRetentionDays) * 86_400
+        auditRetention = Double(settings.auditRetentionDays) * 86_400
         shutdownTimeout = .seconds(settings.shutdownTimeout)
         server.adminCredential = try Self.credential(
             file: settings.adminCredentialFile, variable: "RECIPROCITY_ADMIN_CREDENTIAL", name: "admin")

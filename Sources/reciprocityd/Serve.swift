@@ -22,6 +22,7 @@ struct Serve: AsyncParsableCommand, SettingOptions {
     @Option(setting: "log-format") var logFormat: GivenSetting
     @Option(setting: "housekeeping-interval") var housekeepingInterval: GivenSetting
     @Option(setting: "match-retention-days") var matchRetentionDays: GivenSetting
+    @Option(setting: "audit-retention-days") var auditRetentionDays: GivenSetting
     @Option(setting: "shutdown-timeout") var shutdownTimeout: GivenSetting
     @Option(setting: "rate-limit") var rateLimit: GivenSetting
     @Option(setting: "idle-timeout") var idleTimeout: GivenSetting
@@ -68,7 +69,8 @@ struct Serve: AsyncParsableCommand, SettingOptions {
             .init(
                 service: Housekeeping(
                     store: store, interval: configuration.housekeepingInterval,
-                    matchRetention: configuration.matchRetention, logger: logger)))
+                    matchRetention: configuration.matchRetention, auditRetention: configuration.auditRetention,
+                    logger: logger)))
         services.append(.init(service: app))
         // The order is the dependency order; on SIGTERM or SIGINT the group stops accepting connections, lets
         // in-flight requests finish within the shutdown timeout, and stops the services in reverse.

@@ -102,6 +102,10 @@ struct Setting: Sendable {
             "match-retention-days", "Days a match of a past epoch is kept before housekeeping deletes it",
             \.matchRetentionDays
         ) { try number($0, in: 1...Int.max) },
+        Setting(
+            "audit-retention-days", "Days an entry of a program's audit log is kept before housekeeping deletes it",
+            \.auditRetentionDays
+        ) { try number($0, in: 1...Int.max) },
         Setting("shutdown-timeout", "Seconds in-flight requests get to finish after SIGTERM", \.shutdownTimeout) {
             try number($0, in: 1...Int.max)
         },
@@ -187,6 +191,7 @@ struct Settings {
     var logFormat = LogFormat.text
     var housekeepingInterval = 3600
     var matchRetentionDays = StoreLimits.defaultMatchRetentionDays
+    var auditRetentionDays = StoreLimits.defaultAuditRetentionDays
     var shutdownTimeout = 10
     var logKeyFile: String?
 

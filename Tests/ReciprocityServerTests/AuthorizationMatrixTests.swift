@@ -113,6 +113,13 @@ import Testing
                 .member(.get, "/v1/log/head", "/v1/log/head"),
                 .member(.get, "/v1/log/entries", "/v1/log/entries?start=0&limit=10"),
                 .member(.get, "/v1/log/consistency", "/v1/log/consistency?from=1&to=1"),
+                .admin(.get, "/v1/admin/session", "/v1/admin/session"),
+                .admin(.get, "/v1/admin/organizers", "/v1/admin/organizers"),
+                .admin(
+                    .post, "/v1/admin/organizers", "/v1/admin/organizers",
+                    body: #"{"name":"by-admin","programs":["acme"]}"#, status: .created),
+                .admin(
+                    .delete, "/v1/admin/organizers/{name}", "/v1/admin/organizers/by-admin", status: .noContent),
                 .admin(.get, "/v1/admin/programs", "/v1/admin/programs"),
                 .admin(
                     .post, "/v1/admin/programs", "/v1/admin/programs", body: #"{"name":"created-by-admin"}"#,
@@ -126,6 +133,12 @@ import Testing
                 .admin(
                     .post, "/v1/admin/programs/{program}/invites", "/v1/admin/programs/acme/invites", body: "{}",
                     status: .created),
+                .admin(.get, "/v1/admin/programs/{program}/invites", "/v1/admin/programs/acme/invites"),
+                .admin(
+                    .delete, "/v1/admin/programs/{program}/invites/{invite}",
+                    "/v1/admin/programs/acme/invites/\(InviteID.of(codeDigest: BearerSecret(text: invite).digest))",
+                    status: .noContent),
+                .admin(.get, "/v1/admin/programs/{program}/audit", "/v1/admin/programs/acme/audit"),
                 .admin(.get, "/v1/admin/programs/{program}/members", "/v1/admin/programs/acme/members"),
                 .admin(.get, "/v1/admin/programs/{program}/health", "/v1/admin/programs/acme/health"),
                 .admin(
