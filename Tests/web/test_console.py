@@ -166,3 +166,26 @@ def test_a_new_round_says_what_it_does_before_it_does_it(organizer, console_serv
     organizer.outcome("acme is in round 1 now")
     expect(page.locator("#round-now")).to_have_text("1")
     assert console_server.rows("SELECT epoch FROM program WHERE name = 'acme'") == [(1,)]
+
+
+def test_an_organizer_signs_in_to_their_programs_only(browser, console_server):
+    if not has_route(console_server, "/v1/admin/session"):
+        pytest.skip("this server has no organizer credentials yet (#27's organizers branch adds them)")
+    console_server.admin("program", "create", "chapter")
+    credential = console_server.admin("organizer", "create", "lead", "--program", "chapter").stdout.strip()
+    console = Console(browser, console_server).sign_in(credential)
+    page = console.page
+    expect(page.locator("#status")).to_have_text("Signed in as organizer lead.")
+    assert page.locator("#program-choice option").all_inner_texts() == ["chapter"]
+    expect(page.locator("#programs-list tr")).to_have_count(1)
+    expect(page.locator("#create-program")).to_be_hidden()
+    console.make_invite(uses=2)
+    console.page.click("#invite-list button.danger")
+    console.page.click("#revoke-go")
+    console.outcome("Revoked the invite")
+    console.screen("audit")
+    rows = page.locator("#audit-list tr")
+    expect(rows.first).to_contain_text("Organizer lead")
+    expect(rows.first).to_contain_text("Revoked an invite")
+    assert not console.problems, console.problems
+    console.close()
