@@ -7,7 +7,7 @@ import { el } from "./dom.js";
 const NS = "http://www.w3.org/2000/svg";
 /** Colours of the series, both of WCAG AA contrast on white. */
 const COLOURS = ["#1d4e89", "#b35c00"];
-const ROW = 26, LABEL = 150, WIDTH = 600, GAP = 6, LEGEND = 26;
+const ROW = 26, GAP = 6;
 
 /**
  * @param {string} tag
@@ -31,29 +31,35 @@ function svg(tag, attributes, text) {
  * @param {string[]} chart.series the series' names
  * @param {{label: string, values: number[]}[]} chart.rows
  * @param {string} [chart.empty] what to say when there are no rows
+ * @param {number} [chart.width] the drawing's width in its own pixels: the space it gets on the page, so that its
+ *   text keeps its size on a phone
  * @returns {HTMLElement}
  */
-export function barChart({ title, summary, labelHeading, series, rows, empty = "Nothing to show yet." }) {
+export function barChart({ title, summary, labelHeading, series, rows, empty = "Nothing to show yet.", width = 600 }) {
     const figure = el("figure", { class: "chart" }, el("figcaption", {}, title));
     if (rows.length === 0) {
         figure.append(el("p", { class: "help" }, empty));
         return figure;
     }
+    const WIDTH = Math.max(300, Math.min(600, width));
+    const LABEL = Math.round(WIDTH * 0.34);
+    const chars = Math.floor((LABEL - 10) / 7.5); // about 7.5 pixels a character at 13 pixels
     const max = Math.max(1, ...rows.flatMap((row) => row.values));
     const band = series.length * (ROW - GAP) + GAP;
+    const LEGEND = 6 + series.length * 20;
     const height = LEGEND + rows.length * band + GAP;
     const image = svg("svg", { viewBox: `0 0 ${WIDTH} ${height}`, role: "img", "aria-label": summary, class: "chart-image" });
-    series.forEach((name, s) => {
-        image.append(svg("rect", { x: LABEL + s * 160, y: 6, width: 14, height: 14, fill: COLOURS[s] }),
-            svg("text", { x: LABEL + s * 160 + 20, y: 18, "font-size": 14, fill: "#1b1f24" }, name));
+    series.forEach((name, s) => { // the legend, a line each
+        image.append(svg("rect", { x: LABEL, y: 6 + s * 20, width: 14, height: 14, fill: COLOURS[s] }),
+            svg("text", { x: LABEL + 20, y: 18 + s * 20, "font-size": 14, fill: "#1b1f24" }, name));
     });
     rows.forEach((row, r) => {
         const top = LEGEND + r * band + GAP;
-        const label = row.label.length > 20 ? row.label.slice(0, 19) + "…" : row.label;
-        image.append(svg("text", { x: LABEL - 8, y: top + band / 2 + 2, "text-anchor": "end", "font-size": 14, fill: "#1b1f24" }, label));
+        const label = row.label.length > chars ? row.label.slice(0, chars - 1) + "…" : row.label;
+        image.append(svg("text", { x: LABEL - 8, y: top + band / 2 + 2, "text-anchor": "end", "font-size": 13, fill: "#1b1f24" }, label));
         row.values.forEach((value, s) => {
             const y = top + s * (ROW - GAP);
-            const length = ((WIDTH - LABEL - 60) * value) / max;
+            const length = ((WIDTH - LABEL - 40) * value) / max;
             image.append(svg("rect", { x: LABEL, y, width: Math.max(length, value > 0 ? 2 : 0), height: ROW - GAP - 2, fill: COLOURS[s] }),
                 svg("text", { x: LABEL + length + 6, y: y + ROW - GAP - 7, "font-size": 13, fill: "#1b1f24" }, String(value)));
         });

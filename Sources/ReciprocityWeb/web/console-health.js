@@ -21,32 +21,35 @@ export async function render() {
         ...fact("Matches, all rounds", h.matchesByEpoch.reduce((sum, e) => sum + e.matches, 0)));
     const joins = h.joinsByDay.slice(-DAYS_SHOWN);
     const shortfall = h.tags.filter((t) => t.seeking > t.offering).map((t) => t.tag);
+    // Beside its table on a wide screen, the whole width on a phone (console.css).
+    const page = $("health-charts").clientWidth;
+    const width = page > 640 ? page * 0.6 - 12 : page;
     $("health-charts").replaceChildren(
         barChart({
             title: h.joinsByDay.length > DAYS_SHOWN ? `Joins per day (the last ${DAYS_SHOWN} days with a join; the CSV has all)` : "Joins per day",
             summary: `Joins per day: ${joins.map((d) => `${d.joins} on ${d.day}`).join(", ") || "none yet"}.`,
             labelHeading: "Day (UTC)", series: ["Joins"], empty: "Nobody has joined yet.",
-            rows: joins.map((d) => ({ label: d.day, values: [d.joins] })),
+            rows: joins.map((d) => ({ label: d.day, values: [d.joins] })), width,
         }),
         barChart({
             title: "Profiles",
             summary: `${h.profilesComplete} of ${h.activeMembers} active members have a complete profile.`,
-            labelHeading: "Active members", series: ["Members"],
-            rows: [{ label: "Complete profile", values: [h.profilesComplete] },
-                { label: "Incomplete profile", values: [h.activeMembers - h.profilesComplete] }],
+            labelHeading: "Profiles of active members", series: ["Members"],
+            rows: [{ label: "Complete", values: [h.profilesComplete] },
+                { label: "Incomplete", values: [h.activeMembers - h.profilesComplete] }], width,
         }),
         barChart({
             title: "Offering and seeking mentoring",
             summary: `${h.offeringMentoring} active members are open to mentoring, ${h.seekingMentor} are looking for a mentor.`,
-            labelHeading: "Active members", series: ["Members"],
-            rows: [{ label: "Open to mentoring", values: [h.offeringMentoring] },
-                { label: "Looking for a mentor", values: [h.seekingMentor] }],
+            labelHeading: "Mentoring (active members)", series: ["Members"],
+            rows: [{ label: "Offering", values: [h.offeringMentoring] },
+                { label: "Seeking", values: [h.seekingMentor] }], width,
         }),
         barChart({
             title: "Matches per round",
             summary: `Matches per round: ${h.matchesByEpoch.map((e) => `${e.matches} in round ${e.epoch}`).join(", ") || "none yet"}.`,
             labelHeading: "Round", series: ["Matches"], empty: "No matches yet.",
-            rows: h.matchesByEpoch.map((e) => ({ label: `Round ${e.epoch}`, values: [e.matches] })),
+            rows: h.matchesByEpoch.map((e) => ({ label: `Round ${e.epoch}`, values: [e.matches] })), width,
         }),
         barChart({
             title: "Supply and demand by tag",
@@ -54,7 +57,7 @@ export async function render() {
                 ? `More members look for a mentor than offer mentoring in ${shortfall.join(", ")}.`
                 : "No tag has more members looking for a mentor than offering mentoring.",
             labelHeading: "Tag", series: ["Looking for a mentor", "Open to mentoring"], empty: "No active member lists a tag yet.",
-            rows: h.tags.map((t) => ({ label: t.tag, values: [t.seeking, t.offering] })),
+            rows: h.tags.map((t) => ({ label: t.tag, values: [t.seeking, t.offering] })), width,
         }));
 }
 

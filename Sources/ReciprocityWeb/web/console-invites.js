@@ -41,7 +41,7 @@ async function drawList() {
         return el("tr", {},
             el("td", { "data-label": "Made" }, when(invite.createdAt)),
             el("td", { "data-label": "Uses left" }, String(invite.usesLeft)),
-            el("td", { "data-label": "Stops working" }, invite.expiresAt ? when(invite.expiresAt) : "never"),
+            el("td", { "data-label": "Stops working" }, invite.expiresAt ? until(invite.expiresAt) : "never"),
             el("td", { "data-label": "State" }, state),
             el("td", {}, revoke));
     }));
@@ -56,12 +56,22 @@ function inviteState(invite) {
 }
 
 /**
- * Where the time shown reads "in 7 days" rather than "… ago".
+ * A time still to come as "in 7 days" ("within a day" when closer); one past as `when` says it.
  * @param {string} iso
  */
 function fromNow(iso) {
     const days = Math.round((new Date(iso).getTime() - Date.now()) / 86_400_000);
     return days >= 1 ? `in ${days} day${days === 1 ? "" : "s"}` : "within a day";
+}
+
+/**
+ * When an invite stops working, as a <time> with the full date as its title.
+ * @param {string} iso
+ */
+function until(iso) {
+    if (new Date(iso).getTime() <= Date.now()) return when(iso);
+    const full = new Date(iso).toLocaleString("en", { dateStyle: "long", timeStyle: "short" });
+    return el("time", { datetime: iso, title: full }, fromNow(iso));
 }
 
 $("invite-form").addEventListener("submit", async (/** @type {SubmitEvent} */ event) => {
