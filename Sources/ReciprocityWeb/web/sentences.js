@@ -51,7 +51,7 @@ const REFUSED = ["invalid-profile", "invalid-parameter", "invalid-argument", "in
  * operator's and organizers' endpoints, which the page never calls (the console, console-ui.js, words those).
  */
 const OWN_MESSAGE = ["quota-exceeded", "mark-not-found", "proof-not-found", "admin-disabled", "metrics-disabled", "program-exists",
-    "operator-only", "invite-not-found"];
+    "operator-only", "invite-not-found", "organizer-exists", "organizer-not-found"];
 
 /** `backupMalformed` as `backup-malformed`; a kebab-case code stays as it is. */
 const kebabCase = (code) => code.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
