@@ -35,6 +35,12 @@ RECIPROCITY_HOME="$work/alice" "$bin/reciprocity" interest add bob carol dave er
 state() { python3 -c 'import json, glob, sys; print(json.load(open(glob.glob(sys.argv[1] + "/*/acme/state.json")[0]))[sys.argv[2]])' "$work/$1" "$2"; }
 tokens="$(python3 -c 'import json, glob, sys; print(json.dumps([m["token"] for m in json.load(open(glob.glob(sys.argv[1] + "/*/acme/state.json")[0]))["marks"]]))' "$work/alice")"
 
+# An invite and an organizer that the admin runs may revoke: real values for their path parameters.
+"$bin/reciprocityd" admin invite create --program acme --database "$db" >/dev/null 2>&1
+spare_invite="$("$bin/reciprocityd" admin invite list acme --json --database "$db" |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["invites"][0]["id"])')"
+"$bin/reciprocityd" admin organizer create spare-lead --program acme --database "$db" >/dev/null 2>&1
+
 # Real values for path parameters and the join body, drawn often enough that most requests name something
 # that exists; generated values still cover the rest.
 cat > "$work/schemathesis.toml" <<TOML
@@ -43,18 +49,23 @@ handles = { values = $(python3 -c 'import json, sys; print(json.dumps(sys.argv[1
 programs = { values = ["acme"] }
 tokens = { values = $tokens }
 invites = { values = ["$invite"] }
+invite_ids = { values = ["$spare_invite"] }
+organizers = { values = ["spare-lead"] }
 
 [parameters]
 "path.handle" = { dictionary = "handles", probability = 0.8 }
 "path.program" = { dictionary = "programs", probability = 0.8 }
 "path.token" = { dictionary = "tokens", probability = 0.8 }
 "body.invite" = { dictionary = "invites", probability = 0.8 }
+"path.invite" = { dictionary = "invite_ids", probability = 0.8 }
+"path.name" = { dictionary = "organizers", probability = 0.8 }
 
 # Profile text, program texts and handles have rules JSON Schema cannot state (at most 4 combining marks a
-# character, no character made only of invisible code points, look-alike handles): a schema-valid value may
-# still be 400.
+# character, no character made only of invisible code points, look-alike handles), nor can a reason's (no
+# control character); an organizer or invite of a generated name or id does not exist, and a program to
+# grant may not: a schema-valid value may still be 400, 404 or 409.
 [[operations]]
-include-operation-id-regex = "^(join|updateProfile|listDirectory|adminSetProgramAbout)$"
+include-operation-id-regex = "^(join|updateProfile|listDirectory|adminSetProgramAbout|adminSuspendMember|adminReinstateMember|adminCreateOrganizer|adminRevokeOrganizer|adminRevokeInvite)$"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "429"]
 TOML
 
@@ -74,6 +85,10 @@ conform "a member (alice)" -H "Authorization: Bearer $(state alice credential)" 
 # Rotating a credential ends it: carol's turn, last among the member operations.
 conform "a member (carol) rotating her credential" -H "Authorization: Bearer $(state carol credential)" \
     --include-operation-id rotateCredential
+# An organizer of acme: acme's routes as the operator's, any other program as a missing one, and 403
+# operator-only on the operator's routes.
+organizer="$("$bin/reciprocityd" admin organizer create lead --program acme --database "$db" 2>/dev/null)"
+conform "an organizer (lead, of acme)" -H "Authorization: Bearer $organizer" --include-path-regex '^/v1/admin/'
 conform "the operator" -H "Authorization: Bearer $(cat "$work/admin")" --include-path-regex '^/v1/admin/'
 conform "the metrics scraper" -H "Authorization: Bearer $(cat "$work/metrics")" --include-operation-id metrics
 

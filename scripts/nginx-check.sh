@@ -102,7 +102,7 @@ request -X POST -H "Authorization: Bearer $admin" -d "{\"name\":\"$program\"}" \
 python3 - Specs/openapi.yaml "$secret" "$program" "$handle" >"$dir/paths" <<'PY'
 import re, sys
 spec, token, program, handle = sys.argv[1:]
-values = {"token": token, "program": program, "handle": handle, "asset": "app.js"}
+values = {"token": token, "program": program, "handle": handle, "asset": "app.js", "name": handle, "invite": token}
 for line in open(spec):
     match = re.match(r"^  (/[^:]*):\s*$", line)
     if match:

@@ -93,7 +93,9 @@ extension PostgresStore {
                     throw exists
                 }
                 var records: [ProgramRecord] = []
-                for program in Set(programs) { records.append(try await self.requireProgram(connection, name: program)) }
+                for program in Set(programs) {
+                    records.append(try await self.requireProgram(connection, name: program))
+                }
                 let organizerID = try await self.row(
                     """
                     INSERT INTO organizer (name, credential_digest, created_at)
@@ -109,7 +111,7 @@ extension PostgresStore {
                 }
                 return try await self.organizerRecords(connection, where: "o.id = $1", organizerID).first!
             }
-        } catch where Self.isUniqueViolation(error) {
+        } catch  where Self.isUniqueViolation(error) {
             throw exists
         }
     }

@@ -78,6 +78,22 @@ extension PostgresStore {
         }
     }
 
+    public func setMaxMarks(program: ProgramID, maxMarks: Int, audit: AuditEvent?) async throws -> ProgramRecord {
+        guard maxMarks >= 1, maxMarks <= 10_000 else {
+            throw StoreError(.invalidArgument, "max marks must be 1 to 10000")
+        }
+        return try await transaction { connection in
+            guard
+                let row = try await self.row(
+                    "UPDATE program SET max_marks = \(Int32(maxMarks)) WHERE name = \(program.rawValue) RETURNING *",
+                    on: connection)
+            else { throw StoreError(.programNotFound, "no program named '\(program)'") }
+            let record = try Self.programRecord(row)
+            try await self.insertAudit(connection, programID: record.id, audit)
+            return record
+        }
+    }
+
     // MARK: Invites
 
     public func createInvite(program: ProgramID, codeDigest: Data, uses: Int, expiresAt: Date?, audit: AuditEvent?)

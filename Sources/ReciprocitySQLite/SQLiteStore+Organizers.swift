@@ -120,14 +120,16 @@ extension SQLiteStore {
     public func revokeOrganizer(name: String, actor: AuditActor, now: Date) async throws -> OrganizerRecord {
         try await write { db in
             guard
-                let id = try db.cachedValue(Int64.self, sql: "SELECT id FROM organizer WHERE name = ?", arguments: [name]),
+                let id = try db.cachedValue(
+                    Int64.self, sql: "SELECT id FROM organizer WHERE name = ?", arguments: [name]),
                 let record = try Self.organizerRecord(db, id: id)
             else { throw StoreError(.organizerNotFound, "no organizer named '\(name)'") }
             for programID in try Int64.fetchAll(
                 db, sql: "SELECT program_id FROM organizer_program WHERE organizer_id = ?", arguments: [id])
             {
                 try Self.insertAudit(
-                    db, programID: programID, AuditEvent(actor: actor, action: .organizerRevoked, subject: name, at: now))
+                    db, programID: programID,
+                    AuditEvent(actor: actor, action: .organizerRevoked, subject: name, at: now))
             }
             try db.execute(sql: "DELETE FROM organizer WHERE id = ?", arguments: [id])
             return record

@@ -67,6 +67,18 @@ extension SQLiteStore {
         }
     }
 
+    public func setMaxMarks(program: ProgramID, maxMarks: Int, audit: AuditEvent?) async throws -> ProgramRecord {
+        guard maxMarks >= 1, maxMarks <= 10_000 else {
+            throw StoreError(.invalidArgument, "max marks must be 1 to 10000")
+        }
+        return try await write { db in
+            let record = try Self.requireProgram(db, name: program)
+            try db.execute(sql: "UPDATE program SET max_marks = ? WHERE id = ?", arguments: [maxMarks, record.id])
+            try Self.insertAudit(db, programID: record.id, audit)
+            return try Self.requireProgram(db, name: program)
+        }
+    }
+
     // MARK: Invites
 
     public func createInvite(program: ProgramID, codeDigest: Data, uses: Int, expiresAt: Date?, audit: AuditEvent?)

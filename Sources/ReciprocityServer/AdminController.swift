@@ -18,6 +18,7 @@ struct AdminController {
         group.get("/programs", use: programs)
         group.post("/programs", use: createProgram)
         let program = group.group("/programs/:program").add(middleware: ProgramScope())
+        program.patch(use: setProgram)
         program.put("/epoch", use: setEpoch)
         program.get("/about", use: about)
         program.patch("/about", use: setAbout)
@@ -32,6 +33,7 @@ struct AdminController {
     }
 
     struct EpochBody: Codable { var epoch: UInt32 }
+    struct ProgramSettingsBody: Codable { var maxMarks: Int }
 
     /// The operations as the caller: the audit log names them.
     private func operations(_ context: AppRequestContext) -> AdminOperations {
@@ -93,6 +95,20 @@ struct AdminController {
         return try jsonResponse(program, status: .created)
     }
 
+    /// `PATCH /programs/{program}` `{"maxMarks": N}`: the quota setting.
+    @Sendable func setProgram(request: Request, context: AppRequestContext) async throws -> Response {
+        var request = request
+        let body = try await request.decodeJSON(ProgramSettingsBody.self, context: context)
+        let program = try await operations(context).setMaxMarks(
+            program: context.parameters.require("program"), maxMarks: body.maxMarks)
+        context.logger.notice(
+            "quota set",
+            metadata: [
+                "program": "\(program.name)", "max_marks": "\(program.maxMarks)", "actor": "\(context.actor.name)",
+            ])
+        return try jsonResponse(program)
+    }
+
     @Sendable func setEpoch(request: Request, context: AppRequestContext) async throws -> Response {
         var request = request
         let body = try await request.decodeJSON(EpochBody.self, context: context)
@@ -130,7 +146,8 @@ struct AdminController {
 
     @Sendable func invites(request: Request, context: AppRequestContext) async throws -> Response {
         try jsonResponse(
-            InviteListResponse(invites: try await operations(context).invites(program: context.parameters.require("program"))))
+            InviteListResponse(
+                invites: try await operations(context).invites(program: context.parameters.require("program"))))
     }
 
     @Sendable func revokeInvite(request: Request, context: AppRequestContext) async throws -> Response {

@@ -48,6 +48,14 @@ public struct AdminOperations: Sendable {
         ).info
     }
 
+    /// Sets the program's quota: the most marks a member may hold in an epoch, pending or matched.
+    public func setMaxMarks(program: String, maxMarks: Int) async throws -> ProgramInfo {
+        try await store.setMaxMarks(
+            program: ProgramID(program), maxMarks: maxMarks,
+            audit: event(.quotaChanged, detail: "max marks \(maxMarks)")
+        ).info
+    }
+
     /// The program's description and code of conduct.
     public func about(program: String) async throws -> ProgramAbout {
         try await record(of: program).about
@@ -135,7 +143,8 @@ public struct AdminOperations: Sendable {
         guard text.count <= MemberStatusRequest.maxReason, !invisible else {
             throw StoreError(
                 .invalidArgument,
-                "a reason is one line of at most \(MemberStatusRequest.maxReason) characters, without control characters")
+                "a reason is one line of at most \(MemberStatusRequest.maxReason) characters, without control characters"
+            )
         }
         return text
     }

@@ -76,8 +76,9 @@ public struct AuditEvent: Sendable, Equatable {
     /// The most characters of a detail (a suspension's reason is at most 500; the rest are short).
     public static let maxDetail = 500
 
-    public init(actor: AuditActor, action: AuditAction, subject: String? = nil, detail: String? = nil, at: Date = Date())
-    {
+    public init(
+        actor: AuditActor, action: AuditAction, subject: String? = nil, detail: String? = nil, at: Date = Date()
+    ) {
         self.actor = actor
         self.action = action
         self.subject = subject

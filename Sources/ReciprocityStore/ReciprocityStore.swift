@@ -16,6 +16,9 @@ public protocol ReciprocityStore: Sendable {
     func setEpoch(program: ProgramID, epoch: UInt32, audit: AuditEvent?) async throws -> ProgramRecord
     /// Replaces the program's description and code of conduct with `about.validated()` (the one rule for both).
     func setAbout(program: ProgramID, about: ProgramAbout, audit: AuditEvent?) async throws -> ProgramRecord
+    /// Sets the program's quota, 1 to 10000 (`invalid-argument` otherwise). Marks already stored stay; the new
+    /// quota applies from the next submission.
+    func setMaxMarks(program: ProgramID, maxMarks: Int, audit: AuditEvent?) async throws -> ProgramRecord
 
     // Invites
     func createInvite(program: ProgramID, codeDigest: Data, uses: Int, expiresAt: Date?, audit: AuditEvent?)

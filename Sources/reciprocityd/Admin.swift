@@ -42,7 +42,9 @@ struct ProgramCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "program",
         abstract: "Create, list, describe and re-key programs, and show their health and audit log.",
-        subcommands: [Create.self, List.self, SetEpoch.self, Describe.self, Show.self, Health.self, Audit.self])
+        subcommands: [
+            Create.self, List.self, SetEpoch.self, SetMaxMarks.self, Describe.self, Show.self, Health.self, Audit.self,
+        ])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a program.")
@@ -86,6 +88,22 @@ struct ProgramCommand: AsyncParsableCommand {
             }
             let program = try await database.operations().setEpoch(program: name, epoch: value)
             print("program \(program.name) is now in epoch \(program.epoch)")
+        }
+    }
+}
+
+extension ProgramCommand {
+    struct SetMaxMarks: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "set-max-marks",
+            abstract: "Set a program's quota: the most marks a member may make per epoch, pending or matched.")
+        @OptionGroup var database: DatabaseOptions
+        @Argument(help: "Program name.") var name: String
+        @Argument(help: "The new quota, 1 to 10000.") var maxMarks: Int
+
+        func run() async throws {
+            let program = try await database.operations().setMaxMarks(program: name, maxMarks: maxMarks)
+            print("program \(program.name) allows \(program.maxMarks) marks per member per epoch")
         }
     }
 }

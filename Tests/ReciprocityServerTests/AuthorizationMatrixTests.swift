@@ -134,6 +134,7 @@ import Testing
                     .post, "/v1/admin/programs/{program}/invites", "/v1/admin/programs/acme/invites", body: "{}",
                     status: .created),
                 .admin(.get, "/v1/admin/programs/{program}/invites", "/v1/admin/programs/acme/invites"),
+                .admin(.patch, "/v1/admin/programs/{program}", "/v1/admin/programs/acme", body: #"{"maxMarks":16}"#),
                 .admin(
                     .delete, "/v1/admin/programs/{program}/invites/{invite}",
                     "/v1/admin/programs/acme/invites/\(InviteID.of(codeDigest: BearerSecret(text: invite).digest))",

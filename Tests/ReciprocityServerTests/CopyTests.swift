@@ -15,8 +15,16 @@ import Testing
         let harness = try Harness()
         let sqlite = harness.sqlite
         let (program, members) = try await StoreHarness.members(sqlite, count: 6)
-        _ = try await sqlite.createInvite(
+        let spare = try await sqlite.createInvite(
             program: program.name, codeDigest: try BearerSecret.generate(.invite).digest, uses: 3, expiresAt: nil)
+        // An organizer (its grant and an audit entry) and a revoked invite (another entry) come along too.
+        let organizerCredential = try BearerSecret.generate(.organizerCredential)
+        let organizer = try await sqlite.createOrganizer(
+            name: "lead", credentialDigest: organizerCredential.digest, programs: [program.name], actor: .operator,
+            now: Date())
+        _ = try await sqlite.revokeInvite(
+            program: program.name, id: spare.id,
+            audit: AuditEvent(actor: .organizer("lead"), action: .inviteRevoked, subject: spare.id))
         let shared = try Mark.dummy()
         _ = try await sqlite.submitMarks(
             memberID: members[0].id, programID: program.id, epoch: 0, marks: [shared, try .dummy()], now: Date())
@@ -38,7 +46,7 @@ import Testing
         #expect(output.status == 0, "\(output.stderr)")
         #expect(
             output.stdout.contains(
-                ": 1 program, 2 invite, 6 member, 2 member_tag, 8 key_log, 1 mark, 1 match; every program's key-log root verified"
+                ": 1 program, 2 invite, 6 member, 2 member_tag, 8 key_log, 1 mark, 1 match, 1 organizer, 1 organizer_program, 2 audit_entry; every program's key-log root verified"
             ),
             "\(output.stdout)")
         #expect(!output.stdout.contains(target.location.password ?? "-"))
@@ -50,6 +58,11 @@ import Testing
         #expect(try await copy.programs() == source.programs())
         #expect(try await copy.programs().map(\.about) == [about])
         #expect(try await copy.members(programID: program.id) == source.members(programID: program.id))
+        #expect(try await copy.organizer(credentialDigest: organizerCredential.digest) == organizer)
+        #expect(try await copy.invites(programID: program.id) == source.invites(programID: program.id))
+        let log = try await source.auditLog(programID: program.id, before: nil, limit: 10)
+        #expect(log.map(\.action) == ["invite-revoked", "organizer-granted"])
+        #expect(try await copy.auditLog(programID: program.id, before: nil, limit: 10) == log)
         for member in members {
             #expect(try await copy.pendingMarks(memberID: member.id) == source.pendingMarks(memberID: member.id))
             #expect(
@@ -74,6 +87,8 @@ import Testing
             profile: Profile(displayName: "L"), credentialDigest: try BearerSecret.generate(.memberCredential).digest,
             now: Date())
         #expect(late.id > members.map(\.id).max()!)
+        _ = try await copy.revokeOrganizer(name: "lead", actor: .operator, now: Date())
+        #expect(try await copy.auditLog(programID: program.id, before: nil, limit: 1).first!.id > log[0].id)
         #expect(try await copy.keyLog(programID: program.id, from: 0, limit: 100).count == 9)
         let afterJoin = try await copy.profileChanges(programID: program.id, since: onCopy.cursor, limit: 1000)
         #expect(afterJoin.changes.map { "\($0.version) \($0.handle)" } == ["\(onCopy.cursor.version + 1) late"])

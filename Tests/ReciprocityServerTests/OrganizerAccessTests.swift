@@ -37,6 +37,8 @@ import Testing
 
     /// Every route under `/programs/{program}`, some twice (with a bad body, without a body, as CSV).
     static let programRequests: [ProgramRequest] = [
+        ProgramRequest(.patch, "", body: #"{"maxMarks":3}"#),
+        ProgramRequest(.patch, "", body: #"{"maxMarks":0}"#),
         ProgramRequest(.put, "/epoch", body: #"{"epoch":1}"#),
         ProgramRequest(.put, "/epoch", body: "{"),
         ProgramRequest(.get, "/about"),
@@ -122,7 +124,8 @@ import Testing
             buildRouter(configuration: ServerConfiguration(), store: try StoreHarness().store).routes.compactMap {
                 route -> String? in
                 let path = route.path.description.replacing(/:(\w+)/) { "{\($0.output.1)}" }
-                return path.hasPrefix(prefix + "/") ? "\(route.method) \(path.dropFirst(prefix.count))" : nil
+                return path == prefix || path.hasPrefix(prefix + "/")
+                    ? "\(route.method) \(path.dropFirst(prefix.count))" : nil
             })
         #expect(Set(Self.programRequests.map { "\($0.method) \($0.route)" }) == routed)
         #expect(routed.count >= 11)
@@ -176,10 +179,13 @@ import Testing
             let listed = try await client.send(.get, "/v1/admin/organizers", headers: admin)
                 .decode(OrganizerListResponse.self)
             #expect(listed.organizers.map(\.name) == ["lead"] && listed.organizers[0].programs == ["alpha"])
-            #expect(!String(buffer: try await client.send(.get, "/v1/admin/organizers", headers: admin).body).contains(credential))
+            #expect(
+                !String(buffer: try await client.send(.get, "/v1/admin/organizers", headers: admin).body).contains(
+                    credential))
             #expect(try await client.send(.delete, "/v1/admin/organizers/lead", headers: admin).status == .noContent)
             let wrong = try await client.send(
-                .get, "/v1/admin/programs/alpha/members", headers: [.authorization: "Bearer \(harness.adminCredential)x"])
+                .get, "/v1/admin/programs/alpha/members",
+                headers: [.authorization: "Bearer \(harness.adminCredential)x"])
             let revoked = try await client.send(.get, "/v1/admin/programs/alpha/members", headers: organizer)
             #expect(wrong.status == .unauthorized)
             #expect(revoked.status == wrong.status && revoked.headers == wrong.headers)
@@ -221,9 +227,11 @@ import Testing
             #expect(String(buffer: listed.body).contains(#""revokedAt":null"#))
             let items = try listed.decode(InviteListResponse.self).invites
             #expect(items.map(\.id) == [invite.id] && items[0].usesLeft == 1)
-            #expect(try await client.send(.delete, "\(base)/invites/\(invite.id)", headers: organizer).status == .noContent)
-            #expect(try await client.send(.get, "\(base)/invites", headers: organizer).decode(InviteListResponse.self)
-                .invites[0].revokedAt != nil)
+            #expect(
+                try await client.send(.delete, "\(base)/invites/\(invite.id)", headers: organizer).status == .noContent)
+            #expect(
+                try await client.send(.get, "\(base)/invites", headers: organizer).decode(InviteListResponse.self)
+                    .invites[0].revokedAt != nil)
             func joinAnswer(_ code: String) async throws -> (HTTPResponse.Status, String) {
                 let response = try await client.send(
                     .post, "/v1/programs/alpha/members",
@@ -241,7 +249,9 @@ import Testing
             #expect(try unknown.problem().code == "invite-not-found")
 
             // The organizer's other changes, and a reason too long.
-            #expect(try await client.send(.put, "\(base)/epoch", headers: organizer, raw: #"{"epoch":2}"#).status == .ok)
+            #expect(
+                try await client.send(.put, "\(base)/epoch", headers: organizer, raw: #"{"epoch":2}"#).status == .ok)
+            #expect(try await client.send(.patch, base, headers: organizer, raw: #"{"maxMarks":7}"#).status == .ok)
             #expect(
                 try await client.send(.patch, "\(base)/about", headers: organizer, raw: #"{"conduct":"Be kind."}"#)
                     .status == .ok)
@@ -267,6 +277,7 @@ import Testing
                 ("operator", "member-reinstated", "amy", nil),
                 ("organizer:lead", "member-suspended", "amy", "spam, twice"),
                 ("organizer:lead", "program-described", nil, "code of conduct set"),
+                ("organizer:lead", "quota-changed", nil, "max marks 7"),
                 ("organizer:lead", "epoch-changed", nil, "epoch 2"),
                 ("organizer:lead", "invite-revoked", invite.id, nil),
                 ("organizer:lead", "invite-created", invite.id, "uses 2"),

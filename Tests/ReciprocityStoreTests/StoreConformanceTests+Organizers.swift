@@ -93,7 +93,8 @@ extension StoreConformanceTests {
             program: acme.name, id: created.id, audit: Self.event(.inviteRevoked, subject: created.id, at: at))
         #expect(revoked.revokedAt == at && revoked.id == created.id)
         // Twice: the first time stands, and one audit entry.
-        _ = try await store.revokeInvite(program: acme.name, id: created.id, audit: Self.event(.inviteRevoked, at: Date()))
+        _ = try await store.revokeInvite(
+            program: acme.name, id: created.id, audit: Self.event(.inviteRevoked, at: Date()))
         #expect(try await store.invites(programID: acme.id).last?.revokedAt == at)
         #expect(
             try await store.auditLog(programID: acme.id, before: nil, limit: 10).map(\.action) == [
@@ -111,7 +112,8 @@ extension StoreConformanceTests {
         func join(_ invite: Data, _ handle: String) async throws {
             _ = try await store.join(
                 program: acme.name, inviteDigest: invite, handle: Handle(handle), publicKey: PrivateKey().publicKey,
-                profile: Profile(displayName: handle), credentialDigest: BearerSecret.generate(.memberCredential).digest,
+                profile: Profile(displayName: handle),
+                credentialDigest: BearerSecret.generate(.memberCredential).digest,
                 now: Date())
         }
         let refusal = StoreError(.inviteInvalid, "the invite code is not valid for this program")
@@ -134,6 +136,13 @@ extension StoreConformanceTests {
             program: program.name, epoch: 1, audit: Self.event(.epochChanged, detail: "epoch 1", at: old))
         _ = try await store.setAbout(
             program: program.name, about: ProgramAbout(description: "Hello"), audit: Self.event(.programDescribed))
+        #expect(
+            try await store.setMaxMarks(program: program.name, maxMarks: 5, audit: Self.event(.quotaChanged)).maxMarks
+                == 5)
+        #expect(try await store.program(id: program.id)?.maxMarks == 5)
+        await #expect(throws: StoreError(.invalidArgument, "max marks must be 1 to 10000")) {
+            _ = try await store.setMaxMarks(program: program.name, maxMarks: 0, audit: Self.event(.quotaChanged))
+        }
         _ = try await store.setStatus(
             program: program.name, handle: members[0].handle, status: .suspended,
             audit: Self.event(.memberSuspended, subject: members[0].handle.rawValue, detail: "spam, twice"))
@@ -150,22 +159,24 @@ extension StoreConformanceTests {
         let other = try await store.createProgram(
             name: ProgramID("other"), maxMarks: 4, epoch: 0, audit: Self.event(.programCreated))
         let all = try await store.auditLog(programID: program.id, before: nil, limit: 100)
-        #expect(all.map(\.action) == ["member-suspended", "program-described", "epoch-changed"])
+        #expect(all.map(\.action) == ["member-suspended", "quota-changed", "program-described", "epoch-changed"])
         #expect(all[0].subject == members[0].handle.rawValue && all[0].detail == "spam, twice")
-        #expect(all[0].actor == "organizer:lead" && all[2].at == StoredTime.date(StoredTime.millis(old)))
+        #expect(all[0].actor == "organizer:lead" && all[3].at == StoredTime.date(StoredTime.millis(old)))
         #expect(all.map(\.id) == all.map(\.id).sorted(by: >))
-        #expect(try await store.auditLog(programID: other.id, before: nil, limit: 100).map(\.action) == ["program-created"])
+        #expect(
+            try await store.auditLog(programID: other.id, before: nil, limit: 100).map(\.action) == ["program-created"])
         // Pages: newest first, below `before`.
         let page = try await store.auditLog(programID: program.id, before: nil, limit: 2)
         #expect(page == Array(all.prefix(2)))
-        #expect(try await store.auditLog(programID: program.id, before: page[1].id, limit: 2) == [all[2]])
+        #expect(try await store.auditLog(programID: program.id, before: page[1].id, limit: 2) == Array(all[2...]))
         // Entries older than the retention go; the rest stay.
         let purged = try await store.purge(now: Date(), matchRetention: 3600, auditRetention: 400 * 86_400)
         #expect(purged.auditEntries == 1)
         #expect(
             try await store.auditLog(programID: program.id, before: nil, limit: 100).map(\.action) == [
-                "member-suspended", "program-described",
+                "member-suspended", "quota-changed", "program-described",
             ])
-        #expect(try await store.purge(now: Date(), matchRetention: 3600, auditRetention: 400 * 86_400).auditEntries == 0)
+        #expect(
+            try await store.purge(now: Date(), matchRetention: 3600, auditRetention: 400 * 86_400).auditEntries == 0)
     }
 }

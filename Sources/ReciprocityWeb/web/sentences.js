@@ -50,8 +50,10 @@ const REFUSED = ["invalid-profile", "invalid-parameter", "invalid-argument", "in
  * membership.js; mark-not-found and proof-not-found are outcomes server-api.js acts on), or answered only by the
  * operator's and organizers' endpoints, which the page never calls (the console, console-ui.js, words those).
  */
-const OWN_MESSAGE = ["quota-exceeded", "mark-not-found", "proof-not-found", "admin-disabled", "metrics-disabled", "program-exists",
-    "operator-only", "invite-not-found", "organizer-exists", "organizer-not-found"];
+const OWN_MESSAGE = [
+    "quota-exceeded", "mark-not-found", "proof-not-found", "admin-disabled", "metrics-disabled", "program-exists",
+    "operator-only", "invite-not-found", "organizer-not-found", "organizer-exists",
+];
 
 /** `backupMalformed` as `backup-malformed`; a kebab-case code stays as it is. */
 const kebabCase = (code) => code.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
