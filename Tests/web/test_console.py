@@ -189,3 +189,18 @@ def test_an_organizer_signs_in_to_their_programs_only(browser, console_server):
     expect(rows.first).to_contain_text("Revoked an invite")
     assert not console.problems, console.problems
     console.close()
+
+
+def test_marks_per_member_change_and_a_bad_number_is_one_sentence(organizer, console_server):
+    page = organizer.page
+    organizer.screen("programs")
+    expect(page.locator("#quota")).to_have_value("8")
+    page.fill("#quota", "0")
+    page.click("#quota-form button[type=submit]")
+    expect(page.locator("#error")).to_contain_text("Marks per member per round must be a whole number from 1 to 10000.")
+    page.fill("#quota", "20")
+    page.click("#quota-form button[type=submit]")
+    organizer.outcome("Each member of acme may now mark 20 people per round.")
+    assert console_server.rows("SELECT max_marks FROM program WHERE name = 'acme'") == [(20,)]
+    organizer.screen("audit")
+    expect(page.locator("#audit-list tr").first).to_contain_text("Changed the marks per member")

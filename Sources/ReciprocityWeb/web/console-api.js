@@ -26,6 +26,7 @@ export class AdminAPI extends ServerAPI {
     /** @returns {Promise<{name: string, epoch: number, maxMarks: number, description: string, conduct: string}[]>} */
     programs() { return this.call("GET", `${ADMIN}/programs`); }
     createProgram(name, maxMarks) { return this.call("POST", `${ADMIN}/programs`, { name, maxMarks }); }
+    setQuota(program, maxMarks) { return this.call("PATCH", path(program), { maxMarks }); }
     setAbout(program, description, conduct) { return this.call("PATCH", path(program, "/about"), { description, conduct }); }
     setEpoch(program, epoch) { return this.call("PUT", path(program, "/epoch"), { epoch }); }
     /**

@@ -1,8 +1,10 @@
 // @ts-check
 // The Programs screen: the programs this credential may run, the chosen one's description and code of conduct,
-// a new round (epoch) after saying plainly what it does to pending marks, and (the operator only) a new program.
+// its marks per member, a new round (epoch) after saying plainly what it does to pending marks, and (the operator
+// only) a new program.
 
 import { $, confirmStep, el, say } from "./dom.js";
+import { ClientError } from "./server-api.js";
 import { act, api, consoleState, nameProgram } from "./console-ui.js";
 
 /** @type {(name: string) => void} */
@@ -25,8 +27,9 @@ export async function render() {
 /** The chosen program's texts and round. */
 function drawChosen() {
     const program = known.find((p) => p.name === consoleState.program);
-    for (const id of ["about-edit-title", "round-title"]) $(id).closest("section").hidden = !program;
+    for (const id of ["about-edit-title", "quota-title", "round-title"]) $(id).closest("section").hidden = !program;
     if (!program) return;
+    $("quota").value = String(program.maxMarks);
     $("about-description").value = program.description;
     $("about-conduct").value = program.conduct;
     $("round-now").textContent = String(program.epoch);
@@ -43,6 +46,28 @@ $("about-form").addEventListener("submit", async (/** @type {SubmitEvent} */ eve
         say(`Saved the description and code of conduct of ${program}. Members see them on their About screen.`);
     });
 });
+
+$("quota-form").addEventListener("submit", async (/** @type {SubmitEvent} */ event) => {
+    event.preventDefault();
+    const program = consoleState.program;
+    const quota = Number($("quota").value);
+    await act(/** @type {HTMLButtonElement} */ (event.submitter), async () => {
+        checkQuota(quota);
+        const updated = await api().setQuota(program, quota);
+        await render();
+        say(`Each member of ${program} may now mark ${updated.maxMarks} ${updated.maxMarks === 1 ? "person" : "people"} per round.`);
+    });
+});
+
+/**
+ * @param {number} quota
+ * @throws {ClientError} unless a whole number from 1 to 10000 (the server's bounds)
+ */
+function checkQuota(quota) {
+    if (!Number.isInteger(quota) || quota < 1 || quota > 10_000) {
+        throw new ClientError("invalid-quota", "marks per member per round must be a whole number from 1 to 10000");
+    }
+}
 
 confirmStep("round");
 $("round-go").addEventListener("click", async () => {
@@ -62,9 +87,7 @@ $("create-program-form").addEventListener("submit", async (/** @type {SubmitEven
     const description = $("new-program-description").value;
     const conduct = $("new-program-conduct").value;
     await act(/** @type {HTMLButtonElement} */ (event.submitter), async () => {
-        if (!Number.isInteger(quota) || quota < 1 || quota > 10_000) {
-            throw Object.assign(new Error("marks per member per round must be a whole number from 1 to 10000"), { code: "invalid-quota" });
-        }
+        checkQuota(quota);
         await api().createProgram(name, quota);
         let note = "";
         if (description.trim() || conduct.trim()) {

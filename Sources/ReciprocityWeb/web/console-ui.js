@@ -3,7 +3,7 @@
 // actions, and showing a screen. The members' app has its own (ui.js, sentences.js): its sentences speak to a
 // member ("ask your organiser"), these to the organizer.
 
-import { $, clearMessages, el } from "./dom.js";
+import { $, clearMessages, el, say } from "./dom.js";
 
 /**
  * The signed-in state, in this tab's memory only.
@@ -103,8 +103,9 @@ export async function showScreen(name, { focus = true } = {}) {
     consoleState.current = name;
     document.title = `${$(`screen-${name}`).querySelector("h1").textContent.replace(/\s+/g, " ").trim()} · Reciprocity console`;
     if (focus) $("main").focus();
-    const render = renderers[name];
-    if (render) await act(null, render);
+    if (!(name in renderers)) return;
+    if (name !== "programs" && !consoleState.program) say("There is no program yet: create one on the Programs screen first.");
+    else await act(null, renderers[name]);
 }
 
 /** Writes the chosen program's name wherever the page names it. */
