@@ -7,8 +7,8 @@ from playwright.sync_api import expect
 
 from support import ADMIN_CREDENTIAL, SHOTS, idle
 
-# The console's screens, in the menu's order.
-CONSOLE_SCREENS = ["programs", "invites", "members", "health", "audit"]
+# The console's screens, in the menu's order (organizers: the operator's only).
+CONSOLE_SCREENS = ["programs", "invites", "members", "health", "audit", "organizers"]
 
 
 class Console:

@@ -179,6 +179,7 @@ def test_an_organizer_signs_in_to_their_programs_only(browser, console_server):
     assert page.locator("#program-choice option").all_inner_texts() == ["chapter"]
     expect(page.locator("#programs-list tr")).to_have_count(1)
     expect(page.locator("#create-program")).to_be_hidden()
+    expect(page.locator("#nav-organizers")).to_be_hidden()
     console.make_invite(uses=2)
     console.page.click("#invite-list button.danger")
     console.page.click("#revoke-go")
@@ -204,3 +205,29 @@ def test_marks_per_member_change_and_a_bad_number_is_one_sentence(organizer, con
     assert console_server.rows("SELECT max_marks FROM program WHERE name = 'acme'") == [(20,)]
     organizer.screen("audit")
     expect(page.locator("#audit-list tr").first).to_contain_text("Changed the marks per member")
+
+
+def test_the_operator_adds_an_organizer_who_signs_in_and_is_removed(browser, console_server, organizer):
+    page = organizer.page
+    organizer.create_program("chapter")
+    organizer.screen("organizers")
+    page.fill("#organizer-name", "lead")
+    page.uncheck("#organizer-programs input[value=chapter]")
+    page.click("#organizer-form button[type=submit]")
+    expect(page.locator("#error")).to_contain_text("Choose at least one program they may run.")
+    page.check("#organizer-programs input[value=chapter]")
+    page.click("#organizer-form button[type=submit]")
+    organizer.outcome("Added organizer lead for chapter")
+    credential = page.input_value("#organizer-credential")
+    expect(page.locator("#organizer-list")).to_contain_text("lead")
+    lead = Console(browser, console_server).sign_in(credential)
+    assert lead.page.locator("#program-choice option").all_inner_texts() == ["chapter"]
+    # Removed: their credential stops working at their next request.
+    page.click("button[data-organizer=lead]")
+    page.click("#dismiss-go")
+    organizer.outcome("Removed organizer lead")
+    lead.page.click("#nav button[data-screen=members]")
+    expect(lead.page.locator("#error")).to_contain_text("That credential is not accepted here")
+    lead.close()
+    organizer.screen("audit")
+    expect(page.locator("#audit-list")).to_contain_text("Gave an organizer this program")

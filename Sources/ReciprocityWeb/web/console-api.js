@@ -73,6 +73,15 @@ export class AdminAPI extends ServerAPI {
         if (!response.ok) throw new ClientError(`http-${response.status}`, `the server answered HTTP ${response.status}`);
         return response.blob();
     }
+    /** @returns {Promise<{name: string, programs: string[], createdAt: string}[]>} */
+    async organizers() { return (await this.call("GET", `${ADMIN}/organizers`)).organizers; }
+    /**
+     * @param {string} name
+     * @param {string[]} programs
+     * @returns {Promise<{name: string, programs: string[], credential: string, createdAt: string}>}
+     */
+    createOrganizer(name, programs) { return this.call("POST", `${ADMIN}/organizers`, { name, programs }); }
+    removeOrganizer(name) { return this.call("DELETE", `${ADMIN}/organizers/${encodeURIComponent(name)}`); }
     /**
      * A page of the program's audit log, newest first.
      * @param {string} program

@@ -30,6 +30,8 @@ const SENTENCES = {
     "invalid-program": "A program name is 3 to 64 characters of a–z, 0–9, “.”, “_” and “-”, starting with a letter or digit.",
     "member-not-found": "The program has no member by that handle (any more).",
     "invite-not-found": "That invite is gone: it was revoked or used up and cleared away.",
+    "organizer-exists": "An organizer with that name exists already. Choose another name.",
+    "organizer-not-found": "There is no organizer by that name (any more).",
     "rate-limited": "Too many requests for now. Wait a minute and try again.",
     "unreachable": "The server cannot be reached. Check your connection and try again; nothing was changed.",
     "internal": "The server failed. Try again later.",
@@ -104,8 +106,11 @@ export async function showScreen(name, { focus = true } = {}) {
     document.title = `${$(`screen-${name}`).querySelector("h1").textContent.replace(/\s+/g, " ").trim()} · Reciprocity console`;
     if (focus) $("main").focus();
     if (!(name in renderers)) return;
-    if (name !== "programs" && !consoleState.program) say("There is no program yet: create one on the Programs screen first.");
-    else await act(null, renderers[name]);
+    if (!["programs", "organizers"].includes(name) && !consoleState.program) {
+        say("There is no program yet: create one on the Programs screen first.");
+    } else {
+        await act(null, renderers[name]);
+    }
 }
 
 /** Writes the chosen program's name wherever the page names it. */

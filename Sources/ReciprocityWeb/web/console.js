@@ -8,6 +8,7 @@
 // console-members.js  members: find, suspend, reinstate
 // console-health.js   the program's health figures, as charts (console-charts.js) and tables
 // console-audit.js    the program's audit log
+// console-organizers.js the operator's: organizers and their programs
 //
 // The credential is kept in memory only (consoleState.api), not in sessionStorage: it may be the operator's
 // credential, which can do anything on the server, and a browser may write a tab's session storage to disk to
@@ -24,12 +25,14 @@ import * as invites from "./console-invites.js";
 import * as members from "./console-members.js";
 import * as health from "./console-health.js";
 import * as audit from "./console-audit.js";
+import * as organizers from "./console-organizers.js";
 
 renderers.programs = programs.render;
 renderers.invites = invites.render;
 renderers.members = members.render;
 renderers.health = health.render;
 renderers.audit = audit.render;
+renderers.organizers = organizers.render;
 
 $("signin-form").addEventListener("submit", async (/** @type {SubmitEvent} */ event) => {
     event.preventDefault();
@@ -59,6 +62,7 @@ async function signedIn(session) {
     $("nav").hidden = false;
     $("program-bar").hidden = false;
     $("create-program").hidden = session.role !== "operator";
+    $("nav-organizers").hidden = session.role !== "operator";
     await showScreen("programs", { focus: false });
     say(session.role === "operator" ? "Signed in as the operator." : `Signed in as organizer ${session.name}.`);
 }
