@@ -32,7 +32,8 @@ import Testing
         // Invites: listed by id, never by code; revoked; a join with it then fails.
         let listed = try JSONDecoder().decode(
             InvitePage.self, from: Data(try server.admin(["invite", "list", "acme", "--json"]).utf8))
-        #expect(listed.invites.count == 1 && listed.invites[0].usesLeft == 4 && listed.invites[0].revokedAt == nil)
+        try #require(listed.invites.count == 1)
+        #expect(listed.invites[0].usesLeft == 4 && listed.invites[0].revokedAt == nil)
         #expect(!(try server.admin(["invite", "list", "acme"])).contains(invite))
         let id = listed.invites[0].id
         #expect(try server.admin(["invite", "revoke", "acme", id]) == "invite \(id) of acme revoked")
@@ -56,7 +57,7 @@ import Testing
 
         let page = try JSONDecoder().decode(
             AuditPage.self, from: Data(try server.admin(["program", "audit", "acme", "--json"]).utf8))
-        #expect(
+        try #require(
             page.entries.map(\.action) == [
                 "quota-changed", "organizer-revoked", "organizer-granted", "member-reinstated", "member-suspended",
                 "invite-revoked", "invite-created", "program-created",

@@ -229,9 +229,9 @@ import Testing
             #expect(items.map(\.id) == [invite.id] && items[0].usesLeft == 1)
             #expect(
                 try await client.send(.delete, "\(base)/invites/\(invite.id)", headers: organizer).status == .noContent)
-            #expect(
-                try await client.send(.get, "\(base)/invites", headers: organizer).decode(InviteListResponse.self)
-                    .invites[0].revokedAt != nil)
+            let afterRevoke = try await client.send(.get, "\(base)/invites", headers: organizer)
+                .decode(InviteListResponse.self).invites
+            #expect(afterRevoke.count == 1 && afterRevoke.first?.revokedAt != nil)
             func joinAnswer(_ code: String) async throws -> (HTTPResponse.Status, String) {
                 let response = try await client.send(
                     .post, "/v1/programs/alpha/members",
@@ -284,7 +284,7 @@ import Testing
                 ("operator", "organizer-granted", "lead", nil),
                 ("operator", "program-created", nil, "max marks 16, epoch 0"),
             ]
-            #expect(log.entries.count == expected.count)
+            try #require(log.entries.count == expected.count)
             for (entry, (actor, action, subject, detail)) in zip(log.entries, expected) {
                 #expect(
                     entry.actor == actor && entry.action == action && entry.subject == subject

@@ -1,8 +1,12 @@
 import Foundation
+import GRDB
 import ReciprocityCore
 import ReciprocityStore
 import ReciprocityTestSupport
 import Testing
+
+@testable import ReciprocityPostgres
+@testable import ReciprocitySQLite
 
 /// Organizers, revocable invites and the audit log (#27), on every backend.
 extension StoreConformanceTests {
@@ -159,7 +163,7 @@ extension StoreConformanceTests {
         let other = try await store.createProgram(
             name: ProgramID("other"), maxMarks: 4, epoch: 0, audit: Self.event(.programCreated))
         let all = try await store.auditLog(programID: program.id, before: nil, limit: 100)
-        #expect(all.map(\.action) == ["member-suspended", "quota-changed", "program-described", "epoch-changed"])
+        try #require(all.map(\.action) == ["member-suspended", "quota-changed", "program-described", "epoch-changed"])
         #expect(all[0].subject == members[0].handle.rawValue && all[0].detail == "spam, twice")
         #expect(all[0].actor == "organizer:lead" && all[3].at == StoredTime.date(StoredTime.millis(old)))
         #expect(all.map(\.id) == all.map(\.id).sorted(by: >))
@@ -178,5 +182,51 @@ extension StoreConformanceTests {
             ])
         #expect(
             try await store.purge(now: Date(), matchRetention: 3600, auditRetention: 400 * 86_400).auditEntries == 0)
+    }
+}
+
+/// A database from before organizers: its invites stay usable (none revoked), listed with their ids, and the new
+/// tables start empty.
+extension StoreConformanceTests {
+    @Test(.enabled(if: PostgresTestDatabase.partitions == nil), arguments: Backend.enabled)
+    func theOrganizersMigrationKeepsExistingInvitesUsable(_ backend: Backend) async throws {
+        let store: any ReciprocityStore
+        let harness = try StoreHarness()
+        var database: PostgresTestDatabase?
+        let code = BearerSecret(text: "rcpi_from-before")
+        let insert = [
+            "INSERT INTO program (id, name, max_marks, epoch, created_at) VALUES (1, 'acme', 16, 0, 0)",
+            "INSERT INTO directory_counter (program_id, generation, version) VALUES (1, 'g', 0)",
+            "INSERT INTO invite (id, program_id, code_digest, uses_left, created_at) VALUES (1, 1, "
+                + (backend == .sqlite ? "X'\(Hex.encode(code.digest))'" : "'\\x\(Hex.encode(code.digest))'")
+                + ", 2, 1000)",
+        ]
+        if backend == .sqlite {
+            let path = harness.directory.appendingPathComponent("v6.sqlite").path
+            let queue = try DatabaseQueue(path: path)
+            try SQLiteStore.migrator.migrate(queue, upTo: "v6-program-about")
+            try await queue.write { db in for statement in insert { try db.execute(sql: statement) } }
+            try queue.close()
+            store = try SQLiteStore(path: path)
+        } else {
+            let created = try await PostgresTestDatabase.create()
+            database = created
+            let earlier = PostgresStore.migrations.prefix { $0.name != "v6-organizers" }
+            try await PostgresStore.administer(
+                created.location,
+                [PostgresStore.migrationTable] + earlier.flatMap(\.statements)
+                    + earlier.map { "INSERT INTO reciprocity_migration (name) VALUES ('\($0.name)')" } + insert)
+            store = try await created.store()
+        }
+        let listed = try await store.invites(programID: 1)
+        #expect(listed.map(\.id) == [InviteID.of(codeDigest: code.digest)] && listed[0].revokedAt == nil)
+        #expect(try await store.organizers().isEmpty)
+        #expect(try await store.auditLog(programID: 1, before: nil, limit: 10).isEmpty)
+        _ = try await store.join(
+            program: ProgramID("acme"), inviteDigest: code.digest, handle: Handle("amy"),
+            publicKey: PrivateKey().publicKey, profile: Profile(displayName: "Amy"),
+            credentialDigest: BearerSecret.generate(.memberCredential).digest, now: Date())
+        try await StoreHarness.close(store)
+        await database?.drop()
     }
 }
