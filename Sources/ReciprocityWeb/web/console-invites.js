@@ -1,6 +1,7 @@
 // @ts-check
 // The Invites screen: make an invite link (with its QR code), list the program's invites, revoke one. The code
-// is shown once, right after it is made: the server keeps only its SHA-256, so the list cannot show it again.
+// is shown once, right after it is made: the server keeps only its SHA-256, so the list cannot show it again; it
+// shows the invite's id instead, which the audit log names too.
 
 import { $, el, say, when } from "./dom.js";
 import { ClientError } from "./server-api.js";
@@ -39,6 +40,7 @@ async function drawList() {
             : null;
         revoke?.addEventListener("click", () => askRevoke(invite.id, label));
         return el("tr", {},
+            el("td", { "data-label": "Invite", class: "fp" }, invite.id),
             el("td", { "data-label": "Made" }, when(invite.createdAt)),
             el("td", { "data-label": "Uses left" }, String(invite.usesLeft)),
             el("td", { "data-label": "Stops working" }, invite.expiresAt ? until(invite.expiresAt) : "never"),
