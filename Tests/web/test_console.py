@@ -215,3 +215,12 @@ def test_the_operator_adds_an_organizer_who_signs_in_and_is_removed(browser, con
     lead.close()
     organizer.screen("audit")
     expect(page.locator("#audit-list")).to_contain_text("Gave an organizer this program")
+
+
+def test_an_invite_for_no_one_is_refused_with_a_sentence(organizer):
+    organizer.screen("invites")
+    organizer.page.fill("#invite-uses", "0")
+    organizer.page.click("#invite-form button[type=submit]")
+    expect(organizer.page.locator("#error")).to_contain_text(
+        "The number of people must be a whole number from 1 to 1000000.")
+    expect(organizer.page.locator("#invite-made")).to_be_hidden()

@@ -82,8 +82,8 @@ $("invite-form").addEventListener("submit", async (/** @type {SubmitEvent} */ ev
     const uses = Number($("invite-uses").value);
     const expiry = $("invite-expiry").value;
     await act(/** @type {HTMLButtonElement} */ (event.submitter), async () => {
-        if (!Number.isInteger(uses) || uses < 1 || uses > 10_000) {
-            throw new ClientError("invalid-uses", "the number of people must be a whole number from 1 to 10000");
+        if (!Number.isInteger(uses) || uses < 1 || uses > 1_000_000) { // the server's bounds, said plainly
+            throw new ClientError("invalid-uses", "the number of people must be a whole number from 1 to 1000000");
         }
         const invite = await api().createInvite(program, uses, expiry ? Number(expiry) : null);
         const link = joinLink(program, invite.code);

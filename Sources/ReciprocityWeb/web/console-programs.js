@@ -5,7 +5,7 @@
 
 import { $, confirmStep, el, say } from "./dom.js";
 import { ClientError } from "./server-api.js";
-import { act, api, consoleState, nameProgram } from "./console-ui.js";
+import { act, api, consoleState } from "./console-ui.js";
 
 /** @type {(name: string) => void} */
 let created = () => {};
@@ -99,7 +99,6 @@ $("create-program-form").addEventListener("submit", async (/** @type {SubmitEven
         }
         consoleState.programs = [...consoleState.programs, name].sort();
         created(name);
-        nameProgram();
         /** @type {HTMLFormElement} */ ($("create-program-form")).reset();
         await render();
         if (note) {
