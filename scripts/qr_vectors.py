@@ -3,8 +3,9 @@
 scripts/requirements-test.txt) for the console's encoder, web/qr.js, to match module for module
 (Tests/web/test_qr.py). Byte mode (the text as UTF-8), error correction level M, the smallest version.
 
-The texts: short ones, join links of several lengths, UTF-8 beyond ASCII, and for every version 1 to 40 the
-longest text it holds and one byte more (which needs the next version).
+The texts: short ones, join links of several lengths, UTF-8 beyond ASCII, for every version 1 to 40 the longest
+text it holds and one byte more (which needs the next version), and join links until each of the eight data masks
+has been chosen at least twice.
 
 segno 1.6.6 differs from ISO/IEC 18004:2015 7.4.10 in one place, patched here: when the bit stream already ends
 on a codeword boundary (always so in byte mode once the 4-bit terminator fits) it adds a whole codeword of zero
@@ -66,10 +67,26 @@ def texts():
             yield f"one byte more than version {version} holds", "".join(rng.choice(alphabet) for _ in range(longest + 1))
 
 
+def every_mask(tests):
+    """Join links (seeded, so the file is the same on every run) until each mask is in `tests` twice."""
+    rng = random.Random(18004)
+    alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_"
+    counts = {mask: sum(t["mask"] == mask for t in tests) for mask in range(8)}
+    while min(counts.values()) < 2:
+        code = "".join(rng.choice(alphabet) for _ in range(43))
+        text = f"https://mentoring.example.org/join#program=p{rng.randrange(1000)}&invite=rcpi_{code}"
+        symbol = reference(text)
+        if counts[symbol["mask"]] < 2:
+            counts[symbol["mask"]] += 1
+            yield f"join link masked with pattern {symbol['mask']}", text, symbol
+
+
 def main():
     tests = []
     for tc_id, (comment, text) in enumerate(texts(), start=1):
         tests.append({"tcId": tc_id, "comment": comment, "text": text, **reference(text)})
+    for comment, text, symbol in list(every_mask(tests)):
+        tests.append({"tcId": len(tests) + 1, "comment": comment, "text": text, **symbol})
     document = {
         "algorithm": "QR code, byte mode, error correction level M",
         "generator": f"segno {segno.__version__} (scripts/qr_vectors.py)",

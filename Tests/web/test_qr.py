@@ -29,6 +29,7 @@ def test_every_vector_module_for_module(browser, server):
     tests = document["tests"]
     assert document["numberOfTests"] == len(tests) >= 90
     assert {t["version"] for t in tests} == set(range(1, 41))
+    assert {t["mask"] for t in tests} == set(range(8))
     page = browser.new_context().new_page()
     page.goto(server.base + "/console")
     results = {r["tcId"]: r for r in page.evaluate(CHECK, tests)}
