@@ -4,7 +4,7 @@
 Every <script src="/web/NAME"> and <link href="/web/NAME"> in Sources/ReciprocityWeb/web/*.html gets
 integrity="sha256-<base64 of the file's SHA-256>" (added when missing, replaced when stale). ES modules imported
 by a module get no SRI from the importing tag, so each one is listed as <link rel="modulepreload" integrity=...>,
-and this script refuses a module that some module imports but no modulepreload names.
+and this script refuses a page that does not preload every module its scripts reach by imports.
 
 Usage: scripts/web_sri.py          rewrite in place
        scripts/web_sri.py --check  exit 1 if anything is stale or missing (nothing written)
@@ -48,11 +48,17 @@ def main():
     check = "--check" in sys.argv[1:]
     problems, changed = [], []
     modules = {p.name for p in WEB.glob("*.js")}
-    imported = {name for p in WEB.glob("*.js") for name in IMPORT.findall(p.read_text(encoding="utf-8"))}
+    imports = {p.name: IMPORT.findall(p.read_text(encoding="utf-8")) for p in WEB.glob("*.js")}
     for page in sorted(WEB.glob("*.html")):
         html = page.read_text(encoding="utf-8")
         new = rewrite(html, problems, page.name)
         preloaded = set(re.findall(r"""<link\b[^>]*rel="modulepreload"[^>]*href="/web/([^"]+)\"""", new))
+        imported, reach = set(), re.findall(r"""<script\b[^>]*src="/web/([^"]+)\"""", new)
+        while reach:
+            for name in imports.get(reach.pop(), []):
+                if name not in imported:
+                    imported.add(name)
+                    reach.append(name)
         for name in sorted(imported - preloaded):
             problems.append(f"{page.name}: {name} is imported by a module but has no <link rel=\"modulepreload\" integrity>")
         for name in sorted(imported - modules):

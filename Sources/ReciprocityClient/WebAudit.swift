@@ -26,7 +26,7 @@ public enum WebAudit {
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }()
 
-    /// Audits what `link` serves: a server URL (its pages `/` and `/join`) or the exact link members were
+    /// Audits what `link` serves: a server URL (its pages, `WebHeaders.pages`) or the exact link members were
     /// given, at any path (its fragment is never sent); the page and the files it references, then
     /// `/web-manifest.json` and every asset it lists or `expected` (name -> SHA-256 hex) has. Reports files
     /// added, missing, changed or undecodable, a manifest that does not describe what is served, and a file
@@ -41,8 +41,9 @@ public enum WebAudit {
         // 1. The link, as a member's browser opens it.
         for page in fetcher.target.pages {
             let fetched = try await fetcher.get(page, as: .document)
-            if let want = expected["index.html"] {
-                differences += compare(fetched, at: page, with: want, as: "this release's index.html")
+            let file = WebHeaders.page(at: page) ?? "index.html"
+            if let want = expected[file] {
+                differences += compare(fetched, at: page, with: want, as: "this release's \(file)")
             }
             guard case .found(let html) = fetched else { continue }
             for reference in PageReferences.parse(html) {
@@ -163,7 +164,7 @@ public enum WebAudit {
         let origin: String
         /// The `Host` header: the origin's host and port, the port only when not the scheme's default.
         let host: String
-        /// Path and query of each page: the link's, or `/` and `/join` for a bare server URL.
+        /// Path and query of each page: the link's, or every page of `WebHeaders.pages` for a bare server URL.
         let pages: [String]
 
         init(link: String) throws {
@@ -186,7 +187,7 @@ public enum WebAudit {
                 throw ClientError(
                     .invalidServerUrl, "'\(sent)' is not a link to audit: its path holds characters a URL cannot")
             }
-            pages = path == "/" ? ["/", "/join"] : [path]
+            pages = path == "/" ? WebHeaders.pages.map(\.path) : [path]
         }
 
         /// The path and query of `reference` on this origin, resolved against `page` as a browser does; nil

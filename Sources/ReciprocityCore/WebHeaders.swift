@@ -2,6 +2,19 @@
 /// `reciprocity audit --web` requires exactly them, since a header can change what the browser does with
 /// byte-identical code (`Refresh` navigates, `Link` preloads, a weaker `Content-Security-Policy` allows more).
 public enum WebHeaders {
+    /// The web app's pages: each path the server answers with an HTML file of the web folder, in the order
+    /// `reciprocity audit --web` opens them for a bare server URL. `/` and `/join` (invite links) are the members'
+    /// app; `/console` is the organizers' console.
+    public static let pages: [(path: String, file: String)] = [
+        ("/", "index.html"), ("/join", "index.html"), ("/console", "console.html"),
+    ]
+
+    /// The HTML file served at `path` (its query ignored); nil for a path that is no page of the app.
+    public static func page(at path: String) -> String? {
+        let bare = path.prefix { $0 != "?" }
+        return pages.first { $0.path == bare }?.file
+    }
+
     /// What every web app response carries: a Content-Security-Policy that allows only this origin's own
     /// scripts, styles and requests (no inline script or style, no framing, no worker: a service worker would
     /// stand between the page and the server and could serve it other code), no Referer (an invite code or a

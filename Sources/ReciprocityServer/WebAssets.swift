@@ -69,11 +69,11 @@ struct WebAssets: Sendable {
                 status: .ok, headers: [.contentType: WebHeaders.contentType(ofFile: "web-manifest.json")],
                 body: .init(byteBuffer: manifest))
         }
-        // The app itself: one HTML page for the start and for invite links (`/join#program=P&invite=CODE`, the
-        // code in the fragment, which the browser never sends).
-        for path in ["/", "/join"] {
+        // The pages (`WebHeaders.pages`): the members' app at the start and for invite links
+        // (`/join#program=P&invite=CODE`, the code in the fragment, which the browser never sends), the console.
+        for (path, file) in WebHeaders.pages {
             group.get(RouterPath(path)) { _, _ in
-                guard let page = assets["index.html"] else { throw Problem(.notFound) }
+                guard let page = assets[file] else { throw Problem(.notFound) }
                 return Response(
                     status: .ok, headers: [.contentType: page.contentType], body: .init(byteBuffer: page.body))
             }

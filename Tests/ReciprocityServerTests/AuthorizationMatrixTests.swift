@@ -92,6 +92,7 @@ import Testing
                 .open(.get, "/openapi.yaml", "/openapi.yaml"),
                 .open(.get, "/", "/"),
                 .open(.get, "/join", "/join"),
+                .open(.get, "/console", "/console"),
                 .open(.get, "/web/{asset}", "/web/reciprocity.js"),
                 .open(.get, "/web-manifest.json", "/web-manifest.json"),
                 .open(.get, "/healthz", "/healthz"),

@@ -99,11 +99,13 @@ import Testing
         }
     }
 
-    @Test func theAppIsServedAtTheRootAndForInviteLinks() async throws {
-        let page = try #require(try Self.filesOnDisk()["index.html"])
+    @Test func everyPageIsServedAtItsPath() async throws {
+        let files = try Self.filesOnDisk()
         let harness = try Harness()
         try await harness.application().test(.live) { client in
-            for path in ["/", "/join"] {
+            #expect(WebHeaders.pages.map(\.path) == ["/", "/join", "/console"])
+            for (path, file) in WebHeaders.pages {
+                let page = try #require(files[file])
                 let response = try await client.send(.get, path)
                 #expect(response.status == .ok, "\(path)")
                 #expect(Data(buffer: response.body) == page, "\(path)")
@@ -121,14 +123,12 @@ import Testing
         let files = try Self.filesOnDisk()
         let pages = files.filter { $0.key.hasSuffix(".html") }
         #expect(!pages.isEmpty)
-        let imported = Set(
-            files.filter { $0.key.hasSuffix(".js") }.flatMap { _, data in
-                String(decoding: data, as: UTF8.self).matches(
-                    of: /(?m)^\s*(?:import|export)\b[^;]*?\bfrom\s*"\.\/([^"]+)"/
-                )
+        // The modules each module imports: a page must preload every module its scripts reach.
+        let imports = files.filter { $0.key.hasSuffix(".js") }.mapValues { data in
+            String(decoding: data, as: UTF8.self).matches(of: /(?m)^\s*(?:import|export)\b[^;]*?\bfrom\s*"\.\/([^"]+)"/)
                 .map { String($0.output.1) }
-            })
-        #expect(imported.isSuperset(of: ["reciprocity.js", "chacha20poly1305.js"]))
+        }
+        #expect(Set(imports.values.joined()).isSuperset(of: ["reciprocity.js", "chacha20poly1305.js"]))
         for (name, data) in pages {
             let html = String(decoding: data, as: UTF8.self)
             let tags = html.matches(of: /<(?:script|link)\b[^>]*>/).map { String($0.output) }
@@ -149,6 +149,13 @@ import Testing
                 checked += 1
             }
             #expect(checked >= 4, "\(name)")
+            var imported: Set<String> = []
+            var reach = tags.filter { $0.hasPrefix("<script") }.compactMap { tag in
+                tag.firstMatch(of: /src="\/web\/([^"]+)"/).map { String($0.output.1) }
+            }
+            while let module = reach.popLast() {
+                for next in imports[module] ?? [] where imported.insert(next).inserted { reach.append(next) }
+            }
             #expect(
                 imported.isSubset(of: preloaded),
                 "\(name): imported modules without modulepreload: \(imported.subtracting(preloaded).sorted())")

@@ -15,8 +15,8 @@ import shutil
 import pytest
 from playwright.sync_api import sync_playwright
 
-from support import (CLI, DOCS_SHOT_NAMES, DOCS_SHOTS, INSECURE_HOST, ROOT, SHOTS, WEB, Member, same_origin_requests,
-                     snapshot_binaries, stale_assets, start_server)
+from support import (ADMIN_CREDENTIAL, CLI, DOCS_SHOT_NAMES, DOCS_SHOTS, INSECURE_HOST, ROOT, SHOTS, WEB, Member,
+                     same_origin_requests, snapshot_binaries, stale_assets, start_server)
 
 
 def pytest_addoption(parser):
@@ -74,6 +74,14 @@ def served_as_source(bin_dir, web_folder, tmp_path_factory):
 def server(bin_dir, web_folder, served_as_source, tmp_path):
     """A server of this test's own, with the program acme (at most 8 marks each)."""
     server = start_server(bin_dir, tmp_path, web_folder)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def console_server(bin_dir, web_folder, served_as_source, tmp_path):
+    """A server of this test's own with its admin API on (credential ADMIN_CREDENTIAL) and the program acme."""
+    server = start_server(bin_dir, tmp_path, web_folder, admin_credential=ADMIN_CREDENTIAL)
     yield server
     server.stop()
 

@@ -26,10 +26,14 @@ DOCS_SHOTS = ROOT / "docs" / "screenshots"
 # The screenshots --docs copies to docs/screenshots/.
 SCREENS = ["profile", "about", "directory", "interests", "matches", "keys", "device"]
 DOCS_SHOT_NAMES = ["join", "directory", "matches", "interests", "keys-changed", "mobile-interests-screen", "error-log",
-                   "matches-warnings"] + [f"phone-{name}" for name in ["join", *SCREENS, "marked"]] + [f"wide-{name}" for name in SCREENS]
+                   "matches-warnings"] + [f"phone-{name}" for name in ["join", *SCREENS, "marked"]] + [f"wide-{name}" for name in SCREENS] \
+    + [f"console-{width}-{name}" for width in ["wide", "phone"]
+       for name in ["signin", "signin-error", "programs", "invites", "members", "health", "audit", "organizers"]]
 # Words a member's screens must not show until asked (inside a disclosure, "Advanced", or an error's details).
 JARGON = ["dummies", "padded", "tree head", "derivation", "key log", "token"]
 MAX_MARKS = 8
+# The operator's admin credential of the console tests' servers (at least 32 characters).
+ADMIN_CREDENTIAL = "rcpa_console-test-operator-credential-0123456789"
 # A name for the loopback address (the session's Chromium resolves it to 127.0.0.1): Chromium treats
 # http://127.x.y.z as a secure context, so an insecure origin needs a name other than localhost.
 INSECURE_HOST = "reciprocity.test"
@@ -126,11 +130,18 @@ class Server:
         db.close()
 
 
-def start_server(bin_dir, folder, web_folder=None, max_marks=MAX_MARKS):
-    """A started server over a fresh database with the program acme (at most `max_marks` marks per member)."""
+def start_server(bin_dir, folder, web_folder=None, max_marks=MAX_MARKS, admin_credential=None):
+    """A started server over a fresh database with the program acme (at most `max_marks` marks per member); with
+    `admin_credential`, its admin API on (the credential in a 0600 file, as an operator keeps it)."""
     server = Server(bin_dir, folder, web_folder)
     server.admin("program", "create", "acme", "--max-marks", str(max_marks))
-    server.start()
+    options = []
+    if admin_credential:
+        path = pathlib.Path(folder) / "admin-credential"
+        path.touch(mode=0o600)
+        path.write_text(admin_credential)
+        options = ["--admin-credential-file", str(path)]
+    server.start(*options)
     return server
 
 

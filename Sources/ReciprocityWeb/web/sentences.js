@@ -53,7 +53,7 @@ const REFUSED = ["invalid-profile", "invalid-parameter", "invalid-argument", "in
 /**
  * Problem codes shown by their message, as any client error is: worded where they arise (quota-exceeded in
  * membership.js; mark-not-found and proof-not-found are outcomes server-api.js acts on), or answered only by the
- * operator's endpoints, which the page never calls.
+ * operator's and organizers' endpoints, which the page never calls (the console, console-ui.js, words those).
  */
 const OWN_MESSAGE = [
     "quota-exceeded", "mark-not-found", "proof-not-found", "admin-disabled", "metrics-disabled", "program-exists",

@@ -1,36 +1,15 @@
 // @ts-check
-// The helpers every screen of the web app shares: elements, the page's error and status lines, actions, and a
-// step that asks first. No state of their own beyond the page's; no request.
+// The helpers every screen of the members' app shares: dom.js's (elements, the status line, times, a step that
+// asks first) and the error box in the members' words, and actions. No state of their own beyond the page's; no
+// request.
 
 import { describe } from "./sentences.js";
+import { $, clearMessages, el } from "./dom.js";
 
-/**
- * The element with this id (typed `any`: each caller knows its kind).
- * @type {(id: string) => any}
- */
-export const $ = (id) => document.getElementById(id);
+export { $, clearMessages, confirmStep, el, say, when } from "./dom.js";
 
 /** What each kind of interest reads as, after "You marked them" or "You wanted them". */
 export const WANTS = { mentor: "as your mentor", mentee: "as your mentee", peer: "as a peer" };
-
-/**
- * An element with attributes and children (strings become text nodes).
- * @template {keyof HTMLElementTagNameMap} K
- * @param {K} tag
- * @param {Record<string, any>} [attributes] false, null and undefined leave one out; true sets it empty
- * @param {...(Node | string | null | undefined | false | (Node | string | null | undefined | false)[])} children
- * @returns {HTMLElementTagNameMap[K]}
- */
-export function el(tag, attributes = {}, ...children) {
-    const node = document.createElement(tag);
-    for (const [name, value] of Object.entries(attributes)) {
-        if (value === false || value === undefined || value === null) continue;
-        if (name === "class") node.className = value;
-        else node.setAttribute(name, value === true ? "" : value);
-    }
-    for (const child of children.flat()) if (child !== null && child !== undefined && child !== false) node.append(child);
-    return node;
-}
 
 /**
  * Shows `error` in the page's error box (its sentence from sentences.js and its code).
@@ -44,58 +23,6 @@ export function showError(error, { focus = true } = {}) {
     box.replaceChildren(el("p", {}, text), el("p", { class: "help" }, `Error code: ${code}`));
     box.hidden = false;
     if (focus) box.focus(); // a background poll announces (role=alert) without moving the focus
-}
-
-/**
- * Empties the error box and the status line.
- * @returns {void}
- */
-export function clearMessages() {
-    $("error").hidden = true;
-    $("error").replaceChildren();
-    $("status").textContent = "";
-}
-
-/**
- * Sets the status line: an action's outcome. The line sits in the dock at the bottom of the screen (sticky), so it
- * shows where the member is on a long page, and takes the focus (a screen reader reads it; the member sees it).
- * @param {string} text
- * @param {{focus?: boolean}} options (optional) `focus: false` for what a background poll found
- * @returns {void}
- */
-export function say(text, { focus = true } = {}) {
-    const status = $("status");
-    status.textContent = text;
-    if (focus && text) status.focus();
-}
-
-// The status line's Close button: the line goes, and the focus returns to the screen without scrolling it.
-$("status-close").addEventListener("click", () => {
-    $("status").textContent = "";
-    $("main").focus({ preventScroll: true });
-});
-
-const RELATIVE = new Intl.RelativeTimeFormat("en", { numeric: "auto" });
-const DAY_MS = 86_400_000;
-
-/**
- * A time for a member to read: "5 minutes ago", "yesterday", or a date in their own time zone a week on, with
- * the full local date and time as its title.
- * @param {string} iso an ISO 8601 time
- * @returns {HTMLTimeElement}
- */
-export function when(iso) {
-    const date = new Date(iso);
-    const ago = Date.now() - date.getTime();
-    const full = date.toLocaleString("en", { dateStyle: "long", timeStyle: "short" });
-    let text;
-    if (Number.isNaN(ago)) text = iso;
-    else if (ago < 60_000) text = "just now";
-    else if (ago < 3_600_000) text = RELATIVE.format(-Math.floor(ago / 60_000), "minute");
-    else if (ago < DAY_MS) text = RELATIVE.format(-Math.floor(ago / 3_600_000), "hour");
-    else if (ago < 7 * DAY_MS) text = RELATIVE.format(-Math.floor(ago / DAY_MS), "day");
-    else text = `on ${date.toLocaleDateString("en", { dateStyle: "long" })}`;
-    return el("time", { datetime: iso, title: full }, text);
 }
 
 /**
@@ -118,20 +45,4 @@ export async function act(button, body) {
         document.body.removeAttribute("aria-busy");
         if (button) button.disabled = false;
     }
-}
-
-// A step that asks first: "NAME-start" shows "NAME-confirm" and moves to "NAME-go"; "NAME-cancel" hides it again.
-/**
- * @param {string} name
- * @returns {void}
- */
-export function confirmStep(name) {
-    $(`${name}-start`).addEventListener("click", () => {
-        $(`${name}-confirm`).hidden = false;
-        $(`${name}-go`).focus();
-    });
-    $(`${name}-cancel`).addEventListener("click", () => {
-        $(`${name}-confirm`).hidden = true;
-        $(`${name}-start`).focus();
-    });
 }
