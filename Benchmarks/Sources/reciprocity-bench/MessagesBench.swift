@@ -38,7 +38,8 @@ struct MessagesBench: AsyncParsableCommand {
             request.method = .POST
             request.headers.add(name: "Authorization", value: "Bearer \(fixture.credentials[sender])")
             request.headers.add(name: "Content-Type", value: "application/json")
-            request.body = .bytes(ByteBuffer(bytes: try APICoding.encoder().encode(PostMessageRequest(envelope: envelope))))
+            request.body = .bytes(
+                ByteBuffer(bytes: try APICoding.encoder().encode(PostMessageRequest(envelope: envelope))))
             return request
         }
         let client = makeClient(connections: workers)
