@@ -10,7 +10,7 @@ struct Bench: AsyncParsableCommand {
         subcommands: [
             DeriveBench.self, IngestBench.self, RequestsBench.self, ScaleBench.self, ScenarioBench.self,
             InterestBench.self,
-            TransparencyBench.self, DirectoryBench.self,
+            TransparencyBench.self, DirectoryBench.self, MessagesBench.self,
         ]
     )
 }
