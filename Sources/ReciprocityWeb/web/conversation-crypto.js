@@ -10,7 +10,7 @@
 // envelope changes nothing. Errors are ReciprocityError with the codes of Specs/messages.md section 7.
 
 import { AuthenticationError, open, seal } from "./chacha20poly1305.js";
-import { ReciprocityError, checkName, checkPublicKey, hkdf, hmacSha256, importPrivateKey, publicKeyOf, x25519 } from "./reciprocity.js";
+import { ReciprocityError, checkName, checkPublicKey, concat, hkdf, hmacSha256, importPrivateKey, publicKeyOf, x25519 } from "./reciprocity.js";
 
 const encoder = new TextEncoder();
 const ROOT = encoder.encode("reciprocity/v1 messages root");
@@ -60,16 +60,6 @@ const ZEROS = new Uint8Array(32);
 /** @returns {never} */
 function fail(code, reason) {
     throw new ReciprocityError(code, reason);
-}
-
-function concat(...parts) {
-    const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-    let offset = 0;
-    for (const part of parts) {
-        out.set(part, offset);
-        offset += part.length;
-    }
-    return out;
 }
 
 const lp = (...fields) => concat(...fields.flatMap((f) => [Uint8Array.of(f.length >>> 8, f.length & 0xff), f]));

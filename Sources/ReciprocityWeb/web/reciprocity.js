@@ -47,7 +47,7 @@ function fail(code, reason) {
     throw new ReciprocityError(code, reason);
 }
 
-function concat(...parts) {
+export function concat(...parts) {
     const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
     let offset = 0;
     for (const part of parts) {
