@@ -90,7 +90,8 @@ extension PostgresStore {
                     WHERE m.token = v.token AND m.program_id = v.program_id AND m.epoch = v.epoch)
                 RETURNING 1
                 """, on: connection)
-            return PurgeResult(invites: invites, marks: marks, matches: matches, auditEntries: auditEntries,
+            return PurgeResult(
+                invites: invites, marks: marks, matches: matches, auditEntries: auditEntries,
                 conversations: conversations)
         }
     }

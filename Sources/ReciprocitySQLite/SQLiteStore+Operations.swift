@@ -77,7 +77,8 @@ extension SQLiteStore {
                           AND m.epoch = conversation.epoch AND m.token = conversation.token)
                     """)
             return PurgeResult(
-                invites: invites, marks: marks, matches: matches, auditEntries: auditEntries, conversations: db.changesCount)
+                invites: invites, marks: marks, matches: matches, auditEntries: auditEntries,
+                conversations: db.changesCount)
         }
         return result
     }
