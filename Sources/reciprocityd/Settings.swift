@@ -193,8 +193,10 @@ struct Setting: Sendable {
         Setting("notices-per-minute", "Email notices sent a minute at most", \.noticesPerMinute) {
             try number($0, in: 1...6000)
         },
-        Setting("notices", "Email notices on or off (off keeps addresses but queues and sends nothing)", \.notices) {
-            text in
+        Setting(
+            "notices", "Email notices on or off (off keeps addresses but queues and sends nothing)", \.notices,
+            shownDefault: "on"
+        ) { text in
             guard ["on", "off"].contains(text) else { throw Refusal("must be on or off, got '\(text)'") }
             return text == "on"
         },

@@ -56,6 +56,9 @@ import Testing
         ProgramRequest(.post, "/members/{handle}/reinstate", "/members/amy/reinstate"),
         ProgramRequest(.get, "/audit"),
         ProgramRequest(.get, "/audit", "/audit?limit=0"),
+        ProgramRequest(.get, "/reports"),
+        ProgramRequest(.post, "/reminders", body: #"{"kind":"complete-profile"}"#),
+        ProgramRequest(.post, "/reminders", body: #"{"kind":"birthday"}"#),
     ]
 
     /// A database with program alpha, organizer lead of alpha, and, when `withBravo`, program bravo with member
