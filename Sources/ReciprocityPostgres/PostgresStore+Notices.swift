@@ -44,7 +44,9 @@ extension PostgresStore {
                 """, on: connection)
             var queued = 0
             for row in rows {
-                let (memberID, programID) = (try row["member_id"].decode(Int64.self), try row["program_id"].decode(Int64.self))
+                let (memberID, programID) = (
+                    try row["member_id"].decode(Int64.self), try row["program_id"].decode(Int64.self)
+                )
                 let (epoch, token) = (try row["epoch"].decode(Int64.self), try row["token"].decode(Data.self))
                 let inserted = try await self.execute(
                     """

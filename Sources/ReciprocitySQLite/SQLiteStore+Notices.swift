@@ -82,7 +82,9 @@ extension SQLiteStore {
         }
     }
 
-    static func insertNotice(_ db: Database, memberID: Int64, programID: Int64, kind: NoticeKind, now: Int64, due: Int64)
+    static func insertNotice(
+        _ db: Database, memberID: Int64, programID: Int64, kind: NoticeKind, now: Int64, due: Int64
+    )
         throws
     {
         try db.cachedExecute(

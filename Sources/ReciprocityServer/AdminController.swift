@@ -46,7 +46,8 @@ struct AdminController {
         guard noticesEnabled else {
             throw Problem(.noticesOff, detail: "this server has no SMTP relay set, so it sends no email")
         }
-        let queued = try await operations(context).remind(program: context.parameters.require("program"), kind: body.kind)
+        let queued = try await operations(context).remind(
+            program: context.parameters.require("program"), kind: body.kind)
         return try jsonResponse(ReminderResponse(kind: body.kind, queued: queued), status: .accepted)
     }
 

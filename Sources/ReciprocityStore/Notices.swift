@@ -19,9 +19,12 @@ public enum EmailAddress {
         let refuse = { (why: String) in StoreError(.invalidEmail, "the email address \(why)") }
         guard !address.isEmpty else { throw refuse("is empty") }
         guard address.count <= maxLength else { throw refuse("is longer than \(maxLength) characters") }
-        guard !address.unicodeScalars.contains(where: { $0.properties.isWhitespace || $0.value < 0x20 || $0.value == 0x7F
-                || $0.properties.generalCategory == .control || $0.properties.generalCategory == .format
-        }) else { throw refuse("has a space or a control character") }
+        guard
+            !address.unicodeScalars.contains(where: {
+                $0.properties.isWhitespace || $0.value < 0x20 || $0.value == 0x7F
+                    || $0.properties.generalCategory == .control || $0.properties.generalCategory == .format
+            })
+        else { throw refuse("has a space or a control character") }
         let parts = address.split(separator: "@", omittingEmptySubsequences: false)
         guard parts.count == 2 else { throw refuse("must have exactly one @") }
         guard !parts[0].isEmpty, !parts[1].isEmpty else { throw refuse("needs text before and after the @") }

@@ -170,7 +170,12 @@ struct Setting: Sendable {
         ) { text in
             guard let url = URL(string: text), ["smtp", "smtps"].contains(url.scheme), url.host != nil,
                 url.user == nil, url.password == nil
-            else { throw Refusal("must be smtp://HOST:PORT or smtps://HOST:PORT, without a user or password, got '\(text)'") }
+            else {
+                // The text is not repeated: it may hold a password.
+                throw Refusal(
+                    "must be smtp://HOST:PORT or smtps://HOST:PORT, with the user and password given apart"
+                        + " (--smtp-username, --smtp-password-file)")
+            }
             return text
         },
         Setting("smtp-username", "The username for the SMTP relay; without it no authentication", \.smtpUsername) {

@@ -104,7 +104,9 @@ import Testing
                 .member(.get, "/v1/me", "/v1/me"),
                 .member(.put, "/v1/me/profile", "/v1/me/profile", body: profile),
                 .member(.put, "/v1/me/email", "/v1/me/email", body: #"{"email":"someone@example.test"}"#),
-                .member(.delete, "/v1/me/email", "/v1/me/email", other: .noContent, otherProgram: .noContent, owner: .noContent),
+                .member(
+                    .delete, "/v1/me/email", "/v1/me/email", other: .noContent, otherProgram: .noContent,
+                    owner: .noContent),
                 .member(.get, "/v1/directory", "/v1/directory"),
                 .member(.get, "/v1/profiles", "/v1/profiles"),
                 // Another program's member cannot see this program's members.
