@@ -308,6 +308,7 @@ extension PostgresStore {
             "v9-notices",
             [
                 "ALTER TABLE member ADD COLUMN email text",
+                "CREATE INDEX member_with_email ON member (id) WHERE email IS NOT NULL",
                 """
                 CREATE TABLE notice (
                     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

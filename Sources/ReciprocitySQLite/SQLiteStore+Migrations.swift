@@ -306,6 +306,7 @@ extension SQLiteStore {
             try db.execute(
                 sql: """
                     ALTER TABLE member ADD COLUMN email TEXT;
+                    CREATE INDEX member_with_email ON member(id) WHERE email IS NOT NULL;
                     CREATE TABLE notice (
                         id INTEGER PRIMARY KEY AUTOINCREMENT,
                         member_id INTEGER NOT NULL REFERENCES member(id) ON DELETE CASCADE,

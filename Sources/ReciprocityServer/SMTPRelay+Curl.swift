@@ -4,7 +4,7 @@ public import Foundation
 /// The operator's SMTP relay, reached through libcurl: STARTTLS always required (`CURLUSESSL_ALL`, so a relay
 /// that does not offer it is refused, never spoken to in clear), the certificate checked against the system's
 /// CAs or `caFile`, authentication when a username is set, and a bound on every transaction.
-public struct SMTPRelay: NoticeSending {
+public struct SMTPRelay: NoticeSending, CustomStringConvertible {
     /// `smtp://HOST:PORT` (STARTTLS) or `smtps://HOST:PORT` (TLS from the first byte).
     public let url: String
     public let username: String?
@@ -21,6 +21,11 @@ public struct SMTPRelay: NoticeSending {
         self.password = password
         self.caFile = caFile
         self.timeout = timeout
+    }
+
+    /// Without the password, so that no log or error can carry it.
+    public var description: String {
+        "SMTPRelay(\(url), user: \(username ?? "none"), password: \(password == nil ? "none" : "set"), CA file: \(caFile ?? "system"))"
     }
 
     private static let initialised: Bool = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) == CURLE_OK }()
