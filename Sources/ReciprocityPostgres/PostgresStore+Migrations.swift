@@ -337,6 +337,19 @@ extension PostgresStore {
                 """,
                 "CREATE INDEX match_notice_by_time ON match_notice (noticed_at)",
                 "ALTER TABLE match_notice ALTER COLUMN token SET STATISTICS 0",
+                """
+                CREATE TABLE conversation_notice (
+                    program_id bigint NOT NULL,
+                    epoch bigint NOT NULL,
+                    token bytea NOT NULL,
+                    member_id bigint NOT NULL REFERENCES member(id) ON DELETE CASCADE,
+                    noticed_at bigint NOT NULL,
+                    last_seq bigint NOT NULL,
+                    PRIMARY KEY (program_id, epoch, token, member_id)
+                )
+                """,
+                "CREATE INDEX conversation_notice_by_time ON conversation_notice (noticed_at)",
+                "ALTER TABLE conversation_notice ALTER COLUMN token SET STATISTICS 0",
             ]
         ),
     ]

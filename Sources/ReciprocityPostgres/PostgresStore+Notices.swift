@@ -63,6 +63,62 @@ extension PostgresStore {
         }
     }
 
+    public func queueMessageNotices(since: Date, now: Date, spread: TimeInterval) async throws -> Int {
+        let (since, now) = (Self.millis(since), Self.millis(now))
+        let interval = Int64(NoticeLimits.messageNoticeInterval * 1000)
+        let spread = Int64(spread * 1000)
+        return try await transaction { connection in
+            try await self.execute(
+                "DELETE FROM conversation_notice WHERE noticed_at < \(since - interval)", on: connection)
+            // As for matches: the members with an address, their own match index entries, their conversations.
+            let rows = try await self.rows(
+                """
+                SELECT e.id AS member_id, c.program_id, c.epoch, c.token, c.last_seq,
+                       n.noticed_at, n.last_seq AS noticed_seq
+                FROM member e JOIN "match" m ON m.a_member_id = e.id
+                JOIN conversation c ON c.program_id = m.program_id AND c.epoch = m.epoch AND c.token = m.token
+                LEFT JOIN conversation_notice n ON n.program_id = c.program_id AND n.epoch = c.epoch
+                    AND n.token = c.token AND n.member_id = e.id
+                WHERE e.email IS NOT NULL AND c.ended_at IS NULL AND c.last_sent_at >= \(since)
+                UNION ALL
+                SELECT e.id AS member_id, c.program_id, c.epoch, c.token, c.last_seq,
+                       n.noticed_at, n.last_seq AS noticed_seq
+                FROM member e JOIN "match" m ON m.b_member_id = e.id
+                JOIN conversation c ON c.program_id = m.program_id AND c.epoch = m.epoch AND c.token = m.token
+                LEFT JOIN conversation_notice n ON n.program_id = c.program_id AND n.epoch = c.epoch
+                    AND n.token = c.token AND n.member_id = e.id
+                WHERE e.email IS NOT NULL AND c.ended_at IS NULL AND c.last_sent_at >= \(since)
+                """, on: connection)
+            var queued = 0
+            for row in rows {
+                if let noticedAt = try row["noticed_at"].decode(Int64?.self), noticedAt > now - interval { continue }
+                let memberID = try row["member_id"].decode(Int64.self)
+                let programID = try row["program_id"].decode(Int64.self)
+                let (epoch, token) = (try row["epoch"].decode(Int64.self), try row["token"].decode(Data.self))
+                let noticedSeq = try row["noticed_seq"].decode(Int64?.self) ?? 0
+                guard
+                    try await self.row(
+                        """
+                        SELECT 1 FROM message WHERE program_id = \(programID) AND epoch = \(epoch) AND token = \(token)
+                            AND seq > \(noticedSeq) AND sender_id <> \(memberID) AND sent_at >= \(since) LIMIT 1
+                        """, on: connection) != nil
+                else { continue }
+                try await self.execute(
+                    """
+                    INSERT INTO conversation_notice (program_id, epoch, token, member_id, noticed_at, last_seq)
+                    VALUES (\(programID), \(epoch), \(token), \(memberID), \(now), \(try row["last_seq"].decode(Int64.self)))
+                    ON CONFLICT (program_id, epoch, token, member_id)
+                    DO UPDATE SET noticed_at = excluded.noticed_at, last_seq = excluded.last_seq
+                    """, on: connection)
+                try await self.insertNotice(
+                    connection, memberID: memberID, programID: programID, kind: .message, now: now,
+                    due: now + Int64.random(in: 0...spread))
+                queued += 1
+            }
+            return queued
+        }
+    }
+
     public func queueReminder(programID: Int64, memberIDs: [Int64], kind: NoticeKind, actor: AuditActor, now: Date)
         async throws -> Int
     {

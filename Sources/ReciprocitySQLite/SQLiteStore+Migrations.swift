@@ -330,6 +330,16 @@ extension SQLiteStore {
                         PRIMARY KEY (program_id, epoch, token, member_id)
                     ) WITHOUT ROWID;
                     CREATE INDEX match_notice_by_time ON match_notice(noticed_at);
+                    CREATE TABLE conversation_notice (
+                        program_id INTEGER NOT NULL,
+                        epoch INTEGER NOT NULL,
+                        token BLOB NOT NULL,
+                        member_id INTEGER NOT NULL REFERENCES member(id) ON DELETE CASCADE,
+                        noticed_at INTEGER NOT NULL,
+                        last_seq INTEGER NOT NULL,
+                        PRIMARY KEY (program_id, epoch, token, member_id)
+                    ) WITHOUT ROWID;
+                    CREATE INDEX conversation_notice_by_time ON conversation_notice(noticed_at);
                     """)
         }
         return migrator

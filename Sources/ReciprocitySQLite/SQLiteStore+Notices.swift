@@ -58,6 +58,63 @@ extension SQLiteStore {
         }
     }
 
+    public func queueMessageNotices(since: Date, now: Date, spread: TimeInterval) async throws -> Int {
+        try await write { db in
+            let (since, now) = (Self.millis(since), Self.millis(now))
+            let interval = Int64(NoticeLimits.messageNoticeInterval * 1000)
+            try db.cachedExecute(
+                sql: "DELETE FROM conversation_notice WHERE noticed_at < ?", arguments: [since - interval])
+            // As for matches: the members with an address, their own match index entries, their conversations.
+            let rows = try db.cachedRows(
+                sql: """
+                    SELECT e.id AS member_id, c.program_id, c.epoch, c.token, c.last_seq,
+                           n.noticed_at, n.last_seq AS noticed_seq
+                    FROM member e JOIN "match" m INDEXED BY match_by_a ON m.a_member_id = e.id
+                    JOIN conversation c ON c.program_id = m.program_id AND c.epoch = m.epoch AND c.token = m.token
+                    LEFT JOIN conversation_notice n ON n.program_id = c.program_id AND n.epoch = c.epoch
+                        AND n.token = c.token AND n.member_id = e.id
+                    WHERE e.email IS NOT NULL AND c.ended_at IS NULL AND c.last_sent_at >= ?1
+                    UNION ALL
+                    SELECT e.id AS member_id, c.program_id, c.epoch, c.token, c.last_seq,
+                           n.noticed_at, n.last_seq AS noticed_seq
+                    FROM member e JOIN "match" m INDEXED BY match_by_b ON m.b_member_id = e.id
+                    JOIN conversation c ON c.program_id = m.program_id AND c.epoch = m.epoch AND c.token = m.token
+                    LEFT JOIN conversation_notice n ON n.program_id = c.program_id AND n.epoch = c.epoch
+                        AND n.token = c.token AND n.member_id = e.id
+                    WHERE e.email IS NOT NULL AND c.ended_at IS NULL AND c.last_sent_at >= ?1
+                    """, arguments: [since])
+            var queued = 0
+            for row in rows {
+                if let noticedAt = row["noticed_at"] as Int64?, noticedAt > now - interval { continue }
+                let memberID: Int64 = row["member_id"]
+                let key: [any DatabaseValueConvertible] = [
+                    row["program_id"] as Int64, row["epoch"] as Int64, row["token"] as Data,
+                ]
+                guard
+                    try db.cachedValue(
+                        Bool.self,
+                        sql: """
+                            SELECT 1 FROM message WHERE program_id = ? AND epoch = ? AND token = ?
+                                AND seq > ? AND sender_id <> ? AND sent_at >= ? LIMIT 1
+                            """,
+                        arguments: StatementArguments(key + [row["noticed_seq"] as Int64? ?? 0, memberID, since]))
+                        != nil
+                else { continue }
+                try db.cachedExecute(
+                    sql: """
+                        INSERT INTO conversation_notice (program_id, epoch, token, member_id, noticed_at, last_seq)
+                        VALUES (?, ?, ?, ?, ?, ?)
+                        ON CONFLICT (program_id, epoch, token, member_id) DO UPDATE SET noticed_at = excluded.noticed_at, last_seq = excluded.last_seq
+                        """, arguments: StatementArguments(key + [memberID, now, row["last_seq"] as Int64]))
+                try Self.insertNotice(
+                    db, memberID: memberID, programID: row["program_id"], kind: .message, now: now,
+                    due: now + Int64.random(in: 0...Int64(spread * 1000)))
+                queued += 1
+            }
+            return queued
+        }
+    }
+
     public func queueReminder(programID: Int64, memberIDs: [Int64], kind: NoticeKind, actor: AuditActor, now: Date)
         async throws -> Int
     {

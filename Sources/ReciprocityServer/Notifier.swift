@@ -41,6 +41,9 @@ public struct OutgoingEmail: Sendable, Equatable {
         case .match:
             subject = "You have a new match in \(program)"
             text = "You have a new match in \(program). Open the app to see it."
+        case .message:
+            subject = "You have a new message in \(program)"
+            text = "You have a new message from one of your matches in \(program). Open the app to read it."
         case .completeProfile:
             subject = "Complete your profile in \(program)"
             text =
@@ -125,7 +128,11 @@ public struct Notifier: Service {
                 let now = Date()
                 let queued = try await store.queueMatchNotices(
                     since: now - NoticeLimits.matchLookback, now: now, spread: configuration.spread)
-                if queued > 0 { logger.info("notices queued", metadata: ["count": "\(queued)"]) }
+                let messages = try await store.queueMessageNotices(
+                    since: now - NoticeLimits.matchLookback, now: now, spread: configuration.spread)
+                if queued + messages > 0 {
+                    logger.info("notices queued", metadata: ["matches": "\(queued)", "messages": "\(messages)"])
+                }
                 while !Task.isShuttingDownGracefully,
                     let delivery = try await store.claimNotice(now: Date(), lease: configuration.lease)
                 {

@@ -39,6 +39,8 @@ public enum EmailAddress {
 public enum NoticeKind: String, Sendable, CaseIterable, Codable {
     /// "You have a new match in PROGRAM."
     case match
+    /// "You have a new message from a match in PROGRAM." (never whose, never its text)
+    case message
     /// The organizer's reminder to complete one's profile.
     case completeProfile = "complete-profile"
 }
@@ -78,6 +80,10 @@ public protocol NoticeStore: Sendable {
     /// had its notices queued, due at `now` plus a random delay of up to `spread` seconds each (so that the two
     /// notices of one match do not leave together); returns how many were queued.
     func queueMatchNotices(since: Date, now: Date, spread: TimeInterval) async throws -> Int
+    /// Queues a `message` notice for each member with an address who, in a conversation not ended, has a
+    /// message from the other member sent since `since` and after the last message notice of that conversation,
+    /// at most one per conversation per member per `NoticeLimits.messageNoticeInterval`; returns how many.
+    func queueMessageNotices(since: Date, now: Date, spread: TimeInterval) async throws -> Int
     /// Queues `kind` for each of `memberIDs` (members of the program) who has an address and writes a
     /// `reminder-sent` audit entry with the count only, atomically; returns the count.
     func queueReminder(programID: Int64, memberIDs: [Int64], kind: NoticeKind, actor: AuditActor, now: Date)
@@ -104,4 +110,6 @@ public enum NoticeLimits {
     /// A match made longer ago than this when the notifier first sees it gets no notice (so that turning
     /// notices on does not mail every old match).
     public static let matchLookback: TimeInterval = 86_400
+    /// At most one message notice per conversation per member in this long, however many messages arrive.
+    public static let messageNoticeInterval: TimeInterval = 3600
 }

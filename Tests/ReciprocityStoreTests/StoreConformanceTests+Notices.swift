@@ -97,3 +97,41 @@ extension StoreConformanceTests {
         #expect(try await store.noticeCounts() == [:])
     }
 }
+
+extension StoreConformanceTests {
+    @Test(arguments: Backend.enabled)
+    func aMessageQueuesOneNoticeToItsRecipientAtMostHourly(_ backend: Backend) async throws {
+        let harness = try await StoreHarness.make(backend)
+        let store = harness.store
+        let (program, m) = try await StoreHarness.members(store, count: 3)
+        try await store.setEmail(memberID: m[0].id, email: "a@example.test")
+        try await store.setEmail(memberID: m[1].id, email: "b@example.test")
+        let token = try await Self.match(store, m[0], m[1], in: program)
+        let quiet = try await Self.match(store, m[0], m[2], in: program)
+        #expect(try await store.queueMatchNotices(since: Date() - 3600, now: Date(), spread: 0) == 3)
+        let start = Date()
+        func post(_ sender: MemberRecord, _ conversation: InterestToken, at seconds: TimeInterval) async throws {
+            _ = try await store.postMessage(
+                memberID: sender.id, programID: program.id, token: conversation, envelope: Self.envelope(),
+                limits: ConversationLimits(), now: start + seconds)
+        }
+        func queue(at seconds: TimeInterval) async throws -> Int {
+            try await store.queueMessageNotices(since: start - 3600, now: start + seconds, spread: 0)
+        }
+        #expect(try await queue(at: 0) == 0, "no message yet")
+        try await post(m[0], token, at: 1)
+        try await post(m[0], token, at: 2)
+        try await post(m[2], quiet, at: 3)  // to m[0], who hears of it; m[2] has no address
+        #expect(try await queue(at: 5) == 2, "one to m[1] for two messages, one to m[0]; none to a sender")
+        try await post(m[0], token, at: 10)
+        #expect(try await queue(at: 20) == 0, "at most one an hour")
+        #expect(try await queue(at: 3700) == 1, "an hour on, the message not yet noticed is")
+        #expect(try await queue(at: 7400) == 0, "nothing new since")
+        var kinds: [String: [NoticeKind]] = [:]
+        while let delivery = try await store.claimNotice(now: start + 8000, lease: 60) {
+            kinds[delivery.email, default: []].append(delivery.kind)
+        }
+        #expect(kinds["a@example.test"]?.sorted { $0.rawValue < $1.rawValue } == [.match, .match, .message])
+        #expect(kinds["b@example.test"]?.sorted { $0.rawValue < $1.rawValue } == [.match, .message, .message])
+    }
+}
