@@ -74,7 +74,6 @@ class Relay:
         self.controller = None
 
     async def handle_DATA(self, server, session, envelope):
-        assert session.authenticated and session.ssl is not None
         with self.lock:
             self.messages.append((list(envelope.rcpt_tos),
                                   email.message_from_bytes(envelope.original_content, policy=email.policy.SMTP)))
@@ -84,10 +83,12 @@ class Relay:
     def authenticate(server, session, envelope, mechanism, auth_data):
         return AuthResult(success=auth_data.login == USER.encode() and auth_data.password == PASSWORD.encode())
 
-    def start(self):
+    def start(self, tls=True):
+        """With `tls`, STARTTLS and AUTH are required; without, the relay offers neither (a relay in clear)."""
+        secured = dict(tls_context=self.context, require_starttls=True, auth_required=True, auth_require_tls=True,
+                       authenticator=self.authenticate) if tls else {}
         self.controller = Controller(self, hostname="127.0.0.1", port=self.port, server_hostname="localhost",
-                                     tls_context=self.context, require_starttls=True, auth_required=True,
-                                     auth_require_tls=True, authenticator=self.authenticate)
+                                     **secured)
         self.controller.start()
 
     def stop(self):
@@ -282,3 +283,20 @@ def test_without_a_relay_no_notice_is_queued_and_reminders_are_refused(bin_dir, 
         assert server.rows("SELECT count(*) FROM notice")[0][0] == 0
     finally:
         server.stop()
+
+
+def test_a_relay_without_starttls_is_never_sent_to_in_clear(bin_dir, tmp_path, server, relay):
+    relay.start(tls=False)
+    invite = server.invite()
+    alice = member(bin_dir, tmp_path, server, invite, "alice", "Alice", email_address="alice@example.test")
+    bob = member(bin_dir, tmp_path, server, invite, "bob", "Bob", email_address="bob@example.test")
+    alice.run("interest", "add", "bob", "--as", "peer")
+    bob.run("interest", "add", "alice", "--as", "peer")
+    deadline = time.time() + 30
+    while server.rows("SELECT count(*) FROM notice WHERE attempts >= 1")[0][0] < 2 and time.time() < deadline:
+        time.sleep(0.2)
+    assert relay.received() == [], "a notice went out without TLS"
+    # libcurl's CURLE_USE_SSL_FAILED (64): STARTTLS was required and not offered; the notices wait.
+    log = (tmp_path / "server.log").read_text()
+    assert "curl_code=64" in log and "example.test" not in log and PASSWORD not in log
+    assert server.rows("SELECT state, count(*) FROM notice GROUP BY state") == [("queued", 2)]
