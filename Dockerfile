@@ -1,6 +1,6 @@
 # Reciprocity server image: build a static-stdlib release binary, run it as a non-root user in a slim
-# Debian with only the shared libraries it links (OpenSSL's libcrypto, SQLite). Configuration comes from
-# environment variables only; the database lives on the /data volume.
+# Debian with only the shared libraries it links (OpenSSL's libcrypto, SQLite, libcurl for email notices).
+# Configuration comes from environment variables only; the database lives on the /data volume.
 #
 #   docker build -t reciprocity .
 #   docker run -d -p 8080:8080 -v reciprocity-data:/data reciprocity
@@ -8,7 +8,7 @@
 
 FROM swift:6.3-bookworm AS build
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends libssl-dev libsqlite3-dev pkg-config \
+    && apt-get install -y --no-install-recommends libssl-dev libsqlite3-dev libcurl4-openssl-dev pkg-config \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /build
 COPY Package.swift ./
@@ -22,7 +22,7 @@ RUN swift build -c release --product reciprocityd --static-swift-stdlib \
 
 FROM debian:bookworm-slim
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends libssl3 libsqlite3-0 ca-certificates tzdata \
+    && apt-get install -y --no-install-recommends libssl3 libsqlite3-0 libcurl4 ca-certificates tzdata \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --system --gid 10001 reciprocity \
     && useradd --system --uid 10001 --gid reciprocity --home-dir /data --no-create-home reciprocity \

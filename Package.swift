@@ -53,6 +53,12 @@ let package = Package(
             pkgConfig: "libzstd",
             providers: [.apt(["libzstd-dev"]), .brew(["zstd"])]
         ),
+        // libcurl (built against the system's OpenSSL) sends email notices over SMTP; only `*+Curl.swift` touch it.
+        .systemLibrary(
+            name: "CCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"]), .brew(["curl"])]
+        ),
         .target(
             name: "ReciprocityCore",
             dependencies: ["COpenSSL"],
@@ -101,7 +107,7 @@ let package = Package(
         .target(
             name: "ReciprocityServer",
             dependencies: [
-                "ReciprocityCore", "ReciprocityAPI", "ReciprocityStore", "ReciprocityWeb",
+                "ReciprocityCore", "ReciprocityAPI", "ReciprocityStore", "ReciprocityWeb", "CCurl",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -70,3 +70,6 @@ python3 Specs/reference/check_vector_schemas.py Specs/vectors
 # marks, key backups and the web audit. A failure fails this script, and pytest's summary, the last lines of
 # its output, names each failing test.
 python3 -m pytest Tests/web -p no:cacheprovider -rfE --durations=5
+# Email notices against a real SMTP relay (aiosmtpd with STARTTLS and AUTH, started by the tests) and a real
+# reciprocityd: delivery, headers without names, a relay outage, a kill -9, reminders (Tests/email/test_notices.py).
+python3 -m pytest Tests/email -p no:cacheprovider -rfE --durations=5

@@ -4,7 +4,7 @@
 
 # The system packages the build and the suite need on Debian: the README's Quick start names the same list,
 # and .ci/run installs this one.
-system_packages="libssl-dev libsqlite3-dev libbrotli-dev libzstd-dev pkg-config curl util-linux python3 python3-venv chromium postgresql nginx openssl node-typescript"
+system_packages="libssl-dev libsqlite3-dev libbrotli-dev libzstd-dev libcurl4-openssl-dev pkg-config curl util-linux python3 python3-venv chromium postgresql nginx openssl node-typescript"
 
 # Installs the Debian packages above that are missing, when run as root on a machine with apt-get.
 install_system_packages() {
@@ -35,6 +35,7 @@ check_tools() {
     need pkg-config --exists sqlite3 "SQLite headers: $apt"
     need pkg-config --exists libbrotlidec "Brotli headers (libbrotlidec, for the CLI's web audit): $apt"
     need pkg-config --exists libzstd "Zstandard headers (libzstd, for the CLI's web audit): $apt"
+    need pkg-config --exists libcurl "libcurl headers (libcurl4-openssl-dev, for the server's email notices over SMTP): $apt"
     need command -v setpriv "setpriv (util-linux): $apt"
     need python3 -c 'import venv, ensurepip' "python3 with venv: $apt"
     need command -v chromium "chromium (the web tests drive it headless): $apt"

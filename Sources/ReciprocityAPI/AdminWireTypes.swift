@@ -166,3 +166,14 @@ public struct AuditLogResponse: Codable, Sendable, Equatable {
         try container.encode(next, forKey: .next)
     }
 }
+
+/// `POST /v1/admin/programs/{program}/reminders`: how many members with an email address the reminder was queued
+/// for (never who).
+public struct ReminderResponse: Codable, Sendable, Equatable {
+    public var kind: String
+    public var queued: Int
+    public init(kind: String, queued: Int) {
+        self.kind = kind
+        self.queued = queued
+    }
+}

@@ -48,6 +48,8 @@ public enum ProblemCode: String, CaseIterable, Sendable {
     case conversationEnded = "conversation-ended"
     case conversationFull = "conversation-full"
     case messagesLimited = "messages-limited"
+    case invalidEmail = "invalid-email"
+    case noticesOff = "notices-off"
 
     /// The HTTP status of every answer with this code.
     public var status: Int { row.status }
@@ -97,6 +99,8 @@ public enum ProblemCode: String, CaseIterable, Sendable {
         case .conversationEnded: (409, "The conversation was ended")
         case .conversationFull: (413, "The conversation holds as much as it may")
         case .messagesLimited: (429, "Too many messages in this conversation today")
+        case .invalidEmail: (400, "The email address is not valid")
+        case .noticesOff: (409, "Email notices are off on this server")
         }
     }
 }

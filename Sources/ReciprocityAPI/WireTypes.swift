@@ -190,10 +190,20 @@ public struct JoinResponse: Codable, Sendable {
 public struct SelfInfo: Codable, Sendable {
     public var member: MemberInfo
     public var program: ProgramInfo
-    public init(member: MemberInfo, program: ProgramInfo) {
+    /// The member's own address for email notices, absent when they gave none. Outside `member`, which other
+    /// members' answers and the directory also carry: only this answer has it.
+    public var email: String?
+    public init(member: MemberInfo, program: ProgramInfo, email: String? = nil) {
         self.member = member
         self.program = program
+        self.email = email
     }
+}
+
+/// `PUT /v1/me/email`: the address for email notices (the operator then knows it), and the answer to it.
+public struct EmailSetting: Codable, Sendable {
+    public var email: String
+    public init(email: String) { self.email = email }
 }
 
 /// `POST /v1/me/credential`: the new credential; the old one stops working at once.

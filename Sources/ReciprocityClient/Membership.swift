@@ -116,6 +116,8 @@ public struct Membership: Sendable {
     public func me() async throws -> SelfInfo { try await api.me() }
 
     public func updateProfile(_ profile: Profile) async throws -> MemberInfo { try await api.updateProfile(profile) }
+    public func setEmail(_ email: String) async throws -> EmailSetting { try await api.setEmail(email) }
+    public func removeEmail() async throws { try await api.removeEmail() }
 
     // The directory is the local replica's: DirectoryReplica.swift.
 

@@ -36,6 +36,16 @@ public struct ServerAPI: Sendable {
         try await call(.PUT, "/v1/me/profile", body: profile)
     }
 
+    /// Sets the member's address for email notices (the operator then knows it); the answer is it as stored.
+    public func setEmail(_ email: String) async throws -> EmailSetting {
+        try await call(.PUT, "/v1/me/email", body: EmailSetting(email: email))
+    }
+
+    /// Removes the member's address for email notices.
+    public func removeEmail() async throws {
+        let _: Empty = try await call(.DELETE, "/v1/me/email")
+    }
+
     public func rotateCredential() async throws -> CredentialResponse { try await call(.POST, "/v1/me/credential") }
 
     public func rotateKey(_ key: PublicKey) async throws -> MemberInfo {

@@ -302,6 +302,56 @@ extension PostgresStore {
                 "ALTER TABLE report ALTER COLUMN token SET STATISTICS 0",
             ]
         ),
+        // Email notices, as SQLite's v10-notices: the member's own address on their row, the queue (no address in
+        // it) and which of a member's matches had its notice queued.
+        (
+            "v9-notices",
+            [
+                "ALTER TABLE member ADD COLUMN email text",
+                "CREATE INDEX member_with_email ON member (id) WHERE email IS NOT NULL",
+                """
+                CREATE TABLE notice (
+                    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                    member_id bigint NOT NULL REFERENCES member(id) ON DELETE CASCADE,
+                    program_id bigint NOT NULL REFERENCES program(id) ON DELETE CASCADE,
+                    kind text NOT NULL,
+                    state text NOT NULL DEFAULT 'queued',
+                    due_at bigint NOT NULL,
+                    claimed_at bigint,
+                    attempts integer NOT NULL DEFAULT 0,
+                    created_at bigint NOT NULL,
+                    sent_at bigint
+                )
+                """,
+                "CREATE INDEX notice_by_state ON notice (state, due_at)",
+                "CREATE INDEX notice_by_member ON notice (member_id)",
+                """
+                CREATE TABLE match_notice (
+                    program_id bigint NOT NULL,
+                    epoch bigint NOT NULL,
+                    token bytea NOT NULL,
+                    member_id bigint NOT NULL REFERENCES member(id) ON DELETE CASCADE,
+                    noticed_at bigint NOT NULL,
+                    PRIMARY KEY (program_id, epoch, token, member_id)
+                )
+                """,
+                "CREATE INDEX match_notice_by_time ON match_notice (noticed_at)",
+                "ALTER TABLE match_notice ALTER COLUMN token SET STATISTICS 0",
+                """
+                CREATE TABLE conversation_notice (
+                    program_id bigint NOT NULL,
+                    epoch bigint NOT NULL,
+                    token bytea NOT NULL,
+                    member_id bigint NOT NULL REFERENCES member(id) ON DELETE CASCADE,
+                    noticed_at bigint NOT NULL,
+                    last_seq bigint NOT NULL,
+                    PRIMARY KEY (program_id, epoch, token, member_id)
+                )
+                """,
+                "CREATE INDEX conversation_notice_by_time ON conversation_notice (noticed_at)",
+                "ALTER TABLE conversation_notice ALTER COLUMN token SET STATISTICS 0",
+            ]
+        ),
     ]
 
     /// The columns that hold a token, a confirmation tag or a sealed note: never sampled into statistics.

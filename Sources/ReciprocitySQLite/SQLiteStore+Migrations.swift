@@ -300,6 +300,48 @@ extension SQLiteStore {
                     ) WITHOUT ROWID;
                     """)
         }
+        migrator.registerMigration("v10-notices") { db in
+            // Email notices (ReciprocityStore's Notices.swift): the member's own address on their row; the
+            // queue, whose rows hold no address; and which of a member's matches had its notice queued.
+            try db.execute(
+                sql: """
+                    ALTER TABLE member ADD COLUMN email TEXT;
+                    CREATE INDEX member_with_email ON member(id) WHERE email IS NOT NULL;
+                    CREATE TABLE notice (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        member_id INTEGER NOT NULL REFERENCES member(id) ON DELETE CASCADE,
+                        program_id INTEGER NOT NULL REFERENCES program(id) ON DELETE CASCADE,
+                        kind TEXT NOT NULL,
+                        state TEXT NOT NULL DEFAULT 'queued',
+                        due_at INTEGER NOT NULL,
+                        claimed_at INTEGER,
+                        attempts INTEGER NOT NULL DEFAULT 0,
+                        created_at INTEGER NOT NULL,
+                        sent_at INTEGER
+                    );
+                    CREATE INDEX notice_by_state ON notice(state, due_at);
+                    CREATE INDEX notice_by_member ON notice(member_id);
+                    CREATE TABLE match_notice (
+                        program_id INTEGER NOT NULL,
+                        epoch INTEGER NOT NULL,
+                        token BLOB NOT NULL,
+                        member_id INTEGER NOT NULL REFERENCES member(id) ON DELETE CASCADE,
+                        noticed_at INTEGER NOT NULL,
+                        PRIMARY KEY (program_id, epoch, token, member_id)
+                    ) WITHOUT ROWID;
+                    CREATE INDEX match_notice_by_time ON match_notice(noticed_at);
+                    CREATE TABLE conversation_notice (
+                        program_id INTEGER NOT NULL,
+                        epoch INTEGER NOT NULL,
+                        token BLOB NOT NULL,
+                        member_id INTEGER NOT NULL REFERENCES member(id) ON DELETE CASCADE,
+                        noticed_at INTEGER NOT NULL,
+                        last_seq INTEGER NOT NULL,
+                        PRIMARY KEY (program_id, epoch, token, member_id)
+                    ) WITHOUT ROWID;
+                    CREATE INDEX conversation_notice_by_time ON conversation_notice(noticed_at);
+                    """)
+        }
         return migrator
     }
 }

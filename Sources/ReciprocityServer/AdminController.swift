@@ -9,6 +9,8 @@ import ReciprocityStore
 /// operator's alone (`operator-only`).
 struct AdminController {
     let store: any ReciprocityStore
+    /// Whether the server sends email notices (an SMTP relay is set); reminders are refused otherwise.
+    var noticesEnabled = false
 
     func addRoutes(to group: RouterGroup<AppRequestContext>) {
         group.get("/session", use: session)
@@ -31,6 +33,22 @@ struct AdminController {
         program.post("/members/:handle/reinstate", use: reinstate)
         program.get("/audit", use: audit)
         program.get("/reports", use: reports)
+        program.post("/reminders", use: remind)
+    }
+
+    struct ReminderBody: Codable { var kind: String }
+
+    /// `POST …/reminders`: queues the reminder for the members it applies to who gave an address; the answer
+    /// and the audit entry carry the count only.
+    @Sendable func remind(request: Request, context: AppRequestContext) async throws -> Response {
+        var request = request
+        let body = try await request.decodeJSON(ReminderBody.self, context: context)
+        guard noticesEnabled else {
+            throw Problem(.noticesOff, detail: "this server has no SMTP relay set, so it sends no email")
+        }
+        let queued = try await operations(context).remind(
+            program: context.parameters.require("program"), kind: body.kind)
+        return try jsonResponse(ReminderResponse(kind: body.kind, queued: queued), status: .accepted)
     }
 
     struct EpochBody: Codable { var epoch: UInt32 }

@@ -119,6 +119,21 @@ public struct AdminOperations: Sendable {
             matchesByEpoch: try await store.matchCounts(programID: record.id))
     }
 
+    /// Queues the reminder `kind` for the program's active members it applies to who gave an email address
+    /// (for `complete-profile`: whose profile is not complete by ``ProgramHealth/isComplete(_:)``) and audits it
+    /// as `reminder-sent` with the count only; returns the count.
+    public func remind(program: String, kind: String) async throws -> Int {
+        guard let kind = NoticeKind(rawValue: kind), kind == .completeProfile else {
+            throw StoreError(.invalidArgument, "'kind' must be 'complete-profile'")
+        }
+        let record = try await record(of: program)
+        let members = try await store.members(programID: record.id).filter {
+            $0.status == .active && !ProgramHealth.isComplete($0.profile)
+        }
+        return try await store.queueReminder(
+            programID: record.id, memberIDs: members.map(\.id), kind: kind, actor: actor, now: Date())
+    }
+
     /// Suspends or reinstates a member; `reason`, if given, goes to the audit log only.
     public func setStatus(program: String, handle: String, status: MemberStatus, reason: String? = nil) async throws
         -> MemberAdminInfo

@@ -36,6 +36,8 @@ public struct ServerConfiguration: Sendable {
     public var webFolder: String?
     /// Messages each member may send per conversation per day, and envelope bytes one conversation may hold.
     public var conversationLimits = ConversationLimits()
+    /// Whether email notices are on (an SMTP relay is set): organizers' reminders are refused otherwise.
+    public var noticesEnabled = false
 
     public init() {}
 }
@@ -99,7 +101,7 @@ public func buildRouter(
 
     let admin = router.group("/v1/admin").add(
         middleware: AdminAuthenticator(store: store, credential: configuration.adminCredential))
-    AdminController(store: store).addRoutes(to: admin)
+    AdminController(store: store, noticesEnabled: configuration.noticesEnabled).addRoutes(to: admin)
     routeTable.record(router.routes.map { (path: $0.path.description, method: $0.method.rawValue) })
     return router
 }

@@ -19,6 +19,8 @@ struct MemberController {
     func addMemberRoutes(to group: RouterGroup<AppRequestContext>) {
         group.get("/me", use: me)
         group.put("/me/profile", use: updateProfile)
+        group.put("/me/email", use: setEmail)
+        group.delete("/me/email", use: removeEmail)
         group.post("/me/credential", use: rotateCredential)
         group.put("/me/key", use: rotateKey)
         group.get("/directory", use: directory)
@@ -48,7 +50,25 @@ struct MemberController {
 
     @Sendable func me(request: Request, context: AppRequestContext) async throws -> Response {
         let (member, program) = try context.requireMember()
-        return try jsonResponse(SelfInfo(member: member.info, program: program.info))
+        let email = try await store.email(memberID: member.id)
+        return try jsonResponse(SelfInfo(member: member.info, program: program.info, email: email))
+    }
+
+    /// `PUT /v1/me/email`: sets the caller's address for notices; the answer is the address as stored.
+    @Sendable func setEmail(request: Request, context: AppRequestContext) async throws -> Response {
+        var request = request
+        let (member, _) = try context.requireMember()
+        let body = try await request.decodeJSON(EmailSetting.self, context: context)
+        try await store.setEmail(memberID: member.id, email: body.email)
+        return try jsonResponse(EmailSetting(email: try await store.email(memberID: member.id) ?? ""))
+    }
+
+    /// `DELETE /v1/me/email`: removes the caller's address and their notices not yet sent; 204 whether or not
+    /// there was one.
+    @Sendable func removeEmail(request: Request, context: AppRequestContext) async throws -> Response {
+        let (member, _) = try context.requireMember()
+        try await store.setEmail(memberID: member.id, email: nil)
+        return Response(status: .noContent)
     }
 
     @Sendable func updateProfile(request: Request, context: AppRequestContext) async throws -> Response {

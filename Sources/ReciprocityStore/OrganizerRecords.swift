@@ -44,6 +44,7 @@ public enum AuditAction: String, Sendable, Codable, CaseIterable {
     case memberReinstated = "member-reinstated"
     case organizerGranted = "organizer-granted"
     case organizerRevoked = "organizer-revoked"
+    case reminderSent = "reminder-sent"
 }
 
 /// Who acted, as the audit log names them: the operator through the API, the operator at the command line (on

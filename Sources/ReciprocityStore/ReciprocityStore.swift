@@ -4,7 +4,7 @@ public import ReciprocityCore
 /// Everything the server keeps. Implementations must make each method atomic, serialise writes so that two
 /// members submitting the same token at once produce exactly one match, and never store anything that names
 /// or points to the target of a mark.
-public protocol ReciprocityStore: ConversationStore, ReportStore {
+public protocol ReciprocityStore: ConversationStore, ReportStore, NoticeStore {
     // Programs. Every change that takes an `audit` event writes it to the program's audit log in the change's
     // own transaction: both are stored, or neither.
     func createProgram(name: ProgramID, maxMarks: Int, epoch: UInt32, audit: AuditEvent?) async throws

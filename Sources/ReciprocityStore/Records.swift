@@ -206,6 +206,8 @@ public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let messagesLimited = Code(rawValue: "messages-limited")
         /// The conversation holds as many envelope bytes as the operator allows.
         public static let conversationFull = Code(rawValue: "conversation-full")
+        /// An email address that is not of the accepted shape (`EmailAddress`).
+        public static let invalidEmail = Code(rawValue: "invalid-email")
     }
 
     public let code: Code

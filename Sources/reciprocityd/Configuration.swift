@@ -21,6 +21,8 @@ struct ServeConfiguration {
     /// How long an audit entry is kept.
     var auditRetention: TimeInterval
     var shutdownTimeout: Duration
+    /// The relay and the notifier's settings; nil when notices are off (no relay set, or `--notices off`).
+    var notices: (relay: SMTPRelay, notifier: NotifierConfiguration)?
 
     /// Checks what no single setting can: the database's location, the log key's file, the credentials (each
     /// read from its file or variable, then compared).
@@ -42,6 +44,38 @@ struct ServeConfiguration {
         if let admin = server.adminCredential, admin == server.metricsCredential {
             throw CLIFailure("the metrics credential must differ from the admin credential")
         }
+        notices = try Self.notices(settings)
+        server.noticesEnabled = notices != nil
+    }
+
+    /// The email notices' relay and notifier, when a relay is set and notices are on.
+    static func notices(_ settings: Settings) throws -> (relay: SMTPRelay, notifier: NotifierConfiguration)? {
+        guard let url = settings.smtpURL, settings.notices else { return nil }
+        guard let from = settings.smtpFrom else {
+            throw CLIFailure("--smtp-url needs --smtp-from (or RECIPROCITY_SMTP_FROM): the From address of notices")
+        }
+        var password: String?
+        if let file = settings.smtpPasswordFile {
+            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+                throw CLIFailure("cannot read SMTP password file '\(file)'")
+            }
+            password = text.split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
+        } else {
+            password = environment["RECIPROCITY_SMTP_PASSWORD"]
+        }
+        if password != nil && settings.smtpUsername == nil {
+            throw CLIFailure("an SMTP password needs --smtp-username (or RECIPROCITY_SMTP_USERNAME)")
+        }
+        var notifier = NotifierConfiguration(from: from)
+        notifier.appURL = settings.noticeAppURL
+        notifier.interval = .seconds(settings.noticeInterval)
+        notifier.perMinute = settings.noticesPerMinute
+        notifier.spread = TimeInterval(settings.noticeSpread)
+        notifier.lease = NoticeLimits.lease(smtpTimeout: TimeInterval(settings.smtpTimeout))
+        let relay = SMTPRelay(
+            url: url, username: settings.smtpUsername, password: password, caFile: settings.smtpCAFile,
+            timeout: settings.smtpTimeout)
+        return (relay, notifier)
     }
 
     /// An operator credential from its file (a Docker secret, say), else from `variable` itself; at least 32

@@ -36,6 +36,17 @@ struct Serve: AsyncParsableCommand, SettingOptions {
     @Option(setting: "messages-per-day") var messagesPerDay: GivenSetting
     @Option(setting: "conversation-bytes") var conversationBytes: GivenSetting
     @Option(setting: "log-key-file") var logKeyFile: GivenSetting
+    @Option(setting: "smtp-url") var smtpURL: GivenSetting
+    @Option(setting: "smtp-username") var smtpUsername: GivenSetting
+    @Option(setting: "smtp-password-file") var smtpPasswordFile: GivenSetting
+    @Option(setting: "smtp-from") var smtpFrom: GivenSetting
+    @Option(setting: "smtp-ca-file") var smtpCAFile: GivenSetting
+    @Option(setting: "smtp-timeout") var smtpTimeout: GivenSetting
+    @Option(setting: "notices-per-minute") var noticesPerMinute: GivenSetting
+    @Option(setting: "notices") var notices: GivenSetting
+    @Option(setting: "notice-interval") var noticeInterval: GivenSetting
+    @Option(setting: "notice-spread") var noticeSpread: GivenSetting
+    @Option(setting: "notice-app-url") var noticeAppURL: GivenSetting
 
     func run() async throws {
         var configuration = try ServeConfiguration(Settings(given))
@@ -61,6 +72,7 @@ struct Serve: AsyncParsableCommand, SettingOptions {
                 "database": "\(configuration.database.displayName)", "address": "\(server.host):\(server.port)",
                 "admin_api": "\(server.adminCredential == nil ? "off" : "on")",
                 "metrics": "\(server.metricsCredential == nil ? "off" : "on")",
+                "email_notices": "\(configuration.notices == nil ? "off" : "on")",
                 "log_public_key": "\(signingKey.publicKey.base64URL)",
                 "web_app": "\(server.webFolder.map { "from \($0), not the built-in files" } ?? "built in")",
             ])
@@ -77,6 +89,12 @@ struct Serve: AsyncParsableCommand, SettingOptions {
                     store: store, interval: configuration.housekeepingInterval,
                     matchRetention: configuration.matchRetention, auditRetention: configuration.auditRetention,
                     logger: logger)))
+        if let notices = configuration.notices {
+            services.append(
+                .init(
+                    service: Notifier(
+                        store: store, sender: notices.relay, configuration: notices.notifier, logger: logger)))
+        }
         services.append(.init(service: app))
         // The order is the dependency order; on SIGTERM or SIGINT the group stops accepting connections, lets
         // in-flight requests finish within the shutdown timeout, and stops the services in reverse.

@@ -163,6 +163,61 @@ struct Setting: Sendable {
             "log-key-file", "Key-log signing key file, created on first start; required with PostgreSQL",
             \.logKeyFile, shownDefault: "<database>.log-key"
         ) { $0 },
+        Setting(
+            "smtp-url",
+            "The SMTP relay for email notices, smtp://HOST:PORT (STARTTLS required) or smtps://HOST:PORT; without it no notice is queued or sent",
+            \.smtpURL
+        ) { text in
+            guard let url = URL(string: text), ["smtp", "smtps"].contains(url.scheme), url.host != nil,
+                url.user == nil, url.password == nil
+            else {
+                // The text is not repeated: it may hold a password.
+                throw Refusal(
+                    "must be smtp://HOST:PORT or smtps://HOST:PORT, with the user and password given apart"
+                        + " (--smtp-username, --smtp-password-file)")
+            }
+            return text
+        },
+        Setting("smtp-username", "The username for the SMTP relay; without it no authentication", \.smtpUsername) {
+            $0
+        },
+        Setting(
+            "smtp-password-file",
+            "File whose first line is the SMTP relay's password; else RECIPROCITY_SMTP_PASSWORD", \.smtpPasswordFile
+        ) { $0 },
+        Setting("smtp-from", "The From address of email notices; required with --smtp-url", \.smtpFrom) {
+            try EmailAddress.validatedSetting($0)
+        },
+        Setting("smtp-ca-file", "PEM file of the CAs that sign a private relay's certificate", \.smtpCAFile) { text in
+            guard FileManager.default.isReadableFile(atPath: text) else { throw Refusal("'\(text)' cannot be read") }
+            return text
+        },
+        Setting("smtp-timeout", "Seconds one SMTP transaction may take", \.smtpTimeout) {
+            try number($0, in: 1...600)
+        },
+        Setting("notices-per-minute", "Email notices sent a minute at most", \.noticesPerMinute) {
+            try number($0, in: 1...6000)
+        },
+        Setting(
+            "notices", "Email notices on or off (off keeps addresses but queues and sends nothing)", \.notices,
+            shownDefault: "on"
+        ) { text in
+            guard ["on", "off"].contains(text) else { throw Refusal("must be on or off, got '\(text)'") }
+            return text == "on"
+        },
+        Setting("notice-interval", "Seconds between the notifier's looks for new matches", \.noticeInterval) {
+            try number($0, in: 1...86_400)
+        },
+        Setting(
+            "notice-spread", "Most seconds of random delay before a match notice is sent (its two notices part)",
+            \.noticeSpread
+        ) { try number($0, in: 0...86_400) },
+        Setting("notice-app-url", "The app's address, shown at the end of every notice", \.noticeAppURL) { text in
+            guard let url = URL(string: text), ["https", "http"].contains(url.scheme), url.host != nil,
+                !text.contains(where: { $0.isWhitespace })
+            else { throw Refusal("must be an https:// address, got '\(text)'") }
+            return text
+        },
     ]
 
     /// A whole number in `range`.
@@ -175,6 +230,17 @@ struct Setting: Sendable {
             throw Refusal("must be \(rule), got '\(text)'")
         }
         return value
+    }
+}
+
+extension EmailAddress {
+    /// An address setting: `validated`, its refusal worded as the end of a setting's sentence.
+    static func validatedSetting(_ text: String) throws -> String {
+        do {
+            return try validated(text)
+        } catch let error as StoreError {
+            throw Refusal("is not an address: \(error.message)")
+        }
     }
 }
 
@@ -203,6 +269,17 @@ struct Settings {
     var auditRetentionDays = StoreLimits.defaultAuditRetentionDays
     var shutdownTimeout = 10
     var logKeyFile: String?
+    var smtpURL: String?
+    var smtpUsername: String?
+    var smtpPasswordFile: String?
+    var smtpFrom: String?
+    var smtpCAFile: String?
+    var smtpTimeout = 30
+    var noticesPerMinute = 30
+    var notices = true
+    var noticeInterval = 30
+    var noticeSpread = 300
+    var noticeAppURL: String?
 
     /// The defaults, then for each setting given the flag's text if given, else its variable's if set.
     init(_ given: [GivenSetting]) throws {

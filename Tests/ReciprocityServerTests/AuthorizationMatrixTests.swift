@@ -104,6 +104,10 @@ import Testing
                     status: .forbidden),
                 .member(.get, "/v1/me", "/v1/me"),
                 .member(.put, "/v1/me/profile", "/v1/me/profile", body: profile),
+                .member(.put, "/v1/me/email", "/v1/me/email", body: #"{"email":"someone@example.test"}"#),
+                .member(
+                    .delete, "/v1/me/email", "/v1/me/email", other: .noContent, otherProgram: .noContent,
+                    owner: .noContent),
                 .member(.get, "/v1/directory", "/v1/directory"),
                 .member(.get, "/v1/profiles", "/v1/profiles"),
                 // Another program's member cannot see this program's members.
@@ -163,6 +167,10 @@ import Testing
                 .admin(.get, "/v1/admin/programs/{program}/members", "/v1/admin/programs/acme/members"),
                 .admin(.get, "/v1/admin/programs/{program}/health", "/v1/admin/programs/acme/health"),
                 .admin(.get, "/v1/admin/programs/{program}/reports", "/v1/admin/programs/acme/reports"),
+                // This harness sets no SMTP relay: the reminder is refused as such, after the credential check.
+                .admin(
+                    .post, "/v1/admin/programs/{program}/reminders", "/v1/admin/programs/acme/reminders",
+                    body: #"{"kind":"complete-profile"}"#, status: .conflict),
                 .admin(
                     .post, "/v1/admin/programs/{program}/members/{handle}/suspend",
                     "/v1/admin/programs/acme/members/spare/suspend"),

@@ -57,6 +57,8 @@ import Testing
         ProgramRequest(.get, "/audit"),
         ProgramRequest(.get, "/audit", "/audit?limit=0"),
         ProgramRequest(.get, "/reports"),
+        ProgramRequest(.post, "/reminders", body: #"{"kind":"complete-profile"}"#),
+        ProgramRequest(.post, "/reminders", body: #"{"kind":"birthday"}"#),
     ]
 
     /// A database with program alpha, organizer lead of alpha, and, when `withBravo`, program bravo with member

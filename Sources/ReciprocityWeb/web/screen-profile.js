@@ -65,6 +65,7 @@ export function render() {
         el("dt", {}, "Open to mentoring"), el("dd", {}, p.offersMentoring ? "Yes" : "No"),
         el("dt", {}, "Looking for a mentor"), el("dd", {}, p.seeksMentoring ? "Yes" : "No"));
     fillProfileForm("profile", p);
+    $("email-address").value = me.email ?? "";
 }
 
 $("profile-form").addEventListener("submit", (event) => {
@@ -75,5 +76,17 @@ $("profile-form").addEventListener("submit", (event) => {
         await heldMembership().updateProfile(profile);
         await redraw();
         say("Profile saved.");
+    });
+});
+
+$("email-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    act(event.target.querySelector("button[type=submit]"), async () => {
+        const email = String(new FormData(event.target).get("email") ?? "").trim();
+        const membership = heldMembership();
+        await membership.api.setEmail(email);
+        if (membership.lastMe) membership.lastMe = { ...membership.lastMe, email: email || undefined };
+        await redraw();
+        say(email ? "Email notices will go to that address. The server's operator can read it." : "Email address removed: you get no email.");
     });
 });

@@ -39,6 +39,7 @@ const SENTENCES = {
     "conversation-full": "This conversation holds as many messages as the server keeps for one; it takes no more.",
     "messages-limited": "You have sent as many messages in this conversation as the server allows in a day. Try again later.",
     "invalid-envelope": "The server refused this message as malformed. Reload the page and try again.",
+    "invalid-email": "That email address is not valid: it needs one “@” with text on both sides, and no spaces.",
     "backup-wrong-passphrase": "That passphrase does not open this backup. Check it and try again; nothing was changed.",
     "backup-damaged": "This backup file is damaged (its checksum does not match). Nothing was changed.",
     "backup-malformed": "This is not a Reciprocity key backup file. Nothing was changed.",
@@ -57,7 +58,7 @@ const REFUSED = ["invalid-profile", "invalid-parameter", "invalid-argument", "in
  */
 const OWN_MESSAGE = [
     "quota-exceeded", "mark-not-found", "proof-not-found", "admin-disabled", "metrics-disabled", "program-exists",
-    "operator-only", "invite-not-found", "organizer-not-found", "organizer-exists",
+    "operator-only", "invite-not-found", "organizer-not-found", "organizer-exists", "notices-off",
 ];
 
 /** `backupMalformed` as `backup-malformed`; a kebab-case code stays as it is. */

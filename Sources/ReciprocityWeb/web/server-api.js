@@ -71,6 +71,8 @@ export class ServerAPI {
     join(program, body) { return this.call("POST", `/v1/programs/${encodeURIComponent(program)}/members`, body); }
     me() { return this.call("GET", "/v1/me"); }
     updateProfile(profile) { return this.call("PUT", "/v1/me/profile", profile); }
+    /** Sets (PUT) or, for an empty address, removes (DELETE) the member's address for email notices. */
+    setEmail(email) { return email ? this.call("PUT", "/v1/me/email", { email }) : this.call("DELETE", "/v1/me/email"); }
     rotateCredential() { return this.call("POST", "/v1/me/credential"); }
     rotateKey(publicKey) { return this.call("PUT", "/v1/me/key", { publicKey }); }
     /** A page of the directory's changes after `since` (none: the whole directory), for directory.js. */

@@ -1,0 +1,115 @@
+public import Foundation
+public import ReciprocityCore
+
+// Email notices (opt-in). A member may give an address; it is kept in clear on their own row (the operator then
+// knows it) and read back only by that member and by the notifier. Notices are queued durably in the database,
+// off the marking path: a background notifier finds matches it has not yet noticed and queues one notice per
+// member with an address, then sends them one at a time. A notice row holds no address and no name: the
+// address is read from the member's row when it is sent, so removing it stops every notice still queued.
+
+/// An email address as a member gives it: checked for shape only (no look-up, no confirmation).
+public enum EmailAddress {
+    /// The longest address accepted (RFC 5321 section 4.5.3.1.3 allows 254 in a path).
+    public static let maxLength = 254
+
+    /// `text` trimmed of surrounding white space, if it is 3 to 254 characters with exactly one `@` that has
+    /// text on both sides, and no space or control character; otherwise `invalid-email`.
+    public static func validated(_ text: String) throws -> String {
+        let address = text.trimmingCharacters(in: .whitespaces)
+        let refuse = { (why: String) in StoreError(.invalidEmail, "the email address \(why)") }
+        guard !address.isEmpty else { throw refuse("is empty") }
+        guard address.count <= maxLength else { throw refuse("is longer than \(maxLength) characters") }
+        guard
+            !address.unicodeScalars.contains(where: {
+                $0.properties.isWhitespace || $0.value < 0x20 || $0.value == 0x7F
+                    || $0.properties.generalCategory == .control || $0.properties.generalCategory == .format
+            })
+        else { throw refuse("has a space or a control character") }
+        let parts = address.split(separator: "@", omittingEmptySubsequences: false)
+        guard parts.count == 2 else { throw refuse("must have exactly one @") }
+        guard !parts[0].isEmpty, !parts[1].isEmpty else { throw refuse("needs text before and after the @") }
+        guard !address.contains(where: { "<>()[],;:\\\"".contains($0) }) else {
+            throw refuse("has a character an address may not hold here (<>()[],;:\\\")")
+        }
+        return address
+    }
+}
+
+/// What a notice says. Its wording (the subject and body the notifier writes) never names the other person.
+public enum NoticeKind: String, Sendable, CaseIterable, Codable {
+    /// "You have a new match in PROGRAM."
+    case match
+    /// "You have a new message from a match in PROGRAM." (never whose, never its text)
+    case message
+    /// The organizer's reminder to complete one's profile.
+    case completeProfile = "complete-profile"
+}
+
+/// A queued notice, claimed for sending: the row id (the Message-ID is made from it), what it says, the
+/// program's name and the member's address as it is now.
+public struct NoticeDelivery: Sendable, Equatable {
+    public let id: Int64
+    public let kind: NoticeKind
+    public let program: ProgramID
+    public let email: String
+    /// How many sends of it failed before.
+    public let attempts: Int
+
+    public init(id: Int64, kind: NoticeKind, program: ProgramID, email: String, attempts: Int) {
+        self.id = id
+        self.kind = kind
+        self.program = program
+        self.email = email
+        self.attempts = attempts
+    }
+}
+
+/// The members' email addresses and the durable notice queue.
+///
+/// A notice is `queued` (with the time it is due), then `sending` (claimed, with the time of the claim) just
+/// before its SMTP transaction, then `sent`. A claim older than the lease is claimable again: that is how a
+/// notice whose sender died mid-transaction is sent again, at most once more per lease, with the same row id
+/// and so the same Message-ID.
+public protocol NoticeStore: Sendable {
+    /// The member's address, nil when they gave none.
+    func email(memberID: Int64) async throws -> String?
+    /// Sets the member's address (`EmailAddress.validated`), or removes it for nil, which also deletes their
+    /// notices not yet sent.
+    func setEmail(memberID: Int64, email: String?) async throws
+    /// Queues a `match` notice for each member with an address of each match made since `since` that has not
+    /// had its notices queued, due at `now` plus a random delay of up to `spread` seconds each (so that the two
+    /// notices of one match do not leave together); returns how many were queued.
+    func queueMatchNotices(since: Date, now: Date, spread: TimeInterval) async throws -> Int
+    /// Queues a `message` notice for each member with an address who, in a conversation not ended, has a
+    /// message from the other member sent since `since` and after the last message notice of that conversation,
+    /// at most one per conversation per member per `NoticeLimits.messageNoticeInterval`; returns how many.
+    func queueMessageNotices(since: Date, now: Date, spread: TimeInterval) async throws -> Int
+    /// Queues `kind` for each of `memberIDs` (members of the program) who has an address and writes a
+    /// `reminder-sent` audit entry with the count only, atomically; returns the count.
+    func queueReminder(programID: Int64, memberIDs: [Int64], kind: NoticeKind, actor: AuditActor, now: Date)
+        async throws -> Int
+    /// Claims the oldest due notice whose member still has an address (notices of members without one are
+    /// deleted), marking it `sending` at `now`; nil when none is due.
+    func claimNotice(now: Date, lease: TimeInterval) async throws -> NoticeDelivery?
+    /// Marks a claimed notice sent.
+    func noticeSent(id: Int64, now: Date) async throws
+    /// Puts a claimed notice back in the queue, due at `retryAt`, one more failed attempt counted.
+    func noticeFailed(id: Int64, retryAt: Date) async throws
+    /// Deletes a notice that can never be sent (the relay refused the address for good).
+    func dropNotice(id: Int64) async throws
+    /// Counts of the queue by state (`queued`, `sending`, `sent`), for tests and the operator.
+    func noticeCounts() async throws -> [String: Int]
+}
+
+/// Bounds of the notice queue.
+public enum NoticeLimits {
+    /// How long a claim holds before the notice may be sent again: longer than any SMTP transaction may take.
+    public static func lease(smtpTimeout: TimeInterval) -> TimeInterval { 2 * smtpTimeout + 5 }
+    /// Sent notices are deleted after this long (kept that long so a resend is recognisable by its id).
+    public static let sentRetention: TimeInterval = 7 * 86_400
+    /// A match made longer ago than this when the notifier first sees it gets no notice (so that turning
+    /// notices on does not mail every old match).
+    public static let matchLookback: TimeInterval = 86_400
+    /// At most one message notice per conversation per member in this long, however many messages arrive.
+    public static let messageNoticeInterval: TimeInterval = 3600
+}
