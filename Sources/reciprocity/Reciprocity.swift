@@ -8,7 +8,8 @@ struct Reciprocity: OneLineErrors {
         commandName: "reciprocity",
         abstract: "Privately mark who you would like to mentor, be mentored by, or meet as a peer.",
         subcommands: [
-            Join.self, About.self, ProfileCommand.self, Directory.self, Interest.self, Matches.self, Key.self,
+            Join.self, About.self, ProfileCommand.self, Directory.self, Interest.self, Matches.self, Conversations.self,
+            Read.self, Send.self, Meet.self, Contact.self, End.self, Key.self,
             Credential.self,
             Audit.self,
             VectorsCommand.self,
