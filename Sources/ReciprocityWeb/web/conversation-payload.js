@@ -57,7 +57,7 @@ export function checkPayload(p) {
             id(p.id);
             if (typeof p.start !== "string" || !STAMP.test(p.start) || Number.isNaN(Date.parse(p.start))
                 || utcStamp(new Date(p.start)) !== p.start) refuse("a meeting's start is a UTC time as YYYY-MM-DDTHH:MM:SSZ");
-            if (!Number.isInteger(p.minutes) || p.minutes < 5 || p.minutes > 480) refuse("a meeting lasts 5 to 480 minutes");
+            if (typeof p.minutes !== "number" || !Number.isInteger(p.minutes) || p.minutes < 5 || p.minutes > 480) refuse("a meeting lasts 5 to 480 minutes");
             field(p.topic, "topic", 1, 200, true);
             if (p.place == null && p.link == null) refuse("a meeting needs a place or a link");
             field(p.place, "place", 1, 200);

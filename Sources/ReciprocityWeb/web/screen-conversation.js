@@ -57,33 +57,34 @@ function download(meeting) {
     setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
+/** A button that runs `onClick` (el sets attributes only, and the CSP forbids inline handlers). */
+function button(text, attributes, onClick) {
+    const node = el("button", { type: "button", ...attributes }, text);
+    node.addEventListener("click", onClick);
+    return node;
+}
+
 /** The buttons under a meeting: accept or suggest another time (theirs, not answered), or add to calendar. */
 function meetingButtons(entry, info, ended) {
     const { meeting, fromMe, accepted, answered } = entry;
     const buttons = [];
     if (accepted) {
-        buttons.push(el("button", { type: "button", class: "primary", "data-meeting": meeting.id, onclick: () => download(meeting) }, "Add to calendar"));
+        buttons.push(button("Add to calendar", { class: "primary", "data-meeting": meeting.id }, () => act(null, async () => download(meeting))));
     } else if (!fromMe && !answered && !ended) {
-        buttons.push(el("button", {
-            type: "button", "data-accept": meeting.id,
-            onclick: (event) => act(event.target, async () => {
-                await send(heldMembership(), info, { type: "meeting-reply", id: meeting.id, answer: "accept" });
-                say("Meeting accepted. Use “Add to calendar” to keep it.");
-                await redraw();
-            }),
-        }, "Accept"));
-        buttons.push(el("button", {
-            type: "button", "data-suggest": meeting.id,
-            onclick: () => {
-                replacing = meeting;
-                $("meeting-topic").value = meeting.topic;
-                $("meeting-place").value = meeting.place ?? "";
-                $("meeting-link").value = meeting.link ?? "";
-                $("meeting-minutes").value = String(meeting.minutes);
-                drawSuggestion();
-                $("meeting-date").focus();
-            },
-        }, "Suggest another time"));
+        buttons.push(button("Accept", { "data-accept": meeting.id }, (event) => act(event.target, async () => {
+            await send(heldMembership(), info, { type: "meeting-reply", id: meeting.id, answer: "accept" });
+            say("Meeting accepted. Use “Add to calendar” to keep it.");
+            await redraw();
+        })));
+        buttons.push(button("Suggest another time", { "data-suggest": meeting.id }, () => {
+            replacing = meeting;
+            $("meeting-topic").value = meeting.topic;
+            $("meeting-place").value = meeting.place ?? "";
+            $("meeting-link").value = meeting.link ?? "";
+            $("meeting-minutes").value = String(meeting.minutes);
+            drawSuggestion();
+            $("meeting-date").focus();
+        }));
     }
     return buttons.length ? [el("span", { class: "meta" }, ...buttons)] : [];
 }

@@ -10,6 +10,7 @@ import { heldMembership, session } from "./session.js";
 import { enterApp, showScreen } from "./navigation.js";
 import { forgetDirectoryState, stopDirectorySync } from "./screen-directory.js";
 import { forgetMatches, stopPolling } from "./screen-matches.js";
+import { stopEvents } from "./events.js";
 import { forgetProfile } from "./screen-profile.js";
 import { backedUp, forgetBackupRecord, rememberBackup } from "./backup-nudge.js";
 
@@ -38,6 +39,7 @@ export async function render() {
 confirmStep("forget");
 $("forget-go").addEventListener("click", (event) => act(event.target, async () => {
     stopPolling();
+    stopEvents();
     stopDirectorySync();
     // First, so that a failure below cannot leave the record of this key's backup behind.
     forgetBackupRecord();
