@@ -11,18 +11,24 @@ sends after an action in a conversation does not depend on what the other member
 import json
 import os
 import subprocess
+import time
 
 from playwright.sync_api import expect
 
 from support import axe_check, idle
+from test_sequences import Recorder, shape
 
 MESSAGES = "#conversation-messages"
 
 
-def converse_world(cli, members, invite, viewport=None):
-    """dave (the CLI) mentors erin (a browser): a verified match both ways; erin's page on the Matches screen."""
+def converse_world(cli, members, invite, viewport=None, clock=False):
+    """dave (the CLI) mentors erin (a browser): a verified match both ways; erin's page on the Matches screen.
+    With `clock`, erin's page runs on Playwright's clock (the test can pause it)."""
     dave = cli().join(invite, "dave", "--display-name", "Dave CLI", "--offers-mentoring")
-    erin = members("erin", viewport=viewport).join(invite, "Erin Browser", seeks=True)
+    erin = members("erin", viewport=viewport)
+    if clock:
+        erin.context.clock.install()
+    erin.join(invite, "Erin Browser", seeks=True)
     dave.run("interest", "add", "erin", "--as", "mentee")
     erin.mark(["dave"], "mentor")
     erin.screen("matches")
@@ -164,3 +170,50 @@ def test_the_conversation_screen_passes_axe_and_works_by_keyboard_at_375_pixels(
     erin.shot("phone-conversation")
     page.set_viewport_size({"width": 1100, "height": 900})
     erin.shot("wide-conversation")
+
+
+def test_what_the_page_sends_for_a_message_does_not_say_which_kind_it_is(cli, members, invite):
+    """A text, shared contact details, a proposed meeting and an accepted one each send one POST of the same size
+    (one envelope of the smallest class) and nothing after it: the server cannot tell them apart by the requests,
+    and no answer of a member leads the page to ask anything more. The page's clock is paused, so no timer adds a
+    request."""
+    dave, erin = converse_world(cli, members, invite, clock=True)
+    page = erin.page
+    erin.screen("keys")
+    page.fill("#contact-email", "erin@example.org")
+    page.click("#contact-form button[type=submit]")
+    expect(page.locator("#status")).to_contain_text("saved on this device only")
+    dave.run("meet", "erin", "--at", "2026-12-10T15:00:00Z", "--place", "Library", "--topic", "Coffee")
+    record = Recorder(page)
+    open_conversation(erin)
+    expect(page.locator("[data-accept]")).to_be_visible()
+    opened = [route for _, route, _ in shape(record.entries)]
+    assert opened[-6:] == ["/v1/me", "/v1/log/head", "/v1/matches", "/v1/marks", "/v1/conversations",
+                           "/v1/conversations/{token}/messages?after"], opened
+    idle(page)
+    page.clock.pause_at(time.time() + 1)
+    idle(page)
+
+    def text():
+        page.fill("#compose-text", "See you soon")
+        page.click("#compose-form button[type=submit]")
+
+    def meeting():
+        page.fill("#meeting-date", "2026-12-20")
+        page.fill("#meeting-time", "18:00")
+        page.fill("#meeting-place", "Café")
+        page.fill("#meeting-topic", "Follow-up")
+        page.click("#meeting-send")
+
+    seen = {}
+    for name, action in [("text", text), ("contact", lambda: page.click("#share-contact")), ("meeting", meeting),
+                         ("accept", lambda: page.click("[data-accept]"))]:
+        start = record.mark()
+        action()
+        idle(page)
+        time.sleep(1.5)
+        idle(page)
+        seen[name] = shape(record.entries[start:])
+    assert len(set(map(tuple, seen.values()))) == 1, seen
+    assert seen["text"] == [("POST", "/v1/conversations/{token}/messages", seen["text"][0][2])], seen
+    assert [m["payload"]["type"] for m in read(dave)["messages"]][-4:] == ["text", "contact", "meeting", "meeting-reply"]
