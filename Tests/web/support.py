@@ -26,7 +26,7 @@ DOCS_SHOTS = ROOT / "docs" / "screenshots"
 # The screenshots --docs copies to docs/screenshots/.
 SCREENS = ["profile", "about", "directory", "interests", "matches", "keys", "device"]
 DOCS_SHOT_NAMES = ["join", "directory", "matches", "interests", "keys-changed", "mobile-interests-screen", "error-log",
-                   "matches-warnings"] + [f"phone-{name}" for name in ["join", *SCREENS, "marked"]] + [f"wide-{name}" for name in SCREENS]
+                   "matches-warnings"] + [f"phone-{name}" for name in ["join", *SCREENS, "marked"]] + [f"wide-{name}" for name in SCREENS] + ["phone-conversation", "wide-conversation"]
 # Words a member's screens must not show until asked (inside a disclosure, "Advanced", or an error's details).
 JARGON = ["dummies", "padded", "tree head", "derivation", "key log", "token"]
 MAX_MARKS = 8

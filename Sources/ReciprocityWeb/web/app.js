@@ -40,6 +40,15 @@ for (const button of /** @type {NodeListOf<HTMLButtonElement>} */ (document.quer
     });
 }
 
+// A match's "Write" button (screen-matches.js draws it): its conversation.
+$("matches-list").addEventListener("click", (event) => {
+    const button = /** @type {HTMLElement} */ (event.target).closest("[data-write]");
+    if (button instanceof HTMLElement && button.dataset.token) {
+        clearMessages();
+        conversation.openConversation(button.dataset.token);
+    }
+});
+
 // The backup reminder's button: the This device screen, at its backup form.
 $("backup-nudge-go").addEventListener("click", async () => {
     clearMessages();

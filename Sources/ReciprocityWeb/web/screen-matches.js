@@ -5,15 +5,12 @@
 import { $, act, clearMessages, el, say, showError, WANTS, when } from "./ui.js";
 import { renderers, session } from "./session.js";
 import { fetchConversations, readNew, summaries } from "./conversations.js";
-import { openConversation } from "./screen-conversation.js";
 
 export const POLL_MS = 10_000;
 
 let knownMatches = null;
 let lastPollError = null;
 let pollTimer = null;
-/** The conversations of verified matches, as the last poll listed them. */
-let conversations = [];
 /** token -> {unread, ended}, from the last poll. */
 let conversationState = new Map();
 let knownUnread = null;
@@ -23,7 +20,7 @@ let knownUnread = null;
  * @param {string | null} token
  */
 export function conversationInfo(token) {
-    return conversations.find((c) => c.token === token);
+    return session.conversations.find((c) => c.token === token);
 }
 
 /**
@@ -33,13 +30,12 @@ export function conversationInfo(token) {
  * @returns {HTMLElement[]}
  */
 function conversationLine(handle, wants) {
-    const info = conversations.find((c) => c.handle === handle && session.membership?.state.marks.some((m) => m.token === c.token && m.wants === wants));
+    const info = session.conversations.find((c) => c.handle === handle && session.membership?.state.marks.some((m) => m.token === c.token && m.wants === wants));
     if (!info) return [];
     const state = conversationState.get(info.token) ?? { unread: 0, ended: false };
     const label = state.ended ? "Read (ended)" : state.unread ? `Write (${state.unread} unread)` : "Write";
-    const button = el("button", { type: "button", class: "primary", "data-write": handle }, label);
-    button.addEventListener("click", () => openConversation(info.token));
-    return [el("p", {}, button)];
+    // app.js opens the conversation on a click (this module cannot import the screens: they import it).
+    return [el("p", {}, el("button", { type: "button", class: "primary", "data-write": handle, "data-token": info.token }, label))];
 }
 
 /**
@@ -92,7 +88,8 @@ export async function pollMatches({ quiet = false } = {}) {
     try {
         const reports = await membership.matches();
         // The same requests whatever the screen, then the messages of the conversation shown, if one is.
-        conversations = await fetchConversations(membership);
+        const conversations = await fetchConversations(membership);
+        session.conversations = conversations;
         const open = session.current === "conversation" ? conversationInfo(session.conversation) : undefined;
         if (open) await readNew(membership, open);
         conversationState = await summaries(conversations);
@@ -153,6 +150,6 @@ export function stopPolling() {
 export function forgetMatches() {
     knownMatches = null;
     knownUnread = null;
-    conversations = [];
+    session.conversations = [];
     conversationState = new Map();
 }

@@ -11,7 +11,7 @@
 
 import { ClientError } from "./server-api.js";
 
-/** @type {{membership: import("./membership.js").Membership | null, current: string | null, directory: import("./directory.js").DirectoryReplica | null, conversation: string | null}} */
+/** @type {{membership: import("./membership.js").Membership | null, current: string | null, directory: import("./directory.js").DirectoryReplica | null, conversation: string | null, conversations: import("./conversations.js").ConversationInfo[]}} */
 export const session = {
     /** The Membership (membership.js), or null. */
     membership: null,
@@ -21,6 +21,8 @@ export const session = {
     current: null,
     /** The token of the conversation the Conversation screen shows (screen-conversation.js), or null. */
     conversation: null,
+    /** The conversations of verified matches, as the last poll listed them (screen-matches.js). */
+    conversations: [],
 };
 
 /**
