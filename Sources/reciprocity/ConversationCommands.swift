@@ -43,7 +43,8 @@ struct Read: AsyncParsableCommand {
         var session = try await membership.connect()
         let conversation = try await session.read(handle)
         let entries = conversation.messages.map { message in
-            var entry = Entry(seq: message.seq, fromMe: message.fromMe, sentAt: message.sentAt, problem: message.problem)
+            var entry = Entry(
+                seq: message.seq, fromMe: message.fromMe, sentAt: message.sentAt, problem: message.problem)
             if let text = message.payload {
                 do { entry.payload = try MessagePayload.decode(text) } catch { entry.problem = "\(error)" }
             }

@@ -36,10 +36,13 @@ import Testing
     }
 
     enum JSONValue: Decodable, Equatable {
-        case string(String), number(Int)
+        case string(String)
+        case number(Int)
         init(from decoder: any Decoder) throws {
             let container = try decoder.singleValueContainer()
-            if let number = try? container.decode(Int.self) { self = .number(number) } else {
+            if let number = try? container.decode(Int.self) {
+                self = .number(number)
+            } else {
                 self = .string(try container.decode(String.self))
             }
         }
@@ -103,8 +106,9 @@ import Testing
         // The state file stays private; nothing of the contact details or texts is in the server's file.
         let stateFile = try FileManager.default.subpathsOfDirectory(atPath: alice.home.path)
             .first { $0.hasSuffix("state.json") }!
-        let mode = try FileManager.default.attributesOfItem(atPath: alice.home.appendingPathComponent(stateFile).path)[
-            .posixPermissions] as? Int
+        let mode =
+            try FileManager.default.attributesOfItem(atPath: alice.home.appendingPathComponent(stateFile).path)[
+                .posixPermissions] as? Int
         #expect(mode == 0o600)
         // bob ends it: alice sees it ended and cannot send; the server holds no message any more.
         try bob.ok(["end", "alice"])

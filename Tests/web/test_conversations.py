@@ -10,6 +10,7 @@ sends after an action in a conversation does not depend on what the other member
 
 import json
 import os
+import pathlib
 import subprocess
 import time
 
@@ -217,3 +218,18 @@ def test_what_the_page_sends_for_a_message_does_not_say_which_kind_it_is(cli, me
     assert len(set(map(tuple, seen.values()))) == 1, seen
     assert seen["text"] == [("POST", "/v1/conversations/{token}/messages", seen["text"][0][2])], seen
     assert [m["payload"]["type"] for m in read(dave)["messages"]][-4:] == ["text", "contact", "meeting", "meeting-reply"]
+
+
+def test_the_page_makes_the_calendar_events_of_the_shared_cases(members, invite):
+    """The page's meetingIcs on Tests/web/meeting_ics_cases.json, which MeetingCalendarTests runs in Swift: the
+    same bytes, and no event for an invalid meeting."""
+    cases = json.loads((pathlib.Path(__file__).parent / "meeting_ics_cases.json").read_text())
+    erin = members("erin").join(invite, "Erin Browser")
+    made = erin.page.evaluate("""async (cases) => {
+        const { meetingIcs } = await import("/web/conversation-payload.js");
+        const refused = [];
+        for (const c of cases.invalid) { try { meetingIcs(c.payload); refused.push(false); } catch (e) { refused.push(e.code); } }
+        return { valid: cases.valid.map((c) => meetingIcs(c.payload)), refused };
+    }""", cases)
+    assert made["valid"] == [c["ics"] for c in cases["valid"]]
+    assert made["refused"] == ["invalid-payload"] * len(cases["invalid"])
