@@ -210,6 +210,15 @@ struct Meet: AsyncParsableCommand {
         }
     }
 
+    /// Prints the .ics of `meeting`: its exact bytes into a file or a pipe; on a terminal, each line through the
+    /// terminal-safe printer (its text is the counterpart's), with a hint to redirect it.
+    static func printEvent(_ meeting: MessagePayload) throws {
+        let ics = try MeetingCalendar.ics(meeting)
+        guard isatty(STDOUT_FILENO) == 1 else { return print(ics, terminator: "") }
+        print(terminalSafeLines(ics.replacingOccurrences(of: "\r\n", with: "\n")), terminator: "")
+        FileHandle.standardError.write(Data("(redirect it to a file for your calendar: > meeting.ics)\n".utf8))
+    }
+
     /// The meeting `id`, or the newest the counterpart proposed.
     static func meeting(_ conversation: LocalConversation, id: String?, fromPeer: Bool) throws -> (
         meeting: MessagePayload, fromMe: Bool, accepted: Bool
@@ -233,7 +242,7 @@ struct Meet: AsyncParsableCommand {
             let found = try Meet.meeting(try await session.read(handle), id: id, fromPeer: true)
             guard !found.fromMe else { throw CLIFailure("that meeting is your own proposal") }
             _ = try await session.send(.reply(to: found.meeting.id!, accept: true), to: handle)
-            print(try MeetingCalendar.ics(found.meeting), terminator: "")
+            try Meet.printEvent(found.meeting)
         }
     }
 
@@ -270,7 +279,7 @@ struct Meet: AsyncParsableCommand {
             let conversation = try await session.read(handle)
             guard let found = conversation.meetings.last(where: { $0.accepted && (id == nil || $0.meeting.id == id) })
             else { throw CLIFailure("no accepted meeting in the conversation with \(terminalSafe(handle))") }
-            print(try MeetingCalendar.ics(found.meeting), terminator: "")
+            try Meet.printEvent(found.meeting)
         }
     }
 }

@@ -67,6 +67,7 @@ import Testing
         #expect(imported.stderr.isEmpty)
         #expect(imported.stdout.contains("imported alice in acme"))
         #expect(imported.stdout.contains("1 pending interests and 1 matches restored"))
+        #expect(imported.stdout.contains("conversations are not in a key backup"))
         // The next commands work with no warning, and see what the first device saw.
         #expect(try laptop.ok(["key", "fingerprint"]) == fingerprint)
         #expect(try Self.interests(laptop) == interestsBefore)

@@ -112,6 +112,7 @@ for (const form of /** @type {NodeListOf<HTMLFormElement>} */ (document.querySel
             enterApp();
             await showScreen("matches");
             say(`Restored: you are ${session.membership.state.handle} in ${session.membership.state.program} on this browser.` +
+                " Conversations are not in a backup: messages sent to your other device cannot be shown here, and replies to them will not arrive here." +
                 (iterations < MIN_ITERATIONS
                     ? ` Warning: this backup was written with only ${iterations.toLocaleString("en")} passphrase iterations (fewer than ${MIN_ITERATIONS.toLocaleString("en")}), so a stolen copy is easier to guess: make a new backup on the This device screen and delete the old file.`
                     : ""));
