@@ -77,6 +77,18 @@ public struct MemberState: Codable, Sendable {
     public var contact: ContactDetails?
 }
 
+extension MemberState {
+    /// The state without what stays on this device (Specs/messages.md section 8, Specs/backup.md): the
+    /// conversations (their ratchet state must never run on two devices, and what was read stays here) and the
+    /// member's contact details.
+    var withoutDeviceOnlyData: MemberState {
+        var copy = self
+        copy.conversations = nil
+        copy.contact = nil
+        return copy
+    }
+}
+
 /// A conversation as this device keeps it (Specs/messages.md section 5: the state is as secret as the private
 /// key, replaced after every message).
 public struct LocalConversation: Codable, Sendable {

@@ -101,6 +101,10 @@ for (const form of /** @type {NodeListOf<HTMLFormElement>} */ (document.querySel
                 if (origin !== location.origin) {
                     throw new ClientError("other-server", `This backup is for the server ${state.server}; open that server's page to restore it`);
                 }
+                // What stays on one device (a CLI's state.json holds them, its backups leave them out): a
+                // conversation's ratchet state on two devices would seal two messages with one key.
+                delete state.conversations;
+                delete state.contact;
                 session.membership = await Membership.restore(privateKey, state);
             } finally {
                 privateKey.fill(0);
