@@ -49,7 +49,9 @@ public enum MemberBackup {
         encoder.dateEncodingStrategy = .iso8601
         var payload = [UInt8](
             try encoder.encode(
-                Payload(privateKey: Base64URL.encode(membership.key.rawRepresentation), state: membership.state)))
+                Payload(
+                    privateKey: Base64URL.encode(membership.key.rawRepresentation),
+                    state: membership.state.withoutDeviceOnlyData)))
         defer { wipe(&payload) }
         return Data(try KeyBackup.seal(payload: payload, passphrase: passphrase, iterations: iterations).text.utf8)
     }
@@ -72,6 +74,9 @@ public enum MemberBackup {
             throw ClientError(
                 .invalidBackup, "the backup opened, but its state is not a membership this program can use")
         }
+        // A backup from another client may carry them: a conversation's ratchet state used on two devices would
+        // seal two messages with one key.
+        state = state.withoutDeviceOnlyData
         let key = try PrivateKey(rawRepresentation: opened.privateKey)
         let server: String
         do {

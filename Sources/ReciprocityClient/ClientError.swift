@@ -20,6 +20,12 @@ public struct ClientError: Error, Sendable, CustomStringConvertible {
         public static let proofNotFound = Code(.proofNotFound)
         public static let quotaExceeded = Code(.quotaExceeded)
 
+        /// A conversation payload this client cannot show or send (Specs/messages.md section 9).
+        public static let invalidPayload = Code(rawValue: "invalid-payload")
+        /// No verified match with that handle has a conversation here.
+        public static let noConversation = Code(rawValue: "no-conversation")
+        /// No meeting of that conversation fits the command.
+        public static let noMeeting = Code(rawValue: "no-meeting")
         /// This device already holds a membership.
         public static let alreadyJoined = Code(rawValue: "already-joined")
         /// The server's list of web asset hashes is not what the API describes.

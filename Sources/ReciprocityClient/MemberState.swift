@@ -71,6 +71,48 @@ public struct MemberState: Codable, Sendable {
     public var ownLogKey: String?
     /// The highest epoch of the program this device has seen: a server going back is refused.
     public var epoch: UInt32?
+    /// One per conversation this device has read or written: the ratchet state and what was read and sent.
+    public var conversations: [LocalConversation]?
+    /// The member's own contact details, shared only inside an encrypted `contact` message.
+    public var contact: ContactDetails?
+}
+
+extension MemberState {
+    /// The state without what stays on this device (Specs/messages.md section 8, Specs/backup.md): the
+    /// conversations (their ratchet state must never run on two devices, and what was read stays here) and the
+    /// member's contact details.
+    var withoutDeviceOnlyData: MemberState {
+        var copy = self
+        copy.conversations = nil
+        copy.contact = nil
+        return copy
+    }
+}
+
+/// A conversation as this device keeps it (Specs/messages.md section 5: the state is as secret as the private
+/// key, replaced after every message).
+public struct LocalConversation: Codable, Sendable {
+    /// The match's token, base64url.
+    public var token: String
+    public var epoch: UInt32
+    public var handle: String
+    /// `Conversation.encoded()`, base64url; nil once the conversation ended (its keys are of no more use).
+    public var state: String?
+    /// Every message up to this sequence number was read (or was this device's own).
+    public var readSeq: Int64
+    /// What was read and sent, in order: the payloads as JSON text.
+    public var messages: [LocalMessage]
+    public var ended: Bool
+}
+
+public struct LocalMessage: Codable, Sendable, Equatable {
+    public var seq: Int64
+    public var fromMe: Bool
+    public var sentAt: Date
+    /// The payload's JSON text; nil when the envelope did not open.
+    public var payload: String?
+    /// Why the envelope cannot be shown.
+    public var problem: String?
 }
 
 /// The folder of one membership: `state.json` and `private.key`, both mode 0600, written atomically.

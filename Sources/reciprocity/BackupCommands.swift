@@ -156,6 +156,11 @@ extension Key {
             print(
                 "\(real.count - matched) pending interests and \(matched) matches restored; state in \(imported.folder.url.path)"
             )
+            // Specs/messages.md section 5: a key backup holds no conversation.
+            print(
+                "conversations are not in a key backup: messages sent to your other device cannot be shown here, "
+                    + "and replies to them will not arrive here"
+            )
             if imported.iterations < KeyBackup.minimumWriterIterations {
                 print(
                     "note: this backup was written with only \(imported.iterations) PBKDF2 iterations; export a new one with 'reciprocity key export'"

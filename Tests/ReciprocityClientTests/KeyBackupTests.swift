@@ -42,6 +42,10 @@ import Testing
         let interestsBefore = try Self.interests(alice)
         #expect(interestsBefore.count == 2)
         let fingerprint = try alice.ok(["key", "fingerprint"])
+        // A conversation and contact details stay on this device: no backup carries them (a ratchet state used on
+        // two devices would seal two messages with one key).
+        try alice.ok(["send", "bob", "before the backup"])
+        try alice.ok(["contact", "set", "--email", "alice@example.org"])
 
         let secret = try Self.passphraseFile(server, "alice.pass", "four random words: otter lantern cobalt vinyl\n")
         let backup = server.directory.appendingPathComponent("alice.backup").path
@@ -67,6 +71,13 @@ import Testing
         #expect(imported.stderr.isEmpty)
         #expect(imported.stdout.contains("imported alice in acme"))
         #expect(imported.stdout.contains("1 pending interests and 1 matches restored"))
+        #expect(imported.stdout.contains("conversations are not in a key backup"))
+        let laptopState = try laptop.snapshot().first { $0.key.hasSuffix("state.json") }!.value
+        let keys = try JSONSerialization.jsonObject(with: laptopState) as! [String: Any]
+        #expect(keys["conversations"] == nil && keys["contact"] == nil)
+        #expect(
+            try alice.snapshot().first { $0.key.hasSuffix("state.json") }!.value.range(
+                of: Data("alice@example.org".utf8)) != nil)
         // The next commands work with no warning, and see what the first device saw.
         #expect(try laptop.ok(["key", "fingerprint"]) == fingerprint)
         #expect(try Self.interests(laptop) == interestsBefore)

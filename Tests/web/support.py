@@ -27,6 +27,7 @@ DOCS_SHOTS = ROOT / "docs" / "screenshots"
 SCREENS = ["profile", "about", "directory", "interests", "matches", "keys", "device"]
 DOCS_SHOT_NAMES = ["join", "directory", "matches", "interests", "keys-changed", "mobile-interests-screen", "error-log",
                    "matches-warnings"] + [f"phone-{name}" for name in ["join", *SCREENS, "marked"]] + [f"wide-{name}" for name in SCREENS] \
+    + ["phone-conversation", "wide-conversation"] \
     + [f"console-{width}-{name}" for width in ["wide", "phone"]
        for name in ["signin", "signin-error", "programs", "invites", "members", "health", "audit", "organizers"]]
 # Words a member's screens must not show until asked (inside a disclosure, "Advanced", or an error's details).

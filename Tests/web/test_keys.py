@@ -237,6 +237,7 @@ def test_key_backup_restores_in_a_fresh_context_and_in_the_cli(server, cli, alic
     other.page.fill("#restore-welcome-pass", PASSPHRASE)
     other.page.click("#restore-welcome button")
     expect(other.page.locator("#status")).to_contain_text("Restored: you are alice")
+    expect(other.page.locator("#status")).to_contain_text("Conversations are not in a backup")
     expect(other.page.locator("#matches-list > li.card")).to_have_count(len(expected))
     assert other.verified_matches() == expected
     expect(other.page.locator("#matches-list")).to_contain_text("Happy to, Alice.")

@@ -320,7 +320,7 @@ def test_the_poll_timer_still_runs_on_its_own(world):
     time.sleep(1.5)
     idle(page)
     seen = shape(record.entries[start:])
-    assert [route for _, route, _ in seen] == ["/v1/me", "/v1/log/head", "/v1/matches", "/v1/marks"], seen
+    assert [route for _, route, _ in seen] == ["/v1/me", "/v1/log/head", "/v1/matches", "/v1/marks", "/v1/conversations"], seen
 
 
 # What the attacker review found (2026-12-07): a lie in GET /v1/marks after a rotation, trusts that replaced as
@@ -376,7 +376,9 @@ def test_a_lie_after_a_rotation_makes_the_member_who_marked_send_what_others_sen
         member.page.unroute("**/v1/marks")
         seen[member.handle] = (shape(record.entries), member.error_text())
     assert seen["amy"][0] == seen["ann"][0], f"amy (marked bob) {seen['amy']} but ann (marked carol) {seen['ann']}"
-    assert seen["amy"][0][-1][:2] == ("POST", "/v1/marks") and not seen["amy"][1] and not seen["ann"][1], seen
+    # The poll's last step, the conversations' list, follows the marks' replacement.
+    assert [e[:2] for e in seen["amy"][0][-2:]] == [("POST", "/v1/marks"), ("GET", "/v1/conversations")], seen
+    assert not seen["amy"][1] and not seen["ann"][1], seen
 
 
 def test_a_trust_replaces_three_marks_whatever_the_member_marked(cli_members, paused_member):

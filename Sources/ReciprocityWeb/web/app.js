@@ -6,7 +6,8 @@
 // ui.js           the shared helpers (el, act, say, showError, ...)
 // session.js      the membership, the screen shown, the renderers; why no screen sends anything of its own
 // navigation.js   showScreen (the one poll every screen opens with) and enterApp
-// screen-*.js     one screen each: join, profile, directory, interests, matches, keys, device
+// screen-*.js     one screen each: join, profile, directory, interests, matches, conversation, keys, device
+// conversations.js the conversations kept on this device; events.js the live stream of /v1/events
 // program-about.js the About screen: the program's description and code of conduct
 
 import { ClientError, Membership } from "./membership.js";
@@ -20,11 +21,15 @@ import * as interests from "./screen-interests.js";
 import * as keys from "./screen-keys.js";
 import * as device from "./screen-device.js";
 import * as about from "./program-about.js";
+import * as conversation from "./screen-conversation.js";
 
 renderers.profile = profile.render;
 renderers.directory = directory.render;
 renderers.interests = interests.render;
-renderers.keys = keys.render;
+renderers.keys = async () => {
+    await keys.render();
+    await conversation.renderContact();
+};
 renderers.device = device.render;
 renderers.about = about.render;
 
@@ -34,6 +39,15 @@ for (const button of /** @type {NodeListOf<HTMLButtonElement>} */ (document.quer
         showScreen(button.dataset.screen ?? "");
     });
 }
+
+// A match's "Write" button (screen-matches.js draws it): its conversation.
+$("matches-list").addEventListener("click", (event) => {
+    const button = /** @type {HTMLElement} */ (event.target).closest("[data-write]");
+    if (button instanceof HTMLElement && button.dataset.token) {
+        clearMessages();
+        conversation.openConversation(button.dataset.token);
+    }
+});
 
 // The backup reminder's button: the This device screen, at its backup form.
 $("backup-nudge-go").addEventListener("click", async () => {

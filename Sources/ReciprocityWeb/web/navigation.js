@@ -7,6 +7,7 @@ import { renderers, session } from "./session.js";
 import { drawBackupNudge } from "./backup-nudge.js";
 import { pollMatches, startPolling } from "./screen-matches.js";
 import { startDirectorySync } from "./screen-directory.js";
+import { startEvents } from "./events.js";
 
 /**
  * Shows screen `name`; with a membership, runs the one poll and then its renderer.
@@ -44,5 +45,6 @@ export function showScreen(name, { focus = true } = {}) {
 export function enterApp() {
     $("nav").hidden = false;
     startPolling();
+    startEvents();
     startDirectorySync();
 }

@@ -10,6 +10,7 @@ import { heldMembership, session } from "./session.js";
 import { enterApp, showScreen } from "./navigation.js";
 import { forgetDirectoryState, stopDirectorySync } from "./screen-directory.js";
 import { forgetMatches, stopPolling } from "./screen-matches.js";
+import { stopEvents } from "./events.js";
 import { forgetProfile } from "./screen-profile.js";
 import { backedUp, forgetBackupRecord, rememberBackup } from "./backup-nudge.js";
 
@@ -38,6 +39,7 @@ export async function render() {
 confirmStep("forget");
 $("forget-go").addEventListener("click", (event) => act(event.target, async () => {
     stopPolling();
+    stopEvents();
     stopDirectorySync();
     // First, so that a failure below cannot leave the record of this key's backup behind.
     forgetBackupRecord();
@@ -99,6 +101,10 @@ for (const form of /** @type {NodeListOf<HTMLFormElement>} */ (document.querySel
                 if (origin !== location.origin) {
                     throw new ClientError("other-server", `This backup is for the server ${state.server}; open that server's page to restore it`);
                 }
+                // What stays on one device (a CLI's state.json holds them, its backups leave them out): a
+                // conversation's ratchet state on two devices would seal two messages with one key.
+                delete state.conversations;
+                delete state.contact;
                 session.membership = await Membership.restore(privateKey, state);
             } finally {
                 privateKey.fill(0);
@@ -110,6 +116,7 @@ for (const form of /** @type {NodeListOf<HTMLFormElement>} */ (document.querySel
             enterApp();
             await showScreen("matches");
             say(`Restored: you are ${session.membership.state.handle} in ${session.membership.state.program} on this browser.` +
+                " Conversations are not in a backup: messages sent to your other device cannot be shown here, and replies to them will not arrive here." +
                 (iterations < MIN_ITERATIONS
                     ? ` Warning: this backup was written with only ${iterations.toLocaleString("en")} passphrase iterations (fewer than ${MIN_ITERATIONS.toLocaleString("en")}), so a stolen copy is easier to guess: make a new backup on the This device screen and delete the old file.`
                     : ""));

@@ -3,13 +3,40 @@
 // refresh every screen opens with (navigation.js).
 
 import { $, act, clearMessages, el, say, showError, WANTS, when } from "./ui.js";
-import { session } from "./session.js";
+import { renderers, session } from "./session.js";
+import { fetchConversations, readNew, summaries } from "./conversations.js";
 
 export const POLL_MS = 10_000;
 
 let knownMatches = null;
 let lastPollError = null;
 let pollTimer = null;
+/** token -> {unread, ended}, from the last poll. */
+let conversationState = new Map();
+let knownUnread = null;
+
+/**
+ * The conversation with `token` as the last poll listed it, or undefined.
+ * @param {string | null} token
+ */
+export function conversationInfo(token) {
+    return session.conversations.find((c) => c.token === token);
+}
+
+/**
+ * The line and button of a match's conversation: "Write", with its unread messages.
+ * @param {string} handle
+ * @param {string} wants
+ * @returns {HTMLElement[]}
+ */
+function conversationLine(handle, wants) {
+    const info = session.conversations.find((c) => c.handle === handle && session.membership?.state.marks.some((m) => m.token === c.token && m.wants === wants));
+    if (!info) return [];
+    const state = conversationState.get(info.token) ?? { unread: 0, ended: false };
+    const label = state.ended ? "Read (ended)" : state.unread ? `Write (${state.unread} unread)` : "Write";
+    // app.js opens the conversation on a click (this module cannot import the screens: they import it).
+    return [el("p", {}, el("button", { type: "button", class: "primary", "data-write": handle, "data-token": info.token }, label))];
+}
 
 /**
  * The line under a match's handle: the display name the directory replica holds for it, if any.
@@ -33,7 +60,8 @@ function renderMatches(reports) {
         r.noteProblem ? el("p", { class: "warning" }, `Warning: ${r.noteProblem}.`)
             : r.note ? el("div", {}, el("p", { class: "help" }, "Their note:"), el("p", { class: "note" }, r.note))
             : el("p", { class: "help" }, "No note."),
-        el("p", {}, "Their key fingerprint: ", el("code", { class: "fp" }, r.fingerprint ?? "")))));
+        el("p", {}, "Their key fingerprint: ", el("code", { class: "fp" }, r.fingerprint ?? "")),
+        ...conversationLine(r.handle, r.wants))));
     if (!verified.length) list.append(el("li", {}, "No matches yet."));
     // One generic sentence: it names nobody and reads the same for a dummy's token and a real one's.
     const unverified = reports.some((r) => !r.verified);
@@ -44,6 +72,9 @@ function renderMatches(reports) {
     // The button reads "Matches (1)": the brackets are for screen readers only.
     badge.replaceChildren(el("span", { class: "unseen" }, "("), String(verified.length), el("span", { class: "unseen" }, ")"));
     badge.hidden = verified.length === 0;
+    const unread = [...conversationState.values()].reduce((sum, c) => sum + c.unread, 0);
+    $("unread-count").replaceChildren(String(unread), el("span", { class: "unseen" }, " unread"));
+    $("unread-count").hidden = unread === 0;
 }
 
 /**
@@ -56,7 +87,19 @@ export async function pollMatches({ quiet = false } = {}) {
     if (!membership) return;
     try {
         const reports = await membership.matches();
+        // The same requests whatever the screen, then the messages of the conversation shown, if one is.
+        const conversations = await fetchConversations(membership);
+        session.conversations = conversations;
+        const open = session.current === "conversation" ? conversationInfo(session.conversation) : undefined;
+        if (open) await readNew(membership, open);
+        conversationState = await summaries(conversations);
         renderMatches(reports);
+        const unread = conversations.filter((c) => conversationState.get(c.token)?.unread).map((c) => c.handle);
+        if (knownUnread && unread.some((h) => !knownUnread.has(h))) {
+            say(`New message from ${unread.filter((h) => !knownUnread.has(h)).join(", ")}. See Matches.`, { focus: false });
+        }
+        knownUnread = new Set(unread);
+        if (open && quiet) await renderers.conversation?.();
         const handles = reports.filter((r) => r.verified).map((r) => `${r.handle}/${r.wants}`);
         if (knownMatches) {
             const fresh = handles.filter((h) => !knownMatches.has(h));
@@ -106,4 +149,7 @@ export function stopPolling() {
  */
 export function forgetMatches() {
     knownMatches = null;
+    knownUnread = null;
+    session.conversations = [];
+    conversationState = new Map();
 }

@@ -11,7 +11,7 @@
 
 import { ClientError } from "./server-api.js";
 
-/** @type {{membership: import("./membership.js").Membership | null, current: string | null, directory: import("./directory.js").DirectoryReplica | null}} */
+/** @type {{membership: import("./membership.js").Membership | null, current: string | null, directory: import("./directory.js").DirectoryReplica | null, conversation: string | null, conversations: import("./conversations.js").ConversationInfo[]}} */
 export const session = {
     /** The Membership (membership.js), or null. */
     membership: null,
@@ -19,6 +19,10 @@ export const session = {
     directory: null,
     /** The name of the screen shown ("profile", "directory", ...), or null. */
     current: null,
+    /** The token of the conversation the Conversation screen shows (screen-conversation.js), or null. */
+    conversation: null,
+    /** The conversations of verified matches, as the last poll listed them (screen-matches.js). */
+    conversations: [],
 };
 
 /**

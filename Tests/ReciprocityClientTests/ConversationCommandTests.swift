@@ -1,0 +1,197 @@
+import Foundation
+import Testing
+
+/// The conversation commands (Specs/messages.md) between two CLI members, against a real server process and
+/// SQLite file.
+@Suite(.serialized) struct ConversationCommandTests {
+    /// Two members with a verified match (alice wanted bob as a mentor).
+    static func matched() throws -> (ServerProcess, CLIMember, CLIMember) {
+        let (server, invite) = try ServerProcess.withProgram()
+        let alice = CLIMember("alice", server: server)
+        let bob = CLIMember("bob", server: server)
+        try alice.join(invite: invite)
+        try bob.join(invite: invite)
+        try alice.ok(["interest", "add", "bob", "--as", "mentor"])
+        try bob.ok(["interest", "add", "alice", "--as", "mentee"])
+        #expect(try alice.matches().first?.verified == true)
+        return (server, alice, bob)
+    }
+
+    struct Listed: Decodable, Equatable {
+        var handle: String
+        var messages: Int
+        var unread: Int
+        var ended: Bool
+    }
+
+    struct Transcript: Decodable {
+        struct Entry: Decodable {
+            var seq: Int
+            var fromMe: Bool
+            var payload: [String: JSONValue]?
+            var problem: String?
+        }
+        var ended: Bool
+        var messages: [Entry]
+    }
+
+    enum JSONValue: Decodable, Equatable {
+        case string(String)
+        case number(Int)
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.singleValueContainer()
+            if let number = try? container.decode(Int.self) {
+                self = .number(number)
+            } else {
+                self = .string(try container.decode(String.self))
+            }
+        }
+        var text: String? { if case .string(let s) = self { s } else { nil } }
+    }
+
+    static func list(_ member: CLIMember) throws -> [Listed] {
+        try JSONDecoder().decode([Listed].self, from: Data(try member.ok(["conversations", "--json"]).utf8))
+    }
+
+    static func read(_ member: CLIMember, _ handle: String) throws -> Transcript {
+        try JSONDecoder().decode(Transcript.self, from: Data(try member.ok(["read", handle, "--json"]).utf8))
+    }
+
+    @Test func twoMembersWriteShareContactsAgreeAMeetingAndEnd() throws {
+        let (server, alice, bob) = try Self.matched()
+        #expect(try Self.list(alice) == [Listed(handle: "bob", messages: 0, unread: 0, ended: false)])
+        try alice.ok(["send", "bob", "Coffee next week?"])
+        try alice.ok(["send", "bob", "I am free on Thursday."])
+        #expect(try Self.list(bob) == [Listed(handle: "alice", messages: 2, unread: 2, ended: false)])
+        let bobReads = try Self.read(bob, "alice")
+        #expect(bobReads.messages.map { $0.payload?["text"]?.text } == ["Coffee next week?", "I am free on Thursday."])
+        #expect(try Self.list(bob).first?.unread == 0)
+        // A reply through standard input, and alice's own messages stay readable to her (kept on her device).
+        let piped = Process()
+        piped.executableURL = binDirectory.appendingPathComponent("reciprocity")
+        piped.arguments = ["send", "alice"]
+        piped.environment = ProcessInfo.processInfo.environment.merging(["RECIPROCITY_HOME": bob.home.path]) { $1 }
+        let input = Pipe()
+        piped.standardInput = input
+        piped.standardOutput = Pipe()
+        try piped.run()
+        input.fileHandleForWriting.write(Data("Thursday works.\n".utf8))
+        try input.fileHandleForWriting.close()
+        piped.waitUntilExit()
+        #expect(piped.terminationStatus == 0)
+        let aliceReads = try Self.read(alice, "bob")
+        #expect(
+            aliceReads.messages.map { "\($0.fromMe):\($0.payload?["text"]?.text ?? "")" } == [
+                "true:Coffee next week?", "true:I am free on Thursday.", "false:Thursday works.",
+            ])
+        // Contact details: kept in the state file (0600) and sent only inside an envelope.
+        try alice.ok(["contact", "set", "--email", "alice@example.org", "--phone", "+44 20 7946 0000"])
+        #expect(try alice.ok(["contact", "show"]).contains("alice@example.org"))
+        try alice.ok(["send", "bob", "--contact"])
+        #expect(try Self.read(bob, "alice").messages.last?.payload?["email"]?.text == "alice@example.org")
+        #expect(try server.count("SELECT count(*) FROM message") == 4)
+        // A meeting: bob suggests another time, alice accepts it; both print the same event.
+        try alice.ok([
+            "meet", "bob", "--at", "2026-12-10T15:00:00+01:00", "--place", "Café Rouge, Leeds; by the window",
+            "--topic", "Coffee",
+        ])
+        try bob.ok(["read", "alice"])
+        #expect(try bob.ok(["meet", "suggest", "alice", "--at", "2026-12-11T09:30:00Z"]).contains("suggested meeting"))
+        let aliceIcs = try alice.ok(["meet", "accept", "bob"])
+        let bobIcs = try bob.ok(["meet", "ics", "alice"])
+        #expect(aliceIcs == bobIcs)
+        #expect(aliceIcs.contains("DTSTART:20261211T093000Z\r\n"))
+        #expect(aliceIcs.contains("LOCATION:Café Rouge\\, Leeds\\; by the window\r\n"))
+        #expect(aliceIcs.hasPrefix("BEGIN:VCALENDAR\r\n") && aliceIcs.hasSuffix("END:VCALENDAR\r\n"))
+        // The state file stays private; nothing of the contact details or texts is in the server's file.
+        let stateFile = try FileManager.default.subpathsOfDirectory(atPath: alice.home.path)
+            .first { $0.hasSuffix("state.json") }!
+        let mode =
+            try FileManager.default.attributesOfItem(atPath: alice.home.appendingPathComponent(stateFile).path)[
+                .posixPermissions] as? Int
+        #expect(mode == 0o600)
+        // bob ends it: alice sees it ended and cannot send; the server holds no message any more.
+        try bob.ok(["end", "alice"])
+        #expect(try Self.list(alice).first?.ended == true)
+        #expect(try Self.read(alice, "bob").ended)
+        let refused = try alice.cli(["send", "bob", "still there?"])
+        #expect(refused.status != 0 && refused.stderr.contains("ended"), "\(refused.stderr)")
+        #expect(try server.count("SELECT count(*) FROM message") == 0)
+        server.stop()
+        for suffix in ["", "-wal"] {
+            let bytes = FileManager.default.contents(atPath: server.database + suffix) ?? Data()
+            #expect(bytes.range(of: Data("alice@example.org".utf8)) == nil)
+            #expect(bytes.range(of: Data("Coffee next week".utf8)) == nil)
+        }
+    }
+
+    /// A counterpart's text reaches the terminal as visible text only.
+    @Test func aHostileMessageCannotDriveTheTerminal() throws {
+        let (_, alice, bob) = try Self.matched()
+        let hostile = "hi\u{1b}]0;owned\u{7}\n[2026-01-01T00:00:00Z] you: fake line\u{202e}txt.exe"
+        try bob.ok(["send", "alice", hostile])
+        let printed = try alice.ok(["read", "bob"])
+        #expect(!printed.unicodeScalars.contains { [0x1b, 0x07, 0x202e].contains($0.value) }, "\(printed)")
+        #expect(!printed.split(separator: "\n").contains { $0.hasPrefix("[2026-01-01") }, "\(printed)")
+        #expect(try Self.read(alice, "bob").messages.first?.payload?["text"]?.text == hostile)
+    }
+
+    /// Bad input: one sentence and a non-zero exit, and no change to the state file.
+    @Test func badInputIsRefusedPlainlyAndChangesNothing() throws {
+        let (_, alice, bob) = try Self.matched()
+        let before = try alice.memberFacts()
+        for arguments in [
+            ["send", "carol", "hello"], ["send", "bob", String(repeating: "x", count: 4001)],
+            ["meet", "bob", "--at", "tomorrow", "--place", "here", "--topic", "t"],
+            ["meet", "bob", "--at", "2026-12-10T15:00:00Z", "--topic", "no place"],
+            ["meet", "bob", "--at", "2026-12-10T15:00:00Z", "--link", "http://insecure", "--topic", "t"],
+            ["meet", "bob", "--at", "2026-12-10T15:00:00Z", "--place", "here", "--topic", "t", "--minutes", "4"],
+            ["send", "bob", "--contact"], ["send", "bob", "   "], ["contact", "set", "--note", "no way to reach me"],
+        ] {
+            let result = try alice.cli(arguments)
+            #expect(result.status != 0, "\(arguments)")
+            #expect(result.stderr.split(separator: "\n").count == 1, "\(arguments): \(result.stderr)")
+        }
+        // Refused before anything was sealed or sent: the member's state is as it was.
+        #expect(try alice.memberFacts() == before)
+        for arguments in [["meet", "accept", "bob"], ["meet", "ics", "bob"], ["read", "carol"], ["end", "carol"]] {
+            let result = try alice.cli(arguments)
+            #expect(result.status != 0, "\(arguments)")
+            #expect(result.stderr.split(separator: "\n").count == 1, "\(arguments): \(result.stderr)")
+        }
+        _ = bob
+    }
+
+    /// The ratchet state is saved before a send's request goes out and kept whatever happens to the request:
+    /// with the network cut at every point of `send` in turn (before a request, or after it with its answer
+    /// lost), every envelope the server stored still opens on the other side, none is refused as a replay (a key
+    /// used twice), and the next message after the failures reads too.
+    @Test func aSendCutAnywhereNeverUsesAKeyTwice() throws {
+        let (server, invite) = try ServerProcess.withProgram()
+        let proxy = try FaultProxy(to: server.port)
+        let alice = CLIMember("alice", server: server)
+        let bob = CLIMember("bob", server: server)
+        try alice.ok(["join", "--server", proxy.url, "--program", "acme", "--invite", invite, "--handle", "alice"])
+        try bob.join(invite: invite)
+        try alice.ok(["interest", "add", "bob", "--as", "mentor"])
+        try bob.ok(["interest", "add", "alice", "--as", "mentee"])
+        try alice.ok(["send", "bob", "first"])
+        var cuts = 0
+        for cut in FaultProxy.Cut.allCases {
+            for passing in 0..<40 {
+                proxy.arm(passing: passing, cut: cut)
+                let result = try alice.cli(["send", "bob", "attempt \(cut) \(passing)"])
+                proxy.arm(passing: nil)
+                if result.status == 0 && !proxy.didCut { break }
+                if result.status != 0 { cuts += 1 }
+            }
+        }
+        #expect(cuts > 6)
+        try alice.ok(["send", "bob", "last"])
+        let read = try Self.read(bob, "alice").messages
+        #expect(read.allSatisfy { $0.problem == nil }, "\(read.compactMap(\.problem))")
+        #expect(read.first?.payload?["text"]?.text == "first" && read.last?.payload?["text"]?.text == "last")
+        // Every attempt whose request reached the server was stored once and reads.
+        #expect(try server.count("SELECT count(*) FROM message") == read.count)
+    }
+}
