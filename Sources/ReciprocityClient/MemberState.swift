@@ -172,7 +172,10 @@ public struct MembershipFolder: Sendable {
         try save(state)
     }
 
+    /// The state, read once a command: the membership's ``StateLock`` is held from here to the process's end.
     public func loadState() throws -> MemberState {
+        // Locked before reading: a command waiting for another must read what that one saved.
+        if FileManager.default.fileExists(atPath: stateURL.path) { try StateLock.hold(stateURL: stateURL) }
         let data = try Self.readPrivate(stateURL, what: "state file")
         do {
             return try JSONDecoder.iso8601.decode(MemberState.self, from: data)

@@ -1,5 +1,10 @@
 import Foundation
+import Synchronization
 import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The conversation commands (Specs/messages.md) between two CLI members, against a real server process and
 /// SQLite file.
@@ -193,5 +198,37 @@ import Testing
         #expect(read.first?.payload?["text"]?.text == "first" && read.last?.payload?["text"]?.text == "last")
         // Every attempt whose request reached the server was stored once and reads.
         #expect(try server.count("SELECT count(*) FROM message") == read.count)
+    }
+
+    /// Two commands at once on one membership: the second waits for the first (a `state.lock` held here stands
+    /// for a long `reciprocity conversations` in another terminal), so it reads what the first saved and a
+    /// send's advanced chain is never rolled back by a stale copy (which made the next send reuse a key and
+    /// nonce). Without the lock the send finished while the other command still ran.
+    @Test func aSecondCommandWaitsForTheFirstInsteadOfUndoingIt() throws {
+        let (server, alice, bob) = try Self.matched()
+        defer { server.stop() }
+        let states = FileManager.default.enumerator(at: alice.home, includingPropertiesForKeys: nil)!
+            .compactMap { $0 as? URL }.filter { $0.lastPathComponent == "state.json" }
+        let lockPath = try #require(states.first).deletingLastPathComponent().appendingPathComponent("state.lock").path
+        let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        try #require(fd >= 0)
+        try #require(flock(fd, LOCK_EX) == 0)
+        let finished = Mutex<CommandResult?>(nil)
+        let sender = Thread {
+            let result = try? alice.cli(["send", "bob", "while another command runs"])
+            finished.withLock { $0 = result }
+        }
+        sender.start()
+        Thread.sleep(forTimeInterval: 2)
+        #expect(finished.withLock { $0 } == nil, "the send ran while another command held the membership")
+        close(fd)
+        let deadline = Date().addingTimeInterval(60)
+        while finished.withLock({ $0 }) == nil, Date() < deadline { Thread.sleep(forTimeInterval: 0.1) }
+        let result = try #require(finished.withLock { $0 })
+        #expect(result.status == 0, "\(result.stderr)")
+        try alice.ok(["send", "bob", "and after it"])
+        let transcript = try Self.read(bob, "alice")
+        #expect(transcript.messages.count == 2)
+        #expect(transcript.messages.allSatisfy { $0.problem == nil })
     }
 }
