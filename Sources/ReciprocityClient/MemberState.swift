@@ -170,6 +170,8 @@ public struct MembershipFolder: Sendable {
             at: url, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         try Self.writeAtomically(Data(Base64URL.encode(key.rawRepresentation).utf8), to: keyURL)
         try save(state)
+        // The membership's lock, held by each later command (``StateLock``); made here, so no command adds a file.
+        try StateLock.hold(stateURL: stateURL)
     }
 
     /// The state, read once a command: the membership's ``StateLock`` is held from here to the process's end.

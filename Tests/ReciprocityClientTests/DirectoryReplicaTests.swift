@@ -177,7 +177,7 @@ import Testing
         // No temporary file is left beside it.
         #expect(
             try FileManager.default.contentsOfDirectory(atPath: url.deletingLastPathComponent().path).sorted()
-                == ["directory.json", "private.key", "state.json"])
+                == ["directory.json", "private.key", "state.json", "state.lock"])
         chmod(url.path, 0o644)
         let refused = try alice.cli(["directory"])
         #expect(
