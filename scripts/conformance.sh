@@ -69,8 +69,9 @@ organizers = { values = ["spare-lead"] }
 # control character); an organizer or invite of a generated name or id does not exist, and a program to
 # grant may not: a schema-valid value may still be 400, 404 or 409.
 [[operations]]
-# A message envelope must also have one of three lengths, and a report's texts the plain-text rules.
-include-operation-id-regex = "^(join|updateProfile|listDirectory|adminSetProgramAbout|adminSuspendMember|adminReinstateMember|adminCreateOrganizer|adminRevokeOrganizer|adminRevokeInvite|postMessage|reportMember)$"
+# A message envelope must also have one of three lengths, a report's texts the plain-text rules, and an email
+# address exactly one @ and none of the characters a header could misread.
+include-operation-id-regex = "^(join|updateProfile|listDirectory|adminSetProgramAbout|adminSuspendMember|adminReinstateMember|adminCreateOrganizer|adminRevokeOrganizer|adminRevokeInvite|postMessage|reportMember|setEmail)$"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "429"]
 TOML
 
