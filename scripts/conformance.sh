@@ -22,7 +22,10 @@ invite="$("$bin/reciprocityd" admin invite create --program acme --uses 100000 -
 port=$((20000 + RANDOM % 20000))
 url="http://127.0.0.1:$port"
 "$bin/reciprocityd" serve --database "$db" --port "$port" --admin-credential-file "$work/admin" \
-    --metrics-credential-file "$work/metrics" --log-level error &
+    --metrics-credential-file "$work/metrics" --log-level error \
+    --smtp-url "smtp://127.0.0.1:9" --smtp-from "conformance@example.org" &
+# A relay that is never there (port 9, discard): notices are queued, so reminders answer 202, and their sends
+# fail and are retried quietly; Tests/email runs a real relay.
 server=$!
 for _ in $(seq 1 100); do "$bin/reciprocityd" healthcheck --port "$port" >/dev/null 2>&1 && break; sleep 0.1; done
 handles=(alice bob carol dave erin)
