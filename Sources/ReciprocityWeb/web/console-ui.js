@@ -3,7 +3,7 @@
 // actions, and showing a screen. The members' app has its own (ui.js, sentences.js): its sentences speak to a
 // member ("ask your organiser"), these to the organizer.
 
-import { $, clearMessages, el, say } from "./dom.js";
+import { $, busyWhile, el, say } from "./dom.js";
 
 /**
  * The signed-in state, in this tab's memory only.
@@ -73,19 +73,8 @@ export function showProblem(error) {
  * @param {() => Promise<T>} body
  * @returns {Promise<T | undefined>} undefined when `body` failed (the page says why)
  */
-export async function act(button, body) {
-    clearMessages();
-    if (button) button.disabled = true;
-    document.body.setAttribute("aria-busy", "true");
-    try {
-        return await body();
-    } catch (error) {
-        showProblem(error);
-        return undefined;
-    } finally {
-        document.body.removeAttribute("aria-busy");
-        if (button) button.disabled = false;
-    }
+export function act(button, body) {
+    return busyWhile(button, body, showProblem);
 }
 
 /**

@@ -95,3 +95,27 @@ export function confirmStep(name) {
         $(`${name}-start`).focus();
     });
 }
+
+/**
+ * Runs `body` with `button` disabled and the page busy, after clearing the last outcome; a failure goes to
+ * `showFailure` (each page words its own errors). The members' app and the console both act through this.
+ * @template T
+ * @param {HTMLButtonElement | null} button
+ * @param {() => Promise<T>} body
+ * @param {(error: unknown) => void} showFailure
+ * @returns {Promise<T | undefined>} undefined when `body` failed
+ */
+export async function busyWhile(button, body, showFailure) {
+    clearMessages();
+    if (button) button.disabled = true;
+    document.body.setAttribute("aria-busy", "true");
+    try {
+        return await body();
+    } catch (error) {
+        showFailure(error);
+        return undefined;
+    } finally {
+        document.body.removeAttribute("aria-busy");
+        if (button) button.disabled = false;
+    }
+}

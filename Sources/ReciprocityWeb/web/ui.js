@@ -4,7 +4,7 @@
 // request.
 
 import { describe } from "./sentences.js";
-import { $, clearMessages, el } from "./dom.js";
+import { $, busyWhile, el } from "./dom.js";
 
 export { $, clearMessages, confirmStep, el, say, when } from "./dom.js";
 
@@ -32,17 +32,6 @@ export function showError(error, { focus = true } = {}) {
  * @param {() => Promise<T>} body
  * @returns {Promise<T | undefined>} undefined when `body` failed (the page says why)
  */
-export async function act(button, body) {
-    clearMessages();
-    if (button) button.disabled = true;
-    document.body.setAttribute("aria-busy", "true");
-    try {
-        return await body();
-    } catch (error) {
-        showError(error);
-        return undefined;
-    } finally {
-        document.body.removeAttribute("aria-busy");
-        if (button) button.disabled = false;
-    }
+export function act(button, body) {
+    return busyWhile(button, body, showError);
 }
