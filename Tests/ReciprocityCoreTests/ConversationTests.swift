@@ -134,7 +134,9 @@ import Testing
         // Moved to another epoch of the same pair, or to another match of the sender.
         var otherEpoch = try Self.pair(epoch: 8, token: pair.token, alice: pair.aliceKey, bob: pair.bobKey)
         #expect(code { _ = try otherEpoch.bob.open(first) } == .messageAuthenticationFailed)
+        // The other match's peer sits on the same side as Bob, or the refusal would be the side rule's instead.
         var otherMatch = try Self.pair(alice: pair.aliceKey)
+        while otherMatch.bob.side != pair.bob.side { otherMatch = try Self.pair(alice: pair.aliceKey) }
         #expect(code { _ = try otherMatch.bob.open(first) } == .messageAuthenticationFailed)
         // Reflected to its sender.
         #expect(code { _ = try pair.alice.open(first) } == .messageWrongSide)
