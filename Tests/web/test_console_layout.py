@@ -28,7 +28,7 @@ def populate(browser, server, console, bin_dir):
     console.page.click("#status-go")
     console.outcome("Suspended finn")
     reported(server, bin_dir, "erin", "dave", "He kept asking for my home address after I said no.",
-             ["Where do you live? I could drop by.", "Why won't you tell me? " + "Answer me! " * 12], program="chapter")
+             ["Where do you live? I could drop by.", "Why won't you tell me?" + " Answer me!" * 12], program="chapter")
 
 
 @pytest.mark.parametrize("viewport, prefix", [({"width": 1280, "height": 900}, "console-wide"), (PHONE, "console-phone")])
