@@ -28,7 +28,9 @@ extension PostgresStore {
             for table in snapshot.tables {
                 let names = table.columns.map { "\"\($0)\"" }.joined(separator: ", ")
                 let placeholders = table.columns.indices.map { "$\($0 + 1)" }.joined(separator: ", ")
-                let sql = "INSERT INTO \"\(table.name)\" (\(names)) VALUES (\(placeholders))"
+                // The ids are the source's, also where the column is GENERATED ALWAYS (notice).
+                let sql =
+                    "INSERT INTO \"\(table.name)\" (\(names)) OVERRIDING SYSTEM VALUE VALUES (\(placeholders))"
                 for row in table.rows {
                     var binds = PostgresBindings()
                     for (column, value) in zip(table.columns, row) {
@@ -58,7 +60,7 @@ extension PostgresStore {
                             \(try row["version"].decode(Int64.self)))
                     """, on: connection)
             }
-            for table in ["program", "invite", "member", "organizer", "audit_entry"] {
+            for table in ["program", "invite", "member", "organizer", "audit_entry", "notice"] {
                 try await self.execute(
                     PostgresQuery(
                         unsafeSQL: """

@@ -82,6 +82,10 @@ extension PostgresStore {
                 """
                 DELETE FROM audit_entry WHERE at <= \(Self.millis(now.addingTimeInterval(-auditRetention))) RETURNING 1
                 """, on: connection)
+            let reports = try await self.execute(
+                """
+                DELETE FROM report WHERE created_at <= \(Self.millis(now.addingTimeInterval(-auditRetention))) RETURNING 1
+                """, on: connection)
             // A conversation (its messages by cascade) goes with its match, whatever deleted the match.
             let conversations = try await self.execute(
                 """
@@ -92,7 +96,7 @@ extension PostgresStore {
                 """, on: connection)
             return PurgeResult(
                 invites: invites, marks: marks, matches: matches, auditEntries: auditEntries,
-                conversations: conversations)
+                conversations: conversations, reports: reports)
         }
     }
 }

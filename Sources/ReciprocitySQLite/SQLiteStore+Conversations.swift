@@ -150,7 +150,8 @@ extension SQLiteStore {
     public func report(
         memberID: Int64, programID: Int64, token: InterestToken, reason: String, messages: String, now: Date
     ) async throws {
-        try await write { db in
+        // A replaced report's texts are overwritten in place (`secure_delete`) and the WAL scrubbed, as a purge's.
+        try await writeAndScrub { db in
             let match = try Self.ownMatch(db, memberID: memberID, programID: programID, token: token)
             try db.cachedExecute(
                 sql: """

@@ -69,6 +69,11 @@ extension SQLiteStore {
                 sql: "DELETE FROM audit_entry WHERE at <= ?",
                 arguments: [Self.millis(now.addingTimeInterval(-auditRetention))])
             let auditEntries = db.changesCount
+            // A report's texts are member data in clear: `secure_delete` and the scrub leave no copy of them.
+            try db.cachedExecute(
+                sql: "DELETE FROM report WHERE created_at <= ?",
+                arguments: [Self.millis(now.addingTimeInterval(-auditRetention))])
+            let reports = db.changesCount
             // A conversation (its messages by cascade) goes with its match, whatever deleted the match.
             try db.cachedExecute(
                 sql: """
@@ -78,7 +83,7 @@ extension SQLiteStore {
                     """)
             return PurgeResult(
                 invites: invites, marks: marks, matches: matches, auditEntries: auditEntries,
-                conversations: db.changesCount)
+                conversations: db.changesCount, reports: reports)
         }
         return result
     }

@@ -4,7 +4,7 @@ public import ReciprocityStore
 public import ServiceLifecycle
 
 /// Purges expired, used-up or revoked invites, past-epoch marks, past-epoch matches older than `matchRetention`
-/// and audit entries older than `auditRetention` every `interval`, until graceful shutdown.
+/// and audit entries and members' reports older than `auditRetention` every `interval`, until graceful shutdown.
 public struct Housekeeping: Service {
     let store: any ReciprocityStore
     let interval: Duration
@@ -33,7 +33,7 @@ public struct Housekeeping: Service {
                     metadata: [
                         "invites_purged": "\(purged.invites)", "marks_purged": "\(purged.marks)",
                         "matches_purged": "\(purged.matches)", "audit_entries_purged": "\(purged.auditEntries)",
-                        "conversations_purged": "\(purged.conversations)",
+                        "conversations_purged": "\(purged.conversations)", "reports_purged": "\(purged.reports)",
                     ])
             } catch {
                 logger.error("housekeeping failed", metadata: ["error.type": "\(type(of: error))"])

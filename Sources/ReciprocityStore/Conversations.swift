@@ -148,11 +148,13 @@ public struct ReportRecord: Sendable, Equatable {
 /// Reports (part of `ReciprocityStore`).
 public protocol ReportStore: Sendable {
     /// Stores the caller's report of the other member of the match `token`, replacing an earlier report of
-    /// theirs on the same conversation (one per member per conversation). Throws `conversationNotFound` unless
-    /// the caller is one of the match's members, exactly as the conversation routes do.
+    /// theirs on the same conversation (one per member per conversation; the replaced text leaves no copy where
+    /// the backend can promise it, as a purge). Throws `conversationNotFound` unless the caller is one of the
+    /// match's members, exactly as the conversation routes do.
     func report(memberID: Int64, programID: Int64, token: InterestToken, reason: String, messages: String, now: Date)
         async throws
-    /// The program's reports, oldest first. Kept when the match is purged: they are the operator's record.
+    /// The program's reports, oldest first. Kept when the match is purged: they are the operator's record, kept
+    /// as long as the audit log's entries and purged with them (`purge(now:matchRetention:auditRetention:)`).
     func reports(programID: Int64) async throws -> [ReportRecord]
 }
 

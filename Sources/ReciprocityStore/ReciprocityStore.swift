@@ -105,7 +105,8 @@ public protocol ReciprocityStore: ConversationStore, ReportStore, NoticeStore {
     func checkWritable() async throws
     /// Deletes expired, used-up or revoked invites, pending marks of epochs other than their program's current
     /// one, matches of such epochs made more than `matchRetention` seconds ago, the conversations (with their
-    /// messages) of matches that are gone, and audit entries older than `auditRetention` seconds.
+    /// messages) of matches that are gone, and audit entries and members' reports older than `auditRetention`
+    /// seconds (a report is the operator's record, as the suspension it may lead to is).
     func purge(now: Date, matchRetention: TimeInterval, auditRetention: TimeInterval) async throws -> PurgeResult
 }
 
@@ -160,13 +161,17 @@ public struct PurgeResult: Sendable, Equatable {
     public let matches: Int
     public let auditEntries: Int
     public let conversations: Int
+    public let reports: Int
 
-    public init(invites: Int, marks: Int, matches: Int, auditEntries: Int = 0, conversations: Int = 0) {
+    public init(
+        invites: Int, marks: Int, matches: Int, auditEntries: Int = 0, conversations: Int = 0, reports: Int = 0
+    ) {
         self.invites = invites
         self.marks = marks
         self.matches = matches
         self.auditEntries = auditEntries
         self.conversations = conversations
+        self.reports = reports
     }
 }
 

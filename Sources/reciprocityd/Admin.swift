@@ -265,7 +265,7 @@ struct Restore: AsyncParsableCommand {
 struct Purge: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract:
-            "Delete expired, used-up or revoked invites, pending marks of past epochs, their old matches and old audit entries now (the server also does this hourly)."
+            "Delete expired, used-up or revoked invites, pending marks of past epochs, their old matches, old audit entries and old reports now (the server also does this hourly)."
     )
     @OptionGroup var database: DatabaseOptions
 
@@ -273,7 +273,8 @@ struct Purge: AsyncParsableCommand {
         help: "Days a match of a past epoch is kept (default 90, as the server's RECIPROCITY_MATCH_RETENTION_DAYS).")
     var matchRetentionDays: Int = StoreLimits.defaultMatchRetentionDays
 
-    @Option(help: "Days an audit entry is kept (default 400, as the server's RECIPROCITY_AUDIT_RETENTION_DAYS).")
+    @Option(
+        help: "Days an audit entry or a member's report is kept (default 400, as RECIPROCITY_AUDIT_RETENTION_DAYS).")
     var auditRetentionDays: Int = StoreLimits.defaultAuditRetentionDays
 
     func run() async throws {
@@ -287,7 +288,7 @@ struct Purge: AsyncParsableCommand {
             now: Date(), matchRetention: Double(matchRetentionDays) * 86_400,
             auditRetention: Double(auditRetentionDays) * 86_400)
         print(
-            "purged \(purged.invites) invites, \(purged.marks) marks, \(purged.matches) matches, \(purged.auditEntries) audit entries and \(purged.conversations) conversations"
+            "purged \(purged.invites) invites, \(purged.marks) marks, \(purged.matches) matches, \(purged.auditEntries) audit entries, \(purged.conversations) conversations and \(purged.reports) reports"
         )
     }
 }

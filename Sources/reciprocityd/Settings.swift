@@ -104,7 +104,8 @@ struct Setting: Sendable {
             \.matchRetentionDays
         ) { try number($0, in: 1...Int.max) },
         Setting(
-            "audit-retention-days", "Days an entry of a program's audit log is kept before housekeeping deletes it",
+            "audit-retention-days",
+            "Days an entry of a program's audit log, or a member's report, is kept before housekeeping deletes it",
             \.auditRetentionDays
         ) { try number($0, in: 1...Int.max) },
         Setting("shutdown-timeout", "Seconds in-flight requests get to finish after SIGTERM", \.shutdownTimeout) {

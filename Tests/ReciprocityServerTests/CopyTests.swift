@@ -41,6 +41,14 @@ import Testing
         try await sqlite.report(
             memberID: members[1].id, programID: program.id, token: shared.token, reason: "Rude.", messages: "[]",
             now: Date())
+        // The email notice queue comes along: two match notices, two message notices, and the records of which
+        // match and which conversation had theirs, so that the copy does not queue them again.
+        try await sqlite.setEmail(memberID: members[0].id, email: "a@example.test")
+        try await sqlite.setEmail(memberID: members[1].id, email: "b@example.test")
+        #expect(try await sqlite.queueMatchNotices(since: Date() - 3600, now: Date(), spread: 0) == 2)
+        #expect(try await sqlite.queueMessageNotices(since: Date() - 3600, now: Date(), spread: 0) == 2)
+        let sentNotice = try #require(try await sqlite.claimNotice(now: Date(), lease: 60))
+        try await sqlite.noticeSent(id: sentNotice.id, now: Date())
         _ = try await sqlite.rotateKey(memberID: members[2].id, publicKey: try PrivateKey().publicKey, now: Date())
         _ = try await sqlite.setStatus(program: program.name, handle: members[3].handle, status: .suspended)
         let about = ProgramAbout(description: "Caf\u{e9} mentoring.", conduct: "1. Be kind.\n2. No spam.")
@@ -56,7 +64,7 @@ import Testing
         #expect(output.status == 0, "\(output.stderr)")
         #expect(
             output.stdout.contains(
-                ": 1 program, 2 invite, 6 member, 2 member_tag, 8 key_log, 1 mark, 1 match, 1 organizer, 1 organizer_program, 2 audit_entry, 1 conversation, 3 message, 1 report; every program's key-log root verified"
+                ": 1 program, 2 invite, 6 member, 2 member_tag, 8 key_log, 1 mark, 1 match, 1 organizer, 1 organizer_program, 2 audit_entry, 1 conversation, 3 message, 1 report, 4 notice, 2 match_notice, 2 conversation_notice; every program's key-log root verified"
             ),
             "\(output.stdout)")
         #expect(!output.stdout.contains(target.location.password ?? "-"))
@@ -91,6 +99,11 @@ import Testing
                     memberID: member.id, programID: program.id, token: shared.token, after: 0, limit: 10) == read)
         }
         #expect(try await copy.reports(programID: program.id) == source.reports(programID: program.id))
+        #expect(try await copy.noticeCounts() == ["queued": 3, "sent": 1])
+        #expect(try await copy.noticeCounts() == source.noticeCounts())
+        #expect(try await copy.email(memberID: members[1].id) == "b@example.test")
+        #expect(try await copy.queueMatchNotices(since: Date() - 3600, now: Date(), spread: 0) == 0)
+        #expect(try await copy.queueMessageNotices(since: Date() - 3600, now: Date(), spread: 0) == 0)
         // The conversation continues on the copy after its copied sequence numbers.
         let next = try await copy.postMessage(
             memberID: members[1].id, programID: program.id, token: shared.token,
@@ -128,6 +141,14 @@ import Testing
             again.status == 1 && again.stderr.contains("not empty") && again.stderr.split(separator: "\n").count == 1,
             "\(again.stderr)")
         #expect(try await copy.statistics().members == 7)
+        // A notice queued on the copy takes the id after the copied ones (1 to 4).
+        #expect(
+            try await copy.queueReminder(
+                programID: program.id, memberIDs: [members[0].id], kind: .completeProfile, actor: .operator,
+                now: Date()) == 1)
+        var claimedIDs: [Int64] = []
+        while let notice = try await copy.claimNotice(now: Date() + 1, lease: 60) { claimedIDs.append(notice.id) }
+        #expect(claimedIDs.count == 4 && claimedIDs.max() == 5, "\(claimedIDs)")
         await copy.close()
         await target.drop()
     }

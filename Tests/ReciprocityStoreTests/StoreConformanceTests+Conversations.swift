@@ -238,6 +238,38 @@ extension StoreConformanceTests {
         #expect(try await store.reports(programID: program.id).count == 2)
     }
 
+    /// Housekeeping deletes a report once it is older than the audit retention, counted from its last
+    /// replacement, match or no match; a younger one stays.
+    @Test(arguments: Backend.enabled)
+    func reportsAreKeptForTheAuditRetention(_ backend: Backend) async throws {
+        let harness = try await StoreHarness.make(backend)
+        let store = harness.store
+        let (program, m) = try await StoreHarness.members(store, count: 4)
+        let old = try await Self.match(store, m[0], m[1], in: program)
+        let young = try await Self.match(store, m[2], m[3], in: program)
+        let start = Date(timeIntervalSince1970: 1_900_000_000)
+        let day: TimeInterval = 86_400
+        try await store.report(
+            memberID: m[0].id, programID: program.id, token: old, reason: "old", messages: "[]", now: start)
+        try await store.report(
+            memberID: m[1].id, programID: program.id, token: old, reason: "replaced later", messages: "[]",
+            now: start)
+        try await store.report(
+            memberID: m[1].id, programID: program.id, token: old, reason: "replacement", messages: "[]",
+            now: start + 5 * day)
+        try await store.report(
+            memberID: m[3].id, programID: program.id, token: young, reason: "young", messages: "[]",
+            now: start + 8 * day)
+        let before = try await store.purge(now: start + 10 * day - 1, matchRetention: day, auditRetention: 10 * day)
+        #expect(before.reports == 0)
+        let purged = try await store.purge(now: start + 10 * day, matchRetention: day, auditRetention: 10 * day)
+        #expect(purged.reports == 1 && purged.matches == 0)
+        #expect(try await store.reports(programID: program.id).map(\.reason) == ["replacement", "young"])
+        let later = try await store.purge(now: start + 18 * day, matchRetention: day, auditRetention: 10 * day)
+        #expect(later.reports == 2)
+        #expect(try await store.reports(programID: program.id).isEmpty)
+    }
+
     /// On PostgreSQL the conversation look-up goes through the caller's own index entries (`match_by_a`,
     /// `match_by_b`), never the token-first primary key, which would visit another pair's match with the token,
     /// among 100,000 matches of 40 members, planned with statistics.

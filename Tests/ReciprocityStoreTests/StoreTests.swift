@@ -328,6 +328,44 @@ import Testing
         #expect(try filesHolding(needle(other), in: harness.directory).isEmpty)
     }
 
+    /// A report's texts are member data in clear: a replaced report's and a purged report's leave no file, those
+    /// already checkpointed into the database file and those still in the WAL.
+    @Test func aReplacedOrPurgedReportLeavesNoTextInAnyFile() async throws {
+        let harness = try StoreHarness()
+        let store = harness.store
+        let (program, m) = try await StoreHarness.members(store, count: 2)
+        let token = try await StoreConformanceTests.match(store, m[0], m[1], in: program)
+        func text(_ name: String) -> String { "\(name)-" + UUID().uuidString }
+        func report(_ member: MemberRecord, reason: String, quote: String, at now: Date) async throws {
+            try await store.report(
+                memberID: member.id, programID: program.id, token: token, reason: reason,
+                messages: #"[{"seq":1,"fromMe":false,"text":"\#(quote)"}]"#, now: now)
+        }
+        let start = Date()
+        let (firstReason, firstQuote) = (text("reason"), text("quote"))
+        try await report(m[0], reason: firstReason, quote: firstQuote, at: start)
+        await harness.sqlite.scrubWAL()
+        #expect(try filesHolding(Array(firstQuote.utf8), in: harness.directory) == ["test.sqlite"])
+        let (replacingReason, replacingQuote) = (text("reason"), text("quote"))
+        try await report(m[0], reason: replacingReason, quote: replacingQuote, at: start)
+        for gone in [firstReason, firstQuote] {
+            #expect(try filesHolding(Array(gone.utf8), in: harness.directory).isEmpty, "\(gone)")
+        }
+        let (otherReason, otherQuote) = (text("reason"), text("quote"))
+        try await report(m[1], reason: otherReason, quote: otherQuote, at: start + 60)
+        #expect(try filesHolding(Array(otherQuote.utf8), in: harness.directory).isEmpty == false)
+        let purged = try await store.purge(now: start + 30, matchRetention: 1, auditRetention: 10)
+        #expect(purged.reports == 1)
+        for gone in [replacingReason, replacingQuote] {
+            #expect(try filesHolding(Array(gone.utf8), in: harness.directory).isEmpty, "\(gone)")
+        }
+        #expect(try await store.reports(programID: program.id).map(\.reason) == [otherReason])
+        #expect(try await store.purge(now: start + 100, matchRetention: 1, auditRetention: 10).reports == 1)
+        for gone in [otherReason, otherQuote] {
+            #expect(try filesHolding(Array(gone.utf8), in: harness.directory).isEmpty, "\(gone)")
+        }
+    }
+
     /// The names of the files in `directory` whose bytes contain `needle`.
     func filesHolding(_ needle: [UInt8], in directory: URL) throws -> [String] {
         try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted().filter { name in

@@ -1,14 +1,43 @@
 """The organizer console in a browser, for the console tests: one Playwright context with /console open, signed in
 or not, and what those tests read from it (the QR code's modules, the outcome, the stored state)."""
 
+import json
 import re
+import urllib.request
 
 from playwright.sync_api import expect
 
-from support import ADMIN_CREDENTIAL, SHOTS, idle
+from support import ADMIN_CREDENTIAL, CLI, SHOTS, idle
 
 # The console's screens, in the menu's order (organizers: the operator's only).
-CONSOLE_SCREENS = ["programs", "invites", "members", "health", "audit", "organizers"]
+CONSOLE_SCREENS = ["programs", "invites", "members", "reports", "health", "audit", "organizers"]
+
+
+def reported(server, bin_dir, reporter, reported_handle, reason, texts, program="acme"):
+    """Two members on the real CLI match as peers; `reported_handle` sends `reporter` each of `texts`; `reporter`
+    reports them with POST /v1/conversations/{token}/report, quoting the messages as their CLI decrypted them
+    (the member's own report form is another screen's work). Returns the quoted messages."""
+    invite = server.invite(uses=2, program=program)
+    folder = server.folder
+    accused = CLI(bin_dir, folder, server, home=f"cli-{reported_handle}").join(invite, reported_handle, program=program)
+    accuser = CLI(bin_dir, folder, server, home=f"cli-{reporter}").join(invite, reporter, program=program)
+    accused.run("interest", "add", reporter, "--as", "peer")
+    accuser.run("interest", "add", reported_handle, "--as", "peer")
+    for text in texts:
+        accused.run("send", reporter, text)
+    read = json.loads(accuser.run("read", reported_handle, "--json"))
+    quoted = [{"seq": m["seq"], "fromMe": m["fromMe"], "text": m["payload"]["text"]} for m in read["messages"]]
+    assert [m["text"] for m in quoted] == list(texts), read
+    [state_file] = accuser.home.rglob("state.json")
+    state = json.loads(state_file.read_text())
+    [token] = [m["token"] for m in state["marks"] if m.get("handle") == reported_handle and m.get("matchedAt")]
+    request = urllib.request.Request(
+        f"{server.base}/v1/conversations/{token}/report", method="POST",
+        data=json.dumps({"reason": reason, "messages": quoted}).encode(),
+        headers={"Authorization": f"Bearer {state['credential']}", "Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 204
+    return quoted
 
 
 class Console:

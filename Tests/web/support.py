@@ -29,7 +29,7 @@ DOCS_SHOT_NAMES = ["join", "directory", "matches", "interests", "keys-changed", 
                    "matches-warnings"] + [f"phone-{name}" for name in ["join", *SCREENS, "marked"]] + [f"wide-{name}" for name in SCREENS] \
     + ["phone-conversation", "wide-conversation"] \
     + [f"console-{width}-{name}" for width in ["wide", "phone"]
-       for name in ["signin", "signin-error", "programs", "invites", "members", "health", "audit", "organizers"]]
+       for name in ["signin", "signin-error", "programs", "invites", "members", "reports", "health", "audit", "organizers"]]
 # Words a member's screens must not show until asked (inside a disclosure, "Advanced", or an error's details).
 JARGON = ["dummies", "padded", "tree head", "derivation", "key log", "token"]
 MAX_MARKS = 8

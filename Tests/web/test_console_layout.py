@@ -5,15 +5,16 @@ view). The screenshots are saved (console-wide-*, console-phone-*; --docs copies
 import pytest
 from playwright.sync_api import expect
 
-from console_support import CONSOLE_SCREENS, Console
+from console_support import CONSOLE_SCREENS, Console, reported
 from support import ADMIN_CREDENTIAL, Member, axe_check, idle, outcome_in_view
 
 PHONE = {"width": 375, "height": 812}
 IMPACTS = ("moderate", "serious", "critical")
 
 
-def populate(browser, server, console):
-    """A program as an organizer finds it after a week: texts, an invite, two members (one suspended), tags."""
+def populate(browser, server, console, bin_dir):
+    """A program as an organizer finds it after a week: texts, an invite, two members (one suspended), tags, and
+    a member's report of another with the messages they included."""
     console.create_program("chapter", description="Mentoring for the Lisbon chapter.", conduct="Be kind.")
     link = console.make_invite(uses=10)
     code = link.split("invite=")[1]
@@ -26,15 +27,17 @@ def populate(browser, server, console):
     console.page.fill("#status-reason", "On leave")
     console.page.click("#status-go")
     console.outcome("Suspended finn")
+    reported(server, bin_dir, "erin", "dave", "He kept asking for my home address after I said no.",
+             ["Where do you live? I could drop by.", "Why won't you tell me?" + " Answer me!" * 12], program="chapter")
 
 
 @pytest.mark.parametrize("viewport, prefix", [({"width": 1280, "height": 900}, "console-wide"), (PHONE, "console-phone")])
-def test_no_moderate_or_worse_axe_violation_on_any_console_screen(browser, console_server, viewport, prefix):
+def test_no_moderate_or_worse_axe_violation_on_any_console_screen(browser, console_server, bin_dir, viewport, prefix):
     console = Console(browser, console_server, viewport)
     axe_check(console.page, "sign in", IMPACTS)
     console.shot(f"{prefix}-signin")
     console.sign_in()
-    populate(browser, console_server, console)
+    populate(browser, console_server, console, bin_dir)
     for name in CONSOLE_SCREENS:
         if name == "invites":
             console.make_invite(uses=5)  # the new link and its QR code shown

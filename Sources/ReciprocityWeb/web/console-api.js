@@ -73,6 +73,12 @@ export class AdminAPI extends ServerAPI {
         if (!response.ok) throw new ClientError(`http-${response.status}`, `the server answered HTTP ${response.status}`);
         return response.blob();
     }
+    /**
+     * The program's reports from members, oldest first, with the messages each reporter chose to include.
+     * @param {string} program
+     * @returns {Promise<{reporter: string, reported: string, epoch: number, reason: string, messages: {seq: number, fromMe: boolean, text: string}[], createdAt: string}[]>}
+     */
+    async reports(program) { return (await this.call("GET", path(program, "/reports"))).reports; }
     /** @returns {Promise<{name: string, programs: string[], createdAt: string}[]>} */
     async organizers() { return (await this.call("GET", `${ADMIN}/organizers`)).organizers; }
     /**

@@ -3,7 +3,7 @@
 // to the audit log only.
 
 import { $, el, say, when } from "./dom.js";
-import { act, api, consoleState } from "./console-ui.js";
+import { act, api, consoleState, showScreen } from "./console-ui.js";
 
 /** @type {{handle: string, status: string, joinedAt: string}[]} */
 let members = [];
@@ -54,6 +54,17 @@ function ask(handle, suspend) {
     $("status-reason").value = "";
     $("status-form").hidden = false;
     $("status-reason").focus();
+}
+
+/**
+ * Shows the Members screen found to `handle` with the form that suspends them open: the way to suspend from
+ * elsewhere (a report), so that suspending has one form and one rule.
+ * @param {string} handle
+ */
+export async function offerSuspension(handle) {
+    $("member-filter").value = handle;
+    await showScreen("members", { focus: false });
+    if (members.some((m) => m.handle === handle && m.status !== "suspended")) ask(handle, true);
 }
 
 $("status-cancel").addEventListener("click", () => {

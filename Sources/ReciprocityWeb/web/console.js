@@ -7,6 +7,7 @@
 // console-invites.js  invites: make a link (and its QR code, qr.js), list, revoke
 // console-members.js  members: find, suspend, reinstate
 // console-health.js   the program's health figures, as charts (console-charts.js) and tables
+// console-reports.js  members' reports of one another, with the messages they included; suspend from one
 // console-audit.js    the program's audit log
 // console-organizers.js the operator's: organizers and their programs
 //
@@ -24,6 +25,7 @@ import * as programs from "./console-programs.js";
 import * as invites from "./console-invites.js";
 import * as members from "./console-members.js";
 import * as health from "./console-health.js";
+import * as reports from "./console-reports.js";
 import * as audit from "./console-audit.js";
 import * as organizers from "./console-organizers.js";
 
@@ -31,6 +33,7 @@ renderers.programs = programs.render;
 renderers.invites = invites.render;
 renderers.members = members.render;
 renderers.health = health.render;
+renderers.reports = reports.render;
 renderers.audit = audit.render;
 renderers.organizers = organizers.render;
 
