@@ -150,13 +150,16 @@ import Glibc
     }
 
     /// `reciprocity report`: without --include-messages the operator's list holds the reason and no message; with
-    /// it, exactly the messages the reporter's device shows, each payload's JSON as stored (a zero-width space the
-    /// other member wrote is escaped, so it cannot make the report refused), both sides, and a message that did
-    /// not open here is not quoted. A report after the end works; bad input is one sentence and a non-zero exit.
+    /// it, exactly the messages the reporter's device shows, each payload's JSON as stored (what the plain-text
+    /// rule refuses, written by the other member, is escaped, so it cannot make the report refused), both sides,
+    /// and a message that did not open here is not quoted. A report after the end works; bad input is one
+    /// sentence and a non-zero exit.
     @Test func aReportReachesTheOperatorWithMessagesOnlyWhenAsked() throws {
         let (server, alice, bob) = try Self.matched()
         try alice.ok(["send", "bob", "Coffee next week?"])
-        try bob.ok(["send", "alice", "No.\u{200B} Stop writing\u{202E} to me"])
+        // What the plain-text rule refuses in a report: a zero-width space, a bidi override, a character with five
+        // combining marks, a C1 control (Tests/web/test_conversations.py quotes the same from the page).
+        try bob.ok(["send", "alice", "Hi\u{200B} Erin\u{202E} e\u{301}\u{301}\u{301}\u{301}\u{301} \u{85}end"])
         try alice.ok(["read", "bob"])
         #expect(
             try alice.ok(["report", "bob", "--reason", "Rude"]) == "reported bob to the operator without any message\n")
@@ -171,7 +174,9 @@ import Glibc
         #expect(
             quoted.messages == [
                 .init(seq: 1, fromMe: true, text: #"{"text":"Coffee next week?","type":"text"}"#),
-                .init(seq: 2, fromMe: false, text: #"{"text":"No.\u200B Stop writing\u202E to me","type":"text"}"#),
+                .init(
+                    seq: 2, fromMe: false,
+                    text: #"{"text":"Hi\u200B Erin\u202E e\u0301\u0301\u0301\u0301\u0301 \u0085end","type":"text"}"#),
             ])
         // Each quoted text reads as the payload the device shows.
         let shown = try Self.read(alice, "bob").messages.map { $0.payload?["text"]?.text }

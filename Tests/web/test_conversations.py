@@ -179,17 +179,31 @@ def test_a_cli_member_and_a_browser_member_converse_meet_and_end(cli, members, i
         assert json.load(response)["reports"] == listed
 
 
-def test_the_browser_member_ends_and_the_cli_sees_it(cli, members, invite):
+def test_the_browser_member_ends_and_the_cli_sees_it(cli, members, invite, server):
+    """Also: erin reports dave from the page after the end, with the messages; dave's message holds what the
+    server's plain-text rule refuses in a report (a zero-width space, a bidi override, a character with five
+    combining marks, a C1 control), which the page quotes as JSON escapes, the bytes the Swift client quotes."""
     dave, erin = converse_world(cli, members, invite)
-    dave.run("send", "erin", "Hi Erin")
+    hostile = "Hi\u200b Erin\u202e e\u0301\u0301\u0301\u0301\u0301 \u0085end"
+    dave.run("send", "erin", hostile)
     open_conversation(erin)
-    expect(erin.page.locator(MESSAGES)).to_contain_text("Hi Erin")
+    expect(erin.page.locator(MESSAGES)).to_contain_text("Hi")
     erin.page.click("#end-start")
     expect(erin.page.locator("#end-confirm")).to_contain_text("They will see that it was ended")
     erin.page.click("#end-go")
     expect(erin.page.locator("#conversation-ended")).to_be_visible()
     listed = json.loads(dave.run("conversations", "--json"))
     assert listed == [{"epoch": listed[0]["epoch"], "ended": True, "handle": "erin", "messages": 0, "unread": 0}]
+    erin.page.click("#report-start")
+    erin.page.fill("#report-reason", "Odd messages")
+    erin.page.check("#report-include")
+    erin.page.click("#report-go")
+    expect(erin.page.locator("#status")).to_contain_text("with 1 message they can read")
+    [quoted] = reports(server)[0]["messages"]
+    assert quoted["text"] == ('{"text":"Hi\\u200B Erin\\u202E e\\u0301\\u0301\\u0301\\u0301\\u0301 \\u0085end",'
+                              '"type":"text"}'), quoted
+    assert json.loads(quoted["text"]) == {"text": hostile, "type": "text"}
+    assert (quoted["seq"], quoted["fromMe"]) == (1, False)
 
 
 def test_the_conversation_screen_passes_axe_and_works_by_keyboard_at_375_pixels(cli, members, invite):
