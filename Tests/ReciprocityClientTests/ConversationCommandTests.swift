@@ -162,12 +162,13 @@ import Glibc
         try bob.ok(["send", "alice", "Hi\u{200B} Erin\u{202E} e\u{301}\u{301}\u{301}\u{301}\u{301} \u{85}end"])
         try alice.ok(["read", "bob"])
         #expect(
-            try alice.ok(["report", "bob", "--reason", "Rude"]) == "reported bob to the operator without any message\n")
+            try alice.ok(["report", "bob", "--reason", "Rude"])
+                == "reported bob to the operator and the program's organizers, without any message\n")
         #expect(
             try Self.reports(server) == [ListedReport(reporter: "alice", reported: "bob", reason: "Rude", messages: [])]
         )
         let with = try alice.ok(["report", "bob", "--reason", "Rude, twice", "--include-messages"])
-        #expect(with == "reported bob to the operator with 2 messages, in clear\n")
+        #expect(with == "reported bob to the operator and the program's organizers, with 2 messages, in clear\n")
         let quoted = try #require(try Self.reports(server).first)
         #expect(try Self.reports(server).count == 1)
         #expect(quoted.reason == "Rude, twice")

@@ -155,7 +155,7 @@ def test_a_cli_member_and_a_browser_member_converse_meet_and_end(cli, members, i
     expect(page.locator("#report-sends")).to_contain_text(f"the {len(shown)} messages shown above go to the organizers unencrypted")
     page.click("#report-go")
     expect(page.locator("#status")).to_contain_text(f"with {len(shown)} messages they can read")
-    assert dave.run("report", "erin", "--reason", "Not a fit") == "reported erin to the operator without any message\n"
+    assert dave.run("report", "erin", "--reason", "Not a fit") == "reported erin to the operator and the program's organizers, without any message\n"
     listed = reports(server)
     assert [(r["reporter"], r["reported"], r["reason"]) for r in listed] == [
         ("erin", "dave", "He kept pushing after I said no"), ("dave", "erin", "Not a fit")]
