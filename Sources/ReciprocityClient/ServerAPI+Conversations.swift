@@ -25,4 +25,11 @@ extension ServerAPI {
     public func endConversation(token: String) async throws {
         let _: Empty = try await call(.POST, "/v1/conversations/\(token)/end")
     }
+
+    /// Reports the other member to the operator: `messages` are in clear (`LocalConversation.reportedMessages`),
+    /// nil for none.
+    public func report(token: String, reason: String, messages: [ReportedMessage]?) async throws {
+        let _: Empty = try await call(
+            .POST, "/v1/conversations/\(token)/report", body: ReportRequest(reason: reason, messages: messages))
+    }
 }

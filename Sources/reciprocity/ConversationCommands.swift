@@ -134,6 +134,29 @@ struct End: AsyncParsableCommand {
     }
 }
 
+struct Report: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract:
+            "Report a match to the operator and the program's organizers, with a reason and, if asked, the messages.",
+        discussion: """
+            Without --include-messages nothing of the conversation leaves this device. With it, every message \
+            this device shows of it goes decrypted, in clear, as it was sent: the operator and the program's \
+            organizers can read it (Specs/messages.md section 9b). A new report of the conversation replaces the last.
+            """)
+    @OptionGroup var membership: MembershipOptions
+    @Argument(help: "The handle of the match.") var handle: String
+    @Option(help: "What happened (up to 2,000 characters).") var reason: String
+    @Flag(help: "Also send the messages of the conversation, decrypted: whoever reads the report can read them.")
+    var includeMessages = false
+
+    func run() async throws {
+        var session = try await membership.connect()
+        let quoted = try await session.report(handle, reason: reason, includeMessages: includeMessages)
+        let with = includeMessages ? "with \(quoted) message\(quoted == 1 ? "" : "s"), in clear" : "without any message"
+        print("reported \(terminalSafe(handle)) to the operator and the program's organizers, \(with)")
+    }
+}
+
 struct Contact: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Your contact details, kept only in this device's state file and shared with 'send --contact'.",

@@ -9,7 +9,7 @@ struct Reciprocity: OneLineErrors {
         abstract: "Privately mark who you would like to mentor, be mentored by, or meet as a peer.",
         subcommands: [
             Join.self, About.self, ProfileCommand.self, EmailCommand.self, Directory.self, Interest.self, Matches.self,
-            Conversations.self, Read.self, Send.self, Meet.self, Contact.self, End.self, Key.self,
+            Conversations.self, Read.self, Send.self, Meet.self, Contact.self, End.self, Report.self, Key.self,
             Credential.self,
             Audit.self,
             VectorsCommand.self,

@@ -130,6 +130,85 @@ import Glibc
         }
     }
 
+    struct ListedReport: Decodable, Equatable {
+        struct Quoted: Decodable, Equatable {
+            var seq: Int
+            var fromMe: Bool
+            var text: String
+        }
+        var reporter: String
+        var reported: String
+        var reason: String
+        var messages: [Quoted]
+    }
+
+    static func reports(_ server: ServerProcess) throws -> [ListedReport] {
+        struct Listed: Decodable { var reports: [ListedReport] }
+        return try JSONDecoder().decode(
+            Listed.self, from: Data(try server.admin(["report", "list", "acme", "--json"]).utf8)
+        ).reports
+    }
+
+    /// `reciprocity report`: without --include-messages the operator's list holds the reason and no message; with
+    /// it, exactly the messages the reporter's device shows, each payload's JSON as stored (what the plain-text
+    /// rule refuses, written by the other member, is escaped, so it cannot make the report refused), both sides,
+    /// and a message that did not open here is not quoted. A report after the end works; bad input is one
+    /// sentence and a non-zero exit.
+    @Test func aReportReachesTheOperatorWithMessagesOnlyWhenAsked() throws {
+        let (server, alice, bob) = try Self.matched()
+        try alice.ok(["send", "bob", "Coffee next week?"])
+        // What the plain-text rule refuses in a report: a zero-width space, a bidi override, a character with five
+        // combining marks, a C1 control (Tests/web/test_conversations.py quotes the same from the page).
+        try bob.ok(["send", "alice", "Hi\u{200B} Erin\u{202E} e\u{301}\u{301}\u{301}\u{301}\u{301} \u{85}end"])
+        try alice.ok(["read", "bob"])
+        #expect(
+            try alice.ok(["report", "bob", "--reason", "Rude"])
+                == "reported bob to the operator and the program's organizers, without any message\n")
+        #expect(
+            try Self.reports(server) == [ListedReport(reporter: "alice", reported: "bob", reason: "Rude", messages: [])]
+        )
+        let with = try alice.ok(["report", "bob", "--reason", "Rude, twice", "--include-messages"])
+        #expect(with == "reported bob to the operator and the program's organizers, with 2 messages, in clear\n")
+        let quoted = try #require(try Self.reports(server).first)
+        #expect(try Self.reports(server).count == 1)
+        #expect(quoted.reason == "Rude, twice")
+        #expect(
+            quoted.messages == [
+                .init(seq: 1, fromMe: true, text: #"{"text":"Coffee next week?","type":"text"}"#),
+                .init(
+                    seq: 2, fromMe: false,
+                    text: #"{"text":"Hi\u200B Erin\u202E e\u0301\u0301\u0301\u0301\u0301 \u0085end","type":"text"}"#),
+            ])
+        // Each quoted text reads as the payload the device shows.
+        let shown = try Self.read(alice, "bob").messages.map { $0.payload?["text"]?.text }
+        #expect(
+            try quoted.messages.map {
+                try JSONDecoder().decode([String: String].self, from: Data($0.text.utf8))["text"]
+            }
+                == shown)
+        // A message this device cannot open is not quoted: bob's message is damaged on the server before alice reads.
+        try bob.ok(["send", "alice", "second"])
+        try server.tamper("UPDATE message SET envelope = zeroblob(length(envelope)) WHERE seq = 3")
+        try alice.ok(["read", "bob"])
+        try alice.ok(["report", "bob", "--reason", "Again", "--include-messages"])
+        #expect(try Self.reports(server).first?.messages.map(\.seq) == [1, 2])
+        // After the end, bob reports too, with what his device shows: his own two messages (he never read
+        // alice's, and the end deleted it from the server).
+        try bob.ok(["end", "alice"])
+        try bob.ok(["report", "alice", "--reason", "Pushy", "--include-messages"])
+        let bobs = try #require(try Self.reports(server).first { $0.reporter == "bob" })
+        #expect(bobs.messages.map(\.seq) == [2, 3] && bobs.messages.allSatisfy(\.fromMe))
+        for arguments in [
+            ["report", "bob", "--reason", "  "], ["report", "carol", "--reason", "who?"], ["report", "bob"],
+            ["report", "bob", "--reason", String(repeating: "x", count: 2001)],
+        ] {
+            let result = try alice.cli(arguments)
+            #expect(result.status != 0, "\(arguments)")
+            #expect(result.stderr.split(separator: "\n").count == 1, "\(arguments): \(result.stderr)")
+        }
+        #expect(try Self.reports(server).count == 2)
+    }
+
     /// A counterpart's text reaches the terminal as visible text only.
     @Test func aHostileMessageCannotDriveTheTerminal() throws {
         let (_, alice, bob) = try Self.matched()

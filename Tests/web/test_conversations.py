@@ -4,19 +4,22 @@ fresh SQLite file, one member with the real CLI and one in Debian's headless Chr
 
 They match, write both ways (the page notices the CLI's messages without a reload, through GET /v1/events), share
 contact details, agree a meeting and get the same .ics bytes, and one ends the conversation while the other sees
-it ended. Also: the conversation screen passes axe, works by keyboard alone and at 375 pixels, and what the page
+it ended; then each reports the other, and the operator's list (CLI and admin API) holds the browser member's
+report with the messages in clear, exactly as her page shows them. Also: the conversation screen passes axe, works by keyboard alone and at 375 pixels, and what the page
 sends after an action in a conversation does not depend on what the other member did.
 """
 
 import json
 import os
 import pathlib
+import re
 import subprocess
 import time
+import urllib.request
 
 from playwright.sync_api import expect
 
-from support import axe_check, idle
+from support import ADMIN_CREDENTIAL, axe_check, idle, outcome_in_view
 from test_sequences import Recorder, shape
 
 MESSAGES = "#conversation-messages"
@@ -54,6 +57,22 @@ def ics(cli, *arguments):
 
 def read(dave):
     return json.loads(dave.run("read", "erin", "--json"))
+
+
+def stored_messages(erin):
+    """The messages erin's page keeps of her one conversation (IndexedDB key `conversations`)."""
+    return erin.page.evaluate("""async () => {
+        const db = await new Promise((ok, no) => { const r = indexedDB.open("reciprocity", 1);
+            r.onsuccess = () => ok(r.result); r.onerror = () => no(r.error); });
+        const all = await new Promise((ok) => { const r = db.transaction("kv").objectStore("kv").get("conversations"); r.onsuccess = () => ok(r.result); });
+        db.close();
+        return Object.values(all)[0].messages;
+    }""")
+
+
+def reports(server):
+    """The operator's list, as `reciprocityd admin report list --json` prints it."""
+    return json.loads(server.admin("report", "list", "acme", "--json").stdout)["reports"]
 
 
 def test_a_cli_member_and_a_browser_member_converse_meet_and_end(cli, members, invite, server):
@@ -126,20 +145,65 @@ def test_a_cli_member_and_a_browser_member_converse_meet_and_end(cli, members, i
     expect(page.locator("#compose-form")).to_be_hidden()
     assert server.rows("SELECT count(*) FROM message")[0][0] == 0
     assert read(dave)["ended"] is True
+    # Reports, after the end: erin's page with the messages (the form says first that they go readable), dave's
+    # CLI without them.
+    page.click("#report-start")
+    page.fill("#report-reason", "He kept pushing after I said no")
+    expect(page.locator("#report-sends")).to_contain_text("None of your messages leave this device")
+    page.check("#report-include")
+    shown = [(m["seq"], m["fromMe"], m["payload"]) for m in stored_messages(erin)]
+    expect(page.locator("#report-sends")).to_contain_text(f"the {len(shown)} messages shown above go to the organizers unencrypted")
+    page.click("#report-go")
+    expect(page.locator("#status")).to_contain_text(f"with {len(shown)} messages they can read")
+    assert dave.run("report", "erin", "--reason", "Not a fit") == "reported erin to the operator and the program's organizers, without any message\n"
+    listed = reports(server)
+    assert [(r["reporter"], r["reported"], r["reason"]) for r in listed] == [
+        ("erin", "dave", "He kept pushing after I said no"), ("dave", "erin", "Not a fit")]
+    assert listed[1]["messages"] == []
+    # erin's quotes are what her page shows, and what dave's device shows of the same messages.
+    assert [(m["seq"], m["fromMe"], m["text"]) for m in listed[0]["messages"]] == shown and len(shown) == 9
+    daves = {m["seq"]: m for m in read(dave)["messages"]}
+    assert all(json.loads(m["text"]) == daves[m["seq"]]["payload"] and m["fromMe"] != daves[m["seq"]]["fromMe"]
+               for m in listed[0]["messages"])
+    assert "Hello Dave, could we talk about Rust?" in server.admin("report", "list", "acme").stdout
     assert not [c for c in erin.console if "pageerror" in c], erin.console
+    # The admin API answers the same list.
+    credential = pathlib.Path(server.folder) / "admin-credential"
+    credential.touch(mode=0o600)
+    credential.write_text(ADMIN_CREDENTIAL)
+    server.stop()
+    server.start("--admin-credential-file", str(credential))
+    request = urllib.request.Request(server.base + "/v1/admin/programs/acme/reports",
+                                     headers={"Authorization": f"Bearer {ADMIN_CREDENTIAL}"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert json.load(response)["reports"] == listed
 
 
-def test_the_browser_member_ends_and_the_cli_sees_it(cli, members, invite):
+def test_the_browser_member_ends_and_the_cli_sees_it(cli, members, invite, server):
+    """Also: erin reports dave from the page after the end, with the messages; dave's message holds what the
+    server's plain-text rule refuses in a report (a zero-width space, a bidi override, a character with five
+    combining marks, a C1 control), which the page quotes as JSON escapes, the bytes the Swift client quotes."""
     dave, erin = converse_world(cli, members, invite)
-    dave.run("send", "erin", "Hi Erin")
+    hostile = "Hi\u200b Erin\u202e e\u0301\u0301\u0301\u0301\u0301 \u0085end"
+    dave.run("send", "erin", hostile)
     open_conversation(erin)
-    expect(erin.page.locator(MESSAGES)).to_contain_text("Hi Erin")
+    expect(erin.page.locator(MESSAGES)).to_contain_text("Hi")
     erin.page.click("#end-start")
     expect(erin.page.locator("#end-confirm")).to_contain_text("They will see that it was ended")
     erin.page.click("#end-go")
     expect(erin.page.locator("#conversation-ended")).to_be_visible()
     listed = json.loads(dave.run("conversations", "--json"))
     assert listed == [{"epoch": listed[0]["epoch"], "ended": True, "handle": "erin", "messages": 0, "unread": 0}]
+    erin.page.click("#report-start")
+    erin.page.fill("#report-reason", "Odd messages")
+    erin.page.check("#report-include")
+    erin.page.click("#report-go")
+    expect(erin.page.locator("#status")).to_contain_text("with 1 message they can read")
+    [quoted] = reports(server)[0]["messages"]
+    assert quoted["text"] == ('{"text":"Hi\\u200B Erin\\u202E e\\u0301\\u0301\\u0301\\u0301\\u0301 \\u0085end",'
+                              '"type":"text"}'), quoted
+    assert json.loads(quoted["text"]) == {"text": hostile, "type": "text"}
+    assert (quoted["seq"], quoted["fromMe"]) == (1, False)
 
 
 def test_the_conversation_screen_passes_axe_and_works_by_keyboard_at_375_pixels(cli, members, invite):
@@ -168,16 +232,33 @@ def test_the_conversation_screen_passes_axe_and_works_by_keyboard_at_375_pixels(
     page.keyboard.press("Enter")
     expect(page.locator("[data-meeting]")).to_be_visible()
     axe_check(page, "conversation after accepting", impacts=("moderate", "serious", "critical"))
+    # Report by keyboard: open the form, write, tick the box, send; the outcome takes the focus, in view.
+    page.focus("#report-start")
+    page.keyboard.press("Enter")
+    assert page.evaluate("() => document.activeElement.id") == "report-reason"
+    page.keyboard.type("Typed report")
+    page.keyboard.press("Tab")
+    assert page.evaluate("() => document.activeElement.id") == "report-include"
+    page.keyboard.press("Space")
+    expect(page.locator("#report-sends")).to_contain_text("the 3 messages shown above go to the organizers unencrypted")
+    axe_check(page, "conversation with the report form", impacts=("moderate", "serious", "critical"))
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 375
+    page.keyboard.press("Tab")
+    assert page.evaluate("() => document.activeElement.id") == "report-go"
+    page.keyboard.press("Enter")
+    assert outcome_in_view(page, "Your report went to the organizers, with 3 messages they can read") is None
+    expect(page.locator("#report-form")).to_be_hidden()
     erin.shot("phone-conversation")
     page.set_viewport_size({"width": 1100, "height": 900})
     erin.shot("wide-conversation")
 
 
-def test_what_the_page_sends_for_a_message_does_not_say_which_kind_it_is(cli, members, invite):
+def test_what_the_page_sends_for_a_message_does_not_say_which_kind_it_is(cli, members, invite, server):
     """A text, shared contact details, a proposed meeting and an accepted one each send one POST of the same size
     (one envelope of the smallest class) and nothing after it: the server cannot tell them apart by the requests,
     and no answer of a member leads the page to ask anything more. The page's clock is paused, so no timer adds a
-    request."""
+    request. A report is sent only by "Send the report", as one POST holding the reason and, only when the member
+    ticked the box, the messages the page keeps."""
     dave, erin = converse_world(cli, members, invite, clock=True)
     page = erin.page
     erin.screen("keys")
@@ -218,6 +299,39 @@ def test_what_the_page_sends_for_a_message_does_not_say_which_kind_it_is(cli, me
     assert len(set(map(tuple, seen.values()))) == 1, seen
     assert seen["text"] == [("POST", "/v1/conversations/{token}/messages", seen["text"][0][2])], seen
     assert [m["payload"]["type"] for m in read(dave)["messages"]][-4:] == ["text", "contact", "meeting", "meeting-reply"]
+
+    # A report: opening the form, writing and ticking the box send nothing; "Send the report" sends one POST.
+    # Without the box its body is the reason alone and the operator's list holds no message; with it, the
+    # messages the page keeps, exactly.
+    start = record.mark()
+    page.click("#report-start")
+    page.fill("#report-reason", "Spam")
+    page.check("#report-include")
+    page.uncheck("#report-include")
+    idle(page)
+    time.sleep(1.5)
+    assert record.entries[start:] == []
+    page.click("#report-go")
+    expect(page.locator("#status")).to_contain_text("without your messages")
+    idle(page)
+    time.sleep(1.5)
+    sent = record.entries[start:]
+    assert [(method, route) for _, method, route, _, _ in sent] == [("POST", "/v1/conversations/{token}/report")]
+    assert json.loads(sent[0][4].split("/report", 1)[1]) == {"reason": "Spam", "messages": None}
+    assert reports(server)[0]["messages"] == []
+    start = record.mark()
+    page.click("#report-start")
+    page.fill("#report-reason", "Spam, with what was said")
+    page.check("#report-include")
+    page.click("#report-go")
+    expect(page.locator("#status")).to_contain_text("with 5 messages they can read")
+    idle(page)
+    time.sleep(1.5)
+    sent = record.entries[start:]
+    assert [(method, route) for _, method, route, _, _ in sent] == [("POST", "/v1/conversations/{token}/report")]
+    kept = [{"seq": m["seq"], "fromMe": m["fromMe"], "text": m["payload"]} for m in stored_messages(erin)]
+    assert json.loads(sent[0][4].split("/report", 1)[1])["messages"] == kept and len(kept) == 5
+    assert reports(server)[0]["messages"] == kept
 
 
 def test_the_page_makes_the_calendar_events_of_the_shared_cases(members, invite):

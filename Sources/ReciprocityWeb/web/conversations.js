@@ -194,6 +194,75 @@ export function end(membership, info) {
     });
 }
 
+/** The most messages one report quotes (the server's limit): the newest ones. */
+export const REPORTED_LIMIT = 200;
+
+/**
+ * The messages a report with messages quotes (Specs/messages.md section 9b, the Swift
+ * `LocalConversation.reportedMessages`): every one this device shows (a payload that reads), the newest
+ * REPORTED_LIMIT, its payload's JSON as stored (quotable). What did not open here is left out: the member never
+ * saw it.
+ * @param {LocalConversation} record
+ * @returns {{seq: number, fromMe: boolean, text: string}[]}
+ */
+export function reportedMessages(record) {
+    const shown = record.messages.flatMap((m) => {
+        try {
+            if (!m.payload) return [];
+            decodePayload(m.payload);
+            return [{ seq: m.seq, fromMe: m.fromMe, text: quotable(m.payload) }];
+        } catch {
+            return [];
+        }
+    });
+    return shown.slice(-REPORTED_LIMIT);
+}
+
+const GRAPHEMES = new Intl.Segmenter("en", { granularity: "grapheme" });
+const IGNORABLE = /^\p{Default_Ignorable_Code_Point}+$/u;
+const REFUSED_SCALAR = /[\p{Bidi_Control}\p{Cc}]/u;
+const MARK = /\p{M}/u;
+const MAX_COMBINING_MARKS = 4;
+
+/**
+ * A payload's JSON with each character the server's plain-text rule refuses in a report written as its JSON
+ * \uXXXX escape: the same JSON value, so the operator reads what was sent, and the other member cannot make their
+ * messages unreportable with a zero-width space or a bidi control (the Swift `LocalConversation.quotable`).
+ * @param {string} payload
+ */
+function quotable(payload) {
+    let out = "";
+    for (const { segment } of GRAPHEMES.segment(payload)) {
+        const scalars = [...segment];
+        const invisible = IGNORABLE.test(segment);
+        const overloaded = scalars.filter((s) => MARK.test(s)).length > MAX_COMBINING_MARKS;
+        for (const scalar of scalars) {
+            const refused = invisible || (REFUSED_SCALAR.test(scalar) && !"\t\n\r".includes(scalar)) || (overloaded && MARK.test(scalar));
+            if (!refused) {
+                out += scalar;
+                continue;
+            }
+            for (let i = 0; i < scalar.length; i++) out += "\\u" + scalar.charCodeAt(i).toString(16).toUpperCase().padStart(4, "0");
+        }
+    }
+    return out;
+}
+
+/**
+ * Reports the other member to the operator with `reason`; with `includeMessages`, the messages this device shows
+ * (reportedMessages), in clear. Without it nothing of the conversation leaves the device. Returns how many went.
+ * @param {import("./membership.js").Membership} membership
+ * @param {ConversationInfo} info
+ * @param {string} reason
+ * @param {boolean} includeMessages
+ * @returns {Promise<number>}
+ */
+export async function report(membership, info, reason, includeMessages) {
+    const messages = includeMessages ? reportedMessages(await local(info)) : null;
+    await membership.api.call("POST", `/v1/conversations/${info.token}/report`, { reason, messages });
+    return messages?.length ?? 0;
+}
+
 /**
  * The meetings of a conversation in order, each with who proposed it and whether the other member accepted it.
  * @param {LocalConversation} record

@@ -5,17 +5,20 @@
 // markup, and no link in it is made clickable. The screen opens, like every screen, after the one poll
 // (screen-matches.js), which also reads the new messages of the conversation shown; it then draws from this
 // device's state. Sending, sharing, answering and ending each send their one request and then draw again.
+// Reporting sends its one request only when the member sends the form, which says before that what goes with it.
 
 import { $, act, confirmStep, el, say, when } from "./ui.js";
 import { heldMembership, redraw, renderers, session } from "./session.js";
 import { showScreen } from "./navigation.js";
-import { contactDetails, end, keepContactDetails, local, meetings, send } from "./conversations.js";
+import { contactDetails, end, keepContactDetails, local, meetings, report, reportedMessages, send } from "./conversations.js";
 import { decodePayload, meetingIcs, newMeeting } from "./conversation-payload.js";
 import { conversationInfo } from "./screen-matches.js";
 import { ClientError } from "./server-api.js";
 
 /** The meeting a suggestion replaces, while the form proposes another time for it. */
 let replacing = null;
+/** How many messages a report with messages would quote now (what the screen shows). */
+let reportable = 0;
 
 /**
  * Shows the conversation of the match with `token`.
@@ -24,6 +27,8 @@ let replacing = null;
 export function openConversation(token) {
     session.conversation = token;
     replacing = null;
+    /** @type {HTMLFormElement} */ ($("report-form")).reset();
+    $("report-form").hidden = true;
     return showScreen("conversation");
 }
 
@@ -127,6 +132,21 @@ export async function render() {
         ? "Sends the contact details you saved on the Security screen, locked so that only they can read them."
         : "Save your contact details on the Security screen first; they stay on this device until you share them.";
     drawSuggestion();
+    reportable = reportedMessages(record).length;
+    $("report-who").textContent = `@${info.handle}`;
+    drawReportSends();
+}
+
+/** Says, before the report is sent, exactly what goes with it. */
+function drawReportSends() {
+    const handle = $("report-who").textContent;
+    let text = `Only your reason goes, with your handle and ${handle}'s. None of your messages leave this device.`;
+    if ($("report-include").checked) {
+        text = reportable
+            ? `Your reason and the ${reportable === 1 ? "message" : `${reportable} messages`} shown above go to the organizers unencrypted: they can read every word, contact details and meetings included.`
+            : "There are no messages here to include; only your reason goes.";
+    }
+    $("report-sends").textContent = text;
 }
 
 /** The Security screen's contact details form, filled from this device. */
@@ -188,6 +208,33 @@ $("end-go").addEventListener("click", (event) => act(/** @type {HTMLButtonElemen
     say("The conversation was ended.");
     await redraw();
 }));
+
+$("report-start").addEventListener("click", () => {
+    $("report-form").hidden = false;
+    $("report-reason").focus();
+});
+$("report-cancel").addEventListener("click", () => {
+    /** @type {HTMLFormElement} */ ($("report-form")).reset();
+    $("report-form").hidden = true;
+    drawReportSends();
+    $("report-start").focus();
+});
+$("report-include").addEventListener("change", drawReportSends);
+$("report-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    act(/** @type {HTMLButtonElement} */ (event.submitter), async () => {
+        const reason = $("report-reason").value.trim();
+        if (!reason) throw new ClientError("empty-report", "Say what happened first");
+        const include = $("report-include").checked;
+        const sent = await report(heldMembership(), shown(), reason, include);
+        /** @type {HTMLFormElement} */ ($("report-form")).reset();
+        $("report-form").hidden = true;
+        drawReportSends();
+        say(include
+            ? `Your report went to the organizers, with ${sent === 1 ? "1 message" : `${sent} messages`} they can read.`
+            : "Your report went to the organizers, without your messages.");
+    });
+});
 
 $("conversation-back").addEventListener("click", () => showScreen("matches"));
 
