@@ -42,15 +42,9 @@ extension LocalConversation {
     static func quotable(_ payload: String) -> String {
         var out = ""
         for character in payload {
-            let scalars = character.unicodeScalars
-            let invisible = scalars.allSatisfy(\.properties.isDefaultIgnorableCodePoint)
-            let overloaded = scalars.filter(Profile.isCombiningMark).count > Profile.maxCombiningMarks
-            for scalar in scalars {
-                let refused =
-                    invisible || scalar.properties.isBidiControl
-                    || (scalar.properties.generalCategory == .control && !["\t", "\n", "\r"].contains(scalar))
-                    || (overloaded && Profile.isCombiningMark(scalar))
-                guard refused else {
+            let refused = PlainText.refusal(of: character)?.scalars ?? []
+            for scalar in character.unicodeScalars {
+                guard refused.contains(scalar) else {
                     out.unicodeScalars.append(scalar)
                     continue
                 }

@@ -7,4 +7,28 @@ public enum PlainText {
     public static func validated(_ text: String, field: String, max: Int) throws -> String {
         try ProgramAbout.checked(text, field: field, max: max)
     }
+
+    /// Why the rule refuses a character.
+    public enum Refusal: Sendable {
+        /// A control character other than tab, newline and carriage return (which `validated` makes a newline).
+        case control
+        /// A bidi control, or a character made only of default-ignorable code points (a zero-width space).
+        case invisible
+        /// More than `Profile.maxCombiningMarks` combining marks.
+        case combiningMarks
+    }
+
+    /// Why the rule refuses `character`, and which of its scalars it refuses (so a client can escape just
+    /// those), or nil when the character is fine. `validated` refuses a text holding any such character.
+    public static func refusal(of character: Character) -> (reason: Refusal, scalars: [Unicode.Scalar])? {
+        let scalars = Array(character.unicodeScalars)
+        let controls = scalars.filter { $0.properties.generalCategory == .control && !["\t", "\n", "\r"].contains($0) }
+        if !controls.isEmpty { return (.control, controls) }
+        if scalars.allSatisfy(\.properties.isDefaultIgnorableCodePoint) { return (.invisible, scalars) }
+        let bidi = scalars.filter(\.properties.isBidiControl)
+        if !bidi.isEmpty { return (.invisible, bidi) }
+        let marks = scalars.filter(Profile.isCombiningMark)
+        if marks.count > Profile.maxCombiningMarks { return (.combiningMarks, marks) }
+        return nil
+    }
 }

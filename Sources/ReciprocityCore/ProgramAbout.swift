@@ -43,22 +43,18 @@ public struct ProgramAbout: Sendable, Hashable, Codable {
                 .invalidText,
                 "\(field) must be at most \(max) characters and \(max * Profile.bytesPerCharacter) bytes")
         }
-        guard
-            !normalised.unicodeScalars.contains(where: {
-                $0.properties.generalCategory == .control && $0 != "\n" && $0 != "\t"
-            })
-        else {
+        switch normalised.lazy.compactMap(PlainText.refusal).first?.reason {
+        case .control?:
             throw ReciprocityError(
                 .invalidText, "\(field) must not contain control characters other than newline and tab")
-        }
-        guard Profile.isVisible(normalised) else {
+        case .invisible?:
             throw ReciprocityError(
                 .invalidText,
                 "\(field) must not contain invisible or text-direction characters (zero-width spaces, bidi controls)")
-        }
-        guard Profile.hasFewCombiningMarks(normalised) else {
+        case .combiningMarks?:
             throw ReciprocityError(
                 .invalidText, "in \(field), a character may carry at most \(Profile.maxCombiningMarks) combining marks")
+        case nil: break
         }
         return normalised
     }
