@@ -16,7 +16,7 @@ extension ProgramCommand {
         @Flag(help: "Cancel the scheduled round.") var cancel = false
 
         func run() async throws {
-            guard (at == nil) != cancel else { throw CLIFailure("give either --at TIME or --cancel") }
+            guard (at != nil) != cancel else { throw CLIFailure("give either --at TIME or --cancel") }
             let operations = try await database.operations()
             if let at {
                 let program = try await operations.scheduleRound(program: name, at: at)

@@ -51,11 +51,13 @@ import Testing
                 == .unauthorized)
 
             let cancelled = try await client.send(.delete, path, headers: admin)
-            #expect(cancelled.status == .ok && (try cancelled.decode(ProgramInfo.self).nextRoundAt) == nil)
+            #expect(cancelled.status == .ok)
+            #expect(try cancelled.decode(ProgramInfo.self).nextRoundAt == nil)
             #expect(try await client.send(.delete, path, headers: admin).status == .ok, "none scheduled is no error")
             let audit = try await client.send(.get, "/v1/admin/programs/\(program)/audit", headers: admin)
                 .decode(AuditLogResponse.self)
-            #expect(audit.entries.map(\.action) == ["round-cancelled", "round-scheduled"])
+            #expect(audit.entries.prefix(2).map(\.action) == ["round-cancelled", "round-scheduled"])
+            #expect(audit.entries.filter { $0.action == "epoch-changed" }.isEmpty)
         }
     }
 
@@ -76,7 +78,7 @@ import Testing
         let credential = try await servers[0].join(handle: "amy", invite: invite)
         #expect(try await servers[0].submit([try .dummy()], credential: credential) == ("pending", 200))
 
-        let at = Date() + 2
+        let at = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 + 2).rounded(.up))
         let said = try Reciprocityd.admin(
             ["program", "schedule-round", "acme", "--at", at.formatted(.iso8601)], database: database)
         #expect(said.contains("moves to epoch 1"))

@@ -98,7 +98,7 @@ extension StoreConformanceTests {
         #expect(try await other.queueRoundClosingNotices(now: now + lead + 3, lead: lead) == 0, "once per database")
         try await StoreHarness.close(other)
         var claimed: [NoticeDelivery] = []
-        while let delivery = try await store.claimNotice(now: now + lead + 4, lead: 60) { claimed.append(delivery) }
+        while let delivery = try await store.claimNotice(now: now + lead + 4, lease: 60) { claimed.append(delivery) }
         #expect(claimed.map(\.email).sorted() == ["a@example.test", "b@example.test"])
         #expect(claimed.allSatisfy { $0.kind == .roundClosing && $0.program == program.name })
         #expect(
@@ -114,7 +114,7 @@ extension StoreConformanceTests {
         _ = try await store.scheduleRound(program: program.name, at: now + 4 * lead, audit: nil)
         #expect(try await store.queueRoundClosingNotices(now: now + 3 * lead + 1, lead: lead) == 2)
         _ = try await store.setEpoch(program: program.name, epoch: 1)
-        #expect(try await store.claimNotice(now: now + 3 * lead + 2, lead: 60) == nil)
+        #expect(try await store.claimNotice(now: now + 3 * lead + 2, lease: 60) == nil)
         #expect(try await store.noticeCounts() == ["sent": 2])
     }
 }
