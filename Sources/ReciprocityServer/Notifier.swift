@@ -51,7 +51,7 @@ public struct OutgoingEmail: Sendable, Equatable {
                 + " tag, and whether you offer or seek mentoring), so that other members can find you."
         case .roundClosing:
             subject = "The current round of \(program) closes soon"
-            let closes = delivery.roundClosesAt.map { " at \(Self.dateFormat.string(from: $0)) (UTC)" } ?? " soon"
+            let closes = delivery.roundClosesAt.map { " at \(Self.roundTimeFormat.string(from: $0))" } ?? " soon"
             text =
                 "The current round of \(program) closes\(closes). Then its pending interests are cleared from the"
                 + " server and your app sends yours again, for the new round, the next time you open it; matches"
@@ -72,6 +72,15 @@ public struct OutgoingEmail: Sendable, Equatable {
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "UTC")
         formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss '+0000'"
+        return formatter
+    }()
+
+    /// A round's closing time as a notice says it: "Tue 8 Dec 2026, 18:00 UTC".
+    static let roundTimeFormat: DateFormatter = {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "EEE d MMM yyyy, HH:mm 'UTC'"
         return formatter
     }()
 

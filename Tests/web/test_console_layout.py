@@ -43,7 +43,8 @@ def test_no_moderate_or_worse_axe_violation_on_any_console_screen(browser, conso
         if name == "members":
             console.page.click("button[data-handle=dana]")  # the suspend form open
         if name == "programs":
-            console.page.click("#round-start")  # what a new round does, said
+            console.page.fill("#round-at", "2099-12-31T10:30")
+            console.page.click("#round-schedule")  # what a new round at that time does, said
         if name == "organizers":
             console.page.fill("#organizer-name", "lisbon-lead")
             console.page.click("#organizer-form button[type=submit]")
@@ -107,6 +108,22 @@ def test_every_console_screen_and_action_by_keyboard(browser, console_server):
     expect(page.locator("#status-go")).to_be_focused()
     page.keyboard.press("Enter")
     assert outcome_in_view(page, "Suspended gale") is None
+    # The Programs screen: a round scheduled by keyboard, its sentences first, then cancelled.
+    page.focus("#nav button[data-screen=programs]")
+    page.keyboard.press("Enter")
+    idle(page)
+    page.focus("#round-at")
+    page.keyboard.type("123120991030AM")
+    assert page.input_value("#round-at") == "2099-12-31T10:30"
+    page.keyboard.press("Tab")
+    expect(page.locator("#round-schedule")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("#round-go")).to_be_focused()
+    page.keyboard.press("Enter")
+    assert outcome_in_view(page, "acme moves to round 1 by itself") is None
+    page.focus("#round-unschedule")
+    page.keyboard.press("Enter")
+    assert outcome_in_view(page, "acme has no scheduled round") is None
     console.close()
 
 
