@@ -2,6 +2,8 @@
 moderate or worse), keyboard only, and a 375-pixel phone (no sideways scroll; each action's outcome focused and in
 view). The screenshots are saved (console-wide-*, console-phone-*; --docs copies them to docs/screenshots/)."""
 
+import datetime
+
 import pytest
 from playwright.sync_api import expect
 
@@ -113,11 +115,11 @@ def test_every_console_screen_and_action_by_keyboard(browser, console_server):
     page.keyboard.press("Enter")
     idle(page)
     page.focus("#round-at")
-    page.keyboard.type("123120991030AM")
-    assert page.input_value("#round-at") == "2099-12-31T10:30"
-    page.keyboard.press("Tab")
-    expect(page.locator("#round-schedule")).to_be_focused()
-    page.keyboard.press("Enter")
+    day = datetime.date.today() + datetime.timedelta(days=30)
+    for key in [*day.strftime("%m%d%Y"), "Tab", *"1030A"]:  # month, day, year; Tab past the year's 6th digit
+        page.keyboard.press(key)
+    assert page.input_value("#round-at") == f"{day.isoformat()}T10:30"
+    page.keyboard.press("Enter")  # sends the form, as in any field
     expect(page.locator("#round-go")).to_be_focused()
     page.keyboard.press("Enter")
     assert outcome_in_view(page, "acme moves to round 1 by itself") is None
@@ -138,6 +140,13 @@ def test_each_outcome_is_focused_and_in_view_at_375_pixels(browser, console_serv
     page.fill("#about-description", "Written on a phone")
     page.click("#about-form button[type=submit]")
     assert outcome_in_view(page, "Saved the description") is None
+    ahead = datetime.datetime.now() + datetime.timedelta(days=7)
+    page.fill("#round-at", ahead.strftime("%Y-%m-%dT%H:%M"))
+    page.click("#round-schedule")
+    go = page.locator("#round-go").bounding_box()
+    assert go["x"] >= 0 and go["x"] + go["width"] <= 375, go
+    page.click("#round-go")
+    assert outcome_in_view(page, "phone-program moves to round 1 by itself") is None
     console.screen("invites")
     page.click("#invite-form button[type=submit]")
     assert outcome_in_view(page, "Made an invite link") is None
