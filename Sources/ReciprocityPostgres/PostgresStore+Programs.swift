@@ -82,7 +82,8 @@ extension PostgresStore {
             else { throw StoreError(.programNotFound, "no program named '\(program)'") }
             let record = try Self.programRecord(row)
             if at != nil && record.epoch == UInt32.max {
-                throw StoreError(.invalidArgument, "the program is in the last epoch, \(UInt32.max): it has no next round")
+                throw StoreError(
+                    .invalidArgument, "the program is in the last epoch, \(UInt32.max): it has no next round")
             }
             try await self.execute(
                 """

@@ -67,11 +67,14 @@ extension SQLiteStore {
         try await write { db in
             let record = try Self.requireProgram(db, name: program)
             if at != nil && record.epoch == UInt32.max {
-                throw StoreError(.invalidArgument, "the program is in the last epoch, \(UInt32.max): it has no next round")
+                throw StoreError(
+                    .invalidArgument, "the program is in the last epoch, \(UInt32.max): it has no next round")
             }
             try db.cachedExecute(
                 sql: "UPDATE program SET next_round_at = ?, next_round_by = ? WHERE id = ?",
-                arguments: [at.map(Self.millis), at.map { _ in audit?.actor.name ?? AuditActor.operator.name }, record.id])
+                arguments: [
+                    at.map(Self.millis), at.map { _ in audit?.actor.name ?? AuditActor.operator.name }, record.id,
+                ])
             try db.cachedExecute(
                 sql: "DELETE FROM notice WHERE program_id = ? AND kind = ? AND state = 'queued'",
                 arguments: [record.id, NoticeKind.roundClosing.rawValue])
@@ -89,19 +92,23 @@ extension SQLiteStore {
         }
         var started: [ProgramRecord] = []
         for id in due {
-            let record = try await writeAndScrub({ db -> ProgramRecord? in
-                guard
-                    let row = try db.cachedRow(
-                        sql: "SELECT * FROM program WHERE id = ? AND next_round_at <= ? AND epoch < ?",
-                        arguments: [id, now, Int64(UInt32.max)])
-                else { return nil }
-                let scheduled = try Self.programRecord(row)
-                try db.cachedExecute(
-                    sql: "UPDATE program SET epoch = epoch + 1, next_round_at = NULL, next_round_by = NULL WHERE id = ?",
-                    arguments: [id])
-                try Self.epochChanged(db, programID: id, audit: scheduled.startedRound())
-                return try Self.requireProgram(db, name: scheduled.name)
-            }, scrubs: { $0 != nil })
+            // Checked again under the write lock (BEGIN IMMEDIATE): another process on the file may have started
+            // it since the read.
+            let record = try await writeAndScrub(
+                { db -> ProgramRecord? in
+                    guard
+                        let row = try db.cachedRow(
+                            sql: "SELECT * FROM program WHERE id = ? AND next_round_at <= ? AND epoch < ?",
+                            arguments: [id, now, Int64(UInt32.max)])
+                    else { return nil }
+                    let scheduled = try Self.programRecord(row)
+                    try db.cachedExecute(
+                        sql:
+                            "UPDATE program SET epoch = epoch + 1, next_round_at = NULL, next_round_by = NULL WHERE id = ?",
+                        arguments: [id])
+                    try Self.epochChanged(db, programID: id, audit: scheduled.startedRound())
+                    return try Self.requireProgram(db, name: scheduled.name)
+                }, scrubs: { $0 != nil })
             if let record { started.append(record) }
         }
         return started

@@ -22,7 +22,8 @@ public struct RoundScheduler: Service {
             do {
                 for program in try await store.startDueRounds(now: Date()) {
                     logger.notice(
-                        "scheduled round started", metadata: ["program": "\(program.name)", "epoch": "\(program.epoch)"])
+                        "scheduled round started",
+                        metadata: ["program": "\(program.name)", "epoch": "\(program.epoch)"])
                 }
             } catch {
                 logger.error("scheduled rounds failed", metadata: ["error.type": "\(type(of: error))"])

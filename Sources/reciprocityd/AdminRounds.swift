@@ -8,7 +8,8 @@ extension ProgramCommand {
         static let configuration = CommandConfiguration(
             commandName: "schedule-round",
             abstract:
-                "Move a program to its next epoch at a time (the server does it then, as set-epoch would: pending marks are deleted), or cancel that.")
+                "Move a program to its next epoch at a time (the server does it then, as set-epoch would: pending marks are deleted), or cancel that."
+        )
         @OptionGroup var database: DatabaseOptions
         @Argument(help: "Program name.") var name: String
         @Option(help: "When, RFC 3339 with its offset, e.g. 2027-01-31T18:00:00Z; at most 366 days ahead.") var at:

@@ -4,8 +4,8 @@ import Hummingbird
 import HummingbirdTesting
 import ReciprocityAPI
 import ReciprocityCore
-import ReciprocityServer
 import ReciprocitySQLite
+import ReciprocityServer
 import ReciprocityStore
 import ReciprocityTestSupport
 import Testing
@@ -45,10 +45,12 @@ import Testing
             let listed = try await client.send(.get, "/v1/admin/programs", headers: admin).decode([ProgramInfo].self)
             #expect(listed.map(\.nextRoundAt) == [at])
             // The member's program says when the round closes: the same for every member.
-            #expect(try await client.send(.get, "/v1/me", headers: member).decode(SelfInfo.self).program.nextRoundAt == at)
+            #expect(
+                try await client.send(.get, "/v1/me", headers: member).decode(SelfInfo.self).program.nextRoundAt == at)
             // A member cannot schedule one.
-            #expect(try await client.send(.put, path, headers: member, raw: #"{"at":"2030-01-01T00:00:00Z"}"#).status
-                == .unauthorized)
+            #expect(
+                try await client.send(.put, path, headers: member, raw: #"{"at":"2030-01-01T00:00:00Z"}"#).status
+                    == .unauthorized)
 
             let cancelled = try await client.send(.delete, path, headers: admin)
             #expect(cancelled.status == .ok)
@@ -71,7 +73,8 @@ import Testing
         let database = postgres?.url ?? folder.appendingPathComponent("round.sqlite").path
         let logKey = folder.appendingPathComponent("log.key").path
         try Reciprocityd.admin(["program", "create", "acme"], database: database)
-        let invite = try Reciprocityd.admin(["invite", "create", "--program", "acme", "--uses", "2"], database: database)
+        let invite = try Reciprocityd.admin(
+            ["invite", "create", "--program", "acme", "--uses", "2"], database: database)
         let servers = try (backend == .postgres ? ["a", "b"] : ["a"]).map {
             try Reciprocityd(database: database, logKey: logKey, folder: folder, name: $0)
         }
