@@ -50,6 +50,8 @@ public enum ProblemCode: String, CaseIterable, Sendable {
     case messagesLimited = "messages-limited"
     case invalidEmail = "invalid-email"
     case noticesOff = "notices-off"
+    case invalidTime = "invalid-time"
+    case timePassed = "time-passed"
 
     /// The HTTP status of every answer with this code.
     public var status: Int { row.status }
@@ -101,6 +103,8 @@ public enum ProblemCode: String, CaseIterable, Sendable {
         case .messagesLimited: (429, "Too many messages in this conversation today")
         case .invalidEmail: (400, "The email address is not valid")
         case .noticesOff: (409, "Email notices are off on this server")
+        case .invalidTime: (400, "The time is not an RFC 3339 time within the allowed range")
+        case .timePassed: (400, "The time has passed")
         }
     }
 }

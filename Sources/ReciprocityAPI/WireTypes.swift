@@ -13,15 +13,21 @@ public struct ProgramInfo: Codable, Sendable, Equatable {
     public var maxMarks: Int
     public var description: String
     public var conduct: String
-    public init(name: String, epoch: UInt32, maxMarks: Int, about: ProgramAbout = ProgramAbout()) {
+    /// When the program moves to its next epoch by itself (a round its organizers scheduled); absent when none
+    /// is scheduled. The same for every member and the organizers: it says nothing of anyone's marks.
+    public var nextRoundAt: Date?
+    public init(
+        name: String, epoch: UInt32, maxMarks: Int, about: ProgramAbout = ProgramAbout(), nextRoundAt: Date? = nil
+    ) {
         self.name = name
         self.epoch = epoch
         self.maxMarks = maxMarks
         self.description = about.description
         self.conduct = about.conduct
+        self.nextRoundAt = nextRoundAt
     }
 
-    private enum CodingKeys: String, CodingKey { case name, epoch, maxMarks, description, conduct }
+    private enum CodingKeys: String, CodingKey { case name, epoch, maxMarks, description, conduct, nextRoundAt }
 
     /// A server from before the texts existed sends none: they read as empty.
     public init(from decoder: any Decoder) throws {
@@ -31,6 +37,7 @@ public struct ProgramInfo: Codable, Sendable, Equatable {
         maxMarks = try container.decode(Int.self, forKey: .maxMarks)
         description = try container.decodeIfPresent(String.self, forKey: .description) ?? ""
         conduct = try container.decodeIfPresent(String.self, forKey: .conduct) ?? ""
+        nextRoundAt = try container.decodeIfPresent(Date.self, forKey: .nextRoundAt)
     }
 
     public var about: ProgramAbout { ProgramAbout(description: description, conduct: conduct) }

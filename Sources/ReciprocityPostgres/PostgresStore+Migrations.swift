@@ -352,6 +352,16 @@ extension PostgresStore {
                 "ALTER TABLE conversation_notice ALTER COLUMN token SET STATISTICS 0",
             ]
         ),
+        // Scheduled rounds, as SQLite's v11-scheduled-rounds: when the program moves to its next epoch by
+        // itself, who scheduled it, and the scheduled time whose closing notice was queued.
+        (
+            "v10-scheduled-rounds",
+            [
+                "ALTER TABLE program ADD COLUMN next_round_at bigint",
+                "ALTER TABLE program ADD COLUMN next_round_by text",
+                "ALTER TABLE program ADD COLUMN round_noticed_for bigint",
+            ]
+        ),
     ]
 
     /// The columns that hold a token, a confirmation tag or a sealed note: never sampled into statistics.

@@ -143,6 +143,33 @@ extension PostgresStore {
         }
     }
 
+    public func queueRoundClosingNotices(now: Date, lead: TimeInterval) async throws -> Int {
+        let (now, until) = (Self.millis(now), Self.millis(now + lead))
+        return try await transaction { connection in
+            // Conditional: a second process's update waits for the first's row locks, then finds the time
+            // noticed and changes nothing.
+            var queued = 0
+            for row in try await self.rows(
+                """
+                UPDATE program SET round_noticed_for = next_round_at
+                WHERE next_round_at > \(now) AND next_round_at <= \(until)
+                    AND round_noticed_for IS DISTINCT FROM next_round_at
+                RETURNING id
+                """, on: connection)
+            {
+                queued += try await self.execute(
+                    """
+                    INSERT INTO notice (member_id, program_id, kind, due_at, created_at)
+                    SELECT id, program_id, \(NoticeKind.roundClosing.rawValue), \(now), \(now) FROM member
+                    WHERE program_id = \(try row["id"].decode(Int64.self)) AND email IS NOT NULL
+                        AND status = \(MemberStatus.active.rawValue)
+                    RETURNING 1
+                    """, on: connection)
+            }
+            return queued
+        }
+    }
+
     func insertNotice(
         _ connection: PostgresConnection, memberID: Int64, programID: Int64, kind: NoticeKind, now: Int64, due: Int64
     ) async throws {
@@ -163,7 +190,7 @@ extension PostgresStore {
                 """, on: connection)
             while let row = try await self.row(
                 """
-                SELECT n.id, n.kind, n.attempts, p.name, e.email, e.status
+                SELECT n.id, n.kind, n.attempts, p.name, p.next_round_at, e.email, e.status
                 FROM notice n JOIN member e ON e.id = n.member_id JOIN program p ON p.id = n.program_id
                 WHERE (n.state = 'queued' AND n.due_at <= \(now))
                     OR (n.state = 'sending' AND n.claimed_at <= \(leaseStart))
@@ -172,9 +199,11 @@ extension PostgresStore {
                 """, on: connection)
             {
                 let id = try row["id"].decode(Int64.self)
+                let closesAt = try row["next_round_at"].decode(Int64?.self)
                 guard let email = try row["email"].decode(String?.self),
                     try row["status"].decode(String.self) == MemberStatus.active.rawValue,
-                    let kind = NoticeKind(rawValue: try row["kind"].decode(String.self))
+                    let kind = NoticeKind(rawValue: try row["kind"].decode(String.self)),
+                    kind != .roundClosing || closesAt.map({ $0 > now }) == true
                 else {
                     try await self.execute("DELETE FROM notice WHERE id = \(id)", on: connection)
                     continue
@@ -183,7 +212,8 @@ extension PostgresStore {
                     "UPDATE notice SET state = 'sending', claimed_at = \(now) WHERE id = \(id)", on: connection)
                 return NoticeDelivery(
                     id: id, kind: kind, program: try ProgramID(try row["name"].decode(String.self)), email: email,
-                    attempts: Int(try row["attempts"].decode(Int32.self)))
+                    attempts: Int(try row["attempts"].decode(Int32.self)),
+                    roundClosesAt: kind == .roundClosing ? closesAt.map(Self.date) : nil)
             }
             return nil
         }

@@ -51,15 +51,82 @@ extension PostgresStore {
             // stores a mark of the old epoch after the delete below.
             guard
                 let row = try await self.row(
-                    "UPDATE program SET epoch = \(Int64(epoch)) WHERE name = \(program.rawValue) RETURNING *",
-                    on: connection)
+                    """
+                    UPDATE program SET epoch = \(Int64(epoch)), next_round_at = NULL, next_round_by = NULL
+                    WHERE name = \(program.rawValue) RETURNING *
+                    """, on: connection)
             else { throw StoreError(.programNotFound, "no program named '\(program)'") }
             let record = try Self.programRecord(row)
+            try await self.epochChanged(connection, record, audit: audit)
+            return record
+        }
+    }
+
+    /// What follows every change of a program's epoch, by hand or scheduled, in its transaction: the pending
+    /// marks of other epochs go, and the change is audited.
+    func epochChanged(_ connection: PostgresConnection, _ record: ProgramRecord, audit: AuditEvent?) async throws {
+        try await execute(
+            "DELETE FROM mark WHERE program_id = \(record.id) AND epoch <> \(Int64(record.epoch))", on: connection)
+        try await insertAudit(connection, programID: record.id, audit)
+    }
+
+    public func scheduleRound(program: ProgramID, at: Date?, audit: AuditEvent?) async throws -> ProgramRecord {
+        let by = at.map { _ in audit?.actor.name ?? AuditActor.operator.name }
+        return try await transaction { connection in
+            guard
+                let row = try await self.row(
+                    """
+                    UPDATE program SET next_round_at = \(at.map(Self.millis)), next_round_by = \(by)
+                    WHERE name = \(program.rawValue) RETURNING *
+                    """, on: connection)
+            else { throw StoreError(.programNotFound, "no program named '\(program)'") }
+            let record = try Self.programRecord(row)
+            if at != nil && record.epoch == UInt32.max {
+                throw StoreError(
+                    .invalidArgument, "the program is in the last epoch, \(UInt32.max): it has no next round")
+            }
             try await self.execute(
-                "DELETE FROM mark WHERE program_id = \(record.id) AND epoch <> \(Int64(epoch))", on: connection)
+                """
+                DELETE FROM notice WHERE program_id = \(record.id) AND kind = \(NoticeKind.roundClosing.rawValue)
+                    AND state = 'queued'
+                """, on: connection)
             try await self.insertAudit(connection, programID: record.id, audit)
             return record
         }
+    }
+
+    public func startDueRounds(now: Date) async throws -> [ProgramRecord] {
+        let (now, last) = (Self.millis(now), Int64(UInt32.max))
+        let due = try await read { connection in
+            try await self.rows(
+                "SELECT id FROM program WHERE next_round_at <= \(now) AND epoch < \(last)", on: connection
+            ).map { try $0["id"].decode(Int64.self) }
+        }
+        var started: [ProgramRecord] = []
+        for id in due {
+            // One conditional update: a second process waits for the first's row lock, then finds the round
+            // no longer scheduled and changes nothing. The old row (for its scheduler) is read under the lock.
+            let record = try await transaction { connection -> ProgramRecord? in
+                guard
+                    let row = try await self.row(
+                        """
+                        SELECT * FROM program WHERE id = \(id) AND next_round_at <= \(now) AND epoch < \(last)
+                        FOR UPDATE
+                        """, on: connection)
+                else { return nil }
+                let scheduled = try Self.programRecord(row)
+                let record = try Self.programRecord(
+                    try await self.row(
+                        """
+                        UPDATE program SET epoch = epoch + 1, next_round_at = NULL, next_round_by = NULL
+                        WHERE id = \(id) RETURNING *
+                        """, on: connection)!)
+                try await self.epochChanged(connection, record, audit: scheduled.startedRound())
+                return record
+            }
+            if let record { started.append(record) }
+        }
+        return started
     }
 
     public func setAbout(program: ProgramID, about: ProgramAbout, audit: AuditEvent?) async throws -> ProgramRecord {

@@ -210,7 +210,9 @@ public final class PostgresStore: ReciprocityStore, Service {
             createdAt: date(try row["created_at"].decode(Int64.self)),
             about: ProgramAbout(
                 description: try row["description"].decode(String.self), conduct: try row["conduct"].decode(String.self)
-            ))
+            ),
+            nextRoundAt: try row["next_round_at"].decode(Int64?.self).map(date),
+            nextRoundBy: try row["next_round_by"].decode(String?.self))
     }
 
     func fetchProgram(_ connection: PostgresConnection, name: ProgramID) async throws -> ProgramRecord? {

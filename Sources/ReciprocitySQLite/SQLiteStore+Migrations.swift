@@ -342,6 +342,16 @@ extension SQLiteStore {
                     CREATE INDEX conversation_notice_by_time ON conversation_notice(noticed_at);
                     """)
         }
+        migrator.registerMigration("v11-scheduled-rounds") { db in
+            // A scheduled round: when the program moves to its next epoch by itself, who scheduled it (the
+            // actor of the audit entry then), and the scheduled time whose closing notice was queued.
+            try db.execute(
+                sql: """
+                    ALTER TABLE program ADD COLUMN next_round_at INTEGER;
+                    ALTER TABLE program ADD COLUMN next_round_by TEXT;
+                    ALTER TABLE program ADD COLUMN round_noticed_for INTEGER;
+                    """)
+        }
         return migrator
     }
 }

@@ -139,6 +139,39 @@ extension SQLiteStore {
         }
     }
 
+    public func queueRoundClosingNotices(now: Date, lead: TimeInterval) async throws -> Int {
+        let (now, until) = (Self.millis(now), Self.millis(now + lead))
+        let due = try await read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT id, next_round_at FROM program WHERE next_round_at > ? AND next_round_at <= ?
+                        AND round_noticed_for IS NOT next_round_at
+                    """, arguments: [now, until]
+            ).map { ($0["id"] as Int64, $0["next_round_at"] as Int64) }
+        }
+        var queued = 0
+        for (id, at) in due {
+            queued += try await write { db in
+                try db.cachedExecute(
+                    sql: """
+                        UPDATE program SET round_noticed_for = next_round_at
+                        WHERE id = ? AND next_round_at = ? AND round_noticed_for IS NOT next_round_at
+                        """, arguments: [id, at])
+                guard db.changesCount == 1 else { return 0 }
+                try db.cachedExecute(
+                    sql: """
+                        INSERT INTO notice (member_id, program_id, kind, due_at, created_at)
+                        SELECT id, program_id, ?, ?, ? FROM member
+                        WHERE program_id = ? AND email IS NOT NULL AND status = ?
+                        """,
+                    arguments: [NoticeKind.roundClosing.rawValue, now, now, id, MemberStatus.active.rawValue])
+                return db.changesCount
+            }
+        }
+        return queued
+    }
+
     static func insertNotice(
         _ db: Database, memberID: Int64, programID: Int64, kind: NoticeKind, now: Int64, due: Int64
     )
@@ -157,15 +190,17 @@ extension SQLiteStore {
                 arguments: [now - Int64(NoticeLimits.sentRetention * 1000)])
             while let row = try db.cachedRow(
                 sql: """
-                    SELECT n.id, n.kind, n.attempts, p.name, e.email, e.status
+                    SELECT n.id, n.kind, n.attempts, p.name, p.next_round_at, e.email, e.status
                     FROM notice n JOIN member e ON e.id = n.member_id JOIN program p ON p.id = n.program_id
                     WHERE (n.state = 'queued' AND n.due_at <= ?1) OR (n.state = 'sending' AND n.claimed_at <= ?2)
                     ORDER BY n.due_at, n.id LIMIT 1
                     """, arguments: [now, now - Int64(lease * 1000)])
             {
                 let id: Int64 = row["id"]
+                let closesAt = (row["next_round_at"] as Int64?).map(Self.date)
                 guard let email = row["email"] as String?, row["status"] == MemberStatus.active.rawValue,
-                    let kind = NoticeKind(rawValue: row["kind"])
+                    let kind = NoticeKind(rawValue: row["kind"]),
+                    kind != .roundClosing || closesAt.map({ $0 > Self.date(now) }) == true
                 else {
                     try db.cachedExecute(sql: "DELETE FROM notice WHERE id = ?", arguments: [id])
                     continue
@@ -173,7 +208,8 @@ extension SQLiteStore {
                 try db.cachedExecute(
                     sql: "UPDATE notice SET state = 'sending', claimed_at = ? WHERE id = ?", arguments: [now, id])
                 return NoticeDelivery(
-                    id: id, kind: kind, program: try ProgramID(row["name"]), email: email, attempts: row["attempts"])
+                    id: id, kind: kind, program: try ProgramID(row["name"]), email: email, attempts: row["attempts"],
+                    roundClosesAt: kind == .roundClosing ? closesAt : nil)
             }
             return nil
         }

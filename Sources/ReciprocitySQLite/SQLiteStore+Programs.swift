@@ -46,13 +46,72 @@ extension SQLiteStore {
         let updated = try await writeAndScrub { db in
             let record = try Self.requireProgram(db, name: program)
             try db.cachedExecute(
-                sql: "UPDATE program SET epoch = ? WHERE id = ?", arguments: [Int64(epoch), record.id])
-            try db.execute(
-                sql: "DELETE FROM mark WHERE program_id = ? AND epoch != ?", arguments: [record.id, Int64(epoch)])
-            try Self.insertAudit(db, programID: record.id, audit)
+                sql: "UPDATE program SET epoch = ?, next_round_at = NULL, next_round_by = NULL WHERE id = ?",
+                arguments: [Int64(epoch), record.id])
+            try Self.epochChanged(db, programID: record.id, audit: audit)
             return try Self.requireProgram(db, name: program)
         }
         return updated
+    }
+
+    /// What follows every change of a program's epoch, by hand or scheduled: the pending marks of other epochs
+    /// go, and the change is audited.
+    static func epochChanged(_ db: Database, programID: Int64, audit: AuditEvent?) throws {
+        try db.cachedExecute(
+            sql: "DELETE FROM mark WHERE program_id = ?1 AND epoch != (SELECT epoch FROM program WHERE id = ?1)",
+            arguments: [programID])
+        try insertAudit(db, programID: programID, audit)
+    }
+
+    public func scheduleRound(program: ProgramID, at: Date?, audit: AuditEvent?) async throws -> ProgramRecord {
+        try await write { db in
+            let record = try Self.requireProgram(db, name: program)
+            if at != nil && record.epoch == UInt32.max {
+                throw StoreError(
+                    .invalidArgument, "the program is in the last epoch, \(UInt32.max): it has no next round")
+            }
+            try db.cachedExecute(
+                sql: "UPDATE program SET next_round_at = ?, next_round_by = ? WHERE id = ?",
+                arguments: [
+                    at.map(Self.millis), at.map { _ in audit?.actor.name ?? AuditActor.operator.name }, record.id,
+                ])
+            try db.cachedExecute(
+                sql: "DELETE FROM notice WHERE program_id = ? AND kind = ? AND state = 'queued'",
+                arguments: [record.id, NoticeKind.roundClosing.rawValue])
+            try Self.insertAudit(db, programID: record.id, audit)
+            return try Self.requireProgram(db, name: program)
+        }
+    }
+
+    public func startDueRounds(now: Date) async throws -> [ProgramRecord] {
+        let now = Self.millis(now)
+        let due = try await read { db in
+            try Int64.fetchAll(
+                db, sql: "SELECT id FROM program WHERE next_round_at <= ? AND epoch < ?",
+                arguments: [now, Int64(UInt32.max)])
+        }
+        var started: [ProgramRecord] = []
+        for id in due {
+            // Checked again under the write lock (BEGIN IMMEDIATE): another process on the file may have started
+            // it since the read.
+            let record = try await writeAndScrub(
+                { db -> ProgramRecord? in
+                    guard
+                        let row = try db.cachedRow(
+                            sql: "SELECT * FROM program WHERE id = ? AND next_round_at <= ? AND epoch < ?",
+                            arguments: [id, now, Int64(UInt32.max)])
+                    else { return nil }
+                    let scheduled = try Self.programRecord(row)
+                    try db.cachedExecute(
+                        sql:
+                            "UPDATE program SET epoch = epoch + 1, next_round_at = NULL, next_round_by = NULL WHERE id = ?",
+                        arguments: [id])
+                    try Self.epochChanged(db, programID: id, audit: scheduled.startedRound())
+                    return try Self.requireProgram(db, name: scheduled.name)
+                }, scrubs: { $0 != nil })
+            if let record { started.append(record) }
+        }
+        return started
     }
 
     public func setAbout(program: ProgramID, about: ProgramAbout, audit: AuditEvent?) async throws -> ProgramRecord {

@@ -106,7 +106,8 @@ public final class SQLiteStore: ReciprocityStore {
         ProgramRecord(
             id: row["id"], name: try ProgramID(row["name"]), maxMarks: row["max_marks"],
             epoch: UInt32(row["epoch"] as Int64), createdAt: date(row["created_at"]),
-            about: ProgramAbout(description: row["description"], conduct: row["conduct"]))
+            about: ProgramAbout(description: row["description"], conduct: row["conduct"]),
+            nextRoundAt: (row["next_round_at"] as Int64?).map(date), nextRoundBy: row["next_round_by"])
     }
 
     static func fetchProgram(_ db: Database, name: ProgramID) throws -> ProgramRecord? {

@@ -22,6 +22,8 @@ struct AdminController {
         let program = group.group("/programs/:program").add(middleware: ProgramScope())
         program.patch(use: setProgram)
         program.put("/epoch", use: setEpoch)
+        program.put("/next-round", use: scheduleRound)
+        program.delete("/next-round", use: cancelRound)
         program.get("/about", use: about)
         program.patch("/about", use: setAbout)
         program.post("/invites", use: createInvite)
@@ -143,6 +145,31 @@ struct AdminController {
         context.logger.notice(
             "epoch set",
             metadata: ["program": "\(program.name)", "epoch": "\(program.epoch)", "actor": "\(context.actor.name)"])
+        return try jsonResponse(program)
+    }
+
+    struct NextRoundBody: Codable { var at: String }
+
+    /// `PUT …/next-round` `{"at": RFC 3339}`: the program moves to its next epoch by itself then.
+    @Sendable func scheduleRound(request: Request, context: AppRequestContext) async throws -> Response {
+        var request = request
+        let body = try await request.decodeJSON(NextRoundBody.self, context: context)
+        let program = try await operations(context).scheduleRound(
+            program: context.parameters.require("program"), at: body.at)
+        context.logger.notice(
+            "round scheduled",
+            metadata: [
+                "program": "\(program.name)", "at": "\(program.nextRoundAt.map { $0.formatted(.iso8601) } ?? "")",
+                "actor": "\(context.actor.name)",
+            ])
+        return try jsonResponse(program)
+    }
+
+    /// `DELETE …/next-round`: cancels the scheduled round (none scheduled is no error).
+    @Sendable func cancelRound(request: Request, context: AppRequestContext) async throws -> Response {
+        let program = try await operations(context).cancelRound(program: context.parameters.require("program"))
+        context.logger.notice(
+            "round cancelled", metadata: ["program": "\(program.name)", "actor": "\(context.actor.name)"])
         return try jsonResponse(program)
     }
 

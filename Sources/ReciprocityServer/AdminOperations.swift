@@ -48,6 +48,49 @@ public struct AdminOperations: Sendable {
         ).info
     }
 
+    /// The furthest ahead a round may be scheduled.
+    public static let maxRoundLead: TimeInterval = 366 * 86_400
+
+    /// Schedules the program's next round (its move to epoch + 1, exactly as ``setEpoch(program:epoch:)`` would
+    /// move it, audited as the scheduler's) at `at`, RFC 3339 text with its offset; `invalid-time` for other
+    /// text or a time more than ``maxRoundLead`` ahead, `time-passed` for one not after `now`.
+    public func scheduleRound(program: String, at text: String, now: Date = Date()) async throws -> ProgramInfo {
+        guard let at = Self.time(text) else {
+            throw StoreError(
+                .invalidTime,
+                "'\(text.prefix(40))' is not a time with its offset, such as 2027-01-31T18:00:00Z (RFC 3339)")
+        }
+        guard at > now else {
+            throw StoreError(.timePassed, "\(at.formatted(.iso8601)) has passed; give a time ahead")
+        }
+        guard at <= now + Self.maxRoundLead else {
+            throw StoreError(.invalidTime, "a round may be scheduled at most 366 days ahead")
+        }
+        let record = try await record(of: program)
+        return try await store.scheduleRound(
+            program: record.name, at: at,
+            audit: event(.roundScheduled, detail: "epoch \(record.epoch &+ 1) at \(at.formatted(.iso8601))", at: now)
+        ).info
+    }
+
+    /// Cancels the program's scheduled round; nothing changes, and nothing is audited, when none is scheduled.
+    public func cancelRound(program: String) async throws -> ProgramInfo {
+        let record = try await record(of: program)
+        guard let at = record.nextRoundAt else { return record.info }
+        return try await store.scheduleRound(
+            program: record.name, at: nil,
+            audit: event(.roundCancelled, detail: "the round scheduled for \(at.formatted(.iso8601))")
+        ).info
+    }
+
+    /// RFC 3339 text (with or without fractional seconds, with its offset) as a time; nil for anything else.
+    static func time(_ text: String) -> Date? {
+        let whole = ISO8601DateFormatter()
+        let fractional = ISO8601DateFormatter()
+        fractional.formatOptions.insert(.withFractionalSeconds)
+        return whole.date(from: text) ?? fractional.date(from: text)
+    }
+
     /// Sets the program's quota: the most marks a member may hold in an epoch, pending or matched.
     public func setMaxMarks(program: String, maxMarks: Int) async throws -> ProgramInfo {
         try await store.setMaxMarks(

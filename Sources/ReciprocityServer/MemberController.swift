@@ -197,5 +197,7 @@ extension MemberRecord {
 }
 
 extension ProgramRecord {
-    var info: ProgramInfo { ProgramInfo(name: name.rawValue, epoch: epoch, maxMarks: maxMarks, about: about) }
+    var info: ProgramInfo {
+        ProgramInfo(name: name.rawValue, epoch: epoch, maxMarks: maxMarks, about: about, nextRoundAt: nextRoundAt)
+    }
 }

@@ -49,6 +49,13 @@ public struct OutgoingEmail: Sendable, Equatable {
             text =
                 "The organizers of \(program) ask you to complete your profile (a name, a headline, at least one"
                 + " tag, and whether you offer or seek mentoring), so that other members can find you."
+        case .roundClosing:
+            subject = "The current round of \(program) closes soon"
+            let closes = delivery.roundClosesAt.map { " at \(Self.roundTimeFormat.string(from: $0))" } ?? " soon"
+            text =
+                "The current round of \(program) closes\(closes). Then its pending interests are cleared from the"
+                + " server and your app sends yours again, for the new round, the next time you open it; matches"
+                + " you have stay. Open the app before then to look at your interests."
         }
         let domain = from.split(separator: "@").last.map(String.init) ?? "reciprocity.invalid"
         self.from = from
@@ -65,6 +72,15 @@ public struct OutgoingEmail: Sendable, Equatable {
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "UTC")
         formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss '+0000'"
+        return formatter
+    }()
+
+    /// A round's closing time as a notice says it: "Tue 8 Dec 2026, 18:00 UTC".
+    static let roundTimeFormat: DateFormatter = {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "EEE d MMM yyyy, HH:mm 'UTC'"
         return formatter
     }()
 
@@ -93,6 +109,8 @@ public struct NotifierConfiguration: Sendable {
     public var spread: TimeInterval = 300
     /// How long a claimed notice is held before it may be sent again (``NoticeStore/lease(smtpTimeout:)``).
     public var lease: TimeInterval = 65
+    /// How long before a scheduled round closes the members are told.
+    public var roundNoticeLead: TimeInterval = NoticeLimits.defaultRoundNoticeLead
 
     public init(from: String) { self.from = from }
 }
@@ -130,8 +148,11 @@ public struct Notifier: Service {
                     since: now - NoticeLimits.matchLookback, now: now, spread: configuration.spread)
                 let messages = try await store.queueMessageNotices(
                     since: now - NoticeLimits.matchLookback, now: now, spread: configuration.spread)
-                if queued + messages > 0 {
-                    logger.info("notices queued", metadata: ["matches": "\(queued)", "messages": "\(messages)"])
+                let closing = try await store.queueRoundClosingNotices(now: now, lead: configuration.roundNoticeLead)
+                if queued + messages + closing > 0 {
+                    logger.info(
+                        "notices queued",
+                        metadata: ["matches": "\(queued)", "messages": "\(messages)", "round_closing": "\(closing)"])
                 }
                 while !Task.isShuttingDownGracefully,
                     let delivery = try await store.claimNotice(now: Date(), lease: configuration.lease)

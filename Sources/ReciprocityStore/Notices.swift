@@ -43,6 +43,9 @@ public enum NoticeKind: String, Sendable, CaseIterable, Codable {
     case message
     /// The organizer's reminder to complete one's profile.
     case completeProfile = "complete-profile"
+    /// "The current round of PROGRAM closes at TIME.", to every active member with an address, once per
+    /// scheduled round (``NoticeStore/queueRoundClosingNotices(now:lead:)``).
+    case roundClosing = "round-closing"
 }
 
 /// A queued notice, claimed for sending: the row id (the Message-ID is made from it), what it says, the
@@ -54,13 +57,18 @@ public struct NoticeDelivery: Sendable, Equatable {
     public let email: String
     /// How many sends of it failed before.
     public let attempts: Int
+    /// For a `round-closing` notice, when the program's round closes as scheduled now.
+    public let roundClosesAt: Date?
 
-    public init(id: Int64, kind: NoticeKind, program: ProgramID, email: String, attempts: Int) {
+    public init(
+        id: Int64, kind: NoticeKind, program: ProgramID, email: String, attempts: Int, roundClosesAt: Date? = nil
+    ) {
         self.id = id
         self.kind = kind
         self.program = program
         self.email = email
         self.attempts = attempts
+        self.roundClosesAt = roundClosesAt
     }
 }
 
@@ -88,8 +96,14 @@ public protocol NoticeStore: Sendable {
     /// `reminder-sent` audit entry with the count only, atomically; returns the count.
     func queueReminder(programID: Int64, memberIDs: [Int64], kind: NoticeKind, actor: AuditActor, now: Date)
         async throws -> Int
+    /// Queues a `round-closing` notice, due now, for each active member with an address of each program whose
+    /// scheduled round starts after `now` and within `lead` seconds of it, once per scheduled time: the program's
+    /// row records the time noticed in the same transaction, by a conditional update, so that of several
+    /// processes one queues them. Returns how many.
+    func queueRoundClosingNotices(now: Date, lead: TimeInterval) async throws -> Int
     /// Claims the oldest due notice whose member still has an address (notices of members without one are
-    /// deleted), marking it `sending` at `now`; nil when none is due.
+    /// deleted, as are `round-closing` notices whose round is no longer scheduled after `now`), marking it
+    /// `sending` at `now`; nil when none is due.
     func claimNotice(now: Date, lease: TimeInterval) async throws -> NoticeDelivery?
     /// Marks a claimed notice sent.
     func noticeSent(id: Int64, now: Date) async throws
@@ -112,4 +126,7 @@ public enum NoticeLimits {
     public static let matchLookback: TimeInterval = 86_400
     /// At most one message notice per conversation per member in this long, however many messages arrive.
     public static let messageNoticeInterval: TimeInterval = 3600
+    /// How long before a scheduled round closes its `round-closing` notice is queued, unless the operator sets
+    /// another (`--round-notice-hours`).
+    public static let defaultRoundNoticeLead: TimeInterval = 24 * 3600
 }

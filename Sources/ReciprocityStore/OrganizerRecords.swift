@@ -37,6 +37,8 @@ public enum AuditAction: String, Sendable, Codable, CaseIterable {
     case programCreated = "program-created"
     case programDescribed = "program-described"
     case epochChanged = "epoch-changed"
+    case roundScheduled = "round-scheduled"
+    case roundCancelled = "round-cancelled"
     case quotaChanged = "quota-changed"
     case inviteCreated = "invite-created"
     case inviteRevoked = "invite-revoked"
@@ -59,6 +61,16 @@ public enum AuditActor: Sendable, Equatable {
         case .operator: "operator"
         case .commandLine: "operator (command line)"
         case .organizer(let name): "organizer:\(name)"
+        }
+    }
+
+    /// The actor a stored ``name`` stands for; nil for text no actor is named.
+    public init?(name: String) {
+        switch name {
+        case Self.operator.name: self = .operator
+        case Self.commandLine.name: self = .commandLine
+        case _ where name.hasPrefix("organizer:") && name.count > 10: self = .organizer(String(name.dropFirst(10)))
+        default: return nil
         }
     }
 }

@@ -12,8 +12,16 @@ public protocol ReciprocityStore: ConversationStore, ReportStore, NoticeStore {
     func program(named name: ProgramID) async throws -> ProgramRecord?
     func program(id: Int64) async throws -> ProgramRecord?
     func programs() async throws -> [ProgramRecord]
-    /// Moves a program to a new epoch and deletes every pending mark of earlier epochs.
+    /// Moves a program to a new epoch and deletes every pending mark of earlier epochs; clears a scheduled round.
     func setEpoch(program: ProgramID, epoch: UInt32, audit: AuditEvent?) async throws -> ProgramRecord
+    /// Schedules the program's next round (its move to epoch + 1) at `at`, or cancels it for nil, remembering
+    /// `audit`'s actor as the one who scheduled it, and deletes the program's `round-closing` notices still queued
+    /// (they told of the old time). `invalid-argument` when the program is in the last epoch.
+    func scheduleRound(program: ProgramID, at: Date?, audit: AuditEvent?) async throws -> ProgramRecord
+    /// Starts every scheduled round due at `now` exactly as `setEpoch` to epoch + 1 does, with an `epoch-changed`
+    /// audit entry by whoever scheduled it. Each is one conditional update in its own transaction, so that of
+    /// several processes on one database exactly one starts it. Returns the programs moved, as they are now.
+    func startDueRounds(now: Date) async throws -> [ProgramRecord]
     /// Replaces the program's description and code of conduct with `about.validated()` (the one rule for both).
     func setAbout(program: ProgramID, about: ProgramAbout, audit: AuditEvent?) async throws -> ProgramRecord
     /// Sets the program's quota, 1 to 10000 (`invalid-argument` otherwise). Marks already stored stay; the new

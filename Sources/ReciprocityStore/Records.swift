@@ -11,9 +11,16 @@ public struct ProgramRecord: Sendable, Equatable {
     public let createdAt: Date
     /// The operator's description and code of conduct, as validated when set.
     public let about: ProgramAbout
+    /// When the program moves to its next epoch by itself (a scheduled round), nil when none is scheduled. Any
+    /// change of the epoch clears it.
+    public let nextRoundAt: Date?
+    /// Who scheduled that round, as the audit log names them (``AuditActor/name``): the `epoch-changed` entry
+    /// written when it starts is theirs.
+    public let nextRoundBy: String?
 
     public init(
-        id: Int64, name: ProgramID, maxMarks: Int, epoch: UInt32, createdAt: Date, about: ProgramAbout = ProgramAbout()
+        id: Int64, name: ProgramID, maxMarks: Int, epoch: UInt32, createdAt: Date, about: ProgramAbout = ProgramAbout(),
+        nextRoundAt: Date? = nil, nextRoundBy: String? = nil
     ) {
         self.id = id
         self.name = name
@@ -21,6 +28,19 @@ public struct ProgramRecord: Sendable, Equatable {
         self.epoch = epoch
         self.createdAt = createdAt
         self.about = about
+        self.nextRoundAt = nextRoundAt
+        self.nextRoundBy = nextRoundBy
+    }
+}
+
+extension ProgramRecord {
+    /// The audit entry of this program's scheduled round starting: `epoch-changed` to the next epoch, by whoever
+    /// scheduled it, as a change by hand is audited by whoever made it.
+    public func startedRound(at now: Date = Date()) -> AuditEvent {
+        let scheduled = nextRoundAt.map { ", the round scheduled for \($0.formatted(.iso8601))" } ?? ""
+        return AuditEvent(
+            actor: nextRoundBy.flatMap(AuditActor.init(name:)) ?? .operator, action: .epochChanged,
+            detail: "epoch \(epoch &+ 1)\(scheduled)", at: now)
     }
 }
 
@@ -184,6 +204,10 @@ public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let markNotFound = Code(rawValue: "mark-not-found")
         /// An argument out of range.
         public static let invalidArgument = Code(rawValue: "invalid-argument")
+        /// A time that is not RFC 3339 text, or beyond how far ahead it may be.
+        public static let invalidTime = Code(rawValue: "invalid-time")
+        /// A time that should be ahead has passed.
+        public static let timePassed = Code(rawValue: "time-passed")
         /// Stored data that does not decode: the server's fault, never the caller's.
         public static let corruptData = Code(rawValue: "corrupt-data")
         /// Too many key rotations in the window (StoreLimits).

@@ -43,7 +43,8 @@ struct ProgramCommand: AsyncParsableCommand {
         commandName: "program",
         abstract: "Create, list, describe and re-key programs, and show their health and audit log.",
         subcommands: [
-            Create.self, List.self, SetEpoch.self, SetMaxMarks.self, Describe.self, Show.self, Health.self, Audit.self,
+            Create.self, List.self, SetEpoch.self, ScheduleRound.self, SetMaxMarks.self, Describe.self, Show.self,
+            Health.self, Audit.self,
         ])
 
     struct Create: AsyncParsableCommand {
@@ -67,7 +68,8 @@ struct ProgramCommand: AsyncParsableCommand {
 
         func run() async throws {
             for program in try await database.operations().programs() {
-                print("\(program.name)\tepoch \(program.epoch)\tmax marks \(program.maxMarks)")
+                let next = program.nextRoundAt.map { "\tnext round \($0.formatted(.iso8601))" } ?? ""
+                print("\(program.name)\tepoch \(program.epoch)\tmax marks \(program.maxMarks)\(next)")
             }
         }
     }

@@ -71,6 +71,7 @@ struct ServeConfiguration {
         notifier.interval = .seconds(settings.noticeInterval)
         notifier.perMinute = settings.noticesPerMinute
         notifier.spread = TimeInterval(settings.noticeSpread)
+        notifier.roundNoticeLead = TimeInterval(settings.roundNoticeHours) * 3600
         notifier.lease = NoticeLimits.lease(smtpTimeout: TimeInterval(settings.smtpTimeout))
         let relay = SMTPRelay(
             url: url, username: settings.smtpUsername, password: password, caFile: settings.smtpCAFile,

@@ -47,6 +47,7 @@ struct Serve: AsyncParsableCommand, SettingOptions {
     @Option(setting: "notice-interval") var noticeInterval: GivenSetting
     @Option(setting: "notice-spread") var noticeSpread: GivenSetting
     @Option(setting: "notice-app-url") var noticeAppURL: GivenSetting
+    @Option(setting: "round-notice-hours") var roundNoticeHours: GivenSetting
 
     func run() async throws {
         var configuration = try ServeConfiguration(Settings(given))
@@ -89,6 +90,7 @@ struct Serve: AsyncParsableCommand, SettingOptions {
                     store: store, interval: configuration.housekeepingInterval,
                     matchRetention: configuration.matchRetention, auditRetention: configuration.auditRetention,
                     logger: logger)))
+        services.append(.init(service: RoundScheduler(store: store, logger: logger)))
         if let notices = configuration.notices {
             services.append(
                 .init(

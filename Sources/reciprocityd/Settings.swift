@@ -219,6 +219,10 @@ struct Setting: Sendable {
             else { throw Refusal("must be an https:// address, got '\(text)'") }
             return text
         },
+        Setting(
+            "round-notice-hours", "Hours before a scheduled round closes that members with an address are told",
+            \.roundNoticeHours
+        ) { try number($0, in: 1...720) },
     ]
 
     /// A whole number in `range`.
@@ -281,6 +285,7 @@ struct Settings {
     var noticeInterval = 30
     var noticeSpread = 300
     var noticeAppURL: String?
+    var roundNoticeHours = Int(NoticeLimits.defaultRoundNoticeLead / 3600)
 
     /// The defaults, then for each setting given the flag's text if given, else its variable's if set.
     init(_ given: [GivenSetting]) throws {

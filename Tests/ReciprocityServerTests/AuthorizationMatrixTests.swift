@@ -150,6 +150,10 @@ import Testing
                     status: .created),
                 .admin(
                     .put, "/v1/admin/programs/{program}/epoch", "/v1/admin/programs/acme/epoch", body: #"{"epoch":0}"#),
+                .admin(
+                    .put, "/v1/admin/programs/{program}/next-round", "/v1/admin/programs/acme/next-round",
+                    body: #"{"at":"\#(Date(timeIntervalSinceNow: 86_400).formatted(.iso8601))"}"#),
+                .admin(.delete, "/v1/admin/programs/{program}/next-round", "/v1/admin/programs/acme/next-round"),
                 .admin(.get, "/v1/admin/programs/{program}/about", "/v1/admin/programs/acme/about"),
                 .admin(
                     .patch, "/v1/admin/programs/{program}/about", "/v1/admin/programs/acme/about",

@@ -53,6 +53,8 @@ import Testing
         _ = try await sqlite.setStatus(program: program.name, handle: members[3].handle, status: .suspended)
         let about = ProgramAbout(description: "Caf\u{e9} mentoring.", conduct: "1. Be kind.\n2. No spam.")
         _ = try await sqlite.setAbout(program: program.name, about: about)
+        let nextRound = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 + 86_400).rounded())
+        _ = try await sqlite.scheduleRound(program: program.name, at: nextRound, audit: nil)
         _ = try await sqlite.updateProfile(
             memberID: members[4].id,
             profile: Profile(displayName: "Ünïcode", headline: "h", tags: ["a", "b"], offersMentoring: true))
@@ -75,6 +77,7 @@ import Testing
         #expect(statistics.matches == 1 && statistics.pendingMarks == 1 && statistics.members == 6)
         #expect(try await copy.programs() == source.programs())
         #expect(try await copy.programs().map(\.about) == [about])
+        #expect(try await copy.programs().map(\.nextRoundAt) == [nextRound], "a scheduled round is carried")
         #expect(try await copy.members(programID: program.id) == source.members(programID: program.id))
         #expect(try await copy.organizer(credentialDigest: organizerCredential.digest) == organizer)
         #expect(try await copy.invites(programID: program.id) == source.invites(programID: program.id))

@@ -41,6 +41,10 @@ import Testing
         ProgramRequest(.patch, "", body: #"{"maxMarks":0}"#),
         ProgramRequest(.put, "/epoch", body: #"{"epoch":1}"#),
         ProgramRequest(.put, "/epoch", body: "{"),
+        ProgramRequest(
+            .put, "/next-round", body: #"{"at":"\#(Date(timeIntervalSinceNow: 86_400).formatted(.iso8601))"}"#),
+        ProgramRequest(.put, "/next-round", body: #"{"at":"yesterday"}"#),
+        ProgramRequest(.delete, "/next-round"),
         ProgramRequest(.get, "/about"),
         ProgramRequest(.patch, "/about", body: #"{"description":"taken over"}"#),
         ProgramRequest(.post, "/invites", body: "{}"),

@@ -152,6 +152,45 @@ def admin_post(server, path, body):
         return error.code, json.load(error)
 
 
+def admin_put(server, path, body):
+    request = urllib.request.Request(server.base + path, data=json.dumps(body).encode(), method="PUT",
+                                     headers={"Authorization": f"Bearer {ADMIN}", "Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return response.status, json.load(response)
+
+
+def test_a_round_closing_notice_reaches_each_member_with_an_address_once(bin_dir, tmp_path, server, relay):
+    relay.start()
+    invite = server.invite()
+    alice = member(bin_dir, tmp_path, server, invite, "alice", "Alice Example", email_address="alice@example.test")
+    member(bin_dir, tmp_path, server, invite, "bob", "Bob Example", email_address="bob@example.test")
+    carol = member(bin_dir, tmp_path, server, invite, "carol", "Carol Example")
+    # An unreciprocated mark changes nothing: everyone with an address is told, whatever their marks.
+    carol.run("interest", "add", "alice", "--as", "mentor")
+    closes = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0) + datetime.timedelta(hours=3)
+    status, program = admin_put(server, "/v1/admin/programs/acme/next-round", {"at": closes.isoformat()})
+    assert status == 200 and program["nextRoundAt"] == closes.strftime("%Y-%m-%dT%H:%M:%SZ"), program
+    messages = relay.wait_for(2)
+    # Once: neither a later pass nor a restart queues it again.
+    time.sleep(3)
+    server.stop()
+    server.start(*server.options)
+    time.sleep(4)
+    assert len(relay.received()) == 2, [m["Subject"] for _, m in relay.received()]
+    assert sorted(r for rcpts, _ in messages for r in rcpts) == ["alice@example.test", "bob@example.test"]
+    for rcpts, message in messages:
+        assert message["Subject"] == "The current round of acme closes soon"
+        content = message.get_content()
+        assert f"The current round of acme closes at {closes.strftime('%a %-d %b %Y, %H:%M')} UTC." in content
+        assert "pending interests are cleared" in content
+        text = message.as_string().replace(rcpts[0], "")
+        for secret in ["alice", "bob", "carol", "Alice", "Bob", "Carol", "mentor"]:
+            assert secret not in text, f"the notice to {rcpts[0]} says '{secret}'"
+    assert server.rows("SELECT kind, state, count(*) FROM notice GROUP BY kind, state") == [
+        ("round-closing", "sent", 2)]
+    assert "alice@example.test" in alice.run("email", "show")
+
+
 def test_a_match_notice_reaches_each_member_who_opted_in_and_names_no_one(bin_dir, tmp_path, server, relay):
     relay.start()
     invite = server.invite()

@@ -2,6 +2,7 @@
 (#27's Done-when, as far as the server's routes go), a wrong credential, the credential kept out of storage and
 addresses, and the QR code of a real invite link, module for module the reference encoder's."""
 
+import datetime
 import sys
 
 import pytest
@@ -152,6 +153,38 @@ def test_a_new_round_says_what_it_does_before_it_does_it(organizer, console_serv
     organizer.outcome("acme is in round 1 now")
     expect(page.locator("#round-now")).to_have_text("1")
     assert console_server.rows("SELECT epoch FROM program WHERE name = 'acme'") == [(1,)]
+
+
+def test_a_round_at_a_time_says_what_it_does_first_and_can_be_cancelled(organizer, console_server):
+    page = organizer.page
+    organizer.screen("programs")
+    expect(page.locator("#round-scheduled")).to_be_hidden()
+    # A time that has passed is refused on the page, before any request.
+    page.fill("#round-at", "2001-01-31T10:00")
+    page.click("#round-schedule")
+    expect(page.locator("#error")).to_contain_text("That time has passed")
+    expect(page.locator("#round-confirm")).to_be_hidden()
+    # A time ahead: the new round's sentences come first, said for that time.
+    ahead = (datetime.datetime.now() + datetime.timedelta(days=2)).replace(second=0, microsecond=0)
+    page.fill("#round-at", ahead.strftime("%Y-%m-%dT%H:%M"))
+    page.click("#round-schedule")
+    expect(page.locator("#round-go")).to_be_focused()
+    expect(page.locator("#round-confirm")).to_contain_text("Every pending mark in this program is deleted")
+    expect(page.locator("#round-when")).to_contain_text("at ")
+    assert console_server.rows("SELECT next_round_at FROM program WHERE name = 'acme'") == [(None,)]
+    page.click("#round-go")
+    organizer.outcome("acme moves to round 1 by itself at")
+    expect(page.locator("#round-scheduled")).to_be_visible()
+    # The browser's time zone is the page's: the server holds that instant, and the round is still 0.
+    assert console_server.rows("SELECT epoch, next_round_at, next_round_by FROM program WHERE name = 'acme'") == [
+        (0, int(ahead.timestamp()) * 1000, "operator")]
+    page.click("#round-unschedule")
+    organizer.outcome("acme has no scheduled round; it stays in round 0")
+    expect(page.locator("#round-scheduled")).to_be_hidden()
+    assert console_server.rows("SELECT epoch, next_round_at FROM program WHERE name = 'acme'") == [(0, None)]
+    organizer.screen("audit")
+    expect(page.locator("#audit-list")).to_contain_text("Cancelled a scheduled round")
+    expect(page.locator("#audit-list")).to_contain_text("Scheduled a new round")
 
 
 def test_an_organizer_signs_in_to_their_programs_only(browser, console_server):

@@ -2,6 +2,8 @@
 moderate or worse), keyboard only, and a 375-pixel phone (no sideways scroll; each action's outcome focused and in
 view). The screenshots are saved (console-wide-*, console-phone-*; --docs copies them to docs/screenshots/)."""
 
+import datetime
+
 import pytest
 from playwright.sync_api import expect
 
@@ -46,7 +48,8 @@ def test_no_moderate_or_worse_axe_violation_on_any_console_screen(browser, conso
         if name == "members":
             console.page.click("button[data-handle=dana]")  # the suspend form open
         if name == "programs":
-            console.page.click("#round-start")  # what a new round does, said
+            console.page.fill("#round-at", "2099-12-31T10:30")
+            console.page.click("#round-schedule")  # what a new round at that time does, said
         if name == "organizers":
             console.page.fill("#organizer-name", "lisbon-lead")
             console.page.click("#organizer-form button[type=submit]")
@@ -110,6 +113,22 @@ def test_every_console_screen_and_action_by_keyboard(browser, console_server):
     expect(page.locator("#status-go")).to_be_focused()
     page.keyboard.press("Enter")
     assert outcome_in_view(page, "Suspended gale") is None
+    # The Programs screen: a round scheduled by keyboard, its sentences first, then cancelled.
+    page.focus("#nav button[data-screen=programs]")
+    page.keyboard.press("Enter")
+    idle(page)
+    page.focus("#round-at")
+    day = datetime.date.today() + datetime.timedelta(days=30)
+    for key in [*day.strftime("%m%d%Y"), "Tab", *"1030A"]:  # month, day, year; Tab past the year's 6th digit
+        page.keyboard.press(key)
+    assert page.input_value("#round-at") == f"{day.isoformat()}T10:30"
+    page.keyboard.press("Enter")  # sends the form, as in any field
+    expect(page.locator("#round-go")).to_be_focused()
+    page.keyboard.press("Enter")
+    assert outcome_in_view(page, "acme moves to round 1 by itself") is None
+    page.focus("#round-unschedule")
+    page.keyboard.press("Enter")
+    assert outcome_in_view(page, "acme has no scheduled round") is None
     console.close()
 
 
@@ -124,6 +143,13 @@ def test_each_outcome_is_focused_and_in_view_at_375_pixels(browser, console_serv
     page.fill("#about-description", "Written on a phone")
     page.click("#about-form button[type=submit]")
     assert outcome_in_view(page, "Saved the description") is None
+    ahead = datetime.datetime.now() + datetime.timedelta(days=7)
+    page.fill("#round-at", ahead.strftime("%Y-%m-%dT%H:%M"))
+    page.click("#round-schedule")
+    go = page.locator("#round-go").bounding_box()
+    assert go["x"] >= 0 and go["x"] + go["width"] <= 375, go
+    page.click("#round-go")
+    assert outcome_in_view(page, "phone-program moves to round 1 by itself") is None
     console.screen("invites")
     page.click("#invite-form button[type=submit]")
     assert outcome_in_view(page, "Made an invite link") is None

@@ -23,12 +23,15 @@ export class AdminAPI extends ServerAPI {
             return { role: "operator", name: null, programs: (await this.programs()).map((p) => p.name) };
         }
     }
-    /** @returns {Promise<{name: string, epoch: number, maxMarks: number, description: string, conduct: string}[]>} */
+    /** @returns {Promise<{name: string, epoch: number, maxMarks: number, description: string, conduct: string, nextRoundAt?: string}[]>} */
     programs() { return this.call("GET", `${ADMIN}/programs`); }
     createProgram(name, maxMarks) { return this.call("POST", `${ADMIN}/programs`, { name, maxMarks }); }
     setQuota(program, maxMarks) { return this.call("PATCH", path(program), { maxMarks }); }
     setAbout(program, description, conduct) { return this.call("PATCH", path(program, "/about"), { description, conduct }); }
     setEpoch(program, epoch) { return this.call("PUT", path(program, "/epoch"), { epoch }); }
+    /** The program moves to its next round by itself at `at` (RFC 3339). */
+    scheduleRound(program, at) { return this.call("PUT", path(program, "/next-round"), { at }); }
+    cancelRound(program) { return this.call("DELETE", path(program, "/next-round")); }
     /**
      * @param {string} program
      * @param {number} uses

@@ -9,6 +9,8 @@ const ACTIONS = {
     "program-created": "Created the program",
     "program-described": "Changed the description or code of conduct",
     "epoch-changed": "Started a new round",
+    "round-scheduled": "Scheduled a new round",
+    "round-cancelled": "Cancelled a scheduled round",
     "quota-changed": "Changed the marks per member",
     "invite-created": "Made an invite",
     "invite-revoked": "Revoked an invite",

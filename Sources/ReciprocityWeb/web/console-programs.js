@@ -1,7 +1,7 @@
 // @ts-check
 // The Programs screen: the programs this credential may run, the chosen one's description and code of conduct,
-// its marks per member, a new round (epoch) after saying plainly what it does to pending marks, and (the operator
-// only) a new program.
+// its marks per member, a new round (epoch) now or at a time after saying plainly what it does to pending marks,
+// and (the operator only) a new program.
 
 import { $, confirmStep, el, say } from "./dom.js";
 import { ClientError } from "./server-api.js";
@@ -12,8 +12,13 @@ let created = () => {};
 /** @param {(name: string) => void} callback called with a new program's name */
 export function onCreated(callback) { created = callback; }
 
-/** @type {{name: string, epoch: number, maxMarks: number, description: string, conduct: string}[]} */
+/** @type {{name: string, epoch: number, maxMarks: number, description: string, conduct: string, nextRoundAt?: string}[]} */
 let known = [];
+/** The time the confirmed round is to start at (RFC 3339), or null for now. */
+let roundAt = /** @type {string | null} */ (null);
+
+/** @param {string} iso */
+const when = (iso) => new Date(iso).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
 
 export async function render() {
     known = await api().programs();
@@ -35,6 +40,16 @@ function drawChosen() {
     $("round-now").textContent = String(program.epoch);
     for (const span of [$("round-next"), ...document.querySelectorAll(".round-next")]) span.textContent = String(program.epoch + 1);
     $("round-confirm").hidden = true;
+    $("round-scheduled").hidden = !program.nextRoundAt;
+    $("round-scheduled-at").textContent = program.nextRoundAt ? when(program.nextRoundAt) : "";
+}
+
+/** Shows what a new round does, for now or for `at`. @param {string | null} at */
+function confirmRound(at) {
+    roundAt = at;
+    for (const id of ["round-when", "round-go-when"]) $(id).textContent = at ? `at ${when(at)}` : "now";
+    $("round-confirm").hidden = false;
+    $("round-go").focus();
 }
 
 $("about-form").addEventListener("submit", async (/** @type {SubmitEvent} */ event) => {
@@ -70,13 +85,38 @@ function checkQuota(quota) {
 }
 
 confirmStep("round");
+$("round-start").addEventListener("click", () => confirmRound(null));
+$("round-schedule-form").addEventListener("submit", async (/** @type {SubmitEvent} */ event) => {
+    event.preventDefault();
+    await act(/** @type {HTMLButtonElement} */ (event.submitter), async () => {
+        const at = new Date($("round-at").value);
+        if (Number.isNaN(at.getTime())) throw new ClientError("invalid-time", "choose the date and time the round starts");
+        if (at.getTime() <= Date.now()) throw new ClientError("time-passed", "that time has passed; choose one ahead");
+        confirmRound(at.toISOString());
+    });
+});
 $("round-go").addEventListener("click", async () => {
     const program = known.find((p) => p.name === consoleState.program);
     if (!program) return;
     await act($("round-go"), async () => {
+        if (roundAt) {
+            const updated = await api().scheduleRound(program.name, roundAt);
+            await render();
+            say(`${updated.name} moves to round ${updated.epoch + 1} by itself at ${when(updated.nextRoundAt ?? roundAt)}. Its pending marks are deleted then.`);
+            return;
+        }
         const updated = await api().setEpoch(program.name, program.epoch + 1);
         await render();
         say(`${updated.name} is in round ${updated.epoch} now. Its pending marks were deleted; members' apps send their interests again when next opened.`);
+    });
+});
+$("round-unschedule").addEventListener("click", async () => {
+    const program = consoleState.program;
+    await act($("round-unschedule"), async () => {
+        const updated = await api().cancelRound(program);
+        await render();
+        $("round-start").focus();
+        say(`${updated.name} has no scheduled round; it stays in round ${updated.epoch} until you start the next.`);
     });
 });
 

@@ -1,0 +1,34 @@
+public import Foundation
+public import Logging
+public import ReciprocityStore
+public import ServiceLifecycle
+
+/// Starts each program's scheduled round once it is due (``ReciprocityStore/startDueRounds(now:)``: the same
+/// change as a new round by hand, audited as the scheduler's), looking every `interval`, until graceful shutdown.
+/// Every process on a database runs one; the store lets exactly one of them start each round.
+public struct RoundScheduler: Service {
+    let store: any ReciprocityStore
+    let interval: Duration
+    let logger: Logger
+
+    public init(store: any ReciprocityStore, interval: Duration = .seconds(1), logger: Logger) {
+        self.store = store
+        self.interval = interval
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do {
+                for program in try await store.startDueRounds(now: Date()) {
+                    logger.notice(
+                        "scheduled round started",
+                        metadata: ["program": "\(program.name)", "epoch": "\(program.epoch)"])
+                }
+            } catch {
+                logger.error("scheduled rounds failed", metadata: ["error.type": "\(type(of: error))"])
+            }
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+        }
+    }
+}
