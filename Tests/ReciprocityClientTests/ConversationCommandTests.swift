@@ -190,6 +190,8 @@ import Glibc
             let result = try alice.cli(arguments)
             #expect(result.status != 0, "\(arguments)")
             #expect(result.stderr.split(separator: "\n").count == 1, "\(arguments): \(result.stderr)")
+            let sentence = "Error: you have 2 matches with bob: choose one with --as "
+            #expect(result.stderr.hasPrefix(sentence), "\(result.stderr)")
             #expect(result.stderr.contains("--as mentor") && result.stderr.contains("--as peer"), "\(result.stderr)")
         }
         #expect(try alice.memberFacts() == before)
