@@ -24,6 +24,8 @@ public struct ClientError: Error, Sendable, CustomStringConvertible {
         public static let invalidPayload = Code(rawValue: "invalid-payload")
         /// No verified match with that handle has a conversation here.
         public static let noConversation = Code(rawValue: "no-conversation")
+        /// The member has more than one conversation with that handle, and the command did not say which.
+        public static let ambiguousConversation = Code(rawValue: "ambiguous-conversation")
         /// Another command of this device is using the membership's state (``StateLock``).
         public static let stateBusy = Code(rawValue: "state-busy")
         /// No meeting of that conversation fits the command.

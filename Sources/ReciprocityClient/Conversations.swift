@@ -1,17 +1,32 @@
 public import Foundation
 public import ReciprocityAPI
-import ReciprocityCore
+public import ReciprocityCore
 
 /// One conversation as `reciprocity conversations` lists it.
 public struct ConversationSummary: Sendable, Encodable, Equatable {
     /// The counterpart's handle, as the verified match names them.
     public var handle: String
     public var epoch: UInt32
+    /// What this member wanted them as when marking them (`--as`): with `epoch`, which match this is.
+    public var wants: Role?
     /// Messages the server holds now (none once ended).
     public var messages: Int
     /// Messages of the counterpart this device has not read yet.
     public var unread: Int64
     public var ended: Bool
+}
+
+/// Which conversation with a person a command means, when the member matched them more than once (in two epochs,
+/// or in two relations): a field left nil does not narrow the choice.
+public struct ConversationChoice: Sendable, Equatable {
+    public var epoch: UInt32?
+    /// What the member wanted them as (`mentor`, `mentee` or `peer`), as `ConversationSummary.wants` says.
+    public var wants: Role?
+
+    public init(epoch: UInt32? = nil, wants: Role? = nil) {
+        self.epoch = epoch
+        self.wants = wants
+    }
 }
 
 /// The conversations of verified matches (Specs/messages.md). The ratchet state of each lives in the state file,
@@ -36,27 +51,51 @@ extension Membership {
             let read = local?.readSeq ?? 0
             let own = local?.messages.filter { $0.fromMe && $0.seq > read }.count ?? 0
             return ConversationSummary(
-                handle: info.handle, epoch: info.epoch, messages: info.messages,
+                handle: info.handle, epoch: info.epoch, wants: wants(info), messages: info.messages,
                 unread: max(0, info.lastSeq - read - Int64(own)), ended: info.ended || local?.ended == true)
         }
     }
 
-    /// The index in `state.conversations` of the conversation with `handle`: the newest verified one, a new
-    /// local record if this device has none yet.
-    mutating func conversationIndex(_ handle: String) async throws -> Int {
-        let found = try await verifiedConversations().filter { $0.handle == handle }
-        guard let info = found.last(where: { !$0.ended }) ?? found.last else {
-            throw ClientError(
-                .noConversation, "you have no verified match with \(handle) (run 'reciprocity matches' to see them)")
+    /// What the member wanted the counterpart of a verified conversation as: its mark's `wants`.
+    func wants(_ info: ConversationInfo) -> Role? {
+        state.marks.first { $0.token == info.token }?.wants
+    }
+
+    /// The index in `state.conversations` of the one conversation with `handle` that `choice` allows, a new local
+    /// record if this device has none yet. With two matches with one person (two epochs, or two relations) and
+    /// no choice between them, refused: never a guess at which one the member meant.
+    mutating func conversationIndex(_ handle: String, _ choice: ConversationChoice = .init()) async throws -> Int {
+        let all = try await verifiedConversations().filter { $0.handle == handle }
+        let found = all.filter { info in
+            (choice.epoch == nil || choice.epoch == info.epoch) && (choice.wants == nil || choice.wants == wants(info))
         }
-        var all = state.conversations ?? []
-        if let index = all.firstIndex(where: { $0.token == info.token }) { return index }
-        all.append(
+        guard let info = found.first else {
+            let sentence =
+                all.isEmpty
+                ? "you have no verified match with \(handle) (run 'reciprocity matches' to see them)"
+                : "none of your matches with \(handle) fits \(Self.describe(choice)) (see 'reciprocity conversations')"
+            throw ClientError(.noConversation, sentence)
+        }
+        guard found.count == 1 else {
+            let options = found.map { Self.describe(ConversationChoice(epoch: $0.epoch, wants: wants($0))) }
+            throw ClientError(
+                .ambiguousConversation,
+                "you have \(found.count) matches with \(handle): choose one with \(options.joined(separator: " or "))")
+        }
+        var local = state.conversations ?? []
+        if let index = local.firstIndex(where: { $0.token == info.token }) { return index }
+        local.append(
             LocalConversation(
                 token: info.token, epoch: info.epoch, handle: handle, state: nil, readSeq: 0, messages: [],
                 ended: info.ended))
-        state.conversations = all
-        return all.count - 1
+        state.conversations = local
+        return local.count - 1
+    }
+
+    /// A choice as the CLI's options spell it, e.g. `--as mentor --epoch 3`.
+    static func describe(_ choice: ConversationChoice) -> String {
+        [choice.wants.map { "--as \($0.rawValue)" }, choice.epoch.map { "--epoch \($0)" }].compactMap { $0 }
+            .joined(separator: " ")
     }
 
     /// The ratchet of a local conversation: the stored one, else a new start (section 5).
@@ -81,8 +120,10 @@ extension Membership {
 
     /// Reads every new message of the conversation with `handle`, opens the counterpart's, and returns the
     /// whole conversation as this device holds it.
-    public mutating func read(_ handle: String) async throws -> LocalConversation {
-        let index = try await conversationIndex(handle)
+    public mutating func read(_ handle: String, _ choice: ConversationChoice = .init()) async throws
+        -> LocalConversation
+    {
+        let index = try await conversationIndex(handle, choice)
         try await fetchNew(index)
         return state.conversations![index]
     }
@@ -135,9 +176,11 @@ extension Membership {
 
     /// Seals `payload` and posts it. The advanced state is saved before the request goes out and kept whatever
     /// the answer (the envelope may have reached the server); a payload refused before that changes nothing.
-    public mutating func send(_ payload: MessagePayload, to handle: String) async throws -> LocalMessage {
+    public mutating func send(
+        _ payload: MessagePayload, to handle: String, _ choice: ConversationChoice = .init()
+    ) async throws -> LocalMessage {
         let text = try payload.encoded()
-        let index = try await conversationIndex(handle)
+        let index = try await conversationIndex(handle, choice)
         var local = state.conversations![index]
         guard !local.ended else {
             throw ClientError(.init(.conversationEnded), "the conversation with \(handle) was ended")
@@ -163,8 +206,8 @@ extension Membership {
     }
 
     /// Ends the conversation with `handle` for both members; its keys are dropped here.
-    public mutating func endConversation(_ handle: String) async throws {
-        let index = try await conversationIndex(handle)
+    public mutating func endConversation(_ handle: String, _ choice: ConversationChoice = .init()) async throws {
+        let index = try await conversationIndex(handle, choice)
         try await api.endConversation(token: state.conversations![index].token)
         state.conversations![index].ended = true
         state.conversations![index].state = nil

@@ -8,10 +8,12 @@ import ReciprocityCore
 extension Membership {
     /// Reports the counterpart of the conversation with `handle` (the one `send` and `end` pick) with `reason`;
     /// with `includeMessages`, the messages this device holds (`reportedMessages`). Returns how many went.
-    public mutating func report(_ handle: String, reason: String, includeMessages: Bool) async throws -> Int {
+    public mutating func report(
+        _ handle: String, _ choice: ConversationChoice = .init(), reason: String, includeMessages: Bool
+    ) async throws -> Int {
         let trimmed = reason.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !trimmed.isEmpty else { throw ClientError(.invalidArgument, "give a reason: say what happened") }
-        let index = try await conversationIndex(handle)
+        let index = try await conversationIndex(handle, choice)
         let local = state.conversations![index]
         let quoted = includeMessages ? local.reportedMessages : nil
         try await api.report(token: local.token, reason: trimmed, messages: quoted)

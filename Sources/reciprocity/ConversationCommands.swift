@@ -6,6 +6,19 @@ import ReciprocityClient
 // The conversation of a verified match (Specs/messages.md): every message is sealed and opened on this device;
 // the server relays envelopes. Everything the counterpart wrote is printed through terminalSafe.
 
+/// `--as` and `--epoch`: which conversation with HANDLE a command means, needed only when the member matched that
+/// person more than once (in two epochs, or in two relations); the client refuses to guess.
+struct ConversationChoiceOptions: ParsableArguments {
+    @Option(
+        name: .customLong("as"),
+        help: "If you matched them more than once: the match where you wanted them as mentor, mentee or peer.")
+    var wants: String?
+    @Option(help: "If you matched them more than once: the match of this epoch ('reciprocity conversations').")
+    var epoch: UInt32?
+
+    func choice() throws -> ConversationChoice { ConversationChoice(epoch: epoch, wants: try wants.map(wantedRole)) }
+}
+
 struct Conversations: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "List the conversations of your verified matches: messages, unread, ended.")
@@ -18,7 +31,8 @@ struct Conversations: AsyncParsableCommand {
         if json { return try printJSON(list) }
         for item in list {
             let state = item.ended ? "ended" : "\(item.unread) unread"
-            print("\(terminalSafe(item.handle)): \(item.messages) messages, \(state)")
+            let match = "as \(item.wants?.rawValue ?? "?"), epoch \(item.epoch)"
+            print("\(terminalSafe(item.handle)) (\(match)): \(item.messages) messages, \(state)")
         }
         if list.isEmpty { print("no conversations yet (they start at a verified match)") }
     }
@@ -29,6 +43,7 @@ struct Read: AsyncParsableCommand {
         abstract: "Read the conversation with a match, decrypted on this device, in order.")
     @OptionGroup var membership: MembershipOptions
     @Argument(help: "The handle of the match.") var handle: String
+    @OptionGroup var match: ConversationChoiceOptions
     @Flag(help: "Print JSON.") var json = false
 
     struct Entry: Encodable {
@@ -41,7 +56,7 @@ struct Read: AsyncParsableCommand {
 
     func run() async throws {
         var session = try await membership.connect()
-        let conversation = try await session.read(handle)
+        let conversation = try await session.read(handle, try match.choice())
         let entries = conversation.messages.map { message in
             var entry = Entry(
                 seq: message.seq, fromMe: message.fromMe, sentAt: message.sentAt, problem: message.problem)
@@ -100,8 +115,10 @@ struct Send: AsyncParsableCommand {
     @Argument(help: "The handle of the match.") var handle: String
     @Argument(help: "The text (default: read from standard input).") var text: String?
     @Flag(help: "Share the contact details saved with 'reciprocity contact set'.") var contact = false
+    @OptionGroup var match: ConversationChoiceOptions
 
     func run() async throws {
+        let choice = try match.choice()
         var session = try await membership.connect()
         let payload: MessagePayload
         if contact {
@@ -116,7 +133,7 @@ struct Send: AsyncParsableCommand {
             guard !trimmed.isEmpty else { throw CLIFailure("the message is empty") }
             payload = .text(trimmed)
         }
-        let sent = try await session.send(payload, to: handle)
+        let sent = try await session.send(payload, to: handle, choice)
         print("sent to \(terminalSafe(handle)) (message \(sent.seq))")
     }
 }
@@ -126,10 +143,11 @@ struct End: AsyncParsableCommand {
         abstract: "End the conversation with a match: the server deletes its messages and refuses new ones.")
     @OptionGroup var membership: MembershipOptions
     @Argument(help: "The handle of the match.") var handle: String
+    @OptionGroup var match: ConversationChoiceOptions
 
     func run() async throws {
         var session = try await membership.connect()
-        try await session.endConversation(handle)
+        try await session.endConversation(handle, try match.choice())
         print("ended the conversation with \(terminalSafe(handle))")
     }
 }
@@ -148,10 +166,12 @@ struct Report: AsyncParsableCommand {
     @Option(help: "What happened (up to 2,000 characters).") var reason: String
     @Flag(help: "Also send the messages of the conversation, decrypted: whoever reads the report can read them.")
     var includeMessages = false
+    @OptionGroup var match: ConversationChoiceOptions
 
     func run() async throws {
         var session = try await membership.connect()
-        let quoted = try await session.report(handle, reason: reason, includeMessages: includeMessages)
+        let quoted = try await session.report(
+            handle, try match.choice(), reason: reason, includeMessages: includeMessages)
         let with = includeMessages ? "with \(quoted) message\(quoted == 1 ? "" : "s"), in clear" : "without any message"
         print("reported \(terminalSafe(handle)) to the operator and the program's organizers, \(with)")
     }
@@ -224,11 +244,12 @@ struct Meet: AsyncParsableCommand {
         @OptionGroup var membership: MembershipOptions
         @Argument(help: "The handle of the match.") var handle: String
         @OptionGroup var when: When
+        @OptionGroup var match: ConversationChoiceOptions
 
         func run() async throws {
             var session = try await membership.connect()
             let payload = try when.payload(replaces: nil, defaultTopic: nil)
-            _ = try await session.send(payload, to: handle)
+            _ = try await session.send(payload, to: handle, try match.choice())
             print("proposed meeting \(payload.id!) to \(terminalSafe(handle))")
         }
     }
@@ -259,12 +280,14 @@ struct Meet: AsyncParsableCommand {
         @OptionGroup var membership: MembershipOptions
         @Argument(help: "The handle of the match.") var handle: String
         @Argument(help: "The meeting's id (default: the newest they proposed).") var id: String?
+        @OptionGroup var match: ConversationChoiceOptions
 
         func run() async throws {
+            let choice = try match.choice()
             var session = try await membership.connect()
-            let found = try Meet.meeting(try await session.read(handle), id: id, fromPeer: true)
+            let found = try Meet.meeting(try await session.read(handle, choice), id: id, fromPeer: true)
             guard !found.fromMe else { throw CLIFailure("that meeting is your own proposal") }
-            _ = try await session.send(.reply(to: found.meeting.id!, accept: true), to: handle)
+            _ = try await session.send(.reply(to: found.meeting.id!, accept: true), to: handle, choice)
             try Meet.printEvent(found.meeting)
         }
     }
@@ -276,16 +299,18 @@ struct Meet: AsyncParsableCommand {
         @Argument(help: "The handle of the match.") var handle: String
         @Option(help: "The meeting's id.") var insteadOf: String?
         @OptionGroup var when: When
+        @OptionGroup var match: ConversationChoiceOptions
 
         func run() async throws {
+            let choice = try match.choice()
             var session = try await membership.connect()
-            let found = try Meet.meeting(try await session.read(handle), id: insteadOf, fromPeer: true)
+            let found = try Meet.meeting(try await session.read(handle, choice), id: insteadOf, fromPeer: true)
             var payload = try when.payload(replaces: found.meeting.id, defaultTopic: found.meeting.topic)
             if when.place == nil && when.link == nil {
                 payload.place = found.meeting.place
                 payload.link = found.meeting.link
             }
-            _ = try await session.send(payload, to: handle)
+            _ = try await session.send(payload, to: handle, choice)
             print("suggested meeting \(payload.id!) to \(terminalSafe(handle)) instead of \(found.meeting.id!)")
         }
     }
@@ -296,10 +321,11 @@ struct Meet: AsyncParsableCommand {
         @OptionGroup var membership: MembershipOptions
         @Argument(help: "The handle of the match.") var handle: String
         @Argument(help: "The meeting's id.") var id: String?
+        @OptionGroup var match: ConversationChoiceOptions
 
         func run() async throws {
             var session = try await membership.connect()
-            let conversation = try await session.read(handle)
+            let conversation = try await session.read(handle, try match.choice())
             guard let found = conversation.meetings.last(where: { $0.accepted && (id == nil || $0.meeting.id == id) })
             else { throw CLIFailure("no accepted meeting in the conversation with \(terminalSafe(handle))") }
             try Meet.printEvent(found.meeting)

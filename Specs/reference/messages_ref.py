@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """Independent reference implementation of Reciprocity v1 conversations (Specs/messages.md).
 
-Written from Specs/messages.md only, with Python's `cryptography` package for X25519 and ChaCha20-Poly1305 and
-the standard library's `hmac`/`hashlib` for HKDF-SHA256. `check_messages(test)` replays one test of
-Specs/vectors/reciprocity_messages_v1_test.json; reciprocity_ref.py calls it for that file. Run alone, it checks
-that file and exits non-zero on any mismatch.
+Written from Specs/messages.md only, with Python's `cryptography` package for ChaCha20-Poly1305; X25519, HKDF-SHA256
+and the length prefix are reciprocity_ref.py's own (one reference, the primitives checked once against their
+vectors there). `check_messages(test)` replays one test of Specs/vectors/reciprocity_messages_v1_test.json;
+reciprocity_ref.py calls it for that file. Run alone, it checks that file and exits non-zero on any mismatch.
 
 Usage: python3 Specs/reference/messages_ref.py [VECTOR_FILE]
 """
@@ -17,9 +17,9 @@ import struct
 import sys
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+
+from reciprocity_ref import P, SMALL_ORDER, hkdf_expand, hkdf_extract, lp, public_key_of, x25519
 
 ROOT = b"reciprocity/v1 messages root"
 RATCHET = b"reciprocity/v1 messages ratchet"
@@ -33,10 +33,6 @@ HEADER = 41
 MAX_SKIP = 100
 MAX_SKIPPED = 1000
 REMEMBERED = 20
-P = 2**255 - 19
-SMALL_ORDER = {0, 1, P - 1,
-               325606250916557431795983626356110631294008115727848805560023387167927233504,
-               39382357235489614581723060781553021112529911719440698176882885853963445705823}
 
 
 class Refused(Exception):
@@ -45,27 +41,8 @@ class Refused(Exception):
         self.code = code
 
 
-def lp(field):
-    return struct.pack(">H", len(field)) + field
-
-
 def hkdf(salt, ikm, info, length):
-    prk = hmac.new(salt, ikm, hashlib.sha256).digest()
-    out, block, counter = b"", b"", 1
-    while len(out) < length:
-        block = hmac.new(prk, block + info + bytes([counter]), hashlib.sha256).digest()
-        out += block
-        counter += 1
-    return out[:length]
-
-
-def x25519(private, public):
-    return X25519PrivateKey.from_private_bytes(private).exchange(X25519PublicKey.from_public_bytes(public))
-
-
-def public_of(private):
-    return X25519PrivateKey.from_private_bytes(private).public_key().public_bytes(
-        serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return hkdf_expand(hkdf_extract(salt, ikm), info, length)
 
 
 def valid_public_key(key):
@@ -99,7 +76,7 @@ class Side:
         self.program, self.epoch, self.token = t["program"].encode(), t["epoch"], bytes.fromhex(t["token"])
         own_private = bytes.fromhex(me["privateKey"])
         own_public, peer_public = bytes.fromhex(me["publicKey"]), bytes.fromhex(other["publicKey"])
-        if public_of(own_private) != own_public:
+        if public_key_of(own_private) != own_public:
             raise ValueError("a member's public key does not match its private key")
         self.is_a = own_public < peer_public  # section 3: bytes compared as unsigned, byte 0 first
         a, b = (me, other) if self.is_a else (other, me)
@@ -117,13 +94,13 @@ class Side:
         fresh = start_key()
         if self.is_a:
             self.dhs, self.dhs_pub, self.dhr = own_private, own_public, None
-            self.first_key = public_of(fresh)  # a0's private half is not kept
+            self.first_key = public_key_of(fresh)  # a0's private half is not kept
             self.cks = kdf_first(self.sk, x25519(fresh, peer_public))
             self.own_private = None
         else:
             self.first_key, self.own_private = None, own_private
             self.dhr = peer_public
-            self.dhs, self.dhs_pub = fresh, public_of(fresh)
+            self.dhs, self.dhs_pub = fresh, public_key_of(fresh)
             self.rk, self.cks = kdf_rk(self.rk, x25519(self.dhs, self.dhr))
 
     def direction(self, sender_is_a):
@@ -233,7 +210,7 @@ class Side:
         if new_chain:
             self.retired_own = (self.retired_own + [self.dhs_pub])[-REMEMBERED:]
             self.dhs = next_key()
-            self.dhs_pub = public_of(self.dhs)
+            self.dhs_pub = public_key_of(self.dhs)
             self.rk, self.cks = kdf_rk(self.rk, x25519(self.dhs, self.dhr))
             self.first_key = None
         return text

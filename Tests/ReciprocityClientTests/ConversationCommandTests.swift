@@ -246,6 +246,50 @@ import Glibc
         _ = bob
     }
 
+    /// Two matches with one person (here two relations in one epoch; two epochs are the same case): a command
+    /// that names only the handle is refused in one sentence that says how to choose, before anything is sealed
+    /// or read, and `--as` / `--epoch` pick the conversation. Before, the newest was taken silently.
+    @Test func aSecondMatchWithThePersonMakesTheChoiceExplicit() throws {
+        let (server, alice, bob) = try Self.matched()
+        defer { server.stop() }
+        try alice.ok(["interest", "add", "bob", "--as", "peer"])
+        try bob.ok(["interest", "add", "alice", "--as", "peer"])
+        #expect(try alice.matches().filter(\.verified).count == 2)
+        struct Chosen: Decodable { var handle: String, epoch: Int, wants: String? }
+        let listed = try JSONDecoder().decode(
+            [Chosen].self, from: Data(try alice.ok(["conversations", "--json"]).utf8))
+        #expect(listed.map(\.handle) == ["bob", "bob"])
+        #expect(Set(listed.compactMap(\.wants)) == ["mentor", "peer"])
+        let epoch = "\(listed[0].epoch)"
+        let before = try alice.memberFacts()
+        for arguments in [
+            ["read", "bob"], ["send", "bob", "hello"], ["end", "bob"], ["read", "bob", "--epoch", epoch],
+            ["meet", "bob", "--at", "2026-12-10T15:00:00Z", "--place", "here", "--topic", "t"],
+            ["report", "bob", "--reason", "spam"],
+        ] {
+            let result = try alice.cli(arguments)
+            #expect(result.status != 0, "\(arguments)")
+            #expect(result.stderr.split(separator: "\n").count == 1, "\(arguments): \(result.stderr)")
+            let sentence = "Error: you have 2 matches with bob: choose one with --as "
+            #expect(result.stderr.hasPrefix(sentence), "\(result.stderr)")
+            #expect(result.stderr.contains("--as mentor") && result.stderr.contains("--as peer"), "\(result.stderr)")
+        }
+        #expect(try alice.memberFacts() == before)
+        for arguments in [["read", "bob", "--as", "mentee"], ["send", "bob", "hi", "--epoch", "99"]] {
+            let result = try alice.cli(arguments)
+            #expect(result.status != 0 && result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
+        }
+        try alice.ok(["send", "bob", "as your mentee", "--as", "mentor"])
+        try alice.ok(["send", "bob", "as your peer", "--as", "peer", "--epoch", epoch])
+        let asMentor = try JSONDecoder().decode(
+            Transcript.self, from: Data(try bob.ok(["read", "alice", "--as", "mentee", "--json"]).utf8))
+        let asPeer = try JSONDecoder().decode(
+            Transcript.self, from: Data(try bob.ok(["read", "alice", "--as", "peer", "--json"]).utf8))
+        #expect(asMentor.messages.map { $0.payload?["text"]?.text } == ["as your mentee"])
+        #expect(asPeer.messages.map { $0.payload?["text"]?.text } == ["as your peer"])
+        #expect(try alice.ok(["report", "bob", "--reason", "spam", "--as", "peer"]).hasPrefix("reported bob"))
+    }
+
     /// The ratchet state is saved before a send's request goes out and kept whatever happens to the request:
     /// with the network cut at every point of `send` in turn (before a request, or after it with its answer
     /// lost), every envelope the server stored still opens on the other side, none is refused as a replay (a key

@@ -193,7 +193,8 @@ def test_the_browser_member_ends_and_the_cli_sees_it(cli, members, invite, serve
     erin.page.click("#end-go")
     expect(erin.page.locator("#conversation-ended")).to_be_visible()
     listed = json.loads(dave.run("conversations", "--json"))
-    assert listed == [{"epoch": listed[0]["epoch"], "ended": True, "handle": "erin", "messages": 0, "unread": 0}]
+    assert listed == [{"epoch": listed[0]["epoch"], "ended": True, "handle": "erin", "messages": 0, "unread": 0,
+                       "wants": "mentee"}]
     erin.page.click("#report-start")
     erin.page.fill("#report-reason", "Odd messages")
     erin.page.check("#report-include")
