@@ -50,6 +50,7 @@ public enum ProblemCode: String, CaseIterable, Sendable {
     case messagesLimited = "messages-limited"
     case invalidEmail = "invalid-email"
     case noticesOff = "notices-off"
+    case reminderLimited = "reminder-limited"
 
     /// The HTTP status of every answer with this code.
     public var status: Int { row.status }
@@ -101,6 +102,7 @@ public enum ProblemCode: String, CaseIterable, Sendable {
         case .messagesLimited: (429, "Too many messages in this conversation today")
         case .invalidEmail: (400, "The email address is not valid")
         case .noticesOff: (409, "Email notices are off on this server")
+        case .reminderLimited: (429, "A reminder of this kind was sent to this program today")
         }
     }
 }

@@ -44,7 +44,8 @@ public protocol ReciprocityStore: ConversationStore, ReportStore, NoticeStore {
     func revokeOrganizer(name: String, actor: AuditActor, now: Date) async throws -> OrganizerRecord
 
     // Audit log
-    /// The program's audit entries with ids below `before` (all when nil), newest first, at most `limit`.
+    /// The program's audit entries numbered below `before` (all when nil), newest first, at most `limit`. An
+    /// entry's number (`AuditEntry.id`) counts that program's entries only.
     func auditLog(programID: Int64, before: Int64?, limit: Int) async throws -> [AuditEntry]
 
     // Members
