@@ -197,7 +197,8 @@ extension PostgresStore {
                     UPDATE notice SET state = 'sending', claimed_at = \(now), message_id = \(messageID) WHERE id = \(id)
                     """, on: connection)
                 return NoticeDelivery(
-                    id: id, messageID: messageID, kind: kind, program: try ProgramID(try row["name"].decode(String.self)),
+                    id: id, messageID: messageID, kind: kind,
+                    program: try ProgramID(try row["name"].decode(String.self)),
                     email: email, attempts: Int(try row["attempts"].decode(Int32.self)))
             }
             return nil

@@ -4,9 +4,10 @@ import Hummingbird
 import HummingbirdTesting
 import ReciprocityAPI
 import ReciprocityCore
-@testable import ReciprocityServer
 import ReciprocityTestSupport
 import Testing
+
+@testable import ReciprocityServer
 
 /// A request body whose object names a member twice is refused (`invalid-body`), whatever the route: the
 /// decoder alone would keep one of the two values, so two readers of one body could disagree.
@@ -22,7 +23,10 @@ import Testing
             let refused: [(String, HTTPFields, String)] = [
                 ("/v1/marks", alice.auth, #"{"epoch":0,"epoch":1,"marks":[\#(item)]}"#),
                 // Nested, and spelled with an escape: the decoder reads "\u0074ag" as "tag".
-                ("/v1/marks", alice.auth, #"{"epoch":0,"marks":[{"token":"\#(mark.token)","tag":"\#(mark.tag)","\u0074ag":"x"}]}"#),
+                (
+                    "/v1/marks", alice.auth,
+                    #"{"epoch":0,"marks":[{"token":"\#(mark.token)","tag":"\#(mark.tag)","\u0074ag":"x"}]}"#
+                ),
                 ("/v1/me/email", alice.auth, #"{"email":"a@example.org","email":"b@example.org"}"#),
                 ("/v1/admin/programs", admin, #"{"name":"beta","name":"gamma"}"#),
             ]
@@ -96,7 +100,8 @@ import Testing
             for _ in 0..<rounds where DuplicateNames.present(in: body) { found += 1 }
         }
         #expect(decoded == 8 * rounds && found == 0)
-        let perDecode = decode / rounds, perScan = scan / rounds
+        let perDecode = decode / rounds
+        let perScan = scan / rounds
         print(
             "duplicate names: a \(body.count)-byte submission decodes in \(perDecode), the scan adds \(perScan)"
                 + " (\(Int((scan / decode) * 100))% of the decode)")

@@ -4,9 +4,10 @@ import Hummingbird
 import HummingbirdTesting
 import ReciprocityAPI
 import ReciprocityCore
-@testable import ReciprocityServer
 import ReciprocityTestSupport
 import Testing
+
+@testable import ReciprocityServer
 
 /// What an event stream must not say: a resubmission of a match, a change to a suspended member; and what it
 /// must not lose: a change pending behind a keep-alive.
@@ -75,10 +76,10 @@ extension LiveEventsTests {
     /// A change that arrives while keep-alives tick is still told: a keep-alive never stands in for it.
     @Test func aPendingChangeIsNeverLostToAKeepAlive() async throws {
         let feed = ChangeFeed()
-        let (ticks, end) = feed.subscribe(memberID: 7, keepAlive: .milliseconds(5))
+        let (ticks, end) = feed.subscribe(memberID: 7, keepAlive: .milliseconds(1))
         feed.changed(memberIDs: [7])
         // Many keep-alives are due before the reader looks.
-        try await Task.sleep(for: .milliseconds(200))
+        try await Task.sleep(for: .milliseconds(500))
         var iterator = ticks.makeAsyncIterator()
         #expect(await iterator.next() == .changed)
         #expect(await iterator.next() == .keepAlive)

@@ -67,7 +67,9 @@ import Testing
         // Nothing new: not refused even past a quota lowered since.
         let resubmitted = MarkBatch(epoch: 4, marks: [held, matched], withdrawing: [])
         let again = try resubmitted.plan(program, Self.facts(pending: [held], used: 7, ownMatches: [matched]))
-        #expect(again.claims.isEmpty && again.submission(claimed: [:]) == MarkSubmission(outcomes: [.pending, .matched], newMatches: []))
+        #expect(
+            again.claims.isEmpty
+                && again.submission(claimed: [:]) == MarkSubmission(outcomes: [.pending, .matched], newMatches: []))
     }
 
     @Test func withdrawalsFreeTheirPlacesInTheSameRequest() throws {
@@ -88,7 +90,8 @@ import Testing
         // A batch of withdrawals alone is never refused for the quota.
         let only = try MarkBatch(epoch: 4, marks: [], withdrawing: [held[0].token]).plan(
             program, Self.facts(pending: held, used: 9))
-        #expect(only.withdraw == [held[0].token] && only.claims.isEmpty && only.submission(claimed: [:]).outcomes.isEmpty)
+        #expect(
+            only.withdraw == [held[0].token] && only.claims.isEmpty && only.submission(claimed: [:]).outcomes.isEmpty)
     }
 
     /// The refusal of a token matched between two others wins over the quota, and a refusal is a thrown error:

@@ -59,7 +59,8 @@ extension StoreConformanceTests {
         }
         #expect(try await submit(m[0], [mark]) == MarkSubmission(outcomes: [.pending], newMatches: []))
         #expect(
-            try await submit(m[1], [mark, other]) == MarkSubmission(outcomes: [.matched, .pending], newMatches: [mark.token]))
+            try await submit(m[1], [mark, other])
+                == MarkSubmission(outcomes: [.matched, .pending], newMatches: [mark.token]))
         for member in m {
             #expect(try await submit(member, [mark]) == MarkSubmission(outcomes: [.matched], newMatches: []))
         }
