@@ -350,9 +350,9 @@ extension SQLiteStore {
                 sql: """
                     ALTER TABLE program ADD COLUMN audit_seq INTEGER NOT NULL DEFAULT 0;
                     ALTER TABLE audit_entry ADD COLUMN seq INTEGER;
-                    UPDATE audit_entry SET seq = (
-                        SELECT COUNT(*) FROM audit_entry e
-                        WHERE e.program_id = audit_entry.program_id AND e.id <= audit_entry.id);
+                    UPDATE audit_entry SET seq = numbered.seq FROM (
+                        SELECT id, row_number() OVER (PARTITION BY program_id ORDER BY id) AS seq FROM audit_entry
+                    ) AS numbered WHERE numbered.id = audit_entry.id;
                     UPDATE program SET audit_seq = (
                         SELECT COALESCE(MAX(seq), 0) FROM audit_entry WHERE program_id = program.id);
                     CREATE UNIQUE INDEX audit_entry_by_program_seq ON audit_entry(program_id, seq);
