@@ -52,6 +52,7 @@ public enum ProblemCode: String, CaseIterable, Sendable {
     case noticesOff = "notices-off"
     case invalidTime = "invalid-time"
     case timePassed = "time-passed"
+    case reminderLimited = "reminder-limited"
 
     /// The HTTP status of every answer with this code.
     public var status: Int { row.status }
@@ -105,6 +106,7 @@ public enum ProblemCode: String, CaseIterable, Sendable {
         case .noticesOff: (409, "Email notices are off on this server")
         case .invalidTime: (400, "The time is not an RFC 3339 time within the allowed range")
         case .timePassed: (400, "The time has passed")
+        case .reminderLimited: (429, "A reminder of this kind was sent to this program today")
         }
     }
 }

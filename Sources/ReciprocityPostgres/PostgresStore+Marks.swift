@@ -21,7 +21,7 @@ public import ReciprocityStore
 extension PostgresStore {
     public func submitMarks(
         memberID: Int64, programID: Int64, epoch: UInt32, marks: [Mark], withdrawing: [InterestToken], now: Date
-    ) async throws -> [MarkOutcome] {
+    ) async throws -> MarkSubmission {
         let batch = MarkBatch(epoch: epoch, marks: marks, withdrawing: withdrawing)
         let epochValue = Int64(epoch)
         return try await transaction { connection in
@@ -53,7 +53,7 @@ extension PostgresStore {
             }
             let claimed = try await self.applyAll(
                 plan.claims, memberID: memberID, programID: programID, epoch: epochValue, now: now, on: connection)
-            return plan.outcomes(claimed: claimed)
+            return plan.submission(claimed: claimed)
         }
     }
 

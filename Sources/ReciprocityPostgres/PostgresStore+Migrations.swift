@@ -362,6 +362,28 @@ extension PostgresStore {
                 "ALTER TABLE program ADD COLUMN round_noticed_for bigint",
             ]
         ),
+        // As SQLite's v12-side-channels: each program's audit log numbers its own entries (`seq`, from the
+        // program's counter), so its page cursor counts nothing of another program's; a notice's Message-ID is
+        // a random value given at its first claim.
+        (
+            "v11-side-channels",
+            [
+                "ALTER TABLE program ADD COLUMN audit_seq bigint NOT NULL DEFAULT 0",
+                "ALTER TABLE audit_entry ADD COLUMN seq bigint",
+                """
+                UPDATE audit_entry SET seq = numbered.seq FROM (
+                    SELECT id, row_number() OVER (PARTITION BY program_id ORDER BY id) AS seq FROM audit_entry
+                ) numbered WHERE numbered.id = audit_entry.id
+                """,
+                """
+                UPDATE program SET audit_seq = counted.seq FROM (
+                    SELECT program_id, MAX(seq) AS seq FROM audit_entry GROUP BY program_id
+                ) counted WHERE counted.program_id = program.id
+                """,
+                "CREATE UNIQUE INDEX audit_entry_by_program_seq ON audit_entry (program_id, seq)",
+                "ALTER TABLE notice ADD COLUMN message_id text",
+            ]
+        ),
     ]
 
     /// The columns that hold a token, a confirmation tag or a sealed note: never sampled into statistics.

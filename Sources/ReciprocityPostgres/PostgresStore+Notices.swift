@@ -123,6 +123,18 @@ extension PostgresStore {
         async throws -> Int
     {
         try await transaction { connection in
+            // The program's row orders two reminders at once (the audit entry's counter lives on it too).
+            try await self.execute("SELECT 1 FROM program WHERE id = \(programID) FOR UPDATE", on: connection)
+            let since = Self.millis(now) - Int64(NoticeLimits.reminderInterval * 1000)
+            if let last = try await self.row(
+                """
+                SELECT MAX(at) AS last FROM audit_entry
+                WHERE program_id = \(programID) AND action = \(AuditAction.reminderSent.rawValue)
+                    AND subject = \(kind.rawValue) AND at > \(since)
+                """, on: connection)?["last"].decode(Int64?.self)
+            {
+                throw StoreError.reminderLimited(kind, last: last, now: now)
+            }
             var queued = 0
             for memberID in Set(memberIDs) {
                 guard
@@ -190,7 +202,7 @@ extension PostgresStore {
                 """, on: connection)
             while let row = try await self.row(
                 """
-                SELECT n.id, n.kind, n.attempts, p.name, p.next_round_at, e.email, e.status
+                SELECT n.id, n.kind, n.attempts, n.message_id, p.name, p.next_round_at, e.email, e.status
                 FROM notice n JOIN member e ON e.id = n.member_id JOIN program p ON p.id = n.program_id
                 WHERE (n.state = 'queued' AND n.due_at <= \(now))
                     OR (n.state = 'sending' AND n.claimed_at <= \(leaseStart))
@@ -208,11 +220,15 @@ extension PostgresStore {
                     try await self.execute("DELETE FROM notice WHERE id = \(id)", on: connection)
                     continue
                 }
+                let messageID = try row["message_id"].decode(String?.self) ?? NoticeDelivery.newMessageID()
                 try await self.execute(
-                    "UPDATE notice SET state = 'sending', claimed_at = \(now) WHERE id = \(id)", on: connection)
+                    """
+                    UPDATE notice SET state = 'sending', claimed_at = \(now), message_id = \(messageID) WHERE id = \(id)
+                    """, on: connection)
                 return NoticeDelivery(
-                    id: id, kind: kind, program: try ProgramID(try row["name"].decode(String.self)), email: email,
-                    attempts: Int(try row["attempts"].decode(Int32.self)),
+                    id: id, messageID: messageID, kind: kind,
+                    program: try ProgramID(try row["name"].decode(String.self)),
+                    email: email, attempts: Int(try row["attempts"].decode(Int32.self)),
                     roundClosesAt: kind == .roundClosing ? closesAt.map(Self.date) : nil)
             }
             return nil

@@ -6,14 +6,17 @@ public import ReciprocityStore
 extension PostgresStore {
     // MARK: Audit log
 
-    /// Writes `event` to the program's audit log, in the caller's transaction; nothing for nil.
+    /// Writes `event` to the program's audit log, in the caller's transaction, as the program's next entry
+    /// (its counter `audit_seq`, whose row lock orders two writers; never reused after a purge); nothing for nil.
     func insertAudit(_ connection: PostgresConnection, programID: Int64, _ event: AuditEvent?) async throws {
         guard let event else { return }
         try await execute(
             """
-            INSERT INTO audit_entry (program_id, at, actor, action, subject, detail)
-            VALUES (\(programID), \(Self.millis(event.at)), \(event.actor.name), \(event.action.rawValue),
-                    \(event.subject), \(event.detail.map { String($0.prefix(AuditEvent.maxDetail)) }))
+            WITH counter AS (UPDATE program SET audit_seq = audit_seq + 1 WHERE id = \(programID) RETURNING audit_seq)
+            INSERT INTO audit_entry (program_id, seq, at, actor, action, subject, detail)
+            SELECT \(programID), audit_seq, \(Self.millis(event.at)), \(event.actor.name), \(event.action.rawValue),
+                   \(event.subject), \(event.detail.map { String($0.prefix(AuditEvent.maxDetail)) })
+            FROM counter
             """, on: connection)
     }
 
@@ -22,12 +25,12 @@ extension PostgresStore {
         return try await read { connection in
             try await self.rows(
                 """
-                SELECT * FROM audit_entry WHERE program_id = \(programID) AND id < \(before ?? Int64.max)
-                ORDER BY id DESC LIMIT \(limit)
+                SELECT * FROM audit_entry WHERE program_id = \(programID) AND seq < \(before ?? Int64.max)
+                ORDER BY seq DESC LIMIT \(limit)
                 """, on: connection
             ).map { row in
                 AuditEntry(
-                    id: try row["id"].decode(Int64.self), at: Self.date(try row["at"].decode(Int64.self)),
+                    id: try row["seq"].decode(Int64.self), at: Self.date(try row["at"].decode(Int64.self)),
                     actor: try row["actor"].decode(String.self), action: try row["action"].decode(String.self),
                     subject: try row["subject"].decode(String?.self), detail: try row["detail"].decode(String?.self))
             }

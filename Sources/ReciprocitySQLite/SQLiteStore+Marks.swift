@@ -13,9 +13,9 @@ public import ReciprocityStore
 extension SQLiteStore {
     public func submitMarks(
         memberID: Int64, programID: Int64, epoch: UInt32, marks: [Mark], withdrawing: [InterestToken], now: Date
-    ) async throws -> [MarkOutcome] {
+    ) async throws -> MarkSubmission {
         let batch = MarkBatch(epoch: epoch, marks: marks, withdrawing: withdrawing)
-        typealias Applied = (outcomes: [MarkOutcome], deleted: Bool)
+        typealias Applied = (submission: MarkSubmission, deleted: Bool)
         // A match deletes the counterpart's pending row (its member and time: who marked first), a withdrawal
         // the caller's own: either makes the answer wait for the WAL scrub that ends every group.
         let applied: Applied = try await submissions.write(
@@ -89,11 +89,11 @@ extension SQLiteStore {
                         }
                     }
                     return (
-                        plan.outcomes(claimed: outcomes), !plan.withdraw.isEmpty || outcomes.values.contains(.matched)
+                        plan.submission(claimed: outcomes), !plan.withdraw.isEmpty || outcomes.values.contains(.matched)
                     )
                 }
             }, deleted: { $0.deleted })
-        return applied.outcomes
+        return applied.submission
     }
 
     /// The facts of `batch`: the caller's own pending marks among its tokens and the withdrawn ones, read

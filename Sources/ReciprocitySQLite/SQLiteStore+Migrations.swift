@@ -352,6 +352,23 @@ extension SQLiteStore {
                     ALTER TABLE program ADD COLUMN round_noticed_for INTEGER;
                     """)
         }
+        migrator.registerMigration("v12-side-channels") { db in
+            // Each program's audit log numbers its own entries (`seq`, from the program's counter `audit_seq`),
+            // so that its page cursor counts nothing of another program's; existing entries are numbered in id
+            // order. A notice's Message-ID is a random value given at its first claim and kept for its resends.
+            try db.execute(
+                sql: """
+                    ALTER TABLE program ADD COLUMN audit_seq INTEGER NOT NULL DEFAULT 0;
+                    ALTER TABLE audit_entry ADD COLUMN seq INTEGER;
+                    UPDATE audit_entry SET seq = numbered.seq FROM (
+                        SELECT id, row_number() OVER (PARTITION BY program_id ORDER BY id) AS seq FROM audit_entry
+                    ) AS numbered WHERE numbered.id = audit_entry.id;
+                    UPDATE program SET audit_seq = (
+                        SELECT COALESCE(MAX(seq), 0) FROM audit_entry WHERE program_id = program.id);
+                    CREATE UNIQUE INDEX audit_entry_by_program_seq ON audit_entry(program_id, seq);
+                    ALTER TABLE notice ADD COLUMN message_id TEXT;
+                    """)
+        }
         return migrator
     }
 }

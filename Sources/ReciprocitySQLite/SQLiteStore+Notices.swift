@@ -119,6 +119,19 @@ extension SQLiteStore {
         async throws -> Int
     {
         try await write { db in
+            if let last = try db.cachedValue(
+                Int64?.self,
+                sql: """
+                    SELECT MAX(at) FROM audit_entry
+                    WHERE program_id = ? AND action = ? AND subject = ? AND at > ?
+                    """,
+                arguments: [
+                    programID, AuditAction.reminderSent.rawValue, kind.rawValue,
+                    Self.millis(now) - Int64(NoticeLimits.reminderInterval * 1000),
+                ]) ?? nil
+            {
+                throw StoreError.reminderLimited(kind, last: last, now: now)
+            }
             var queued = 0
             for memberID in Set(memberIDs) {
                 guard
@@ -190,7 +203,7 @@ extension SQLiteStore {
                 arguments: [now - Int64(NoticeLimits.sentRetention * 1000)])
             while let row = try db.cachedRow(
                 sql: """
-                    SELECT n.id, n.kind, n.attempts, p.name, p.next_round_at, e.email, e.status
+                    SELECT n.id, n.kind, n.attempts, n.message_id, p.name, p.next_round_at, e.email, e.status
                     FROM notice n JOIN member e ON e.id = n.member_id JOIN program p ON p.id = n.program_id
                     WHERE (n.state = 'queued' AND n.due_at <= ?1) OR (n.state = 'sending' AND n.claimed_at <= ?2)
                     ORDER BY n.due_at, n.id LIMIT 1
@@ -205,11 +218,13 @@ extension SQLiteStore {
                     try db.cachedExecute(sql: "DELETE FROM notice WHERE id = ?", arguments: [id])
                     continue
                 }
+                let messageID = row["message_id"] as String? ?? NoticeDelivery.newMessageID()
                 try db.cachedExecute(
-                    sql: "UPDATE notice SET state = 'sending', claimed_at = ? WHERE id = ?", arguments: [now, id])
+                    sql: "UPDATE notice SET state = 'sending', claimed_at = ?, message_id = ? WHERE id = ?",
+                    arguments: [now, messageID, id])
                 return NoticeDelivery(
-                    id: id, kind: kind, program: try ProgramID(row["name"]), email: email, attempts: row["attempts"],
-                    roundClosesAt: kind == .roundClosing ? closesAt : nil)
+                    id: id, messageID: messageID, kind: kind, program: try ProgramID(row["name"]), email: email,
+                    attempts: row["attempts"], roundClosesAt: kind == .roundClosing ? closesAt : nil)
             }
             return nil
         }

@@ -6,11 +6,16 @@ public import ReciprocityStore
 extension SQLiteStore {
     // MARK: Audit log
 
-    /// Writes `event` to the program's audit log, in the caller's transaction; nothing for nil.
+    /// Writes `event` to the program's audit log, in the caller's transaction, as the program's next entry
+    /// (its counter `audit_seq`, never reused after a purge); nothing for nil.
     static func insertAudit(_ db: Database, programID: Int64, _ event: AuditEvent?) throws {
         guard let event else { return }
+        try db.cachedExecute(sql: "UPDATE program SET audit_seq = audit_seq + 1 WHERE id = ?", arguments: [programID])
         try db.cachedExecute(
-            sql: "INSERT INTO audit_entry (program_id, at, actor, action, subject, detail) VALUES (?, ?, ?, ?, ?, ?)",
+            sql: """
+                INSERT INTO audit_entry (program_id, seq, at, actor, action, subject, detail)
+                VALUES (?1, (SELECT audit_seq FROM program WHERE id = ?1), ?2, ?3, ?4, ?5, ?6)
+                """,
             arguments: [
                 programID, millis(event.at), event.actor.name, event.action.rawValue, event.subject,
                 event.detail.map { String($0.prefix(AuditEvent.maxDetail)) },
@@ -20,11 +25,11 @@ extension SQLiteStore {
     public func auditLog(programID: Int64, before: Int64?, limit: Int) async throws -> [AuditEntry] {
         try await read { db in
             try db.cachedRows(
-                sql: "SELECT * FROM audit_entry WHERE program_id = ? AND id < ? ORDER BY id DESC LIMIT ?",
+                sql: "SELECT * FROM audit_entry WHERE program_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?",
                 arguments: [programID, before ?? Int64.max, max(0, min(limit, StoreLimits.auditPageLimit))]
             ).map {
                 AuditEntry(
-                    id: $0["id"], at: Self.date($0["at"]), actor: $0["actor"], action: $0["action"],
+                    id: $0["seq"], at: Self.date($0["at"]), actor: $0["actor"], action: $0["action"],
                     subject: $0["subject"], detail: $0["detail"])
             }
         }

@@ -11,6 +11,8 @@ struct AdminController {
     let store: any ReciprocityStore
     /// Whether the server sends email notices (an SMTP relay is set); reminders are refused otherwise.
     var noticesEnabled = false
+    /// Woken for a suspended member, so that their open event streams end at once (``EventsController``).
+    var changes: ChangeFeed?
 
     func addRoutes(to group: RouterGroup<AppRequestContext>) {
         group.get("/session", use: session)
@@ -250,9 +252,14 @@ struct AdminController {
         let body =
             buffer.readableBytes == 0
             ? MemberStatusRequest() : try await request.decodeJSON(MemberStatusRequest.self, context: context)
+        let program = try context.parameters.require("program")
         let member = try await operations(context).setStatus(
-            program: context.parameters.require("program"), handle: context.parameters.require("handle"),
-            status: status, reason: body.reason)
+            program: program, handle: context.parameters.require("handle"), status: status, reason: body.reason)
+        if status == .suspended, let changes, let record = try await store.program(named: ProgramID(program)),
+            let suspended = try await store.member(programID: record.id, handle: Handle(member.handle))
+        {
+            changes.changed(memberIDs: [suspended.id])
+        }
         return try jsonResponse(member)
     }
 

@@ -97,11 +97,11 @@ public func buildRouter(
     LogController(store: store, transparency: transparency).addRoutes(to: authenticated)
     ConversationController(store: store, limits: configuration.conversationLimits, changes: changes)
         .addRoutes(to: authenticated)
-    EventsController(changes: changes).addRoutes(to: authenticated)
+    EventsController(store: store, changes: changes).addRoutes(to: authenticated)
 
     let admin = router.group("/v1/admin").add(
         middleware: AdminAuthenticator(store: store, credential: configuration.adminCredential))
-    AdminController(store: store, noticesEnabled: configuration.noticesEnabled).addRoutes(to: admin)
+    AdminController(store: store, noticesEnabled: configuration.noticesEnabled, changes: changes).addRoutes(to: admin)
     routeTable.record(router.routes.map { (path: $0.path.description, method: $0.method.rawValue) })
     return router
 }

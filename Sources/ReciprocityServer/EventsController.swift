@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import ReciprocityStore
 import ServiceLifecycle
 
 /// `GET /v1/events`: one long-lived response per open app, a server-sent event stream that says only that
@@ -9,7 +10,12 @@ import ServiceLifecycle
 /// away refreshes) and after each change; a comment line every `keepAlive` holds proxies open. The client then
 /// polls the routes it shows (matches, conversations), as it does without the stream. Bearer-authenticated like
 /// every member route: the web page reads it with fetch(), not EventSource, which cannot send the header.
+///
+/// A suspended member's stream ends: before each event or keep-alive the stream reads the member's status, and
+/// ends instead of writing once they are no longer active. A suspension through the admin API wakes the
+/// member's streams at once; one made elsewhere (`reciprocityd admin suspend`) ends them by the next keep-alive.
 struct EventsController {
+    let store: any ReciprocityStore
     let changes: ChangeFeed
     var keepAlive: Duration = .seconds(15)
 
@@ -21,8 +27,9 @@ struct EventsController {
     static let comment = ByteBuffer(string: ":\n\n")
 
     @Sendable func events(request: Request, context: AppRequestContext) async throws -> Response {
-        let (member, _) = try context.requireMember()
+        let (member, program) = try context.requireMember()
         let (ticks, end) = changes.subscribe(memberID: member.id, keepAlive: keepAlive)
+        let store = store
         return Response(
             status: .ok,
             headers: [
@@ -34,6 +41,8 @@ struct EventsController {
                 // Graceful shutdown ends the stream, so that it does not hold the server's drain to its timeout.
                 try await withGracefulShutdownHandler {
                     for await tick in ticks {
+                        guard try await store.member(programID: program.id, handle: member.handle)?.status == .active
+                        else { break }
                         try await writer.write(tick == .changed ? Self.changed : Self.comment)
                     }
                 } onGracefulShutdown: {

@@ -4,14 +4,20 @@ import ReciprocityAPI
 
 extension Request {
     /// Collects the body (at most the context's upload limit, else 413) and decodes it. A body that is not
-    /// JSON of the expected shape is a 400 `invalid-body` naming the offending field, never echoing values.
+    /// JSON of the expected shape is a 400 `invalid-body` naming the offending field, never echoing values; so
+    /// is one with an object that names a member twice (``DuplicateNames``), which the decoder would take.
     mutating func decodeJSON<T: Decodable>(_ type: T.Type, context: some RequestContext) async throws -> T {
-        let buffer = try await collectBody(upTo: context.maxUploadSize)
+        let data = Data(buffer: try await collectBody(upTo: context.maxUploadSize))
+        let value: T
         do {
-            return try APICoding.decoder().decode(T.self, from: Data(buffer: buffer))
+            value = try APICoding.decoder().decode(T.self, from: data)
         } catch let error as DecodingError {
             throw Problem.invalidBody(Self.describe(error))
         }
+        guard !DuplicateNames.present(in: data) else {
+            throw Problem.invalidBody("an object in the body names the same field twice")
+        }
+        return value
     }
 
     private static func describe(_ error: DecodingError) -> String {

@@ -34,14 +34,16 @@ struct MarkController {
         }
         let marks = try body.marks.map { try $0.mark() }
         let withdrawing = try withdraw.map(InterestToken.init(base64URL:))
-        let outcomes = try await store.submitMarks(
+        let submission = try await store.submitMarks(
             memberID: member.id, programID: program.id, epoch: body.epoch, marks: marks, withdrawing: withdrawing,
             now: Date())
+        let (outcomes, matched) = (submission.outcomes, submission.newMatches)
         metrics.marksSubmitted.increment(by: marks.count)
-        metrics.matchesMade.increment(by: outcomes.filter { $0 == .matched }.count)
-        let matched = Set(zip(marks, outcomes).filter { $0.1 == .matched }.map(\.0.token))
+        metrics.matchesMade.increment(by: matched.count)
         if let changes, !matched.isEmpty {
-            // Both members' open apps hear of it; the caller's answer does not wait for the look-up.
+            // Both members' open apps hear of a match this request made, never of a resubmission of one they
+            // already had (the other member's stream would tell them it was resubmitted). The caller's answer
+            // does not wait for the look-up.
             let store = store
             Task {
                 let counterparts = try? await Self.counterparts(
@@ -55,7 +57,7 @@ struct MarkController {
         return try jsonResponse(SubmitMarksResponse(results: results))
     }
 
-    /// The ids of the caller's counterparts in the matches `tokens` (the caller's own, just made or already).
+    /// The ids of the caller's counterparts in the matches `tokens` (the caller's own, just made).
     static func counterparts(
         of memberID: Int64, programID: Int64, tokens: Set<InterestToken>, store: any ReciprocityStore
     )

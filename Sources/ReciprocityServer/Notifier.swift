@@ -31,9 +31,9 @@ public struct OutgoingEmail: Sendable, Equatable {
     public let messageID: String
     public let date: Date
 
-    /// The notice `delivery` as a message from `from`. Its Message-ID is made from the notice's row id, so a
-    /// resend of the same notice carries the same one. The text names the program only: never the other
-    /// member, a note or a message.
+    /// The notice `delivery` as a message from `from`. Its Message-ID is the notice's random one (given at its
+    /// first claim), so a resend of the same notice carries the same one, and no Message-ID says how many
+    /// notices the server sent. The text names the program only: never the other member, a note or a message.
     public init(_ delivery: NoticeDelivery, from: String, appURL: String?, date: Date) {
         let program = delivery.program.rawValue
         let text: String
@@ -60,7 +60,7 @@ public struct OutgoingEmail: Sendable, Equatable {
         let domain = from.split(separator: "@").last.map(String.init) ?? "reciprocity.invalid"
         self.from = from
         self.to = delivery.email
-        self.messageID = "<notice-\(delivery.id)@\(domain)>"
+        self.messageID = "<notice-\(delivery.messageID)@\(domain)>"
         self.date = date
         self.body =
             text + (appURL.map { "\n\n\($0)" } ?? "")

@@ -76,14 +76,17 @@ public struct MarkBatch: Sendable {
         let known: [InterestToken: MarkOutcome]
         let submitted: [InterestToken]
 
-        /// Each submitted item's answer, in the order submitted, given the outcome of every claim.
-        public func outcomes(claimed: [InterestToken: MarkOutcome]) -> [MarkOutcome] {
-            submitted.map { token in
+        /// Each submitted item's answer, in the order submitted, and the matches this submission made, given the
+        /// outcome of every claim. Only a claim can make a match: a token already matched with the caller is
+        /// answered `matched` again but is not new.
+        public func submission(claimed: [InterestToken: MarkOutcome]) -> MarkSubmission {
+            let outcomes = submitted.map { token in
                 guard let outcome = claimed[token] ?? known[token] else {
                     preconditionFailure("a claim of the plan has no outcome")
                 }
                 return outcome
             }
+            return MarkSubmission(outcomes: outcomes, newMatches: Set(claimed.filter { $0.value == .matched }.keys))
         }
     }
 
@@ -124,5 +127,17 @@ public struct MarkBatch: Sendable {
     /// Tokens by their bytes: the primary-key order of every backend's `mark` and `match` tables.
     static func tokenOrder(_ a: InterestToken, _ b: InterestToken) -> Bool {
         a.bytes.lexicographicallyPrecedes(b.bytes)
+    }
+}
+
+/// What a stored submission answers: each item's state in the order submitted, and which of its tokens became
+/// matches in this submission (not those the caller had already matched), so that only a new match is told.
+public struct MarkSubmission: Sendable, Equatable {
+    public let outcomes: [MarkOutcome]
+    public let newMatches: Set<InterestToken>
+
+    public init(outcomes: [MarkOutcome], newMatches: Set<InterestToken>) {
+        self.outcomes = outcomes
+        self.newMatches = newMatches
     }
 }

@@ -48,10 +48,13 @@ public enum NoticeKind: String, Sendable, CaseIterable, Codable {
     case roundClosing = "round-closing"
 }
 
-/// A queued notice, claimed for sending: the row id (the Message-ID is made from it), what it says, the
+/// A queued notice, claimed for sending: the row id, the random part of its Message-ID, what it says, the
 /// program's name and the member's address as it is now.
 public struct NoticeDelivery: Sendable, Equatable {
     public let id: Int64
+    /// A random value given at the notice's first claim and kept for every resend of it (``NoticeStore``): the
+    /// Message-ID is made from it, never from the row id, which counts every notice the server queued.
+    public let messageID: String
     public let kind: NoticeKind
     public let program: ProgramID
     public let email: String
@@ -61,23 +64,28 @@ public struct NoticeDelivery: Sendable, Equatable {
     public let roundClosesAt: Date?
 
     public init(
-        id: Int64, kind: NoticeKind, program: ProgramID, email: String, attempts: Int, roundClosesAt: Date? = nil
+        id: Int64, messageID: String, kind: NoticeKind, program: ProgramID, email: String, attempts: Int,
+        roundClosesAt: Date? = nil
     ) {
         self.id = id
+        self.messageID = messageID
         self.kind = kind
         self.program = program
         self.email = email
         self.attempts = attempts
         self.roundClosesAt = roundClosesAt
     }
+
+    /// A fresh random Message-ID part (122 random bits), for a notice's first claim.
+    public static func newMessageID() -> String { UUID().uuidString.lowercased() }
 }
 
 /// The members' email addresses and the durable notice queue.
 ///
 /// A notice is `queued` (with the time it is due), then `sending` (claimed, with the time of the claim) just
 /// before its SMTP transaction, then `sent`. A claim older than the lease is claimable again: that is how a
-/// notice whose sender died mid-transaction is sent again, at most once more per lease, with the same row id
-/// and so the same Message-ID.
+/// notice whose sender died mid-transaction is sent again, at most once more per lease, with the same
+/// Message-ID (random, stored at the first claim).
 public protocol NoticeStore: Sendable {
     /// The member's address, nil when they gave none.
     func email(memberID: Int64) async throws -> String?
@@ -93,7 +101,10 @@ public protocol NoticeStore: Sendable {
     /// at most one per conversation per member per `NoticeLimits.messageNoticeInterval`; returns how many.
     func queueMessageNotices(since: Date, now: Date, spread: TimeInterval) async throws -> Int
     /// Queues `kind` for each of `memberIDs` (members of the program) who has an address and writes a
-    /// `reminder-sent` audit entry with the count only, atomically; returns the count.
+    /// `reminder-sent` audit entry with the count only, atomically; returns the count. Refused
+    /// (`StoreError.reminderLimited`) when the program's audit log holds a `reminder-sent` of `kind` from the
+    /// last `NoticeLimits.reminderInterval`: one reminder per kind per program per 24 hours, decided in the same
+    /// transaction, so two organizers at once cannot both send one.
     func queueReminder(programID: Int64, memberIDs: [Int64], kind: NoticeKind, actor: AuditActor, now: Date)
         async throws -> Int
     /// Queues a `round-closing` notice, due now, for each active member with an address of each program whose
@@ -103,7 +114,7 @@ public protocol NoticeStore: Sendable {
     func queueRoundClosingNotices(now: Date, lead: TimeInterval) async throws -> Int
     /// Claims the oldest due notice whose member still has an address (notices of members without one are
     /// deleted, as are `round-closing` notices whose round is no longer scheduled after `now`), marking it
-    /// `sending` at `now`; nil when none is due.
+    /// `sending` at `now` and giving it a random Message-ID part unless it has one; nil when none is due.
     func claimNotice(now: Date, lease: TimeInterval) async throws -> NoticeDelivery?
     /// Marks a claimed notice sent.
     func noticeSent(id: Int64, now: Date) async throws
@@ -129,4 +140,19 @@ public enum NoticeLimits {
     /// How long before a scheduled round closes its `round-closing` notice is queued, unless the operator sets
     /// another (`--round-notice-hours`).
     public static let defaultRoundNoticeLead: TimeInterval = 24 * 3600
+    /// At most one organizer's reminder of each kind per program in this long (shorter than the shortest audit
+    /// retention, a day, so the audit log that records the reminders always holds the last one).
+    public static let reminderInterval: TimeInterval = 86_400
+}
+
+extension StoreError {
+    /// The refusal of a reminder sent too soon after the last of its kind, at `last` (stored milliseconds);
+    /// retryable when that one is `NoticeLimits.reminderInterval` old.
+    public static func reminderLimited(_ kind: NoticeKind, last: Int64, now: Date) -> StoreError {
+        var error = StoreError(
+            .reminderLimited, "a '\(kind.rawValue)' reminder was sent to this program in the last 24 hours; one a day")
+        let lifts = last + Int64(NoticeLimits.reminderInterval * 1000) - StoredTime.millis(now)
+        error.retryAfter = max(1, Int(lifts / 1000) + 1)
+        return error
+    }
 }

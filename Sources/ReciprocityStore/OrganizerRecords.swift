@@ -102,6 +102,8 @@ public struct AuditEvent: Sendable, Equatable {
 
 /// One stored entry of a program's audit log.
 public struct AuditEntry: Sendable, Equatable {
+    /// The entry's number in its program's log: 1, 2, 3, … in the order written, counting only that program's
+    /// entries (never another program's, which an organizer of this one may not learn of), never reused.
     public let id: Int64
     public let at: Date
     public let actor: String

@@ -52,7 +52,8 @@ public protocol ReciprocityStore: ConversationStore, ReportStore, NoticeStore {
     func revokeOrganizer(name: String, actor: AuditActor, now: Date) async throws -> OrganizerRecord
 
     // Audit log
-    /// The program's audit entries with ids below `before` (all when nil), newest first, at most `limit`.
+    /// The program's audit entries numbered below `before` (all when nil), newest first, at most `limit`. An
+    /// entry's number (`AuditEntry.id`) counts that program's entries only.
     func auditLog(programID: Int64, before: Int64?, limit: Int) async throws -> [AuditEntry]
 
     // Members
@@ -93,9 +94,10 @@ public protocol ReciprocityStore: ConversationStore, ReportStore, NoticeStore {
     /// member's pending marks plus the matches they made in the epoch. Marks are scoped by program and epoch.
     /// `withdrawing` names the member's own pending marks of the epoch to delete first, in the same transaction
     /// (tokens they do not hold are ignored), so that one request replaces marks without the count moving.
+    /// The answer also names the matches this submission made (``MarkSubmission/newMatches``).
     func submitMarks(
         memberID: Int64, programID: Int64, epoch: UInt32, marks: [Mark], withdrawing: [InterestToken], now: Date
-    ) async throws -> [MarkOutcome]
+    ) async throws -> MarkSubmission
     func pendingMarks(memberID: Int64) async throws -> [PendingMarkRecord]
     /// Deletes one of the member's own pending marks; false when there was none. Touches only the member's
     /// own rows, and leaves no copy of the token in the store's files.
@@ -153,12 +155,13 @@ extension ReciprocityStore {
 }
 
 extension ReciprocityStore {
-    /// Stores a batch with no withdrawal.
+    /// Stores a batch with no withdrawal; each item's state.
     public func submitMarks(memberID: Int64, programID: Int64, epoch: UInt32, marks: [Mark], now: Date) async throws
         -> [MarkOutcome]
     {
         try await submitMarks(
-            memberID: memberID, programID: programID, epoch: epoch, marks: marks, withdrawing: [], now: now)
+            memberID: memberID, programID: programID, epoch: epoch, marks: marks, withdrawing: [], now: now
+        ).outcomes
     }
 }
 

@@ -232,6 +232,8 @@ public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let conversationFull = Code(rawValue: "conversation-full")
         /// An email address that is not of the accepted shape (`EmailAddress`).
         public static let invalidEmail = Code(rawValue: "invalid-email")
+        /// A reminder of this kind was sent to the program in the last `NoticeLimits.reminderInterval`.
+        public static let reminderLimited = Code(rawValue: "reminder-limited")
     }
 
     public let code: Code

@@ -48,8 +48,8 @@ import Testing
         #expect(batch.marks == [a, b])
         let plan = try batch.plan(program, Self.facts())
         #expect(Set(plan.claims) == [a, b] && plan.withdraw.isEmpty)
-        #expect(
-            plan.outcomes(claimed: [a.token: .matched, b.token: .pending]) == [.matched, .pending, .matched, .pending])
+        let submission = plan.submission(claimed: [a.token: .matched, b.token: .pending])
+        #expect(submission.outcomes == [.matched, .pending, .matched, .pending] && submission.newMatches == [a.token])
     }
 
     @Test func heldAndMatchedTokensAreAnsweredWithoutAClaimAndCostNothing() throws {
@@ -61,11 +61,15 @@ import Testing
         }
         let plan = try batch.plan(program, Self.facts(pending: [held], ownMatches: [matched]))
         #expect(plan.claims == [fresh])
-        #expect(plan.outcomes(claimed: [fresh.token: .pending]) == [.pending, .pending, .matched])
+        // The match held before is answered `matched` but is not new.
+        let submission = plan.submission(claimed: [fresh.token: .pending])
+        #expect(submission.outcomes == [.pending, .pending, .matched] && submission.newMatches.isEmpty)
         // Nothing new: not refused even past a quota lowered since.
         let resubmitted = MarkBatch(epoch: 4, marks: [held, matched], withdrawing: [])
         let again = try resubmitted.plan(program, Self.facts(pending: [held], used: 7, ownMatches: [matched]))
-        #expect(again.claims.isEmpty && again.outcomes(claimed: [:]) == [.pending, .matched])
+        #expect(
+            again.claims.isEmpty
+                && again.submission(claimed: [:]) == MarkSubmission(outcomes: [.pending, .matched], newMatches: []))
     }
 
     @Test func withdrawalsFreeTheirPlacesInTheSameRequest() throws {
@@ -86,7 +90,8 @@ import Testing
         // A batch of withdrawals alone is never refused for the quota.
         let only = try MarkBatch(epoch: 4, marks: [], withdrawing: [held[0].token]).plan(
             program, Self.facts(pending: held, used: 9))
-        #expect(only.withdraw == [held[0].token] && only.claims.isEmpty && only.outcomes(claimed: [:]).isEmpty)
+        #expect(
+            only.withdraw == [held[0].token] && only.claims.isEmpty && only.submission(claimed: [:]).outcomes.isEmpty)
     }
 
     /// The refusal of a token matched between two others wins over the quota, and a refusal is a thrown error:

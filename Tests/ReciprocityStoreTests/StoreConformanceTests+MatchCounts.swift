@@ -43,3 +43,26 @@ extension StoreConformanceTests {
         #expect(try await store.matchCounts(programID: program.id) == [3: 1])
     }
 }
+
+extension StoreConformanceTests {
+    /// A submission names only the matches it made: the one that completes a pending mark, never a resubmission
+    /// of a token already matched (which is answered `matched` again), so live events fire for new matches only.
+    @Test(arguments: Backend.enabled)
+    func aSubmissionNamesOnlyTheMatchesItMade(_ backend: Backend) async throws {
+        let harness = try await StoreHarness.make(backend)
+        let store = harness.store
+        let (program, m) = try await StoreHarness.members(store, count: 2)
+        let (mark, other) = (try Mark.dummy(), try Mark.dummy())
+        func submit(_ member: MemberRecord, _ marks: [Mark]) async throws -> MarkSubmission {
+            try await store.submitMarks(
+                memberID: member.id, programID: program.id, epoch: 0, marks: marks, withdrawing: [], now: Date())
+        }
+        #expect(try await submit(m[0], [mark]) == MarkSubmission(outcomes: [.pending], newMatches: []))
+        #expect(
+            try await submit(m[1], [mark, other])
+                == MarkSubmission(outcomes: [.matched, .pending], newMatches: [mark.token]))
+        for member in m {
+            #expect(try await submit(member, [mark]) == MarkSubmission(outcomes: [.matched], newMatches: []))
+        }
+    }
+}

@@ -58,7 +58,10 @@ extension StoreConformanceTests {
         // A claim is held for its lease, then claimable again (the sender died): same row, same id.
         #expect(try await store.claimNotice(now: now + 30, lease: 60) == nil)
         let again = try #require(try await store.claimNotice(now: now + 62, lease: 60))
-        #expect(again.id == claimed[0].id)
+        #expect(again.id == claimed[0].id && again.messageID == claimed[0].messageID)
+        // Each Message-ID part is random (a UUID), not the row id that counts every notice queued.
+        #expect(Set(claimed.map(\.messageID)).count == 3)
+        #expect(claimed.allSatisfy { UUID(uuidString: $0.messageID) != nil })
         // A failure puts it back with the delay; a success marks it sent; a bounce deletes it.
         try await store.noticeFailed(id: again.id, retryAt: now + 100)
         #expect(try await store.claimNotice(now: now + 70, lease: 600) == nil)
@@ -133,5 +136,39 @@ extension StoreConformanceTests {
         }
         #expect(kinds["a@example.test"]?.sorted { $0.rawValue < $1.rawValue } == [.match, .match, .message])
         #expect(kinds["b@example.test"]?.sorted { $0.rawValue < $1.rawValue } == [.match, .message, .message])
+    }
+}
+
+extension StoreConformanceTests {
+    /// One reminder of a kind per program per 24 hours, decided in the reminder's transaction from the audit
+    /// log: a second is refused with the seconds until the next may go, nothing queued or audited; another
+    /// program's reminder is its own; a day later it goes again.
+    @Test(arguments: Backend.enabled)
+    func aProgramGetsOneReminderOfAKindADay(_ backend: Backend) async throws {
+        let harness = try await StoreHarness.make(backend)
+        let store = harness.store
+        let (program, m) = try await StoreHarness.members(store, count: 1)
+        let (other, o) = try await StoreHarness.members(store, count: 1, program: "other")
+        try await store.setEmail(memberID: m[0].id, email: "a@example.test")
+        try await store.setEmail(memberID: o[0].id, email: "o@example.test")
+        let start = Date()
+        func remind(_ program: ProgramRecord, _ member: MemberRecord, at seconds: TimeInterval) async throws -> Int {
+            try await store.queueReminder(
+                programID: program.id, memberIDs: [member.id], kind: .completeProfile, actor: .operator,
+                now: start + seconds)
+        }
+        #expect(try await remind(program, m[0], at: 0) == 1)
+        do {
+            _ = try await remind(program, m[0], at: 3600)
+            Issue.record("a second reminder within a day was sent")
+        } catch let error as StoreError {
+            #expect(error.code == .reminderLimited && (82_799...82_801).contains(error.retryAfter ?? 0), "\(error)")
+        }
+        #expect(try await store.noticeCounts() == ["queued": 1])
+        #expect(try await store.auditLog(programID: program.id, before: nil, limit: 10).count == 1)
+        #expect(try await remind(other, o[0], at: 3600) == 1, "another program's limit is its own")
+        #expect(try await remind(program, m[0], at: 86_401) == 1)
+        let log = try await store.auditLog(programID: program.id, before: nil, limit: 10)
+        #expect(log.map(\.action) == ["reminder-sent", "reminder-sent"] && log.map(\.id) == [2, 1])
     }
 }

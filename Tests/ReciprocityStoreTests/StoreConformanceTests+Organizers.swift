@@ -230,3 +230,51 @@ extension StoreConformanceTests {
         await database?.drop()
     }
 }
+
+extension StoreConformanceTests {
+    /// A database from before per-program audit numbers: its entries, interleaved between two programs, are
+    /// numbered 1, 2, 3, … within each program in the order written, and each program's next entry follows on.
+    @Test(.enabled(if: PostgresTestDatabase.partitions == nil), arguments: Backend.enabled)
+    func theAuditNumbersMigrationNumbersEachProgramsEntriesInOrder(_ backend: Backend) async throws {
+        let store: any ReciprocityStore
+        let harness = try StoreHarness()
+        var database: PostgresTestDatabase?
+        let rows =
+            [
+                "INSERT INTO program (id, name, max_marks, epoch, created_at) VALUES (1, 'acme', 16, 0, 0), (2, 'beta', 16, 0, 0)",
+                "INSERT INTO directory_counter (program_id, generation, version) VALUES (1, 'g', 0), (2, 'h', 0)",
+            ]
+            + [(1, 1), (2, 2), (3, 2), (4, 1), (5, 2), (6, 1)].map { id, program in
+                "INSERT INTO audit_entry (id, program_id, at, actor, action) VALUES (\(id), \(program), \(id), 'operator', 'epoch-changed')"
+            }
+        if backend == .sqlite {
+            let path = harness.directory.appendingPathComponent("v10.sqlite").path
+            let queue = try DatabaseQueue(path: path)
+            try SQLiteStore.migrator.migrate(queue, upTo: "v10-notices")
+            try await queue.write { db in for row in rows { try db.execute(sql: row) } }
+            try queue.close()
+            store = try SQLiteStore(path: path)
+        } else {
+            let created = try await PostgresTestDatabase.create()
+            database = created
+            let earlier = PostgresStore.migrations.prefix { $0.name != "v11-side-channels" }
+            try await PostgresStore.administer(
+                created.location,
+                [PostgresStore.migrationTable] + earlier.flatMap(\.statements)
+                    + earlier.map { "INSERT INTO reciprocity_migration (name) VALUES ('\($0.name)')" } + rows
+                    + ["SELECT setval(pg_get_serial_sequence('audit_entry', 'id'), 6)"])
+            store = try await created.store()
+        }
+        let written = { (millis: [Double]) in millis.map { Date(timeIntervalSince1970: $0 / 1000) } }
+        let acme = try await store.auditLog(programID: 1, before: nil, limit: 10)
+        let beta = try await store.auditLog(programID: 2, before: nil, limit: 10)
+        #expect(acme.map(\.id) == [3, 2, 1] && acme.map(\.at) == written([6, 4, 1]))
+        #expect(beta.map(\.id) == [3, 2, 1] && beta.map(\.at) == written([5, 3, 2]))
+        _ = try await store.setEpoch(
+            program: ProgramID("beta"), epoch: 1, audit: AuditEvent(actor: .operator, action: .epochChanged))
+        #expect(try await store.auditLog(programID: 2, before: nil, limit: 1).map(\.id) == [4])
+        #expect(try await store.auditLog(programID: 1, before: 3, limit: 10).map(\.id) == [2, 1])
+        try await StoreHarness.close(store)
+        await database?.drop()
+    }
+}

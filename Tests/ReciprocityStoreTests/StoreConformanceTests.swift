@@ -143,7 +143,8 @@ import Testing
         func submit(_ member: Int, _ marks: [Mark], withdrawing: [InterestToken] = []) async throws -> [MarkOutcome] {
             try await store.submitMarks(
                 memberID: m[member].id, programID: program.id, epoch: 0, marks: marks, withdrawing: withdrawing,
-                now: Date())
+                now: Date()
+            ).outcomes
         }
         func pending() async throws -> Set<InterestToken> {
             Set(try await store.pendingMarks(memberID: m[0].id).map(\.token))

@@ -5,6 +5,7 @@ certificate made here with `cryptography`, given to reciprocityd as its CA file)
 Run alone: `python3 -m pytest Tests/email -p no:cacheprovider -rfE` (after `swift build`).
 """
 
+import asyncio
 import datetime
 import email
 import email.policy
@@ -12,6 +13,7 @@ import ipaddress
 import json
 import os
 import pathlib
+import re
 import signal
 import sys
 import threading
@@ -72,11 +74,25 @@ class Relay:
         self.messages = []
         self.lock = threading.Lock()
         self.controller = None
+        # `hold("keep")` or `hold("drop")`: the next DATA waits in the relay (`held` is set) until `release` is
+        # set, having kept the message or not, so that a test can kill the sender mid-transaction.
+        self.holding = None
+        self.held = threading.Event()
+        self.release = threading.Event()
+
+    def hold(self, mode):
+        self.holding = mode
 
     async def handle_DATA(self, server, session, envelope):
-        with self.lock:
-            self.messages.append((list(envelope.rcpt_tos),
-                                  email.message_from_bytes(envelope.original_content, policy=email.policy.SMTP)))
+        mode, self.holding = self.holding, None
+        if mode != "drop":
+            with self.lock:
+                self.messages.append((list(envelope.rcpt_tos),
+                                      email.message_from_bytes(envelope.original_content, policy=email.policy.SMTP)))
+        if mode:
+            self.held.set()
+            await asyncio.get_running_loop().run_in_executor(None, self.release.wait)
+            return "250 OK" if mode == "keep" else "451 Aborted"
         return "250 OK"
 
     @staticmethod
@@ -215,7 +231,9 @@ def test_a_match_notice_reaches_each_member_who_opted_in_and_names_no_one(bin_di
         assert (str(message["From"]), str(message["To"])) == (FROM, rcpts[0])
         assert message["Subject"] == "You have a new match in acme"
         assert message["Date"] and email.utils.parsedate_to_datetime(message["Date"])
-        assert message["Message-ID"].startswith("<notice-") and message["Message-ID"].endswith("@reciprocity.test>")
+        # A random Message-ID (a UUID), never the notice's row id, which counts every notice the server queued.
+        assert re.fullmatch(r"<notice-[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}@reciprocity\.test>",
+                            message["Message-ID"]), message["Message-ID"]
         ids.add(message["Message-ID"])
         text = message.as_string()
         assert "You have a new match in acme. Open the app to see it." in message.get_content()
@@ -259,6 +277,35 @@ def test_a_relay_outage_delays_notices_and_a_kill_9_neither_loses_nor_repeats_on
     assert server.rows("SELECT state, count(*) FROM notice GROUP BY state") == [("sent", 2)]
 
 
+@pytest.mark.parametrize("relay_kept_it", [False, True], ids=["before-data-accepted", "after-data-accepted"])
+def test_a_kill_9_while_a_notice_is_in_flight_never_loses_it(bin_dir, tmp_path, server, relay, relay_kept_it):
+    """The rule for the one notice in flight (docs/operations.md): at least once. Killed before the relay kept
+    the message, it is sent once after the restart; killed after the relay kept it but before the notice was
+    marked sent, it is sent again: a duplicate with the same Message-ID, never a loss."""
+    relay.hold("keep" if relay_kept_it else "drop")
+    relay.start()
+    invite = server.invite()
+    alice = member(bin_dir, tmp_path, server, invite, "alice", "Alice", email_address="alice@example.test")
+    bob = member(bin_dir, tmp_path, server, invite, "bob", "Bob")
+    alice.run("interest", "add", "bob", "--as", "peer")
+    bob.run("interest", "add", "alice", "--as", "peer")
+    assert relay.held.wait(30), "the notice never reached DATA"
+    assert server.rows("SELECT state FROM notice") == [("sending",)]
+    server.process.send_signal(signal.SIGKILL)
+    server.process.wait(timeout=10)
+    server.process = None
+    relay.release.set()
+    assert len(relay.received()) == (1 if relay_kept_it else 0)
+    server.start(*server.options)
+    # The claim's lease (2 x --smtp-timeout + 5 = 15 seconds) passes, then the notice goes again.
+    messages = relay.wait_for(2 if relay_kept_it else 1, timeout=90)
+    time.sleep(4)
+    assert len(relay.received()) == len(messages)
+    assert {rcpts[0] for rcpts, _ in messages} == {"alice@example.test"}
+    assert len({message["Message-ID"] for _, message in messages}) == 1, "a resend keeps its Message-ID"
+    assert server.rows("SELECT state, count(*) FROM notice GROUP BY state") == [("sent", 1)]
+
+
 def test_the_reminder_reaches_only_members_with_an_incomplete_profile_and_an_address(bin_dir, tmp_path, server, relay):
     relay.start()
     invite = server.invite()
@@ -279,6 +326,11 @@ def test_the_reminder_reaches_only_members_with_an_incomplete_profile_and_an_add
         ("operator", "reminder-sent", "complete-profile", "1")]
     status, answer = admin_post(server, "/v1/admin/programs/acme/reminders", {"kind": "birthday"})
     assert status == 400 and answer["type"].endswith(":invalid-argument")
+    # One a day per kind: a second is refused, and neither queued nor audited.
+    status, answer = admin_post(server, "/v1/admin/programs/acme/reminders", {"kind": "complete-profile"})
+    assert status == 429 and answer["type"].endswith(":reminder-limited"), answer
+    assert server.rows("SELECT count(*) FROM audit_entry WHERE action = 'reminder-sent'") == [(1,)]
+    assert server.rows("SELECT count(*) FROM notice") == [(1,)]
 
 
 def test_an_address_is_checked_changed_and_removed_with_its_queued_notices(bin_dir, tmp_path, server, relay):

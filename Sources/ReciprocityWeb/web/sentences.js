@@ -59,7 +59,7 @@ const REFUSED = ["invalid-profile", "invalid-parameter", "invalid-argument", "in
 const OWN_MESSAGE = [
     "quota-exceeded", "mark-not-found", "proof-not-found", "admin-disabled", "metrics-disabled", "program-exists",
     "operator-only", "invite-not-found", "organizer-not-found", "organizer-exists", "notices-off", "invalid-time",
-    "time-passed",
+    "time-passed", "reminder-limited",
 ];
 
 /** `backupMalformed` as `backup-malformed`; a kebab-case code stays as it is. */
