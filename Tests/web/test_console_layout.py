@@ -78,7 +78,7 @@ def test_every_console_screen_and_action_by_keyboard(browser, console_server):
     console.outcome("Signed in")
     page.focus("#main")
     seen = []
-    for _ in range(30):
+    for _ in range(60):
         page.keyboard.press("Tab")
         seen.append(page.evaluate("() => document.activeElement.dataset.screen || document.activeElement.id"))
     for name in CONSOLE_SCREENS:
