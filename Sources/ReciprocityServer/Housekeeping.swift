@@ -24,22 +24,16 @@ public struct Housekeeping: Service {
     }
 
     public func run() async throws {
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            do {
-                let purged = try await store.purge(
-                    now: Date(), matchRetention: matchRetention, auditRetention: auditRetention)
-                logger.info(
-                    "housekeeping",
-                    metadata: [
-                        "invites_purged": "\(purged.invites)", "marks_purged": "\(purged.marks)",
-                        "matches_purged": "\(purged.matches)", "audit_entries_purged": "\(purged.auditEntries)",
-                        "conversations_purged": "\(purged.conversations)", "reports_purged": "\(purged.reports)",
-                    ])
-            } catch {
-                logger.error("housekeeping failed", metadata: ["error.type": "\(type(of: error))"])
-            }
-            // The sleep is cancelled by graceful shutdown, so the service never delays it.
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+        await repeatUntilShutdown(every: interval, logger: logger, failure: "housekeeping failed") {
+            let purged = try await store.purge(
+                now: Date(), matchRetention: matchRetention, auditRetention: auditRetention)
+            logger.info(
+                "housekeeping",
+                metadata: [
+                    "invites_purged": "\(purged.invites)", "marks_purged": "\(purged.marks)",
+                    "matches_purged": "\(purged.matches)", "audit_entries_purged": "\(purged.auditEntries)",
+                    "conversations_purged": "\(purged.conversations)", "reports_purged": "\(purged.reports)",
+                ])
         }
     }
 }

@@ -141,29 +141,24 @@ public struct Notifier: Service {
 
     public func run() async throws {
         let pause = Duration.milliseconds(60_000 / max(1, configuration.perMinute))
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            do {
-                let now = Date()
-                let queued = try await store.queueMatchNotices(
-                    since: now - NoticeLimits.matchLookback, now: now, spread: configuration.spread)
-                let messages = try await store.queueMessageNotices(
-                    since: now - NoticeLimits.matchLookback, now: now, spread: configuration.spread)
-                let closing = try await store.queueRoundClosingNotices(now: now, lead: configuration.roundNoticeLead)
-                if queued + messages + closing > 0 {
-                    logger.info(
-                        "notices queued",
-                        metadata: ["matches": "\(queued)", "messages": "\(messages)", "round_closing": "\(closing)"])
-                }
-                while !Task.isShuttingDownGracefully,
-                    let delivery = try await store.claimNotice(now: Date(), lease: configuration.lease)
-                {
-                    try await deliver(delivery)
-                    try? await cancelWhenGracefulShutdown { try await Task.sleep(for: pause) }
-                }
-            } catch {
-                logger.error("notifier pass failed", metadata: ["error.type": "\(type(of: error))"])
+        await repeatUntilShutdown(every: configuration.interval, logger: logger, failure: "notifier pass failed") {
+            let now = Date()
+            let queued = try await store.queueMatchNotices(
+                since: now - NoticeLimits.matchLookback, now: now, spread: configuration.spread)
+            let messages = try await store.queueMessageNotices(
+                since: now - NoticeLimits.matchLookback, now: now, spread: configuration.spread)
+            let closing = try await store.queueRoundClosingNotices(now: now, lead: configuration.roundNoticeLead)
+            if queued + messages + closing > 0 {
+                logger.info(
+                    "notices queued",
+                    metadata: ["matches": "\(queued)", "messages": "\(messages)", "round_closing": "\(closing)"])
             }
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: configuration.interval) }
+            while !Task.isShuttingDownGracefully,
+                let delivery = try await store.claimNotice(now: Date(), lease: configuration.lease)
+            {
+                try await deliver(delivery)
+                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: pause) }
+            }
         }
     }
 

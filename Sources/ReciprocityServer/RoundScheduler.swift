@@ -18,17 +18,11 @@ public struct RoundScheduler: Service {
     }
 
     public func run() async throws {
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            do {
-                for program in try await store.startDueRounds(now: Date()) {
-                    logger.notice(
-                        "scheduled round started",
-                        metadata: ["program": "\(program.name)", "epoch": "\(program.epoch)"])
-                }
-            } catch {
-                logger.error("scheduled rounds failed", metadata: ["error.type": "\(type(of: error))"])
+        await repeatUntilShutdown(every: interval, logger: logger, failure: "scheduled rounds failed") {
+            for program in try await store.startDueRounds(now: Date()) {
+                logger.notice(
+                    "scheduled round started", metadata: ["program": "\(program.name)", "epoch": "\(program.epoch)"])
             }
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
         }
     }
 }
