@@ -56,6 +56,12 @@ func printJSON(_ value: some Encodable) throws {
     print(String(decoding: try encoder.encode(value), as: UTF8.self))
 }
 
+/// The sentence for a round its organizers scheduled to close at `date` (ProgramInfo's `nextRoundAt`), in UTC.
+func roundCloses(_ date: Date) -> String {
+    "this round closes at \(ISO8601DateFormatter().string(from: date)); your interests are then sent again for the "
+        + "new round by your next command; matches stay"
+}
+
 struct Join: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Generate a key pair on this device and join a program with an invite code.")
@@ -95,6 +101,7 @@ struct ProfileCommand: AsyncParsableCommand {
                 terminalSafe(
                     "\(me.member.handle) in \(me.program.name) (epoch \(me.program.epoch), up to \(me.program.maxMarks) marks)"
                 ))
+            if let closes = me.program.nextRoundAt { print(roundCloses(closes)) }
             print("name: \(terminalSafe(profile.displayName))")
             print("headline: \(terminalSafe(profile.headline))")
             print("tags: \(terminalSafe(profile.tags.joined(separator: ", ")))")

@@ -107,12 +107,13 @@ def cli_member(cli, invite):
 
 @pytest.fixture
 def members(browser, server):
-    """members(handle, viewport=None, touch=False) -> a fresh browser member (not yet joined; `touch`: a phone). When the test ends, every
-    request of every such page must have been same-origin and none may have asked the server's directory."""
+    """members(handle, viewport=None, touch=False, locale=None, timezone=None) -> a fresh browser member (not yet
+    joined; `touch`: a phone; `locale` and `timezone` the browser's, e.g. "en-GB" and "Europe/Berlin"). When the test
+    ends, every request of every such page must have been same-origin and none may have asked the server's directory."""
     made = []
 
-    def make(handle, viewport=None, touch=False):
-        made.append(Member(browser, server, handle, viewport, touch))
+    def make(handle, viewport=None, touch=False, locale=None, timezone=None):
+        made.append(Member(browser, server, handle, viewport, touch, locale, timezone))
         return made[-1]
 
     yield make

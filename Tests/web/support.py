@@ -178,10 +178,10 @@ def idle(page):
 class Member:
     """One browser context (its own IndexedDB) with the app open."""
 
-    def __init__(self, browser, server, handle, viewport=None, touch=False):
+    def __init__(self, browser, server, handle, viewport=None, touch=False, locale=None, timezone=None):
         self.server, self.handle = server, handle
         self.context = browser.new_context(viewport=viewport or {"width": 1100, "height": 900}, has_touch=touch,
-                                           is_mobile=touch)
+                                           is_mobile=touch, locale=locale, timezone_id=timezone)
         self.page = self.context.new_page()
         self.console = []
         self.requests = []

@@ -1,17 +1,37 @@
 // @ts-check
-// The My interests screen: this device's real marks, from its records alone, each with a Withdraw button.
+// The My interests screen: this device's real marks, from its records alone, each with a Withdraw button, and
+// when the round closes if its organizers scheduled that (from the program the last poll brought).
 
 import { $, act, el, say, WANTS } from "./ui.js";
 import { heldMembership, redraw } from "./session.js";
 
 /**
- * Draws My interests from this device's records (no request).
+ * The sentence for a round its organizers scheduled to close at `at` (the program's `nextRoundAt`, RFC 3339, in
+ * the last poll's GET /v1/me or the join answer), in this browser's locale and time zone; "" when none is
+ * scheduled or the time does not read as one.
+ * @param {string | undefined} at
+ * @returns {string}
+ */
+export function roundCloses(at) {
+    const date = at ? new Date(at) : null;
+    if (!date || Number.isNaN(date.getTime())) return "";
+    const year = date.getFullYear() === new Date().getFullYear() ? undefined : "numeric";
+    const when = new Intl.DateTimeFormat(undefined,
+        { weekday: "short", day: "numeric", month: "short", year, hour: "2-digit", minute: "2-digit" }).format(date);
+    return `This round closes on ${when} (your time). Your interests are then sent again for the new round when you next open the app; matches stay.`;
+}
+
+/**
+ * Draws My interests from this device's records and the last poll's program (no request).
  * @returns {void}
  */
 export function render() {
     const membership = heldMembership();
     const marks = membership.interests;
     const box = $("interests-list");
+    const closes = roundCloses(membership.lastMe?.program?.nextRoundAt);
+    $("interests-round").hidden = !closes;
+    $("interests-round").textContent = closes;
     $("interests-pad").textContent = `${membership.state.padTo ?? "the program's quota"} marks`;
     if (!marks.length) {
         box.replaceChildren(el("p", {}, "You have not marked anyone yet. Find people in the Directory."));
