@@ -359,16 +359,23 @@ extension PostgresStore {
             [
                 "ALTER TABLE program ADD COLUMN next_round_at bigint",
                 "ALTER TABLE program ADD COLUMN next_round_by text",
-                "ALTER TABLE program ADD COLUMN round_noticed_for bigint",
+                "ALTER TABLE program ADD COLUMN round_noticed_epoch bigint",
             ]
         ),
         // As SQLite's v12-side-channels: each program's audit log numbers its own entries (`seq`, from the
         // program's counter), so its page cursor counts nothing of another program's; a notice's Message-ID is
-        // a random value given at its first claim.
+        // a random value given at its first claim. The counter has its own table: were it a program column, an
+        // audited action (suspending a member: member row, then program row) and a mark submission (program row
+        // shared, then member row) would lock in opposite orders and deadlock.
         (
             "v11-side-channels",
             [
-                "ALTER TABLE program ADD COLUMN audit_seq bigint NOT NULL DEFAULT 0",
+                """
+                CREATE TABLE audit_counter (
+                    program_id bigint PRIMARY KEY REFERENCES program(id) ON DELETE CASCADE,
+                    seq bigint NOT NULL
+                )
+                """,
                 "ALTER TABLE audit_entry ADD COLUMN seq bigint",
                 """
                 UPDATE audit_entry SET seq = numbered.seq FROM (
@@ -376,9 +383,8 @@ extension PostgresStore {
                 ) numbered WHERE numbered.id = audit_entry.id
                 """,
                 """
-                UPDATE program SET audit_seq = counted.seq FROM (
-                    SELECT program_id, MAX(seq) AS seq FROM audit_entry GROUP BY program_id
-                ) counted WHERE counted.program_id = program.id
+                INSERT INTO audit_counter (program_id, seq)
+                SELECT program_id, MAX(seq) FROM audit_entry GROUP BY program_id
                 """,
                 "CREATE UNIQUE INDEX audit_entry_by_program_seq ON audit_entry (program_id, seq)",
                 "ALTER TABLE notice ADD COLUMN message_id text",

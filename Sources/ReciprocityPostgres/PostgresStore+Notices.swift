@@ -159,13 +159,13 @@ extension PostgresStore {
         let (now, until) = (Self.millis(now), Self.millis(now + lead))
         return try await transaction { connection in
             // Conditional: a second process's update waits for the first's row locks, then finds the time
-            // noticed and changes nothing.
+            // epoch noticed and changes nothing.
             var queued = 0
             for row in try await self.rows(
                 """
-                UPDATE program SET round_noticed_for = next_round_at
+                UPDATE program SET round_noticed_epoch = epoch
                 WHERE next_round_at > \(now) AND next_round_at <= \(until)
-                    AND round_noticed_for IS DISTINCT FROM next_round_at
+                    AND round_noticed_epoch IS DISTINCT FROM epoch
                 RETURNING id
                 """, on: connection)
             {

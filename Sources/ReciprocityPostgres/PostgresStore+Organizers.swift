@@ -7,14 +7,18 @@ extension PostgresStore {
     // MARK: Audit log
 
     /// Writes `event` to the program's audit log, in the caller's transaction, as the program's next entry
-    /// (its counter `audit_seq`, whose row lock orders two writers; never reused after a purge); nothing for nil.
+    /// (its counter in `audit_counter`, whose row lock orders two writers; never reused after a purge); nothing for
+    /// nil. The counter is not a program column: a mark submission shares the program row, then locks members.
     func insertAudit(_ connection: PostgresConnection, programID: Int64, _ event: AuditEvent?) async throws {
         guard let event else { return }
         try await execute(
             """
-            WITH counter AS (UPDATE program SET audit_seq = audit_seq + 1 WHERE id = \(programID) RETURNING audit_seq)
+            WITH counter AS (
+                INSERT INTO audit_counter (program_id, seq) VALUES (\(programID), 1)
+                ON CONFLICT (program_id) DO UPDATE SET seq = audit_counter.seq + 1 RETURNING seq
+            )
             INSERT INTO audit_entry (program_id, seq, at, actor, action, subject, detail)
-            SELECT \(programID), audit_seq, \(Self.millis(event.at)), \(event.actor.name), \(event.action.rawValue),
+            SELECT \(programID), seq, \(Self.millis(event.at)), \(event.actor.name), \(event.action.rawValue),
                    \(event.subject), \(event.detail.map { String($0.prefix(AuditEvent.maxDetail)) })
             FROM counter
             """, on: connection)

@@ -63,10 +63,15 @@ extension PostgresStore {
     }
 
     /// What follows every change of a program's epoch, by hand or scheduled, in its transaction: the pending
-    /// marks of other epochs go, and the change is audited.
+    /// marks of other epochs go, so do the past round's unsent closing notices, and the change is audited.
     func epochChanged(_ connection: PostgresConnection, _ record: ProgramRecord, audit: AuditEvent?) async throws {
         try await execute(
             "DELETE FROM mark WHERE program_id = \(record.id) AND epoch <> \(Int64(record.epoch))", on: connection)
+        try await execute(
+            """
+            DELETE FROM notice WHERE program_id = \(record.id) AND kind = \(NoticeKind.roundClosing.rawValue)
+                AND state = 'queued'
+            """, on: connection)
         try await insertAudit(connection, programID: record.id, audit)
     }
 
@@ -85,10 +90,12 @@ extension PostgresStore {
                 throw StoreError(
                     .invalidArgument, "the program is in the last epoch, \(UInt32.max): it has no next round")
             }
+            // As SQLite's: the round's one closing notice is held while it is cancelled, and given back its due
+            // time when it is scheduled again.
             try await self.execute(
                 """
-                DELETE FROM notice WHERE program_id = \(record.id) AND kind = \(NoticeKind.roundClosing.rawValue)
-                    AND state = 'queued'
+                UPDATE notice SET due_at = CASE WHEN \(at != nil) THEN created_at ELSE \(NoticeLimits.heldDueAt) END
+                WHERE program_id = \(record.id) AND kind = \(NoticeKind.roundClosing.rawValue) AND state = 'queued'
                 """, on: connection)
             try await self.insertAudit(connection, programID: record.id, audit)
             return record

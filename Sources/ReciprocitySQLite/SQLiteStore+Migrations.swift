@@ -344,27 +344,32 @@ extension SQLiteStore {
         }
         migrator.registerMigration("v11-scheduled-rounds") { db in
             // A scheduled round: when the program moves to its next epoch by itself, who scheduled it (the
-            // actor of the audit entry then), and the scheduled time whose closing notice was queued.
+            // actor of the audit entry then), and the epoch whose closing notice was queued (one per round).
             try db.execute(
                 sql: """
                     ALTER TABLE program ADD COLUMN next_round_at INTEGER;
                     ALTER TABLE program ADD COLUMN next_round_by TEXT;
-                    ALTER TABLE program ADD COLUMN round_noticed_for INTEGER;
+                    ALTER TABLE program ADD COLUMN round_noticed_epoch INTEGER;
                     """)
         }
         migrator.registerMigration("v12-side-channels") { db in
-            // Each program's audit log numbers its own entries (`seq`, from the program's counter `audit_seq`),
-            // so that its page cursor counts nothing of another program's; existing entries are numbered in id
-            // order. A notice's Message-ID is a random value given at its first claim and kept for its resends.
+            // Each program's audit log numbers its own entries (`seq`, from the program's counter in its own
+            // table `audit_counter`, not a program column: on PostgreSQL an audited action would otherwise lock
+            // the program row that every mark submission shares), so that its page cursor counts nothing of
+            // another program's; existing entries are numbered in id order. A notice's Message-ID is a random
+            // value given at its first claim and kept for its resends.
             try db.execute(
                 sql: """
-                    ALTER TABLE program ADD COLUMN audit_seq INTEGER NOT NULL DEFAULT 0;
+                    CREATE TABLE audit_counter (
+                        program_id INTEGER PRIMARY KEY REFERENCES program(id) ON DELETE CASCADE,
+                        seq INTEGER NOT NULL
+                    );
                     ALTER TABLE audit_entry ADD COLUMN seq INTEGER;
                     UPDATE audit_entry SET seq = numbered.seq FROM (
                         SELECT id, row_number() OVER (PARTITION BY program_id ORDER BY id) AS seq FROM audit_entry
                     ) AS numbered WHERE numbered.id = audit_entry.id;
-                    UPDATE program SET audit_seq = (
-                        SELECT COALESCE(MAX(seq), 0) FROM audit_entry WHERE program_id = program.id);
+                    INSERT INTO audit_counter (program_id, seq)
+                        SELECT program_id, MAX(seq) FROM audit_entry GROUP BY program_id;
                     CREATE UNIQUE INDEX audit_entry_by_program_seq ON audit_entry(program_id, seq);
                     ALTER TABLE notice ADD COLUMN message_id TEXT;
                     """)

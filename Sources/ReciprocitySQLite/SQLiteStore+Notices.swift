@@ -158,19 +158,19 @@ extension SQLiteStore {
             try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT id, next_round_at FROM program WHERE next_round_at > ? AND next_round_at <= ?
-                        AND round_noticed_for IS NOT next_round_at
+                    SELECT id FROM program WHERE next_round_at > ? AND next_round_at <= ?
+                        AND round_noticed_epoch IS NOT epoch
                     """, arguments: [now, until]
-            ).map { ($0["id"] as Int64, $0["next_round_at"] as Int64) }
+            ).map { $0["id"] as Int64 }
         }
         var queued = 0
-        for (id, at) in due {
+        for id in due {
             queued += try await write { db in
                 try db.cachedExecute(
                     sql: """
-                        UPDATE program SET round_noticed_for = next_round_at
-                        WHERE id = ? AND next_round_at = ? AND round_noticed_for IS NOT next_round_at
-                        """, arguments: [id, at])
+                        UPDATE program SET round_noticed_epoch = epoch
+                        WHERE id = ? AND next_round_at > ? AND next_round_at <= ? AND round_noticed_epoch IS NOT epoch
+                        """, arguments: [id, now, until])
                 guard db.changesCount == 1 else { return 0 }
                 try db.cachedExecute(
                     sql: """

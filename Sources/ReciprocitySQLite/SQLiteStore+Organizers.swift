@@ -7,14 +7,18 @@ extension SQLiteStore {
     // MARK: Audit log
 
     /// Writes `event` to the program's audit log, in the caller's transaction, as the program's next entry
-    /// (its counter `audit_seq`, never reused after a purge); nothing for nil.
+    /// (its counter in `audit_counter`, never reused after a purge); nothing for nil.
     static func insertAudit(_ db: Database, programID: Int64, _ event: AuditEvent?) throws {
         guard let event else { return }
-        try db.cachedExecute(sql: "UPDATE program SET audit_seq = audit_seq + 1 WHERE id = ?", arguments: [programID])
+        try db.cachedExecute(
+            sql: """
+                INSERT INTO audit_counter (program_id, seq) VALUES (?, 1)
+                ON CONFLICT (program_id) DO UPDATE SET seq = seq + 1
+                """, arguments: [programID])
         try db.cachedExecute(
             sql: """
                 INSERT INTO audit_entry (program_id, seq, at, actor, action, subject, detail)
-                VALUES (?1, (SELECT audit_seq FROM program WHERE id = ?1), ?2, ?3, ?4, ?5, ?6)
+                VALUES (?1, (SELECT seq FROM audit_counter WHERE program_id = ?1), ?2, ?3, ?4, ?5, ?6)
                 """,
             arguments: [
                 programID, millis(event.at), event.actor.name, event.action.rawValue, event.subject,

@@ -55,11 +55,14 @@ extension SQLiteStore {
     }
 
     /// What follows every change of a program's epoch, by hand or scheduled: the pending marks of other epochs
-    /// go, and the change is audited.
+    /// go, so do the past round's unsent closing notices, and the change is audited.
     static func epochChanged(_ db: Database, programID: Int64, audit: AuditEvent?) throws {
         try db.cachedExecute(
             sql: "DELETE FROM mark WHERE program_id = ?1 AND epoch != (SELECT epoch FROM program WHERE id = ?1)",
             arguments: [programID])
+        try db.cachedExecute(
+            sql: "DELETE FROM notice WHERE program_id = ? AND kind = ? AND state = 'queued'",
+            arguments: [programID, NoticeKind.roundClosing.rawValue])
         try insertAudit(db, programID: programID, audit)
     }
 
@@ -75,9 +78,14 @@ extension SQLiteStore {
                 arguments: [
                     at.map(Self.millis), at.map { _ in audit?.actor.name ?? AuditActor.operator.name }, record.id,
                 ])
+            // The round's one closing notice (NoticeStore.queueRoundClosingNotices) is held while it is
+            // cancelled, and given back its due time when it is scheduled again.
             try db.cachedExecute(
-                sql: "DELETE FROM notice WHERE program_id = ? AND kind = ? AND state = 'queued'",
-                arguments: [record.id, NoticeKind.roundClosing.rawValue])
+                sql: """
+                    UPDATE notice SET due_at = CASE WHEN ?1 THEN created_at ELSE ?2 END
+                    WHERE program_id = ?3 AND kind = ?4 AND state = 'queued'
+                    """,
+                arguments: [at != nil, NoticeLimits.heldDueAt, record.id, NoticeKind.roundClosing.rawValue])
             try Self.insertAudit(db, programID: record.id, audit)
             return try Self.requireProgram(db, name: program)
         }

@@ -83,7 +83,7 @@ public func buildRouter(
     web.addRoutes(to: router)
 
     let transparency = KeyTransparency(store: store, signingKey: configuration.logSigningKey)
-    let members = MemberController(store: store, transparency: transparency)
+    let members = MemberController(store: store, transparency: transparency, changes: changes)
     let joins = router.group()
     if configuration.joinRateLimitPerMinute > 0 {
         joins.add(middleware: AddressRateLimiter(limiter: RateLimiter(perMinute: configuration.joinRateLimitPerMinute)))

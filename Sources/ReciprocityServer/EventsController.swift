@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import ReciprocityCore
 import ReciprocityStore
 import ServiceLifecycle
 
@@ -11,9 +12,11 @@ import ServiceLifecycle
 /// polls the routes it shows (matches, conversations), as it does without the stream. Bearer-authenticated like
 /// every member route: the web page reads it with fetch(), not EventSource, which cannot send the header.
 ///
-/// A suspended member's stream ends: before each event or keep-alive the stream reads the member's status, and
-/// ends instead of writing once they are no longer active. A suspension through the admin API wakes the
-/// member's streams at once; one made elsewhere (`reciprocityd admin suspend`) ends them by the next keep-alive.
+/// A suspended member's stream ends, and so does one opened with a credential since rotated: before each event
+/// or keep-alive the stream authenticates its credential again (the authenticator's own lookup and constant-time
+/// comparison, one read), and ends instead of writing once it no longer names this member, active. A suspension
+/// through the admin API and a rotation wake the member's streams at once; a suspension made elsewhere
+/// (`reciprocityd admin suspend`) ends them by the next keep-alive.
 struct EventsController {
     let store: any ReciprocityStore
     let changes: ChangeFeed
@@ -27,7 +30,9 @@ struct EventsController {
     static let comment = ByteBuffer(string: ":\n\n")
 
     @Sendable func events(request: Request, context: AppRequestContext) async throws -> Response {
-        let (member, program) = try context.requireMember()
+        let (member, _) = try context.requireMember()
+        guard let credential = bearerCredential(request) else { throw Problem.unauthorized }
+        let digest = BearerSecret.digest(of: credential)
         let (ticks, end) = changes.subscribe(memberID: member.id, keepAlive: keepAlive)
         let store = store
         return Response(
@@ -41,7 +46,8 @@ struct EventsController {
                 // Graceful shutdown ends the stream, so that it does not hold the server's drain to its timeout.
                 try await withGracefulShutdownHandler {
                     for await tick in ticks {
-                        guard try await store.member(programID: program.id, handle: member.handle)?.status == .active
+                        guard let (current, _) = try await store.authenticate(credentialDigest: digest),
+                            current.id == member.id, current.status == .active
                         else { break }
                         try await writer.write(tick == .changed ? Self.changed : Self.comment)
                     }

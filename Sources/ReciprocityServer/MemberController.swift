@@ -8,6 +8,8 @@ import ReciprocityStore
 struct MemberController {
     let store: any ReciprocityStore
     let transparency: KeyTransparency
+    /// Wakes the member's open event streams after a rotation, so that those opened with the old credential end.
+    var changes: ChangeFeed?
     /// Profile bytes (plus a generous allowance per member for key, proof and tags) one directory page holds.
     static let maxPageBytes = 1 << 20
 
@@ -82,6 +84,7 @@ struct MemberController {
         let (member, _) = try context.requireMember()
         let credential = try BearerSecret.generate(.memberCredential)
         try await store.replaceCredential(memberID: member.id, credentialDigest: credential.digest)
+        changes?.changed(memberIDs: [member.id])
         return try jsonResponse(CredentialResponse(credential: credential.text))
     }
 

@@ -108,12 +108,13 @@ public protocol NoticeStore: Sendable {
     func queueReminder(programID: Int64, memberIDs: [Int64], kind: NoticeKind, actor: AuditActor, now: Date)
         async throws -> Int
     /// Queues a `round-closing` notice, due now, for each active member with an address of each program whose
-    /// scheduled round starts after `now` and within `lead` seconds of it, once per scheduled time: the program's
-    /// row records the time noticed in the same transaction, by a conditional update, so that of several
-    /// processes one queues them. Returns how many.
+    /// scheduled round starts after `now` and within `lead` seconds of it, once per round (epoch), however often
+    /// it is rescheduled: the program's row records the epoch noticed in the same transaction, by a conditional
+    /// update, so that of several processes one queues them. Returns how many.
     func queueRoundClosingNotices(now: Date, lead: TimeInterval) async throws -> Int
     /// Claims the oldest due notice whose member still has an address (notices of members without one are
-    /// deleted, as are `round-closing` notices whose round is no longer scheduled after `now`), marking it
+    /// deleted, as are `round-closing` notices whose round is no longer scheduled after `now`; those held while
+    /// their round is cancelled, `NoticeLimits.heldDueAt`, are not due), marking it
     /// `sending` at `now` and giving it a random Message-ID part unless it has one; nil when none is due.
     func claimNotice(now: Date, lease: TimeInterval) async throws -> NoticeDelivery?
     /// Marks a claimed notice sent.
@@ -140,6 +141,9 @@ public enum NoticeLimits {
     /// How long before a scheduled round closes its `round-closing` notice is queued, unless the operator sets
     /// another (`--round-notice-hours`).
     public static let defaultRoundNoticeLead: TimeInterval = 24 * 3600
+    /// The `due_at` (stored milliseconds) of a `round-closing` notice held while its round is cancelled: never
+    /// due. Scheduling the round again in the same epoch gives it back its first due time; a new epoch deletes it.
+    public static let heldDueAt = Int64.max
     /// At most one organizer's reminder of each kind per program in this long (shorter than the shortest audit
     /// retention, a day, so the audit log that records the reminders always holds the last one).
     public static let reminderInterval: TimeInterval = 86_400

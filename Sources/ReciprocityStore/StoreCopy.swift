@@ -26,7 +26,8 @@ public struct StoreSnapshot: Sendable {
     /// The tables a copy carries, parents first.
     public static let tableNames = [
         "program", "invite", "member", "member_tag", "key_log", "mark", "match", "organizer", "organizer_program",
-        "audit_entry", "conversation", "message", "report", "notice", "match_notice", "conversation_notice",
+        "audit_counter", "audit_entry", "conversation", "message", "report", "notice", "match_notice",
+        "conversation_notice",
     ]
 
     public var tables: [Table]

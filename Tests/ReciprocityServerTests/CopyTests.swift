@@ -66,7 +66,7 @@ import Testing
         #expect(output.status == 0, "\(output.stderr)")
         #expect(
             output.stdout.contains(
-                ": 1 program, 2 invite, 6 member, 2 member_tag, 8 key_log, 1 mark, 1 match, 1 organizer, 1 organizer_program, 2 audit_entry, 1 conversation, 3 message, 1 report, 4 notice, 2 match_notice, 2 conversation_notice; every program's key-log root verified"
+                ": 1 program, 2 invite, 6 member, 2 member_tag, 8 key_log, 1 mark, 1 match, 1 organizer, 1 organizer_program, 1 audit_counter, 2 audit_entry, 1 conversation, 3 message, 1 report, 4 notice, 2 match_notice, 2 conversation_notice; every program's key-log root verified"
             ),
             "\(output.stdout)")
         #expect(!output.stdout.contains(target.location.password ?? "-"))

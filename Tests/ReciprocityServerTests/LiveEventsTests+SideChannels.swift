@@ -73,6 +73,42 @@ extension LiveEventsTests {
         }
     }
 
+    /// A stream opened with a credential since rotated ends: at once when the member rotates through the API,
+    /// and, for a credential replaced in the store directly, at the next change, without its event (a thief
+    /// holding the old credential learns nothing more).
+    @Test func aRotatedCredentialsStreamEndsAndCarriesNothingMore() async throws {
+        let harness = try Harness()
+        let (program, invite) = try await harness.program()
+        try await harness.application().test(.live) { client in
+            let port = try #require(client.port)
+            let alice = try await client.join("alice", program: program, invite: invite)
+            let carol = try await client.join("carol", program: program, invite: invite)
+            _ = try await client.submit(alice, [try alice.mark(.mentee, on: carol).mark])
+            _ = try await client.submit(carol, [try carol.mark(.mentor, on: alice).mark])
+            let token = try #require(try await client.matches(carol).first).token
+            let streams = try [alice, carol].map { try EventStream(port: port, member: $0) }
+            for stream in streams {
+                #expect(await stream.read(until: "event: changed", seconds: 5).contains("event: changed"))
+            }
+            let rotated = try await client.send(.post, "/v1/me/credential", headers: carol.auth)
+            #expect(rotated.status == .ok)
+            let carolsCredential = try rotated.decode(CredentialResponse.self).credential
+            let carolsEnd = await streams[1].read(until: "0\r\n\r\n", seconds: 2)
+            #expect(carolsEnd.contains("0\r\n\r\n") && !carolsEnd.contains("event:"), "\(carolsEnd)")
+
+            let record = try #require(try await harness.store.program(named: program))
+            let member = try #require(try await harness.store.member(programID: record.id, handle: alice.handle))
+            try await harness.store.replaceCredential(
+                memberID: member.id, credentialDigest: try BearerSecret.generate(.memberCredential).digest)
+            let posted = try await client.send(
+                .post, "/v1/conversations/\(token)/messages", headers: [.authorization: "Bearer \(carolsCredential)"],
+                json: PostMessageRequest(envelope: ConversationAPITests.envelope()))
+            #expect(posted.status == .created)
+            let alicesEnd = await streams[0].read(until: "0\r\n\r\n", seconds: 2)
+            #expect(alicesEnd.contains("0\r\n\r\n") && !alicesEnd.contains("event:"), "\(alicesEnd)")
+        }
+    }
+
     /// A change that arrives while keep-alives tick is still told: a keep-alive never stands in for it.
     @Test func aPendingChangeIsNeverLostToAKeepAlive() async throws {
         let feed = ChangeFeed()

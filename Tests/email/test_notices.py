@@ -175,6 +175,12 @@ def admin_put(server, path, body):
         return response.status, json.load(response)
 
 
+def admin_delete(server, path):
+    request = urllib.request.Request(server.base + path, method="DELETE", headers={"Authorization": f"Bearer {ADMIN}"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return response.status, json.load(response)
+
+
 def test_a_round_closing_notice_reaches_each_member_with_an_address_once(bin_dir, tmp_path, server, relay):
     relay.start()
     invite = server.invite()
@@ -192,6 +198,16 @@ def test_a_round_closing_notice_reaches_each_member_with_an_address_once(bin_dir
     server.stop()
     server.start(*server.options)
     time.sleep(4)
+    assert len(relay.received()) == 2, [m["Subject"] for _, m in relay.received()]
+    # Once per round: moving the time, again and again or by cancelling first, mails no one again (each change
+    # stays long enough for the notifier's pass, once a second here, to see it).
+    for hours in [2, 4, None, 0]:
+        if hours is None:
+            assert admin_delete(server, "/v1/admin/programs/acme/next-round")[0] == 200
+        else:
+            at = (closes + datetime.timedelta(hours=hours)).isoformat()
+            assert admin_put(server, "/v1/admin/programs/acme/next-round", {"at": at})[0] == 200
+        time.sleep(2)
     assert len(relay.received()) == 2, [m["Subject"] for _, m in relay.received()]
     assert sorted(r for rcpts, _ in messages for r in rcpts) == ["alice@example.test", "bob@example.test"]
     for rcpts, message in messages:
