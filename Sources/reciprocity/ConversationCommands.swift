@@ -175,9 +175,10 @@ struct Report: AsyncParsableCommand {
             handle, try match.choice(), reason: reason, includeMessages: includeMessages)
         var with = "without any message"
         if includeMessages { with = "with \(quoted.sent) message\(quoted.sent == 1 ? "" : "s"), in clear" }
-        if quoted.leftOut > 0 {
-            with += "; \(quoted.leftOut) older one\(quoted.leftOut == 1 ? "" : "s") did not fit in one report and"
-                + " \(quoted.leftOut == 1 ? "was" : "were") left out"
+        if quoted.leftOut == 1 {
+            with += "; 1 older one did not fit in one report and was left out"
+        } else if quoted.leftOut > 1 {
+            with += "; \(quoted.leftOut) older ones did not fit in one report and were left out"
         }
         print("reported \(terminalSafe(handle)) to the operator and the program's organizers, \(with)")
     }

@@ -178,7 +178,8 @@ import Glibc
                 .init(
                     seq: 2, fromMe: false,
                     // NFC makes e and a mark one character with four marks left, which the rule takes.
-                    text: #"{"text":"Hi\u200B Erin\u202E \#u{E9}\#u{301}\#u{301}\#u{301}\#u{301} \u0085end","type":"text"}"#),
+                    text: #"{"text":"Hi\u200B Erin\u202E \#u{E9}\#u{301}\#u{301}\#u{301}\#u{301} \u0085end","#
+                        + #""type":"text"}"#),
             ])
         // Each quoted text reads as the payload the device shows.
         let shown = try Self.read(alice, "bob").messages.map { $0.payload?["text"]?.text }
@@ -217,7 +218,8 @@ import Glibc
     @Test func aReportWithMessagesIsAlwaysSendableAndQuotesWhatWasShown() throws {
         let with = "reported bob to the operator and the program's organizers, with"
         // Three U+0344 are five combining marks on one character once NFC-normalised (x with diaeresis).
-        try Self.reportsWhatWasShown(after: ["x" + String(repeating: "\u{344}", count: 3)], "\(with) 1 message, in clear\n")
+        try Self.reportsWhatWasShown(
+            after: ["x" + String(repeating: "\u{344}", count: 3)], "\(with) 1 message, in clear\n")
         // 1,332 zero-width spaces (3,996 bytes; between letters, as `send` trims them at the ends) escape to 7,992
         // characters.
         try Self.reportsWhatWasShown(
