@@ -1,4 +1,5 @@
 public import Foundation
+import ReciprocityCore
 
 /// One payload of a conversation (Specs/messages.md section 9): a JSON object with a `type`, checked against
 /// the section's limits both when this client writes one and when it reads one. Every string in it is the
@@ -67,17 +68,35 @@ public struct MessagePayload: Codable, Sendable, Equatable {
         return formatter.string(from: date)
     }
 
-    /// The one encoding this client sends: compact JSON, members sorted, absent members left out.
+    /// The one encoding this client sends and quotes in a report: compact JSON, members sorted, only the members
+    /// of its `type` (what a screen shows of it), absent ones and an empty `note` left out. The page's
+    /// `encodePayload` gives the same bytes.
     public func encoded() throws -> String {
         try check()
+        var sent = MessagePayload(type: type)
+        switch type {
+        case "text":
+            sent.text = text
+        case "contact":
+            (sent.email, sent.phone, sent.chat, sent.note) = (email, phone, chat, note == "" ? nil : note)
+        case "meeting":
+            (sent.id, sent.start, sent.minutes, sent.topic) = (id, start, minutes, topic)
+            (sent.place, sent.link, sent.replaces) = (place, link, replaces)
+        default:
+            (sent.id, sent.answer) = (id, answer)
+        }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try encoder.encode(self), as: UTF8.self)
+        return String(decoding: try encoder.encode(sent), as: UTF8.self)
     }
 
-    /// Reads a payload, refusing one that is not an object of a known type within section 9's limits.
+    /// Reads a payload, refusing one that is not an object of a known type within section 9's limits, or that
+    /// names a member twice (which JSON readers settle differently: this one would show the first, the page the
+    /// last).
     public static func decode(_ text: String) throws -> MessagePayload {
-        guard let payload = try? JSONDecoder().decode(MessagePayload.self, from: Data(text.utf8)) else {
+        guard let payload = try? JSONDecoder().decode(MessagePayload.self, from: Data(text.utf8)),
+            !DuplicateNames.present(in: Data(text.utf8))
+        else {
             throw ClientError(.invalidPayload, "a message this version cannot show (not a payload it knows)")
         }
         try payload.check()

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The rule for plain text that people write and others read (a program's description, a report's reason and
 /// quoted messages): `ProgramAbout`'s, one rule in one place.
 public enum PlainText {
@@ -6,6 +8,29 @@ public enum PlainText {
     /// character with too many combining marks; else an `invalidText` error naming `field`, never the text.
     public static func validated(_ text: String, field: String, max: Int) throws -> String {
         try ProgramAbout.checked(text, field: field, max: max)
+    }
+
+    /// `text` NFC-normalised, with each scalar the rule refuses (`refusal(of:)`) written as a JSON `\uXXXX` escape
+    /// (its UTF-16 units): what a report's quoted message becomes on the server, so the other member cannot make
+    /// their messages unreportable. Inside a payload's JSON strings, where such scalars occur (a control outside
+    /// one is not JSON), it is the same JSON value. Each refused scalar takes 6 characters per UTF-16 unit, at
+    /// least 1 UTF-8 byte (a DEL): the result is at most 6 characters per byte of `text`.
+    public static func escapingRefused(_ text: String) -> String {
+        var out = ""
+        for character in text.precomposedStringWithCanonicalMapping {
+            let refused = refusal(of: character)?.scalars ?? []
+            for scalar in character.unicodeScalars {
+                guard refused.contains(scalar) else {
+                    out.unicodeScalars.append(scalar)
+                    continue
+                }
+                for unit in String(scalar).utf16 {
+                    let hex = String(unit, radix: 16, uppercase: true)
+                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                }
+            }
+        }
+        return out
     }
 
     /// Why the rule refuses a character.

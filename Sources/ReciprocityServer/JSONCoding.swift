@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import ReciprocityAPI
+import ReciprocityCore
 
 extension Request {
     /// Collects the body (at most the context's upload limit, else 413) and decodes it. A body that is not

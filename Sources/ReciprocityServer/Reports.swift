@@ -12,11 +12,13 @@ import ReciprocityStore
 enum Reports {
     static let maxReason = 2_000
     static let maxMessages = 200
-    /// Characters of one quoted message: the largest envelope's plaintext is 4,096 bytes.
-    static let maxMessageText = 4_096
+    /// Characters of one quoted message: the largest payload (`Conversation.maxPayloadBytes`) with every byte a
+    /// refused scalar escaped (`PlainText.escapingRefused`: at most 6 characters per byte, a DEL's).
+    static let maxMessageText = 6 * Conversation.maxPayloadBytes
 
     /// The report's texts by the plain-text rule (`PlainText`), as JSON for the store; a 400 naming the field
-    /// otherwise.
+    /// otherwise. A quoted message's refused characters are escaped here, not refused (Specs/messages.md section
+    /// 9b): the quoting member's client sends what its screen showed, and this is the one place that decides.
     static func validated(_ body: ReportRequest) throws -> (reason: String, messages: String) {
         let reason = try PlainText.validated(body.reason, field: "reason", max: maxReason)
         guard !reason.isEmpty else { throw Problem(.invalidInput, detail: "'reason' must say what happened") }
@@ -30,7 +32,8 @@ enum Reports {
             }
             return ReportedMessage(
                 seq: message.seq, fromMe: message.fromMe,
-                text: try PlainText.validated(message.text, field: "messages[\(index)].text", max: maxMessageText))
+                text: try PlainText.validated(
+                    PlainText.escapingRefused(message.text), field: "messages[\(index)].text", max: maxMessageText))
         }
         return (reason, String(decoding: try APICoding.encoder().encode(messages), as: UTF8.self))
     }

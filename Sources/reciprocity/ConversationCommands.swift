@@ -158,8 +158,9 @@ struct Report: AsyncParsableCommand {
             "Report a match to the operator and the program's organizers, with a reason and, if asked, the messages.",
         discussion: """
             Without --include-messages nothing of the conversation leaves this device. With it, every message \
-            this device shows of it goes decrypted, in clear, as it was sent: the operator and the program's \
-            organizers can read it (Specs/messages.md section 9b). A new report of the conversation replaces the last.
+            this device shows of it goes decrypted, in clear, as shown, the newest that fit one report (256 KiB; \
+            the command says how many older ones were left out): the operator and the program's organizers can \
+            read them (Specs/messages.md section 9b). A new report of the conversation replaces the last.
             """)
     @OptionGroup var membership: MembershipOptions
     @Argument(help: "The handle of the match.") var handle: String
@@ -172,7 +173,13 @@ struct Report: AsyncParsableCommand {
         var session = try await membership.connect()
         let quoted = try await session.report(
             handle, try match.choice(), reason: reason, includeMessages: includeMessages)
-        let with = includeMessages ? "with \(quoted) message\(quoted == 1 ? "" : "s"), in clear" : "without any message"
+        var with = "without any message"
+        if includeMessages { with = "with \(quoted.sent) message\(quoted.sent == 1 ? "" : "s"), in clear" }
+        if quoted.leftOut == 1 {
+            with += "; 1 older one did not fit in one report and was left out"
+        } else if quoted.leftOut > 1 {
+            with += "; \(quoted.leftOut) older ones did not fit in one report and were left out"
+        }
         print("reported \(terminalSafe(handle)) to the operator and the program's organizers, \(with)")
     }
 }

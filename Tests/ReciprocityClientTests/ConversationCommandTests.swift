@@ -157,8 +157,8 @@ import Glibc
     @Test func aReportReachesTheOperatorWithMessagesOnlyWhenAsked() throws {
         let (server, alice, bob) = try Self.matched()
         try alice.ok(["send", "bob", "Coffee next week?"])
-        // What the plain-text rule refuses in a report: a zero-width space, a bidi override, a character with five
-        // combining marks, a C1 control (Tests/web/test_conversations.py quotes the same from the page).
+        // What the plain-text rule refuses in a report: a zero-width space, a bidi override, a C1 control, which the
+        // server escapes (Tests/web/test_conversations.py quotes the same from the page).
         try bob.ok(["send", "alice", "Hi\u{200B} Erin\u{202E} e\u{301}\u{301}\u{301}\u{301}\u{301} \u{85}end"])
         try alice.ok(["read", "bob"])
         #expect(
@@ -177,7 +177,9 @@ import Glibc
                 .init(seq: 1, fromMe: true, text: #"{"text":"Coffee next week?","type":"text"}"#),
                 .init(
                     seq: 2, fromMe: false,
-                    text: #"{"text":"Hi\u200B Erin\u202E e\u0301\u0301\u0301\u0301\u0301 \u0085end","type":"text"}"#),
+                    // NFC makes e and a mark one character with four marks left, which the rule takes.
+                    text: #"{"text":"Hi\u200B Erin\u202E \#u{E9}\#u{301}\#u{301}\#u{301}\#u{301} \u0085end","#
+                        + #""type":"text"}"#),
             ])
         // Each quoted text reads as the payload the device shows.
         let shown = try Self.read(alice, "bob").messages.map { $0.payload?["text"]?.text }
@@ -207,6 +209,43 @@ import Glibc
             #expect(result.stderr.split(separator: "\n").count == 1, "\(arguments): \(result.stderr)")
         }
         #expect(try Self.reports(server).count == 2)
+    }
+
+    /// The other member cannot make a report with messages impossible: a character whose NFC has too many
+    /// combining marks, escapes that lengthen a quote past a message's size, messages that together pass the
+    /// server's body limit. Each report is accepted and quotes what `read` showed; the newest that fit go, and the
+    /// command says how many older ones were left out.
+    @Test func aReportWithMessagesIsAlwaysSendableAndQuotesWhatWasShown() throws {
+        let with = "reported bob to the operator and the program's organizers, with"
+        // Three U+0344 are five combining marks on one character once NFC-normalised (x with diaeresis).
+        try Self.reportsWhatWasShown(
+            after: ["x" + String(repeating: "\u{344}", count: 3)], "\(with) 1 message, in clear\n")
+        // 1,332 zero-width spaces (3,996 bytes; between letters, as `send` trims them at the ends) escape to 7,992
+        // characters.
+        try Self.reportsWhatWasShown(
+            after: ["x" + String(repeating: "\u{200B}", count: 1_332) + "y"], "\(with) 1 message, in clear\n")
+        // 45 messages of 2,000 quotation marks: about 8 KB each in the request, 360 KB in all.
+        try Self.reportsWhatWasShown(
+            after: Array(repeating: String(repeating: "\"", count: 2_000), count: 45),
+            "\(with) 32 messages, in clear; 13 older ones did not fit in one report and were left out\n")
+    }
+
+    /// In a new conversation bob sends `texts`; alice reads them and reports bob with the messages: the command
+    /// prints `expected`, and the report quotes the newest of what `read` showed.
+    static func reportsWhatWasShown(after texts: [String], _ expected: String) throws {
+        let (server, alice, bob) = try Self.matched()
+        defer { server.stop() }
+        for text in texts { try bob.ok(["send", "alice", text]) }
+        try alice.ok(["read", "bob"])
+        let result = try alice.cli(["report", "bob", "--reason", "Odd", "--include-messages"])
+        #expect(result.status == 0 && result.stdout == expected, "\(result.stdout)\(result.stderr)")
+        let quoted = try Self.reports(server).first?.messages ?? []
+        let shown = try Self.read(alice, "bob").messages
+        let newest = Array(shown.suffix(quoted.count))
+        #expect(quoted.map(\.seq) == newest.map(\.seq))
+        #expect(
+            try quoted.map { try JSONDecoder().decode([String: String].self, from: Data($0.text.utf8))["text"] }
+                == newest.map { $0.payload?["text"]?.text })
     }
 
     /// A counterpart's text reaches the terminal as visible text only.

@@ -136,7 +136,9 @@ import Testing
     }
 
     /// A report with the messages the member chose reaches the operator's list, over HTTP and on the command
-    /// line (printed terminal-safe); bad reports are refused with their code.
+    /// line (printed terminal-safe); a quoted text's refused characters are escaped, not refused (one place decides,
+    /// Specs/messages.md section 9b), up to the largest payload's worst case; bad reports are refused with their
+    /// code.
     @Test(arguments: Backend.enabled)
     func aReportReachesTheOperator(_ backend: Backend) async throws {
         let harness = try await Harness.make(backend)
@@ -150,16 +152,23 @@ import Testing
                     ReportedMessage(seq: 1, fromMe: false, text: "what is your password? \u{1B}]0;pwned\u{07}"),
                     ReportedMessage(seq: 2, fromMe: true, text: "no"),
                 ])
-            // Not control characters in the texts the operator reads: the escape is refused.
-            let refused = try await client.send(
-                .post, "/v1/conversations/\(token)/report", headers: alice.auth, json: report)
-            #expect(refused.status == .badRequest)
-            #expect(try refused.problem().detail?.contains("messages[0].text") == true)
-            var clean = report
-            clean.messages![0].text = "what is your password?"
+            // The largest payload, every byte a DEL, is 24,564 characters once escaped: taken; one more is not.
+            for (text, status) in [
+                (String(repeating: "\u{7F}", count: Conversation.maxPayloadBytes), HTTPResponse.Status.noContent),
+                (String(repeating: "x", count: 6 * Conversation.maxPayloadBytes + 1), .badRequest),
+            ] {
+                let largest = ReportRequest(
+                    reason: "Long", messages: [ReportedMessage(seq: 1, fromMe: false, text: text)])
+                let response = try await client.send(
+                    .post, "/v1/conversations/\(token)/report", headers: alice.auth, json: largest)
+                #expect(response.status == status, "\(String(buffer: response.body))")
+            }
+            // No control character in the texts the operator reads: the server writes each as a JSON escape.
             let sent = try await client.send(
-                .post, "/v1/conversations/\(token)/report", headers: alice.auth, json: clean)
+                .post, "/v1/conversations/\(token)/report", headers: alice.auth, json: report)
             #expect(sent.status == .noContent, "\(String(buffer: sent.body))")
+            var clean = report
+            clean.messages![0].text = #"what is your password? \u001B]0;pwned\u0007"#
             let listed = try await client.send(.get, "/v1/admin/programs/acme/reports", headers: admin)
                 .decode(ReportsResponse.self).reports
             #expect(listed.count == 1)

@@ -15,8 +15,10 @@ import pathlib
 import re
 import subprocess
 import time
+import unicodedata
 import urllib.request
 
+import pytest
 from playwright.sync_api import expect
 
 from support import ADMIN_CREDENTIAL, axe_check, idle, outcome_in_view
@@ -181,8 +183,9 @@ def test_a_cli_member_and_a_browser_member_converse_meet_and_end(cli, members, i
 
 def test_the_browser_member_ends_and_the_cli_sees_it(cli, members, invite, server):
     """Also: erin reports dave from the page after the end, with the messages; dave's message holds what the
-    server's plain-text rule refuses in a report (a zero-width space, a bidi override, a character with five
-    combining marks, a C1 control), which the page quotes as JSON escapes, the bytes the Swift client quotes."""
+    server's plain-text rule refuses in a report (a zero-width space, a bidi override, a C1 control), which the
+    server writes as JSON escapes after NFC (which leaves e with five marks one character with four), the bytes
+    the Swift client's report gets."""
     dave, erin = converse_world(cli, members, invite)
     hostile = "Hi\u200b Erin\u202e e\u0301\u0301\u0301\u0301\u0301 \u0085end"
     dave.run("send", "erin", hostile)
@@ -201,10 +204,59 @@ def test_the_browser_member_ends_and_the_cli_sees_it(cli, members, invite, serve
     erin.page.click("#report-go")
     expect(erin.page.locator("#status")).to_contain_text("with 1 message they can read")
     [quoted] = reports(server)[0]["messages"]
-    assert quoted["text"] == ('{"text":"Hi\\u200B Erin\\u202E e\\u0301\\u0301\\u0301\\u0301\\u0301 \\u0085end",'
+    assert quoted["text"] == ('{"text":"Hi\\u200B Erin\\u202E \u00e9\u0301\u0301\u0301\u0301 \\u0085end",'
                               '"type":"text"}'), quoted
-    assert json.loads(quoted["text"]) == {"text": hostile, "type": "text"}
+    assert json.loads(quoted["text"]) == {"text": unicodedata.normalize("NFC", hostile), "type": "text"}
     assert (quoted["seq"], quoted["fromMe"]) == (1, False)
+
+
+@pytest.mark.parametrize("texts,sent,left_out", [
+    (["x" + "\u0344" * 3], 1, 0),  # five combining marks on one character once NFC-normalised
+    (["x" + "\u200b" * 1332 + "y"], 1, 0),  # 3,996 bytes whose escapes are 7,992 characters
+    (['"' * 2000] * 45, 32, 13),  # about 8 KB each in the request, 360 KB in all: past the 320 KiB limit
+], ids=["nfc-marks", "escapes-lengthen", "body-limit"])
+def test_a_report_with_messages_is_always_sendable_and_quotes_what_the_page_showed(cli, members, invite, server,
+                                                                                   texts, sent, left_out):
+    """dave cannot make erin's report with messages impossible. Each report is accepted and quotes what the page
+    shows; the newest that fit 256 KiB go, and the page says before and after sending how many older ones stay."""
+    dave, erin = converse_world(cli, members, invite)
+    page = erin.page
+    for text in texts:
+        dave.run("send", "erin", text)
+    open_conversation(erin)
+    expect(page.locator(f"{MESSAGES} li")).to_have_count(len(texts), timeout=60_000)
+    page.click("#report-start")
+    page.fill("#report-reason", "Odd messages")
+    page.check("#report-include")
+    if left_out:
+        expect(page.locator("#report-sends")).to_contain_text(
+            f"the newest {sent} messages go to the organizers unencrypted")
+        expect(page.locator("#report-sends")).to_contain_text(f"{left_out} older messages do not fit")
+    page.click("#report-go")
+    after = f" {left_out} older messages did not fit and stayed on this device." if left_out else ""
+    expect(page.locator("#status")).to_have_text(
+        f"Your report went to the organizers, with {sent} message{'s' if sent > 1 else ''} they can read.{after}")
+    quoted = reports(server)[0]["messages"]
+    shown = [m for m in stored_messages(erin) if m.get("payload")][-sent:]
+    assert [q["seq"] for q in quoted] == [m["seq"] for m in shown]
+    assert [unicodedata.normalize("NFC", json.loads(q["text"])["text"]) for q in quoted] == [
+        unicodedata.normalize("NFC", json.loads(m["payload"])["text"]) for m in shown]
+
+
+def test_the_page_quotes_the_shared_cases_as_swift_does(members, invite):
+    """The page's reportedMessages on Tests/web/report_quote_cases.json, which ReportQuoteTests runs in Swift: the
+    same bytes (only the members the screen shows), and nothing of a payload that names a member twice."""
+    cases = json.loads((pathlib.Path(__file__).parent / "report_quote_cases.json").read_text())["cases"]
+    erin = members("erin").join(invite, "Erin Browser")
+    quoted = erin.page.evaluate("""async (cases) => {
+        const { reportedMessages } = await import("/web/conversations.js");
+        return cases.map((c, i) => {
+            const got = reportedMessages({ messages: [{ seq: i + 1, fromMe: false, payload: c.payload }] }, "Odd");
+            return (got.messages ?? got).map((m) => m.text);
+        });
+    }""", cases)
+    for case, got in zip(cases, quoted):
+        assert got == ([case["quote"]] if case["quote"] is not None else []), case["comment"]
 
 
 def test_the_conversation_screen_passes_axe_and_works_by_keyboard_at_375_pixels(cli, members, invite):

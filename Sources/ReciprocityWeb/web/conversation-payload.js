@@ -74,19 +74,65 @@ export function checkPayload(p) {
     }
 }
 
+/** The members of each type (section 9), `type` included. */
+const MEMBERS = {
+    text: ["text", "type"],
+    contact: ["chat", "email", "note", "phone", "type"],
+    meeting: ["id", "link", "minutes", "place", "replaces", "start", "topic", "type"],
+    "meeting-reply": ["answer", "id", "type"],
+};
+
 /**
- * The one encoding this page sends: compact JSON, members sorted, absent members left out.
+ * The one encoding this page sends and quotes in a report: compact JSON, members sorted, only the members of its
+ * type (what the screen shows of it), absent and empty ones left out. The Swift `MessagePayload.encoded()` gives
+ * the same bytes.
  * @param {Payload} p
  * @returns {string}
  */
 export function encodePayload(p) {
     checkPayload(p);
-    const sorted = Object.fromEntries(Object.entries(p).filter(([, v]) => v !== undefined && v !== null && v !== "").sort(([a], [b]) => (a < b ? -1 : 1)));
+    const sorted = Object.fromEntries(MEMBERS[p.type].map((name) => [name, p[name]]).filter(([, v]) => v !== undefined && v !== null && v !== ""));
     return JSON.stringify(sorted);
 }
 
 /**
- * Reads a payload, refusing one that is not an object of a known type within section 9's limits.
+ * Whether some object in `text` (JSON that parsed) names a member twice, names compared as the Swift client does
+ * (after NFC: canonically equivalent names are one name; DuplicateNames.swift).
+ * @param {string} text
+ */
+function repeatsName(text) {
+    /** @type {(Set<string> | null)[]} the names of each open object, null for an array */
+    const open = [];
+    let expectingName = false;
+    for (let i = 0; i < text.length; i++) {
+        const c = text[i];
+        if (c === "{" || c === "[") {
+            open.push(c === "{" ? new Set() : null);
+            expectingName = c === "{";
+        } else if (c === "}" || c === "]") {
+            open.pop();
+            expectingName = false;
+        } else if (c === ",") {
+            expectingName = open.length > 0 && open[open.length - 1] !== null;
+        } else if (c === '"') {
+            let end = i + 1;
+            while (text[end] !== '"') end += text[end] === "\\" ? 2 : 1;
+            const names = open[open.length - 1];
+            if (expectingName && names) {
+                const name = JSON.parse(text.slice(i, end + 1)).normalize("NFC");
+                if (names.has(name)) return true;
+                names.add(name);
+                expectingName = false;
+            }
+            i = end;
+        }
+    }
+    return false;
+}
+
+/**
+ * Reads a payload, refusing one that is not an object of a known type within section 9's limits, or that names a
+ * member twice (which JSON readers settle differently: this page would show the last, the Swift client the first).
  * @param {string} text
  * @returns {Payload}
  */
@@ -97,7 +143,7 @@ export function decodePayload(text) {
     } catch {
         refuse("a message this version cannot show (not a payload it knows)");
     }
-    if (!value || typeof value !== "object" || Array.isArray(value) || typeof value.type !== "string") refuse("a message this version cannot show (not a payload it knows)");
+    if (!value || typeof value !== "object" || Array.isArray(value) || typeof value.type !== "string" || repeatsName(text)) refuse("a message this version cannot show (not a payload it knows)");
     checkPayload(value);
     return value;
 }

@@ -196,71 +196,57 @@ export function end(membership, info) {
 
 /** The most messages one report quotes (the server's limit): the newest ones. */
 export const REPORTED_LIMIT = 200;
+/**
+ * The most bytes of request body a report with messages takes, as encoded, under the server's limit of 320 KiB;
+ * the Swift `LocalConversation.reportBudget` is the same.
+ */
+export const REPORT_BUDGET = 256 * 1024;
+
+const utf8Length = (text) => new TextEncoder().encode(text).length;
 
 /**
- * The messages a report with messages quotes (Specs/messages.md section 9b, the Swift
- * `LocalConversation.reportedMessages`): every one this device shows (a payload that reads), the newest
- * REPORTED_LIMIT, its payload's JSON as stored (quotable). What did not open here is left out: the member never
- * saw it.
+ * The messages a report with `reason` quotes (Specs/messages.md section 9b, the Swift
+ * `LocalConversation.reportedMessages`): of those this device shows (a payload that reads), the newest that fit
+ * REPORTED_LIMIT and REPORT_BUDGET, each as its payload's one encoding (encodePayload: the members shown, nothing
+ * the screen ignores); and how many older ones were left out. What did not open here is not counted: the member
+ * never saw it.
  * @param {LocalConversation} record
- * @returns {{seq: number, fromMe: boolean, text: string}[]}
+ * @param {string} reason
+ * @returns {{messages: {seq: number, fromMe: boolean, text: string}[], leftOut: number}}
  */
-export function reportedMessages(record) {
+export function reportedMessages(record, reason) {
     const shown = record.messages.flatMap((m) => {
         try {
-            if (!m.payload) return [];
-            decodePayload(m.payload);
-            return [{ seq: m.seq, fromMe: m.fromMe, text: quotable(m.payload) }];
+            return m.payload ? [{ seq: m.seq, fromMe: m.fromMe, text: encodePayload(decodePayload(m.payload)) }] : [];
         } catch {
             return [];
         }
     });
-    return shown.slice(-REPORTED_LIMIT);
-}
-
-const GRAPHEMES = new Intl.Segmenter("en", { granularity: "grapheme" });
-const IGNORABLE = /^\p{Default_Ignorable_Code_Point}+$/u;
-const REFUSED_SCALAR = /[\p{Bidi_Control}\p{Cc}]/u;
-const MARK = /\p{M}/u;
-const MAX_COMBINING_MARKS = 4;
-
-/**
- * A payload's JSON with each character the server's plain-text rule refuses in a report written as its JSON
- * \uXXXX escape: the same JSON value, so the operator reads what was sent, and the other member cannot make their
- * messages unreportable with a zero-width space or a bidi control (the Swift `LocalConversation.quotable`).
- * @param {string} payload
- */
-function quotable(payload) {
-    let out = "";
-    for (const { segment } of GRAPHEMES.segment(payload)) {
-        const scalars = [...segment];
-        const invisible = IGNORABLE.test(segment);
-        const overloaded = scalars.filter((s) => MARK.test(s)).length > MAX_COMBINING_MARKS;
-        for (const scalar of scalars) {
-            const refused = invisible || (REFUSED_SCALAR.test(scalar) && !"\t\n\r".includes(scalar)) || (overloaded && MARK.test(scalar));
-            if (!refused) {
-                out += scalar;
-                continue;
-            }
-            for (let i = 0; i < scalar.length; i++) out += "\\u" + scalar.charCodeAt(i).toString(16).toUpperCase().padStart(4, "0");
-        }
+    let size = utf8Length(JSON.stringify({ reason, messages: [] }));
+    const quoted = [];
+    for (const message of shown.reverse()) {
+        const added = utf8Length(JSON.stringify(message)) + (quoted.length ? 1 : 0);
+        if (quoted.length === REPORTED_LIMIT || size + added > REPORT_BUDGET) break;
+        size += added;
+        quoted.push(message);
     }
-    return out;
+    return { messages: quoted.reverse(), leftOut: shown.length - quoted.length };
 }
 
 /**
  * Reports the other member to the operator with `reason`; with `includeMessages`, the messages this device shows
- * (reportedMessages), in clear. Without it nothing of the conversation leaves the device. Returns how many went.
+ * that fit one report (reportedMessages), in clear. Without it nothing of the conversation leaves the device.
+ * Returns how many went and how many older ones were left out.
  * @param {import("./membership.js").Membership} membership
  * @param {ConversationInfo} info
  * @param {string} reason
  * @param {boolean} includeMessages
- * @returns {Promise<number>}
+ * @returns {Promise<{sent: number, leftOut: number}>}
  */
 export async function report(membership, info, reason, includeMessages) {
-    const messages = includeMessages ? reportedMessages(await local(info)) : null;
-    await membership.api.call("POST", `/v1/conversations/${info.token}/report`, { reason, messages });
-    return messages?.length ?? 0;
+    const quoted = includeMessages ? reportedMessages(await local(info), reason) : null;
+    await membership.api.call("POST", `/v1/conversations/${info.token}/report`, { reason, messages: quoted?.messages ?? null });
+    return { sent: quoted?.messages.length ?? 0, leftOut: quoted?.leftOut ?? 0 };
 }
 
 /**

@@ -17,8 +17,8 @@ import { ClientError } from "./server-api.js";
 
 /** The meeting a suggestion replaces, while the form proposes another time for it. */
 let replacing = null;
-/** How many messages a report with messages would quote now (what the screen shows). */
-let reportable = 0;
+/** The conversation as this device holds it, whose messages a report with messages would quote. */
+let reportRecord = null;
 
 /**
  * Shows the conversation of the match with `token`.
@@ -132,7 +132,7 @@ export async function render() {
         ? "Sends the contact details you saved on the Security screen, locked so that only they can read them."
         : "Save your contact details on the Security screen first; they stay on this device until you share them.";
     drawSuggestion();
-    reportable = reportedMessages(record).length;
+    reportRecord = record;
     $("report-who").textContent = `@${info.handle}`;
     drawReportSends();
 }
@@ -141,9 +141,11 @@ export async function render() {
 function drawReportSends() {
     const handle = $("report-who").textContent;
     let text = `Only your reason goes, with your handle and ${handle}'s. None of your messages leave this device.`;
-    if ($("report-include").checked) {
-        text = reportable
-            ? `Your reason and the ${reportable === 1 ? "message" : `${reportable} messages`} shown above go to the organizers unencrypted: they can read every word, contact details and meetings included.`
+    if ($("report-include").checked && reportRecord) {
+        const { messages, leftOut } = reportedMessages(reportRecord, $("report-reason").value.trim());
+        const count = messages.length;
+        text = count
+            ? `Your reason and the ${leftOut ? "newest " : ""}${count === 1 ? "message" : `${count} messages`}${leftOut ? "" : " shown above"} go to the organizers unencrypted: they can read every word, contact details and meetings included.${leftOut ? ` ${leftOut === 1 ? "1 older message does" : `${leftOut} older messages do`} not fit in one report and will not go.` : ""}`
             : "There are no messages here to include; only your reason goes.";
     }
     $("report-sends").textContent = text;
@@ -220,18 +222,19 @@ $("report-cancel").addEventListener("click", () => {
     $("report-start").focus();
 });
 $("report-include").addEventListener("change", drawReportSends);
+$("report-reason").addEventListener("input", drawReportSends);
 $("report-form").addEventListener("submit", (event) => {
     event.preventDefault();
     act(/** @type {HTMLButtonElement} */ (event.submitter), async () => {
         const reason = $("report-reason").value.trim();
         if (!reason) throw new ClientError("empty-report", "Say what happened first");
         const include = $("report-include").checked;
-        const sent = await report(heldMembership(), shown(), reason, include);
+        const { sent, leftOut } = await report(heldMembership(), shown(), reason, include);
         /** @type {HTMLFormElement} */ ($("report-form")).reset();
         $("report-form").hidden = true;
         drawReportSends();
         say(include
-            ? `Your report went to the organizers, with ${sent === 1 ? "1 message" : `${sent} messages`} they can read.`
+            ? `Your report went to the organizers, with ${sent === 1 ? "1 message" : `${sent} messages`} they can read.${leftOut ? ` ${leftOut === 1 ? "1 older message" : `${leftOut} older messages`} did not fit and stayed on this device.` : ""}`
             : "Your report went to the organizers, without your messages.");
     });
 });

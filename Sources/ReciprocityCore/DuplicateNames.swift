@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 #if canImport(Glibc)
 import Glibc
@@ -6,16 +6,18 @@ import Glibc
 
 /// Finds a JSON object that names one member twice (RFC 8259 section 4: the names "SHOULD be unique", and what a
 /// parser does with a repeat is up to it). Foundation's decoder keeps one of the two silently, so a body could
-/// say one thing to the server and another to a proxy, a log reader or a second parser; the server refuses it.
+/// say one thing to the server and another to a proxy, a log reader or a second parser; the server refuses it,
+/// and so does a client reading a message's payload (Specs/messages.md section 9; the page's `repeatsName` in
+/// conversation-payload.js).
 ///
 /// One pass over the bytes, after the body decoded: it tracks only the objects it is inside and their names,
 /// skips every value's text, and copies a name only to compare it. Names compare as Swift strings, as the
 /// decoder's dictionary does, so an escaped (`"\u0061"`) or canonically equivalent spelling counts as the same
 /// name. Malformed JSON never gets here (the decoder refused it first); the scan still stays in bounds on any
 /// input.
-enum DuplicateNames {
+public enum DuplicateNames {
     /// Whether some object in `json` names a member twice.
-    static func present(in json: Data) -> Bool {
+    public static func present(in json: Data) -> Bool {
         json.withUnsafeBytes { present(in: $0.bindMemory(to: UInt8.self)) }
     }
 
