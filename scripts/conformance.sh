@@ -72,9 +72,10 @@ organizers = { values = ["spare-lead"] }
 # control character); an organizer or invite of a generated name or id does not exist, and a program to
 # grant may not: a schema-valid value may still be 400, 404 or 409.
 [[operations]]
-# A message envelope must also have one of three lengths, a report's texts the plain-text rules, and an email
-# address exactly one @ and none of the characters a header could misread.
-include-operation-id-regex = "^(join|updateProfile|listDirectory|adminSetProgramAbout|adminSuspendMember|adminReinstateMember|adminCreateOrganizer|adminRevokeOrganizer|adminRevokeInvite|postMessage|reportMember|setEmail)$"
+# A message envelope must also have one of three lengths, a report's texts the plain-text rules, an email
+# address exactly one @ and none of the characters a header could misread, and a round's time must be ahead
+# and within 366 days (a schema states neither).
+include-operation-id-regex = "^(join|updateProfile|listDirectory|adminSetProgramAbout|adminSuspendMember|adminReinstateMember|adminCreateOrganizer|adminRevokeOrganizer|adminRevokeInvite|postMessage|reportMember|setEmail|adminScheduleRound)$"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "429"]
 TOML
 
