@@ -8,7 +8,10 @@
 // random sizes, envelopes read out of order, altered or replayed, every ratchet key random.
 
 import * as conversation from "/web/conversation-crypto.js";
-import * as r from "/web/reciprocity.js";
+import * as core from "/web/reciprocity.js";
+import * as transparency from "/web/transparency.js";
+
+const r = { ...core, ...transparency };
 
 const { toHex } = r;
 const random = (n) => crypto.getRandomValues(new Uint8Array(n));

@@ -5,7 +5,10 @@
 // against a log signed here with a fresh Ed25519 key.
 
 import * as conversation from "/web/conversation-crypto.js";
-import * as r from "/web/reciprocity.js";
+import * as core from "/web/reciprocity.js";
+import * as transparency from "/web/transparency.js";
+
+const r = { ...core, ...transparency };
 
 const { toHex } = r;
 const subtle = crypto.subtle;

@@ -5,7 +5,10 @@
 import * as backup from "/web/backup.js";
 import * as chacha from "/web/chacha20poly1305.js";
 import * as conversation from "/web/conversation-crypto.js";
-import * as r from "/web/reciprocity.js";
+import * as core from "/web/reciprocity.js";
+import * as transparency from "/web/transparency.js";
+
+const r = { ...core, ...transparency };
 
 const { fromHex, toHex } = r;
 

@@ -4,10 +4,11 @@
 // own entries, and the key-log half of Membership (as KeyLogChecks.swift's `extension Membership`), every check
 // of Specs/transparency.md with the CLI's `log-*` codes.
 
+import { base64urlDecode, checkName, publicKeyOf, ReciprocityError, sha256 } from "./reciprocity.js";
 import {
-    base64urlDecode, checkConsistent, checkHeadTime, checkName, checkTreeHead, KeyDirectory, parseTreeHead,
-    publicKeyOf, ReciprocityError, sha256, treeHeadFromJSON, treeHeadText, verifyTreeHead,
-} from "./reciprocity.js";
+    checkConsistent, checkHeadTime, checkTreeHead, KeyDirectory, parseTreeHead, treeHeadFromJSON, treeHeadText,
+    verifyTreeHead,
+} from "./transparency.js";
 import { ClientError } from "./server-api.js";
 import { b64, b64ToHex, hexToB64, idbGet } from "./member-state.js";
 
@@ -55,7 +56,7 @@ export class Replica {
 
     /**
      * Applies one entry under the directory rules, or throws without changing anything.
-     * @param {import("./reciprocity.js").KeyLogEntry} entry
+     * @param {import("./transparency.js").KeyLogEntry} entry
      * @returns {Promise<void>}
      */
     async apply(entry) {
@@ -112,7 +113,7 @@ function checkOwnEntry(index, entry, handle, history, own) {
 export class MembershipKeyLog {
     /**
      * The server's current head, checked against the pinned key and the latest verified head.
-     * @returns {Promise<import("./reciprocity.js").TreeHead>}
+     * @returns {Promise<import("./transparency.js").TreeHead>}
      * @this {import("./membership.js").Membership}
      */
     async servedTreeHead() {
