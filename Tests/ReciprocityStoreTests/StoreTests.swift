@@ -252,7 +252,7 @@ import Testing
         let submissions = harness.sqlite.submissions
         let before = submissions.queued
         let task = Task { try await body() }
-        let deadline = ContinuousClock.now + .seconds(60)
+        let deadline = ContinuousClock.now + .seconds(10)
         while submissions.queued == before, ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(2))
         }
